@@ -1,0 +1,36 @@
+// Activation: owns every disposable, starts the language server, wires status bar and commands.
+import * as vscode from 'vscode';
+import type { RingKernelApi } from './api';
+import { registerCommands } from './commands';
+import { ServerConnection } from './serverConnection';
+import { StatusBar } from './statusBar';
+
+export async function activate(context: vscode.ExtensionContext): Promise<RingKernelApi> {
+  const log = vscode.window.createOutputChannel('RingKernel', { log: true });
+  const trace = vscode.window.createOutputChannel('RingKernel LSP Trace');
+  const statusBar = new StatusBar();
+  const server = new ServerConnection(context, log, trace);
+  context.subscriptions.push(log, trace, statusBar, server, server.onDidChangeStatus((status) => statusBar.update(status)));
+  registerCommands(context, server, log);
+
+  try {
+    await server.start();
+  } catch (error) {
+    // Activation failures are shown, never swallowed; the commands stay registered so the user
+    // can restart once the cause is fixed.
+    const message = `RingKernel: the language server did not start: ${error instanceof Error ? error.message : String(error)}`;
+    log.error(message);
+    void vscode.window.showErrorMessage(message, 'Show Log').then((choice) => { if (choice) log.show(); });
+  }
+
+  return {
+    serverInfo: () => server.serverInfo(),
+    get status() { return server.status; },
+    get statusBar() { return statusBar.view; },
+    onDidChangeStatus: server.onDidChangeStatus,
+  };
+}
+
+export function deactivate(): void {
+  // Disposables in context.subscriptions stop the language client.
+}

@@ -1,0 +1,41 @@
+// ESLint flat config: type-aware rules for all TypeScript; stricter rules for the server, whose
+// stdout may be the LSP transport and whose promises must never float.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'out/', 'node_modules/', '.vscode-test/', 'native/build/', '.gpu/', 'test/fixtures/', 'examples/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      globals: { ...globals.node },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      eqeqeq: ['error', 'always'],
+    },
+  },
+  {
+    files: ['server/**/*.ts'],
+    rules: {
+      'no-console': 'error',
+      // The engine is a library: no VS Code API anywhere in the server, and LSP only in its wiring.
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'The server must not import the VS Code API.' }],
+        patterns: [{ group: ['vscode-languageserver*', 'vscode-jsonrpc*'], message: 'Only server/src/lsp/ and server/src/main.ts may use LSP types.' }],
+      }],
+    },
+  },
+  {
+    files: ['server/src/lsp/**/*.ts', 'server/src/main.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'The server must not import the VS Code API.' }] }] },
+  },
+  {
+    files: ['**/*.mjs', '**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);

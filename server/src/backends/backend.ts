@@ -1,0 +1,84 @@
+// What the engine asks of a GPU backend. Implementations run inside device-host processes
+// (server/src/hosts), never in the language server itself.
+import type { BackendName } from './backendReport';
+
+export interface DeviceLimits {
+  maxBufferBytes: number;
+  maxBindingBytes: number;
+  maxWorkgroupsPerDimension: number;
+  maxThreadsPerWorkgroup: number;
+}
+
+export interface DeviceInfo {
+  backend: BackendName;
+  index: number;
+  name: string;
+  vendor: string;
+  /** e.g. "software Vulkan (llvmpipe)", "compute 9.0". */
+  detail: string;
+  memoryTotalBytes?: number;
+  memoryFreeBytes?: number;
+  computeCapability?: { major: number; minor: number };
+  pciBusId?: string;
+  uuid?: string;
+  /** Whether this device can copy to another of its backend without the host. */
+  peerCapable: boolean;
+  limits: DeviceLimits;
+}
+
+export type KernelLanguage = 'wgsl' | 'ptx';
+
+export interface KernelSource {
+  language: KernelLanguage;
+  /** The kernel's name for messages, e.g. its manifest id. */
+  label: string;
+  code: string;
+  entryPoint: string;
+}
+
+export interface BufferHandle {
+  readonly id: number;
+  readonly device: number;
+  readonly bytes: number;
+}
+
+export interface KernelHandle {
+  readonly id: number;
+  readonly device: number;
+  readonly label: string;
+  readonly entryPoint: string;
+}
+
+/** One step of a kernel: the four ABI buffers and the launch shape. */
+export interface StepLaunch {
+  kernel: KernelHandle;
+  control: BufferHandle;
+  state: BufferHandle;
+  inbox: BufferHandle;
+  outbox: BufferHandle;
+  /** Workgroups (WebGPU) or blocks (CUDA) per dimension. */
+  grid: [number, number, number];
+  /** Threads per block (CUDA only; WGSL fixes it with @workgroup_size). */
+  block?: [number, number, number];
+}
+
+export interface Timing {
+  /** Wall time on the host from submission to completion, milliseconds. */
+  hostMs: number;
+  /** GPU-measured time where the backend has it (CUDA events), milliseconds. */
+  deviceMs?: number;
+}
+
+export interface GpuBackend {
+  readonly name: BackendName;
+  devices(): Promise<DeviceInfo[]>;
+  compile(device: number, source: KernelSource): Promise<KernelHandle>;
+  releaseKernel(kernel: KernelHandle): void;
+  allocate(device: number, bytes: number, label: string): BufferHandle;
+  free(buffer: BufferHandle): void;
+  write(buffer: BufferHandle, offset: number, data: Uint8Array): Promise<Timing>;
+  read(buffer: BufferHandle, offset: number, bytes: number): Promise<{ data: Uint8Array; timing: Timing }>;
+  copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing>;
+  step(launch: StepLaunch): Promise<Timing>;
+  dispose(): void;
+}

@@ -1,0 +1,256 @@
+// The WebGPU backend: Dawn's Vulkan adapters (lavapipe on machines without a GPU). Runs inside a
+// device host. Every call is wrapped in error scopes so Dawn's errors come back as GpuErrors
+// naming the kernel and device, never printed to stdout.
+import type { BackendName } from '../backendReport';
+import type { BufferHandle, DeviceInfo, GpuBackend, KernelHandle, KernelSource, StepLaunch, Timing } from '../backend';
+import { GpuError } from '../gpuError';
+import { dawnInstance } from './dawn';
+
+interface OpenDevice {
+  info: DeviceInfo;
+  device: GPUDevice;
+  layout: GPUBindGroupLayout;
+  pipelineLayout: GPUPipelineLayout;
+  lost: string | undefined;
+}
+
+/** The ABI's four bindings: control and inbox are read-only storage; state and outbox read-write. */
+const ABI_LAYOUT: GPUBindGroupLayoutEntry[] = [
+  { binding: 0, visibility: 0x4, buffer: { type: 'read-only-storage' } },
+  { binding: 1, visibility: 0x4, buffer: { type: 'storage' } },
+  { binding: 2, visibility: 0x4, buffer: { type: 'read-only-storage' } },
+  { binding: 3, visibility: 0x4, buffer: { type: 'storage' } },
+];
+
+export interface WebGpuBackendOptions {
+  /** Dawn backend: `vulkan` to run kernels; `null` validates only. */
+  dawnBackend?: string;
+  /** Where Dawn's uncaptured errors and device losses are reported. */
+  onDiagnostic?: (message: string) => void;
+}
+
+export class WebGpuBackend implements GpuBackend {
+  readonly name: BackendName = 'webgpu';
+  private opened: OpenDevice[] | undefined;
+  private readonly buffers = new Map<number, { buffer: GPUBuffer; handle: BufferHandle }>();
+  private readonly kernels = new Map<number, { pipeline: GPUComputePipeline; handle: KernelHandle }>();
+  private nextId = 1;
+
+  constructor(private readonly options: WebGpuBackendOptions = {}) {}
+
+  async devices(): Promise<DeviceInfo[]> {
+    return (await this.open()).map((d) => d.info);
+  }
+
+  private async open(): Promise<OpenDevice[]> {
+    if (this.opened) return this.opened;
+    const gpu = dawnInstance(this.options.dawnBackend ?? 'vulkan');
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) {
+      throw new GpuError('BACKEND_UNAVAILABLE', 'WebGPU: Dawn found no Vulkan adapter; install a Vulkan driver (on machines without a GPU, Mesa 24+ lavapipe)');
+    }
+    // Ask for the adapter's own limits: the defaults (128 MiB bindings) are far below a real GPU's.
+    const limits = adapter.limits;
+    const device = await adapter.requestDevice({
+      requiredLimits: {
+        maxBufferSize: limits.maxBufferSize,
+        maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+        maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+        maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+      },
+    });
+    const info = adapter.info;
+    const layout = device.createBindGroupLayout({ label: 'ringkernel-abi', entries: ABI_LAYOUT });
+    const opened: OpenDevice = {
+      info: {
+        backend: 'webgpu',
+        index: 0,
+        name: info.description || info.device || 'WebGPU adapter',
+        vendor: info.vendor || 'unknown',
+        detail: info.architecture === 'software' ? `software Vulkan (${info.device})` : `Vulkan ${info.architecture || info.device}`.trim(),
+        peerCapable: false,
+        limits: {
+          maxBufferBytes: device.limits.maxBufferSize,
+          maxBindingBytes: device.limits.maxStorageBufferBindingSize,
+          maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+          maxThreadsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup,
+        },
+      },
+      device,
+      layout,
+      pipelineLayout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      lost: undefined,
+    };
+    // Keep Dawn's own reports off stdout: preventDefault stops dawn.node from printing them.
+    device.addEventListener('uncapturederror', (event) => {
+      event.preventDefault();
+      this.options.onDiagnostic?.(`WebGPU device 0: ${(event as GPUUncapturedErrorEvent).error.message}`);
+    });
+    void device.lost.then((lost) => {
+      opened.lost = lost.message || lost.reason;
+      this.options.onDiagnostic?.(`WebGPU device 0 was lost: ${opened.lost}`);
+    });
+    this.opened = [opened];
+    return this.opened;
+  }
+
+  private deviceAt(index: number): OpenDevice {
+    const opened = this.opened?.[index];
+    if (!opened) throw new GpuError('NO_SUCH_DEVICE', `WebGPU has no device ${index} (it has ${this.opened?.length ?? 0}); call devices() first`);
+    if (opened.lost !== undefined) throw new GpuError('DEVICE_LOST', `WebGPU device ${index} (${opened.info.name}) was lost: ${opened.lost}; the device host must be restarted`);
+    return opened;
+  }
+
+  async compile(deviceIndex: number, source: KernelSource): Promise<KernelHandle> {
+    if (source.language !== 'wgsl') {
+      throw new GpuError('INVALID_ARGUMENT', `kernel "${source.label}": the WebGPU backend runs WGSL, not ${source.language.toUpperCase()}`);
+    }
+    await this.open();
+    const { device, pipelineLayout, info } = this.deviceAt(deviceIndex);
+    device.pushErrorScope('validation');
+    const module = device.createShaderModule({ label: source.label, code: source.code });
+    const compilation = await module.getCompilationInfo();
+    await device.popErrorScope();
+    const errors = compilation.messages.filter((m) => m.type === 'error');
+    if (errors.length > 0) {
+      const log = errors.map((m) => `${source.label}:${m.lineNum}:${m.linePos}: error: ${m.message}`).join('\n');
+      throw new GpuError('COMPILE_FAILED', `kernel "${source.label}" does not compile for ${info.name}: ${errors[0]?.message ?? ''}`, log);
+    }
+    device.pushErrorScope('validation');
+    let pipeline: GPUComputePipeline;
+    try {
+      pipeline = await device.createComputePipelineAsync({ label: source.label, layout: pipelineLayout, compute: { module, entryPoint: source.entryPoint } });
+    } catch (error) {
+      await device.popErrorScope();
+      const message = error instanceof Error ? error.message : String(error);
+      const code = /entry ?point/i.test(message) ? 'ENTRY_POINT_MISSING' : 'COMPILE_FAILED';
+      throw new GpuError(code, `kernel "${source.label}": no pipeline for entry point "${source.entryPoint}" on ${info.name}: ${message}`, message);
+    }
+    const scopeError = await device.popErrorScope();
+    if (scopeError) throw new GpuError('COMPILE_FAILED', `kernel "${source.label}": ${scopeError.message}`, scopeError.message);
+    const handle: KernelHandle = { id: this.nextId++, device: deviceIndex, label: source.label, entryPoint: source.entryPoint };
+    this.kernels.set(handle.id, { pipeline, handle });
+    return handle;
+  }
+
+  releaseKernel(kernel: KernelHandle): void {
+    this.kernels.delete(kernel.id);
+  }
+
+  allocate(deviceIndex: number, bytes: number, label: string): BufferHandle {
+    const { device, info } = this.deviceAt(deviceIndex);
+    if (!Number.isInteger(bytes) || bytes <= 0 || bytes % 4 !== 0) {
+      throw new GpuError('INVALID_ARGUMENT', `buffer "${label}": size ${bytes} is not a positive multiple of 4 bytes`);
+    }
+    const limit = Math.min(info.limits.maxBufferBytes, info.limits.maxBindingBytes);
+    if (bytes > limit) {
+      throw new GpuError('BUFFER_TOO_LARGE', `buffer "${label}": ${bytes} bytes is more than ${info.name} allows for one binding (${limit} bytes); make it smaller`);
+    }
+    const buffer = device.createBuffer({ label, size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const handle: BufferHandle = { id: this.nextId++, device: deviceIndex, bytes };
+    this.buffers.set(handle.id, { buffer, handle });
+    return handle;
+  }
+
+  free(handle: BufferHandle): void {
+    this.buffers.get(handle.id)?.buffer.destroy();
+    this.buffers.delete(handle.id);
+  }
+
+  private buffer(handle: BufferHandle): GPUBuffer {
+    const entry = this.buffers.get(handle.id);
+    if (!entry) throw new GpuError('INVALID_ARGUMENT', `buffer ${handle.id} does not exist (freed, or from another host)`);
+    return entry.buffer;
+  }
+
+  private checkRange(handle: BufferHandle, offset: number, bytes: number, what: string): void {
+    if (offset < 0 || bytes < 0 || offset % 4 !== 0 || bytes % 4 !== 0 || offset + bytes > handle.bytes) {
+      throw new GpuError('INVALID_ARGUMENT', `${what}: range ${offset}+${bytes} does not fit buffer ${handle.id} of ${handle.bytes} bytes (offsets and sizes must be multiples of 4)`);
+    }
+  }
+
+  async write(handle: BufferHandle, offset: number, data: Uint8Array): Promise<Timing> {
+    this.checkRange(handle, offset, data.byteLength, 'write');
+    const { device } = this.deviceAt(handle.device);
+    const started = performance.now();
+    device.queue.writeBuffer(this.buffer(handle), offset, data.buffer, data.byteOffset, data.byteLength);
+    await device.queue.onSubmittedWorkDone();
+    return { hostMs: performance.now() - started };
+  }
+
+  async read(handle: BufferHandle, offset: number, bytes: number): Promise<{ data: Uint8Array; timing: Timing }> {
+    this.checkRange(handle, offset, bytes, 'read');
+    const { device } = this.deviceAt(handle.device);
+    const started = performance.now();
+    const staging = device.createBuffer({ size: Math.max(4, bytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      const encoder = device.createCommandEncoder();
+      encoder.copyBufferToBuffer(this.buffer(handle), offset, staging, 0, bytes);
+      device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      const data = new Uint8Array(staging.getMappedRange(0, bytes).slice(0));
+      staging.unmap();
+      return { data, timing: { hostMs: performance.now() - started } };
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  async copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing> {
+    this.checkRange(source, 0, bytes, 'copy source');
+    this.checkRange(destination, 0, bytes, 'copy destination');
+    if (source.device !== destination.device) {
+      throw new GpuError('INVALID_ARGUMENT', 'WebGPU cannot copy between devices directly; stage the copy through the host');
+    }
+    const { device } = this.deviceAt(source.device);
+    const started = performance.now();
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(this.buffer(source), 0, this.buffer(destination), 0, bytes);
+    device.queue.submit([encoder.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    return { hostMs: performance.now() - started };
+  }
+
+  async step(launch: StepLaunch): Promise<Timing> {
+    const kernel = this.kernels.get(launch.kernel.id);
+    if (!kernel) throw new GpuError('INVALID_ARGUMENT', `kernel ${launch.kernel.label} is not compiled on this host`);
+    const opened = this.deviceAt(launch.kernel.device);
+    const { device, layout, info } = opened;
+    const [x, y, z] = launch.grid;
+    const max = info.limits.maxWorkgroupsPerDimension;
+    if (![x, y, z].every((n) => Number.isInteger(n) && n >= 1 && n <= max)) {
+      throw new GpuError('INVALID_LAUNCH', `kernel "${launch.kernel.label}": workgroups ${x}×${y}×${z} on ${info.name}: each must be an integer from 1 to ${max}`);
+    }
+    const started = performance.now();
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    const bindGroup = device.createBindGroup({
+      layout,
+      entries: [launch.control, launch.state, launch.inbox, launch.outbox].map((handle, binding) => ({ binding, resource: { buffer: this.buffer(handle) } })),
+    });
+    const encoder = device.createCommandEncoder({ label: launch.kernel.label });
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(kernel.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    const validation = await device.popErrorScope();
+    const memory = await device.popErrorScope();
+    if (validation) throw new GpuError('INVALID_LAUNCH', `kernel "${launch.kernel.label}" on ${info.name}: ${validation.message}`);
+    if (memory) throw new GpuError('OUT_OF_MEMORY', `kernel "${launch.kernel.label}" on ${info.name}: ${memory.message}`);
+    await device.queue.onSubmittedWorkDone();
+    if (opened.lost !== undefined) {
+      throw new GpuError('DEVICE_LOST', `kernel "${launch.kernel.label}": ${info.name} was lost during the step: ${opened.lost}`);
+    }
+    return { hostMs: performance.now() - started };
+  }
+
+  dispose(): void {
+    for (const { buffer } of this.buffers.values()) buffer.destroy();
+    this.buffers.clear();
+    this.kernels.clear();
+    // Not device.destroy(): with a kernel still running it blocks the thread for good
+    // (ENVIRONMENT.md). The host process exits instead, which frees everything.
+  }
+}

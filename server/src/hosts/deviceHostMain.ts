@@ -1,0 +1,69 @@
+// Entry of a device-host child process (dist/deviceHost.js BACKEND). It owns one backend and
+// performs the server's requests in order. A kernel that hangs hangs only this process: the
+// server's watchdog kills it.
+import type { GpuBackend } from '../backends/backend';
+import type { BackendName } from '../backends/backendReport';
+import { GpuError } from '../backends/gpuError';
+import { WebGpuBackend } from '../backends/webgpu/webgpuBackend';
+import type { HostMessage, HostOperation, HostOperations, HostRequest } from './hostProtocol';
+
+function send(message: HostMessage): void {
+  process.send?.(message);
+}
+
+function createBackend(name: string): GpuBackend {
+  const onDiagnostic = (message: string): void => send({ kind: 'diagnostic', message });
+  switch (name as BackendName) {
+    case 'webgpu':
+      return new WebGpuBackend({ onDiagnostic });
+    case 'cuda':
+      throw new GpuError('BACKEND_UNAVAILABLE', 'the CUDA device host is not built yet');
+  }
+  throw new GpuError('INVALID_ARGUMENT', `unknown backend "${name}"`);
+}
+
+type Handler = { [K in HostOperation]: (args: HostOperations[K]['args']) => Promise<HostOperations[K]['result']> | HostOperations[K]['result'] };
+
+function handlers(backend: GpuBackend): Handler {
+  return {
+    devices: () => backend.devices(),
+    compile: ({ device, source }) => backend.compile(device, source),
+    releaseKernel: ({ kernel }) => { backend.releaseKernel(kernel); return null; },
+    allocate: ({ device, bytes, label }) => backend.allocate(device, bytes, label),
+    free: ({ buffer }) => { backend.free(buffer); return null; },
+    write: ({ buffer, offset, data }) => backend.write(buffer, offset, data),
+    read: ({ buffer, offset, bytes }) => backend.read(buffer, offset, bytes),
+    copy: ({ source, destination, bytes }) => backend.copy(source, destination, bytes),
+    step: (launch) => backend.step(launch),
+  };
+}
+
+function main(): void {
+  const name = process.argv[2] ?? '';
+  let table: Handler | undefined;
+  let startError: GpuError | undefined;
+  try {
+    table = handlers(createBackend(name));
+  } catch (error) {
+    startError = GpuError.wrap(error, 'BACKEND_UNAVAILABLE', `device host for ${name}`);
+  }
+  // Requests run one at a time, in arrival order, as a GPU queue would.
+  let queue: Promise<void> = Promise.resolve();
+  process.on('message', (request: HostRequest) => {
+    if (request.kind !== 'request') return;
+    queue = queue.then(async () => {
+      try {
+        if (!table) throw startError ?? new GpuError('BACKEND_UNAVAILABLE', 'no backend');
+        const handler = table[request.op] as (args: unknown) => unknown;
+        if (typeof handler !== 'function') throw new GpuError('INVALID_ARGUMENT', `unknown device-host operation "${String(request.op)}"`);
+        const result = await handler(request.args);
+        send({ kind: 'response', id: request.id, ok: true, result });
+      } catch (error) {
+        send({ kind: 'response', id: request.id, ok: false, error: GpuError.wrap(error, 'DRIVER_ERROR', `${name} ${request.op}`).toData() });
+      }
+    });
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+main();

@@ -1,0 +1,75 @@
+// The kernel ABI shared by every backend (docs/kernel-abi.md is the written form). A kernel sees
+// four buffers, in this order: WGSL @group(0) @binding(0..3); PTX four .u64 pointer parameters.
+// All fields are little-endian 32-bit words.
+
+/** Binding / parameter indices. */
+export const BINDING = { control: 0, state: 1, inbox: 2, outbox: 3 } as const;
+
+/** control: written by the host before every step. */
+export const CONTROL_BYTES = 16;
+export const CONTROL_WORD = { step: 0, kernelIndex: 1, inboxCount: 2, outboxCapacity: 3 } as const;
+
+/** A message slot, in the inbox and in the outbox: four header words and 12 payload words. */
+export const SLOT_BYTES = 64;
+export const SLOT_HEADER_WORDS = 4;
+export const SLOT_PAYLOAD_BYTES = SLOT_BYTES - SLOT_HEADER_WORDS * 4;
+/** Inbox slot header: who sent it, its type, payload length in bytes, the low word of its HLC time. */
+export const INBOX_WORD = { source: 0, type: 1, length: 2, timestamp: 3 } as const;
+/** Outbox slot header: where it goes, its type, payload length in bytes, reserved (0). */
+export const OUTBOX_WORD = { destination: 0, type: 1, length: 2, reserved: 3 } as const;
+
+/** outbox: a 16-byte header whose first word the kernel increments atomically, then the slots. */
+export const OUTBOX_HEADER_BYTES = 16;
+
+export interface ControlBlock {
+  step: number;
+  kernelIndex: number;
+  inboxCount: number;
+  outboxCapacity: number;
+}
+
+export function encodeControl(control: ControlBlock): Uint8Array {
+  const words = new Uint32Array(CONTROL_BYTES / 4);
+  words[CONTROL_WORD.step] = control.step >>> 0;
+  words[CONTROL_WORD.kernelIndex] = control.kernelIndex >>> 0;
+  words[CONTROL_WORD.inboxCount] = control.inboxCount >>> 0;
+  words[CONTROL_WORD.outboxCapacity] = control.outboxCapacity >>> 0;
+  return new Uint8Array(words.buffer);
+}
+
+/** Bytes of the inbox buffer for a capacity; never zero, since no backend binds an empty buffer. */
+export function inboxBytes(capacity: number): number {
+  return Math.max(1, capacity) * SLOT_BYTES;
+}
+
+export function outboxBytes(capacity: number): number {
+  return OUTBOX_HEADER_BYTES + Math.max(1, capacity) * SLOT_BYTES;
+}
+
+export interface OutboxMessage {
+  destination: number;
+  type: number;
+  payload: Uint8Array;
+}
+
+/**
+ * Reads the messages a kernel sent in one step. The kernel's counter may exceed the capacity
+ * (every send increments it); the excess was never written and is reported as dropped.
+ */
+export function decodeOutbox(bytes: Uint8Array, capacity: number): { messages: OutboxMessage[]; dropped: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const sent = view.getUint32(0, true);
+  const kept = Math.min(sent, capacity);
+  const messages: OutboxMessage[] = [];
+  for (let i = 0; i < kept; i++) {
+    const base = OUTBOX_HEADER_BYTES + i * SLOT_BYTES;
+    const length = Math.min(view.getUint32(base + OUTBOX_WORD.length * 4, true), SLOT_PAYLOAD_BYTES);
+    const payloadStart = bytes.byteOffset + base + SLOT_HEADER_WORDS * 4;
+    messages.push({
+      destination: view.getUint32(base + OUTBOX_WORD.destination * 4, true),
+      type: view.getUint32(base + OUTBOX_WORD.type * 4, true),
+      payload: new Uint8Array(bytes.buffer.slice(payloadStart, payloadStart + length)),
+    });
+  }
+  return { messages, dropped: sent - kept };
+}

@@ -1,0 +1,16 @@
+// Entry of the language server (dist/server.js). The transport comes from the command line:
+// `--node-ipc` when VS Code starts it, `--stdio` for any other LSP editor, `--socket=PORT`.
+import { ProposedFeatures, createConnection } from 'vscode-languageserver/node';
+import { startServer } from './lsp/server';
+import { VERSION } from './version';
+
+const args = process.argv.slice(2);
+if (args.includes('--version')) {
+  process.stdout.write(`${VERSION}\n`);
+  process.exit(0);
+}
+if (!args.some((arg) => arg === '--stdio' || arg === '--node-ipc' || arg.startsWith('--socket') || arg.startsWith('--pipe'))) {
+  process.stderr.write('ringkernel-language-server: choose a transport: --stdio (for editors), --node-ipc, --socket=PORT or --pipe=NAME\n');
+  process.exit(2);
+}
+startServer(createConnection(ProposedFeatures.all));

@@ -40,7 +40,7 @@ const builds = [
   { entryPoints: { client: 'client/src/extension.ts' }, outdir: 'dist' },
   { entryPoints: { server: 'server/src/main.ts', cli: 'server/src/cli/main.ts', probe: 'server/src/backends/probeMain.ts', deviceHost: 'server/src/hosts/deviceHostMain.ts' }, outdir: 'dist' },
 ];
-const scripts = [...tsFilesUnder('test'), ...tsFilesUnder('tools')].filter((f) => !f.includes('/fixtures/'));
+const scripts = [...tsFilesUnder('test'), ...tsFilesUnder('tools'), ...tsFilesUnder('bench')].filter((f) => !f.includes('/fixtures/'));
 if (scripts.length > 0) {
   builds.push({
     entryPoints: Object.fromEntries(scripts.map((f) => [relative('.', f).replace(/\.ts$/, ''), f])),

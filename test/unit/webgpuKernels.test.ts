@@ -106,6 +106,22 @@ describe('WebGPU kernels in a device host', () => {
     }
   });
 
+  test('moves large buffers to the device and back bit for bit, and copies on the device', async () => {
+    const host = newHost();
+    const bytes = 8 * 1024 * 1024;
+    const pattern = new Uint8Array(bytes);
+    for (let i = 0; i < bytes; i++) pattern[i] = (i * 2654435761) >>> 24;
+    const a = await host.allocate(0, bytes, 'a');
+    const b = await host.allocate(0, bytes, 'b');
+    await host.write(a, 0, pattern);
+    await host.copy(a, b, bytes);
+    const back = (await host.read(b, 0, bytes)).data;
+    assert.equal(back.byteLength, bytes);
+    assert.ok(Buffer.from(back).equals(Buffer.from(pattern)), 'the bytes that came back differ');
+    const small = (await host.read(a, 4096, 16)).data;
+    assert.deepEqual([...small], [...pattern.subarray(4096, 4112)]);
+  });
+
   test('a kernel that does not compile is refused with the compiler log, naming the kernel', async () => {
     const host = newHost();
     await assert.rejects(

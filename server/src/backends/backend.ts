@@ -69,6 +69,10 @@ export interface Timing {
   deviceMs?: number;
 }
 
+export interface StepTiming extends Timing {
+  outboxSent: number;
+}
+
 export interface GpuBackend {
   readonly name: BackendName;
   devices(): Promise<DeviceInfo[]>;
@@ -79,6 +83,10 @@ export interface GpuBackend {
   write(buffer: BufferHandle, offset: number, data: Uint8Array): Promise<Timing>;
   read(buffer: BufferHandle, offset: number, bytes: number): Promise<{ data: Uint8Array; timing: Timing }>;
   copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing>;
-  step(launch: StepLaunch): Promise<Timing>;
+  /**
+   * Writes the control block, runs one step, waits for it to finish, and returns how many
+   * messages the kernel counted into its outbox (the outbox header's first word).
+   */
+  step(launch: StepLaunch, controlBlock: Uint8Array): Promise<StepTiming>;
   dispose(): void;
 }

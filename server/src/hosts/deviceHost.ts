@@ -1,11 +1,13 @@
 // Supervises one device-host child process: sends it requests, gives every request a watchdog,
 // and kills and restarts a host that stops answering or dies. The server never waits on a GPU.
 import { fork, type ChildProcess } from 'node:child_process';
-import type { BufferHandle, DeviceInfo, KernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
+import type { BufferHandle, DeviceInfo, KernelHandle, KernelSource, Timing } from '../backends/backend';
 import type { BackendName } from '../backends/backendReport';
 import { GpuError } from '../backends/gpuError';
 import type { Logger } from '../logger';
 import { bundlePath } from '../paths';
+import { fromPayload, removeLeftovers, toPayload } from './bulkTransfer';
+import type { StepBatch, StepOutcome } from './stepRunner';
 import type { HostMessage, HostOperation, HostOperations, HostRequest } from './hostProtocol';
 
 export interface DeviceHostOptions {
@@ -25,6 +27,8 @@ interface Pending {
   resolve(value: unknown): void;
   reject(error: GpuError): void;
   timer: NodeJS.Timeout;
+  /** Starts a fresh watchdog timer (on start, and on every progress report). */
+  watchdog(): NodeJS.Timeout;
 }
 
 export type RestartListener = (event: { generation: number; reason: string }) => void;
@@ -59,30 +63,33 @@ export class DeviceHost {
   releaseKernel(kernel: KernelHandle): Promise<null> { return this.call('releaseKernel', { kernel }); }
   allocate(device: number, bytes: number, label: string): Promise<BufferHandle> { return this.call('allocate', { device, bytes, label }); }
   free(buffer: BufferHandle): Promise<null> { return this.call('free', { buffer }); }
-  write(buffer: BufferHandle, offset: number, data: Uint8Array): Promise<Timing> { return this.call('write', { buffer, offset, data }); }
+  write(buffer: BufferHandle, offset: number, data: Uint8Array): Promise<Timing> {
+    return this.call('write', { buffer, offset, data: toPayload(data, process.pid) });
+  }
   async read(buffer: BufferHandle, offset: number, bytes: number): Promise<{ data: Uint8Array; timing: Timing }> {
     const result = await this.call('read', { buffer, offset, bytes });
+    const data = fromPayload(result.data);
     // IPC may hand back a view into a larger, unaligned buffer; callers want one they can view as words.
-    const { data } = result;
     const ownsBuffer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-    return ownsBuffer ? result : { data: new Uint8Array(data), timing: result.timing };
+    return { data: ownsBuffer ? data : new Uint8Array(data), timing: result.timing };
   }
   copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing> { return this.call('copy', { source, destination, bytes }); }
-  step(launch: StepLaunch, timeoutMs?: number): Promise<Timing> { return this.call('step', launch, timeoutMs); }
+  /** Runs `count` steps in the host; the watchdog allows `timeoutMs` per step without progress. */
+  steps(batch: StepBatch, timeoutMs?: number): Promise<StepOutcome[]> { return this.call('steps', batch, timeoutMs); }
 
   call<K extends HostOperation>(op: K, args: HostOperations[K]['args'], timeoutMs?: number): Promise<HostOperations[K]['result']> {
     if (this.disposed) return Promise.reject(new GpuError('HOST_EXITED', `the ${this.backend} device host was shut down`));
     const child = this.ensureStarted();
     const id = this.nextId++;
-    const what = op === 'step' ? `step of kernel "${(args as StepLaunch).kernel.label}"` : `${op}`;
-    const limit = timeoutMs ?? (op === 'step' ? this.options.stepTimeoutMs ?? 5_000 : this.options.requestTimeoutMs ?? 60_000);
+    const what = op === 'steps' ? `step of kernel "${(args as StepBatch).launch.kernel.label}"` : `${op}`;
+    const limit = timeoutMs ?? (op === 'steps' ? this.options.stepTimeoutMs ?? 5_000 : this.options.requestTimeoutMs ?? 60_000);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const watchdog = (): NodeJS.Timeout => setTimeout(() => {
         const message = `${this.backend} device host: ${what} did not finish within ${limit} ms; the host was killed and is restarting ` +
           '(a kernel with an endless loop, or a hung driver)';
         this.restart(message, new GpuError('WATCHDOG_TIMEOUT', message), id);
       }, limit);
-      this.pending.set(id, { op, what, resolve: resolve as (value: unknown) => void, reject, timer });
+      this.pending.set(id, { op, what, resolve: resolve as (value: unknown) => void, reject, timer: watchdog(), watchdog });
       const request: HostRequest<K> = { kind: 'request', id, op, args };
       child.send(request, (error) => {
         if (error) this.settle(id, new GpuError('HOST_EXITED', `${this.backend} device host: could not send ${what}: ${error.message}`));
@@ -105,6 +112,7 @@ export class DeviceHost {
     child.on('message', (message: HostMessage) => {
       if (child !== this.child) return;
       if (message.kind === 'diagnostic') this.options.log?.warn(`[${this.backend} host] ${message.message}`);
+      else if (message.kind === 'progress') this.rearm(message.id);
       else if (message.ok) this.settle(message.id, undefined, message.result);
       else this.settle(message.id, GpuError.fromData(message.error));
     });
@@ -115,6 +123,13 @@ export class DeviceHost {
     });
     child.on('error', (error) => this.options.log?.error(`${this.backend} device host: ${error.message}`));
     return child;
+  }
+
+  private rearm(id: number): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    pending.timer = pending.watchdog();
   }
 
   private settle(id: number, error: GpuError | undefined, result?: unknown): void {
@@ -132,6 +147,7 @@ export class DeviceHost {
     this.child = undefined;
     old?.kill('SIGKILL');
     this.options.log?.warn(reason);
+    removeLeftovers(process.pid);
     for (const id of [...this.pending.keys()]) {
       const pending = this.pending.get(id);
       const own = id === culprit || culprit === undefined ? error
@@ -149,5 +165,6 @@ export class DeviceHost {
     this.child = undefined;
     for (const id of [...this.pending.keys()]) this.settle(id, new GpuError('HOST_EXITED', `the ${this.backend} device host was shut down`));
     child?.kill('SIGKILL');
+    removeLeftovers(process.pid);
   }
 }

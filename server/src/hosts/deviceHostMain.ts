@@ -5,10 +5,23 @@ import type { GpuBackend } from '../backends/backend';
 import type { BackendName } from '../backends/backendReport';
 import { GpuError } from '../backends/gpuError';
 import { WebGpuBackend } from '../backends/webgpu/webgpuBackend';
+import { ScratchBuffer, fromPayload, toPayload } from './bulkTransfer';
+import { runSteps } from './stepRunner';
 import type { HostMessage, HostOperation, HostOperations, HostRequest } from './hostProtocol';
 
 function send(message: HostMessage): void {
   process.send?.(message);
+}
+
+/** Progress messages at most every 50 ms: enough for a watchdog, cheap for a fast step loop. */
+function progressReporter(id: number): () => void {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    if (now - last < 50) return;
+    last = now;
+    send({ kind: 'progress', id });
+  };
 }
 
 function createBackend(name: string): GpuBackend {
@@ -22,19 +35,24 @@ function createBackend(name: string): GpuBackend {
   throw new GpuError('INVALID_ARGUMENT', `unknown backend "${name}"`);
 }
 
-type Handler = { [K in HostOperation]: (args: HostOperations[K]['args']) => Promise<HostOperations[K]['result']> | HostOperations[K]['result'] };
+type Handler = { [K in HostOperation]: (args: HostOperations[K]['args'], progress: () => void) => Promise<HostOperations[K]['result']> | HostOperations[K]['result'] };
 
 function handlers(backend: GpuBackend): Handler {
+  const scratch = new ScratchBuffer();
   return {
     devices: () => backend.devices(),
     compile: ({ device, source }) => backend.compile(device, source),
     releaseKernel: ({ kernel }) => { backend.releaseKernel(kernel); return null; },
     allocate: ({ device, bytes, label }) => backend.allocate(device, bytes, label),
     free: ({ buffer }) => { backend.free(buffer); return null; },
-    write: ({ buffer, offset, data }) => backend.write(buffer, offset, data),
-    read: ({ buffer, offset, bytes }) => backend.read(buffer, offset, bytes),
+    // The backend copies the bytes before returning, so one scratch buffer serves every write.
+    write: ({ buffer, offset, data }) => backend.write(buffer, offset, fromPayload(data, scratch)),
+    read: async ({ buffer, offset, bytes }) => {
+      const { data, timing } = await backend.read(buffer, offset, bytes);
+      return { data: toPayload(data, process.ppid), timing };
+    },
     copy: ({ source, destination, bytes }) => backend.copy(source, destination, bytes),
-    step: (launch) => backend.step(launch),
+    steps: (batch, progress) => runSteps(backend, batch, progress),
   };
 }
 
@@ -54,9 +72,9 @@ function main(): void {
     queue = queue.then(async () => {
       try {
         if (!table) throw startError ?? new GpuError('BACKEND_UNAVAILABLE', 'no backend');
-        const handler = table[request.op] as (args: unknown) => unknown;
+        const handler = table[request.op] as (args: unknown, progress: () => void) => unknown;
         if (typeof handler !== 'function') throw new GpuError('INVALID_ARGUMENT', `unknown device-host operation "${String(request.op)}"`);
-        const result = await handler(request.args);
+        const result = await handler(request.args, progressReporter(request.id));
         send({ kind: 'response', id: request.id, ok: true, result });
       } catch (error) {
         send({ kind: 'response', id: request.id, ok: false, error: GpuError.wrap(error, 'DRIVER_ERROR', `${name} ${request.op}`).toData() });

@@ -1,7 +1,9 @@
 // Messages between the server and a device-host child over Node IPC ('advanced' serialisation,
 // so Uint8Arrays travel as bytes, not JSON).
-import type { BufferHandle, DeviceInfo, KernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
+import type { BufferHandle, DeviceInfo, KernelHandle, KernelSource, Timing } from '../backends/backend';
 import type { GpuErrorData } from '../backends/gpuError';
+import type { Payload } from './bulkTransfer';
+import type { StepBatch, StepOutcome } from './stepRunner';
 
 /** Every operation a host performs: its arguments and its result. */
 export interface HostOperations {
@@ -10,10 +12,11 @@ export interface HostOperations {
   releaseKernel: { args: { kernel: KernelHandle }; result: null };
   allocate: { args: { device: number; bytes: number; label: string }; result: BufferHandle };
   free: { args: { buffer: BufferHandle }; result: null };
-  write: { args: { buffer: BufferHandle; offset: number; data: Uint8Array }; result: Timing };
-  read: { args: { buffer: BufferHandle; offset: number; bytes: number }; result: { data: Uint8Array; timing: Timing } };
+  /** Large data travels as a shared-memory file reference (bulkTransfer.ts). */
+  write: { args: { buffer: BufferHandle; offset: number; data: Payload }; result: Timing };
+  read: { args: { buffer: BufferHandle; offset: number; bytes: number }; result: { data: Payload; timing: Timing } };
   copy: { args: { source: BufferHandle; destination: BufferHandle; bytes: number }; result: Timing };
-  step: { args: StepLaunch; result: Timing };
+  steps: { args: StepBatch; result: StepOutcome[] };
 }
 
 export type HostOperation = keyof HostOperations;
@@ -35,4 +38,10 @@ export interface HostDiagnostic {
   message: string;
 }
 
-export type HostMessage = HostResponse | HostDiagnostic;
+/** host → server: request `id` is still making progress (one more step done); resets its watchdog. */
+export interface HostProgress {
+  kind: 'progress';
+  id: number;
+}
+
+export type HostMessage = HostResponse | HostDiagnostic | HostProgress;

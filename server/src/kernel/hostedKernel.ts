@@ -2,7 +2,7 @@
 // one dispatch (or launch) at a time by the host side.
 import type { BufferHandle, KernelHandle, KernelSource, Timing } from '../backends/backend';
 import type { DeviceHost } from '../hosts/deviceHost';
-import { CONTROL_BYTES, OUTBOX_HEADER_BYTES, decodeOutbox, encodeControl, inboxBytes, outboxBytes, type OutboxMessage } from './abi';
+import { CONTROL_BYTES, decodeOutbox, inboxBytes, outboxBytes, type OutboxMessage } from './abi';
 
 export interface KernelPlacement {
   /** Position of the kernel among all running kernels; written into its control block. */
@@ -62,19 +62,20 @@ export class HostedKernel {
 
   /** Runs one step: control block in, dispatch, the outbox drained. */
   async step(timeoutMs?: number): Promise<StepResult> {
+    const [result] = await this.run(1, timeoutMs);
+    if (!result) throw new Error('the device host returned no step');
+    return result;
+  }
+
+  /** Runs `count` steps back to back in the device host (one IPC round trip for all of them). */
+  async run(count: number, timeoutMs?: number): Promise<StepResult[]> {
     const { placement } = this;
-    await this.host.write(this.buffers.control, 0, encodeControl({
-      step: this.steps, kernelIndex: placement.index, inboxCount: 0, outboxCapacity: placement.outboxCapacity,
-    }));
     const launch = { kernel: this.handle, ...this.buffers, grid: placement.grid, ...(placement.block ? { block: placement.block } : {}) };
-    const timing = await this.host.step(launch, timeoutMs);
-    const step = this.steps++;
-    const header = await this.host.read(this.buffers.outbox, 0, OUTBOX_HEADER_BYTES);
-    const sent = new DataView(header.data.buffer, header.data.byteOffset).getUint32(0, true);
-    if (sent === 0) return { step, timing, messages: [], dropped: 0 };
-    const slots = await this.host.read(this.buffers.outbox, 0, this.buffers.outbox.bytes);
-    await this.host.write(this.buffers.outbox, 0, new Uint8Array(4));
-    return { step, timing, ...decodeOutbox(slots.data, placement.outboxCapacity) };
+    const control = { step: this.steps, kernelIndex: placement.index, inboxCount: 0, outboxCapacity: placement.outboxCapacity };
+    const outcomes = await this.host.steps({ launch, control, count }, timeoutMs);
+    this.steps += outcomes.length;
+    return outcomes.map(({ step, timing, outbox }) =>
+      (outbox ? { step, timing, ...decodeOutbox(outbox, placement.outboxCapacity) } : { step, timing, messages: [], dropped: 0 }));
   }
 
   async readState(): Promise<Uint8Array> {

@@ -2,8 +2,9 @@
 // device host. Every call is wrapped in error scopes so Dawn's errors come back as GpuErrors
 // naming the kernel and device, never printed to stdout.
 import type { BackendName } from '../backendReport';
-import type { BufferHandle, DeviceInfo, GpuBackend, KernelHandle, KernelSource, StepLaunch, Timing } from '../backend';
+import type { BufferHandle, DeviceInfo, GpuBackend, KernelHandle, KernelSource, StepLaunch, StepTiming, Timing } from '../backend';
 import { GpuError } from '../gpuError';
+import { OUTBOX_HEADER_BYTES } from '../../kernel/abi';
 import { dawnInstance } from './dawn';
 
 interface OpenDevice {
@@ -22,6 +23,15 @@ const ABI_LAYOUT: GPUBindGroupLayoutEntry[] = [
   { binding: 3, visibility: 0x4, buffer: { type: 'storage' } },
 ];
 
+interface CompiledKernel {
+  pipeline: GPUComputePipeline;
+  handle: KernelHandle;
+  /** Receives the outbox header after every step, so a step needs one wait, not two. */
+  outboxHeader: GPUBuffer;
+  /** The bind group of the last step, reused while the kernel's buffers stay the same. */
+  bindGroup?: { key: string; group: GPUBindGroup };
+}
+
 export interface WebGpuBackendOptions {
   /** Dawn backend: `vulkan` to run kernels; `null` validates only. */
   dawnBackend?: string;
@@ -33,7 +43,7 @@ export class WebGpuBackend implements GpuBackend {
   readonly name: BackendName = 'webgpu';
   private opened: OpenDevice[] | undefined;
   private readonly buffers = new Map<number, { buffer: GPUBuffer; handle: BufferHandle }>();
-  private readonly kernels = new Map<number, { pipeline: GPUComputePipeline; handle: KernelHandle }>();
+  private readonly kernels = new Map<number, CompiledKernel>();
   private nextId = 1;
 
   constructor(private readonly options: WebGpuBackendOptions = {}) {}
@@ -129,11 +139,13 @@ export class WebGpuBackend implements GpuBackend {
     const scopeError = await device.popErrorScope();
     if (scopeError) throw new GpuError('COMPILE_FAILED', `kernel "${source.label}": ${scopeError.message}`, scopeError.message);
     const handle: KernelHandle = { id: this.nextId++, device: deviceIndex, label: source.label, entryPoint: source.entryPoint };
-    this.kernels.set(handle.id, { pipeline, handle });
+    const outboxHeader = device.createBuffer({ label: `${source.label}.outbox-header`, size: OUTBOX_HEADER_BYTES, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.kernels.set(handle.id, { pipeline, handle, outboxHeader });
     return handle;
   }
 
   releaseKernel(kernel: KernelHandle): void {
+    this.kernels.get(kernel.id)?.outboxHeader.destroy();
     this.kernels.delete(kernel.id);
   }
 
@@ -211,7 +223,7 @@ export class WebGpuBackend implements GpuBackend {
     return { hostMs: performance.now() - started };
   }
 
-  async step(launch: StepLaunch): Promise<Timing> {
+  async step(launch: StepLaunch, controlBlock: Uint8Array): Promise<StepTiming> {
     const kernel = this.kernels.get(launch.kernel.id);
     if (!kernel) throw new GpuError('INVALID_ARGUMENT', `kernel ${launch.kernel.label} is not compiled on this host`);
     const opened = this.deviceAt(launch.kernel.device);
@@ -222,28 +234,45 @@ export class WebGpuBackend implements GpuBackend {
       throw new GpuError('INVALID_LAUNCH', `kernel "${launch.kernel.label}": workgroups ${x}×${y}×${z} on ${info.name}: each must be an integer from 1 to ${max}`);
     }
     const started = performance.now();
-    device.pushErrorScope('out-of-memory');
-    device.pushErrorScope('validation');
-    const bindGroup = device.createBindGroup({
-      layout,
-      entries: [launch.control, launch.state, launch.inbox, launch.outbox].map((handle, binding) => ({ binding, resource: { buffer: this.buffer(handle) } })),
-    });
+    const buffers = [launch.control, launch.state, launch.inbox, launch.outbox];
+    const key = buffers.map((b) => b.id).join(',');
+    // Error scopes cost a round trip through Dawn's event loop, so only the first step with a
+    // new set of buffers runs inside them: later steps repeat a dispatch already validated.
+    const firstWithTheseBuffers = kernel.bindGroup?.key !== key;
+    if (firstWithTheseBuffers) {
+      device.pushErrorScope('out-of-memory');
+      device.pushErrorScope('validation');
+    }
+    // Queued before the dispatch, so the kernel sees it; no wait of its own.
+    device.queue.writeBuffer(this.buffer(launch.control), 0, controlBlock.buffer, controlBlock.byteOffset, controlBlock.byteLength);
+    if (kernel.bindGroup === undefined || firstWithTheseBuffers) {
+      const group = device.createBindGroup({ layout, entries: buffers.map((handle, binding) => ({ binding, resource: { buffer: this.buffer(handle) } })) });
+      kernel.bindGroup = { key, group };
+    }
     const encoder = device.createCommandEncoder({ label: launch.kernel.label });
     const pass = encoder.beginComputePass();
     pass.setPipeline(kernel.pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setBindGroup(0, kernel.bindGroup.group);
     pass.dispatchWorkgroups(x, y, z);
     pass.end();
+    encoder.copyBufferToBuffer(this.buffer(launch.outbox), 0, kernel.outboxHeader, 0, OUTBOX_HEADER_BYTES);
     device.queue.submit([encoder.finish()]);
-    const validation = await device.popErrorScope();
-    const memory = await device.popErrorScope();
-    if (validation) throw new GpuError('INVALID_LAUNCH', `kernel "${launch.kernel.label}" on ${info.name}: ${validation.message}`);
-    if (memory) throw new GpuError('OUT_OF_MEMORY', `kernel "${launch.kernel.label}" on ${info.name}: ${memory.message}`);
-    await device.queue.onSubmittedWorkDone();
+    if (firstWithTheseBuffers) {
+      const validation = device.popErrorScope();
+      const memory = device.popErrorScope();
+      const [validationError, memoryError] = await Promise.all([validation, memory]);
+      if (validationError || memoryError) delete kernel.bindGroup;
+      if (validationError) throw new GpuError('INVALID_LAUNCH', `kernel "${launch.kernel.label}" on ${info.name}: ${validationError.message}`);
+      if (memoryError) throw new GpuError('OUT_OF_MEMORY', `kernel "${launch.kernel.label}" on ${info.name}: ${memoryError.message}`);
+    }
+    // Mapping completes once the dispatch and the header copy have run: the step's only wait.
+    await kernel.outboxHeader.mapAsync(GPUMapMode.READ, 0, OUTBOX_HEADER_BYTES);
+    const outboxSent = new Uint32Array(kernel.outboxHeader.getMappedRange(0, OUTBOX_HEADER_BYTES))[0] ?? 0;
+    kernel.outboxHeader.unmap();
     if (opened.lost !== undefined) {
       throw new GpuError('DEVICE_LOST', `kernel "${launch.kernel.label}": ${info.name} was lost during the step: ${opened.lost}`);
     }
-    return { hostMs: performance.now() - started };
+    return { hostMs: performance.now() - started, outboxSent };
   }
 
   dispose(): void {

@@ -1,0 +1,24 @@
+// `npm run bench`: the engine beside the raw APIs doing the same work, in the same run. Prints
+// JSON and writes it to out/bench/results.json. Ratios are engine cost / raw cost (1.0 = free).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { benchWebGpu } from './webgpuBench';
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const results = {
+    date: new Date().toISOString(),
+    node: process.versions.node,
+    webgpu: await benchWebGpu({ steps: quick ? 30 : 200, copyBytes: (quick ? 4 : 64) * 1024 * 1024, copies: quick ? 3 : 10 }),
+  };
+  const json = JSON.stringify(results, null, 2);
+  const folder = join(__dirname);
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'results.json'), `${json}\n`);
+  process.stdout.write(`${json}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

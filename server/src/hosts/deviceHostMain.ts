@@ -60,13 +60,17 @@ function main(): void {
   const name = process.argv[2] ?? '';
   let table: Handler | undefined;
   let startError: GpuError | undefined;
-  try {
-    table = handlers(createBackend(name));
-  } catch (error) {
-    startError = GpuError.wrap(error, 'BACKEND_UNAVAILABLE', `device host for ${name}`);
-  }
-  // Requests run one at a time, in arrival order, as a GPU queue would.
-  let queue: Promise<void> = Promise.resolve();
+  // Requests run one at a time, in arrival order, as a GPU queue would; the first thing in the
+  // queue opens the backend's devices, so every request finds them open.
+  let queue: Promise<void> = (async () => {
+    try {
+      const backend = createBackend(name);
+      await backend.devices();
+      table = handlers(backend);
+    } catch (error) {
+      startError = GpuError.wrap(error, 'BACKEND_UNAVAILABLE', `device host for ${name}`);
+    }
+  })();
   process.on('message', (request: HostRequest) => {
     if (request.kind !== 'request') return;
     queue = queue.then(async () => {

@@ -22,7 +22,7 @@ export async function pollUntil<T>(what: string, probe: () => T | undefined | Pr
       lastError = error;
     }
     if (Date.now() > deadline) {
-      const detail = lastError === undefined ? '' : ` (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})`;
+      const detail = lastError === undefined ? '' : ` (last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)})`;
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));

@@ -25,7 +25,7 @@ function ownPrefix(ownerPid: number): string {
 }
 
 export function isBulkRef(payload: Payload): payload is BulkRef {
-  return !(payload instanceof Uint8Array) && typeof (payload as BulkRef).bulkFile === 'string';
+  return !(payload instanceof Uint8Array) && typeof (payload).bulkFile === 'string';
 }
 
 /** Wraps bytes for sending: inline when small, else written to a shared-memory file. */

@@ -89,7 +89,7 @@ export class DeviceHost {
           '(a kernel with an endless loop, or a hung driver)';
         this.restart(message, new GpuError('WATCHDOG_TIMEOUT', message), id);
       }, limit);
-      this.pending.set(id, { op, what, resolve: resolve as (value: unknown) => void, reject, timer: watchdog(), watchdog });
+      this.pending.set(id, { op, what, resolve: resolve, reject, timer: watchdog(), watchdog });
       const request: HostRequest<K> = { kind: 'request', id, op, args };
       child.send(request, (error) => {
         if (error) this.settle(id, new GpuError('HOST_EXITED', `${this.backend} device host: could not send ${what}: ${error.message}`));

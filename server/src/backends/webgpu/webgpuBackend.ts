@@ -94,7 +94,7 @@ export class WebGpuBackend implements GpuBackend {
     // Keep Dawn's own reports off stdout: preventDefault stops dawn.node from printing them.
     device.addEventListener('uncapturederror', (event) => {
       event.preventDefault();
-      this.options.onDiagnostic?.(`WebGPU device 0: ${(event as GPUUncapturedErrorEvent).error.message}`);
+      this.options.onDiagnostic?.(`WebGPU device 0: ${(event).error.message}`);
     });
     void device.lost.then((lost) => {
       opened.lost = lost.message || lost.reason;

@@ -6,7 +6,10 @@ import type { ServerInfo } from '../../server/src/lsp/protocol';
 const info: ServerInfo = {
   version: '1.2.3', pid: 42, node: '20.20.2', uptimeMs: 10, probing: false,
   backends: [
-    { backend: 'webgpu', available: true, devices: [{ index: 0, name: 'llvmpipe', vendor: 'mesa', detail: 'software Vulkan (llvmpipe)' }], probeMs: 300 },
+    { backend: 'webgpu', available: true, devices: [{
+      backend: 'webgpu', index: 0, name: 'llvmpipe', vendor: 'mesa', detail: 'software Vulkan (llvmpipe)', peerCapable: false,
+      limits: { maxBufferBytes: 1 << 30, maxBindingBytes: 1 << 27, maxWorkgroupsPerDimension: 65535, maxThreadsPerWorkgroup: 256 },
+    }], probeMs: 300 },
     { backend: 'cuda', available: false, reason: 'libcuda.so.1 could not be loaded', devices: [], probeMs: 1 },
   ],
 };

@@ -1,23 +1,15 @@
 // What a backend probe reports: a backend is available with its devices, or unavailable with why.
 
-export type BackendName = 'webgpu' | 'cuda';
+import type { DeviceInfo } from './backend';
 
-export interface DeviceSummary {
-  /** Index of the device within its backend. */
-  index: number;
-  name: string;
-  /** For WebGPU the adapter's vendor; for CUDA 'NVIDIA'. */
-  vendor: string;
-  /** Human words for what kind of device it is (e.g. "software (lavapipe)", "compute 9.0"). */
-  detail: string;
-}
+export type BackendName = 'webgpu' | 'cuda';
 
 export interface BackendReport {
   backend: BackendName;
   available: boolean;
   /** Why the backend is unavailable, and what to do about it; absent when available. */
   reason?: string;
-  devices: DeviceSummary[];
+  devices: DeviceInfo[];
   /** How long the probe of this backend took, in milliseconds. */
   probeMs: number;
 }

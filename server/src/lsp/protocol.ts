@@ -3,7 +3,8 @@
 import { NotificationType, RequestType0 } from 'vscode-languageserver-protocol';
 import type { BackendReport } from '../backends/backendReport';
 
-export type { BackendReport, DeviceSummary } from '../backends/backendReport';
+export type { BackendReport } from '../backends/backendReport';
+export type { DeviceInfo } from '../backends/backend';
 
 export interface ServerInfo {
   /** The server's version (the extension's package version). */

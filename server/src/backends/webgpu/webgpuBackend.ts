@@ -32,6 +32,11 @@ interface CompiledKernel {
   bindGroup?: { key: string; group: GPUBindGroup };
 }
 
+const NO_ADAPTER_HELP =
+  'Dawn found no Vulkan adapter. Install a Vulkan driver for your GPU; on a machine without a GPU, ' +
+  "install Mesa's software driver lavapipe, version 24 or newer (Debian bookworm: scripts/install-system-deps.sh " +
+  'installs it from bookworm-backports; Mesa 22 is rejected by Dawn).';
+
 export interface WebGpuBackendOptions {
   /** Dawn backend: `vulkan` to run kernels; `null` validates only. */
   dawnBackend?: string;
@@ -56,9 +61,7 @@ export class WebGpuBackend implements GpuBackend {
     if (this.opened) return this.opened;
     const gpu = dawnInstance(this.options.dawnBackend ?? 'vulkan');
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-    if (!adapter) {
-      throw new GpuError('BACKEND_UNAVAILABLE', 'WebGPU: Dawn found no Vulkan adapter; install a Vulkan driver (on machines without a GPU, Mesa 24+ lavapipe)');
-    }
+    if (!adapter) throw new GpuError('BACKEND_UNAVAILABLE', NO_ADAPTER_HELP);
     // Ask for the adapter's own limits: the defaults (128 MiB bindings) are far below a real GPU's.
     const limits = adapter.limits;
     const device = await adapter.requestDevice({

@@ -12,7 +12,7 @@ export interface ProbeResult {
 
 async function main(): Promise<void> {
   // CUDA first: it is synchronous and its driver initialisation should not race Dawn's Vulkan one.
-  const cuda = probeCuda();
+  const cuda = await probeCuda();
   const webgpu = await probeWebGpu();
   const result: ProbeResult = { kind: 'probe-result', reports: [webgpu, cuda] };
   if (process.send) {

@@ -4,6 +4,7 @@
 import type { GpuBackend } from '../backends/backend';
 import type { BackendName } from '../backends/backendReport';
 import { GpuError } from '../backends/gpuError';
+import { CudaBackend } from '../backends/cuda/cudaBackend';
 import { WebGpuBackend } from '../backends/webgpu/webgpuBackend';
 import { ScratchBuffer, fromPayload, toPayload } from './bulkTransfer';
 import { runSteps } from './stepRunner';
@@ -30,7 +31,7 @@ function createBackend(name: string): GpuBackend {
     case 'webgpu':
       return new WebGpuBackend({ onDiagnostic });
     case 'cuda':
-      throw new GpuError('BACKEND_UNAVAILABLE', 'the CUDA device host is not built yet');
+      return new CudaBackend();
   }
   throw new GpuError('INVALID_ARGUMENT', `unknown backend "${name}"`);
 }
@@ -81,11 +82,18 @@ function main(): void {
         const result = await handler(request.args, progressReporter(request.id));
         send({ kind: 'response', id: request.id, ok: true, result });
       } catch (error) {
-        send({ kind: 'response', id: request.id, ok: false, error: GpuError.wrap(error, 'DRIVER_ERROR', `${name} ${request.op}`).toData() });
+        const failure = GpuError.wrap(error, 'DRIVER_ERROR', `${name} ${request.op}`);
+        send({ kind: 'response', id: request.id, ok: false, error: failure.toData() });
+        // A faulted CUDA context or a lost device cannot be used again: exit, and the server's
+        // supervisor starts a fresh host.
+        if (failure.code === 'KERNEL_FAULT' || failure.code === 'DEVICE_LOST') {
+          process.exitCode = 3;
+          process.disconnect();
+        }
       }
     });
   });
-  process.on('disconnect', () => process.exit(0));
+  process.on('disconnect', () => process.exit());
 }
 
 main();

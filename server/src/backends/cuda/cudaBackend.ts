@@ -1,0 +1,240 @@
+// The CUDA backend: PTX modules JIT-compiled by the driver, launched on a stream per device,
+// through our addon (which loads libcuda.so.1 at run time). Runs inside a device host; one host
+// holds every CUDA device, so peer copies stay in one process.
+import type { BackendName } from '../backendReport';
+import type { BufferHandle, DeviceInfo, GpuBackend, KernelHandle, KernelSource, StepLaunch, StepTiming, Timing } from '../backend';
+import { GpuError, type GpuErrorCode } from '../gpuError';
+import { OUTBOX_HEADER_BYTES } from '../../kernel/abi';
+import { isCudaError, loadCudaAddon, type CudaAddon, type CudaFunction, type CudaModule, type CudaStream, type DevicePointer } from './cudaAddon';
+
+interface OpenDevice {
+  info: DeviceInfo;
+  stream: CudaStream;
+  /** Pinned memory the outbox header is copied into after every step. */
+  outboxHeader: Uint8Array;
+}
+
+/** CUDA errors after which the context is unusable: the host must be restarted. */
+const STICKY_ERRORS = new Set([
+  'CUDA_ERROR_ILLEGAL_ADDRESS', 'CUDA_ERROR_ILLEGAL_INSTRUCTION', 'CUDA_ERROR_MISALIGNED_ADDRESS',
+  'CUDA_ERROR_INVALID_ADDRESS_SPACE', 'CUDA_ERROR_INVALID_PC', 'CUDA_ERROR_LAUNCH_FAILED', 'CUDA_ERROR_HARDWARE_STACK_ERROR',
+  'CUDA_ERROR_ASSERT', 'CUDA_ERROR_ECC_UNCORRECTABLE', 'CUDA_ERROR_LAUNCH_TIMEOUT',
+]);
+
+/** Turns an addon error into a GpuError naming what failed; sticky faults say the host restarts. */
+function cudaFailure(error: unknown, code: GpuErrorCode, context: string): GpuError {
+  if (error instanceof GpuError) return error;
+  if (!isCudaError(error)) return GpuError.wrap(error, code, context);
+  if (STICKY_ERRORS.has(error.name)) {
+    return new GpuError('KERNEL_FAULT', `${context}: ${error.name} (${error.message}); the CUDA context is now unusable, so the device host restarts`);
+  }
+  if (error.name === 'CUDA_ERROR_OUT_OF_MEMORY') return new GpuError('OUT_OF_MEMORY', `${context}: the device is out of memory (${error.call})`);
+  return new GpuError(code, `${context}: ${error.name} in ${error.call}: ${error.message}`);
+}
+
+export class CudaBackend implements GpuBackend {
+  readonly name: BackendName = 'cuda';
+  private readonly addon: CudaAddon;
+  private opened: OpenDevice[] | undefined;
+  private readonly buffers = new Map<number, { pointer: DevicePointer; handle: BufferHandle }>();
+  private readonly kernels = new Map<number, { module: CudaModule; fn: CudaFunction; handle: KernelHandle }>();
+  private nextId = 1;
+
+  constructor() {
+    const loaded = loadCudaAddon();
+    if (!loaded.ok) throw new GpuError('BACKEND_UNAVAILABLE', loaded.reason);
+    const status = loaded.addon.driverStatus();
+    if (!status.available) throw new GpuError('BACKEND_UNAVAILABLE', status.reason ?? 'the CUDA driver did not initialise');
+    this.addon = loaded.addon;
+  }
+
+  devices(): Promise<DeviceInfo[]> {
+    return Promise.resolve(this.open().map((d) => d.info));
+  }
+
+  private open(): OpenDevice[] {
+    if (this.opened) return this.opened;
+    const { addon } = this;
+    const count = addon.deviceCount();
+    if (count === 0) throw new GpuError('BACKEND_UNAVAILABLE', 'the CUDA driver is installed but reports no devices');
+    const opened: OpenDevice[] = [];
+    for (let index = 0; index < count; index++) {
+      const info = addon.deviceInfo(index);
+      const memory = addon.memGetInfo(index);
+      let peerCapable = false;
+      for (let other = 0; other < count; other++) if (other !== index && addon.canAccessPeer(index, other)) peerCapable = true;
+      opened.push({
+        info: {
+          backend: 'cuda', index, name: info.name, vendor: 'NVIDIA',
+          detail: `compute ${info.computeCapability.major}.${info.computeCapability.minor}`,
+          memoryTotalBytes: memory.total, memoryFreeBytes: memory.free,
+          computeCapability: info.computeCapability, pciBusId: info.pciBusId, uuid: info.uuid, peerCapable,
+          limits: {
+            maxBufferBytes: info.totalMem, maxBindingBytes: info.totalMem,
+            maxWorkgroupsPerDimension: info.maxGridDim[0], maxThreadsPerWorkgroup: info.maxThreadsPerBlock,
+          },
+        },
+        stream: addon.streamCreate(index, { nonBlocking: true }),
+        outboxHeader: new Uint8Array(addon.memAllocHost(index, OUTBOX_HEADER_BYTES), 0, OUTBOX_HEADER_BYTES),
+      });
+    }
+    this.opened = opened;
+    return opened;
+  }
+
+  private deviceAt(index: number): OpenDevice {
+    const opened = this.open()[index];
+    if (!opened) throw new GpuError('NO_SUCH_DEVICE', `CUDA has no device ${index} (it has ${this.opened?.length ?? 0})`);
+    return opened;
+  }
+
+  compile(device: number, source: KernelSource): Promise<KernelHandle> {
+    if (source.language !== 'ptx') {
+      return Promise.reject(new GpuError('INVALID_ARGUMENT', `kernel "${source.label}": the CUDA backend runs PTX, not ${source.language.toUpperCase()}`));
+    }
+    const { info } = this.deviceAt(device);
+    let module: CudaModule;
+    try {
+      module = this.addon.moduleLoad(device, source.code).module;
+    } catch (error) {
+      const log = isCudaError(error) ? (error.errorLog ?? '').trim() : '';
+      const first = log.split('\n').find((line) => /error/.test(line)) ?? (error instanceof Error ? error.message : String(error));
+      return Promise.reject(new GpuError('COMPILE_FAILED', `kernel "${source.label}" does not compile for ${info.name} (CUDA ${device}): ${first}`, log || undefined));
+    }
+    let fn: CudaFunction;
+    try {
+      fn = this.addon.getFunction(module, source.entryPoint);
+    } catch (error) {
+      this.addon.moduleUnload(module);
+      return Promise.reject(new GpuError('ENTRY_POINT_MISSING',
+        `kernel "${source.label}": the PTX has no entry point "${source.entryPoint}" (${error instanceof Error ? error.message : String(error)}); check \`.entry\` names and the manifest's entryPoint`));
+    }
+    const params = this.addon.functionInfo(fn).params;
+    if (params !== null && (params.length !== 4 || params.some((p) => p.size !== 8))) {
+      this.addon.moduleUnload(module);
+      return Promise.reject(new GpuError('INVALID_ARGUMENT',
+        `kernel "${source.label}": entry point "${source.entryPoint}" takes ${params.length} parameter(s) of sizes ${params.map((p) => p.size).join(', ') || 'none'}; ` +
+        'the RingKernel ABI needs four .u64 pointers (control, state, inbox, outbox), see docs/kernel-abi.md'));
+    }
+    const handle: KernelHandle = { id: this.nextId++, device, label: source.label, entryPoint: source.entryPoint };
+    this.kernels.set(handle.id, { module, fn, handle });
+    return Promise.resolve(handle);
+  }
+
+  releaseKernel(kernel: KernelHandle): void {
+    const entry = this.kernels.get(kernel.id);
+    if (!entry) return;
+    this.kernels.delete(kernel.id);
+    this.addon.moduleUnload(entry.module);
+  }
+
+  allocate(device: number, bytes: number, label: string): BufferHandle {
+    const { info } = this.deviceAt(device);
+    if (!Number.isInteger(bytes) || bytes <= 0) throw new GpuError('INVALID_ARGUMENT', `buffer "${label}": size ${bytes} is not a positive whole number of bytes`);
+    const free = this.addon.memGetInfo(device).free;
+    if (bytes > free) {
+      throw new GpuError('BUFFER_TOO_LARGE', `buffer "${label}": ${bytes} bytes is more than ${info.name} (CUDA ${device}) has free (${free} bytes); make it smaller or free memory`);
+    }
+    try {
+      const pointer = this.addon.memAlloc(device, bytes);
+      const handle: BufferHandle = { id: this.nextId++, device, bytes };
+      this.buffers.set(handle.id, { pointer, handle });
+      return handle;
+    } catch (error) {
+      throw cudaFailure(error, 'OUT_OF_MEMORY', `buffer "${label}" of ${bytes} bytes on CUDA ${device}`);
+    }
+  }
+
+  free(handle: BufferHandle): void {
+    const entry = this.buffers.get(handle.id);
+    if (!entry) return;
+    this.buffers.delete(handle.id);
+    this.addon.memFree(handle.device, entry.pointer);
+  }
+
+  private pointer(handle: BufferHandle, offset = 0): DevicePointer {
+    const entry = this.buffers.get(handle.id);
+    if (!entry) throw new GpuError('INVALID_ARGUMENT', `buffer ${handle.id} does not exist (freed, or from another host)`);
+    return entry.pointer + BigInt(offset);
+  }
+
+  private checkRange(handle: BufferHandle, offset: number, bytes: number, what: string): void {
+    if (offset < 0 || bytes < 0 || offset + bytes > handle.bytes) {
+      throw new GpuError('INVALID_ARGUMENT', `${what}: range ${offset}+${bytes} does not fit buffer ${handle.id} of ${handle.bytes} bytes`);
+    }
+  }
+
+  private async finish(device: OpenDevice, context: string, started: number): Promise<Timing> {
+    try {
+      await this.addon.streamSynchronizeAsync(device.stream);
+    } catch (error) {
+      throw cudaFailure(error, 'DRIVER_ERROR', context);
+    }
+    return { hostMs: performance.now() - started };
+  }
+
+  async write(handle: BufferHandle, offset: number, data: Uint8Array): Promise<Timing> {
+    this.checkRange(handle, offset, data.byteLength, 'write');
+    const device = this.deviceAt(handle.device);
+    const started = performance.now();
+    this.addon.memcpyHtoDAsync(device.stream, this.pointer(handle, offset), data);
+    return this.finish(device, `write of ${data.byteLength} bytes to CUDA ${handle.device}`, started);
+  }
+
+  async read(handle: BufferHandle, offset: number, bytes: number): Promise<{ data: Uint8Array; timing: Timing }> {
+    this.checkRange(handle, offset, bytes, 'read');
+    const device = this.deviceAt(handle.device);
+    const data = new Uint8Array(bytes);
+    const started = performance.now();
+    this.addon.memcpyDtoHAsync(device.stream, data, this.pointer(handle, offset));
+    return { data, timing: await this.finish(device, `read of ${bytes} bytes from CUDA ${handle.device}`, started) };
+  }
+
+  async copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing> {
+    this.checkRange(source, 0, bytes, 'copy source');
+    this.checkRange(destination, 0, bytes, 'copy destination');
+    const device = this.deviceAt(destination.device);
+    const started = performance.now();
+    if (source.device === destination.device) {
+      this.addon.memcpyDtoDAsync(device.stream, this.pointer(destination), this.pointer(source), bytes);
+    } else {
+      // The driver uses the peer link when peer access is on, and stages through the host otherwise.
+      this.addon.memcpyPeerAsync(device.stream, destination.device, this.pointer(destination), source.device, this.pointer(source), bytes);
+    }
+    return this.finish(device, `copy of ${bytes} bytes CUDA ${source.device} → CUDA ${destination.device}`, started);
+  }
+
+  async step(launch: StepLaunch, controlBlock: Uint8Array): Promise<StepTiming> {
+    const kernel = this.kernels.get(launch.kernel.id);
+    if (!kernel) throw new GpuError('INVALID_ARGUMENT', `kernel ${launch.kernel.label} is not compiled on this host`);
+    const device = this.deviceAt(launch.kernel.device);
+    const { info } = device;
+    const what = `kernel "${launch.kernel.label}" on ${info.name} (CUDA ${launch.kernel.device})`;
+    if (!launch.block) throw new GpuError('INVALID_LAUNCH', `${what}: a CUDA launch needs a block size (threads per block); set it in the manifest`);
+    const threads = launch.block[0] * launch.block[1] * launch.block[2];
+    const shapeOk = [...launch.grid, ...launch.block].every((n) => Number.isInteger(n) && n >= 1) && launch.grid[0] <= info.limits.maxWorkgroupsPerDimension;
+    if (!shapeOk || threads > info.limits.maxThreadsPerWorkgroup) {
+      throw new GpuError('INVALID_LAUNCH', `${what}: grid ${launch.grid.join('×')} with blocks of ${launch.block.join('×')} does not fit the device ` +
+        `(at most ${info.limits.maxThreadsPerWorkgroup} threads per block, ${info.limits.maxWorkgroupsPerDimension} blocks in x)`);
+    }
+    const started = performance.now();
+    try {
+      this.addon.memcpyHtoDAsync(device.stream, this.pointer(launch.control), controlBlock);
+      this.addon.launchKernel(kernel.fn, { grid: launch.grid, block: launch.block, stream: device.stream },
+        [this.pointer(launch.control), this.pointer(launch.state), this.pointer(launch.inbox), this.pointer(launch.outbox)]);
+      this.addon.memcpyDtoHAsync(device.stream, device.outboxHeader, this.pointer(launch.outbox));
+      await this.addon.streamSynchronizeAsync(device.stream);
+    } catch (error) {
+      throw cudaFailure(error, 'INVALID_LAUNCH', what);
+    }
+    const outboxSent = new DataView(device.outboxHeader.buffer, device.outboxHeader.byteOffset, 4).getUint32(0, true);
+    return { hostMs: performance.now() - started, outboxSent };
+  }
+
+  dispose(): void {
+    for (const { pointer, handle } of this.buffers.values()) this.addon.memFree(handle.device, pointer);
+    this.buffers.clear();
+    for (const { module } of this.kernels.values()) this.addon.moduleUnload(module);
+    this.kernels.clear();
+  }
+}

@@ -1,0 +1,181 @@
+// The engine's kernel tests, the same for every backend: each backend file supplies its kernels
+// (WGSL for WebGPU, PTX for CUDA) that follow the same rules.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import type { KernelSource } from '../../server/src/backends/backend';
+import type { BackendName } from '../../server/src/backends/backendReport';
+import { GpuError } from '../../server/src/backends/gpuError';
+import { DeviceHost } from '../../server/src/hosts/deviceHost';
+import { HostedKernel, type KernelPlacement } from '../../server/src/kernel/hostedKernel';
+import { pollUntil } from './poll';
+import { distFile } from './repo';
+
+export interface KernelCase {
+  source: KernelSource;
+  grid: [number, number, number];
+  block?: [number, number, number];
+}
+
+export interface BackendKernels {
+  backend: BackendName;
+  /** state[i] = state[i] * 2 + step + i over AFFINE_WORDS words. */
+  affine: KernelCase;
+  /** Threads 0..4 send one message each to kernel 7, type 100 + step, payload their index. */
+  sender: KernelCase;
+  /** Never finishes. */
+  endless: KernelCase;
+  /** Does not compile. */
+  broken: KernelSource;
+  /** Faults on the device, if the backend can fault (CUDA); WebGPU clamps every access. */
+  fault?: KernelCase;
+}
+
+export const AFFINE_WORDS = 1024;
+
+function expectedAffine(n: number, steps: number): number[] {
+  const values = new Array<number>(n).fill(0);
+  for (let step = 0; step < steps; step++) for (let i = 0; i < n; i++) values[i] = ((values[i] ?? 0) * 2 + step + i) >>> 0;
+  return values;
+}
+
+export function kernelEngineSuite(kernels: BackendKernels): void {
+  const hosts: DeviceHost[] = [];
+  const newHost = (stepTimeoutMs = 20_000): DeviceHost => {
+    const host = new DeviceHost({ backend: kernels.backend, script: distFile('deviceHost.js'), stepTimeoutMs });
+    hosts.push(host);
+    return host;
+  };
+  after(() => { for (const host of hosts) host.dispose(); });
+
+  const place = (kernel: KernelCase, stateBytes: number, extra: Partial<KernelPlacement> = {}): KernelPlacement =>
+    ({ index: 0, device: 0, stateBytes, grid: kernel.grid, ...(kernel.block ? { block: kernel.block } : {}), inboxCapacity: 4, outboxCapacity: 8, ...extra });
+  const create = (host: DeviceHost, kernel: KernelCase, stateBytes: number, extra: Partial<KernelPlacement> = {}): Promise<HostedKernel> =>
+    HostedKernel.create(host, kernel.source, place(kernel, stateBytes, extra));
+
+  describe(`${kernels.backend} kernels in a device host`, () => {
+    test('finds the device with its limits', async () => {
+      const [device] = await newHost().devices();
+      assert.ok(device);
+      assert.equal(device.backend, kernels.backend);
+      assert.ok(device.limits.maxBindingBytes >= 128 * 1024 * 1024);
+    });
+
+    test('steps a kernel and its state matches, element by element', async () => {
+      const kernel = await create(newHost(), kernels.affine, AFFINE_WORDS * 4);
+      for (let s = 0; s < 3; s++) assert.equal((await kernel.step()).step, s);
+      const batch = await kernel.run(2);
+      assert.deepEqual(batch.map((r) => r.step), [3, 4]);
+      const state = new Uint32Array((await kernel.readState()).buffer);
+      const expected = expectedAffine(AFFINE_WORDS, 5);
+      for (let i = 0; i < AFFINE_WORDS; i++) assert.equal(state[i], expected[i], `element ${i}`);
+      assert.equal(kernel.stepCount, 5);
+    });
+
+    test('drains the outbox each step and counts what did not fit', async () => {
+      const kernel = await create(newHost(), kernels.sender, 16, { outboxCapacity: 3 });
+      for (let s = 0; s < 2; s++) {
+        const result = await kernel.step();
+        assert.equal(result.messages.length, 3);
+        assert.equal(result.dropped, 2);
+        for (const message of result.messages) {
+          assert.equal(message.destination, 7);
+          assert.equal(message.type, 100 + s);
+          assert.equal(message.payload.byteLength, 4);
+          assert.ok(new Uint32Array(message.payload.buffer)[0]! < 5);
+        }
+      }
+    });
+
+    test('moves large buffers to the device and back bit for bit, and copies on the device', async () => {
+      const host = newHost();
+      const bytes = 8 * 1024 * 1024;
+      const pattern = new Uint8Array(bytes);
+      for (let i = 0; i < bytes; i++) pattern[i] = (i * 2654435761) >>> 24;
+      const a = await host.allocate(0, bytes, 'a');
+      const b = await host.allocate(0, bytes, 'b');
+      await host.write(a, 0, pattern);
+      await host.copy(a, b, bytes);
+      const back = (await host.read(b, 0, bytes)).data;
+      assert.equal(back.byteLength, bytes);
+      assert.ok(Buffer.from(back).equals(Buffer.from(pattern)), 'the bytes that came back differ');
+      assert.deepEqual([...(await host.read(a, 4096, 16)).data], [...pattern.subarray(4096, 4112)]);
+    });
+
+    test('a kernel that does not compile is refused with the compiler log, naming the kernel', async () => {
+      await assert.rejects(
+        HostedKernel.create(newHost(), kernels.broken, place(kernels.affine, 16)),
+        (error: GpuError) => error.code === 'COMPILE_FAILED' && /kernel "broken"/.test(error.message) && /error/.test(error.log ?? ''),
+      );
+    });
+
+    test('a missing entry point is refused, naming it', async () => {
+      await assert.rejects(
+        HostedKernel.create(newHost(), { ...kernels.affine.source, entryPoint: 'nope' }, place(kernels.affine, 16)),
+        (error: GpuError) => ['ENTRY_POINT_MISSING', 'COMPILE_FAILED'].includes(error.code) && /"nope"/.test(error.message),
+      );
+    });
+
+    test('a buffer larger than the device allows is refused with the limit, and the host stays up', async () => {
+      const host = newHost();
+      const [device] = await host.devices();
+      const tooMany = (device!.memoryTotalBytes ?? device!.limits.maxBindingBytes) + 4096;
+      await assert.rejects(host.allocate(0, Math.max(tooMany, device!.limits.maxBindingBytes + 4), 'huge'),
+        (error: GpuError) => error.code === 'BUFFER_TOO_LARGE' && /"huge"/.test(error.message));
+      assert.equal((await host.devices()).length >= 1, true);
+    });
+
+    test('a launch with wrong sizes is refused, naming the kernel', async () => {
+      const kernel = await create(newHost(), { ...kernels.affine, grid: [0, 1, 1] }, 64);
+      await assert.rejects(kernel.step(), (error: GpuError) => error.code === 'INVALID_LAUNCH' && /kernel "affine"/.test(error.message));
+    });
+
+    if (kernels.fault) {
+      const fault = kernels.fault;
+      test('a kernel that faults fails its step clearly; the host restarts and other kernels are not disturbed', async () => {
+        const host = newHost();
+        const other = newHost();
+        const worker = await create(other, kernels.affine, AFFINE_WORDS * 4);
+        const bad = await create(host, fault, 16, { index: 0 });
+        await assert.rejects(bad.step(), (error: GpuError) => error.code === 'KERNEL_FAULT' && /kernel "fault"/.test(error.message));
+        assert.equal((await worker.step()).step, 0);
+        await pollUntil('the faulted host to come back', async () => ((await host.devices()).length > 0 ? true : undefined));
+      });
+    }
+
+    test('an endless kernel is killed by the watchdog in time while other kernels keep stepping', async () => {
+      const hung = newHost(1_500);
+      const healthy = newHost();
+      const victim = await create(hung, kernels.endless, 16);
+      const worker = await create(healthy, kernels.affine, AFFINE_WORDS * 4);
+      const oldPid = hung.pid;
+      let restarted = false;
+      hung.onRestart(() => { restarted = true; });
+      const started = Date.now();
+      const hang = victim.step().then(() => assert.fail('the endless step returned'), (error: GpuError) => error);
+      let stepsMeanwhile = 0;
+      const outcome = await Promise.race([hang, (async () => {
+        for (;;) { await worker.step(); stepsMeanwhile++; if (stepsMeanwhile > 5000) return undefined; }
+      })()]);
+      assert.ok(outcome instanceof GpuError, 'the watchdog fired before the healthy kernel made 5000 steps');
+      assert.equal(outcome.code, 'WATCHDOG_TIMEOUT');
+      assert.match(outcome.message, /kernel "endless" did not finish within 1500 ms/);
+      assert.ok(Date.now() - started < 1_500 + 3_000, `the watchdog took ${Date.now() - started} ms`);
+      assert.ok(stepsMeanwhile > 0, 'the healthy kernel made no progress while the other hung');
+      assert.ok(restarted);
+      assert.notEqual(await pollUntil('a new host process', () => (hung.pid !== oldPid ? hung.pid : undefined)), oldPid);
+      assert.ok((await hung.devices()).length >= 1, 'the restarted host answers');
+    });
+
+    test('a host killed mid-step fails that step clearly, restarts, and leaves other hosts alone', async () => {
+      const doomed = newHost();
+      const other = newHost();
+      const victim = await create(doomed, kernels.endless, 16);
+      const worker = await create(other, kernels.affine, AFFINE_WORDS * 4);
+      const pending = victim.step();
+      process.kill(doomed.pid!, 'SIGKILL');
+      await assert.rejects(pending, (error: GpuError) => error.code === 'HOST_EXITED' && /exited unexpectedly \(SIGKILL\)/.test(error.message));
+      assert.equal((await worker.step()).step, 0);
+      assert.ok((await doomed.devices()).length >= 1);
+    });
+  });
+}

@@ -2,14 +2,19 @@
 // JSON and writes it to out/bench/results.json. Ratios are engine cost / raw cost (1.0 = free).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { benchCuda } from './cudaBench';
 import { benchWebGpu } from './webgpuBench';
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
+  const options = { steps: quick ? 30 : 300, copyBytes: (quick ? 4 : 64) * 1024 * 1024, copies: quick ? 3 : 10 };
   const results = {
     date: new Date().toISOString(),
     node: process.versions.node,
-    webgpu: await benchWebGpu({ steps: quick ? 30 : 200, copyBytes: (quick ? 4 : 64) * 1024 * 1024, copies: quick ? 3 : 10 }),
+    note: 'ratio = engine time / raw time for the same work in the same run (1.0: no overhead). engineGBps and step.engine are measured ' +
+      'inside the device host; endToEndGBps and step.requestedOneByOne add the IPC hop from the server.',
+    webgpu: await benchWebGpu(options),
+    cuda: await benchCuda(options),
   };
   const json = JSON.stringify(results, null, 2);
   const folder = join(__dirname);

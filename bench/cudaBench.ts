@@ -63,6 +63,8 @@ export async function benchCuda(options: { steps: number; copyBytes: number; cop
   if (!loaded.ok) return { skipped: loaded.reason };
   const status = loaded.addon.driverStatus();
   if (!status.available) return { skipped: status.reason ?? 'the CUDA driver did not initialise' };
+  // A raw run first, discarded, so neither side gets a GPU its predecessor warmed up.
+  await rawDriver(Math.min(options.steps, 50), options.copyBytes, 1);
   const engine = await engineSamples('cuda', { language: 'ptx', label: 'bench', code: benchPtx(), entryPoint: 'affine' },
     { index: 0, device: 0, stateBytes: STATE_WORDS * 4, grid: [STATE_WORDS / BLOCK, 1, 1], block: [BLOCK, 1, 1], inboxCapacity: 1, outboxCapacity: 1 }, options);
   return sideBySide(engine, await rawDriver(options.steps, options.copyBytes, options.copies), options.copyBytes);

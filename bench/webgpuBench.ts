@@ -80,6 +80,8 @@ async function rawDawn(steps: number, copyBytes: number, copies: number): Promis
 }
 
 export async function benchWebGpu(options: { steps: number; copyBytes: number; copies: number }): Promise<BackendBenchResult> {
+  // A raw run first, discarded, so neither side gets a GPU its predecessor warmed up.
+  await rawDawn(Math.min(options.steps, 50), options.copyBytes, 1);
   const engine = await engineSamples('webgpu', { language: 'wgsl', label: 'bench', code: KERNEL, entryPoint: 'main' },
     { index: 0, device: 0, stateBytes: STATE_WORDS * 4, grid: [STATE_WORDS / 64, 1, 1], inboxCapacity: 1, outboxCapacity: 1 }, options);
   return sideBySide(engine, await rawDawn(options.steps, options.copyBytes, options.copies), options.copyBytes);

@@ -37,6 +37,18 @@ const NO_ADAPTER_HELP =
   "install Mesa's software driver lavapipe, version 24 or newer (Debian bookworm: scripts/install-system-deps.sh " +
   'installs it from bookworm-backports; Mesa 22 is rejected by Dawn).';
 
+/**
+ * Human names for an adapter. Dawn's `device` is the GPU's name in lower case with dashes
+ * ("nvidia-h100-80gb-hbm3") and `description` the driver's ("NVIDIA: 580.159.04"), except for
+ * software drivers, whose description is the better name ("llvmpipe: Mesa 25.0.7 (LLVM 15)").
+ */
+export function adapterNames(info: GPUAdapterInfo): { name: string; vendor: string; detail: string } {
+  const software = info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.device} ${info.description}`);
+  const gpuName = info.device.split('-').map((word) => word.toUpperCase()).join(' ').trim();
+  if (software) return { name: info.description || info.device || 'software Vulkan', vendor: info.vendor || 'unknown', detail: `software Vulkan (${info.device})` };
+  return { name: gpuName || info.description || 'WebGPU adapter', vendor: info.vendor || 'unknown', detail: `Vulkan, driver ${info.description || 'unknown'}` };
+}
+
 export interface WebGpuBackendOptions {
   /** Dawn backend: `vulkan` to run kernels; `null` validates only. */
   dawnBackend?: string;
@@ -78,9 +90,7 @@ export class WebGpuBackend implements GpuBackend {
       info: {
         backend: 'webgpu',
         index: 0,
-        name: info.description || info.device || 'WebGPU adapter',
-        vendor: info.vendor || 'unknown',
-        detail: info.architecture === 'software' ? `software Vulkan (${info.device})` : `Vulkan ${info.architecture || info.device}`.trim(),
+        ...adapterNames(info),
         peerCapable: false,
         limits: {
           maxBufferBytes: device.limits.maxBufferSize,

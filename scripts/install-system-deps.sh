@@ -2,6 +2,7 @@
 # Installs the Debian packages a fresh machine lacks for running the product and its tests:
 #   - chromium: the headless browser that hosts the offline VS Code for integration tests;
 #   - ripgrep: code-server's install wants an `rg` binary it would otherwise download;
+#   - libkrb5-dev: headers code-server's kerberos module builds against;
 #   - Mesa 25 (lavapipe) from bookworm-backports: the software Vulkan driver Dawn accepts, so
 #     WGSL kernels really execute on a machine without a GPU (bookworm's own Mesa 22 is rejected).
 # Idempotent: does nothing for what is already there. Needs root (CI and the dev machines are).
@@ -11,6 +12,8 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v rg >/dev/null 2>&1 || need+=(ripgrep)
 command -v xz >/dev/null 2>&1 || need+=(xz-utils)
+# code-server's kerberos module compiles against the GSSAPI headers when it installs.
+[ -f /usr/include/gssapi/gssapi.h ] || need+=(libkrb5-dev)
 
 have_mesa25() {
   dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | grep -qE '^(2[4-9]|[3-9][0-9])\.'

@@ -50,7 +50,7 @@ async function rawDriver(steps: number, copyBytes: number, copies: number): Prom
   const deviceToHost = await withWarmUp(() => { cuda.memcpyDtoHAsync(stream, new Uint8Array(copyBytes), big); return cuda.streamSynchronizeAsync(stream); });
   const deviceToDevice = await withWarmUp(() => { cuda.memcpyDtoDAsync(stream, other, big, copyBytes); return cuda.streamSynchronizeAsync(stream); });
   for (const pointer of [control, state, inbox, outbox, big, other]) cuda.memFree(0, pointer);
-  cuda.memFreeHost(header.buffer as ArrayBuffer);
+  cuda.memFreeHost(header.buffer);
   cuda.streamDestroy(stream);
   cuda.moduleUnload(module);
   return { device: cuda.deviceInfo(0).name, step, copies: { hostToDevice, deviceToHost, deviceToDevice } };

@@ -159,9 +159,13 @@ export function kernelEngineSuite(kernels: BackendKernels): void {
       const started = Date.now();
       const hang = victim.step().then(() => assert.fail('the endless step returned'), (error: GpuError) => error);
       let stepsMeanwhile = 0;
-      const outcome = await Promise.race([hang, (async () => {
-        for (;;) { await worker.step(); stepsMeanwhile++; if (stepsMeanwhile > 5000) return undefined; }
-      })()]);
+      let watching = true;
+      const meanwhile = (async () => {
+        while (watching && stepsMeanwhile < 5000) { await worker.step(); stepsMeanwhile++; }
+      })();
+      const outcome = await Promise.race([hang, meanwhile.then(() => undefined)]);
+      watching = false;
+      await meanwhile;
       assert.ok(outcome instanceof GpuError, 'the watchdog fired before the healthy kernel made 5000 steps');
       assert.equal(outcome.code, 'WATCHDOG_TIMEOUT');
       assert.match(outcome.message, /kernel "endless" did not finish within 1500 ms/);

@@ -1,0 +1,93 @@
+// Syntax errors from a tree-sitter parse: the innermost ERROR and MISSING nodes only. An ERROR
+// node that wraps other errors points at the enclosing declaration, lines away from the slip.
+import type { LineIndex, Diagnostic, Range } from '../diagnostic';
+import type { TreeSitter } from './cppParser';
+
+export const MSL_PARSER_SOURCE = 'ringkernel-msl';
+
+function firstLeaf(node: TreeSitter.Node): TreeSitter.Node {
+  let current = node;
+  for (let child = current.firstChild; child !== null; child = current.firstChild) current = child;
+  return current;
+}
+
+function quote(text: string): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return `'${oneLine.length > 30 ? `${oneLine.slice(0, 30)}…` : oneLine}'`;
+}
+
+/**
+ * An error that starts a line right after a line ending in a value (`float y = 1.0f`) is almost
+ * always a `;` missing there: report it where a compiler would, on the end of that line.
+ */
+function semicolonMissingBefore(root: TreeSitter.Node, error: TreeSitter.Node, index: LineIndex): Diagnostic | undefined {
+  const start = index.positionAt(error.startIndex);
+  if (index.lineText(start.line).slice(0, start.character).trim() !== '') return undefined;
+  const text = index.text;
+  let at = error.startIndex - 1;
+  for (;;) {
+    while (at >= 0 && /\s/.test(text[at] ?? '')) at--;
+    if (at < 0) return undefined;
+    const leaf = root.descendantForIndex(at);
+    if (leaf?.type === 'comment' && leaf.startIndex < at) {
+      at = leaf.startIndex - 1;
+      continue;
+    }
+    break;
+  }
+  const previous = index.positionAt(at);
+  if (previous.line >= start.line || !/[\w)\]]/.test(text[at] ?? '')) return undefined;
+  if (/^\s*#/.test(index.lineText(previous.line))) return undefined;
+  let wordStart = at;
+  while (wordStart > 0 && /[\w.]/.test(text[wordStart - 1] ?? '')) wordStart--;
+  return {
+    range: index.rangeOf(wordStart, at + 1 - wordStart),
+    severity: 'error',
+    message: `syntax error: expected ';' after ${quote(text.slice(wordStart, at + 1))} at the end of line ${previous.line + 1}`,
+    source: MSL_PARSER_SOURCE,
+    code: 'missing-semicolon',
+  };
+}
+
+/** Innermost error nodes, in document order, without walking error-free subtrees. */
+export function syntaxDiagnostics(root: TreeSitter.Node, index: LineIndex, max = Infinity): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  const visit = (node: TreeSitter.Node): void => {
+    if (diagnostics.length >= max) return;
+    if (node.isMissing) {
+      const at = index.positionAt(node.startIndex);
+      diagnostics.push({
+        range: { start: at, end: at },
+        severity: 'error',
+        message: `syntax error: missing ${quote(node.type)}`,
+        source: MSL_PARSER_SOURCE,
+        code: 'syntax',
+      });
+      return;
+    }
+    if (!node.hasError) return;
+    const childrenWithErrors = node.children.filter((child) => child.hasError || child.isMissing);
+    if (node.isError && childrenWithErrors.length === 0) {
+      // An error spanning lines is shown on its first token; a one-line one whole.
+      let r: Range = index.rangeOf(node.startIndex, node.endIndex - node.startIndex);
+      let shown = node.text;
+      if (r.start.line !== r.end.line) {
+        const leaf = firstLeaf(node);
+        r = index.rangeOf(leaf.startIndex, leaf.endIndex - leaf.startIndex);
+        shown = leaf.text;
+      }
+      const missingSemicolon = semicolonMissingBefore(root, node, index);
+      diagnostics.push(missingSemicolon ?? {
+        range: r,
+        severity: 'error',
+        message: shown.trim() === '' ? 'syntax error' : `syntax error: unexpected ${quote(shown)}`,
+        source: MSL_PARSER_SOURCE,
+        code: 'syntax',
+      });
+      return;
+    }
+    for (const child of childrenWithErrors) visit(child);
+  };
+  visit(root);
+  return diagnostics;
+}

@@ -1,0 +1,57 @@
+// MSL validation: Apple's Metal compiler where it exists (macOS), else our parser: tree-sitter's
+// C++ grammar over the MSL pre-pass for syntax, plus entry-signature checks.
+import { LineIndex, type ValidationResult } from '../diagnostic';
+import { cppParser } from './cppParser';
+import { checkEntrySignatures } from './kernelSignatures';
+import { METAL_SOURCE, metalCompilerAvailable, runMetalCompiler } from './metalCompiler';
+import { mslPrepass } from './mslPrepass';
+import { MSL_PARSER_SOURCE, syntaxDiagnostics } from './mslSyntax';
+
+export interface MslValidateOptions {
+  /** Deadline for the Metal compiler (default 10 s). */
+  timeoutMs?: number | undefined;
+  /** Parse-time budget for our parser (default 2 s): tree-sitter stops there rather than block. */
+  parseBudgetMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+  /** Use our parser even where the Metal compiler exists (tests; a broken Xcode). */
+  parserOnly?: boolean | undefined;
+}
+
+/** Our own MSL validation, no compiler needed. */
+export async function validateMslWithParser(text: string, options: MslValidateOptions = {}): Promise<ValidationResult> {
+  const parser = await cppParser();
+  const prepass = mslPrepass(text);
+  const budget = options.parseBudgetMs ?? 2000;
+  const started = performance.now();
+  let cancelled = false;
+  const tree = parser.parse(prepass.text, null, {
+    progressCallback: () => {
+      cancelled = performance.now() - started > budget || options.signal?.aborted === true;
+      return cancelled;
+    },
+  });
+  if (!tree || cancelled) {
+    parser.reset();
+    tree?.delete();
+    const reason = options.signal?.aborted === true ? 'cancelled' : `the MSL parser stopped after ${budget} ms (the file has ${text.length} characters); not validated`;
+    return { diagnostics: [], validator: MSL_PARSER_SOURCE, skipped: reason };
+  }
+  try {
+    const index = new LineIndex(text);
+    const diagnostics = [...syntaxDiagnostics(tree.rootNode, index, 5000), ...checkEntrySignatures(tree.rootNode, prepass, index)];
+    return { diagnostics, validator: MSL_PARSER_SOURCE };
+  } finally {
+    tree.delete();
+  }
+}
+
+export async function validateMsl(text: string, options: MslValidateOptions = {}): Promise<ValidationResult> {
+  if (options.parserOnly !== true && (await metalCompilerAvailable())) {
+    const run = await runMetalCompiler(text, { timeoutMs: options.timeoutMs ?? 10_000, signal: options.signal });
+    if (run.kind === 'ran') return { diagnostics: run.diagnostics, validator: METAL_SOURCE };
+    if (run.reason === 'cancelled') return { diagnostics: [], validator: METAL_SOURCE, skipped: run.reason };
+    const fallback = await validateMslWithParser(text, options);
+    return { ...fallback, notes: [...(fallback.notes ?? []), `Metal compiler skipped (${run.reason}); used our parser instead`] };
+  }
+  return validateMslWithParser(text, options);
+}

@@ -1,0 +1,91 @@
+// MSL without a Metal compiler: the pre-pass keeps every position, tree-sitter's C++ grammar finds
+// syntax errors, and the entry-signature checks find what C++ cannot.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { parseClangLog } from '../../../server/src/validation/msl/metalCompiler';
+import { mslPrepass } from '../../../server/src/validation/msl/mslPrepass';
+import { validateMslWithParser } from '../../../server/src/validation/msl/mslValidator';
+import { hugeSource, randomText } from '../../support/badInput';
+import { fixture } from '../../support/repo';
+
+const read = (name: string): string => readFileSync(fixture('validation', 'msl', name), 'utf8');
+
+test('the pre-pass blanks MSL-only words with spaces of the same length, and nothing else', () => {
+  const source = [
+    'kernel void k(device float* a [[buffer(0)]], constant uint& n [[buffer(1)]],',
+    '              threadgroup float* t [[threadgroup(0)]]) { float vertex = a.device; }',
+    'vertex VertexOut vs(uint id [[vertex_id]]) { return {}; } // kernel void in a comment',
+  ].join('\n');
+  const { text, stages, addressSpaces } = mslPrepass(source);
+  assert.equal(text.length, source.length);
+  assert.deepEqual(text.split('\n'), [
+    '       void k(       float* a [[buffer(0)]],          uint& n [[buffer(1)]],',
+    '                          float* t [[threadgroup(0)]]) { float vertex = a.device; }',
+    '       VertexOut vs(uint id [[vertex_id]]) { return {}; } // kernel void in a comment',
+  ]);
+  assert.deepEqual(stages.map((s) => s.word), ['kernel', 'vertex']);
+  assert.deepEqual(addressSpaces.map((s) => s.word), ['device', 'constant', 'threadgroup']);
+});
+
+test('valid real-world MSL (compute, image, render, templates) produces no diagnostics', async () => {
+  const files = readdirSync(fixture('validation', 'msl')).filter((f) => f.endsWith('.metal') && f !== 'errors.metal');
+  assert.ok(files.length >= 4);
+  for (const file of files) {
+    const result = await validateMslWithParser(read(file));
+    assert.equal(result.skipped, undefined);
+    assert.deepEqual(result.diagnostics.map((d) => `${d.range.start.line + 1}: ${d.message}`), [], file);
+  }
+  const example = await validateMslWithParser(readFileSync(fixture('..', '..', 'examples', 'kernels', 'saxpy.metal'), 'utf8'));
+  assert.deepEqual(example.diagnostics, []);
+});
+
+test('syntax errors and signature mistakes are reported at their exact line and column', async () => {
+  const result = await validateMslWithParser(read('errors.metal'));
+  assert.equal(result.validator, 'ringkernel-msl');
+  const shown = result.diagnostics
+    .sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character)
+    .map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1}-${d.range.end.line + 1}:${d.range.end.character + 1} ${d.code ?? ''} ${d.message}`);
+  assert.deepEqual(shown, [
+    "5:8-5:13 kernel-return-type kernel function 'bad_return' must return void, not 'float'",
+    "12:49-12:58 duplicate-index [[buffer(0)]] is already used by parameter 'a' on line 11: each buffer index may appear once in 'duplicate_indices'",
+    "14:53-14:63 duplicate-index [[texture(1)]] is already used by parameter 't0' on line 13: each texture index may appear once in 'duplicate_indices'",
+    "15:31-15:36 missing-address-space parameter 'raw' of kernel function 'duplicate_indices' is a pointer without an address space: write device, constant, threadgroup or thread before its type",
+    "21:22-21:23 syntax syntax error: unexpected ';'",
+    "26:15-26:19 missing-semicolon syntax error: expected ';' after '1.0f' at the end of line 26",
+  ]);
+});
+
+test('clang-style Metal compiler output is read with UTF-8 columns, notes attached', () => {
+  const text = '// é\nkernel void k() {\n  int 😀 = x;\n}\n';
+  const log = [
+    '/tmp/ringkernel-metal-1/input.metal:3:14: error: use of undeclared identifier \'x\'',
+    '  int 😀 = x;',
+    '             ^',
+    '/tmp/ringkernel-metal-1/input.metal:2:13: note: in this function',
+    'other.metal:1:1: error: not ours',
+    '1 error generated.',
+  ].join('\n');
+  const diagnostics = parseClangLog(log, 'input.metal', text);
+  assert.equal(diagnostics.length, 1);
+  assert.equal(diagnostics[0]?.message, "use of undeclared identifier 'x'");
+  // Byte column 14 is the x after `  int 😀 = ` (the emoji is 4 bytes but 2 code units): character 11.
+  assert.deepEqual(diagnostics[0]?.range, { start: { line: 2, character: 11 }, end: { line: 2, character: 12 } });
+  assert.equal(diagnostics[0]?.related?.[0]?.message, 'in this function');
+});
+
+test('random bytes, an empty file and invalid UTF-8 never throw', async () => {
+  assert.deepEqual((await validateMslWithParser('')).diagnostics, []);
+  for (let i = 0; i < 10; i++) {
+    const result = await validateMslWithParser(randomText(4096));
+    assert.equal(result.skipped, undefined);
+    assert.ok(result.diagnostics.length > 0);
+  }
+});
+
+test('a file too large for the parse budget is skipped with the reason, quickly', async () => {
+  const started = performance.now();
+  const result = await validateMslWithParser(hugeSource('msl', 10), { parseBudgetMs: 300 });
+  assert.ok(performance.now() - started < 3000);
+  assert.match(result.skipped ?? '', /stopped after 300 ms/);
+});

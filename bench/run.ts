@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchCuda } from './cudaBench';
+import { benchValidation } from './validationBench';
 import { benchWebGpu } from './webgpuBench';
 
 async function main(): Promise<void> {
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
       'inside the device host; endToEndGBps and step.requestedOneByOne add the IPC hop from the server.',
     webgpu: await benchWebGpu(options),
     cuda: await benchCuda(options),
+    validation: await benchValidation(quick ? 10 : 40),
   };
   const json = JSON.stringify(results, null, 2);
   const folder = join(__dirname);

@@ -12,10 +12,11 @@ const listing = execFileSync('unzip', ['-Z1', file], { encoding: 'utf8' }).split
 const names = new Set(listing.map((name) => name.replace(/^extension\//, '')));
 const required = [
   'package.json', 'readme.md', 'LICENSE.txt', 'changelog.md',
-  'dist/client.js', 'dist/server.js', 'dist/probe.js', 'dist/deviceHost.js', 'dist/cli.js',
+  'dist/client.js', 'dist/server.js', 'dist/probe.js', 'dist/deviceHost.js', 'dist/tintHost.js', 'dist/cli.js',
   'bin/ringkernel.js', 'bin/ringkernel-language-server.js',
   'media/grammars/wgsl.tmLanguage.json', 'media/grammars/ptx.tmLanguage.json', 'media/grammars/msl.tmLanguage.json',
   'media/language-configuration/wgsl.json', 'media/language-configuration/ptx.json', 'media/language-configuration/msl.json',
+  'media/icons/ringkernel.svg',
   'native/build/Release/ringkernel_cuda.node',
   'node_modules/webgpu/package.json', 'node_modules/webgpu/index.js', 'node_modules/webgpu/dist/linux-x64/dawn.node',
   'node_modules/web-tree-sitter/web-tree-sitter.cjs', 'node_modules/web-tree-sitter/web-tree-sitter.wasm',

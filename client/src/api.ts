@@ -1,7 +1,23 @@
 // What `activate()` returns to other extensions (and to our integration tests).
 import type * as vscode from 'vscode';
-import type { ServerInfo } from '../../server/src/lsp/protocol';
+import type { DeviceView, Placement, PlacementRequest, ServerInfo } from '../../server/src/lsp/protocol';
 import type { ServerStatus, StatusView } from './serverStatus';
+import type { TopologyNode } from './topologyTree';
+
+export type { DeviceView, Placement, PlacementRequest } from '../../server/src/lsp/protocol';
+export type { TopologyNode } from './topologyTree';
+
+/**
+ * A custom placement strategy, used when `ringkernel.loadBalancing` is `"custom"`.
+ *
+ * @param candidates - the devices that can take the kernel (right backend, room, memory), in
+ *   registration order; frozen.
+ * @param request - what the kernel needs (backend, memory, the device it asked for).
+ * @returns a candidate's `key` (e.g. `"cuda:1"`), or `undefined` to leave the choice to
+ *   LeastLoaded. It may return a promise; an answer that takes longer than 2 seconds, a throw, or a
+ *   key that is not a candidate makes LeastLoaded place the kernel, and the RingKernel log says why.
+ */
+export type DeviceSelector = (candidates: readonly DeviceView[], request: Readonly<PlacementRequest>) => string | undefined | Promise<string | undefined>;
 
 export interface RingKernelApi {
   /** Asks the language server who it is and which GPU backends it found. */
@@ -12,4 +28,16 @@ export interface RingKernelApi {
   readonly statusBar: StatusView;
   /** Fires whenever the server's state changes. */
   readonly onDidChangeStatus: vscode.Event<ServerStatus>;
+  /**
+   * Installs the selector of the `custom` load-balancing strategy. One selector at a time: the
+   * latest call wins. Dispose the result to remove it (placement then falls back to LeastLoaded).
+   */
+  setDeviceSelector(selector: DeviceSelector): vscode.Disposable;
+  /** Where a new kernel would be placed now, under the current settings and selector; places nothing. */
+  previewPlacement(request?: PlacementRequest): Promise<Placement>;
+  /**
+   * What the "GPU Topology" view shows, as plain data (read-only), after asking the server again:
+   * devices with their host link, links and kernels as children, then the topology's notes.
+   */
+  topologyItems(): Promise<TopologyNode[]>;
 }

@@ -1,9 +1,11 @@
 // Activation: owns every disposable, starts the language server, wires status bar and commands.
 import * as vscode from 'vscode';
 import type { RingKernelApi } from './api';
-import { registerCommands } from './commands';
+import { registerCommands, registerTopologyCommands } from './commands';
 import { ServerConnection } from './serverConnection';
 import { StatusBar } from './statusBar';
+import { TopologyClient } from './topologyClient';
+import { TopologyView } from './topologyView';
 
 export async function activate(context: vscode.ExtensionContext): Promise<RingKernelApi> {
   const log = vscode.window.createOutputChannel('RingKernel', { log: true });
@@ -12,6 +14,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
   const server = new ServerConnection(context, log, trace);
   context.subscriptions.push(log, trace, statusBar, server, server.onDidChangeStatus((status) => statusBar.update(status)));
   registerCommands(context, server, log);
+  const topology = new TopologyClient(server, log);
+  const topologyView = new TopologyView(topology, log);
+  context.subscriptions.push(topology, topologyView);
+  registerTopologyCommands(context, topology, topologyView, log);
 
   try {
     await server.start();
@@ -28,6 +34,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
     get status() { return server.status; },
     get statusBar() { return statusBar.view; },
     onDidChangeStatus: server.onDidChangeStatus,
+    setDeviceSelector: (selector) => topology.setDeviceSelector(selector),
+    previewPlacement: (request) => topology.previewPlacement(request),
+    topologyItems: () => topologyView.refresh(),
   };
 }
 

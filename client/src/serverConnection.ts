@@ -25,6 +25,9 @@ export class ServerConnection implements vscode.Disposable {
   private restarting: Promise<void> = Promise.resolve();
   private readonly statusEmitter = new vscode.EventEmitter<ServerStatus>();
   readonly onDidChangeStatus = this.statusEmitter.event;
+  private readonly clientEmitter = new vscode.EventEmitter<LanguageClient>();
+  /** Fires with each new LanguageClient before it starts, so features register their handlers on it. */
+  readonly onDidCreateClient = this.clientEmitter.event;
   private current: ServerStatus = { state: 'stopped', info: undefined, crashRestarts: 0, problem: undefined };
 
   constructor(
@@ -52,6 +55,8 @@ export class ServerConnection implements vscode.Disposable {
       ],
       outputChannel: this.log,
       traceOutputChannel: this.trace,
+      // The server pulls `ringkernel.*` (workspace/configuration) when told it changed.
+      synchronize: { configurationSection: 'ringkernel' },
       errorHandler: {
         error: (): ErrorHandlerResult => ({ action: ErrorAction.Continue }),
         closed: (): CloseHandlerResult => this.onServerClosed(),
@@ -65,6 +70,7 @@ export class ServerConnection implements vscode.Disposable {
       else if (event.newState === State.Stopped && this.current.state !== 'crashed') this.update({ state: 'stopped', info: undefined });
     });
     client.onNotification(serverInfoChangedNotification, (info) => this.update({ state: 'ready', info }));
+    this.clientEmitter.fire(client);
     this.update({ state: 'starting', info: undefined, problem: undefined });
     await client.start();
   }
@@ -91,6 +97,15 @@ export class ServerConnection implements vscode.Disposable {
       throw new Error(`the RingKernel language server is not running (state: ${this.current.state}); run "RingKernel: Restart Server"`);
     }
     return client.sendRequest(serverInfoRequest);
+  }
+
+  /** The running client; throws a clear message when none is running. */
+  runningClient(): LanguageClient {
+    const client = this.client;
+    if (!client || client.state !== State.Running) {
+      throw new Error(`the RingKernel language server is not running (state: ${this.current.state}); run "RingKernel: Restart Server"`);
+    }
+    return client;
   }
 
   private async refreshInfo(client: LanguageClient): Promise<void> {
@@ -123,6 +138,7 @@ export class ServerConnection implements vscode.Disposable {
 
   dispose(): void {
     this.statusEmitter.dispose();
+    this.clientEmitter.dispose();
     void this.client?.dispose();
   }
 }

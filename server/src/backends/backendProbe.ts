@@ -4,6 +4,13 @@ import { fork } from 'node:child_process';
 import type { BackendName, BackendReport } from './backendReport';
 import { bundlePath } from '../paths';
 import type { ProbeResult } from './probeMain';
+import type { TopologyProbes } from '../topology/probeRecords';
+
+/** What the probe child found: every backend, and the topology facts about their devices. */
+export interface MachineProbe {
+  reports: BackendReport[];
+  topology: TopologyProbes;
+}
 
 export interface ProbeOptions {
   /** Give up after this many milliseconds (default 30 s: a cold Vulkan driver can take seconds). */
@@ -20,22 +27,31 @@ function unavailableEverywhere(reason: string): BackendReport[] {
   return ALL_BACKENDS.map((backend) => ({ backend, available: false, reason, devices: [], probeMs: 0 }));
 }
 
+function failedProbe(reports: BackendReport[]): MachineProbe {
+  return { reports, topology: { devices: [], unavailable: reports.map((r) => ({ probe: r.backend, reason: r.reason ?? 'the device probe failed' })) } };
+}
+
 export function probeBackends(options: ProbeOptions = {}): Promise<BackendReport[]> {
+  return probeMachine(options).then((probe) => probe.reports);
+}
+
+/** Runs the probe child: the backends' reports and the topology probes, never a rejection. */
+export function probeMachine(options: ProbeOptions = {}): Promise<MachineProbe> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   let script: string;
   try {
     script = options.probeScript ?? bundlePath('probe.js');
   } catch (error) {
-    return Promise.resolve(unavailableEverywhere(error instanceof Error ? error.message : String(error)));
+    return Promise.resolve(failedProbe(unavailableEverywhere(error instanceof Error ? error.message : String(error))));
   }
   return new Promise((resolve) => {
     let settled = false;
-    const finish = (reports: BackendReport[]): void => {
+    const finish = (probe: MachineProbe | BackendReport[]): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       if (child.exitCode === null) child.kill('SIGKILL');
-      resolve(reports);
+      resolve(Array.isArray(probe) ? failedProbe(probe) : probe);
     };
     const child = fork(script, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
     for (const stream of [child.stdout, child.stderr]) {
@@ -49,7 +65,7 @@ export function probeBackends(options: ProbeOptions = {}): Promise<BackendReport
         'run `ringkernel devices` in a terminal to see where it stops'));
     }, timeoutMs);
     child.on('message', (message: ProbeResult) => {
-      if (message.kind === 'probe-result') finish(message.reports);
+      if (message.kind === 'probe-result') finish({ reports: message.reports, topology: message.topology });
     });
     child.on('error', (error) => finish(unavailableEverywhere(`the device probe could not start: ${error.message}`)));
     child.on('exit', (code, signal) => {

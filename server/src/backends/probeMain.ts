@@ -2,19 +2,36 @@
 // message with the reports to its parent, then exits. Kept out of the language server because
 // drivers print to stdout (the server's transport in --stdio mode) and can crash or hang.
 import type { BackendReport } from './backendReport';
+import { loadCudaAddon } from './cuda/cudaAddon';
 import { probeCuda } from './cuda/cudaProbe';
 import { probeWebGpu } from './webgpu/webgpuProbe';
+import { errorMessage } from '../logger';
+import { devicesFromReports, probeTopology, sysfsSource } from '../topology/hardwareProbe';
+import type { TopologyProbes } from '../topology/probeRecords';
 
 export interface ProbeResult {
   kind: 'probe-result';
   reports: BackendReport[];
+  /** What the hardware says about how the devices connect (see topology/hardwareProbe.ts). */
+  topology: TopologyProbes;
+}
+
+function topologyOf(reports: BackendReport[]): TopologyProbes {
+  try {
+    const cudaFound = reports.some((r) => r.backend === 'cuda' && r.available && r.devices.length > 0);
+    const loaded = cudaFound ? loadCudaAddon() : undefined;
+    return probeTopology(reports, { ...sysfsSource(), ...(loaded?.ok ? { cuda: loaded.addon } : {}) });
+  } catch (error) {
+    return { devices: devicesFromReports(reports), unavailable: [{ probe: 'pcie', reason: `the topology probe failed: ${errorMessage(error)}` }] };
+  }
 }
 
 async function main(): Promise<void> {
   // CUDA first: it is synchronous and its driver initialisation should not race Dawn's Vulkan one.
   const cuda = await probeCuda();
   const webgpu = await probeWebGpu();
-  const result: ProbeResult = { kind: 'probe-result', reports: [webgpu, cuda] };
+  const reports = [webgpu, cuda];
+  const result: ProbeResult = { kind: 'probe-result', reports, topology: topologyOf(reports) };
   if (process.send) {
     process.send(result, () => process.exit(0));
   } else {

@@ -2,11 +2,19 @@
 import { probeBackends } from '../backends/backendProbe';
 import { describeBackend } from '../backends/backendReport';
 import { VERSION } from '../version';
+import { checkCommand } from './checkCommand';
+import { topologyCommand } from './topologyCommand';
 
 const HELP = `ringkernel ${VERSION}: GPU kernels in WGSL, PTX and Metal, from the command line.
 
 Usage:
   ringkernel devices [--json]   list every GPU backend and its devices, or why it is unavailable
+  ringkernel topology [--json] [--measure]
+                                the devices and their links (NVLink, PCIe, host), bandwidth and
+                                latency; --measure measures them and caches the result
+  ringkernel check FILE... [--json] [--ptxas PATH]
+                                validate .wgsl, .ptx and .metal files as the editor does; prints
+                                file:line:col: error|warning: message [source]; exit 1 on errors
   ringkernel --version          print the version
   ringkernel --help             print this help
 
@@ -25,6 +33,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'devices') return devices(rest);
+  if (command === 'topology') return topologyCommand(rest);
+  if (command === 'check') return checkCommand(rest);
   process.stderr.write(`ringkernel: unknown command "${command}". Run \`ringkernel --help\` for the commands.\n`);
   return 2;
 }

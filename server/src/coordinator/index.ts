@@ -2,3 +2,4 @@
 export * from './coordinatorTypes';
 export { ineligibleReason, pickByStrategy, type BuiltInStrategy } from './placementStrategies';
 export * from './multiGpuCoordinator';
+export * from './asyncSelector';

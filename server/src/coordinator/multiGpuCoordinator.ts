@@ -372,12 +372,23 @@ export class MultiGpuCoordinator {
     return stats;
   }
 
-  private decide(request: Readonly<PlacementRequest>, commit: boolean): Placement {
+  /**
+   * The devices the custom selector would be shown for this request, in registration order;
+   * undefined when it would not be asked (no device can take the kernel, or the request's own
+   * preferred device takes it). For an asynchronous selector that must be asked beforehand.
+   */
+  selectorCandidates(request: Readonly<PlacementRequest> = {}): readonly DeviceView[] | undefined {
+    const pool = this.poolFor(request);
+    return 'pool' in pool ? Object.freeze([...pool.pool]) : undefined;
+  }
+
+  /** Where a strategy may choose from: an error, the request's own device, or the pool. */
+  private poolFor(request: Readonly<PlacementRequest>): { error: PlacementError } | { requested: DeviceView } | { pool: DeviceView[]; preferredSkipped?: string } {
     const invalid = invalidRequest(request);
-    if (invalid !== undefined) return { ok: false, error: { code: 'INVALID_REQUEST', message: invalid } };
+    if (invalid !== undefined) return { error: { code: 'INVALID_REQUEST', message: invalid } };
     const views = this.devices();
     if (views.length === 0) {
-      return { ok: false, error: { code: 'NO_DEVICES', message: 'no GPU device is registered: no backend found a device (see `ringkernel devices` for why)' } };
+      return { error: { code: 'NO_DEVICES', message: 'no GPU device is registered: no backend found a device (see `ringkernel devices` for why)' } };
     }
     const max = this.config.maxKernelsPerDevice;
     const rejected: { device: DeviceKey; reason: string }[] = [];
@@ -388,13 +399,13 @@ export class MultiGpuCoordinator {
     });
     if (eligible.length === 0) {
       const needs = [request.backend && `a ${request.backend} device`, request.memoryBytes !== undefined && `${request.memoryBytes} bytes free`].filter(Boolean).join(' with ');
-      return { ok: false, error: { code: 'NO_ELIGIBLE_DEVICE', message: `no device can take the kernel${needs ? ` (it needs ${needs})` : ''}: ${rejected.map((r) => `${r.device} ${r.reason}`).join('; ')}`, rejected } };
+      return { error: { code: 'NO_ELIGIBLE_DEVICE', message: `no device can take the kernel${needs ? ` (it needs ${needs})` : ''}: ${rejected.map((r) => `${r.device} ${r.reason}`).join('; ')}`, rejected } };
     }
 
     let preferredSkipped: string | undefined;
     if (request.preferredDevice !== undefined) {
       const wanted = eligible.find((v) => v.key === request.preferredDevice);
-      if (wanted) return { ok: true, device: wanted.key, decidedBy: 'requestedDevice' };
+      if (wanted) return { requested: wanted };
       const why = rejected.find((r) => r.device === request.preferredDevice)?.reason ?? 'not registered';
       preferredSkipped = `requested device ${request.preferredDevice}: ${why}`;
     }
@@ -404,6 +415,14 @@ export class MultiGpuCoordinator {
       if (preferred.length > 0) pool = preferred;
       else preferredSkipped = [preferredSkipped, `no preferred device (${this.config.preferredDevices.join(', ')}) can take it`].filter(Boolean).join('; ');
     }
+    return preferredSkipped === undefined ? { pool } : { pool, preferredSkipped };
+  }
+
+  private decide(request: Readonly<PlacementRequest>, commit: boolean): Placement {
+    const found = this.poolFor(request);
+    if ('error' in found) return { ok: false, error: found.error };
+    if ('requested' in found) return { ok: true, device: found.requested.key, decidedBy: 'requestedDevice' };
+    const { pool, preferredSkipped } = found;
 
     const sequence = (view: DeviceView): number => this.registry.get(view.key)?.sequence ?? 0;
     let decidedBy: PlacementDecider = this.config.loadBalancing;

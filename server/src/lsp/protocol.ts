@@ -1,7 +1,9 @@
 // The custom messages between the extension and the language server, in one place both sides
 // import. Each constant names its direction. Standard LSP covers everything else.
-import { NotificationType, RequestType0 } from 'vscode-languageserver-protocol';
+import { NotificationType, RequestType, RequestType0, type WorkDoneProgressParams } from 'vscode-languageserver-protocol';
 import type { BackendReport } from '../backends/backendReport';
+import type { CoordinatorConfig, DeviceUnregisterResult, DeviceView, Placement, PlacementRequest } from '../coordinator/coordinatorTypes';
+import type { TopologyJson } from '../topology/gpuTopology';
 
 export type { BackendReport } from '../backends/backendReport';
 export type { DeviceInfo } from '../backends/backend';
@@ -26,3 +28,84 @@ export const serverInfoRequest = new RequestType0<ServerInfo, void>('ringkernel/
 
 /** server → client: the server's info changed (for example the backend probe finished). */
 export const serverInfoChangedNotification = new NotificationType<ServerInfo>('ringkernel/serverInfoChanged');
+
+export type { CoordinatorConfig, DeviceUnregisterResult, DeviceView, Placement, PlacementRequest } from '../coordinator/coordinatorTypes';
+export type { TopologyJson } from '../topology/gpuTopology';
+
+/** The machine's topology and what the coordinator has placed where. */
+export interface TopologyInfo {
+  /** Devices, links (measured or estimated), best paths, notes. */
+  topology: TopologyJson;
+  /** The coordinator's view of each registered device: kernels, load, memory, availability. */
+  devices: DeviceView[];
+  config: CoordinatorConfig;
+  /** Devices drained by `ringkernel/drainDevice` (they take no kernels until the server restarts). */
+  drained: string[];
+  /** Whether the client has a custom device selector registered (setDeviceSelector). */
+  customSelector: boolean;
+  /** True while the device probe has not finished. */
+  probing: boolean;
+  /** True while a measurement runs. */
+  measuring: boolean;
+  /** Where measurements are cached. */
+  cachePath: string;
+}
+
+/** client → server: the topology and the coordinator's devices. */
+export const topologyRequest = new RequestType0<TopologyInfo, void>('ringkernel/topology');
+
+export type MeasureTopologyParams = WorkDoneProgressParams;
+
+export interface MeasureTopologyResult {
+  /** Device pairs and host links measured in this run. */
+  links: number;
+  hostLinks: number;
+  /** What could not be measured, and why. */
+  failures: string[];
+  cancelled: boolean;
+  /** The cache file written, or why it could not be. */
+  cachePath: string;
+  saveError?: string;
+}
+
+/** client → server: measures bandwidth and latency of every device and pair (work-done progress per pair), caches them. */
+export const measureTopologyRequest = new RequestType<MeasureTopologyParams, MeasureTopologyResult, void>('ringkernel/measureTopology');
+
+export interface DrainDeviceParams {
+  /** A device key, e.g. "cuda:0". */
+  device: string;
+}
+
+/** client → server: unregisters a device; returns where its kernels go (migrations) and which have nowhere (orphans). */
+export const drainDeviceRequest = new RequestType<DrainDeviceParams, DeviceUnregisterResult, void>('ringkernel/drainDevice');
+
+/** client → server: where a new kernel would be placed now (nothing is placed), asking the custom selector if set. */
+export const previewPlacementRequest = new RequestType<PlacementRequest, Placement, void>('ringkernel/previewPlacement');
+
+export interface TopologyChanged {
+  /** What changed: 'probe', 'measured', or a coordinator change ('devices', 'kernels', 'config', ...). */
+  reason: string;
+}
+
+/** server → client: the topology or the coordinator's state changed; ask ringkernel/topology again. */
+export const topologyChangedNotification = new NotificationType<TopologyChanged>('ringkernel/topologyChanged');
+
+export interface SelectDeviceParams {
+  candidates: DeviceView[];
+  request: PlacementRequest;
+}
+
+export interface SelectDeviceResult {
+  /** A candidate's key; null leaves the choice to LeastLoaded. */
+  device: string | null;
+}
+
+/** server → client: asks the extension API's custom selector to pick a device (answer within 2 s). */
+export const selectDeviceRequest = new RequestType<SelectDeviceParams, SelectDeviceResult, void>('ringkernel/selectDevice');
+
+export interface CustomSelectorChanged {
+  registered: boolean;
+}
+
+/** client → server: an extension set (or removed) a custom device selector. */
+export const customSelectorChangedNotification = new NotificationType<CustomSelectorChanged>('ringkernel/customSelectorChanged');

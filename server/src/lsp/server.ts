@@ -2,12 +2,14 @@
 // knows about LSP.
 import { TextDocumentSyncKind, TextDocuments, type Connection, type InitializeResult } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { probeBackends } from '../backends/backendProbe';
+import { probeMachine } from '../backends/backendProbe';
 import { describeBackend } from '../backends/backendReport';
 import { errorMessage, type Logger } from '../logger';
 import { VERSION } from '../version';
 import { serverInfoChangedNotification, serverInfoRequest } from './protocol';
 import { ServerState } from './serverState';
+import { TopologyWiring } from './topologyWiring';
+import { wireValidation } from './validationWiring';
 
 function connectionLogger(connection: Connection): Logger {
   return {
@@ -22,24 +24,43 @@ export function startServer(connection: Connection): void {
   const log = connectionLogger(connection);
   const state = new ServerState();
   const documents = new TextDocuments(TextDocument);
+  const topology = new TopologyWiring(connection, log);
+  const validation = wireValidation(connection, documents, log);
+  let clientAnswersConfiguration = false;
 
   // The server survives its own errors: log them and keep answering.
   process.on('uncaughtException', (error) => log.error(`internal error (the server keeps running): ${error.stack ?? errorMessage(error)}`));
   process.on('unhandledRejection', (reason) => log.error(`internal error in a promise (the server keeps running): ${errorMessage(reason)}`));
 
-  connection.onInitialize((): InitializeResult => ({
-    capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental },
-    serverInfo: { name: 'ringkernel-language-server', version: VERSION },
-  }));
+  connection.onInitialize((params): InitializeResult => {
+    clientAnswersConfiguration = params.capabilities.workspace?.configuration === true;
+    return {
+      capabilities: { textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } } },
+      serverInfo: { name: 'ringkernel-language-server', version: VERSION },
+    };
+  });
 
   connection.onInitialized(() => {
     log.info(`RingKernel language server ${VERSION} started (pid ${process.pid}, Node ${process.versions.node})`);
     log.info('probing GPU backends...');
-    void probeBackends({ onOutput: (line) => log.debug(`[probe] ${line}`) }).then((reports) => {
+    void topology.readConfiguration();
+    if (clientAnswersConfiguration) void validation.pullSettings();
+    void probeMachine({ onOutput: (line) => log.debug(`[probe] ${line}`) }).then((probe) => {
+      const { reports } = probe;
       state.setBackends(reports);
       for (const report of reports) log.info(describeBackend(report));
       void connection.sendNotification(serverInfoChangedNotification, state.info());
+      topology.update(probe).catch((error: unknown) => log.error(`the topology could not be built: ${errorMessage(error)}`));
     });
+  });
+
+  // One handler per notification: every part that reads settings is called from here.
+  connection.onDidChangeConfiguration((change) => {
+    const section = (change.settings as { ringkernel?: unknown } | null)?.ringkernel;
+    void topology.readConfiguration(section);
+    // VS Code pushes the section; other clients only say that something changed.
+    if (section !== undefined) validation.applySettings(section);
+    else if (clientAnswersConfiguration) void validation.pullSettings();
   });
 
   connection.onRequest(serverInfoRequest, () => state.info());

@@ -7,3 +7,8 @@ export * from './gpuTopology';
 export { buildTopology } from './buildTopology';
 export { machineKey } from './machineKey';
 export * from './topologyCache';
+export { probeTopology, devicesFromReports, deviceProbeOf, sysfsSource, type CudaTopologyAddon, type HardwareProbeSources } from './hardwareProbe';
+export { readPciSysfs, parseLinkSpeed, parseLinkWidth, parseNumaNode, type PciSysfsInfo } from './sysfs';
+export { measureTopology, measureBytes, type MeasureDevice, type MeasureHost, type MeasureOptions, type MeasureProgress, type MeasureResult } from './measureTopology';
+export { MachineTopology, type MachineTopologyOptions, type MeasureOutcome } from './machineTopology';
+export { topologyCachePath, CACHE_DIR_ENV } from './cacheLocation';

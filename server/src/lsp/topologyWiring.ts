@@ -1,0 +1,158 @@
+// The topology and the coordinator on the LSP connection: fed by the device probe, configured by
+// the `ringkernel.*` settings, answering ringkernel/topology, measureTopology, drainDevice and
+// previewPlacement, pushing ringkernel/topologyChanged, and asking the client's custom selector.
+import {
+  ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type Connection, type WorkDoneProgressReporter,
+} from 'vscode-languageserver/node';
+import type { MachineProbe } from '../backends/backendProbe';
+import { AsyncSelectorBridge } from '../coordinator/asyncSelector';
+import { MultiGpuCoordinator } from '../coordinator/multiGpuCoordinator';
+import { errorMessage, type Logger } from '../logger';
+import { topologyCachePath } from '../topology/cacheLocation';
+import { MachineTopology } from '../topology/machineTopology';
+import { deviceKey } from '../topology/probeRecords';
+import {
+  customSelectorChangedNotification, drainDeviceRequest, measureTopologyRequest, previewPlacementRequest, selectDeviceRequest,
+  topologyChangedNotification, topologyRequest, type MeasureTopologyParams, type MeasureTopologyResult, type TopologyInfo,
+} from './protocol';
+
+/** The settings the coordinator reads, under `ringkernel.`. */
+const COORDINATOR_SETTING_NAMES = ['loadBalancing', 'maxKernelsPerDevice', 'preferredDevices', 'enableP2P'] as const;
+
+export class TopologyWiring {
+  readonly coordinator: MultiGpuCoordinator;
+  private readonly machine: MachineTopology;
+  private readonly bridge: AsyncSelectorBridge;
+  private readonly drained = new Set<string>();
+  private probing = true;
+  /** Cleared when the client cannot answer workspace/configuration; pushed settings are used then. */
+  private pullConfiguration = true;
+  private notifyScheduled: string | undefined;
+
+  constructor(private readonly connection: Connection, private readonly log: Logger) {
+    this.coordinator = new MultiGpuCoordinator({}, { logger: log });
+    this.machine = new MachineTopology({ cachePath: topologyCachePath(), log });
+    this.bridge = new AsyncSelectorBridge(this.coordinator, { log });
+    this.coordinator.onDidChange((change) => this.changed(change.kind));
+    this.register();
+  }
+
+  /** The probe child answered: build the topology (with cached measurements) and sync the registry. */
+  async update(probe: MachineProbe): Promise<void> {
+    const topology = await this.machine.update(probe);
+    this.coordinator.setTopology(topology);
+    const reports = probe.reports.map((report) => ({ ...report, devices: report.devices.filter((d) => !this.drained.has(deviceKey(d.backend, d.index))) }));
+    this.coordinator.syncDevices(reports);
+    this.probing = false;
+    for (const note of topology.notes) this.log.info(`topology: ${note}`);
+    this.log.info(`topology: ${topology.devices.length} device(s), ${topology.physicalGpus().length} physical GPU(s); measurements cached in ${this.machine.cachePath}`);
+    this.changed('probe');
+  }
+
+  /** Reads `ringkernel.*` (pulled from the client where it can answer, else from the pushed settings). */
+  async readConfiguration(pushed?: unknown): Promise<void> {
+    let section: unknown = pushed;
+    if (this.pullConfiguration) {
+      try {
+        section = await this.connection.workspace.getConfiguration('ringkernel');
+      } catch (error) {
+        this.pullConfiguration = false;
+        this.log.info(`the editor does not answer workspace/configuration (${errorMessage(error)}); using the settings it pushes`);
+      }
+    }
+    if (typeof section !== 'object' || section === null) return;
+    const settings: Record<string, unknown> = {};
+    for (const name of COORDINATOR_SETTING_NAMES) {
+      const value = (section as Record<string, unknown>)[name];
+      if (value !== undefined && value !== null) settings[name] = value;
+    }
+    // The coordinator logs each problem as a warning and keeps the valid parts.
+    this.coordinator.configure(settings);
+  }
+
+  info(): TopologyInfo {
+    return {
+      topology: this.machine.topology.toJSON(),
+      devices: [...this.coordinator.devices()],
+      config: this.coordinator.getConfig(),
+      drained: [...this.drained],
+      customSelector: this.bridge.registered,
+      probing: this.probing,
+      measuring: this.machine.isMeasuring,
+      cachePath: this.machine.cachePath,
+    };
+  }
+
+  private register(): void {
+    const { connection } = this;
+    connection.onRequest(topologyRequest, () => this.info());
+    connection.onRequest(measureTopologyRequest, (params, token) => this.measure(params, token));
+    connection.onRequest(drainDeviceRequest, ({ device }) => {
+      if (typeof device !== 'string' || !this.coordinator.device(device)) {
+        const known = this.coordinator.devices().map((d) => d.key).join(', ') || 'none';
+        throw new ResponseError(ErrorCodes.InvalidParams, `cannot drain ${JSON.stringify(device)}: it is not a registered device (registered: ${known})`);
+      }
+      this.drained.add(device);
+      const result = this.coordinator.unregisterDevice(device);
+      this.log.info(`drained ${device}: ${result.migrations.length} kernel(s) planned elsewhere, ${result.orphans.length} with nowhere to go`);
+      return result;
+    });
+    connection.onRequest(previewPlacementRequest, (request) => this.bridge.preview(request ?? {}));
+    connection.onNotification(customSelectorChangedNotification, ({ registered }) => {
+      this.bridge.setSelector(registered ? async (candidates, request) => {
+        const answer = await connection.sendRequest(selectDeviceRequest, { candidates: [...candidates], request: { ...request } });
+        return answer.device ?? undefined;
+      } : undefined);
+      this.log.info(registered ? 'an extension set a custom device selector' : 'the custom device selector was removed');
+    });
+  }
+
+  private async measure(params: MeasureTopologyParams, token: CancellationToken): Promise<MeasureTopologyResult> {
+    if (this.probing) throw new ResponseError(LSPErrorCodes.RequestFailed, 'the device probe has not finished yet; measure the topology once the devices are listed');
+    let progress: WorkDoneProgressReporter;
+    let progressCancelled: CancellationToken | undefined;
+    if (params.workDoneToken === undefined) {
+      // The client gave no token: ask it for progress of the server's own (an editor without support refuses).
+      try {
+        const created = await this.connection.window.createWorkDoneProgress();
+        progress = created;
+        progressCancelled = created.token;
+      } catch {
+        progress = this.connection.window.attachWorkDoneProgress(undefined);
+      }
+    } else progress = this.connection.window.attachWorkDoneProgress(params.workDoneToken);
+    progress.begin('Measuring GPU topology', 0, 'starting device hosts', true);
+    this.changed('measuring');
+    try {
+      const outcome = await this.machine.measure({
+        onProgress: ({ done, total, what }) => progress.report(total === 0 ? 100 : Math.round((done / total) * 100), `${what} (${Math.min(done + 1, total)} of ${total})`),
+        cancelled: () => token.isCancellationRequested || progressCancelled?.isCancellationRequested === true,
+      });
+      this.coordinator.setTopology(outcome.topology);
+      const { result, save } = outcome;
+      this.log.info(`measured the topology: ${result.hostLinks.length / 2} host link(s), ${result.links.length} device pair(s)` +
+        `${result.failures.length > 0 ? `, ${result.failures.length} failure(s)` : ''}${result.cancelled ? ' (cancelled)' : ''}`);
+      const answer: MeasureTopologyResult = {
+        links: result.links.length, hostLinks: result.hostLinks.length, failures: result.failures, cancelled: result.cancelled, cachePath: this.machine.cachePath,
+      };
+      if (!save.ok) answer.saveError = save.error.message;
+      return answer;
+    } catch (error) {
+      throw new ResponseError(LSPErrorCodes.RequestFailed, `measuring the topology failed: ${errorMessage(error)}`);
+    } finally {
+      progress.done();
+      this.changed('measured');
+    }
+  }
+
+  /** Coalesces changes into one ringkernel/topologyChanged per turn of the event loop. */
+  private changed(reason: string): void {
+    if (this.notifyScheduled !== undefined) return;
+    this.notifyScheduled = reason;
+    setImmediate(() => {
+      const why = this.notifyScheduled ?? reason;
+      this.notifyScheduled = undefined;
+      void this.connection.sendNotification(topologyChangedNotification, { reason: why }).catch(() => undefined);
+    });
+  }
+}

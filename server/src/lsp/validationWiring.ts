@@ -1,0 +1,113 @@
+// Binds the validation engine to the LSP connection: documents opened, changed (debounced) and
+// saved are validated; results become `textDocument/publishDiagnostics`. Settings are pulled
+// from the client (`ringkernel.ptxas.path`, `ringkernel.validation.*`).
+import {
+  DiagnosticSeverity,
+  DiagnosticTag,
+  type Connection,
+  type Diagnostic as LspDiagnostic,
+  type TextDocuments,
+} from 'vscode-languageserver/node';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { errorMessage, type Logger } from '../logger';
+import { ValidationService, type Diagnostic, type ValidationOutcome } from '../validation';
+
+export interface ValidationSettings {
+  /** `ringkernel.ptxas.path`: an explicit ptxas; empty means CUDA_HOME, CUDA_PATH, then PATH. */
+  ptxasPath: string;
+  /** `ringkernel.validation.onType`: validate while typing (debounced), not only on open and save. */
+  onType: boolean;
+  /** `ringkernel.validation.debounceMs`. */
+  debounceMs: number;
+}
+
+export const DEFAULT_VALIDATION_SETTINGS: ValidationSettings = { ptxasPath: '', onType: true, debounceMs: 250 };
+
+const SEVERITY: Record<Diagnostic['severity'], DiagnosticSeverity> = {
+  error: DiagnosticSeverity.Error,
+  warning: DiagnosticSeverity.Warning,
+  information: DiagnosticSeverity.Information,
+};
+
+export function toLspDiagnostic(uri: string, diagnostic: Diagnostic): LspDiagnostic {
+  const lsp: LspDiagnostic = {
+    range: diagnostic.range,
+    severity: SEVERITY[diagnostic.severity],
+    message: diagnostic.message,
+    source: diagnostic.source,
+  };
+  if (diagnostic.code !== undefined) lsp.code = diagnostic.code;
+  if (diagnostic.related) lsp.relatedInformation = diagnostic.related.map((r) => ({ location: { uri, range: r.range }, message: r.message }));
+  // A whole-file problem anchored somewhere for display: fade it rather than underline a line.
+  if (diagnostic.fileLevel) lsp.tags = [DiagnosticTag.Unnecessary];
+  return lsp;
+}
+
+function readSettings(raw: unknown): ValidationSettings {
+  const section = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const ptxas = section.ptxas as Record<string, unknown> | undefined;
+  const validation = section.validation as Record<string, unknown> | undefined;
+  const debounce = validation?.debounceMs;
+  return {
+    ptxasPath: typeof ptxas?.path === 'string' ? ptxas.path.trim() : DEFAULT_VALIDATION_SETTINGS.ptxasPath,
+    onType: typeof validation?.onType === 'boolean' ? validation.onType : DEFAULT_VALIDATION_SETTINGS.onType,
+    debounceMs: typeof debounce === 'number' && debounce >= 0 && debounce <= 10_000 ? debounce : DEFAULT_VALIDATION_SETTINGS.debounceMs,
+  };
+}
+
+export interface ValidationWiring {
+  /** Takes the `ringkernel` settings section (pushed by the client) and revalidates open kernels. */
+  applySettings(section: unknown): void;
+  /** Asks the client for the `ringkernel` section (for clients that do not push settings). */
+  pullSettings(): Promise<void>;
+  dispose(): void;
+}
+
+export function wireValidation(connection: Connection, documents: TextDocuments<TextDocument>, log: Logger): ValidationWiring {
+  let settings = DEFAULT_VALIDATION_SETTINGS;
+  const service = new ValidationService({
+    logger: log,
+    publish: (uri: string, version: number, outcome: ValidationOutcome) => {
+      void connection.sendDiagnostics({ uri, version, diagnostics: outcome.diagnostics.map((d) => toLspDiagnostic(uri, d)) });
+    },
+    get debounceMs() { return settings.debounceMs; },
+    contextFor: () => ({ ptxasPath: settings.ptxasPath || undefined }),
+  });
+  const asInput = (document: TextDocument): { uri: string; languageId: string; version: number; text: string } =>
+    ({ uri: document.uri, languageId: document.languageId, version: document.version, text: document.getText() });
+
+  // TextDocuments also reports an opened document as changed; that version is validated at once
+  // by onDidOpen, and a debounced run must not replace it.
+  const openedVersion = new Map<string, number>();
+  documents.onDidOpen((event) => {
+    openedVersion.set(event.document.uri, event.document.version);
+    service.validateSoon(asInput(event.document));
+  });
+  documents.onDidChangeContent((event) => {
+    if (openedVersion.get(event.document.uri) === event.document.version) return;
+    if (settings.onType) service.schedule(asInput(event.document));
+  });
+  documents.onDidSave((event) => service.validateSoon(asInput(event.document)));
+  documents.onDidClose((event) => {
+    openedVersion.delete(event.document.uri);
+    service.close(event.document.uri);
+    void connection.sendDiagnostics({ uri: event.document.uri, diagnostics: [] });
+  });
+  service.warmUp();
+
+  const applySettings = (section: unknown): void => {
+    settings = readSettings(section);
+    for (const document of documents.all()) service.validateSoon(asInput(document));
+  };
+  return {
+    applySettings,
+    async pullSettings(): Promise<void> {
+      try {
+        applySettings(await connection.workspace.getConfiguration('ringkernel'));
+      } catch (error) {
+        log.warn(`could not read the ringkernel settings (using defaults): ${errorMessage(error)}`);
+      }
+    },
+    dispose: () => service.dispose(),
+  };
+}

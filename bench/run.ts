@@ -2,6 +2,7 @@
 // JSON and writes it to out/bench/results.json. Ratios are engine cost / raw cost (1.0 = free).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { benchCoordinator } from './coordinatorBench';
 import { benchCuda } from './cudaBench';
 import { benchValidation } from './validationBench';
 import { benchWebGpu } from './webgpuBench';
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
     webgpu: await benchWebGpu(options),
     cuda: await benchCuda(options),
     validation: await benchValidation(quick ? 10 : 40),
+    coordinator: await benchCoordinator(quick ? 3 : 10),
   };
   const json = JSON.stringify(results, null, 2);
   const folder = join(__dirname);

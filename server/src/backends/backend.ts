@@ -88,5 +88,10 @@ export interface GpuBackend {
    * messages the kernel counted into its outbox (the outbox header's first word).
    */
   step(launch: StepLaunch, controlBlock: Uint8Array): Promise<StepTiming>;
+  /**
+   * Compiles a module only to read the compiler's logs (validation); nothing is kept. Backends
+   * whose compiler needs no device (Tint) leave it out.
+   */
+  compileLogs?(device: number, code: string): Promise<{ errorLog: string; infoLog: string }>;
   dispose(): void;
 }

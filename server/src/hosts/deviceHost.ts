@@ -74,6 +74,7 @@ export class DeviceHost {
     return { data: ownsBuffer ? data : new Uint8Array(data), timing: result.timing };
   }
   copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing> { return this.call('copy', { source, destination, bytes }); }
+  compileLogs(device: number, code: string): Promise<{ errorLog: string; infoLog: string }> { return this.call('compileLogs', { device, code }); }
   /** Runs `count` steps in the host; the watchdog allows `timeoutMs` per step without progress. */
   steps(batch: StepBatch, timeoutMs?: number): Promise<StepOutcome[]> { return this.call('steps', batch, timeoutMs); }
 

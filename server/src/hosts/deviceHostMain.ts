@@ -54,6 +54,10 @@ function handlers(backend: GpuBackend): Handler {
     },
     copy: ({ source, destination, bytes }) => backend.copy(source, destination, bytes),
     steps: (batch, progress) => runSteps(backend, batch, progress),
+    compileLogs: ({ device, code }) => {
+      if (!backend.compileLogs) throw new GpuError('INVALID_ARGUMENT', `the ${backend.name} backend has no compile-only check`);
+      return backend.compileLogs(device, code);
+    },
   };
 }
 

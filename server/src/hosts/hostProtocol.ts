@@ -17,6 +17,7 @@ export interface HostOperations {
   read: { args: { buffer: BufferHandle; offset: number; bytes: number }; result: { data: Payload; timing: Timing } };
   copy: { args: { source: BufferHandle; destination: BufferHandle; bytes: number }; result: Timing };
   steps: { args: StepBatch; result: StepOutcome[] };
+  compileLogs: { args: { device: number; code: string }; result: { errorLog: string; infoLog: string } };
 }
 
 export type HostOperation = keyof HostOperations;

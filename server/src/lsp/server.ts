@@ -9,6 +9,7 @@ import { VERSION } from '../version';
 import { serverInfoChangedNotification, serverInfoRequest } from './protocol';
 import { ServerState } from './serverState';
 import { TopologyWiring } from './topologyWiring';
+import { DeviceJit } from '../validation/deviceJit';
 import { wireValidation } from './validationWiring';
 
 function connectionLogger(connection: Connection): Logger {
@@ -25,7 +26,14 @@ export function startServer(connection: Connection): void {
   const state = new ServerState();
   const documents = new TextDocuments(TextDocument);
   const topology = new TopologyWiring(connection, log);
-  const validation = wireValidation(connection, documents, log);
+  const jit = new DeviceJit(log);
+  const validation = wireValidation(connection, documents, log, () => {
+    // PTX is checked against the CUDA devices present, and by their driver's JIT without ptxas.
+    const cuda = state.info().backends.find((b) => b.backend === 'cuda' && b.available);
+    if (!cuda) return {};
+    const devices = cuda.devices.flatMap((d) => (d.computeCapability ? [{ name: d.name, computeCapability: [d.computeCapability.major, d.computeCapability.minor] as const }] : []));
+    return { devices, jitCompile: jit.compile };
+  });
   let clientAnswersConfiguration = false;
 
   // The server survives its own errors: log them and keep answering.

@@ -10,7 +10,7 @@ import {
 } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { errorMessage, type Logger } from '../logger';
-import { ValidationService, type Diagnostic, type ValidationOutcome } from '../validation';
+import { ValidationService, type Diagnostic, type ValidationContext, type ValidationOutcome } from '../validation';
 
 export interface ValidationSettings {
   /** `ringkernel.ptxas.path`: an explicit ptxas; empty means CUDA_HOME, CUDA_PATH, then PATH. */
@@ -63,7 +63,10 @@ export interface ValidationWiring {
   dispose(): void;
 }
 
-export function wireValidation(connection: Connection, documents: TextDocuments<TextDocument>, log: Logger): ValidationWiring {
+/** What the rest of the server knows that validation uses: the devices present, the CUDA JIT. */
+export type MachineContext = () => Pick<ValidationContext, 'devices' | 'jitCompile'>;
+
+export function wireValidation(connection: Connection, documents: TextDocuments<TextDocument>, log: Logger, machine: MachineContext): ValidationWiring {
   let settings = DEFAULT_VALIDATION_SETTINGS;
   const service = new ValidationService({
     logger: log,
@@ -71,7 +74,7 @@ export function wireValidation(connection: Connection, documents: TextDocuments<
       void connection.sendDiagnostics({ uri, version, diagnostics: outcome.diagnostics.map((d) => toLspDiagnostic(uri, d)) });
     },
     get debounceMs() { return settings.debounceMs; },
-    contextFor: () => ({ ptxasPath: settings.ptxasPath || undefined }),
+    contextFor: () => ({ ...machine(), ptxasPath: settings.ptxasPath || undefined }),
   });
   const asInput = (document: TextDocument): { uri: string; languageId: string; version: number; text: string } =>
     ({ uri: document.uri, languageId: document.languageId, version: document.version, text: document.getText() });

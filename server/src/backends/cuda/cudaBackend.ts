@@ -133,6 +133,20 @@ export class CudaBackend implements GpuBackend {
     return Promise.resolve(handle);
   }
 
+  compileLogs(device: number, code: string): Promise<{ errorLog: string; infoLog: string }> {
+    this.deviceAt(device);
+    try {
+      const loaded = this.addon.moduleLoad(device, code);
+      this.addon.moduleUnload(loaded.module);
+      return Promise.resolve({ errorLog: loaded.errorLog, infoLog: loaded.infoLog });
+    } catch (error) {
+      if (isCudaError(error) && (error.errorLog !== undefined || error.infoLog !== undefined)) {
+        return Promise.resolve({ errorLog: error.errorLog ?? '', infoLog: error.infoLog ?? '' });
+      }
+      return Promise.reject(cudaFailure(error, 'COMPILE_FAILED', `JIT check on CUDA ${device}`));
+    }
+  }
+
   releaseKernel(kernel: KernelHandle): void {
     const entry = this.kernels.get(kernel.id);
     if (!entry) return;

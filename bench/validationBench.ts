@@ -59,6 +59,12 @@ async function rawValidator(language: Language): Promise<(text: string) => Promi
   return (text) => Promise.resolve(parser.parse(mslPrepass(text).text));
 }
 
+export interface ValidationBenchSkip {
+  language: Language;
+  size: string;
+  skipped: string;
+}
+
 export interface ValidationBenchRow {
   language: Language;
   size: string;
@@ -69,7 +75,7 @@ export interface ValidationBenchRow {
   validator: string;
 }
 
-export async function benchValidation(iterations: number): Promise<ValidationBenchRow[]> {
+export async function benchValidation(iterations: number): Promise<(ValidationBenchRow | ValidationBenchSkip)[]> {
   const server = spawn(process.execPath, [join(extensionRoot(), 'bin', 'ringkernel-language-server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
   const connection = createProtocolConnection(new StreamMessageReader(server.stdout), new StreamMessageWriter(server.stdin));
   const waiting = new Map<string, { version: number; resolve: (params: PublishDiagnosticsParams) => void }>();
@@ -78,7 +84,7 @@ export async function benchValidation(iterations: number): Promise<ValidationBen
     if (wait && params.version === wait.version) { waiting.delete(params.uri); wait.resolve(params); }
   });
   connection.listen();
-  const rows: ValidationBenchRow[] = [];
+  const rows: (ValidationBenchRow | ValidationBenchSkip)[] = [];
   try {
     await connection.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {}, workspaceFolders: null });
     await connection.sendNotification(InitializedNotification.type, {});
@@ -99,7 +105,13 @@ export async function benchValidation(iterations: number): Promise<ValidationBen
       };
       await timeMany(3, save);
       const lsp = await timeMany(iterations, save);
-      const raw = await rawValidator(sample.language);
+      let raw: (text: string) => Promise<unknown>;
+      try {
+        raw = await rawValidator(sample.language);
+      } catch (error) {
+        rows.push({ language: sample.language, size: sample.size, skipped: `the raw validator could not start: ${error instanceof Error ? error.message : String(error)}` });
+        continue;
+      }
       let edit = 0;
       await timeMany(3, () => raw(`${sample.text}\n// raw ${edit++}\n`));
       const rawSamples = await timeMany(iterations, () => raw(`${sample.text}\n// raw ${edit++}\n`));

@@ -53,7 +53,8 @@ async function rawValidator(language: Language): Promise<(text: string) => Promi
   if (language === 'ptx') {
     const found = await findPtxas();
     if (!found.found) return () => Promise.resolve(undefined);
-    return (text) => runPtxas(found.tool, text, {});
+    // The same -arch the validator picks: the module's .target.
+    return (text) => runPtxas(found.tool, text, { target: /^\s*\.target\s+(sm_\w+)/m.exec(text)?.[1] });
   }
   const parser = await cppParser();
   return (text) => Promise.resolve(parser.parse(mslPrepass(text).text));

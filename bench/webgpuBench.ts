@@ -79,7 +79,11 @@ async function rawDawn(steps: number, copyBytes: number, copies: number): Promis
   return { device: adapter.info.description || adapter.info.device, step, copies: { hostToDevice, deviceToHost, deviceToDevice } };
 }
 
-export async function benchWebGpu(options: { steps: number; copyBytes: number; copies: number }): Promise<BackendBenchResult> {
+export async function benchWebGpu(requested: { steps: number; copyBytes: number; copies: number }): Promise<BackendBenchResult> {
+  // No larger than the device allows for one binding (128 MiB on lavapipe).
+  const adapter = await dawnInstance('vulkan').requestAdapter({ powerPreference: 'high-performance' });
+  const limit = adapter ? Math.min(adapter.limits.maxStorageBufferBindingSize, adapter.limits.maxBufferSize) : requested.copyBytes;
+  const options = { ...requested, copyBytes: Math.min(requested.copyBytes, Math.floor(limit / 4) * 4) };
   // A raw run first, discarded, so neither side gets a GPU its predecessor warmed up.
   await rawDawn(Math.min(options.steps, 50), options.copyBytes, 1);
   const engine = await engineSamples('webgpu', { language: 'wgsl', label: 'bench', code: KERNEL, entryPoint: 'main' },

@@ -55,7 +55,11 @@ export function syntaxDiagnostics(root: TreeSitter.Node, index: LineIndex, max =
   const visit = (node: TreeSitter.Node): void => {
     if (diagnostics.length >= max) return;
     if (node.isMissing) {
-      const at = index.positionAt(node.startIndex);
+      // tree-sitter places a missing token before the next real one, often on the next line;
+      // a compiler reports it right after the last token before it, as here.
+      let end = node.startIndex;
+      while (end > 0 && /\s/.test(index.text[end - 1] ?? '')) end--;
+      const at = index.positionAt(end);
       diagnostics.push({
         range: { start: at, end: at },
         severity: 'error',

@@ -1,5 +1,7 @@
 // The LSP wiring: binds the engine to a connection. The only server file (with protocol.ts) that
 // knows about LSP.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { TextDocumentSyncKind, TextDocuments, type Connection, type InitializeResult } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { probeMachine } from '../backends/backendProbe';
@@ -9,6 +11,7 @@ import { VERSION } from '../version';
 import { serverInfoChangedNotification, serverInfoRequest } from './protocol';
 import { ServerState } from './serverState';
 import { TopologyWiring } from './topologyWiring';
+import { MANIFEST_NAME, declaredEntryPoints } from '../manifest/manifestEntryPoints';
 import { DeviceJit } from '../validation/deviceJit';
 import { wireValidation } from './validationWiring';
 
@@ -27,12 +30,16 @@ export function startServer(connection: Connection): void {
   const documents = new TextDocuments(TextDocument);
   const topology = new TopologyWiring(connection, log);
   const jit = new DeviceJit(log);
-  const validation = wireValidation(connection, documents, log, () => {
+  let workspaceRoots: string[] = [];
+  const validation = wireValidation(connection, documents, log, (uri) => {
+    // WGSL must define the entry points the workspace manifest declares for the file.
+    const path = uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
+    const expectedEntryPoints = path === undefined ? [] : workspaceRoots.flatMap((root) => declaredEntryPoints(join(root, MANIFEST_NAME)).get(path) ?? []);
     // PTX is checked against the CUDA devices present, and by their driver's JIT without ptxas.
     const cuda = state.info().backends.find((b) => b.backend === 'cuda' && b.available);
-    if (!cuda) return {};
+    if (!cuda) return { expectedEntryPoints, manifestName: MANIFEST_NAME };
     const devices = cuda.devices.flatMap((d) => (d.computeCapability ? [{ name: d.name, computeCapability: [d.computeCapability.major, d.computeCapability.minor] as const }] : []));
-    return { devices, jitCompile: jit.compile };
+    return { expectedEntryPoints, manifestName: MANIFEST_NAME, devices, jitCompile: jit.compile };
   });
   let clientAnswersConfiguration = false;
 
@@ -42,6 +49,8 @@ export function startServer(connection: Connection): void {
 
   connection.onInitialize((params): InitializeResult => {
     clientAnswersConfiguration = params.capabilities.workspace?.configuration === true;
+    const folders = params.workspaceFolders?.map((folder) => folder.uri) ?? (params.rootUri ? [params.rootUri] : []);
+    workspaceRoots = folders.filter((uri) => uri.startsWith('file:')).map((uri) => fileURLToPath(uri));
     return {
       capabilities: { textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } } },
       serverInfo: { name: 'ringkernel-language-server', version: VERSION },

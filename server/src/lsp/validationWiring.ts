@@ -64,7 +64,7 @@ export interface ValidationWiring {
 }
 
 /** What the rest of the server knows that validation uses: the devices present, the CUDA JIT. */
-export type MachineContext = () => Pick<ValidationContext, 'devices' | 'jitCompile'>;
+export type MachineContext = (uri: string) => Pick<ValidationContext, 'devices' | 'jitCompile' | 'expectedEntryPoints' | 'manifestName'>;
 
 export function wireValidation(connection: Connection, documents: TextDocuments<TextDocument>, log: Logger, machine: MachineContext): ValidationWiring {
   let settings = DEFAULT_VALIDATION_SETTINGS;
@@ -74,7 +74,7 @@ export function wireValidation(connection: Connection, documents: TextDocuments<
       void connection.sendDiagnostics({ uri, version, diagnostics: outcome.diagnostics.map((d) => toLspDiagnostic(uri, d)) });
     },
     get debounceMs() { return settings.debounceMs; },
-    contextFor: () => ({ ...machine(), ptxasPath: settings.ptxasPath || undefined }),
+    contextFor: (uri: string) => ({ ...machine(uri), ptxasPath: settings.ptxasPath || undefined }),
   });
   const asInput = (document: TextDocument): { uri: string; languageId: string; version: number; text: string } =>
     ({ uri: document.uri, languageId: document.languageId, version: document.version, text: document.getText() });

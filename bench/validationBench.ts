@@ -10,6 +10,7 @@ import {
   StreamMessageReader, StreamMessageWriter, createProtocolConnection, type PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol/node';
 import { dawnInstance } from '../server/src/backends/webgpu/dawn';
+import { errorMessage } from '../server/src/logger';
 import { extensionRoot } from '../server/src/paths';
 import { findPtxas, runPtxas } from '../server/src/validation';
 import { cppParser } from '../server/src/validation/msl/cppParser';
@@ -110,7 +111,7 @@ export async function benchValidation(iterations: number): Promise<(ValidationBe
       try {
         raw = await rawValidator(sample.language);
       } catch (error) {
-        rows.push({ language: sample.language, size: sample.size, skipped: `the raw validator could not start: ${error instanceof Error ? error.message : String(error)}` });
+        rows.push({ language: sample.language, size: sample.size, skipped: `the raw validator could not start: ${errorMessage(error)}` });
         continue;
       }
       let edit = 0;

@@ -5,6 +5,7 @@ import type { BackendName, BackendReport } from './backendReport';
 import { bundlePath } from '../paths';
 import type { ProbeResult } from './probeMain';
 import type { TopologyProbes } from '../topology/probeRecords';
+import { errorMessage } from '../logger';
 
 /** What the probe child found: every backend, and the topology facts about their devices. */
 export interface MachineProbe {
@@ -42,7 +43,7 @@ export function probeMachine(options: ProbeOptions = {}): Promise<MachineProbe> 
   try {
     script = options.probeScript ?? bundlePath('probe.js');
   } catch (error) {
-    return Promise.resolve(failedProbe(unavailableEverywhere(error instanceof Error ? error.message : String(error))));
+    return Promise.resolve(failedProbe(unavailableEverywhere(errorMessage(error))));
   }
   return new Promise((resolve) => {
     let settled = false;

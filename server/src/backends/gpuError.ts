@@ -1,5 +1,6 @@
 // Every failure a backend reports: what happened, to what (kernel, device), and a code a caller
 // can act on. Crosses the device-host IPC as plain data (see toData / fromData).
+import { errorMessage } from '../logger';
 
 export type GpuErrorCode =
   | 'BACKEND_UNAVAILABLE'
@@ -43,6 +44,6 @@ export class GpuError extends Error implements GpuErrorData {
   /** Wraps anything thrown into a GpuError, keeping one that already is. */
   static wrap(error: unknown, code: GpuErrorCode, context: string): GpuError {
     if (error instanceof GpuError) return error;
-    return new GpuError(code, `${context}: ${error instanceof Error ? error.message : String(error)}`);
+    return new GpuError(code, `${context}: ${errorMessage(error)}`);
   }
 }

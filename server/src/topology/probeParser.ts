@@ -7,6 +7,7 @@ import {
   type CudaPeerProbe, type DeviceProbe, type MeasuredHostLinkProbe, type MeasuredLinkProbe, type NvLinkProbe,
   type NvmlDeviceProbe, type PcieAncestorProbe, type ProbeUnavailable, type TopologyProbes,
 } from './probeRecords';
+import { errorMessage } from '../logger';
 
 const BACKENDS: readonly BackendName[] = ['cuda', 'webgpu'];
 
@@ -28,7 +29,7 @@ export function parseTopologyProbesText(text: string, source = 'probe records'):
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { ok: false, error: `${source}: not JSON (${error instanceof Error ? error.message : String(error)})` };
+    return { ok: false, error: `${source}: not JSON (${errorMessage(error)})` };
   }
   return parseTopologyProbes(value, source);
 }

@@ -2,6 +2,7 @@
 // will not end: on timeout or abort its whole process group is killed (a shell script that runs
 // `sleep` would otherwise keep the pipes open after the shell itself is gone).
 import { spawn } from 'node:child_process';
+import { errorMessage } from '../logger';
 
 export type ProcessOutcome =
   | { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; ms: number }
@@ -45,7 +46,7 @@ export function runProcess(command: string, args: readonly string[], options: Ru
         windowsHide: true,
       });
     } catch (error) {
-      resolve({ kind: 'failed', error: error instanceof Error ? error.message : String(error), ms: elapsed() });
+      resolve({ kind: 'failed', error: errorMessage(error), ms: elapsed() });
       return;
     }
 

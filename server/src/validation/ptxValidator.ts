@@ -12,6 +12,7 @@ import { checkPtxText, PTX_PARSER_SOURCE } from './ptx/ptxParserCheck';
 import { archRunsOn, capabilityOf, type ParsedArch } from './ptx/targets';
 import { DEFAULT_PTXAS_TIMEOUT_MS, findPtxas, runPtxas } from './ptxas';
 import { ptxasLogToDiagnostics } from './ptxasLog';
+import { errorMessage } from '../logger';
 
 export const CUDA_JIT_SOURCE = 'cuda-jit';
 
@@ -119,7 +120,7 @@ export async function validatePtx(text: string, options: PtxValidateOptions = {}
           return { diagnostics: [...preferCompiler(compiler, parsed.diagnostics), ...extra], validator: CUDA_JIT_SOURCE, notes: [...notes, ...missed] };
         }
       } catch (error) {
-        missed.push(`the CUDA driver's JIT failed: ${error instanceof Error ? error.message : String(error)}`);
+        missed.push(`the CUDA driver's JIT failed: ${errorMessage(error)}`);
       }
     }
   }

@@ -8,6 +8,7 @@ import { delimiter, join } from 'node:path';
 import { ptxasLogToDiagnostics } from './ptxasLog';
 import { runProcess } from './processRunner';
 import type { Diagnostic } from './diagnostic';
+import { errorMessage } from '../logger';
 
 export type PtxasOrigin = 'setting' | 'CUDA_HOME' | 'CUDA_PATH' | 'PATH';
 
@@ -188,7 +189,7 @@ export async function runPtxas(tool: PtxasTool, text: string, options: PtxasRunO
     }
     return { kind: 'ran', diagnostics, arch, ms: outcome.ms, exitCode: outcome.code };
   } catch (error) {
-    return { kind: 'skipped', reason: `ptxas could not run: ${error instanceof Error ? error.message : String(error)}` };
+    return { kind: 'skipped', reason: `ptxas could not run: ${errorMessage(error)}` };
   } finally {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }

@@ -4,6 +4,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Logger } from '../logger';
+import { errorMessage } from '../logger';
 import { bundlePath } from '../paths';
 import type { TintMessage, TintReply, TintRequest } from './tintProtocol';
 
@@ -218,7 +219,7 @@ export class TintHost {
       (error: unknown) => {
         if (this.inFlight?.request.id !== current.request.id) return;
         this.failures++;
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorMessage(error);
         if (this.failures >= MAX_CONSECUTIVE_FAILURES) this.brokenReason ??= `${reason} (${this.failures} attempts); restart the language server to try again`;
         this.finishInFlight({ kind: 'skipped', reason });
       },

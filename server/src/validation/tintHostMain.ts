@@ -6,6 +6,7 @@
 // not take the server down.
 import { dawnInstance } from '../backends/webgpu/dawn';
 import type { TintMessage, TintReply, TintRequest } from './tintProtocol';
+import { errorMessage } from '../logger';
 
 /** Invalid on purpose: a working validator must report an error for it. */
 const CANARY = 'fn ringkernel_canary( {';
@@ -102,14 +103,14 @@ function main(): void {
       return;
     }
     queue = queue.then(() => validate(request)).catch((error: unknown) => {
-      send({ kind: 'failed', id: request.id, error: error instanceof Error ? error.message : String(error) });
+      send({ kind: 'failed', id: request.id, error: errorMessage(error) });
     });
   });
   currentDevice().then(
     () => send({ kind: 'ready', adapter: adapterName }),
     (error: unknown) => {
       // Say why, then leave: the server reports the reason and does not restart in a loop.
-      process.send?.({ kind: 'fatal', error: error instanceof Error ? error.message : String(error) } satisfies TintReply, () => process.exit(1));
+      process.send?.({ kind: 'fatal', error: errorMessage(error) } satisfies TintReply, () => process.exit(1));
     },
   );
 }

@@ -6,6 +6,7 @@ import type { BufferHandle, DeviceInfo, GpuBackend, KernelHandle, KernelSource, 
 import { GpuError, type GpuErrorCode } from '../gpuError';
 import { OUTBOX_HEADER_BYTES } from '../../kernel/abi';
 import { isCudaError, loadCudaAddon, type CudaAddon, type CudaFunction, type CudaModule, type CudaStream, type DevicePointer } from './cudaAddon';
+import { errorMessage } from '../../logger';
 
 interface OpenDevice {
   info: DeviceInfo;
@@ -110,7 +111,7 @@ export class CudaBackend implements GpuBackend {
       module = this.addon.moduleLoad(device, source.code).module;
     } catch (error) {
       const log = isCudaError(error) ? (error.errorLog ?? '').trim() : '';
-      const first = log.split('\n').find((line) => /error/.test(line)) ?? (error instanceof Error ? error.message : String(error));
+      const first = log.split('\n').find((line) => /error/.test(line)) ?? (errorMessage(error));
       return Promise.reject(new GpuError('COMPILE_FAILED', `kernel "${source.label}" does not compile for ${info.name} (CUDA ${device}): ${first}`, log || undefined));
     }
     let fn: CudaFunction;
@@ -119,7 +120,7 @@ export class CudaBackend implements GpuBackend {
     } catch (error) {
       this.addon.moduleUnload(module);
       return Promise.reject(new GpuError('ENTRY_POINT_MISSING',
-        `kernel "${source.label}": the PTX has no entry point "${source.entryPoint}" (${error instanceof Error ? error.message : String(error)}); check \`.entry\` names and the manifest's entryPoint`));
+        `kernel "${source.label}": the PTX has no entry point "${source.entryPoint}" (${errorMessage(error)}); check \`.entry\` names and the manifest's entryPoint`));
     }
     const params = this.addon.functionInfo(fn).params;
     if (params !== null && (params.length !== 4 || params.some((p) => p.size !== 8))) {

@@ -1,6 +1,7 @@
 // Loading Dawn (npm `webgpu`) and keeping its instance alive. The object `create()` returns must
 // stay referenced for the life of the process: once collected, Dawn later crashes or hangs.
 import { createRequire } from 'node:module';
+import { errorMessage } from '../../logger';
 
 /** The part of the `webgpu` package's exports we use. */
 interface DawnModule {
@@ -33,7 +34,7 @@ export function dawnInstance(backend: string): GPU {
       if (!(name in globalThis)) Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
     }
   } catch (error) {
-    loadError = `Dawn (npm package "webgpu") could not be loaded: ${error instanceof Error ? error.message : String(error)}. ` +
+    loadError = `Dawn (npm package "webgpu") could not be loaded: ${errorMessage(error)}. ` +
       'Reinstall the extension, or run `npm install` in its folder; Dawn ships prebuilt for linux-x64, linux-arm64, darwin and win32.';
     throw new Error(loadError);
   }

@@ -6,6 +6,7 @@ import type { BufferHandle, DeviceInfo, GpuBackend, KernelHandle, KernelSource, 
 import { GpuError } from '../gpuError';
 import { OUTBOX_HEADER_BYTES } from '../../kernel/abi';
 import { dawnInstance } from './dawn';
+import { errorMessage } from '../../logger';
 
 interface OpenDevice {
   info: DeviceInfo;
@@ -145,7 +146,7 @@ export class WebGpuBackend implements GpuBackend {
       pipeline = await device.createComputePipelineAsync({ label: source.label, layout: pipelineLayout, compute: { module, entryPoint: source.entryPoint } });
     } catch (error) {
       await device.popErrorScope();
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       const code = /entry ?point/i.test(message) ? 'ENTRY_POINT_MISSING' : 'COMPILE_FAILED';
       throw new GpuError(code, `kernel "${source.label}": no pipeline for entry point "${source.entryPoint}" on ${info.name}: ${message}`, message);
     }

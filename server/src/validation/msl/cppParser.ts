@@ -2,6 +2,7 @@
 // per process. Both packages stay outside the bundle and are found in node_modules at run time.
 import { createRequire } from 'node:module';
 import type * as TreeSitter from 'web-tree-sitter';
+import { errorMessage } from '../../logger';
 
 type TreeSitterModule = typeof TreeSitter;
 
@@ -26,7 +27,7 @@ async function load(): Promise<TreeSitter.Parser> {
 export function cppParser(): Promise<TreeSitter.Parser> {
   loading ??= load().catch((error: unknown) => {
     loading = undefined;
-    throw new Error(`the MSL parser could not load (npm packages web-tree-sitter and tree-sitter-cpp): ${error instanceof Error ? error.message : String(error)}. ` +
+    throw new Error(`the MSL parser could not load (npm packages web-tree-sitter and tree-sitter-cpp): ${errorMessage(error)}. ` +
       'Reinstall the extension, or run npm install in its folder.');
   });
   return loading;

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LineIndex, positionFromUtf8Column, type Diagnostic, type Severity } from '../diagnostic';
 import { runProcess } from '../processRunner';
+import { errorMessage } from '../../logger';
 
 export const METAL_SOURCE = 'metal';
 
@@ -66,7 +67,7 @@ export async function runMetalCompiler(text: string, options: { timeoutMs: numbe
     }
     return { kind: 'ran', diagnostics };
   } catch (error) {
-    return { kind: 'skipped', reason: `the Metal compiler could not run: ${error instanceof Error ? error.message : String(error)}` };
+    return { kind: 'skipped', reason: `the Metal compiler could not run: ${errorMessage(error)}` };
   } finally {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }

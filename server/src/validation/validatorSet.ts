@@ -4,7 +4,7 @@ import { errorMessage, type Logger } from '../logger';
 import { capDiagnostics, compareDiagnostics, DEFAULT_MAX_DIAGNOSTICS, type Diagnostic } from './diagnostic';
 import { cppParser } from './msl/cppParser';
 import { validateMsl } from './msl/mslValidator';
-import { validatePtx, type CudaDeviceInfo, type JitCompile } from './ptxValidator';
+import { validatePtx, type PtxValidateOptions } from './ptxValidator';
 import { WgslValidator, type ExpectedEntryPoint } from './wgslValidator';
 
 export type KernelLanguage = 'wgsl' | 'ptx' | 'msl';
@@ -18,22 +18,14 @@ export function kernelLanguageOf(languageIdOrPath: string): KernelLanguage | und
   return undefined;
 }
 
-/** What a validation needs to know beyond the text; all optional. */
-export interface ValidationContext {
+/**
+ * What a validation needs to know beyond the text; all optional. PTX's options (ptxas path,
+ * devices, JIT, deadline, parser only, signal) apply to every language where they mean something.
+ */
+export interface ValidationContext extends PtxValidateOptions {
   /** WGSL: entry points the manifest declares for this file. */
   expectedEntryPoints?: readonly ExpectedEntryPoint[] | undefined;
   manifestName?: string | undefined;
-  /** PTX: the `ringkernel.ptxas.path` setting. */
-  ptxasPath?: string | undefined;
-  env?: NodeJS.ProcessEnv | undefined;
-  deviceArch?: string | undefined;
-  devices?: readonly CudaDeviceInfo[] | undefined;
-  jitCompile?: JitCompile | undefined;
-  /** Deadline for an external compiler or Tint (default 10 s). */
-  timeoutMs?: number | undefined;
-  /** Our parsers only, no external compiler (PTX and MSL). */
-  parserOnly?: boolean | undefined;
-  signal?: AbortSignal | undefined;
 }
 
 export interface ValidationOutcome {

@@ -138,11 +138,7 @@ export function readMeasuredLink(value: unknown, at: string): MeasuredLinkProbe 
     latencyUs: o.number('latencyUs', 'nonNegative'),
     measured: true,
   };
-  const measuredAt = o.optionalString('measuredAt');
-  if (measuredAt !== undefined) link.measuredAt = measuredAt;
-  const bytes = o.optionalNumber('bytes', 'positive');
-  if (bytes !== undefined) link.bytes = bytes;
-  return link;
+  return withMeasurementDetails(o, link);
 }
 
 /** One measured host-link record; throws JsonShapeError naming the field. */
@@ -156,6 +152,11 @@ export function readMeasuredHostLink(value: unknown, at: string): MeasuredHostLi
     latencyUs: o.number('latencyUs', 'nonNegative'),
     measured: true,
   };
+  return withMeasurementDetails(o, link);
+}
+
+/** The optional `measuredAt` and `bytes` every measured record may carry. */
+function withMeasurementDetails<T extends { measuredAt?: string; bytes?: number }>(o: JsonObject, link: T): T {
   const measuredAt = o.optionalString('measuredAt');
   if (measuredAt !== undefined) link.measuredAt = measuredAt;
   const bytes = o.optionalNumber('bytes', 'positive');

@@ -3,8 +3,9 @@
 // drivers print to stdout (the server's transport in --stdio mode) and can crash or hang.
 import type { BackendReport } from './backendReport';
 import { loadCudaAddon } from './cuda/cudaAddon';
-import { probeCuda } from './cuda/cudaProbe';
-import { probeWebGpu } from './webgpu/webgpuProbe';
+import { CudaBackend } from './cuda/cudaBackend';
+import { probeBackend } from './probeBackend';
+import { WebGpuBackend } from './webgpu/webgpuBackend';
 import { errorMessage } from '../logger';
 import { devicesFromReports, probeTopology, sysfsSource } from '../topology/hardwareProbe';
 import type { TopologyProbes } from '../topology/probeRecords';
@@ -28,8 +29,8 @@ function topologyOf(reports: BackendReport[]): TopologyProbes {
 
 async function main(): Promise<void> {
   // CUDA first: it is synchronous and its driver initialisation should not race Dawn's Vulkan one.
-  const cuda = await probeCuda();
-  const webgpu = await probeWebGpu();
+  const cuda = await probeBackend('cuda', () => new CudaBackend());
+  const webgpu = await probeBackend('webgpu', () => new WebGpuBackend());
   const reports = [webgpu, cuda];
   const result: ProbeResult = { kind: 'probe-result', reports, topology: topologyOf(reports) };
   if (process.send) {

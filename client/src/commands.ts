@@ -1,5 +1,6 @@
 // One factory per command. Each command reports its own failure to the user.
 import * as vscode from 'vscode';
+import { errorMessage } from '../../server/src/logger';
 import type { ServerConnection } from './serverConnection';
 import type { TopologyClient } from './topologyClient';
 import type { TopologyNode } from './topologyTree';
@@ -11,9 +12,7 @@ export function registerCommands(context: vscode.ExtensionContext, server: Serve
       try {
         await server.restart();
       } catch (error) {
-        const message = `RingKernel: the language server did not restart: ${error instanceof Error ? error.message : String(error)}`;
-        log.error(message);
-        void vscode.window.showErrorMessage(message, 'Show Log').then((choice) => { if (choice) log.show(); });
+        reportFailure(log, 'the language server did not restart', error);
       }
     }),
     vscode.commands.registerCommand('ringkernel.showLog', () => log.show()),
@@ -26,15 +25,16 @@ export function registerCommands(context: vscode.ExtensionContext, server: Serve
         void vscode.window.showInformationMessage(`RingKernel ${info.version} (server pid ${info.pid}): ${backends}`);
         return info;
       } catch (error) {
-        void vscode.window.showErrorMessage(`RingKernel: ${error instanceof Error ? error.message : String(error)}`);
+        void vscode.window.showErrorMessage(`RingKernel: ${errorMessage(error)}`);
         return undefined;
       }
     }),
   );
 }
 
-function reportFailure(log: vscode.LogOutputChannel, what: string, error: unknown): void {
-  const message = `RingKernel: ${what}: ${error instanceof Error ? error.message : String(error)}`;
+/** Logs a failure and shows it, with a button to the log. */
+export function reportFailure(log: vscode.LogOutputChannel, what: string, error: unknown): void {
+  const message = `RingKernel: ${what}: ${errorMessage(error)}`;
   log.error(message);
   void vscode.window.showErrorMessage(message, 'Show Log').then((choice) => { if (choice) log.show(); });
 }

@@ -1,7 +1,7 @@
 // Activation: owns every disposable, starts the language server, wires status bar and commands.
 import * as vscode from 'vscode';
 import type { RingKernelApi } from './api';
-import { registerCommands, registerTopologyCommands } from './commands';
+import { registerCommands, reportFailure, registerTopologyCommands } from './commands';
 import { ServerConnection } from './serverConnection';
 import { StatusBar } from './statusBar';
 import { TopologyClient } from './topologyClient';
@@ -24,9 +24,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
   } catch (error) {
     // Activation failures are shown, never swallowed; the commands stay registered so the user
     // can restart once the cause is fixed.
-    const message = `RingKernel: the language server did not start: ${error instanceof Error ? error.message : String(error)}`;
-    log.error(message);
-    void vscode.window.showErrorMessage(message, 'Show Log').then((choice) => { if (choice) log.show(); });
+    reportFailure(log, 'the language server did not start', error);
   }
 
   return {

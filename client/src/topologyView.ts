@@ -2,6 +2,7 @@
 // their kernels (topologyTree.ts decides what is shown; this file only draws it). Refreshes when
 // the server says the topology changed.
 import * as vscode from 'vscode';
+import { errorMessage } from '../../server/src/logger';
 import { topologyTree, type TopologyNode } from './topologyTree';
 import type { TopologyClient } from './topologyClient';
 
@@ -39,7 +40,7 @@ export class TopologyView implements vscode.TreeDataProvider<TopologyNode>, vsco
         try {
           this.roots = topologyTree(await this.topology.topology());
         } catch (error) {
-          const message = error instanceof Error ? error.message : String(error);
+          const message = errorMessage(error);
           this.log.warn(`the topology view could not read the topology: ${message}`);
           this.roots = topologyTree(undefined, `Could not read the topology: ${message}`);
         }

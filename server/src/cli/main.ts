@@ -3,6 +3,7 @@ import { probeBackends } from '../backends/backendProbe';
 import { describeBackend } from '../backends/backendReport';
 import { VERSION } from '../version';
 import { checkCommand } from './checkCommand';
+import { runCommand } from './runCommand';
 import { topologyCommand } from './topologyCommand';
 
 const HELP = `ringkernel ${VERSION}: GPU kernels in WGSL, PTX and Metal, from the command line.
@@ -15,6 +16,10 @@ Usage:
   ringkernel check FILE... [--json] [--ptxas PATH]
                                 validate .wgsl, .ptx and .metal files as the editor does; prints
                                 file:line:col: error|warning: message [source]; exit 1 on errors
+  ringkernel run MANIFEST [--steps N] [--json]
+                                run the kernels of a ringkernel.json headless for N steps (default
+                                100) each; prints per kernel its id, device, step and the SHA-256
+                                of its state; exit 1 when a kernel could not run
   ringkernel --version          print the version
   ringkernel --help             print this help
 
@@ -35,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'devices') return devices(rest);
   if (command === 'topology') return topologyCommand(rest);
   if (command === 'check') return checkCommand(rest);
+  if (command === 'run') return runCommand(rest);
   process.stderr.write(`ringkernel: unknown command "${command}". Run \`ringkernel --help\` for the commands.\n`);
   return 2;
 }

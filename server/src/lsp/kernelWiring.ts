@@ -1,0 +1,201 @@
+// The kernel runtime on the LSP connection: starts the manifest's kernels (on workspace open when
+// trusted and `ringkernel.kernels.autoStart` is on, or on request), hot-reloads a kernel when its
+// source is saved, and answers ringkernel/kernels, startKernels, stopKernels, reload, rollback and
+// kernelState; it pushes ringkernel/kernelsChanged and every ringkernel/reloadOutcome.
+import { basename } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ErrorCodes, LSPErrorCodes, ResponseError, type Connection, type TextDocuments } from 'vscode-languageserver/node';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { errorMessage, type Logger } from '../logger';
+import type { Manifest } from '../manifest/manifest';
+import { KernelRuntime, type KernelPlacer } from '../runtime/kernelRuntime';
+import type { Validate } from '../runtime/hotReloadManager';
+import {
+  kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
+  startKernelsRequest, stopKernelsRequest, trustChangedNotification, type KernelsInfo, type StartKernelsResult,
+} from './protocol';
+import type { ValidationWiring } from './validationWiring';
+
+/** `ringkernel.kernels.*`, as package.json declares them. */
+interface KernelSettings {
+  autoStart: boolean;
+  reloadOnSave: boolean;
+  stepTimeoutMs: number;
+  checkpointIntervalSeconds: number;
+}
+
+const DEFAULT_SETTINGS: KernelSettings = { autoStart: true, reloadOnSave: true, stepTimeoutMs: 5_000, checkpointIntervalSeconds: 10 };
+const MAX_STATE_WORDS = 65_536;
+
+export function readKernelSettings(section: unknown): KernelSettings {
+  const raw = (section as { kernels?: Record<string, unknown> } | null | undefined)?.kernels ?? {};
+  const bool = (value: unknown, fallback: boolean): boolean => (typeof value === 'boolean' ? value : fallback);
+  const number = (value: unknown, fallback: number, min: number, max: number): number =>
+    (typeof value === 'number' && Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : fallback);
+  return {
+    autoStart: bool(raw['autoStart'], DEFAULT_SETTINGS.autoStart),
+    reloadOnSave: bool(raw['reloadOnSave'], DEFAULT_SETTINGS.reloadOnSave),
+    stepTimeoutMs: number(raw['stepTimeoutMs'], DEFAULT_SETTINGS.stepTimeoutMs, 100, 600_000),
+    checkpointIntervalSeconds: number(raw['checkpointIntervalSeconds'], DEFAULT_SETTINGS.checkpointIntervalSeconds, 0, 86_400),
+  };
+}
+
+export interface KernelWiringOptions {
+  placer: KernelPlacer;
+  validation: Pick<ValidationWiring, 'check'>;
+}
+
+export class KernelWiring {
+  private readonly runtime: KernelRuntime;
+  private settings = DEFAULT_SETTINGS;
+  private manifest: Manifest | undefined;
+  /** From initializationOptions.trusted; editors other than VS Code have no workspace trust and run kernels. */
+  private trusted = true;
+  private probed = false;
+  /** Auto-start happens once; after the user stops the kernels they stay stopped. */
+  private autoStarted = false;
+  private notifyTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly connection: Connection, private readonly documents: TextDocuments<TextDocument>, private readonly log: Logger, options: KernelWiringOptions) {
+    const settings = (): KernelSettings => this.settings;
+    this.runtime = new KernelRuntime({
+      log,
+      placer: options.placer,
+      validate: validatorFor(options.validation),
+      get stepTimeoutMs() { return settings().stepTimeoutMs; },
+      get checkpointIntervalMs() { return settings().checkpointIntervalSeconds * 1000; },
+      onChange: () => this.scheduleNotify(),
+      onOutcome: (outcome) => void connection.sendNotification(reloadOutcomeNotification, outcome),
+    });
+    this.register();
+  }
+
+  setTrusted(trusted: boolean): void {
+    this.trusted = trusted;
+    this.maybeAutoStart();
+    this.scheduleNotify();
+  }
+
+  /** The device probe finished and the coordinator knows the devices. */
+  probeDone(): void {
+    this.probed = true;
+    this.maybeAutoStart();
+  }
+
+  setManifest(manifest: Manifest | undefined): void {
+    this.manifest = manifest;
+    if (manifest) {
+      this.runtime.setManifest(manifest).catch((error: unknown) => this.log.error(`applying ${manifest.path} failed: ${errorMessage(error)}`));
+      this.maybeAutoStart();
+    }
+    this.scheduleNotify();
+  }
+
+  applySettings(section: unknown): void {
+    this.settings = readKernelSettings(section);
+    this.maybeAutoStart();
+  }
+
+  info(): KernelsInfo {
+    return {
+      manifest: this.manifest?.path ?? null,
+      trusted: this.trusted,
+      started: this.runtime.started,
+      manifestErrors: this.manifest?.problems.filter((p) => p.severity === 'error').length ?? 0,
+      kernels: this.runtime.views(),
+      stats: this.runtime.stats(),
+    };
+  }
+
+  dispose(): Promise<void> {
+    clearTimeout(this.notifyTimer);
+    return this.runtime.dispose();
+  }
+
+  private register(): void {
+    const { connection } = this;
+    connection.onRequest(kernelsRequest, () => this.info());
+    connection.onRequest(startKernelsRequest, async (params) => {
+      const progress = connection.window.attachWorkDoneProgress(params.workDoneToken);
+      progress.begin('Starting kernels', 0);
+      try {
+        return await this.start((message, percentage) => progress.report(percentage, message));
+      } finally {
+        progress.done();
+      }
+    });
+    connection.onRequest(stopKernelsRequest, async () => ({ stopped: await this.runtime.stop() }));
+    connection.onRequest(reloadKernelRequest, ({ id }) => this.forKernel(id, () => this.runtime.reload(id)));
+    connection.onRequest(rollbackKernelRequest, ({ id }) => this.forKernel(id, () => this.runtime.rollback(id)));
+    connection.onRequest(kernelStateRequest, ({ id, words }) => this.forKernel(id, async () => {
+      const snapshot = await this.runtime.readState(id);
+      const count = Math.min(Math.max(0, Math.floor(words ?? 0)), MAX_STATE_WORDS, Math.floor(snapshot.stateBytes / 4));
+      const view = new Uint32Array(snapshot.state.buffer, snapshot.state.byteOffset, count);
+      return { id, version: snapshot.version, step: snapshot.step, sha256: snapshot.sha256, stateBytes: snapshot.stateBytes, words: [...view] };
+    }));
+    connection.onNotification(trustChangedNotification, ({ trusted }) => {
+      this.log.info(trusted ? 'the workspace is trusted now: kernels may run' : 'the workspace is not trusted: kernels do not run');
+      this.setTrusted(trusted);
+    });
+    this.documents.onDidSave((event) => {
+      const { uri } = event.document;
+      if (!uri.startsWith('file:') || !this.settings.reloadOnSave || !this.runtime.started || !this.trusted) return;
+      // Every outcome (rejected included) reaches the client as a reloadOutcome notification.
+      for (const pending of this.runtime.sourceSaved(fileURLToPath(uri), event.document.getText())) {
+        pending.catch((error: unknown) => this.log.error(`reloading after saving ${uri} failed: ${errorMessage(error)}`));
+      }
+    });
+  }
+
+  private async start(onProgress?: (message: string, percentage: number) => void): Promise<StartKernelsResult> {
+    if (!this.trusted) {
+      return { started: [], failed: [], error: 'kernels do not run in an untrusted workspace (validation still works); trust the workspace to run them' };
+    }
+    if (!this.manifest) return { started: [], failed: [], error: 'the workspace has no ringkernel.json; create one to declare kernels' };
+    if (!this.probed) return { started: [], failed: [], error: 'the GPU devices are still being probed; try again in a moment' };
+    try {
+      return await this.runtime.start(onProgress);
+    } catch (error) {
+      return { started: [], failed: [], error: errorMessage(error) };
+    }
+  }
+
+  private maybeAutoStart(): void {
+    if (this.autoStarted || !this.settings.autoStart || !this.trusted || !this.probed || !this.manifest || this.manifest.kernels.length === 0) return;
+    this.autoStarted = true;
+    void this.start().then((result) => {
+      if (result.error) this.log.warn(`kernels did not start: ${result.error}`);
+      else this.log.info(`started ${result.started.length} kernel(s)${result.failed.length > 0 ? `; ${result.failed.length} could not start` : ''}`);
+      for (const failure of result.failed) void this.connection.window.showWarningMessage(`RingKernel: ${failure.message}`);
+    });
+  }
+
+  private async forKernel<T>(id: unknown, action: () => Promise<T>): Promise<T> {
+    if (typeof id !== 'string') throw new ResponseError(ErrorCodes.InvalidParams, `a kernel id (a string) is needed, not ${JSON.stringify(id)}`);
+    if (!this.trusted) throw new ResponseError(LSPErrorCodes.RequestFailed, 'kernels do not run in an untrusted workspace; trust the workspace to run them');
+    try {
+      return await action();
+    } catch (error) {
+      throw new ResponseError(LSPErrorCodes.RequestFailed, errorMessage(error));
+    }
+  }
+
+  /** At most two kernelsChanged a second: step counts change all the time. */
+  private scheduleNotify(): void {
+    if (this.notifyTimer) return;
+    this.notifyTimer = setTimeout(() => {
+      this.notifyTimer = undefined;
+      void this.connection.sendNotification(kernelsChangedNotification, this.info());
+    }, 500);
+  }
+}
+
+/** Hot reload's validate phase: the editor's validators, errors only, as "file:line:col: message". */
+function validatorFor(validation: Pick<ValidationWiring, 'check'>): Validate {
+  return async (_kernelId, source, path) => {
+    const outcome = await validation.check(pathToFileURL(path).href, source.language, source.code);
+    return outcome.diagnostics
+      .filter((d) => d.severity === 'error')
+      .map((d) => `${basename(path)}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`);
+  };
+}

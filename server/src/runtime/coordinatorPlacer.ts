@@ -1,0 +1,23 @@
+// The coordinator as the kernel runtime's placer: `auto` devices are chosen by its strategy, a
+// device the manifest names is assigned directly, and a stopped kernel is forgotten.
+import type { MultiGpuCoordinator } from '../coordinator/multiGpuCoordinator';
+import type { PlacementRequest } from '../coordinator/coordinatorTypes';
+import type { KernelPlacer, PlaceResult } from './kernelRuntime';
+
+export function coordinatorPlacer(
+  coordinator: MultiGpuCoordinator,
+  place: (kernelId: string, request: PlacementRequest) => Promise<PlaceResult> = (kernelId, request) => Promise.resolve(coordinator.place(kernelId, request)),
+): KernelPlacer {
+  return {
+    place,
+    assign: (kernelId, device, request) => {
+      if (!coordinator.device(device)) {
+        const known = coordinator.devices().map((d) => d.key).join(', ') || 'none';
+        return { ok: false, error: { message: `the manifest asks for ${device}, which this machine does not have (devices: ${known}); use "auto" or another index` } };
+      }
+      return coordinator.assignKernel(kernelId, device, request);
+    },
+    remove: (kernelId) => { coordinator.removeKernel(kernelId); },
+    deviceName: (key) => coordinator.device(key)?.name,
+  };
+}

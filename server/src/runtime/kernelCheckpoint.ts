@@ -1,0 +1,63 @@
+// A kernel's checkpoint: its state bytes at a step boundary, the step it was taken after, and the
+// code version that produced it. Hot reload keeps one as its rollback point; a restarted device
+// host brings its kernels back from theirs.
+//
+// It is a value: immutable, self-describing, verifiable by digest. Today checkpoints live in
+// memory; the versioned binary file format (DESIGN.md, Checkpoints) will serialise exactly these
+// fields, so nothing here may depend on where the bytes came from.
+import { createHash } from 'node:crypto';
+
+export interface CheckpointFields {
+  kernelId: string;
+  /** The code version that was running when the state was read. */
+  version: number;
+  /** Steps completed when the state was read (the next step's number). */
+  step: number;
+  state: Uint8Array;
+}
+
+export class KernelCheckpoint {
+  readonly kernelId: string;
+  readonly version: number;
+  readonly step: number;
+  readonly takenAt: Date;
+  /** SHA-256 of the state, hex. */
+  readonly sha256: string;
+  private readonly bytes: Uint8Array;
+
+  private constructor(fields: CheckpointFields, takenAt: Date) {
+    this.kernelId = fields.kernelId;
+    this.version = fields.version;
+    this.step = fields.step;
+    this.takenAt = takenAt;
+    // A private copy: the caller's buffer may be reused for the next read.
+    this.bytes = new Uint8Array(fields.state);
+    this.sha256 = sha256Hex(this.bytes);
+  }
+
+  static of(fields: CheckpointFields, takenAt: Date = new Date()): KernelCheckpoint {
+    if (!Number.isSafeInteger(fields.step) || fields.step < 0) throw new RangeError(`checkpoint of kernel "${fields.kernelId}": step ${fields.step} is not a count`);
+    return new KernelCheckpoint(fields, takenAt);
+  }
+
+  get stateBytes(): number {
+    return this.bytes.byteLength;
+  }
+
+  /** The state, as a read-only view (copy it before changing it). */
+  get state(): Readonly<Uint8Array> {
+    return this.bytes;
+  }
+
+  /** Throws when the bytes no longer match the digest taken with them (memory corruption). */
+  verify(): void {
+    const actual = sha256Hex(this.bytes);
+    if (actual !== this.sha256) {
+      throw new Error(`checkpoint of kernel "${this.kernelId}" at step ${this.step} is corrupt: its SHA-256 is ${actual}, ${this.sha256} was recorded`);
+    }
+  }
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}

@@ -1,0 +1,383 @@
+// Runs the manifest's kernels: places each through the coordinator, gives it a device host
+// (a WebGPU kernel a host of its own, CUDA kernels one shared host: see ARCHITECTURE.md), starts
+// its step loop, hot-reloads it when its source is saved, checkpoints it periodically, and brings
+// it back when its host dies. The language server, the command line and the tests all drive it.
+import { readFile } from 'node:fs/promises';
+import type { KernelSource } from '../backends/backend';
+import type { BackendName } from '../backends/backendReport';
+import type { PlacementRequest } from '../coordinator/coordinatorTypes';
+import { formatBytes } from '../coordinator/placementStrategies';
+import { DeviceHost } from '../hosts/deviceHost';
+import { inboxBytes, outboxBytes, CONTROL_BYTES } from '../kernel/abi';
+import { errorMessage, type Logger } from '../logger';
+import type { KernelSpec, Manifest } from '../manifest/manifest';
+import { DEFAULT_HOT_RELOAD_CONFIG, HotReloadManager, type HotReloadConfig, type Validate } from './hotReloadManager';
+import { sha256Hex, type KernelCheckpoint } from './kernelCheckpoint';
+import type { HotReloadStats, KernelView, ReloadOutcome } from './kernelTypes';
+import { RunningKernel, kernelVersion, type KernelLocation, type KernelVersion } from './runningKernel';
+
+export type PlaceResult = { ok: true; device: string } | { ok: false; error: { message: string } };
+
+/** Where kernels go: the coordinator (through the custom-selector bridge in the server). */
+export interface KernelPlacer {
+  place(kernelId: string, request: PlacementRequest): Promise<PlaceResult>;
+  /** Puts a kernel on a named device (the manifest pins it). */
+  assign(kernelId: string, device: string, request: PlacementRequest): PlaceResult;
+  remove(kernelId: string): void;
+  deviceName(key: string): string | undefined;
+}
+
+export interface KernelRuntimeOptions {
+  log: Logger;
+  validate: Validate;
+  placer: KernelPlacer;
+  /** A step that takes longer restarts its host (default 5000). */
+  stepTimeoutMs?: number;
+  /** How often running kernels are checkpointed; 0 = only at reloads and stops (default 10 s). */
+  checkpointIntervalMs?: number;
+  reload?: Partial<HotReloadConfig>;
+  /** The device-host bundle (tests and the command line run from other folders). */
+  hostScript?: string;
+  onChange?(): void;
+  onOutcome?(outcome: ReloadOutcome): void;
+}
+
+export interface StartResult {
+  started: string[];
+  failed: { id: string; message: string }[];
+}
+
+export interface StateSnapshot {
+  id: string;
+  version: number;
+  step: number;
+  sha256: string;
+  stateBytes: number;
+  state: Uint8Array;
+}
+
+export function backendFor(spec: Pick<KernelSpec, 'backend' | 'language'>): BackendName | undefined {
+  if (spec.backend !== 'auto') return spec.backend;
+  if (spec.language === 'wgsl') return 'webgpu';
+  if (spec.language === 'ptx') return 'cuda';
+  return undefined;
+}
+
+/** Device memory a kernel allocates: its four ABI buffers. */
+export function kernelMemoryBytes(spec: Pick<KernelSpec, 'stateBytes' | 'inboxCapacity' | 'outboxCapacity'>): number {
+  return CONTROL_BYTES + spec.stateBytes + inboxBytes(spec.inboxCapacity) + outboxBytes(spec.outboxCapacity);
+}
+
+export class KernelRuntime {
+  private manifest: Manifest | undefined;
+  private readonly kernels = new Map<string, RunningKernel>();
+  /** Kernels that could not start, with why (shown beside the running ones). */
+  private readonly failures = new Map<string, { spec: KernelSpec; message: string }>();
+  /** What a stopped kernel left behind, so the next start continues where it stopped. */
+  private readonly stopped = new Map<string, { spec: KernelSpec; checkpoint: KernelCheckpoint; version: KernelVersion; highestVersion: number }>();
+  private readonly webgpuHosts = new Map<string, DeviceHost>();
+  private cudaHost: DeviceHost | undefined;
+  private readonly manager: HotReloadManager;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private startedFlag = false;
+  private disposed = false;
+
+  constructor(private readonly options: KernelRuntimeOptions) {
+    const stepTimeoutMs = options.stepTimeoutMs ?? 5_000;
+    this.manager = new HotReloadManager(
+      // A version must survive a few watchdog periods before a hang counts as its own fault.
+      { ...DEFAULT_HOT_RELOAD_CONFIG, probationMs: Math.max(DEFAULT_HOT_RELOAD_CONFIG.probationMs, 3 * stepTimeoutMs), ...options.reload },
+      {
+        validate: options.validate,
+        log: options.log,
+        notify: (outcome) => {
+          const line = `${outcome.status}: ${outcome.message}${outcome.timings ? ` [${describeTimings(outcome.timings)}]` : ''}`;
+          if (outcome.status === 'reloaded' || outcome.status === 'rolledBack' || outcome.status === 'unchanged' || outcome.status === 'superseded') options.log.info(line);
+          else options.log.warn(line);
+          options.onOutcome?.(outcome);
+        },
+      },
+    );
+  }
+
+  get started(): boolean {
+    return this.startedFlag;
+  }
+
+  get manifestPath(): string | undefined {
+    return this.manifest?.path;
+  }
+
+  /** Takes a (re)parsed manifest. Running kernels that left it stop; new ones start when kernels run. */
+  async setManifest(manifest: Manifest): Promise<void> {
+    const previous = this.manifest;
+    this.manifest = manifest;
+    if (!this.startedFlag) return;
+    const wanted = new Map(manifest.kernels.map((spec) => [spec.id, spec]));
+    for (const [id, kernel] of this.kernels) {
+      const spec = wanted.get(id);
+      if (spec && sameRuntimeSpec(spec, kernel.spec)) continue;
+      this.options.log.info(spec ? `kernel "${id}": its manifest entry changed; restarting it` : `kernel "${id}" left the manifest; stopping it`);
+      await this.stopKernel(kernel);
+    }
+    if (previous !== undefined) await this.start();
+  }
+
+  /** Starts every kernel of the manifest that does not run yet. */
+  async start(onProgress?: (message: string, percentage: number) => void): Promise<StartResult> {
+    const manifest = this.manifest;
+    if (!manifest) throw new Error('there is no ringkernel.json in the workspace; create one to declare kernels (see docs/manifest.md)');
+    this.startedFlag = true;
+    this.scheduleCheckpoints();
+    const result: StartResult = { started: [], failed: [] };
+    const todo = manifest.kernels.filter((spec) => !this.kernels.has(spec.id));
+    for (const [i, spec] of todo.entries()) {
+      onProgress?.(`starting ${spec.id}`, Math.round((100 * i) / Math.max(1, todo.length)));
+      try {
+        await this.startKernel(spec, todo.indexOf(spec));
+        this.failures.delete(spec.id);
+        result.started.push(spec.id);
+      } catch (error) {
+        const message = errorMessage(error);
+        this.failures.set(spec.id, { spec, message });
+        result.failed.push({ id: spec.id, message });
+        this.options.log.warn(`kernel "${spec.id}" did not start: ${message}`);
+      }
+    }
+    this.changed();
+    return result;
+  }
+
+  /** Stops every kernel (a checkpoint of each is kept in the log's memory until the next start). */
+  async stop(): Promise<string[]> {
+    this.startedFlag = false;
+    clearInterval(this.checkpointTimer);
+    this.checkpointTimer = undefined;
+    const stopped: string[] = [];
+    for (const kernel of [...this.kernels.values()]) {
+      await this.stopKernel(kernel);
+      stopped.push(kernel.id);
+    }
+    this.failures.clear();
+    this.changed();
+    return stopped;
+  }
+
+  /** A kernel source file was saved: reloads the running kernels built from it. */
+  sourceSaved(path: string, code: string): Promise<ReloadOutcome>[] {
+    return [...this.kernels.values()]
+      .filter((kernel) => kernel.spec.source === path && kernel.state !== 'stopped')
+      .map((kernel) => this.manager.reload(kernel, this.sourceOf(kernel.spec, code)));
+  }
+
+  /** Reloads a kernel from its file as saved on disk. */
+  async reload(id: string): Promise<ReloadOutcome> {
+    const kernel = this.kernel(id);
+    const code = await readFile(kernel.spec.source, 'utf8').catch((error: unknown) => {
+      throw new Error(`cannot read ${kernel.spec.source} for kernel "${id}": ${errorMessage(error)}`);
+    });
+    return this.manager.reload(kernel, this.sourceOf(kernel.spec, code));
+  }
+
+  rollback(id: string): Promise<ReloadOutcome> {
+    return this.manager.rollback(this.kernel(id));
+  }
+
+  /** The kernel's state at a step boundary (the loop pauses for the read). */
+  readState(id: string): Promise<StateSnapshot> {
+    const kernel = this.kernel(id);
+    return kernel.exclusive(async () => {
+      if (kernel.state === 'running' && kernel.alive) {
+        await kernel.drain();
+        try {
+          const checkpoint = await kernel.checkpoint();
+          return snapshot(kernel.id, checkpoint.version, checkpoint.step, new Uint8Array(checkpoint.state));
+        } finally {
+          await kernel.resume();
+        }
+      }
+      const checkpoint = kernel.lastCheckpoint;
+      if (!checkpoint) throw new Error(`kernel "${id}" is ${kernel.state} and has no checkpoint to read`);
+      return snapshot(kernel.id, checkpoint.version, checkpoint.step, new Uint8Array(checkpoint.state));
+    });
+  }
+
+  views(): KernelView[] {
+    const views: KernelView[] = [];
+    for (const spec of this.manifest?.kernels ?? []) {
+      const kernel = this.kernels.get(spec.id);
+      if (kernel) {
+        views.push(kernel.view());
+        continue;
+      }
+      const failure = this.failures.get(spec.id);
+      const left = this.stopped.get(spec.id);
+      views.push({
+        id: spec.id, source: spec.source, language: spec.language, entryPoint: spec.entryPoint,
+        state: failure ? 'failed' : 'stopped', version: left?.version.number ?? 0, step: left?.checkpoint.step ?? 0,
+        stepsPerSecond: 0, rateHz: spec.rateHz, stateBytes: spec.stateBytes,
+        ...(failure ? { error: failure.message } : {}),
+      });
+    }
+    return views;
+  }
+
+  stats(): HotReloadStats {
+    return this.manager.stats();
+  }
+
+  isReloadInProgress(id: string): boolean {
+    return this.manager.isReloadInProgress(id);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    clearInterval(this.checkpointTimer);
+    for (const kernel of this.kernels.values()) this.options.placer.remove(kernel.id);
+    this.kernels.clear();
+    for (const host of this.webgpuHosts.values()) host.dispose();
+    this.webgpuHosts.clear();
+    this.cudaHost?.dispose();
+    this.cudaHost = undefined;
+  }
+
+  private kernel(id: string): RunningKernel {
+    const kernel = this.kernels.get(id);
+    if (kernel) return kernel;
+    const failure = this.failures.get(id);
+    if (failure) throw new Error(`kernel "${id}" is not running: ${failure.message}`);
+    const known = this.manifest?.kernels.map((k) => k.id).join(', ') || 'none';
+    if (this.manifest?.kernels.some((k) => k.id === id)) throw new Error(`kernel "${id}" is not running; run "RingKernel: Start Kernels" first`);
+    throw new Error(`no kernel "${id}" in ${this.manifest?.path ?? 'the manifest'} (kernels: ${known})`);
+  }
+
+  private sourceOf(spec: KernelSpec, code: string): KernelSource {
+    if (spec.language === 'msl') throw new Error(`kernel "${spec.id}": Metal kernels cannot run here (no Metal device)`);
+    return { language: spec.language, label: spec.id, code, entryPoint: spec.entryPoint };
+  }
+
+  private async startKernel(spec: KernelSpec, index: number): Promise<void> {
+    const backend = backendFor(spec);
+    if (!backend) throw new Error(`kernel "${spec.id}": ${spec.language.toUpperCase()} kernels cannot run here; only WGSL (WebGPU) and PTX (CUDA) kernels run`);
+    const code = await readFile(spec.source, 'utf8').catch((error: unknown) => {
+      throw new Error(`cannot read ${spec.source}: ${errorMessage(error)}`);
+    });
+    const request: PlacementRequest = { backend, memoryBytes: kernelMemoryBytes(spec), stateBytes: spec.stateBytes };
+    const placement = spec.device === 'auto'
+      ? await this.options.placer.place(spec.id, request)
+      : this.options.placer.assign(spec.id, `${backend}:${spec.device}`, request);
+    if (!placement.ok) throw new Error(`kernel "${spec.id}" could not be placed: ${placement.error.message}`);
+    const key = placement.device;
+    const device = Number(key.slice(key.indexOf(':') + 1));
+    const location: KernelLocation = { backend, device, key, deviceName: this.options.placer.deviceName(key) ?? key };
+    const host = this.hostFor(backend, spec.id);
+    const kernel = new RunningKernel(spec, host, location, {
+      index, device, stateBytes: spec.stateBytes, grid: spec.grid, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity,
+      ...(backend === 'cuda' ? { block: spec.block } : {}),
+    }, {
+      changed: () => this.changed(),
+      failed: (failed, reason, culprit) => {
+        void this.manager.recover(failed, reason, culprit);
+      },
+    });
+    const left = this.stopped.get(spec.id);
+    const resumable = left && left.spec.stateBytes === spec.stateBytes ? left : undefined;
+    let version = kernelVersion(1, this.sourceOf(spec, code));
+    if (resumable) {
+      kernel.highestVersion = resumable.highestVersion;
+      version = resumable.version.codeSha256 === version.codeSha256 ? resumable.version : kernelVersion(resumable.highestVersion + 1, version.source);
+    }
+    try {
+      await kernel.start(version, resumable?.checkpoint);
+      this.stopped.delete(spec.id);
+    } catch (error) {
+      this.options.placer.remove(spec.id);
+      this.releaseHost(backend, spec.id);
+      throw new Error(`kernel "${spec.id}" (${formatBytes(spec.stateBytes)} of state) did not start on ${key}: ${errorMessage(error)}`);
+    }
+    this.kernels.set(spec.id, kernel);
+    const from = resumable ? ` from its checkpoint at step ${resumable.checkpoint.step}` : '';
+    this.options.log.info(`kernel "${spec.id}" v${version.number} runs${from} on ${key} (${location.deviceName})${spec.rateHz > 0 ? ` at ${spec.rateHz} steps/s` : ' as fast as it can'}`);
+  }
+
+  private async stopKernel(kernel: RunningKernel): Promise<void> {
+    await kernel.exclusive(() => kernel.stop()).catch((error: unknown) => this.options.log.warn(`kernel "${kernel.id}" did not stop cleanly: ${errorMessage(error)}`));
+    if (kernel.lastCheckpoint) {
+      this.stopped.set(kernel.id, { spec: kernel.spec, checkpoint: kernel.lastCheckpoint, version: kernel.version, highestVersion: kernel.highestVersion });
+    }
+    this.kernels.delete(kernel.id);
+    this.manager.forget(kernel.id);
+    this.options.placer.remove(kernel.id);
+    this.releaseHost(kernel.location.backend, kernel.id);
+  }
+
+  /** Decision: one host per WebGPU kernel (an endless WGSL loop can only be stopped by killing its process). */
+  private hostFor(backend: BackendName, kernelId: string): DeviceHost {
+    const options = {
+      backend,
+      log: this.options.log,
+      stepTimeoutMs: this.options.stepTimeoutMs ?? 5_000,
+      ...(this.options.hostScript ? { script: this.options.hostScript } : {}),
+    };
+    if (backend === 'cuda') {
+      this.cudaHost ??= new DeviceHost(options);
+      return this.cudaHost;
+    }
+    let host = this.webgpuHosts.get(kernelId);
+    if (!host) {
+      host = new DeviceHost(options);
+      this.webgpuHosts.set(kernelId, host);
+    }
+    return host;
+  }
+
+  private releaseHost(backend: BackendName, kernelId: string): void {
+    if (backend === 'webgpu') {
+      this.webgpuHosts.get(kernelId)?.dispose();
+      this.webgpuHosts.delete(kernelId);
+    } else if (this.cudaHost && ![...this.kernels.values()].some((k) => k.location.backend === 'cuda')) {
+      this.cudaHost.dispose();
+      this.cudaHost = undefined;
+    }
+  }
+
+  private scheduleCheckpoints(): void {
+    const interval = this.options.checkpointIntervalMs ?? 10_000;
+    if (this.checkpointTimer || interval <= 0) return;
+    this.checkpointTimer = setInterval(() => {
+      for (const kernel of this.kernels.values()) {
+        if (kernel.state !== 'running' || this.manager.isReloadInProgress(kernel.id)) continue;
+        void kernel.exclusive(async () => {
+          if (kernel.state !== 'running' || !kernel.alive || !kernel.looping) return;
+          await kernel.drain();
+          try {
+            await kernel.checkpoint();
+          } finally {
+            await kernel.resume();
+          }
+        }).catch((error: unknown) => this.options.log.debug(`checkpoint of "${kernel.id}" skipped: ${errorMessage(error)}`));
+      }
+    }, interval);
+    this.checkpointTimer.unref();
+  }
+
+  private changed(): void {
+    this.options.onChange?.();
+  }
+}
+
+function snapshot(id: string, version: number, step: number, state: Uint8Array): StateSnapshot {
+  return { id, version, step, sha256: sha256Hex(state), stateBytes: state.byteLength, state };
+}
+
+/** Everything but the source file's content: a change here needs a restart, not a reload. */
+function sameRuntimeSpec(a: KernelSpec, b: KernelSpec): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export function describeTimings(t: { validateMs: number; compileMs: number; drainMs: number; checkpointMs: number; swapMs: number; restoreMs: number; resumeMs: number; totalMs: number }): string {
+  const ms = (value: number): string => `${value.toFixed(1)} ms`;
+  return `validate ${ms(t.validateMs)}, compile ${ms(t.compileMs)}, drain ${ms(t.drainMs)}, checkpoint ${ms(t.checkpointMs)}, ` +
+    `swap ${ms(t.swapMs)}, restore ${ms(t.restoreMs)}, resume ${ms(t.resumeMs)}, total ${ms(t.totalMs)}`;
+}

@@ -1,0 +1,122 @@
+// What the kernel runtime tells the world about its kernels: plain data, shared by the language
+// server's protocol, the command line and the tests. No behaviour here.
+import type { BackendName } from '../backends/backendReport';
+
+/** Where a kernel is in its life. */
+export type KernelRunState =
+  /** placed, compiling and allocating its first version */
+  | 'starting'
+  /** its step loop runs */
+  | 'running'
+  /** a hot reload (or a rollback) is between drain and resume */
+  | 'reloading'
+  /** its device host died or hung; it comes back from its last checkpoint */
+  | 'recovering'
+  /** stopped by the user (or never started) */
+  | 'stopped'
+  /** could not start or could not recover; `error` says why */
+  | 'failed';
+
+/** One kernel as the status bar, the commands and `ringkernel run` see it. */
+export interface KernelView {
+  id: string;
+  /** Absolute path of the kernel's source file. */
+  source: string;
+  language: 'wgsl' | 'ptx' | 'msl';
+  entryPoint: string;
+  state: KernelRunState;
+  /** The backend and device key (e.g. "webgpu:0", "cuda:0") it runs on, once placed. */
+  backend?: BackendName;
+  device?: string;
+  deviceName?: string;
+  /** The code version running now: 1 for the version it started with, +1 per successful reload. */
+  version: number;
+  /** The version `ringkernel/rollback` returns to, if any. */
+  fallbackVersion?: number;
+  /** Steps completed (the next step's number); survives reloads. */
+  step: number;
+  /** Measured over the last second or so. */
+  stepsPerSecond: number;
+  /** The manifest's rate; 0 = as fast as possible. */
+  rateHz: number;
+  stateBytes: number;
+  /** The latest reload, rollback or recovery of this kernel, successful or not. */
+  lastReload?: ReloadOutcome;
+  /** Why it failed or stopped, when it did on its own. */
+  error?: string;
+}
+
+/** Milliseconds per hot-reload phase, in the order they run. */
+export interface ReloadPhaseTimings {
+  /** the real compiler checks the new code (the old version keeps running) */
+  validateMs: number;
+  /** compile and pipeline/module creation on the kernel's device (the old version keeps running) */
+  compileMs: number;
+  /** stop the step loop at a step boundary */
+  drainMs: number;
+  /** copy the state to host memory: the rollback point */
+  checkpointMs: number;
+  /** point the loop at the new compiled kernel */
+  swapMs: number;
+  /** put the state back where the buffers were lost (a restarted host); ~0 when it stayed on the device */
+  restoreMs: number;
+  /** restart the loop and wait until the new version's first step has finished */
+  resumeMs: number;
+  /** request to first step of the new version, including any wait behind another reload */
+  totalMs: number;
+}
+
+export type ReloadStatus =
+  /** the new version runs */
+  | 'reloaded'
+  /** the code is invalid: nothing was touched, the old version keeps running */
+  | 'rejected'
+  /** a later save replaced this request before it started */
+  | 'superseded'
+  /** the new code is the code already running */
+  | 'unchanged'
+  /** a manual rollback to the previous version */
+  | 'rolledBack'
+  /** the new version hung or faulted and the previous one was put back from its checkpoint */
+  | 'autoRolledBack'
+  /** the kernel's host died and the kernel came back from its last checkpoint on the same version */
+  | 'recovered'
+  /** something went wrong after validation (compile on the device, host lost, ...); see message */
+  | 'failed';
+
+export interface ReloadOutcome {
+  kernelId: string;
+  status: ReloadStatus;
+  /** The version that ran before, and the one that runs now (equal when nothing changed). */
+  fromVersion: number;
+  toVersion: number;
+  device?: string;
+  stateBytes: number;
+  statePreserved: boolean;
+  /** Present when the phases ran. */
+  timings?: ReloadPhaseTimings;
+  /** One sentence for the user, e.g. "heat v4 reloaded on webgpu:0 in 14 ms (state preserved, 4 MiB)". */
+  message: string;
+  /** Compiler errors ("file:line:col: message"), for a rejected version. */
+  errors?: string[];
+  /** ISO time the outcome was reached. */
+  at: string;
+}
+
+/** HotReloadManager's counters (the seed's HotReloadStatsSnapshot, with the failures it forgot). */
+export interface HotReloadStats {
+  successfulReloads: number;
+  /** every reload that did not end with the new version running, validation failures included */
+  failedReloads: number;
+  validationFailures: number;
+  rollbacks: number;
+  automaticRollbacks: number;
+  recoveries: number;
+  superseded: number;
+  retries: number;
+  statePreservedCount: number;
+  avgDrainMs: number;
+  avgCompileMs: number;
+  avgSwapMs: number;
+  avgTotalMs: number;
+}

@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchCoordinator } from './coordinatorBench';
 import { benchCuda } from './cudaBench';
+import { benchHotReload } from './hotReloadBench';
 import { benchValidation } from './validationBench';
 import { benchWebGpu } from './webgpuBench';
 
@@ -15,11 +16,13 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     node: process.versions.node,
     note: 'ratio = engine time / raw time for the same work in the same run (1.0: no overhead). engineGBps and step.engine are measured ' +
-      'inside the device host; endToEndGBps and step.requestedOneByOne add the IPC hop from the server.',
+      'inside the device host; endToEndGBps and step.requestedOneByOne add the IPC hop from the server. hotReload.ratioP50/P95 = ' +
+      'save-to-new-version-running time (validation included) / (raw compile + one raw device-to-host copy of the state); the target is 1.5.',
     webgpu: await benchWebGpu(options),
     cuda: await benchCuda(options),
     validation: await benchValidation(quick ? 10 : 40),
     coordinator: await benchCoordinator(quick ? 3 : 10),
+    hotReload: await benchHotReload({ quick }),
   };
   const json = JSON.stringify(results, null, 2);
   const folder = join(__dirname);

@@ -16,7 +16,7 @@ const required = [
   'bin/ringkernel.js', 'bin/ringkernel-language-server.js',
   'media/grammars/wgsl.tmLanguage.json', 'media/grammars/ptx.tmLanguage.json', 'media/grammars/msl.tmLanguage.json',
   'media/language-configuration/wgsl.json', 'media/language-configuration/ptx.json', 'media/language-configuration/msl.json',
-  'media/icons/ringkernel.svg',
+  'media/icons/ringkernel.svg', 'media/schemas/ringkernel.schema.json',
   'native/build/Release/ringkernel_cuda.node',
   'node_modules/webgpu/package.json', 'node_modules/webgpu/index.js', 'node_modules/webgpu/dist/linux-x64/dawn.node',
   'node_modules/web-tree-sitter/web-tree-sitter.cjs', 'node_modules/web-tree-sitter/web-tree-sitter.wasm',

@@ -1,10 +1,12 @@
 // What `activate()` returns to other extensions (and to our integration tests).
 import type * as vscode from 'vscode';
-import type { DeviceView, Placement, PlacementRequest, ServerInfo } from '../../server/src/lsp/protocol';
+import type { DeviceView, KernelStateResult, KernelsInfo, Placement, PlacementRequest, ReloadOutcome, ServerInfo } from '../../server/src/lsp/protocol';
 import type { ServerStatus, StatusView } from './serverStatus';
 import type { TopologyNode } from './topologyTree';
 
-export type { DeviceView, Placement, PlacementRequest } from '../../server/src/lsp/protocol';
+export type {
+  DeviceView, KernelStateResult, KernelView, KernelsInfo, Placement, PlacementRequest, ReloadOutcome, StartKernelsResult,
+} from '../../server/src/lsp/protocol';
 export type { TopologyNode } from './topologyTree';
 
 /**
@@ -40,4 +42,26 @@ export interface RingKernelApi {
    * devices with their host link, links and kernels as children, then the topology's notes.
    */
   topologyItems(): Promise<TopologyNode[]>;
+  /**
+   * Asks the language server for the manifest's kernels now: their state, version, device, step
+   * count and rate, and the hot-reload counters. Rejects when no server is running or it does not
+   * run kernels.
+   */
+  kernels(): Promise<KernelsInfo>;
+  /** Fires with the kernels' info whenever the server pushes a change (state, version; rates at most twice a second) and when a server starts. */
+  readonly onDidChangeKernels: vscode.Event<KernelsInfo>;
+  /**
+   * Fires once for every reload, rollback or recovery outcome the server announces, successful or
+   * not: on save, by command (ours or `ringkernel/reload` from anywhere) and automatic ones. The
+   * server notifies every outcome, so commands' outcomes arrive here too.
+   */
+  readonly onDidReloadKernel: vscode.Event<ReloadOutcome>;
+  /**
+   * Reads a running kernel's state at a step boundary (the loop pauses for the read): the step it
+   * was read after, the SHA-256 of the whole state, and its first `words` 32-bit words (default 0,
+   * at most 65536).
+   */
+  readKernelState(id: string, words?: number): Promise<KernelStateResult>;
+  /** What the kernel status bar item shows now; `tooltip` is its Markdown source, `visible` false without a manifest. */
+  readonly kernelStatusBar: { text: string; tooltip: string; visible: boolean };
 }

@@ -2,6 +2,9 @@
 import * as vscode from 'vscode';
 import type { RingKernelApi } from './api';
 import { registerCommands, reportFailure, registerTopologyCommands } from './commands';
+import { registerKernelCommands, ReloadOutcomeReporter } from './kernelCommands';
+import { KernelsClient } from './kernelsClient';
+import { KernelStatusBar } from './kernelStatusBar';
 import { ServerConnection } from './serverConnection';
 import { StatusBar } from './statusBar';
 import { TopologyClient } from './topologyClient';
@@ -18,6 +21,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
   const topologyView = new TopologyView(topology, log);
   context.subscriptions.push(topology, topologyView);
   registerTopologyCommands(context, topology, topologyView, log);
+  const kernels = new KernelsClient(server, log);
+  const kernelStatusBar = new KernelStatusBar(kernels);
+  const outcomes = new ReloadOutcomeReporter(log);
+  context.subscriptions.push(kernels, kernelStatusBar, kernels.onDidReloadKernel((outcome) => outcomes.report(outcome)));
+  registerKernelCommands(context, kernels, outcomes, log);
 
   try {
     await server.start();
@@ -35,6 +43,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
     setDeviceSelector: (selector) => topology.setDeviceSelector(selector),
     previewPlacement: (request) => topology.previewPlacement(request),
     topologyItems: () => topologyView.refresh(),
+    kernels: () => kernels.info(),
+    onDidChangeKernels: kernels.onDidChangeKernels,
+    onDidReloadKernel: kernels.onDidReloadKernel,
+    readKernelState: (id, words) => kernels.readState(id, words),
+    get kernelStatusBar() { return kernelStatusBar.view; },
   };
 }
 

@@ -12,7 +12,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
-import { serverInfoChangedNotification, serverInfoRequest, type ServerInfo } from '../../server/src/lsp/protocol';
+import { serverInfoChangedNotification, serverInfoRequest, trustChangedNotification, type ServerInfo } from '../../server/src/lsp/protocol';
 import type { ServerStatus } from './serverStatus';
 
 /** More crashes than this within the window and we stop restarting: something is badly wrong. */
@@ -29,6 +29,8 @@ export class ServerConnection implements vscode.Disposable {
   /** Fires with each new LanguageClient before it starts, so features register their handlers on it. */
   readonly onDidCreateClient = this.clientEmitter.event;
   private current: ServerStatus = { state: 'stopped', info: undefined, crashRestarts: 0, problem: undefined };
+  // Trust is only ever granted within a session (revoking it reloads the window), so one direction suffices.
+  private readonly trustListener = vscode.workspace.onDidGrantWorkspaceTrust(() => this.announceTrust());
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -57,6 +59,11 @@ export class ServerConnection implements vscode.Disposable {
       traceOutputChannel: this.trace,
       // The server pulls `ringkernel.*` (workspace/configuration) when told it changed.
       synchronize: { configurationSection: 'ringkernel' },
+      // A function, so a server the client restarts after a crash reads trust as it is then, not as
+      // it was at the first start. An untrusted server validates but runs no kernels.
+      // VS Code checks ringkernel.json against the contributed schema itself, so the server
+      // publishes only the problems the schema cannot express (no double squiggles).
+      initializationOptions: () => ({ trusted: vscode.workspace.isTrusted, validatesManifestSchema: true }),
       errorHandler: {
         error: (): ErrorHandlerResult => ({ action: ErrorAction.Continue }),
         closed: (): CloseHandlerResult => this.onServerClosed(),
@@ -108,6 +115,15 @@ export class ServerConnection implements vscode.Disposable {
     return client;
   }
 
+  /** Tells the current server the workspace became trusted; a server started later reads it from initializationOptions. */
+  private announceTrust(): void {
+    const client = this.client;
+    if (!client || client.state === State.Stopped) return;
+    client.sendNotification(trustChangedNotification, { trusted: true }).catch((error: unknown) => {
+      this.log.warn(`could not tell the server that the workspace is trusted now: ${String(error)}`);
+    });
+  }
+
   private async refreshInfo(client: LanguageClient): Promise<void> {
     try {
       const info = await client.sendRequest(serverInfoRequest);
@@ -137,6 +153,7 @@ export class ServerConnection implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.trustListener.dispose();
     this.statusEmitter.dispose();
     this.clientEmitter.dispose();
     void this.client?.dispose();

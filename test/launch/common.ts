@@ -1,12 +1,27 @@
 // What the integration-test launchers share: where things are, the command line, and signals.
-import { existsSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { findRepoRoot } from '../../tools/codeServer';
 
 export const repoRoot = findRepoRoot();
 /** The suite's entry, built from test/integration/index.ts. */
 export const testsEntry = join(repoRoot, 'out', 'test', 'integration', 'index.js');
-export const defaultWorkspace = join(repoRoot, 'test', 'fixtures', 'workspace');
+export const fixtureWorkspace = join(repoRoot, 'test', 'fixtures', 'workspace');
+export const examplesWorkspace = join(repoRoot, 'examples');
+
+/**
+ * The folder the suite opens by default: a fresh copy of the fixture files and of the example
+ * workspace (its ringkernel.json and kernels), so tests that edit and save kernels, as a user
+ * would, never change the repository, and each run starts from the committed code.
+ */
+export function defaultWorkspace(): string {
+  const workspace = mkdtempSync(join(tmpdir(), 'ringkernel-it-workspace-'));
+  cpSync(fixtureWorkspace, workspace, { recursive: true });
+  cpSync(join(examplesWorkspace, 'ringkernel.json'), join(workspace, 'ringkernel.json'));
+  cpSync(join(examplesWorkspace, 'kernels'), join(workspace, 'kernels'), { recursive: true });
+  return workspace;
+}
 
 export interface LaunchOptions {
   /** The folder VS Code opens (absolute). */
@@ -21,7 +36,7 @@ export function launchLog(tag: string, message: string): void {
 
 /** Reads `--workspace PATH` (or `--workspace=PATH`) and RINGKERNEL_TEST_TIMEOUT_MS. */
 export function parseLaunchOptions(argv: readonly string[] = process.argv.slice(2)): LaunchOptions {
-  let workspace = defaultWorkspace;
+  let workspace: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (arg === '--workspace') {
@@ -34,6 +49,7 @@ export function parseLaunchOptions(argv: readonly string[] = process.argv.slice(
       throw new Error(`unknown argument ${arg} (usage: [--workspace FOLDER])`);
     }
   }
+  workspace ??= defaultWorkspace();
   if (!existsSync(workspace) || !statSync(workspace).isDirectory()) throw new Error(`the workspace ${workspace} is not a folder`);
 
   const rawTimeout = process.env['RINGKERNEL_TEST_TIMEOUT_MS'];

@@ -92,6 +92,69 @@ export function kernelEngineSuite(kernels: BackendKernels): void {
       }
     });
 
+    test('a step loop stops at a step boundary; a swapped-in version keeps the state and step count', async () => {
+      const kernel = await create(newHost(), kernels.affine, AFFINE_WORDS * 4, { outboxCapacity: 3 });
+      await kernel.startLoop(0, () => {});
+      await pollUntil('a few looped steps', () => (kernel.stepCount >= 3 ? true : undefined), { intervalMs: 10 });
+      const s1 = await kernel.stopLoop();
+      const expected = expectedAffine(AFFINE_WORDS, s1);
+      const check = async (what: string): Promise<void> => {
+        const state = new Uint32Array((await kernel.readState()).buffer);
+        for (let i = 0; i < AFFINE_WORDS; i++) assert.equal(state[i], expected[i], `${what}: element ${i} after ${s1} steps`);
+      };
+      await check('after the first version');
+      // The sender leaves the state alone and sends 5 messages a step (3 fit): proof that it runs.
+      const old = kernel.swap(await kernel.compileVersion(kernels.sender.source), kernels.sender.source);
+      await kernel.releaseHandle(old);
+      const progress: { step: number; messages: number; dropped: number }[] = [];
+      await kernel.startLoop(0, (event) => { if (event.kind === 'progress') progress.push(event); });
+      await pollUntil('the new version to step', () => (kernel.stepCount >= s1 + 3 ? true : undefined), { intervalMs: 10 });
+      const s2 = await kernel.stopLoop();
+      assert.ok(progress.length > 0);
+      // The swap keeps the placement, so the sender runs on the affine's grid: 5 sends per
+      // workgroup of 8 (WGSL: only the first has ids below 5) or per block (CUDA: threadIdx < 5).
+      const droppedPerStep = progress[0]!.dropped / (progress[0]!.step - s1);
+      assert.ok(droppedPerStep >= 2 && Number.isInteger(droppedPerStep), `dropped per step: ${droppedPerStep}`);
+      for (const event of progress) {
+        assert.equal(event.messages, 3 * (event.step - s1), `messages at step ${event.step}`);
+        assert.equal(event.dropped, droppedPerStep * (event.step - s1), `dropped at step ${event.step}`);
+      }
+      assert.ok(s2 > s1);
+      await check('after the swapped-in version ran');
+    });
+
+    test('a hung step among loops of one host: the loop watchdog blames the hung kernel, not its neighbour', async () => {
+      const host = newHost(1_500);
+      const neighbour = await create(host, kernels.affine, AFFINE_WORDS * 4);
+      const victim = await create(host, kernels.endless, 16, { index: 1 });
+      const restarts: { reason: string; culprit?: string }[] = [];
+      host.onRestart((event) => restarts.push(event));
+      await neighbour.startLoop(0, () => {});
+      await pollUntil('the neighbour to step', () => (neighbour.stepCount >= 3 ? true : undefined), { intervalMs: 10 });
+      await victim.startLoop(0, () => {});
+      const restart = await pollUntil('the loop watchdog', () => restarts[0], { timeoutMs: 15_000 });
+      assert.equal(restart.culprit, 'endless');
+      assert.match(restart.reason, /kernel "endless" did not finish a step within \d+ ms/);
+      assert.equal(neighbour.alive, false, 'one host: the neighbour went with it');
+    });
+
+    if (kernels.fault) {
+      const fault = kernels.fault;
+      test('a loop whose step faults reports loopFailed, then the host restarts', async () => {
+        const host = newHost();
+        const kernel = await create(host, fault, 16);
+        const failures: GpuError[] = [];
+        const restarted = new Promise<{ culprit?: string }>((resolve) => host.onRestart(resolve));
+        await kernel.startLoop(0, (event) => { if (event.kind === 'failed') failures.push(event.error); });
+        const failure = await pollUntil('loopFailed', () => failures[0]);
+        assert.equal(failure.code, 'KERNEL_FAULT');
+        assert.match(failure.message, /kernel "fault"/);
+        await restarted;
+        assert.equal(kernel.alive, false);
+        assert.ok((await host.devices()).length >= 1);
+      });
+    }
+
     test('moves large buffers to the device and back bit for bit, and copies on the device', async () => {
       const host = newHost();
       const bytes = 8 * 1024 * 1024;

@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { probeBackends } from '../backends/backendProbe';
-import type { BackendName } from '../backends/backendReport';
+import type { BackendName, BackendReport } from '../backends/backendReport';
 import { MultiGpuCoordinator } from '../coordinator/multiGpuCoordinator';
 import { DeviceHost } from '../hosts/deviceHost';
 import { HostedKernel } from '../kernel/hostedKernel';
@@ -76,7 +76,7 @@ export async function runCommand(args: readonly string[]): Promise<number> {
   const runs: KernelRun[] = [];
   try {
     for (const [index, spec] of manifest.kernels.entries()) {
-      runs.push(await runKernel(spec, index, parsed.steps, placer, (backend) => {
+      runs.push(await runKernel(spec, index, parsed.steps, reports, placer, (backend) => {
         let host = hosts.get(backend);
         if (!host) {
           host = new DeviceHost({ backend, log: { error: () => undefined, warn: (m) => process.stderr.write(`${m}\n`), info: () => undefined, debug: () => undefined } });
@@ -99,10 +99,12 @@ export async function runCommand(args: readonly string[]): Promise<number> {
   return runs.some((run) => run.error !== undefined) || manifest.problems.some((p) => p.severity === 'error') ? 1 : 0;
 }
 
-async function runKernel(spec: KernelSpec, index: number, steps: number, placer: ReturnType<typeof coordinatorPlacer>, hostFor: (backend: BackendName) => DeviceHost): Promise<KernelRun> {
+async function runKernel(spec: KernelSpec, index: number, steps: number, reports: readonly BackendReport[], placer: ReturnType<typeof coordinatorPlacer>, hostFor: (backend: BackendName) => DeviceHost): Promise<KernelRun> {
   const run: KernelRun = { id: spec.id, step: 0, stateBytes: spec.stateBytes };
   const backend = backendFor(spec);
   if (!backend || spec.language === 'msl') return { ...run, error: `${spec.language.toUpperCase()} kernels cannot run here` };
+  const report = reports.find((r) => r.backend === backend);
+  if (report?.available === false) return { ...run, error: `needs ${backend === 'cuda' ? 'CUDA' : 'WebGPU'}, which is unavailable here: ${report.reason ?? 'no reason given'}` };
   const request = { backend, memoryBytes: kernelMemoryBytes(spec), stateBytes: spec.stateBytes };
   const placement = spec.device === 'auto' ? await placer.place(spec.id, request) : placer.assign(spec.id, `${backend}:${spec.device}`, request);
   if (!placement.ok) return { ...run, error: placement.error.message };

@@ -1,10 +1,12 @@
-// Supervises one device-host child process: sends it requests, gives every request a watchdog,
-// and kills and restarts a host that stops answering or dies. The server never waits on a GPU.
+// Supervises one device-host child process: sends it requests, gives every request and every
+// running step loop a watchdog, and kills and restarts a host that stops answering or dies. The
+// server never waits on a GPU.
 import { fork, type ChildProcess } from 'node:child_process';
-import type { BufferHandle, DeviceInfo, KernelHandle, KernelSource, Timing } from '../backends/backend';
+import type { BufferHandle, DeviceInfo, KernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
 import type { BackendName } from '../backends/backendReport';
 import { GpuError } from '../backends/gpuError';
-import type { Logger } from '../logger';
+import type { ControlBlock } from '../kernel/abi';
+import { errorMessage, type Logger } from '../logger';
 import { bundlePath } from '../paths';
 import { fromPayload, removeLeftovers, toPayload } from './bulkTransfer';
 import type { StepBatch, StepOutcome } from './stepRunner';
@@ -14,7 +16,7 @@ export interface DeviceHostOptions {
   backend: BackendName;
   /** Watchdog for every request but steps (opening a Vulkan device can take seconds). */
   requestTimeoutMs?: number;
-  /** Watchdog for one kernel step. */
+  /** Watchdog for one kernel step (a loop at rateHz gets 1000 / rateHz ms more). */
   stepTimeoutMs?: number;
   log?: Logger;
   /** The host bundle; defaults to dist/deviceHost.js of this installation. */
@@ -29,14 +31,47 @@ interface Pending {
   timer: NodeJS.Timeout;
   /** Starts a fresh watchdog timer (on start, and on every progress report). */
   watchdog(): NodeJS.Timeout;
+  /** For a steps batch: its kernel's label, a candidate culprit when a step watchdog fires. */
+  kernel?: string;
+  /** When it was sent or last reported progress (performance.now()). */
+  lastProgress: number;
 }
 
-export type RestartListener = (event: { generation: number; reason: string }) => void;
+/** What a running loop reports: progress (also heartbeats while it waits), or the step that failed. */
+export type LoopEvent =
+  | { kind: 'progress'; step: number; messages: number; dropped: number }
+  | { kind: 'failed'; step: number; error: GpuError };
+
+export type LoopListener = (event: LoopEvent) => void;
+
+/** A kernel whose step may have hung; `request` when it is a steps request. */
+interface Suspect {
+  kernel: string;
+  since: number;
+  request?: number;
+}
+
+interface RunningLoop {
+  kernel: string;
+  listener: LoopListener;
+  limitMs: number;
+  /** Armed once the host accepted the loop; re-armed by every loopProgress. */
+  timer: NodeJS.Timeout | undefined;
+  lastProgress: number;
+}
+
+/**
+ * `culprit`: the label of the kernel whose step hung, when a loop's or a steps request's
+ * watchdog caused the restart.
+ */
+export type RestartListener = (event: { generation: number; reason: string; culprit?: string }) => void;
 
 export class DeviceHost {
   private child: ChildProcess | undefined;
   private readonly pending = new Map<number, Pending>();
+  private readonly loops = new Map<number, RunningLoop>();
   private nextId = 1;
+  private lastLoopId = 0;
   private disposed = false;
   private readonly restartListeners = new Set<RestartListener>();
   /** Increments on every (re)start: handles from an older generation are gone with their process. */
@@ -78,19 +113,61 @@ export class DeviceHost {
   /** Runs `count` steps in the host; the watchdog allows `timeoutMs` per step without progress. */
   steps(batch: StepBatch, timeoutMs?: number): Promise<StepOutcome[]> { return this.call('steps', batch, timeoutMs); }
 
+  /** A loop id not used before by this DeviceHost (ids stay unique across restarts too). */
+  nextLoopId(): number {
+    return ++this.lastLoopId;
+  }
+
+  /**
+   * Starts stepping a kernel continuously inside the host from `control.step` (see stepLoop.ts).
+   * Resolves once the host accepted it; `listener` hears its progress and a failed step. From
+   * then on, `stepTimeoutMs + 1000 / rateHz` ms without progress restarts the host, naming the
+   * kernel. A restart forgets every loop: their listeners hear nothing more (onRestart says why).
+   */
+  async startLoop(loop: number, launch: StepLaunch, control: ControlBlock, rateHz: number, listener: LoopListener): Promise<void> {
+    if (this.loops.has(loop)) throw new GpuError('INVALID_ARGUMENT', `loop ${loop} is already running in the ${this.backend} device host`);
+    const limitMs = Math.ceil((this.options.stepTimeoutMs ?? 5_000) + (rateHz > 0 ? 1000 / rateHz : 0));
+    // Registered before sending: the first loopProgress may follow the answer closely.
+    const running: RunningLoop = { kernel: launch.kernel.label, listener, limitMs, timer: undefined, lastProgress: performance.now() };
+    this.loops.set(loop, running);
+    try {
+      await this.call('startLoop', { loop, launch, control, rateHz });
+    } catch (error) {
+      if (this.loops.get(loop) === running) this.loops.delete(loop);
+      throw error;
+    }
+    // Gone already when the host restarted or the first step failed before the answer came.
+    if (this.loops.get(loop) !== running) return;
+    running.lastProgress = performance.now();
+    this.armLoop(running);
+  }
+
+  /** Stops a loop at a step boundary; resolves with its next step number (the steps it completed). */
+  async stopLoop(loop: number): Promise<{ step: number }> {
+    // The loop keeps its watchdog until the host answers: a hung step delays the answer.
+    const result = await this.call('stopLoop', { loop });
+    this.forgetLoop(loop);
+    return result;
+  }
+
   call<K extends HostOperation>(op: K, args: HostOperations[K]['args'], timeoutMs?: number): Promise<HostOperations[K]['result']> {
     if (this.disposed) return Promise.reject(new GpuError('HOST_EXITED', `the ${this.backend} device host was shut down`));
     const child = this.ensureStarted();
     const id = this.nextId++;
-    const what = op === 'steps' ? `step of kernel "${(args as StepBatch).launch.kernel.label}"` : `${op}`;
+    const kernel = op === 'steps' ? (args as StepBatch).launch.kernel.label : undefined;
+    const what = kernel !== undefined ? `step of kernel "${kernel}"` : `${op}`;
     const limit = timeoutMs ?? (op === 'steps' ? this.options.stepTimeoutMs ?? 5_000 : this.options.requestTimeoutMs ?? 60_000);
     return new Promise((resolve, reject) => {
       const watchdog = (): NodeJS.Timeout => setTimeout(() => {
+        if (kernel !== undefined) {
+          this.blameHungStep({ kernel, since: this.pending.get(id)?.lastProgress ?? 0, request: id }, limit);
+          return;
+        }
         const message = `${this.backend} device host: ${what} did not finish within ${limit} ms; the host was killed and is restarting ` +
           '(a kernel with an endless loop, or a hung driver)';
-        this.restart(message, new GpuError('WATCHDOG_TIMEOUT', message), id);
+        this.restart(message, new GpuError('WATCHDOG_TIMEOUT', message), { request: id });
       }, limit);
-      this.pending.set(id, { op, what, resolve: resolve, reject, timer: watchdog(), watchdog });
+      this.pending.set(id, { op, what, resolve: resolve, reject, timer: watchdog(), watchdog, ...(kernel !== undefined ? { kernel } : {}), lastProgress: performance.now() });
       const request: HostRequest<K> = { kind: 'request', id, op, args };
       child.send(request, (error) => {
         if (error) this.settle(id, new GpuError('HOST_EXITED', `${this.backend} device host: could not send ${what}: ${error.message}`));
@@ -114,6 +191,8 @@ export class DeviceHost {
       if (child !== this.child) return;
       if (message.kind === 'diagnostic') this.options.log?.warn(`[${this.backend} host] ${message.message}`);
       else if (message.kind === 'progress') this.rearm(message.id);
+      else if (message.kind === 'loopProgress') this.loopProgress(message.loop, { kind: 'progress', step: message.step, messages: message.messages, dropped: message.dropped });
+      else if (message.kind === 'loopFailed') this.loopFailed(message.loop, message.step, GpuError.fromData(message.error));
       else if (message.ok) this.settle(message.id, undefined, message.result);
       else this.settle(message.id, GpuError.fromData(message.error));
     });
@@ -131,6 +210,64 @@ export class DeviceHost {
     if (!pending) return;
     clearTimeout(pending.timer);
     pending.timer = pending.watchdog();
+    pending.lastProgress = performance.now();
+  }
+
+  private armLoop(running: RunningLoop): void {
+    clearTimeout(running.timer);
+    running.timer = setTimeout(() => this.blameHungStep({ kernel: running.kernel, since: running.lastProgress }, running.limitMs), running.limitMs);
+  }
+
+  private loopProgress(loop: number, event: LoopEvent): void {
+    const running = this.loops.get(loop);
+    if (!running) return;
+    running.lastProgress = performance.now();
+    // Before the host accepted the loop the watchdog is not armed yet; startLoop arms it.
+    if (running.timer) this.armLoop(running);
+    this.notify(running, event);
+  }
+
+  private loopFailed(loop: number, step: number, error: GpuError): void {
+    const running = this.loops.get(loop);
+    if (!running) return;
+    this.forgetLoop(loop);
+    this.notify(running, { kind: 'failed', step, error });
+  }
+
+  private notify(running: RunningLoop, event: LoopEvent): void {
+    try {
+      running.listener(event);
+    } catch (error) {
+      this.options.log?.error(`${this.backend} device host: a listener of kernel "${running.kernel}"'s loop threw: ${errorMessage(error)}`);
+    }
+  }
+
+  private forgetLoop(loop: number): void {
+    const running = this.loops.get(loop);
+    if (!running) return;
+    clearTimeout(running.timer);
+    this.loops.delete(loop);
+  }
+
+  /**
+   * A step watchdog fired (a loop's, or a steps request's: `firing`, silent since `since` for
+   * `limitMs`). Loops of one host share its queue (and on CUDA a device's stream), so a hung step
+   * can stall its neighbours too; the one silent longest hung first and is blamed.
+   */
+  private blameHungStep(firing: Suspect, limitMs: number): void {
+    let oldest = firing;
+    for (const running of this.loops.values()) {
+      if (running.timer && running.lastProgress < oldest.since) oldest = { kernel: running.kernel, since: running.lastProgress };
+    }
+    for (const [id, pending] of this.pending) {
+      if (pending.kernel !== undefined && pending.lastProgress < oldest.since) oldest = { kernel: pending.kernel, since: pending.lastProgress, request: id };
+    }
+    const silentMs = oldest === firing ? limitMs : Math.max(limitMs, Math.floor(performance.now() - oldest.since));
+    // A steps request keeps the message it always had ("step of kernel ... did not finish within").
+    const what = oldest.request !== undefined ? `step of kernel "${oldest.kernel}" did not finish within ${silentMs} ms`
+      : `kernel "${oldest.kernel}" did not finish a step within ${silentMs} ms`;
+    const reason = `${this.backend} device host: ${what}; the host was killed and is restarting (an endless loop in the kernel, or a hung driver)`;
+    this.restart(reason, new GpuError('WATCHDOG_TIMEOUT', reason), { culprit: oldest.kernel, ...(oldest.request !== undefined ? { request: oldest.request } : {}) });
   }
 
   private settle(id: number, error: GpuError | undefined, result?: unknown): void {
@@ -142,28 +279,35 @@ export class DeviceHost {
     else pending.resolve(result);
   }
 
-  /** Kills the current process, fails what it held, and starts a fresh one. */
-  private restart(reason: string, error: GpuError, culprit?: number): void {
+  /**
+   * Kills the current process, fails what it held, forgets its loops, and starts a fresh one.
+   * With no one to blame, every pending request fails with `error` (the host died under all of
+   * them); otherwise only `blame.request` (if any) does and the others are told the host restarted.
+   */
+  private restart(reason: string, error: GpuError, blame: { request?: number; culprit?: string } = {}): void {
     const old = this.child;
     this.child = undefined;
     old?.kill('SIGKILL');
     this.options.log?.warn(reason);
     removeLeftovers(process.pid);
+    for (const loop of [...this.loops.keys()]) this.forgetLoop(loop);
     for (const id of [...this.pending.keys()]) {
       const pending = this.pending.get(id);
-      const own = id === culprit || culprit === undefined ? error
+      const own = (blame.request === undefined && blame.culprit === undefined) || id === blame.request ? error
         : new GpuError('HOST_EXITED', `${this.backend} device host was restarted while ${pending?.what ?? 'a request'} waited: ${reason}`);
       this.settle(id, own);
     }
     if (this.disposed) return;
     this.ensureStarted();
-    for (const listener of this.restartListeners) listener({ generation: this.generation, reason });
+    const event = { generation: this.generation, reason, ...(blame.culprit !== undefined ? { culprit: blame.culprit } : {}) };
+    for (const listener of this.restartListeners) listener(event);
   }
 
   dispose(): void {
     this.disposed = true;
     const child = this.child;
     this.child = undefined;
+    for (const loop of [...this.loops.keys()]) this.forgetLoop(loop);
     for (const id of [...this.pending.keys()]) this.settle(id, new GpuError('HOST_EXITED', `the ${this.backend} device host was shut down`));
     child?.kill('SIGKILL');
     removeLeftovers(process.pid);

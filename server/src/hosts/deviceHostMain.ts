@@ -1,12 +1,14 @@
 // Entry of a device-host child process (dist/deviceHost.js BACKEND). It owns one backend and
-// performs the server's requests in order. A kernel that hangs hangs only this process: the
-// server's watchdog kills it.
+// performs the server's requests in order, and steps running kernels continuously between them
+// (stepLoop.ts). A kernel that hangs hangs only this process: the server's watchdog kills it.
 import type { GpuBackend } from '../backends/backend';
 import type { BackendName } from '../backends/backendReport';
 import { GpuError } from '../backends/gpuError';
 import { CudaBackend } from '../backends/cuda/cudaBackend';
 import { WebGpuBackend } from '../backends/webgpu/webgpuBackend';
 import { ScratchBuffer, fromPayload, toPayload } from './bulkTransfer';
+import { SerialQueue } from './serialQueue';
+import { StepLoops } from './stepLoop';
 import { runSteps } from './stepRunner';
 import type { HostMessage, HostOperation, HostOperations, HostRequest } from './hostProtocol';
 
@@ -25,6 +27,17 @@ function progressReporter(id: number): () => void {
   };
 }
 
+/**
+ * A faulted CUDA context or a lost device cannot be used again: exit, and the server's supervisor
+ * starts a fresh host. Other failures leave the host serving.
+ */
+function exitIfUnusable(failure: GpuError): void {
+  if (failure.code === 'KERNEL_FAULT' || failure.code === 'DEVICE_LOST') {
+    process.exitCode = 3;
+    process.disconnect();
+  }
+}
+
 function createBackend(name: string): GpuBackend {
   const onDiagnostic = (message: string): void => send({ kind: 'diagnostic', message });
   switch (name as BackendName) {
@@ -38,7 +51,7 @@ function createBackend(name: string): GpuBackend {
 
 type Handler = { [K in HostOperation]: (args: HostOperations[K]['args'], progress: () => void) => Promise<HostOperations[K]['result']> | HostOperations[K]['result'] };
 
-function handlers(backend: GpuBackend): Handler {
+function handlers(backend: GpuBackend, loops: StepLoops): Handler {
   const scratch = new ScratchBuffer();
   return {
     devices: () => backend.devices(),
@@ -58,6 +71,8 @@ function handlers(backend: GpuBackend): Handler {
       if (!backend.compileLogs) throw new GpuError('INVALID_ARGUMENT', `the ${backend.name} backend has no compile-only check`);
       return backend.compileLogs(device, code);
     },
+    startLoop: ({ loop, launch, control, rateHz }) => { loops.start(loop, launch, control, rateHz); return null; },
+    stopLoop: ({ loop }) => loops.stop(loop),
   };
 }
 
@@ -65,20 +80,23 @@ function main(): void {
   const name = process.argv[2] ?? '';
   let table: Handler | undefined;
   let startError: GpuError | undefined;
-  // Requests run one at a time, in arrival order, as a GPU queue would; the first thing in the
-  // queue opens the backend's devices, so every request finds them open.
-  let queue: Promise<void> = (async () => {
+  // Requests run one at a time, in arrival order, as a GPU queue would, and loop slices run on
+  // the same queue between them; the first thing in the queue opens the backend's devices, so
+  // every request finds them open.
+  const queue = new SerialQueue();
+  void queue.run(async () => {
     try {
       const backend = createBackend(name);
       await backend.devices();
-      table = handlers(backend);
+      const loops = new StepLoops({ backend, queue, send, onStepFailure: exitIfUnusable });
+      table = handlers(backend, loops);
     } catch (error) {
       startError = GpuError.wrap(error, 'BACKEND_UNAVAILABLE', `device host for ${name}`);
     }
-  })();
+  });
   process.on('message', (request: HostRequest) => {
     if (request.kind !== 'request') return;
-    queue = queue.then(async () => {
+    void queue.run(async () => {
       try {
         if (!table) throw startError ?? new GpuError('BACKEND_UNAVAILABLE', 'no backend');
         const handler = table[request.op] as (args: unknown, progress: () => void) => unknown;
@@ -88,12 +106,7 @@ function main(): void {
       } catch (error) {
         const failure = GpuError.wrap(error, 'DRIVER_ERROR', `${name} ${request.op}`);
         send({ kind: 'response', id: request.id, ok: false, error: failure.toData() });
-        // A faulted CUDA context or a lost device cannot be used again: exit, and the server's
-        // supervisor starts a fresh host.
-        if (failure.code === 'KERNEL_FAULT' || failure.code === 'DEVICE_LOST') {
-          process.exitCode = 3;
-          process.disconnect();
-        }
+        exitIfUnusable(failure);
       }
     });
   });

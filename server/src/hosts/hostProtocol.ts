@@ -1,7 +1,8 @@
 // Messages between the server and a device-host child over Node IPC ('advanced' serialisation,
 // so Uint8Arrays travel as bytes, not JSON).
-import type { BufferHandle, DeviceInfo, KernelHandle, KernelSource, Timing } from '../backends/backend';
+import type { BufferHandle, DeviceInfo, KernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
 import type { GpuErrorData } from '../backends/gpuError';
+import type { ControlBlock } from '../kernel/abi';
 import type { Payload } from './bulkTransfer';
 import type { StepBatch, StepOutcome } from './stepRunner';
 
@@ -18,6 +19,14 @@ export interface HostOperations {
   copy: { args: { source: BufferHandle; destination: BufferHandle; bytes: number }; result: Timing };
   steps: { args: StepBatch; result: StepOutcome[] };
   compileLogs: { args: { device: number; code: string }; result: { errorLog: string; infoLog: string } };
+  /**
+   * Starts stepping a kernel continuously in the host (stepLoop.ts) from `control.step`, at
+   * `rateHz` steps per second (0: as fast as it goes). `loop` is the server's id for it, unique
+   * per host process. Answers once accepted, before any step; progress comes as loopProgress.
+   */
+  startLoop: { args: { loop: number; launch: StepLaunch; control: ControlBlock; rateHz: number }; result: null };
+  /** Stops a loop at a step boundary; `step` is the next step number (the steps it completed). */
+  stopLoop: { args: { loop: number }; result: { step: number } };
 }
 
 export type HostOperation = keyof HostOperations;
@@ -45,4 +54,26 @@ export interface HostProgress {
   id: number;
 }
 
-export type HostMessage = HostResponse | HostDiagnostic | HostProgress;
+/**
+ * host → server: loop `loop` is alive. Sent after its first step, then at most every 100 ms after
+ * a step, and at least every 200 ms while it waits between steps (never during one of its steps,
+ * so a hung step silences it). `step` is the next step number; `messages` and `dropped` count
+ * the outbox slots this loop drained and the sends that did not fit, since it started.
+ */
+export interface HostLoopProgress {
+  kind: 'loopProgress';
+  loop: number;
+  step: number;
+  messages: number;
+  dropped: number;
+}
+
+/** host → server: a step of loop `loop` threw; the loop stopped before step `step`. */
+export interface HostLoopFailed {
+  kind: 'loopFailed';
+  loop: number;
+  step: number;
+  error: GpuErrorData;
+}
+
+export type HostMessage = HostResponse | HostDiagnostic | HostProgress | HostLoopProgress | HostLoopFailed;

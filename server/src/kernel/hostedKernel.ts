@@ -1,8 +1,11 @@
 // A kernel living in a device host: its compiled entry point and its four ABI buffers, stepped
-// one dispatch (or launch) at a time by the host side.
-import type { BufferHandle, KernelHandle, KernelSource, Timing } from '../backends/backend';
-import type { DeviceHost } from '../hosts/deviceHost';
-import { CONTROL_BYTES, decodeOutbox, inboxBytes, outboxBytes, type OutboxMessage } from './abi';
+// one dispatch (or launch) at a time by the host side, in batches the server asks for or in a
+// continuous loop inside the host. Hot reload swaps the compiled entry point under the same
+// buffers, so the state and the step number carry over to the new version.
+import type { BufferHandle, KernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
+import { GpuError } from '../backends/gpuError';
+import type { DeviceHost, LoopEvent } from '../hosts/deviceHost';
+import { CONTROL_BYTES, decodeOutbox, inboxBytes, outboxBytes, type ControlBlock, type OutboxMessage } from './abi';
 
 export interface KernelPlacement {
   /** Position of the kernel among all running kernels; written into its control block. */
@@ -22,20 +25,46 @@ export interface StepResult {
   dropped: number;
 }
 
+interface KernelBuffers {
+  control: BufferHandle;
+  state: BufferHandle;
+  inbox: BufferHandle;
+  outbox: BufferHandle;
+}
+
 export class HostedKernel {
-  private steps = 0;
+  private steps: number;
+  private currentSource: KernelSource;
+  private handle: KernelHandle;
+  /** The running loop's id; undefined when the kernel is not looping. */
+  private loop: number | undefined;
+  /** The stop in progress, shared by concurrent stopLoop calls. */
+  private stopping: Promise<number> | undefined;
 
   private constructor(
     private readonly host: DeviceHost,
-    readonly source: KernelSource,
+    source: KernelSource,
     readonly placement: KernelPlacement,
-    private readonly handle: KernelHandle,
-    private readonly buffers: { control: BufferHandle; state: BufferHandle; inbox: BufferHandle; outbox: BufferHandle },
-  ) {}
+    handle: KernelHandle,
+    private readonly buffers: KernelBuffers,
+    /** The host process generation this kernel's handles belong to. */
+    readonly generation: number,
+    step: number,
+  ) {
+    this.currentSource = source;
+    this.handle = handle;
+    this.steps = step;
+  }
 
-  /** Compiles the kernel on its device and allocates its buffers; the state starts zeroed. */
-  static async create(host: DeviceHost, source: KernelSource, placement: KernelPlacement): Promise<HostedKernel> {
+  /**
+   * Compiles the kernel on its device and allocates its buffers; the state starts zeroed and the
+   * step counter at `options.step` (a restored checkpoint's step), else 0.
+   */
+  static async create(host: DeviceHost, source: KernelSource, placement: KernelPlacement, options: { step?: number } = {}): Promise<HostedKernel> {
+    const step = options.step ?? 0;
+    checkStep(step);
     const handle = await host.compile(placement.device, source);
+    const generation = host.generation;
     const allocated: BufferHandle[] = [];
     try {
       const allocate = async (bytes: number, role: string): Promise<BufferHandle> => {
@@ -49,15 +78,39 @@ export class HostedKernel {
         inbox: await allocate(inboxBytes(placement.inboxCapacity), 'inbox'),
         outbox: await allocate(outboxBytes(placement.outboxCapacity), 'outbox'),
       };
-      return new HostedKernel(host, source, placement, handle, buffers);
+      // The handle came from a process that died meanwhile: the buffers would live in the new one.
+      if (host.generation !== generation) throw new GpuError('HOST_EXITED', `the ${host.backend} device host restarted while kernel "${source.label}" was being created`);
+      return new HostedKernel(host, source, placement, handle, buffers, generation, step);
     } catch (error) {
-      await Promise.allSettled([...allocated.map((b) => host.free(b)), host.releaseKernel(handle)]);
+      if (host.generation === generation) await Promise.allSettled([...allocated.map((b) => host.free(b)), host.releaseKernel(handle)]);
       throw error;
     }
   }
 
+  /** Steps completed (the next step's number); follows a running loop through its progress. */
   get stepCount(): number {
     return this.steps;
+  }
+
+  /** The current version's source. */
+  get source(): KernelSource {
+    return this.currentSource;
+  }
+
+  /** False once the host process the kernel lived in was restarted: its handles are gone. */
+  get alive(): boolean {
+    return this.host.generation === this.generation;
+  }
+
+  get looping(): boolean {
+    return this.loop !== undefined && this.alive;
+  }
+
+  /** Sets the step counter (restoring a checkpoint into a fresh kernel); not while looping. */
+  setStepCount(step: number): void {
+    this.assertNotLooping('set its step count');
+    checkStep(step);
+    this.steps = step;
   }
 
   /** Runs one step: control block in, dispatch, the outbox drained. */
@@ -67,26 +120,137 @@ export class HostedKernel {
     return result;
   }
 
-  /** Runs `count` steps back to back in the device host (one IPC round trip for all of them). */
+  /**
+   * Runs `count` steps back to back in the device host (one IPC round trip for all of them).
+   * Handle ids restart with each host process, so a dead kernel must not send them.
+   */
   async run(count: number, timeoutMs?: number): Promise<StepResult[]> {
+    this.assertNotLooping('run steps on request');
+    this.assertAlive();
     const { placement } = this;
-    const launch = { kernel: this.handle, ...this.buffers, grid: placement.grid, ...(placement.block ? { block: placement.block } : {}) };
-    const control = { step: this.steps, kernelIndex: placement.index, inboxCount: 0, outboxCapacity: placement.outboxCapacity };
-    const outcomes = await this.host.steps({ launch, control, count }, timeoutMs);
+    const outcomes = await this.host.steps({ launch: this.launch(), control: this.control(), count }, timeoutMs);
     this.steps += outcomes.length;
     return outcomes.map(({ step, timing, outbox }) =>
       (outbox ? { step, timing, ...decodeOutbox(outbox, placement.outboxCapacity) } : { step, timing, messages: [], dropped: 0 }));
   }
 
+  /**
+   * Starts stepping continuously inside the host at `rateHz` (0: as fast as it goes), from the
+   * current step count. Resolves once the host accepted the loop; `listener` hears its progress
+   * (the first right after the first step) and a failed step, which ends the loop.
+   */
+  async startLoop(rateHz: number, listener: (event: LoopEvent) => void): Promise<void> {
+    this.assertNotLooping('start another loop');
+    this.assertAlive();
+    const loop = this.host.nextLoopId();
+    // Set before the request goes out, so run() and swap() are refused from now on.
+    this.loop = loop;
+    const onEvent = (event: LoopEvent): void => {
+      if (this.loop !== loop) return;
+      this.steps = event.step;
+      if (event.kind === 'failed') this.loop = undefined;
+      listener(event);
+    };
+    try {
+      await this.host.startLoop(loop, this.launch(), this.control(), rateHz, onEvent);
+    } catch (error) {
+      if (this.loop === loop) this.loop = undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Stops the loop at a step boundary (the step in flight finishes) and returns the steps
+   * completed, which becomes the step count. Without a loop, returns the step count.
+   */
+  stopLoop(): Promise<number> {
+    if (this.stopping) return this.stopping;
+    const loop = this.loop;
+    if (loop === undefined) return Promise.resolve(this.steps);
+    this.assertAlive();
+    this.stopping = (async () => {
+      try {
+        const { step } = await this.host.stopLoop(loop);
+        this.steps = step;
+        this.loop = undefined;
+        return step;
+      } finally {
+        this.stopping = undefined;
+      }
+    })();
+    return this.stopping;
+  }
+
+  /** Compiles another version on the kernel's device; the loop may keep running meanwhile. */
+  compileVersion(source: KernelSource): Promise<KernelHandle> {
+    this.assertAlive();
+    return this.host.compile(this.placement.device, source);
+  }
+
+  /**
+   * Makes `handle` (from compileVersion) the kernel's code from the next step on, with the same
+   * buffers (state, step count, mailboxes carry over). Only while not looping, so no step runs
+   * half on each version. Returns the previous handle, for the caller to release or keep.
+   */
+  swap(handle: KernelHandle, source: KernelSource): KernelHandle {
+    this.assertNotLooping('swap its code');
+    if (handle.device !== this.placement.device) {
+      throw new Error(`kernel "${this.currentSource.label}": the new version was compiled for device ${handle.device}, the kernel lives on device ${this.placement.device}`);
+    }
+    const old = this.handle;
+    this.handle = handle;
+    this.currentSource = source;
+    return old;
+  }
+
+  /** Releases a version's compiled code (a swapped-out or unused one), never the current one. */
+  async releaseHandle(handle: KernelHandle): Promise<void> {
+    if (handle.id === this.handle.id) throw new Error(`kernel "${this.currentSource.label}": cannot release the version it is running`);
+    // Its process is gone, and with it the code; the id may name something else in the new one.
+    if (!this.alive) return;
+    await this.host.releaseKernel(handle);
+  }
+
   async readState(): Promise<Uint8Array> {
+    this.assertAlive();
     return (await this.host.read(this.buffers.state, 0, this.placement.stateBytes)).data;
   }
 
   async writeState(bytes: Uint8Array): Promise<void> {
+    this.assertAlive();
     await this.host.write(this.buffers.state, 0, bytes);
   }
 
+  /**
+   * Stops a running loop first, so no step runs on freed buffers. A kernel whose host restarted
+   * has nothing left to free (and its handle ids may name another kernel's buffers there now).
+   */
   async release(): Promise<void> {
-    await Promise.allSettled([...Object.values(this.buffers).map((b) => this.host.free(b)), this.host.releaseKernel(this.handle)]);
+    if (!this.alive) return;
+    if (this.looping) await this.stopLoop().catch(() => undefined);
+    await Promise.allSettled([...Object.values<BufferHandle>({ ...this.buffers }).map((b) => this.host.free(b)), this.host.releaseKernel(this.handle)]);
   }
+
+  private launch(): StepLaunch {
+    const { placement } = this;
+    return { kernel: this.handle, ...this.buffers, grid: placement.grid, ...(placement.block ? { block: placement.block } : {}) };
+  }
+
+  private control(): ControlBlock {
+    return { step: this.steps, kernelIndex: this.placement.index, inboxCount: 0, outboxCapacity: this.placement.outboxCapacity };
+  }
+
+  private assertNotLooping(what: string): void {
+    if (this.looping) throw new Error(`kernel "${this.currentSource.label}" is stepping in a loop: stop the loop before you ${what}`);
+  }
+
+  private assertAlive(): void {
+    if (!this.alive) {
+      throw new GpuError('HOST_EXITED', `kernel "${this.currentSource.label}" is gone: its ${this.host.backend} device host was restarted`);
+    }
+  }
+}
+
+function checkStep(step: number): void {
+  if (!Number.isSafeInteger(step) || step < 0) throw new Error(`a step count must be a whole number from 0, not ${step}`);
 }

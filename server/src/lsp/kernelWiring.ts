@@ -6,6 +6,7 @@ import { basename } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ErrorCodes, LSPErrorCodes, ResponseError, type Connection, type TextDocuments } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
+import type { BackendName } from '../backends/backendReport';
 import { errorMessage, type Logger } from '../logger';
 import type { Manifest } from '../manifest/manifest';
 import { KernelRuntime, type KernelPlacer } from '../runtime/kernelRuntime';
@@ -43,6 +44,8 @@ export function readKernelSettings(section: unknown): KernelSettings {
 export interface KernelWiringOptions {
   placer: KernelPlacer;
   validation: Pick<ValidationWiring, 'check'>;
+  /** Why a backend is unavailable (from the probe), or undefined when it is available. */
+  unavailableReason(backend: BackendName): string | undefined;
 }
 
 export class KernelWiring {
@@ -62,6 +65,7 @@ export class KernelWiring {
       log,
       placer: options.placer,
       validate: validatorFor(options.validation),
+      unavailableReason: (backend) => options.unavailableReason(backend),
       get stepTimeoutMs() { return settings().stepTimeoutMs; },
       get checkpointIntervalMs() { return settings().checkpointIntervalSeconds * 1000; },
       onChange: () => this.scheduleNotify(),

@@ -4,9 +4,18 @@ import { NotificationType, RequestType, RequestType0, type WorkDoneProgressParam
 import type { BackendReport } from '../backends/backendReport';
 import type { CoordinatorConfig, DeviceUnregisterResult, DeviceView, Placement, PlacementRequest } from '../coordinator/coordinatorTypes';
 import type { TopologyJson } from '../topology/gpuTopology';
+import type { HotReloadStats, KernelView, ReloadOutcome } from '../runtime/kernelTypes';
 
 export type { BackendReport } from '../backends/backendReport';
 export type { DeviceInfo } from '../backends/backend';
+
+/** What a client may pass in `initialize`'s initializationOptions. */
+export interface InitializationOptions {
+  /** VS Code's workspace trust; false: validate, never run kernels. Absent (other editors): trusted. */
+  trusted?: boolean;
+  /** The client checks ringkernel.json against the contributed schema itself (VS Code does). */
+  validatesManifestSchema?: boolean;
+}
 
 export interface ServerInfo {
   /** The server's version (the extension's package version). */
@@ -109,3 +118,80 @@ export interface CustomSelectorChanged {
 
 /** client → server: an extension set (or removed) a custom device selector. */
 export const customSelectorChangedNotification = new NotificationType<CustomSelectorChanged>('ringkernel/customSelectorChanged');
+
+// ---- Kernels: the runtime that runs the manifest's kernels and hot-reloads them on save ----
+
+export type { HotReloadStats, KernelRunState, KernelView, ReloadOutcome, ReloadPhaseTimings, ReloadStatus } from '../runtime/kernelTypes';
+
+export interface KernelsInfo {
+  /** The manifest in use (absolute path), or null when the workspace has none. */
+  manifest: string | null;
+  /** Whether the workspace is trusted; untrusted workspaces validate but never run kernels. */
+  trusted: boolean;
+  /** Whether kernels were started (and not stopped since). */
+  started: boolean;
+  /** Errors in the manifest (they are also its diagnostics). */
+  manifestErrors: number;
+  kernels: KernelView[];
+  stats: HotReloadStats;
+}
+
+/** client → server: the manifest's kernels, their state, versions and rates. */
+export const kernelsRequest = new RequestType0<KernelsInfo, void>('ringkernel/kernels');
+
+/** server → client: a kernel changed (state, version; step rates at most twice a second). */
+export const kernelsChangedNotification = new NotificationType<KernelsInfo>('ringkernel/kernelsChanged');
+
+export interface StartKernelsResult {
+  started: string[];
+  /** Kernels that could not start, with why. */
+  failed: { id: string; message: string }[];
+  /** Set when nothing could start at all (no manifest, untrusted workspace, invalid manifest). */
+  error?: string;
+}
+
+/** client → server: starts every kernel of the manifest that is not running (work-done progress). */
+export const startKernelsRequest = new RequestType<WorkDoneProgressParams, StartKernelsResult, void>('ringkernel/startKernels');
+
+/** client → server: stops every kernel, keeping a checkpoint of each in memory. */
+export const stopKernelsRequest = new RequestType0<{ stopped: string[] }, void>('ringkernel/stopKernels');
+
+export interface KernelParams {
+  /** A kernel id from the manifest. */
+  id: string;
+}
+
+/** client → server: reloads a kernel from its source file as saved on disk. */
+export const reloadKernelRequest = new RequestType<KernelParams, ReloadOutcome, void>('ringkernel/reload');
+
+/** client → server: returns a kernel to its previous version, keeping its state. */
+export const rollbackKernelRequest = new RequestType<KernelParams, ReloadOutcome, void>('ringkernel/rollback');
+
+export interface KernelStateParams extends KernelParams {
+  /** How many 32-bit words to return from the start of the state (default 0, at most 65536). */
+  words?: number;
+}
+
+export interface KernelStateResult {
+  id: string;
+  version: number;
+  /** The step the state was read after (the loop is paused at a step boundary for the read). */
+  step: number;
+  /** SHA-256 of the whole state, hex. */
+  sha256: string;
+  stateBytes: number;
+  words: number[];
+}
+
+/** client → server: reads a running kernel's state at a step boundary. */
+export const kernelStateRequest = new RequestType<KernelStateParams, KernelStateResult, void>('ringkernel/kernelState');
+
+/** server → client: a reload, rollback or recovery ended (on save, by command, or automatically). */
+export const reloadOutcomeNotification = new NotificationType<ReloadOutcome>('ringkernel/reloadOutcome');
+
+export interface TrustChanged {
+  trusted: boolean;
+}
+
+/** client → server: the workspace became trusted (initializationOptions.trusted carries the initial value). */
+export const trustChangedNotification = new NotificationType<TrustChanged>('ringkernel/trustChanged');

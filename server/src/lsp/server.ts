@@ -12,6 +12,10 @@ import { serverInfoChangedNotification, serverInfoRequest } from './protocol';
 import { ServerState } from './serverState';
 import { TopologyWiring } from './topologyWiring';
 import { MANIFEST_NAME, declaredEntryPoints } from '../manifest/manifestEntryPoints';
+import { loadManifest } from '../manifest/manifest';
+import { KernelWiring } from './kernelWiring';
+import { wireManifestDiagnostics } from './manifestWiring';
+import type { InitializationOptions } from './protocol';
 import { DeviceJit } from '../validation/deviceJit';
 import { wireValidation } from './validationWiring';
 
@@ -42,6 +46,20 @@ export function startServer(connection: Connection): void {
     return { expectedEntryPoints, manifestName: MANIFEST_NAME, devices, jitCompile: jit.compile };
   });
   let clientAnswersConfiguration = false;
+  let clientValidatesSchema = false;
+  const kernels = new KernelWiring(connection, documents, log, {
+    placer: topology.placer(),
+    validation,
+    unavailableReason: (backend) => {
+      const report = state.info().backends.find((b) => b.backend === backend);
+      return report?.available === false ? report.reason ?? 'the probe gave no reason' : undefined;
+    },
+  });
+  // The runtime takes the manifest as saved on disk: typing in it must not restart kernels.
+  const manifests = wireManifestDiagnostics(connection, documents, () => workspaceRoots, {
+    clientValidatesSchema: () => clientValidatesSchema,
+    onManifestChanged: (manifest) => kernels.setManifest(loadManifest(manifest.path)),
+  });
 
   // The server survives its own errors: log them and keep answering.
   process.on('uncaughtException', (error) => log.error(`internal error (the server keeps running): ${error.stack ?? errorMessage(error)}`));
@@ -49,6 +67,9 @@ export function startServer(connection: Connection): void {
 
   connection.onInitialize((params): InitializeResult => {
     clientAnswersConfiguration = params.capabilities.workspace?.configuration === true;
+    const options = (params.initializationOptions ?? {}) as InitializationOptions;
+    clientValidatesSchema = options.validatesManifestSchema === true;
+    kernels.setTrusted(options.trusted !== false);
     const folders = params.workspaceFolders?.map((folder) => folder.uri) ?? (params.rootUri ? [params.rootUri] : []);
     workspaceRoots = folders.filter((uri) => uri.startsWith('file:')).map((uri) => fileURLToPath(uri));
     return {
@@ -61,13 +82,19 @@ export function startServer(connection: Connection): void {
     log.info(`RingKernel language server ${VERSION} started (pid ${process.pid}, Node ${process.versions.node})`);
     log.info('probing GPU backends...');
     void topology.readConfiguration();
-    if (clientAnswersConfiguration) void validation.pullSettings();
+    manifests.refresh();
+    if (clientAnswersConfiguration) {
+      void validation.pullSettings();
+      connection.workspace.getConfiguration('ringkernel').then((section: unknown) => kernels.applySettings(section), () => undefined);
+    }
     void probeMachine({ onOutput: (line) => log.debug(`[probe] ${line}`) }).then((probe) => {
       const { reports } = probe;
       state.setBackends(reports);
       for (const report of reports) log.info(describeBackend(report));
       void connection.sendNotification(serverInfoChangedNotification, state.info());
-      topology.update(probe).catch((error: unknown) => log.error(`the topology could not be built: ${errorMessage(error)}`));
+      topology.update(probe)
+        .catch((error: unknown) => log.error(`the topology could not be built: ${errorMessage(error)}`))
+        .finally(() => kernels.probeDone());
     });
   });
 
@@ -75,12 +102,18 @@ export function startServer(connection: Connection): void {
   connection.onDidChangeConfiguration((change) => {
     const section = (change.settings as { ringkernel?: unknown } | null)?.ringkernel;
     void topology.readConfiguration(section);
+    if (section !== undefined) kernels.applySettings(section);
     // VS Code pushes the section; other clients only say that something changed.
     if (section !== undefined) validation.applySettings(section);
     else if (clientAnswersConfiguration) void validation.pullSettings();
   });
 
   connection.onRequest(serverInfoRequest, () => state.info());
+  // Device hosts die with the server anyway (their IPC channel closes); stopping them first is tidier.
+  connection.onShutdown(async () => {
+    manifests.dispose();
+    await kernels.dispose();
+  });
 
   documents.onDidOpen((event) => log.debug(`opened ${event.document.uri} (${event.document.languageId}, ${event.document.getText().length} characters)`));
   documents.onDidClose((event) => log.debug(`closed ${event.document.uri}`));

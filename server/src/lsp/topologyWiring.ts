@@ -8,6 +8,8 @@ import type { MachineProbe } from '../backends/backendProbe';
 import { AsyncSelectorBridge } from '../coordinator/asyncSelector';
 import { MultiGpuCoordinator } from '../coordinator/multiGpuCoordinator';
 import { errorMessage, type Logger } from '../logger';
+import { coordinatorPlacer } from '../runtime/coordinatorPlacer';
+import type { KernelPlacer } from '../runtime/kernelRuntime';
 import { topologyCachePath } from '../topology/cacheLocation';
 import { MachineTopology } from '../topology/machineTopology';
 import { deviceKey } from '../topology/probeRecords';
@@ -35,6 +37,11 @@ export class TopologyWiring {
     this.bridge = new AsyncSelectorBridge(this.coordinator, { log });
     this.coordinator.onDidChange((change) => this.changed(change.kind));
     this.register();
+  }
+
+  /** The coordinator as the kernel runtime places kernels: the custom selector is asked through the client. */
+  placer(): KernelPlacer {
+    return coordinatorPlacer(this.coordinator, (kernelId, request) => this.bridge.place(kernelId, request));
   }
 
   /** The probe child answered: build the topology (with cached measurements) and sync the registry. */

@@ -10,7 +10,7 @@ import {
 } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { errorMessage, type Logger } from '../logger';
-import { ValidationService, type Diagnostic, type ValidationContext, type ValidationOutcome } from '../validation';
+import { ValidationService, ValidatorSet, type Diagnostic, type KernelLanguage, type ValidationContext, type ValidationOutcome } from '../validation';
 
 export interface ValidationSettings {
   /** `ringkernel.ptxas.path`: an explicit ptxas; empty means CUDA_HOME, CUDA_PATH, then PATH. */
@@ -60,6 +60,8 @@ export interface ValidationWiring {
   applySettings(section: unknown): void;
   /** Asks the client for the `ringkernel` section (for clients that do not push settings). */
   pullSettings(): Promise<void>;
+  /** Validates `text` as the file `uri` would be (same validators and context), publishing nothing. */
+  check(uri: string, language: KernelLanguage, text: string): Promise<ValidationOutcome>;
   dispose(): void;
 }
 
@@ -68,13 +70,17 @@ export type MachineContext = (uri: string) => Pick<ValidationContext, 'devices' 
 
 export function wireValidation(connection: Connection, documents: TextDocuments<TextDocument>, log: Logger, machine: MachineContext): ValidationWiring {
   let settings = DEFAULT_VALIDATION_SETTINGS;
+  const contextFor = (uri: string): ValidationContext => ({ ...machine(uri), ptxasPath: settings.ptxasPath || undefined });
+  // One set of validators (one Tint child) for the editor's files and for hot reload's checks.
+  const validators = new ValidatorSet({ logger: log });
   const service = new ValidationService({
     logger: log,
+    validators,
     publish: (uri: string, version: number, outcome: ValidationOutcome) => {
       void connection.sendDiagnostics({ uri, version, diagnostics: outcome.diagnostics.map((d) => toLspDiagnostic(uri, d)) });
     },
     get debounceMs() { return settings.debounceMs; },
-    contextFor: (uri: string) => ({ ...machine(uri), ptxasPath: settings.ptxasPath || undefined }),
+    contextFor,
   });
   const asInput = (document: TextDocument): { uri: string; languageId: string; version: number; text: string } =>
     ({ uri: document.uri, languageId: document.languageId, version: document.version, text: document.getText() });
@@ -111,6 +117,10 @@ export function wireValidation(connection: Connection, documents: TextDocuments<
         log.warn(`could not read the ringkernel settings (using defaults): ${errorMessage(error)}`);
       }
     },
-    dispose: () => service.dispose(),
+    check: (uri, language, text) => validators.validate(language, text, contextFor(uri)),
+    dispose: () => {
+      service.dispose();
+      validators.dispose();
+    },
   };
 }

@@ -1,12 +1,13 @@
 // The entry points a workspace's `ringkernel.json` declares, per kernel source file, for
-// validation: a WGSL file must define every entry point the manifest names for it. A manifest
-// that cannot be read or parsed declares nothing here (its own diagnostics belong to the
-// manifest's validation, not to every kernel file).
+// validation: a WGSL file must define every entry point the manifest names for it. Built from
+// every kernel entry the manifest parser could read, errors or not: a kernel whose entry point is
+// missing from its file is left out of the runnable kernels, yet that file is exactly where the
+// error must show. The manifest's own problems are published on the manifest, not here.
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import type { ExpectedEntryPoint } from '../validation';
+import { MANIFEST_NAME, parseManifest } from './manifest';
 
-export const MANIFEST_NAME = 'ringkernel.json';
+export { MANIFEST_NAME };
 
 interface Cached {
   mtimeMs: number;
@@ -27,20 +28,18 @@ export function declaredEntryPoints(manifestPath: string): Map<string, ExpectedE
   const cached = cache.get(manifestPath);
   if (cached?.mtimeMs === mtimeMs) return cached.bySource;
   const bySource = new Map<string, ExpectedEntryPoint[]>();
+  let text = '';
   try {
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { kernels?: unknown };
-    const kernels = Array.isArray(manifest.kernels) ? (manifest.kernels as unknown[]) : [];
-    for (const kernel of kernels) {
-      if (typeof kernel !== 'object' || kernel === null) continue;
-      const { id, source, entryPoint } = kernel as { id?: unknown; source?: unknown; entryPoint?: unknown };
-      if (typeof source !== 'string' || typeof entryPoint !== 'string' || entryPoint === '') continue;
-      const path = resolve(dirname(manifestPath), source);
-      const list = bySource.get(path) ?? [];
-      list.push(typeof id === 'string' ? { name: entryPoint, kernelId: id } : { name: entryPoint });
-      bySource.set(path, list);
-    }
+    text = readFileSync(manifestPath, 'utf8');
   } catch {
-    // Not JSON (yet: the user may be typing it): no declarations.
+    // Gone between stat and read: declares nothing.
+  }
+  // Only the declarations matter here, so the kernel files are not read (validation reads them).
+  for (const kernel of parseManifest(text, manifestPath, () => undefined).declared) {
+    if (kernel.source === undefined || kernel.entryPoint === undefined) continue;
+    const list = bySource.get(kernel.source) ?? [];
+    list.push(kernel.id !== undefined ? { name: kernel.entryPoint, kernelId: kernel.id } : { name: kernel.entryPoint });
+    bySource.set(kernel.source, list);
   }
   cache.set(manifestPath, { mtimeMs, bySource });
   return bySource;

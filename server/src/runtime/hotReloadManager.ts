@@ -5,9 +5,10 @@
 // (its in-progress guard never fired), a validation failure counts as a failed reload, and a new
 // version that hangs or faults is rolled back from its checkpoint instead of reported as done.
 //
-// Decision: validation and compilation run before the drain, while the old version keeps
-// stepping; the kernel pauses only for drain, checkpoint, swap and its first new step.
-import type { KernelSource } from '../backends/backend';
+// Decision: validation and compilation run at the same time, before the drain, while the old
+// version keeps stepping (an invalid version's module is compiled, never run, and thrown away);
+// the kernel pauses only for drain, checkpoint, swap and its first new step.
+import type { KernelHandle, KernelSource } from '../backends/backend';
 import { GpuError } from '../backends/gpuError';
 import { formatBytes } from '../coordinator/placementStrategies';
 import { errorMessage, type Logger } from '../logger';
@@ -50,11 +51,18 @@ export interface HotReloadDependencies {
   log: Logger;
 }
 
+/** A compile started beside validation, on the host generation it belongs to. */
+interface EarlyCompile {
+  generation: number;
+  result: Promise<{ ok: true; handle: KernelHandle; ms: number } | { ok: false; error: unknown }>;
+}
+
 interface Request {
   seq: number;
   source: KernelSource;
   startedAt: number;
   validateMs: number;
+  early: EarlyCompile | undefined;
   resolve(outcome: ReloadOutcome): void;
 }
 
@@ -99,11 +107,18 @@ export class HotReloadManager {
     const seq = ++entry.lastSeq;
     const startedAt = now();
     if (!this.config.enabled) return this.finish(kernel, 'failed', { message: `${kernel.id}: hot reload is disabled; the running version was kept` });
+    // Compiling on the device needs nothing from validation: run both at once, and throw the
+    // compiled module away if the code turns out invalid. Only compiled, never run, before then.
+    const early = this.compileEarly(kernel, source);
+    const discard = (): void => {
+      void early?.result.then((r) => (r.ok ? kernel.releaseHandle(r.handle) : undefined)).catch(() => undefined);
+    };
     let validateMs = 0;
     if (this.config.validateBeforeSwap) {
       const errors = await this.deps.validate(kernel.id, source, kernel.spec.source).catch((error: unknown) => [`the validator failed: ${errorMessage(error)}`]);
       validateMs = now() - startedAt;
       if (errors.length > 0) {
+        discard();
         this.counters.validationFailures++;
         this.counters.failedReloads++;
         const running = kernel.state === 'running' ? `v${kernel.version.number} keeps running` : 'nothing was changed';
@@ -113,13 +128,19 @@ export class HotReloadManager {
         });
       }
     }
-    if (seq < entry.lastQueuedSeq) return this.superseded(kernel);
+    if (seq < entry.lastQueuedSeq) {
+      discard();
+      return this.superseded(kernel);
+    }
     entry.lastQueuedSeq = seq;
     const replaced = entry.pending;
     return new Promise<ReloadOutcome>((resolve) => {
-      const request: Request = { seq, source, startedAt, validateMs, resolve };
+      const request: Request = { seq, source, startedAt, validateMs, early, resolve };
       entry.pending = request;
-      if (replaced) replaced.resolve(this.superseded(kernel));
+      if (replaced) {
+        void replaced.early?.result.then((r) => (r.ok ? kernel.releaseHandle(r.handle) : undefined)).catch(() => undefined);
+        replaced.resolve(this.superseded(kernel));
+      }
       void kernel.exclusive(async () => {
         if (entry.pending !== request) return;
         entry.pending = undefined;
@@ -203,6 +224,20 @@ export class HotReloadManager {
     return entry;
   }
 
+  private compileEarly(kernel: RunningKernel, source: KernelSource): EarlyCompile | undefined {
+    const generation = kernel.generation;
+    if (generation === undefined || kernel.state !== 'running') return undefined;
+    if (kernelVersion(0, source).codeSha256 === kernel.version.codeSha256) return undefined;
+    const started = now();
+    return {
+      generation,
+      result: kernel.compile(source).then(
+        (handle) => ({ ok: true as const, handle, ms: now() - started }),
+        (error: unknown) => ({ ok: false as const, error }),
+      ),
+    };
+  }
+
   private async executeWithRetries(kernel: RunningKernel, request: Request): Promise<ReloadOutcome> {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -229,10 +264,11 @@ export class HotReloadManager {
     const current = kernel.version;
     const candidate = kernelVersion(kernel.highestVersion + 1, request.source);
     if (candidate.codeSha256 === current.codeSha256) {
+      void request.early?.result.then((r) => (r.ok ? kernel.releaseHandle(r.handle) : undefined)).catch(() => undefined);
       return this.finish(kernel, 'unchanged', { message: `${kernel.id}: the saved code is v${current.number}, which is running; nothing to reload` });
     }
     try {
-      const outcome = await this.swapTo(kernel, candidate, request.startedAt, request.validateMs, { keepFallback: this.config.keepFallback, rollback: false });
+      const outcome = await this.swapTo(kernel, candidate, request.startedAt, request.validateMs, { keepFallback: this.config.keepFallback, rollback: false, early: request.early });
       return outcome;
     } catch (error) {
       if (error instanceof HostLost) throw error;
@@ -246,18 +282,28 @@ export class HotReloadManager {
    * the kernel goes back to the version it ran, from the checkpoint just taken.
    */
   private async swapTo(kernel: RunningKernel, target: KernelVersion, startedAt: number, validateMs: number,
-    options: { keepFallback: boolean; rollback: boolean }): Promise<ReloadOutcome> {
+    options: { keepFallback: boolean; rollback: boolean; early?: EarlyCompile | undefined }): Promise<ReloadOutcome> {
     const from = kernel.version;
     let phase = now();
     const lap = (): number => { const t = now(); const ms = t - phase; phase = t; return ms; };
-    let handle;
-    try {
-      handle = await kernel.compile(target.source);
-    } catch (error) {
-      if (!kernel.alive) throw new HostLost(errorMessage(error));
-      throw new CompileFailed(error);
+    let handle: KernelHandle | undefined;
+    let compileMs: number;
+    // A compile made beside validation counts if it succeeded in the host process that still runs.
+    const early = options.early && options.early.generation === kernel.generation ? await options.early.result : undefined;
+    if (early && !early.ok && kernel.alive) throw new CompileFailed(early.error);
+    if (early?.ok) {
+      handle = early.handle;
+      compileMs = early.ms;
+      lap();
+    } else {
+      try {
+        handle = await kernel.compile(target.source);
+      } catch (error) {
+        if (!kernel.alive) throw new HostLost(errorMessage(error));
+        throw new CompileFailed(error);
+      }
+      compileMs = lap();
     }
-    const compileMs = lap();
     kernel.setState('reloading');
     let checkpoint: KernelCheckpoint;
     let drainMs: number;

@@ -36,6 +36,8 @@ export interface KernelRuntimeOptions {
   /** How often running kernels are checkpointed; 0 = only at reloads and stops (default 10 s). */
   checkpointIntervalMs?: number;
   reload?: Partial<HotReloadConfig>;
+  /** Why a backend cannot run kernels here (the probe's reason), or undefined when it can. */
+  unavailableReason?(backend: BackendName): string | undefined;
   /** The device-host bundle (tests and the command line run from other folders). */
   hostScript?: string;
   onChange?(): void;
@@ -112,6 +114,8 @@ export class KernelRuntime {
   async setManifest(manifest: Manifest): Promise<void> {
     const previous = this.manifest;
     this.manifest = manifest;
+    // The server hands over the manifest each time it is checked; only a change on disk matters.
+    if (previous && JSON.stringify(previous.kernels) === JSON.stringify(manifest.kernels)) return;
     if (!this.startedFlag) return;
     const wanted = new Map(manifest.kernels.map((spec) => [spec.id, spec]));
     for (const [id, kernel] of this.kernels) {
@@ -230,8 +234,9 @@ export class KernelRuntime {
     return this.manager.isReloadInProgress(id);
   }
 
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
+  /** Kills the device hosts (their kernels with them) and forgets the placements. */
+  dispose(): Promise<void> {
+    if (this.disposed) return Promise.resolve();
     this.disposed = true;
     clearInterval(this.checkpointTimer);
     for (const kernel of this.kernels.values()) this.options.placer.remove(kernel.id);
@@ -240,6 +245,7 @@ export class KernelRuntime {
     this.webgpuHosts.clear();
     this.cudaHost?.dispose();
     this.cudaHost = undefined;
+    return Promise.resolve();
   }
 
   private kernel(id: string): RunningKernel {
@@ -263,6 +269,8 @@ export class KernelRuntime {
     const code = await readFile(spec.source, 'utf8').catch((error: unknown) => {
       throw new Error(`cannot read ${spec.source}: ${errorMessage(error)}`);
     });
+    const unavailable = this.options.unavailableReason?.(backend);
+    if (unavailable !== undefined) throw new Error(`kernel "${spec.id}" needs ${backend === 'cuda' ? 'CUDA' : 'WebGPU'}, which is unavailable here: ${unavailable}`);
     const request: PlacementRequest = { backend, memoryBytes: kernelMemoryBytes(spec), stateBytes: spec.stateBytes };
     const placement = spec.device === 'auto'
       ? await this.options.placer.place(spec.id, request)

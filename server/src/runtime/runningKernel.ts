@@ -92,6 +92,11 @@ export class RunningKernel {
     return this.kernel?.alive === true;
   }
 
+  /** The device-host process generation the current HostedKernel lives in. */
+  get generation(): number | undefined {
+    return this.kernel?.alive ? this.kernel.generation : undefined;
+  }
+
   get looping(): boolean {
     return this.kernel?.looping === true;
   }

@@ -52,14 +52,16 @@ export class ScratchBuffer {
 
 /**
  * Unwraps received bytes; a bulk file is read once and deleted. With `scratch`, the bytes land
- * in its reused memory and are valid only until the next call with the same scratch.
+ * in its reused memory and are valid only until the next call with the same scratch; with a
+ * Uint8Array of the payload's size, they land in it (memory the caller owns and reuses).
  */
-export function fromPayload(payload: Payload, scratch?: ScratchBuffer): Uint8Array {
+export function fromPayload(payload: Payload, scratch?: ScratchBuffer | Uint8Array): Uint8Array {
   if (!isBulkRef(payload)) return payload;
   try {
     const fd = openSync(payload.bulkFile, 'r');
     try {
-      const target = scratch ? scratch.take(payload.bytes) : new Uint8Array(payload.bytes);
+      const target = scratch instanceof ScratchBuffer ? scratch.take(payload.bytes)
+        : scratch && scratch.byteLength === payload.bytes ? scratch : new Uint8Array(payload.bytes);
       let done = 0;
       while (done < payload.bytes) {
         const read = readSync(fd, target, done, payload.bytes - done, done);

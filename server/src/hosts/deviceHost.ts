@@ -101,9 +101,13 @@ export class DeviceHost {
   write(buffer: BufferHandle, offset: number, data: Uint8Array): Promise<Timing> {
     return this.call('write', { buffer, offset, data: toPayload(data, process.pid) });
   }
-  async read(buffer: BufferHandle, offset: number, bytes: number): Promise<{ data: Uint8Array; timing: Timing }> {
+  /**
+   * Reads device memory. `into` (exactly `bytes` long) receives large reads, so a caller that
+   * reads the same size again and again (checkpoints) reuses memory already paged in.
+   */
+  async read(buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }> {
     const result = await this.call('read', { buffer, offset, bytes });
-    const data = fromPayload(result.data);
+    const data = fromPayload(result.data, into);
     // IPC may hand back a view into a larger, unaligned buffer; callers want one they can view as words.
     const ownsBuffer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
     return { data: ownsBuffer ? data : new Uint8Array(data), timing: result.timing };

@@ -96,7 +96,7 @@ function main(): void {
   });
   process.on('message', (request: HostRequest) => {
     if (request.kind !== 'request') return;
-    void queue.run(async () => {
+    void queue.request(async () => {
       try {
         if (!table) throw startError ?? new GpuError('BACKEND_UNAVAILABLE', 'no backend');
         const handler = table[request.op] as (args: unknown, progress: () => void) => unknown;

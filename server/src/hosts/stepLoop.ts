@@ -111,7 +111,9 @@ export class StepLoops {
     while (loop.running) {
       const now = performance.now();
       if (loop.rateHz > 0 && this.due(loop) > now) break;
-      if (ran > 0 && now - started >= SLICE_MS) break;
+      // A waiting request (a drain, a compile, a state read) goes next: hot reload's latency is
+      // one step, not a whole slice.
+      if (ran > 0 && (now - started >= SLICE_MS || this.options.queue.requestsWaiting > 0)) break;
       if (!(await this.step(loop))) return;
       loop.k++;
       ran++;

@@ -211,9 +211,10 @@ export class HostedKernel {
     await this.host.releaseKernel(handle);
   }
 
-  async readState(): Promise<Uint8Array> {
+  /** The state; large states land in `into` when given (stateBytes long), small ones in fresh memory. */
+  async readState(into?: Uint8Array): Promise<Uint8Array> {
     this.assertAlive();
-    return (await this.host.read(this.buffers.state, 0, this.placement.stateBytes)).data;
+    return (await this.host.read(this.buffers.state, 0, this.placement.stateBytes, into)).data;
   }
 
   async writeState(bytes: Uint8Array): Promise<void> {

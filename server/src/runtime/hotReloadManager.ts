@@ -330,7 +330,8 @@ export class HotReloadManager {
       await kernel.resume();
       const resumeMs = lap();
       kernel.resumedAt = Date.now();
-      await kernel.releaseHandle(old).catch(() => undefined);
+      // Freeing the old module is not on the way to the new version running.
+      void kernel.releaseHandle(old).catch(() => undefined);
       const timings: ReloadPhaseTimings = { validateMs, compileMs, drainMs, checkpointMs, swapMs, restoreMs, resumeMs, totalMs: now() - startedAt };
       if (!options.rollback) {
         this.counters.successfulReloads++;

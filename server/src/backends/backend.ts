@@ -81,7 +81,8 @@ export interface GpuBackend {
   allocate(device: number, bytes: number, label: string): BufferHandle;
   free(buffer: BufferHandle): void;
   write(buffer: BufferHandle, offset: number, data: Uint8Array): Promise<Timing>;
-  read(buffer: BufferHandle, offset: number, bytes: number): Promise<{ data: Uint8Array; timing: Timing }>;
+  /** `into` (at least `bytes` long) receives the bytes when given: callers that reuse memory skip page faults. */
+  read(buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }>;
   copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing>;
   /**
    * Writes the control block, runs one step, waits for it to finish, and returns how many

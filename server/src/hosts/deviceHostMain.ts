@@ -6,7 +6,7 @@ import type { BackendName } from '../backends/backendReport';
 import { GpuError } from '../backends/gpuError';
 import { CudaBackend } from '../backends/cuda/cudaBackend';
 import { WebGpuBackend } from '../backends/webgpu/webgpuBackend';
-import { ScratchBuffer, fromPayload, toPayload } from './bulkTransfer';
+import { BULK_THRESHOLD_BYTES, ScratchBuffer, fromPayload, toPayload } from './bulkTransfer';
 import { SerialQueue } from './serialQueue';
 import { StepLoops } from './stepLoop';
 import { runSteps } from './stepRunner';
@@ -53,6 +53,7 @@ type Handler = { [K in HostOperation]: (args: HostOperations[K]['args'], progres
 
 function handlers(backend: GpuBackend, loops: StepLoops): Handler {
   const scratch = new ScratchBuffer();
+  const readScratch = new ScratchBuffer();
   return {
     devices: () => backend.devices(),
     compile: ({ device, source }) => backend.compile(device, source),
@@ -62,7 +63,9 @@ function handlers(backend: GpuBackend, loops: StepLoops): Handler {
     // The backend copies the bytes before returning, so one scratch buffer serves every write.
     write: ({ buffer, offset, data }) => backend.write(buffer, offset, fromPayload(data, scratch)),
     read: async ({ buffer, offset, bytes }) => {
-      const { data, timing } = await backend.read(buffer, offset, bytes);
+      // A large read goes straight on to a shared-memory file, so reused memory can take it.
+      const into = bytes >= BULK_THRESHOLD_BYTES ? readScratch.take(bytes) : undefined;
+      const { data, timing } = await backend.read(buffer, offset, bytes, into);
       return { data: toPayload(data, process.ppid), timing };
     },
     copy: ({ source, destination, bytes }) => backend.copy(source, destination, bytes),

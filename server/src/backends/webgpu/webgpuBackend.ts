@@ -33,6 +33,9 @@ interface CompiledKernel {
   bindGroup?: { key: string; group: GPUBindGroup };
 }
 
+/** Reads larger than this get a staging buffer of their own instead of growing the kept one. */
+const READ_STAGING_LIMIT = 1024 * 1024 * 1024;
+
 const NO_ADAPTER_HELP =
   'Dawn found no Vulkan adapter. Install a Vulkan driver for your GPU; on a machine without a GPU, ' +
   "install Mesa's software driver lavapipe, version 24 or newer (Debian bookworm: scripts/install-system-deps.sh " +
@@ -62,6 +65,8 @@ export class WebGpuBackend implements GpuBackend {
   private opened: OpenDevice[] | undefined;
   private readonly buffers = new Map<number, { buffer: GPUBuffer; handle: BufferHandle }>();
   private readonly kernels = new Map<number, CompiledKernel>();
+  /** Per device, the staging buffer reads go through (see takeReadStaging). */
+  private readonly readStaging = new Map<number, { buffer: GPUBuffer; busy: boolean }>();
   private nextId = 1;
 
   constructor(private readonly options: WebGpuBackendOptions = {}) {}
@@ -204,22 +209,55 @@ export class WebGpuBackend implements GpuBackend {
     return { hostMs: performance.now() - started };
   }
 
-  async read(handle: BufferHandle, offset: number, bytes: number): Promise<{ data: Uint8Array; timing: Timing }> {
+  async read(handle: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }> {
     this.checkRange(handle, offset, bytes, 'read');
     const { device } = this.deviceAt(handle.device);
     const started = performance.now();
-    const staging = device.createBuffer({ size: Math.max(4, bytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this.takeReadStaging(handle.device, device, bytes);
     try {
       const encoder = device.createCommandEncoder();
       encoder.copyBufferToBuffer(this.buffer(handle), offset, staging, 0, bytes);
       device.queue.submit([encoder.finish()]);
       await staging.mapAsync(GPUMapMode.READ, 0, bytes);
-      const data = new Uint8Array(staging.getMappedRange(0, bytes).slice(0));
+      const mapped = new Uint8Array(staging.getMappedRange(0, bytes));
+      let data: Uint8Array;
+      if (into && into.byteLength >= bytes) {
+        data = into.subarray(0, bytes);
+        data.set(mapped);
+      } else {
+        data = mapped.slice();
+      }
       staging.unmap();
       return { data, timing: { hostMs: performance.now() - started } };
     } finally {
-      staging.destroy();
+      this.returnReadStaging(handle.device, staging);
     }
+  }
+
+  /**
+   * A mappable buffer to read through. One per device is kept and reused (growing to the largest
+   * read, up to 1 GiB): creating and mapping a fresh one per read capped reads at about 1 GB/s.
+   * Reads run one at a time in a device host; a read that finds it taken gets a fresh one.
+   */
+  private takeReadStaging(index: number, device: GPUDevice, bytes: number): GPUBuffer {
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const kept = this.readStaging.get(index);
+    if (kept && !kept.busy && kept.buffer.size >= size) {
+      kept.busy = true;
+      return kept.buffer;
+    }
+    const buffer = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    if (!kept?.busy && size <= READ_STAGING_LIMIT) {
+      kept?.buffer.destroy();
+      this.readStaging.set(index, { buffer, busy: true });
+    }
+    return buffer;
+  }
+
+  private returnReadStaging(index: number, buffer: GPUBuffer): void {
+    const kept = this.readStaging.get(index);
+    if (kept?.buffer === buffer) kept.busy = false;
+    else buffer.destroy();
   }
 
   async copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing> {

@@ -3,6 +3,7 @@
 // GB/s. The IPC message carries only a reference; the receiver reads the file and deletes it.
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, openSync, readSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -33,6 +34,17 @@ export function toPayload(data: Uint8Array, ownerPid: number): Payload {
   if (data.byteLength < BULK_THRESHOLD_BYTES) return data;
   const bulkFile = join(folder, `${ownPrefix(ownerPid)}${randomUUID()}`);
   writeFileSync(bulkFile, data);
+  return { bulkFile, bytes: data.byteLength };
+}
+
+/**
+ * toPayload with the file written on a libuv worker: the calling process's event loop stays free
+ * (a device host keeps stepping a kernel while a checkpoint's bytes are written out).
+ */
+export async function toPayloadAsync(data: Uint8Array, ownerPid: number): Promise<Payload> {
+  if (data.byteLength < BULK_THRESHOLD_BYTES) return data;
+  const bulkFile = join(folder, `${ownPrefix(ownerPid)}${randomUUID()}`);
+  await writeFile(bulkFile, data);
   return { bulkFile, bytes: data.byteLength };
 }
 

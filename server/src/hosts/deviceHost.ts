@@ -105,8 +105,21 @@ export class DeviceHost {
    * Reads device memory. `into` (exactly `bytes` long) receives large reads, so a caller that
    * reads the same size again and again (checkpoints) reuses memory already paged in.
    */
-  async read(buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }> {
-    const result = await this.call('read', { buffer, offset, bytes });
+  read(buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }> {
+    return this.receive('read', buffer, offset, bytes, into);
+  }
+
+  /**
+   * A read whose copy is queued on the device before anything sent after this call, and whose
+   * reply waits for that copy only (see hostProtocol's readSoon): a checkpoint taken just before
+   * the next version starts arrives even if that version hangs.
+   */
+  readSoon(buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }> {
+    return this.receive('readSoon', buffer, offset, bytes, into);
+  }
+
+  private async receive(op: 'read' | 'readSoon', buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }> {
+    const result = await this.call(op, { buffer, offset, bytes });
     const data = fromPayload(result.data, into);
     // IPC may hand back a view into a larger, unaligned buffer; callers want one they can view as words.
     const ownsBuffer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;

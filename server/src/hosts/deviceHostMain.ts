@@ -6,7 +6,7 @@ import type { BackendName } from '../backends/backendReport';
 import { GpuError } from '../backends/gpuError';
 import { CudaBackend } from '../backends/cuda/cudaBackend';
 import { WebGpuBackend } from '../backends/webgpu/webgpuBackend';
-import { BULK_THRESHOLD_BYTES, ScratchBuffer, fromPayload, toPayload } from './bulkTransfer';
+import { BULK_THRESHOLD_BYTES, ScratchBuffer, fromPayload, toPayload, toPayloadAsync } from './bulkTransfer';
 import { SerialQueue } from './serialQueue';
 import { StepLoops } from './stepLoop';
 import { runSteps } from './stepRunner';
@@ -49,11 +49,19 @@ function createBackend(name: string): GpuBackend {
   throw new GpuError('INVALID_ARGUMENT', `unknown backend "${name}"`);
 }
 
-type Handler = { [K in HostOperation]: (args: HostOperations[K]['args'], progress: () => void) => Promise<HostOperations[K]['result']> | HostOperations[K]['result'] };
+/** A reply that comes after the queue has moved on (readSoon); the queue does not wait for it. */
+class Detached<T> {
+  constructor(readonly reply: Promise<T>) {}
+}
+
+type Result<K extends HostOperation> = HostOperations[K]['result'];
+type Handler = { [K in HostOperation]: (args: HostOperations[K]['args'], progress: () => void) => Promise<Result<K>> | Result<K> | Detached<Result<K>> };
 
 function handlers(backend: GpuBackend, loops: StepLoops): Handler {
   const scratch = new ScratchBuffer();
   const readScratch = new ScratchBuffer();
+  const soonScratch = new ScratchBuffer();
+  let soonScratchBusy = false;
   return {
     devices: () => backend.devices(),
     compile: ({ device, source }) => backend.compile(device, source),
@@ -67,6 +75,16 @@ function handlers(backend: GpuBackend, loops: StepLoops): Handler {
       const into = bytes >= BULK_THRESHOLD_BYTES ? readScratch.take(bytes) : undefined;
       const { data, timing } = await backend.read(buffer, offset, bytes, into);
       return { data: toPayload(data, process.ppid), timing };
+    },
+    readSoon: ({ buffer, offset, bytes }) => {
+      const reuse = bytes >= BULK_THRESHOLD_BYTES && !soonScratchBusy;
+      if (reuse) soonScratchBusy = true;
+      // The copy is queued on the device before this returns (both backends submit before their
+      // first await), so it lands ahead of whatever the next request queues.
+      const reply = backend.read(buffer, offset, bytes, reuse ? soonScratch.take(bytes) : undefined)
+        .then(async ({ data, timing }) => ({ data: await toPayloadAsync(data, process.ppid), timing }))
+        .finally(() => { if (reuse) soonScratchBusy = false; });
+      return new Detached(reply);
     },
     copy: ({ source, destination, bytes }) => backend.copy(source, destination, bytes),
     steps: (batch, progress) => runSteps(backend, batch, progress),
@@ -97,6 +115,11 @@ function main(): void {
       startError = GpuError.wrap(error, 'BACKEND_UNAVAILABLE', `device host for ${name}`);
     }
   });
+  const fail = (request: HostRequest, error: unknown): void => {
+    const failure = GpuError.wrap(error, 'DRIVER_ERROR', `${name} ${request.op}`);
+    send({ kind: 'response', id: request.id, ok: false, error: failure.toData() });
+    exitIfUnusable(failure);
+  };
   process.on('message', (request: HostRequest) => {
     if (request.kind !== 'request') return;
     void queue.request(async () => {
@@ -105,11 +128,13 @@ function main(): void {
         const handler = table[request.op] as (args: unknown, progress: () => void) => unknown;
         if (typeof handler !== 'function') throw new GpuError('INVALID_ARGUMENT', `unknown device-host operation "${String(request.op)}"`);
         const result = await handler(request.args, progressReporter(request.id));
-        send({ kind: 'response', id: request.id, ok: true, result });
+        if (result instanceof Detached) {
+          void result.reply.then((reply: unknown) => send({ kind: 'response', id: request.id, ok: true, result: reply }), (error: unknown) => fail(request, error));
+        } else {
+          send({ kind: 'response', id: request.id, ok: true, result });
+        }
       } catch (error) {
-        const failure = GpuError.wrap(error, 'DRIVER_ERROR', `${name} ${request.op}`);
-        send({ kind: 'response', id: request.id, ok: false, error: failure.toData() });
-        exitIfUnusable(failure);
+        fail(request, error);
       }
     });
   });

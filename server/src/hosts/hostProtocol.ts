@@ -16,6 +16,12 @@ export interface HostOperations {
   /** Large data travels as a shared-memory file reference (bulkTransfer.ts). */
   write: { args: { buffer: BufferHandle; offset: number; data: Payload }; result: Timing };
   read: { args: { buffer: BufferHandle; offset: number; bytes: number }; result: { data: Payload; timing: Timing } };
+  /**
+   * A read queued on the device now, before anything requested after it, whose reply waits for
+   * that copy only: the host goes on with the next requests (a checkpoint, then the next version's
+   * loop) while the bytes travel.
+   */
+  readSoon: { args: { buffer: BufferHandle; offset: number; bytes: number }; result: { data: Payload; timing: Timing } };
   copy: { args: { source: BufferHandle; destination: BufferHandle; bytes: number }; result: Timing };
   steps: { args: StepBatch; result: StepOutcome[] };
   compileLogs: { args: { device: number; code: string }; result: { errorLog: string; infoLog: string } };

@@ -217,6 +217,15 @@ export class HostedKernel {
     return (await this.host.read(this.buffers.state, 0, this.placement.stateBytes, into)).data;
   }
 
+  /**
+   * The state as it is now, read with the host's readSoon: the copy is queued ahead of anything
+   * requested after this call (a swap, the next loop), and the reply does not wait for those.
+   */
+  readStateSoon(into?: Uint8Array): Promise<Uint8Array> {
+    this.assertAlive();
+    return this.host.readSoon(this.buffers.state, 0, this.placement.stateBytes, into).then((result) => result.data);
+  }
+
   async writeState(bytes: Uint8Array): Promise<void> {
     this.assertAlive();
     await this.host.write(this.buffers.state, 0, bytes);

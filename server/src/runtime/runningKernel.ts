@@ -157,6 +157,21 @@ export class RunningKernel {
     return this.lastCheckpoint;
   }
 
+  /**
+   * Starts a checkpoint of the drained kernel whose copy is queued on the device ahead of
+   * whatever comes next (the swapped-in version's first step): the reload does not wait for the
+   * bytes to cross into this process, and they arrive even if the next version hangs.
+   */
+  beginCheckpoint(): Promise<KernelCheckpoint> {
+    const kernel = this.living();
+    const fields = { kernelId: this.id, version: this.version.number, step: kernel.stepCount };
+    return kernel.readStateSoon(this.freeCheckpointMemory()).then((state) => {
+      const checkpoint = KernelCheckpoint.of({ ...fields, state });
+      this.lastCheckpoint = checkpoint;
+      return checkpoint;
+    });
+  }
+
   /** Points the kernel at `handle` (compiled from `version`); the previous version becomes the fallback. */
   swap(handle: KernelHandle, version: KernelVersion, options: { keepFallback: boolean }): KernelHandle {
     const old = this.living().swap(handle, version.source);

@@ -217,7 +217,25 @@ export class CudaBackend implements GpuBackend {
     const data = into && into.byteLength >= bytes ? into.subarray(0, bytes) : new Uint8Array(bytes).fill(0);
     const started = performance.now();
     this.addon.memcpyDtoHAsync(device.stream, data, this.pointer(handle, offset));
-    return { data, timing: await this.finish(device, `read of ${bytes} bytes from CUDA ${handle.device}`, started) };
+    return { data, timing: await this.copyDone(device, `read of ${bytes} bytes from CUDA ${handle.device}`, started) };
+  }
+
+  /**
+   * Waits for the copy just queued and nothing after it: an event recorded behind the copy, not
+   * the whole stream. A checkpoint read is queued before the next version's first launch, and
+   * must arrive even when that launch never ends.
+   */
+  private async copyDone(device: OpenDevice, context: string, started: number): Promise<Timing> {
+    const event = this.addon.eventCreate(device.info.index, { timing: false });
+    try {
+      this.addon.eventRecord(event, device.stream);
+      await this.addon.eventSynchronizeAsync(event);
+    } catch (error) {
+      throw cudaFailure(error, 'DRIVER_ERROR', context);
+    } finally {
+      this.addon.eventDestroy(event);
+    }
+    return { hostMs: performance.now() - started };
   }
 
   async copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing> {

@@ -3,6 +3,7 @@
 // in this process: compiling the kernel (WebGPU: shader module + compute pipeline; CUDA: module
 // load + function lookup) and copying its state to host memory once. The issue's target is an
 // engine total within 1.5x of that raw sum.
+import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,14 @@ import { gbPerSecond, ratio, summarize, type LatencySummary } from './stats';
 const MIB = 1024 * 1024;
 const TARGET_RATIO = 1.5;
 const WARM_UP = 2;
+/**
+ * TICKs for this run: a random base, so no compile (engine or raw, in this run or a later one)
+ * finds its code in a cache (the CUDA driver keeps JIT results on disk across runs). Engine and
+ * raw samples of each size get ranges of their own.
+ */
+const RUN_TICK_BASE = randomInt(1, 2 ** 18) * 4096;
+const tickFor = (stateBytes: number, side: 'engine' | 'raw', i: number): number =>
+  RUN_TICK_BASE + (Math.log2(stateBytes) % 32) * 64 + (side === 'raw' ? 32 : 0) + i;
 /** Threads that touch the state each step: enough to be a real kernel, too few to cost anything. */
 const THREADS = 64;
 
@@ -263,7 +272,7 @@ async function engineReloads(kernel: BenchKernel, stateBytes: number, samples: n
     const timings: ReloadPhaseTimings[] = [];
     for (let i = 0; i < WARM_UP + samples; i++) {
       // A new TICK every time: the code always differs from the running version, never `unchanged`.
-      const code = kernel.code(i + 2);
+      const code = kernel.code(tickFor(stateBytes, 'engine', i));
       writeFileSync(source, code);
       const outcomes = await Promise.all(runtime.sourceSaved(source, code));
       const outcome = outcomes[0];
@@ -288,10 +297,8 @@ async function benchSize(kernel: BenchKernel, raw: RawSide, stateBytes: number, 
   // Raw after the engine's runtime is gone: its step loop (rateHz 0) would otherwise share the GPU.
   progress(`${kernel.backend} ${sizeKey(stateBytes)}: raw`);
   const compile: number[] = [];
-  // TICKs far from the engine's and new each time, so no compile hits a cache.
-  const tickBase = 1_000_000 + stateBytes / MIB * 1_000;
   for (let i = 0; i < WARM_UP + samples; i++) {
-    const ms = await raw.compile(kernel.code(tickBase + i));
+    const ms = await raw.compile(kernel.code(tickFor(stateBytes, 'raw', i)));
     if (i >= WARM_UP) compile.push(ms);
   }
   const copies = await raw.copies(stateBytes, samples);

@@ -83,6 +83,12 @@ export interface GpuBackend {
   write(buffer: BufferHandle, offset: number, data: Uint8Array): Promise<Timing>;
   /** `into` (at least `bytes` long) receives the bytes when given: callers that reuse memory skip page faults. */
   read(buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }>;
+  /**
+   * Reads device memory and hands `consume` a view of it that is valid only until the promise
+   * `consume` returns settles (WebGPU: the mapped staging buffer itself, so nothing is copied
+   * twice). The device copy is submitted before the first await.
+   */
+  readWith?<T>(buffer: BufferHandle, offset: number, bytes: number, consume: (view: Uint8Array) => Promise<T>): Promise<T>;
   copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing>;
   /**
    * Writes the control block, runs one step, waits for it to finish, and returns how many

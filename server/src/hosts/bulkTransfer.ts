@@ -38,11 +38,13 @@ export function toPayload(data: Uint8Array, ownerPid: number): Payload {
 }
 
 /**
- * toPayload with the file written on a libuv worker: the calling process's event loop stays free
- * (a device host keeps stepping a kernel while a checkpoint's bytes are written out).
+ * toPayload with the file written on libuv workers: the calling process's event loop stays free
+ * (a device host keeps stepping a kernel while a checkpoint's bytes are written out), and `data`
+ * is only read until the promise settles.
  */
 export async function toPayloadAsync(data: Uint8Array, ownerPid: number): Promise<Payload> {
-  if (data.byteLength < BULK_THRESHOLD_BYTES) return data;
+  // A copy: `data` may be memory that is gone once this settles (a mapped GPU buffer).
+  if (data.byteLength < BULK_THRESHOLD_BYTES) return data.slice();
   const bulkFile = join(folder, `${ownPrefix(ownerPid)}${randomUUID()}`);
   await writeFile(bulkFile, data);
   return { bulkFile, bytes: data.byteLength };

@@ -38,6 +38,17 @@ function exitIfUnusable(failure: GpuError): void {
   }
 }
 
+/** Slices of this size keep the host's event loop turning while a large read is copied out. */
+const COPY_SLICE_BYTES = 8 * 1024 * 1024;
+
+async function copyInSlices(view: Uint8Array, landing: Uint8Array): Promise<Uint8Array> {
+  for (let at = 0; at < view.byteLength; at += COPY_SLICE_BYTES) {
+    landing.set(view.subarray(at, at + COPY_SLICE_BYTES), at);
+    if (at + COPY_SLICE_BYTES < view.byteLength) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return landing;
+}
+
 function createBackend(name: string): GpuBackend {
   const onDiagnostic = (message: string): void => send({ kind: 'diagnostic', message });
   switch (name as BackendName) {
@@ -77,12 +88,18 @@ function handlers(backend: GpuBackend, loops: StepLoops): Handler {
       return { data: toPayload(data, process.ppid), timing };
     },
     readSoon: ({ buffer, offset, bytes }) => {
+      const started = performance.now();
       const reuse = bytes >= BULK_THRESHOLD_BYTES && !soonScratchBusy;
       if (reuse) soonScratchBusy = true;
+      const landing = reuse ? soonScratch.take(bytes) : new Uint8Array(bytes);
       // The copy is queued on the device before this returns (both backends submit before their
-      // first await), so it lands ahead of whatever the next request queues.
-      const reply = backend.read(buffer, offset, bytes, reuse ? soonScratch.take(bytes) : undefined)
-        .then(async ({ data, timing }) => ({ data: await toPayloadAsync(data, process.ppid), timing }))
+      // first await), so it lands ahead of whatever the next request queues. The bytes then leave
+      // in slices, letting this thread run the next version's first steps in between.
+      const read = backend.readWith
+        ? backend.readWith(buffer, offset, bytes, (view) => copyInSlices(view, landing))
+        : backend.read(buffer, offset, bytes, landing).then(({ data }) => data);
+      const reply = read
+        .then(async (data) => ({ data: await toPayloadAsync(data, process.ppid), timing: { hostMs: performance.now() - started } }))
         .finally(() => { if (reuse) soonScratchBusy = false; });
       return new Detached(reply);
     },

@@ -209,17 +209,9 @@ export class WebGpuBackend implements GpuBackend {
     return { hostMs: performance.now() - started };
   }
 
-  async read(handle: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }> {
-    this.checkRange(handle, offset, bytes, 'read');
-    const { device } = this.deviceAt(handle.device);
+  read(handle: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }> {
     const started = performance.now();
-    const staging = this.takeReadStaging(handle.device, device, bytes);
-    try {
-      const encoder = device.createCommandEncoder();
-      encoder.copyBufferToBuffer(this.buffer(handle), offset, staging, 0, bytes);
-      device.queue.submit([encoder.finish()]);
-      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
-      const mapped = new Uint8Array(staging.getMappedRange(0, bytes));
+    return this.readWith(handle, offset, bytes, (mapped) => {
       let data: Uint8Array;
       if (into && into.byteLength >= bytes) {
         data = into.subarray(0, bytes);
@@ -227,8 +219,24 @@ export class WebGpuBackend implements GpuBackend {
       } else {
         data = mapped.slice();
       }
-      staging.unmap();
-      return { data, timing: { hostMs: performance.now() - started } };
+      return Promise.resolve({ data, timing: { hostMs: performance.now() - started } });
+    });
+  }
+
+  async readWith<T>(handle: BufferHandle, offset: number, bytes: number, consume: (view: Uint8Array) => Promise<T>): Promise<T> {
+    this.checkRange(handle, offset, bytes, 'read');
+    const { device } = this.deviceAt(handle.device);
+    const staging = this.takeReadStaging(handle.device, device, bytes);
+    try {
+      const encoder = device.createCommandEncoder();
+      encoder.copyBufferToBuffer(this.buffer(handle), offset, staging, 0, bytes);
+      device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      try {
+        return await consume(new Uint8Array(staging.getMappedRange(0, bytes)));
+      } finally {
+        staging.unmap();
+      }
     } finally {
       this.returnReadStaging(handle.device, staging);
     }

@@ -147,3 +147,50 @@ describe('Kernels of the example workspace', function () {
     assert.equal(info.stats.automaticRollbacks, 1);
   });
 });
+
+describe('Kernels: stopping, starting and the manifest', function () {
+  this.timeout(120_000);
+  let ringkernel: RingKernelApi;
+
+  before(async () => {
+    ringkernel = await api();
+  });
+
+  it('"Stop Kernels" keeps heat\'s state and "Start Kernels" continues from it', async () => {
+    const running = await pollUntil('heat to run', async () => ((await ringkernel.kernels()).kernels.find((k) => k.id === 'heat' && k.state === 'running')));
+    const stopped = await vscode.commands.executeCommand<{ stopped: string[] }>('ringkernel.stopKernels');
+    assert.ok(stopped.stopped.includes('heat'));
+    const view = await pollUntil('heat to be stopped', async () => ((await ringkernel.kernels()).kernels.find((k) => k.id === 'heat' && k.state === 'stopped')));
+    assert.ok(view.step >= running.step, 'the stopped kernel keeps its step count');
+    await pollUntil('the status bar to say so', () => (/kernels stopped|counter failed/.test(ringkernel.kernelStatusBar.text) && !/heat v/.test(ringkernel.kernelStatusBar.text) ? true : undefined));
+    const started = await vscode.commands.executeCommand<{ started: string[] }>('ringkernel.startKernels');
+    assert.ok(started.started.includes('heat'), JSON.stringify(started));
+    const after = await stepsPast(ringkernel, view.step, 3);
+    assert.equal(after.steps, after.step, 'heat went on from its checkpoint: its own step count matches');
+    assert.ok(after.heatAdded >= view.step, 'the heat added before the stop is still there');
+  });
+
+  it('shows a duplicate kernel id in ringkernel.json as a diagnostic, before it is saved, and runs nothing from it', async () => {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    assert.ok(folder);
+    const uri = vscode.Uri.joinPath(folder.uri, 'ringkernel.json');
+    const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+    const text = editor.document.getText();
+    const whole = new vscode.Range(editor.document.positionAt(0), editor.document.positionAt(text.length));
+    assert.ok(await editor.edit((builder) => builder.replace(whole, text.replace('"id": "counter"', '"id": "heat"'))));
+    try {
+      const [duplicate] = await pollUntil('the duplicate id diagnostic', () => {
+        const found = vscode.languages.getDiagnostics(uri).filter((d) => /id "heat" is already used/.test(d.message));
+        return found.length > 0 ? found : undefined;
+      });
+      assert.ok(duplicate);
+      assert.equal(duplicate.severity, vscode.DiagnosticSeverity.Error);
+      assert.equal(editor.document.lineAt(duplicate.range.start.line).text.trim(), '"id": "heat",');
+      const heat = (await ringkernel.kernels()).kernels.filter((k) => k.id === 'heat');
+      assert.equal(heat.length, 1, 'the unsaved manifest changed nothing that runs');
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.files.revert');
+    }
+    await pollUntil('the diagnostic to go once the manifest is back', () => (vscode.languages.getDiagnostics(uri).some((d) => /already used/.test(d.message)) ? undefined : true));
+  });
+});

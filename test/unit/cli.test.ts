@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -56,4 +58,43 @@ test('ringkernel-language-server without a transport says which to choose', asyn
     assert.equal(failed.code, 2);
     assert.match(failed.stderr, /--stdio/);
   }
+});
+
+test('ringkernel run runs a manifest\'s kernels for N steps and prints each one\'s step and state digest, the same every run', { timeout: 120_000 }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'ringkernel-cli-run-'));
+  writeFileSync(join(root, 'tick.wgsl'), `
+struct Control { step: u32, kernel_index: u32, inbox_count: u32, outbox_capacity: u32 }
+@group(0) @binding(0) var<storage, read> control: Control;
+@group(0) @binding(1) var<storage, read_write> state: array<u32>;
+@compute @workgroup_size(1)
+fn step() { state[0] = control.step + 1u; state[1] = state[1] + control.step; }
+`);
+  writeFileSync(join(root, 'ringkernel.json'), JSON.stringify({ version: 1, kernels: [{ id: 'tick', source: 'tick.wgsl', entryPoint: 'step', stateBytes: 8 }] }));
+  const first = await ringkernel('run', join(root, 'ringkernel.json'), '--steps', '50', '--json');
+  assert.equal(first.code, 0, first.stderr);
+  const parsed = JSON.parse(first.stdout) as { kernels: { id: string; device: string; step: number; sha256: string }[] };
+  const [tick] = parsed.kernels;
+  assert.equal(tick?.id, 'tick');
+  assert.match(tick.device, /^webgpu:\d+$/);
+  assert.equal(tick.step, 50);
+  // state = [50, 0 + 1 + ... + 49] as little-endian words.
+  const expected = Buffer.alloc(8);
+  expected.writeUInt32LE(50, 0);
+  expected.writeUInt32LE((49 * 50) / 2, 4);
+  assert.equal(tick.sha256, createHash('sha256').update(expected).digest('hex'));
+  const text = await ringkernel('run', join(root, 'ringkernel.json'), '--steps', '50');
+  assert.equal(text.code, 0);
+  assert.equal(text.stdout, `tick\t${tick.device}\tstep 50\tsha256 ${tick.sha256}\n`);
+});
+
+test('ringkernel run says what is wrong with a bad manifest or command line', async () => {
+  const missing = await ringkernel('run', join(tmpdir(), 'no-such-folder', 'ringkernel.json'));
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /ringkernel\.json/);
+  const noManifest = await ringkernel('run');
+  assert.equal(noManifest.code, 2);
+  assert.match(noManifest.stderr, /which manifest\?/);
+  const badSteps = await ringkernel('run', 'ringkernel.json', '--steps', '-3');
+  assert.equal(badSteps.code, 2);
+  assert.match(badSteps.stderr, /--steps needs a whole number/);
 });

@@ -291,11 +291,11 @@ export class KernelRuntime {
     });
     const left = this.stopped.get(spec.id);
     const resumable = left && left.spec.stateBytes === spec.stateBytes ? left : undefined;
-    let version = kernelVersion(1, this.sourceOf(spec, code));
-    if (resumable) {
-      kernel.highestVersion = resumable.highestVersion;
-      version = resumable.version.codeSha256 === version.codeSha256 ? resumable.version : kernelVersion(resumable.highestVersion + 1, version.source);
-    }
+    const onDisk = kernelVersion(1, this.sourceOf(spec, code));
+    // A stopped kernel resumes the version it ran; code saved since then comes in as a reload,
+    // so it is validated, swapped and, if it hangs, rolled back like any other save.
+    const version = resumable?.version ?? onDisk;
+    if (resumable) kernel.highestVersion = resumable.highestVersion;
     try {
       await kernel.start(version, resumable?.checkpoint);
       this.stopped.delete(spec.id);
@@ -305,6 +305,7 @@ export class KernelRuntime {
       throw new Error(`kernel "${spec.id}" (${formatBytes(spec.stateBytes)} of state) did not start on ${key}: ${errorMessage(error)}`);
     }
     this.kernels.set(spec.id, kernel);
+    if (version.codeSha256 !== onDisk.codeSha256) void this.manager.reload(kernel, onDisk.source);
     const from = resumable ? ` from its checkpoint at step ${resumable.checkpoint.step}` : '';
     this.options.log.info(`kernel "${spec.id}" v${version.number} runs${from} on ${key} (${location.deviceName})${spec.rateHz > 0 ? ` at ${spec.rateHz} steps/s` : ' as fast as it can'}`);
   }

@@ -9,18 +9,10 @@ import { DeviceHost, type LoopEvent } from '../../server/src/hosts/deviceHost';
 import { HostedKernel, type KernelPlacement } from '../../server/src/kernel/hostedKernel';
 import { pollUntil } from '../support/poll';
 import { distFile } from '../support/repo';
+import { WGSL_ABI } from '../support/wgslAbi';
 
-const ABI = `
-struct Control { step: u32, kernel_index: u32, inbox_count: u32, outbox_capacity: u32 }
-struct Slot { destination: u32, kind: u32, length: u32, reserved: u32, payload: array<u32, 12> }
-struct Outbox { count: atomic<u32>, pad0: u32, pad1: u32, pad2: u32, slots: array<Slot> }
-@group(0) @binding(0) var<storage, read> control: Control;
-@group(0) @binding(1) var<storage, read_write> state: array<u32>;
-@group(0) @binding(2) var<storage, read> inbox: array<Slot>;
-@group(0) @binding(3) var<storage, read_write> outbox: Outbox;
-`;
 
-const wgsl = (label: string, body: string): KernelSource => ({ language: 'wgsl', label, code: `${ABI}\n${body}`, entryPoint: 'main' });
+const wgsl = (label: string, body: string): KernelSource => ({ language: 'wgsl', label, code: `${WGSL_ABI}\n${body}`, entryPoint: 'main' });
 
 /** state[0] += `by` each step; state[1] = the step number the host wrote into control. */
 const counter = (label: string, by: number): KernelSource => wgsl(label, `

@@ -1,19 +1,11 @@
 // Real WGSL kernels dispatched through device hosts on this machine's Vulkan device (Mesa's
 // lavapipe on machines without a GPU; the GPU itself on a GPU machine).
 import { AFFINE_WORDS, kernelEngineSuite } from '../support/kernelSuite';
+import { WGSL_ABI } from '../support/wgslAbi';
 
-const ABI = `
-struct Control { step: u32, kernel_index: u32, inbox_count: u32, outbox_capacity: u32 }
-struct Slot { destination: u32, kind: u32, length: u32, reserved: u32, payload: array<u32, 12> }
-struct Outbox { count: atomic<u32>, pad0: u32, pad1: u32, pad2: u32, slots: array<Slot> }
-@group(0) @binding(0) var<storage, read> control: Control;
-@group(0) @binding(1) var<storage, read_write> state: array<u32>;
-@group(0) @binding(2) var<storage, read> inbox: array<Slot>;
-@group(0) @binding(3) var<storage, read_write> outbox: Outbox;
-`;
 
 const wgsl = (label: string, body: string): { language: 'wgsl'; label: string; code: string; entryPoint: string } =>
-  ({ language: 'wgsl', label, code: `${ABI}\n${body}`, entryPoint: 'main' });
+  ({ language: 'wgsl', label, code: `${WGSL_ABI}\n${body}`, entryPoint: 'main' });
 
 kernelEngineSuite({
   backend: 'webgpu',

@@ -129,6 +129,8 @@ async function changeVersion(
     if (id === undefined) return undefined;
     const outcome = purpose === 'reload' ? await kernels.reload(id) : await kernels.rollback(id);
     outcomes.report(outcome);
+    // Asked for explicitly, "nothing to reload" is an answer worth showing.
+    if (outcome.status === 'unchanged') void vscode.window.showInformationMessage(`RingKernel: ${outcome.message}`);
     return outcome;
   } catch (error) {
     reportFailure(log, `${verb} the kernel failed`, error);

@@ -150,7 +150,7 @@ export function kernelPickLine(kernel: KernelView, purpose: 'reload' | 'rollback
   return { label: kernel.id, description, detail: detail.join(' · ') };
 }
 
-/** How an outcome is announced: the popup's level (none for superseded) and its one button. */
+/** How an outcome is announced: the popup's level (none for superseded and unchanged) and its one button. */
 export interface OutcomeNotice {
   level: 'info' | 'warning' | 'error' | 'none';
   text: string;
@@ -163,8 +163,10 @@ export function outcomeNotice(outcome: ReloadOutcome): OutcomeNotice {
     case 'reloaded':
     case 'rolledBack':
     case 'recovered':
-    case 'unchanged':
       return { level: 'info', text, button: undefined };
+    case 'unchanged':
+      // Saving a file without changing it is common; the Reload command says so itself.
+      return { level: 'none', text, button: undefined };
     case 'rejected':
       // The compiler's errors are diagnostics on the file already; the button leads there.
       return { level: 'warning', text, button: 'Show Problems' };

@@ -50,7 +50,14 @@ interface Harness {
   dispose(): Promise<void>;
 }
 
-async function harness(options: HotReloadSuiteOptions, firstCode: string, settings: { stepTimeoutMs?: number; rateHz?: number } = {}): Promise<Harness> {
+interface HarnessSettings {
+  stepTimeoutMs?: number;
+  rateHz?: number;
+  /** Runs inside each reload's validation, before it answers (to break things at a known moment). */
+  duringValidation?: (runtime: KernelRuntime) => void;
+}
+
+async function harness(options: HotReloadSuiteOptions, firstCode: string, settings: HarnessSettings = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'ringkernel-reload-'));
   const source = join(dir, `counter.${options.extension}`);
   writeFileSync(source, firstCode);
@@ -78,6 +85,7 @@ async function harness(options: HotReloadSuiteOptions, firstCode: string, settin
     checkpointIntervalMs: 0,
     validate: async (_id, kernelSource) => {
       const outcome = await validators.validate(kernelSource.language, kernelSource.code);
+      settings.duringValidation?.(runtime);
       return outcome.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`);
     },
     onOutcome: (outcome) => outcomes.push(outcome),
@@ -229,6 +237,32 @@ export function hotReloadSuite(options: HotReloadSuiteOptions): void {
       assert.equal(later.ticks - first.ticks, 8 * (later.step - first.step), 'TICK 8 runs now');
       assert.ok(h.runtime.stats().superseded >= 1, 'saves made during a reload were coalesced');
       assert.equal(h.outcomes.length, 10, 'every save was notified');
+    } finally {
+      await h.dispose();
+    }
+  });
+
+  test(name('a reload that loses its device host is retried once the kernel is back, and the new version runs'), { skip, timeout: 120_000 }, async () => {
+    let killed = false;
+    const h = await harness(options, options.counter(1), {
+      duringValidation: (runtime) => {
+        const pid = runtime.views()[0]?.hostPid;
+        if (killed || pid === undefined) return;
+        killed = true;
+        process.kill(pid, 'SIGKILL');
+      },
+    });
+    try {
+      const checkpointed = await stepsPast(h, 0, 5);
+      const [outcome] = await h.save(options.counter(1000));
+      assert.ok(killed, 'the host was killed during the reload');
+      assert.equal(outcome?.status, 'reloaded', outcome?.message);
+      assert.ok(h.runtime.stats().retries >= 1, 'the reload was retried');
+      const first = await stepsPast(h, 0, 1);
+      const later = await stepsPast(h, first.step, 5);
+      assert.equal(later.version, 2);
+      assert.equal(later.ticks - first.ticks, 1000 * (later.step - first.step), 'the new version runs');
+      assert.ok(later.ticks >= checkpointed.ticks, 'the kernel came back from its checkpoint, not from zero');
     } finally {
       await h.dispose();
     }

@@ -125,9 +125,10 @@ test('QuickPick lines name the version and device, and for rollback the version 
   assert.deepEqual(kernelPickLine(kernel({ state: 'stopped', fallbackVersion: 3, device: undefined }), 'rollback'), { label: 'heat', description: 'v4', detail: 'stopped · rolls back to v3' });
 });
 
-test('each outcome gets the popup its status deserves, and superseded ones none', () => {
+test('each outcome gets the popup its status deserves, and superseded or unchanged ones none', () => {
   assert.deepEqual(outcomeNotice(outcome()), { level: 'info', text: 'RingKernel: heat v4 reloaded on webgpu:0 in 14 ms (state preserved, 4 MiB)', button: undefined });
-  for (const status of ['rolledBack', 'recovered', 'unchanged'] as const) assert.equal(outcomeNotice(outcome({ status })).level, 'info');
+  for (const status of ['rolledBack', 'recovered'] as const) assert.equal(outcomeNotice(outcome({ status })).level, 'info');
+  assert.equal(outcomeNotice(outcome({ status: 'unchanged' })).level, 'none', 'saving an unchanged file shows nothing');
   assert.deepEqual({ ...outcomeNotice(outcome({ status: 'rejected' })), text: '' }, { level: 'warning', text: '', button: 'Show Problems' });
   for (const status of ['autoRolledBack', 'failed'] as const) assert.deepEqual({ ...outcomeNotice(outcome({ status })), text: '' }, { level: 'error', text: '', button: 'Show Log' });
   assert.equal(outcomeNotice(outcome({ status: 'superseded' })).level, 'none');

@@ -29,6 +29,8 @@ export interface KernelView {
   backend?: BackendName;
   device?: string;
   deviceName?: string;
+  /** The process id of the device host it runs in (for the log, and for `kill` when all else fails). */
+  hostPid?: number;
   /** The code version running now: 1 for the version it started with, +1 per successful reload. */
   version: number;
   /** The version `ringkernel/rollback` returns to, if any. */

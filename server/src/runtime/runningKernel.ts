@@ -330,6 +330,8 @@ export class RunningKernel {
     };
     const fallback = this.fallback;
     if (fallback) view.fallbackVersion = fallback.number;
+    const pid = this.kernel?.alive ? this.host.pid : undefined;
+    if (pid !== undefined) view.hostPid = pid;
     if (this.lastReload) view.lastReload = this.lastReload;
     if (this.error !== undefined) view.error = this.error;
     return view;

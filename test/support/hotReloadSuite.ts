@@ -53,8 +53,6 @@ interface Harness {
 interface HarnessSettings {
   stepTimeoutMs?: number;
   rateHz?: number;
-  /** Runs inside each reload's validation, before it answers (to break things at a known moment). */
-  duringValidation?: (runtime: KernelRuntime) => void;
 }
 
 async function harness(options: HotReloadSuiteOptions, firstCode: string, settings: HarnessSettings = {}): Promise<Harness> {
@@ -85,7 +83,6 @@ async function harness(options: HotReloadSuiteOptions, firstCode: string, settin
     checkpointIntervalMs: 0,
     validate: async (_id, kernelSource) => {
       const outcome = await validators.validate(kernelSource.language, kernelSource.code);
-      settings.duringValidation?.(runtime);
       return outcome.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`);
     },
     onOutcome: (outcome) => outcomes.push(outcome),
@@ -242,22 +239,20 @@ export function hotReloadSuite(options: HotReloadSuiteOptions): void {
     }
   });
 
-  test(name('a reload that loses its device host is retried once the kernel is back, and the new version runs'), { skip, timeout: 120_000 }, async () => {
-    let killed = false;
-    const h = await harness(options, options.counter(1), {
-      duringValidation: (runtime) => {
-        const pid = runtime.views()[0]?.hostPid;
-        if (killed || pid === undefined) return;
-        killed = true;
-        process.kill(pid, 'SIGKILL');
-      },
-    });
+  test(name('a reload whose device host dies midway still ends with the new version running, from the checkpoint'), { skip, timeout: 120_000 }, async () => {
+    const h = await harness(options, options.counter(1));
     try {
       const checkpointed = await stepsPast(h, 0, 5);
-      const [outcome] = await h.save(options.counter(1000));
-      assert.ok(killed, 'the host was killed during the reload');
+      const pid = h.runtime.views()[0]?.hostPid;
+      assert.ok(pid !== undefined, 'the kernel reports its device host');
+      // The reload has sent its compile; the host dies under it. Depending on which the manager
+      // sees first, the kernel is recovered and the reload retried, or recovered before it runs.
+      const saved = h.save(options.counter(1000));
+      process.kill(pid, 'SIGKILL');
+      const [outcome] = await saved;
       assert.equal(outcome?.status, 'reloaded', outcome?.message);
-      assert.ok(h.runtime.stats().retries >= 1, 'the reload was retried');
+      const stats = h.runtime.stats();
+      assert.ok(stats.retries + stats.recoveries >= 1, `the kernel was brought back (${JSON.stringify(stats)})`);
       const first = await stepsPast(h, 0, 1);
       const later = await stepsPast(h, first.step, 5);
       assert.equal(later.version, 2);

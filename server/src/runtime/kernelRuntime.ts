@@ -152,7 +152,7 @@ export class KernelRuntime {
     return result;
   }
 
-  /** Stops every kernel (a checkpoint of each is kept in the log's memory until the next start). */
+  /** Stops every kernel; each one's checkpoint and version are kept in memory for the next start. */
   async stop(): Promise<string[]> {
     this.startedFlag = false;
     clearInterval(this.checkpointTimer);

@@ -9,10 +9,10 @@ import { MultiGpuCoordinator } from '../coordinator/multiGpuCoordinator';
 import { DeviceHost } from '../hosts/deviceHost';
 import { HostedKernel } from '../kernel/hostedKernel';
 import { errorMessage } from '../logger';
-import { loadManifest, problemRange, type KernelSpec } from '../manifest/manifest';
+import { loadManifest, problemRange, runsOn, type KernelSpec } from '../manifest/manifest';
 import { coordinatorPlacer } from '../runtime/coordinatorPlacer';
 import { sha256Hex } from '../runtime/kernelCheckpoint';
-import { backendFor, kernelMemoryBytes } from '../runtime/kernelRuntime';
+import { kernelMemoryBytes } from '../runtime/kernelRuntime';
 
 const USAGE = 'usage: ringkernel run MANIFEST [--steps N] [--json]';
 /** Steps per request to the device host: enough to hide the IPC, few enough to report progress. */
@@ -101,7 +101,7 @@ export async function runCommand(args: readonly string[]): Promise<number> {
 
 async function runKernel(spec: KernelSpec, index: number, steps: number, reports: readonly BackendReport[], placer: ReturnType<typeof coordinatorPlacer>, hostFor: (backend: BackendName) => DeviceHost): Promise<KernelRun> {
   const run: KernelRun = { id: spec.id, step: 0, stateBytes: spec.stateBytes };
-  const backend = backendFor(spec);
+  const backend = runsOn(spec);
   if (!backend || spec.language === 'msl') return { ...run, error: `${spec.language.toUpperCase()} kernels cannot run here` };
   const report = reports.find((r) => r.backend === backend);
   if (report?.available === false) return { ...run, error: `needs ${backend === 'cuda' ? 'CUDA' : 'WebGPU'}, which is unavailable here: ${report.reason ?? 'no reason given'}` };

@@ -120,6 +120,11 @@ const LANGUAGE_NAME: Record<KernelLanguage, string> = { wgsl: 'WGSL', ptx: 'PTX'
 const AUTO_BACKEND: Record<KernelLanguage, 'webgpu' | 'cuda' | undefined> = { wgsl: 'webgpu', ptx: 'cuda', msl: undefined };
 const DIMENSION = ['x', 'y', 'z'] as const;
 
+/** The backend a kernel runs on: its own, or for `auto` the one its language needs; none for Metal. */
+export function runsOn(spec: Pick<KernelSpec, 'backend' | 'language'>): 'webgpu' | 'cuda' | undefined {
+  return spec.backend === 'auto' ? AUTO_BACKEND[spec.language] : spec.backend;
+}
+
 // ---- Reading ----
 
 function readSourceFile(absolutePath: string): string | undefined {

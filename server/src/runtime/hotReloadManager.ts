@@ -110,9 +110,7 @@ export class HotReloadManager {
     // Compiling on the device needs nothing from validation: run both at once, and throw the
     // compiled module away if the code turns out invalid. Only compiled, never run, before then.
     const early = this.compileEarly(kernel, source);
-    const discard = (): void => {
-      void early?.result.then((r) => (r.ok ? kernel.releaseHandle(r.handle) : undefined)).catch(() => undefined);
-    };
+    const discard = (): void => discardEarly(kernel, early);
     let validateMs = 0;
     if (this.config.validateBeforeSwap) {
       const errors = await this.validate(kernel, source, early);
@@ -138,7 +136,7 @@ export class HotReloadManager {
       const request: Request = { seq, source, startedAt, validateMs, early, resolve };
       entry.pending = request;
       if (replaced) {
-        void replaced.early?.result.then((r) => (r.ok ? kernel.releaseHandle(r.handle) : undefined)).catch(() => undefined);
+        discardEarly(kernel, replaced.early);
         replaced.resolve(this.superseded(kernel));
       }
       void kernel.exclusive(async () => {
@@ -281,7 +279,7 @@ export class HotReloadManager {
     const current = kernel.version;
     const candidate = kernelVersion(kernel.highestVersion + 1, request.source);
     if (candidate.codeSha256 === current.codeSha256) {
-      void request.early?.result.then((r) => (r.ok ? kernel.releaseHandle(r.handle) : undefined)).catch(() => undefined);
+      discardEarly(kernel, request.early);
       return this.finish(kernel, 'unchanged', { message: `${kernel.id}: the saved code is v${current.number}, which is running; nothing to reload` });
     }
     try {
@@ -476,6 +474,11 @@ export class HotReloadManager {
     this.deps.notify(outcome);
     return outcome;
   }
+}
+
+/** Frees the module a compile beside validation made, once it exists, when it will not be used. */
+function discardEarly(kernel: RunningKernel, early: EarlyCompile | undefined): void {
+  void early?.result.then((r) => (r.ok ? kernel.releaseHandle(r.handle) : undefined)).catch(() => undefined);
 }
 
 class CompileFailed extends Error {

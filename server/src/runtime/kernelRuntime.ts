@@ -10,7 +10,7 @@ import { formatBytes } from '../coordinator/placementStrategies';
 import { DeviceHost } from '../hosts/deviceHost';
 import { inboxBytes, outboxBytes, CONTROL_BYTES } from '../kernel/abi';
 import { errorMessage, type Logger } from '../logger';
-import type { KernelSpec, Manifest } from '../manifest/manifest';
+import { runsOn, type KernelSpec, type Manifest } from '../manifest/manifest';
 import { DEFAULT_HOT_RELOAD_CONFIG, HotReloadManager, type HotReloadConfig, type Validate } from './hotReloadManager';
 import { sha256Hex, type KernelCheckpoint } from './kernelCheckpoint';
 import type { HotReloadStats, KernelView, ReloadOutcome } from './kernelTypes';
@@ -56,13 +56,6 @@ export interface StateSnapshot {
   sha256: string;
   stateBytes: number;
   state: Uint8Array;
-}
-
-export function backendFor(spec: Pick<KernelSpec, 'backend' | 'language'>): BackendName | undefined {
-  if (spec.backend !== 'auto') return spec.backend;
-  if (spec.language === 'wgsl') return 'webgpu';
-  if (spec.language === 'ptx') return 'cuda';
-  return undefined;
 }
 
 /** Device memory a kernel allocates: its four ABI buffers. */
@@ -192,13 +185,8 @@ export class KernelRuntime {
     const kernel = this.kernel(id);
     return kernel.exclusive(async () => {
       if (kernel.state === 'running' && kernel.alive) {
-        await kernel.drain();
-        try {
-          const checkpoint = await kernel.checkpoint();
-          return snapshot(kernel.id, checkpoint.version, checkpoint.step, new Uint8Array(checkpoint.state));
-        } finally {
-          await kernel.resume();
-        }
+        const checkpoint = await kernel.checkpointAtStepBoundary();
+        return snapshot(kernel.id, checkpoint.version, checkpoint.step, new Uint8Array(checkpoint.state));
       }
       const checkpoint = kernel.lastCheckpoint;
       if (!checkpoint) throw new Error(`kernel "${id}" is ${kernel.state} and has no checkpoint to read`);
@@ -264,7 +252,7 @@ export class KernelRuntime {
   }
 
   private async startKernel(spec: KernelSpec, index: number): Promise<void> {
-    const backend = backendFor(spec);
+    const backend = runsOn(spec);
     if (!backend) throw new Error(`kernel "${spec.id}": ${spec.language.toUpperCase()} kernels cannot run here; only WGSL (WebGPU) and PTX (CUDA) kernels run`);
     const code = await readFile(spec.source, 'utf8').catch((error: unknown) => {
       throw new Error(`cannot read ${spec.source}: ${errorMessage(error)}`);
@@ -359,12 +347,7 @@ export class KernelRuntime {
         if (kernel.state !== 'running' || this.manager.isReloadInProgress(kernel.id)) continue;
         void kernel.exclusive(async () => {
           if (kernel.state !== 'running' || !kernel.alive || !kernel.looping) return;
-          await kernel.drain();
-          try {
-            await kernel.checkpoint();
-          } finally {
-            await kernel.resume();
-          }
+          await kernel.checkpointAtStepBoundary();
         }).catch((error: unknown) => this.options.log.debug(`checkpoint of "${kernel.id}" skipped: ${errorMessage(error)}`));
       }
     }, interval);

@@ -172,6 +172,16 @@ export class RunningKernel {
     });
   }
 
+  /** Pauses the running loop at a step boundary for a checkpoint, and resumes it (even on failure). */
+  async checkpointAtStepBoundary(): Promise<KernelCheckpoint> {
+    await this.drain();
+    try {
+      return await this.checkpoint();
+    } finally {
+      await this.resume();
+    }
+  }
+
   /** Points the kernel at `handle` (compiled from `version`); the previous version becomes the fallback. */
   swap(handle: KernelHandle, version: KernelVersion, options: { keepFallback: boolean }): KernelHandle {
     const old = this.living().swap(handle, version.source);

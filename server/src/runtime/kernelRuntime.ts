@@ -131,7 +131,9 @@ export class KernelRuntime {
     for (const [i, spec] of todo.entries()) {
       onProgress?.(`starting ${spec.id}`, Math.round((100 * i) / Math.max(1, todo.length)));
       try {
-        await this.startKernel(spec, todo.indexOf(spec));
+        // The control block's kernel_index is the kernel's place in the manifest: stable across
+        // partial starts, and unique among the kernels running.
+        await this.startKernel(spec, manifest.kernels.indexOf(spec));
         this.failures.delete(spec.id);
         result.started.push(spec.id);
       } catch (error) {

@@ -1,7 +1,7 @@
 // Placement decisions per second with 1,000 kernels on 8 devices (a DGX H100's probe records),
 // per strategy, and topology discovery time: building the topology from probe records, and the
 // real probe of this machine (a child process opening every backend).
-import { probeMachine } from '../server/src/backends/backendProbe';
+import { probeMachine } from '../server/src/probe/machineProbe';
 import { MultiGpuCoordinator } from '../server/src/coordinator';
 import type { LoadBalancingStrategy } from '../server/src/coordinator/coordinatorTypes';
 import { buildTopology } from '../server/src/topology/buildTopology';

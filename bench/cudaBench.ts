@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCudaAddon } from '../server/src/backends/cuda/cudaAddon';
-import { OUTBOX_HEADER_BYTES, encodeControl } from '../server/src/kernel/abi';
+import { OUTBOX_HEADER_BYTES, encodeControl } from '../server/src/abi/kernelAbi';
 import { extensionRoot } from '../server/src/paths';
 import { engineSamples } from './engineBench';
 import { sideBySide, type BackendBenchResult, type RawSamples } from './report';

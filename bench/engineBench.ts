@@ -4,7 +4,7 @@
 import type { BackendName } from '../server/src/backends/backendReport';
 import type { KernelSource } from '../server/src/backends/backend';
 import { DeviceHost } from '../server/src/hosts/deviceHost';
-import { HostedKernel, type KernelPlacement } from '../server/src/kernel/hostedKernel';
+import { DeviceKernel, type KernelPlacement } from '../server/src/hosts/deviceKernel';
 import { timeMany } from './stats';
 
 export interface EngineSamples {
@@ -21,7 +21,7 @@ export async function engineSamples(backend: BackendName, source: KernelSource, 
   options: { steps: number; copyBytes: number; copies: number }): Promise<EngineSamples> {
   const host = new DeviceHost({ backend, stepTimeoutMs: 60_000 });
   try {
-    const kernel = await HostedKernel.create(host, source, placement);
+    const kernel = await DeviceKernel.create(host, source, placement);
     await kernel.run(10);
     const step = (await kernel.run(options.steps)).map((result) => result.timing.hostMs);
     const stepRequested = await timeMany(Math.min(options.steps, 50), () => kernel.step());

@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { probeBackends } from '../server/src/backends/backendProbe';
+import { probeBackends } from '../server/src/probe/machineProbe';
 import type { BackendName } from '../server/src/backends/backendReport';
 import { loadCudaAddon, type CudaAddon } from '../server/src/backends/cuda/cudaAddon';
 import { dawnInstance } from '../server/src/backends/webgpu/dawn';
@@ -17,7 +17,7 @@ import { parseManifest } from '../server/src/manifest/manifest';
 import { bundlePath } from '../server/src/paths';
 import { coordinatorPlacer } from '../server/src/runtime/coordinatorPlacer';
 import { KernelRuntime } from '../server/src/runtime/kernelRuntime';
-import type { ReloadPhaseTimings } from '../server/src/runtime/kernelTypes';
+import type { ReloadPhaseTimings } from '../server/src/runtime/kernelReports';
 import { ValidatorSet } from '../server/src/validation';
 import { gbPerSecond, ratio, summarize, type LatencySummary } from './stats';
 

@@ -1,6 +1,6 @@
 // WebGPU: the engine (device host) beside raw Dawn in this process doing the same work.
 import { dawnInstance } from '../server/src/backends/webgpu/dawn';
-import { OUTBOX_HEADER_BYTES, encodeControl } from '../server/src/kernel/abi';
+import { OUTBOX_HEADER_BYTES, encodeControl } from '../server/src/abi/kernelAbi';
 import { engineSamples } from './engineBench';
 import { sideBySide, type BackendBenchResult, type RawSamples } from './report';
 import { timeMany } from './stats';

@@ -38,7 +38,7 @@ function tsFilesUnder(dir) {
 
 const builds = [
   { entryPoints: { client: 'client/src/extension.ts' }, outdir: 'dist' },
-  { entryPoints: { server: 'server/src/main.ts', cli: 'server/src/cli/main.ts', probe: 'server/src/backends/probeMain.ts', deviceHost: 'server/src/hosts/deviceHostMain.ts', tintHost: 'server/src/validation/tintHostMain.ts' }, outdir: 'dist' },
+  { entryPoints: { server: 'server/src/main.ts', cli: 'server/src/cli/main.ts', probe: 'server/src/probe/child/probeMain.ts', deviceHost: 'server/src/hosts/child/deviceHostMain.ts', tintHost: 'server/src/validation/child/tintHostMain.ts' }, outdir: 'dist' },
 ];
 const scripts = [...tsFilesUnder('test'), ...tsFilesUnder('tools'), ...tsFilesUnder('bench')].filter((f) => !f.includes('/fixtures/'));
 if (scripts.length > 0) {

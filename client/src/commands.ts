@@ -1,6 +1,6 @@
 // One factory per command. Each command reports its own failure to the user.
 import * as vscode from 'vscode';
-import { errorMessage } from '../../server/src/logger';
+import { errorMessage } from './errorMessage';
 import type { ServerConnection } from './serverConnection';
 import type { TopologyClient } from './topologyClient';
 import type { TopologyNode } from './topologyTree';

@@ -9,7 +9,7 @@ import {
   startKernelsRequest, stopKernelsRequest,
   type KernelStateResult, type KernelsInfo, type ReloadOutcome, type StartKernelsResult,
 } from '../../server/src/lsp/protocol';
-import { errorMessage } from '../../server/src/logger';
+import { errorMessage } from './errorMessage';
 import type { ServerConnection } from './serverConnection';
 
 export interface WorkProgress {

@@ -2,7 +2,7 @@
 // their kernels (topologyTree.ts decides what is shown; this file only draws it). Refreshes when
 // the server says the topology changed.
 import * as vscode from 'vscode';
-import { errorMessage } from '../../server/src/logger';
+import { errorMessage } from './errorMessage';
 import { topologyTree, type TopologyNode } from './topologyTree';
 import type { TopologyClient } from './topologyClient';
 

@@ -6,7 +6,7 @@ import type { KernelSource } from '../../server/src/backends/backend';
 import type { BackendName } from '../../server/src/backends/backendReport';
 import { GpuError } from '../../server/src/backends/gpuError';
 import { DeviceHost } from '../../server/src/hosts/deviceHost';
-import { HostedKernel, type KernelPlacement } from '../../server/src/kernel/hostedKernel';
+import { DeviceKernel, type KernelPlacement } from '../../server/src/hosts/deviceKernel';
 import { pollUntil } from './poll';
 import { distFile } from './repo';
 
@@ -55,8 +55,8 @@ export function kernelEngineSuite(kernels: BackendKernels): void {
 
   const place = (kernel: KernelCase, stateBytes: number, extra: Partial<KernelPlacement> = {}): KernelPlacement =>
     ({ index: 0, device: 0, stateBytes, grid: kernel.grid, ...(kernel.block ? { block: kernel.block } : {}), inboxCapacity: 4, outboxCapacity: 8, ...extra });
-  const create = (host: DeviceHost, kernel: KernelCase, stateBytes: number, extra: Partial<KernelPlacement> = {}): Promise<HostedKernel> =>
-    HostedKernel.create(host, kernel.source, place(kernel, stateBytes, extra));
+  const create = (host: DeviceHost, kernel: KernelCase, stateBytes: number, extra: Partial<KernelPlacement> = {}): Promise<DeviceKernel> =>
+    DeviceKernel.create(host, kernel.source, place(kernel, stateBytes, extra));
 
   describe(`${kernels.backend} kernels in a device host`, () => {
     test('finds the device with its limits', async () => {
@@ -172,14 +172,14 @@ export function kernelEngineSuite(kernels: BackendKernels): void {
 
     test('a kernel that does not compile is refused with the compiler log, naming the kernel', async () => {
       await assert.rejects(
-        HostedKernel.create(newHost(), kernels.broken, place(kernels.affine, 16)),
+        DeviceKernel.create(newHost(), kernels.broken, place(kernels.affine, 16)),
         (error: GpuError) => error.code === 'COMPILE_FAILED' && /kernel "broken"/.test(error.message) && /error/.test(error.log ?? ''),
       );
     });
 
     test('a missing entry point is refused, naming it', async () => {
       await assert.rejects(
-        HostedKernel.create(newHost(), { ...kernels.affine.source, entryPoint: 'nope' }, place(kernels.affine, 16)),
+        DeviceKernel.create(newHost(), { ...kernels.affine.source, entryPoint: 'nope' }, place(kernels.affine, 16)),
         (error: GpuError) => ['ENTRY_POINT_MISSING', 'COMPILE_FAILED'].includes(error.code) && /"nope"/.test(error.message),
       );
     });

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { probeBackends } from '../../server/src/backends/backendProbe';
+import { probeBackends } from '../../server/src/probe/machineProbe';
 import { describeBackend } from '../../server/src/backends/backendReport';
 import { distFile } from '../support/repo';
 

@@ -1,4 +1,4 @@
-// Continuous step loops inside device hosts (server/src/hosts/stepLoop.ts), with real WGSL kernels
+// Continuous step loops inside device hosts (server/src/hosts/child/stepLoop.ts), with real WGSL kernels
 // on this machine's Vulkan device (lavapipe without a GPU): rates, requests between slices, stop
 // and swap at a step boundary, the loop watchdog, failed steps, several loops in one host.
 import assert from 'node:assert/strict';
@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import type { KernelSource } from '../../server/src/backends/backend';
 import { GpuError } from '../../server/src/backends/gpuError';
 import { DeviceHost, type LoopEvent } from '../../server/src/hosts/deviceHost';
-import { HostedKernel, type KernelPlacement } from '../../server/src/kernel/hostedKernel';
+import { DeviceKernel, type KernelPlacement } from '../../server/src/hosts/deviceKernel';
 import { pollUntil } from '../support/poll';
 import { distFile } from '../support/repo';
 import { WGSL_ABI } from '../support/wgslAbi';
@@ -36,7 +36,7 @@ fn main() {
 const placement = (extra: Partial<KernelPlacement> = {}): KernelPlacement =>
   ({ index: 0, device: 0, stateBytes: 16, grid: [1, 1, 1], inboxCapacity: 1, outboxCapacity: 4, ...extra });
 
-const words = async (kernel: HostedKernel): Promise<Uint32Array> => {
+const words = async (kernel: DeviceKernel): Promise<Uint32Array> => {
   const bytes = await kernel.readState();
   return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 };
@@ -54,7 +54,7 @@ class Events {
 }
 
 /** Waits until a looping kernel's step count (from its progress events) reaches `step`. */
-const reaches = (kernel: HostedKernel, step: number): Promise<number> =>
+const reaches = (kernel: DeviceKernel, step: number): Promise<number> =>
   pollUntil(`kernel "${kernel.source.label}" to reach step ${step}`, () => (kernel.stepCount >= step ? kernel.stepCount : undefined), { intervalMs: 10 });
 
 /** Waits `ms` by polling the clock (the tests measure rates over at least this long). */
@@ -73,7 +73,7 @@ describe('step loops in a device host (webgpu)', () => {
   after(() => { for (const host of hosts) host.dispose(); });
 
   test('a loop at rateHz 0 steps continuously, and the state matches the steps it reports', async (t) => {
-    const kernel = await HostedKernel.create(newHost(), counter('count', 1), placement());
+    const kernel = await DeviceKernel.create(newHost(), counter('count', 1), placement());
     const events = new Events();
     const started = performance.now();
     await kernel.startLoop(0, events.listener);
@@ -97,7 +97,7 @@ describe('step loops in a device host (webgpu)', () => {
   });
 
   test('a loop at rateHz 20 runs about 20 steps a second, with heartbeats between steps', async (t) => {
-    const kernel = await HostedKernel.create(newHost(), counter('slow', 1), placement());
+    const kernel = await DeviceKernel.create(newHost(), counter('slow', 1), placement());
     const events = new Events();
     const started = performance.now();
     await kernel.startLoop(20, events.listener);
@@ -114,7 +114,7 @@ describe('step loops in a device host (webgpu)', () => {
   });
 
   test('a slow loop (rateHz 2) sends heartbeats while it waits between steps', async () => {
-    const kernel = await HostedKernel.create(newHost(), counter('heartbeat', 1), placement());
+    const kernel = await DeviceKernel.create(newHost(), counter('heartbeat', 1), placement());
     const events = new Events();
     await kernel.startLoop(2, events.listener);
     await pollUntil('a second step and a few heartbeats', () => (kernel.stepCount >= 2 && events.all.length >= 6 ? true : undefined));
@@ -128,7 +128,7 @@ describe('step loops in a device host (webgpu)', () => {
 
   test('requests are answered while a loop runs', async () => {
     const host = newHost();
-    const kernel = await HostedKernel.create(host, counter('busy', 1), placement());
+    const kernel = await DeviceKernel.create(host, counter('busy', 1), placement());
     await kernel.startLoop(0, () => {});
     await reaches(kernel, 5);
     const a = (await words(kernel))[0]!;
@@ -147,7 +147,7 @@ describe('step loops in a device host (webgpu)', () => {
   });
 
   test('stop, swap to a new version, start: the state carries over and the new version runs', async () => {
-    const kernel = await HostedKernel.create(newHost(), counter('reload', 1), placement());
+    const kernel = await DeviceKernel.create(newHost(), counter('reload', 1), placement());
     await kernel.startLoop(0, () => {});
     const next = await kernel.compileVersion(counter('reload', 7));
     assert.throws(() => kernel.swap(next, counter('reload', 7)), /stepping in a loop: stop the loop before you swap/);
@@ -169,7 +169,7 @@ describe('step loops in a device host (webgpu)', () => {
   });
 
   test('a kernel created at a restored step continues from it', async () => {
-    const kernel = await HostedKernel.create(newHost(), counter('restored', 1), placement(), { step: 1000 });
+    const kernel = await DeviceKernel.create(newHost(), counter('restored', 1), placement(), { step: 1000 });
     assert.equal(kernel.stepCount, 1000);
     await kernel.startLoop(0, () => {});
     await reaches(kernel, 1003);
@@ -183,8 +183,8 @@ describe('step loops in a device host (webgpu)', () => {
 
   test('two loops in one host both advance', async () => {
     const host = newHost();
-    const a = await HostedKernel.create(host, counter('left', 1), placement());
-    const b = await HostedKernel.create(host, counter('right', 3), placement({ index: 1 }));
+    const a = await DeviceKernel.create(host, counter('left', 1), placement());
+    const b = await DeviceKernel.create(host, counter('right', 3), placement({ index: 1 }));
     await a.startLoop(0, () => {});
     await b.startLoop(0, () => {});
     await reaches(a, 30);
@@ -197,7 +197,7 @@ describe('step loops in a device host (webgpu)', () => {
   test('a failing step ends its loop with loopFailed, and the host keeps serving', async () => {
     const host = newHost();
     // Zero workgroups: WebGPU refuses the launch at its first step.
-    const kernel = await HostedKernel.create(host, counter('zero', 1), placement({ grid: [0, 1, 1] }));
+    const kernel = await DeviceKernel.create(host, counter('zero', 1), placement({ grid: [0, 1, 1] }));
     const events = new Events();
     await kernel.startLoop(0, events.listener);
     const failed = await pollUntil('loopFailed', () => events.failed);
@@ -213,8 +213,8 @@ describe('step loops in a device host (webgpu)', () => {
   test('an endless kernel in a loop is caught by the loop watchdog, naming it; loops in other hosts keep running', async () => {
     const hung = newHost(1_500);
     const healthy = newHost();
-    const victim = await HostedKernel.create(hung, endless, placement());
-    const worker = await HostedKernel.create(healthy, counter('worker', 1), placement());
+    const victim = await DeviceKernel.create(hung, endless, placement());
+    const worker = await DeviceKernel.create(healthy, counter('worker', 1), placement());
     const restarts: { reason: string; culprit?: string }[] = [];
     hung.onRestart((event) => restarts.push(event));
     const victimEvents = new Events();

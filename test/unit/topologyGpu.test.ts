@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { probeMachine } from '../../server/src/backends/backendProbe';
+import { probeMachine } from '../../server/src/probe/machineProbe';
 import { MachineTopology } from '../../server/src/topology/machineTopology';
 
 const skip = process.env.RINGKERNEL_TEST_GPU === '1' ? false : 'needs an NVIDIA GPU: set RINGKERNEL_TEST_GPU=1 on a machine with one';

@@ -42,7 +42,7 @@ export interface BufferHandle {
   readonly bytes: number;
 }
 
-export interface KernelHandle {
+export interface CompiledKernelHandle {
   readonly id: number;
   readonly device: number;
   readonly label: string;
@@ -51,7 +51,7 @@ export interface KernelHandle {
 
 /** One step of a kernel: the four ABI buffers and the launch shape. */
 export interface StepLaunch {
-  kernel: KernelHandle;
+  kernel: CompiledKernelHandle;
   control: BufferHandle;
   state: BufferHandle;
   inbox: BufferHandle;
@@ -76,8 +76,8 @@ export interface StepTiming extends Timing {
 export interface GpuBackend {
   readonly name: BackendName;
   devices(): Promise<DeviceInfo[]>;
-  compile(device: number, source: KernelSource): Promise<KernelHandle>;
-  releaseKernel(kernel: KernelHandle): void;
+  compile(device: number, source: KernelSource): Promise<CompiledKernelHandle>;
+  releaseKernel(kernel: CompiledKernelHandle): void;
   allocate(device: number, bytes: number, label: string): BufferHandle;
   free(buffer: BufferHandle): void;
   write(buffer: BufferHandle, offset: number, data: Uint8Array): Promise<Timing>;

@@ -1,5 +1,5 @@
 // Entry of the `ringkernel` command line (dist/cli.js): the engine without an editor.
-import { probeBackends } from '../backends/backendProbe';
+import { probeBackends } from '../probe/machineProbe';
 import { describeBackend } from '../backends/backendReport';
 import { VERSION } from '../version';
 import { checkCommand } from './checkCommand';

@@ -3,11 +3,11 @@
 // device, step and the SHA-256 of its state, so two runs (or two machines) can be compared.
 import { resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { probeBackends } from '../backends/backendProbe';
+import { probeBackends } from '../probe/machineProbe';
 import type { BackendName, BackendReport } from '../backends/backendReport';
 import { MultiGpuCoordinator } from '../coordinator/multiGpuCoordinator';
 import { DeviceHost } from '../hosts/deviceHost';
-import { HostedKernel } from '../kernel/hostedKernel';
+import { DeviceKernel } from '../hosts/deviceKernel';
 import { errorMessage } from '../logger';
 import { loadManifest, problemRange, runsOn, type KernelSpec } from '../manifest/manifest';
 import { coordinatorPlacer } from '../runtime/coordinatorPlacer';
@@ -109,11 +109,11 @@ async function runKernel(spec: KernelSpec, index: number, steps: number, reports
   const placement = spec.device === 'auto' ? await placer.place(spec.id, request) : placer.assign(spec.id, `${backend}:${spec.device}`, request);
   if (!placement.ok) return { ...run, error: placement.error.message };
   run.device = placement.device;
-  let kernel: HostedKernel | undefined;
+  let kernel: DeviceKernel | undefined;
   try {
     const code = await readFile(spec.source, 'utf8');
     const device = Number(placement.device.slice(placement.device.indexOf(':') + 1));
-    kernel = await HostedKernel.create(hostFor(backend), { language: spec.language, label: spec.id, code, entryPoint: spec.entryPoint }, {
+    kernel = await DeviceKernel.create(hostFor(backend), { language: spec.language, label: spec.id, code, entryPoint: spec.entryPoint }, {
       index, device, stateBytes: spec.stateBytes, grid: spec.grid, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity,
       ...(backend === 'cuda' ? { block: spec.block } : {}),
     });

@@ -1,7 +1,7 @@
 // `ringkernel topology [--json] [--measure]`: the machine's devices and the links between them, as
 // a matrix like `nvidia-smi topo -m` plus a list of links, or as JSON. --measure measures bandwidth
 // and latency first and caches them for this machine (the language server then uses them too).
-import { probeMachine } from '../backends/backendProbe';
+import { probeMachine } from '../probe/machineProbe';
 import type { Logger } from '../logger';
 import { topologyCachePath } from '../topology/cacheLocation';
 import type { GpuTopology, TopologyLink } from '../topology/gpuTopology';

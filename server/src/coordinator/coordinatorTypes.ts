@@ -2,7 +2,7 @@
 // requests and results, unregister plans, statistics and change events.
 import type { BackendName } from '../backends/backendReport';
 import type { Basis } from '../topology/gpuTopology';
-import type { DeviceKey } from '../topology/probeRecords';
+import type { DeviceKey } from '../probe/probeRecords';
 
 export type LoadBalancingStrategy = 'firstAvailable' | 'leastLoaded' | 'roundRobin' | 'memoryBased' | 'computeCapability' | 'custom';
 export const LOAD_BALANCING_STRATEGIES: readonly LoadBalancingStrategy[] = ['firstAvailable', 'leastLoaded', 'roundRobin', 'memoryBased', 'computeCapability', 'custom'];

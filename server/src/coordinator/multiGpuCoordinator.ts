@@ -8,7 +8,7 @@ import type { BackendName, BackendReport } from '../backends/backendReport';
 import { errorMessage, type Logger } from '../logger';
 import { GpuTopology } from '../topology/gpuTopology';
 import { interconnectLabel, round } from '../topology/interconnect';
-import { deviceKey, type DeviceKey } from '../topology/probeRecords';
+import { deviceKey, type DeviceKey } from '../probe/probeRecords';
 import {
   DEFAULT_COORDINATOR_CONFIG, LOAD_BALANCING_STRATEGIES, MIGRATION_PRIORITIES, normalizeCoordinatorConfig,
   type CoordinatorChange, type CoordinatorChangeKind, type CoordinatorConfig, type CoordinatorStats, type DeviceSelector,

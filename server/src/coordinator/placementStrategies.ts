@@ -1,6 +1,7 @@
 // The built-in strategies, as pure functions over device views in registration order, and the
 // checks that decide whether a device can take a kernel at all. No strategy ever returns a device
 // that is not among its candidates; with no candidates, none returns anything.
+import { formatBytes } from '../format';
 import type { DeviceView, LoadBalancingStrategy, PlacementRequest } from './coordinatorTypes';
 
 /** Why `view` cannot take a kernel with these needs; undefined when it can. */
@@ -56,14 +57,6 @@ function best(candidates: readonly DeviceView[], score: (view: DeviceView) => nu
     if (difference > 0 || (difference === 0 && c.kernelCount < chosen.kernelCount)) chosen = c;
   }
   return chosen;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++; }
-  return unit === 0 ? `${value} bytes` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit] ?? ''}`;
 }
 
 /** Describes what a selector returned, for error messages. */

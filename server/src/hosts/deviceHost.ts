@@ -2,14 +2,14 @@
 // running step loop a watchdog, and kills and restarts a host that stops answering or dies. The
 // server never waits on a GPU.
 import { fork, type ChildProcess } from 'node:child_process';
-import type { BufferHandle, DeviceInfo, KernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
+import type { BufferHandle, DeviceInfo, CompiledKernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
 import type { BackendName } from '../backends/backendReport';
 import { GpuError } from '../backends/gpuError';
-import type { ControlBlock } from '../kernel/abi';
+import type { ControlBlock } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import { bundlePath } from '../paths';
 import { fromPayload, removeLeftovers, toPayload } from './bulkTransfer';
-import type { StepBatch, StepOutcome } from './stepRunner';
+import type { StepBatch, StepOutcome } from './hostProtocol';
 import type { HostMessage, HostOperation, HostOperations, HostRequest } from './hostProtocol';
 
 export interface DeviceHostOptions {
@@ -94,8 +94,8 @@ export class DeviceHost {
   }
 
   devices(): Promise<DeviceInfo[]> { return this.call('devices', {}); }
-  compile(device: number, source: KernelSource): Promise<KernelHandle> { return this.call('compile', { device, source }); }
-  releaseKernel(kernel: KernelHandle): Promise<null> { return this.call('releaseKernel', { kernel }); }
+  compile(device: number, source: KernelSource): Promise<CompiledKernelHandle> { return this.call('compile', { device, source }); }
+  releaseKernel(kernel: CompiledKernelHandle): Promise<null> { return this.call('releaseKernel', { kernel }); }
   allocate(device: number, bytes: number, label: string): Promise<BufferHandle> { return this.call('allocate', { device, bytes, label }); }
   free(buffer: BufferHandle): Promise<null> { return this.call('free', { buffer }); }
   write(buffer: BufferHandle, offset: number, data: Uint8Array): Promise<Timing> {

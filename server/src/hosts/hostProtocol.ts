@@ -1,16 +1,29 @@
 // Messages between the server and a device-host child over Node IPC ('advanced' serialisation,
 // so Uint8Arrays travel as bytes, not JSON).
-import type { BufferHandle, DeviceInfo, KernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
+import type { BufferHandle, DeviceInfo, CompiledKernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
 import type { GpuErrorData } from '../backends/gpuError';
-import type { ControlBlock } from '../kernel/abi';
+import type { ControlBlock } from '../abi/kernelAbi';
 import type { Payload } from './bulkTransfer';
-import type { StepBatch, StepOutcome } from './stepRunner';
+
+export interface StepBatch {
+  launch: StepLaunch;
+  /** The control block of the first step; `step` increments for each following one. */
+  control: ControlBlock;
+  count: number;
+}
+
+export interface StepOutcome {
+  step: number;
+  timing: Timing;
+  /** The whole outbox as the kernel left it, or absent when it sent nothing this step. */
+  outbox?: Uint8Array;
+}
 
 /** Every operation a host performs: its arguments and its result. */
 export interface HostOperations {
   devices: { args: Record<string, never>; result: DeviceInfo[] };
-  compile: { args: { device: number; source: KernelSource }; result: KernelHandle };
-  releaseKernel: { args: { kernel: KernelHandle }; result: null };
+  compile: { args: { device: number; source: KernelSource }; result: CompiledKernelHandle };
+  releaseKernel: { args: { kernel: CompiledKernelHandle }; result: null };
   allocate: { args: { device: number; bytes: number; label: string }; result: BufferHandle };
   free: { args: { buffer: BufferHandle }; result: null };
   /** Large data travels as a shared-memory file reference (bulkTransfer.ts). */

@@ -4,7 +4,7 @@ import { NotificationType, RequestType, RequestType0, type WorkDoneProgressParam
 import type { BackendReport } from '../backends/backendReport';
 import type { CoordinatorConfig, DeviceUnregisterResult, DeviceView, Placement, PlacementRequest } from '../coordinator/coordinatorTypes';
 import type { TopologyJson } from '../topology/gpuTopology';
-import type { HotReloadStats, KernelView, ReloadOutcome } from '../runtime/kernelTypes';
+import type { HotReloadStats, KernelView, ReloadOutcome } from '../runtime/kernelReports';
 
 export type { BackendReport } from '../backends/backendReport';
 export type { DeviceInfo } from '../backends/backend';
@@ -121,7 +121,7 @@ export const customSelectorChangedNotification = new NotificationType<CustomSele
 
 // ---- Kernels: the runtime that runs the manifest's kernels and hot-reloads them on save ----
 
-export type { HotReloadStats, KernelRunState, KernelView, ReloadOutcome, ReloadPhaseTimings, ReloadStatus } from '../runtime/kernelTypes';
+export type { HotReloadStats, KernelRunState, KernelView, ReloadOutcome, ReloadPhaseTimings, ReloadStatus } from '../runtime/kernelReports';
 
 export interface KernelsInfo {
   /** The manifest in use (absolute path), or null when the workspace has none. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TextDocumentSyncKind, TextDocuments, type Connection, type InitializeResult } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { probeMachine } from '../backends/backendProbe';
+import { probeMachine } from '../probe/machineProbe';
 import { describeBackend } from '../backends/backendReport';
 import { errorMessage, type Logger } from '../logger';
 import { VERSION } from '../version';

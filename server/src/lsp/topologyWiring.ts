@@ -4,7 +4,7 @@
 import {
   ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type Connection, type WorkDoneProgressReporter,
 } from 'vscode-languageserver/node';
-import type { MachineProbe } from '../backends/backendProbe';
+import type { MachineProbe } from '../probe/machineProbe';
 import { AsyncSelectorBridge } from '../coordinator/asyncSelector';
 import { MultiGpuCoordinator } from '../coordinator/multiGpuCoordinator';
 import { errorMessage, type Logger } from '../logger';
@@ -12,7 +12,7 @@ import { coordinatorPlacer } from '../runtime/coordinatorPlacer';
 import type { KernelPlacer } from '../runtime/kernelRuntime';
 import { topologyCachePath } from '../topology/cacheLocation';
 import { MachineTopology } from '../topology/machineTopology';
-import { deviceKey } from '../topology/probeRecords';
+import { deviceKey } from '../probe/probeRecords';
 import {
   customSelectorChangedNotification, drainDeviceRequest, measureTopologyRequest, previewPlacementRequest, selectDeviceRequest,
   topologyChangedNotification, topologyRequest, type MeasureTopologyParams, type MeasureTopologyResult, type TopologyInfo,

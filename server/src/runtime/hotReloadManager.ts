@@ -8,13 +8,13 @@
 // Decision: validation and compilation run at the same time, before the drain, while the old
 // version keeps stepping (an invalid version's module is compiled, never run, and thrown away);
 // the kernel pauses only for drain, checkpoint, swap and its first new step.
-import type { KernelHandle, KernelSource } from '../backends/backend';
+import type { CompiledKernelHandle, KernelSource } from '../backends/backend';
 import { GpuError } from '../backends/gpuError';
-import { formatBytes } from '../coordinator/placementStrategies';
+import { formatBytes } from '../format';
 import { errorMessage, type Logger } from '../logger';
 import type { KernelCheckpoint } from './kernelCheckpoint';
-import type { HotReloadStats, ReloadOutcome, ReloadPhaseTimings, ReloadStatus } from './kernelTypes';
-import { kernelVersion, type KernelVersion, type RunningKernel } from './runningKernel';
+import type { HotReloadStats, ReloadOutcome, ReloadPhaseTimings, ReloadStatus } from './kernelReports';
+import { kernelVersion, type KernelVersion, type ManagedKernel } from './managedKernel';
 
 export interface HotReloadConfig {
   enabled: boolean;
@@ -54,7 +54,7 @@ export interface HotReloadDependencies {
 /** A compile started beside validation, on the host generation it belongs to. */
 interface EarlyCompile {
   generation: number;
-  result: Promise<{ ok: true; handle: KernelHandle; ms: number } | { ok: false; error: unknown }>;
+  result: Promise<{ ok: true; handle: CompiledKernelHandle; ms: number } | { ok: false; error: unknown }>;
 }
 
 interface Request {
@@ -102,7 +102,7 @@ export class HotReloadManager {
    * request made while another reload of the kernel runs waits for it; of several waiting, only
    * the newest runs, the others are superseded.
    */
-  async reload(kernel: RunningKernel, source: KernelSource): Promise<ReloadOutcome> {
+  async reload(kernel: ManagedKernel, source: KernelSource): Promise<ReloadOutcome> {
     const entry = this.entryFor(kernel.id);
     const seq = ++entry.lastSeq;
     const startedAt = now();
@@ -155,7 +155,7 @@ export class HotReloadManager {
   }
 
   /** Returns `kernel` to its previous version, keeping its state and step count. */
-  rollback(kernel: RunningKernel): Promise<ReloadOutcome> {
+  rollback(kernel: ManagedKernel): Promise<ReloadOutcome> {
     return kernel.exclusive(async () => {
       const fallback = kernel.fallback;
       const from = kernel.state === 'stopped' ? undefined : kernel.version;
@@ -181,7 +181,7 @@ export class HotReloadManager {
    * version still on probation (and the culprit) is rolled back, anything else resumes its own
    * version from its last checkpoint.
    */
-  recover(kernel: RunningKernel, reason: string, culprit: boolean): Promise<ReloadOutcome | undefined> {
+  recover(kernel: ManagedKernel, reason: string, culprit: boolean): Promise<ReloadOutcome | undefined> {
     return kernel.exclusive(async () => {
       if (kernel.state === 'stopped' || kernel.state === 'failed') return undefined;
       if (kernel.alive && kernel.looping) return undefined;
@@ -228,7 +228,7 @@ export class HotReloadManager {
    * the compiler that will run the code; running ptxas too would only add its start-up (about
    * 30 ms measured on an H100 machine). The editor's diagnostics still come from ptxas.
    */
-  private async validate(kernel: RunningKernel, source: KernelSource, early: EarlyCompile | undefined): Promise<string[]> {
+  private async validate(kernel: ManagedKernel, source: KernelSource, early: EarlyCompile | undefined): Promise<string[]> {
     if (source.language === 'ptx' && early) {
       const result = await early.result;
       if (result.ok) return [];
@@ -239,7 +239,7 @@ export class HotReloadManager {
     return this.deps.validate(kernel.id, source, kernel.spec.source).catch((error: unknown) => [`the validator failed: ${errorMessage(error)}`]);
   }
 
-  private compileEarly(kernel: RunningKernel, source: KernelSource): EarlyCompile | undefined {
+  private compileEarly(kernel: ManagedKernel, source: KernelSource): EarlyCompile | undefined {
     const generation = kernel.generation;
     if (generation === undefined || kernel.state !== 'running') return undefined;
     if (kernelVersion(0, source).codeSha256 === kernel.version.codeSha256) return undefined;
@@ -253,7 +253,7 @@ export class HotReloadManager {
     };
   }
 
-  private async executeWithRetries(kernel: RunningKernel, request: Request): Promise<ReloadOutcome> {
+  private async executeWithRetries(kernel: ManagedKernel, request: Request): Promise<ReloadOutcome> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.execute(kernel, request);
@@ -271,7 +271,7 @@ export class HotReloadManager {
     }
   }
 
-  private async execute(kernel: RunningKernel, request: Request): Promise<ReloadOutcome> {
+  private async execute(kernel: ManagedKernel, request: Request): Promise<ReloadOutcome> {
     if (kernel.state !== 'running') {
       this.counters.failedReloads++;
       return this.finish(kernel, 'failed', { message: `${kernel.id} is ${kernel.state}, not running; start the kernels to run the saved code` });
@@ -296,12 +296,12 @@ export class HotReloadManager {
    * The phases, in order. Before the drain a failure leaves the old version running; after it,
    * the kernel goes back to the version it ran, from the checkpoint just taken.
    */
-  private async swapTo(kernel: RunningKernel, target: KernelVersion, startedAt: number, validateMs: number,
+  private async swapTo(kernel: ManagedKernel, target: KernelVersion, startedAt: number, validateMs: number,
     options: { keepFallback: boolean; rollback: boolean; early?: EarlyCompile | undefined }): Promise<ReloadOutcome> {
     const from = kernel.version;
     let phase = now();
     const lap = (): number => { const t = now(); const ms = t - phase; phase = t; return ms; };
-    let handle: KernelHandle | undefined;
+    let handle: CompiledKernelHandle | undefined;
     let compileMs: number;
     // A compile made beside validation counts if it succeeded in the host process that still runs.
     const early = options.early && options.early.generation === kernel.generation ? await options.early.result : undefined;
@@ -388,7 +388,7 @@ export class HotReloadManager {
     return this.finish(kernel, options.rollback ? 'rolledBack' : 'reloaded', { message, timings, from, statePreserved: true });
   }
 
-  private async rollBackAutomatically(kernel: RunningKernel, good: KernelVersion, bad: KernelVersion, checkpoint: KernelCheckpoint | undefined, error: unknown): Promise<ReloadOutcome> {
+  private async rollBackAutomatically(kernel: ManagedKernel, good: KernelVersion, bad: KernelVersion, checkpoint: KernelCheckpoint | undefined, error: unknown): Promise<ReloadOutcome> {
     this.counters.failedReloads++;
     this.counters.automaticRollbacks++;
     if (kernel.fallback?.number === good.number) kernel.popFallback();
@@ -412,7 +412,7 @@ export class HotReloadManager {
   }
 
   /** A compile on the device failed (the old version still runs) or the kernel could not resume. */
-  private afterFailedSwap(kernel: RunningKernel, error: unknown): ReloadOutcome {
+  private afterFailedSwap(kernel: ManagedKernel, error: unknown): ReloadOutcome {
     if (error instanceof CompileFailed) {
       if (kernel.state === 'reloading') kernel.setState('running');
       return this.finish(kernel, 'failed', { message: `${kernel.id}: the device's compiler refused the new code; v${kernel.version.number} keeps running: ${errorMessage(error.cause)}` });
@@ -420,7 +420,7 @@ export class HotReloadManager {
     return this.finish(kernel, 'failed', { message: `${kernel.id}: ${errorMessage(error)}` });
   }
 
-  private async recoverNow(kernel: RunningKernel, reason: string, culprit: boolean): Promise<ReloadOutcome> {
+  private async recoverNow(kernel: ManagedKernel, reason: string, culprit: boolean): Promise<ReloadOutcome> {
     const entry = this.entryFor(kernel.id);
     const minuteAgo = Date.now() - 60_000;
     entry.recoveries = entry.recoveries.filter((at) => at > minuteAgo);
@@ -449,12 +449,12 @@ export class HotReloadManager {
     }
   }
 
-  private superseded(kernel: RunningKernel): ReloadOutcome {
+  private superseded(kernel: ManagedKernel): ReloadOutcome {
     this.counters.superseded++;
     return this.finish(kernel, 'superseded', { message: `${kernel.id}: a newer save replaced this one before it was loaded` });
   }
 
-  private finish(kernel: RunningKernel, status: ReloadStatus, details: { message: string; timings?: ReloadPhaseTimings; errors?: string[]; from?: KernelVersion; statePreserved?: boolean }): ReloadOutcome {
+  private finish(kernel: ManagedKernel, status: ReloadStatus, details: { message: string; timings?: ReloadPhaseTimings; errors?: string[]; from?: KernelVersion; statePreserved?: boolean }): ReloadOutcome {
     const toVersion = kernel.state === 'stopped' && kernel.step === 0 ? 0 : safeVersion(kernel);
     const outcome: ReloadOutcome = {
       kernelId: kernel.id,
@@ -477,7 +477,7 @@ export class HotReloadManager {
 }
 
 /** Frees the module a compile beside validation made, once it exists, when it will not be used. */
-function discardEarly(kernel: RunningKernel, early: EarlyCompile | undefined): void {
+function discardEarly(kernel: ManagedKernel, early: EarlyCompile | undefined): void {
   void early?.result.then((r) => (r.ok ? kernel.releaseHandle(r.handle) : undefined)).catch(() => undefined);
 }
 
@@ -487,7 +487,7 @@ class CompileFailed extends Error {
   }
 }
 
-function safeVersion(kernel: RunningKernel): number {
+function safeVersion(kernel: ManagedKernel): number {
   try {
     return kernel.version.number;
   } catch {

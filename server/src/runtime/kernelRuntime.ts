@@ -6,15 +6,15 @@ import { readFile } from 'node:fs/promises';
 import type { KernelSource } from '../backends/backend';
 import type { BackendName } from '../backends/backendReport';
 import type { PlacementRequest } from '../coordinator/coordinatorTypes';
-import { formatBytes } from '../coordinator/placementStrategies';
+import { formatBytes } from '../format';
 import { DeviceHost } from '../hosts/deviceHost';
-import { inboxBytes, outboxBytes, CONTROL_BYTES } from '../kernel/abi';
+import { inboxBytes, outboxBytes, CONTROL_BYTES } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import { runsOn, type KernelSpec, type Manifest } from '../manifest/manifest';
 import { DEFAULT_HOT_RELOAD_CONFIG, HotReloadManager, type HotReloadConfig, type Validate } from './hotReloadManager';
 import { sha256Hex, type KernelCheckpoint } from './kernelCheckpoint';
-import type { HotReloadStats, KernelView, ReloadOutcome } from './kernelTypes';
-import { RunningKernel, kernelVersion, type KernelLocation, type KernelVersion } from './runningKernel';
+import type { HotReloadStats, KernelView, ReloadOutcome } from './kernelReports';
+import { ManagedKernel, kernelVersion, type KernelLocation, type KernelVersion } from './managedKernel';
 
 export type PlaceResult = { ok: true; device: string } | { ok: false; error: { message: string } };
 
@@ -65,7 +65,7 @@ export function kernelMemoryBytes(spec: Pick<KernelSpec, 'stateBytes' | 'inboxCa
 
 export class KernelRuntime {
   private manifest: Manifest | undefined;
-  private readonly kernels = new Map<string, RunningKernel>();
+  private readonly kernels = new Map<string, ManagedKernel>();
   /** Kernels that could not start, with why (shown beside the running ones). */
   private readonly failures = new Map<string, { spec: KernelSpec; message: string }>();
   /** What a stopped kernel left behind, so the next start continues where it stopped. */
@@ -238,7 +238,7 @@ export class KernelRuntime {
     return Promise.resolve();
   }
 
-  private kernel(id: string): RunningKernel {
+  private kernel(id: string): ManagedKernel {
     const kernel = this.kernels.get(id);
     if (kernel) return kernel;
     const failure = this.failures.get(id);
@@ -270,7 +270,7 @@ export class KernelRuntime {
     const device = Number(key.slice(key.indexOf(':') + 1));
     const location: KernelLocation = { backend, device, key, deviceName: this.options.placer.deviceName(key) ?? key };
     const host = this.hostFor(backend, spec.id);
-    const kernel = new RunningKernel(spec, host, location, {
+    const kernel = new ManagedKernel(spec, host, location, {
       index, device, stateBytes: spec.stateBytes, grid: spec.grid, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity,
       ...(backend === 'cuda' ? { block: spec.block } : {}),
     }, {
@@ -300,7 +300,7 @@ export class KernelRuntime {
     this.options.log.info(`kernel "${spec.id}" v${version.number} runs${from} on ${key} (${location.deviceName})${spec.rateHz > 0 ? ` at ${spec.rateHz} steps/s` : ' as fast as it can'}`);
   }
 
-  private async stopKernel(kernel: RunningKernel): Promise<void> {
+  private async stopKernel(kernel: ManagedKernel): Promise<void> {
     await kernel.exclusive(() => kernel.stop()).catch((error: unknown) => this.options.log.warn(`kernel "${kernel.id}" did not stop cleanly: ${errorMessage(error)}`));
     if (kernel.lastCheckpoint) {
       this.stopped.set(kernel.id, { spec: kernel.spec, checkpoint: kernel.lastCheckpoint, version: kernel.version, highestVersion: kernel.highestVersion });

@@ -17,7 +17,7 @@ import { machineKey } from './machineKey';
 import {
   normalizePciBusId, normalizeUuid,
   type CudaPeerProbe, type DeviceKey, type DeviceProbe, type MeasuredHostLinkProbe, type PcieLevel, type TopologyProbes,
-} from './probeRecords';
+} from '../probe/probeRecords';
 import { findSamePhysicalGpus, isSoftwareAdapter } from './samePhysicalGpu';
 
 /** Collects notes, each once, with device lists gathered under one message. */

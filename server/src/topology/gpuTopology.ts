@@ -7,7 +7,7 @@ import {
   SELF_BANDWIDTH_GBPS, interconnectLabel, isPeerInterconnect, nvlinkGBpsPerLink, round,
   type Interconnect, type SameGpuMethod,
 } from './interconnect';
-import type { CudaP2PAttributes, DeviceKey } from './probeRecords';
+import type { CudaP2PAttributes, DeviceKey } from '../probe/probeRecords';
 import { topologyMatrixText } from './topologyMatrix';
 
 export type Basis = 'measured' | 'estimated';

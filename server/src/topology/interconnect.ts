@@ -1,6 +1,6 @@
 // How two devices are connected, and what such a connection is worth when nothing was measured.
 // Every figure here is an estimate with its source; a measurement replaces it (see buildTopology).
-import type { PcieLevel } from './probeRecords';
+import type { PcieLevel } from '../probe/probeRecords';
 
 /** How the same physical GPU was recognised behind two backends, strongest evidence first. */
 export type SameGpuMethod = 'uuid' | 'pciBusId' | 'pciDeviceId' | 'name';

@@ -1,7 +1,7 @@
 // A key for "this machine with these devices in this order", so measurements cached on one machine
 // are never applied to another, nor to the same machine after a GPU was swapped or renumbered.
 import { createHash } from 'node:crypto';
-import { normalizePciBusId, normalizeUuid, type DeviceProbe } from './probeRecords';
+import { normalizePciBusId, normalizeUuid, type DeviceProbe } from '../probe/probeRecords';
 
 /** 16 hex digits of SHA-256 over each device's key and its strongest identity (UUID, PCI bus id, name). */
 export function machineKey(devices: readonly Pick<DeviceProbe, 'key' | 'name' | 'uuid' | 'pciBusId'>[]): string {

@@ -2,14 +2,14 @@
 // measurements, and re-measured on request (the result cached per machine). Shared by the language
 // server and the command line. A corrupt cache is a warning and estimates, never a failure.
 import type { BackendName, BackendReport } from '../backends/backendReport';
-import type { MachineProbe } from '../backends/backendProbe';
+import type { MachineProbe } from '../probe/machineProbe';
 import { DeviceHost } from '../hosts/deviceHost';
 import type { Logger } from '../logger';
 import { buildTopology } from './buildTopology';
 import { GpuTopology } from './gpuTopology';
 import { machineKey } from './machineKey';
 import { measureTopology, type MeasureDevice, type MeasureHost, type MeasureOptions, type MeasureResult } from './measureTopology';
-import { deviceKey, type TopologyProbes } from './probeRecords';
+import { deviceKey, type TopologyProbes } from '../probe/probeRecords';
 import { TopologyCache, withCachedMeasurements, type TopologyCacheSave } from './topologyCache';
 
 export type DisposableMeasureHost = MeasureHost & { dispose(): void };

@@ -7,7 +7,7 @@ import type { BufferHandle, Timing } from '../backends/backend';
 import type { BackendName } from '../backends/backendReport';
 import { errorMessage } from '../logger';
 import { round } from './interconnect';
-import type { DeviceKey, MeasuredHostLinkProbe, MeasuredLinkProbe } from './probeRecords';
+import type { DeviceKey, MeasuredHostLinkProbe, MeasuredLinkProbe } from '../probe/probeRecords';
 
 /** What measuring needs of a device host (DeviceHost has it all). */
 export interface MeasureHost {

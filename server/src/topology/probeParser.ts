@@ -6,7 +6,7 @@ import {
   PCIE_LEVELS, PROBE_NAMES,
   type CudaPeerProbe, type DeviceProbe, type MeasuredHostLinkProbe, type MeasuredLinkProbe, type NvLinkProbe,
   type NvmlDeviceProbe, type PcieAncestorProbe, type ProbeUnavailable, type TopologyProbes,
-} from './probeRecords';
+} from '../probe/probeRecords';
 import { errorMessage } from '../logger';
 
 const BACKENDS: readonly BackendName[] = ['cuda', 'webgpu'];

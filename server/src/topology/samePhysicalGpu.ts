@@ -3,7 +3,7 @@
 // NVIDIA), the same PCI bus id, the same PCI vendor:device id, the same name. The two weaker kinds
 // only count when they single out one device on each side: two H100s through CUDA and one "NVIDIA
 // H100" adapter through Dawn could be either, and saying which would be a guess.
-import { normalizePciBusId, normalizeUuid, type DeviceProbe, type DeviceKey } from './probeRecords';
+import { normalizePciBusId, normalizeUuid, type DeviceProbe, type DeviceKey } from '../probe/probeRecords';
 import type { SameGpuMethod } from './interconnect';
 
 export interface SameGpuMatch {

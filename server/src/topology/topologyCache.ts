@@ -8,7 +8,7 @@ import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { JsonObject, JsonShapeError, readString } from './jsonReader';
 import { machineKey } from './machineKey';
-import type { MeasuredHostLinkProbe, MeasuredLinkProbe, TopologyProbes } from './probeRecords';
+import type { MeasuredHostLinkProbe, MeasuredLinkProbe, TopologyProbes } from '../probe/probeRecords';
 import { readMeasuredHostLink, readMeasuredLink } from './probeParser';
 
 export const TOPOLOGY_CACHE_FORMAT = 'ringkernel-topology-cache';

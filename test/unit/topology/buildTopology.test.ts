@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { buildTopology } from '../../../server/src/topology/buildTopology';
 import type { TopologyLink } from '../../../server/src/topology/gpuTopology';
 import { parseTopologyProbes } from '../../../server/src/topology/probeParser';
-import type { DeviceProbe, TopologyProbes } from '../../../server/src/topology/probeRecords';
+import type { DeviceProbe, TopologyProbes } from '../../../server/src/probe/probeRecords';
 import { cloneProbes, machine, machineProbes } from './machines';
 
 function must<T>(value: T | undefined, what: string): T {

@@ -8,7 +8,7 @@ import { machineKey } from '../../../server/src/topology/machineKey';
 import {
   normalizePciBusId, normalizeUuid, nvlinkRemoteType, pcieLevel,
   type CudaPeerProbe, type DeviceProbe, type NvmlDeviceProbe, type TopologyProbes,
-} from '../../../server/src/topology/probeRecords';
+} from '../../../server/src/probe/probeRecords';
 import { machine } from './machines';
 
 /** GPUs on an NVLink chain 0-1-2-…-(n-1), `links` NVLinks per hop, peer access only along the chain. */

@@ -4,8 +4,8 @@ import type { DeviceInfo } from '../../../server/src/backends/backend';
 import type { BackendReport } from '../../../server/src/backends/backendReport';
 import type { NvLinkInfo, NvmlDeviceInfo, NvmlStatus, P2PAttributes, TopologyLevel } from '../../../server/src/backends/cuda/cudaAddon';
 import { buildTopology } from '../../../server/src/topology/buildTopology';
-import { probeTopology, type CudaTopologyAddon } from '../../../server/src/topology/hardwareProbe';
-import type { PciSysfsInfo } from '../../../server/src/topology/sysfs';
+import { probeTopology, type CudaTopologyAddon } from '../../../server/src/probe/child/hardwareProbe';
+import type { PciSysfsInfo } from '../../../server/src/probe/child/sysfs';
 
 const limits = { maxBufferBytes: 2 ** 34, maxBindingBytes: 2 ** 34, maxWorkgroupsPerDimension: 65535, maxThreadsPerWorkgroup: 1024 };
 const BUS = ['0000:18:00.0', '0000:2a:00.0', '0000:9a:00.0', '0000:ab:00.0'];

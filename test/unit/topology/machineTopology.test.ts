@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { BufferHandle, DeviceInfo, Timing } from '../../../server/src/backends/backend';
 import type { BackendName } from '../../../server/src/backends/backendReport';
-import type { MachineProbe } from '../../../server/src/backends/backendProbe';
+import type { MachineProbe } from '../../../server/src/probe/machineProbe';
 import type { Logger } from '../../../server/src/logger';
 import { topologyCachePath } from '../../../server/src/topology/cacheLocation';
-import { devicesFromReports } from '../../../server/src/topology/hardwareProbe';
+import { devicesFromReports } from '../../../server/src/probe/child/hardwareProbe';
 import { MachineTopology, type DisposableMeasureHost } from '../../../server/src/topology/machineTopology';
 import { measureBytes } from '../../../server/src/topology/measureTopology';
 

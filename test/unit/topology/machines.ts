@@ -5,7 +5,7 @@ import type { DeviceInfo } from '../../../server/src/backends/backend';
 import { buildTopology } from '../../../server/src/topology/buildTopology';
 import type { GpuTopology } from '../../../server/src/topology/gpuTopology';
 import { parseTopologyProbesText } from '../../../server/src/topology/probeParser';
-import type { DeviceProbe, TopologyProbes } from '../../../server/src/topology/probeRecords';
+import type { DeviceProbe, TopologyProbes } from '../../../server/src/probe/probeRecords';
 import { fixture } from '../../support/repo';
 
 export type MachineName = 'dgx-h100' | 'v100-nvlink-ring' | 'two-socket-pcie' | 'mixed-cuda-webgpu';

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { parseLinkSpeed, parseLinkWidth, parseNumaNode, readPciSysfs } from '../../../server/src/topology/sysfs';
-import { sysfsSource } from '../../../server/src/topology/hardwareProbe';
+import { parseLinkSpeed, parseLinkWidth, parseNumaNode, readPciSysfs } from '../../../server/src/probe/child/sysfs';
+import { sysfsSource } from '../../../server/src/probe/child/hardwareProbe';
 
 /** A sysfs tree like Linux's: devices under /sys/devices/pci…/<port>/<gpu>, linked from /sys/bus/pci/devices. */
 function fakeSysfs(devices: Record<string, { files: Record<string, string>; port?: { id: string; maxSpeed: string } }>): string {

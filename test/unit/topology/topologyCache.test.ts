@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { buildTopology } from '../../../server/src/topology/buildTopology';
 import { machineKey } from '../../../server/src/topology/machineKey';
-import type { MeasuredLinkProbe } from '../../../server/src/topology/probeRecords';
+import type { MeasuredLinkProbe } from '../../../server/src/probe/probeRecords';
 import { TopologyCache, withCachedMeasurements } from '../../../server/src/topology/topologyCache';
 import { machineProbes } from './machines';
 

@@ -16,7 +16,7 @@ export function tintHostScript(): Promise<string> {
     const esbuild = createRequire(__filename)('esbuild') as typeof import('esbuild');
     const outfile = join(repoRoot, 'out', 'test', 'tintHost.js');
     await esbuild.build({
-      entryPoints: [join(repoRoot, 'server', 'src', 'validation', 'tintHostMain.ts')],
+      entryPoints: [join(repoRoot, 'server', 'src', 'validation', 'child', 'tintHostMain.ts')],
       outfile,
       bundle: true,
       platform: 'node',

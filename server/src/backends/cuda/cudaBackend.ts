@@ -2,9 +2,9 @@
 // through our addon (which loads libcuda.so.1 at run time). Runs inside a device host; one host
 // holds every CUDA device, so peer copies stay in one process.
 import type { BackendName } from '../backendReport';
-import type { BufferHandle, DeviceInfo, GpuBackend, KernelHandle, KernelSource, StepLaunch, StepTiming, Timing } from '../backend';
+import type { BufferHandle, DeviceInfo, GpuBackend, CompiledKernelHandle, KernelSource, StepLaunch, StepTiming, Timing } from '../backend';
 import { GpuError, type GpuErrorCode } from '../gpuError';
-import { OUTBOX_HEADER_BYTES } from '../../kernel/abi';
+import { OUTBOX_HEADER_BYTES } from '../../abi/kernelAbi';
 import { isCudaError, loadCudaAddon, type CudaAddon, type CudaFunction, type CudaModule, type CudaStream, type DevicePointer } from './cudaAddon';
 import { errorMessage } from '../../logger';
 
@@ -38,7 +38,7 @@ export class CudaBackend implements GpuBackend {
   private readonly addon: CudaAddon;
   private opened: OpenDevice[] | undefined;
   private readonly buffers = new Map<number, { pointer: DevicePointer; handle: BufferHandle }>();
-  private readonly kernels = new Map<number, { module: CudaModule; fn: CudaFunction; handle: KernelHandle }>();
+  private readonly kernels = new Map<number, { module: CudaModule; fn: CudaFunction; handle: CompiledKernelHandle }>();
   private nextId = 1;
 
   constructor() {
@@ -101,7 +101,7 @@ export class CudaBackend implements GpuBackend {
     return opened;
   }
 
-  compile(device: number, source: KernelSource): Promise<KernelHandle> {
+  compile(device: number, source: KernelSource): Promise<CompiledKernelHandle> {
     if (source.language !== 'ptx') {
       return Promise.reject(new GpuError('INVALID_ARGUMENT', `kernel "${source.label}": the CUDA backend runs PTX, not ${source.language.toUpperCase()}`));
     }
@@ -129,7 +129,7 @@ export class CudaBackend implements GpuBackend {
         `kernel "${source.label}": entry point "${source.entryPoint}" takes ${params.length} parameter(s) of sizes ${params.map((p) => p.size).join(', ') || 'none'}; ` +
         'the RingKernel ABI needs four .u64 pointers (control, state, inbox, outbox), see docs/kernel-abi.md'));
     }
-    const handle: KernelHandle = { id: this.nextId++, device, label: source.label, entryPoint: source.entryPoint };
+    const handle: CompiledKernelHandle = { id: this.nextId++, device, label: source.label, entryPoint: source.entryPoint };
     this.kernels.set(handle.id, { module, fn, handle });
     return Promise.resolve(handle);
   }
@@ -148,7 +148,7 @@ export class CudaBackend implements GpuBackend {
     }
   }
 
-  releaseKernel(kernel: KernelHandle): void {
+  releaseKernel(kernel: CompiledKernelHandle): void {
     const entry = this.kernels.get(kernel.id);
     if (!entry) return;
     this.kernels.delete(kernel.id);

@@ -2,9 +2,9 @@
 // device host. Every call is wrapped in error scopes so Dawn's errors come back as GpuErrors
 // naming the kernel and device, never printed to stdout.
 import type { BackendName } from '../backendReport';
-import type { BufferHandle, DeviceInfo, GpuBackend, KernelHandle, KernelSource, StepLaunch, StepTiming, Timing } from '../backend';
+import type { BufferHandle, DeviceInfo, GpuBackend, CompiledKernelHandle, KernelSource, StepLaunch, StepTiming, Timing } from '../backend';
 import { GpuError } from '../gpuError';
-import { OUTBOX_HEADER_BYTES } from '../../kernel/abi';
+import { OUTBOX_HEADER_BYTES } from '../../abi/kernelAbi';
 import { dawnInstance } from './dawn';
 import { errorMessage } from '../../logger';
 
@@ -26,7 +26,7 @@ const ABI_LAYOUT: GPUBindGroupLayoutEntry[] = [
 
 interface CompiledKernel {
   pipeline: GPUComputePipeline;
-  handle: KernelHandle;
+  handle: CompiledKernelHandle;
   /** Receives the outbox header after every step, so a step needs one wait, not two. */
   outboxHeader: GPUBuffer;
   /** The bind group of the last step, reused while the kernel's buffers stay the same. */
@@ -130,7 +130,7 @@ export class WebGpuBackend implements GpuBackend {
     return opened;
   }
 
-  async compile(deviceIndex: number, source: KernelSource): Promise<KernelHandle> {
+  async compile(deviceIndex: number, source: KernelSource): Promise<CompiledKernelHandle> {
     if (source.language !== 'wgsl') {
       throw new GpuError('INVALID_ARGUMENT', `kernel "${source.label}": the WebGPU backend runs WGSL, not ${source.language.toUpperCase()}`);
     }
@@ -157,13 +157,13 @@ export class WebGpuBackend implements GpuBackend {
     }
     const scopeError = await device.popErrorScope();
     if (scopeError) throw new GpuError('COMPILE_FAILED', `kernel "${source.label}": ${scopeError.message}`, scopeError.message);
-    const handle: KernelHandle = { id: this.nextId++, device: deviceIndex, label: source.label, entryPoint: source.entryPoint };
+    const handle: CompiledKernelHandle = { id: this.nextId++, device: deviceIndex, label: source.label, entryPoint: source.entryPoint };
     const outboxHeader = device.createBuffer({ label: `${source.label}.outbox-header`, size: OUTBOX_HEADER_BYTES, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.kernels.set(handle.id, { pipeline, handle, outboxHeader });
     return handle;
   }
 
-  releaseKernel(kernel: KernelHandle): void {
+  releaseKernel(kernel: CompiledKernelHandle): void {
     this.kernels.get(kernel.id)?.outboxHeader.destroy();
     this.kernels.delete(kernel.id);
   }

@@ -1,16 +1,16 @@
 // Entry of a device-host child process (dist/deviceHost.js BACKEND). It owns one backend and
 // performs the server's requests in order, and steps running kernels continuously between them
 // (stepLoop.ts). A kernel that hangs hangs only this process: the server's watchdog kills it.
-import type { GpuBackend } from '../backends/backend';
-import type { BackendName } from '../backends/backendReport';
-import { GpuError } from '../backends/gpuError';
-import { CudaBackend } from '../backends/cuda/cudaBackend';
-import { WebGpuBackend } from '../backends/webgpu/webgpuBackend';
-import { BULK_THRESHOLD_BYTES, ScratchBuffer, fromPayload, toPayload, toPayloadAsync } from './bulkTransfer';
+import type { GpuBackend } from '../../backends/backend';
+import type { BackendName } from '../../backends/backendReport';
+import { GpuError } from '../../backends/gpuError';
+import { CudaBackend } from '../../backends/cuda/cudaBackend';
+import { WebGpuBackend } from '../../backends/webgpu/webgpuBackend';
+import { BULK_THRESHOLD_BYTES, ScratchBuffer, fromPayload, toPayload, toPayloadAsync } from '../bulkTransfer';
 import { SerialQueue } from './serialQueue';
 import { StepLoops } from './stepLoop';
 import { runSteps } from './stepRunner';
-import type { HostMessage, HostOperation, HostOperations, HostRequest } from './hostProtocol';
+import type { HostMessage, HostOperation, HostOperations, HostRequest } from '../hostProtocol';
 
 function send(message: HostMessage): void {
   process.send?.(message);

@@ -2,15 +2,15 @@
 // P2P attributes per ordered pair, NVML's NVLinks and PCIe common ancestors, and sysfs's NUMA nodes
 // and PCIe links. Runs in the probe child (drivers print to stdout). Each probe that cannot run is
 // recorded in `unavailable` with the reason, and buildTopology falls back to estimates.
-import type { DeviceInfo } from '../backends/backend';
-import type { BackendReport } from '../backends/backendReport';
-import type { CudaAddon } from '../backends/cuda/cudaAddon';
-import { errorMessage } from '../logger';
+import type { DeviceInfo } from '../../backends/backend';
+import type { BackendReport } from '../../backends/backendReport';
+import type { CudaAddon } from '../../backends/cuda/cudaAddon';
+import { errorMessage } from '../../logger';
 import {
   deviceKey, nvlinkRemoteType, pcieLevel,
   type CudaPeerProbe, type DeviceProbe, type NvLinkProbe, type NvmlDeviceProbe, type PcieAncestorProbe,
   type ProbeName, type ProbeUnavailable, type TopologyProbes,
-} from './probeRecords';
+} from '../probeRecords';
 import { SYSFS_ROOT, hasPciSysfs, readPciSysfs, type PciSysfsInfo } from './sysfs';
 
 /** The part of the CUDA addon the topology probe uses. */

@@ -2,10 +2,10 @@
 // one dispatch (or launch) at a time by the host side, in batches the server asks for or in a
 // continuous loop inside the host. Hot reload swaps the compiled entry point under the same
 // buffers, so the state and the step number carry over to the new version.
-import type { BufferHandle, KernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
+import type { BufferHandle, CompiledKernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
 import { GpuError } from '../backends/gpuError';
-import type { DeviceHost, LoopEvent } from '../hosts/deviceHost';
-import { CONTROL_BYTES, decodeOutbox, inboxBytes, outboxBytes, type ControlBlock, type OutboxMessage } from './abi';
+import type { DeviceHost, LoopEvent } from './deviceHost';
+import { CONTROL_BYTES, decodeOutbox, inboxBytes, outboxBytes, type ControlBlock, type OutboxMessage } from '../abi/kernelAbi';
 
 export interface KernelPlacement {
   /** Position of the kernel among all running kernels; written into its control block. */
@@ -32,10 +32,10 @@ interface KernelBuffers {
   outbox: BufferHandle;
 }
 
-export class HostedKernel {
+export class DeviceKernel {
   private steps: number;
   private currentSource: KernelSource;
-  private handle: KernelHandle;
+  private handle: CompiledKernelHandle;
   /** The running loop's id; undefined when the kernel is not looping. */
   private loop: number | undefined;
   /** The stop in progress, shared by concurrent stopLoop calls. */
@@ -45,7 +45,7 @@ export class HostedKernel {
     private readonly host: DeviceHost,
     source: KernelSource,
     readonly placement: KernelPlacement,
-    handle: KernelHandle,
+    handle: CompiledKernelHandle,
     private readonly buffers: KernelBuffers,
     /** The host process generation this kernel's handles belong to. */
     readonly generation: number,
@@ -60,7 +60,7 @@ export class HostedKernel {
    * Compiles the kernel on its device and allocates its buffers; the state starts zeroed and the
    * step counter at `options.step` (a restored checkpoint's step), else 0.
    */
-  static async create(host: DeviceHost, source: KernelSource, placement: KernelPlacement, options: { step?: number } = {}): Promise<HostedKernel> {
+  static async create(host: DeviceHost, source: KernelSource, placement: KernelPlacement, options: { step?: number } = {}): Promise<DeviceKernel> {
     const step = options.step ?? 0;
     checkStep(step);
     const handle = await host.compile(placement.device, source);
@@ -80,7 +80,7 @@ export class HostedKernel {
       };
       // The handle came from a process that died meanwhile: the buffers would live in the new one.
       if (host.generation !== generation) throw new GpuError('HOST_EXITED', `the ${host.backend} device host restarted while kernel "${source.label}" was being created`);
-      return new HostedKernel(host, source, placement, handle, buffers, generation, step);
+      return new DeviceKernel(host, source, placement, handle, buffers, generation, step);
     } catch (error) {
       if (host.generation === generation) await Promise.allSettled([...allocated.map((b) => host.free(b)), host.releaseKernel(handle)]);
       throw error;
@@ -182,7 +182,7 @@ export class HostedKernel {
   }
 
   /** Compiles another version on the kernel's device; the loop may keep running meanwhile. */
-  compileVersion(source: KernelSource): Promise<KernelHandle> {
+  compileVersion(source: KernelSource): Promise<CompiledKernelHandle> {
     this.assertAlive();
     return this.host.compile(this.placement.device, source);
   }
@@ -192,7 +192,7 @@ export class HostedKernel {
    * buffers (state, step count, mailboxes carry over). Only while not looping, so no step runs
    * half on each version. Returns the previous handle, for the caller to release or keep.
    */
-  swap(handle: KernelHandle, source: KernelSource): KernelHandle {
+  swap(handle: CompiledKernelHandle, source: KernelSource): CompiledKernelHandle {
     this.assertNotLooping('swap its code');
     if (handle.device !== this.placement.device) {
       throw new Error(`kernel "${this.currentSource.label}": the new version was compiled for device ${handle.device}, the kernel lives on device ${this.placement.device}`);
@@ -204,7 +204,7 @@ export class HostedKernel {
   }
 
   /** Releases a version's compiled code (a swapped-out or unused one), never the current one. */
-  async releaseHandle(handle: KernelHandle): Promise<void> {
+  async releaseHandle(handle: CompiledKernelHandle): Promise<void> {
     if (handle.id === this.handle.id) throw new Error(`kernel "${this.currentSource.label}": cannot release the version it is running`);
     // Its process is gone, and with it the code; the id may name something else in the new one.
     if (!this.alive) return;

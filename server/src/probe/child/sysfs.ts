@@ -2,7 +2,7 @@
 // the probe child (never in the server); the root is a parameter so tests can lay out a fake tree.
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { normalizePciBusId } from './probeRecords';
+import { normalizePciBusId } from '../probeRecords';
 
 export const SYSFS_ROOT = '/sys';
 

@@ -2,22 +2,9 @@
 // The host runs a batch of steps back to back, so a step costs no IPC round trip of its own;
 // it reports progress so the server's watchdog can tell a slow batch from a hung one. The
 // continuous loop (stepLoop.ts) runs the same `runStep`.
-import type { GpuBackend, StepLaunch, Timing } from '../backends/backend';
-import { encodeControl, type ControlBlock } from '../kernel/abi';
-
-export interface StepBatch {
-  launch: StepLaunch;
-  /** The control block of the first step; `step` increments for each following one. */
-  control: ControlBlock;
-  count: number;
-}
-
-export interface StepOutcome {
-  step: number;
-  timing: Timing;
-  /** The whole outbox as the kernel left it, or absent when it sent nothing this step. */
-  outbox?: Uint8Array;
-}
+import type { GpuBackend, StepLaunch } from '../../backends/backend';
+import { encodeControl, type ControlBlock } from '../../abi/kernelAbi';
+import type { StepBatch, StepOutcome } from '../hostProtocol';
 
 /** One step as `runStep` saw it: the batch's outcome plus the outbox counter. */
 export interface StepRun extends StepOutcome {

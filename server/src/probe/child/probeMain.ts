@@ -1,21 +1,15 @@
 // Entry of the probe child process (dist/probe.js). It looks for GPU backends and sends one
 // message with the reports to its parent, then exits. Kept out of the language server because
 // drivers print to stdout (the server's transport in --stdio mode) and can crash or hang.
-import type { BackendReport } from './backendReport';
-import { loadCudaAddon } from './cuda/cudaAddon';
-import { CudaBackend } from './cuda/cudaBackend';
+import type { BackendReport } from '../../backends/backendReport';
+import { loadCudaAddon } from '../../backends/cuda/cudaAddon';
+import { CudaBackend } from '../../backends/cuda/cudaBackend';
 import { probeBackend } from './probeBackend';
-import { WebGpuBackend } from './webgpu/webgpuBackend';
-import { errorMessage } from '../logger';
-import { devicesFromReports, probeTopology, sysfsSource } from '../topology/hardwareProbe';
-import type { TopologyProbes } from '../topology/probeRecords';
-
-export interface ProbeResult {
-  kind: 'probe-result';
-  reports: BackendReport[];
-  /** What the hardware says about how the devices connect (see topology/hardwareProbe.ts). */
-  topology: TopologyProbes;
-}
+import { WebGpuBackend } from '../../backends/webgpu/webgpuBackend';
+import { errorMessage } from '../../logger';
+import { devicesFromReports, probeTopology, sysfsSource } from './hardwareProbe';
+import type { TopologyProbes } from '../probeRecords';
+import type { ProbeResult } from '../probeMessage';
 
 function topologyOf(reports: BackendReport[]): TopologyProbes {
   try {

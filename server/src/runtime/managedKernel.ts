@@ -1,15 +1,15 @@
-// One manifest kernel at run time: the device host it lives in, the HostedKernel of its current
+// One manifest kernel at run time: the device host it lives in, the DeviceKernel of its current
 // code version, the versions it can roll back to, its last checkpoint, and its step rate. It
 // performs the phases of a hot reload (HotReloadManager decides their order and what to do when
 // one fails) and comes back from a checkpoint when its host was restarted under it.
-import type { KernelHandle, KernelSource } from '../backends/backend';
+import type { CompiledKernelHandle, KernelSource } from '../backends/backend';
 import type { BackendName } from '../backends/backendReport';
 import { GpuError } from '../backends/gpuError';
 import type { DeviceHost, LoopEvent, RestartListener } from '../hosts/deviceHost';
-import { HostedKernel, type KernelPlacement } from '../kernel/hostedKernel';
+import { DeviceKernel, type KernelPlacement } from '../hosts/deviceKernel';
 import type { KernelSpec } from '../manifest/manifest';
 import { KernelCheckpoint, sha256Hex } from './kernelCheckpoint';
-import type { KernelRunState, KernelView, ReloadOutcome } from './kernelTypes';
+import type { KernelRunState, KernelView, ReloadOutcome } from './kernelReports';
 import { StepRateMeter } from './stepRateMeter';
 
 /** One compiled-or-compilable version of a kernel's code. */
@@ -36,7 +36,7 @@ export interface KernelLocation {
 /** How many earlier versions a kernel keeps for rollback. */
 const HISTORY_LIMIT = 8;
 
-export class RunningKernel {
+export class ManagedKernel {
   state: KernelRunState = 'stopped';
   error: string | undefined;
   lastReload: ReloadOutcome | undefined;
@@ -48,7 +48,7 @@ export class RunningKernel {
   rollbackPoint: KernelCheckpoint | undefined;
   /** The highest version number ever given out, so a rolled-back number is never reused. */
   highestVersion = 0;
-  private kernel: HostedKernel | undefined;
+  private kernel: DeviceKernel | undefined;
   private currentVersion: KernelVersion | undefined;
   private readonly history: KernelVersion[] = [];
   private readonly checkpointMemory: Uint8Array[] = [];
@@ -67,7 +67,7 @@ export class RunningKernel {
     private readonly events: {
       changed(): void;
       /** The host died or the loop failed outside any operation: the runtime recovers the kernel. */
-      failed(kernel: RunningKernel, reason: string, culprit: boolean): void;
+      failed(kernel: ManagedKernel, reason: string, culprit: boolean): void;
     },
   ) {}
 
@@ -88,12 +88,12 @@ export class RunningKernel {
     return this.kernel?.stepCount ?? this.lastCheckpoint?.step ?? 0;
   }
 
-  /** True when its HostedKernel still lives in the host's current process. */
+  /** True when its DeviceKernel still lives in the host's current process. */
   get alive(): boolean {
     return this.kernel?.alive === true;
   }
 
-  /** The device-host process generation the current HostedKernel lives in. */
+  /** The device-host process generation the current DeviceKernel lives in. */
   get generation(): number | undefined {
     return this.kernel?.alive ? this.kernel.generation : undefined;
   }
@@ -137,7 +137,7 @@ export class RunningKernel {
   // ---- the phases of a hot reload, in the order HotReloadManager runs them ----
 
   /** Compiles `source` on the kernel's device while the current version keeps running. */
-  compile(source: KernelSource): Promise<KernelHandle> {
+  compile(source: KernelSource): Promise<CompiledKernelHandle> {
     return this.living().compileVersion(source);
   }
 
@@ -183,7 +183,7 @@ export class RunningKernel {
   }
 
   /** Points the kernel at `handle` (compiled from `version`); the previous version becomes the fallback. */
-  swap(handle: KernelHandle, version: KernelVersion, options: { keepFallback: boolean }): KernelHandle {
+  swap(handle: CompiledKernelHandle, version: KernelVersion, options: { keepFallback: boolean }): CompiledKernelHandle {
     const old = this.living().swap(handle, version.source);
     if (options.keepFallback && this.currentVersion) this.pushHistory(this.currentVersion);
     this.currentVersion = version;
@@ -201,7 +201,7 @@ export class RunningKernel {
     this.currentVersion = version;
   }
 
-  releaseHandle(handle: KernelHandle): Promise<void> {
+  releaseHandle(handle: CompiledKernelHandle): Promise<void> {
     return this.kernel?.alive ? this.kernel.releaseHandle(handle) : Promise.resolve();
   }
 
@@ -247,12 +247,12 @@ export class RunningKernel {
     this.setState('running');
   }
 
-  /** A fresh HostedKernel on `version` in the host's current process, with the checkpoint's state. */
+  /** A fresh DeviceKernel on `version` in the host's current process, with the checkpoint's state. */
   private async recreate(version: KernelVersion, from?: KernelCheckpoint): Promise<void> {
     const old = this.kernel;
     this.kernel = undefined;
     if (old?.alive) await old.release();
-    const kernel = await HostedKernel.create(this.host, version.source, this.placement, from ? { step: from.step } : {});
+    const kernel = await DeviceKernel.create(this.host, version.source, this.placement, from ? { step: from.step } : {});
     try {
       if (from) {
         from.verify();
@@ -265,7 +265,7 @@ export class RunningKernel {
     this.kernel = kernel;
   }
 
-  private living(): HostedKernel {
+  private living(): DeviceKernel {
     const kernel = this.kernel;
     if (!kernel?.alive) {
       throw new GpuError('HOST_EXITED', `kernel "${this.id}" is not loaded on ${this.location.key}: its device host was restarted; it comes back from its last checkpoint`);

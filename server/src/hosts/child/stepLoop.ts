@@ -4,10 +4,10 @@
 // requests (read the state, compile a new version, stop the loop) run between slices, in order,
 // and every loop of a host (CUDA kernels share one) gets its turn: a slice re-enters the queue at
 // its back once it yields.
-import type { GpuBackend, StepLaunch } from '../backends/backend';
-import { GpuError } from '../backends/gpuError';
-import type { ControlBlock } from '../kernel/abi';
-import type { HostLoopFailed, HostLoopProgress } from './hostProtocol';
+import type { GpuBackend, StepLaunch } from '../../backends/backend';
+import { GpuError } from '../../backends/gpuError';
+import type { ControlBlock } from '../../abi/kernelAbi';
+import type { HostLoopFailed, HostLoopProgress } from '../hostProtocol';
 import type { SerialQueue } from './serialQueue';
 import { runStep } from './stepRunner';
 

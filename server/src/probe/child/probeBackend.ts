@@ -1,8 +1,8 @@
 // Opens one backend, lists its devices and closes it again: a report of what was found, or why
 // nothing was (no driver, no adapter, no addon), with how long it took. Never throws.
-import { errorMessage } from '../logger';
-import type { GpuBackend } from './backend';
-import type { BackendName, BackendReport } from './backendReport';
+import { errorMessage } from '../../logger';
+import type { GpuBackend } from '../../backends/backend';
+import type { BackendName, BackendReport } from '../../backends/backendReport';
 
 export async function probeBackend(backend: BackendName, open: () => GpuBackend): Promise<BackendReport> {
   const started = performance.now();

@@ -4,9 +4,9 @@
 // (a 1.4 MB file blocks for 7 s, a 10 MB one for 48 s) and can only be stopped by killing its
 // process (terminating a worker thread mid-call aborts the whole process); and a Dawn crash must
 // not take the server down.
-import { dawnInstance } from '../backends/webgpu/dawn';
-import type { TintMessage, TintReply, TintRequest } from './tintProtocol';
-import { errorMessage } from '../logger';
+import { dawnInstance } from '../../backends/webgpu/dawn';
+import type { TintMessage, TintReply, TintRequest } from '../tintProtocol';
+import { errorMessage } from '../../logger';
 
 /** Invalid on purpose: a working validator must report an error for it. */
 const CANARY = 'fn ringkernel_canary( {';

@@ -1,10 +1,10 @@
 // Runs the probe child (dist/probe.js) and collects its reports, with a time limit: a driver that
 // hangs makes its backend "unavailable (probe timed out)", never a hung server.
 import { fork } from 'node:child_process';
-import type { BackendName, BackendReport } from './backendReport';
+import type { BackendName, BackendReport } from '../backends/backendReport';
 import { bundlePath } from '../paths';
-import type { ProbeResult } from './probeMain';
-import type { TopologyProbes } from '../topology/probeRecords';
+import type { ProbeResult } from './probeMessage';
+import type { TopologyProbes } from './probeRecords';
 import { errorMessage } from '../logger';
 
 /** What the probe child found: every backend, and the topology facts about their devices. */

@@ -38,12 +38,12 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'The server must not import the VS Code API.' }] }] },
   },
   {
-    files: ['**/*.mjs', '**/*.js'],
+    files: ['**/*.mjs', '**/*.js', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    // The bin wrappers are plain CommonJS that load the bundles.
-    files: ['bin/**/*.js'],
+    // The bin wrappers are plain CommonJS that load the bundles; .cjs files are tools' configuration.
+    files: ['bin/**/*.js', '**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

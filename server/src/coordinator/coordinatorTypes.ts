@@ -191,7 +191,7 @@ export interface CoordinatorStats {
   /** The selector returned undefined (LeastLoaded decided, by the selector's choice). */
   selectorDeclined: number;
   lastSelectorFailure?: SelectorFailure;
-  /** Explicit assignKernel/moveKernel calls that succeeded. */
+  /** Explicit assignKernel calls that succeeded. */
   assignments: number;
   removals: number;
   unregisters: number;

@@ -1,5 +1,6 @@
 // The coordinator as the kernel runtime's placer: `auto` devices are chosen by its strategy, a
-// device the manifest names is assigned directly, and a stopped kernel is forgotten.
+// device the manifest names is assigned directly, a stopped kernel is forgotten, and free memory
+// measured by a device host replaces the probe's figure.
 import type { MultiGpuCoordinator } from '../coordinator/multiGpuCoordinator';
 import type { PlacementRequest } from '../coordinator/coordinatorTypes';
 import type { KernelPlacer, PlaceResult } from './kernelRuntime';
@@ -19,5 +20,6 @@ export function coordinatorPlacer(
     },
     remove: (kernelId) => { coordinator.removeKernel(kernelId); },
     deviceName: (key) => coordinator.device(key)?.name,
+    updateMemory: (key, freeBytes, totalBytes) => { coordinator.updateDeviceMemory(key, freeBytes, totalBytes); },
   };
 }

@@ -25,6 +25,8 @@ export interface KernelPlacer {
   assign(kernelId: string, device: string, request: PlacementRequest): PlaceResult;
   remove(kernelId: string): void;
   deviceName(key: string): string | undefined;
+  /** A device host measured a device's free memory (after a kernel started or stopped there). */
+  updateMemory?(key: string, freeBytes: number, totalBytes?: number): void;
 }
 
 export interface KernelRuntimeOptions {
@@ -295,6 +297,7 @@ export class KernelRuntime {
       throw new Error(`kernel "${spec.id}" (${formatBytes(spec.stateBytes)} of state) did not start on ${key}: ${errorMessage(error)}`);
     }
     this.kernels.set(spec.id, kernel);
+    this.reportDeviceMemory(host, location);
     if (version.codeSha256 !== onDisk.codeSha256) void this.manager.reload(kernel, onDisk.source);
     const from = resumable ? ` from its checkpoint at step ${resumable.checkpoint.step}` : '';
     this.options.log.info(`kernel "${spec.id}" v${version.number} runs${from} on ${key} (${location.deviceName})${spec.rateHz > 0 ? ` at ${spec.rateHz} steps/s` : ' as fast as it can'}`);
@@ -309,6 +312,21 @@ export class KernelRuntime {
     this.manager.forget(kernel.id);
     this.options.placer.remove(kernel.id);
     this.releaseHost(kernel.location.backend, kernel.id);
+    if (kernel.location.backend === 'cuda' && this.cudaHost) this.reportDeviceMemory(this.cudaHost, kernel.location);
+  }
+
+  /**
+   * Tells the placer the device's free memory as its host measures it now, so memory-based
+   * placement does not go by the probe's figure from before these kernels. Only CUDA reports free
+   * memory; WebGPU has no way to ask.
+   */
+  private reportDeviceMemory(host: DeviceHost, location: KernelLocation): void {
+    const update = this.options.placer.updateMemory?.bind(this.options.placer);
+    if (location.backend !== 'cuda' || !update) return;
+    host.devices().then((infos) => {
+      const info = infos.find((d) => d.index === location.device);
+      if (info?.memoryFreeBytes !== undefined) update(location.key, info.memoryFreeBytes, info.memoryTotalBytes);
+    }).catch((error: unknown) => this.options.log.debug(`the free memory of ${location.key} was not measured: ${errorMessage(error)}`));
   }
 
   /** Decision: one host per WebGPU kernel (an endless WGSL loop can only be stopped by killing its process). */

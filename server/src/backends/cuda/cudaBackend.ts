@@ -49,8 +49,13 @@ export class CudaBackend implements GpuBackend {
     this.addon = loaded.addon;
   }
 
+  /** The devices, with their free memory measured now (the kernel runtime reports it to the coordinator). */
   devices(): Promise<DeviceInfo[]> {
-    return Promise.resolve(this.open().map((d) => d.info));
+    const { addon } = this;
+    return Promise.resolve(this.open().map((d) => {
+      const memory = addon.memGetInfo(d.info.index);
+      return { ...d.info, memoryTotalBytes: memory.total, memoryFreeBytes: memory.free };
+    }));
   }
 
   private open(): OpenDevice[] {

@@ -1,20 +1,21 @@
-// Hot reload, as the seed's HotReloadManager names it, with every phase real: validate with the
-// compiler that runs the code, compile on the kernel's device, drain at a step boundary,
-// checkpoint, swap, restore, resume; per-phase timings, fallback versions, retries, rollback,
-// statistics. What the seed got wrong is fixed: a reload asked for while another runs is queued
-// (its in-progress guard never fired), a validation failure counts as a failed reload, and a new
-// version that hangs or faults is rolled back from its checkpoint instead of reported as done.
-//
-// Decision: validation and compilation run at the same time, before the drain, while the old
-// version keeps stepping (an invalid version's module is compiled, never run, and thrown away);
-// the kernel pauses only for drain, checkpoint, swap and its first new step.
-import type { CompiledKernelHandle, KernelSource } from '../backends/backend';
+// Hot reload, as the seed's HotReloadManager names it, with every phase real. The manager decides;
+// the other runtime files do: reloadQueue.ts (which request runs, which is superseded),
+// reloadPhases.ts (validate, compile, drain, checkpoint, swap, restore, resume, with timings),
+// recoveryPolicy.ts (roll back, recover, or stop a failing kernel), reloadStats.ts (counters),
+// reloadMessages.ts (what the user reads). What the seed got wrong is fixed: a reload asked for
+// while another runs is queued, a validation failure counts as a failed reload, and a new version
+// that hangs or faults is rolled back from its checkpoint instead of reported as done.
+import type { KernelSource } from '../backends/backend';
 import { GpuError } from '../backends/gpuError';
-import { formatBytes } from '../format';
 import { errorMessage, type Logger } from '../logger';
 import type { KernelCheckpoint } from './kernelCheckpoint';
 import type { HotReloadStats, ReloadOutcome, ReloadPhaseTimings, ReloadStatus } from './kernelReports';
 import { kernelVersion, type KernelVersion, type ManagedKernel } from './managedKernel';
+import { autoRolledBackMessage, describeFailure, recoveredMessage, rejectedMessage, swappedMessage, tooManyFailuresMessage } from './reloadMessages';
+import { CompileFailed, HostLost, compileEarly, discardEarly, now, runReloadPhases, validatePhase } from './reloadPhases';
+import { ReloadQueue, type EarlyCompile, type ReloadRequest } from './reloadQueue';
+import { RecoveryPolicy } from './recoveryPolicy';
+import { ReloadCounters } from './reloadStats';
 
 export interface HotReloadConfig {
   enabled: boolean;
@@ -51,50 +52,17 @@ export interface HotReloadDependencies {
   log: Logger;
 }
 
-/** A compile started beside validation, on the host generation it belongs to. */
-interface EarlyCompile {
-  generation: number;
-  result: Promise<{ ok: true; handle: CompiledKernelHandle; ms: number } | { ok: false; error: unknown }>;
-}
-
-interface Request {
-  seq: number;
-  source: KernelSource;
-  startedAt: number;
-  validateMs: number;
-  early: EarlyCompile | undefined;
-  resolve(outcome: ReloadOutcome): void;
-}
-
-interface KernelRequests {
-  /** The newest request number handed out for this kernel. */
-  lastSeq: number;
-  /** The newest valid request that has been queued: older ones are superseded. */
-  lastQueuedSeq: number;
-  /** The valid request waiting for the one in progress; a newer one replaces it. */
-  pending: Request | undefined;
-  inProgress: boolean;
-  recoveries: number[];
-}
-
-/** A reload phase failed in a way that leaves the kernel without its device (host lost). */
-class HostLost extends Error {}
-
-const now = (): number => performance.now();
-
 export class HotReloadManager {
-  private readonly requests = new Map<string, KernelRequests>();
-  private readonly counters = {
-    successfulReloads: 0, failedReloads: 0, validationFailures: 0, rollbacks: 0, automaticRollbacks: 0,
-    recoveries: 0, superseded: 0, retries: 0, statePreservedCount: 0,
-    drainMs: 0, compileMs: 0, swapMs: 0, totalMs: 0,
-  };
+  private readonly queue = new ReloadQueue();
+  private readonly recovery: RecoveryPolicy;
+  private readonly counters = new ReloadCounters();
 
-  constructor(private readonly config: HotReloadConfig, private readonly deps: HotReloadDependencies) {}
+  constructor(private readonly config: HotReloadConfig, private readonly deps: HotReloadDependencies) {
+    this.recovery = new RecoveryPolicy(config.maxRecoveriesPerMinute, config.probationMs);
+  }
 
   isReloadInProgress(kernelId: string): boolean {
-    const entry = this.requests.get(kernelId);
-    return entry !== undefined && (entry.inProgress || entry.pending !== undefined);
+    return this.queue.busy(kernelId);
   }
 
   /**
@@ -103,52 +71,43 @@ export class HotReloadManager {
    * the newest runs, the others are superseded.
    */
   async reload(kernel: ManagedKernel, source: KernelSource): Promise<ReloadOutcome> {
-    const entry = this.entryFor(kernel.id);
-    const seq = ++entry.lastSeq;
+    const seq = this.queue.take(kernel.id);
     const startedAt = now();
     if (!this.config.enabled) return this.finish(kernel, 'failed', { message: `${kernel.id}: hot reload is disabled; the running version was kept` });
     // Compiling on the device needs nothing from validation: run both at once, and throw the
     // compiled module away if the code turns out invalid. Only compiled, never run, before then.
-    const early = this.compileEarly(kernel, source);
+    const early = compileEarly(kernel, source);
     const discard = (): void => discardEarly(kernel, early);
     let validateMs = 0;
     if (this.config.validateBeforeSwap) {
-      const errors = await this.validate(kernel, source, early);
+      const errors = await validatePhase(kernel, source, early, this.deps.validate);
       validateMs = now() - startedAt;
       if (errors.length > 0) {
         discard();
         this.counters.validationFailures++;
         this.counters.failedReloads++;
-        const running = kernel.state === 'running' ? `v${kernel.version.number} keeps running` : 'nothing was changed';
-        return this.finish(kernel, 'rejected', {
-          message: `${kernel.id}: the new code has ${errors.length} error${errors.length === 1 ? '' : 's'}; ${running}. See the Problems panel.`,
-          errors,
-        });
+        return this.finish(kernel, 'rejected', { message: rejectedMessage(kernel.id, errors, kernel.state === 'running' ? kernel.version.number : undefined), errors });
       }
     }
-    if (seq < entry.lastQueuedSeq) {
+    if (this.queue.outdated(kernel.id, seq)) {
       discard();
       return this.superseded(kernel);
     }
-    entry.lastQueuedSeq = seq;
-    const replaced = entry.pending;
     return new Promise<ReloadOutcome>((resolve) => {
-      const request: Request = { seq, source, startedAt, validateMs, early, resolve };
-      entry.pending = request;
+      const request: ReloadRequest = { seq, source, startedAt, validateMs, early, resolve };
+      const replaced = this.queue.enqueue(kernel.id, request);
       if (replaced) {
         discardEarly(kernel, replaced.early);
         replaced.resolve(this.superseded(kernel));
       }
       void kernel.exclusive(async () => {
-        if (entry.pending !== request) return;
-        entry.pending = undefined;
-        entry.inProgress = true;
+        if (!this.queue.begin(kernel.id, request)) return;
         try {
           request.resolve(await this.executeWithRetries(kernel, request));
         } catch (error) {
           request.resolve(this.finish(kernel, 'failed', { message: `${kernel.id}: the reload failed: ${errorMessage(error)}` }));
         } finally {
-          entry.inProgress = false;
+          this.queue.end(kernel.id);
         }
       });
     });
@@ -190,70 +149,15 @@ export class HotReloadManager {
   }
 
   stats(): HotReloadStats {
-    const c = this.counters;
-    const done = Math.max(1, c.successfulReloads);
-    return {
-      successfulReloads: c.successfulReloads,
-      failedReloads: c.failedReloads,
-      validationFailures: c.validationFailures,
-      rollbacks: c.rollbacks,
-      automaticRollbacks: c.automaticRollbacks,
-      recoveries: c.recoveries,
-      superseded: c.superseded,
-      retries: c.retries,
-      statePreservedCount: c.statePreservedCount,
-      avgDrainMs: c.drainMs / done,
-      avgCompileMs: c.compileMs / done,
-      avgSwapMs: c.swapMs / done,
-      avgTotalMs: c.totalMs / done,
-    };
+    return this.counters.snapshot();
   }
 
   forget(kernelId: string): void {
-    this.requests.delete(kernelId);
+    this.queue.forget(kernelId);
+    this.recovery.forget(kernelId);
   }
 
-  private entryFor(kernelId: string): KernelRequests {
-    let entry = this.requests.get(kernelId);
-    if (!entry) {
-      entry = { lastSeq: 0, lastQueuedSeq: 0, pending: undefined, inProgress: false, recoveries: [] };
-      this.requests.set(kernelId, entry);
-    }
-    return entry;
-  }
-
-  /**
-   * The validate phase: the editor's validators (Tint for WGSL, the same compiler Dawn runs).
-   * For PTX the device's own JIT, which the early compile already ran on the kernel's device, is
-   * the compiler that will run the code; running ptxas too would only add its start-up (about
-   * 30 ms measured on an H100 machine). The editor's diagnostics still come from ptxas.
-   */
-  private async validate(kernel: ManagedKernel, source: KernelSource, early: EarlyCompile | undefined): Promise<string[]> {
-    if (source.language === 'ptx' && early) {
-      const result = await early.result;
-      if (result.ok) return [];
-      if (result.error instanceof GpuError && (result.error.code === 'COMPILE_FAILED' || result.error.code === 'ENTRY_POINT_MISSING')) return compilerErrors(result.error);
-      // Not the code's fault (the host was lost, ...): the reload itself will report it.
-      return [];
-    }
-    return this.deps.validate(kernel.id, source, kernel.spec.source).catch((error: unknown) => [`the validator failed: ${errorMessage(error)}`]);
-  }
-
-  private compileEarly(kernel: ManagedKernel, source: KernelSource): EarlyCompile | undefined {
-    const generation = kernel.generation;
-    if (generation === undefined || kernel.state !== 'running') return undefined;
-    if (kernelVersion(0, source).codeSha256 === kernel.version.codeSha256) return undefined;
-    const started = now();
-    return {
-      generation,
-      result: kernel.compile(source).then(
-        (handle) => ({ ok: true as const, handle, ms: now() - started }),
-        (error: unknown) => ({ ok: false as const, error }),
-      ),
-    };
-  }
-
-  private async executeWithRetries(kernel: ManagedKernel, request: Request): Promise<ReloadOutcome> {
+  private async executeWithRetries(kernel: ManagedKernel, request: ReloadRequest): Promise<ReloadOutcome> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.execute(kernel, request);
@@ -271,7 +175,7 @@ export class HotReloadManager {
     }
   }
 
-  private async execute(kernel: ManagedKernel, request: Request): Promise<ReloadOutcome> {
+  private async execute(kernel: ManagedKernel, request: ReloadRequest): Promise<ReloadOutcome> {
     if (kernel.state !== 'running') {
       this.counters.failedReloads++;
       return this.finish(kernel, 'failed', { message: `${kernel.id} is ${kernel.state}, not running; start the kernels to run the saved code` });
@@ -293,98 +197,19 @@ export class HotReloadManager {
   }
 
   /**
-   * The phases, in order. Before the drain a failure leaves the old version running; after it,
-   * the kernel goes back to the version it ran, from the checkpoint just taken.
+   * Runs the phases (reloadPhases.ts). Before the drain a failure leaves the old version running;
+   * after it, the kernel goes back to the version it ran, from the checkpoint just taken.
    */
   private async swapTo(kernel: ManagedKernel, target: KernelVersion, startedAt: number, validateMs: number,
     options: { keepFallback: boolean; rollback: boolean; early?: EarlyCompile | undefined }): Promise<ReloadOutcome> {
     const from = kernel.version;
-    let phase = now();
-    const lap = (): number => { const t = now(); const ms = t - phase; phase = t; return ms; };
-    let handle: CompiledKernelHandle | undefined;
-    let compileMs: number;
-    // A compile made beside validation counts if it succeeded in the host process that still runs.
-    const early = options.early && options.early.generation === kernel.generation ? await options.early.result : undefined;
-    if (early && !early.ok && kernel.alive) throw new CompileFailed(early.error);
-    if (early?.ok) {
-      handle = early.handle;
-      compileMs = early.ms;
-      lap();
-    } else {
-      try {
-        handle = await kernel.compile(target.source);
-      } catch (error) {
-        if (!kernel.alive) throw new HostLost(errorMessage(error));
-        throw new CompileFailed(error);
-      }
-      compileMs = lap();
-    }
-    kernel.setState('reloading');
-    let drainMs: number;
-    let pending: Promise<KernelCheckpoint>;
-    const previous = kernel.lastCheckpoint;
-    try {
-      await kernel.drain();
-      drainMs = lap();
-      pending = kernel.beginCheckpoint();
-    } catch (error) {
-      // Nothing was swapped: the old version comes back from its last checkpoint, then we retry.
-      await kernel.releaseHandle(handle).catch(() => undefined);
-      if (!kernel.alive) throw new HostLost(errorMessage(error));
-      await kernel.resume();
-      throw error;
-    }
-    // The checkpoint's copy is queued on the device ahead of the new version's first step; its
-    // bytes cross into this process while that version starts, so the reload does not wait for
-    // them, yet they are there if that version hangs.
-    const checkpointStarted = now();
-    let checkpointMs = 0;
-    const arrived = pending.then((checkpoint) => {
-      checkpointMs = now() - checkpointStarted;
-      return checkpoint;
-    });
-    arrived.catch(() => undefined);
-    if (options.rollback) kernel.popFallback();
-    const old = kernel.swap(handle, target, { keepFallback: options.keepFallback });
-    const swapMs = lap();
-    let restored = false;
-    let restoreMs: number;
-    let resumeMs: number;
-    let totalMs: number;
-    try {
-      if (!kernel.alive) restored = await kernel.restore(await arrived, target);
-      restoreMs = lap();
-      await kernel.resume();
-      resumeMs = lap();
-      totalMs = now() - startedAt;
-    } catch (error) {
-      // The new version did not run: put the one before back, from the checkpoint.
-      const checkpoint = await arrived.catch(() => previous);
-      return this.rollBackAutomatically(kernel, from, target, checkpoint, error);
-    }
-    kernel.resumedAt = Date.now();
-    // Freeing the old module is not on the way to the new version running.
-    void kernel.releaseHandle(old).catch(() => undefined);
-    const checkpoint = await arrived.catch((error: unknown) => {
-      this.deps.log.warn(`${kernel.id}: the checkpoint taken at the swap did not arrive (${errorMessage(error)}); the previous one stays the recovery point`);
-      return previous;
-    });
-    const timings: ReloadPhaseTimings = { validateMs, compileMs, drainMs, checkpointMs, swapMs, restoreMs, resumeMs, totalMs };
-    if (!options.rollback) {
-      this.counters.successfulReloads++;
-      this.counters.drainMs += drainMs;
-      this.counters.compileMs += compileMs;
-      this.counters.swapMs += swapMs;
-      this.counters.totalMs += timings.totalMs;
-      this.counters.statePreservedCount++;
-    }
+    const result = await runReloadPhases(kernel, target, startedAt, validateMs, options, this.deps.log);
+    // The new version did not run: put the one before back, from the checkpoint.
+    if (!result.ok) return this.rollBackAutomatically(kernel, from, target, result.checkpoint, result.error);
+    const { timings, restored, checkpoint } = result;
+    if (!options.rollback) this.counters.reloaded(timings);
     kernel.rollbackPoint = checkpoint;
-    const size = formatBytes(kernel.spec.stateBytes);
-    const where = kernel.location.key;
-    const ms = Math.round(timings.totalMs);
-    const message = options.rollback
-      ? `${kernel.id} rolled back from v${from.number} to v${target.number} on ${where} in ${ms} ms (state preserved, ${size})`
-      : `${kernel.id} v${target.number} reloaded on ${where} in ${ms} ms (state preserved${restored ? ' from its checkpoint' : ''}, ${size})`;
+    const message = swappedMessage(kernel.id, { from: from.number, to: target.number, rollback: options.rollback, restored }, kernel.location.key, timings.totalMs, kernel.spec.stateBytes);
     return this.finish(kernel, options.rollback ? 'rolledBack' : 'reloaded', { message, timings, from, statePreserved: true });
   }
 
@@ -397,11 +222,8 @@ export class HotReloadManager {
     try {
       await kernel.start(good, checkpoint);
       kernel.rollbackPoint = checkpoint;
-      const from = checkpoint
-        ? `from its checkpoint at step ${checkpoint.step} (state preserved, ${formatBytes(checkpoint.stateBytes)})`
-        : 'from a zeroed state (no checkpoint survived its device host)';
       return this.finish(kernel, 'autoRolledBack', {
-        message: `${kernel.id} v${bad.number} ${what}; rolled back to v${good.number} ${from}`,
+        message: autoRolledBackMessage(kernel.id, bad.number, good.number, what, checkpoint),
         from: bad,
         statePreserved: checkpoint !== undefined,
       });
@@ -421,18 +243,14 @@ export class HotReloadManager {
   }
 
   private async recoverNow(kernel: ManagedKernel, reason: string, culprit: boolean): Promise<ReloadOutcome> {
-    const entry = this.entryFor(kernel.id);
-    const minuteAgo = Date.now() - 60_000;
-    entry.recoveries = entry.recoveries.filter((at) => at > minuteAgo);
-    if (entry.recoveries.length >= this.config.maxRecoveriesPerMinute) {
-      const message = `${kernel.id} failed ${entry.recoveries.length + 1} times within a minute (last: ${reason}); it was stopped. Fix the kernel and run "RingKernel: Start Kernels".`;
+    const decision = this.recovery.admit(kernel.id);
+    if (!decision.allowed) {
+      const message = tooManyFailuresMessage(kernel.id, decision.failures, reason);
       kernel.setState('failed', message);
       return this.finish(kernel, 'failed', { message });
     }
-    entry.recoveries.push(Date.now());
     const current = kernel.version;
-    const onProbation = culprit && kernel.fallback !== undefined && kernel.rollbackPoint !== undefined && Date.now() - kernel.resumedAt < this.config.probationMs;
-    if (onProbation && kernel.rollbackPoint && kernel.fallback) {
+    if (this.recovery.rollsBack(kernel, culprit) && kernel.rollbackPoint && kernel.fallback) {
       return this.rollBackAutomatically(kernel, kernel.fallback, current, kernel.rollbackPoint, new GpuError('WATCHDOG_TIMEOUT', reason));
     }
     const checkpoint = kernel.lastCheckpoint;
@@ -440,8 +258,7 @@ export class HotReloadManager {
     try {
       await kernel.start(current, checkpoint);
       this.counters.recoveries++;
-      const from = checkpoint ? `its checkpoint at step ${checkpoint.step}` : 'a zeroed state (no checkpoint had been taken yet)';
-      return this.finish(kernel, 'recovered', { message: `${kernel.id} v${current.number} came back from ${from} after: ${reason}`, statePreserved: checkpoint !== undefined });
+      return this.finish(kernel, 'recovered', { message: recoveredMessage(kernel.id, current.number, checkpoint, reason), statePreserved: checkpoint !== undefined });
     } catch (error) {
       const message = `${kernel.id} could not be recovered after "${reason}": ${errorMessage(error)}`;
       kernel.setState('failed', message);
@@ -476,37 +293,10 @@ export class HotReloadManager {
   }
 }
 
-/** Frees the module a compile beside validation made, once it exists, when it will not be used. */
-function discardEarly(kernel: ManagedKernel, early: EarlyCompile | undefined): void {
-  void early?.result.then((r) => (r.ok ? kernel.releaseHandle(r.handle) : undefined)).catch(() => undefined);
-}
-
-class CompileFailed extends Error {
-  constructor(override readonly cause: unknown) {
-    super(errorMessage(cause));
-  }
-}
-
 function safeVersion(kernel: ManagedKernel): number {
   try {
     return kernel.version.number;
   } catch {
     return 0;
   }
-}
-
-/** The error lines of a compiler's log, or its message when the log has none. */
-function compilerErrors(error: GpuError): string[] {
-  const lines = (error.log ?? '').split('\n').map((line) => line.trim()).filter((line) => line !== '');
-  const errors = lines.filter((line) => /error/i.test(line));
-  return errors.length > 0 ? errors : [error.message];
-}
-
-function describeFailure(error: unknown): string {
-  if (error instanceof GpuError) {
-    if (error.code === 'WATCHDOG_TIMEOUT') return 'hung (its step did not finish in time)';
-    if (error.code === 'KERNEL_FAULT') return `faulted (${error.message})`;
-    if (error.code === 'HOST_EXITED') return `lost its device host (${error.message})`;
-  }
-  return `failed (${errorMessage(error)})`;
 }

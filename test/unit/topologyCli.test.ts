@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { TopologyJson } from '../../server/src/topology/gpuTopology';
+import type { TopologyJson } from '../../server/src/topology/topologyJson';
 import { repoRoot } from '../support/repo';
 
 const run = promisify(execFile);

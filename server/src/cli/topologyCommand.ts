@@ -4,7 +4,8 @@
 import { probeMachine } from '../probe/machineProbe';
 import type { Logger } from '../logger';
 import { topologyCachePath } from '../topology/cacheLocation';
-import type { GpuTopology, TopologyLink } from '../topology/gpuTopology';
+import type { GpuTopology } from '../topology/gpuTopology';
+import type { TopologyLink } from '../topology/topologyModel';
 import { interconnectLabel } from '../topology/interconnect';
 import { MachineTopology } from '../topology/machineTopology';
 

@@ -1,7 +1,7 @@
 // The coordinator's vocabulary: its settings, the view of a device a strategy sees, placement
 // requests and results, unregister plans, statistics and change events.
 import type { BackendName } from '../backends/backendReport';
-import type { Basis } from '../topology/gpuTopology';
+import type { Basis } from '../topology/topologyModel';
 import type { DeviceKey } from '../probe/probeRecords';
 
 export type LoadBalancingStrategy = 'firstAvailable' | 'leastLoaded' | 'roundRobin' | 'memoryBased' | 'computeCapability' | 'custom';

@@ -3,7 +3,7 @@
 import { NotificationType, RequestType, RequestType0, type WorkDoneProgressParams } from 'vscode-languageserver-protocol';
 import type { BackendReport } from '../backends/backendReport';
 import type { CoordinatorConfig, DeviceUnregisterResult, DeviceView, Placement, PlacementRequest } from '../coordinator/coordinatorTypes';
-import type { TopologyJson } from '../topology/gpuTopology';
+import type { TopologyJson } from '../topology/topologyJson';
 import type { HotReloadStats, KernelView, ReloadOutcome } from '../runtime/kernelReports';
 
 export type { BackendReport } from '../backends/backendReport';
@@ -39,7 +39,7 @@ export const serverInfoRequest = new RequestType0<ServerInfo, void>('ringkernel/
 export const serverInfoChangedNotification = new NotificationType<ServerInfo>('ringkernel/serverInfoChanged');
 
 export type { CoordinatorConfig, DeviceUnregisterResult, DeviceView, Placement, PlacementRequest } from '../coordinator/coordinatorTypes';
-export type { TopologyJson } from '../topology/gpuTopology';
+export type { TopologyJson } from '../topology/topologyJson';
 
 /** The machine's topology and what the coordinator has placed where. */
 export interface TopologyInfo {

@@ -12,7 +12,8 @@ import {
   nvlinkGBpsPerLink, nvlinkGenerationForComputeCapability, pcieGBps, pcieGenerationForComputeCapability, pcieP2PLatencyUs,
   pcieP2PShare, round, type Interconnect, type SameGpuMethod,
 } from './interconnect';
-import { GpuTopology, TOPOLOGY_DATA_VERSION, type HostLink, type LinkSource, type NvSwitchPort, type TopologyData, type TopologyDevice, type TopologyLink } from './gpuTopology';
+import { GpuTopology } from './gpuTopology';
+import { TOPOLOGY_DATA_VERSION, type HostLink, type LinkSource, type NvSwitchPort, type TopologyData, type TopologyDevice, type TopologyLink } from './topologyModel';
 import { machineKey } from './machineKey';
 import {
   normalizePciBusId, normalizeUuid,

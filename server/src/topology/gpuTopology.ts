@@ -1,139 +1,18 @@
-// The machine's GPUs and the links between them, as probed (buildTopology) or measured. Links are
-// directed: a→b and b→a are separate records, because measured bandwidth differs by direction and
-// CUDA peer access can be granted one way only. buildTopology always emits both directions.
+// One machine's GPUs and the links between them, as probed (buildTopology) or measured, with the
+// queries the coordinator and the views ask: links, best paths, neighbours, physical GPUs, the
+// bisection. The data shapes are in topologyModel.ts, the algorithms in topologyRoutes.ts, the
+// renderings in topologyJson.ts and topologyMatrix.ts.
 import type { BackendName } from '../backends/backendReport';
-import { EXACT_BISECTION_LIMIT, FlowNetwork, maxFlow, minimumBisection, widestPath, type Edge } from './graphAlgorithms';
-import {
-  SELF_BANDWIDTH_GBPS, interconnectLabel, isPeerInterconnect, nvlinkGBpsPerLink, round,
-  type Interconnect, type SameGpuMethod,
-} from './interconnect';
-import type { CudaP2PAttributes, DeviceKey } from '../probe/probeRecords';
+import type { DeviceKey } from '../probe/probeRecords';
+import { SELF_BANDWIDTH_GBPS, isPeerInterconnect } from './interconnect';
+import { topologyJson, type TopologyJson } from './topologyJson';
 import { topologyMatrixText } from './topologyMatrix';
-
-export type Basis = 'measured' | 'estimated';
-
-/**
- * How a link's kind was determined: NVML's per-link state and remote ends; CUDA's peer access
- * (with NVML's PCIe level where known); no peer path, so through the host; the identity of a
- * physical GPU behind two backends; or a fallback guess because a probe was unavailable (the
- * topology's notes say which).
- */
-export type LinkSource = 'nvml' | 'cuda-p2p' | 'host' | 'identity' | 'fallback';
-
-/** A device's own link to system memory, per direction. */
-export interface HostLink {
-  toDeviceGBps: number;
-  toHostGBps: number;
-  /** One transfer's latency, µs. */
-  latencyUs: number;
-  basis: Basis;
-  /** Where the figure comes from, e.g. "PCIe Gen5 x16 (sysfs)" or "measured". */
-  source: string;
-}
-
-export interface TopologyDevice {
-  key: DeviceKey;
-  backend: BackendName;
-  index: number;
-  name: string;
-  vendor?: string;
-  pciBusId?: string;
-  uuid?: string;
-  numaNode?: number;
-  memoryTotalBytes?: number;
-  memoryFreeBytes?: number;
-  computeCapability?: { major: number; minor: number };
-  /** Shared by every device that is this physical GPU ("gpu0", "gpu1", …). */
-  physicalGpu: string;
-  /** A software rasteriser: its "device memory" is system memory. */
-  software: boolean;
-  hostLink: HostLink;
-}
-
-export interface TopologyLink {
-  from: DeviceKey;
-  to: DeviceKey;
-  interconnect: Interconnect;
-  /** Per direction, from → to. */
-  bandwidthGBps: number;
-  latencyUs: number;
-  basis: Basis;
-  source: LinkSource;
-  /** What CUDA said about peer access from → to, where it was asked. */
-  peer?: CudaP2PAttributes;
-}
-
-/** NVLinks from one GPU to one NVSwitch chip; bisection needs them, as switch ports are shared. */
-export interface NvSwitchPort {
-  switchId: string;
-  device: DeviceKey;
-  links: number;
-  generation: number;
-}
-
-export const TOPOLOGY_DATA_VERSION = 1;
-
-/** The topology as plain data: what buildTopology produces and GpuTopology.fromData takes back. */
-export interface TopologyData {
-  version: typeof TOPOLOGY_DATA_VERSION;
-  /** Identifies the machine's set of devices (see machineKey). */
-  machineKey: string;
-  description?: string;
-  devices: TopologyDevice[];
-  links: TopologyLink[];
-  nvswitchPorts: NvSwitchPort[];
-  /** What was estimated because a probe was unavailable, what was ambiguous, what was ignored. */
-  notes: string[];
-}
-
-export interface TopologyPath {
-  /** Source first, target last. */
-  devices: DeviceKey[];
-  links: TopologyLink[];
-  hops: number;
-  /** The narrowest link's bandwidth, GB/s. */
-  bottleneckGBps: number;
-  /** Sum of the links' latencies, µs. */
-  latencyUs: number;
-  /** measured only when every link on the path was. */
-  basis: Basis;
-}
-
-export interface PathOptions {
-  /** false: only host-mediated routes (RingKernel's enableP2P off). Default true. */
-  allowPeer?: boolean;
-  /** Bandwidths within this fraction count as equal, so a detour must be clearly wider. Default 0.05. */
-  tolerance?: number;
-  /** Devices a path must not pass through (a device being drained). */
-  avoid?: readonly DeviceKey[];
-}
-
-export interface PhysicalGpu {
-  id: string;
-  name: string;
-  /** The devices that are this GPU, CUDA first. */
-  devices: DeviceKey[];
-  /** How the devices were recognised as one GPU, when there are several. */
-  method?: SameGpuMethod;
-}
-
-export interface BisectionOptions {
-  /** The devices to split; default one device per physical hardware GPU (CUDA preferred). */
-  devices?: readonly DeviceKey[];
-  /** Also count transfers staged through system memory. Default false: peer links only. */
-  includeHost?: boolean;
-}
-
-export interface BisectionResult {
-  /** Per direction, GB/s, across the narrowest balanced split. */
-  bandwidthGBps: number;
-  /** The split that achieves it: traffic from halves[0] to halves[1]. */
-  halves: [DeviceKey[], DeviceKey[]];
-  /** true when every balanced split was tried (at most EXACT_BISECTION_LIMIT devices). */
-  exact: boolean;
-}
-
-const INFINITE_CAPACITY = 1e9;
+import {
+  TOPOLOGY_DATA_VERSION,
+  type BisectionOptions, type BisectionResult, type NvSwitchPort, type PathOptions, type PhysicalGpu, type TopologyData,
+  type TopologyDevice, type TopologyLink, type TopologyPath,
+} from './topologyModel';
+import { narrowestSplit, widestRoute } from './topologyRoutes';
 
 export class GpuTopology {
   readonly devices: readonly TopologyDevice[];
@@ -144,7 +23,6 @@ export class GpuTopology {
   readonly nvswitchPorts: readonly NvSwitchPort[];
   private readonly byKey = new Map<DeviceKey, TopologyDevice>();
   private readonly linkByPair = new Map<string, TopologyLink>();
-  private readonly indexByKey = new Map<DeviceKey, number>();
   private defaultBisection: BisectionResult | undefined;
 
   private constructor(data: TopologyData) {
@@ -154,7 +32,7 @@ export class GpuTopology {
     this.machineKey = data.machineKey;
     this.description = data.description;
     this.nvswitchPorts = data.nvswitchPorts;
-    data.devices.forEach((device, i) => { this.byKey.set(device.key, device); this.indexByKey.set(device.key, i); });
+    for (const device of data.devices) this.byKey.set(device.key, device);
     for (const link of data.links) if (link.from !== link.to) this.linkByPair.set(pairKey(link.from, link.to), link);
   }
 
@@ -184,31 +62,7 @@ export class GpuTopology {
    * devices or when no route exists.
    */
   bestPath(a: DeviceKey, b: DeviceKey, options: PathOptions = {}): TopologyPath | undefined {
-    const from = this.indexOf(a);
-    const to = this.indexOf(b);
-    if (from < 0 || to < 0) return undefined;
-    if (a === b) return { devices: [a], links: [], hops: 0, bottleneckGBps: SELF_BANDWIDTH_GBPS, latencyUs: 0, basis: 'estimated' };
-    const allowPeer = options.allowPeer ?? true;
-    const avoid = new Set(options.avoid ?? []);
-    avoid.delete(a);
-    avoid.delete(b);
-    const edges: (Edge & { link: TopologyLink })[] = [];
-    for (const link of this.links) {
-      if (!allowPeer && isPeerInterconnect(link.interconnect)) continue;
-      if (avoid.has(link.from) || avoid.has(link.to)) continue;
-      edges.push({ from: this.indexOf(link.from), to: this.indexOf(link.to), bandwidth: link.bandwidthGBps, latency: link.latencyUs, link });
-    }
-    const found = widestPath(this.devices.length, edges, from, to, options.tolerance ?? 0.05);
-    if (!found) return undefined;
-    const links = found.map((edge) => (edge as Edge & { link: TopologyLink }).link);
-    return {
-      devices: [a, ...links.map((link) => link.to)],
-      links,
-      hops: links.length,
-      bottleneckGBps: Math.min(...links.map((link) => link.bandwidthGBps)),
-      latencyUs: round(links.reduce((sum, link) => sum + link.latencyUs, 0), 3),
-      basis: links.every((link) => link.basis === 'measured') ? 'measured' : 'estimated',
-    };
+    return widestRoute(this, a, b, options);
   }
 
   /** Devices with a direct peer link from d (NVLink, NVSwitch, PCIe P2P); not host-mediated, not d's aliases. */
@@ -290,15 +144,7 @@ export class GpuTopology {
 
   private computeBisection(options: BisectionOptions): BisectionResult {
     const keys = (options.devices ?? this.physicalRepresentatives()).filter((key) => this.byKey.has(key));
-    const network = this.flowNetwork(keys, options.includeHost ?? false);
-    const numaSplit = keys.map((key, i) => ({ i, numa: this.byKey.get(key)?.numaNode ?? 0 })).sort((x, y) => x.numa - y.numa || x.i - y.i).map((x) => x.i);
-    const result = minimumBisection(keys.length, (from, to) => maxFlow(network, from, to), [numaSplit.slice(0, Math.floor(keys.length / 2)).sort((x, y) => x - y)]);
-    const name = (i: number): DeviceKey => keys[i] ?? '';
-    return {
-      bandwidthGBps: round(result.value),
-      halves: [result.from.map(name), result.to.map(name)],
-      exact: result.exact && keys.length <= EXACT_BISECTION_LIMIT,
-    };
+    return narrowestSplit(this, keys, options.includeHost ?? false);
   }
 
   /** A matrix like `nvidia-smi topo -m`, then bandwidths, legend and notes. */
@@ -319,116 +165,10 @@ export class GpuTopology {
     return data;
   }
 
-  /** What `ringkernel topology --json` prints and the UI receives: the data plus derived facts. */
+  /** What `ringkernel topology --json` prints and the UI receives (topologyJson.ts). */
   toJSON(): TopologyJson {
-    const paths: TopologyPathJson[] = [];
-    for (const a of this.devices) {
-      for (const b of this.devices) {
-        if (a.key === b.key) continue;
-        const path = this.bestPath(a.key, b.key);
-        if (!path) continue;
-        paths.push({ from: a.key, to: b.key, devices: path.devices, hops: path.hops, bottleneckGBps: path.bottleneckGBps, latencyUs: path.latencyUs, basis: path.basis });
-      }
-    }
-    return {
-      ...this.toData(),
-      links: this.links.map((link) => ({ ...link, label: interconnectLabel(link.interconnect) })),
-      physicalGpus: this.physicalGpus(),
-      paths,
-      bisection: this.bisectionBandwidth(),
-      fullyConnected: this.isFullyConnected(),
-    };
+    return topologyJson(this);
   }
-
-  private indexOf(key: DeviceKey): number {
-    return this.indexByKey.get(key) ?? -1;
-  }
-
-  private flowNetwork(keys: readonly DeviceKey[], includeHost: boolean): FlowNetwork {
-    const inSet = new Map(keys.map((key, i) => [key, i]));
-    const switches = [...new Set(this.nvswitchPorts.filter((p) => inSet.has(p.device)).map((p) => p.switchId))];
-    const pcieComponents = this.pcieComponents(keys);
-    const portCount = keys.length;
-    // Nodes: devices, then one host port per device, then NVSwitch chips, then PCIe peer groups, then the host.
-    const portOf = (i: number): number => keys.length + i;
-    const switchNode = (id: string): number => keys.length + portCount + switches.indexOf(id);
-    const groupNode = (g: number): number => keys.length + portCount + switches.length + g;
-    const hostNode = keys.length + portCount + switches.length + pcieComponents.length;
-    const network = new FlowNetwork(hostNode + 1);
-
-    const usesSwitch = new Set(this.links.filter((l) => l.interconnect.kind === 'nvswitch').flatMap((l) => [l.from, l.to]));
-    for (const port of this.nvswitchPorts) {
-      const i = inSet.get(port.device);
-      if (i === undefined || !usesSwitch.has(port.device)) continue;
-      const capacity = port.links * nvlinkGBpsPerLink(port.generation);
-      network.add(i, switchNode(port.switchId), capacity);
-      network.add(switchNode(port.switchId), i, capacity);
-    }
-    for (const link of this.links) {
-      const i = inSet.get(link.from);
-      const j = inSet.get(link.to);
-      if (i === undefined || j === undefined) continue;
-      if (link.interconnect.kind === 'nvlink') network.add(i, j, link.bandwidthGBps);
-    }
-    const needsPort = new Set<number>();
-    pcieComponents.forEach((members, g) => {
-      for (const i of members) {
-        needsPort.add(i);
-        network.add(portOf(i), groupNode(g), INFINITE_CAPACITY);
-        network.add(groupNode(g), portOf(i), INFINITE_CAPACITY);
-      }
-    });
-    if (includeHost) {
-      keys.forEach((_, i) => {
-        needsPort.add(i);
-        network.add(portOf(i), hostNode, INFINITE_CAPACITY);
-        network.add(hostNode, portOf(i), INFINITE_CAPACITY);
-      });
-    }
-    for (const i of needsPort) {
-      const device = this.byKey.get(keys[i] ?? '');
-      if (!device) continue;
-      network.add(i, portOf(i), device.hostLink.toHostGBps);
-      network.add(portOf(i), i, device.hostLink.toDeviceGBps);
-    }
-    return network;
-  }
-
-  /** Groups of devices joined by PCIe peer links (union-find), as indices into keys; singletons dropped. */
-  private pcieComponents(keys: readonly DeviceKey[]): number[][] {
-    const parent = keys.map((_, i) => i);
-    const find = (i: number): number => {
-      while (parent[i] !== i) i = parent[i] ?? i;
-      return i;
-    };
-    for (const link of this.links) {
-      if (link.interconnect.kind !== 'pcie') continue;
-      const i = keys.indexOf(link.from);
-      const j = keys.indexOf(link.to);
-      if (i >= 0 && j >= 0) parent[find(i)] = find(j);
-    }
-    const groups = new Map<number, number[]>();
-    keys.forEach((_, i) => groups.set(find(i), [...(groups.get(find(i)) ?? []), i]));
-    return [...groups.values()].filter((members) => members.length > 1);
-  }
-}
-
-export interface TopologyPathJson {
-  from: DeviceKey;
-  to: DeviceKey;
-  devices: DeviceKey[];
-  hops: number;
-  bottleneckGBps: number;
-  latencyUs: number;
-  basis: Basis;
-}
-
-export interface TopologyJson extends Omit<TopologyData, 'links'> {
-  links: (TopologyLink & { label: string })[];
-  physicalGpus: PhysicalGpu[];
-  paths: TopologyPathJson[];
-  bisection: BisectionResult;
-  fullyConnected: boolean;
 }
 
 function pairKey(a: DeviceKey, b: DeviceKey): string {

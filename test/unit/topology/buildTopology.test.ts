@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildTopology } from '../../../server/src/topology/buildTopology';
-import type { TopologyLink } from '../../../server/src/topology/gpuTopology';
+import type { TopologyLink } from '../../../server/src/topology/topologyModel';
 import { parseTopologyProbes } from '../../../server/src/topology/probeParser';
 import type { DeviceProbe, TopologyProbes } from '../../../server/src/probe/probeRecords';
 import { cloneProbes, machine, machineProbes } from './machines';

@@ -5,6 +5,13 @@
 /** Binding / parameter indices. */
 export const BINDING = { control: 0, state: 1, inbox: 2, outbox: 3 } as const;
 
+/** The four buffers in binding / parameter order (a CUDA launch's argument list). */
+export function inAbiOrder<T>(buffers: { control: T; state: T; inbox: T; outbox: T }): [T, T, T, T] {
+  const ordered: T[] = [];
+  for (const role of ['control', 'state', 'inbox', 'outbox'] as const) ordered[BINDING[role]] = buffers[role];
+  return ordered as [T, T, T, T];
+}
+
 /** control: written by the host before every step. */
 export const CONTROL_BYTES = 16;
 export const CONTROL_WORD = { step: 0, kernelIndex: 1, inboxCount: 2, outboxCapacity: 3 } as const;

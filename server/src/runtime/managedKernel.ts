@@ -196,11 +196,6 @@ export class ManagedKernel {
     return this.history.pop();
   }
 
-  /** Puts `version` back as current without compiling (a rollback whose compile failed). */
-  setCurrent(version: KernelVersion): void {
-    this.currentVersion = version;
-  }
-
   releaseHandle(handle: CompiledKernelHandle): Promise<void> {
     return this.kernel?.alive ? this.kernel.releaseHandle(handle) : Promise.resolve();
   }

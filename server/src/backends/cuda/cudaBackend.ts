@@ -4,7 +4,7 @@
 import type { BackendName } from '../backendReport';
 import type { BufferHandle, DeviceInfo, GpuBackend, CompiledKernelHandle, KernelSource, StepLaunch, StepTiming, Timing } from '../backend';
 import { GpuError, type GpuErrorCode } from '../gpuError';
-import { OUTBOX_HEADER_BYTES } from '../../abi/kernelAbi';
+import { OUTBOX_HEADER_BYTES, inAbiOrder } from '../../abi/kernelAbi';
 import { isCudaError, loadCudaAddon, type CudaAddon, type CudaFunction, type CudaModule, type CudaStream, type DevicePointer } from './cudaAddon';
 import { errorMessage } from '../../logger';
 
@@ -274,7 +274,7 @@ export class CudaBackend implements GpuBackend {
     try {
       this.addon.memcpyHtoDAsync(device.stream, this.pointer(launch.control), controlBlock);
       this.addon.launchKernel(kernel.fn, { grid: launch.grid, block: launch.block, stream: device.stream },
-        [this.pointer(launch.control), this.pointer(launch.state), this.pointer(launch.inbox), this.pointer(launch.outbox)]);
+        inAbiOrder({ control: this.pointer(launch.control), state: this.pointer(launch.state), inbox: this.pointer(launch.inbox), outbox: this.pointer(launch.outbox) }));
       this.addon.memcpyDtoHAsync(device.stream, device.outboxHeader, this.pointer(launch.outbox));
       await this.addon.streamSynchronizeAsync(device.stream);
     } catch (error) {

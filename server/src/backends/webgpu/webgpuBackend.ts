@@ -4,7 +4,7 @@
 import type { BackendName } from '../backendReport';
 import type { BufferHandle, DeviceInfo, GpuBackend, CompiledKernelHandle, KernelSource, StepLaunch, StepTiming, Timing } from '../backend';
 import { GpuError } from '../gpuError';
-import { OUTBOX_HEADER_BYTES } from '../../abi/kernelAbi';
+import { BINDING, OUTBOX_HEADER_BYTES } from '../../abi/kernelAbi';
 import { dawnInstance } from './dawn';
 import { errorMessage } from '../../logger';
 
@@ -18,10 +18,10 @@ interface OpenDevice {
 
 /** The ABI's four bindings: control and inbox are read-only storage; state and outbox read-write. */
 const ABI_LAYOUT: GPUBindGroupLayoutEntry[] = [
-  { binding: 0, visibility: 0x4, buffer: { type: 'read-only-storage' } },
-  { binding: 1, visibility: 0x4, buffer: { type: 'storage' } },
-  { binding: 2, visibility: 0x4, buffer: { type: 'read-only-storage' } },
-  { binding: 3, visibility: 0x4, buffer: { type: 'storage' } },
+  { binding: BINDING.control, visibility: 0x4, buffer: { type: 'read-only-storage' } },
+  { binding: BINDING.state, visibility: 0x4, buffer: { type: 'storage' } },
+  { binding: BINDING.inbox, visibility: 0x4, buffer: { type: 'read-only-storage' } },
+  { binding: BINDING.outbox, visibility: 0x4, buffer: { type: 'storage' } },
 ];
 
 interface CompiledKernel {
@@ -306,7 +306,13 @@ export class WebGpuBackend implements GpuBackend {
     // Queued before the dispatch, so the kernel sees it; no wait of its own.
     device.queue.writeBuffer(this.buffer(launch.control), 0, controlBlock.buffer, controlBlock.byteOffset, controlBlock.byteLength);
     if (kernel.bindGroup === undefined || firstWithTheseBuffers) {
-      const group = device.createBindGroup({ layout, entries: buffers.map((handle, binding) => ({ binding, resource: { buffer: this.buffer(handle) } })) });
+      const entries: GPUBindGroupEntry[] = [
+        { binding: BINDING.control, resource: { buffer: this.buffer(launch.control) } },
+        { binding: BINDING.state, resource: { buffer: this.buffer(launch.state) } },
+        { binding: BINDING.inbox, resource: { buffer: this.buffer(launch.inbox) } },
+        { binding: BINDING.outbox, resource: { buffer: this.buffer(launch.outbox) } },
+      ];
+      const group = device.createBindGroup({ layout, entries });
       kernel.bindGroup = { key, group };
     }
     const encoder = device.createCommandEncoder({ label: launch.kernel.label });

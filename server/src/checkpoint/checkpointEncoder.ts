@@ -39,7 +39,7 @@ export async function encodeCheckpoint(record: CheckpointRecord, sink: ByteSink)
   ];
   if (record.hlc) chunks.push({ type: CHUNK.hlc, payload: encodeHlc(record.hlc) });
   if (record.pendingMessages) chunks.push({ type: CHUNK.pendingMessages, payload: record.pendingMessages });
-  chunks.push({ type: CHUNK.state, payload: record.checkpoint.state as Uint8Array });
+  chunks.push({ type: CHUNK.state, payload: record.checkpoint.state });
   const fileBytes = fileBytesFor(chunks.map((chunk) => chunk.payload.byteLength));
 
   const out = new ChecksummedSink(sink);

@@ -11,8 +11,8 @@ const GENERATION_DIGITS = 12;
 /** Names Windows reserves for devices, with any extension ("CON.x" opens the console). */
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9]|lpt[0-9])$/i;
 
-const FINAL_NAME = /^([A-Za-z0-9_-]{1,40})\.([0-9a-f]{16})\.([0-9]{12,15})\.rkcp$/;
-const TEMP_NAME = /^[A-Za-z0-9_-]{1,40}\.[0-9a-f]{16}\.[0-9]{12,15}\.rkcp\.[0-9a-f]{16}\.tmp$/;
+const FINAL_NAME = /^([A-Za-z0-9_-]{1,40})\.([0-9a-f]{16})\.([0-9]{12,16})\.rkcp$/;
+const TEMP_NAME = /^[A-Za-z0-9_-]{1,40}\.[0-9a-f]{16}\.[0-9]{12,16}\.rkcp\.[0-9a-f]{16}\.tmp$/;
 
 /** The part of the name that says which kernel: 16 hex digits of the SHA-256 of its id. */
 export function kernelKey(kernelId: string): string {

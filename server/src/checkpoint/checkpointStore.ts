@@ -67,6 +67,7 @@ interface WaitingWrite {
 }
 
 interface Lane {
+  running: CheckpointRecord | undefined;
   waiting: WaitingWrite | undefined;
   done: Promise<void>;
 }
@@ -131,10 +132,24 @@ export class CheckpointStore {
         lane.waiting = waiting;
         return;
       }
-      lane = { waiting, done: Promise.resolve() };
+      lane = { running: undefined, waiting, done: Promise.resolve() };
       this.lanes.set(id, lane);
       lane.done = this.runLane(id, lane);
     });
+  }
+
+  /**
+   * The state buffers the store is writing or will write: memory the caller must not reuse yet (a
+   * runtime that recycles checkpoint memory leaves these out). A reused buffer would put a state
+   * torn between two steps on disk under a digest that matches it.
+   */
+  statesInUse(): Set<Readonly<Uint8Array>> {
+    const states = new Set<Readonly<Uint8Array>>();
+    for (const lane of this.lanes.values()) {
+      if (lane.running) states.add(lane.running.checkpoint.state);
+      if (lane.waiting) states.add(lane.waiting.record.checkpoint.state);
+    }
+    return states;
   }
 
   /** Resolves when every write asked for so far has settled (before the server exits). */
@@ -145,7 +160,14 @@ export class CheckpointStore {
   /** The kernel's files, newest first; reads none of them. */
   async files(kernelId: string): Promise<StoredCheckpointFile[]> {
     const key = kernelKey(kernelId);
-    const names = await readdir(this.folder);
+    let names: string[];
+    try {
+      names = await readdir(this.folder);
+    } catch (error) {
+      // The folder removed under a running store (a workspace storage cleanup) holds no checkpoints.
+      if (systemErrorCode(error) === 'ENOENT') return [];
+      throw error;
+    }
     const files: StoredCheckpointFile[] = [];
     for (const name of names) {
       const parsed = parseCheckpointFileName(name);
@@ -187,11 +209,13 @@ export class CheckpointStore {
   private async runLane(id: string, lane: Lane): Promise<void> {
     for (let job = lane.waiting; job; job = lane.waiting) {
       lane.waiting = undefined;
+      lane.running = job.record;
       try {
         job.resolve(await this.writeNow(job.record));
       } catch (error) {
         job.reject(error);
       }
+      lane.running = undefined;
     }
     this.lanes.delete(id);
   }

@@ -111,7 +111,7 @@ describe('checkpoint file format', () => {
         if (r.pending) record.pendingMessages = r.pending;
         assertSameRecord(await decodeCheckpoint(memorySource(await encodeToBytes(record)), NAME), record);
       }),
-      propertyRuns(t, 200),
+      propertyRuns(t, 100),
     );
   });
 

@@ -210,10 +210,16 @@ describe('checkpoint store', () => {
   test('writes asked for while one runs: the waiting one is replaced by the newest', async () => {
     await withTempFolder(async (folder) => {
       const store = await openStore(folder);
-      const outcomes = await Promise.all([1, 2, 3].map((step) => store.write(sampleRecord({ step }))));
+      const records = [1, 2, 3].map((step) => sampleRecord({ step }));
+      const writes = records.map((record) => store.write(record));
+      const inUse = store.statesInUse();
+      assert.ok(inUse.has(records[0]?.checkpoint.state ?? new Uint8Array()) && inUse.has(records[2]?.checkpoint.state ?? new Uint8Array()), 'the running and the waiting write hold their memory');
+      assert.ok(!inUse.has(records[1]?.checkpoint.state ?? new Uint8Array()), 'a superseded write releases its memory');
+      const outcomes = await Promise.all(writes);
       assert.deepEqual(outcomes.map((o) => (o.written ? `written ${o.generation}` : `superseded by ${o.supersededByStep}`)), ['written 0', 'superseded by 3', 'written 1']);
       assert.equal((await store.newest('heat')).loaded?.record.checkpoint.step, 3);
       await store.idle();
+      assert.equal(store.statesInUse().size, 0);
     });
   });
 

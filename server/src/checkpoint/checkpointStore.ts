@@ -178,7 +178,8 @@ export class CheckpointStore {
 
   /**
    * The newest of the kernel's files that reads cleanly (every digest and the checksum verified),
-   * falling back past rejected ones, each logged with its reason. `into`: memory for the state.
+   * falling back past rejected ones, each logged with its reason. `into`: memory for the state
+   * (used when its size is right; a rejected file may have overwritten part of it).
    */
   async newest(kernelId: string, options: { into?: Uint8Array } = {}): Promise<NewestCheckpoint> {
     const rejected: RejectedCheckpointFile[] = [];
@@ -233,6 +234,8 @@ export class CheckpointStore {
       const name = checkpointFileName(kernelId, generation);
       finalPath = join(this.folder, name);
       tempPath = join(this.folder, tempFileName(name));
+      // Again each time: the folder may have been removed under a running store (workspace storage cleaned).
+      await mkdir(this.folder, { recursive: true });
       handle = await open(tempPath, 'wx', 0o600);
       const sink = fileSink(handle);
       encoded = await encodeCheckpoint(record, this.hooks.sink?.(sink, tempPath) ?? sink);

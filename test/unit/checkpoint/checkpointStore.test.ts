@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, readdir, stat, writeFile, copyFile } from 'node:fs/promises';
+import { copyFile, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { ByteSink } from '../../../server/src/checkpoint/byteStreams';
@@ -231,6 +231,17 @@ describe('checkpoint store', () => {
       for (const name of [ours, ...others]) await writeFile(join(store.folder, name), 'x');
       await openStore(folder);
       assert.deepEqual((await readdir(store.folder)).sort(), others.sort());
+    });
+  });
+
+  test('a folder removed under a running store holds nothing, and the next write makes it again', async () => {
+    await withTempFolder(async (folder) => {
+      const store = await openStore(folder);
+      await store.write(sampleRecord({ step: 1 }));
+      await rm(store.folder, { recursive: true });
+      assert.deepEqual(await store.newest('heat'), { loaded: undefined, rejected: [] });
+      assert.ok((await store.write(sampleRecord({ step: 2 }))).written);
+      assert.equal((await store.newest('heat')).loaded?.record.checkpoint.step, 2);
     });
   });
 

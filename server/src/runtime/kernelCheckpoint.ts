@@ -2,9 +2,9 @@
 // code version that produced it. Hot reload keeps one as its rollback point; a restarted device
 // host brings its kernels back from theirs.
 //
-// It is a value: immutable, self-describing, verifiable by digest. Today checkpoints live in
-// memory; the versioned binary file format (DESIGN.md, Checkpoints) will serialise exactly these
-// fields, so nothing here may depend on where the bytes came from.
+// It is a value: immutable, self-describing, verifiable by digest. The checkpoint file format
+// (server/src/checkpoint/, docs/checkpoint-format.md) serialises these fields, so nothing here
+// may depend on where the bytes came from.
 import { createHash } from 'node:crypto';
 
 export interface CheckpointFields {
@@ -15,6 +15,8 @@ export interface CheckpointFields {
   step: number;
   /** The state; the checkpoint takes it over (no copy), so the caller must not change it afterwards. */
   state: Uint8Array;
+  /** The state's SHA-256 (hex) when its producer knows it already (a checkpoint file records it); verify() checks against it. */
+  sha256?: string;
 }
 
 export class KernelCheckpoint {
@@ -33,6 +35,7 @@ export class KernelCheckpoint {
     // Taken over, not copied: a hot reload checkpoints on its critical path, and a copy of a
     // 256 MiB state into fresh memory costs more than reading it from the device.
     this.bytes = fields.state;
+    this.digest = fields.sha256;
   }
 
   static of(fields: CheckpointFields, takenAt: Date = new Date()): KernelCheckpoint {
@@ -58,13 +61,41 @@ export class KernelCheckpoint {
     return this.digest;
   }
 
-  /** Throws when the bytes no longer match the digest taken earlier (a no-op if none was taken). */
-  verify(): void {
-    if (this.digest === undefined) return;
+  /** The digest if it was given or computed already; never hashes. */
+  get knownSha256(): string | undefined {
+    return this.digest;
+  }
+
+  /**
+   * Records a digest computed elsewhere over these bytes (the checkpoint file writer hashes the
+   * state as it writes it). Throws when it contradicts the one recorded earlier: the bytes changed.
+   */
+  recordSha256(sha256: string): void {
+    if (this.digest !== undefined && this.digest !== sha256) throw this.corrupt(sha256);
+    this.digest = sha256;
+  }
+
+  /**
+   * Hashes the state now and compares it with the recorded digest; throws when they differ.
+   * 'matched': a digest was recorded (by the file the checkpoint was read from, by the writer that
+   * put it on disk, or when first asked for) and the bytes still match it. 'sealed': none was, so
+   * the digest is recorded now and only later changes can be caught. The trade-off: hashing at take
+   * time would make every checkpoint verifiable, but a hot reload checkpoints on its critical path
+   * and 256 MiB of SHA-256 takes a fifth of a second; periodic checkpoints get their digest off
+   * that path when they are written to disk, and a reload's rollback point is sealed when first used.
+   */
+  verify(): 'matched' | 'sealed' {
     const actual = sha256Hex(this.bytes);
-    if (actual !== this.digest) {
-      throw new Error(`checkpoint of kernel "${this.kernelId}" at step ${this.step} is corrupt: its SHA-256 is ${actual}, ${this.digest} was recorded`);
+    if (this.digest === undefined) {
+      this.digest = actual;
+      return 'sealed';
     }
+    if (actual !== this.digest) throw this.corrupt(actual);
+    return 'matched';
+  }
+
+  private corrupt(actual: string): Error {
+    return new Error(`checkpoint of kernel "${this.kernelId}" at step ${this.step} is corrupt: its SHA-256 is ${actual}, ${this.digest} was recorded`);
   }
 }
 

@@ -1,0 +1,56 @@
+// What one checkpoint file holds: the in-memory KernelCheckpoint (id, version, step, time, state)
+// and what a restore elsewhere needs besides: which code produced the state, where it ran, the
+// control block, and (once the router exists) its clock and the messages in flight.
+import type { ControlBlock } from '../kernel/abi';
+import type { KernelCheckpoint } from '../runtime/kernelCheckpoint';
+
+/** A hybrid logical clock's state, as the router will keep it per kernel. */
+export interface HlcState {
+  /** Physical component, microseconds since the Unix epoch. */
+  physicalMicros: number;
+  /** Logical counter (u32). */
+  logical: number;
+  /** The clock's node id (u32). */
+  nodeId: number;
+}
+
+export interface CheckpointRecord {
+  checkpoint: KernelCheckpoint;
+  /** SHA-256 (hex) of the code version that produced the state (KernelVersion.codeSha256). */
+  codeSha256: string;
+  /** The backend the kernel ran on, e.g. "webgpu". */
+  backend: string;
+  /** The coordinator's device key, e.g. "webgpu:0". */
+  deviceKey: string;
+  /** The control block as the host writes it before the next step: its step word is the low 32 bits of the checkpoint's step. */
+  control: ControlBlock;
+  hlc?: HlcState;
+  /** Messages accepted but not yet delivered, in the router's own encoding (reserved: the router does not exist yet). */
+  pendingMessages?: Uint8Array;
+}
+
+/** The metadata chunk's fields: everything about a checkpoint but its bytes. */
+export interface CheckpointMetadata {
+  kernelId: string;
+  version: number;
+  codeSha256: string;
+  step: number;
+  backend: string;
+  deviceKey: string;
+  takenAt: Date;
+  stateBytes: number;
+}
+
+export function metadataOf(record: CheckpointRecord): CheckpointMetadata {
+  const { checkpoint } = record;
+  return {
+    kernelId: checkpoint.kernelId,
+    version: checkpoint.version,
+    codeSha256: record.codeSha256,
+    step: checkpoint.step,
+    backend: record.backend,
+    deviceKey: record.deviceKey,
+    takenAt: checkpoint.takenAt,
+    stateBytes: checkpoint.stateBytes,
+  };
+}

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointStore } from '../server/src/checkpoint/checkpointStore';
 import type { CheckpointRecord } from '../server/src/checkpoint/checkpointRecord';
-import { KernelCheckpoint } from '../server/src/runtime/kernelCheckpoint';
+import { KernelCheckpoint } from '../server/src/checkpoint/kernelCheckpoint';
 import { gbPerSecond, summarize, timeMany } from './stats';
 
 function option(name: string, fallback: string): string {

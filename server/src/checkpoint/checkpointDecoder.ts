@@ -5,8 +5,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { CONTROL_BYTES, type ControlBlock } from '../kernel/abi';
-import { KernelCheckpoint } from '../runtime/kernelCheckpoint';
+import { CONTROL_BYTES, type ControlBlock } from '../abi/kernelAbi';
+import { KernelCheckpoint } from './kernelCheckpoint';
 import { fileSource, type ByteSource } from './byteStreams';
 import { CheckpointFileError, systemErrorCode, type CheckpointProblem } from './checkpointErrors';
 import {

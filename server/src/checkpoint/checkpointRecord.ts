@@ -1,8 +1,8 @@
 // What one checkpoint file holds: the in-memory KernelCheckpoint (id, version, step, time, state)
 // and what a restore elsewhere needs besides: which code produced the state, where it ran, the
 // control block, and (once the router exists) its clock and the messages in flight.
-import type { ControlBlock } from '../kernel/abi';
-import type { KernelCheckpoint } from '../runtime/kernelCheckpoint';
+import type { ControlBlock } from '../abi/kernelAbi';
+import type { KernelCheckpoint } from './kernelCheckpoint';
 
 /** A hybrid logical clock's state, as the router will keep it per kernel. */
 export interface HlcState {

@@ -1,7 +1,7 @@
 // The small chunks' payloads, both ways: metadata, control block, HLC state. Encoding checks the
 // values (a file no reader accepts must never be written); decoding checks every length and value
 // and throws MalformedPayload, which the decoder turns into an error naming the file and chunk.
-import { CONTROL_BYTES, CONTROL_WORD, encodeControl, type ControlBlock } from '../kernel/abi';
+import { CONTROL_BYTES, CONTROL_WORD, encodeControl, type ControlBlock } from '../abi/kernelAbi';
 import type { CheckpointMetadata, HlcState } from './checkpointRecord';
 import { HLC, HLC_BYTES, MAX_STRING_BYTES, METADATA, METADATA_FIXED_BYTES } from './checkpointFormat';
 

@@ -11,7 +11,7 @@ import { DeviceKernel } from '../hosts/deviceKernel';
 import { errorMessage } from '../logger';
 import { loadManifest, problemRange, runsOn, type KernelSpec } from '../manifest/manifest';
 import { coordinatorPlacer } from '../runtime/coordinatorPlacer';
-import { sha256Hex } from '../runtime/kernelCheckpoint';
+import { sha256Hex } from '../checkpoint/kernelCheckpoint';
 import { kernelMemoryBytes } from '../runtime/kernelRuntime';
 
 const USAGE = 'usage: ringkernel run MANIFEST [--steps N] [--json]';

@@ -12,7 +12,7 @@ import { inboxBytes, outboxBytes, CONTROL_BYTES } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import { runsOn, type KernelSpec, type Manifest } from '../manifest/manifest';
 import { DEFAULT_HOT_RELOAD_CONFIG, HotReloadManager, type HotReloadConfig, type Validate } from './hotReloadManager';
-import { sha256Hex, type KernelCheckpoint } from './kernelCheckpoint';
+import { sha256Hex, type KernelCheckpoint } from '../checkpoint/kernelCheckpoint';
 import type { HotReloadStats, KernelView, ReloadOutcome } from './kernelReports';
 import { ManagedKernel, kernelVersion, type KernelLocation, type KernelVersion } from './managedKernel';
 

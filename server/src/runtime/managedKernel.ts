@@ -8,7 +8,7 @@ import { GpuError } from '../backends/gpuError';
 import type { DeviceHost, LoopEvent, RestartListener } from '../hosts/deviceHost';
 import { DeviceKernel, type KernelPlacement } from '../hosts/deviceKernel';
 import type { KernelSpec } from '../manifest/manifest';
-import { KernelCheckpoint, sha256Hex } from './kernelCheckpoint';
+import { KernelCheckpoint, sha256Hex } from '../checkpoint/kernelCheckpoint';
 import type { KernelRunState, KernelView, ReloadOutcome } from './kernelReports';
 import { StepRateMeter } from './stepRateMeter';
 

@@ -3,7 +3,7 @@
 import { GpuError } from '../backends/gpuError';
 import { formatBytes } from '../format';
 import { errorMessage } from '../logger';
-import type { KernelCheckpoint } from './kernelCheckpoint';
+import type { KernelCheckpoint } from '../checkpoint/kernelCheckpoint';
 
 /** The error lines of a compiler's log, or its message when the log has none. */
 export function compilerErrors(error: GpuError): string[] {

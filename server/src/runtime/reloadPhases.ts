@@ -8,7 +8,7 @@
 import type { CompiledKernelHandle, KernelSource } from '../backends/backend';
 import { GpuError } from '../backends/gpuError';
 import { errorMessage, type Logger } from '../logger';
-import type { KernelCheckpoint } from './kernelCheckpoint';
+import type { KernelCheckpoint } from '../checkpoint/kernelCheckpoint';
 import type { ReloadPhaseTimings } from './kernelReports';
 import { kernelVersion, type KernelVersion, type ManagedKernel } from './managedKernel';
 import { compilerErrors } from './reloadMessages';

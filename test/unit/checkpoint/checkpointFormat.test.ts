@@ -10,7 +10,7 @@ import { encodeCheckpoint } from '../../../server/src/checkpoint/checkpointEncod
 import { CheckpointFileError, type CheckpointProblem } from '../../../server/src/checkpoint/checkpointErrors';
 import { CHUNK_HEADER_BYTES, DIGEST_BYTES, HEADER_BYTES, SLICE_BYTES, TRAILER_BYTES } from '../../../server/src/checkpoint/checkpointFormat';
 import type { CheckpointRecord } from '../../../server/src/checkpoint/checkpointRecord';
-import { KernelCheckpoint } from '../../../server/src/runtime/kernelCheckpoint';
+import { KernelCheckpoint } from '../../../server/src/checkpoint/kernelCheckpoint';
 import { encodeToBytes, propertyRuns, reseal, sampleRecord, withTempFolder } from './records';
 
 const NAME = '/ckpt/heat.rkcp';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { KernelCheckpoint, sha256Hex } from '../../../server/src/runtime/kernelCheckpoint';
+import { KernelCheckpoint, sha256Hex } from '../../../server/src/checkpoint/kernelCheckpoint';
 
 function checkpoint(sha256?: string): KernelCheckpoint {
   const state = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);

@@ -9,7 +9,7 @@ import { crc32 } from 'node:zlib';
 import { MemorySink } from '../../../server/src/checkpoint/byteStreams';
 import { encodeCheckpoint } from '../../../server/src/checkpoint/checkpointEncoder';
 import type { CheckpointRecord } from '../../../server/src/checkpoint/checkpointRecord';
-import { KernelCheckpoint } from '../../../server/src/runtime/kernelCheckpoint';
+import { KernelCheckpoint } from '../../../server/src/checkpoint/kernelCheckpoint';
 
 export interface SampleOptions {
   kernelId?: string;

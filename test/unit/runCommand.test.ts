@@ -40,3 +40,15 @@ fn step() { state[0] = control.step + 1u; }
     assert.equal(kernel.step, 1);
   }
 });
+
+test('ringkernel run runs nothing from a manifest of another version, and says why', { timeout: 60_000 }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'ringkernel-cli-version-'));
+  writeFileSync(join(root, 'count.wgsl'), '@group(0) @binding(1) var<storage, read_write> state: array<u32>;\n@compute @workgroup_size(1) fn step() { state[0] = state[0] + 1u; }\n');
+  writeFileSync(join(root, 'ringkernel.json'), JSON.stringify({ version: 2, kernels: [{ id: 'count', source: 'count.wgsl', entryPoint: 'step', stateBytes: 4 }] }));
+  const failed = await run(process.execPath, [join(repoRoot, 'bin', 'ringkernel.js'), 'run', join(root, 'ringkernel.json'), '--steps', '1'], { timeout: 50_000 })
+    .then(() => assert.fail('it should exit 1'), (error: unknown) => error as { code: number; stdout: string; stderr: string });
+  assert.equal(failed.code, 1);
+  assert.equal(failed.stdout, '', 'no kernel ran');
+  assert.match(failed.stderr, /ringkernel\.json:1:\d+: error: "version" must be 1 \(got 2\).*no kernel of this manifest runs/);
+  assert.match(failed.stderr, /declares no kernel that can run/);
+});

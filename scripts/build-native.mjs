@@ -61,6 +61,9 @@ if (nodeGyp === undefined) {
 
 const args = [nodeGyp, 'rebuild', '--jobs=max', ...nodeDirArgs()];
 const started = Date.now();
+// The build takes about a minute and prints nothing meanwhile (its log goes to a file): say so first.
+console.log(`ringkernel: building the CUDA addon (${relative(process.cwd(), nativeDir) || '.'}) with node-gyp, about a minute; ` +
+  'it is optional: without it everything but CUDA kernels works (RINGKERNEL_SKIP_NATIVE=1 skips it)');
 const result = spawnSync(process.execPath, args, {
   cwd: nativeDir,
   encoding: 'utf8',

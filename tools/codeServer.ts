@@ -13,6 +13,7 @@ import {
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { STOP_SIGNALS, killGroupOnExit, signalGroup } from './processGroup';
 
 /** The newest code-server whose bundled Node matches Node 20 (later ones need Node 22 or 24). */
 export const CODE_SERVER_VERSION = '4.100.3';
@@ -100,8 +101,13 @@ export function createRunDirs(prefix = 'ringkernel-vscode-'): RunDirs {
 // Install
 
 export interface InstallOptions {
-  /** Where the cache folder lives; default `<repo>/.vscode-test`. */
+  /** Where the cache folder lives; default $RINGKERNEL_CODE_SERVER_CACHE, else `<repo>/.vscode-test`. */
   cacheDir?: string;
+}
+
+/** The cache folder: one can be shared by several checkouts through RINGKERNEL_CODE_SERVER_CACHE. */
+function cacheDirOf(options: InstallOptions): string {
+  return options.cacheDir ?? (process.env['RINGKERNEL_CODE_SERVER_CACHE'] || join(findRepoRoot(), '.vscode-test'));
 }
 
 function ripgrepTarget(): string {
@@ -276,9 +282,9 @@ async function runNpmInstall(installDir: string, runDirs: RunDirs): Promise<void
   // A caller without signal handlers would die on Ctrl-C without its 'exit' event; stop npm then too.
   const onSignal = (signal: NodeJS.Signals): void => {
     stopInstall();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
+    process.exit(signal === 'SIGINT' ? 130 : signal === 'SIGHUP' ? 129 : 143);
   };
-  const ownSignals = (['SIGINT', 'SIGTERM'] as const).filter((signal) => process.listenerCount(signal) === 0);
+  const ownSignals = STOP_SIGNALS.filter((signal) => process.listenerCount(signal) === 0);
   for (const signal of ownSignals) process.on(signal, onSignal);
   const output: string[] = [];
   const started = Date.now();
@@ -308,12 +314,18 @@ async function runNpmInstall(installDir: string, runDirs: RunDirs): Promise<void
   }
 }
 
+/** Whether code-server is installed completely in the cache folder (so installing needs nothing). */
+export function isCodeServerInstalled(options: InstallOptions = {}): boolean {
+  const installDir = installDirFor(cacheDirOf(options));
+  return readStamp(installDir) !== undefined && missingPieces(packageDirOf(installDir)).length === 0;
+}
+
 /**
  * Makes sure code-server is installed in the cache folder and returns the package folder
  * (`.../node_modules/code-server`). The first call takes about 90 s; later calls return at once.
  */
 export async function ensureCodeServer(options: InstallOptions = {}): Promise<string> {
-  const cacheDir = options.cacheDir ?? join(findRepoRoot(), '.vscode-test');
+  const cacheDir = cacheDirOf(options);
   const installDir = installDirFor(cacheDir);
   const packageDir = packageDirOf(installDir);
   if (readStamp(installDir) !== undefined && missingPieces(packageDir).length === 0) return packageDir;
@@ -421,19 +433,25 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Called with each line the server prints (stdout and stderr). */
   onLine?: (line: string) => void;
+  /**
+   * The secret a browser must present (`?tkn=` in the URL, then a cookie). Without one the server
+   * accepts anyone who can reach 127.0.0.1, and the workbench has a terminal. It travels in a
+   * file only this user can read, not on the command line that `ps` shows everyone.
+   */
+  connectionToken?: string;
 }
+
+/** What VS Code's server accepts as a connection token. */
+const TOKEN_PATTERN = /^[0-9A-Za-z_-]+$/;
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  // The server runs detached in its own process group; its id is the server's pid.
+  if (signalGroup(child.pid, signal)) return;
   try {
-    // The server runs detached in its own process group; its id is the server's pid.
-    process.kill(-child.pid, signal);
+    child.kill(signal);
   } catch {
-    try {
-      child.kill(signal);
-    } catch {
-      // already gone
-    }
+    // already gone
   }
 }
 
@@ -448,11 +466,19 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
   mkdirSync(extensionsDir, { recursive: true });
 
   const entry = join(options.packageDir, 'lib', 'vscode', 'out', 'server-main.js');
+  const token = options.connectionToken;
+  let tokenArgs = ['--without-connection-token'];
+  if (token !== undefined) {
+    if (!TOKEN_PATTERN.test(token)) throw new Error('a connection token may only hold letters, digits, "-" and "_"');
+    const tokenFile = join(runDirs.root, 'connection-token');
+    writeFileSync(tokenFile, token, { mode: 0o600 });
+    tokenArgs = ['--connection-token-file', tokenFile];
+  }
   const args = [
     entry,
     '--host', '127.0.0.1',
     '--port', String(port),
-    '--without-connection-token',
+    ...tokenArgs,
     '--accept-server-license-terms',
     '--enable-smoke-test-driver',
     '--disable-telemetry',
@@ -470,6 +496,8 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  // Whatever ends this process, the server's group ends with it.
+  const disarm = child.pid === undefined ? () => undefined : killGroupOnExit(child.pid);
 
   const recent: string[] = [];
   let ready = false;
@@ -509,15 +537,10 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
       killGroup(child, 'SIGTERM');
       const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 5000).unref());
       if (await Promise.race([exited, timer]) === 'timeout') killGroup(child, 'SIGKILL');
-      // Children of the server (extension host, pty host) share its group; make sure they go too.
+      // Children of the server (extension host, pty host) share its group and may outlive it.
       killGroup(child, 'SIGKILL');
-      if (child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // the group is empty
-        }
-      }
+      if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+      disarm();
       if (ownRunDirs) runDirs.remove();
     })();
     return stopping;
@@ -550,9 +573,11 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
       if (payload.extensionDevelopmentPath !== undefined) entries.push(['extensionDevelopmentPath', remoteUri(payload.extensionDevelopmentPath)]);
       if (payload.extensionTestsPath !== undefined) entries.push(['extensionTestsPath', remoteUri(payload.extensionTestsPath)]);
       entries.push(['skipWelcome', 'true']);
-      // Slashes stay readable in the folder; the workbench decodes both parameters.
+      // Slashes stay readable in the folder; the workbench decodes both parameters. The server
+      // trades `tkn` for a cookie and redirects to the same address without it.
       const folderParam = encodeURIComponent(folder).replace(/%2F/gi, '/');
-      return `${origin}/?folder=${folderParam}&payload=${encodeURIComponent(JSON.stringify(entries))}`;
+      const tokenParam = token === undefined ? '' : `tkn=${token}&`;
+      return `${origin}/?${tokenParam}folder=${folderParam}&payload=${encodeURIComponent(JSON.stringify(entries))}`;
     },
     exited,
     lastLines: () => [...recent],

@@ -4,14 +4,20 @@
 //   node out/tools/open.js [--port N] [--browser] [--verbose]
 //
 // With a desktop VS Code (`code` on PATH) that is `code --extensionDevelopmentPath=<repo>
-// <repo>/examples`. Without one (or with --browser), the VS Code server from code-server is
-// installed on first use (tools/codeServer.ts, about 90 s), started on 127.0.0.1, and the address
-// to open in a browser is printed; it runs until Ctrl-C. Port: --port, else RINGKERNEL_PORT,
-// else 8080; a free port is used when that one is taken. --verbose prints the server's output.
+// <repo>/examples`, and no system package is installed. Without one (or with --browser), the
+// packages that path needs are installed (tools/systemDeps.ts), the VS Code server from
+// code-server is installed on first use (tools/codeServer.ts, about 90 s) and started on
+// 127.0.0.1 with a connection token, and the address to open in a browser, token included, is
+// printed. It runs until Ctrl-C, `kill` or the terminal closing (SIGHUP), and then ends the
+// server's whole process group. Port: --port, else RINGKERNEL_PORT, else 8080; a free port is
+// used when that one is taken. --verbose prints the server's output.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRunDirs, ensureCodeServer, findRepoRoot, startCodeServer, which, type CodeServer } from './codeServer';
+import { createRunDirs, ensureCodeServer, findRepoRoot, isCodeServerInstalled, startCodeServer, which, type CodeServer } from './codeServer';
+import { onStopSignal } from './processGroup';
+import { depsFor, installSystemDeps } from './systemDeps';
 
 const TAG = 'open';
 const DEFAULT_PORT = 8080;
@@ -71,27 +77,27 @@ function openInDesktop(code: string, repoRoot: string, examples: string): Promis
 
 async function openInBrowser(repoRoot: string, examples: string, options: OpenOptions): Promise<number> {
   const port = options.port;
+  installSystemDeps(repoRoot, depsFor('browser', isCodeServerInstalled()));
   const packageDir = await ensureCodeServer();
   const runDirs = createRunDirs('ringkernel-open-');
+  process.on('exit', () => runDirs.remove(true));
   // Settings and state survive restarts; temporary files do not.
   const dataDir = join(repoRoot, '.vscode-test', 'code-server-user-data');
   mkdirSync(dataDir, { recursive: true });
   let server: CodeServer | undefined;
   let stopping = false;
-  const stop = async (signal: NodeJS.Signals): Promise<never> => {
-    if (stopping) process.exit(130);
+  onStopSignal(async (signal) => {
     stopping = true;
     say(`${signal}: stopping the VS Code server`);
     await server?.stop();
     runDirs.remove();
-    process.exit(0);
-  };
-  process.on('SIGINT', (signal) => void stop(signal));
-  process.on('SIGTERM', (signal) => void stop(signal));
+  });
 
+  // A fresh secret per start: only whoever has the printed address gets in.
+  const connectionToken = randomBytes(24).toString('base64url');
   try {
     server = await startCodeServer({
-      packageDir, port, runDirs, dataDir,
+      packageDir, port, runDirs, dataDir, connectionToken,
       ...(options.verbose ? { onLine: (line: string) => console.log(`[server] ${line}`) } : {}),
     });
   } catch (error) {
@@ -102,12 +108,13 @@ async function openInBrowser(repoRoot: string, examples: string, options: OpenOp
   const url = server.url(examples, { extensionDevelopmentPath: repoRoot });
   console.log('');
   console.log(`  Open ${url} in your browser`);
+  console.log('  (the address holds this session\'s connection token: without it the server lets no one in)');
   console.log('');
   say(`the extension loads from ${repoRoot}: after \`npm run build\` (or with \`npm run watch\`), run "Developer: Reload Window" in VS Code`);
-  say('press Ctrl-C to stop');
+  say('press Ctrl-C to stop; closing the terminal stops it too');
 
   const how = await server.exited;
-  if (stopping) return new Promise<number>(() => undefined); // stop() exits
+  if (stopping) return new Promise<number>(() => undefined); // the stop handler exits
   console.error(`[${TAG}] the VS Code server stopped (${how}). Its last output:\n${server.lastLines().map((line) => `    ${line}`).join('\n')}`);
   runDirs.remove();
   return 1;
@@ -121,6 +128,7 @@ async function main(): Promise<number> {
   if (!existsSync(join(repoRoot, 'dist', 'client.js'))) say('warning: dist/client.js is missing; run `npm run build` first');
 
   const code = options.browser ? undefined : which('code');
+  // The desktop VS Code brings what it needs: no system package is installed for it.
   if (code !== undefined) return openInDesktop(code, repoRoot, examples);
   say(options.browser ? 'opening in a browser (--browser)' : 'no desktop VS Code (`code`) on PATH; serving VS Code to a browser instead');
   return openInBrowser(repoRoot, examples, options);

@@ -1,6 +1,7 @@
 // Entry of the language server (dist/server.js). The transport comes from the command line:
 // `--node-ipc` when VS Code starts it, `--stdio` for any other LSP editor, `--socket=PORT`.
 import { ProposedFeatures, createConnection } from 'vscode-languageserver/node';
+import { guardFraming } from './lsp/frameGuard';
 import { startServer } from './lsp/server';
 import { VERSION } from './version';
 
@@ -14,3 +15,11 @@ if (!args.some((arg) => arg === '--stdio' || arg === '--node-ipc' || arg.startsW
   process.exit(2);
 }
 startServer(createConnection(ProposedFeatures.all));
+if (args.includes('--stdio')) {
+  // A frame the library cannot read would leave the server alive and deaf: say so and exit.
+  guardFraming(process.stdin, (problem) => {
+    process.stderr.write(`ringkernel-language-server: the client sent a malformed LSP frame on stdin: ${problem}. ` +
+      'Nothing after it can be read as a message, so the server exits (code 1); the client should restart it.\n');
+    process.exit(1);
+  });
+}

@@ -1,7 +1,7 @@
 // The workspace manifest: defaults, every problem at its place with a message that says what to
 // do, the other kernels unharmed, no throw on any text, and the JSON schema in step with the parser.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -243,11 +243,97 @@ test('backends that cannot run the language, too many threads, and block on WGSL
   assert.deepEqual(ids(manifest), ['h2', 'wave']);
 });
 
-test('a version other than 1 is an error; the kernels are still read', () => {
-  const text = JSON.stringify({ version: 2, kernels: [HEAT] });
+test('a version other than 1 is an error and no kernel of that manifest runs', () => {
+  for (const version of [2, '1', 0]) {
+    const text = JSON.stringify({ version, kernels: [HEAT, WAVE] });
+    const manifest = parse(text);
+    const p = problem(manifest, text, /"version" must be 1 \(got /);
+    assert.equal(p.at, JSON.stringify(version));
+    assert.equal(p.severity, 'error');
+    assert.match(p.message, /no kernel of this manifest runs/);
+    assert.deepEqual(ids(manifest), [], `version ${JSON.stringify(version)}`);
+  }
+  assert.deepEqual(ids(parse(JSON.stringify({ version: 1, kernels: [HEAT] }))), ['heat']);
+  assert.deepEqual(ids(parse(JSON.stringify({ kernels: [HEAT] }))), ['heat'], 'no version is version 1');
+});
+
+test('a source outside the manifest\'s folder is an error naming where it leads, and is never read', () => {
+  const base = mkdtempSync(join(tmpdir(), 'ringkernel-outside-'));
+  const workspace = join(base, 'workspace');
+  mkdirSync(join(workspace, 'kernels'), { recursive: true });
+  writeFileSync(join(base, 'outside.wgsl'), WGSL);
+  writeFileSync(join(workspace, 'kernels', 'heat.wgsl'), WGSL);
+  symlinkSync(join(base, 'outside.wgsl'), join(workspace, 'kernels', 'leaves.wgsl'));
+  symlinkSync(base, join(workspace, 'up'));
+  symlinkSync(join(workspace, 'kernels', 'heat.wgsl'), join(workspace, 'stays.wgsl'));
+  const read: string[] = [];
+  const readSpy = (path: string): string | undefined => {
+    read.push(path);
+    return readFileSync(path, 'utf8');
+  };
+  const cases = [
+    { id: 'up', source: '../outside.wgsl', leads: join(base, 'outside.wgsl'), says: /resolves to .*outside the workspace folder/ },
+    { id: 'abs', source: join(base, 'outside.wgsl'), leads: join(base, 'outside.wgsl'), says: /must be a path relative to ringkernel\.json, not the absolute path/ },
+    { id: 'link', source: 'kernels/leaves.wgsl', leads: realpathSync(join(base, 'outside.wgsl')), says: /leads through a symbolic link to .*outside the workspace folder/ },
+    { id: 'dirlink', source: 'up/outside.wgsl', leads: realpathSync(join(base, 'outside.wgsl')), says: /leads through a symbolic link to/ },
+  ];
+  const text = manifestText(...cases.map(({ id, source }) => ({ ...HEAT, id, source })), { ...HEAT, id: 'inside', source: 'stays.wgsl' }, HEAT);
+  const manifest = parseManifest(text, join(workspace, 'ringkernel.json'), readSpy);
+  for (const { id, source, leads, says } of cases) {
+    const p = problem(manifest, text, new RegExp(`^kernel "${id}": `));
+    assert.equal(p.at, JSON.stringify(source), id);
+    assert.equal(p.severity, 'error', id);
+    assert.match(p.message, says, id);
+    assert.ok(p.message.includes(leads), `${id} names ${leads}: ${p.message}`);
+  }
+  // A link that stays inside is fine; only the two inside files were read.
+  assert.deepEqual(ids(manifest), ['inside', 'heat']);
+  assert.deepEqual(read.sort(), [join(workspace, 'kernels', 'heat.wgsl'), join(workspace, 'stays.wgsl')]);
+  // The workspace may itself be reached through a link.
+  symlinkSync(workspace, join(base, 'alias'));
+  const throughAlias = parseManifest(manifestText(HEAT), join(base, 'alias', 'ringkernel.json'));
+  assert.deepEqual(throughAlias.problems, []);
+  assert.deepEqual(ids(throughAlias), ['heat']);
+});
+
+test('a manifest nested 100,000 deep is one clear error where the nesting limit is passed, not a stack overflow', () => {
+  for (const [text, at] of [
+    [`{"kernels": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`, '{"kernels": '.length + LIMITS.nesting - 1],
+    [`{"version": 1, "kernels": [{"id": "deep", "x": ${'{"a": '.repeat(100_000)}1${'}'.repeat(100_000)}}]}`, '{"version": 1, "kernels": [{"id": "deep", "x": '.length + '{"a": '.length * (LIMITS.nesting - 3)],
+    [`${'['.repeat(100_000)}`, LIMITS.nesting],
+  ] as const) {
+    const manifest = parse(text);
+    assert.equal(manifest.problems.length, 1, JSON.stringify(manifest.problems.map((p) => p.message)));
+    const [p] = manifest.problems;
+    assert.match(p?.message ?? '', new RegExp(`nests objects and arrays more than ${LIMITS.nesting} deep here, so it was not read`));
+    assert.doesNotMatch(p?.message ?? '', /internal error/);
+    assert.equal(p?.offset, at);
+    assert.equal(p?.severity, 'error');
+    assert.deepEqual(manifest.kernels, []);
+  }
+  // Nesting up to the limit reads as usual (the unknown property is only a warning).
+  const deepest = (levels: number): string => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+  const fits = parse(JSON.stringify({ kernels: [{ ...HEAT, notes: 'NEST' }] }).replace('"NEST"', deepest(LIMITS.nesting - 3)));
+  assert.deepEqual(fits.problems.map((p) => p.severity), ['warning']);
+  assert.deepEqual(ids(fits), ['heat']);
+  const over = parse(JSON.stringify({ kernels: [{ ...HEAT, notes: 'NEST' }] }).replace('"NEST"', deepest(LIMITS.nesting - 2)));
+  assert.match(over.problems[0]?.message ?? '', /nests objects and arrays/);
+});
+
+test('past the limit on kernels, one error on the first kernel too many; the kernels before it still run', () => {
+  const kernels = Array.from({ length: LIMITS.kernels + 5 }, (_, i) => ({ ...HEAT, id: `k${i}` }));
+  const text = manifestText(...kernels);
   const manifest = parse(text);
-  assert.equal(problem(manifest, text, /"version" must be 1 \(got 2\)/).at, '2');
-  assert.deepEqual(ids(manifest), ['heat']);
+  const p = problem(manifest, text, /kernels, more than the/);
+  assert.equal(p.severity, 'error');
+  assert.match(p.message, new RegExp(`declares ${LIMITS.kernels + 5} kernels, more than the ${LIMITS.kernels} one manifest may have: this kernel \\(#${LIMITS.kernels + 1}\\) and the 4 after it are left out`));
+  assert.ok(p.at.startsWith('{') && p.at.includes(`"k${LIMITS.kernels}"`), p.at.slice(0, 40));
+  assert.equal(manifest.problems.length, 1);
+  assert.equal(manifest.kernels.length, LIMITS.kernels);
+  assert.equal(manifest.kernels.at(-1)?.id, `k${LIMITS.kernels - 1}`);
+  assert.equal(manifest.declared.length, LIMITS.kernels);
+  const exactly = parse(manifestText(...kernels.slice(0, LIMITS.kernels)));
+  assert.deepEqual(exactly.problems, []);
 });
 
 test('problemRange counts UTF-16 code units and any line break', () => {
@@ -354,6 +440,8 @@ test('the schema\'s defaults and limits are the parser\'s', () => {
     if (!(name in KERNEL_DEFAULTS)) assert.equal(kernelProperty(name).default, undefined, `${name} is required, no default`);
   }
   assert.equal(schema.properties?.version?.const, 1);
+  // The limit on kernels is ours (semantic), so the schema only states it in words.
+  assert.match(schema.properties?.kernels?.description ?? '', new RegExp(`at most ${LIMITS.kernels}\\b`));
   assert.equal(kernelProperty('id').pattern, LIMITS.id.source);
   assert.equal(kernelProperty('entryPoint').pattern, LIMITS.entryPoint.source);
   assert.deepEqual(kernelProperty('backend').enum, ['auto', 'webgpu', 'cuda']);

@@ -3,25 +3,20 @@ import { probeBackends } from '../probe/machineProbe';
 import { describeBackend } from '../backends/backendReport';
 import { VERSION } from '../version';
 import { checkCommand } from './checkCommand';
+import { asksForHelp, commandHelpText, commandsOverview, isCommandName } from './commandHelp';
 import { runCommand } from './runCommand';
 import { topologyCommand } from './topologyCommand';
 
 const HELP = `ringkernel ${VERSION}: GPU kernels in WGSL, PTX and Metal, from the command line.
 
 Usage:
-  ringkernel devices [--json]   list every GPU backend and its devices, or why it is unavailable
-  ringkernel topology [--json] [--measure]
-                                the devices and their links (NVLink, PCIe, host), bandwidth and
-                                latency; --measure measures them and caches the result
-  ringkernel check FILE... [--json] [--ptxas PATH]
-                                validate .wgsl, .ptx and .metal files as the editor does; prints
-                                file:line:col: error|warning: message [source]; exit 1 on errors
-  ringkernel run MANIFEST [--steps N] [--json]
-                                run the kernels of a ringkernel.json headless for N steps (default
-                                100) each; prints per kernel its id, device, step and the SHA-256
-                                of its state; exit 1 when a kernel could not run
-  ringkernel --version          print the version
-  ringkernel --help             print this help
+${commandsOverview()}
+  ringkernel COMMAND --help
+      a command's options and exit codes
+  ringkernel --version
+      print the version
+  ringkernel --help
+      print this help
 
 The language server for editors is a separate command: ringkernel-language-server --stdio
 `;
@@ -35,6 +30,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === '--version' || command === '-v') {
     process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  // Every command's --help is answered here, before the command reads its options.
+  if (isCommandName(command) && asksForHelp(rest)) {
+    process.stdout.write(commandHelpText(command));
     return 0;
   }
   if (command === 'devices') return devices(rest);

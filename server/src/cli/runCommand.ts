@@ -13,8 +13,9 @@ import { loadManifest, problemRange, runsOn, type KernelSpec } from '../manifest
 import { coordinatorPlacer } from '../runtime/coordinatorPlacer';
 import { sha256Hex } from '../checkpoint/kernelCheckpoint';
 import { kernelMemoryBytes } from '../runtime/kernelRuntime';
+import { COMMANDS } from './commandHelp';
 
-const USAGE = 'usage: ringkernel run MANIFEST [--steps N] [--json]';
+const USAGE = `usage: ${COMMANDS.run.usage} (ringkernel run --help says more)`;
 /** Steps per request to the device host: enough to hide the IPC, few enough to report progress. */
 const BATCH = 1_000;
 
@@ -124,5 +125,7 @@ async function runKernel(spec: KernelSpec, index: number, steps: number, reports
     return { ...run, step: kernel?.stepCount ?? 0, error: errorMessage(error) };
   } finally {
     await kernel?.release();
+    // A finished kernel gives its place back: the next ones are placed by the same coordinator.
+    placer.remove(spec.id);
   }
 }

@@ -1,0 +1,68 @@
+// What each `ringkernel` command does and takes: one table for the overview (`ringkernel --help`)
+// and for each command's own `--help`, so the two never say different things.
+
+export type CommandName = 'devices' | 'topology' | 'check' | 'run';
+
+interface CommandHelp {
+  usage: string;
+  summary: string;
+  /** One line per option: the option, then what it does. */
+  options: readonly (readonly [string, string])[];
+  /** Exit codes beyond the common ones (0 success, 2 a wrong command line). */
+  exit?: string;
+}
+
+export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
+  devices: {
+    usage: 'ringkernel devices [--json]',
+    summary: 'list every GPU backend and its devices, or why it is unavailable',
+    options: [['--json', 'print the probe\'s result as JSON']],
+  },
+  topology: {
+    usage: 'ringkernel topology [--json] [--measure]',
+    summary: 'the devices and their links (NVLink, PCIe, host), bandwidth and latency; --measure measures them and caches the result',
+    options: [
+      ['--json', 'print the topology as JSON'],
+      ['--measure', 'measure bandwidth and latency of every link first, and cache them for this machine'],
+    ],
+    exit: '1 when a measurement failed',
+  },
+  check: {
+    usage: 'ringkernel check FILE... [--json] [--ptxas PATH]',
+    summary: 'validate .wgsl, .ptx and .metal files as the editor does; prints file:line:col: error|warning: message [source]',
+    options: [
+      ['--json', 'print each file\'s diagnostics as JSON'],
+      ['--ptxas PATH', 'the ptxas that checks PTX (default: $CUDA_HOME/bin, $CUDA_PATH/bin, then PATH)'],
+    ],
+    exit: '1 when a file has an error',
+  },
+  run: {
+    usage: 'ringkernel run MANIFEST [--steps N] [--json]',
+    summary: 'run the kernels of a ringkernel.json headless for N steps each; prints per kernel its id, device, step and the SHA-256 of its state',
+    options: [
+      ['--steps N', 'steps per kernel (default 100)'],
+      ['--json', 'print the results as JSON'],
+    ],
+    exit: '1 when a kernel could not run or the manifest has an error',
+  },
+};
+
+export const isCommandName = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name);
+
+/** Whether the arguments ask for help rather than for the command. */
+export const asksForHelp = (args: readonly string[]): boolean => args.includes('--help') || args.includes('-h');
+
+/** `ringkernel COMMAND --help`: usage, what it does, its options, its exit codes. */
+export function commandHelpText(name: CommandName): string {
+  const help = COMMANDS[name];
+  const width = Math.max(...help.options.map(([option]) => option.length), '--help'.length);
+  const lines = [`Usage: ${help.usage}`, '', `${help.summary[0]?.toUpperCase() ?? ''}${help.summary.slice(1)}.`, '', 'Options:'];
+  for (const [option, what] of [...help.options, ['--help', 'print this help'] as const]) lines.push(`  ${option.padEnd(width)}  ${what}`);
+  lines.push('', `Exit codes: 0 success${help.exit ? `, ${help.exit}` : ''}, 2 a wrong command line.`, '');
+  return lines.join('\n');
+}
+
+/** The overview's lines for every command. */
+export function commandsOverview(): string {
+  return Object.values(COMMANDS).map((help) => `  ${help.usage}\n      ${help.summary}`).join('\n');
+}

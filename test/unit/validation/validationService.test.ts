@@ -141,7 +141,7 @@ test('a missing compiler is logged once per document with the reason, not on eve
     logger,
     validators,
     debounceMs: 0,
-    contextFor: () => ({ ptxasPath: '/nowhere/ptxas', env: { PATH: '' } }),
+    contextFor: () => ({ env: { PATH: '' } }),
     publish: () => undefined,
   });
   try {

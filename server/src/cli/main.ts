@@ -13,9 +13,12 @@ Usage:
   ringkernel topology [--json] [--measure]
                                 the devices and their links (NVLink, PCIe, host), bandwidth and
                                 latency; --measure measures them and caches the result
-  ringkernel check FILE... [--json] [--ptxas PATH]
+  ringkernel check FILE... [--json] [--ptxas PATH] [--allow-unchecked] [--jobs N] [--verbose]
                                 validate .wgsl, .ptx and .metal files as the editor does; prints
-                                file:line:col: error|warning: message [source]; exit 1 on errors
+                                file:line:col: error|warning|note: message [source], details
+                                indented under it; exit 1 on errors and on files that could not
+                                be checked (unless --allow-unchecked); --jobs: files at once
+                                (default one per core)
   ringkernel run MANIFEST [--steps N] [--json]
                                 run the kernels of a ringkernel.json headless for N steps (default
                                 100) each; prints per kernel its id, device, step and the SHA-256

@@ -60,13 +60,15 @@ export interface ValidationWiring {
   applySettings(section: unknown): void;
   /** Asks the client for the `ringkernel` section (for clients that do not push settings). */
   pullSettings(): Promise<void>;
+  /** Validates every open kernel again (the machine context changed: the probe found the devices). */
+  revalidateAll(): void;
   /** Validates `text` as the file `uri` would be (same validators and context), publishing nothing. */
   check(uri: string, language: KernelLanguage, text: string): Promise<ValidationOutcome>;
   dispose(): void;
 }
 
 /** What the rest of the server knows that validation uses: the devices present, the CUDA JIT. */
-export type MachineContext = (uri: string) => Pick<ValidationContext, 'devices' | 'jitCompile' | 'expectedEntryPoints' | 'manifestName'>;
+export type MachineContext = (uri: string) => Pick<ValidationContext, 'devices' | 'jitCompile' | 'expectedEntryPoints' | 'manifestName' | 'webgpuDevices'>;
 
 export function wireValidation(connection: Connection, documents: TextDocuments<TextDocument>, log: Logger, machine: MachineContext): ValidationWiring {
   let settings = DEFAULT_VALIDATION_SETTINGS;
@@ -110,6 +112,9 @@ export function wireValidation(connection: Connection, documents: TextDocuments<
   };
   return {
     applySettings,
+    revalidateAll: () => {
+      for (const document of documents.all()) service.validateSoon(asInput(document));
+    },
     async pullSettings(): Promise<void> {
       try {
         applySettings(await connection.workspace.getConfiguration('ringkernel'));

@@ -63,6 +63,8 @@ export interface DeclaredKernel {
   /** Absolute path. */
   source?: string;
   entryPoint?: string;
+  /** The device index, when the entry names one (validation checks the features that device has). */
+  device?: number;
 }
 
 export interface Manifest {
@@ -452,6 +454,7 @@ class ManifestReader {
       else if (deviceValue.type === 'number' && Number.isInteger(deviceValue.value) && (deviceValue.value as number) >= 0) device = deviceValue.value as number;
       else error('schema', `"device" must be "auto" or a device index 0, 1, ... among the backend's devices (got ${describe(deviceValue)})`, spanOf(deviceValue));
     }
+    if (typeof device === 'number') declared.device = device;
 
     // stateBytes
     const stateValue = value('stateBytes');

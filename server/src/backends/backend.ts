@@ -21,6 +21,8 @@ export interface DeviceInfo {
   computeCapability?: { major: number; minor: number };
   pciBusId?: string;
   uuid?: string;
+  /** WebGPU: the optional features the device offers (GPUFeatureName, e.g. `shader-f16`), which WGSL's `enable` needs. */
+  features?: string[];
   /** Whether this device can copy to another of its backend without the host. */
   peerCapable: boolean;
   limits: DeviceLimits;

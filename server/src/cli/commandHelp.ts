@@ -28,13 +28,16 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
     exit: '1 when a measurement failed',
   },
   check: {
-    usage: 'ringkernel check FILE... [--json] [--ptxas PATH]',
-    summary: 'validate .wgsl, .ptx and .metal files as the editor does; prints file:line:col: error|warning: message [source]',
+    usage: 'ringkernel check FILE... [--json] [--ptxas PATH] [--allow-unchecked] [--jobs N] [--verbose]',
+    summary: 'validate .wgsl, .ptx and .metal files as the editor does; prints file:line:col: error|warning|note: message [source], details indented under it',
     options: [
       ['--json', 'print each file\'s diagnostics as JSON'],
-      ['--ptxas PATH', 'the ptxas that checks PTX (default: $CUDA_HOME/bin, $CUDA_PATH/bin, then PATH)'],
+      ['--ptxas PATH', 'the ptxas that checks PTX (default: $CUDA_HOME/bin, $CUDA_PATH/bin, then PATH); a PATH that does not work is an error'],
+      ['--allow-unchecked', 'a file that could not be checked (too large, parse budget spent) is not an error'],
+      ['--jobs N', 'files checked at once (default: one per core)'],
+      ['--verbose', 'print every line of multi-line compiler messages'],
     ],
-    exit: '1 when a file has an error',
+    exit: '1 when a file has an error or could not be checked; 2 on bad usage (an unknown option, a --ptxas that does not work)',
   },
   run: {
     usage: 'ringkernel run MANIFEST [--steps N] [--json]',

@@ -39,11 +39,14 @@ export function startServer(connection: Connection): void {
     // WGSL must define the entry points the workspace manifest declares for the file.
     const path = uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
     const expectedEntryPoints = path === undefined ? [] : workspaceRoots.flatMap((root) => declaredEntryPoints(join(root, MANIFEST_NAME)).get(path) ?? []);
+    // WGSL's extensions are checked against the features of the WebGPU devices its kernels run on.
+    const webgpu = state.info().backends.find((b) => b.backend === 'webgpu' && b.available);
+    const webgpuDevices = webgpu?.devices.map((d) => ({ index: d.index, name: d.name, features: d.features })) ?? [];
     // PTX is checked against the CUDA devices present, and by their driver's JIT without ptxas.
     const cuda = state.info().backends.find((b) => b.backend === 'cuda' && b.available);
-    if (!cuda) return { expectedEntryPoints, manifestName: MANIFEST_NAME };
+    if (!cuda) return { expectedEntryPoints, manifestName: MANIFEST_NAME, webgpuDevices };
     const devices = cuda.devices.flatMap((d) => (d.computeCapability ? [{ name: d.name, computeCapability: [d.computeCapability.major, d.computeCapability.minor] as const }] : []));
-    return { expectedEntryPoints, manifestName: MANIFEST_NAME, devices, jitCompile: jit.compile };
+    return { expectedEntryPoints, manifestName: MANIFEST_NAME, webgpuDevices, devices, jitCompile: jit.compile };
   });
   let clientAnswersConfiguration = false;
   let clientValidatesSchema = false;
@@ -91,6 +94,8 @@ export function startServer(connection: Connection): void {
       const { reports } = probe;
       state.setBackends(reports);
       for (const report of reports) log.info(describeBackend(report));
+      // Validation checks kernels against the devices (features, compute capability): now it can.
+      validation.revalidateAll();
       void connection.sendNotification(serverInfoChangedNotification, state.info());
       topology.update(probe)
         .catch((error: unknown) => log.error(`the topology could not be built: ${errorMessage(error)}`))

@@ -1,6 +1,7 @@
 // Binds the validation engine to the LSP connection: documents opened, changed (debounced) and
 // saved are validated; results become `textDocument/publishDiagnostics`. Settings are pulled
 // from the client (`ringkernel.ptxas.path`, `ringkernel.validation.*`).
+import { fileURLToPath } from 'node:url';
 import {
   DiagnosticSeverity,
   DiagnosticTag,
@@ -10,7 +11,7 @@ import {
 } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { errorMessage, type Logger } from '../logger';
-import { ValidationService, ValidatorSet, type Diagnostic, type KernelLanguage, type ValidationContext, type ValidationOutcome } from '../validation';
+import { findPtxas, ValidationService, ValidatorSet, type Diagnostic, type KernelLanguage, type ValidationContext, type ValidationOutcome } from '../validation';
 
 export interface ValidationSettings {
   /** `ringkernel.ptxas.path`: an explicit ptxas; empty means CUDA_HOME, CUDA_PATH, then PATH. */
@@ -43,6 +44,27 @@ export function toLspDiagnostic(uri: string, diagnostic: Diagnostic): LspDiagnos
   return lsp;
 }
 
+/** The file's path for messages (a compiler's temporary copy is named by it instead). */
+function displayNameOf(uri: string): string {
+  if (!uri.startsWith('file:')) return uri;
+  try {
+    return fileURLToPath(uri);
+  } catch {
+    return uri;
+  }
+}
+
+/**
+ * An explicit ptxas that does not work is said in the log as soon as it is set, not only on each
+ * PTX file's diagnostics: no other ptxas is used in its place.
+ */
+async function reportBrokenPtxasSetting(path: string, log: Logger): Promise<void> {
+  const lookup = await findPtxas({ explicitPath: path });
+  if (!lookup.found && lookup.explicit) {
+    log.warn(`ringkernel.ptxas.path is ${path}, which ${lookup.explicit.problem}: PTX files are checked without ptxas until the setting is fixed or cleared`);
+  }
+}
+
 function readSettings(raw: unknown): ValidationSettings {
   const section = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   const ptxas = section.ptxas as Record<string, unknown> | undefined;
@@ -60,17 +82,19 @@ export interface ValidationWiring {
   applySettings(section: unknown): void;
   /** Asks the client for the `ringkernel` section (for clients that do not push settings). */
   pullSettings(): Promise<void>;
+  /** Validates every open kernel again (the machine context changed: the probe found the devices). */
+  revalidateAll(): void;
   /** Validates `text` as the file `uri` would be (same validators and context), publishing nothing. */
   check(uri: string, language: KernelLanguage, text: string): Promise<ValidationOutcome>;
   dispose(): void;
 }
 
 /** What the rest of the server knows that validation uses: the devices present, the CUDA JIT. */
-export type MachineContext = (uri: string) => Pick<ValidationContext, 'devices' | 'jitCompile' | 'expectedEntryPoints' | 'manifestName'>;
+export type MachineContext = (uri: string) => Pick<ValidationContext, 'devices' | 'jitCompile' | 'expectedEntryPoints' | 'manifestName' | 'webgpuDevices'>;
 
 export function wireValidation(connection: Connection, documents: TextDocuments<TextDocument>, log: Logger, machine: MachineContext): ValidationWiring {
   let settings = DEFAULT_VALIDATION_SETTINGS;
-  const contextFor = (uri: string): ValidationContext => ({ ...machine(uri), ptxasPath: settings.ptxasPath || undefined });
+  const contextFor = (uri: string): ValidationContext => ({ ...machine(uri), ptxasPath: settings.ptxasPath || undefined, displayName: displayNameOf(uri) });
   // One set of validators (one Tint child) for the editor's files and for hot reload's checks.
   const validators = new ValidatorSet({ logger: log });
   const service = new ValidationService({
@@ -105,11 +129,16 @@ export function wireValidation(connection: Connection, documents: TextDocuments<
   service.warmUp();
 
   const applySettings = (section: unknown): void => {
+    const previous = settings;
     settings = readSettings(section);
+    if (settings.ptxasPath !== '' && settings.ptxasPath !== previous.ptxasPath) void reportBrokenPtxasSetting(settings.ptxasPath, log);
     for (const document of documents.all()) service.validateSoon(asInput(document));
   };
   return {
     applySettings,
+    revalidateAll: () => {
+      for (const document of documents.all()) service.validateSoon(asInput(document));
+    },
     async pullSettings(): Promise<void> {
       try {
         applySettings(await connection.workspace.getConfiguration('ringkernel'));

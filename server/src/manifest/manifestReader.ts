@@ -211,6 +211,7 @@ export class ManifestReader {
       else if (deviceValue.type === 'number' && Number.isInteger(deviceValue.value) && (deviceValue.value as number) >= 0) device = deviceValue.value as number;
       else error('schema', `"device" must be "auto" or a device index 0, 1, ... among the backend's devices (got ${describe(deviceValue)})`, spanOf(deviceValue));
     }
+    if (typeof device === 'number') declared.device = device;
 
     // stateBytes
     const stateValue = value('stateBytes');

@@ -46,6 +46,8 @@ export interface DeclaredKernel {
   /** Absolute path. */
   source?: string;
   entryPoint?: string;
+  /** The device index, when the entry names one (validation checks the features that device has). */
+  device?: number;
 }
 
 export interface Manifest {

@@ -40,6 +40,11 @@ export interface ValidationResult {
   /** The validator that produced the diagnostics (the same string as their `source`). */
   validator: string;
   skipped?: string;
+  /**
+   * Set when nothing checked the text at all (too large, the parser ran out of time, the compiler
+   * host failed), as opposed to a weaker validator standing in for the compiler; `skipped` says why.
+   */
+  unchecked?: true;
   /** Things worth a log line: the fallbacks taken, what was tried. */
   notes?: string[];
 }

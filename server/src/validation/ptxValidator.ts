@@ -7,10 +7,10 @@
 // ptxas is the assembler that will actually run; ours would repeat its findings in other words
 // (two squiggles for one slip), and if the two ever disagree ptxas is right. The one exception: a
 // compiler that reports errors with no location at all, where ours can point at the line.
-import { LineIndex, type Diagnostic, type ValidationResult } from './diagnostic';
+import { LineIndex, range, type Diagnostic, type ValidationResult } from './diagnostic';
 import { checkPtxText, PTX_PARSER_SOURCE } from './ptx/ptxParserCheck';
 import { archRunsOn, capabilityOf, type ParsedArch } from './ptx/targets';
-import { DEFAULT_PTXAS_TIMEOUT_MS, findPtxas, runPtxas } from './ptxas';
+import { DEFAULT_PTXAS_TIMEOUT_MS, findPtxas, ptxasDeadlineMs, runPtxas } from './ptxas';
 import { ptxasLogToDiagnostics } from './ptxasLog';
 import { errorMessage } from '../logger';
 
@@ -35,8 +35,10 @@ export interface PtxValidateOptions {
   /** The CUDA devices present; a `.target` none of them can run is a warning naming them. */
   devices?: readonly CudaDeviceInfo[] | undefined;
   jitCompile?: JitCompile | undefined;
-  /** Deadline for ptxas or the JIT (default 10 s). */
+  /** Deadline for ptxas or the JIT on a small file (default 10 s); a larger file gets more in proportion (ptxasDeadlineMs). */
   timeoutMs?: number | undefined;
+  /** The user's name for the file (its path), used in messages instead of a temporary file's. */
+  displayName?: string | undefined;
   signal?: AbortSignal | undefined;
   /** Only our parser (tests; the CLI's --no-compiler). */
   parserOnly?: boolean | undefined;
@@ -82,6 +84,11 @@ function preferCompiler(compiler: Diagnostic[], ours: Diagnostic[]): Diagnostic[
   return compiler;
 }
 
+/** A whole-file note at the top, never a claim about line 1 (fileLevel). */
+function fileNote(severity: Diagnostic['severity'], message: string, code: string): Diagnostic {
+  return { range: range(0, 0, 0, 0), severity, message, source: PTX_PARSER_SOURCE, code, fileLevel: true };
+}
+
 export async function validatePtx(text: string, options: PtxValidateOptions = {}): Promise<ValidationResult> {
   const index = new LineIndex(text);
   const parsed = checkPtxText(text, index);
@@ -91,21 +98,30 @@ export async function validatePtx(text: string, options: PtxValidateOptions = {}
     const warning = deviceWarning(parsed.arch, parsed.archLine, options.devices, index);
     if (warning) extra.push(warning);
   }
-  const timeoutMs = options.timeoutMs ?? DEFAULT_PTXAS_TIMEOUT_MS;
+  const timeoutMs = ptxasDeadlineMs(text.length, options.timeoutMs ?? DEFAULT_PTXAS_TIMEOUT_MS);
   /** Why no compiler answered, when one was wanted. */
   const missed: string[] = [];
+  /** Whether a compiler that exists failed on this file (then the fallback is worth a diagnostic, not only a log line). */
+  let compilerFailed = false;
 
   if (options.parserOnly !== true) {
     const lookup = await findPtxas({ explicitPath: options.ptxasPath, env: options.env });
     notes.push(...lookup.notes);
     if (lookup.found) {
-      const run = await runPtxas(lookup.tool, text, { target: parsed.arch?.name, deviceArch: options.deviceArch, signal: options.signal, timeoutMs });
+      const run = await runPtxas(lookup.tool, text, { target: parsed.arch?.name, deviceArch: options.deviceArch, signal: options.signal, timeoutMs, displayName: options.displayName });
       if (run.kind === 'ran') {
         notes.push(`${lookup.tool.source} from ${lookup.tool.origin} (${lookup.tool.path}), -arch ${run.arch ?? 'default'}, ${run.ms.toFixed(0)} ms`);
         return { diagnostics: [...preferCompiler(run.diagnostics, parsed.diagnostics), ...extra], validator: lookup.tool.source, notes };
       }
       if (options.signal?.aborted === true) return { diagnostics: [], validator: lookup.tool.source, skipped: 'cancelled', notes };
       missed.push(`ptxas skipped: ${run.reason}`);
+      compilerFailed = true;
+    } else if (lookup.explicit) {
+      // A ptxas named explicitly that does not work is a mistake to show, not a reason to use another one.
+      missed.push(lookup.reason);
+      extra.push(fileNote('warning',
+        `ringkernel.ptxas.path is ${lookup.explicit.path}, which ${lookup.explicit.problem}: no ptxas checked this file. ` +
+        'Fix the setting, or clear it to find ptxas through CUDA_HOME, CUDA_PATH or PATH.', 'ptxas-path'));
     } else {
       missed.push(lookup.reason);
     }
@@ -115,18 +131,27 @@ export async function validatePtx(text: string, options: PtxValidateOptions = {}
         const log = await withTimeout(options.jitCompile(text, options.signal), timeoutMs);
         if (log === undefined) {
           missed.push(`the CUDA driver's JIT did not answer within ${timeoutMs} ms`);
+          compilerFailed = true;
         } else {
           const compiler = ptxasLogToDiagnostics(`${log.errorLog}\n${log.infoLog}`, text, CUDA_JIT_SOURCE, index);
           return { diagnostics: [...preferCompiler(compiler, parsed.diagnostics), ...extra], validator: CUDA_JIT_SOURCE, notes: [...notes, ...missed] };
         }
       } catch (error) {
         missed.push(`the CUDA driver's JIT failed: ${errorMessage(error)}`);
+        compilerFailed = true;
       }
     }
   }
+  const instead = "Checked with RingKernel's own PTX parser instead";
+  const why = missed.map((reason) => reason.replace(/\.$/, '')).join('; ');
+  if (compilerFailed) {
+    // The compiler exists but gave no answer on this file (too slow, crashed): the result is
+    // weaker than usual, and the user must see that where the diagnostics are.
+    extra.push(fileNote('information', `${why}. ${instead}, which finds fewer problems than the compiler.`, 'compiler-fallback'));
+  }
   const result: ValidationResult = { diagnostics: [...parsed.diagnostics, ...extra], validator: PTX_PARSER_SOURCE, notes };
   // The parser answered, but the compiler that will run the code did not: say so (logged once per reason).
-  if (missed.length > 0) result.skipped = `${missed.join('; ')}. Checked with RingKernel's own PTX parser instead.`;
+  if (missed.length > 0) result.skipped = `${why}. ${instead}.`;
   return result;
 }
 

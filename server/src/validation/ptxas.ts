@@ -1,7 +1,7 @@
 // Finding and running NVIDIA's PTX assembler. Order: the explicit setting
 // (`ringkernel.ptxas.path`), then CUDA_HOME/bin and CUDA_PATH/bin, then PATH. Its diagnostics carry
 // `ptxas <release>` as their source, read once from `ptxas --version`.
-import { constants, accessSync, statSync } from 'node:fs';
+import { constants, accessSync, existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -23,7 +23,13 @@ export interface PtxasTool {
   arches: string[];
 }
 
-export type PtxasLookup = { found: true; tool: PtxasTool; notes: string[] } | { found: false; reason: string; notes: string[] };
+/**
+ * `explicit` is set when the path given explicitly (the setting, `--ptxas`) does not work: then
+ * nothing else is tried, because quietly using another ptxas would hide the mistake.
+ */
+export type PtxasLookup =
+  | { found: true; tool: PtxasTool; notes: string[] }
+  | { found: false; reason: string; notes: string[]; explicit?: { path: string; problem: string } };
 
 export interface PtxasLookupOptions {
   explicitPath?: string | undefined;
@@ -57,6 +63,8 @@ function candidates(options: PtxasLookupOptions): { path: string; origin: PtxasO
 interface Identity {
   release?: string;
   arches: string[];
+  /** Why `--version` did not answer (missing when it did). */
+  problem?: string;
 }
 /** Keyed by path and modification time, so an upgraded toolkit is read again. */
 const identities = new Map<string, Promise<Identity>>();
@@ -73,11 +81,14 @@ async function identify(path: string, timeoutMs: number, env: NodeJS.ProcessEnv)
   if (!identity) {
     identity = (async (): Promise<Identity> => {
       const version = await runProcess(path, ['--version'], { timeoutMs, env });
-      const release = version.kind === 'exited' ? /release (\d+\.\d+)/.exec(version.stdout + version.stderr)?.[1] : undefined;
-      if (version.kind !== 'exited') {
+      if (version.kind !== 'exited' || version.code !== 0) {
         identities.delete(key);
-        return { arches: [] };
+        const problem = version.kind === 'exited'
+          ? `\`${path} --version\` exited with ${version.code ?? version.signal ?? 'nothing'}${(version.stderr + version.stdout).trim() !== '' ? `: ${(version.stderr + version.stdout).trim().slice(0, 200)}` : ''}`
+          : version.kind === 'timeout' ? `\`${path} --version\` did not answer within ${timeoutMs} ms` : `${path} could not be started: ${version.kind === 'failed' ? version.error : version.kind}`;
+        return { arches: [], problem };
       }
+      const release = /release (\d+\.\d+)/.exec(version.stdout + version.stderr)?.[1];
       const help = await runProcess(path, ['--help'], { timeoutMs, env });
       const arches = help.kind === 'exited' ? parseAllowedArches(help.stdout + help.stderr) : [];
       return release !== undefined ? { release, arches } : { arches };
@@ -101,13 +112,23 @@ export async function findPtxas(options: PtxasLookupOptions = {}): Promise<Ptxas
   const tried: string[] = [];
   for (const candidate of candidates(options)) {
     if (!isExecutable(candidate.path)) {
-      if (candidate.origin !== 'PATH') {
-        notes.push(`ptxas from ${candidate.origin === 'setting' ? 'the setting ringkernel.ptxas.path' : candidate.origin} (${candidate.path}) is missing or not executable`);
+      if (candidate.origin === 'setting') {
+        const problem = existsSync(candidate.path) ? 'is not an executable file' : 'does not exist';
+        return { found: false, reason: `the ptxas given explicitly (${candidate.path}) ${problem}`, notes, explicit: { path: candidate.path, problem } };
       }
-      if (candidate.origin !== 'PATH') tried.push(`${candidate.origin}: ${candidate.path}`);
+      if (candidate.origin !== 'PATH') {
+        notes.push(`ptxas from ${candidate.origin} (${candidate.path}) is missing or not executable`);
+        tried.push(`${candidate.origin}: ${candidate.path}`);
+      }
       continue;
     }
     const identity = await identify(candidate.path, options.timeoutMs ?? 5000, options.env ?? process.env);
+    if (identity.problem !== undefined) {
+      if (candidate.origin === 'setting') {
+        return { found: false, reason: `the ptxas given explicitly (${candidate.path}) does not work: ${identity.problem}`, notes, explicit: { path: candidate.path, problem: `does not work: ${identity.problem}` } };
+      }
+      notes.push(`${identity.problem}; using it anyway`);
+    }
     const tool: PtxasTool = {
       path: candidate.path,
       origin: candidate.origin,
@@ -115,13 +136,13 @@ export async function findPtxas(options: PtxasLookupOptions = {}): Promise<Ptxas
       arches: identity.arches,
     };
     if (identity.release !== undefined) tool.release = identity.release;
-    else notes.push(`${candidate.path} did not answer --version; using it anyway`);
+    else if (identity.problem === undefined) notes.push(`${candidate.path} --version named no release; using it anyway`);
     return { found: true, tool, notes };
   }
   tried.push('PATH');
   return {
     found: false,
-    reason: `ptxas not found (tried ${tried.join(', ')}). Install the CUDA toolkit, or set ringkernel.ptxas.path or CUDA_HOME.`,
+    reason: `ptxas not found (tried ${tried.join(', ')}). Install the CUDA toolkit, or set ringkernel.ptxas.path or CUDA_HOME`,
     notes,
   };
 }
@@ -153,20 +174,41 @@ export interface PtxasRunOptions {
   target?: string | undefined;
   /** Assemble for this arch instead (a device's `sm_XY`). */
   deviceArch?: string | undefined;
+  /** The deadline; by default ptxasDeadlineMs of the text's size. */
   timeoutMs?: number | undefined;
   signal?: AbortSignal | undefined;
+  /** The user's name for the file, put in place of the temporary file's path in every message. */
+  displayName?: string | undefined;
 }
 
 export type PtxasRun =
   | { kind: 'ran'; diagnostics: Diagnostic[]; arch: string | undefined; ms: number; exitCode: number | null }
   | { kind: 'skipped'; reason: string };
 
+/** The deadline for a small file. */
 export const DEFAULT_PTXAS_TIMEOUT_MS = 10_000;
+/** Per this many characters the deadline grows by its base again. */
+const DEADLINE_STEP_CHARACTERS = 512 * 1024;
+
+/**
+ * How long ptxas may take on a file: the base for a small one, and as much again per 512 K
+ * characters. Measured: 1.2 MB takes 5.5 s on an idle 2-core machine and up to 12 s on a loaded
+ * one, so a fixed 10 s made a big file's result depend on the machine's load; this gives it 33 s.
+ */
+export function ptxasDeadlineMs(characters: number, baseMs = DEFAULT_PTXAS_TIMEOUT_MS): number {
+  return Math.round(baseMs * (1 + Math.max(0, characters) / DEADLINE_STEP_CHARACTERS));
+}
+
+/** Replaces every mention of the temporary input (absolute, or as ptxas shortens it) by the user's name for it. */
+function mapTemporaryPath(log: string, input: string, displayName: string): string {
+  return log.split(input).join(displayName);
+}
 
 /** Assembles `text` with ptxas (output discarded) and turns its log into diagnostics. */
 export async function runPtxas(tool: PtxasTool, text: string, options: PtxasRunOptions = {}): Promise<PtxasRun> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_PTXAS_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? ptxasDeadlineMs(text.length);
   const arch = chooseArch(options.target, tool, options.deviceArch);
+  const displayName = options.displayName ?? 'the PTX file';
   let dir: string | undefined;
   try {
     dir = await mkdtemp(join(tmpdir(), 'ringkernel-ptxas-'));
@@ -176,12 +218,12 @@ export async function runPtxas(tool: PtxasTool, text: string, options: PtxasRunO
     const outcome = await runProcess(tool.path, args, { timeoutMs, cwd: dir, signal: options.signal });
     if (outcome.kind === 'aborted') return { kind: 'skipped', reason: 'cancelled: a newer version of the file is being validated' };
     if (outcome.kind === 'timeout') {
-      return { kind: 'skipped', reason: `${tool.path} did not finish within ${timeoutMs} ms and was killed; raise the timeout or check the toolkit` };
+      return { kind: 'skipped', reason: `${tool.path} did not finish within ${timeoutMs} ms on ${displayName} (${text.length} characters) and was killed` };
     }
     if (outcome.kind === 'failed') return { kind: 'skipped', reason: `${tool.path} could not be started: ${outcome.error}` };
-    const log = outcome.stderr + outcome.stdout;
+    const log = mapTemporaryPath(outcome.stderr + outcome.stdout, input, displayName);
     if (/Input file .* could not be opened/.test(log)) {
-      return { kind: 'skipped', reason: `ptxas could not read its temporary input file: ${log.trim()}` };
+      return { kind: 'skipped', reason: `ptxas could not read its temporary copy of ${displayName}: ${log.trim()}` };
     }
     const diagnostics = ptxasLogToDiagnostics(log, text, tool.source);
     if (outcome.code !== 0 && diagnostics.length === 0) {

@@ -1,11 +1,12 @@
 // One entry point for every language: picks the validator, applies the size limits and the
 // diagnostics cap, and turns anything a validator throws into a skip with its reason. Never throws.
 import { errorMessage, type Logger } from '../logger';
-import { capDiagnostics, compareDiagnostics, DEFAULT_MAX_DIAGNOSTICS, type Diagnostic } from './diagnostic';
+import { capDiagnostics, compareDiagnostics, DEFAULT_MAX_DIAGNOSTICS, range, type Diagnostic } from './diagnostic';
 import { cppParser } from './msl/cppParser';
-import { validateMsl } from './msl/mslValidator';
+import { validateMsl, type MslValidateOptions } from './msl/mslValidator';
 import { validatePtx, type PtxValidateOptions } from './ptxValidator';
 import { WgslValidator, type ExpectedEntryPoint } from './wgslValidator';
+import type { WgslDevice } from './wgslFeatures';
 
 export type KernelLanguage = 'wgsl' | 'ptx' | 'msl';
 
@@ -22,10 +23,12 @@ export function kernelLanguageOf(languageIdOrPath: string): KernelLanguage | und
  * What a validation needs to know beyond the text; all optional. PTX's options (ptxas path,
  * devices, JIT, deadline, parser only, signal) apply to every language where they mean something.
  */
-export interface ValidationContext extends PtxValidateOptions {
-  /** WGSL: entry points the manifest declares for this file. */
+export interface ValidationContext extends PtxValidateOptions, Pick<MslValidateOptions, 'parseBudgetMs'> {
+  /** WGSL: entry points the manifest declares for this file (one per kernel using it, with its device). */
   expectedEntryPoints?: readonly ExpectedEntryPoint[] | undefined;
   manifestName?: string | undefined;
+  /** WGSL: the WebGPU devices present, with their features. */
+  webgpuDevices?: readonly WgslDevice[] | undefined;
 }
 
 export interface ValidationOutcome {
@@ -35,9 +38,14 @@ export interface ValidationOutcome {
   validator: string;
   /** Why nothing (or only part) was validated; never an exception. */
   skipped?: string;
+  /** Nothing checked the text (see ValidationResult.unchecked); the diagnostics then carry a `not-validated` one saying why. */
+  unchecked?: true;
   notes?: string[];
   ms: number;
 }
+
+/** The code of the diagnostic that says a file was not validated at all. */
+export const NOT_VALIDATED = 'not-validated';
 
 /** Largest text each language is validated at, in UTF-16 code units. */
 export interface SizeLimits {
@@ -87,7 +95,19 @@ export class ValidatorSet {
   async validate(language: KernelLanguage, text: string, context: ValidationContext = {}): Promise<ValidationOutcome> {
     const started = performance.now();
     const finish = (outcome: Omit<ValidationOutcome, 'ms' | 'language'>): ValidationOutcome => {
-      const diagnostics = capDiagnostics([...outcome.diagnostics].sort(compareDiagnostics), this.options.maxDiagnostics ?? DEFAULT_MAX_DIAGNOSTICS, outcome.validator);
+      const all = [...outcome.diagnostics];
+      // A file nobody checked must not look like a clean one: say so where diagnostics are read.
+      if (outcome.unchecked === true && outcome.skipped !== undefined && outcome.skipped !== 'cancelled' && context.signal?.aborted !== true) {
+        all.push({
+          range: range(0, 0, 0, 0),
+          severity: 'information',
+          message: `This file was not validated: ${outcome.skipped.replace(/\.$/, '')}.`,
+          source: outcome.validator,
+          code: NOT_VALIDATED,
+          fileLevel: true,
+        });
+      }
+      const diagnostics = capDiagnostics(all.sort(compareDiagnostics), this.options.maxDiagnostics ?? DEFAULT_MAX_DIAGNOSTICS, outcome.validator);
       return { ...outcome, diagnostics, language, ms: performance.now() - started };
     };
     const limit = this.limits[language];
@@ -96,6 +116,7 @@ export class ValidatorSet {
         diagnostics: [],
         validator: DEFAULT_SOURCE[language],
         skipped: `the file has ${formatSize(text.length)}, more than the ${formatSize(limit)} that ${language.toUpperCase()} files are validated up to`,
+        unchecked: true,
       });
     }
     try {
@@ -109,7 +130,7 @@ export class ValidatorSet {
       }
     } catch (error) {
       this.options.logger.error(`the ${language.toUpperCase()} validator failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      return finish({ diagnostics: [], validator: DEFAULT_SOURCE[language], skipped: `internal error in the ${language.toUpperCase()} validator: ${errorMessage(error)}` });
+      return finish({ diagnostics: [], validator: DEFAULT_SOURCE[language], skipped: `internal error in the ${language.toUpperCase()} validator: ${errorMessage(error)}`, unchecked: true });
     }
   }
 

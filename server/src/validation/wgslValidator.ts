@@ -1,11 +1,13 @@
-// WGSL validation by Tint (inside Dawn's null backend, in the Tint host child): every compilation
-// message at its exact range, multi-line messages whole, warnings as warnings. Plus the entry
-// points the workspace manifest expects.
+// WGSL validation by Tint (inside Dawn's null backend, in the Tint host child, with every optional
+// feature the adapter offers): every compilation message at its exact range, its first line as the
+// message and the rest as related information, warnings as warnings. Plus what the workspace
+// manifest implies: the entry points it expects, and the features its kernels' devices have.
 import type { Logger } from '../logger';
 import { LineIndex, range, type Diagnostic, type Severity, type ValidationResult } from './diagnostic';
 import { TintHost, type TintHostOptions } from './tintHost';
 import type { TintMessage } from './tintProtocol';
 import { findWgslFunctions, type ShaderStage } from './wgslEntryPoints';
+import { checkDeviceFeatures, type WgslDevice } from './wgslFeatures';
 
 export const TINT_SOURCE = 'tint';
 
@@ -15,6 +17,8 @@ export interface ExpectedEntryPoint {
   kernelId?: string;
   /** Defaults to compute (kernels are compute shaders). */
   stage?: ShaderStage;
+  /** The manifest's `device` for this kernel: a WebGPU device index, or `auto` (any). */
+  device?: 'auto' | number;
 }
 
 export interface WgslValidateOptions {
@@ -22,6 +26,8 @@ export interface WgslValidateOptions {
   expectedEntryPoints?: readonly ExpectedEntryPoint[] | undefined;
   /** The manifest's name in messages (default `ringkernel.json`). */
   manifestName?: string | undefined;
+  /** The WebGPU devices present, with their features: an extension a kernel's device lacks is reported at its `enable`. */
+  webgpuDevices?: readonly WgslDevice[] | undefined;
   /** Tint's deadline; past it the host is killed and restarted (default 10 s). */
   timeoutMs?: number | undefined;
   signal?: AbortSignal | undefined;
@@ -31,13 +37,44 @@ export const DEFAULT_WGSL_TIMEOUT_MS = 10_000;
 
 const severityOf = (type: TintMessage['type']): Severity => (type === 'error' ? 'error' : type === 'warning' ? 'warning' : 'information');
 
-/** Tint's messages as diagnostics: offset and length (UTF-16) give the exact range. */
+const BULLET = /^[•*-] /;
+
+/**
+ * Splits a multi-line Tint message: the first line is the message; the rest (a list of candidate
+ * overloads, say) become entries of their own, one per bullet with its indented details, so each
+ * editor shows one line per diagnostic and the details where it shows notes.
+ */
+export function splitTintMessage(message: string): { first: string; details: string[] } {
+  const lines = message.replace(/\r\n?/g, '\n').trimEnd().split('\n');
+  const first = (lines[0] ?? '').trim();
+  const details: string[] = [];
+  let groupIndent = -1;
+  let groupIsBullet = false;
+  for (const line of lines.slice(1)) {
+    const trimmed = line.trim();
+    if (trimmed === '') continue;
+    const indent = line.length - line.trimStart().length;
+    const bullet = BULLET.test(trimmed);
+    if (details.length === 0 || indent <= groupIndent || (bullet && !groupIsBullet)) {
+      details.push(trimmed.replace(/\s+/g, ' '));
+      groupIndent = indent;
+      groupIsBullet = bullet;
+    } else {
+      details[details.length - 1] += ` ${trimmed.replace(/\s+/g, ' ')}`;
+    }
+  }
+  return { first, details };
+}
+
+/** Tint's messages as diagnostics: offset and length (UTF-16) give the exact range; further lines go to `related`. */
 export function tintMessagesToDiagnostics(messages: readonly TintMessage[], index: LineIndex): Diagnostic[] {
   return messages.map((m) => {
     const hasSpan = m.lineNum > 0 && m.offset >= 0;
     // Tint counts some line breaks LSP does not (\v, \f, U+2028); the offset is exact either way.
     const r = hasSpan ? index.rangeOf(m.offset, m.length) : range(0, 0, 0, 0);
-    const diagnostic: Diagnostic = { range: r, severity: severityOf(m.type), message: m.message.trimEnd(), source: TINT_SOURCE };
+    const { first, details } = splitTintMessage(m.message);
+    const diagnostic: Diagnostic = { range: r, severity: severityOf(m.type), message: first, source: TINT_SOURCE };
+    if (details.length > 0) diagnostic.related = details.map((detail) => ({ message: detail, range: r }));
     if (!hasSpan) diagnostic.fileLevel = true;
     return diagnostic;
   });
@@ -96,11 +133,14 @@ export class WgslValidator {
   async validate(text: string, options: WgslValidateOptions = {}): Promise<ValidationResult> {
     const index = new LineIndex(text);
     const timeoutMs = options.timeoutMs ?? DEFAULT_WGSL_TIMEOUT_MS;
-    const entryDiagnostics = checkEntryPoints(text, options.expectedEntryPoints ?? [], index, options.manifestName);
+    // The manifest's checks need no compiler: kept even when Tint could not run.
+    const entryDiagnostics = [
+      ...checkEntryPoints(text, options.expectedEntryPoints ?? [], index, options.manifestName),
+      ...checkDeviceFeatures(text, options.expectedEntryPoints ?? [], options.webgpuDevices ?? [], index, options.manifestName),
+    ];
     const outcome = await this.host.validate(text, timeoutMs, options.signal);
     if (outcome.kind === 'skipped') {
-      // The manifest check needs no compiler: keep its findings even when Tint could not run.
-      return { diagnostics: entryDiagnostics, validator: TINT_SOURCE, skipped: outcome.reason };
+      return { diagnostics: entryDiagnostics, validator: TINT_SOURCE, skipped: outcome.reason, unchecked: true };
     }
     const diagnostics = tintMessagesToDiagnostics(outcome.messages, index);
     if (outcome.scopeError !== undefined && !diagnostics.some((d) => d.severity === 'error')) {

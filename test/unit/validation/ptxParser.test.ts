@@ -128,3 +128,25 @@ test('10,000 errors are all found (the cap is applied when publishing)', () => {
   assert.equal(result.diagnostics.length, 10_000);
   assert.ok(result.diagnostics.every((d) => d.code === 'unknown-instruction'));
 });
+
+test('register ranges without % (temp<4>, input_<4>) and the other declaration forms of the PTX ISA parse clean', () => {
+  assert.deepEqual(show(readFileSync(fixture('validation', 'ptx', 'declaration_forms.ptx'), 'utf8')), []);
+});
+
+test('a name past its %-less register range is reported against the range, as for %r<N>', () => {
+  const text = '.version 8.0\n.target sm_80\n.visible .entry k()\n{\n\t.reg .f32 temp<4>;\n\tmov.f32 temp4, temp0;\n\tret;\n}\n';
+  assert.deepEqual(show(text), ['6:10-15 error register temp4 is outside its declaration temp<4> on line 5, which declares temp0 to temp3']);
+  // A label that happens to look like a range member is still a label.
+  const label = '.version 8.0\n.target sm_80\n.visible .entry k()\n{\n\t.reg .b64 temp<2>;\n\tmov.u64 temp0, temp7;\ntemp7:\n\tret;\n}\n';
+  assert.deepEqual(show(label), []);
+});
+
+test('a character PTX has no use for is named plainly in the message', () => {
+  const text = '.version 8.0\n.target sm_80\n.visible .entry k()\n{\n\t.reg .f32 %f<2>;\n\tmov.f32 %f1, §;\n\tret;\n}\n§\n';
+  const messages = show(text);
+  assert.deepEqual(messages, [
+    "6:15-16 error unexpected '§' (a character PTX has no use for) in an operand",
+    "9:1-2 error unexpected '§' (a character PTX has no use for) at module scope: expected a directive such as .version, .target, .entry, .func or a variable declaration",
+  ]);
+  assert.ok(messages.every((m) => !m.includes('unexpected the')));
+});

@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, test } from 'node:test';
-import { chooseArch, findPtxas, parseAllowedArches, type PtxasTool } from '../../../server/src/validation/ptxas';
+import { chooseArch, findPtxas, parseAllowedArches, ptxasDeadlineMs, type PtxasTool } from '../../../server/src/validation/ptxas';
 import { parsePtxasLog, ptxasLogToDiagnostics } from '../../../server/src/validation/ptxasLog';
 import { validatePtx } from '../../../server/src/validation/ptxValidator';
 import { fixture } from '../../support/repo';
@@ -82,10 +82,31 @@ test('finds ptxas by the setting, then CUDA_HOME, then CUDA_PATH, then PATH, and
   assert.ok(byHome.found && byHome.tool.origin === 'CUDA_HOME');
   const byPath = await findPtxas({ env: { PATH: ['/nonexistent', join(home, 'bin')].join(delimiter) } });
   assert.ok(byPath.found && byPath.tool.origin === 'PATH');
-  const missing = await findPtxas({ explicitPath: '/nowhere/ptxas', env: { CUDA_HOME: '/nowhere/cuda', PATH: '/nonexistent' } });
+  const missing = await findPtxas({ env: { CUDA_HOME: '/nowhere/cuda', PATH: '/nonexistent' } });
   assert.equal(missing.found, false);
-  assert.match(missing.found ? '' : missing.reason, /ptxas not found \(tried setting: \/nowhere\/ptxas, CUDA_HOME: \/nowhere\/cuda\/bin\/ptxas, PATH\)/);
-  assert.match(missing.notes.join('\n'), /setting ringkernel\.ptxas\.path \(\/nowhere\/ptxas\) is missing/);
+  assert.match(missing.found ? '' : missing.reason, /ptxas not found \(tried CUDA_HOME: \/nowhere\/cuda\/bin\/ptxas, PATH\)/);
+  assert.match(missing.notes.join('\n'), /CUDA_HOME \(\/nowhere\/cuda\/bin\/ptxas\) is missing/);
+});
+
+test('an explicit ptxas that does not work is reported, and no other ptxas is used in its place', async () => {
+  // A working ptxas on PATH that leaves a mark when it assembles: it must not be run.
+  const mark = join(scratch, 'path-ptxas-ran');
+  const onPath = fakePtxas('on-path', `touch ${mark}; exit 0`);
+  const env = { PATH: join(onPath, '..') };
+  const missing = await findPtxas({ explicitPath: '/nonexistent/ptxas', env });
+  assert.equal(missing.found, false);
+  assert.deepEqual(missing.found ? undefined : missing.explicit, { path: '/nonexistent/ptxas', problem: 'does not exist' });
+  const broken = join(scratch, 'broken-ptxas');
+  writeFileSync(broken, '#!/bin/sh\necho "not a ptxas" >&2\nexit 3\n');
+  chmodSync(broken, 0o755);
+  const notWorking = await findPtxas({ explicitPath: broken, env });
+  assert.match(notWorking.found ? '' : notWorking.reason, /does not work: `.*broken-ptxas --version` exited with 3: not a ptxas/);
+
+  const result = await validatePtx(read('abi_counter.ptx'), { ptxasPath: '/nonexistent/ptxas', env });
+  assert.equal(existsSync(mark), false, 'the ptxas on PATH was not used');
+  assert.equal(result.validator, 'ringkernel-ptx');
+  assert.deepEqual(result.diagnostics.map((d) => [d.severity, d.code, d.range.start.line, d.fileLevel]), [['warning', 'ptxas-path', 0, true]]);
+  assert.match(result.diagnostics[0]?.message ?? '', /^ringkernel\.ptxas\.path is \/nonexistent\/ptxas, which does not exist: no ptxas checked this file\. Fix the setting/);
 });
 
 test('the real ptxas reports each known mistake on its line, with the token when the message quotes it', { skip: skipReal }, async () => {
@@ -104,6 +125,8 @@ test('the real ptxas reports each known mistake on its line, with the token when
 });
 
 test('the real ptxas finds no error in nvcc output and takes -arch from .target', { skip: skipReal }, async () => {
+  const forms = await validatePtx(read('declaration_forms.ptx'));
+  assert.deepEqual(forms.diagnostics, [], 'hand-written register ranges without % and the other declaration forms');
   for (const name of ['hopper_tma.sm_90a.ptx', 'reduction.sm_80.ptx']) {
     const result = await validatePtx(readFileSync(fixture('ptx', 'nvcc', name), 'utf8'));
     assert.deepEqual(result.diagnostics.filter((d) => d.severity === 'error'), [], name);
@@ -113,14 +136,32 @@ test('the real ptxas finds no error in nvcc output and takes -arch from .target'
   assert.deepEqual(mismatch.diagnostics.map((d) => [d.range.start.line, d.message]), [[2, 'PTX .version 7.0 does not support .target sm_90a']]);
 });
 
-test('a ptxas that hangs is killed at the deadline and the parser answers instead', async () => {
+test('a ptxas that hangs is killed at the deadline, and the fallback to the parser is an information diagnostic', async () => {
   const hanging = fakePtxas('hanging', 'sleep 60');
   const started = performance.now();
-  const result = await validatePtx(read('errors.ptx'), { ptxasPath: hanging, timeoutMs: 500, env: { PATH: '' } });
+  const result = await validatePtx(read('errors.ptx'), { ptxasPath: hanging, timeoutMs: 500, env: { PATH: '' }, displayName: 'kernels/errors.ptx' });
   assert.ok(performance.now() - started < 5000, 'not waiting for the sleep');
   assert.equal(result.validator, 'ringkernel-ptx');
-  assert.match(result.skipped ?? '', /did not finish within 500 ms and was killed.*Checked with RingKernel's own PTX parser instead\.$/);
-  assert.equal(result.diagnostics.length, 8);
+  assert.match(result.skipped ?? '', /did not finish within 50\d ms on kernels\/errors\.ptx .* and was killed\. Checked with RingKernel's own PTX parser instead\.$/);
+  const fallback = result.diagnostics.filter((d) => d.code === 'compiler-fallback');
+  assert.deepEqual(fallback.map((d) => [d.severity, d.range.start.line, d.range.start.character, d.fileLevel]), [['information', 0, 0, true]]);
+  assert.match(fallback[0]?.message ?? '', /did not finish within 50\d ms .*Checked with RingKernel's own PTX parser instead, which finds fewer problems than the compiler\.$/);
+  assert.equal(result.diagnostics.filter((d) => d.severity === 'error').length, 8, 'the parser\'s findings are all there');
+});
+
+test('the ptxas deadline grows with the file: a big file that takes longer than a small one may is not cut off', async () => {
+  assert.equal(ptxasDeadlineMs(0), 10_000);
+  assert.ok(ptxasDeadlineMs(1_200_000) >= 30_000, 'a 1.2 MB file gets at least 30 s (it takes up to 12 s on a loaded machine)');
+  assert.ok(ptxasDeadlineMs(4_000_000) > ptxasDeadlineMs(1_200_000));
+  // A ptxas that takes 1 s, with a small-file deadline of 600 ms, on a 1.2 MB module: it finishes.
+  const slow = fakePtxas('slow', 'sleep 1; exit 0');
+  const kernel = '.visible .entry k{N}(.param .u64 p)\n{\n\t.reg .b32 %r<4>;\n\t.reg .b64 %rd<2>;\n\tld.param.u64 %rd1, [p];\n\tld.global.u32 %r1, [%rd1];\n\tadd.s32 %r2, %r1, 1;\n\tst.global.u32 [%rd1], %r2;\n\tret;\n}\n';
+  let big = '.version 8.0\n.target sm_80\n.address_size 64\n';
+  for (let i = 0; big.length < 1_200_000; i++) big += kernel.replace('{N}', String(i));
+  const result = await validatePtx(big, { ptxasPath: slow, timeoutMs: 600, env: { PATH: '' } });
+  assert.equal(result.skipped, undefined, result.skipped);
+  assert.equal(result.validator, 'ptxas 99.1');
+  assert.deepEqual(result.diagnostics, []);
 });
 
 test('a validation cancelled while ptxas runs stops it at once', async () => {
@@ -135,7 +176,6 @@ test('a validation cancelled while ptxas runs stops it at once', async () => {
 test('a missing ptxas falls back to the JIT hook, whose log is read the same way', async () => {
   const seen: string[] = [];
   const result = await validatePtx(read('errors.ptx'), {
-    ptxasPath: '/nowhere/ptxas',
     env: { PATH: '' },
     jitCompile: (ptx) => {
       seen.push(ptx);
@@ -149,11 +189,11 @@ test('a missing ptxas falls back to the JIT hook, whose log is read the same way
   assert.match(result.notes?.join('\n') ?? '', /ptxas not found/);
 });
 
-test('with no compiler at all, our parser answers', async () => {
-  const result = await validatePtx(read('errors.ptx'), { ptxasPath: '/nowhere/ptxas', env: { PATH: '' } });
+test('with no compiler at all, our parser answers, and says why in one well-formed sentence', async () => {
+  const result = await validatePtx(read('errors.ptx'), { env: { PATH: '' } });
   assert.equal(result.validator, 'ringkernel-ptx');
-  assert.equal(result.diagnostics.length, 8);
-  assert.match(result.skipped ?? '', /^ptxas not found \(tried setting: \/nowhere\/ptxas, PATH\)\. Install the CUDA toolkit/);
+  assert.equal(result.diagnostics.length, 8, 'no fallback diagnostic: there is no compiler that failed');
+  assert.equal(result.skipped, "ptxas not found (tried PATH). Install the CUDA toolkit, or set ringkernel.ptxas.path or CUDA_HOME. Checked with RingKernel's own PTX parser instead.");
 });
 
 test('a ptxas that prints nonsense and fails is a skip with its output, then the parser answers', async () => {
@@ -161,7 +201,20 @@ test('a ptxas that prints nonsense and fails is a skip with its output, then the
   const result = await validatePtx(read('abi_counter.ptx'), { ptxasPath: liar, env: { PATH: '' } });
   assert.equal(result.validator, 'ringkernel-ptx');
   assert.match(result.skipped ?? '', /exited with 139 and no message we could read: segmentation fault/);
-  assert.deepEqual(result.diagnostics, []);
+  assert.deepEqual(result.diagnostics.map((d) => [d.severity, d.code]), [['information', 'compiler-fallback']]);
+});
+
+test('an empty .ptx is reported against the user\'s file, never a temporary path', { skip: skipReal }, async () => {
+  const named = await validatePtx('', { displayName: 'kernels/empty.ptx' });
+  assert.match(named.validator, /^ptxas /);
+  assert.ok(named.diagnostics.length > 0);
+  for (const d of named.diagnostics) {
+    assert.doesNotMatch(d.message, /ringkernel-ptxas-|input\.ptx/, d.message);
+    assert.equal(d.range.start.line, 0);
+  }
+  assert.match(named.diagnostics.map((d) => d.message).join('\n'), /kernels\/empty\.ptx/);
+  const unnamed = await validatePtx('');
+  assert.ok(unnamed.diagnostics.every((d) => !/ringkernel-ptxas-|input\.ptx/.test(d.message)), unnamed.diagnostics.map((d) => d.message).join('\n'));
 });
 
 test('a .target newer than every device present is a warning naming the devices', async () => {

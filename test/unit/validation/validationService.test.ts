@@ -87,8 +87,23 @@ test('a file over the size limit is skipped with the reason, for every language'
     const outcome = await new ValidatorSet({ logger, limits: { wgsl: 1 << 20, ptx: 1 << 20, msl: 1 << 20 } }).validate(language, hugeSource(language, 10));
     assert.ok(performance.now() - started < 2000, language);
     assert.match(outcome.skipped ?? '', /more than the 1\.0 M characters that .* files are validated up to/, language);
-    assert.deepEqual(outcome.diagnostics, []);
+    assert.equal(outcome.unchecked, true);
+    // The editor shows it where diagnostics are read: an information at the top of the file.
+    assert.deepEqual(outcome.diagnostics.map((d) => [d.severity, d.code, d.range.start.line, d.range.start.character, d.fileLevel]), [['information', 'not-validated', 0, 0, true]], language);
+    assert.match(outcome.diagnostics[0]?.message ?? '', /^This file was not validated: the file has 10\.0 M characters/);
   }
+});
+
+test('a Metal file whose parse ran out of time is not validated, and says so in an information diagnostic', async () => {
+  const outcome = await validators.validate('msl', hugeSource('msl', 3), { parseBudgetMs: 50 });
+  assert.equal(outcome.unchecked, true);
+  assert.deepEqual(outcome.diagnostics.map((d) => [d.severity, d.code]), [['information', 'not-validated']]);
+  assert.match(outcome.diagnostics[0]?.message ?? '', /^This file was not validated: the MSL parser stopped after 50 ms/);
+  // A cancelled run says nothing: its result is dropped anyway.
+  const controller = new AbortController();
+  controller.abort();
+  const cancelled = await validators.validate('wgsl', 'fn f() {}', { signal: controller.signal });
+  assert.deepEqual(cancelled.diagnostics, []);
 });
 
 test('random bytes in every language: diagnostics or a reason, never a throw', async () => {
@@ -141,7 +156,7 @@ test('a missing compiler is logged once per document with the reason, not on eve
     logger,
     validators,
     debounceMs: 0,
-    contextFor: () => ({ ptxasPath: '/nowhere/ptxas', env: { PATH: '' } }),
+    contextFor: () => ({ env: { PATH: '' } }),
     publish: () => undefined,
   });
   try {

@@ -82,7 +82,11 @@ export class WebGpuBackend implements GpuBackend {
     if (!adapter) throw new GpuError('BACKEND_UNAVAILABLE', NO_ADAPTER_HELP);
     // Ask for the adapter's own limits: the defaults (128 MiB bindings) are far below a real GPU's.
     const limits = adapter.limits;
+    // And every optional feature it has: a kernel that enables f16 or subgroups runs where the
+    // adapter supports it, and the features reported below are the ones the device really has.
+    const features = [...adapter.features].sort();
     const device = await adapter.requestDevice({
+      requiredFeatures: features as GPUFeatureName[],
       requiredLimits: {
         maxBufferSize: limits.maxBufferSize,
         maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
@@ -97,6 +101,7 @@ export class WebGpuBackend implements GpuBackend {
         backend: 'webgpu',
         index: 0,
         ...adapterNames(info),
+        features,
         peerCapable: false,
         limits: {
           maxBufferBytes: device.limits.maxBufferSize,

@@ -52,7 +52,10 @@ async function openDevice(): Promise<GPUDevice> {
   const adapter = await dawnInstance('null').requestAdapter();
   if (!adapter) throw new Error("Dawn's null backend offered no adapter");
   adapterName = adapter.info.description || adapter.info.vendor || 'Dawn null backend';
-  const opened = await adapter.requestDevice();
+  // Every optional feature the adapter offers (the null adapter offers them all): a valid file
+  // that enables f16 or subgroups must pass. Whether the device a kernel runs on has the feature
+  // is checked against that device (wgslFeatures.ts).
+  const opened = await adapter.requestDevice({ requiredFeatures: [...adapter.features] as GPUFeatureName[] });
   // Errors outside a scope would otherwise be printed by dawn.node.
   opened.addEventListener('uncapturederror', (event) => event.preventDefault());
   void opened.lost.then(async (info) => {

@@ -51,19 +51,26 @@ export function parseClangLog(log: string, fileName: string, text: string, sourc
 
 export type MetalRun = { kind: 'ran'; diagnostics: Diagnostic[] } | { kind: 'skipped'; reason: string };
 
-export async function runMetalCompiler(text: string, options: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<MetalRun> {
+export async function runMetalCompiler(text: string, options: { timeoutMs: number; signal?: AbortSignal | undefined; displayName?: string | undefined }): Promise<MetalRun> {
   let dir: string | undefined;
   try {
     dir = await mkdtemp(join(tmpdir(), 'ringkernel-metal-'));
     const file = join(dir, 'input.metal');
     await writeFile(file, text, 'utf8');
-    const outcome = await runProcess('xcrun', ['-sdk', 'macosx', 'metal', '-fsyntax-only', '-fno-color-diagnostics', file], options);
+    const outcome = await runProcess('xcrun', ['-sdk', 'macosx', 'metal', '-fsyntax-only', '-fno-color-diagnostics', file], { timeoutMs: options.timeoutMs, signal: options.signal });
     if (outcome.kind === 'aborted') return { kind: 'skipped', reason: 'cancelled' };
     if (outcome.kind === 'timeout') return { kind: 'skipped', reason: `the Metal compiler did not finish within ${options.timeoutMs} ms and was killed` };
     if (outcome.kind === 'failed') return { kind: 'skipped', reason: `the Metal compiler could not be started: ${outcome.error}` };
-    const diagnostics = parseClangLog(outcome.stderr + outcome.stdout, 'input.metal', text);
+    const raw = outcome.stderr + outcome.stdout;
+    const diagnostics = parseClangLog(raw, 'input.metal', text);
+    // Messages name the user's file, never the temporary copy.
+    const displayName = options.displayName ?? 'the Metal file';
+    for (const diagnostic of diagnostics) {
+      diagnostic.message = diagnostic.message.split(file).join(displayName);
+      for (const related of diagnostic.related ?? []) related.message = related.message.split(file).join(displayName);
+    }
     if (outcome.code !== 0 && diagnostics.length === 0) {
-      return { kind: 'skipped', reason: `the Metal compiler failed without a message we could read: ${(outcome.stderr + outcome.stdout).trim().slice(0, 500)}` };
+      return { kind: 'skipped', reason: `the Metal compiler failed without a message we could read: ${raw.split(file).join(displayName).trim().slice(0, 500)}` };
     }
     return { kind: 'ran', diagnostics };
   } catch (error) {

@@ -1,7 +1,9 @@
 // Makes Metal Shading Language parse as C++: the words MSL adds (address spaces, stage
 // qualifiers, a few qualifiers and macros) are replaced by spaces of the same length, so every
 // remaining token keeps its exact line and column. Comments, strings and `[[attributes]]` are left
-// alone (`[[threadgroup(0)]]` is an attribute, not an address space).
+// alone (`[[threadgroup(0)]]` is an attribute, not an address space). Then the few valid forms the
+// C++ grammar rejects are bridged (grammarGaps.ts).
+import { bridgeGrammarGaps } from './grammarGaps';
 
 export const ADDRESS_SPACES: ReadonlySet<string> = new Set([
   'device', 'constant', 'thread', 'threadgroup', 'threadgroup_imageblock', 'ray_data', 'object_data',
@@ -70,7 +72,8 @@ export function mslPrepass(source: string): PrepassResult {
       continue;
     }
     if (c === 91 /* [ */ && source.charCodeAt(i + 1) === 91) {
-      attributeDepth++;
+      // Attributes do not nest: a second `[[` while one is open means the first lost its `]]`.
+      attributeDepth = 1;
       i += 2;
       previous2 = previous;
       previous = '[';
@@ -118,13 +121,16 @@ export function mslPrepass(source: string): PrepassResult {
       previous = 'a';
       continue;
     }
+    // Nor do they span statements: an attribute left open by a slip ends here, so the rest of
+    // the file is still pre-passed (and the slip is reported once, by the parser).
+    if (c === 59 /* ; */ || c === 123 /* { */ || c === 125 /* } */) attributeDepth = 0;
     if (c !== 32 && c !== 9 && c !== 10 && c !== 13) {
       previous2 = previous;
       previous = source[i] ?? '';
     }
     i++;
   }
-  return { text: applyBlanks(source, blanks), stages, addressSpaces };
+  return { text: bridgeGrammarGaps(applyBlanks(source, blanks)), stages, addressSpaces };
 }
 
 /** Replaces each range by spaces, keeping line breaks (a macro's arguments may span lines). */

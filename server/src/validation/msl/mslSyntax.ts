@@ -49,12 +49,74 @@ function semicolonMissingBefore(root: TreeSitter.Node, error: TreeSitter.Node, i
   };
 }
 
-/** Innermost error nodes, in document order, without walking error-free subtrees. */
+function lastLeaf(node: TreeSitter.Node): TreeSitter.Node {
+  let current = node;
+  for (let child = current.lastChild; child !== null; child = current.lastChild) current = child;
+  return current;
+}
+
+/**
+ * A function body whose last statement lacks its `;` reads to the C++ grammar as a declaration
+ * with a braced initialiser (`void f(...) { x = 1 }`), which then misses a `;` after the `}`. The
+ * slip is the statement's: report it at the end of that statement, as a compiler does.
+ */
+function semicolonMissingInBody(missing: TreeSitter.Node, index: LineIndex): Diagnostic | undefined {
+  const declarator = missing.previousSibling;
+  if (declarator?.type !== 'init_declarator') return undefined;
+  const value = declarator.childForFieldName('value');
+  if (value?.type !== 'initializer_list' || declarator.childForFieldName('declarator')?.type !== 'function_declarator') return undefined;
+  const statement = value.namedChildren.filter((child) => child !== null).at(-1);
+  if (!statement) return undefined;
+  const leaf = lastLeaf(statement);
+  const text = index.text.slice(leaf.startIndex, leaf.endIndex);
+  return {
+    range: index.rangeOf(leaf.startIndex, leaf.endIndex - leaf.startIndex),
+    severity: 'error',
+    message: `syntax error: expected ';' after ${quote(text)} at the end of line ${index.positionAt(leaf.endIndex).line + 1}`,
+    source: MSL_PARSER_SOURCE,
+    code: 'missing-semicolon',
+  };
+}
+
+/** Nodes whose children are separate statements or declarations: errors inside them are independent. */
+const CONTAINERS = new Set([
+  'translation_unit', 'compound_statement', 'declaration_list', 'field_declaration_list', 'preproc_if', 'preproc_ifdef', 'preproc_else', 'preproc_elif',
+]);
+
+/**
+ * The construct an error belongs to: its nearest ancestor that is not an error. Two errors in the
+ * same construct (one parameter list, one attribute, one statement) are one slip and the parser's
+ * attempts to recover from it: `[[buffer(1)]` is reported at the `]`, and the next parameter,
+ * which the parser then cannot place, is not a second error.
+ */
+function constructOf(node: TreeSitter.Node): TreeSitter.Node | null {
+  let current = node.parent;
+  while (current !== null && (current.isError || current.type === 'ERROR')) current = current.parent;
+  return current;
+}
+
+/** Innermost error nodes, in document order, without walking error-free subtrees; the first of each cascade only. */
 export function syntaxDiagnostics(root: TreeSitter.Node, index: LineIndex, max = Infinity): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
+  let lastConstruct: TreeSitter.Node | null = null;
+  /** Whether `node` continues the cascade of the error reported last (then it is not reported). */
+  const continuesCascade = (node: TreeSitter.Node): boolean => {
+    const construct = constructOf(node);
+    const same = construct !== null && lastConstruct !== null && construct.id === lastConstruct.id && !CONTAINERS.has(construct.type);
+    lastConstruct = construct;
+    return same;
+  };
+  // Messages quote the user's text, not the pre-passed one (which blanks and bridges words).
+  const original = (node: TreeSitter.Node): string => index.text.slice(node.startIndex, node.endIndex);
   const visit = (node: TreeSitter.Node): void => {
     if (diagnostics.length >= max) return;
     if (node.isMissing) {
+      if (continuesCascade(node)) return;
+      const inBody = node.type === ';' ? semicolonMissingInBody(node, index) : undefined;
+      if (inBody) {
+        diagnostics.push(inBody);
+        return;
+      }
       // tree-sitter places a missing token before the next real one, often on the next line;
       // a compiler reports it right after the last token before it, as here.
       let end = node.startIndex;
@@ -72,13 +134,14 @@ export function syntaxDiagnostics(root: TreeSitter.Node, index: LineIndex, max =
     if (!node.hasError) return;
     const childrenWithErrors = node.children.filter((child) => child.hasError || child.isMissing);
     if (node.isError && childrenWithErrors.length === 0) {
+      if (continuesCascade(node)) return;
       // An error spanning lines is shown on its first token; a one-line one whole.
       let r: Range = index.rangeOf(node.startIndex, node.endIndex - node.startIndex);
-      let shown = node.text;
+      let shown = original(node);
       if (r.start.line !== r.end.line) {
         const leaf = firstLeaf(node);
         r = index.rangeOf(leaf.startIndex, leaf.endIndex - leaf.startIndex);
-        shown = leaf.text;
+        shown = original(leaf);
       }
       const missingSemicolon = semicolonMissingBefore(root, node, index);
       diagnostics.push(missingSemicolon ?? {

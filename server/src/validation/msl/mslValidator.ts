@@ -15,6 +15,8 @@ export interface MslValidateOptions {
   signal?: AbortSignal | undefined;
   /** Use our parser even where the Metal compiler exists (tests; a broken Xcode). */
   parserOnly?: boolean | undefined;
+  /** The user's name for the file, put in place of the temporary copy's path in messages. */
+  displayName?: string | undefined;
 }
 
 /** Our own MSL validation, no compiler needed. */
@@ -34,7 +36,7 @@ export async function validateMslWithParser(text: string, options: MslValidateOp
     parser.reset();
     tree?.delete();
     const reason = options.signal?.aborted === true ? 'cancelled' : `the MSL parser stopped after ${budget} ms (the file has ${text.length} characters); not validated`;
-    return { diagnostics: [], validator: MSL_PARSER_SOURCE, skipped: reason };
+    return { diagnostics: [], validator: MSL_PARSER_SOURCE, skipped: reason, unchecked: true };
   }
   try {
     const index = new LineIndex(text);
@@ -47,9 +49,9 @@ export async function validateMslWithParser(text: string, options: MslValidateOp
 
 export async function validateMsl(text: string, options: MslValidateOptions = {}): Promise<ValidationResult> {
   if (options.parserOnly !== true && (await metalCompilerAvailable())) {
-    const run = await runMetalCompiler(text, { timeoutMs: options.timeoutMs ?? 10_000, signal: options.signal });
+    const run = await runMetalCompiler(text, { timeoutMs: options.timeoutMs ?? 10_000, signal: options.signal, displayName: options.displayName });
     if (run.kind === 'ran') return { diagnostics: run.diagnostics, validator: METAL_SOURCE };
-    if (run.reason === 'cancelled') return { diagnostics: [], validator: METAL_SOURCE, skipped: run.reason };
+    if (run.reason === 'cancelled') return { diagnostics: [], validator: METAL_SOURCE, skipped: run.reason, unchecked: true };
     const fallback = await validateMslWithParser(text, options);
     return { ...fallback, notes: [...(fallback.notes ?? []), `Metal compiler skipped (${run.reason}); used our parser instead`] };
   }

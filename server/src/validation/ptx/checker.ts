@@ -27,6 +27,8 @@ interface PendingName {
   name: string;
   /** A `bra` target or a `.branchtargets` entry must be a label of the function. */
   label: boolean;
+  /** Set when the name is a register range's prefix with an index outside it. */
+  outsideRange?: string;
 }
 
 /** The checker; pass it to `parsePtx` as the visitor, then call `finish(module)`. */
@@ -163,6 +165,34 @@ export class PtxChecker implements PtxVisitor {
     return undefined;
   }
 
+  /**
+   * A name's register range, when its name is a range's prefix plus a decimal index: `%r5` in
+   * `%r<13>`, and just as well `temp0` in `temp<4>` (PTX allows ranges of names without `%`).
+   * Returns whether the index lies inside the range, and the message when it does not.
+   */
+  private rangeMatch(name: string): { inside: true } | { inside: false; message: string } | undefined {
+    let digits = name.length;
+    while (digits > 1 && name.charCodeAt(digits - 1) >= 48 && name.charCodeAt(digits - 1) <= 57) digits--;
+    if (digits === name.length) return undefined;
+    const prefix = name.slice(0, digits);
+    const indexText = name.slice(digits);
+    const index = Number(indexText);
+    for (let i = this.scopes.length - 1; i >= 0; i--) {
+      const range = this.scopes[i]?.ranges.get(prefix);
+      if (!range) continue;
+      const count = range.count ?? 0;
+      if (index < count && String(index) === indexText) return { inside: true };
+      const line = this.context.lineOf(range.span.start) + 1;
+      return {
+        inside: false,
+        message: count > 0
+          ? `register ${name} is outside its declaration ${prefix}<${count}> on line ${line}, which declares ${prefix}0 to ${prefix}${count - 1}`
+          : `register ${name} is not declared: ${prefix}<0> on line ${line} declares none`,
+      };
+    }
+    return undefined;
+  }
+
   private checkName(token: Token): void {
     // `%tid.x`, `%v.x`: the component is not part of the name.
     const dot = token.text.indexOf('.');
@@ -170,31 +200,23 @@ export class PtxChecker implements PtxVisitor {
     const span = { start: token.start, end: token.start + name.length };
     if (name.charCodeAt(0) === 37 /* % */) {
       if (this.lookup(name) || isSpecialRegister(token.text)) return;
-      let digits = name.length;
-      while (digits > 1 && name.charCodeAt(digits - 1) >= 48 && name.charCodeAt(digits - 1) <= 57) digits--;
-      if (digits < name.length) {
-        const prefix = name.slice(0, digits);
-        const indexText = name.slice(digits);
-        const index = Number(indexText);
-        for (let i = this.scopes.length - 1; i >= 0; i--) {
-          const range = this.scopes[i]?.ranges.get(prefix);
-          if (!range) continue;
-          const count = range.count ?? 0;
-          if (index < count && String(index) === indexText) return;
-          const line = this.context.lineOf(range.span.start) + 1;
-          this.report(span, count > 0
-            ? `register ${name} is outside its declaration ${prefix}<${count}> on line ${line}, which declares ${prefix}0 to ${prefix}${count - 1}`
-            : `register ${name} is not declared: ${prefix}<0> on line ${line} declares none`, 'register-range');
-          return;
-        }
+      const range = this.rangeMatch(name);
+      if (range?.inside === true) return;
+      if (range) {
+        this.report(span, range.message, 'register-range');
+        return;
       }
       if (this.moduleNames.has(name)) return; // a variable whose name starts with %
       this.report(span, `undeclared register ${name}: declare it before this use, for example .reg .b32 ${name};`, 'undeclared-register');
       return;
     }
     if (!this.checkIdentifiers || PREDEFINED_IDENTIFIERS.has(name) || this.moduleNames.has(name) || this.lookup(name)) return;
-    // Perhaps a label defined further down, or a module symbol declared later.
-    const pending = { token, span, name, label: false };
+    const range = this.rangeMatch(name);
+    if (range?.inside === true) return;
+    // Perhaps a label defined further down, or a module symbol declared later; a range that
+    // misses is said only if it is neither.
+    const pending: PendingName = { token, span, name, label: false };
+    if (range) pending.outsideRange = range.message;
     if (this.inFunction) this.pendingInFunction.push(pending);
     else this.pendingInModule.push(pending);
   }
@@ -207,6 +229,8 @@ export class PtxChecker implements PtxVisitor {
         const later = this.moduleNames.get(pending.name);
         if (later) {
           this.report(pending.span, `${pending.name} is used before its declaration on line ${this.context.lineOf(later.start) + 1}: declare it first`, 'used-before-declaration');
+        } else if (pending.outsideRange !== undefined) {
+          this.report(pending.span, pending.outsideRange, 'register-range');
         } else {
           this.report(pending.span, `undefined identifier ${pending.name}: no variable, parameter, function or label of that name`, 'undefined-identifier');
         }

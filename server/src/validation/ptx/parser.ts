@@ -89,7 +89,7 @@ class Parser {
 
   private describe(token: Token | undefined): string {
     if (token === undefined) return 'the end of the file';
-    if (token.kind === 'invalid') return `the character '${token.text}'`;
+    if (token.kind === 'invalid') return `'${token.text}' (a character PTX has no use for)`;
     return `'${token.text.length > 40 ? `${token.text.slice(0, 40)}…` : token.text}'`;
   }
 

@@ -112,14 +112,6 @@ export class HybridLogicalClock {
   }
 
   /**
-   * Sets the clock to a checkpoint's value, even backwards: only for a lockstep replay, where the
-   * re-run hands out the same timestamps to the same messages and the router drops the re-sent ones.
-   */
-  resetTo(timestamp: HlcTimestamp): void {
-    Atomics.store(this.word, 0, timestamp);
-  }
-
-  /**
    * Moves the clock to at least `timestamp` (restoring a checkpoint's clock): never backwards, so
    * timestamps already handed out stay unique.
    */

@@ -1,5 +1,5 @@
 // The K2K router's public face: what the runtime, the protocol and the tests use.
-export { K2KRouter, type K2KRouterOptions, type RestoreOptions } from './k2kRouter';
+export { K2KRouter, type K2KRouterOptions } from './k2kRouter';
 export type { Envelope } from './envelope';
 export * from './routerTypes';
 export * from './routerStats';

@@ -15,7 +15,6 @@
 import { GpuTopology } from '../topology/gpuTopology';
 import type { DeviceKey } from '../topology/probeRecords';
 import type { Envelope, QueuedEnvelope } from './envelope';
-import type { HlcTimestamp } from './hybridLogicalClock';
 import { KernelRecord, PairRecord, UNKNOWN_DESTINATIONS_KEPT, type WindowShape } from './kernelRecord';
 import type { RoutingDecision } from './routingDecision';
 import { RoutingTable } from './routingTable';
@@ -51,14 +50,6 @@ export interface K2KRouterOptions {
   wallClock?: () => number;
   /** Lockstep: the first step (default 0). */
   firstStep?: number;
-}
-
-export interface RestoreOptions {
-  /**
-   * Lockstep: the kernels' clocks as their checkpoints saved them (clockOf), so a replay hands out
-   * the timestamps the first run did. Free-running clocks are never set back.
-   */
-  clocks?: ReadonlyMap<number, HlcTimestamp>;
 }
 
 interface StagedBatch {
@@ -308,19 +299,16 @@ export class K2KRouter {
     for (const pair of record.outgoing) pair?.trimLog(step);
   }
 
-  /** The kernel's clock now, for its checkpoint (restore's `clocks`). */
-  clockOf(index: number): HlcTimestamp {
-    return this.recordOf(index, 'clockOf').clock.current();
-  }
-
   /**
    * The kernels came back from checkpoints taken before step `step`. As receivers, what they were
    * delivered from that step on is put back in front of their queues and delivered again at the
    * same steps as before. As senders, their sequence numbers go back to that step, so messages the
    * re-run sends again are recognised as duplicates and dropped (counted). Lockstep restores every
-   * kernel together and the router's step becomes `step`.
+   * kernel together and the router's step becomes `step`. Clocks are not set back: redelivered
+   * messages keep their first timestamps, and in lockstep a clock's time is (step, events within
+   * the step), so a replay's new messages get the times the first run gave them.
    */
-  restore(indices: readonly number[], step: number, options: RestoreOptions = {}): RestoreResult {
+  restore(indices: readonly number[], step: number): RestoreResult {
     const records = indices.map((index) => this.recordOf(index, 'restore'));
     if (this.mode === 'lockstep') {
       const left = this.records.filter((r): r is KernelRecord => r !== undefined && !records.includes(r));
@@ -348,8 +336,6 @@ export class K2KRouter {
       }
       record.lastStep = step - 1;
       record.submittedStep = Number.NEGATIVE_INFINITY;
-      const clock = options.clocks?.get(record.index);
-      if (clock !== undefined && this.mode === 'lockstep') record.clock.resetTo(clock);
     }
     return result;
   }

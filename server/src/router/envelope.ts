@@ -77,20 +77,6 @@ export class EnvelopeQueue {
     this.head = 0;
   }
 
-  /** Removes and returns the envelopes matching `predicate`, keeping the others in order. */
-  removeWhere(predicate: (envelope: QueuedEnvelope) => boolean): QueuedEnvelope[] {
-    const removed: QueuedEnvelope[] = [];
-    const kept: QueuedEnvelope[] = [];
-    for (let i = this.head; i < this.items.length; i++) {
-      const envelope = this.items[i];
-      if (envelope === undefined) continue;
-      (predicate(envelope) ? removed : kept).push(envelope);
-    }
-    this.items = kept;
-    this.head = 0;
-    return removed;
-  }
-
   /** Removes everything, oldest first. */
   drain(): QueuedEnvelope[] {
     const all = this.items.slice(this.head);

@@ -110,6 +110,7 @@ export class K2KRouter {
     this.records[index] = new KernelRecord(index, registration.id, registration.device, this.table.slotOf(registration.device), {
       running: registration.running ?? true,
       pendingLimit: positiveInteger(registration.pendingLimit ?? this.defaultPendingLimit, `pendingLimit of kernel "${registration.id}"`),
+      retainLimit: this.retainLimit,
       nextStep: registration.nextStep ?? (this.mode === 'lockstep' ? this.step : 0),
       physicalTime,
     });
@@ -273,7 +274,7 @@ export class K2KRouter {
         this.countDelivery(record, envelope, pair, step, now);
       }
       envelope.deliveredStep = step;
-      record.retain(envelope, this.retainLimit);
+      record.retain(envelope);
       if (envelope.timestamp > latest) latest = envelope.timestamp;
       taken.push(envelope);
     }
@@ -295,7 +296,7 @@ export class K2KRouter {
    */
   acknowledgeCheckpoint(index: number, step: number): void {
     const record = this.recordOf(index, 'acknowledgeCheckpoint');
-    for (let first = record.retained.peek(); first !== undefined && first.deliveredStep < step; first = record.retained.peek()) record.retained.shift();
+    record.retained.dropBefore(step);
     for (const pair of record.outgoing) pair?.trimLog(step);
   }
 
@@ -319,13 +320,17 @@ export class K2KRouter {
       this.step = step;
     }
     const result: RestoreResult = { redelivered: 0, rewoundPairs: 0, incomplete: [] };
+    const now = this.clock();
     for (const record of records) {
-      const replay = record.retained.removeWhere((envelope) => envelope.deliveredStep >= step);
-      for (const envelope of replay) {
-        envelope.replayStep = envelope.deliveredStep;
-        const pair = this.records[envelope.source]?.outgoing[record.index];
+      const replay = record.retained.takeFrom(step).map((kept): QueuedEnvelope => {
+        const pair = this.records[kept.source]?.outgoing[record.index];
         if (pair) pair.pending++;
-      }
+        return {
+          source: kept.source, destination: record.index, type: kept.type, seq: kept.seq, timestamp: kept.timestamp, payload: kept.payload,
+          sendStep: kept.sendStep, route: this.table.decide(kept.fromSlot, record.deviceSlot), replayStep: kept.deliveredStep,
+          fromSlot: kept.fromSlot, acceptedMs: now, arrivalStep: kept.deliveredStep - 1, deliveredStep: -1,
+        };
+      });
       record.queue.unshiftAll(replay);
       result.redelivered += replay.length;
       if (step < record.retainFloor) result.incomplete.push(`"${record.id}": messages delivered between steps ${step} and ${record.retainFloor - 1} were no longer kept (retainLimit ${this.retainLimit}); they cannot be delivered again`);

@@ -4,6 +4,7 @@
 import type { DeviceKey } from '../topology/probeRecords';
 import { EnvelopeQueue, type QueuedEnvelope } from './envelope';
 import { HybridLogicalClock } from './hybridLogicalClock';
+import { RetentionRing } from './retentionRing';
 import type { FailureReason } from './routerTypes';
 import { TrafficWindow } from './trafficWindow';
 
@@ -75,7 +76,7 @@ export class KernelRecord {
   lastStep: number;
   readonly queue = new EnvelopeQueue();
   /** Delivered, kept until a checkpoint covers them (in delivery order). */
-  readonly retained = new EnvelopeQueue();
+  readonly retained: RetentionRing;
   /** A restore to a step before this one cannot redeliver everything: retention evicted messages. */
   retainFloor = 0;
   readonly clock: HybridLogicalClock;
@@ -97,7 +98,8 @@ export class KernelRecord {
   delivered = 0;
   redelivered = 0;
 
-  constructor(readonly index: number, readonly id: string, device: DeviceKey, deviceSlot: number, options: { running: boolean; pendingLimit: number; nextStep: number; physicalTime: () => number }) {
+  constructor(readonly index: number, readonly id: string, device: DeviceKey, deviceSlot: number, options: { running: boolean; pendingLimit: number; nextStep: number; retainLimit: number; physicalTime: () => number }) {
+    this.retained = new RetentionRing(options.retainLimit);
     this.device = device;
     this.deviceSlot = deviceSlot;
     this.running = options.running;
@@ -110,14 +112,10 @@ export class KernelRecord {
     this.failures.set(reason, (this.failures.get(reason) ?? 0) + count);
   }
 
-  /** Keeps a delivered envelope for a redelivery, evicting the oldest past `limit`. */
-  retain(envelope: QueuedEnvelope, limit: number): void {
-    if (limit <= 0) return;
-    this.retained.push(envelope);
-    while (this.retained.length > limit) {
-      const evicted = this.retained.shift();
-      if (evicted) this.retainFloor = Math.max(this.retainFloor, evicted.deliveredStep + 1);
-    }
+  /** Keeps a delivered envelope for a redelivery; past the limit the oldest goes, and a restore before it is incomplete. */
+  retain(envelope: QueuedEnvelope): void {
+    const evicted = this.retained.push(envelope);
+    if (evicted >= 0) this.retainFloor = Math.max(this.retainFloor, evicted + 1);
   }
 }
 

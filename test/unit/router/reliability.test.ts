@@ -68,12 +68,14 @@ describe('K2K router: checkpoints, restores, duplicates', () => {
     assert.match(restored.incomplete[0] ?? '', /"receiver": messages delivered between steps 0 and 0 were no longer kept \(retainLimit 2\)/);
   });
 
-  test('retainLimit 0 keeps nothing for redelivery', () => {
+  test('retainLimit 0 keeps nothing for redelivery, and a restore says so', () => {
     const r = freeRunning({ retainLimit: 0 });
     r.submit({ source: 0, step: 0, messages: [message(1, 0)] });
     r.takeInbox(1, 1, 0);
     assert.equal(r.snapshot().kernels[1]?.retained, 0);
-    assert.equal(r.restore([1], 0).redelivered, 0);
+    const restored = r.restore([1], 0);
+    assert.equal(restored.redelivered, 0);
+    assert.match(restored.incomplete[0] ?? '', /"receiver": messages delivered between steps 0 and 0 were no longer kept \(retainLimit 0\)/);
   });
 
   test('lockstep: every kernel back to a checkpoint replays exactly the run it had, timestamps included', () => {

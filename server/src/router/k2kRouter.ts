@@ -296,7 +296,7 @@ export class K2KRouter {
    */
   acknowledgeCheckpoint(index: number, step: number): void {
     const record = this.recordOf(index, 'acknowledgeCheckpoint');
-    record.retained.dropBefore(step);
+    record.forgetBefore(step);
     for (const pair of record.outgoing) pair?.trimLog(step);
   }
 
@@ -333,11 +333,13 @@ export class K2KRouter {
       });
       record.queue.unshiftAll(replay);
       result.redelivered += replay.length;
-      if (step < record.retainFloor) result.incomplete.push(`"${record.id}": messages delivered between steps ${step} and ${record.retainFloor - 1} were no longer kept (retainLimit ${this.retainLimit}); they cannot be delivered again`);
+      if (step < record.retainFloor) {
+        result.incomplete.push(`"${record.id}": messages delivered between steps ${step} and ${record.retainFloor - 1} are no longer kept (a later checkpoint was acknowledged, or more than retainLimit ${this.retainLimit} were delivered since); they cannot be delivered again`);
+      }
       for (const pair of record.outgoing) {
         if (!pair) continue;
         if (pair.rewindTo(step)) result.rewoundPairs++;
-        if (step < pair.rewindFloor) result.incomplete.push(`"${record.id}" → ${pair.destination}: sends before step ${pair.rewindFloor} were no longer logged; re-sent messages from then may be taken as new`);
+        if (step < pair.rewindFloor) result.incomplete.push(`"${record.id}" → ${pair.destination}: sends before step ${pair.rewindFloor} are no longer logged (a later checkpoint was acknowledged, or the log passed retainLimit); re-sent messages from then may be taken as new`);
       }
       record.lastStep = step - 1;
       record.submittedStep = Number.NEGATIVE_INFINITY;

@@ -48,10 +48,11 @@ export class PairRecord {
     return seq;
   }
 
-  /** Forgets log entries a checkpoint before `step` made unnecessary. */
+  /** Forgets log entries a checkpoint before `step` made unnecessary; a rewind to before it is then not exact. */
   trimLog(step: number): void {
     let keep = 0;
     while (keep < this.logSteps.length && (this.logSteps[keep] ?? 0) < step) keep++;
+    if (keep > 0) this.rewindFloor = Math.max(this.rewindFloor, (this.logSteps[keep - 1] ?? 0) + 1);
     this.logSteps.splice(0, keep);
     this.logSeqs.splice(0, keep);
   }
@@ -116,6 +117,12 @@ export class KernelRecord {
   retain(envelope: QueuedEnvelope): void {
     const evicted = this.retained.push(envelope);
     if (evicted >= 0) this.retainFloor = Math.max(this.retainFloor, evicted + 1);
+  }
+
+  /** A checkpoint before `step` covers what was delivered earlier. */
+  forgetBefore(step: number): void {
+    const dropped = this.retained.dropBefore(step);
+    if (dropped >= 0) this.retainFloor = Math.max(this.retainFloor, dropped + 1);
   }
 }
 

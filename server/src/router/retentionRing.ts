@@ -73,9 +73,14 @@ export class RetentionRing {
     return evicted;
   }
 
-  /** Forgets what was delivered before `step` (a checkpoint covers it). */
-  dropBefore(step: number): void {
-    while (this.count > 0 && this.view.getFloat64(this.offset(0) + DELIVERED_STEP, true) < step) {
+  /** Forgets what was delivered before `step` (a checkpoint covers it); returns the latest delivery step dropped, or -1. */
+  dropBefore(step: number): number {
+    let latest = -1;
+    for (;;) {
+      if (this.count === 0) return latest;
+      const delivered = this.view.getFloat64(this.offset(0) + DELIVERED_STEP, true);
+      if (delivered >= step) return latest;
+      latest = delivered;
       this.head = (this.head + 1) % this.capacity;
       this.count--;
     }

@@ -65,7 +65,21 @@ describe('K2K router: checkpoints, restores, duplicates', () => {
     r.takeInbox(1, 1, 2);
     const restored = r.restore([1], 0);
     assert.equal(restored.redelivered, 2);
-    assert.match(restored.incomplete[0] ?? '', /"receiver": messages delivered between steps 0 and 0 were no longer kept \(retainLimit 2\)/);
+    assert.match(restored.incomplete[0] ?? '', /"receiver": messages delivered between steps 0 and 0 are no longer kept \(a later checkpoint was acknowledged, or more than retainLimit 2/);
+  });
+
+  test('a restore to before the acknowledged checkpoint says what is gone', () => {
+    const r = freeRunning();
+    for (let step = 0; step < 4; step++) r.submit({ source: 0, step, messages: [message(1, 0, step)] });
+    for (let step = 0; step < 4; step++) r.takeInbox(1, 1, step);
+    r.acknowledgeCheckpoint(0, 3);
+    r.acknowledgeCheckpoint(1, 3);
+    const restored = r.restore([0, 1], 1);
+    assert.equal(restored.redelivered, 1, 'only step 3\'s delivery was still kept');
+    assert.deepEqual(restored.incomplete, [
+      '"sender" → 1: sends before step 3 are no longer logged (a later checkpoint was acknowledged, or the log passed retainLimit); re-sent messages from then may be taken as new',
+      '"receiver": messages delivered between steps 1 and 2 are no longer kept (a later checkpoint was acknowledged, or more than retainLimit 16384 were delivered since); they cannot be delivered again',
+    ]);
   });
 
   test('retainLimit 0 keeps nothing for redelivery, and a restore says so', () => {
@@ -75,7 +89,7 @@ describe('K2K router: checkpoints, restores, duplicates', () => {
     assert.equal(r.snapshot().kernels[1]?.retained, 0);
     const restored = r.restore([1], 0);
     assert.equal(restored.redelivered, 0);
-    assert.match(restored.incomplete[0] ?? '', /"receiver": messages delivered between steps 0 and 0 were no longer kept \(retainLimit 0\)/);
+    assert.match(restored.incomplete[0] ?? '', /"receiver": messages delivered between steps 0 and 0 are no longer kept .*retainLimit 0/);
   });
 
   test('lockstep: every kernel back to a checkpoint replays exactly the run it had, timestamps included', () => {

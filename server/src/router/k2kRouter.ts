@@ -1,0 +1,577 @@
+// The kernel-to-kernel router (the seed's CrossGpuK2KRouter, made real): the host hands it each
+// step's outbox messages, it wraps them in envelopes, queues them per receiving kernel, and hands
+// each kernel its inbox before the kernel's next step. Pure: no processes, no devices, no I/O;
+// the runtime moves the bytes the routes describe.
+//
+// Rules it keeps:
+// - Order per sender→receiver pair: one FIFO per receiver, appended in acceptance order.
+// - Nothing lost silently: every message a sender hands in is accepted, refused (the receiver's
+//   pending queue is full: the sender's outbox overflow), a duplicate (re-sent after a restore),
+//   or a failure with its reason; every one of those is counted per sender, per pair and in total.
+// - Bounded: a receiver's queue holds at most its pendingLimit; its inbox takes at most its
+//   capacity per step and leaves the rest pending.
+// - Lockstep is placement-independent: step s's batches are accepted together at endStep(s), in
+//   (source index, send order) order, with clock time = s; see routerTypes.ts (RouterMode).
+import { GpuTopology } from '../topology/gpuTopology';
+import type { DeviceKey } from '../probe/probeRecords';
+import type { Envelope, QueuedEnvelope } from './envelope';
+import { KernelRecord, PairRecord, UNKNOWN_DESTINATIONS_KEPT, type WindowShape } from './kernelRecord';
+import type { RoutingDecision } from './routingDecision';
+import { RoutingTable } from './routingTable';
+import {
+  DevicePairRecord, emptyFailureCounts, emptyRouteCounts, flowStats,
+  type DevicePairStats, type KernelStats, type PairStats, type RouterStatsSnapshot, type RouterTotals,
+} from './routerStats';
+import type {
+  AdmissionCounts, FailureReason, KernelRegistration, OutboxBatch, RestoreResult, RouterMode, StepResult, SubmitResult,
+} from './routerTypes';
+import { TrafficWindow } from './trafficWindow';
+import type { OutboxMessage } from '../abi/kernelAbi';
+
+export interface K2KRouterOptions {
+  /** Default 'freeRunning'. */
+  mode?: RouterMode;
+  topology?: GpuTopology;
+  /** ringkernel.enableP2P; default true. */
+  enableP2P?: boolean;
+  /** Messages that may wait per receiving kernel (default 1024); a kernel's registration may set its own. */
+  pendingLimit?: number;
+  /**
+   * Delivered messages kept per receiver until a checkpoint covers them, and send-log entries kept
+   * per pair, for redelivery after a restore (default 16384); 0 turns redelivery off.
+   */
+  retainLimit?: number;
+  /** The rate window: windowMs long (default 5000), in buckets of bucketMs (default 250). */
+  windowMs?: number;
+  bucketMs?: number;
+  /** Monotonic milliseconds for rates and latencies; default performance.now. */
+  clock?: () => number;
+  /** Milliseconds since 1970 for the clocks' physical time in free-running mode; default Date.now. */
+  wallClock?: () => number;
+  /** Lockstep: the first step (default 0). */
+  firstStep?: number;
+}
+
+interface StagedBatch {
+  source: number;
+  messages: readonly OutboxMessage[];
+  outboxFull: number;
+}
+
+const MAX_KERNEL_INDEX = 2 ** 20;
+
+export class K2KRouter {
+  readonly mode: RouterMode;
+  private readonly table: RoutingTable;
+  private readonly records: (KernelRecord | undefined)[] = [];
+  private readonly defaultPendingLimit: number;
+  private readonly retainLimit: number;
+  private readonly window: WindowShape;
+  private readonly clock: () => number;
+  private readonly wallClock: () => number;
+  private step: number;
+  private staged: StagedBatch[] = [];
+  private stagedCount = 0;
+  private readonly devicePairs = new Map<string, DevicePairRecord>();
+  private devicePairMemo = new Map<RoutingDecision, DevicePairRecord>();
+  private readonly overall: TrafficWindow;
+  private readonly totals: RouterTotals = {
+    submitted: 0, accepted: 0, delivered: 0, redelivered: 0, refused: 0, outboxFull: 0, duplicates: 0, failed: 0, pending: 0, staged: 0, rerouted: 0, bytesDelivered: 0,
+  };
+  private readonly routeCounts = emptyRouteCounts();
+  private readonly failureCounts = emptyFailureCounts();
+
+  constructor(options: K2KRouterOptions = {}) {
+    this.mode = options.mode ?? 'freeRunning';
+    this.table = new RoutingTable(options.topology ?? GpuTopology.empty(), { enableP2P: options.enableP2P ?? true });
+    this.defaultPendingLimit = positiveInteger(options.pendingLimit ?? 1024, 'pendingLimit');
+    this.retainLimit = nonNegativeInteger(options.retainLimit ?? 16384, 'retainLimit');
+    const bucketMs = positiveInteger(options.bucketMs ?? 250, 'bucketMs');
+    this.window = { bucketMs, buckets: Math.max(1, Math.round((options.windowMs ?? 5000) / bucketMs)) };
+    this.clock = options.clock ?? (() => performance.now());
+    this.wallClock = options.wallClock ?? Date.now;
+    this.step = nonNegativeInteger(options.firstStep ?? 0, 'firstStep');
+    this.overall = new TrafficWindow(this.window.bucketMs, this.window.buckets);
+  }
+
+  /** Lockstep: the step every kernel is running now (its inbox taken, its outbox not yet accepted). */
+  get currentStep(): number {
+    return this.step;
+  }
+
+  // Kernels and devices.
+
+  addKernel(registration: KernelRegistration): void {
+    const { index } = registration;
+    if (!Number.isInteger(index) || index < 0 || index >= MAX_KERNEL_INDEX) throw new RangeError(`router: kernel "${registration.id}" has index ${index}; an index is an integer in [0, ${MAX_KERNEL_INDEX})`);
+    const existing = this.records[index];
+    if (existing) throw new Error(`router: kernel "${registration.id}" cannot take index ${index}: "${existing.id}" has it; remove that kernel first`);
+    const physicalTime = this.mode === 'lockstep' ? (): number => this.step : this.wallClock;
+    this.records[index] = new KernelRecord(index, registration.id, registration.device, this.table.slotOf(registration.device), {
+      running: registration.running ?? true,
+      pendingLimit: positiveInteger(registration.pendingLimit ?? this.defaultPendingLimit, `pendingLimit of kernel "${registration.id}"`),
+      retainLimit: this.retainLimit,
+      nextStep: registration.nextStep ?? (this.mode === 'lockstep' ? this.step : 0),
+      physicalTime,
+    });
+  }
+
+  /** A stopped kernel's new messages fail (destinationStopped); those already pending wait for it. */
+  setRunning(index: number, running: boolean): void {
+    this.recordOf(index, 'setRunning').running = running;
+  }
+
+  /**
+   * Forgets a kernel. Its pending messages fail (destinationRemoved) and, in lockstep, what it
+   * submitted this step fails (sourceRemoved); both are counted. Returns how many failed.
+   */
+  removeKernel(index: number): number {
+    const record = this.recordOf(index, 'removeKernel');
+    let failed = 0;
+    for (const envelope of record.queue.drain()) {
+      const pair = this.records[envelope.source]?.outgoing[index];
+      if (pair) pair.pending--;
+      // A redelivery's message was counted delivered the first time; only never-delivered ones fail.
+      if (envelope.replayStep >= 0) continue;
+      if (pair) pair.failed++;
+      this.fail(this.records[envelope.source], 'destinationRemoved', 1);
+      failed++;
+    }
+    this.staged = this.staged.filter((batch) => {
+      if (batch.source !== index) return true;
+      this.stagedCount -= batch.messages.length;
+      this.fail(record, 'sourceRemoved', batch.messages.length);
+      failed += batch.messages.length;
+      return false;
+    });
+    this.records[index] = undefined;
+    return failed;
+  }
+
+  /**
+   * The kernel now lives on `device` (a migration's switch): its pending messages are routed again
+   * to the new device, in the same order, none dropped; later decisions use the new device.
+   */
+  relocate(index: number, device: DeviceKey): { rerouted: number } {
+    const record = this.recordOf(index, 'relocate');
+    record.device = device;
+    record.deviceSlot = this.table.slotOf(device);
+    return { rerouted: this.reroute(record) };
+  }
+
+  setTopology(topology: GpuTopology): void {
+    this.table.setTopology(topology);
+    this.rerouteAll();
+  }
+
+  setEnableP2P(enableP2P: boolean): void {
+    if (enableP2P === this.table.enableP2P) return;
+    this.table.setPolicy({ enableP2P });
+    this.rerouteAll();
+  }
+
+  // Routing.
+
+  /** The route between two kernels' devices now; undefined when either kernel is unknown. */
+  routeFor(source: number, destination: number): RoutingDecision | undefined {
+    const from = this.records[source];
+    const to = this.records[destination];
+    if (from === undefined || to === undefined) return undefined;
+    return this.table.decide(from.deviceSlot, to.deviceSlot);
+  }
+
+  routeBetween(from: DeviceKey, to: DeviceKey): RoutingDecision {
+    return this.table.decideDevices(from, to);
+  }
+
+  // Delivery.
+
+  /**
+   * One kernel's outbox after one of its steps. Free-running: accepted (or refused, or failed) now.
+   * Lockstep: staged until endStep(batch.step); batch.step must be the current step.
+   */
+  submit(batch: OutboxBatch): SubmitResult {
+    const record = this.recordOf(batch.source, 'submit');
+    const outboxFull = nonNegativeInteger(batch.outboxFull ?? 0, 'outboxFull');
+    if (this.mode === 'lockstep') {
+      if (batch.step !== this.step) throw new Error(`router (lockstep): kernel "${record.id}" submitted step ${batch.step} while step ${this.step} is running; submit every kernel's step ${this.step}, then endStep(${this.step})`);
+      this.staged.push({ source: batch.source, messages: batch.messages, outboxFull });
+      this.stagedCount += batch.messages.length;
+      record.submittedStep = batch.step;
+      return { accepted: 0, refused: 0, duplicates: 0, failed: 0, staged: batch.messages.length };
+    }
+    const counts = zeroCounts();
+    this.admit(record, batch.step, batch.messages, outboxFull, this.wallClock(), this.clock(), counts);
+    return { ...counts, staged: 0 };
+  }
+
+  /**
+   * Lockstep: every kernel that took its inbox for this step has submitted; accepts the step's
+   * messages in (source index, send order) order and moves to the next step. The order of the
+   * submit() calls does not matter, so results do not depend on which device finished first.
+   */
+  endStep(step: number): StepResult {
+    if (this.mode !== 'lockstep') throw new Error('router: endStep is for lockstep mode; a free-running router accepts each batch when it is submitted');
+    if (step !== this.step) throw new Error(`router (lockstep): endStep(${step}) while step ${this.step} is running`);
+    const missing = this.records.filter((r): r is KernelRecord => r !== undefined && r.running && r.lastStep === step && r.submittedStep !== step);
+    if (missing.length > 0) {
+      throw new Error(`router (lockstep): step ${step} cannot end: ${missing.map((r) => `"${r.id}"`).join(', ')} took an inbox for it but submitted no outbox; submit an empty batch for a kernel that sent nothing`);
+    }
+    const batches = this.staged;
+    this.staged = [];
+    this.stagedCount = 0;
+    // Array.prototype.sort is stable: one source's batches keep their submission order.
+    batches.sort((a, b) => a.source - b.source);
+    const now = this.clock();
+    const total = zeroCounts();
+    const bySource: (AdmissionCounts & { source: number })[] = [];
+    for (const batch of batches) {
+      const record = this.records[batch.source];
+      if (!record) continue; // removed after submitting: counted by removeKernel
+      let entry = bySource[bySource.length - 1];
+      if (entry?.source !== batch.source) {
+        entry = { source: batch.source, ...zeroCounts() };
+        bySource.push(entry);
+      }
+      const counts = zeroCounts();
+      this.admit(record, step, batch.messages, batch.outboxFull, step, now, counts);
+      addCounts(entry, counts);
+      addCounts(total, counts);
+    }
+    this.step = step + 1;
+    return { step, ...total, bySource };
+  }
+
+  /**
+   * The messages for `kernel`'s step `step`, at most `capacity`, oldest first (per pair in send
+   * order); the rest stay pending. The host writes them into the inbox (inboxLayout.ts) and sets
+   * inbox_count to their number.
+   */
+  takeInbox(index: number, capacity: number, step: number): Envelope[] {
+    const record = this.recordOf(index, 'takeInbox');
+    if (this.mode === 'lockstep' && step !== this.step) {
+      throw new Error(`router (lockstep): kernel "${record.id}" asked for its step-${step} inbox while step ${this.step} is running`);
+    }
+    const limit = Math.max(0, Math.floor(capacity));
+    record.lastStep = step;
+    const taken: QueuedEnvelope[] = [];
+    if (limit === 0 || record.queue.length === 0) return taken;
+    const now = this.clock();
+    let latest = 0n;
+    while (taken.length < limit) {
+      const envelope = record.queue.peek();
+      if (envelope === undefined || envelope.replayStep > step) break;
+      // Lockstep after a restore: a message accepted at the end of step s is for step s + 1 or later.
+      if (envelope.replayStep < 0 && envelope.sendStep >= step && this.mode === 'lockstep') break;
+      record.queue.shift();
+      const pair = this.records[envelope.source]?.outgoing[index];
+      if (pair) pair.pending--;
+      if (envelope.replayStep >= 0) {
+        envelope.replayStep = -1;
+        record.redelivered++;
+        this.totals.redelivered++;
+      } else {
+        this.countDelivery(record, envelope, pair, step, now);
+      }
+      envelope.deliveredStep = step;
+      record.retain(envelope);
+      if (envelope.timestamp > latest) latest = envelope.timestamp;
+      taken.push(envelope);
+    }
+    // The step consumes its whole inbox at once: one receive event for the clock.
+    if (taken.length > 0) record.clock.receiveAt(latest, this.mode === 'lockstep' ? step : this.wallClock());
+    return taken;
+  }
+
+  /** Messages waiting for a kernel (its next inbox and beyond). */
+  pendingFor(index: number): number {
+    return this.records[index]?.queue.length ?? 0;
+  }
+
+  // Reliability (checkpoints and restores).
+
+  /**
+   * `index`'s checkpoint holds its state before step `step`: what it was delivered before that step
+   * need not be kept for a redelivery, nor its sends before it for a rewind.
+   */
+  acknowledgeCheckpoint(index: number, step: number): void {
+    const record = this.recordOf(index, 'acknowledgeCheckpoint');
+    record.forgetBefore(step);
+    for (const pair of record.outgoing) pair?.trimLog(step);
+  }
+
+  /**
+   * The kernels came back from checkpoints taken before step `step`. As receivers, what they were
+   * delivered from that step on is put back in front of their queues and delivered again at the
+   * same steps as before. As senders, their sequence numbers go back to that step, so messages the
+   * re-run sends again are recognised as duplicates and dropped (counted). Lockstep restores every
+   * kernel together and the router's step becomes `step`. Clocks are not set back: redelivered
+   * messages keep their first timestamps, and in lockstep a clock's time is (step, events within
+   * the step), so a replay's new messages get the times the first run gave them.
+   */
+  restore(indices: readonly number[], step: number): RestoreResult {
+    const records = indices.map((index) => this.recordOf(index, 'restore'));
+    if (this.mode === 'lockstep') {
+      const left = this.records.filter((r): r is KernelRecord => r !== undefined && !records.includes(r));
+      if (left.length > 0) throw new Error(`router (lockstep): a restore must include every kernel (they share the step); missing ${left.map((r) => `"${r.id}"`).join(', ')}`);
+      // The aborted step's batches: the re-run submits them again.
+      this.staged = [];
+      this.stagedCount = 0;
+      this.step = step;
+    }
+    const result: RestoreResult = { redelivered: 0, rewoundPairs: 0, incomplete: [] };
+    const now = this.clock();
+    for (const record of records) {
+      const replay = record.retained.takeFrom(step).map((kept): QueuedEnvelope => {
+        const pair = this.records[kept.source]?.outgoing[record.index];
+        if (pair) pair.pending++;
+        return {
+          source: kept.source, destination: record.index, type: kept.type, seq: kept.seq, timestamp: kept.timestamp, payload: kept.payload,
+          sendStep: kept.sendStep, route: this.table.decide(kept.fromSlot, record.deviceSlot), replayStep: kept.deliveredStep,
+          fromSlot: kept.fromSlot, acceptedMs: now, arrivalStep: kept.deliveredStep - 1, deliveredStep: -1,
+        };
+      });
+      record.queue.unshiftAll(replay);
+      result.redelivered += replay.length;
+      if (step < record.retainFloor) {
+        result.incomplete.push(`"${record.id}": messages delivered between steps ${step} and ${record.retainFloor - 1} are no longer kept (a later checkpoint was acknowledged, or more than retainLimit ${this.retainLimit} were delivered since); they cannot be delivered again`);
+      }
+      for (const pair of record.outgoing) {
+        if (!pair) continue;
+        if (pair.rewindTo(step)) result.rewoundPairs++;
+        if (step < pair.rewindFloor) result.incomplete.push(`"${record.id}" → ${pair.destination}: sends before step ${pair.rewindFloor} are no longer logged (a later checkpoint was acknowledged, or the log passed retainLimit); re-sent messages from then may be taken as new`);
+      }
+      record.lastStep = step - 1;
+      record.submittedStep = Number.NEGATIVE_INFINITY;
+    }
+    return result;
+  }
+
+  // Stats.
+
+  snapshot(): RouterStatsSnapshot {
+    const now = this.clock();
+    const kernels: KernelStats[] = [];
+    const pairs: PairStats[] = [];
+    const devicePending = new Map<string, number>();
+    let pending = 0;
+    for (const record of this.records) {
+      if (!record) continue;
+      pending += record.queue.length;
+      for (const envelope of record.queue) {
+        const key = devicePairKey(envelope.route.from, envelope.route.to);
+        devicePending.set(key, (devicePending.get(key) ?? 0) + 1);
+        this.devicePairFor(envelope.route);
+      }
+      kernels.push(this.kernelStats(record));
+      for (const pair of record.outgoing) if (pair) pairs.push(this.pairStats(record, pair, now));
+    }
+    const devicePairs: DevicePairStats[] = [];
+    for (const [key, device] of this.devicePairs) {
+      const decision = this.table.decideDevices(device.from, device.to);
+      const stats: DevicePairStats = {
+        from: device.from, to: device.to, route: decision.kind, reason: decision.reason, path: [...decision.path],
+        decisions: { ...device.decisions }, ...flowStats(device.traffic, now, devicePending.get(key) ?? 0),
+      };
+      if (decision.bandwidthGBps !== undefined) stats.bandwidthGBps = decision.bandwidthGBps;
+      devicePairs.push(stats);
+    }
+    const snapshot: RouterStatsSnapshot = {
+      mode: this.mode,
+      timeMs: now,
+      windowSeconds: (this.window.bucketMs * this.window.buckets) / 1000,
+      enableP2P: this.table.enableP2P,
+      totals: { ...this.totals, pending, staged: this.stagedCount },
+      routes: { ...this.routeCounts },
+      failures: { ...this.failureCounts },
+      ...this.overall.rates(now),
+      latencySteps: this.overall.latencySteps(),
+      latencyMs: this.overall.latencyMs(),
+      kernels,
+      pairs,
+      devicePairs,
+    };
+    if (this.mode === 'lockstep') snapshot.step = this.step;
+    return snapshot;
+  }
+
+  // Internals.
+
+  /** Accepts, refuses or fails each message of one sender's step, in order. */
+  private admit(record: KernelRecord, step: number, messages: readonly OutboxMessage[], outboxFull: number, physical: number, now: number, counts: AdmissionCounts): void {
+    record.sent += messages.length;
+    this.totals.submitted += messages.length;
+    if (outboxFull > 0) {
+      record.outboxFull += outboxFull;
+      this.totals.outboxFull += outboxFull;
+    }
+    if (messages.length === 0) return;
+    // One clock update for the step: consecutive timestamps, one per message.
+    let timestamp = record.clock.reserveAt(messages.length, physical);
+    for (const message of messages) {
+      const destination = message.destination;
+      const receiver = this.records[destination];
+      if (receiver === undefined) {
+        this.failUnknown(record, destination);
+        counts.failed++;
+        continue;
+      }
+      let pair = record.outgoing[destination];
+      if (pair === undefined) {
+        pair = new PairRecord(record.index, destination, this.window);
+        record.outgoing[destination] = pair;
+      }
+      const seq = pair.takeSeq(step, this.retainLimit);
+      if (seq < pair.handledNext) {
+        pair.duplicates++;
+        record.duplicates++;
+        this.totals.duplicates++;
+        counts.duplicates++;
+        continue;
+      }
+      pair.handledNext = seq + 1;
+      if (!receiver.running) {
+        pair.failed++;
+        this.fail(record, 'destinationStopped', 1);
+        counts.failed++;
+        continue;
+      }
+      if (receiver.queue.length >= receiver.pendingLimit) {
+        pair.refused++;
+        record.refused++;
+        this.totals.refused++;
+        counts.refused++;
+        continue;
+      }
+      const route = this.table.decide(record.deviceSlot, receiver.deviceSlot);
+      const envelope: QueuedEnvelope = {
+        source: record.index, destination, type: message.type, seq, timestamp, payload: message.payload, sendStep: step,
+        route, replayStep: -1, fromSlot: record.deviceSlot, acceptedMs: now, arrivalStep: receiver.lastStep, deliveredStep: -1,
+      };
+      timestamp++;
+      receiver.queue.push(envelope);
+      pair.pending++;
+      record.accepted++;
+      this.totals.accepted++;
+      counts.accepted++;
+      this.routeCounts[route.kind]++;
+      this.devicePairFor(route).decisions[route.kind]++;
+    }
+  }
+
+  private countDelivery(receiver: KernelRecord, envelope: QueuedEnvelope, pair: PairRecord | undefined, step: number, now: number): void {
+    const bytes = envelope.payload.byteLength;
+    const steps = step - envelope.arrivalStep;
+    const ms = now - envelope.acceptedMs;
+    receiver.delivered++;
+    this.totals.delivered++;
+    this.totals.bytesDelivered += bytes;
+    pair?.traffic.record(now, bytes, steps, ms);
+    this.devicePairFor(envelope.route).traffic.record(now, bytes, steps, ms);
+    this.overall.record(now, bytes, steps, ms);
+  }
+
+  private fail(record: KernelRecord | undefined, reason: FailureReason, count: number): void {
+    record?.countFailure(reason, count);
+    this.failureCounts[reason] += count;
+    this.totals.failed += count;
+  }
+
+  private failUnknown(record: KernelRecord, destination: number): void {
+    this.fail(record, 'unknownDestination', 1);
+    const known = record.unknownDestinations.get(destination);
+    if (known !== undefined) record.unknownDestinations.set(destination, known + 1);
+    else if (record.unknownDestinations.size < UNKNOWN_DESTINATIONS_KEPT) record.unknownDestinations.set(destination, 1);
+  }
+
+  private reroute(record: KernelRecord): number {
+    let rerouted = 0;
+    for (const envelope of record.queue) {
+      const route = this.table.decide(envelope.fromSlot, record.deviceSlot);
+      if (route === envelope.route) continue;
+      // A fresh decision object for the same way (a new topology, same devices) is not a re-route.
+      if (route.kind !== envelope.route.kind || route.path.join() !== envelope.route.path.join()) rerouted++;
+      envelope.route = route;
+    }
+    this.totals.rerouted += rerouted;
+    return rerouted;
+  }
+
+  private rerouteAll(): void {
+    this.devicePairMemo = new Map();
+    for (const record of this.records) if (record) this.reroute(record);
+  }
+
+  private devicePairFor(route: RoutingDecision): DevicePairRecord {
+    let device = this.devicePairMemo.get(route);
+    if (device) return device;
+    const key = devicePairKey(route.from, route.to);
+    device = this.devicePairs.get(key);
+    if (!device) {
+      device = new DevicePairRecord(route.from, route.to, this.window.bucketMs, this.window.buckets);
+      this.devicePairs.set(key, device);
+    }
+    this.devicePairMemo.set(route, device);
+    return device;
+  }
+
+  private recordOf(index: number, operation: string): KernelRecord {
+    const record = this.records[index];
+    if (!record) throw new Error(`router: ${operation}: no kernel has index ${index}; add it with addKernel first`);
+    return record;
+  }
+
+  private kernelStats(record: KernelRecord): KernelStats {
+    const failures = emptyFailureCounts();
+    for (const [reason, count] of record.failures) failures[reason] = count;
+    return {
+      index: record.index, id: record.id, device: record.device, running: record.running, lastStep: record.lastStep,
+      pending: record.queue.length, pendingLimit: record.pendingLimit, retained: record.retained.length,
+      sent: record.sent, accepted: record.accepted,
+      outboxOverflow: { pendingFull: record.refused, outboxFull: record.outboxFull },
+      duplicates: record.duplicates, failures,
+      unknownDestinations: [...record.unknownDestinations].map(([destination, count]) => ({ destination, count })),
+      delivered: record.delivered, redelivered: record.redelivered,
+    };
+  }
+
+  private pairStats(sender: KernelRecord, pair: PairRecord, now: number): PairStats {
+    const receiver = this.records[pair.destination];
+    const stats: PairStats = {
+      source: sender.index, sourceId: sender.id, destination: pair.destination, destinationId: receiver?.id ?? `#${pair.destination} (removed)`,
+      nextSeq: pair.nextSeq, refused: pair.refused, duplicates: pair.duplicates, failed: pair.failed,
+      ...flowStats(pair.traffic, now, pair.pending),
+    };
+    if (receiver) {
+      const route = this.table.decide(sender.deviceSlot, receiver.deviceSlot);
+      stats.route = route.kind;
+      stats.reason = route.reason;
+    }
+    return stats;
+  }
+}
+
+function devicePairKey(from: DeviceKey, to: DeviceKey): string {
+  return `${from}\u2192${to}`;
+}
+
+function zeroCounts(): AdmissionCounts {
+  return { accepted: 0, refused: 0, duplicates: 0, failed: 0 };
+}
+
+function addCounts(into: AdmissionCounts, counts: AdmissionCounts): void {
+  into.accepted += counts.accepted;
+  into.refused += counts.refused;
+  into.duplicates += counts.duplicates;
+  into.failed += counts.failed;
+}
+
+function positiveInteger(value: number, what: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`router: ${what} is ${value}; it must be a whole number of at least 1`);
+  return value;
+}
+
+function nonNegativeInteger(value: number, what: string): number {
+  if (!Number.isInteger(value) || value < 0) throw new RangeError(`router: ${what} is ${value}; it must be a whole number of at least 0`);
+  return value;
+}

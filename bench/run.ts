@@ -2,7 +2,11 @@
 // Every figure is ours against raw, measured by bench/method.ts; bench/README.md says what each is.
 // With --json, stdout is one JSON document ({ machine, results, skipped }); progress goes to
 // stderr. The same document is written to out/bench/results.json (and to --out).
-import { execFileSync } from 'node:child_process';
+//
+// The suites run in a worker process whose stdout is this process's stderr: Dawn and the Vulkan
+// loader print to file descriptor 1 from native code (seen: "maxDynamicUniformBuffersPerPipeline-
+// Layout artificially reduced"), which would corrupt the JSON. Only this process writes stdout.
+import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -39,11 +43,14 @@ interface Args {
   out: string | undefined;
 }
 
+/** A wrong command line: its message is all the user needs, no stack. */
+class UsageError extends Error {}
+
 function parseArgs(argv: string[]): Args {
   const args: Args = { json: false, suites: [], plan: { rounds: MIN_ROUNDS, warmup: 1, quick: false }, out: undefined };
   const count = (flag: string, value: string | undefined, min: number): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs a whole number from ${min}, not ${value ?? 'nothing'}`);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} needs a whole number from ${min}, not ${value ?? 'nothing'}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -52,12 +59,12 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--quick') args.plan.quick = true;
     else if (arg === '--suite') {
       const name = argv[++i];
-      if (name === undefined || !(name in SUITES)) throw new Error(`--suite needs one of ${Object.keys(SUITES).join(', ')}, not ${name ?? 'nothing'}`);
+      if (name === undefined || !(name in SUITES)) throw new UsageError(`--suite needs one of ${Object.keys(SUITES).join(', ')}, not ${name ?? 'nothing'}`);
       args.suites.push(name);
     } else if (arg === '--rounds') args.plan.rounds = count('--rounds', argv[++i], MIN_ROUNDS);
     else if (arg === '--warmup') args.plan.warmup = count('--warmup', argv[++i], 0);
     else if (arg === '--out') args.out = argv[++i];
-    else throw new Error(`unknown argument ${arg}; use --json, --quick, --suite NAME, --rounds N (at least ${MIN_ROUNDS}), --warmup N, --out FILE`);
+    else throw new UsageError(`unknown argument ${arg}; use --json, --quick, --suite NAME, --rounds N (at least ${MIN_ROUNDS}), --warmup N, --out FILE`);
   }
   if (args.suites.length === 0) args.suites = Object.keys(SUITES);
   return args;
@@ -87,7 +94,27 @@ async function machine(plan: MeasurePlan, suites: string[]): Promise<Record<stri
   };
 }
 
+const WORKER_ENV = 'RINGKERNEL_BENCH_WORKER';
+
+/** Runs the suites in a worker (see the top of this file) and prints what it sends back. */
 async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const worker = fork(__filename, process.argv.slice(2), { stdio: ['ignore', 2, 2, 'ipc'], env: { ...process.env, [WORKER_ENV]: '1' }, execArgv: [] });
+  let document: BenchDocument | undefined;
+  worker.on('message', (message: BenchDocument) => { document = message; });
+  const code = await new Promise<number | null>((resolve) => worker.on('exit', (exitCode) => resolve(exitCode)));
+  if (!document) throw new Error(`the bench's worker exited (code ${code ?? 'none'}) without results; its messages are above`);
+  const json = `${JSON.stringify(document, null, 2)}\n`;
+  for (const path of [join(__dirname, 'results.json'), ...(args.out ? [args.out] : [])]) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, json);
+  }
+  process.stdout.write(args.json ? json : formatTable([document]));
+  if (code !== 0) process.exitCode = code ?? 1;
+}
+
+/** The worker: runs the suites, sends the document to the parent. */
+async function work(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const progress = (line: string): void => { process.stderr.write(`bench: ${line}\n`); };
   const document: BenchDocument = { machine: await machine(args.plan, args.suites), results: [], skipped: [] };
@@ -111,15 +138,13 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
   }
-  const json = `${JSON.stringify(document, null, 2)}\n`;
-  for (const path of [join(__dirname, 'results.json'), ...(args.out ? [args.out] : [])]) {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, json);
-  }
-  process.stdout.write(args.json ? json : formatTable([document]));
+  // Sent, then gone: Dawn devices left open must not keep the worker alive.
+  await new Promise<void>((resolve, reject) => process.send?.(document, (error: Error | null) => (error ? reject(error) : resolve())));
+  process.exit();
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+(process.env[WORKER_ENV] ? work() : main()).catch((error: unknown) => {
+  const text = error instanceof UsageError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`bench failed: ${text}\n`);
   process.exitCode = 1;
 });

@@ -1,35 +1,30 @@
-// Puts engine and raw samples side by side as the bench's JSON.
-import type { CopyDirection, EngineSamples } from './engineBench';
-import { gbPerSecond, ratio, summarize, type LatencySummary } from './stats';
+// `node out/bench/report.js RESULTS.json... [--into FILE]`: the bench's JSON documents as
+// Markdown tables on stdout, or written between the bench markers of FILE (docs/gpu-results.md).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { formatTable, parseBenchJson, replaceGenerated } from './reportFormat';
 
-export interface RawSamples {
-  device: string;
-  step: number[];
-  copies: Record<CopyDirection, number[]>;
+function main(argv: string[]): void {
+  const files: string[] = [];
+  let into: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--into') into = argv[++i];
+    else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}; use RESULTS.json... [--into FILE]`);
+    else files.push(arg);
+  }
+  if (files.length === 0) throw new Error('name one or more JSON files written by `npm run bench -- --json` (or out/bench/results.json)');
+  const tables = formatTable(files.map((file) => parseBenchJson(readFileSync(file, 'utf8'), file)));
+  if (into === undefined) {
+    process.stdout.write(tables);
+    return;
+  }
+  writeFileSync(into, replaceGenerated(readFileSync(into, 'utf8'), tables));
+  process.stderr.write(`report: wrote the tables of ${files.length} run(s) into ${into}\n`);
 }
 
-export interface BackendBenchResult {
-  device: string;
-  step: { engine: LatencySummary; raw: LatencySummary; ratioP50: number; requestedOneByOne: LatencySummary };
-  copies: Record<CopyDirection, { bytes: number; engineGBps: number; rawGBps: number; ratio: number; endToEndGBps: number }>;
-}
-
-export function sideBySide(engine: EngineSamples, raw: RawSamples, copyBytes: number): BackendBenchResult {
-  const engineStep = summarize(engine.step);
-  const rawStep = summarize(raw.step);
-  const copy = (direction: CopyDirection): BackendBenchResult['copies'][CopyDirection] => {
-    const engineGBps = gbPerSecond(copyBytes, summarize(engine.copies[direction].inHost).p50Ms);
-    const rawGBps = gbPerSecond(copyBytes, summarize(raw.copies[direction]).p50Ms);
-    return {
-      bytes: copyBytes, engineGBps, rawGBps,
-      // Time ratio, engine over raw: 1.0 is free, 1.2 is 20% slower.
-      ratio: ratio(rawGBps, engineGBps),
-      endToEndGBps: gbPerSecond(copyBytes, summarize(engine.copies[direction].endToEnd).p50Ms),
-    };
-  };
-  return {
-    device: raw.device,
-    step: { engine: engineStep, raw: rawStep, ratioP50: ratio(engineStep.p50Ms, rawStep.p50Ms), requestedOneByOne: summarize(engine.stepRequested) },
-    copies: { hostToDevice: copy('hostToDevice'), deviceToHost: copy('deviceToHost'), deviceToDevice: copy('deviceToDevice') },
-  };
+try {
+  main(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`report: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
 }

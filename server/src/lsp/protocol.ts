@@ -195,3 +195,95 @@ export interface TrustChanged {
 
 /** client → server: the workspace became trusted (initializationOptions.trusted carries the initial value). */
 export const trustChangedNotification = new NotificationType<TrustChanged>('ringkernel/trustChanged');
+
+// ---- Migration (moving a running kernel to another device) ----
+
+/** How the bytes of a migration travel between two devices. */
+export type MigrationRoute =
+  /** two device instances of the same physical GPU (separate devices, bytes really move) */
+  | 'samePhysicalGpu'
+  /** peer copy over NVLink */
+  | 'nvlinkPeer'
+  /** peer copy over PCIe */
+  | 'pciePeer'
+  /** device to pinned host memory to device, in overlapped chunks */
+  | 'hostStaged';
+
+/** The phases a migration goes through, in order; cancellable until 'switching'. */
+export type MigrationPhase = 'preparing' | 'quiescing' | 'checkpointing' | 'transferring' | 'restoring' | 'verifying' | 'switching' | 'resuming';
+
+export interface MigrationTarget {
+  /** Device key, e.g. "webgpu:1". */
+  device: string;
+  deviceName: string;
+  /** False when the kernel cannot go there; `reason` says why (no source for that backend, memory, drained, ...). */
+  possible: boolean;
+  reason?: string;
+  route?: MigrationRoute;
+  /** One line, e.g. "staged through the host (PCIe Gen5 x16)". */
+  routeLabel?: string;
+  estimatedGBps?: number;
+  estimatedMs?: number;
+  /** Whether the estimate comes from a measurement or the link's nominal figures. */
+  estimateMeasured?: boolean;
+  freeMemoryBytes?: number;
+  kernelCount?: number;
+}
+
+export interface MigrationTargetsParams {
+  kernelId: string;
+}
+
+export interface MigrationTargets {
+  kernelId: string;
+  /** The device it runs on now. */
+  from: string;
+  stateBytes: number;
+  targets: MigrationTarget[];
+}
+
+/** client → server: where a kernel could move, with route, estimate and why not. */
+export const migrationTargetsRequest = new RequestType<MigrationTargetsParams, MigrationTargets, void>('ringkernel/migrationTargets');
+
+export interface MigrateParams extends WorkDoneProgressParams {
+  kernelId: string;
+  /** Device key of the target. */
+  device: string;
+}
+
+export interface MigrationOutcome {
+  kernelId: string;
+  /** 'migrated': runs on `to`; 'failed' or 'cancelled': still runs on `from` from where it paused. */
+  status: 'migrated' | 'failed' | 'cancelled';
+  from: string;
+  to: string;
+  bytes: number;
+  route: MigrationRoute;
+  /** Request to the kernel's first step on the target. */
+  totalMs: number;
+  /** Time the kernel did not step (quiesce to first step on the target, or back on the source). */
+  pausedMs: number;
+  transferMs: number;
+  gbPerSecond: number;
+  /** The target's state read back matched the checkpoint's SHA-256. */
+  verified: boolean;
+  /** The phase that failed, when it failed. */
+  failedPhase?: MigrationPhase;
+  /** One sentence, e.g. "heat moved cuda:0 -> webgpu:0 in 31 ms: 64 MiB at 24.1 GB/s, paused 9 ms, state verified". */
+  message: string;
+  at: string;
+}
+
+/** client → server: moves a running kernel; work-done progress reports the phases; cancellable until the switch. */
+export const migrateRequest = new RequestType<MigrateParams, MigrationOutcome, void>('ringkernel/migrate');
+
+export interface DrainOutcome {
+  device: string;
+  migrations: MigrationOutcome[];
+  /** Kernels no device could take: they keep running on the drained device. */
+  stayed: { kernelId: string; reason: string }[];
+  message: string;
+}
+
+/** client → server: takes a device back into service after a drain. */
+export const undrainDeviceRequest = new RequestType<DrainDeviceParams, { device: string; message: string }, void>('ringkernel/undrainDevice');

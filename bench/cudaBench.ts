@@ -2,7 +2,7 @@
 // doing the same work. Skipped, with the reason, where CUDA is unavailable.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCudaAddon } from '../server/src/backends/cuda/cudaAddon';
+import { loadCudaAddon } from '../server/src/backends/cuda/cudaAddonLoader';
 import { OUTBOX_HEADER_BYTES, encodeControl } from '../server/src/kernel/abi';
 import { extensionRoot } from '../server/src/paths';
 import { engineSamples } from './engineBench';
@@ -21,15 +21,15 @@ async function rawDriver(steps: number, copyBytes: number, copies: number): Prom
   const loaded = loadCudaAddon();
   if (!loaded.ok) throw new Error(loaded.reason);
   const cuda = loaded.addon;
-  const { module } = cuda.moduleLoad(0, benchPtx());
+  const { module } = await cuda.moduleLoad(0, benchPtx());
   const fn = cuda.getFunction(module, 'affine');
   const stream = cuda.streamCreate(0, { nonBlocking: true });
   const control = cuda.memAlloc(0, 16);
   const state = cuda.memAlloc(0, STATE_WORDS * 4);
   const inbox = cuda.memAlloc(0, 64);
   const outbox = cuda.memAlloc(0, 80);
-  cuda.memsetD8(0, state, 0, STATE_WORDS * 4);
-  cuda.memsetD8(0, outbox, 0, 80);
+  cuda.memsetD8(state, 0, STATE_WORDS * 4);
+  cuda.memsetD8(outbox, 0, 80);
   const header = new Uint8Array(cuda.memAllocHost(0, OUTBOX_HEADER_BYTES), 0, OUTBOX_HEADER_BYTES);
   let n = 0;
   // The same work as an engine step: control in, launch, outbox counter back, one wait.
@@ -52,7 +52,7 @@ async function rawDriver(steps: number, copyBytes: number, copies: number): Prom
   const landing = new Uint8Array(copyBytes).fill(0);
   const deviceToHost = await withWarmUp(() => { cuda.memcpyDtoHAsync(stream, landing, big); return cuda.streamSynchronizeAsync(stream); });
   const deviceToDevice = await withWarmUp(() => { cuda.memcpyDtoDAsync(stream, other, big, copyBytes); return cuda.streamSynchronizeAsync(stream); });
-  for (const pointer of [control, state, inbox, outbox, big, other]) cuda.memFree(0, pointer);
+  for (const allocation of [control, state, inbox, outbox, big, other]) cuda.memFree(allocation);
   cuda.memFreeHost(header.buffer);
   cuda.streamDestroy(stream);
   cuda.moduleUnload(module);

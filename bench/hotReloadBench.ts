@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { probeBackends } from '../server/src/backends/backendProbe';
 import type { BackendName } from '../server/src/backends/backendReport';
-import { loadCudaAddon, type CudaAddon } from '../server/src/backends/cuda/cudaAddon';
+import type { CudaAddon } from '../server/src/backends/cuda/cudaAddon';
+import { loadCudaAddon } from '../server/src/backends/cuda/cudaAddonLoader';
 import { dawnInstance } from '../server/src/backends/webgpu/dawn';
 import { MultiGpuCoordinator } from '../server/src/coordinator/multiGpuCoordinator';
 import type { Logger } from '../server/src/logger';
@@ -198,18 +199,18 @@ function rawCuda(cuda: CudaAddon): RawSide {
       const { free } = cuda.memGetInfo(0);
       return free < 2 * stateBytes ? `${sizeKey(stateBytes)} of state twice (engine and raw) does not fit in ${sizeKey(Math.floor(free / MIB) * MIB)} of free device memory` : undefined;
     },
-    compile(code) {
+    async compile(code) {
       const started = performance.now();
-      const { module } = cuda.moduleLoad(0, code);
+      const { module } = await cuda.moduleLoad(0, code);
       cuda.getFunction(module, PTX.entryPoint);
       const ms = performance.now() - started;
       cuda.moduleUnload(module);
-      return Promise.resolve(ms);
+      return ms;
     },
     async copies(stateBytes, count) {
       const state = cuda.memAlloc(0, stateBytes);
       try {
-        cuda.memsetD8(0, state, 0, stateBytes);
+        cuda.memsetD8(state, 0, stateBytes);
         // Pageable memory, as the engine's host reads into, touched before the clock so page
         // faults are not timed as copy time.
         const landing = new Uint8Array(stateBytes).fill(0);
@@ -224,7 +225,7 @@ function rawCuda(cuda: CudaAddon): RawSide {
         for (let i = 0; i < count; i++) samples.push(await once());
         return samples;
       } finally {
-        cuda.memFree(0, state);
+        cuda.memFree(state);
       }
     },
     close: () => cuda.streamDestroy(stream),

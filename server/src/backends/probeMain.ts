@@ -2,7 +2,7 @@
 // message with the reports to its parent, then exits. Kept out of the language server because
 // drivers print to stdout (the server's transport in --stdio mode) and can crash or hang.
 import type { BackendReport } from './backendReport';
-import { loadCudaAddon } from './cuda/cudaAddon';
+import { loadCudaAddon } from './cuda/cudaAddonLoader';
 import { CudaBackend } from './cuda/cudaBackend';
 import { probeBackend } from './probeBackend';
 import { WebGpuBackend } from './webgpu/webgpuBackend';

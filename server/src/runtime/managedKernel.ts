@@ -257,11 +257,16 @@ export class ManagedKernel {
       this.lifecycle.move('running');
       return;
     }
-    if (this.alive) {
-      await this.resume().catch(() => undefined);
-      if (this.lifecycle.is('running')) return;
+    if (!this.alive) {
+      // The host's restart event has asked the runtime to recover the kernel already.
+      this.beginRecovery();
+      return;
     }
-    this.lifecycle.move('recovering');
+    try {
+      await this.resume();
+    } catch (error) {
+      this.lost(`v${this.version.number} did not resume after a reload that was given up: ${errorMessage(error)}`);
+    }
   }
 
   /** Compiles `source` on the kernel's device while the current version keeps running. */

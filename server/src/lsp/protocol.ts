@@ -121,7 +121,7 @@ export const customSelectorChangedNotification = new NotificationType<CustomSele
 
 // ---- Kernels: the runtime that runs the manifest's kernels and hot-reloads them on save ----
 
-export type { HotReloadStats, KernelRunState, KernelView, ReloadOutcome, ReloadPhaseTimings, ReloadStatus } from '../runtime/kernelReports';
+export type { HotReloadStats, KernelPhase, KernelRunState, KernelView, ReloadOutcome, ReloadPhaseTimings, ReloadStatus } from '../runtime/kernelReports';
 
 export interface KernelsInfo {
   /** The manifest in use (absolute path), or null when the workspace has none. */

@@ -238,7 +238,7 @@ export class StateViewFeed {
   constructor(options: StateViewFeedOptions) {
     this.options = {
       reader: options.reader,
-      emit: options.emit,
+      emit: (frame) => options.emit(frame),
       maxFps: options.maxFps ?? 30,
       scheduler: options.scheduler ?? realScheduler,
       wallClock: options.wallClock ?? Date.now,

@@ -49,7 +49,7 @@ export function webviewHtml(page: WebviewPage): string {
     `<title>${escapeHtml(page.title)}</title>`,
     '</head>',
     '<body>',
-    `<main id="app"${Object.entries(page.data ?? {}).map(([name, value]) => ` data-${name.replace(/[^a-z0-9-]/g, '')}=${attribute(value)}`).join('')}></main>`,
+    `<main id="app"${Object.entries(page.data ?? {}).map(([name, value]) => ` data-${name.toLowerCase().replace(/[^a-z0-9-]/g, '')}=${attribute(value)}`).join('')}></main>`,
     ...page.scripts.map((src) => `<script nonce=${attribute(page.nonce)} src=${attribute(src)}></script>`),
     '</body>',
     '</html>',

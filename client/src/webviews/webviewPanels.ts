@@ -8,6 +8,7 @@ import { reportFailure } from '../commands';
 import type { KernelsClient } from '../kernelsClient';
 import type { ServerConnection } from '../serverConnection';
 import { KernelStateCodeLens, SHOW_KERNEL_STATE_COMMAND } from './kernelStateCodeLens';
+import { kernelIdOf } from './kernelTarget';
 import { KernelStatePanel, kernelStateTitle } from './kernelStatePanel';
 import { validate } from './messageValidator';
 import { RouterStatsClient } from './routerStatsClient';
@@ -187,14 +188,4 @@ export class WebviewPanels implements vscode.Disposable {
       kernelStates: [...this.states.values()].map((panel) => ({ ...base(panel), kernelId: panel.kernelId, subscribed: panel.isSubscribed })),
     };
   }
-}
-
-/** A kernel id from a command argument: a string, or a GPU Topology kernel node (its label is the id). */
-export function kernelIdOf(target: unknown): string | undefined {
-  if (typeof target === 'string' && target !== '') return target;
-  if (typeof target === 'object' && target !== null) {
-    const node = target as { kind?: unknown; label?: unknown };
-    if (node.kind === 'kernel' && typeof node.label === 'string') return node.label;
-  }
-  return undefined;
 }

@@ -75,7 +75,7 @@ test('the state panel\'s messages: regions are whole non-negative integers, at m
     { ok: false, error: 'message.regions must be an array of at most 64 items (got "65 items")' });
   assert.deepEqual(validate(stateFromWebview, { type: 'pause', paused: 'yes' }), { ok: false, error: 'message.paused must be true or false (got "yes")' });
   assert.deepEqual(validate(stateFromWebview, { type: 'stepFrame' }), { ok: true, value: { type: 'stepFrame' } });
-  const rendered = { kernelId: 'heat', step: 12, version: 2, frames: 3, marker: 'v2 at step 10', comparing: true, paused: false, views: [{ name: 'rod', plot: 'line', elements: 4, first: [1, 2] }], error: null, theme: 'dark' };
+  const rendered = { kernelId: 'heat', step: 12, version: 2, frames: 3, marker: 'v2 at step 10', compareAvailable: true, comparing: true, paused: false, views: [{ name: 'rod', plot: 'line', elements: 4, first: [1, 2] }], error: null, theme: 'dark' };
   assert.deepEqual(validate(stateFromWebview, { type: 'rendered', summary: rendered }), { ok: true, value: { type: 'rendered', summary: rendered } });
   assert.equal(validate(stateFromWebview, { type: 'rendered', summary: { ...rendered, views: [{ ...rendered.views[0], plot: 'pie' }] } }).ok, false);
   assert.equal(validate(stateFromWebview, { type: 'eval', code: 'x' }).ok, false);

@@ -23,6 +23,8 @@ export class KernelStatePanel implements vscode.Disposable {
   /** What the webview said it drew last (the integration tests' hook). */
   lastRendered: StateRendered | undefined;
   readies = 0;
+  /** Frames posted to the webview. */
+  framesPosted = 0;
   private regions: WireStateRange[] = [];
   private paused = false;
   private subscribed = false;
@@ -131,6 +133,6 @@ export class KernelStatePanel implements vscode.Disposable {
   }
 
   private post(frame: StateFrame): void {
-    this.host.post({ type: 'frame', frame });
+    if (this.host.post({ type: 'frame', frame })) this.framesPosted++;
   }
 }

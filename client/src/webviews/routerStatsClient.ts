@@ -20,6 +20,11 @@ export class RouterStatsClient implements vscode.Disposable {
     this.subscriptions.push(server.onDidCreateClient((client) => this.attach(client)));
   }
 
+  /** Whether the client tells servers that someone listens. */
+  get isListening(): boolean {
+    return this.listening;
+  }
+
   stats(): Promise<RouterStats> {
     return this.server.runningClient().sendRequest(routerStatsRequest);
   }

@@ -44,10 +44,10 @@ export class WebviewHost<FromWebview, ToWebview extends { type: string }> implem
 
   constructor(
     readonly panel: vscode.WebviewPanel,
-    kind: WebviewKind<FromWebview>,
+    private readonly kind: WebviewKind<FromWebview>,
     extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
-    handlers: WebviewHostHandlers<FromWebview>,
+    private readonly handlers: WebviewHostHandlers<FromWebview>,
     /** data-* attributes of the page's root, read by the script at load. */
     data: Readonly<Record<string, string>> = {},
   ) {
@@ -65,14 +65,7 @@ export class WebviewHost<FromWebview, ToWebview extends { type: string }> implem
     });
     this.visibleNow = panel.visible;
     this.subscriptions.push(
-      webview.onDidReceiveMessage((raw: unknown) => {
-        const checked = validate(kind.messages, raw);
-        if (!checked.ok) {
-          this.log.warn(`${kind.viewType}: ignored a message from the webview: ${checked.error}`);
-          return;
-        }
-        handlers.onMessage(checked.value);
-      }),
+      webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
       panel.onDidChangeViewState(() => {
         if (panel.visible === this.visibleNow) return;
         this.visibleNow = panel.visible;
@@ -83,6 +76,16 @@ export class WebviewHost<FromWebview, ToWebview extends { type: string }> implem
         handlers.onDidDispose();
       }),
     );
+  }
+
+  /** A message from the webview: checked, then handed to the panel; an invalid one is logged and dropped. */
+  receive(raw: unknown): void {
+    const checked = validate(this.kind.messages, raw);
+    if (!checked.ok) {
+      this.log.warn(`${this.kind.viewType}: ignored a message from the webview: ${checked.error}`);
+      return;
+    }
+    this.handlers.onMessage(checked.value);
   }
 
   get visible(): boolean {

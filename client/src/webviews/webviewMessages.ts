@@ -67,7 +67,8 @@ const stateRendered = object({
   frames: number({ integer: true, min: 0 }),
   /** The reload marker's text, e.g. "v3 at step 1,204". */
   marker: nullable(string({ maxLength: 200 })),
-  /** Whether the last frame before the reload is drawn beside the current one. */
+  /** Whether the last frame before the reload arrived, and whether it is drawn beside the current one. */
+  compareAvailable: boolean,
   comparing: boolean,
   paused: boolean,
   views: array(object({

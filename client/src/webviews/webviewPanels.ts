@@ -24,6 +24,7 @@ const FPS_LIMITS = { min: 1, max: 30, default: 10 };
 /** What the test hook reports about a panel. */
 export interface PanelReport {
   visible: boolean;
+  viewColumn: number | undefined;
   /** Times its script said it was ready (each load: opening, showing again, restoring). */
   readies: number;
   posted: number;
@@ -33,7 +34,9 @@ export interface PanelReport {
 
 export interface WebviewsReport {
   routerStats: PanelReport | null;
-  kernelStates: (PanelReport & { kernelId: string; subscribed: boolean })[];
+  /** Whether the server is told to push router stats. */
+  routerListening: boolean;
+  kernelStates: (PanelReport & { kernelId: string; subscribed: boolean; framesPosted: number })[];
 }
 
 /** A frame without its bytes: what the test hook shows of it. */
@@ -75,6 +78,12 @@ export class WebviewPanels implements vscode.Disposable {
         vscode.commands.registerCommand('ringkernel.test.restoreWebview', async (viewType: string, state: unknown) => {
           const panel = createWebviewPanel(context.extensionUri, viewType, 'restored');
           await this.restore(viewType, panel, state);
+        }),
+        // A message as if the panel's webview had posted it (its buttons), through the same checks.
+        vscode.commands.registerCommand('ringkernel.test.webviewMessage', (kernelId: string | undefined, message: unknown) => {
+          const panel = kernelId === undefined ? this.router : this.states.get(kernelId);
+          if (!panel) throw new Error(`no ${kernelId === undefined ? 'Router Stats' : `Kernel State panel of "${kernelId}"`} is open`);
+          panel.host.receive(message);
         }),
       );
     }
@@ -178,6 +187,7 @@ export class WebviewPanels implements vscode.Disposable {
   private report(): WebviewsReport {
     const base = (panel: RouterStatsPanel | KernelStatePanel): PanelReport => ({
       visible: panel.host.visible,
+      viewColumn: panel.host.panel.viewColumn,
       readies: panel.readies,
       posted: panel.host.posted,
       lastPosted: panel.host.lastPosted?.type === 'frame' ? { type: 'frame', frame: frameSummary(panel.host.lastPosted.frame) } : panel.host.lastPosted,
@@ -185,7 +195,8 @@ export class WebviewPanels implements vscode.Disposable {
     });
     return {
       routerStats: this.router ? base(this.router) : null,
-      kernelStates: [...this.states.values()].map((panel) => ({ ...base(panel), kernelId: panel.kernelId, subscribed: panel.isSubscribed })),
+      routerListening: this.routerClient.isListening,
+      kernelStates: [...this.states.values()].map((panel) => ({ ...base(panel), kernelId: panel.kernelId, subscribed: panel.isSubscribed, framesPosted: panel.framesPosted })),
     };
   }
 }

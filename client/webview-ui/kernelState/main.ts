@@ -157,6 +157,7 @@ function report(error: string | null): void {
       version: lastFrame?.frame.version ?? 0,
       frames,
       marker: marker ? markerText(marker) : null,
+      compareAvailable: previous !== undefined,
       comparing: ui.comparing && previous !== undefined,
       paused: ui.paused,
       views: views.slice(0, 64).map((view) => ({

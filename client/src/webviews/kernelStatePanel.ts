@@ -23,7 +23,7 @@ export class KernelStatePanel implements vscode.Disposable {
   /** What the webview said it drew last (the integration tests' hook). */
   lastRendered: StateRendered | undefined;
   readies = 0;
-  /** Frames posted to the webview. */
+  /** Frames posted to the page since it last loaded (said ready). */
   framesPosted = 0;
   private regions: WireStateRange[] = [];
   private paused = false;
@@ -75,6 +75,7 @@ export class KernelStatePanel implements vscode.Disposable {
     switch (message.type) {
       case 'ready':
         this.readies++;
+        this.framesPosted = 0;
         void this.describe();
         break;
       case 'subscribe':

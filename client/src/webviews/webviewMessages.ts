@@ -63,7 +63,7 @@ const stateRendered = object({
   kernelId: string({ maxLength: 64 }),
   step: number({ integer: true, min: 0 }),
   version: number({ integer: true, min: 0 }),
-  /** Frames drawn since the script loaded. */
+  /** Frames received since the script loaded (errors included). */
   frames: number({ integer: true, min: 0 }),
   /** The reload marker's text, e.g. "v3 at step 1,204". */
   marker: nullable(string({ maxLength: 200 })),

@@ -171,6 +171,7 @@ function report(error: string | null): void {
 }
 
 function receiveFrame(frame: StateFrame): void {
+  frames++;
   if (frame.error !== undefined) {
     status.textContent = frame.error;
     status.className = 'status error';
@@ -186,7 +187,6 @@ function receiveFrame(frame: StateFrame): void {
     markerLine.title = `The kernel changed from v${frame.reload.fromVersion} to v${frame.reload.toVersion}; tick "compare" to see the last frame before it beside the current one.`;
   }
   lastFrame = { frame, regions: decodeRegions(frame.regions) };
-  frames++;
   const now = performance.now();
   arrivals.push(now);
   while (arrivals.length > 11) arrivals.shift();

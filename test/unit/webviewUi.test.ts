@@ -40,10 +40,10 @@ test('with manifest views the panel shows them; without, words and a chosen rang
   assert.deepEqual(panelViews({ views: [rod], stateBytes: 4096 }, { type: 'u32', offset: 0, count: 4 }, 0), [rod]);
   const views = panelViews({ views: [], stateBytes: 4096 }, { type: 'i32', offset: 4000, count: 500 }, 1000);
   assert.deepEqual(views, [
-    { name: 'words', type: 'u32', offset: 4000, count: 24, plot: 'table', words: true },
     { name: 'range', type: 'i32', offset: 4000, count: 24, plot: 'line' },
+    { name: 'words', type: 'u32', offset: 4000, count: 24, plot: 'table', words: true },
   ]);
-  assert.equal(panelViews({ views: [], stateBytes: 1 << 20 }, { type: 'f32', offset: 0, count: 4 }, 0)[0]?.count, WORDS_PER_PAGE);
+  assert.equal(panelViews({ views: [], stateBytes: 1 << 20 }, { type: 'f32', offset: 0, count: 4 }, 0)[1]?.count, WORDS_PER_PAGE);
   assert.deepEqual(clampChosen({ type: 'f32', offset: 6, count: 1e9 }, 1 << 30), { type: 'f32', offset: 4, count: MAX_CHOSEN_ELEMENTS });
   assert.deepEqual(clampChosen({ type: 'x' as 'f32', offset: NaN, count: -3 }, 64), { type: 'f32', offset: 0, count: 1 });
   assert.deepEqual(regionsOf([rod, { ...rod, offset: 0, count: 4 }, { ...rod, offset: 1000, count: 1 }]), [{ offset: 0, length: 416 }, { offset: 1000, length: 4 }], 'touching views merge');

@@ -44,8 +44,8 @@ export function panelViews(kernel: Pick<StateViewKernel, 'views' | 'stateBytes'>
   const start = clampWordsStart(wordsStart, kernel.stateBytes);
   const range = clampChosen(chosen, kernel.stateBytes);
   return [
-    { name: 'words', type: 'u32', offset: start * 4, count: Math.min(WORDS_PER_PAGE, words - start), plot: 'table', words: true },
     { name: 'range', type: range.type, offset: range.offset, count: range.count, plot: 'line' },
+    { name: 'words', type: 'u32', offset: start * 4, count: Math.min(WORDS_PER_PAGE, words - start), plot: 'table', words: true },
   ];
 }
 

@@ -90,7 +90,7 @@ function drawMatrix(devicePairs: WireDevicePairStats[]): void {
       el('div', { className: 'pending' }, `${formatCount(pair.pending)} pending`),
       el('div', { className: 'rate' }, formatRate(pair.messagesPerSecond, 'msg')));
     // Computed shading through the CSSOM (the policy forbids inline style attributes, not this).
-    td.style.backgroundColor = `color-mix(in srgb, var(--vscode-charts-blue) ${Math.round((pair.messagesPerSecond / busiest) * 45)}%, transparent)`;
+    td.style.backgroundColor = `color-mix(in srgb, var(--vscode-charts-blue, #3794ff) ${Math.round((pair.messagesPerSecond / busiest) * 45)}%, transparent)`;
     return td;
   };
   replaceChildren(matrix, el('h2', {}, 'Device pairs'), el('table', { className: 'matrix' },

@@ -33,10 +33,11 @@ export class Chart {
 
   constructor(private readonly container: HTMLElement, private spec: ChartSpec) {
     this.data = [[], ...spec.series.map(() => [])];
-    this.resize = new ResizeObserver(() => {
+    // Resized on the next frame: resizing inside the observer's callback would trigger it again.
+    this.resize = new ResizeObserver(() => requestAnimationFrame(() => {
       const width = this.width();
       if (this.plot && Math.abs(this.plot.width - width) > 1) this.plot.setSize({ width, height: this.height() });
-    });
+    }));
     this.resize.observe(container);
     this.build();
   }
@@ -103,7 +104,8 @@ export class Chart {
             width: 1.5,
             points: { show: false },
             ...(s.dashed === true ? { dash: [6, 4] } : {}),
-            ...(bars ? { paths: bars, fill: stroke } : {}),
+            // A dashed series (the frame before a reload) is drawn as outlines over the filled bars.
+            ...(bars ? { paths: bars, ...(s.dashed === true ? {} : { fill: stroke }) } : {}),
             ...(this.spec.formatY ? { value: (_u: uPlot, v: number | null) => (v === null ? '–' : (this.spec.formatY ?? String)(v)) } : {}),
           };
         }),

@@ -57,6 +57,7 @@ describe('Webviews: Router Stats and Kernel State', function () {
 
   after(async () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.workspace.getConfiguration('ringkernel').update('stateView.maxFps', undefined, vscode.ConfigurationTarget.Global);
   });
 
   it('opens Router Stats, which receives the server\'s stats and draws its three charts', async () => {
@@ -92,7 +93,12 @@ describe('Webviews: Router Stats and Kernel State', function () {
   });
 
   it('opens the running heat kernel\'s state and draws live frames of its bytes', async () => {
-    await pollUntil('heat to run', async () => ((await ringkernel.kernels()).kernels.find((k) => k.id === 'heat' && k.state === 'running')), { timeoutMs: 90_000, intervalMs: 250 });
+    // Earlier suites drain the only device and leave heat as their tests left it; a fresh server
+    // has every device again and starts heat anew.
+    await vscode.commands.executeCommand('ringkernel.restartServer');
+    // Two frames a second: enough to watch, and light on a shared machine (the setting is read live).
+    await vscode.workspace.getConfiguration('ringkernel').update('stateView.maxFps', 2, vscode.ConfigurationTarget.Global);
+    await pollUntil('heat to run on the fresh server', async () => ((await ringkernel.kernels()).kernels.find((k) => k.id === 'heat' && k.state === 'running' && k.step > 0)), { timeoutMs: 90_000, intervalMs: 250 });
     const opened = await vscode.commands.executeCommand<string | undefined>('ringkernel.showKernelState', 'heat');
     assert.equal(opened, 'heat');
     const first = await heatDrawn('heat\'s first frame', () => true, 60_000);
@@ -133,12 +139,9 @@ describe('Webviews: Router Stats and Kernel State', function () {
     assert.ok(current, 'heat.wgsl has its HEAT_PER_STEP line');
     const start = await heatDrawn('a frame before the reload', () => true);
     const editorColumn = start.panel.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Two : vscode.ViewColumn.One;
-    const outcome = new Promise<ReloadOutcome>((resolve) => {
-      const listener = ringkernel.onDidReloadKernel((o) => {
-        if (o.kernelId !== 'heat' || o.status === 'superseded') return;
-        listener.dispose();
-        resolve(o);
-      });
+    let reloadOutcome: ReloadOutcome | undefined;
+    const listener = ringkernel.onDidReloadKernel((o) => {
+      if (o.kernelId === 'heat' && o.status !== 'superseded') reloadOutcome ??= o;
     });
     // Edited in the editor and saved, as a user would, in another column than the panel's (which stays visible).
     const editor = await vscode.window.showTextDocument(document, { viewColumn: editorColumn, preserveFocus: false });
@@ -149,7 +152,7 @@ describe('Webviews: Router Stats and Kernel State', function () {
     };
     await edit(original.replace(current[0], `const HEAT_PER_STEP: u32 = ${Number(current[1]) + 2}u;`));
     try {
-      const reloaded = await outcome;
+      const reloaded = await pollUntil('heat\'s reload outcome', () => reloadOutcome, { timeoutMs: 90_000, intervalMs: 100 });
       assert.equal(reloaded.status, 'reloaded', reloaded.message);
       const marked = await heatDrawn('the reload marker', (d) => d.version === reloaded.toVersion && d.marker !== null, 60_000);
       assert.match(marked.drawn.marker ?? '', new RegExp(`^v${reloaded.toVersion} at step [\\d,]+$`));
@@ -157,6 +160,7 @@ describe('Webviews: Router Stats and Kernel State', function () {
       assert.ok(atStep > start.drawn.step, `the reload came after step ${start.drawn.step}`);
       assert.equal(marked.drawn.compareAvailable, true, 'the last frame of the old version came with the marker');
     } finally {
+      listener.dispose();
       await edit(original);
     }
   });

@@ -186,7 +186,7 @@ describe('Webviews: Router Stats and Kernel State', function () {
     await vscode.commands.executeCommand('ringkernel.test.restoreWebview', KERNEL_STATE, { kernelId: 'heat', paused: false });
     const restored = await heatDrawn('the restored panel\'s frames', (d, p) => p.subscribed && d.frames >= 2, 60_000);
     assert.equal(restored.drawn.kernelId, 'heat');
-    // A saved state without a kernel id cannot be restored: the panel is closed, nothing breaks.
+    // A saved state without a kernel id cannot be restored: that panel says so, the other goes on.
     await vscode.commands.executeCommand('ringkernel.test.restoreWebview', KERNEL_STATE, { paused: true });
     assert.equal((await report()).kernelStates.length, 1);
   });

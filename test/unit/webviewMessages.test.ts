@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kernelIdOf } from '../../client/src/webviews/kernelTarget';
 import { array, literal, number, object, string, tagged, validate } from '../../client/src/webviews/messageValidator';
-import { newNonce, webviewHtml } from '../../client/src/webviews/webviewHtml';
+import { messageHtml, newNonce, webviewHtml } from '../../client/src/webviews/webviewHtml';
 import { routerFromWebview, stateFromWebview, stateWebviewState } from '../../client/src/webviews/webviewMessages';
 
 const CSP_SOURCE = 'https://*.vscode-cdn.net';
@@ -36,6 +36,13 @@ test('text from outside is escaped: the title and the data attributes cannot ope
   assert.match(html, /<title>State: &#60;heat&#62; &#38; &#34;co&#34;<\/title>/);
   assert.match(html, /<main id="app" data-kernel="heat&#34;&#62;&#60;script&#62;" data-badname="x"><\/main>/);
   assert.equal([...html.matchAll(/<script/g)].length, 1);
+});
+
+test('a page that only says something has no script and escapes its message', () => {
+  const html = messageHtml({ cspSource: CSP_SOURCE, title: 'Kernel State', styles: [], message: 'kernel "<b>" is gone' });
+  assert.doesNotMatch(html, /<script/);
+  assert.match(html, /<main id="app"><p class="status warning">kernel &#34;&#60;b&#62;&#34; is gone<\/p><\/main>/);
+  assert.match(html, /default-src &#39;none&#39;/);
 });
 
 test('each load gets a fresh nonce of 128 random bits', () => {

@@ -5,7 +5,7 @@
 // off, so it costs nothing, and the panel stops its updates); posts only while visible.
 import * as vscode from 'vscode';
 import { validate, type Check } from './messageValidator';
-import { newNonce, webviewHtml } from './webviewHtml';
+import { messageHtml, newNonce, webviewHtml } from './webviewHtml';
 
 export interface WebviewKind<FromWebview> {
   viewType: string;
@@ -110,4 +110,12 @@ export class WebviewHost<FromWebview, ToWebview extends { type: string }> implem
   private disposeListeners(): void {
     for (const subscription of this.subscriptions.splice(0)) subscription.dispose();
   }
+}
+
+/** Turns a panel into a page that only says `message` (no script), e.g. one VS Code restored that cannot be shown again. */
+export function showMessageInstead(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, title: string, message: string): void {
+  panel.title = title;
+  panel.webview.options = { ...webviewOptions(extensionUri), enableScripts: false };
+  const css = panel.webview.asWebviewUri(vscode.Uri.joinPath(webviewRoot(extensionUri), 'webview.css')).toString();
+  panel.webview.html = messageHtml({ cspSource: panel.webview.cspSource, title, styles: [css], message });
 }

@@ -55,3 +55,8 @@ export function webviewHtml(page: WebviewPage): string {
     '</html>',
   ].join('\n');
 }
+
+/** A page without script that only says something: for a panel that cannot show what it was (a restore that failed). */
+export function messageHtml(page: Omit<WebviewPage, 'nonce' | 'scripts' | 'data'> & { message: string }): string {
+  return webviewHtml({ ...page, nonce: newNonce(), scripts: [] }).replace('<main id="app"></main>', `<main id="app"><p class="status warning">${escapeHtml(page.message)}</p></main>`);
+}

@@ -14,7 +14,7 @@ import { validate } from './messageValidator';
 import { RouterStatsClient } from './routerStatsClient';
 import { ROUTER_STATS_TITLE, RouterStatsPanel } from './routerStatsPanel';
 import { StateViewClient } from './stateViewClient';
-import { createWebviewPanel } from './webviewHost';
+import { createWebviewPanel, showMessageInstead } from './webviewHost';
 import { KERNEL_STATE_VIEW_TYPE, ROUTER_STATS_VIEW_TYPE, stateWebviewState, type RouterRendered, type StateRendered } from './webviewMessages';
 
 export const SHOW_ROUTER_STATS_COMMAND = 'ringkernel.showRouterStats';
@@ -140,20 +140,25 @@ export class WebviewPanels implements vscode.Disposable {
 
   /** A panel VS Code brings back after a window reload, with the state its script saved. */
   private restore(viewType: string, panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    // A panel that cannot come back says why and stays until the user closes it: disposing it
+    // while VS Code is still opening it races the workbench.
+    const { extensionUri } = this.context;
     if (viewType === ROUTER_STATS_VIEW_TYPE) {
-      if (this.router) {
-        panel.dispose(); // one router panel at a time
-        this.router.reveal();
-      } else {
+      if (this.router) showMessageInstead(panel, extensionUri, ROUTER_STATS_TITLE, 'Router Stats is open in another tab; close this one.');
+      else {
         panel.title = ROUTER_STATS_TITLE;
         this.router = this.routerPanel(panel);
       }
       return Promise.resolve();
     }
     const checked = validate(stateWebviewState, state, 'the saved state');
-    if (!checked.ok || this.states.has(checked.value.kernelId)) {
-      if (!checked.ok) this.log.warn(`a Kernel State panel could not be restored: ${checked.error}`);
-      panel.dispose();
+    if (!checked.ok) {
+      this.log.warn(`a Kernel State panel could not be restored: ${checked.error}`);
+      showMessageInstead(panel, extensionUri, 'Kernel State', 'This Kernel State panel could not be restored (its saved state names no kernel). Close it and run "RingKernel: Show Kernel State".');
+      return Promise.resolve();
+    }
+    if (this.states.has(checked.value.kernelId)) {
+      showMessageInstead(panel, extensionUri, kernelStateTitle(checked.value.kernelId), `The state of kernel "${checked.value.kernelId}" is open in another tab; close this one.`);
       return Promise.resolve();
     }
     panel.title = kernelStateTitle(checked.value.kernelId);

@@ -49,6 +49,10 @@ interface MigrationJson {
   ms: number;
   gbPerSecond: number;
   pausedMs: number;
+  /** The phases' shares: checkpoint (device to shared memory), transfer (to the target device), verify. */
+  checkpointMs: number;
+  transferMs: number;
+  verifyMs: number;
   verified: boolean;
   status: MigrationReport['status'];
   message: string;
@@ -233,7 +237,7 @@ async function runKernel(spec: KernelSpec, index: number, steps: number, planned
       const result = await context.migrator.migrate(subject, migration.device);
       (run.migrations ??= []).push({
         from: result.from, to: result.to, step: result.step ?? done, bytes: result.bytes, route: result.route, ms: round(result.totalMs), gbPerSecond: round(result.gbPerSecond),
-        pausedMs: round(result.pausedMs), verified: result.verified, status: result.status, message: result.message,
+        pausedMs: round(result.pausedMs), checkpointMs: round(result.checkpointMs), transferMs: round(result.transferMs), verifyMs: round(result.verifyMs), verified: result.verified, status: result.status, message: result.message,
       });
       if (result.status !== 'migrated') process.stderr.write(`ringkernel run: ${result.message}\n`);
       else run.device = migration.device;

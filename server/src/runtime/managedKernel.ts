@@ -61,9 +61,10 @@ export class ManagedKernel {
 
   constructor(
     readonly spec: KernelSpec,
-    readonly host: DeviceHost,
-    readonly location: KernelLocation,
-    private readonly placement: KernelPlacement,
+    /** The host and location change only at a migration's switch (relocate). */
+    public host: DeviceHost,
+    public location: KernelLocation,
+    private placement: KernelPlacement,
     private readonly events: {
       changed(): void;
       /** The host died or the loop failed outside any operation: the runtime recovers the kernel. */
@@ -132,6 +133,33 @@ export class ManagedKernel {
     this.restartSubscription?.dispose();
     this.restartSubscription = undefined;
     this.setState('stopped');
+  }
+
+  // ---- migration (migration/kernelMigrator.ts through runtime/kernelRelocation.ts) ----
+
+  /** The DeviceKernel the state lives in now (a migration exports from it once drained). */
+  deviceKernel(): DeviceKernel {
+    return this.living();
+  }
+
+  /**
+   * A migration's switch: from now on the kernel is `kernel` (prepared on another device, its
+   * state and step restored) in `host` at `location`; the old DeviceKernel is the caller's to free.
+   * Synchronous, so nothing sees the kernel half moved.
+   */
+  relocate(target: { host: DeviceHost; location: KernelLocation; placement: KernelPlacement; kernel: DeviceKernel }): void {
+    this.restartSubscription?.dispose();
+    this.host = target.host;
+    this.location = target.location;
+    this.placement = target.placement;
+    this.kernel = target.kernel;
+    this.restartSubscription = this.host.onRestart(this.onHostRestart);
+    if (this.currentVersion && this.currentVersion.source.language !== target.kernel.source.language) {
+      // Another backend's source of the same kernel: the version number carries on.
+      this.currentVersion = kernelVersion(this.currentVersion.number, target.kernel.source);
+    }
+    this.meter.reset();
+    this.events.changed();
   }
 
   // ---- the phases of a hot reload, in the order HotReloadManager runs them ----

@@ -94,7 +94,7 @@ export class KernelRuntime {
   constructor(private readonly options: KernelRuntimeOptions) {
     this.migrator = new KernelMigrator({
       records: { moved: (kernelId, _from, to) => options.placer.move?.(kernelId, to) },
-      route: options.migrationRoute ?? ((): MigrationRoute => 'hostStaged'),
+      route: (from, to): MigrationRoute => options.migrationRoute?.(from, to) ?? 'hostStaged',
       verify: options.migrationVerify ?? true,
     });
     const stepTimeoutMs = options.stepTimeoutMs ?? 5_000;
@@ -240,6 +240,11 @@ export class KernelRuntime {
     } else this.options.log.warn(report.message);
     this.changed();
     return report;
+  }
+
+  /** A kernel's manifest entry. */
+  spec(id: string): KernelSpec | undefined {
+    return this.manifest?.kernels.find((k) => k.id === id);
   }
 
   views(): KernelView[] {

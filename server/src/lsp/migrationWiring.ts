@@ -60,7 +60,10 @@ export class MigrationWiring {
     const controller = new AbortController();
     const cancel = token.onCancellationRequested(() => controller.abort());
     try {
+      // ringkernel.migration.verify, read for each migration (a client without configuration: on).
+      const section = await this.connection.workspace.getConfiguration('ringkernel.migration').then((value: unknown) => value as { verify?: unknown } | null, () => null);
       const report = await this.options.runtime.migrate(params.kernelId, params.device, {
+        verify: section?.verify !== false,
         signal: controller.signal,
         onPhase: (phase) => progress?.report(Math.round((100 * MIGRATION_PHASES.indexOf(phase)) / MIGRATION_PHASES.length), phase),
       });

@@ -91,6 +91,11 @@ export interface GpuBackend {
    * twice). The device copy is submitted before the first await.
    */
   readWith?<T>(buffer: BufferHandle, offset: number, bytes: number, consume: (view: Uint8Array) => Promise<T>): Promise<T>;
+  /**
+   * Writes device memory from a view `fill` writes into (WebGPU: a mapped MAP_WRITE staging buffer,
+   * so the bytes are copied once, not twice as writeBuffer does). Backends without it take write().
+   */
+  writeWith?(buffer: BufferHandle, offset: number, bytes: number, fill: (view: Uint8Array) => Promise<void>): Promise<Timing>;
   copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing>;
   /**
    * Writes the control block, runs one step, waits for it to finish, and returns how many

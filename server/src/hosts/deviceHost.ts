@@ -9,7 +9,7 @@ import type { ControlBlock } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import { bundlePath } from '../paths';
 import { fromPayload, removeLeftovers, toPayload } from './bulkTransfer';
-import type { StepBatch, StepOutcome } from './hostProtocol';
+import type { StateTransferResult, StepBatch, StepOutcome } from './hostProtocol';
 import type { HostMessage, HostOperation, HostOperations, HostRequest } from './hostProtocol';
 import type { KernelHost, LoopEvent, LoopListener, RestartListener } from './kernelHost';
 
@@ -24,6 +24,8 @@ export interface DeviceHostOptions {
   log?: Logger;
   /** The host bundle; defaults to dist/deviceHost.js of this installation. */
   script?: string;
+  /** WebGPU: the device instance of the adapter this host opens (webgpu:N is instance N); default 0. */
+  instance?: number;
 }
 
 interface Pending {
@@ -116,6 +118,17 @@ export class DeviceHost implements KernelHost {
     return { data: ownsBuffer ? data : new Uint8Array(data), timing: result.timing };
   }
   copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing> { return this.call('copy', { source, destination, bytes }); }
+  /** Writes a buffer into the shared-memory file `file` and hashes it, in the host (hostProtocol's exportState). */
+  exportState(buffer: BufferHandle, bytes: number, file: string): Promise<StateTransferResult> { return this.call('exportState', { buffer, bytes, file }); }
+  /** Fills a buffer from `file`; with `verify`, hashes what the device then holds (hostProtocol's importState). */
+  importState(buffer: BufferHandle, bytes: number, file: string, verify: boolean): Promise<StateTransferResult> {
+    return this.call('importState', { buffer, bytes, file, verify });
+  }
+
+  /** WebGPU: the adapter instance this host opens. */
+  get instance(): number {
+    return this.options.instance ?? 0;
+  }
   compileLogs(device: number, code: string): Promise<{ errorLog: string; infoLog: string }> { return this.call('compileLogs', { device, code }); }
   /** Runs `count` steps in the host; the watchdog allows `timeoutMs` per step without progress. */
   steps(batch: StepBatch, timeoutMs?: number): Promise<StepOutcome[]> { return this.call('steps', batch, timeoutMs); }
@@ -185,7 +198,7 @@ export class DeviceHost implements KernelHost {
   private ensureStarted(): ChildProcess {
     if (this.child) return this.child;
     const script = this.options.script ?? bundlePath('deviceHost.js');
-    const child = fork(script, [this.backend], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', execArgv: [] });
+    const child = fork(script, [this.backend, String(this.instance)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', execArgv: [] });
     this.child = child;
     this.generation++;
     for (const stream of [child.stdout, child.stderr]) {

@@ -5,6 +5,7 @@
 import type { BufferHandle, CompiledKernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
 import { GpuError } from '../backends/gpuError';
 import type { KernelHost, LoopEvent } from './kernelHost';
+import type { StateTransferResult } from './hostProtocol';
 import { CONTROL_BYTES, decodeOutbox, inboxBytes, outboxBytes, type ControlBlock, type OutboxMessage } from '../abi/kernelAbi';
 
 export interface KernelPlacement {
@@ -224,6 +225,25 @@ export class DeviceKernel {
   readStateSoon(into?: Uint8Array): Promise<Uint8Array> {
     this.assertAlive();
     return this.host.readSoon(this.buffers.state, 0, this.placement.stateBytes, into).then((result) => result.data);
+  }
+
+  /** The state into the shared-memory file `file`, hashed in the host (migration's checkpoint). */
+  exportState(file: string): Promise<StateTransferResult> {
+    this.assertAlive();
+    this.assertNotLooping('export its state');
+    return this.host.exportState(this.buffers.state, this.placement.stateBytes, file);
+  }
+
+  /** The state from `file`; with `verify`, the SHA-256 of what the device then holds (migration's restore). */
+  importState(file: string, verify: boolean): Promise<StateTransferResult> {
+    this.assertAlive();
+    this.assertNotLooping('import a state');
+    return this.host.importState(this.buffers.state, this.placement.stateBytes, file, verify);
+  }
+
+  /** The device host this kernel lives in. */
+  get deviceHost(): KernelHost {
+    return this.host;
   }
 
   async writeState(bytes: Uint8Array): Promise<void> {

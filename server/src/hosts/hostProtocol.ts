@@ -19,6 +19,17 @@ export interface StepOutcome {
   outbox?: Uint8Array;
 }
 
+/** What exportState and importState measured. */
+export interface StateTransferResult {
+  bytes: number;
+  /** exportState: the SHA-256 of the bytes written; importState: of the device's bytes read back (verify), else absent. */
+  sha256?: string;
+  /** Device to file (export) or file to device (import), milliseconds. */
+  copyMs: number;
+  /** importState: the read back and hash, milliseconds. */
+  verifyMs?: number;
+}
+
 /** Every operation a host performs: its arguments and its result. */
 export interface HostOperations {
   devices: { args: Record<string, never>; result: DeviceInfo[] };
@@ -46,6 +57,16 @@ export interface HostOperations {
   startLoop: { args: { loop: number; launch: StepLaunch; control: ControlBlock; rateHz: number }; result: null };
   /** Stops a loop at a step boundary; `step` is the next step number (the steps it completed). */
   stopLoop: { args: { loop: number }; result: { step: number } };
+  /**
+   * Migration's checkpoint: writes `bytes` of a buffer into the shared-memory file `file` (created,
+   * never overwritten) and hashes them on the way; the bytes never pass through the server.
+   */
+  exportState: { args: { buffer: BufferHandle; bytes: number; file: string }; result: StateTransferResult };
+  /**
+   * Migration's restore: reads `file` (written by another host's exportState) into a buffer, then,
+   * with `verify`, reads the buffer back from the device and hashes what it holds.
+   */
+  importState: { args: { buffer: BufferHandle; bytes: number; file: string; verify: boolean }; result: StateTransferResult };
 }
 
 export type HostOperation = keyof HostOperations;

@@ -11,6 +11,7 @@ import { errorMessage, type Logger } from '../logger';
 import type { Manifest } from '../manifest/manifest';
 import { KernelRuntime, type KernelPlacer, type StateSnapshot } from '../runtime/kernelRuntime';
 import type { Validate } from '../runtime/hotReloadManager';
+import type { MigrationRoute } from '../migration/migrationTypes';
 import {
   kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
   startKernelsRequest, stopKernelsRequest, trustChangedNotification, type KernelsInfo, type StartKernelsResult,
@@ -46,6 +47,8 @@ export interface KernelWiringOptions {
   validation: Pick<ValidationWiring, 'check'>;
   /** Why a backend is unavailable (from the probe), or undefined when it is available. */
   unavailableReason(backend: BackendName): string | undefined;
+  /** How a migration's bytes travel (from the topology). */
+  migrationRoute?(from: string, to: string): MigrationRoute;
 }
 
 export class KernelWiring {
@@ -70,8 +73,14 @@ export class KernelWiring {
       get checkpointIntervalMs() { return settings().checkpointIntervalSeconds * 1000; },
       onChange: () => this.scheduleNotify(),
       onOutcome: (outcome) => void connection.sendNotification(reloadOutcomeNotification, outcome),
+      ...(options.migrationRoute ? { migrationRoute: (from: string, to: string) => options.migrationRoute?.(from, to) ?? 'hostStaged' } : {}),
     });
     this.register();
+  }
+
+  /** The runtime, for the migration requests (migrationWiring.ts). */
+  get kernelRuntime(): KernelRuntime {
+    return this.runtime;
   }
 
   setTrusted(trusted: boolean): void {

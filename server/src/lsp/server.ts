@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { TextDocumentSyncKind, TextDocuments, type Connection, type InitializeResult } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { probeMachine } from '../probe/machineProbe';
+import { instancesSetting, withWebGpuInstances } from '../probe/deviceInstances';
+import { MigrationWiring } from './migrationWiring';
+import { migrationRoute } from '../migration/migrationRoute';
 import { describeBackend } from '../backends/backendReport';
 import { errorMessage, type Logger } from '../logger';
 import { VERSION } from '../version';
@@ -55,6 +58,7 @@ export function startServer(connection: Connection): void {
   let clientValidatesSchema = false;
   const kernels = new KernelWiring(connection, documents, log, {
     placer: topology.placer(),
+    migrationRoute: (from, to) => migrationRoute(topology.coordinator.topology(), from, to),
     validation,
     unavailableReason: (backend) => {
       const report = state.info().backends.find((b) => b.backend === backend);
@@ -67,6 +71,7 @@ export function startServer(connection: Connection): void {
     reader: wholeStateReader((id) => kernels.readState(id)),
     kernel: (id) => stateViewKernelOf(kernels.info().kernels, id),
   });
+  new MigrationWiring(connection, log, { runtime: kernels.kernelRuntime, coordinator: topology.coordinator });
   // The runtime takes the manifest as saved on disk: typing in it must not restart kernels.
   const manifests = wireManifestDiagnostics(connection, documents, () => workspaceRoots, {
     clientValidatesSchema: () => clientValidatesSchema,
@@ -99,7 +104,12 @@ export function startServer(connection: Connection): void {
       void validation.pullSettings();
       connection.workspace.getConfiguration('ringkernel').then((section: unknown) => kernels.applySettings(section), () => undefined);
     }
-    void probeMachine({ onOutput: (line) => log.debug(`[probe] ${line}`) }).then((probe) => {
+    // ringkernel.webgpu.instancesPerAdapter decides how many WebGPU devices the probe yields.
+    const section: Promise<unknown> = clientAnswersConfiguration ? connection.workspace.getConfiguration('ringkernel').then((value: unknown) => value, () => undefined) : Promise.resolve(undefined);
+    void Promise.all([probeMachine({ onOutput: (line) => log.debug(`[probe] ${line}`) }), section]).then(([found, settings]) => {
+      const instances = instancesSetting((settings as { webgpu?: { instancesPerAdapter?: unknown } } | undefined)?.webgpu?.instancesPerAdapter);
+      if (instances.issue !== undefined) log.warn(instances.issue);
+      const probe = withWebGpuInstances(found, instances.instances);
       const { reports } = probe;
       state.setBackends(reports);
       for (const report of reports) log.info(describeBackend(report));

@@ -8,6 +8,7 @@ import type { BackendName } from '../backends/backendReport';
 import type { PlacementRequest } from '../coordinator/coordinatorTypes';
 import { formatBytes } from '../format';
 import { DeviceHost } from '../hosts/deviceHost';
+import type { KernelHost } from '../hosts/kernelHost';
 import { inboxBytes, outboxBytes, CONTROL_BYTES } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import { runsOn, type KernelSpec, type Manifest } from '../manifest/manifest';
@@ -15,6 +16,10 @@ import { DEFAULT_HOT_RELOAD_CONFIG, HotReloadManager, type HotReloadConfig, type
 import { sha256Hex, type KernelCheckpoint } from '../checkpoint/kernelCheckpoint';
 import type { HotReloadStats, KernelView, ReloadOutcome } from './kernelReports';
 import { ManagedKernel, kernelVersion, type KernelLocation, type KernelVersion } from './managedKernel';
+import { KernelMigrator } from '../migration/kernelMigrator';
+import type { MigrationOptions, MigrationReport, MigrationRoute } from '../migration/migrationTypes';
+import type { KernelPlacement } from '../hosts/deviceKernel';
+import { relocationSubject } from './kernelRelocation';
 
 export type PlaceResult = { ok: true; device: string } | { ok: false; error: { message: string } };
 
@@ -27,6 +32,8 @@ export interface KernelPlacer {
   deviceName(key: string): string | undefined;
   /** A device host measured a device's free memory (after a kernel started or stopped there). */
   updateMemory?(key: string, freeBytes: number, totalBytes?: number): void;
+  /** A migration switched the kernel to `device`: its record follows (a full device does not refuse it: it runs there). */
+  move?(kernelId: string, device: string): void;
 }
 
 export interface KernelRuntimeOptions {
@@ -44,6 +51,10 @@ export interface KernelRuntimeOptions {
   hostScript?: string;
   onChange?(): void;
   onOutcome?(outcome: ReloadOutcome): void;
+  /** How a migration's bytes travel between two devices (from the topology); default staged through the host. */
+  migrationRoute?(from: string, to: string): MigrationRoute;
+  /** ringkernel.migration.verify (default true). */
+  migrationVerify?: boolean;
 }
 
 export interface StartResult {
@@ -78,8 +89,15 @@ export class KernelRuntime {
   private checkpointTimer: NodeJS.Timeout | undefined;
   private startedFlag = false;
   private disposed = false;
+  /** Moves running kernels between devices (migrate). */
+  readonly migrator: KernelMigrator;
 
   constructor(private readonly options: KernelRuntimeOptions) {
+    this.migrator = new KernelMigrator({
+      records: { moved: (kernelId, _from, to) => options.placer.move?.(kernelId, to) },
+      route: (from, to): MigrationRoute => options.migrationRoute?.(from, to) ?? 'hostStaged',
+      verify: options.migrationVerify ?? true,
+    });
     const stepTimeoutMs = options.stepTimeoutMs ?? 5_000;
     this.manager = new HotReloadManager(
       // A version must survive a few watchdog periods before a hang counts as its own fault.
@@ -198,6 +216,38 @@ export class KernelRuntime {
     });
   }
 
+  /**
+   * Moves a running kernel to `device` (a device key) at a step boundary, with its state and step
+   * count; on any failure or a cancel before the switch it keeps running where it was.
+   */
+  async migrate(id: string, device: string, options: MigrationOptions = {}): Promise<MigrationReport> {
+    const kernel = this.kernel(id);
+    if (this.options.placer.deviceName(device) === undefined) throw new Error(`cannot move kernel "${id}" to ${device}: there is no such device`);
+    if (this.manager.isReloadInProgress(id)) throw new Error(`kernel "${id}" is being reloaded; move it once the reload is done`);
+    const report = await kernel.exclusive(() => {
+      if (kernel.state !== 'running' || !kernel.alive) throw new Error(`kernel "${id}" is ${kernel.state}; only a running kernel can move`);
+      // The control block's kernel_index stays the kernel's place in the manifest.
+      const index = Math.max(0, this.manifest?.kernels.findIndex((k) => k.id === id) ?? 0);
+      return this.migrator.migrate(relocationSubject(kernel, (device, backend) => this.placementOf(kernel.spec, index, device, backend), {
+        hostFor: (backend, device) => this.newHost(backend, device),
+        adopted: (kernelId, host) => { if (host instanceof DeviceHost && host.backend === 'webgpu') this.webgpuHosts.set(kernelId, host); },
+        done: (kernelId, host) => this.hostDone(kernelId, host),
+        deviceName: (key) => this.options.placer.deviceName(key) ?? key,
+      }), device, options);
+    });
+    if (report.status === 'migrated') {
+      this.options.log.info(report.message);
+      this.reportDeviceMemory(kernel.host, kernel.location);
+    } else this.options.log.warn(report.message);
+    this.changed();
+    return report;
+  }
+
+  /** A kernel's manifest entry. */
+  spec(id: string): KernelSpec | undefined {
+    return this.manifest?.kernels.find((k) => k.id === id);
+  }
+
   views(): KernelView[] {
     const views: KernelView[] = [];
     for (const spec of this.manifest?.kernels ?? []) {
@@ -271,7 +321,7 @@ export class KernelRuntime {
     const key = placement.device;
     const device = Number(key.slice(key.indexOf(':') + 1));
     const location: KernelLocation = { backend, device, key, deviceName: this.options.placer.deviceName(key) ?? key };
-    const host = this.hostFor(backend, spec.id);
+    const host = this.hostFor(backend, spec.id, device);
     const kernel = new ManagedKernel(spec, host, location, {
       index, device, stateBytes: spec.stateBytes, grid: spec.grid, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity,
       ...(backend === 'cuda' ? { block: spec.block } : {}),
@@ -320,33 +370,59 @@ export class KernelRuntime {
    * placement does not go by the probe's figure from before these kernels. Only CUDA reports free
    * memory; WebGPU has no way to ask.
    */
-  private reportDeviceMemory(host: DeviceHost, location: KernelLocation): void {
+  private reportDeviceMemory(host: KernelHost, location: KernelLocation): void {
     const update = this.options.placer.updateMemory?.bind(this.options.placer);
-    if (location.backend !== 'cuda' || !update) return;
+    // The runtime's kernels live in DeviceHosts; only a real host can measure its device.
+    if (location.backend !== 'cuda' || !update || !(host instanceof DeviceHost)) return;
     host.devices().then((infos) => {
       const info = infos.find((d) => d.index === location.device);
       if (info?.memoryFreeBytes !== undefined) update(location.key, info.memoryFreeBytes, info.memoryTotalBytes);
     }).catch((error: unknown) => this.options.log.debug(`the free memory of ${location.key} was not measured: ${errorMessage(error)}`));
   }
 
+  private placementOf(spec: KernelSpec, index: number, device: number, backend: BackendName): KernelPlacement {
+    return {
+      index, device, stateBytes: spec.stateBytes, grid: spec.grid, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity,
+      ...(backend === 'cuda' ? { block: spec.block } : {}),
+    };
+  }
+
   /** Decision: one host per WebGPU kernel (an endless WGSL loop can only be stopped by killing its process). */
-  private hostFor(backend: BackendName, kernelId: string): DeviceHost {
+  private hostFor(backend: BackendName, kernelId: string, device: number): DeviceHost {
+    if (backend === 'cuda') return this.newHost(backend, device);
+    let host = this.webgpuHosts.get(kernelId);
+    if (!host) {
+      host = this.newHost(backend, device);
+      this.webgpuHosts.set(kernelId, host);
+    }
+    return host;
+  }
+
+  /** The shared CUDA host, or a new WebGPU host that opens device instance `device`. */
+  private newHost(backend: BackendName, device: number): DeviceHost {
     const options = {
       backend,
       log: this.options.log,
       stepTimeoutMs: this.options.stepTimeoutMs ?? 5_000,
       ...(this.options.hostScript ? { script: this.options.hostScript } : {}),
+      ...(backend === 'webgpu' ? { instance: device } : {}),
     };
     if (backend === 'cuda') {
       this.cudaHost ??= new DeviceHost(options);
       return this.cudaHost;
     }
-    let host = this.webgpuHosts.get(kernelId);
-    if (!host) {
-      host = new DeviceHost(options);
-      this.webgpuHosts.set(kernelId, host);
+    return new DeviceHost(options);
+  }
+
+  /** A migration is done with `host` for this kernel: a WebGPU host not serving it goes, the CUDA host once no kernel uses it. */
+  private hostDone(kernelId: string, host: KernelHost): void {
+    if (!(host instanceof DeviceHost)) return;
+    if (host.backend === 'webgpu') {
+      if (this.webgpuHosts.get(kernelId) !== host) host.dispose();
+    } else if (host === this.cudaHost && ![...this.kernels.values()].some((k) => k.location.backend === 'cuda')) {
+      this.cudaHost.dispose();
+      this.cudaHost = undefined;
     }
-    return host;
   }
 
   private releaseHost(backend: BackendName, kernelId: string): void {

@@ -10,6 +10,7 @@ import { BULK_THRESHOLD_BYTES, ScratchBuffer, fromPayload, toPayload, toPayloadA
 import { SerialQueue } from './serialQueue';
 import { StepLoops } from './stepLoop';
 import { runSteps } from './stepRunner';
+import { exportState, importState } from './stateTransfer';
 import type { HostMessage, HostOperation, HostOperations, HostRequest } from '../hostProtocol';
 
 function send(message: HostMessage): void {
@@ -49,11 +50,12 @@ async function copyInSlices(view: Uint8Array, landing: Uint8Array): Promise<Uint
   return landing;
 }
 
-function createBackend(name: string): GpuBackend {
+/** `instances`: which device instances of the WebGPU adapter this host opens (argv[3], e.g. "1"). */
+function createBackend(name: string, instances: number[]): GpuBackend {
   const onDiagnostic = (message: string): void => send({ kind: 'diagnostic', message });
   switch (name as BackendName) {
     case 'webgpu':
-      return new WebGpuBackend({ onDiagnostic });
+      return new WebGpuBackend({ onDiagnostic, instances });
     case 'cuda':
       return new CudaBackend();
   }
@@ -113,11 +115,14 @@ function handlers(backend: GpuBackend, loops: StepLoops): Handler {
     },
     startLoop: ({ loop, launch, control, rateHz }) => { loops.start(loop, launch, control, rateHz); return null; },
     stopLoop: ({ loop }) => loops.stop(loop),
+    exportState: ({ buffer, bytes, file }) => exportState(backend, buffer, bytes, file, readScratch),
+    importState: ({ buffer, bytes, file, verify }) => importState(backend, buffer, bytes, file, verify, scratch),
   };
 }
 
 function main(): void {
   const name = process.argv[2] ?? '';
+  const instances = (process.argv[3] ?? '0').split(',').map(Number);
   let table: Handler | undefined;
   let startError: GpuError | undefined;
   // Requests run one at a time, in arrival order, as a GPU queue would, and loop slices run on
@@ -126,7 +131,7 @@ function main(): void {
   const queue = new SerialQueue();
   void queue.run(async () => {
     try {
-      const backend = createBackend(name);
+      const backend = createBackend(name, instances);
       await backend.devices();
       const loops = new StepLoops({ backend, queue, send, onStepFailure: exitIfUnusable });
       table = handlers(backend, loops);

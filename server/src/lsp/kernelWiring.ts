@@ -13,9 +13,10 @@ import { KernelRuntime, type KernelPlacer, type StateSnapshot } from '../runtime
 import type { Validate } from '../runtime/hotReloadManager';
 import type { MigrationRoute } from '../migration/migrationTypes';
 import {
-  kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
+  entryPointOffsetsRequest, kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
   startKernelsRequest, stopKernelsRequest, trustChangedNotification, type KernelsInfo, type StartKernelsResult,
 } from './protocol';
+import { entryPointOffset } from '../manifest/entryPointOffset';
 import type { ValidationWiring } from './validationWiring';
 
 /** `ringkernel.kernels.*`, as package.json declares them. */
@@ -145,6 +146,12 @@ export class KernelWiring {
     connection.onRequest(stopKernelsRequest, async () => ({ stopped: await this.runtime.stop() }));
     connection.onRequest(reloadKernelRequest, ({ id }) => this.forKernel(id, () => this.runtime.reload(id)));
     connection.onRequest(rollbackKernelRequest, ({ id }) => this.forKernel(id, () => this.runtime.rollback(id)));
+    connection.onRequest(entryPointOffsetsRequest, ({ uri, names }) => {
+      const document = this.documents.get(uri);
+      if (!document) return { offsets: names.map(() => null) };
+      const text = document.getText();
+      return { offsets: names.map((name) => entryPointOffset(document.languageId, text, name) ?? null) };
+    });
     connection.onRequest(kernelStateRequest, ({ id, words }) => this.forKernel(id, async () => {
       const snapshot = await this.runtime.readState(id);
       const count = Math.min(Math.max(0, Math.floor(words ?? 0)), MAX_STATE_WORDS, Math.floor(snapshot.stateBytes / 4));

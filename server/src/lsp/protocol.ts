@@ -478,3 +478,13 @@ export interface StateViewFrameParams {
 
 /** client → server: one frame now, outside any subscription (stepping frame by frame while paused). */
 export const stateViewFrameRequest = new RequestType<StateViewFrameParams, StateFrame, void>('ringkernel/stateViewFrame');
+
+export interface EntryPointOffsetsParams {
+  /** The document, as open in the editor (the server reads its current text). */
+  uri: string;
+  /** Entry point names to find. */
+  names: string[];
+}
+
+/** client → server: where each named entry point is defined in the document's current text (UTF-16 offsets; null: not found). */
+export const entryPointOffsetsRequest = new RequestType<EntryPointOffsetsParams, { offsets: (number | null)[] }, void>('ringkernel/entryPointOffsets');

@@ -257,7 +257,7 @@ export class CudaBackend implements GpuBackend {
     return this.finish(device, `copy of ${bytes} bytes CUDA ${source.device} → CUDA ${destination.device}`, started);
   }
 
-  async step(launch: StepLaunch, controlBlock: Uint8Array): Promise<StepTiming> {
+  async step(launch: StepLaunch, controlBlock: Uint8Array, inboxSlots?: Uint8Array): Promise<StepTiming> {
     const kernel = this.kernels.get(launch.kernel.id);
     if (!kernel) throw new GpuError('INVALID_ARGUMENT', `kernel ${launch.kernel.label} is not compiled on this host`);
     const device = this.deviceAt(launch.kernel.device);
@@ -273,6 +273,10 @@ export class CudaBackend implements GpuBackend {
     const started = performance.now();
     try {
       this.addon.memcpyHtoDAsync(device.stream, this.pointer(launch.control), controlBlock);
+      if (inboxSlots && inboxSlots.byteLength > 0) {
+        this.checkRange(launch.inbox, 0, inboxSlots.byteLength, `inbox of kernel "${launch.kernel.label}"`);
+        this.addon.memcpyHtoDAsync(device.stream, this.pointer(launch.inbox), inboxSlots);
+      }
       this.addon.launchKernel(kernel.fn, { grid: launch.grid, block: launch.block, stream: device.stream },
         inAbiOrder({ control: this.pointer(launch.control), state: this.pointer(launch.state), inbox: this.pointer(launch.inbox), outbox: this.pointer(launch.outbox) }));
       this.addon.memcpyDtoHAsync(device.stream, device.outboxHeader, this.pointer(launch.outbox));

@@ -76,7 +76,9 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): 
   let soonScratchBusy = false;
   return {
     devices: () => backend.devices(),
-    compile: ({ device, source }) => backend.compile(device, source),
+    // A compile runs off the thread (CUDA: a worker of the addon; WebGPU: Dawn's async pipeline), and
+    // its reply is detached, so the queue goes on and running loops keep stepping meanwhile.
+    compile: ({ device, source }) => new Detached(backend.compile(device, source)),
     releaseKernel: ({ kernel }) => { backend.releaseKernel(kernel); return null; },
     allocate: ({ device, bytes, label }) => backend.allocate(device, bytes, label),
     free: ({ buffer }) => { backend.free(buffer); return null; },
@@ -108,7 +110,7 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): 
     steps: (batch, progress) => runSteps(backend, batch, progress),
     compileLogs: ({ device, code }) => {
       if (!backend.compileLogs) throw new GpuError('INVALID_ARGUMENT', `the ${backend.name} backend has no compile-only check`);
-      return backend.compileLogs(device, code);
+      return new Detached(backend.compileLogs(device, code));
     },
     startLoop: ({ loop, launch, control, rateHz }) => { loops.start(loop, launch, control, rateHz); return null; },
     stopLoop: ({ loop }) => loops.stop(loop),

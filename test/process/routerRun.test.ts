@@ -3,7 +3,6 @@
 // message is delivered; the lockstep results do not depend on placement (one host for all
 // kernels, or one each); the halo rod's halves are bit for bit the one-kernel rod's cells.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,9 +13,9 @@ import { DeviceKernel } from '../../server/src/hosts/deviceKernel';
 import { K2KRouter } from '../../server/src/router';
 import { runLockstep, type LockstepKernel } from '../../server/src/runtime/lockstepRun';
 import { distFile, repoRoot } from '../support/repo';
+import { ringModel, sha256 } from '../support/ringModel';
 
 const exec = promisify(execFile);
-const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 interface RunJson {
   kernels: { id: string; step: number; sha256?: string; error?: string }[];
@@ -26,29 +25,6 @@ interface RunJson {
 async function ringkernelRun(manifest: string, steps: number): Promise<RunJson> {
   const { stdout } = await exec(process.execPath, [join(repoRoot, 'bin', 'ringkernel.js'), 'run', manifest, '--steps', String(steps), '--json'], { timeout: 120_000 });
   return JSON.parse(stdout) as RunJson;
-}
-
-/** The ring's states after `steps` lockstep steps (ring.wgsl's rules), as the kernels' digests. */
-function ringModel(size: number, steps: number): string[] {
-  const states = Array.from({ length: size }, () => new Uint32Array(6));
-  let token: { to: number; from: number; hops: number; trail: number } | undefined = { to: 1 % size, from: 0, hops: 0, trail: 0 };
-  for (let step = 1; step < steps && token; step++) {
-    const me: number = token.to;
-    const state = states[me]!;
-    const hops: number = token.hops + 1;
-    const trail: number = (Math.imul(token.trail, 31) + me + 1) >>> 0;
-    state[0] = (state[0] ?? 0) + 1;
-    state[1] = hops;
-    state[2] = trail;
-    state[3] = step;
-    state[4] = token.from;
-    if (hops < 96) token = { to: (me + 1) % size, from: me, hops, trail };
-    else {
-      state[5] = 1;
-      token = undefined;
-    }
-  }
-  return states.map((state) => sha256(new Uint8Array(state.buffer)));
 }
 
 const hosts: DeviceHost[] = [];

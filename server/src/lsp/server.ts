@@ -58,6 +58,15 @@ export function startServer(connection: Connection): void {
       return report?.available === false ? report.reason ?? 'the probe gave no reason' : undefined;
     },
   });
+  // The K2K router routes by the machine's topology and ringkernel.enableP2P; its traffic per
+  // device pair is each topology link's message rate in the GPU Topology view.
+  topology.coordinator.onDidChange((change) => {
+    if (change.kind === 'topology' || change.kind === 'config') kernels.setRouterTopology(topology.coordinator.topology(), topology.coordinator.getConfig().enableP2P);
+  });
+  topology.setMessageRates(() => kernels.routerStats().devicePairs.map((pair) => ({
+    from: pair.from, to: pair.to, route: pair.route, messagesPerSecond: pair.messagesPerSecond, bytesPerSecond: pair.bytesPerSecond, pending: pair.pending,
+  })));
+  kernels.onRouterChange(() => topology.trafficChanged());
   // The runtime takes the manifest as saved on disk: typing in it must not restart kernels.
   const manifests = wireManifestDiagnostics(connection, documents, () => workspaceRoots, {
     clientValidatesSchema: () => clientValidatesSchema,

@@ -79,13 +79,14 @@ export class KernelRuntime {
   private readonly manager: HotReloadManager;
   /** The K2K router, free-running, and the delivery between it and the hosts' loops (messageDelivery.ts). */
   private readonly delivery: MessageDelivery;
+  private readonly routerListeners = new Set<() => void>();
   private checkpointTimer: NodeJS.Timeout | undefined;
   private startedFlag = false;
   private disposed = false;
 
   constructor(private readonly options: KernelRuntimeOptions) {
     const stepTimeoutMs = options.stepTimeoutMs ?? 5_000;
-    this.delivery = new MessageDelivery({ log: options.log });
+    this.delivery = new MessageDelivery({ log: options.log, onChange: () => { for (const listener of this.routerListeners) listener(); } });
     this.manager = new HotReloadManager(
       // A version must survive a few watchdog periods before a hang counts as its own fault.
       { ...DEFAULT_HOT_RELOAD_CONFIG, probationMs: Math.max(DEFAULT_HOT_RELOAD_CONFIG.probationMs, 3 * stepTimeoutMs), ...options.reload },
@@ -239,6 +240,12 @@ export class KernelRuntime {
   /** The router's statistics now (per kernel, per pair, per device pair, totals), plus the mailboxes'. */
   routerStats(): DeliveryStats {
     return this.delivery.snapshot();
+  }
+
+  /** Hears every change of the router's figures (often: throttle before sending anything). */
+  onRouterChange(listener: () => void): { dispose(): void } {
+    this.routerListeners.add(listener);
+    return { dispose: () => this.routerListeners.delete(listener) };
   }
 
   /** Routing decisions follow the machine's topology and ringkernel.enableP2P. */

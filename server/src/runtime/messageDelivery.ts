@@ -57,6 +57,8 @@ export interface MessageDeliveryOptions {
   topology?: GpuTopology;
   enableP2P?: boolean;
   pendingLimit?: number;
+  /** The router's figures changed (a batch was routed, a kernel came or went). */
+  onChange?(): void;
 }
 
 export class MessageDelivery {
@@ -193,6 +195,7 @@ export class MessageDelivery {
       entry.step = Math.max(entry.step, sent.step + 1);
     }
     this.pump();
+    this.options.onChange?.();
   }
 
   /** Every running kernel with an empty mailbox and messages pending gets its next inbox. */

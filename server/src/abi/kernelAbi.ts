@@ -1,6 +1,12 @@
 // The kernel ABI shared by every backend (docs/kernel-abi.md is the written form). A kernel sees
 // four buffers, in this order: WGSL @group(0) @binding(0..3); PTX four .u64 pointer parameters.
-// All fields are little-endian 32-bit words.
+// All fields are little-endian 32-bit words. What a kernel sees of its inbox (inbox_count = slots
+// filled, oldest first and in per-pair send order; in lockstep by (send step, source index, send
+// order); a message sent in step s arrives in step s + 1 at the earliest; the timestamp word is the
+// low 32 bits of the HLC time; payload bytes past length are zero; past the capacity messages stay
+// pending up to the receiver's pending limit, beyond it they are refused and counted as the
+// sender's outbox overflow; messages to unknown or stopped kernels are counted failures) is
+// docs/kernel-abi.md's "inbox: what a kernel sees".
 
 /** Binding / parameter indices. */
 export const BINDING = { control: 0, state: 1, inbox: 2, outbox: 3 } as const;

@@ -41,10 +41,10 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
   },
   run: {
     usage: 'ringkernel run MANIFEST [--steps N] [--json]',
-    summary: 'run the kernels of a ringkernel.json headless for N steps each; prints per kernel its id, device, step and the SHA-256 of its state',
+    summary: 'run the kernels of a ringkernel.json headless for N steps, together in lockstep (messages between kernels delivered between steps); prints per kernel its id, device, step and the SHA-256 of its state',
     options: [
       ['--steps N', 'steps per kernel (default 100)'],
-      ['--json', 'print the results as JSON'],
+      ['--json', 'print the results as JSON, with the K2K router\'s totals (sent, delivered, pending, refused, failed, lost)'],
     ],
     exit: '1 when a kernel could not run or the manifest has an error',
   },

@@ -11,6 +11,9 @@ import { bundlePath } from '../paths';
 import { fromPayload, removeLeftovers, toPayload } from './bulkTransfer';
 import type { HostDeliver, HostLoopMessages, InboxDelivery, StepBatch, StepOutcome } from './hostProtocol';
 import type { HostMessage, HostOperation, HostOperations, HostRequest } from './hostProtocol';
+import type { KernelHost, LoopEvent, LoopListener, RestartListener } from './kernelHost';
+
+export type { LoopEvent, LoopListener, RestartListener } from './kernelHost';
 
 export interface DeviceHostOptions {
   backend: BackendName;
@@ -37,13 +40,6 @@ interface Pending {
   lastProgress: number;
 }
 
-/** What a running loop reports: progress (also heartbeats while it waits), or the step that failed. */
-export type LoopEvent =
-  | { kind: 'progress'; step: number; messages: number; dropped: number }
-  | { kind: 'failed'; step: number; error: GpuError };
-
-export type LoopListener = (event: LoopEvent) => void;
-
 /** A kernel whose step may have hung; `request` when it is a steps request. */
 interface Suspect {
   kernel: string;
@@ -60,16 +56,10 @@ interface RunningLoop {
   lastProgress: number;
 }
 
-/**
- * `culprit`: the label of the kernel whose step hung, when a loop's or a steps request's
- * watchdog caused the restart.
- */
-export type RestartListener = (event: { generation: number; reason: string; culprit?: string }) => void;
-
 /** What a loop sent (and which delivered inboxes it consumed); the router's wiring listens. */
 export type LoopMessagesListener = (batch: HostLoopMessages, generation: number) => void;
 
-export class DeviceHost {
+export class DeviceHost implements KernelHost {
   private child: ChildProcess | undefined;
   private readonly pending = new Map<number, Pending>();
   private readonly loops = new Map<number, RunningLoop>();

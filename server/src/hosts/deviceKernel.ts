@@ -4,7 +4,7 @@
 // buffers, so the state and the step number carry over to the new version.
 import type { BufferHandle, CompiledKernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
 import { GpuError } from '../backends/gpuError';
-import type { DeviceHost, LoopEvent } from './deviceHost';
+import type { KernelHost, LoopEvent } from './kernelHost';
 import type { InboxDelivery } from './hostProtocol';
 import { CONTROL_BYTES, decodeOutbox, inboxBytes, outboxBytes, type ControlBlock, type OutboxMessage } from '../abi/kernelAbi';
 
@@ -43,7 +43,7 @@ export class DeviceKernel {
   private stopping: Promise<number> | undefined;
 
   private constructor(
-    private readonly host: DeviceHost,
+    private readonly host: KernelHost,
     source: KernelSource,
     readonly placement: KernelPlacement,
     handle: CompiledKernelHandle,
@@ -61,7 +61,7 @@ export class DeviceKernel {
    * Compiles the kernel on its device and allocates its buffers; the state starts zeroed and the
    * step counter at `options.step` (a restored checkpoint's step), else 0.
    */
-  static async create(host: DeviceHost, source: KernelSource, placement: KernelPlacement, options: { step?: number } = {}): Promise<DeviceKernel> {
+  static async create(host: KernelHost, source: KernelSource, placement: KernelPlacement, options: { step?: number } = {}): Promise<DeviceKernel> {
     const step = options.step ?? 0;
     checkStep(step);
     const handle = await host.compile(placement.device, source);

@@ -9,7 +9,7 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { BackendName } from '../backends/backendReport';
 import { errorMessage, type Logger } from '../logger';
 import type { Manifest } from '../manifest/manifest';
-import { KernelRuntime, type KernelPlacer } from '../runtime/kernelRuntime';
+import { KernelRuntime, type KernelPlacer, type StateSnapshot } from '../runtime/kernelRuntime';
 import type { DeliveryStats } from '../runtime/messageDelivery';
 import type { GpuTopology } from '../topology/gpuTopology';
 import type { Validate } from '../runtime/hotReloadManager';
@@ -124,6 +124,11 @@ export class KernelWiring {
 
   setRouterTopology(topology: GpuTopology, enableP2P?: boolean): void {
     this.runtime.setRouterTopology(topology, enableP2P);
+  }
+
+  /** A kernel's whole state at a step boundary (the state views' reader until the host reads only the views' ranges). */
+  readState(id: string): Promise<StateSnapshot> {
+    return this.runtime.readState(id);
   }
 
   dispose(): Promise<void> {

@@ -18,6 +18,10 @@ import { wireManifestDiagnostics } from './manifestWiring';
 import type { InitializationOptions } from './protocol';
 import { DeviceJit } from '../validation/deviceJit';
 import { wireValidation } from './validationWiring';
+import { RouterStatsWiring } from './routerStatsWiring';
+import { routerStatsSource } from './routerStatsSource';
+import { StateViewWiring, stateViewKernelOf } from './stateViewWiring';
+import { wholeStateReader } from '../views/wholeStateReader';
 
 function connectionLogger(connection: Connection): Logger {
   return {
@@ -57,6 +61,12 @@ export function startServer(connection: Connection): void {
       const report = state.info().backends.find((b) => b.backend === backend);
       return report?.available === false ? report.reason ?? 'the probe gave no reason' : undefined;
     },
+  });
+  // The router of the kernel runtime answers ringkernel/routerStats; the views read the whole state and slice it.
+  const routerStats = new RouterStatsWiring(connection, log, routerStatsSource(kernels));
+  const stateViews = new StateViewWiring(connection, log, {
+    reader: wholeStateReader((id) => kernels.readState(id)),
+    kernel: (id) => stateViewKernelOf(kernels.info().kernels, id),
   });
   // The K2K router routes by the machine's topology and ringkernel.enableP2P; its traffic per
   // device pair is each topology link's message rate in the GPU Topology view.
@@ -125,6 +135,8 @@ export function startServer(connection: Connection): void {
   connection.onRequest(serverInfoRequest, () => state.info());
   // Device hosts die with the server anyway (their IPC channel closes); stopping them first is tidier.
   connection.onShutdown(async () => {
+    stateViews.dispose();
+    routerStats.dispose();
     manifests.dispose();
     await kernels.dispose();
   });

@@ -315,6 +315,7 @@ export class KernelRuntime {
       ...(backend === 'cuda' ? { block: spec.block } : {}),
     }, {
       changed: () => this.changed(),
+      log: this.options.log,
       failed: (failed, reason, culprit) => {
         void this.manager.recover(failed, reason, culprit);
       },
@@ -327,9 +328,8 @@ export class KernelRuntime {
     // A stopped kernel resumes the version it ran; code saved since then comes in as a reload,
     // so it is validated, swapped and, if it hangs, rolled back like any other save.
     const version = resumable?.version ?? onDisk;
-    if (resumable) kernel.highestVersion = resumable.highestVersion;
     try {
-      await kernel.start(version, resumable?.checkpoint);
+      await kernel.start(version, resumable?.checkpoint, resumable?.highestVersion);
       this.stopped.delete(spec.id);
     } catch (error) {
       await this.delivery.kernelStopped(spec.id);

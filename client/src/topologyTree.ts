@@ -2,7 +2,7 @@
 // devices turned into a tree of devices, their host link, their links to the other devices and
 // their kernels. No VS Code API here, so it is unit-tested in plain Node and returned as is by the
 // extension API's topologyItems().
-import type { DeviceView, TopologyInfo, TopologyJson } from '../../server/src/lsp/protocol';
+import type { DeviceView, LinkMessageRate, TopologyInfo, TopologyJson } from '../../server/src/lsp/protocol';
 
 export type TopologyNodeKind = 'device' | 'hostLink' | 'link' | 'kernel' | 'notes' | 'note' | 'message';
 
@@ -50,6 +50,21 @@ function memoryText(view: DeviceView | undefined, device: TopologyDeviceJson): s
   return free === undefined ? `${formatBytes(total)}` : `${formatBytes(total - free)} / ${formatBytes(total)} used`;
 }
 
+/** "120 msg/s": the router's current rate on a device pair (its sliding window). */
+export function formatMessageRate(perSecond: number): string {
+  return `${perSecond >= 100 ? perSecond.toFixed(0) : perSecond >= 10 ? perSecond.toFixed(1) : perSecond.toFixed(2)} msg/s`;
+}
+
+function messageRate(info: TopologyInfo, from: string, to: string): LinkMessageRate | undefined {
+  const rate = info.messageRates?.find((r) => r.from === from && r.to === to);
+  return rate && (rate.messagesPerSecond > 0 || rate.pending > 0) ? rate : undefined;
+}
+
+function messageLine(rate: LinkMessageRate | undefined): string | undefined {
+  if (!rate) return undefined;
+  return `- Kernel messages: ${formatMessageRate(rate.messagesPerSecond)} (${formatBytes(rate.bytesPerSecond)}/s), route ${rate.route}, ${rate.pending} pending`;
+}
+
 function kernelsText(count: number): string {
   return `${count} kernel${count === 1 ? '' : 's'}`;
 }
@@ -67,6 +82,8 @@ function deviceNode(info: TopologyInfo, device: TopologyDeviceJson): TopologyNod
     device.numaNode === undefined ? undefined : `NUMA ${device.numaNode}`,
     drained ? 'drained' : kernelsText(kernels.length),
   ].filter((p): p is string => p !== undefined);
+  const within = messageRate(info, device.key, device.key);
+  if (within) parts.push(`${formatMessageRate(within.messagesPerSecond)} within`);
   const aliases = info.topology.devices.filter((d) => d.key !== device.key && d.physicalGpu === device.physicalGpu).map((d) => d.key);
   const tooltip = [
     `**${device.name}** (\`${device.key}\`)`,
@@ -80,12 +97,13 @@ function deviceNode(info: TopologyInfo, device: TopologyDeviceJson): TopologyNod
     drained ? '- Drained: takes no kernels until the language server restarts'
       : `- Load: ${kernelsText(kernels.length)} (${Math.round((view?.load ?? 0) * 100)}% of the limit ${info.config.maxKernelsPerDevice})`,
     view && !view.available && !drained ? `- Not available: ${view.unavailableReason ?? 'unknown reason'}` : undefined,
+    messageLine(within)?.replace('- Kernel messages:', '- Kernel messages within the device:'),
   ].filter((line): line is string => line !== undefined).join('\n');
 
   const children: TopologyNode[] = [hostLinkNode(device)];
   for (const link of info.topology.links.filter((l) => l.from === device.key)) {
     const to = info.topology.devices.find((d) => d.key === link.to);
-    if (to) children.push(linkNode(info.topology, link, to));
+    if (to) children.push(linkNode(info.topology, link, to, messageRate(info, link.from, link.to)));
   }
   for (const kernel of kernels) {
     children.push({ id: `${device.key}/kernel/${kernel}`, kind: 'kernel', label: kernel, description: 'kernel', tooltip: `Kernel **${kernel}**, placed on \`${device.key}\``, icon: 'symbol-event', children: [] });
@@ -118,7 +136,7 @@ function hostLinkNode(device: TopologyDeviceJson): TopologyNode {
   };
 }
 
-function linkNode(topology: TopologyJson, link: TopologyLinkJson, to: TopologyDeviceJson): TopologyNode {
+function linkNode(topology: TopologyJson, link: TopologyLinkJson, to: TopologyDeviceJson, rate: LinkMessageRate | undefined): TopologyNode {
   const path = topology.paths.find((p) => p.from === link.from && p.to === link.to);
   const detour = path && path.hops > 1 ? path : undefined;
   const icon = link.interconnect.kind === 'samePhysicalGpu' ? 'link' : link.interconnect.kind === 'host' ? 'server-process' : 'arrow-swap';
@@ -126,7 +144,7 @@ function linkNode(topology: TopologyJson, link: TopologyLinkJson, to: TopologyDe
     id: `${link.from}/link/${link.to}`,
     kind: 'link',
     label: `→ ${to.key} ${to.name}`,
-    description: `${link.label} · ${formatGBps(link.bandwidthGBps)} · ${formatMicroseconds(link.latencyUs)} · ${link.basis}`,
+    description: `${link.label} · ${formatGBps(link.bandwidthGBps)} · ${formatMicroseconds(link.latencyUs)} · ${link.basis}${rate ? ` · ${formatMessageRate(rate.messagesPerSecond)}` : ''}`,
     tooltip: [
       `**\`${link.from}\` → \`${link.to}\`**: ${link.label} (${link.basis})`,
       '',
@@ -135,6 +153,7 @@ function linkNode(topology: TopologyJson, link: TopologyLinkJson, to: TopologyDe
       `- Known from: ${sourceText(link.source)}`,
       link.peer ? `- CUDA peer access: ${link.peer.accessSupported ? 'supported' : 'not supported'}, performance rank ${link.peer.performanceRank}, native atomics ${link.peer.nativeAtomicSupported ? 'yes' : 'no'}` : undefined,
       detour ? `- Best route: ${detour.devices.join(' → ')} (${detour.hops} hops, ${formatGBps(detour.bottleneckGBps)})` : undefined,
+      messageLine(rate),
     ].filter((line): line is string => line !== undefined).join('\n'),
     icon,
     device: link.to,

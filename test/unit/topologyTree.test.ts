@@ -34,6 +34,23 @@ describe('topology tree (what the GPU Topology view shows)', () => {
     assert.deepEqual(first?.children.filter((c) => c.kind === 'kernel').map((c) => c.label), ['k1', 'k2']);
   });
 
+  test('a link shows its current kernel message rate; traffic within a device shows on the device', () => {
+    const base = info('dgx-h100');
+    const withTraffic: TopologyInfo = { ...base, messageRates: [
+      { from: 'cuda:0', to: 'cuda:1', route: 'directP2P', messagesPerSecond: 1234.4, bytesPerSecond: 64 * 1234, pending: 3 },
+      { from: 'cuda:0', to: 'cuda:0', route: 'sameDevice', messagesPerSecond: 12.5, bytesPerSecond: 800, pending: 0 },
+      { from: 'cuda:0', to: 'cuda:2', route: 'directP2P', messagesPerSecond: 0, bytesPerSecond: 0, pending: 0 },
+    ] };
+    const [device] = topologyTree(withTraffic);
+    const links = device?.children.filter((c) => c.kind === 'link') ?? [];
+    const toOne = links.find((l) => l.device === 'cuda:1');
+    assert.match(toOne?.description ?? '', / · 1234 msg\/s$/);
+    assert.match(toOne?.tooltip ?? '', /Kernel messages: 1234 msg\/s \(77\.1 KiB\/s\), route directP2P, 3 pending/);
+    assert.doesNotMatch(links.find((l) => l.device === 'cuda:2')?.description ?? '', /msg\/s/, 'an idle pair shows no rate');
+    assert.match(device?.description ?? '', / · 12\.5 msg\/s within$/);
+    assert.doesNotMatch(topologyTree(base)[0]?.children.find((c) => c.kind === 'link')?.description ?? '', /msg/);
+  });
+
   test('links carry their interconnect, bandwidth, latency and whether they were measured', () => {
     const nodes = topologyTree(info('dgx-h100'));
     const link = nodes[0]?.children.find((c) => c.kind === 'link');

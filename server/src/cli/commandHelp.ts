@@ -41,10 +41,10 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
   },
   run: {
     usage: 'ringkernel run MANIFEST [--steps N] [--json] [--webgpu-instances N] [--migrate ID=DEVICE@STEP]...',
-    summary: 'run the kernels of a ringkernel.json headless for N steps each; prints per kernel its id, device, step and the SHA-256 of its state',
+    summary: 'run the kernels of a ringkernel.json headless for N steps, together in lockstep (messages between kernels delivered between steps); prints per kernel its id, device, step and the SHA-256 of its state',
     options: [
       ['--steps N', 'steps per kernel (default 100)'],
-      ['--json', 'print the results as JSON (with each migration: from, to, bytes, route, ms, GB/s, pause, verified)'],
+      ['--json', 'print the results as JSON (with each migration: from, to, bytes, route, ms, GB/s, pause, verified; and the K2K router\'s totals: sent, delivered, pending, refused, failed, lost)'],
       ['--webgpu-instances N', 'open N device instances of the WebGPU adapter: webgpu:0 to webgpu:N-1, each a device of its own (default 1)'],
       ['--migrate ID=DEVICE@STEP', 'move kernel ID to DEVICE once it has run STEP steps, checking its state there (repeatable)'],
     ],

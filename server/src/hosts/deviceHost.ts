@@ -9,7 +9,7 @@ import type { ControlBlock } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import { bundlePath } from '../paths';
 import { fromPayload, removeLeftovers, toPayload } from './bulkTransfer';
-import type { StateTransferResult, StepBatch, StepOutcome } from './hostProtocol';
+import type { HostDeliver, HostLoopMessages, InboxDelivery, StateTransferResult, StepBatch, StepOutcome } from './hostProtocol';
 import type { HostMessage, HostOperation, HostOperations, HostRequest } from './hostProtocol';
 import type { KernelHost, LoopEvent, LoopListener, RestartListener } from './kernelHost';
 
@@ -58,6 +58,9 @@ interface RunningLoop {
   lastProgress: number;
 }
 
+/** What a loop sent (and which delivered inboxes it consumed); the router's wiring listens. */
+export type LoopMessagesListener = (batch: HostLoopMessages, generation: number) => void;
+
 export class DeviceHost implements KernelHost {
   private child: ChildProcess | undefined;
   private readonly pending = new Map<number, Pending>();
@@ -66,6 +69,7 @@ export class DeviceHost implements KernelHost {
   private lastLoopId = 0;
   private disposed = false;
   private readonly restartListeners = new Set<RestartListener>();
+  private readonly messageListeners = new Set<LoopMessagesListener>();
   /** Increments on every (re)start: handles from an older generation are gone with their process. */
   generation = 0;
 
@@ -84,6 +88,27 @@ export class DeviceHost implements KernelHost {
     this.restartListeners.add(listener);
     return { dispose: () => this.restartListeners.delete(listener) };
   }
+
+  /** Hears every loop's sent messages, whichever kernel runs it. */
+  onLoopMessages(listener: LoopMessagesListener): { dispose(): void } {
+    this.messageListeners.add(listener);
+    return { dispose: () => this.messageListeners.delete(listener) };
+  }
+
+  /**
+   * Puts an inbox in kernel `kernel`'s mailbox in the host, for its next step (see HostDeliver).
+   * False when no host process runs (none started yet, or shut down): nothing was sent.
+   */
+  deliver(kernel: number, inbox: InboxDelivery): boolean {
+    const child = this.child;
+    if (this.disposed || !child?.connected) return false;
+    const message: HostDeliver = { kind: 'deliver', kernel, inbox };
+    child.send(message);
+    return true;
+  }
+
+  /** The inboxes delivered to `kernel` that no step consumed, taken out of the host. */
+  takeMailbox(kernel: number): Promise<{ inboxes: InboxDelivery[] }> { return this.call('takeMailbox', { kernel }); }
 
   devices(): Promise<DeviceInfo[]> { return this.call('devices', {}); }
   compile(device: number, source: KernelSource): Promise<CompiledKernelHandle> { return this.call('compile', { device, source }); }
@@ -213,6 +238,7 @@ export class DeviceHost implements KernelHost {
       else if (message.kind === 'progress') this.rearm(message.id);
       else if (message.kind === 'loopProgress') this.loopProgress(message.loop, { kind: 'progress', step: message.step, messages: message.messages, dropped: message.dropped });
       else if (message.kind === 'loopFailed') this.loopFailed(message.loop, message.step, GpuError.fromData(message.error));
+      else if (message.kind === 'loopMessages') this.loopMessages(message);
       else if (message.ok) this.settle(message.id, undefined, message.result);
       else this.settle(message.id, GpuError.fromData(message.error));
     });
@@ -245,6 +271,16 @@ export class DeviceHost implements KernelHost {
     // Before the host accepted the loop the watchdog is not armed yet; startLoop arms it.
     if (running.timer) this.armLoop(running);
     this.notify(running, event);
+  }
+
+  private loopMessages(batch: HostLoopMessages): void {
+    for (const listener of this.messageListeners) {
+      try {
+        listener(batch, this.generation);
+      } catch (error) {
+        this.options.log?.error(`${this.backend} device host: a listener of kernel ${batch.kernel}'s messages threw: ${errorMessage(error)}`);
+      }
+    }
   }
 
   private loopFailed(loop: number, step: number, error: GpuError): void {

@@ -10,6 +10,8 @@ import type { BackendName } from '../backends/backendReport';
 import { errorMessage, type Logger } from '../logger';
 import type { Manifest } from '../manifest/manifest';
 import { KernelRuntime, type KernelPlacer, type StateSnapshot } from '../runtime/kernelRuntime';
+import type { DeliveryStats } from '../runtime/messageDelivery';
+import type { GpuTopology } from '../topology/gpuTopology';
 import type { Validate } from '../runtime/hotReloadManager';
 import type { MigrationRoute } from '../migration/migrationTypes';
 import {
@@ -119,6 +121,19 @@ export class KernelWiring {
       kernels: this.runtime.views(),
       stats: this.runtime.stats(),
     };
+  }
+
+  /** The K2K router's figures (what ringkernel/routerStats and the topology's link rates show). */
+  routerStats(): DeliveryStats {
+    return this.runtime.routerStats();
+  }
+
+  onRouterChange(listener: () => void): { dispose(): void } {
+    return this.runtime.onRouterChange(listener);
+  }
+
+  setRouterTopology(topology: GpuTopology, enableP2P?: boolean): void {
+    this.runtime.setRouterTopology(topology, enableP2P);
   }
 
   /** A kernel's whole state at a step boundary (the state views' reader until the host reads only the views' ranges). */

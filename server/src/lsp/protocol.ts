@@ -58,6 +58,20 @@ export interface TopologyInfo {
   measuring: boolean;
   /** Where measurements are cached. */
   cachePath: string;
+  /** Kernel-to-kernel traffic per device pair now (the K2K router), for the links' message rates. */
+  messageRates?: LinkMessageRate[];
+}
+
+/** Messages between the kernels of two devices, over the router's sliding window. */
+export interface LinkMessageRate {
+  from: string;
+  to: string;
+  /** The router's route for the pair: sameDevice, directP2P, multiHop or hostMediated. */
+  route: string;
+  messagesPerSecond: number;
+  bytesPerSecond: number;
+  /** Accepted, waiting for the receiving kernels. */
+  pending: number;
 }
 
 /** client → server: the topology and the coordinator's devices. */

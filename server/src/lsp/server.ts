@@ -22,6 +22,7 @@ import type { InitializationOptions } from './protocol';
 import { DeviceJit } from '../validation/deviceJit';
 import { wireValidation } from './validationWiring';
 import { RouterStatsWiring } from './routerStatsWiring';
+import { routerStatsSource } from './routerStatsSource';
 import { StateViewWiring, stateViewKernelOf } from './stateViewWiring';
 import { wholeStateReader } from '../views/wholeStateReader';
 
@@ -65,13 +66,22 @@ export function startServer(connection: Connection): void {
       return report?.available === false ? report.reason ?? 'the probe gave no reason' : undefined;
     },
   });
-  // Until the router exists, the stats answer "no router runs"; the views read the whole state and slice it.
-  const routerStats = new RouterStatsWiring(connection, log);
+  // The router of the kernel runtime answers ringkernel/routerStats; the views read the whole state and slice it.
+  const routerStats = new RouterStatsWiring(connection, log, routerStatsSource(kernels));
   const stateViews = new StateViewWiring(connection, log, {
     reader: wholeStateReader((id) => kernels.readState(id)),
     kernel: (id) => stateViewKernelOf(kernels.info().kernels, id),
   });
   new MigrationWiring(connection, log, { runtime: kernels.kernelRuntime, coordinator: topology.coordinator });
+  // The K2K router routes by the machine's topology and ringkernel.enableP2P; its traffic per
+  // device pair is each topology link's message rate in the GPU Topology view.
+  topology.coordinator.onDidChange((change) => {
+    if (change.kind === 'topology' || change.kind === 'config') kernels.setRouterTopology(topology.coordinator.topology(), topology.coordinator.getConfig().enableP2P);
+  });
+  topology.setMessageRates(() => kernels.routerStats().devicePairs.map((pair) => ({
+    from: pair.from, to: pair.to, route: pair.route, messagesPerSecond: pair.messagesPerSecond, bytesPerSecond: pair.bytesPerSecond, pending: pair.pending,
+  })));
+  kernels.onRouterChange(() => topology.trafficChanged());
   // The runtime takes the manifest as saved on disk: typing in it must not restart kernels.
   const manifests = wireManifestDiagnostics(connection, documents, () => workspaceRoots, {
     clientValidatesSchema: () => clientValidatesSchema,

@@ -15,7 +15,7 @@ import { MachineTopology } from '../topology/machineTopology';
 import { deviceKey } from '../probe/probeRecords';
 import {
   customSelectorChangedNotification, drainDeviceRequest, measureTopologyRequest, previewPlacementRequest, selectDeviceRequest,
-  topologyChangedNotification, topologyRequest, type MeasureTopologyParams, type MeasureTopologyResult, type TopologyInfo,
+  topologyChangedNotification, topologyRequest, type LinkMessageRate, type MeasureTopologyParams, type MeasureTopologyResult, type TopologyInfo,
 } from './protocol';
 
 /** The settings the coordinator reads, under `ringkernel.`. */
@@ -30,6 +30,10 @@ export class TopologyWiring {
   /** Cleared when the client cannot answer workspace/configuration; pushed settings are used then. */
   private pullConfiguration = true;
   private notifyScheduled: string | undefined;
+  /** The router's per-device-pair traffic (the kernel runtime's), when kernels run. */
+  private messageRates: (() => LinkMessageRate[]) | undefined;
+  private lastRatesPush = 0;
+  private settleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly connection: Connection, private readonly log: Logger) {
     this.coordinator = new MultiGpuCoordinator({}, { logger: log });
@@ -77,8 +81,29 @@ export class TopologyWiring {
     this.coordinator.configure(settings);
   }
 
+  /** Where the links' message rates come from (the kernel runtime's router). */
+  setMessageRates(source: () => LinkMessageRate[]): void {
+    this.messageRates = source;
+  }
+
+  /**
+   * The router moved messages: the view asks again, at most every 2 s while traffic flows, and
+   * once more after the router's rate window (5 s) has passed the last traffic, so a link's rate
+   * does not stay shown after its traffic ended.
+   */
+  trafficChanged(): void {
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => this.changed('traffic'), 6000);
+    this.settleTimer.unref();
+    const now = Date.now();
+    if (now - this.lastRatesPush < 2000) return;
+    this.lastRatesPush = now;
+    this.changed('traffic');
+  }
+
   info(): TopologyInfo {
     return {
+      messageRates: this.messageRates?.() ?? [],
       topology: this.machine.topology.toJSON(),
       devices: [...this.coordinator.devices()],
       config: this.coordinator.getConfig(),

@@ -20,6 +20,8 @@ import { KernelMigrator } from '../migration/kernelMigrator';
 import type { MigrationOptions, MigrationReport, MigrationRoute } from '../migration/migrationTypes';
 import type { KernelPlacement } from '../hosts/deviceKernel';
 import { relocationSubject } from './kernelRelocation';
+import { MessageDelivery, type DeliveryStats } from './messageDelivery';
+import type { GpuTopology } from '../topology/gpuTopology';
 
 export type PlaceResult = { ok: true; device: string } | { ok: false; error: { message: string } };
 
@@ -86,6 +88,9 @@ export class KernelRuntime {
   private readonly webgpuHosts = new Map<string, DeviceHost>();
   private cudaHost: DeviceHost | undefined;
   private readonly manager: HotReloadManager;
+  /** The K2K router, free-running, and the delivery between it and the hosts' loops (messageDelivery.ts). */
+  private readonly delivery: MessageDelivery;
+  private readonly routerListeners = new Set<() => void>();
   private checkpointTimer: NodeJS.Timeout | undefined;
   private startedFlag = false;
   private disposed = false;
@@ -99,6 +104,7 @@ export class KernelRuntime {
       verify: options.migrationVerify ?? true,
     });
     const stepTimeoutMs = options.stepTimeoutMs ?? 5_000;
+    this.delivery = new MessageDelivery({ log: options.log, onChange: () => { for (const listener of this.routerListeners) listener(); } });
     this.manager = new HotReloadManager(
       // A version must survive a few watchdog periods before a hang counts as its own fault.
       { ...DEFAULT_HOT_RELOAD_CONFIG, probationMs: Math.max(DEFAULT_HOT_RELOAD_CONFIG.probationMs, 3 * stepTimeoutMs), ...options.reload },
@@ -204,6 +210,9 @@ export class KernelRuntime {
 
   /** The kernel's state at a step boundary (the loop pauses for the read). */
   readState(id: string): Promise<StateSnapshot> {
+    const left = this.kernels.has(id) ? undefined : this.stopped.get(id);
+    // A stopped kernel's state is the checkpoint it stopped with.
+    if (left) return Promise.resolve(snapshot(id, left.checkpoint.version, left.checkpoint.step, new Uint8Array(left.checkpoint.state)));
     const kernel = this.kernel(id);
     return kernel.exclusive(async () => {
       if (kernel.state === 'running' && kernel.alive) {
@@ -276,6 +285,34 @@ export class KernelRuntime {
     return this.manager.isReloadInProgress(id);
   }
 
+  // The K2K router: what the server wires to ringkernel/routerStats, the topology view and the API.
+
+  /** The router's statistics now (per kernel, per pair, per device pair, totals), plus the mailboxes'. */
+  routerStats(): DeliveryStats {
+    return this.delivery.snapshot();
+  }
+
+  /** Hears every change of the router's figures (often: throttle before sending anything). */
+  onRouterChange(listener: () => void): { dispose(): void } {
+    this.routerListeners.add(listener);
+    return { dispose: () => this.routerListeners.delete(listener) };
+  }
+
+  /** Routing decisions follow the machine's topology and ringkernel.enableP2P. */
+  setRouterTopology(topology: GpuTopology, enableP2P?: boolean): void {
+    this.delivery.setTopology(topology);
+    if (enableP2P !== undefined) this.delivery.setEnableP2P(enableP2P);
+  }
+
+  /**
+   * Migration hook: call at a migration's switch, once the kernel's loop stopped on its old device
+   * and before it steps on `deviceKey` in `host`. Its unconsumed inbox moves to the new host and
+   * the router re-routes its pending messages (router.relocate): none lost, none repeated, order kept.
+   */
+  messagesFollowMigration(id: string, deviceKey: string, host: DeviceHost): Promise<{ rerouted: number }> {
+    return this.delivery.messagesFollow(id, deviceKey, host);
+  }
+
   /** Kills the device hosts (their kernels with them) and forgets the placements. */
   dispose(): Promise<void> {
     if (this.disposed) return Promise.resolve();
@@ -283,6 +320,7 @@ export class KernelRuntime {
     clearInterval(this.checkpointTimer);
     for (const kernel of this.kernels.values()) this.options.placer.remove(kernel.id);
     this.kernels.clear();
+    this.delivery.dispose();
     for (const host of this.webgpuHosts.values()) host.dispose();
     this.webgpuHosts.clear();
     this.cudaHost?.dispose();
@@ -334,6 +372,8 @@ export class KernelRuntime {
     });
     const left = this.stopped.get(spec.id);
     const resumable = left && left.spec.stateBytes === spec.stateBytes ? left : undefined;
+    // Before the first step, so the loop's first batch of messages finds the kernel registered.
+    this.delivery.kernelStarting({ index, id: spec.id, device: key, host, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity });
     const onDisk = kernelVersion(1, this.sourceOf(spec, code));
     // A stopped kernel resumes the version it ran; code saved since then comes in as a reload,
     // so it is validated, swapped and, if it hangs, rolled back like any other save.
@@ -342,6 +382,7 @@ export class KernelRuntime {
       await kernel.start(version, resumable?.checkpoint, resumable?.highestVersion);
       this.stopped.delete(spec.id);
     } catch (error) {
+      await this.delivery.kernelStopped(spec.id);
       this.options.placer.remove(spec.id);
       this.releaseHost(backend, spec.id);
       throw new Error(`kernel "${spec.id}" (${formatBytes(spec.stateBytes)} of state) did not start on ${key}: ${errorMessage(error)}`);
@@ -355,6 +396,9 @@ export class KernelRuntime {
 
   private async stopKernel(kernel: ManagedKernel): Promise<void> {
     await kernel.exclusive(() => kernel.stop()).catch((error: unknown) => this.options.log.warn(`kernel "${kernel.id}" did not stop cleanly: ${errorMessage(error)}`));
+    // Its loop has stopped: its last messages are in; its mailbox leaves the host before the host goes.
+    await this.delivery.kernelStopped(kernel.id);
+    if (!this.manifest?.kernels.some((spec) => spec.id === kernel.id)) this.delivery.kernelRemoved(kernel.id);
     if (kernel.lastCheckpoint) {
       this.stopped.set(kernel.id, { spec: kernel.spec, checkpoint: kernel.lastCheckpoint, version: kernel.version, highestVersion: kernel.highestVersion });
     }
@@ -427,9 +471,12 @@ export class KernelRuntime {
 
   private releaseHost(backend: BackendName, kernelId: string): void {
     if (backend === 'webgpu') {
-      this.webgpuHosts.get(kernelId)?.dispose();
+      const host = this.webgpuHosts.get(kernelId);
+      if (host) this.delivery.detachHost(host);
+      host?.dispose();
       this.webgpuHosts.delete(kernelId);
     } else if (this.cudaHost && ![...this.kernels.values()].some((k) => k.location.backend === 'cuda')) {
+      this.delivery.detachHost(this.cudaHost);
       this.cudaHost.dispose();
       this.cudaHost = undefined;
     }

@@ -334,7 +334,7 @@ export class WebGpuBackend implements GpuBackend {
     return { hostMs: performance.now() - started };
   }
 
-  async step(launch: StepLaunch, controlBlock: Uint8Array): Promise<StepTiming> {
+  async step(launch: StepLaunch, controlBlock: Uint8Array, inboxSlots?: Uint8Array): Promise<StepTiming> {
     const kernel = this.kernels.get(launch.kernel.id);
     if (!kernel) throw new GpuError('INVALID_ARGUMENT', `kernel ${launch.kernel.label} is not compiled on this host`);
     const opened = this.deviceAt(launch.kernel.device);
@@ -356,6 +356,10 @@ export class WebGpuBackend implements GpuBackend {
     }
     // Queued before the dispatch, so the kernel sees it; no wait of its own.
     device.queue.writeBuffer(this.buffer(launch.control), 0, controlBlock.buffer, controlBlock.byteOffset, controlBlock.byteLength);
+    if (inboxSlots && inboxSlots.byteLength > 0) {
+      this.checkRange(launch.inbox, 0, inboxSlots.byteLength, `inbox of kernel "${launch.kernel.label}"`);
+      device.queue.writeBuffer(this.buffer(launch.inbox), 0, inboxSlots.buffer, inboxSlots.byteOffset, inboxSlots.byteLength);
+    }
     if (kernel.bindGroup === undefined || firstWithTheseBuffers) {
       const entries: GPUBindGroupEntry[] = [
         { binding: BINDING.control, resource: { buffer: this.buffer(launch.control) } },

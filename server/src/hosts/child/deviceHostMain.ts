@@ -7,11 +7,12 @@ import { GpuError } from '../../backends/gpuError';
 import { CudaBackend } from '../../backends/cuda/cudaBackend';
 import { WebGpuBackend } from '../../backends/webgpu/webgpuBackend';
 import { BULK_THRESHOLD_BYTES, ScratchBuffer, fromPayload, toPayload, toPayloadAsync } from '../bulkTransfer';
+import { Mailboxes } from './mailboxes';
 import { SerialQueue } from './serialQueue';
 import { StepLoops } from './stepLoop';
 import { runSteps } from './stepRunner';
 import { exportState, importState } from './stateTransfer';
-import type { HostMessage, HostOperation, HostOperations, HostRequest } from '../hostProtocol';
+import type { HostDeliver, HostMessage, HostOperation, HostOperations, HostRequest } from '../hostProtocol';
 
 function send(message: HostMessage): void {
   process.send?.(message);
@@ -70,7 +71,7 @@ class Detached<T> {
 type Result<K extends HostOperation> = HostOperations[K]['result'];
 type Handler = { [K in HostOperation]: (args: HostOperations[K]['args'], progress: () => void) => Promise<Result<K>> | Result<K> | Detached<Result<K>> };
 
-function handlers(backend: GpuBackend, loops: StepLoops): Handler {
+function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): Handler {
   const scratch = new ScratchBuffer();
   const readScratch = new ScratchBuffer();
   const soonScratch = new ScratchBuffer();
@@ -117,6 +118,7 @@ function handlers(backend: GpuBackend, loops: StepLoops): Handler {
     stopLoop: ({ loop }) => loops.stop(loop),
     exportState: ({ buffer, bytes, file }) => exportState(backend, buffer, bytes, file, readScratch),
     importState: ({ buffer, bytes, file, verify }) => importState(backend, buffer, bytes, file, verify, scratch),
+    takeMailbox: ({ kernel }) => ({ inboxes: mailboxes.drain(kernel) }),
   };
 }
 
@@ -129,12 +131,13 @@ function main(): void {
   // the same queue between them; the first thing in the queue opens the backend's devices, so
   // every request finds them open.
   const queue = new SerialQueue();
+  const mailboxes = new Mailboxes();
   void queue.run(async () => {
     try {
       const backend = createBackend(name, instances);
       await backend.devices();
-      const loops = new StepLoops({ backend, queue, send, onStepFailure: exitIfUnusable });
-      table = handlers(backend, loops);
+      const loops = new StepLoops({ backend, queue, send, onStepFailure: exitIfUnusable, mailboxes });
+      table = handlers(backend, loops, mailboxes);
     } catch (error) {
       startError = GpuError.wrap(error, 'BACKEND_UNAVAILABLE', `device host for ${name}`);
     }
@@ -144,7 +147,12 @@ function main(): void {
     send({ kind: 'response', id: request.id, ok: false, error: failure.toData() });
     exitIfUnusable(failure);
   };
-  process.on('message', (request: HostRequest) => {
+  process.on('message', (request: HostRequest | HostDeliver) => {
+    // Deliveries skip the queue: a loop's next step finds them however busy the queue is.
+    if (request.kind === 'deliver') {
+      mailboxes.deliver(request.kernel, request.inbox);
+      return;
+    }
     if (request.kind !== 'request') return;
     void queue.request(async () => {
       try {

@@ -66,7 +66,8 @@ export class MigrationCommands {
     try {
       const node = target as Partial<TopologyNode> | undefined;
       let kernelId = typeof target === 'string' ? target : node?.kind === 'kernel' ? node.kernel : undefined;
-      let from = node?.kind === 'kernel' ? node.device : undefined;
+      // Where it runs, for the messages: the row says it, else the latest kernels' info.
+      let from = node?.kind === 'kernel' ? node.device : this.kernels.current?.kernels.find((k) => k.id === kernelId)?.device;
       if (kernelId === undefined) {
         const picked = await this.pickKernel();
         if (picked === undefined) return undefined;

@@ -65,11 +65,12 @@ export function migrationTargetItems(targets: MigrationTargets): MigrationTarget
 
 function possibleItem(t: MigrationTarget, stateBytes: number): MigrationTargetItem {
   const basis = t.estimateMeasured === true ? 'measured' : 'estimated';
-  const estimate = t.estimatedGBps !== undefined
-    ? `${basis} ${formatGBps(t.estimatedGBps)}${t.estimatedMs !== undefined ? `, ~${formatMs(t.estimatedMs)} for ${formatBytes(stateBytes)}` : ''}`
-    : undefined;
+  const estimate = [
+    t.estimatedGBps !== undefined ? formatGBps(t.estimatedGBps) : undefined,
+    t.estimatedMs !== undefined ? `~${formatMs(t.estimatedMs)} for ${formatBytes(stateBytes)}` : undefined,
+  ].filter((p): p is string => p !== undefined);
   const detail = [
-    estimate,
+    estimate.length > 0 ? `${basis} ${estimate.join(', ')}` : undefined,
     t.freeMemoryBytes !== undefined ? `${formatBytes(t.freeMemoryBytes)} free` : undefined,
     t.kernelCount !== undefined ? `${t.kernelCount} kernel${t.kernelCount === 1 ? '' : 's'}` : undefined,
   ].filter((p): p is string => p !== undefined);

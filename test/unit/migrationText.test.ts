@@ -85,6 +85,13 @@ describe('the Migrate Kernel pickers', () => {
     assert.ok(!items.some((i) => !i.separator && i.device === 'webgpu:0'), 'the device it runs on is not a target');
   });
 
+  test('a target with part of an estimate shows the part it has', () => {
+    const [onlyTime] = migrationTargetItems({ ...targets, targets: [{ device: 'webgpu:1', deviceName: 'llvmpipe', possible: true, estimatedMs: 3 }] });
+    assert.ok(onlyTime !== undefined && !onlyTime.separator);
+    assert.equal(onlyTime.detail, 'estimated ~3 ms for 64.0 MiB');
+    assert.equal(onlyTime.description, 'llvmpipe');
+  });
+
   test('no separator when every device can take it; a lone device says how to get a second one', () => {
     const possibleOnly = migrationTargetItems({ ...targets, targets: targets.targets.filter((t) => t.possible) });
     assert.ok(possibleOnly.every((i) => !i.separator));

@@ -2,7 +2,7 @@
 // import. Each constant names its direction. Standard LSP covers everything else.
 import { NotificationType, RequestType, RequestType0, type WorkDoneProgressParams } from 'vscode-languageserver-protocol';
 import type { BackendReport } from '../backends/backendReport';
-import type { CoordinatorConfig, DeviceUnregisterResult, DeviceView, Placement, PlacementRequest } from '../coordinator/coordinatorTypes';
+import type { CoordinatorConfig, DeviceView, Placement, PlacementRequest } from '../coordinator/coordinatorTypes';
 import type { TopologyJson } from '../topology/topologyJson';
 import type { HotReloadStats, KernelView, ReloadOutcome } from '../runtime/kernelReports';
 
@@ -99,8 +99,6 @@ export interface DrainDeviceParams {
   device: string;
 }
 
-/** client → server: unregisters a device; returns where its kernels go (migrations) and which have nowhere (orphans). */
-export const drainDeviceRequest = new RequestType<DrainDeviceParams, DeviceUnregisterResult, void>('ringkernel/drainDevice');
 
 /** client → server: where a new kernel would be placed now (nothing is placed), asking the custom selector if set. */
 export const previewPlacementRequest = new RequestType<PlacementRequest, Placement, void>('ringkernel/previewPlacement');
@@ -298,6 +296,12 @@ export interface DrainOutcome {
   stayed: { kernelId: string; reason: string }[];
   message: string;
 }
+
+/**
+ * client → server: takes a device out of service and moves every kernel off it (work-done progress
+ * per kernel and phase); kernels no device can take keep running on it and are listed in `stayed`.
+ */
+export const drainDeviceRequest = new RequestType<DrainDeviceParams & WorkDoneProgressParams, DrainOutcome, void>('ringkernel/drainDevice');
 
 /** client → server: takes a device back into service after a drain. */
 export const undrainDeviceRequest = new RequestType<DrainDeviceParams, { device: string; message: string }, void>('ringkernel/undrainDevice');

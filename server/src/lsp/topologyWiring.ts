@@ -14,7 +14,7 @@ import { topologyCachePath } from '../topology/cacheLocation';
 import { MachineTopology } from '../topology/machineTopology';
 import { deviceKey } from '../probe/probeRecords';
 import {
-  customSelectorChangedNotification, drainDeviceRequest, measureTopologyRequest, previewPlacementRequest, selectDeviceRequest,
+  customSelectorChangedNotification, drainDeviceRequest, type DrainOutcome, measureTopologyRequest, previewPlacementRequest, selectDeviceRequest,
   topologyChangedNotification, topologyRequest, type LinkMessageRate, type MeasureTopologyParams, type MeasureTopologyResult, type TopologyInfo,
 } from './protocol';
 
@@ -127,7 +127,13 @@ export class TopologyWiring {
       this.drained.add(device);
       const result = this.coordinator.unregisterDevice(device);
       this.log.info(`drained ${device}: ${result.migrations.length} kernel(s) planned elsewhere, ${result.orphans.length} with nowhere to go`);
-      return result;
+      // Until the migrator executes the plan, every kernel keeps running on the drained device: say so.
+      const stayed = [
+        ...result.migrations.map((m) => ({ kernelId: m.kernelId, reason: `planned onto ${m.to}, but this server does not move running kernels yet` })),
+        ...result.orphans.map((o) => ({ kernelId: o.kernelId, reason: o.reason })),
+      ];
+      const outcome: DrainOutcome = { device, migrations: [], stayed, message: `drained ${device}; ${stayed.length} kernel(s) keep running on it` };
+      return outcome;
     });
     connection.onRequest(previewPlacementRequest, (request) => this.bridge.preview(request ?? {}));
     connection.onNotification(customSelectorChangedNotification, ({ registered }) => {

@@ -143,7 +143,7 @@ test('every outcome is logged with its phase timings and compiler errors', () =>
   const entry = outcomeLogEntry(outcome());
   assert.equal(entry.level, 'info');
   assert.match(entry.text, /^kernel heat: reloaded \(v3 → v4\): heat v4 reloaded/);
-  assert.match(entry.text, /\n {2}phases: validate 2 ms · .* · total 14 ms$/);
+  assert.match(entry.text, /\n {2}phases: validate 2 ms · .* · total 14 ms · rollback point stored 15 ms$/);
   const rejected = outcomeLogEntry(outcome({ status: 'rejected', toVersion: 3, timings: undefined, errors: ['heat.wgsl:3:5: error: unresolved value'] }));
   assert.equal(rejected.level, 'warn');
   assert.equal(rejected.text.split('\n')[1], '  heat.wgsl:3:5: error: unresolved value');

@@ -4,7 +4,7 @@
 // kernelState; it pushes ringkernel/kernelsChanged and every ringkernel/reloadOutcome.
 import { basename } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ErrorCodes, LSPErrorCodes, ResponseError, type Connection, type TextDocuments } from 'vscode-languageserver/node';
+import { ErrorCodes, LSPErrorCodes, ResponseError, type Connection, type TextDocumentSaveReason, type TextDocuments } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { BackendName } from '../backends/backendReport';
 import { errorMessage, type Logger } from '../logger';
@@ -16,16 +16,18 @@ import {
   startKernelsRequest, stopKernelsRequest, trustChangedNotification, type KernelsInfo, type StartKernelsResult,
 } from './protocol';
 import type { ValidationWiring } from './validationWiring';
+import { readReloadOn, saveReasonName, saveReloads, type ReloadOn } from './saveIntent';
 
 /** `ringkernel.kernels.*`, as package.json declares them. */
 interface KernelSettings {
   autoStart: boolean;
-  reloadOnSave: boolean;
+  /** Which saves reload (saveIntent.ts); `reloadOnSave: false` (deprecated) reads as 'command'. */
+  reloadOn: ReloadOn;
   stepTimeoutMs: number;
   checkpointIntervalSeconds: number;
 }
 
-const DEFAULT_SETTINGS: KernelSettings = { autoStart: true, reloadOnSave: true, stepTimeoutMs: 5_000, checkpointIntervalSeconds: 10 };
+const DEFAULT_SETTINGS: KernelSettings = { autoStart: true, reloadOn: 'manualSave', stepTimeoutMs: 5_000, checkpointIntervalSeconds: 10 };
 const MAX_STATE_WORDS = 65_536;
 
 export function readKernelSettings(section: unknown): KernelSettings {
@@ -35,7 +37,7 @@ export function readKernelSettings(section: unknown): KernelSettings {
     (typeof value === 'number' && Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : fallback);
   return {
     autoStart: bool(raw['autoStart'], DEFAULT_SETTINGS.autoStart),
-    reloadOnSave: bool(raw['reloadOnSave'], DEFAULT_SETTINGS.reloadOnSave),
+    reloadOn: readReloadOn(raw['reloadOn'], raw['reloadOnSave']),
     stepTimeoutMs: number(raw['stepTimeoutMs'], DEFAULT_SETTINGS.stepTimeoutMs, 100, 600_000),
     checkpointIntervalSeconds: number(raw['checkpointIntervalSeconds'], DEFAULT_SETTINGS.checkpointIntervalSeconds, 0, 86_400),
   };
@@ -141,9 +143,22 @@ export class KernelWiring {
       this.log.info(trusted ? 'the workspace is trusted now: kernels may run' : 'the workspace is not trusted: kernels do not run');
       this.setTrusted(trusted);
     });
+    // Why each document is being saved (willSave comes just before didSave), for reloadOn.
+    const saveReasons = new Map<string, TextDocumentSaveReason>();
+    this.documents.onWillSave((event) => saveReasons.set(event.document.uri, event.reason));
+    this.documents.onDidClose((event) => saveReasons.delete(event.document.uri));
     this.documents.onDidSave((event) => {
       const { uri } = event.document;
-      if (!uri.startsWith('file:') || !this.settings.reloadOnSave || !this.runtime.started || !this.trusted) return;
+      const reason = saveReasons.get(uri);
+      saveReasons.delete(uri);
+      if (!uri.startsWith('file:') || !this.runtime.started || !this.trusted) return;
+      // Validation runs on every save (validationWiring); only the reload depends on why it was saved.
+      if (!saveReloads(this.settings.reloadOn, reason)) {
+        if (this.runtime.runsSource(fileURLToPath(uri))) {
+          this.log.debug(`${basename(fileURLToPath(uri))}: ${saveReasonName(reason)} validates but does not reload (ringkernel.kernels.reloadOn is ${this.settings.reloadOn})`);
+        }
+        return;
+      }
       // Every outcome (rejected included) reaches the client as a reloadOutcome notification.
       for (const pending of this.runtime.sourceSaved(fileURLToPath(uri), event.document.getText())) {
         pending.catch((error: unknown) => this.log.error(`reloading after saving ${uri} failed: ${errorMessage(error)}`));

@@ -75,8 +75,9 @@ export function startServer(connection: Connection): void {
     kernels.setTrusted(options.trusted !== false);
     const folders = params.workspaceFolders?.map((folder) => folder.uri) ?? (params.rootUri ? [params.rootUri] : []);
     workspaceRoots = folders.filter((uri) => uri.startsWith('file:')).map((uri) => fileURLToPath(uri));
+    // willSave: its reason tells a save the user asked for from an editor's auto-save (ringkernel.kernels.reloadOn).
     return {
-      capabilities: { textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } } },
+      capabilities: { textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false }, willSave: true } },
       serverInfo: { name: 'ringkernel-language-server', version: VERSION },
     };
   });

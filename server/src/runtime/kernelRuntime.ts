@@ -171,6 +171,11 @@ export class KernelRuntime {
       .map((kernel) => this.manager.reload(kernel, this.sourceOf(kernel.spec, code)));
   }
 
+  /** Whether a running kernel is built from `path`. */
+  runsSource(path: string): boolean {
+    return [...this.kernels.values()].some((kernel) => kernel.spec.source === path);
+  }
+
   /** Reloads a kernel from its file as saved on disk. */
   async reload(id: string): Promise<ReloadOutcome> {
     const kernel = this.kernel(id);

@@ -9,7 +9,7 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { BackendName } from '../backends/backendReport';
 import { errorMessage, type Logger } from '../logger';
 import type { Manifest } from '../manifest/manifest';
-import { KernelRuntime, type KernelPlacer } from '../runtime/kernelRuntime';
+import { DEFAULT_MAX_HOSTS_PER_DEVICE, KernelRuntime, type KernelPlacer } from '../runtime/kernelRuntime';
 import type { Validate } from '../runtime/hotReloadManager';
 import {
   kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
@@ -25,9 +25,11 @@ interface KernelSettings {
   reloadOn: ReloadOn;
   stepTimeoutMs: number;
   checkpointIntervalSeconds: number;
+  /** WebGPU device hosts per device before kernels share them. */
+  maxHostsPerDevice: number;
 }
 
-const DEFAULT_SETTINGS: KernelSettings = { autoStart: true, reloadOn: 'manualSave', stepTimeoutMs: 5_000, checkpointIntervalSeconds: 10 };
+const DEFAULT_SETTINGS: KernelSettings = { autoStart: true, reloadOn: 'manualSave', stepTimeoutMs: 5_000, checkpointIntervalSeconds: 10, maxHostsPerDevice: DEFAULT_MAX_HOSTS_PER_DEVICE };
 const MAX_STATE_WORDS = 65_536;
 
 export function readKernelSettings(section: unknown): KernelSettings {
@@ -40,6 +42,7 @@ export function readKernelSettings(section: unknown): KernelSettings {
     reloadOn: readReloadOn(raw['reloadOn'], raw['reloadOnSave']),
     stepTimeoutMs: number(raw['stepTimeoutMs'], DEFAULT_SETTINGS.stepTimeoutMs, 100, 600_000),
     checkpointIntervalSeconds: number(raw['checkpointIntervalSeconds'], DEFAULT_SETTINGS.checkpointIntervalSeconds, 0, 86_400),
+    maxHostsPerDevice: Math.round(number(raw['maxHostsPerDevice'], DEFAULT_SETTINGS.maxHostsPerDevice, 1, 256)),
   };
 }
 
@@ -70,6 +73,7 @@ export class KernelWiring {
       unavailableReason: (backend) => options.unavailableReason(backend),
       get stepTimeoutMs() { return settings().stepTimeoutMs; },
       get checkpointIntervalMs() { return settings().checkpointIntervalSeconds * 1000; },
+      get maxHostsPerDevice() { return settings().maxHostsPerDevice; },
       onChange: () => this.scheduleNotify(),
       onOutcome: (outcome) => void connection.sendNotification(reloadOutcomeNotification, outcome),
     });

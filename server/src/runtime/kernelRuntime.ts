@@ -14,7 +14,11 @@ import { runsOn, type KernelSpec, type Manifest } from '../manifest/manifest';
 import { DEFAULT_HOT_RELOAD_CONFIG, HotReloadManager, type HotReloadConfig, type Validate } from './hotReloadManager';
 import { sha256Hex, type KernelCheckpoint } from '../checkpoint/kernelCheckpoint';
 import type { HotReloadStats, KernelView, ReloadOutcome } from './kernelReports';
+import { HostPool } from './hostPool';
 import { ManagedKernel, kernelVersion, type KernelLocation, type KernelVersion } from './managedKernel';
+
+/** WebGPU device hosts per device before kernels share them: isolation against process count (ARCHITECTURE.md). */
+export const DEFAULT_MAX_HOSTS_PER_DEVICE = 4;
 
 export type PlaceResult = { ok: true; device: string } | { ok: false; error: { message: string } };
 
@@ -35,6 +39,8 @@ export interface KernelRuntimeOptions {
   placer: KernelPlacer;
   /** A step that takes longer restarts its host (default 5000). */
   stepTimeoutMs?: number;
+  /** WebGPU device hosts per device; more kernels share them round-robin (default 4, see hostPool.ts). */
+  maxHostsPerDevice?: number;
   /** How often running kernels are checkpointed; 0 = only at reloads and stops (default 10 s). */
   checkpointIntervalMs?: number;
   reload?: Partial<HotReloadConfig>;
@@ -72,7 +78,7 @@ export class KernelRuntime {
   private readonly failures = new Map<string, { spec: KernelSpec; message: string }>();
   /** What a stopped kernel left behind, so the next start continues where it stopped. */
   private readonly stopped = new Map<string, { spec: KernelSpec; checkpoint: KernelCheckpoint; version: KernelVersion; highestVersion: number }>();
-  private readonly webgpuHosts = new Map<string, DeviceHost>();
+  private readonly webgpuHosts = new HostPool<DeviceHost>(() => this.options.maxHostsPerDevice ?? DEFAULT_MAX_HOSTS_PER_DEVICE);
   private cudaHost: DeviceHost | undefined;
   private readonly manager: HotReloadManager;
   private checkpointTimer: NodeJS.Timeout | undefined;
@@ -238,7 +244,7 @@ export class KernelRuntime {
     clearInterval(this.checkpointTimer);
     for (const kernel of this.kernels.values()) this.options.placer.remove(kernel.id);
     this.kernels.clear();
-    for (const host of this.webgpuHosts.values()) host.dispose();
+    for (const host of this.webgpuHosts.hosts()) host.dispose();
     this.webgpuHosts.clear();
     this.cudaHost?.dispose();
     this.cudaHost = undefined;
@@ -276,7 +282,7 @@ export class KernelRuntime {
     const key = placement.device;
     const device = Number(key.slice(key.indexOf(':') + 1));
     const location: KernelLocation = { backend, device, key, deviceName: this.options.placer.deviceName(key) ?? key };
-    const host = this.hostFor(backend, spec.id);
+    const host = this.hostFor(backend, spec.id, key);
     const kernel = new ManagedKernel(spec, host, location, {
       index, device, stateBytes: spec.stateBytes, grid: spec.grid, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity,
       ...(backend === 'cuda' ? { block: spec.block } : {}),
@@ -334,8 +340,11 @@ export class KernelRuntime {
     }).catch((error: unknown) => this.options.log.debug(`the free memory of ${location.key} was not measured: ${errorMessage(error)}`));
   }
 
-  /** Decision: one host per WebGPU kernel (an endless WGSL loop can only be stopped by killing its process). */
-  private hostFor(backend: BackendName, kernelId: string): DeviceHost {
+  /**
+   * Decision: a host per WebGPU kernel (an endless WGSL loop can only be stopped by killing its
+   * process), up to maxHostsPerDevice per device; further kernels share those (hostPool.ts).
+   */
+  private hostFor(backend: BackendName, kernelId: string, device: string): DeviceHost {
     const options = {
       backend,
       log: this.options.log,
@@ -346,18 +355,12 @@ export class KernelRuntime {
       this.cudaHost ??= new DeviceHost(options);
       return this.cudaHost;
     }
-    let host = this.webgpuHosts.get(kernelId);
-    if (!host) {
-      host = new DeviceHost(options);
-      this.webgpuHosts.set(kernelId, host);
-    }
-    return host;
+    return this.webgpuHosts.acquire(device, kernelId, () => new DeviceHost(options));
   }
 
   private releaseHost(backend: BackendName, kernelId: string): void {
     if (backend === 'webgpu') {
-      this.webgpuHosts.get(kernelId)?.dispose();
-      this.webgpuHosts.delete(kernelId);
+      this.webgpuHosts.release(kernelId)?.dispose();
     } else if (this.cudaHost && ![...this.kernels.values()].some((k) => k.location.backend === 'cuda')) {
       this.cudaHost.dispose();
       this.cudaHost = undefined;

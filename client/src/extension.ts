@@ -5,6 +5,7 @@ import { registerCommands, reportFailure, registerTopologyCommands } from './com
 import { registerKernelCommands, ReloadOutcomeReporter } from './kernelCommands';
 import { KernelsClient } from './kernelsClient';
 import { KernelStatusBar } from './kernelStatusBar';
+import { registerRunningVersionDiff } from './runningVersionDiff';
 import { ServerConnection } from './serverConnection';
 import { StatusBar } from './statusBar';
 import { TopologyClient } from './topologyClient';
@@ -26,6 +27,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
   const outcomes = new ReloadOutcomeReporter(log);
   context.subscriptions.push(kernels, kernelStatusBar, kernels.onDidReloadKernel((outcome) => outcomes.report(outcome)));
   registerKernelCommands(context, kernels, outcomes, log);
+  registerRunningVersionDiff(context, kernels, log);
 
   try {
     await server.start();

@@ -1,7 +1,7 @@
 // How the running kernels and their reload outcomes read to the user: the kernel status bar item's
 // text and tooltip, the QuickPick lines, and the message and log entry for each outcome. Pure (no
 // VS Code API), so it is unit-tested with plain Node; relative times take `now` from the caller.
-import type { KernelView, KernelsInfo, ReloadOutcome, ReloadPhaseTimings, ReloadStatus } from '../../server/src/lsp/protocol';
+import { runningVersionText, type KernelView, type KernelsInfo, type ReloadOutcome, type ReloadPhaseTimings, type ReloadStatus } from '../../server/src/lsp/protocol';
 
 export type KernelSeverity = 'normal' | 'warning' | 'error';
 
@@ -75,6 +75,8 @@ function kernelLine(kernel: KernelView, now: number): string {
   parts.push(`step ${kernel.step.toLocaleString('en-US')}`);
   if (kernel.state === 'running') parts.push(`${formatRate(kernel.stepsPerSecond)} steps/s`);
   if (kernel.lastReload !== undefined) parts.push(lastReloadText(kernel.lastReload, now));
+  const differs = runningVersionText(kernel);
+  if (differs !== undefined) parts.push(`**${differs}**`);
   const line = parts.join(' · ');
   return kernel.error !== undefined ? `${line}: ${escapeMarkdown(kernel.error)}` : line;
 }

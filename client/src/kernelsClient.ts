@@ -6,8 +6,8 @@ import * as vscode from 'vscode';
 import { ErrorCodes, ResponseError, State, WorkDoneProgress, type LanguageClient } from 'vscode-languageclient/node';
 import {
   kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
-  startKernelsRequest, stopKernelsRequest,
-  type KernelStateResult, type KernelsInfo, type ReloadOutcome, type StartKernelsResult,
+  runningSourceRequest, startKernelsRequest, stopKernelsRequest,
+  type KernelStateResult, type RunningSourceResult, type KernelsInfo, type ReloadOutcome, type StartKernelsResult,
 } from '../../server/src/lsp/protocol';
 import { errorMessage } from './errorMessage';
 import type { ServerConnection } from './serverConnection';
@@ -79,6 +79,11 @@ export class KernelsClient implements vscode.Disposable {
 
   rollback(id: string): Promise<ReloadOutcome> {
     return this.server.runningClient().sendRequest(rollbackKernelRequest, { id });
+  }
+
+  /** The code of the version a kernel runs (or ran when it stopped). */
+  runningSource(id: string): Promise<RunningSourceResult> {
+    return this.server.runningClient().sendRequest(runningSourceRequest, { id });
   }
 
   /** Reads a running kernel's state at a step boundary: its hash and the first `words` 32-bit words. */

@@ -144,3 +144,11 @@ test('every outcome is logged with its phase timings and compiler errors', () =>
   assert.equal(rejected.text.split('\n')[1], '  heat.wgsl:3:5: error: unresolved value');
   assert.equal(outcomeLogEntry(outcome({ status: 'failed' })).level, 'error');
 });
+
+test('a kernel that runs other code than its file says so in the tooltip', () => {
+  const view = kernelStatusView(info([kernel({ version: 2, fileDiffers: 'rolledBack', lastReload: outcome({ status: 'rolledBack', fromVersion: 3, toVersion: 2 }) })]), NOW);
+  const line = view.tooltip.split('\n').find((l) => l.startsWith('- ')) ?? '';
+  assert.match(line, /\*\*running v2 \(rolled back\); the file is newer\*\*$/);
+  const stopped = kernelStatusView(info([kernel({ state: 'stopped', version: 2, fileDiffers: 'notReloaded' })], { started: false }), NOW);
+  assert.match(stopped.tooltip, /stopped, resumes v2 \(not reloaded\); the file is newer/);
+});

@@ -4,7 +4,7 @@
 // kernelState; it pushes ringkernel/kernelsChanged and every ringkernel/reloadOutcome.
 import { basename } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ErrorCodes, LSPErrorCodes, ResponseError, type Connection, type TextDocumentSaveReason, type TextDocuments } from 'vscode-languageserver/node';
+import { CodeLensRefreshRequest, ErrorCodes, LSPErrorCodes, ResponseError, type Connection, type TextDocumentSaveReason, type TextDocuments } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { BackendName } from '../backends/backendReport';
 import { errorMessage, type Logger } from '../logger';
@@ -13,8 +13,9 @@ import { DEFAULT_MAX_HOSTS_PER_DEVICE, KernelRuntime, type KernelPlacer } from '
 import type { Validate } from '../runtime/hotReloadManager';
 import {
   kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
-  startKernelsRequest, stopKernelsRequest, trustChangedNotification, type KernelsInfo, type StartKernelsResult,
+  runningSourceRequest, startKernelsRequest, stopKernelsRequest, trustChangedNotification, type KernelsInfo, type RunningSourceResult, type StartKernelsResult,
 } from './protocol';
+import { runningVersionLenses } from './runningVersionLens';
 import type { ValidationWiring } from './validationWiring';
 import { readReloadOn, saveReasonName, saveReloads, type ReloadOn } from './saveIntent';
 
@@ -63,6 +64,9 @@ export class KernelWiring {
   /** Auto-start happens once; after the user stops the kernels they stay stopped. */
   private autoStarted = false;
   private notifyTimer: NodeJS.Timeout | undefined;
+  /** The client can be asked to ask for CodeLenses again (workspace/codeLens/refresh). */
+  codeLensRefresh = false;
+  private lensesShown = '';
 
   constructor(private readonly connection: Connection, private readonly documents: TextDocuments<TextDocument>, private readonly log: Logger, options: KernelWiringOptions) {
     const settings = (): KernelSettings => this.settings;
@@ -143,6 +147,17 @@ export class KernelWiring {
       const view = new Uint32Array(snapshot.state.buffer, snapshot.state.byteOffset, count);
       return { id, version: snapshot.version, step: snapshot.step, sha256: snapshot.sha256, stateBytes: snapshot.stateBytes, words: [...view] };
     }));
+    connection.onRequest(runningSourceRequest, ({ id }) => this.forKernel(id, () => {
+      const { version, view } = this.runtime.runningSource(id);
+      const result: RunningSourceResult = { id, version: version.number, language: view.language, path: view.source, code: version.source.code };
+      if (view.fileDiffers !== undefined) result.fileDiffers = view.fileDiffers;
+      return Promise.resolve(result);
+    }));
+    connection.onCodeLens(({ textDocument }) => {
+      const document = this.documents.get(textDocument.uri);
+      if (!document || !textDocument.uri.startsWith('file:')) return [];
+      return runningVersionLenses(this.runtime.views(), fileURLToPath(textDocument.uri), document.getText());
+    });
     connection.onNotification(trustChangedNotification, ({ trusted }) => {
       this.log.info(trusted ? 'the workspace is trusted now: kernels may run' : 'the workspace is not trusted: kernels do not run');
       this.setTrusted(trusted);
@@ -155,7 +170,10 @@ export class KernelWiring {
       const { uri } = event.document;
       const reason = saveReasons.get(uri);
       saveReasons.delete(uri);
-      if (!uri.startsWith('file:') || !this.runtime.started || !this.trusted) return;
+      if (!uri.startsWith('file:')) return;
+      // Whether it reloads or not, the file's code is what the running version is compared with.
+      this.runtime.sourceOnDisk(fileURLToPath(uri), event.document.getText());
+      if (!this.runtime.started || !this.trusted) return;
       // Validation runs on every save (validationWiring); only the reload depends on why it was saved.
       if (!saveReloads(this.settings.reloadOn, reason)) {
         if (this.runtime.runsSource(fileURLToPath(uri))) {
@@ -208,7 +226,12 @@ export class KernelWiring {
     if (this.notifyTimer) return;
     this.notifyTimer = setTimeout(() => {
       this.notifyTimer = undefined;
-      void this.connection.sendNotification(kernelsChangedNotification, this.info());
+      const info = this.info();
+      void this.connection.sendNotification(kernelsChangedNotification, info);
+      // The entry-point lenses change only when a kernel's code starts or stops differing from its file.
+      const lenses = info.kernels.map((k) => `${k.id}:${k.version}:${k.state}:${k.fileDiffers ?? ''}`).join('\n');
+      if (lenses !== this.lensesShown && this.codeLensRefresh) void this.connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
+      this.lensesShown = lenses;
     }, 500);
   }
 }

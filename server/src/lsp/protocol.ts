@@ -121,7 +121,8 @@ export const customSelectorChangedNotification = new NotificationType<CustomSele
 
 // ---- Kernels: the runtime that runs the manifest's kernels and hot-reloads them on save ----
 
-export type { HotReloadStats, KernelRunState, KernelView, ReloadOutcome, ReloadPhaseTimings, ReloadStatus } from '../runtime/kernelReports';
+export { runningVersionText } from '../runtime/kernelReports';
+export type { FileDifference, HotReloadStats, KernelRunState, KernelView, ReloadOutcome, ReloadPhaseTimings, ReloadStatus } from '../runtime/kernelReports';
 
 export interface KernelsInfo {
   /** The manifest in use (absolute path), or null when the workspace has none. */
@@ -188,6 +189,22 @@ export const kernelStateRequest = new RequestType<KernelStateParams, KernelState
 
 /** server → client: a reload, rollback or recovery ended (on save, by command, or automatically). */
 export const reloadOutcomeNotification = new NotificationType<ReloadOutcome>('ringkernel/reloadOutcome');
+
+export interface RunningSourceResult {
+  id: string;
+  /** The version running (or that ran when the kernel stopped). */
+  version: number;
+  language: KernelView['language'];
+  /** The kernel's source file (absolute path). */
+  path: string;
+  /** The code of that version. */
+  code: string;
+  /** Set when it is not the file's code on disk, with why. */
+  fileDiffers?: KernelView['fileDiffers'];
+}
+
+/** client → server: the source code of the version a kernel runs (for a diff against its file). */
+export const runningSourceRequest = new RequestType<KernelParams, RunningSourceResult, void>('ringkernel/runningSource');
 
 export interface TrustChanged {
   trusted: boolean;

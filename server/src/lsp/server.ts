@@ -73,11 +73,16 @@ export function startServer(connection: Connection): void {
     const options = (params.initializationOptions ?? {}) as InitializationOptions;
     clientValidatesSchema = options.validatesManifestSchema === true;
     kernels.setTrusted(options.trusted !== false);
+    kernels.codeLensRefresh = params.capabilities.workspace?.codeLens?.refreshSupport === true;
     const folders = params.workspaceFolders?.map((folder) => folder.uri) ?? (params.rootUri ? [params.rootUri] : []);
     workspaceRoots = folders.filter((uri) => uri.startsWith('file:')).map((uri) => fileURLToPath(uri));
     // willSave: its reason tells a save the user asked for from an editor's auto-save (ringkernel.kernels.reloadOn).
     return {
-      capabilities: { textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false }, willSave: true } },
+      capabilities: {
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false }, willSave: true },
+        // At a kernel's entry point when it runs other code than its file (runningVersionLens.ts).
+        codeLensProvider: { resolveProvider: false },
+      },
       serverInfo: { name: 'ringkernel-language-server', version: VERSION },
     };
   });

@@ -13,7 +13,7 @@ import { errorMessage, type Logger } from '../logger';
 import { runsOn, type KernelSpec, type Manifest } from '../manifest/manifest';
 import { DEFAULT_HOT_RELOAD_CONFIG, HotReloadManager, type HotReloadConfig, type Validate } from './hotReloadManager';
 import { sha256Hex, type KernelCheckpoint } from '../checkpoint/kernelCheckpoint';
-import type { HotReloadStats, KernelView, ReloadOutcome } from './kernelReports';
+import { fileDifference, type HotReloadStats, type KernelView, type ReloadOutcome } from './kernelReports';
 import { HostPool } from './hostPool';
 import { ManagedKernel, kernelVersion, type KernelLocation, type KernelVersion } from './managedKernel';
 
@@ -77,7 +77,9 @@ export class KernelRuntime {
   /** Kernels that could not start, with why (shown beside the running ones). */
   private readonly failures = new Map<string, { spec: KernelSpec; message: string }>();
   /** What a stopped kernel left behind, so the next start continues where it stopped. */
-  private readonly stopped = new Map<string, { spec: KernelSpec; checkpoint: KernelCheckpoint; version: KernelVersion; highestVersion: number }>();
+  private readonly stopped = new Map<string, { spec: KernelSpec; checkpoint: KernelCheckpoint; version: KernelVersion; highestVersion: number; fileSha256: string | undefined; lastReload: ReloadOutcome | undefined }>();
+  /** SHA-256 of each kernel source file as last read or saved, to tell when the running code is not the file's. */
+  private readonly fileSha256 = new Map<string, string>();
   private readonly webgpuHosts = new HostPool<DeviceHost>(() => this.options.maxHostsPerDevice ?? DEFAULT_MAX_HOSTS_PER_DEVICE);
   private cudaHost: DeviceHost | undefined;
   private readonly manager: HotReloadManager;
@@ -172,9 +174,27 @@ export class KernelRuntime {
 
   /** A kernel source file was saved: reloads the running kernels built from it. */
   sourceSaved(path: string, code: string): Promise<ReloadOutcome>[] {
+    this.sourceOnDisk(path, code);
     return [...this.kernels.values()]
       .filter((kernel) => kernel.spec.source === path && kernel.state !== 'stopped')
       .map((kernel) => this.manager.reload(kernel, this.sourceOf(kernel.spec, code)));
+  }
+
+  /** What a file holds on disk now (saved, whether or not it reloads): views compare it with the running code. */
+  sourceOnDisk(path: string, code: string): void {
+    const sha = sha256Hex(new TextEncoder().encode(code));
+    if (this.fileSha256.get(path) === sha) return;
+    this.fileSha256.set(path, sha);
+    this.changed();
+  }
+
+  /** The code a kernel runs now (or ran when it stopped), and how it differs from its file. */
+  runningSource(id: string): { version: KernelVersion; view: KernelView } {
+    const version = this.kernels.get(id)?.version ?? this.stopped.get(id)?.version;
+    const view = this.views().find((v) => v.id === id);
+    if (version !== undefined && view !== undefined) return { version, view };
+    this.kernel(id); // throws why: not in the manifest, failed, or never started
+    throw new Error(`kernel "${id}" has no code version yet`);
   }
 
   /** Whether a running kernel is built from `path`. */
@@ -188,6 +208,7 @@ export class KernelRuntime {
     const code = await readFile(kernel.spec.source, 'utf8').catch((error: unknown) => {
       throw new Error(`cannot read ${kernel.spec.source} for kernel "${id}": ${errorMessage(error)}`);
     });
+    this.sourceOnDisk(kernel.spec.source, code);
     return this.manager.reload(kernel, this.sourceOf(kernel.spec, code));
   }
 
@@ -214,19 +235,26 @@ export class KernelRuntime {
     for (const spec of this.manifest?.kernels ?? []) {
       const kernel = this.kernels.get(spec.id);
       if (kernel) {
-        views.push(kernel.view());
+        views.push(this.withFileDifference(kernel.view(), kernel.version, kernel.lastReload));
         continue;
       }
       const failure = this.failures.get(spec.id);
       const left = this.stopped.get(spec.id);
-      views.push({
+      views.push(this.withFileDifference({
         id: spec.id, source: spec.source, language: spec.language, entryPoint: spec.entryPoint,
         state: failure ? 'failed' : 'stopped', version: left?.version.number ?? 0, step: left?.checkpoint.step ?? 0,
         stepsPerSecond: 0, rateHz: spec.rateHz, stateBytes: spec.stateBytes,
         ...(failure ? { error: failure.message } : {}),
-      });
+      }, left?.version, left?.lastReload));
     }
     return views;
+  }
+
+  /** Marks a view whose code is not its file's as last read or saved. */
+  private withFileDifference(view: KernelView, version: KernelVersion | undefined, lastReload: ReloadOutcome | undefined): KernelView {
+    const file = this.fileSha256.get(view.source);
+    if (version === undefined || file === undefined || file === version.codeSha256) return view;
+    return { ...view, fileDiffers: fileDifference(lastReload) };
   }
 
   stats(): HotReloadStats {
@@ -295,10 +323,16 @@ export class KernelRuntime {
     const left = this.stopped.get(spec.id);
     const resumable = left && left.spec.stateBytes === spec.stateBytes ? left : undefined;
     const onDisk = kernelVersion(1, this.sourceOf(spec, code));
-    // A stopped kernel resumes the version it ran; code saved since then comes in as a reload,
-    // so it is validated, swapped and, if it hangs, rolled back like any other save.
+    this.fileSha256.set(spec.source, onDisk.codeSha256);
+    // A stopped kernel resumes the version it ran (a rolled-back one too); code saved since it
+    // stopped comes in as a reload, so it is validated, swapped and, if it hangs, rolled back
+    // like any other save. A file that already differed when it stopped is not such a change.
     const version = resumable?.version ?? onDisk;
-    if (resumable) kernel.highestVersion = resumable.highestVersion;
+    if (resumable) {
+      kernel.highestVersion = resumable.highestVersion;
+      // Why it runs an older version than the file (a rollback, say) stays said after the restart.
+      if (resumable.lastReload) kernel.lastReload = resumable.lastReload;
+    }
     try {
       await kernel.start(version, resumable?.checkpoint);
       this.stopped.delete(spec.id);
@@ -309,7 +343,8 @@ export class KernelRuntime {
     }
     this.kernels.set(spec.id, kernel);
     this.reportDeviceMemory(host, location);
-    if (version.codeSha256 !== onDisk.codeSha256) void this.manager.reload(kernel, onDisk.source);
+    const savedSinceStop = resumable?.fileSha256 !== onDisk.codeSha256;
+    if (version.codeSha256 !== onDisk.codeSha256 && savedSinceStop) void this.manager.reload(kernel, onDisk.source);
     const from = resumable ? ` from its checkpoint at step ${resumable.checkpoint.step}` : '';
     this.options.log.info(`kernel "${spec.id}" v${version.number} runs${from} on ${key} (${location.deviceName})${spec.rateHz > 0 ? ` at ${spec.rateHz} steps/s` : ' as fast as it can'}`);
   }
@@ -317,7 +352,10 @@ export class KernelRuntime {
   private async stopKernel(kernel: ManagedKernel): Promise<void> {
     await kernel.exclusive(() => kernel.stop()).catch((error: unknown) => this.options.log.warn(`kernel "${kernel.id}" did not stop cleanly: ${errorMessage(error)}`));
     if (kernel.lastCheckpoint) {
-      this.stopped.set(kernel.id, { spec: kernel.spec, checkpoint: kernel.lastCheckpoint, version: kernel.version, highestVersion: kernel.highestVersion });
+      this.stopped.set(kernel.id, {
+        spec: kernel.spec, checkpoint: kernel.lastCheckpoint, version: kernel.version, highestVersion: kernel.highestVersion,
+        fileSha256: this.fileSha256.get(kernel.spec.source), lastReload: kernel.lastReload,
+      });
     }
     this.kernels.delete(kernel.id);
     this.manager.forget(kernel.id);

@@ -86,7 +86,7 @@ export function registerTopologyCommands(context: vscode.ExtensionContext, topol
         const moves = result.migrations.map((m) => `${m.kernelId} → ${m.to}${m.transfer ? ` (${m.transfer.interconnects.join(' + ') || 'same device'}, ~${(m.transfer.seconds * 1000).toFixed(2)} ms)` : ''}`);
         const orphans = result.orphans.map((o) => `${o.kernelId} (${o.reason})`);
         if (moves.length === 0 && orphans.length === 0) {
-          void vscode.window.showInformationMessage(`RingKernel: drained ${device}. No kernels were placed on it, so none move. It takes no new kernels until the language server restarts.`);
+          void vscode.window.showInformationMessage(`RingKernel: drained ${device}. No kernels were placed on it, so none move. It takes no new kernels until you undrain it.`);
         } else {
           const parts = [moves.length > 0 ? `kernels would move: ${moves.join(', ')}` : undefined, orphans.length > 0 ? `no device can take: ${orphans.join(', ')}` : undefined].filter(Boolean);
           const message = `RingKernel: drained ${device}; ${parts.join('; ')}.`;
@@ -97,6 +97,31 @@ export function registerTopologyCommands(context: vscode.ExtensionContext, topol
         return result;
       } catch (error) {
         reportFailure(log, 'draining the device failed', error);
+        return undefined;
+      }
+    }),
+    vscode.commands.registerCommand('ringkernel.undrainDevice', async (target?: TopologyNode | string) => {
+      try {
+        let device = typeof target === 'string' ? target : target?.device;
+        if (device === undefined) {
+          const info = await topology.topology();
+          if (info.drained.length === 0) {
+            void vscode.window.showInformationMessage('RingKernel: no device is drained.');
+            return undefined;
+          }
+          const picked = await vscode.window.showQuickPick(
+            info.drained.map((key) => ({ label: info.topology.devices.find((d) => d.key === key)?.name ?? key, description: key, key })),
+            { placeHolder: 'Undrain which device? It takes new kernels again.' },
+          );
+          if (!picked) return undefined;
+          device = picked.key;
+        }
+        const result = await topology.undrain(device);
+        void vscode.window.showInformationMessage(`RingKernel: ${result.message}.`);
+        await view.refresh();
+        return result;
+      } catch (error) {
+        reportFailure(log, 'undraining the device failed', error);
         return undefined;
       }
     }),

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { State, WorkDoneProgress, type LanguageClient } from 'vscode-languageclient/node';
 import {
-  customSelectorChangedNotification, drainDeviceRequest, measureTopologyRequest, previewPlacementRequest, selectDeviceRequest,
+  customSelectorChangedNotification, drainDeviceRequest, undrainDeviceRequest, measureTopologyRequest, previewPlacementRequest, selectDeviceRequest,
   topologyChangedNotification, topologyRequest,
   type DeviceUnregisterResult, type MeasureTopologyResult, type Placement, type PlacementRequest, type TopologyInfo,
 } from '../../server/src/lsp/protocol';
@@ -52,6 +52,11 @@ export class TopologyClient implements vscode.Disposable {
 
   drain(device: string): Promise<DeviceUnregisterResult> {
     return this.server.runningClient().sendRequest(drainDeviceRequest, { device });
+  }
+
+  /** Takes a drained device back into service. */
+  undrain(device: string): Promise<{ device: string; message: string }> {
+    return this.server.runningClient().sendRequest(undrainDeviceRequest, { device });
   }
 
   previewPlacement(request: PlacementRequest = {}): Promise<Placement> {

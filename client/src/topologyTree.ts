@@ -18,6 +18,8 @@ export interface TopologyNode {
   icon: string;
   /** The device key, for device nodes (the drain command's argument) and links (the far end). */
   device?: string;
+  /** For device nodes: drained (the view offers Undrain instead of Drain). */
+  drained?: boolean;
   /** For host links and links. */
   basis?: 'measured' | 'estimated';
   children: TopologyNode[];
@@ -77,7 +79,7 @@ function deviceNode(info: TopologyInfo, device: TopologyDeviceJson): TopologyNod
     cc ? `- Compute capability: ${cc.major}.${cc.minor}` : undefined,
     `- NUMA node: ${device.numaNode ?? 'unknown'}`,
     device.pciBusId !== undefined ? `- PCI bus id: ${device.pciBusId}` : undefined,
-    drained ? '- Drained: takes no kernels until the language server restarts'
+    drained ? '- Drained: takes no kernels until it is undrained (RingKernel: Undrain Device…, or this item\'s context menu)'
       : `- Load: ${kernelsText(kernels.length)} (${Math.round((view?.load ?? 0) * 100)}% of the limit ${info.config.maxKernelsPerDevice})`,
     view && !view.available && !drained ? `- Not available: ${view.unavailableReason ?? 'unknown reason'}` : undefined,
   ].filter((line): line is string => line !== undefined).join('\n');
@@ -94,6 +96,7 @@ function deviceNode(info: TopologyInfo, device: TopologyDeviceJson): TopologyNod
     id: `device/${device.key}`, kind: 'device', label: device.name, description: parts.join(' · '), tooltip,
     icon: drained ? 'debug-disconnect' : device.software ? 'vm' : 'chip', device: device.key, children,
   };
+  if (drained) node.drained = true;
   return node;
 }
 

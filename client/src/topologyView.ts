@@ -60,7 +60,8 @@ export class TopologyView implements vscode.TreeDataProvider<TopologyNode>, vsco
     if (node.description !== undefined) item.description = node.description;
     item.tooltip = new vscode.MarkdownString(node.tooltip);
     item.iconPath = new vscode.ThemeIcon(node.icon, node.basis === 'measured' ? new vscode.ThemeColor('charts.green') : undefined);
-    item.contextValue = node.kind;
+    // package.json's view/item/context menus: Drain on a device, Undrain on a drained one.
+    item.contextValue = node.kind === 'device' && node.drained === true ? 'drainedDevice' : node.kind;
     return item;
   }
 

@@ -67,5 +67,8 @@ describe('topology tree (what the GPU Topology view shows)', () => {
     const drained = nodes.find((n) => n.device === 'cuda:3');
     assert.match(drained?.description ?? '', /drained$/);
     assert.equal(drained?.icon, 'debug-disconnect');
+    assert.equal(drained?.drained, true, 'the view offers Undrain on it');
+    assert.match(drained?.tooltip ?? '', /until it is undrained/);
+    assert.equal(nodes.find((n) => n.device === 'cuda:2')?.drained, undefined);
   });
 });

@@ -48,7 +48,7 @@ export interface TopologyInfo {
   /** The coordinator's view of each registered device: kernels, load, memory, availability. */
   devices: DeviceView[];
   config: CoordinatorConfig;
-  /** Devices drained by `ringkernel/drainDevice` (they take no kernels until the server restarts). */
+  /** Devices drained by `ringkernel/drainDevice` (they take no kernels until `ringkernel/undrainDevice` or a server restart). */
   drained: string[];
   /** Whether the client has a custom device selector registered (setDeviceSelector). */
   customSelector: boolean;

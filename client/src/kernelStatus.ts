@@ -24,7 +24,8 @@ export function kernelStatusView(info: KernelsInfo | undefined, now: number): Ke
   if (info === undefined || info.manifest === null) return HIDDEN;
   const tooltip = tooltipOf(info, now);
   if (!info.trusted) return { visible: true, text: '$(shield) kernels off (untrusted)', tooltip, severity: 'normal' };
-  const failed = info.kernels.filter((k) => k.state === 'failed');
+  // A kernel that cannot run on this machine (CUDA without CUDA) is said in its tooltip line and on the manifest, not as an alarm.
+  const failed = info.kernels.filter((k) => k.state === 'failed' && k.unavailableHere === undefined);
   const failedText = failed.length === 0 ? '' : `$(warning) ${failed.length === 1 ? failed[0]?.id ?? '' : `${failed.length} kernels`} failed`;
   // A failed kernel (say a CUDA kernel on a machine without CUDA) must not hide the ones that run.
   const running = runningView(info, tooltip);
@@ -36,6 +37,9 @@ export function kernelStatusView(info: KernelsInfo | undefined, now: number): Ke
     // Without kernels the only thing worth saying is why: usually the manifest does not parse.
     const text = info.manifestErrors > 0 ? `$(warning) manifest: ${plural(info.manifestErrors, 'error')}` : '$(circle-slash) no kernels';
     return { visible: true, text, tooltip, severity: info.manifestErrors > 0 ? 'warning' : 'normal' };
+  }
+  if (running === undefined && info.kernels.every((k) => k.unavailableHere !== undefined)) {
+    return { visible: true, text: `$(circle-slash) ${info.kernels.length === 1 ? 'kernel' : 'kernels'} cannot run here`, tooltip, severity: 'normal' };
   }
   return running ?? { visible: true, text: '$(debug-pause) kernels stopped', tooltip, severity: 'normal' };
 }

@@ -4,9 +4,9 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  DidChangeConfigurationNotification, ExitNotification, InitializeRequest, InitializedNotification, LogMessageNotification, PublishDiagnosticsNotification,
+  DidChangeConfigurationNotification, ExitNotification, InitializeRequest, InitializedNotification, LogMessageNotification, PublishDiagnosticsNotification, ShowMessageNotification,
   ShutdownRequest, StreamMessageReader, StreamMessageWriter, createProtocolConnection,
-  type ClientCapabilities, type InitializeResult, type LogMessageParams, type ProtocolConnection, type PublishDiagnosticsParams,
+  type ClientCapabilities, type InitializeResult, type LogMessageParams, type ProtocolConnection, type ShowMessageParams, type PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol/node';
 import { reloadOutcomeNotification, type ReloadOutcome } from '../../server/src/lsp/protocol';
 import { repoRoot } from './repo';
@@ -16,6 +16,8 @@ export interface ServerProcess {
   initialized: InitializeResult;
   diagnostics: PublishDiagnosticsParams[];
   logs: LogMessageParams[];
+  /** window/showMessage: what an editor pops up. */
+  shown: ShowMessageParams[];
   outcomes: ReloadOutcome[];
   /** Pushes `ringkernel` settings as VS Code does (workspace/didChangeConfiguration). */
   configure(ringkernel: object): Promise<void>;
@@ -33,9 +35,11 @@ export async function withServerProcess(root: string, options: ServerProcessOpti
   const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
   const diagnostics: PublishDiagnosticsParams[] = [];
   const logs: LogMessageParams[] = [];
+  const shown: ShowMessageParams[] = [];
   const outcomes: ReloadOutcome[] = [];
   connection.onNotification(PublishDiagnosticsNotification.type, (params) => diagnostics.push(params));
   connection.onNotification(LogMessageNotification.type, (params) => logs.push(params));
+  connection.onNotification(ShowMessageNotification.type, (params) => shown.push(params));
   connection.onNotification(reloadOutcomeNotification, (outcome) => outcomes.push(outcome));
   connection.listen();
   try {
@@ -46,7 +50,7 @@ export async function withServerProcess(root: string, options: ServerProcessOpti
     });
     await connection.sendNotification(InitializedNotification.type, {});
     const configure = (ringkernel: object): Promise<void> => connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { ringkernel } });
-    await body({ connection, initialized, diagnostics, logs, outcomes, configure });
+    await body({ connection, initialized, diagnostics, logs, shown, outcomes, configure });
   } finally {
     await connection.sendRequest(ShutdownRequest.type).catch(() => undefined);
     await connection.sendNotification(ExitNotification.type).catch(() => undefined);

@@ -152,3 +152,14 @@ test('a kernel that runs other code than its file says so in the tooltip', () =>
   const stopped = kernelStatusView(info([kernel({ state: 'stopped', version: 2, fileDiffers: 'notReloaded' })], { started: false }), NOW);
   assert.match(stopped.tooltip, /stopped, resumes v2 \(not reloaded\); the file is newer/);
 });
+
+test('a kernel that cannot run on this machine does not turn the item yellow', () => {
+  const unavailable = kernel({ id: 'counter', state: 'failed', unavailableHere: 'needs CUDA, unavailable here: no driver', error: 'kernel "counter" needs CUDA' });
+  const view = kernelStatusView(info([kernel(), unavailable]), NOW);
+  assert.equal(view.severity, 'normal');
+  assert.equal(view.text, '$(pulse) heat v4 · 60/s');
+  assert.match(view.tooltip, /counter/);
+  const alone = kernelStatusView(info([unavailable]), NOW);
+  assert.equal(alone.text, '$(circle-slash) kernel cannot run here');
+  assert.equal(alone.severity, 'normal');
+});

@@ -52,6 +52,8 @@ export interface KernelWiringOptions {
   validation: Pick<ValidationWiring, 'check'>;
   /** Why a backend is unavailable (from the probe), or undefined when it is available. */
   unavailableReason(backend: BackendName): string | undefined;
+  /** The kernels that cannot run on this machine changed (they become warnings on the manifest). */
+  onUnavailableChanged?(): void;
 }
 
 export class KernelWiring {
@@ -67,9 +69,12 @@ export class KernelWiring {
   /** The client can be asked to ask for CodeLenses again (workspace/codeLens/refresh). */
   codeLensRefresh = false;
   private lensesShown = '';
+  private unavailableShown = '';
+  private readonly onUnavailableChanged: (() => void) | undefined;
 
   constructor(private readonly connection: Connection, private readonly documents: TextDocuments<TextDocument>, private readonly log: Logger, options: KernelWiringOptions) {
     const settings = (): KernelSettings => this.settings;
+    this.onUnavailableChanged = options.onUnavailableChanged?.bind(options);
     this.runtime = new KernelRuntime({
       log,
       placer: options.placer,
@@ -119,6 +124,11 @@ export class KernelWiring {
       kernels: this.runtime.views(),
       stats: this.runtime.stats(),
     };
+  }
+
+  /** Kernels that cannot run on this machine (a CUDA kernel without CUDA), with the shortened reason. */
+  unavailableKernels(): { kernelId: string; reason: string }[] {
+    return this.runtime.views().flatMap((v) => (v.unavailableHere !== undefined ? [{ kernelId: v.id, reason: v.unavailableHere }] : []));
   }
 
   dispose(): Promise<void> {
@@ -198,6 +208,12 @@ export class KernelWiring {
       return await this.runtime.start(onProgress);
     } catch (error) {
       return { started: [], failed: [], error: errorMessage(error) };
+    } finally {
+      const unavailable = JSON.stringify(this.unavailableKernels());
+      if (unavailable !== this.unavailableShown) {
+        this.unavailableShown = unavailable;
+        this.onUnavailableChanged?.();
+      }
     }
   }
 
@@ -207,7 +223,9 @@ export class KernelWiring {
     void this.start().then((result) => {
       if (result.error) this.log.warn(`kernels did not start: ${result.error}`);
       else this.log.info(`started ${result.started.length} kernel(s)${result.failed.length > 0 ? `; ${result.failed.length} could not start` : ''}`);
-      for (const failure of result.failed) void this.connection.window.showWarningMessage(`RingKernel: ${failure.message}`);
+      // A kernel that cannot run on this machine is a warning on its manifest entry (see server.ts), not a popup at every start.
+      const unavailable = new Set(this.unavailableKernels().map((k) => k.kernelId));
+      for (const failure of result.failed) if (!unavailable.has(failure.id)) void this.connection.window.showWarningMessage(`RingKernel: ${failure.message}`);
     });
   }
 

@@ -57,10 +57,13 @@ export function startServer(connection: Connection): void {
       const report = state.info().backends.find((b) => b.backend === backend);
       return report?.available === false ? report.reason ?? 'the probe gave no reason' : undefined;
     },
+    // Kernels that cannot run here became known: they are warnings on the manifest's entries.
+    onUnavailableChanged: () => manifests.refresh(),
   });
   // The runtime takes the manifest as saved on disk: typing in it must not restart kernels.
   const manifests = wireManifestDiagnostics(connection, documents, () => workspaceRoots, {
     clientValidatesSchema: () => clientValidatesSchema,
+    kernelNotes: () => kernels.unavailableKernels(),
     onManifestChanged: (manifest) => kernels.setManifest(loadManifest(manifest.path)),
   });
 

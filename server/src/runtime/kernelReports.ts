@@ -46,6 +46,8 @@ export interface KernelView {
   lastReload?: ReloadOutcome;
   /** Why it failed or stopped, when it did on its own. */
   error?: string;
+  /** Set (shortened) when it cannot run on this machine at all, e.g. a CUDA kernel without CUDA: not alarming, said once. */
+  unavailableHere?: string;
   /** Set when the code it runs is not its file's on disk, with why (the editor says so at the entry point). */
   fileDiffers?: FileDifference;
 }

@@ -17,6 +17,23 @@ import { fileDifference, type HotReloadStats, type KernelView, type ReloadOutcom
 import { HostPool } from './hostPool';
 import { ManagedKernel, kernelVersion, type KernelLocation, type KernelVersion } from './managedKernel';
 
+/** A kernel's backend is missing on this machine: a fact about the machine, said once, not a failure to alarm about. */
+export class BackendUnavailable extends Error {
+  readonly shortReason: string;
+
+  constructor(kernelId: string, backend: BackendName, reason: string) {
+    const name = backend === 'cuda' ? 'CUDA' : 'WebGPU';
+    super(`kernel "${kernelId}" needs ${name}, which is unavailable here: ${reason}`);
+    this.shortReason = `needs ${name}, unavailable here: ${shorten(reason)}`;
+  }
+}
+
+/** The first line or sentence of a driver's reason, at most 100 characters. */
+export function shorten(reason: string): string {
+  const first = (reason.split('\n')[0] ?? '').split(/(?<=\.)\s/)[0]?.trim() ?? '';
+  return first.length > 100 ? `${first.slice(0, 99)}…` : first;
+}
+
 /** WebGPU device hosts per device before kernels share them: isolation against process count (ARCHITECTURE.md). */
 export const DEFAULT_MAX_HOSTS_PER_DEVICE = 4;
 
@@ -75,7 +92,7 @@ export class KernelRuntime {
   private manifest: Manifest | undefined;
   private readonly kernels = new Map<string, ManagedKernel>();
   /** Kernels that could not start, with why (shown beside the running ones). */
-  private readonly failures = new Map<string, { spec: KernelSpec; message: string }>();
+  private readonly failures = new Map<string, { spec: KernelSpec; message: string; unavailable?: string }>();
   /** What a stopped kernel left behind, so the next start continues where it stopped. */
   private readonly stopped = new Map<string, { spec: KernelSpec; checkpoint: KernelCheckpoint; version: KernelVersion; highestVersion: number; fileSha256: string | undefined; lastReload: ReloadOutcome | undefined }>();
   /** SHA-256 of each kernel source file as last read or saved, to tell when the running code is not the file's. */
@@ -148,7 +165,7 @@ export class KernelRuntime {
         result.started.push(spec.id);
       } catch (error) {
         const message = errorMessage(error);
-        this.failures.set(spec.id, { spec, message });
+        this.failures.set(spec.id, { spec, message, ...(error instanceof BackendUnavailable ? { unavailable: error.shortReason } : {}) });
         result.failed.push({ id: spec.id, message });
         this.options.log.warn(`kernel "${spec.id}" did not start: ${message}`);
       }
@@ -245,6 +262,7 @@ export class KernelRuntime {
         state: failure ? 'failed' : 'stopped', version: left?.version.number ?? 0, step: left?.checkpoint.step ?? 0,
         stepsPerSecond: 0, rateHz: spec.rateHz, stateBytes: spec.stateBytes,
         ...(failure ? { error: failure.message } : {}),
+        ...(failure?.unavailable !== undefined ? { unavailableHere: failure.unavailable } : {}),
       }, left?.version, left?.lastReload));
     }
     return views;
@@ -301,7 +319,7 @@ export class KernelRuntime {
       throw new Error(`cannot read ${spec.source}: ${errorMessage(error)}`);
     });
     const unavailable = this.options.unavailableReason?.(backend);
-    if (unavailable !== undefined) throw new Error(`kernel "${spec.id}" needs ${backend === 'cuda' ? 'CUDA' : 'WebGPU'}, which is unavailable here: ${unavailable}`);
+    if (unavailable !== undefined) throw new BackendUnavailable(spec.id, backend, unavailable);
     const request: PlacementRequest = { backend, memoryBytes: kernelMemoryBytes(spec), stateBytes: spec.stateBytes };
     const placement = spec.device === 'auto'
       ? await this.options.placer.place(spec.id, request)

@@ -14,6 +14,7 @@ import { coordinatorPlacer } from '../runtime/coordinatorPlacer';
 import { sha256Hex } from '../checkpoint/kernelCheckpoint';
 import { kernelMemoryBytes } from '../runtime/kernelRuntime';
 import { COMMANDS } from './commandHelp';
+import { printDriverLine } from '../driverNoise';
 
 const USAGE = `usage: ${COMMANDS.run.usage} (ringkernel run --help says more)`;
 /** Steps per request to the device host: enough to hide the IPC, few enough to report progress. */
@@ -69,7 +70,7 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     process.stderr.write(`ringkernel run: ${manifest.path} declares no kernel that can run\n`);
     return 1;
   }
-  const reports = await probeBackends({ onOutput: (line) => process.stderr.write(`[driver] ${line}\n`) });
+  const reports = await probeBackends({ onOutput: printDriverLine });
   const coordinator = new MultiGpuCoordinator();
   coordinator.syncDevices(reports);
   const placer = coordinatorPlacer(coordinator);

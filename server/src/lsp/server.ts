@@ -24,7 +24,8 @@ function connectionLogger(connection: Connection): Logger {
     error: (message) => connection.console.error(message),
     warn: (message) => connection.console.warn(message),
     info: (message) => connection.console.info(message),
-    debug: (message) => connection.console.log(message),
+    // MessageType.Debug (LSP 3.18): VS Code's log channel shows it only at the Debug level; older clients show it as a plain log line.
+    debug: (message) => connection.console.debug(message),
   };
 }
 

@@ -452,8 +452,9 @@ function sameRuntimeSpec(a: KernelSpec, b: KernelSpec): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** The phases of a reload for the log; validation runs beside the device compile and the checkpoint's copy beside the swap and resume, so they are said to overlap. */
 export function describeTimings(t: { validateMs: number; compileMs: number; drainMs: number; checkpointMs: number; swapMs: number; restoreMs: number; resumeMs: number; totalMs: number }): string {
   const ms = (value: number): string => `${value.toFixed(1)} ms`;
-  return `validate ${ms(t.validateMs)}, compile ${ms(t.compileMs)}, drain ${ms(t.drainMs)}, checkpoint ${ms(t.checkpointMs)}, ` +
+  return `validate ${ms(t.validateMs)} ∥ compile ${ms(t.compileMs)} (in parallel), drain ${ms(t.drainMs)}, checkpoint ${ms(t.checkpointMs)} (overlaps swap and resume), ` +
     `swap ${ms(t.swapMs)}, restore ${ms(t.restoreMs)}, resume ${ms(t.resumeMs)}, total ${ms(t.totalMs)}`;
 }

@@ -41,7 +41,10 @@ export function kernelStatusView(info: KernelsInfo | undefined, now: number): Ke
   if (running === undefined && info.kernels.every((k) => k.unavailableHere !== undefined)) {
     return { visible: true, text: `$(circle-slash) ${info.kernels.length === 1 ? 'kernel' : 'kernels'} cannot run here`, tooltip, severity: 'normal' };
   }
-  return running ?? { visible: true, text: '$(debug-pause) kernels stopped', tooltip, severity: 'normal' };
+  if (running === undefined && info.starting === true) return { visible: true, text: '$(sync~spin) kernels starting', tooltip, severity: 'normal' };
+  const shown = running ?? { visible: true, text: '$(debug-pause) kernels stopped', tooltip, severity: 'normal' };
+  // The manifest's errors are in the Problems view; the icon says there is something to look at.
+  return info.manifestErrors > 0 ? { ...shown, text: `$(warning) ${shown.text}` } : shown;
 }
 
 /** The kernels that are not stopped or failed, as the item's text; undefined when there are none. */

@@ -26,6 +26,8 @@ test('a CUDA kernel without CUDA is a warning on its manifest entry, not a popup
   writeFileSync(join(root, 'ringkernel.json'), manifest);
   const uri = pathToFileURL(join(root, 'ringkernel.json')).href;
   await withServerProcess(root, { initializationOptions: { validatesManifestSchema: true } }, async (server) => {
+    const first = await server.connection.sendRequest(kernelsRequest);
+    assert.equal(first.starting, true, 'while the probe runs, auto-start is pending: "starting", not "stopped"');
     const info = await pollUntil('the kernels to start', async () => {
       const current = await server.connection.sendRequest(kernelsRequest);
       return current.kernels.find((k) => k.id === 'tick')?.state === 'running' && current.kernels.find((k) => k.id === 'affine')?.state !== 'stopped' ? current : undefined;
@@ -35,6 +37,7 @@ test('a CUDA kernel without CUDA is a warning on its manifest entry, not a popup
       t.skip('CUDA is available here: the PTX kernel runs');
       return;
     }
+    await pollUntil('auto-start to end', async () => ((await server.connection.sendRequest(kernelsRequest)).starting === false ? true : undefined));
     const affine = info.kernels.find((k) => k.id === 'affine');
     assert.equal(affine?.state, 'failed');
     assert.match(affine?.unavailableHere ?? '', /^needs CUDA, unavailable here: .+/);

@@ -168,3 +168,9 @@ test('a kernel that cannot run on this machine does not turn the item yellow', (
 test('the server\'s log line says which reload phases overlap', () => {
   assert.match(describeTimings(timings), /^validate 2\.0 ms ∥ compile 5\.2 ms \(in parallel\), drain 0\.3 ms, checkpoint 1\.0 ms \(overlaps swap and resume\), .* total 14\.2 ms$/);
 });
+
+test('"starting" while auto-start runs or waits for the probe, and a warning icon when the manifest has errors', () => {
+  assert.equal(kernelStatusView(info([kernel({ state: 'stopped' })], { started: false, starting: true }), NOW).text, '$(sync~spin) kernels starting');
+  assert.equal(kernelStatusView(info([kernel({ state: 'stopped' })], { started: false }), NOW).text, '$(debug-pause) kernels stopped');
+  assert.equal(kernelStatusView(info([kernel()], { manifestErrors: 1 }), NOW).text, '$(warning) $(pulse) heat v4 · 60/s');
+});

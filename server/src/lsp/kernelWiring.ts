@@ -69,6 +69,7 @@ export class KernelWiring {
   /** The client can be asked to ask for CodeLenses again (workspace/codeLens/refresh). */
   codeLensRefresh = false;
   private lensesShown = '';
+  private startingNow = false;
   private unavailableShown = '';
   private readonly onUnavailableChanged: (() => void) | undefined;
 
@@ -120,6 +121,7 @@ export class KernelWiring {
       manifest: this.manifest?.path ?? null,
       trusted: this.trusted,
       started: this.runtime.started,
+      starting: this.startingNow || this.autoStartPending(),
       manifestErrors: this.manifest?.problems.filter((p) => p.severity === 'error').length ?? 0,
       kernels: this.runtime.views(),
       stats: this.runtime.stats(),
@@ -204,17 +206,25 @@ export class KernelWiring {
     }
     if (!this.manifest) return { started: [], failed: [], error: 'the workspace has no ringkernel.json; create one to declare kernels' };
     if (!this.probed) return { started: [], failed: [], error: 'the GPU devices are still being probed; try again in a moment' };
+    this.startingNow = true;
     try {
       return await this.runtime.start(onProgress);
     } catch (error) {
       return { started: [], failed: [], error: errorMessage(error) };
     } finally {
+      this.startingNow = false;
+      this.scheduleNotify();
       const unavailable = JSON.stringify(this.unavailableKernels());
       if (unavailable !== this.unavailableShown) {
         this.unavailableShown = unavailable;
         this.onUnavailableChanged?.();
       }
     }
+  }
+
+  /** Auto-start will run once the probe is done (the status item says "starting", not "stopped"). */
+  private autoStartPending(): boolean {
+    return !this.autoStarted && this.settings.autoStart && this.trusted && (this.manifest?.kernels.length ?? 0) > 0;
   }
 
   private maybeAutoStart(): void {

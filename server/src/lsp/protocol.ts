@@ -131,6 +131,8 @@ export interface KernelsInfo {
   trusted: boolean;
   /** Whether kernels were started (and not stopped since). */
   started: boolean;
+  /** True while kernels are being started, or will be once the device probe is done (auto-start). */
+  starting?: boolean;
   /** Errors in the manifest (they are also its diagnostics). */
   manifestErrors: number;
   kernels: KernelView[];

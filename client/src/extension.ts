@@ -18,11 +18,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
   const server = new ServerConnection(context, log, trace);
   context.subscriptions.push(log, trace, statusBar, server, server.onDidChangeStatus((status) => statusBar.update(status)));
   registerCommands(context, server, log);
+  const kernels = new KernelsClient(server, log);
   const topology = new TopologyClient(server, log);
-  const topologyView = new TopologyView(topology, log);
+  const topologyView = new TopologyView(topology, log, kernels);
   context.subscriptions.push(topology, topologyView);
   registerTopologyCommands(context, topology, topologyView, log);
-  const kernels = new KernelsClient(server, log);
   const kernelStatusBar = new KernelStatusBar(kernels);
   const outcomes = new ReloadOutcomeReporter(log);
   context.subscriptions.push(kernels, kernelStatusBar, kernels.onDidReloadKernel((outcome) => outcomes.report(outcome)));

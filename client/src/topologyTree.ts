@@ -2,7 +2,7 @@
 // devices turned into a tree of devices, their host link, their links to the other devices and
 // their kernels. No VS Code API here, so it is unit-tested in plain Node and returned as is by the
 // extension API's topologyItems().
-import type { DeviceView, TopologyInfo, TopologyJson } from '../../server/src/lsp/protocol';
+import type { DeviceView, KernelView, TopologyInfo, TopologyJson } from '../../server/src/lsp/protocol';
 
 export type TopologyNodeKind = 'device' | 'hostLink' | 'link' | 'kernel' | 'notes' | 'note' | 'message';
 
@@ -56,19 +56,14 @@ function kernelsText(count: number): string {
   return `${count} kernel${count === 1 ? '' : 's'}`;
 }
 
-function deviceNode(info: TopologyInfo, device: TopologyDeviceJson): TopologyNode {
+function deviceNode(info: TopologyInfo, device: TopologyDeviceJson, kernelViews: readonly KernelView[]): TopologyNode {
   const view = info.devices.find((d) => d.key === device.key);
   const drained = info.drained.includes(device.key);
   const kernels = view?.kernels ?? [];
   const memory = memoryText(view, device);
   const cc = device.computeCapability;
-  const parts = [
-    device.backend === 'cuda' ? 'CUDA' : 'WebGPU',
-    memory,
-    cc ? `sm_${cc.major}${cc.minor}` : undefined,
-    device.numaNode === undefined ? undefined : `NUMA ${device.numaNode}`,
-    drained ? 'drained' : kernelsText(kernels.length),
-  ].filter((p): p is string => p !== undefined);
+  // Short enough for the default side-bar width: memory, compute capability and NUMA are in the tooltip.
+  const parts = [device.backend === 'cuda' ? 'CUDA' : 'WebGPU', drained ? 'drained' : kernelsText(kernels.length)];
   const aliases = info.topology.devices.filter((d) => d.key !== device.key && d.physicalGpu === device.physicalGpu).map((d) => d.key);
   const tooltip = [
     `**${device.name}** (\`${device.key}\`)`,
@@ -89,9 +84,7 @@ function deviceNode(info: TopologyInfo, device: TopologyDeviceJson): TopologyNod
     const to = info.topology.devices.find((d) => d.key === link.to);
     if (to) children.push(linkNode(info.topology, link, to));
   }
-  for (const kernel of kernels) {
-    children.push({ id: `${device.key}/kernel/${kernel}`, kind: 'kernel', label: kernel, description: 'kernel', tooltip: `Kernel **${kernel}**, placed on \`${device.key}\``, icon: 'symbol-event', children: [] });
-  }
+  for (const kernel of kernels) children.push(kernelNode(device.key, kernel, kernelViews.find((k) => k.id === kernel)));
   const node: TopologyNode = {
     id: `device/${device.key}`, kind: 'device', label: device.name, description: parts.join(' · '), tooltip,
     icon: drained ? 'debug-disconnect' : device.software ? 'vm' : 'chip', device: device.key, children,
@@ -100,13 +93,39 @@ function deviceNode(info: TopologyInfo, device: TopologyDeviceJson): TopologyNod
   return node;
 }
 
+/** A kernel row: its version, rate and state ("v3 · 60/s · running"); the rest in the tooltip. */
+function kernelNode(deviceKey: string, id: string, view: KernelView | undefined): TopologyNode {
+  const node: TopologyNode = { id: `${deviceKey}/kernel/${id}`, kind: 'kernel', label: id, tooltip: `Kernel **${id}**, placed on \`${deviceKey}\``, icon: 'symbol-event', children: [] };
+  if (view === undefined) return { ...node, description: 'placed' };
+  const rate = view.state === 'running' ? `${formatRate(view.stepsPerSecond)}/s` : undefined;
+  node.description = [`v${view.version}`, rate, view.state].filter((p) => p !== undefined).join(' · ');
+  node.tooltip = [
+    `Kernel **${id}** on \`${deviceKey}\`: ${view.state}`,
+    '',
+    `- Version ${view.version}${view.fallbackVersion !== undefined ? ` (rolls back to v${view.fallbackVersion})` : ''}`,
+    `- Step ${view.step.toLocaleString('en-US')}, ${formatRate(view.stepsPerSecond)} steps/s${view.rateHz > 0 ? ` (manifest: ${view.rateHz}/s)` : ''}`,
+    `- State: ${formatBytes(view.stateBytes)}`,
+    `- Source: \`${view.source}\` (${view.entryPoint})`,
+    view.error !== undefined ? `- ${view.error}` : undefined,
+  ].filter((line): line is string => line !== undefined).join('\n');
+  if (view.state === 'failed') node.icon = 'warning';
+  return node;
+}
+
+/** Steps per second, short: "0.5", "60", "1.2k". */
+function formatRate(perSecond: number): string {
+  if (perSecond < 10) return perSecond.toFixed(1).replace(/\.0$/, '');
+  if (perSecond < 1000) return String(Math.round(perSecond));
+  return `${(perSecond / 1000).toFixed(perSecond < 10_000 ? 1 : 0).replace(/\.0$/, '')}k`;
+}
+
 function hostLinkNode(device: TopologyDeviceJson): TopologyNode {
   const host = device.hostLink;
   return {
     id: `${device.key}/host`,
     kind: 'hostLink',
     label: 'host memory',
-    description: `↓ ${formatGBps(host.toDeviceGBps)} · ↑ ${formatGBps(host.toHostGBps)} · ${formatMicroseconds(host.latencyUs)} · ${host.basis}`,
+    description: `↓ ${formatGBps(host.toDeviceGBps)} ↑ ${formatGBps(host.toHostGBps)} · ${host.basis}`,
     tooltip: [
       `**System memory ↔ \`${device.key}\`** (${host.basis})`,
       '',
@@ -128,10 +147,11 @@ function linkNode(topology: TopologyJson, link: TopologyLinkJson, to: TopologyDe
   return {
     id: `${link.from}/link/${link.to}`,
     kind: 'link',
-    label: `→ ${to.key} ${to.name}`,
-    description: `${link.label} · ${formatGBps(link.bandwidthGBps)} · ${formatMicroseconds(link.latencyUs)} · ${link.basis}`,
+    label: `→ ${to.key}`,
+    // "NVSwitch (18 links)" → "NVSwitch": the details, latency and basis are in the tooltip (the icon's colour shows measured).
+    description: `${link.label.replace(/\s*\(.*\)$/, '') || link.label} · ${formatGBps(link.bandwidthGBps)}`,
     tooltip: [
-      `**\`${link.from}\` → \`${link.to}\`**: ${link.label} (${link.basis})`,
+      `**\`${link.from}\` → \`${link.to}\`** (${to.name}): ${link.label} (${link.basis})`,
       '',
       `- Bandwidth: ${formatGBps(link.bandwidthGBps)} per direction`,
       `- Latency: ${formatMicroseconds(link.latencyUs)}`,
@@ -157,20 +177,25 @@ function sourceText(source: TopologyLinkJson['source']): string {
 }
 
 /** The view's top level: a line while probing, the devices, then the topology's notes. */
-export function topologyTree(info: TopologyInfo | undefined, problem?: string): TopologyNode[] {
+export function topologyTree(info: TopologyInfo | undefined, problem?: string, kernels: readonly KernelView[] = []): TopologyNode[] {
   const message = (id: string, label: string, tooltip: string, icon = 'info'): TopologyNode => ({ id, kind: 'message', label, tooltip, icon, children: [] });
   if (problem !== undefined) return [message('message/problem', problem, problem, 'warning')];
   if (!info) return [message('message/waiting', 'Waiting for the language server…', 'The RingKernel language server is starting.', 'loading~spin')];
   if (info.probing) return [message('message/probing', 'Probing GPU devices…', 'The device probe is looking for CUDA devices and WebGPU adapters.', 'loading~spin')];
-  const nodes = info.topology.devices.map((device) => deviceNode(info, device));
+  const nodes = info.topology.devices.map((device) => deviceNode(info, device, kernels));
   if (nodes.length === 0) nodes.push(message('message/none', 'No GPU devices found', 'No backend found a device; the notes below say why.', 'warning'));
   if (info.measuring) nodes.unshift(message('message/measuring', 'Measuring bandwidth and latency…', 'RingKernel: Measure Topology is running.', 'loading~spin'));
   if (info.topology.notes.length > 0) {
     nodes.push({
       id: 'notes', kind: 'notes', label: 'Notes', description: `${info.topology.notes.length}`,
       tooltip: 'What was estimated because a probe was unavailable, and what was ambiguous.', icon: 'info',
-      children: info.topology.notes.map((note, i) => ({ id: `notes/${i}`, kind: 'note', label: note, tooltip: note, icon: 'circle-small', children: [] })),
+      children: info.topology.notes.map((note, i) => ({ id: `notes/${i}`, kind: 'note', label: shortNote(note), tooltip: note, icon: 'circle-small', children: [] })),
     });
   }
   return nodes;
+}
+
+/** A note cut to 60 characters for the side bar; the whole note is its tooltip. */
+function shortNote(note: string): string {
+  return note.length > 60 ? `${note.slice(0, 59)}…` : note;
 }

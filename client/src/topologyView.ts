@@ -5,6 +5,8 @@ import * as vscode from 'vscode';
 import { errorMessage } from './errorMessage';
 import { topologyTree, type TopologyNode } from './topologyTree';
 import type { TopologyClient } from './topologyClient';
+import type { KernelsClient } from './kernelsClient';
+import type { TopologyInfo } from '../../server/src/lsp/protocol';
 
 export const TOPOLOGY_VIEW_ID = 'ringkernel.topology';
 
@@ -12,14 +14,21 @@ export class TopologyView implements vscode.TreeDataProvider<TopologyNode>, vsco
   private readonly changeEmitter = new vscode.EventEmitter<TopologyNode | undefined>();
   readonly onDidChangeTreeData = this.changeEmitter.event;
   private roots: TopologyNode[] = topologyTree(undefined);
+  /** The latest answer, so kernel rows follow the kernels' rates without asking for the topology again. */
+  private latest: TopologyInfo | undefined;
   private refreshing: Promise<TopologyNode[]> | undefined;
   private again = false;
   private readonly subscriptions: vscode.Disposable[] = [];
 
-  constructor(private readonly topology: TopologyClient, private readonly log: vscode.LogOutputChannel) {
+  constructor(private readonly topology: TopologyClient, private readonly log: vscode.LogOutputChannel, private readonly kernels: KernelsClient) {
     this.subscriptions.push(
       vscode.window.createTreeView(TOPOLOGY_VIEW_ID, { treeDataProvider: this, showCollapseAll: true }),
       topology.onDidChange(() => { void this.refresh(); }),
+      kernels.onDidChangeState(() => {
+        if (this.latest === undefined || this.refreshing) return;
+        this.roots = topologyTree(this.latest, undefined, kernels.current?.kernels);
+        this.changeEmitter.fire(undefined);
+      }),
     );
   }
 
@@ -38,10 +47,12 @@ export class TopologyView implements vscode.TreeDataProvider<TopologyNode>, vsco
       do {
         this.again = false;
         try {
-          this.roots = topologyTree(await this.topology.topology());
+          this.latest = await this.topology.topology();
+          this.roots = topologyTree(this.latest, undefined, this.kernels.current?.kernels);
         } catch (error) {
           const message = errorMessage(error);
           this.log.warn(`the topology view could not read the topology: ${message}`);
+          this.latest = undefined;
           this.roots = topologyTree(undefined, `Could not read the topology: ${message}`);
         }
         this.changeEmitter.fire(undefined);
@@ -54,7 +65,7 @@ export class TopologyView implements vscode.TreeDataProvider<TopologyNode>, vsco
 
   getTreeItem(node: TopologyNode): vscode.TreeItem {
     const state = node.children.length === 0 ? vscode.TreeItemCollapsibleState.None
-      : node.kind === 'device' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed;
+      : node.kind === 'device' || node.kind === 'notes' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed;
     const item = new vscode.TreeItem(node.label, state);
     item.id = node.id;
     if (node.description !== undefined) item.description = node.description;

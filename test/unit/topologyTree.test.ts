@@ -26,8 +26,10 @@ describe('topology tree (what the GPU Topology view shows)', () => {
     const first = devices[0];
     assert.equal(first?.device, 'cuda:0');
     assert.equal(first?.icon, 'chip');
-    assert.match(first?.description ?? '', /^CUDA · .*GiB.* · sm_90 · NUMA 0 · 2 kernels$/);
+    assert.equal(first?.description, 'CUDA · 2 kernels', 'short, for the default side-bar width');
     assert.match(first?.tooltip ?? '', /Compute capability: 9\.0/);
+    assert.match(first?.tooltip ?? '', /Memory: .*GiB/);
+    assert.match(first?.tooltip ?? '', /NUMA node: 0/);
     const kinds = first?.children.map((c) => c.kind) ?? [];
     assert.equal(kinds[0], 'hostLink');
     assert.equal(kinds.filter((k) => k === 'link').length, 7);
@@ -37,7 +39,10 @@ describe('topology tree (what the GPU Topology view shows)', () => {
   test('links carry their interconnect, bandwidth, latency and whether they were measured', () => {
     const nodes = topologyTree(info('dgx-h100'));
     const link = nodes[0]?.children.find((c) => c.kind === 'link');
-    assert.match(link?.description ?? '', /^NVSwitch \(NVLink4, 18 links\) · 450 GB\/s · .*µs · estimated$/);
+    assert.equal(link?.description, 'NVSwitch · 450 GB/s');
+    assert.match(link?.label ?? '', /^→ cuda:\d$/);
+    assert.match(link?.tooltip ?? '', /NVSwitch \(NVLink4, 18 links\) \(estimated\)/);
+    assert.match(link?.tooltip ?? '', /Latency: .*µs/);
     assert.equal(link?.basis, 'estimated');
     assert.equal(link?.icon, 'arrow-swap');
     const pcie = topologyTree(info('two-socket-pcie'));
@@ -70,5 +75,17 @@ describe('topology tree (what the GPU Topology view shows)', () => {
     assert.equal(drained?.drained, true, 'the view offers Undrain on it');
     assert.match(drained?.tooltip ?? '', /until it is undrained/);
     assert.equal(nodes.find((n) => n.device === 'cuda:2')?.drained, undefined);
+  });
+
+  test('a kernel row shows its version, rate and state', () => {
+    const view = {
+      id: 'k1', source: '/ws/heat.wgsl', language: 'wgsl' as const, entryPoint: 'main', state: 'running' as const, version: 3, step: 1200,
+      stepsPerSecond: 59.6, rateHz: 60, stateBytes: 4096, device: 'cuda:0',
+    };
+    const nodes = topologyTree(info('dgx-h100', { k1: 'cuda:0', k2: 'cuda:0' }), undefined, [view]);
+    const rows = nodes[0]?.children.filter((c) => c.kind === 'kernel') ?? [];
+    assert.equal(rows[0]?.description, 'v3 · 60/s · running');
+    assert.match(rows[0]?.tooltip ?? '', /Step 1,200/);
+    assert.equal(rows[1]?.description, 'placed', 'a kernel the runtime does not know (yet)');
   });
 });

@@ -5,11 +5,15 @@ import { registerCommands, reportFailure, registerTopologyCommands } from './com
 import { registerKernelCommands, ReloadOutcomeReporter } from './kernelCommands';
 import { KernelsClient } from './kernelsClient';
 import { KernelStatusBar } from './kernelStatusBar';
+import { MigrationClient } from './migrationClient';
+import { MigrationCommands } from './migrationCommands';
 import { registerRunningVersionDiff } from './runningVersionDiff';
 import { ServerConnection } from './serverConnection';
 import { StatusBar } from './statusBar';
 import { TopologyClient } from './topologyClient';
+import { TopologyDragAndDrop } from './topologyDragAndDrop';
 import { TopologyView } from './topologyView';
+import { WebviewPanels } from './webviews/webviewPanels';
 
 export async function activate(context: vscode.ExtensionContext): Promise<RingKernelApi> {
   const log = vscode.window.createOutputChannel('RingKernel', { log: true });
@@ -20,14 +24,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
   registerCommands(context, server, log);
   const kernels = new KernelsClient(server, log);
   const topology = new TopologyClient(server, log);
-  const topologyView = new TopologyView(topology, log, kernels);
+  const topologyView = new TopologyView(topology, kernels, log);
   context.subscriptions.push(topology, topologyView);
   registerTopologyCommands(context, topology, topologyView, log);
+  const migrations = new MigrationCommands(new MigrationClient(server), kernels, topology, topologyView, log);
+  migrations.register(context);
+  topologyView.show(new TopologyDragAndDrop((kernelId, to, from) => migrations.migrate(kernelId, to, from), log));
   const kernelStatusBar = new KernelStatusBar(kernels);
   const outcomes = new ReloadOutcomeReporter(log);
   context.subscriptions.push(kernels, kernelStatusBar, kernels.onDidReloadKernel((outcome) => outcomes.report(outcome)));
   registerKernelCommands(context, kernels, outcomes, log);
   registerRunningVersionDiff(context, kernels, log);
+  const webviews = new WebviewPanels(context, server, kernels, log);
+  context.subscriptions.push(webviews);
 
   try {
     await server.start();
@@ -50,6 +59,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
     onDidReloadKernel: kernels.onDidReloadKernel,
     readKernelState: (id, words) => kernels.readState(id, words),
     get kernelStatusBar() { return kernelStatusBar.view; },
+    routerStats: () => webviews.routerStats(),
   };
 }
 

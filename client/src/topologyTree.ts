@@ -1,8 +1,9 @@
 // What the "GPU Topology" view shows, as plain data: the server's topology and the coordinator's
 // devices turned into a tree of devices, their host link, their links to the other devices and
 // their kernels. No VS Code API here, so it is unit-tested in plain Node and returned as is by the
-// extension API's topologyItems().
-import type { DeviceView, KernelView, TopologyInfo, TopologyJson } from '../../server/src/lsp/protocol';
+// extension API's topologyItems(). Where a kernel runs is read from the kernels' own info (the
+// same ringkernel/kernelsChanged the kernel status bar item shows), so the two never disagree.
+import type { DeviceView, KernelView, KernelsInfo, LinkMessageRate, TopologyInfo, TopologyJson } from '../../server/src/lsp/protocol';
 
 export type TopologyNodeKind = 'device' | 'hostLink' | 'link' | 'kernel' | 'notes' | 'note' | 'message';
 
@@ -16,10 +17,12 @@ export interface TopologyNode {
   tooltip: string;
   /** A codicon id, e.g. "chip". */
   icon: string;
-  /** The device key, for device nodes (the drain command's argument) and links (the far end). */
+  /** The device key, for device nodes (the drain command's argument), kernels (where it runs) and links (the far end). */
   device?: string;
-  /** For device nodes: drained (the view offers Undrain instead of Drain). */
-  drained?: boolean;
+  /** The kernel id, for kernel nodes (the migrate command's argument). */
+  kernel?: string;
+  /** For device nodes taken out of service (their menu offers Undrain instead of Drain). */
+  drained?: true;
   /** For host links and links. */
   basis?: 'measured' | 'estimated';
   children: TopologyNode[];
@@ -52,18 +55,44 @@ function memoryText(view: DeviceView | undefined, device: TopologyDeviceJson): s
   return free === undefined ? `${formatBytes(total)}` : `${formatBytes(total - free)} / ${formatBytes(total)} used`;
 }
 
+/** "120 msg/s": the router's current rate on a device pair (its sliding window). */
+export function formatMessageRate(perSecond: number): string {
+  return `${perSecond >= 100 ? perSecond.toFixed(0) : perSecond >= 10 ? perSecond.toFixed(1) : perSecond.toFixed(2)} msg/s`;
+}
+
+function messageRate(info: TopologyInfo, from: string, to: string): LinkMessageRate | undefined {
+  const rate = info.messageRates?.find((r) => r.from === from && r.to === to);
+  return rate && (rate.messagesPerSecond > 0 || rate.pending > 0) ? rate : undefined;
+}
+
+function messageLine(rate: LinkMessageRate | undefined): string | undefined {
+  if (!rate) return undefined;
+  return `- Kernel messages: ${formatMessageRate(rate.messagesPerSecond)} (${formatBytes(rate.bytesPerSecond)}/s), route ${rate.route}, ${rate.pending} pending`;
+}
+
 function kernelsText(count: number): string {
   return `${count} kernel${count === 1 ? '' : 's'}`;
 }
 
-function deviceNode(info: TopologyInfo, device: TopologyDeviceJson, kernelViews: readonly KernelView[]): TopologyNode {
+/** The kernels on a device: from the kernels' info when there is one, else the coordinator's record. */
+function kernelsOn(info: TopologyInfo, device: string, kernels: KernelsInfo | undefined): { id: string; view?: KernelView }[] {
+  if (kernels === undefined) return (info.devices.find((d) => d.key === device)?.kernels ?? []).map((id) => ({ id }));
+  return kernels.kernels.filter((k) => k.device === device && k.state !== 'stopped' && k.state !== 'failed').map((k) => ({ id: k.id, view: k }));
+}
+
+function deviceNode(info: TopologyInfo, device: TopologyDeviceJson, running: KernelsInfo | undefined): TopologyNode {
   const view = info.devices.find((d) => d.key === device.key);
   const drained = info.drained.includes(device.key);
-  const kernels = view?.kernels ?? [];
+  const kernels = kernelsOn(info, device.key, running);
   const memory = memoryText(view, device);
   const cc = device.computeCapability;
   // Short enough for the default side-bar width: memory, compute capability and NUMA are in the tooltip.
-  const parts = [device.backend === 'cuda' ? 'CUDA' : 'WebGPU', drained ? 'drained' : kernelsText(kernels.length)];
+  const parts = [
+    device.backend === 'cuda' ? 'CUDA' : 'WebGPU',
+    drained ? (kernels.length > 0 ? `drained · ${kernelsText(kernels.length)} still running` : 'drained') : kernelsText(kernels.length),
+  ];
+  const within = messageRate(info, device.key, device.key);
+  if (within) parts.push(`${formatMessageRate(within.messagesPerSecond)} within`);
   const aliases = info.topology.devices.filter((d) => d.key !== device.key && d.physicalGpu === device.physicalGpu).map((d) => d.key);
   const tooltip = [
     `**${device.name}** (\`${device.key}\`)`,
@@ -74,17 +103,18 @@ function deviceNode(info: TopologyInfo, device: TopologyDeviceJson, kernelViews:
     cc ? `- Compute capability: ${cc.major}.${cc.minor}` : undefined,
     `- NUMA node: ${device.numaNode ?? 'unknown'}`,
     device.pciBusId !== undefined ? `- PCI bus id: ${device.pciBusId}` : undefined,
-    drained ? '- Drained: takes no kernels until it is undrained (RingKernel: Undrain Device…, or this item\'s context menu)'
+    drained ? `- Drained: takes no new kernels until Undrain Device${kernels.length > 0 ? `; ${kernelsText(kernels.length)} no other device could take still run here` : ''}`
       : `- Load: ${kernelsText(kernels.length)} (${Math.round((view?.load ?? 0) * 100)}% of the limit ${info.config.maxKernelsPerDevice})`,
     view && !view.available && !drained ? `- Not available: ${view.unavailableReason ?? 'unknown reason'}` : undefined,
+    messageLine(within)?.replace('- Kernel messages:', '- Kernel messages within the device:'),
   ].filter((line): line is string => line !== undefined).join('\n');
 
   const children: TopologyNode[] = [hostLinkNode(device)];
   for (const link of info.topology.links.filter((l) => l.from === device.key)) {
     const to = info.topology.devices.find((d) => d.key === link.to);
-    if (to) children.push(linkNode(info.topology, link, to));
+    if (to) children.push(linkNode(info.topology, link, to, messageRate(info, link.from, link.to)));
   }
-  for (const kernel of kernels) children.push(kernelNode(device.key, kernel, kernelViews.find((k) => k.id === kernel)));
+  for (const kernel of kernels) children.push(kernelNode(device.key, kernel));
   const node: TopologyNode = {
     id: `device/${device.key}`, kind: 'device', label: device.name, description: parts.join(' · '), tooltip,
     icon: drained ? 'debug-disconnect' : device.software ? 'vm' : 'chip', device: device.key, children,
@@ -94,26 +124,29 @@ function deviceNode(info: TopologyInfo, device: TopologyDeviceJson, kernelViews:
 }
 
 /** A kernel row: its version, rate and state ("v3 · 60/s · running"); the rest in the tooltip. */
-function kernelNode(deviceKey: string, id: string, view: KernelView | undefined): TopologyNode {
-  const node: TopologyNode = { id: `${deviceKey}/kernel/${id}`, kind: 'kernel', label: id, tooltip: `Kernel **${id}**, placed on \`${deviceKey}\``, icon: 'symbol-event', children: [] };
+function kernelNode(device: string, kernel: { id: string; view?: KernelView }): TopologyNode {
+  const { id, view } = kernel;
+  const node: TopologyNode = { id: `${device}/kernel/${id}`, kind: 'kernel', label: id, tooltip: `Kernel **${id}**, placed on \`${device}\``, icon: 'symbol-event', device, kernel: id, children: [] };
   if (view === undefined) return { ...node, description: 'placed' };
   const rate = view.state === 'running' ? `${formatRate(view.stepsPerSecond)}/s` : undefined;
   node.description = [`v${view.version}`, rate, view.state].filter((p) => p !== undefined).join(' · ');
   node.tooltip = [
-    `Kernel **${id}** on \`${deviceKey}\`: ${view.state}`,
+    `Kernel **${id}** on \`${device}\`: ${view.state}`,
     '',
     `- Version ${view.version}${view.fallbackVersion !== undefined ? ` (rolls back to v${view.fallbackVersion})` : ''}`,
     `- Step ${view.step.toLocaleString('en-US')}, ${formatRate(view.stepsPerSecond)} steps/s${view.rateHz > 0 ? ` (manifest: ${view.rateHz}/s)` : ''}`,
     `- State: ${formatBytes(view.stateBytes)}`,
     `- Source: \`${view.source}\` (${view.entryPoint})`,
     view.error !== undefined ? `- ${view.error}` : undefined,
+    '',
+    'Drag it onto another device, or right-click, to move it.',
   ].filter((line): line is string => line !== undefined).join('\n');
   if (view.state === 'failed') node.icon = 'warning';
   return node;
 }
 
 /** Steps per second, short: "0.5", "60", "1.2k". */
-function formatRate(perSecond: number): string {
+export function formatRate(perSecond: number): string {
   if (perSecond < 10) return perSecond.toFixed(1).replace(/\.0$/, '');
   if (perSecond < 1000) return String(Math.round(perSecond));
   return `${(perSecond / 1000).toFixed(perSecond < 10_000 ? 1 : 0).replace(/\.0$/, '')}k`;
@@ -140,7 +173,7 @@ function hostLinkNode(device: TopologyDeviceJson): TopologyNode {
   };
 }
 
-function linkNode(topology: TopologyJson, link: TopologyLinkJson, to: TopologyDeviceJson): TopologyNode {
+function linkNode(topology: TopologyJson, link: TopologyLinkJson, to: TopologyDeviceJson, rate: LinkMessageRate | undefined): TopologyNode {
   const path = topology.paths.find((p) => p.from === link.from && p.to === link.to);
   const detour = path && path.hops > 1 ? path : undefined;
   const icon = link.interconnect.kind === 'samePhysicalGpu' ? 'link' : link.interconnect.kind === 'host' ? 'server-process' : 'arrow-swap';
@@ -149,7 +182,7 @@ function linkNode(topology: TopologyJson, link: TopologyLinkJson, to: TopologyDe
     kind: 'link',
     label: `→ ${to.key}`,
     // "NVSwitch (18 links)" → "NVSwitch": the details, latency and basis are in the tooltip (the icon's colour shows measured).
-    description: `${link.label.replace(/\s*\(.*\)$/, '') || link.label} · ${formatGBps(link.bandwidthGBps)}`,
+    description: `${link.label.replace(/\s*\(.*\)$/, '') || link.label} · ${formatGBps(link.bandwidthGBps)}${rate ? ` · ${formatMessageRate(rate.messagesPerSecond)}` : ''}`,
     tooltip: [
       `**\`${link.from}\` → \`${link.to}\`** (${to.name}): ${link.label} (${link.basis})`,
       '',
@@ -158,6 +191,7 @@ function linkNode(topology: TopologyJson, link: TopologyLinkJson, to: TopologyDe
       `- Known from: ${sourceText(link.source)}`,
       link.peer ? `- CUDA peer access: ${link.peer.accessSupported ? 'supported' : 'not supported'}, performance rank ${link.peer.performanceRank}, native atomics ${link.peer.nativeAtomicSupported ? 'yes' : 'no'}` : undefined,
       detour ? `- Best route: ${detour.devices.join(' → ')} (${detour.hops} hops, ${formatGBps(detour.bottleneckGBps)})` : undefined,
+      messageLine(rate),
     ].filter((line): line is string => line !== undefined).join('\n'),
     icon,
     device: link.to,
@@ -176,8 +210,12 @@ function sourceText(source: TopologyLinkJson['source']): string {
   }
 }
 
-/** The view's top level: a line while probing, the devices, then the topology's notes. */
-export function topologyTree(info: TopologyInfo | undefined, problem?: string, kernels: readonly KernelView[] = []): TopologyNode[] {
+/**
+ * The view's top level: a line while probing, the devices, then the topology's notes. `kernels`
+ * (the server's latest KernelsInfo) says where each kernel runs; without it the coordinator's
+ * record does.
+ */
+export function topologyTree(info: TopologyInfo | undefined, problem?: string, kernels?: KernelsInfo): TopologyNode[] {
   const message = (id: string, label: string, tooltip: string, icon = 'info'): TopologyNode => ({ id, kind: 'message', label, tooltip, icon, children: [] });
   if (problem !== undefined) return [message('message/problem', problem, problem, 'warning')];
   if (!info) return [message('message/waiting', 'Waiting for the language server…', 'The RingKernel language server is starting.', 'loading~spin')];

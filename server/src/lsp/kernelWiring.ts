@@ -9,12 +9,16 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { BackendName } from '../backends/backendReport';
 import { errorMessage, type Logger } from '../logger';
 import type { Manifest } from '../manifest/manifest';
-import { DEFAULT_MAX_HOSTS_PER_DEVICE, KernelRuntime, type KernelPlacer } from '../runtime/kernelRuntime';
+import { DEFAULT_MAX_HOSTS_PER_DEVICE, KernelRuntime, type KernelPlacer, type StateSnapshot } from '../runtime/kernelRuntime';
+import type { DeliveryStats } from '../runtime/messageDelivery';
+import type { GpuTopology } from '../topology/gpuTopology';
 import type { Validate } from '../runtime/hotReloadManager';
+import type { MigrationRoute } from '../migration/migrationTypes';
 import {
-  kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
+  entryPointOffsetsRequest, kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
   runningSourceRequest, startKernelsRequest, stopKernelsRequest, trustChangedNotification, type KernelsInfo, type RunningSourceResult, type StartKernelsResult,
 } from './protocol';
+import { entryPointOffset } from '../manifest/entryPointOffset';
 import { runningVersionLenses } from './runningVersionLens';
 import type { ValidationWiring } from './validationWiring';
 import { readReloadOn, saveReasonName, saveReloads, type ReloadOn } from './saveIntent';
@@ -54,6 +58,8 @@ export interface KernelWiringOptions {
   unavailableReason(backend: BackendName): string | undefined;
   /** The kernels that cannot run on this machine changed (they become warnings on the manifest). */
   onUnavailableChanged?(): void;
+  /** How a migration's bytes travel (from the topology). */
+  migrationRoute?(from: string, to: string): MigrationRoute;
 }
 
 export class KernelWiring {
@@ -86,8 +92,14 @@ export class KernelWiring {
       get maxHostsPerDevice() { return settings().maxHostsPerDevice; },
       onChange: () => this.scheduleNotify(),
       onOutcome: (outcome) => void connection.sendNotification(reloadOutcomeNotification, outcome),
+      ...(options.migrationRoute ? { migrationRoute: (from: string, to: string) => options.migrationRoute?.(from, to) ?? 'hostStaged' } : {}),
     });
     this.register();
+  }
+
+  /** The runtime, for the migration requests (migrationWiring.ts). */
+  get kernelRuntime(): KernelRuntime {
+    return this.runtime;
   }
 
   setTrusted(trusted: boolean): void {
@@ -133,6 +145,24 @@ export class KernelWiring {
     return this.runtime.views().flatMap((v) => (v.unavailableHere !== undefined ? [{ kernelId: v.id, reason: v.unavailableHere }] : []));
   }
 
+  /** The K2K router's figures (what ringkernel/routerStats and the topology's link rates show). */
+  routerStats(): DeliveryStats {
+    return this.runtime.routerStats();
+  }
+
+  onRouterChange(listener: () => void): { dispose(): void } {
+    return this.runtime.onRouterChange(listener);
+  }
+
+  setRouterTopology(topology: GpuTopology, enableP2P?: boolean): void {
+    this.runtime.setRouterTopology(topology, enableP2P);
+  }
+
+  /** A kernel's whole state at a step boundary (the state views' reader until the host reads only the views' ranges). */
+  readState(id: string): Promise<StateSnapshot> {
+    return this.runtime.readState(id);
+  }
+
   dispose(): Promise<void> {
     clearTimeout(this.notifyTimer);
     return this.runtime.dispose();
@@ -153,6 +183,12 @@ export class KernelWiring {
     connection.onRequest(stopKernelsRequest, async () => ({ stopped: await this.runtime.stop() }));
     connection.onRequest(reloadKernelRequest, ({ id }) => this.forKernel(id, () => this.runtime.reload(id)));
     connection.onRequest(rollbackKernelRequest, ({ id }) => this.forKernel(id, () => this.runtime.rollback(id)));
+    connection.onRequest(entryPointOffsetsRequest, ({ uri, names }) => {
+      const document = this.documents.get(uri);
+      if (!document) return { offsets: names.map(() => null) };
+      const text = document.getText();
+      return { offsets: names.map((name) => entryPointOffset(document.languageId, text, name) ?? null) };
+    });
     connection.onRequest(kernelStateRequest, ({ id, words }) => this.forKernel(id, async () => {
       const snapshot = await this.runtime.readState(id);
       const count = Math.min(Math.max(0, Math.floor(words ?? 0)), MAX_STATE_WORDS, Math.floor(snapshot.stateBytes / 4));

@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { TextDocumentSyncKind, TextDocuments, type Connection, type InitializeResult } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { probeMachine } from '../probe/machineProbe';
+import { instancesSetting, withWebGpuInstances } from '../probe/deviceInstances';
+import { MigrationWiring } from './migrationWiring';
+import { migrationRoute } from '../migration/migrationRoute';
 import { describeBackend } from '../backends/backendReport';
 import { errorMessage, type Logger } from '../logger';
 import { VERSION } from '../version';
@@ -18,6 +21,10 @@ import { wireManifestDiagnostics } from './manifestWiring';
 import type { InitializationOptions } from './protocol';
 import { DeviceJit } from '../validation/deviceJit';
 import { wireValidation } from './validationWiring';
+import { RouterStatsWiring } from './routerStatsWiring';
+import { routerStatsSource } from './routerStatsSource';
+import { StateViewWiring, stateViewKernelOf } from './stateViewWiring';
+import { wholeStateReader } from '../views/wholeStateReader';
 
 function connectionLogger(connection: Connection): Logger {
   return {
@@ -53,6 +60,7 @@ export function startServer(connection: Connection): void {
   let clientValidatesSchema = false;
   const kernels = new KernelWiring(connection, documents, log, {
     placer: topology.placer(),
+    migrationRoute: (from, to) => migrationRoute(topology.coordinator.topology(), from, to),
     validation,
     unavailableReason: (backend) => {
       const report = state.info().backends.find((b) => b.backend === backend);
@@ -61,6 +69,22 @@ export function startServer(connection: Connection): void {
     // Kernels that cannot run here became known: they are warnings on the manifest's entries.
     onUnavailableChanged: () => manifests.refresh(),
   });
+  // The router of the kernel runtime answers ringkernel/routerStats; the views read the whole state and slice it.
+  const routerStats = new RouterStatsWiring(connection, log, routerStatsSource(kernels));
+  const stateViews = new StateViewWiring(connection, log, {
+    reader: wholeStateReader((id) => kernels.readState(id)),
+    kernel: (id) => stateViewKernelOf(kernels.info().kernels, id),
+  });
+  new MigrationWiring(connection, log, { runtime: kernels.kernelRuntime, coordinator: topology.coordinator });
+  // The K2K router routes by the machine's topology and ringkernel.enableP2P; its traffic per
+  // device pair is each topology link's message rate in the GPU Topology view.
+  topology.coordinator.onDidChange((change) => {
+    if (change.kind === 'topology' || change.kind === 'config') kernels.setRouterTopology(topology.coordinator.topology(), topology.coordinator.getConfig().enableP2P);
+  });
+  topology.setMessageRates(() => kernels.routerStats().devicePairs.map((pair) => ({
+    from: pair.from, to: pair.to, route: pair.route, messagesPerSecond: pair.messagesPerSecond, bytesPerSecond: pair.bytesPerSecond, pending: pair.pending,
+  })));
+  kernels.onRouterChange(() => topology.trafficChanged());
   // The runtime takes the manifest as saved on disk: typing in it must not restart kernels.
   const manifests = wireManifestDiagnostics(connection, documents, () => workspaceRoots, {
     clientValidatesSchema: () => clientValidatesSchema,
@@ -100,7 +124,12 @@ export function startServer(connection: Connection): void {
       void validation.pullSettings();
       connection.workspace.getConfiguration('ringkernel').then((section: unknown) => kernels.applySettings(section), () => undefined);
     }
-    void probeMachine({ onOutput: (line) => log.debug(`[probe] ${line}`) }).then((probe) => {
+    // ringkernel.webgpu.instancesPerAdapter decides how many WebGPU devices the probe yields.
+    const section: Promise<unknown> = clientAnswersConfiguration ? connection.workspace.getConfiguration('ringkernel').then((value: unknown) => value, () => undefined) : Promise.resolve(undefined);
+    void Promise.all([probeMachine({ onOutput: (line) => log.debug(`[probe] ${line}`) }), section]).then(([found, settings]) => {
+      const instances = instancesSetting((settings as { webgpu?: { instancesPerAdapter?: unknown } } | undefined)?.webgpu?.instancesPerAdapter);
+      if (instances.issue !== undefined) log.warn(instances.issue);
+      const probe = withWebGpuInstances(found, instances.instances);
       const { reports } = probe;
       state.setBackends(reports);
       for (const report of reports) log.info(describeBackend(report));
@@ -126,6 +155,8 @@ export function startServer(connection: Connection): void {
   connection.onRequest(serverInfoRequest, () => state.info());
   // Device hosts die with the server anyway (their IPC channel closes); stopping them first is tidier.
   connection.onShutdown(async () => {
+    stateViews.dispose();
+    routerStats.dispose();
     manifests.dispose();
     await kernels.dispose();
   });

@@ -13,20 +13,36 @@ export class HostPool<H> {
   acquire(device: string, kernelId: string, create: () => H): H {
     const known = this.hostOfKernel.get(kernelId);
     if (known) return known.host;
+    const host = this.choose(device, create);
+    this.assign(device, kernelId, host);
+    return host;
+  }
+
+  /**
+   * The host a kernel arriving on `device` would get (a new one while under the limit, else the
+   * next shared one), without recording it: a migration's target until its switch (assign).
+   */
+  choose(device: string, create: () => H): H {
+    const hosts = this.hostsByDevice.get(device) ?? [];
+    if (hosts.length < Math.max(1, this.maxPerDevice())) return create();
+    // Round-robin over the existing hosts, least recently given first.
+    const next = (this.nextShared.get(device) ?? 0) % hosts.length;
+    this.nextShared.set(device, next + 1);
+    return hosts[next] as H;
+  }
+
+  /** `kernelId` now runs in `host` on `device`; its previous host leaves the pool when no kernel uses it (the caller disposes it: see holds). */
+  assign(device: string, kernelId: string, host: H): void {
+    this.release(kernelId);
     const hosts = this.hostsByDevice.get(device) ?? [];
     this.hostsByDevice.set(device, hosts);
-    let host: H;
-    if (hosts.length < Math.max(1, this.maxPerDevice())) {
-      host = create();
-      hosts.push(host);
-    } else {
-      // Round-robin over the existing hosts, least recently given first.
-      const next = (this.nextShared.get(device) ?? 0) % hosts.length;
-      this.nextShared.set(device, next + 1);
-      host = hosts[next] as H;
-    }
+    if (!hosts.includes(host)) hosts.push(host);
     this.hostOfKernel.set(kernelId, { device, host });
-    return host;
+  }
+
+  /** Whether some kernel runs in `host`. */
+  holds(host: H): boolean {
+    return [...this.hostOfKernel.values()].some((entry) => entry.host === host);
   }
 
   /** Forgets `kernelId`; returns its host when no kernel uses it any more (the caller disposes it). */
@@ -34,7 +50,7 @@ export class HostPool<H> {
     const entry = this.hostOfKernel.get(kernelId);
     if (!entry) return undefined;
     this.hostOfKernel.delete(kernelId);
-    if ([...this.hostOfKernel.values()].some((other) => other.host === entry.host)) return undefined;
+    if (this.holds(entry.host)) return undefined;
     const hosts = this.hostsByDevice.get(entry.device) ?? [];
     const index = hosts.indexOf(entry.host);
     if (index >= 0) hosts.splice(index, 1);

@@ -7,6 +7,7 @@ import { KernelsClient } from './kernelsClient';
 import { KernelStatusBar } from './kernelStatusBar';
 import { MigrationClient } from './migrationClient';
 import { MigrationCommands } from './migrationCommands';
+import { registerRunningVersionDiff } from './runningVersionDiff';
 import { ServerConnection } from './serverConnection';
 import { StatusBar } from './statusBar';
 import { TopologyClient } from './topologyClient';
@@ -33,6 +34,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
   const outcomes = new ReloadOutcomeReporter(log);
   context.subscriptions.push(kernels, kernelStatusBar, kernels.onDidReloadKernel((outcome) => outcomes.report(outcome)));
   registerKernelCommands(context, kernels, outcomes, log);
+  registerRunningVersionDiff(context, kernels, log);
   const webviews = new WebviewPanels(context, server, kernels, log);
   context.subscriptions.push(webviews);
 

@@ -1,7 +1,7 @@
 // How the running kernels and their reload outcomes read to the user: the kernel status bar item's
 // text and tooltip, the QuickPick lines, and the message and log entry for each outcome. Pure (no
 // VS Code API), so it is unit-tested with plain Node; relative times take `now` from the caller.
-import type { KernelView, KernelsInfo, ReloadOutcome, ReloadPhaseTimings, ReloadStatus } from '../../server/src/lsp/protocol';
+import { runningVersionText, type KernelView, type KernelsInfo, type ReloadOutcome, type ReloadPhaseTimings, type ReloadStatus } from '../../server/src/lsp/protocol';
 
 export type KernelSeverity = 'normal' | 'warning' | 'error';
 
@@ -29,7 +29,8 @@ export function kernelStatusView(info: KernelsInfo | undefined, now: number): Ke
   if (info === undefined || info.manifest === null) return HIDDEN;
   const tooltip = tooltipOf(info, now);
   if (!info.trusted) return { visible: true, text: '$(shield) kernels off (untrusted)', tooltip, severity: 'normal' };
-  const failed = info.kernels.filter((k) => k.state === 'failed');
+  // A kernel that cannot run on this machine (CUDA without CUDA) is said in its tooltip line and on the manifest, not as an alarm.
+  const failed = info.kernels.filter((k) => k.state === 'failed' && k.unavailableHere === undefined);
   const failedText = failed.length === 0 ? '' : `$(warning) ${failed.length === 1 ? failed[0]?.id ?? '' : `${failed.length} kernels`} failed`;
   // A failed kernel (say a CUDA kernel on a machine without CUDA) must not hide the ones that run.
   const running = runningView(info, tooltip);
@@ -42,7 +43,13 @@ export function kernelStatusView(info: KernelsInfo | undefined, now: number): Ke
     const text = info.manifestErrors > 0 ? `$(warning) manifest: ${plural(info.manifestErrors, 'error')}` : '$(circle-slash) no kernels';
     return { visible: true, text, tooltip, severity: info.manifestErrors > 0 ? 'warning' : 'normal' };
   }
-  return running ?? { visible: true, text: '$(debug-pause) kernels stopped', tooltip, severity: 'normal' };
+  if (running === undefined && info.kernels.every((k) => k.unavailableHere !== undefined)) {
+    return { visible: true, text: `$(circle-slash) ${info.kernels.length === 1 ? 'kernel' : 'kernels'} cannot run here`, tooltip, severity: 'normal' };
+  }
+  if (running === undefined && info.starting === true) return { visible: true, text: '$(sync~spin) kernels starting', tooltip, severity: 'normal' };
+  const shown = running ?? { visible: true, text: '$(debug-pause) kernels stopped', tooltip, severity: 'normal' };
+  // The manifest's errors are in the Problems view; the icon says there is something to look at.
+  return info.manifestErrors > 0 ? { ...shown, text: `$(warning) ${shown.text}` } : shown;
 }
 
 /** The kernels that are not stopped or failed, as the item's text; undefined when there are none. */
@@ -80,6 +87,8 @@ function kernelLine(kernel: KernelView, now: number): string {
   parts.push(`step ${kernel.step.toLocaleString('en-US')}`);
   if (kernel.state === 'running') parts.push(`${formatRate(kernel.stepsPerSecond)} steps/s`);
   if (kernel.lastReload !== undefined) parts.push(lastReloadText(kernel.lastReload, now));
+  const differs = runningVersionText(kernel);
+  if (differs !== undefined) parts.push(`**${differs}**`);
   const line = parts.join(' · ');
   return kernel.error !== undefined ? `${line}: ${escapeMarkdown(kernel.error)}` : line;
 }
@@ -193,14 +202,22 @@ export function outcomeLogEntry(outcome: ReloadOutcome): { level: 'info' | 'warn
   return { level, text: lines.join('\n') };
 }
 
-const PHASES: readonly (readonly [keyof ReloadPhaseTimings, string])[] = [
-  ['validateMs', 'validate'], ['compileMs', 'compile'], ['drainMs', 'drain'], ['checkpointMs', 'checkpoint'],
-  ['swapMs', 'swap'], ['restoreMs', 'restore'], ['resumeMs', 'resume'], ['totalMs', 'total'], ['rollbackPointMs', 'rollback point stored'],
-];
-
-/** "validate 2 ms · compile 5 ms · … · total 14 ms", in the order the phases run. */
-export function timingsText(timings: ReloadPhaseTimings): string {
-  return PHASES.map(([key, name]) => `${name} ${formatMs(timings[key])}`).join(' · ');
+/**
+ * "validate 2 ms ∥ compile 5 ms (in parallel) · drain … · total 14 ms · rollback point stored 15 ms", in the order the phases
+ * run. Validation and the device compile run at the same time, and the checkpoint's copy completes
+ * while the new version is swapped in and resumes, so the phases add up to more than the total; the line says which.
+ */
+export function timingsText(t: ReloadPhaseTimings): string {
+  return [
+    `validate ${formatMs(t.validateMs)} ∥ compile ${formatMs(t.compileMs)} (in parallel)`,
+    `drain ${formatMs(t.drainMs)}`,
+    `checkpoint ${formatMs(t.checkpointMs)} (overlaps swap and resume)`,
+    `swap ${formatMs(t.swapMs)}`,
+    `restore ${formatMs(t.restoreMs)}`,
+    `resume ${formatMs(t.resumeMs)}`,
+    `total ${formatMs(t.totalMs)}`,
+    `rollback point stored ${formatMs(t.rollbackPointMs)}`,
+  ].join(' · ');
 }
 
 function trimZero(fixed: string): string {

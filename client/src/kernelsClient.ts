@@ -6,8 +6,8 @@ import * as vscode from 'vscode';
 import { ErrorCodes, ResponseError, State, WorkDoneProgress, type LanguageClient } from 'vscode-languageclient/node';
 import {
   entryPointOffsetsRequest, kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
-  startKernelsRequest, stopKernelsRequest,
-  type KernelStateResult, type KernelsInfo, type ReloadOutcome, type StartKernelsResult,
+  runningSourceRequest, startKernelsRequest, stopKernelsRequest,
+  type KernelStateResult, type RunningSourceResult, type KernelsInfo, type ReloadOutcome, type StartKernelsResult,
 } from '../../server/src/lsp/protocol';
 import { errorMessage } from './errorMessage';
 import type { ServerConnection } from './serverConnection';
@@ -81,12 +81,17 @@ export class KernelsClient implements vscode.Disposable {
     return this.server.runningClient().sendRequest(rollbackKernelRequest, { id });
   }
 
-  /** Reads a running kernel's state at a step boundary: its hash and the first `words` 32-bit words. */
+  /** The code of the version a kernel runs (or ran when it stopped). */
+  runningSource(id: string): Promise<RunningSourceResult> {
+    return this.server.runningClient().sendRequest(runningSourceRequest, { id });
+  }
+
   /** Where each entry point is defined in the document's current text (the server scans it). */
   async entryPointOffsets(uri: string, names: string[]): Promise<(number | null)[]> {
     return (await this.server.runningClient().sendRequest(entryPointOffsetsRequest, { uri, names })).offsets;
   }
 
+  /** Reads a running kernel's state at a step boundary: its hash and the first `words` 32-bit words. */
   readState(id: string, words?: number): Promise<KernelStateResult> {
     return this.server.runningClient().sendRequest(kernelStateRequest, words === undefined ? { id } : { id, words });
   }

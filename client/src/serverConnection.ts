@@ -13,6 +13,7 @@ import {
   type ServerOptions,
 } from 'vscode-languageclient/node';
 import { serverInfoChangedNotification, serverInfoRequest, trustChangedNotification, type ServerInfo } from '../../server/src/lsp/protocol';
+import { levelledChannel } from './logChannel';
 import type { ServerStatus } from './serverStatus';
 
 /** More crashes than this within the window and we stop restarting: something is badly wrong. */
@@ -55,7 +56,8 @@ export class ServerConnection implements vscode.Disposable {
         { language: 'msl' },
         { pattern: '**/ringkernel.json' },
       ],
-      outputChannel: this.log,
+      // The client's own "[Warn  - time]" lines go to the log at their level, with one timestamp.
+      outputChannel: levelledChannel(this.log),
       traceOutputChannel: this.trace,
       // The server pulls `ringkernel.*` (workspace/configuration) when told it changed.
       synchronize: { configurationSection: 'ringkernel' },

@@ -80,29 +80,17 @@ function kernelsOn(info: TopologyInfo, device: string, kernels: KernelsInfo | un
   return kernels.kernels.filter((k) => k.device === device && k.state !== 'stopped' && k.state !== 'failed').map((k) => ({ id: k.id, view: k }));
 }
 
-function kernelNode(device: string, kernel: { id: string; view?: KernelView }): TopologyNode {
-  const k = kernel.view;
-  const tooltip = k === undefined ? `Kernel **${kernel.id}**, placed on \`${device}\``
-    : `Kernel **${kernel.id}** v${k.version}, ${k.state} on \`${device}\`: ${formatBytes(k.stateBytes)} of state. Drag it onto another device, or right-click, to move it.`;
-  return {
-    id: `${device}/kernel/${kernel.id}`, kind: 'kernel', label: kernel.id, description: k === undefined ? 'kernel' : `kernel · v${k.version} · ${k.state}`,
-    tooltip, icon: 'symbol-event', device, kernel: kernel.id, children: [],
-  };
-}
-
 function deviceNode(info: TopologyInfo, device: TopologyDeviceJson, running: KernelsInfo | undefined): TopologyNode {
   const view = info.devices.find((d) => d.key === device.key);
   const drained = info.drained.includes(device.key);
   const kernels = kernelsOn(info, device.key, running);
   const memory = memoryText(view, device);
   const cc = device.computeCapability;
+  // Short enough for the default side-bar width: memory, compute capability and NUMA are in the tooltip.
   const parts = [
     device.backend === 'cuda' ? 'CUDA' : 'WebGPU',
-    memory,
-    cc ? `sm_${cc.major}${cc.minor}` : undefined,
-    device.numaNode === undefined ? undefined : `NUMA ${device.numaNode}`,
     drained ? (kernels.length > 0 ? `drained · ${kernelsText(kernels.length)} still running` : 'drained') : kernelsText(kernels.length),
-  ].filter((p): p is string => p !== undefined);
+  ];
   const within = messageRate(info, device.key, device.key);
   if (within) parts.push(`${formatMessageRate(within.messagesPerSecond)} within`);
   const aliases = info.topology.devices.filter((d) => d.key !== device.key && d.physicalGpu === device.physicalGpu).map((d) => d.key);
@@ -135,13 +123,42 @@ function deviceNode(info: TopologyInfo, device: TopologyDeviceJson, running: Ker
   return node;
 }
 
+/** A kernel row: its version, rate and state ("v3 · 60/s · running"); the rest in the tooltip. */
+function kernelNode(device: string, kernel: { id: string; view?: KernelView }): TopologyNode {
+  const { id, view } = kernel;
+  const node: TopologyNode = { id: `${device}/kernel/${id}`, kind: 'kernel', label: id, tooltip: `Kernel **${id}**, placed on \`${device}\``, icon: 'symbol-event', device, kernel: id, children: [] };
+  if (view === undefined) return { ...node, description: 'placed' };
+  const rate = view.state === 'running' ? `${formatRate(view.stepsPerSecond)}/s` : undefined;
+  node.description = [`v${view.version}`, rate, view.state].filter((p) => p !== undefined).join(' · ');
+  node.tooltip = [
+    `Kernel **${id}** on \`${device}\`: ${view.state}`,
+    '',
+    `- Version ${view.version}${view.fallbackVersion !== undefined ? ` (rolls back to v${view.fallbackVersion})` : ''}`,
+    `- Step ${view.step.toLocaleString('en-US')}, ${formatRate(view.stepsPerSecond)} steps/s${view.rateHz > 0 ? ` (manifest: ${view.rateHz}/s)` : ''}`,
+    `- State: ${formatBytes(view.stateBytes)}`,
+    `- Source: \`${view.source}\` (${view.entryPoint})`,
+    view.error !== undefined ? `- ${view.error}` : undefined,
+    '',
+    'Drag it onto another device, or right-click, to move it.',
+  ].filter((line): line is string => line !== undefined).join('\n');
+  if (view.state === 'failed') node.icon = 'warning';
+  return node;
+}
+
+/** Steps per second, short: "0.5", "60", "1.2k". */
+export function formatRate(perSecond: number): string {
+  if (perSecond < 10) return perSecond.toFixed(1).replace(/\.0$/, '');
+  if (perSecond < 1000) return String(Math.round(perSecond));
+  return `${(perSecond / 1000).toFixed(perSecond < 10_000 ? 1 : 0).replace(/\.0$/, '')}k`;
+}
+
 function hostLinkNode(device: TopologyDeviceJson): TopologyNode {
   const host = device.hostLink;
   return {
     id: `${device.key}/host`,
     kind: 'hostLink',
     label: 'host memory',
-    description: `↓ ${formatGBps(host.toDeviceGBps)} · ↑ ${formatGBps(host.toHostGBps)} · ${formatMicroseconds(host.latencyUs)} · ${host.basis}`,
+    description: `↓ ${formatGBps(host.toDeviceGBps)} ↑ ${formatGBps(host.toHostGBps)} · ${host.basis}`,
     tooltip: [
       `**System memory ↔ \`${device.key}\`** (${host.basis})`,
       '',
@@ -163,10 +180,11 @@ function linkNode(topology: TopologyJson, link: TopologyLinkJson, to: TopologyDe
   return {
     id: `${link.from}/link/${link.to}`,
     kind: 'link',
-    label: `→ ${to.key} ${to.name}`,
-    description: `${link.label} · ${formatGBps(link.bandwidthGBps)} · ${formatMicroseconds(link.latencyUs)} · ${link.basis}${rate ? ` · ${formatMessageRate(rate.messagesPerSecond)}` : ''}`,
+    label: `→ ${to.key}`,
+    // "NVSwitch (18 links)" → "NVSwitch": the details, latency and basis are in the tooltip (the icon's colour shows measured).
+    description: `${link.label.replace(/\s*\(.*\)$/, '') || link.label} · ${formatGBps(link.bandwidthGBps)}${rate ? ` · ${formatMessageRate(rate.messagesPerSecond)}` : ''}`,
     tooltip: [
-      `**\`${link.from}\` → \`${link.to}\`**: ${link.label} (${link.basis})`,
+      `**\`${link.from}\` → \`${link.to}\`** (${to.name}): ${link.label} (${link.basis})`,
       '',
       `- Bandwidth: ${formatGBps(link.bandwidthGBps)} per direction`,
       `- Latency: ${formatMicroseconds(link.latencyUs)}`,
@@ -209,8 +227,13 @@ export function topologyTree(info: TopologyInfo | undefined, problem?: string, k
     nodes.push({
       id: 'notes', kind: 'notes', label: 'Notes', description: `${info.topology.notes.length}`,
       tooltip: 'What was estimated because a probe was unavailable, and what was ambiguous.', icon: 'info',
-      children: info.topology.notes.map((note, i) => ({ id: `notes/${i}`, kind: 'note', label: note, tooltip: note, icon: 'circle-small', children: [] })),
+      children: info.topology.notes.map((note, i) => ({ id: `notes/${i}`, kind: 'note', label: shortNote(note), tooltip: note, icon: 'circle-small', children: [] })),
     });
   }
   return nodes;
+}
+
+/** A note cut to 60 characters for the side bar; the whole note is its tooltip. */
+function shortNote(note: string): string {
+  return note.length > 60 ? `${note.slice(0, 59)}…` : note;
 }

@@ -1,17 +1,17 @@
 // The "GPU Topology" tree view: devices, their host link, their links to the other devices and
 // their kernels (topologyTree.ts decides what is shown; this file only draws it). Refreshes when
-// the server says the topology changed, and redraws when a kernel changes device, version or state
+// the server says the topology changed, and redraws when a kernel changes device, version, state or shown rate
 // (from the same kernelsChanged the kernel status bar item shows, so the two never disagree).
 import * as vscode from 'vscode';
 import type { KernelsInfo, TopologyInfo } from '../../server/src/lsp/protocol';
 import { errorMessage } from './errorMessage';
 import type { KernelsClient } from './kernelsClient';
-import { topologyTree, type TopologyNode } from './topologyTree';
+import { formatRate, topologyTree, type TopologyNode } from './topologyTree';
 import type { TopologyClient } from './topologyClient';
 
-/** Where each kernel runs, its version and state, as one string: step rates alone do not redraw the view. */
+/** What the kernel rows show (where each kernel runs, version, state, the rate as drawn), as one string: only a change redraws the view. */
 function placementKey(info: KernelsInfo | undefined): string {
-  return info === undefined ? '' : info.kernels.map((k) => `${k.id}@${k.device ?? ''}:${k.version}:${k.state}`).join('\n');
+  return info === undefined ? '' : info.kernels.map((k) => `${k.id}@${k.device ?? ''}:${k.version}:${k.state}:${k.state === 'running' ? formatRate(k.stepsPerSecond) : ''}`).join('\n');
 }
 
 export const TOPOLOGY_VIEW_ID = 'ringkernel.topology';
@@ -23,7 +23,7 @@ export class TopologyView implements vscode.TreeDataProvider<TopologyNode>, vsco
   /** The last topology read, to redraw kernel moves without asking the server again; undefined after a failed read. */
   private info: TopologyInfo | undefined;
   private problem: string | undefined;
-  /** Where each kernel runs, its version and state: a redraw happens only when this changes, not for step rates. */
+  /** What the kernel rows show: a redraw happens only when this changes, not for every step count. */
   private placements = '';
   private refreshing: Promise<TopologyNode[]> | undefined;
   private again = false;
@@ -91,7 +91,7 @@ export class TopologyView implements vscode.TreeDataProvider<TopologyNode>, vsco
 
   getTreeItem(node: TopologyNode): vscode.TreeItem {
     const state = node.children.length === 0 ? vscode.TreeItemCollapsibleState.None
-      : node.kind === 'device' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed;
+      : node.kind === 'device' || node.kind === 'notes' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed;
     const item = new vscode.TreeItem(node.label, state);
     item.id = node.id;
     if (node.description !== undefined) item.description = node.description;

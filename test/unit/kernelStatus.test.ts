@@ -4,6 +4,7 @@ import {
   formatRate, kernelPickLine, kernelStatusView, lastReloadText, outcomeLogEntry, outcomeNotice, relativeTime, timingsText,
 } from '../../client/src/kernelStatus';
 import type { KernelView, KernelsInfo, ReloadOutcome } from '../../server/src/lsp/protocol';
+import { describeTimings } from '../../server/src/runtime/kernelRuntime';
 
 const NOW = Date.parse('2025-06-01T12:00:00.000Z');
 const secondsAgo = (s: number): string => new Date(NOW - s * 1000).toISOString();
@@ -122,7 +123,7 @@ test('relative times read naturally and tolerate clock skew and bad input', () =
 
 test('rates and phase timings are short and exact enough', () => {
   assert.deepEqual([0, 0.5, 9.96, 59.7, 999, 1234, 45_600, 3_140_000].map(formatRate), ['0', '0.5', '10', '60', '999', '1.2k', '46k', '3.1M']);
-  assert.equal(timingsText(timings), 'validate 2 ms · compile 5.2 ms · drain 0.3 ms · checkpoint 1 ms · swap 0.1 ms · restore 0 ms · resume 3 ms · total 14 ms · rollback point stored 15 ms');
+  assert.equal(timingsText(timings), 'validate 2 ms ∥ compile 5.2 ms (in parallel) · drain 0.3 ms · checkpoint 1 ms (overlaps swap and resume) · swap 0.1 ms · restore 0 ms · resume 3 ms · total 14 ms · rollback point stored 15 ms');
 });
 
 test('QuickPick lines name the version and device, and for rollback the version it returns to', () => {
@@ -143,9 +144,38 @@ test('every outcome is logged with its phase timings and compiler errors', () =>
   const entry = outcomeLogEntry(outcome());
   assert.equal(entry.level, 'info');
   assert.match(entry.text, /^kernel heat: reloaded \(v3 → v4\): heat v4 reloaded/);
-  assert.match(entry.text, /\n {2}phases: validate 2 ms · .* · total 14 ms · rollback point stored 15 ms$/);
+  assert.match(entry.text, /\n {2}phases: validate 2 ms ∥ .* · total 14 ms · rollback point stored 15 ms$/);
   const rejected = outcomeLogEntry(outcome({ status: 'rejected', toVersion: 3, timings: undefined, errors: ['heat.wgsl:3:5: error: unresolved value'] }));
   assert.equal(rejected.level, 'warn');
   assert.equal(rejected.text.split('\n')[1], '  heat.wgsl:3:5: error: unresolved value');
   assert.equal(outcomeLogEntry(outcome({ status: 'failed' })).level, 'error');
+});
+
+test('a kernel that runs other code than its file says so in the tooltip', () => {
+  const view = kernelStatusView(info([kernel({ version: 2, fileDiffers: 'rolledBack', lastReload: outcome({ status: 'rolledBack', fromVersion: 3, toVersion: 2 }) })]), NOW);
+  const line = view.tooltip.split('\n').find((l) => l.startsWith('- ')) ?? '';
+  assert.match(line, /\*\*running v2 \(rolled back\); the file is newer\*\*$/);
+  const stopped = kernelStatusView(info([kernel({ state: 'stopped', version: 2, fileDiffers: 'notReloaded' })], { started: false }), NOW);
+  assert.match(stopped.tooltip, /stopped, resumes v2 \(not reloaded\); the file is newer/);
+});
+
+test('a kernel that cannot run on this machine does not turn the item yellow', () => {
+  const unavailable = kernel({ id: 'counter', state: 'failed', unavailableHere: 'needs CUDA, unavailable here: no driver', error: 'kernel "counter" needs CUDA' });
+  const view = kernelStatusView(info([kernel(), unavailable]), NOW);
+  assert.equal(view.severity, 'normal');
+  assert.equal(view.text, '$(pulse) heat v4 · 60/s');
+  assert.match(view.tooltip, /counter/);
+  const alone = kernelStatusView(info([unavailable]), NOW);
+  assert.equal(alone.text, '$(circle-slash) kernel cannot run here');
+  assert.equal(alone.severity, 'normal');
+});
+
+test('the server\'s log line says which reload phases overlap', () => {
+  assert.match(describeTimings(timings), /^validate 2\.0 ms ∥ compile 5\.2 ms \(in parallel\), drain 0\.3 ms, checkpoint 1\.0 ms \(overlaps swap and resume\), .* total 14\.2 ms$/);
+});
+
+test('"starting" while auto-start runs or waits for the probe, and a warning icon when the manifest has errors', () => {
+  assert.equal(kernelStatusView(info([kernel({ state: 'stopped' })], { started: false, starting: true }), NOW).text, '$(sync~spin) kernels starting');
+  assert.equal(kernelStatusView(info([kernel({ state: 'stopped' })], { started: false }), NOW).text, '$(debug-pause) kernels stopped');
+  assert.equal(kernelStatusView(info([kernel()], { manifestErrors: 1 }), NOW).text, '$(warning) $(pulse) heat v4 · 60/s');
 });

@@ -46,8 +46,10 @@ describe('topology tree (what the GPU Topology view shows)', () => {
     const first = devices[0];
     assert.equal(first?.device, 'cuda:0');
     assert.equal(first?.icon, 'chip');
-    assert.match(first?.description ?? '', /^CUDA · .*GiB.* · sm_90 · NUMA 0 · 2 kernels$/);
+    assert.equal(first?.description, 'CUDA · 2 kernels', 'short, for the default side-bar width');
     assert.match(first?.tooltip ?? '', /Compute capability: 9\.0/);
+    assert.match(first?.tooltip ?? '', /Memory: .*GiB/);
+    assert.match(first?.tooltip ?? '', /NUMA node: 0/);
     const kinds = first?.children.map((c) => c.kind) ?? [];
     assert.equal(kinds[0], 'hostLink');
     assert.equal(kinds.filter((k) => k === 'link').length, 7);
@@ -74,7 +76,10 @@ describe('topology tree (what the GPU Topology view shows)', () => {
   test('links carry their interconnect, bandwidth, latency and whether they were measured', () => {
     const nodes = topologyTree(info('dgx-h100'));
     const link = nodes[0]?.children.find((c) => c.kind === 'link');
-    assert.match(link?.description ?? '', /^NVSwitch \(NVLink4, 18 links\) · 450 GB\/s · .*µs · estimated$/);
+    assert.equal(link?.description, 'NVSwitch · 450 GB/s');
+    assert.match(link?.label ?? '', /^→ cuda:\d$/);
+    assert.match(link?.tooltip ?? '', /NVSwitch \(NVLink4, 18 links\) \(estimated\)/);
+    assert.match(link?.tooltip ?? '', /Latency: .*µs/);
     assert.equal(link?.basis, 'estimated');
     assert.equal(link?.icon, 'arrow-swap');
     const pcie = topologyTree(info('two-socket-pcie'));
@@ -104,7 +109,8 @@ describe('topology tree (what the GPU Topology view shows)', () => {
     const drained = nodes.find((n) => n.device === 'cuda:3');
     assert.match(drained?.description ?? '', /drained$/);
     assert.equal(drained?.icon, 'debug-disconnect');
-    assert.equal(drained?.drained, true);
+    assert.equal(drained?.drained, true, 'the view offers Undrain on it');
+    assert.match(drained?.tooltip ?? '', /until Undrain Device/);
     assert.equal(nodes.find((n) => n.device === 'cuda:2')?.drained, undefined);
   });
 
@@ -121,7 +127,7 @@ describe('topology tree (what the GPU Topology view shows)', () => {
     assert.deepEqual(kernelRows('cuda:0'), [], 'a stopped kernel is not shown on a device');
     const [k1] = kernelRows('cuda:1');
     assert.deepEqual({ id: k1?.id, label: k1?.label, kernel: k1?.kernel, device: k1?.device, description: k1?.description },
-      { id: 'cuda:1/kernel/k1', label: 'k1', kernel: 'k1', device: 'cuda:1', description: 'kernel · v2 · running' });
+      { id: 'cuda:1/kernel/k1', label: 'k1', kernel: 'k1', device: 'cuda:1', description: 'v2 · 60/s · running' });
     assert.match(nodes.find((n) => n.device === 'cuda:1')?.description ?? '', / 1 kernel$/);
     assert.match(nodes.find((n) => n.device === 'cuda:0')?.description ?? '', / 0 kernels$/);
     // Without the kernels' info the coordinator's record is all there is.
@@ -134,5 +140,18 @@ describe('topology tree (what the GPU Topology view shows)', () => {
     assert.match(drained?.description ?? '', /drained · 1 kernel still running$/);
     assert.match(drained?.tooltip ?? '', /1 kernel no other device could take still run here/);
     assert.deepEqual(drained?.children.filter((c) => c.kind === 'kernel').map((c) => c.kernel), ['k1']);
+  });
+
+  test('a kernel row shows its version, rate and state', () => {
+    const nodes = topologyTree(info('dgx-h100', { k1: 'cuda:0', k2: 'cuda:0' }), undefined, kernelsInfo([
+      kernelView({ id: 'k1', source: '/ws/heat.wgsl', version: 3, step: 1200, stepsPerSecond: 59.6, stateBytes: 4096 }),
+      kernelView({ id: 'k2', state: 'reloading', version: 2 }),
+    ]));
+    const rows = nodes[0]?.children.filter((c) => c.kind === 'kernel') ?? [];
+    assert.equal(rows[0]?.description, 'v3 · 60/s · running');
+    assert.match(rows[0]?.tooltip ?? '', /Step 1,200/);
+    assert.equal(rows[1]?.description, 'v2 · reloading', 'a rate only while running');
+    const placed = topologyTree(info('dgx-h100', { k1: 'cuda:0' }))[0]?.children.find((c) => c.kind === 'kernel');
+    assert.equal(placed?.description, 'placed', 'without the kernels\' info, only where the coordinator placed it');
   });
 });

@@ -6,6 +6,7 @@ import { checkCommand } from './checkCommand';
 import { asksForHelp, commandHelpText, commandsOverview, isCommandName } from './commandHelp';
 import { runCommand } from './runCommand';
 import { topologyCommand } from './topologyCommand';
+import { printDriverLine } from '../driverNoise';
 
 const HELP = `ringkernel ${VERSION}: GPU kernels in WGSL, PTX and Metal, from the command line.
 
@@ -51,7 +52,7 @@ async function devices(args: string[]): Promise<number> {
     process.stderr.write(`ringkernel devices: unknown option ${unknown.join(' ')}; the only option is --json\n`);
     return 2;
   }
-  const reports = await probeBackends({ onOutput: (line) => process.stderr.write(`[driver] ${line}\n`) });
+  const reports = await probeBackends({ onOutput: printDriverLine });
   if (args.includes('--json')) process.stdout.write(`${JSON.stringify({ backends: reports }, null, 2)}\n`);
   else for (const report of reports) process.stdout.write(`${describeBackend(report)}\n`);
   return 0;

@@ -19,6 +19,7 @@ import { coordinatorPlacer } from '../runtime/coordinatorPlacer';
 import { sha256Hex } from '../checkpoint/kernelCheckpoint';
 import { kernelMemoryBytes } from '../runtime/kernelRuntime';
 import { COMMANDS } from './commandHelp';
+import { printDriverLine } from '../driverNoise';
 
 const USAGE = `usage: ${COMMANDS.run.usage} (ringkernel run --help says more)`;
 /** Steps per request to the device host when no kernel can receive: enough to hide the IPC. */
@@ -74,7 +75,7 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     process.stderr.write(`ringkernel run: ${manifest.path} declares no kernel that can run\n`);
     return 1;
   }
-  const reports = await probeBackends({ onOutput: (line) => process.stderr.write(`[driver] ${line}\n`) });
+  const reports = await probeBackends({ onOutput: printDriverLine });
   // Lockstep runs every kernel at once; the editor's per-device cap is a setting the command line does not have.
   const coordinator = new MultiGpuCoordinator({ maxKernelsPerDevice: Math.max(DEFAULT_COORDINATOR_CONFIG.maxKernelsPerDevice, manifest.kernels.length) });
   coordinator.syncDevices(reports);

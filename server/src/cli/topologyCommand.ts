@@ -8,6 +8,7 @@ import type { GpuTopology } from '../topology/gpuTopology';
 import type { TopologyLink } from '../topology/topologyModel';
 import { interconnectLabel } from '../topology/interconnect';
 import { MachineTopology } from '../topology/machineTopology';
+import { printDriverLine } from '../driverNoise';
 
 const OPTIONS = ['--json', '--measure'];
 
@@ -28,7 +29,7 @@ export async function topologyCommand(args: readonly string[]): Promise<number> 
   }
   const json = args.includes('--json');
   const log = stderrLogger();
-  const probe = await probeMachine({ onOutput: (line) => process.stderr.write(`[driver] ${line}\n`) });
+  const probe = await probeMachine({ onOutput: printDriverLine });
   const machine = new MachineTopology({ cachePath: topologyCachePath(), log });
   let topology = await machine.update(probe);
   let failed = false;

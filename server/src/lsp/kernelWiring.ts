@@ -4,32 +4,37 @@
 // kernelState; it pushes ringkernel/kernelsChanged and every ringkernel/reloadOutcome.
 import { basename } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ErrorCodes, LSPErrorCodes, ResponseError, type Connection, type TextDocuments } from 'vscode-languageserver/node';
+import { CodeLensRefreshRequest, ErrorCodes, LSPErrorCodes, ResponseError, type Connection, type TextDocumentSaveReason, type TextDocuments } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { BackendName } from '../backends/backendReport';
 import { errorMessage, type Logger } from '../logger';
 import type { Manifest } from '../manifest/manifest';
-import { KernelRuntime, type KernelPlacer, type StateSnapshot } from '../runtime/kernelRuntime';
+import { DEFAULT_MAX_HOSTS_PER_DEVICE, KernelRuntime, type KernelPlacer, type StateSnapshot } from '../runtime/kernelRuntime';
 import type { DeliveryStats } from '../runtime/messageDelivery';
 import type { GpuTopology } from '../topology/gpuTopology';
 import type { Validate } from '../runtime/hotReloadManager';
 import type { MigrationRoute } from '../migration/migrationTypes';
 import {
   entryPointOffsetsRequest, kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
-  startKernelsRequest, stopKernelsRequest, trustChangedNotification, type KernelsInfo, type StartKernelsResult,
+  runningSourceRequest, startKernelsRequest, stopKernelsRequest, trustChangedNotification, type KernelsInfo, type RunningSourceResult, type StartKernelsResult,
 } from './protocol';
 import { entryPointOffset } from '../manifest/entryPointOffset';
+import { runningVersionLenses } from './runningVersionLens';
 import type { ValidationWiring } from './validationWiring';
+import { readReloadOn, saveReasonName, saveReloads, type ReloadOn } from './saveIntent';
 
 /** `ringkernel.kernels.*`, as package.json declares them. */
 interface KernelSettings {
   autoStart: boolean;
-  reloadOnSave: boolean;
+  /** Which saves reload (saveIntent.ts); `reloadOnSave: false` (deprecated) reads as 'command'. */
+  reloadOn: ReloadOn;
   stepTimeoutMs: number;
   checkpointIntervalSeconds: number;
+  /** WebGPU device hosts per device before kernels share them. */
+  maxHostsPerDevice: number;
 }
 
-const DEFAULT_SETTINGS: KernelSettings = { autoStart: true, reloadOnSave: true, stepTimeoutMs: 5_000, checkpointIntervalSeconds: 10 };
+const DEFAULT_SETTINGS: KernelSettings = { autoStart: true, reloadOn: 'manualSave', stepTimeoutMs: 5_000, checkpointIntervalSeconds: 10, maxHostsPerDevice: DEFAULT_MAX_HOSTS_PER_DEVICE };
 const MAX_STATE_WORDS = 65_536;
 
 export function readKernelSettings(section: unknown): KernelSettings {
@@ -39,9 +44,10 @@ export function readKernelSettings(section: unknown): KernelSettings {
     (typeof value === 'number' && Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : fallback);
   return {
     autoStart: bool(raw['autoStart'], DEFAULT_SETTINGS.autoStart),
-    reloadOnSave: bool(raw['reloadOnSave'], DEFAULT_SETTINGS.reloadOnSave),
+    reloadOn: readReloadOn(raw['reloadOn'], raw['reloadOnSave']),
     stepTimeoutMs: number(raw['stepTimeoutMs'], DEFAULT_SETTINGS.stepTimeoutMs, 100, 600_000),
     checkpointIntervalSeconds: number(raw['checkpointIntervalSeconds'], DEFAULT_SETTINGS.checkpointIntervalSeconds, 0, 86_400),
+    maxHostsPerDevice: Math.round(number(raw['maxHostsPerDevice'], DEFAULT_SETTINGS.maxHostsPerDevice, 1, 256)),
   };
 }
 
@@ -50,6 +56,8 @@ export interface KernelWiringOptions {
   validation: Pick<ValidationWiring, 'check'>;
   /** Why a backend is unavailable (from the probe), or undefined when it is available. */
   unavailableReason(backend: BackendName): string | undefined;
+  /** The kernels that cannot run on this machine changed (they become warnings on the manifest). */
+  onUnavailableChanged?(): void;
   /** How a migration's bytes travel (from the topology). */
   migrationRoute?(from: string, to: string): MigrationRoute;
 }
@@ -64,9 +72,16 @@ export class KernelWiring {
   /** Auto-start happens once; after the user stops the kernels they stay stopped. */
   private autoStarted = false;
   private notifyTimer: NodeJS.Timeout | undefined;
+  /** The client can be asked to ask for CodeLenses again (workspace/codeLens/refresh). */
+  codeLensRefresh = false;
+  private lensesShown = '';
+  private startingNow = false;
+  private unavailableShown = '';
+  private readonly onUnavailableChanged: (() => void) | undefined;
 
   constructor(private readonly connection: Connection, private readonly documents: TextDocuments<TextDocument>, private readonly log: Logger, options: KernelWiringOptions) {
     const settings = (): KernelSettings => this.settings;
+    this.onUnavailableChanged = options.onUnavailableChanged?.bind(options);
     this.runtime = new KernelRuntime({
       log,
       placer: options.placer,
@@ -74,6 +89,7 @@ export class KernelWiring {
       unavailableReason: (backend) => options.unavailableReason(backend),
       get stepTimeoutMs() { return settings().stepTimeoutMs; },
       get checkpointIntervalMs() { return settings().checkpointIntervalSeconds * 1000; },
+      get maxHostsPerDevice() { return settings().maxHostsPerDevice; },
       onChange: () => this.scheduleNotify(),
       onOutcome: (outcome) => void connection.sendNotification(reloadOutcomeNotification, outcome),
       ...(options.migrationRoute ? { migrationRoute: (from: string, to: string) => options.migrationRoute?.(from, to) ?? 'hostStaged' } : {}),
@@ -117,10 +133,16 @@ export class KernelWiring {
       manifest: this.manifest?.path ?? null,
       trusted: this.trusted,
       started: this.runtime.started,
+      starting: this.startingNow || this.autoStartPending(),
       manifestErrors: this.manifest?.problems.filter((p) => p.severity === 'error').length ?? 0,
       kernels: this.runtime.views(),
       stats: this.runtime.stats(),
     };
+  }
+
+  /** Kernels that cannot run on this machine (a CUDA kernel without CUDA), with the shortened reason. */
+  unavailableKernels(): { kernelId: string; reason: string }[] {
+    return this.runtime.views().flatMap((v) => (v.unavailableHere !== undefined ? [{ kernelId: v.id, reason: v.unavailableHere }] : []));
   }
 
   /** The K2K router's figures (what ringkernel/routerStats and the topology's link rates show). */
@@ -173,13 +195,40 @@ export class KernelWiring {
       const view = new Uint32Array(snapshot.state.buffer, snapshot.state.byteOffset, count);
       return { id, version: snapshot.version, step: snapshot.step, sha256: snapshot.sha256, stateBytes: snapshot.stateBytes, words: [...view] };
     }));
+    connection.onRequest(runningSourceRequest, ({ id }) => this.forKernel(id, () => {
+      const { version, view } = this.runtime.runningSource(id);
+      const result: RunningSourceResult = { id, version: version.number, language: view.language, path: view.source, code: version.source.code };
+      if (view.fileDiffers !== undefined) result.fileDiffers = view.fileDiffers;
+      return Promise.resolve(result);
+    }));
+    connection.onCodeLens(({ textDocument }) => {
+      const document = this.documents.get(textDocument.uri);
+      if (!document || !textDocument.uri.startsWith('file:')) return [];
+      return runningVersionLenses(this.runtime.views(), fileURLToPath(textDocument.uri), document.getText());
+    });
     connection.onNotification(trustChangedNotification, ({ trusted }) => {
       this.log.info(trusted ? 'the workspace is trusted now: kernels may run' : 'the workspace is not trusted: kernels do not run');
       this.setTrusted(trusted);
     });
+    // Why each document is being saved (willSave comes just before didSave), for reloadOn.
+    const saveReasons = new Map<string, TextDocumentSaveReason>();
+    this.documents.onWillSave((event) => saveReasons.set(event.document.uri, event.reason));
+    this.documents.onDidClose((event) => saveReasons.delete(event.document.uri));
     this.documents.onDidSave((event) => {
       const { uri } = event.document;
-      if (!uri.startsWith('file:') || !this.settings.reloadOnSave || !this.runtime.started || !this.trusted) return;
+      const reason = saveReasons.get(uri);
+      saveReasons.delete(uri);
+      if (!uri.startsWith('file:')) return;
+      // Whether it reloads or not, the file's code is what the running version is compared with.
+      this.runtime.sourceOnDisk(fileURLToPath(uri), event.document.getText());
+      if (!this.runtime.started || !this.trusted) return;
+      // Validation runs on every save (validationWiring); only the reload depends on why it was saved.
+      if (!saveReloads(this.settings.reloadOn, reason)) {
+        if (this.runtime.runsSource(fileURLToPath(uri))) {
+          this.log.debug(`${basename(fileURLToPath(uri))}: ${saveReasonName(reason)} validates but does not reload (ringkernel.kernels.reloadOn is ${this.settings.reloadOn})`);
+        }
+        return;
+      }
       // Every outcome (rejected included) reaches the client as a reloadOutcome notification.
       for (const pending of this.runtime.sourceSaved(fileURLToPath(uri), event.document.getText())) {
         pending.catch((error: unknown) => this.log.error(`reloading after saving ${uri} failed: ${errorMessage(error)}`));
@@ -193,11 +242,25 @@ export class KernelWiring {
     }
     if (!this.manifest) return { started: [], failed: [], error: 'the workspace has no ringkernel.json; create one to declare kernels' };
     if (!this.probed) return { started: [], failed: [], error: 'the GPU devices are still being probed; try again in a moment' };
+    this.startingNow = true;
     try {
       return await this.runtime.start(onProgress);
     } catch (error) {
       return { started: [], failed: [], error: errorMessage(error) };
+    } finally {
+      this.startingNow = false;
+      this.scheduleNotify();
+      const unavailable = JSON.stringify(this.unavailableKernels());
+      if (unavailable !== this.unavailableShown) {
+        this.unavailableShown = unavailable;
+        this.onUnavailableChanged?.();
+      }
     }
+  }
+
+  /** Auto-start will run once the probe is done (the status item says "starting", not "stopped"). */
+  private autoStartPending(): boolean {
+    return !this.autoStarted && this.settings.autoStart && this.trusted && (this.manifest?.kernels.length ?? 0) > 0;
   }
 
   private maybeAutoStart(): void {
@@ -206,7 +269,9 @@ export class KernelWiring {
     void this.start().then((result) => {
       if (result.error) this.log.warn(`kernels did not start: ${result.error}`);
       else this.log.info(`started ${result.started.length} kernel(s)${result.failed.length > 0 ? `; ${result.failed.length} could not start` : ''}`);
-      for (const failure of result.failed) void this.connection.window.showWarningMessage(`RingKernel: ${failure.message}`);
+      // A kernel that cannot run on this machine is a warning on its manifest entry (see server.ts), not a popup at every start.
+      const unavailable = new Set(this.unavailableKernels().map((k) => k.kernelId));
+      for (const failure of result.failed) if (!unavailable.has(failure.id)) void this.connection.window.showWarningMessage(`RingKernel: ${failure.message}`);
     });
   }
 
@@ -225,7 +290,12 @@ export class KernelWiring {
     if (this.notifyTimer) return;
     this.notifyTimer = setTimeout(() => {
       this.notifyTimer = undefined;
-      void this.connection.sendNotification(kernelsChangedNotification, this.info());
+      const info = this.info();
+      void this.connection.sendNotification(kernelsChangedNotification, info);
+      // The entry-point lenses change only when a kernel's code starts or stops differing from its file.
+      const lenses = info.kernels.map((k) => `${k.id}:${k.version}:${k.state}:${k.fileDiffers ?? ''}`).join('\n');
+      if (lenses !== this.lensesShown && this.codeLensRefresh) void this.connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
+      this.lensesShown = lenses;
     }, 500);
   }
 }

@@ -23,6 +23,8 @@ export const MANIFEST_DEBOUNCE_MS = 200;
 export interface ManifestWiringOptions {
   /** True for VS Code, which checks the contributed schema itself: publish only 'semantic' problems. */
   clientValidatesSchema: () => boolean;
+  /** Notes on kernel entries from outside the manifest (a kernel that cannot run here), published as warnings on the entry's id. */
+  kernelNotes?: () => { kernelId: string; reason: string }[];
   /** Called with each fresh parse (after typing settles, on open, save, close, and kernel file saves). */
   onManifestChanged?: (manifest: Manifest) => void;
 }
@@ -61,6 +63,22 @@ export function manifestDiagnostics(manifest: Manifest, text: string, schemaToo:
     }));
 }
 
+/** Each note as a warning on its kernel's `"id"` value (the document's start when the id is not found). */
+export function kernelNoteDiagnostics(notes: readonly { kernelId: string; reason: string }[], text: string): Diagnostic[] {
+  const lines = new LineIndex(text);
+  return notes.map(({ kernelId, reason }) => {
+    const escaped = JSON.stringify(kernelId).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const match = new RegExp(`"id"\\s*:\\s*(${escaped})`).exec(text);
+    const offset = match?.index === undefined ? 0 : match.index + match[0].length - (match[1]?.length ?? 0);
+    return {
+      range: lines.rangeOf(offset, match?.[1]?.length ?? 0),
+      severity: DiagnosticSeverity.Warning,
+      message: `kernel "${kernelId}" does not run on this machine: ${reason}. The other kernels run; the log has the full reason.`,
+      source: MANIFEST_DIAGNOSTIC_SOURCE,
+    };
+  });
+}
+
 export function wireManifestDiagnostics(
   connection: Connection,
   documents: TextDocuments<TextDocument>,
@@ -79,7 +97,7 @@ export function wireManifestDiagnostics(
   const openDocument = (path: string): TextDocument | undefined => documents.all().find((document) => pathOf(document.uri) === path);
 
   const publish = (path: string, manifest: Manifest, text: string, document: TextDocument | undefined): void => {
-    const diagnostics = manifestDiagnostics(manifest, text, !options.clientValidatesSchema());
+    const diagnostics = [...manifestDiagnostics(manifest, text, !options.clientValidatesSchema()), ...kernelNoteDiagnostics(options.kernelNotes?.() ?? [], text)];
     // An open document's own URI: the client may spell the same path differently.
     const uri = document?.uri ?? pathToFileURL(path).href;
     void connection.sendDiagnostics(document ? { uri, version: document.version, diagnostics } : { uri, diagnostics });

@@ -48,7 +48,7 @@ export interface TopologyInfo {
   /** The coordinator's view of each registered device: kernels, load, memory, availability. */
   devices: DeviceView[];
   config: CoordinatorConfig;
-  /** Devices drained by `ringkernel/drainDevice` (they take no kernels until the server restarts). */
+  /** Devices drained by `ringkernel/drainDevice` (they take no kernels until `ringkernel/undrainDevice` or a server restart). */
   drained: string[];
   /** Whether the client has a custom device selector registered (setDeviceSelector). */
   customSelector: boolean;
@@ -133,7 +133,8 @@ export const customSelectorChangedNotification = new NotificationType<CustomSele
 
 // ---- Kernels: the runtime that runs the manifest's kernels and hot-reloads them on save ----
 
-export type { HotReloadStats, KernelPhase, KernelRunState, KernelView, ReloadOutcome, ReloadPhaseTimings, ReloadStatus } from '../runtime/kernelReports';
+export { runningVersionText } from '../runtime/kernelReports';
+export type { FileDifference, HotReloadStats, KernelPhase, KernelRunState, KernelView, ReloadOutcome, ReloadPhaseTimings, ReloadStatus } from '../runtime/kernelReports';
 
 export interface KernelsInfo {
   /** The manifest in use (absolute path), or null when the workspace has none. */
@@ -142,6 +143,8 @@ export interface KernelsInfo {
   trusted: boolean;
   /** Whether kernels were started (and not stopped since). */
   started: boolean;
+  /** True while kernels are being started, or will be once the device probe is done (auto-start). */
+  starting?: boolean;
   /** Errors in the manifest (they are also its diagnostics). */
   manifestErrors: number;
   kernels: KernelView[];
@@ -200,6 +203,22 @@ export const kernelStateRequest = new RequestType<KernelStateParams, KernelState
 
 /** server → client: a reload, rollback or recovery ended (on save, by command, or automatically). */
 export const reloadOutcomeNotification = new NotificationType<ReloadOutcome>('ringkernel/reloadOutcome');
+
+export interface RunningSourceResult {
+  id: string;
+  /** The version running (or that ran when the kernel stopped). */
+  version: number;
+  language: KernelView['language'];
+  /** The kernel's source file (absolute path). */
+  path: string;
+  /** The code of that version. */
+  code: string;
+  /** Set when it is not the file's code on disk, with why. */
+  fileDiffers?: KernelView['fileDiffers'];
+}
+
+/** client → server: the source code of the version a kernel runs (for a diff against its file). */
+export const runningSourceRequest = new RequestType<KernelParams, RunningSourceResult, void>('ringkernel/runningSource');
 
 export interface TrustChanged {
   trusted: boolean;

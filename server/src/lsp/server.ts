@@ -31,7 +31,8 @@ function connectionLogger(connection: Connection): Logger {
     error: (message) => connection.console.error(message),
     warn: (message) => connection.console.warn(message),
     info: (message) => connection.console.info(message),
-    debug: (message) => connection.console.log(message),
+    // MessageType.Debug (LSP 3.18): VS Code's log channel shows it only at the Debug level; older clients show it as a plain log line.
+    debug: (message) => connection.console.debug(message),
   };
 }
 
@@ -65,6 +66,8 @@ export function startServer(connection: Connection): void {
       const report = state.info().backends.find((b) => b.backend === backend);
       return report?.available === false ? report.reason ?? 'the probe gave no reason' : undefined;
     },
+    // Kernels that cannot run here became known: they are warnings on the manifest's entries.
+    onUnavailableChanged: () => manifests.refresh(),
   });
   // The router of the kernel runtime answers ringkernel/routerStats; the views read the whole state and slice it.
   const routerStats = new RouterStatsWiring(connection, log, routerStatsSource(kernels));
@@ -85,6 +88,7 @@ export function startServer(connection: Connection): void {
   // The runtime takes the manifest as saved on disk: typing in it must not restart kernels.
   const manifests = wireManifestDiagnostics(connection, documents, () => workspaceRoots, {
     clientValidatesSchema: () => clientValidatesSchema,
+    kernelNotes: () => kernels.unavailableKernels(),
     onManifestChanged: (manifest) => kernels.setManifest(loadManifest(manifest.path)),
   });
 
@@ -97,10 +101,16 @@ export function startServer(connection: Connection): void {
     const options = (params.initializationOptions ?? {}) as InitializationOptions;
     clientValidatesSchema = options.validatesManifestSchema === true;
     kernels.setTrusted(options.trusted !== false);
+    kernels.codeLensRefresh = params.capabilities.workspace?.codeLens?.refreshSupport === true;
     const folders = params.workspaceFolders?.map((folder) => folder.uri) ?? (params.rootUri ? [params.rootUri] : []);
     workspaceRoots = folders.filter((uri) => uri.startsWith('file:')).map((uri) => fileURLToPath(uri));
+    // willSave: its reason tells a save the user asked for from an editor's auto-save (ringkernel.kernels.reloadOn).
     return {
-      capabilities: { textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } } },
+      capabilities: {
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false }, willSave: true },
+        // At a kernel's entry point when it runs other code than its file (runningVersionLens.ts).
+        codeLensProvider: { resolveProvider: false },
+      },
       serverInfo: { name: 'ringkernel-language-server', version: VERSION },
     };
   });

@@ -1,6 +1,6 @@
 // The topology and the coordinator on the LSP connection: fed by the device probe, configured by
 // the `ringkernel.*` settings, answering ringkernel/topology, measureTopology, drainDevice and
-// previewPlacement, pushing ringkernel/topologyChanged, and asking the client's custom selector.
+// undrainDevice and previewPlacement, pushing ringkernel/topologyChanged, and asking the client's custom selector.
 import {
   ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type Connection, type WorkDoneProgressReporter,
 } from 'vscode-languageserver/node';
@@ -14,7 +14,7 @@ import { topologyCachePath } from '../topology/cacheLocation';
 import { MachineTopology } from '../topology/machineTopology';
 import { deviceKey } from '../probe/probeRecords';
 import {
-  customSelectorChangedNotification, drainDeviceRequest, type DrainOutcome, measureTopologyRequest, previewPlacementRequest, selectDeviceRequest,
+  customSelectorChangedNotification, drainDeviceRequest, type DrainOutcome, undrainDeviceRequest, measureTopologyRequest, previewPlacementRequest, selectDeviceRequest,
   topologyChangedNotification, topologyRequest, type LinkMessageRate, type MeasureTopologyParams, type MeasureTopologyResult, type TopologyInfo,
 } from './protocol';
 
@@ -26,6 +26,8 @@ export class TopologyWiring {
   private readonly machine: MachineTopology;
   private readonly bridge: AsyncSelectorBridge;
   private readonly drained = new Set<string>();
+  /** The latest probe: what an undrained device is registered from again. */
+  private lastProbe: MachineProbe | undefined;
   private probing = true;
   /** Cleared when the client cannot answer workspace/configuration; pushed settings are used then. */
   private pullConfiguration = true;
@@ -50,6 +52,7 @@ export class TopologyWiring {
 
   /** The probe child answered: build the topology (with cached measurements) and sync the registry. */
   async update(probe: MachineProbe): Promise<void> {
+    this.lastProbe = probe;
     const topology = await this.machine.update(probe);
     this.coordinator.setTopology(topology);
     const reports = probe.reports.map((report) => ({ ...report, devices: report.devices.filter((d) => !this.drained.has(deviceKey(d.backend, d.index))) }));
@@ -134,6 +137,19 @@ export class TopologyWiring {
       ];
       const outcome: DrainOutcome = { device, migrations: [], stayed, message: `drained ${device}; ${stayed.length} kernel(s) keep running on it` };
       return outcome;
+    });
+    connection.onRequest(undrainDeviceRequest, ({ device }) => {
+      if (typeof device !== 'string' || !this.drained.has(device)) {
+        const drained = [...this.drained].join(', ') || 'none';
+        throw new ResponseError(ErrorCodes.InvalidParams, `cannot undrain ${JSON.stringify(device)}: it is not drained (drained: ${drained})`);
+      }
+      const info = this.lastProbe?.reports.flatMap((report) => (report.available ? report.devices : [])).find((d) => deviceKey(d.backend, d.index) === device);
+      if (!info) throw new ResponseError(LSPErrorCodes.RequestFailed, `cannot undrain ${device}: the latest device probe did not find it`);
+      this.drained.delete(device);
+      this.coordinator.registerDevice(info);
+      const message = `${device} takes kernels again`;
+      this.log.info(`undrained ${device}: it takes kernels again`);
+      return { device, message };
     });
     connection.onRequest(previewPlacementRequest, (request) => this.bridge.preview(request ?? {}));
     connection.onNotification(customSelectorChangedNotification, ({ registered }) => {

@@ -101,3 +101,13 @@ export function lookUpEntryPoint(language: KernelLanguage, text: string, name: s
       return lookUpMsl(text, name);
   }
 }
+
+/** Where the kernel entry point `name` is declared in `text` (its name's UTF-16 offset), if it is found. Never throws. */
+export function entryPointOffset(language: KernelLanguage, text: string, name: string): number | undefined {
+  if (language === 'wgsl') return findWgslFunctions(text).find((fn) => fn.name === name && fn.stage === 'compute')?.start;
+  const pattern = language === 'ptx' ? PTX_ENTRY : MSL_KERNEL;
+  for (const match of blankCComments(text).matchAll(pattern)) {
+    if (match[1] === name && match.index !== undefined) return match.index + match[0].lastIndexOf(name);
+  }
+  return undefined;
+}

@@ -1,5 +1,5 @@
-// A ManagedKernel as the migrator's MigrationSubject: the target gets a device host of its own
-// (WebGPU: one per kernel, opening the target's device instance; CUDA: the shared host), the
+// A ManagedKernel as the migrator's MigrationSubject: the target gets a device host (WebGPU: from
+// the target device's host pool, opening its device instance; CUDA: the shared host), the
 // version compiled for the target's backend (the kernel's "sources" give one per backend), and
 // its buffers; quiescing drains the step loop at a step boundary, the switch relocates the kernel.
 import { readFile } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import type { MigrationSubject, PreparedTarget } from '../migration/migrationTyp
 import type { KernelLocation, ManagedKernel } from './managedKernel';
 
 export interface RelocationHosts {
-  /** A host for the kernel on `backend` device `index` (a new one for WebGPU). */
+  /** A host for the kernel on `backend` device `index` (WebGPU: a new one, or a shared one at the device's limit). */
   hostFor(backend: BackendName, index: number, kernelId: string): KernelHost;
   /** The kernel now lives in `host`: the runtime's bookkeeping follows. */
   adopted(kernelId: string, host: KernelHost): void;

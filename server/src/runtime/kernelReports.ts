@@ -1,5 +1,5 @@
 // What the kernel runtime tells the world about its kernels: plain data, shared by the language
-// server's protocol, the command line and the tests. No behaviour here.
+// server's protocol, the command line and the tests. No behaviour here but naming a difference.
 import type { BackendName } from '../backends/backendReport';
 
 /** Where a kernel is in its life (kernelLifecycle.ts has the moves allowed between these). */
@@ -71,6 +71,36 @@ export interface KernelView {
   lastReload?: ReloadOutcome;
   /** Why it failed or stopped, when it did on its own. */
   error?: string;
+  /** Set (shortened) when it cannot run on this machine at all, e.g. a CUDA kernel without CUDA: not alarming, said once. */
+  unavailableHere?: string;
+  /** Set when the code it runs is not its file's on disk, with why (the editor says so at the entry point). */
+  fileDiffers?: FileDifference;
+}
+
+/** Why a kernel runs other code than its file holds. */
+export type FileDifference =
+  /** a rollback (by command or automatic) put an earlier version back */
+  | 'rolledBack'
+  /** the saved code was invalid and rejected */
+  | 'rejected'
+  /** the reload of the saved code failed */
+  | 'failed'
+  /** the save did not reload (an automatic save, ringkernel.kernels.reloadOn, or saved while stopped) */
+  | 'notReloaded';
+
+/** Why, from the kernel's latest reload outcome. */
+export function fileDifference(lastReload: ReloadOutcome | undefined): FileDifference {
+  switch (lastReload?.status) {
+    case 'rolledBack':
+    case 'autoRolledBack':
+      return 'rolledBack';
+    case 'rejected':
+      return 'rejected';
+    case 'failed':
+      return 'failed';
+    default:
+      return 'notReloaded';
+  }
 }
 
 /** Milliseconds per hot-reload phase, in the order they run. */
@@ -151,4 +181,18 @@ export interface HotReloadStats {
   avgCompileMs: number;
   avgSwapMs: number;
   avgTotalMs: number;
+}
+
+const WHY: Record<FileDifference, string> = {
+  rolledBack: 'rolled back',
+  rejected: 'the saved code was rejected',
+  failed: 'the reload failed',
+  notReloaded: 'not reloaded',
+};
+
+/** "running v2 (rolled back); the file is newer": what the lens and the status item's tooltip say. */
+export function runningVersionText(view: Pick<KernelView, 'version' | 'fileDiffers' | 'state'>): string | undefined {
+  if (view.fileDiffers === undefined) return undefined;
+  const verb = view.state === 'running' || view.state === 'reloading' || view.state === 'starting' ? 'running' : `${view.state}, resumes`;
+  return `${verb} v${view.version} (${WHY[view.fileDiffers]}); the file is newer`;
 }

@@ -1,5 +1,5 @@
 // Runs the manifest's kernels: places each through the coordinator, gives it a device host
-// (a WebGPU kernel a host of its own, CUDA kernels one shared host: see ARCHITECTURE.md), starts
+// (WebGPU kernels a host each up to maxHostsPerDevice, CUDA kernels one shared host: see ARCHITECTURE.md), starts
 // its step loop, hot-reloads it when its source is saved, checkpoints it periodically, and brings
 // it back when its host dies. The language server, the command line and the tests all drive it.
 import { readFile } from 'node:fs/promises';
@@ -14,7 +14,8 @@ import { errorMessage, type Logger } from '../logger';
 import { runsOn, type KernelSpec, type Manifest } from '../manifest/manifest';
 import { DEFAULT_HOT_RELOAD_CONFIG, HotReloadManager, type HotReloadConfig, type Validate } from './hotReloadManager';
 import { sha256Hex, type KernelCheckpoint } from '../checkpoint/kernelCheckpoint';
-import type { HotReloadStats, KernelView, ReloadOutcome } from './kernelReports';
+import { fileDifference, type HotReloadStats, type KernelView, type ReloadOutcome } from './kernelReports';
+import { HostPool } from './hostPool';
 import { ManagedKernel, kernelVersion, type KernelLocation, type KernelVersion } from './managedKernel';
 import { KernelMigrator } from '../migration/kernelMigrator';
 import type { MigrationOptions, MigrationReport, MigrationRoute } from '../migration/migrationTypes';
@@ -22,6 +23,26 @@ import type { KernelPlacement } from '../hosts/deviceKernel';
 import { relocationSubject } from './kernelRelocation';
 import { MessageDelivery, type DeliveryStats } from './messageDelivery';
 import type { GpuTopology } from '../topology/gpuTopology';
+
+/** A kernel's backend is missing on this machine: a fact about the machine, said once, not a failure to alarm about. */
+export class BackendUnavailable extends Error {
+  readonly shortReason: string;
+
+  constructor(kernelId: string, backend: BackendName, reason: string) {
+    const name = backend === 'cuda' ? 'CUDA' : 'WebGPU';
+    super(`kernel "${kernelId}" needs ${name}, which is unavailable here: ${reason}`);
+    this.shortReason = `needs ${name}, unavailable here: ${shorten(reason)}`;
+  }
+}
+
+/** The first line or sentence of a driver's reason, at most 100 characters. */
+export function shorten(reason: string): string {
+  const first = (reason.split('\n')[0] ?? '').split(/(?<=\.)\s/)[0]?.trim() ?? '';
+  return first.length > 100 ? `${first.slice(0, 99)}…` : first;
+}
+
+/** WebGPU device hosts per device before kernels share them: isolation against process count (ARCHITECTURE.md). */
+export const DEFAULT_MAX_HOSTS_PER_DEVICE = 4;
 
 export type PlaceResult = { ok: true; device: string } | { ok: false; error: { message: string } };
 
@@ -44,6 +65,8 @@ export interface KernelRuntimeOptions {
   placer: KernelPlacer;
   /** A step that takes longer restarts its host (default 5000). */
   stepTimeoutMs?: number;
+  /** WebGPU device hosts per device; more kernels share them round-robin (default 4, see hostPool.ts). */
+  maxHostsPerDevice?: number;
   /** How often running kernels are checkpointed; 0 = only at reloads and stops (default 10 s). */
   checkpointIntervalMs?: number;
   reload?: Partial<HotReloadConfig>;
@@ -82,10 +105,12 @@ export class KernelRuntime {
   private manifest: Manifest | undefined;
   private readonly kernels = new Map<string, ManagedKernel>();
   /** Kernels that could not start, with why (shown beside the running ones). */
-  private readonly failures = new Map<string, { spec: KernelSpec; message: string }>();
+  private readonly failures = new Map<string, { spec: KernelSpec; message: string; unavailable?: string }>();
   /** What a stopped kernel left behind, so the next start continues where it stopped. */
-  private readonly stopped = new Map<string, { spec: KernelSpec; checkpoint: KernelCheckpoint; version: KernelVersion; highestVersion: number }>();
-  private readonly webgpuHosts = new Map<string, DeviceHost>();
+  private readonly stopped = new Map<string, { spec: KernelSpec; checkpoint: KernelCheckpoint; version: KernelVersion; highestVersion: number; fileSha256: string | undefined; lastReload: ReloadOutcome | undefined }>();
+  /** SHA-256 of each kernel source file as last read or saved, to tell when the running code is not the file's. */
+  private readonly fileSha256 = new Map<string, string>();
+  private readonly webgpuHosts = new HostPool<DeviceHost>(() => this.options.maxHostsPerDevice ?? DEFAULT_MAX_HOSTS_PER_DEVICE);
   private cudaHost: DeviceHost | undefined;
   private readonly manager: HotReloadManager;
   /** The K2K router, free-running, and the delivery between it and the hosts' loops (messageDelivery.ts). */
@@ -164,7 +189,7 @@ export class KernelRuntime {
         result.started.push(spec.id);
       } catch (error) {
         const message = errorMessage(error);
-        this.failures.set(spec.id, { spec, message });
+        this.failures.set(spec.id, { spec, message, ...(error instanceof BackendUnavailable ? { unavailable: error.shortReason } : {}) });
         result.failed.push({ id: spec.id, message });
         this.options.log.warn(`kernel "${spec.id}" did not start: ${message}`);
       }
@@ -190,9 +215,32 @@ export class KernelRuntime {
 
   /** A kernel source file was saved: reloads the running kernels built from it. */
   sourceSaved(path: string, code: string): Promise<ReloadOutcome>[] {
+    this.sourceOnDisk(path, code);
     return [...this.kernels.values()]
       .filter((kernel) => kernel.spec.source === path && kernel.state !== 'stopped')
       .map((kernel) => this.manager.reload(kernel, this.sourceOf(kernel.spec, code)));
+  }
+
+  /** What a file holds on disk now (saved, whether or not it reloads): views compare it with the running code. */
+  sourceOnDisk(path: string, code: string): void {
+    const sha = sha256Hex(new TextEncoder().encode(code));
+    if (this.fileSha256.get(path) === sha) return;
+    this.fileSha256.set(path, sha);
+    this.changed();
+  }
+
+  /** The code a kernel runs now (or ran when it stopped), and how it differs from its file. */
+  runningSource(id: string): { version: KernelVersion; view: KernelView } {
+    const version = this.kernels.get(id)?.version ?? this.stopped.get(id)?.version;
+    const view = this.views().find((v) => v.id === id);
+    if (version !== undefined && view !== undefined) return { version, view };
+    this.kernel(id); // throws why: not in the manifest, failed, or never started
+    throw new Error(`kernel "${id}" has no code version yet`);
+  }
+
+  /** Whether a running kernel is built from `path`. */
+  runsSource(path: string): boolean {
+    return [...this.kernels.values()].some((kernel) => kernel.spec.source === path);
   }
 
   /** Reloads a kernel from its file as saved on disk. */
@@ -201,6 +249,7 @@ export class KernelRuntime {
     const code = await readFile(kernel.spec.source, 'utf8').catch((error: unknown) => {
       throw new Error(`cannot read ${kernel.spec.source} for kernel "${id}": ${errorMessage(error)}`);
     });
+    this.sourceOnDisk(kernel.spec.source, code);
     return this.manager.reload(kernel, this.sourceOf(kernel.spec, code));
   }
 
@@ -238,8 +287,8 @@ export class KernelRuntime {
       // The control block's kernel_index stays the kernel's place in the manifest.
       const index = Math.max(0, this.manifest?.kernels.findIndex((k) => k.id === id) ?? 0);
       return this.migrator.migrate(relocationSubject(kernel, (device, backend) => this.placementOf(kernel.spec, index, device, backend), {
-        hostFor: (backend, device) => this.newHost(backend, device),
-        adopted: (kernelId, host) => { if (host instanceof DeviceHost && host.backend === 'webgpu') this.webgpuHosts.set(kernelId, host); },
+        hostFor: (backend, device) => this.migrationHost(backend, device),
+        adopted: (kernelId, host) => this.hostAdopted(kernelId, host),
         done: (kernelId, host) => this.hostDone(kernelId, host),
         deviceName: (key) => this.options.placer.deviceName(key) ?? key,
       }), device, options);
@@ -262,19 +311,27 @@ export class KernelRuntime {
     for (const spec of this.manifest?.kernels ?? []) {
       const kernel = this.kernels.get(spec.id);
       if (kernel) {
-        views.push(kernel.view());
+        views.push(this.withFileDifference(kernel.view(), kernel.version, kernel.lastReload));
         continue;
       }
       const failure = this.failures.get(spec.id);
       const left = this.stopped.get(spec.id);
-      views.push({
+      views.push(this.withFileDifference({
         id: spec.id, source: spec.source, language: spec.language, entryPoint: spec.entryPoint,
         state: failure ? 'failed' : 'stopped', version: left?.version.number ?? 0, step: left?.checkpoint.step ?? 0,
         stepsPerSecond: 0, rateHz: spec.rateHz, stateBytes: spec.stateBytes,
         ...(failure ? { error: failure.message } : {}),
-      });
+        ...(failure?.unavailable !== undefined ? { unavailableHere: failure.unavailable } : {}),
+      }, left?.version, left?.lastReload));
     }
     return views;
+  }
+
+  /** Marks a view whose code is not its file's as last read or saved. */
+  private withFileDifference(view: KernelView, version: KernelVersion | undefined, lastReload: ReloadOutcome | undefined): KernelView {
+    const file = this.fileSha256.get(view.source);
+    if (version === undefined || file === undefined || file === version.codeSha256) return view;
+    return { ...view, fileDiffers: fileDifference(lastReload) };
   }
 
   stats(): HotReloadStats {
@@ -321,7 +378,7 @@ export class KernelRuntime {
     for (const kernel of this.kernels.values()) this.options.placer.remove(kernel.id);
     this.kernels.clear();
     this.delivery.dispose();
-    for (const host of this.webgpuHosts.values()) host.dispose();
+    for (const host of this.webgpuHosts.hosts()) host.dispose();
     this.webgpuHosts.clear();
     this.cudaHost?.dispose();
     this.cudaHost = undefined;
@@ -350,7 +407,7 @@ export class KernelRuntime {
       throw new Error(`cannot read ${spec.source}: ${errorMessage(error)}`);
     });
     const unavailable = this.options.unavailableReason?.(backend);
-    if (unavailable !== undefined) throw new Error(`kernel "${spec.id}" needs ${backend === 'cuda' ? 'CUDA' : 'WebGPU'}, which is unavailable here: ${unavailable}`);
+    if (unavailable !== undefined) throw new BackendUnavailable(spec.id, backend, unavailable);
     const request: PlacementRequest = { backend, memoryBytes: kernelMemoryBytes(spec), stateBytes: spec.stateBytes };
     const placement = spec.device === 'auto'
       ? await this.options.placer.place(spec.id, request)
@@ -359,7 +416,7 @@ export class KernelRuntime {
     const key = placement.device;
     const device = Number(key.slice(key.indexOf(':') + 1));
     const location: KernelLocation = { backend, device, key, deviceName: this.options.placer.deviceName(key) ?? key };
-    const host = this.hostFor(backend, spec.id, device);
+    const host = this.hostFor(backend, spec.id, key, device);
     const kernel = new ManagedKernel(spec, host, location, {
       index, device, stateBytes: spec.stateBytes, grid: spec.grid, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity,
       ...(backend === 'cuda' ? { block: spec.block } : {}),
@@ -375,9 +432,13 @@ export class KernelRuntime {
     // Before the first step, so the loop's first batch of messages finds the kernel registered.
     this.delivery.kernelStarting({ index, id: spec.id, device: key, host, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity });
     const onDisk = kernelVersion(1, this.sourceOf(spec, code));
-    // A stopped kernel resumes the version it ran; code saved since then comes in as a reload,
-    // so it is validated, swapped and, if it hangs, rolled back like any other save.
+    this.fileSha256.set(spec.source, onDisk.codeSha256);
+    // A stopped kernel resumes the version it ran (a rolled-back one too); code saved since it
+    // stopped comes in as a reload, so it is validated, swapped and, if it hangs, rolled back
+    // like any other save. A file that already differed when it stopped is not such a change.
     const version = resumable?.version ?? onDisk;
+    // Why it runs an older version than the file (a rollback, say) stays said after the restart.
+    if (resumable?.lastReload) kernel.carryOver(resumable.lastReload);
     try {
       await kernel.start(version, resumable?.checkpoint, resumable?.highestVersion);
       this.stopped.delete(spec.id);
@@ -389,7 +450,8 @@ export class KernelRuntime {
     }
     this.kernels.set(spec.id, kernel);
     this.reportDeviceMemory(host, location);
-    if (version.codeSha256 !== onDisk.codeSha256) void this.manager.reload(kernel, onDisk.source);
+    const savedSinceStop = resumable?.fileSha256 !== onDisk.codeSha256;
+    if (version.codeSha256 !== onDisk.codeSha256 && savedSinceStop) void this.manager.reload(kernel, onDisk.source);
     const from = resumable ? ` from its checkpoint at step ${resumable.checkpoint.step}` : '';
     this.options.log.info(`kernel "${spec.id}" v${version.number} runs${from} on ${key} (${location.deviceName})${spec.rateHz > 0 ? ` at ${spec.rateHz} steps/s` : ' as fast as it can'}`);
   }
@@ -400,7 +462,10 @@ export class KernelRuntime {
     await this.delivery.kernelStopped(kernel.id);
     if (!this.manifest?.kernels.some((spec) => spec.id === kernel.id)) this.delivery.kernelRemoved(kernel.id);
     if (kernel.lastCheckpoint) {
-      this.stopped.set(kernel.id, { spec: kernel.spec, checkpoint: kernel.lastCheckpoint, version: kernel.version, highestVersion: kernel.highestVersion });
+      this.stopped.set(kernel.id, {
+        spec: kernel.spec, checkpoint: kernel.lastCheckpoint, version: kernel.version, highestVersion: kernel.highestVersion,
+        fileSha256: this.fileSha256.get(kernel.spec.source), lastReload: kernel.lastReload,
+      });
     }
     this.kernels.delete(kernel.id);
     this.manager.forget(kernel.id);
@@ -431,15 +496,19 @@ export class KernelRuntime {
     };
   }
 
-  /** Decision: one host per WebGPU kernel (an endless WGSL loop can only be stopped by killing its process). */
-  private hostFor(backend: BackendName, kernelId: string, device: number): DeviceHost {
+  /**
+   * Decision: a host per WebGPU kernel (an endless WGSL loop can only be stopped by killing its
+   * process), up to maxHostsPerDevice per device; further kernels share those (hostPool.ts).
+   */
+  private hostFor(backend: BackendName, kernelId: string, key: string, device: number): DeviceHost {
     if (backend === 'cuda') return this.newHost(backend, device);
-    let host = this.webgpuHosts.get(kernelId);
-    if (!host) {
-      host = this.newHost(backend, device);
-      this.webgpuHosts.set(kernelId, host);
-    }
-    return host;
+    return this.webgpuHosts.acquire(key, kernelId, () => this.newHost(backend, device));
+  }
+
+  /** A migration's target host: the device's pool picks (a new host while under the limit, else a shared one). */
+  private migrationHost(backend: BackendName, device: number): DeviceHost {
+    if (backend === 'cuda') return this.newHost(backend, device);
+    return this.webgpuHosts.choose(`${backend}:${device}`, () => this.newHost(backend, device));
   }
 
   /** The shared CUDA host, or a new WebGPU host that opens device instance `device`. */
@@ -458,11 +527,18 @@ export class KernelRuntime {
     return new DeviceHost(options);
   }
 
-  /** A migration is done with `host` for this kernel: a WebGPU host not serving it goes, the CUDA host once no kernel uses it. */
-  private hostDone(kernelId: string, host: KernelHost): void {
+  /** At a migration's switch: the pool records the kernel's new WebGPU host (or forgets it, moved to CUDA). */
+  private hostAdopted(kernelId: string, host: KernelHost): void {
+    const key = this.kernels.get(kernelId)?.location.key;
+    if (host instanceof DeviceHost && host.backend === 'webgpu' && key !== undefined) this.webgpuHosts.assign(key, kernelId, host);
+    else this.webgpuHosts.release(kernelId);
+  }
+
+  /** A migration is done with `host` for this kernel: a WebGPU host no kernel uses goes, the CUDA host once no kernel uses it. */
+  private hostDone(_kernelId: string, host: KernelHost): void {
     if (!(host instanceof DeviceHost)) return;
     if (host.backend === 'webgpu') {
-      if (this.webgpuHosts.get(kernelId) !== host) host.dispose();
+      if (!this.webgpuHosts.holds(host)) host.dispose();
     } else if (host === this.cudaHost && ![...this.kernels.values()].some((k) => k.location.backend === 'cuda')) {
       this.cudaHost.dispose();
       this.cudaHost = undefined;
@@ -471,10 +547,9 @@ export class KernelRuntime {
 
   private releaseHost(backend: BackendName, kernelId: string): void {
     if (backend === 'webgpu') {
-      const host = this.webgpuHosts.get(kernelId);
+      const host = this.webgpuHosts.release(kernelId);
       if (host) this.delivery.detachHost(host);
       host?.dispose();
-      this.webgpuHosts.delete(kernelId);
     } else if (this.cudaHost && ![...this.kernels.values()].some((k) => k.location.backend === 'cuda')) {
       this.delivery.detachHost(this.cudaHost);
       this.cudaHost.dispose();
@@ -511,8 +586,9 @@ function sameRuntimeSpec(a: KernelSpec, b: KernelSpec): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** The phases of a reload for the log; validation runs beside the device compile and the checkpoint's copy beside the swap and resume, so they are said to overlap. */
 export function describeTimings(t: { validateMs: number; compileMs: number; drainMs: number; checkpointMs: number; swapMs: number; restoreMs: number; resumeMs: number; totalMs: number; rollbackPointMs?: number }): string {
   const ms = (value: number): string => `${value.toFixed(1)} ms`;
-  return `validate ${ms(t.validateMs)}, compile ${ms(t.compileMs)}, drain ${ms(t.drainMs)}, checkpoint ${ms(t.checkpointMs)}, ` +
+  return `validate ${ms(t.validateMs)} ∥ compile ${ms(t.compileMs)} (in parallel), drain ${ms(t.drainMs)}, checkpoint ${ms(t.checkpointMs)} (overlaps swap and resume), ` +
     `swap ${ms(t.swapMs)}, restore ${ms(t.restoreMs)}, resume ${ms(t.resumeMs)}, total ${ms(t.totalMs)}`;
 }

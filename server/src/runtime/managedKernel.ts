@@ -119,6 +119,11 @@ export class ManagedKernel {
     return this.latestOutcome;
   }
 
+  /** Keeps the outcome of an earlier run (a rollback, say) after a stop and start: why it runs an older version than its file stays said. */
+  carryOver(outcome: ReloadOutcome): void {
+    this.latestOutcome ??= outcome;
+  }
+
   /** The most recent checkpoint: the recovery point after a host restart. */
   get lastCheckpoint(): KernelCheckpoint | undefined {
     return this.latestCheckpoint;

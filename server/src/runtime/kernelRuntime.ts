@@ -242,6 +242,9 @@ export class KernelRuntime {
         adopted: (kernelId, host) => { if (host instanceof DeviceHost && host.backend === 'webgpu') this.webgpuHosts.set(kernelId, host); },
         done: (kernelId, host) => this.hostDone(kernelId, host),
         deviceName: (key) => this.options.placer.deviceName(key) ?? key,
+        messagesFollow: async (kernelId, to, host) => {
+          if (host instanceof DeviceHost) await this.messagesFollowMigration(kernelId, to, host);
+        },
       }), device, options);
     });
     if (report.status === 'migrated') {

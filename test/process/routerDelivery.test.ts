@@ -12,7 +12,10 @@ import { DeviceKernel } from '../../server/src/hosts/deviceKernel';
 import type { Logger } from '../../server/src/logger';
 import { parseManifest } from '../../server/src/manifest/manifest';
 import { MultiGpuCoordinator } from '../../server/src/coordinator/multiGpuCoordinator';
-import { probeBackends } from '../../server/src/probe/machineProbe';
+import { probeBackends, probeMachine } from '../../server/src/probe/machineProbe';
+import { withWebGpuInstances } from '../../server/src/probe/deviceInstances';
+import { buildTopology } from '../../server/src/topology/buildTopology';
+import { migrationRoute } from '../../server/src/migration/migrationRoute';
 import { K2KRouter } from '../../server/src/router';
 import { coordinatorPlacer } from '../../server/src/runtime/coordinatorPlacer';
 import { KernelRuntime } from '../../server/src/runtime/kernelRuntime';
@@ -155,6 +158,59 @@ test('free-running, each kernel in its own host: senders at 100 steps/s flood a 
       assert.ok(pair);
       assert.ok((perSource.get(source)?.length ?? 0) <= pair.messages);
       assert.equal(pair.messages + pair.pending + pair.refused + pair.failed, sent, `sender${source}: delivered + pending + refused + failed (after the receiver stopped)`);
+    }
+  } finally {
+    await runtime.dispose();
+  }
+});
+
+test('free-running: the receiver migrates webgpu:0 -> webgpu:1 -> webgpu:0 under a flood; its messages follow it, none lost, duplicated or reordered', { timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ringkernel-k2k-move-'));
+  writeFileSync(join(dir, 'sender.wgsl'), SENDER);
+  writeFileSync(join(dir, 'receiver.wgsl'), RECEIVER);
+  const kernel = (id: string, source: string, extra: object): object => ({ id, source, entryPoint: 'main', backend: 'webgpu', grid: [1, 1, 1], outboxCapacity: 4, ...extra });
+  const text = JSON.stringify({
+    version: 1,
+    kernels: [
+      kernel('receiver', 'receiver.wgsl', { stateBytes: 4 * (1 + LOG_ENTRIES), inboxCapacity: 2, rateHz: 200, device: 0 }),
+      ...[1, 2].map((i) => kernel(`sender${i}`, 'sender.wgsl', { stateBytes: 4, inboxCapacity: 0, rateHz: 50 })),
+    ],
+  });
+  const manifestPath = join(dir, 'ringkernel.json');
+  writeFileSync(manifestPath, text);
+  const manifest = parseManifest(text, manifestPath);
+  const probe = withWebGpuInstances(await probeMachine({}), 2);
+  const coordinator = new MultiGpuCoordinator();
+  coordinator.syncDevices(probe.reports);
+  const topology = buildTopology(probe.topology);
+  coordinator.setTopology(topology);
+  const runtime = new KernelRuntime({
+    log: quiet, placer: coordinatorPlacer(coordinator), hostScript: distFile('deviceHost.js'), stepTimeoutMs: 20_000, checkpointIntervalMs: 0,
+    validate: () => Promise.resolve([]), migrationRoute: (from, to) => migrationRoute(topology, from, to),
+  });
+  try {
+    await runtime.setManifest(manifest);
+    assert.deepEqual((await runtime.start()).failed, []);
+    const deliveredAtLeast = (n: number) => () => (runtime.routerStats().totals.delivered >= n ? true : undefined);
+    await pollUntil('100 messages delivered', deliveredAtLeast(100), { timeoutMs: 60_000 });
+    const there = await runtime.migrate('receiver', 'webgpu:1');
+    assert.equal(there.status, 'migrated', there.message);
+    const afterFirst = runtime.routerStats().totals.delivered;
+    await pollUntil('delivery goes on on webgpu:1', deliveredAtLeast(afterFirst + 100), { timeoutMs: 60_000 });
+    const back = await runtime.migrate('receiver', 'webgpu:0');
+    assert.equal(back.status, 'migrated', back.message);
+    const afterSecond = runtime.routerStats().totals.delivered;
+    await pollUntil('delivery goes on back on webgpu:0', deliveredAtLeast(afterSecond + 100), { timeoutMs: 60_000 });
+    await runtime.stop();
+    const stats = runtime.routerStats();
+    const { received, perSource } = checkLog((await runtime.readState('receiver')).state);
+    assert.equal(stats.delivery.lostWithHost, 0, 'no mailbox went with a host');
+    assert.equal(received + stats.delivery.inMailboxes, stats.totals.delivered, 'every message handed out reached the receiver on one of its devices, or came back at the stop');
+    for (const source of [1, 2]) {
+      const seqs = perSource.get(source) ?? [];
+      // Nothing skipped: the receiver got each sender's messages 0, 1, 2, ... up to its last (refusals aside).
+      const refused = stats.pairs.find((p) => p.source === source && p.destination === 0)?.refused ?? 0;
+      if (refused === 0) assert.deepEqual(seqs, seqs.map((_, i) => i), `sender${source}: every message once, in order, across both moves`);
     }
   } finally {
     await runtime.dispose();

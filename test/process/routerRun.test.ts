@@ -18,12 +18,12 @@ import { ringModel, sha256 } from '../support/ringModel';
 const exec = promisify(execFile);
 
 interface RunJson {
-  kernels: { id: string; step: number; sha256?: string; error?: string }[];
+  kernels: { id: string; step: number; device?: string; sha256?: string; error?: string }[];
   router: { totals: { submitted: number; delivered: number; pending: number; refused: number; failed: number; outboxFull: number }; lost: number; latencySteps: { p50: number; p99: number } };
 }
 
-async function ringkernelRun(manifest: string, steps: number): Promise<RunJson> {
-  const { stdout } = await exec(process.execPath, [join(repoRoot, 'bin', 'ringkernel.js'), 'run', manifest, '--steps', String(steps), '--json'], { timeout: 120_000 });
+async function ringkernelRun(manifest: string, steps: number, extra: string[] = []): Promise<RunJson> {
+  const { stdout } = await exec(process.execPath, [join(repoRoot, 'bin', 'ringkernel.js'), 'run', manifest, '--steps', String(steps), '--json', ...extra], { timeout: 120_000 });
   return JSON.parse(stdout) as RunJson;
 }
 
@@ -66,6 +66,30 @@ test('ringkernel run examples/ring --steps 100 --json: the token makes its 96 ho
   assert.equal(totals.delivered, totals.submitted);
   assert.deepEqual([totals.pending, totals.refused, totals.failed, totals.outboxFull, result.router.lost], [0, 0, 0, 0, 0]);
   assert.deepEqual([result.router.latencySteps.p50, result.router.latencySteps.p99], [1, 1], 'a message sent in step s arrives in step s + 1');
+});
+
+test('ringkernel run examples/ring --webgpu-instances 2: the kernels spread over both instances, the same digests, every message delivered', { timeout: 150_000 }, async () => {
+  const result = await ringkernelRun(RING, 100, ['--webgpu-instances', '2']);
+  assert.deepEqual(result.kernels.map((k) => k.error), [undefined, undefined, undefined, undefined]);
+  assert.deepEqual(new Set(result.kernels.map((k) => k.device)), new Set(['webgpu:0', 'webgpu:1']), 'the coordinator spreads the ring over the two devices');
+  assert.deepEqual(result.kernels.map((k) => k.sha256), ringModel(4, 100));
+  const { totals } = result.router;
+  assert.equal(totals.submitted, 96);
+  assert.equal(totals.delivered, totals.submitted);
+  assert.deepEqual([totals.pending, totals.refused, totals.failed, result.router.lost], [0, 0, 0, 0]);
+});
+
+test('ringkernel run examples/ring --migrate ring1 mid-trip: the token follows it, the same digests, every message delivered', { timeout: 150_000 }, async () => {
+  const placed = await ringkernelRun(RING, 0, ['--webgpu-instances', '2']);
+  const other = (id: string): string => (placed.kernels.find((k) => k.id === id)?.device === 'webgpu:0' ? 'webgpu:1' : 'webgpu:0');
+  // ring1 moves away and back on two consecutive steps (the token reaches it around then), ring2 once.
+  const result = await ringkernelRun(RING, 100, ['--webgpu-instances', '2', '--migrate', `ring1=${other('ring1')}@37`, '--migrate', `ring1=${placed.kernels.find((k) => k.id === 'ring1')?.device ?? ''}@38`, '--migrate', `ring2=${other('ring2')}@50`]);
+  assert.deepEqual(result.kernels.map((k) => k.error), [undefined, undefined, undefined, undefined]);
+  assert.equal(result.kernels.find((k) => k.id === 'ring2')?.device, other('ring2'));
+  assert.deepEqual(result.kernels.map((k) => k.sha256), ringModel(4, 100));
+  const { totals } = result.router;
+  assert.equal(totals.delivered, totals.submitted);
+  assert.deepEqual([totals.submitted, totals.pending, totals.failed, result.router.lost], [96, 0, 0, 0]);
 });
 
 test('lockstep results do not depend on placement: the ring in one host or in a host per kernel gives the same states', { timeout: 150_000 }, async () => {

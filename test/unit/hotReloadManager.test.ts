@@ -195,6 +195,7 @@ function migration(h: ReturnType<typeof harness>, target: FakeKernelHost): { mig
     adopted: () => undefined,
     done: (_id, host) => { freed.push(host as FakeKernelHost); },
     deviceName: (key) => `fake ${key}`,
+    messagesFollow: () => Promise.resolve(),
   });
   return { migrator, subject, freed };
 }

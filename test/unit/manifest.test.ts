@@ -399,6 +399,31 @@ test('loadManifest reads the file and the sources next to it, and says when ther
   assert.deepEqual(missing.kernels, []);
 });
 
+test('"sources": one file per backend, resolved; each mistake is its own problem and the kernel still runs from "source"', () => {
+  const good = parse(manifestText({ ...HEAT, sources: { webgpu: 'kernels/heat.wgsl', cuda: 'kernels/wave.ptx' } }));
+  assert.deepEqual(good.problems, []);
+  assert.deepEqual(good.kernels[0]?.sources, { webgpu: join(ROOT, 'kernels/heat.wgsl'), cuda: join(ROOT, 'kernels/wave.ptx') });
+  assert.equal(parse(manifestText(HEAT)).kernels[0]?.sources, undefined);
+
+  const cases: [unknown, RegExp, 'error' | 'warning'][] = [
+    ['kernels/wave.ptx', /"sources" must be an object of one file per backend/, 'error'],
+    [{ cuda: 'kernels/heat.wgsl' }, /"sources"."cuda" must be a \.ptx file/, 'error'],
+    [{ cuda: 7 }, /"sources"."cuda" must be the path of a \.ptx file/, 'error'],
+    [{ cuda: '../elsewhere/wave.ptx' }, /"sources"."cuda": .*outside the workspace folder/, 'error'],
+    [{ webgpu: 'kernels/other.wgsl' }, /"sources"."webgpu" names kernels\/other.wgsl, but "source" \(kernels\/heat.wgsl\) is the kernel's WebGPU file/, 'error'],
+    [{ cuda: 'kernels/missing.ptx' }, /"sources"."cuda" names kernels\/missing.ptx, which cannot be read; the kernel runs, but cannot move to a CUDA device/, 'warning'],
+    [{ metal: 'kernels/blur.metal' }, /unknown property "metal"/, 'warning'],
+  ];
+  for (const [sources, pattern, severity] of cases) {
+    const text = manifestText({ ...HEAT, sources });
+    const manifest = parse(text);
+    const found = problem(manifest, text, pattern);
+    assert.equal(found.severity, severity, String(pattern));
+    assert.equal(found.kernelId, 'heat');
+    assert.deepEqual(ids(manifest), severity === 'error' ? [] : ['heat'], `${String(pattern)}: an error leaves the kernel out, a warning does not`);
+  }
+});
+
 // ---- The schema and the parser must not drift apart. ----
 
 interface SchemaNode {

@@ -16,8 +16,3 @@ export function parseMigration(value: string | undefined): PlannedMigration | st
   if (!Number.isSafeInteger(step)) return `--migrate ${value ?? ''}: the step ${match[3]} is too large`;
   return { kernelId: match[1], device: match[2], step };
 }
-
-/** The migrations of one kernel in step order; two at the same step are refused. */
-export function migrationsOf(kernelId: string, all: readonly PlannedMigration[]): PlannedMigration[] {
-  return all.filter((m) => m.kernelId === kernelId).sort((a, b) => a.step - b.step);
-}

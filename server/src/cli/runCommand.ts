@@ -1,20 +1,31 @@
-// `ringkernel run MANIFEST [--steps N] [--json]`: runs the manifest's kernels headless for exactly
-// N steps each, placed by the coordinator as the editor places them, and prints per kernel its id,
-// device, step and the SHA-256 of its state, so two runs (or two machines) can be compared. The
-// kernels run together in lockstep (runtime/lockstepRun.ts), their messages delivered by the K2K
-// router between steps, so the digests do not depend on placement; --json adds the router's totals.
+// `ringkernel run MANIFEST [--steps N] [--json] [--webgpu-instances N] [--migrate ID=DEVICE@STEP]`:
+// runs the manifest's kernels headless for exactly N steps each, placed by the coordinator as the
+// editor places them, and prints per kernel its id, device, step and the SHA-256 of its state, so
+// two runs (or two machines) can be compared. The kernels run together in lockstep
+// (runtime/lockstepRun.ts), their messages delivered by the K2K router between steps, so the
+// digests do not depend on placement. A --migrate moves a kernel (KernelMigrator) between two
+// lockstep steps: the run stops after STEP steps, the kernel moves, the router follows it, the run
+// goes on. --json adds each migration and the router's totals.
 import { resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { probeBackends } from '../probe/machineProbe';
+import { probeMachine } from '../probe/machineProbe';
+import { instancesSetting, withWebGpuInstances } from '../probe/deviceInstances';
 import type { BackendName, BackendReport } from '../backends/backendReport';
+import type { KernelSource } from '../backends/backend';
 import { MultiGpuCoordinator } from '../coordinator/multiGpuCoordinator';
 import { DeviceHost } from '../hosts/deviceHost';
-import { DeviceKernel } from '../hosts/deviceKernel';
+import { DeviceKernel, type KernelPlacement } from '../hosts/deviceKernel';
 import { DEFAULT_COORDINATOR_CONFIG } from '../coordinator/coordinatorTypes';
 import { K2KRouter, type RouterStatsSnapshot } from '../router';
 import { runLockstep, type LockstepKernel } from '../runtime/lockstepRun';
 import { errorMessage } from '../logger';
 import { loadManifest, problemRange, runsOn, type KernelSpec } from '../manifest/manifest';
+import { backendSource, noSourceReason } from '../manifest/backendSources';
+import { buildTopology } from '../topology/buildTopology';
+import { KernelMigrator } from '../migration/kernelMigrator';
+import { migrationRoute } from '../migration/migrationRoute';
+import type { MigrationReport, MigrationSubject, PreparedTarget } from '../migration/migrationTypes';
+import { parseMigration, type PlannedMigration } from './migrationPlan';
 import { coordinatorPlacer } from '../runtime/coordinatorPlacer';
 import { sha256Hex } from '../checkpoint/kernelCheckpoint';
 import { kernelMemoryBytes } from '../runtime/kernelRuntime';
@@ -31,28 +42,102 @@ interface KernelRun {
   step: number;
   sha256?: string;
   stateBytes: number;
+  migrations?: MigrationJson[];
   error?: string;
 }
 
-function parseArgs(args: readonly string[]): { manifest: string; steps: number; json: boolean } | string {
+/** A migration as --json reports it. */
+interface MigrationJson {
+  from: string;
+  to: string;
+  step: number;
+  bytes: number;
+  route: string;
+  ms: number;
+  gbPerSecond: number;
+  pausedMs: number;
+  /** The phases' shares: checkpoint (device to shared memory), transfer (to the target device), verify. */
+  checkpointMs: number;
+  transferMs: number;
+  verifyMs: number;
+  verified: boolean;
+  status: MigrationReport['status'];
+  message: string;
+}
+
+interface RunArgs {
+  manifest: string;
+  steps: number;
+  json: boolean;
+  instances: number;
+  migrations: PlannedMigration[];
+}
+
+function parseArgs(args: readonly string[]): RunArgs | string {
   let manifest: string | undefined;
   let steps = 100;
   let json = false;
+  let instances = 1;
+  const migrations: PlannedMigration[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
+    const valueOf = (name: string): string | undefined => (arg === name ? args[++i] : arg.slice(name.length + 1));
     if (arg === '--json') json = true;
     else if (arg === '--steps' || arg.startsWith('--steps=')) {
-      const value = arg === '--steps' ? args[++i] : arg.slice('--steps='.length);
+      const value = valueOf('--steps');
       const parsed = Number(value);
       if (value === undefined || !Number.isSafeInteger(parsed) || parsed < 0) return `--steps needs a whole number of steps, 0 or more (got ${value ?? 'nothing'})`;
       steps = parsed;
+    } else if (arg === '--webgpu-instances' || arg.startsWith('--webgpu-instances=')) {
+      const value = valueOf('--webgpu-instances');
+      const setting = instancesSetting(value === undefined || value === '' ? value : Number(value));
+      if (setting.issue !== undefined || value === undefined) return `--webgpu-instances needs a whole number from 1 to 8 (got ${value ?? 'nothing'})`;
+      instances = setting.instances;
+    } else if (arg === '--migrate' || arg.startsWith('--migrate=')) {
+      const migration = parseMigration(valueOf('--migrate'));
+      if (typeof migration === 'string') return migration;
+      migrations.push(migration);
     } else if (arg.startsWith('-')) return `unknown option ${arg}`;
     else if (manifest === undefined) manifest = arg;
     else return `one manifest only (got ${manifest} and ${arg})`;
   }
   if (manifest === undefined) return 'which manifest? Pass the path of a ringkernel.json';
-  return { manifest: resolve(manifest), steps, json };
+  for (const m of migrations) {
+    if (m.step > steps) return `--migrate ${m.kernelId}=${m.device}@${m.step}: the run has only ${steps} steps (--steps)`;
+    if (migrations.some((other) => other !== m && other.kernelId === m.kernelId && other.step === m.step)) return `--migrate: "${m.kernelId}" is moved twice at step ${m.step}; give one move per kernel and step`;
+  }
+  return { manifest: resolve(manifest), steps, json, instances, migrations: [...migrations].sort((a, b) => a.step - b.step) };
 }
+
+const quiet = { error: () => undefined, warn: (m: string) => process.stderr.write(`${m}\n`), info: () => undefined, debug: () => undefined };
+
+/** The command line's device hosts: one per WebGPU device instance, one for CUDA. */
+class CliHosts {
+  private readonly hosts = new Map<string, DeviceHost>();
+
+  for(key: string): DeviceHost {
+    const [backend, index] = splitKey(key);
+    const slot = backend === 'cuda' ? 'cuda' : key;
+    let host = this.hosts.get(slot);
+    if (!host) {
+      host = new DeviceHost({ backend, log: quiet, ...(backend === 'webgpu' ? { instance: index } : {}) });
+      this.hosts.set(slot, host);
+    }
+    return host;
+  }
+
+  dispose(): void {
+    for (const host of this.hosts.values()) host.dispose();
+    this.hosts.clear();
+  }
+}
+
+function splitKey(key: string): [BackendName, number] {
+  const at = key.indexOf(':');
+  return [key.slice(0, at) as BackendName, Number(key.slice(at + 1))];
+}
+
+type Started = LockstepKernel & { run: KernelRun; spec: KernelSpec };
 
 export async function runCommand(args: readonly string[]): Promise<number> {
   const parsed = parseArgs(args);
@@ -75,33 +160,62 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     process.stderr.write(`ringkernel run: ${manifest.path} declares no kernel that can run\n`);
     return 1;
   }
-  const reports = await probeBackends({ onOutput: printDriverLine });
+  const unknown = parsed.migrations.filter((m) => !manifest.kernels.some((k) => k.id === m.kernelId));
+  if (unknown.length > 0) {
+    process.stderr.write(`ringkernel run: --migrate names ${unknown.map((m) => `"${m.kernelId}"`).join(', ')}, which ${manifest.path} does not declare (kernels: ${manifest.kernels.map((k) => k.id).join(', ')})\n`);
+    return 2;
+  }
+  const probe = withWebGpuInstances(await probeMachine({ onOutput: printDriverLine }), parsed.instances);
+  const { reports } = probe;
   // Lockstep runs every kernel at once; the editor's per-device cap is a setting the command line does not have.
   const coordinator = new MultiGpuCoordinator({ maxKernelsPerDevice: Math.max(DEFAULT_COORDINATOR_CONFIG.maxKernelsPerDevice, manifest.kernels.length) });
   coordinator.syncDevices(reports);
+  const topology = buildTopology(probe.topology);
+  coordinator.setTopology(topology);
+  const missing = parsed.migrations.filter((m) => coordinator.device(m.device) === undefined);
+  if (missing.length > 0) {
+    process.stderr.write(`ringkernel run: --migrate to ${missing.map((m) => m.device).join(', ')}: no such device here (devices: ${coordinator.devices().map((d) => d.key).join(', ') || 'none'}; --webgpu-instances N opens more WebGPU devices)\n`);
+    return 2;
+  }
   const placer = coordinatorPlacer(coordinator);
-  const hosts = new Map<BackendName, DeviceHost>();
-  const hostFor = (backend: BackendName): DeviceHost => {
-    let host = hosts.get(backend);
-    if (!host) {
-      host = new DeviceHost({ backend, log: { error: () => undefined, warn: (m) => process.stderr.write(`${m}\n`), info: () => undefined, debug: () => undefined } });
-      hosts.set(backend, host);
-    }
-    return host;
-  };
+  const migrator = new KernelMigrator({
+    records: { moved: (kernelId, _from, to) => { coordinator.assignKernel(kernelId, to, { force: true }); } },
+    route: (from, to) => migrationRoute(topology, from, to),
+  });
+  const hosts = new CliHosts();
   const router = new K2KRouter({ mode: 'lockstep' });
   const runs: KernelRun[] = [];
-  const started: (LockstepKernel & { run: KernelRun })[] = [];
+  const started: Started[] = [];
+  const failures = new Map<string, string>();
   try {
     for (const [index, spec] of manifest.kernels.entries()) {
       const run: KernelRun = { id: spec.id, step: 0, stateBytes: spec.stateBytes };
       runs.push(run);
-      const kernel = await createKernel(spec, index, run, reports, placer, hostFor);
+      const kernel = await createKernel(spec, index, run, reports, placer, hosts);
       if (!kernel || run.device === undefined) continue;
       router.addKernel({ index, id: spec.id, device: run.device });
-      started.push({ index, id: spec.id, device: run.device, kernel, inboxCapacity: spec.inboxCapacity, run });
+      started.push({ index, id: spec.id, device: run.device, kernel, inboxCapacity: spec.inboxCapacity, run, spec });
     }
-    const failures = await runLockstep(router, started, parsed.steps, { batch: BATCH });
+    // Run to each migration's step, move the kernels due there between two lockstep steps, go on.
+    let done = 0;
+    const runTo = async (step: number): Promise<void> => {
+      const live = started.filter((entry) => !failures.has(entry.id));
+      for (const [id, failure] of await runLockstep(router, live, step - done, { batch: BATCH })) failures.set(id, failure);
+      done = step;
+    };
+    for (const planned of parsed.migrations) {
+      if (planned.step > done) await runTo(planned.step);
+      const entry = started.find((e) => e.id === planned.kernelId);
+      const run = runs.find((r) => r.id === planned.kernelId);
+      if (!entry || !run || failures.has(entry.id)) {
+        process.stderr.write(`ringkernel run: --migrate ${planned.kernelId}=${planned.device}@${planned.step}: the kernel is not running (${run?.error ?? (entry ? failures.get(entry.id) : undefined) ?? 'it did not start'})\n`);
+        continue;
+      }
+      const result = await migrator.migrate(lockstepSubject(entry, hosts, router), planned.device);
+      (run.migrations ??= []).push(migrationJson(result, done));
+      if (result.status !== 'migrated') process.stderr.write(`ringkernel run: ${result.message}\n`);
+    }
+    await runTo(parsed.steps);
     for (const entry of started) {
       const failure = failures.get(entry.id);
       entry.run.step = entry.kernel.stepCount;
@@ -118,12 +232,13 @@ export async function runCommand(args: readonly string[]): Promise<number> {
   } finally {
     await Promise.allSettled(started.map((entry) => entry.kernel.release()));
     for (const run of runs) placer.remove(run.id);
-    for (const host of hosts.values()) host.dispose();
+    hosts.dispose();
   }
   const stats = router.snapshot();
   if (parsed.json) process.stdout.write(`${JSON.stringify({ manifest: manifest.path, steps: parsed.steps, kernels: runs, router: routerSummary(stats) }, null, 2)}\n`);
   else {
     for (const run of runs) {
+      for (const migration of run.migrations ?? []) process.stdout.write(`${run.id}\tmigration at step ${migration.step}: ${migration.message}\n`);
       process.stdout.write(run.error !== undefined
         ? `${run.id}\t${run.device ?? '-'}\tfailed: ${run.error}\n`
         : `${run.id}\t${run.device ?? '-'}\tstep ${run.step}\tsha256 ${run.sha256 ?? ''}\n`);
@@ -133,7 +248,16 @@ export async function runCommand(args: readonly string[]): Promise<number> {
       process.stdout.write(`router\tsent ${t.submitted}\tdelivered ${t.delivered}\tpending ${t.pending}\trefused ${t.refused}\toutbox full ${t.outboxFull}\tfailed ${t.failed}\n`);
     }
   }
-  return runs.some((run) => run.error !== undefined) || manifest.problems.some((p) => p.severity === 'error') ? 1 : 0;
+  const failed = runs.some((run) => run.error !== undefined || run.migrations?.some((m) => m.status !== 'migrated'));
+  return failed || manifest.problems.some((p) => p.severity === 'error') ? 1 : 0;
+}
+
+function migrationJson(result: MigrationReport, step: number): MigrationJson {
+  return {
+    from: result.from, to: result.to, step: result.step ?? step, bytes: result.bytes, route: result.route, ms: round(result.totalMs), gbPerSecond: round(result.gbPerSecond),
+    pausedMs: round(result.pausedMs), checkpointMs: round(result.checkpointMs), transferMs: round(result.transferMs), verifyMs: round(result.verifyMs),
+    verified: result.verified, status: result.status, message: result.message,
+  };
 }
 
 /** What `--json` reports of the router: its totals, routes, failures by reason, and latency in steps. */
@@ -147,8 +271,22 @@ function routerSummary(stats: RouterStatsSnapshot): Pick<RouterStatsSnapshot, 'm
   return { mode: stats.mode, totals, routes: stats.routes, failures: stats.failures, latencySteps: stats.latencySteps, lost };
 }
 
+async function sourceOn(spec: KernelSpec, backend: BackendName): Promise<KernelSource> {
+  const found = backendSource(spec, backend);
+  if (!found) throw new Error(noSourceReason(spec, backend));
+  return { language: found.language, label: spec.id, code: await readFile(found.path, 'utf8'), entryPoint: spec.entryPoint };
+}
+
+function placementOn(spec: KernelSpec, index: number, key: string): KernelPlacement {
+  const [backend, device] = splitKey(key);
+  return {
+    index, device, stateBytes: spec.stateBytes, grid: spec.grid, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity,
+    ...(backend === 'cuda' ? { block: spec.block } : {}),
+  };
+}
+
 /** Places and creates one kernel; records why not in `run` and returns undefined when it cannot run. */
-async function createKernel(spec: KernelSpec, index: number, run: KernelRun, reports: readonly BackendReport[], placer: ReturnType<typeof coordinatorPlacer>, hostFor: (backend: BackendName) => DeviceHost): Promise<DeviceKernel | undefined> {
+async function createKernel(spec: KernelSpec, index: number, run: KernelRun, reports: readonly BackendReport[], placer: ReturnType<typeof coordinatorPlacer>, hosts: CliHosts): Promise<DeviceKernel | undefined> {
   const backend = runsOn(spec);
   if (!backend || spec.language === 'msl') {
     run.error = `${spec.language.toUpperCase()} kernels cannot run here`;
@@ -167,14 +305,43 @@ async function createKernel(spec: KernelSpec, index: number, run: KernelRun, rep
   }
   run.device = placement.device;
   try {
-    const code = await readFile(spec.source, 'utf8');
-    const device = Number(placement.device.slice(placement.device.indexOf(':') + 1));
-    return await DeviceKernel.create(hostFor(backend), { language: spec.language, label: spec.id, code, entryPoint: spec.entryPoint }, {
-      index, device, stateBytes: spec.stateBytes, grid: spec.grid, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity,
-      ...(backend === 'cuda' ? { block: spec.block } : {}),
-    });
+    return await DeviceKernel.create(hosts.for(placement.device), await sourceOn(spec, backend), placementOn(spec, index, placement.device));
   } catch (error) {
     run.error = errorMessage(error);
     return undefined;
   }
+}
+
+/**
+ * A lockstep kernel as the migrator sees it. Between two lockstep steps nothing runs, so quiescing
+ * stops nothing; the switch swaps the DeviceKernel in the lockstep list and moves the kernel's
+ * router record (its pending messages are routed again to the new device).
+ */
+function lockstepSubject(entry: Started, hosts: CliHosts, router: K2KRouter): MigrationSubject {
+  const current = entry.kernel;
+  return {
+    id: entry.id,
+    stateBytes: entry.spec.stateBytes,
+    from: entry.device,
+    prepare: async (to): Promise<PreparedTarget> => {
+      const [backend] = splitKey(to);
+      const kernel = await DeviceKernel.create(hosts.for(to), await sourceOn(entry.spec, backend), placementOn(entry.spec, entry.index, to), { step: current.stepCount });
+      return { device: to, kernel };
+    },
+    quiesce: () => Promise.resolve({ source: current, step: current.stepCount }),
+    resumeSource: () => Promise.resolve(),
+    switchTo: (target) => {
+      entry.kernel = target.kernel;
+      entry.device = target.device;
+      entry.run.device = target.device;
+      router.relocate(entry.index, target.device);
+    },
+    resumeTarget: () => Promise.resolve(),
+    freeSource: (source) => source.release(),
+    release: (target) => target.kernel.release(),
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
 }

@@ -75,7 +75,7 @@ export function startServer(connection: Connection): void {
     reader: wholeStateReader((id) => kernels.readState(id)),
     kernel: (id) => stateViewKernelOf(kernels.info().kernels, id),
   });
-  new MigrationWiring(connection, log, { runtime: kernels.kernelRuntime, coordinator: topology.coordinator });
+  new MigrationWiring(connection, log, { runtime: kernels.kernelRuntime, coordinator: topology.coordinator, drainPlan: (device) => topology.drain(device) });
   // The K2K router routes by the machine's topology and ringkernel.enableP2P; its traffic per
   // device pair is each topology link's message rate in the GPU Topology view.
   topology.coordinator.onDidChange((change) => {

@@ -1,12 +1,13 @@
 // The topology and the coordinator on the LSP connection: fed by the device probe, configured by
-// the `ringkernel.*` settings, answering ringkernel/topology, measureTopology, drainDevice and
-// undrainDevice and previewPlacement, pushing ringkernel/topologyChanged, and asking the client's custom selector.
+// the `ringkernel.*` settings, answering ringkernel/topology, measureTopology, undrainDevice and
+// previewPlacement (and planning drains), pushing ringkernel/topologyChanged, and asking the client's custom selector.
 import {
   ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type Connection, type WorkDoneProgressReporter,
 } from 'vscode-languageserver/node';
 import type { MachineProbe } from '../probe/machineProbe';
 import { AsyncSelectorBridge } from '../coordinator/asyncSelector';
 import { MultiGpuCoordinator } from '../coordinator/multiGpuCoordinator';
+import type { DeviceUnregisterResult } from '../coordinator/coordinatorTypes';
 import { errorMessage, type Logger } from '../logger';
 import { coordinatorPlacer } from '../runtime/coordinatorPlacer';
 import type { KernelPlacer } from '../runtime/kernelRuntime';
@@ -14,7 +15,7 @@ import { topologyCachePath } from '../topology/cacheLocation';
 import { MachineTopology } from '../topology/machineTopology';
 import { deviceKey } from '../probe/probeRecords';
 import {
-  customSelectorChangedNotification, drainDeviceRequest, type DrainOutcome, undrainDeviceRequest, measureTopologyRequest, previewPlacementRequest, selectDeviceRequest,
+  customSelectorChangedNotification, measureTopologyRequest, undrainDeviceRequest, previewPlacementRequest, selectDeviceRequest,
   topologyChangedNotification, topologyRequest, type LinkMessageRate, type MeasureTopologyParams, type MeasureTopologyResult, type TopologyInfo,
 } from './protocol';
 
@@ -26,7 +27,6 @@ export class TopologyWiring {
   private readonly machine: MachineTopology;
   private readonly bridge: AsyncSelectorBridge;
   private readonly drained = new Set<string>();
-  /** The latest probe: what an undrained device is registered from again. */
   private lastProbe: MachineProbe | undefined;
   private probing = true;
   /** Cleared when the client cannot answer workspace/configuration; pushed settings are used then. */
@@ -55,8 +55,8 @@ export class TopologyWiring {
     this.lastProbe = probe;
     const topology = await this.machine.update(probe);
     this.coordinator.setTopology(topology);
-    const reports = probe.reports.map((report) => ({ ...report, devices: report.devices.filter((d) => !this.drained.has(deviceKey(d.backend, d.index))) }));
-    this.coordinator.syncDevices(reports);
+    this.lastProbe = probe;
+    this.syncFrom(probe);
     this.probing = false;
     for (const note of topology.notes) this.log.info(`topology: ${note}`);
     this.log.info(`topology: ${topology.devices.length} device(s), ${topology.physicalGpus().length} physical GPU(s); measurements cached in ${this.machine.cachePath}`);
@@ -104,6 +104,41 @@ export class TopologyWiring {
     this.changed('traffic');
   }
 
+  /**
+   * Takes `device` out of service: it leaves the coordinator, whose plan says where its kernels go
+   * (most urgent first) and which have nowhere to go. The caller moves them (runtime/deviceDrain.ts).
+   * A drain by the user may use another instance of the same GPU: the device is taken out of
+   * service, not failing (the coordinator's default keeps a failing GPU's kernels off its aliases).
+   */
+  drain(device: unknown): DeviceUnregisterResult {
+    if (typeof device !== 'string' || !this.coordinator.device(device)) {
+      const known = this.coordinator.devices().map((d) => d.key).join(', ') || 'none';
+      throw new ResponseError(ErrorCodes.InvalidParams, `cannot drain ${JSON.stringify(device)}: it is not a registered device (registered: ${known})`);
+    }
+    this.drained.add(device);
+    const plan = this.coordinator.unregisterDevice(device, { excludeSamePhysicalGpu: false });
+    this.log.info(`draining ${device}: ${plan.migrations.length} kernel(s) planned elsewhere, ${plan.orphans.length} with nowhere to go`);
+    return plan;
+  }
+
+  /** Takes a drained device back into service: it is registered again from the last probe. */
+  private undrain(device: unknown): { device: string; message: string } {
+    if (typeof device !== 'string' || !this.drained.has(device)) {
+      throw new ResponseError(ErrorCodes.InvalidParams, `cannot undrain ${JSON.stringify(device)}: it is not drained (drained: ${[...this.drained].join(', ') || 'none'})`);
+    }
+    this.drained.delete(device);
+    if (this.lastProbe) this.syncFrom(this.lastProbe);
+    const back = this.coordinator.device(device) !== undefined;
+    const message = back ? `${device} is back in service: new kernels may be placed on it` : `${device} is no longer drained, but the last probe did not find it`;
+    this.log.info(message);
+    return { device, message };
+  }
+
+  private syncFrom(probe: MachineProbe): void {
+    const reports = probe.reports.map((report) => ({ ...report, devices: report.devices.filter((d) => !this.drained.has(deviceKey(d.backend, d.index))) }));
+    this.coordinator.syncDevices(reports);
+  }
+
   info(): TopologyInfo {
     return {
       messageRates: this.messageRates?.() ?? [],
@@ -122,35 +157,8 @@ export class TopologyWiring {
     const { connection } = this;
     connection.onRequest(topologyRequest, () => this.info());
     connection.onRequest(measureTopologyRequest, (params, token) => this.measure(params, token));
-    connection.onRequest(drainDeviceRequest, ({ device }) => {
-      if (typeof device !== 'string' || !this.coordinator.device(device)) {
-        const known = this.coordinator.devices().map((d) => d.key).join(', ') || 'none';
-        throw new ResponseError(ErrorCodes.InvalidParams, `cannot drain ${JSON.stringify(device)}: it is not a registered device (registered: ${known})`);
-      }
-      this.drained.add(device);
-      const result = this.coordinator.unregisterDevice(device);
-      this.log.info(`drained ${device}: ${result.migrations.length} kernel(s) planned elsewhere, ${result.orphans.length} with nowhere to go`);
-      // Until the migrator executes the plan, every kernel keeps running on the drained device: say so.
-      const stayed = [
-        ...result.migrations.map((m) => ({ kernelId: m.kernelId, reason: `planned onto ${m.to}, but this server does not move running kernels yet` })),
-        ...result.orphans.map((o) => ({ kernelId: o.kernelId, reason: o.reason })),
-      ];
-      const outcome: DrainOutcome = { device, migrations: [], stayed, message: `drained ${device}; ${stayed.length} kernel(s) keep running on it` };
-      return outcome;
-    });
-    connection.onRequest(undrainDeviceRequest, ({ device }) => {
-      if (typeof device !== 'string' || !this.drained.has(device)) {
-        const drained = [...this.drained].join(', ') || 'none';
-        throw new ResponseError(ErrorCodes.InvalidParams, `cannot undrain ${JSON.stringify(device)}: it is not drained (drained: ${drained})`);
-      }
-      const info = this.lastProbe?.reports.flatMap((report) => (report.available ? report.devices : [])).find((d) => deviceKey(d.backend, d.index) === device);
-      if (!info) throw new ResponseError(LSPErrorCodes.RequestFailed, `cannot undrain ${device}: the latest device probe did not find it`);
-      this.drained.delete(device);
-      this.coordinator.registerDevice(info);
-      const message = `${device} takes kernels again`;
-      this.log.info(`undrained ${device}: it takes kernels again`);
-      return { device, message };
-    });
+    // ringkernel/drainDevice is answered by MigrationWiring, which moves the kernels this plan places (drain()).
+    connection.onRequest(undrainDeviceRequest, ({ device }) => this.undrain(device));
     connection.onRequest(previewPlacementRequest, (request) => this.bridge.preview(request ?? {}));
     connection.onNotification(customSelectorChangedNotification, ({ registered }) => {
       this.bridge.setSelector(registered ? async (candidates, request) => {

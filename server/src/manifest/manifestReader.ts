@@ -8,7 +8,7 @@ import { checkKernel } from './kernelChecks';
 import { parseManifestJson } from './manifestParse';
 import { LineNumbers, clampToText, spanOf, type Span } from './manifestPositions';
 import {
-  BACKENDS, KERNEL_DEFAULTS, KERNEL_PROPERTIES, LIMITS, MANIFEST_NAME, MANIFEST_VERSION, REQUIRED_HINT, REQUIRED_KERNEL_PROPERTIES,
+  AUTO_BACKEND, BACKEND_SOURCE_EXTENSIONS, BACKENDS, KERNEL_DEFAULTS, KERNEL_PROPERTIES, LIMITS, MANIFEST_NAME, MANIFEST_VERSION, REQUIRED_HINT, REQUIRED_KERNEL_PROPERTIES,
   SOURCE_EXTENSIONS, TOP_LEVEL_PROPERTIES,
 } from './manifestRules';
 import type { DeclaredKernel, Dims, KernelBackendChoice, KernelLanguage, KernelSpec, Manifest, ManifestProblem } from './manifestTypes';
@@ -178,6 +178,9 @@ export class ManifestReader {
       }
     }
 
+    // sources: the same kernel for other backends (same ABI and state layout), so it can migrate there
+    const sources = this.readSources(value('sources'), source, language, error, kernel);
+
     // entryPoint
     const entryValue = value('entryPoint');
     let entryPoint: string | undefined;
@@ -245,7 +248,53 @@ export class ManifestReader {
 
     if (kernel.hasError || kernel.id === undefined || source === undefined || source.location.outside !== undefined || language === undefined || language === 'msl') return;
     if (entryPoint === undefined || stateBytes === undefined || !grid || !block || inboxCapacity === undefined || outboxCapacity === undefined || rateHz === undefined) return;
-    this.kernels.push({ id: kernel.id, source: source.location.path, language, entryPoint, backend, device, stateBytes, grid, block, inboxCapacity, outboxCapacity, rateHz });
+    this.kernels.push({ id: kernel.id, source: source.location.path, language, entryPoint, backend, device, stateBytes, grid, block, inboxCapacity, outboxCapacity, rateHz, ...(sources ? { sources } : {}) });
+  }
+
+  /**
+   * `"sources": { "webgpu": "heat.wgsl", "cuda": "heat.ptx" }`: each a file of that backend's
+   * language inside the manifest's folder. The kernel's own backend runs from "source", so an entry
+   * for it must name the same file. A file that is missing is a warning: the kernel runs, but
+   * cannot move to that backend until the file exists.
+   */
+  private readSources(node: Node | undefined, source: { written: string; location: SourceLocation } | undefined, language: KernelLanguage | undefined, error: ReportError, kernel: KernelReading): KernelSpec['sources'] | undefined {
+    if (!node) return undefined;
+    if (node.type !== 'object') {
+      error('schema', `"sources" must be an object of one file per backend, e.g. { "webgpu": "heat.wgsl", "cuda": "heat.ptx" } (got ${describe(node)})`, spanOf(node));
+      return undefined;
+    }
+    const sources: NonNullable<KernelSpec['sources']> = {};
+    for (const [name, property] of this.propertiesOf(node, Object.keys(BACKEND_SOURCE_EXTENSIONS), `${kernel.label}'s "sources"`, kernel.id)) {
+      // Unknown backends were warned about by propertiesOf; a property without a value by the parser.
+      if (!Object.hasOwn(BACKEND_SOURCE_EXTENSIONS, name) || property.value === undefined) continue;
+      const backend = name as keyof typeof BACKEND_SOURCE_EXTENSIONS;
+      const extension = BACKEND_SOURCE_EXTENSIONS[backend];
+      const entry = property.value;
+      if (entry.type !== 'string' || String(entry.value) === '') {
+        error('schema', `"sources"."${backend}" must be the path of a ${extension} file relative to ${MANIFEST_NAME} (got ${describe(entry)})`, spanOf(entry));
+        continue;
+      }
+      const written = String(entry.value);
+      if (extname(written).toLowerCase() !== extension) {
+        error('semantic', `"sources"."${backend}" must be a ${extension} file, the language ${backend === 'cuda' ? 'CUDA' : 'WebGPU'} runs (got ${describe(entry)})`, spanOf(entry));
+        continue;
+      }
+      const location = this.locator.locate(written);
+      if (location.outside !== undefined) {
+        error('semantic', `"sources"."${backend}": ${location.outside}`, spanOf(entry));
+        continue;
+      }
+      if (language !== undefined && AUTO_BACKEND[language] === backend && source !== undefined && source.location.path !== location.path) {
+        error('semantic', `"sources"."${backend}" names ${written}, but "source" (${source.written}) is the kernel's ${backend === 'cuda' ? 'CUDA' : 'WebGPU'} file; name the same file or leave "${backend}" out of "sources"`, spanOf(entry));
+        continue;
+      }
+      if (this.sourceText(location.path) === undefined) {
+        this.problem('warning', 'semantic', `${kernel.label}: "sources"."${backend}" names ${written}, which cannot be read; the kernel runs, but cannot move to a ${backend === 'cuda' ? 'CUDA' : 'WebGPU'} device until it exists`, spanOf(entry), kernel.id);
+        continue;
+      }
+      sources[backend] = location.path;
+    }
+    return Object.keys(sources).length > 0 ? sources : undefined;
   }
 
   private sourceText(path: string): string | undefined {

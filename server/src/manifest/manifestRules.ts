@@ -7,7 +7,7 @@ export const MANIFEST_NAME = 'ringkernel.json';
 export const MANIFEST_VERSION = 1;
 
 export const TOP_LEVEL_PROPERTIES = ['$schema', 'version', 'kernels'] as const;
-export const KERNEL_PROPERTIES = ['id', 'source', 'entryPoint', 'backend', 'device', 'stateBytes', 'grid', 'block', 'inboxCapacity', 'outboxCapacity', 'rateHz'] as const;
+export const KERNEL_PROPERTIES = ['id', 'source', 'sources', 'entryPoint', 'backend', 'device', 'stateBytes', 'grid', 'block', 'inboxCapacity', 'outboxCapacity', 'rateHz'] as const;
 export const REQUIRED_KERNEL_PROPERTIES = ['id', 'source', 'entryPoint', 'stateBytes'] as const;
 export const BACKENDS: readonly KernelBackendChoice[] = ['auto', 'webgpu', 'cuda'];
 
@@ -28,6 +28,9 @@ export const REQUIRED_HINT: Record<(typeof REQUIRED_KERNEL_PROPERTIES)[number], 
   entryPoint: 'the kernel function to run',
   stateBytes: 'the size of the kernel\'s state buffer in bytes, a multiple of 4',
 };
+
+/** `sources`: one file per backend, the language each backend runs (the file's extension must say it). */
+export const BACKEND_SOURCE_EXTENSIONS: Readonly<Record<'webgpu' | 'cuda', string>> = { webgpu: '.wgsl', cuda: '.ptx' };
 
 /** Sources are picked by extension; the language follows from it. */
 export const SOURCE_EXTENSIONS: Readonly<Record<string, KernelLanguage>> = { '.wgsl': 'wgsl', '.ptx': 'ptx', '.metal': 'msl' };

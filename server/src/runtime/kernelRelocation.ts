@@ -19,6 +19,12 @@ export interface RelocationHosts {
   /** `host` no longer serves the kernel (its source after a move, or an unused target). */
   done(kernelId: string, host: KernelHost): void;
   deviceName(key: string): string;
+  /**
+   * The kernel's messages follow it: once its loop stopped on the source and before its first step
+   * on `to` in `host`, its unconsumed inbox moves to the new host and the router re-routes what is
+   * pending for it (KernelRuntime.messagesFollowMigration).
+   */
+  messagesFollow(kernelId: string, to: string, host: KernelHost): Promise<void>;
 }
 
 export function parseDeviceKey(key: string): { backend: BackendName; index: number } {
@@ -67,7 +73,11 @@ export function relocationSubject(kernel: ManagedKernel, placementOf: (index: nu
       kernel.relocate(prepared);
       hosts.adopted(kernel.id, prepared.host);
     },
-    resumeTarget: () => kernel.resume(),
+    resumeTarget: async () => {
+      // After the switch and before the first step on the target: nothing sent to the kernel is lost.
+      await hosts.messagesFollow(kernel.id, kernel.location.key, kernel.host);
+      await kernel.resume();
+    },
     freeSource: async (source) => {
       try {
         await source.release();

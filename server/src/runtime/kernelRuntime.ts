@@ -291,6 +291,9 @@ export class KernelRuntime {
         adopted: (kernelId, host) => this.hostAdopted(kernelId, host),
         done: (kernelId, host) => this.hostDone(kernelId, host),
         deviceName: (key) => this.options.placer.deviceName(key) ?? key,
+        messagesFollow: async (kernelId, to, host) => {
+          if (host instanceof DeviceHost) await this.messagesFollowMigration(kernelId, to, host);
+        },
       }), device, options);
     });
     if (report.status === 'migrated') {

@@ -91,6 +91,12 @@ export interface GpuBackend {
    * twice). The device copy is submitted before the first await.
    */
   readWith?<T>(buffer: BufferHandle, offset: number, bytes: number, consume: (view: Uint8Array) => Promise<T>): Promise<T>;
+  /**
+   * Reads several ranges of one buffer (offsets and lengths multiples of 4) in one submission
+   * through the backend's reused staging memory, and hands `consume` a view of them back to back,
+   * valid only until the promise `consume` returns settles. The state views read this way.
+   */
+  readRanges<T>(buffer: BufferHandle, ranges: readonly { offset: number; length: number }[], consume: (view: Uint8Array) => Promise<T>): Promise<T>;
   copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing>;
   /**
    * Writes the control block, runs one step, waits for it to finish, and returns how many

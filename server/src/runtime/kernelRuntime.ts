@@ -14,7 +14,7 @@ import { runsOn, type KernelSpec, type Manifest } from '../manifest/manifest';
 import { DEFAULT_HOT_RELOAD_CONFIG, HotReloadManager, type HotReloadConfig, type Validate } from './hotReloadManager';
 import { sha256Hex, type KernelCheckpoint } from '../checkpoint/kernelCheckpoint';
 import type { HotReloadStats, KernelView, ReloadOutcome } from './kernelReports';
-import { ManagedKernel, kernelVersion, type KernelLocation, type KernelVersion } from './managedKernel';
+import { ManagedKernel, checkpointRanges, kernelVersion, type KernelLocation, type KernelVersion, type StateRangesRead } from './managedKernel';
 
 export type PlaceResult = { ok: true; device: string } | { ok: false; error: { message: string } };
 
@@ -196,6 +196,21 @@ export class KernelRuntime {
       if (!checkpoint) throw new Error(`kernel "${id}" is ${kernel.state} and has no checkpoint to read`);
       return snapshot(kernel.id, checkpoint.version, checkpoint.step, new Uint8Array(checkpoint.state));
     });
+  }
+
+  /**
+   * Only `ranges` of a kernel's state at a step boundary, for the state views and snapshots: a
+   * running kernel's loop goes on (the read waits in its host's queue for the step in flight); a
+   * stopped one answers from the checkpoint it left. It waits its turn behind the kernel's
+   * reloads, rollbacks, recoveries and moves, so the bytes and the version always match.
+   */
+  async readStateRanges(id: string, ranges: readonly { offset: number; length: number }[]): Promise<StateRangesRead> {
+    const kernel = this.kernels.get(id);
+    if (kernel) return kernel.exclusive(() => kernel.readStateRanges(ranges));
+    const left = this.stopped.get(id);
+    if (left) return checkpointRanges(left.checkpoint, ranges);
+    // Throws, saying why there is no such kernel running.
+    return this.kernel(id).readStateRanges(ranges);
   }
 
   views(): KernelView[] {

@@ -9,6 +9,7 @@ import { ServerConnection } from './serverConnection';
 import { StatusBar } from './statusBar';
 import { TopologyClient } from './topologyClient';
 import { TopologyView } from './topologyView';
+import { WebviewPanels } from './webviews/webviewPanels';
 
 export async function activate(context: vscode.ExtensionContext): Promise<RingKernelApi> {
   const log = vscode.window.createOutputChannel('RingKernel', { log: true });
@@ -26,6 +27,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
   const outcomes = new ReloadOutcomeReporter(log);
   context.subscriptions.push(kernels, kernelStatusBar, kernels.onDidReloadKernel((outcome) => outcomes.report(outcome)));
   registerKernelCommands(context, kernels, outcomes, log);
+  const webviews = new WebviewPanels(context, server, kernels, log);
+  context.subscriptions.push(webviews);
 
   try {
     await server.start();
@@ -48,6 +51,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
     onDidReloadKernel: kernels.onDidReloadKernel,
     readKernelState: (id, words) => kernels.readState(id, words),
     get kernelStatusBar() { return kernelStatusBar.view; },
+    routerStats: () => webviews.routerStats(),
   };
 }
 

@@ -9,7 +9,7 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { BackendName } from '../backends/backendReport';
 import { errorMessage, type Logger } from '../logger';
 import type { Manifest } from '../manifest/manifest';
-import { KernelRuntime, type KernelPlacer } from '../runtime/kernelRuntime';
+import { KernelRuntime, type KernelPlacer, type StateSnapshot } from '../runtime/kernelRuntime';
 import type { Validate } from '../runtime/hotReloadManager';
 import {
   kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
@@ -109,6 +109,11 @@ export class KernelWiring {
       kernels: this.runtime.views(),
       stats: this.runtime.stats(),
     };
+  }
+
+  /** A kernel's whole state at a step boundary (the state views' reader until the host reads only the views' ranges). */
+  readState(id: string): Promise<StateSnapshot> {
+    return this.runtime.readState(id);
   }
 
   dispose(): Promise<void> {

@@ -287,3 +287,194 @@ export interface DrainOutcome {
 
 /** client → server: takes a device back into service after a drain. */
 export const undrainDeviceRequest = new RequestType<DrainDeviceParams, { device: string; message: string }, void>('ringkernel/undrainDevice');
+
+// ---- Router stats: the K2K router's traffic, for the "Router Stats" webview. This is the wire
+// format, independent of the router's engine types: the router's adapter fills it in. ----
+
+/** How the router carries a message: the seed's routing decisions. */
+export type WireRoute = 'sameDevice' | 'directP2P' | 'multiHop' | 'hostMediated';
+
+/** Latency from the send step to delivery, in microseconds; null while nothing was delivered in the window. */
+export interface WireLatency {
+  p50Us: number;
+  p99Us: number;
+}
+
+/** Traffic over one link (a sender-receiver kernel pair, or a device pair), measured over the router's recent window. */
+export interface WireTraffic {
+  messagesPerSecond: number;
+  bytesPerSecond: number;
+  latency: WireLatency | null;
+  /** Messages waiting for room in the receiver's inbox now. */
+  pending: number;
+  /** Totals since the router started. */
+  delivered: number;
+  failed: number;
+}
+
+export interface WireKernelPairStats extends WireTraffic {
+  /** Kernel ids. */
+  from: string;
+  to: string;
+  /** Device keys ("webgpu:0", "cuda:1"), when the kernels are placed. */
+  fromDevice?: string;
+  toDevice?: string;
+  route: WireRoute;
+}
+
+export interface WireDevicePairStats extends WireTraffic {
+  /** Device keys; from === to for messages that stay on one device. */
+  from: string;
+  to: string;
+  route: WireRoute;
+  /** Why the router chose this route, e.g. "no peer access between cuda:0 and webgpu:0". */
+  reason: string;
+}
+
+export interface WireRouteUse {
+  route: WireRoute;
+  /** Routing decisions taken for this route, and messages carried by it, since the router started. */
+  decisions: number;
+  messages: number;
+}
+
+export interface WireRouterFailure {
+  /** A short, stable kind: "unknownKernel", "notRunning", "outboxOverflow", "pendingFull", ... */
+  kind: string;
+  count: number;
+  /** The latest occurrence in words, e.g. 'heat → "halo" (no such kernel)'. */
+  detail: string;
+  /** ISO time of the latest occurrence. */
+  lastAt?: string;
+}
+
+export interface RouterStats {
+  /** Milliseconds since the epoch when these figures were taken. */
+  at: number;
+  /** False while no router runs (no kernels, or a server without one); `note` says why. */
+  running: boolean;
+  note?: string;
+  /** free-running: each kernel at its own rate; lockstep: every kernel takes step s, then step s's messages are delivered. */
+  mode?: 'freeRunning' | 'lockstep';
+  totals: WireTraffic & { sent: number };
+  kernelPairs: WireKernelPairStats[];
+  devicePairs: WireDevicePairStats[];
+  routes: WireRouteUse[];
+  failures: WireRouterFailure[];
+}
+
+/** client → server: the router's statistics now. */
+export const routerStatsRequest = new RequestType0<RouterStats, void>('ringkernel/routerStats');
+
+/** server → client: the statistics changed; sent at most 4 times a second, and only while the client listens. */
+export const routerStatsChangedNotification = new NotificationType<RouterStats>('ringkernel/routerStatsChanged');
+
+export interface RouterStatsSubscription {
+  /** True while a visible panel shows the stats; false stops the notifications. */
+  listening: boolean;
+}
+
+/** client → server: start or stop ringkernel/routerStatsChanged (a hidden or closed panel stops them). */
+export const routerStatsSubscribeNotification = new NotificationType<RouterStatsSubscription>('ringkernel/routerStatsSubscribe');
+
+// ---- Kernel state views: live frames of a running kernel's state, for the "Kernel State" webview. ----
+
+export type WireStateViewType = 'f32' | 'u32' | 'i32';
+export type WireStateViewPlot = 'line' | 'heatmap' | 'histogram' | 'table';
+
+/** One manifest `views` entry: a region of the state and how to draw it. */
+export interface WireStateView {
+  name: string;
+  type: WireStateViewType;
+  /** Byte offset in the state, a multiple of 4. */
+  offset: number;
+  /** Elements (32-bit words) in the region: `count`, or the product of `shape`. */
+  count: number;
+  /** [rows, columns], row-major; heatmaps have one. */
+  shape?: [number, number];
+  plot: WireStateViewPlot;
+  /** The value range the plot maps to its axis or colours; from the data when absent. */
+  range?: [number, number];
+}
+
+export interface StateViewKernelParams {
+  kernelId: string;
+}
+
+export interface StateViewKernel {
+  kernelId: string;
+  stateBytes: number;
+  /** The manifest's views for the kernel; empty: the webview offers words and a chosen range. */
+  views: WireStateView[];
+  /** The kernel's state now (running, stopped, ...), as in ringkernel/kernels. */
+  state: string;
+  version: number;
+  step: number;
+}
+
+/** client → server: what a kernel's state view can show (its size and the manifest's views). */
+export const stateViewKernelRequest = new RequestType<StateViewKernelParams, StateViewKernel, void>('ringkernel/stateViewKernel');
+
+/** A byte range of the state; offset and length are multiples of 4. */
+export interface WireStateRange {
+  offset: number;
+  length: number;
+}
+
+export interface StateViewSubscription {
+  /** Chosen by the client, one per panel; subscribing again with the same id replaces it. */
+  subscription: string;
+  kernelId: string;
+  /** The ranges the open views need; only these are read. */
+  regions: WireStateRange[];
+  /** Frames per second wanted; the server clamps it (at most 30). */
+  fps: number;
+}
+
+/** client → server: send frames of these regions while the panel is visible and not paused. */
+export const stateViewSubscribeNotification = new NotificationType<StateViewSubscription>('ringkernel/stateViewSubscribe');
+
+/** client → server: stop a subscription's frames (hidden, paused or closed panel). Nothing is read for it afterwards. */
+export const stateViewUnsubscribeNotification = new NotificationType<{ subscription: string }>('ringkernel/stateViewUnsubscribe');
+
+/** Bytes of one region, base64 (the state's little-endian words as they are on the device). */
+export interface WireStateRegion {
+  offset: number;
+  base64: string;
+}
+
+/** The kernel's version changed between two frames: a reload, a rollback or a recovery onto another version. */
+export interface WireReloadMarker {
+  fromVersion: number;
+  toVersion: number;
+  /** The step the new version was first seen at (or began at, when the runtime says). */
+  atStep: number;
+  /** The last frame before the change, for the "compare" toggle, where one was read. */
+  previous?: { step: number; version: number; regions: WireStateRegion[] };
+}
+
+export interface StateFrame {
+  subscription: string;
+  kernelId: string;
+  /** The step the state was read after, and the version that ran it. */
+  step: number;
+  version: number;
+  regions: WireStateRegion[];
+  /** The latest version change, sent with the first frame after it (and a new subscription's first frame). */
+  reload?: WireReloadMarker;
+  /** Set when the state could not be read; the regions are empty then. */
+  error?: string;
+  /** Milliseconds since the epoch when the read finished. */
+  at: number;
+}
+
+/** server → client: a frame for a subscription. */
+export const stateFrameNotification = new NotificationType<StateFrame>('ringkernel/stateFrame');
+
+export interface StateViewFrameParams {
+  kernelId: string;
+  regions: WireStateRange[];
+}
+
+/** client → server: one frame now, outside any subscription (stepping frame by frame while paused). */
+export const stateViewFrameRequest = new RequestType<StateViewFrameParams, StateFrame, void>('ringkernel/stateViewFrame');

@@ -18,6 +18,9 @@ import { wireManifestDiagnostics } from './manifestWiring';
 import type { InitializationOptions } from './protocol';
 import { DeviceJit } from '../validation/deviceJit';
 import { wireValidation } from './validationWiring';
+import { RouterStatsWiring } from './routerStatsWiring';
+import { StateViewWiring, stateViewKernelOf } from './stateViewWiring';
+import { wholeStateReader } from '../views/wholeStateReader';
 
 function connectionLogger(connection: Connection): Logger {
   return {
@@ -57,6 +60,12 @@ export function startServer(connection: Connection): void {
       const report = state.info().backends.find((b) => b.backend === backend);
       return report?.available === false ? report.reason ?? 'the probe gave no reason' : undefined;
     },
+  });
+  // Until the router exists, the stats answer "no router runs"; the views read the whole state and slice it.
+  const routerStats = new RouterStatsWiring(connection, log);
+  const stateViews = new StateViewWiring(connection, log, {
+    reader: wholeStateReader((id) => kernels.readState(id)),
+    kernel: (id) => stateViewKernelOf(kernels.info().kernels, id),
   });
   // The runtime takes the manifest as saved on disk: typing in it must not restart kernels.
   const manifests = wireManifestDiagnostics(connection, documents, () => workspaceRoots, {
@@ -116,6 +125,8 @@ export function startServer(connection: Connection): void {
   connection.onRequest(serverInfoRequest, () => state.info());
   // Device hosts die with the server anyway (their IPC channel closes); stopping them first is tidier.
   connection.onShutdown(async () => {
+    stateViews.dispose();
+    routerStats.dispose();
     manifests.dispose();
     await kernels.dispose();
   });

@@ -20,7 +20,6 @@ import { DeviceJit } from '../validation/deviceJit';
 import { wireValidation } from './validationWiring';
 import { RouterStatsWiring } from './routerStatsWiring';
 import { StateViewWiring, stateViewKernelOf } from './stateViewWiring';
-import { wholeStateReader } from '../views/wholeStateReader';
 
 function connectionLogger(connection: Connection): Logger {
   return {
@@ -61,11 +60,12 @@ export function startServer(connection: Connection): void {
       return report?.available === false ? report.reason ?? 'the probe gave no reason' : undefined;
     },
   });
-  // Until the router exists, the stats answer "no router runs"; the views read the whole state and slice it.
+  // Until the router exists, the stats answer "no router runs". The views read only their ranges
+  // of the state, in the device host at a step boundary, without stopping the kernel's loop.
   const routerStats = new RouterStatsWiring(connection, log);
   const stateViews = new StateViewWiring(connection, log, {
-    reader: wholeStateReader((id) => kernels.readState(id)),
-    kernel: (id) => stateViewKernelOf(kernels.info().kernels, id),
+    reader: (id, ranges) => kernels.readStateRanges(id, ranges),
+    kernel: (id) => stateViewKernelOf(kernels.info().kernels, id, kernels.viewsOf(id)),
   });
   // The runtime takes the manifest as saved on disk: typing in it must not restart kernels.
   const manifests = wireManifestDiagnostics(connection, documents, () => workspaceRoots, {

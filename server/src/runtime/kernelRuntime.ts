@@ -398,9 +398,11 @@ function snapshot(id: string, version: number, step: number, state: Uint8Array):
   return { id, version, step, sha256: sha256Hex(state), stateBytes: state.byteLength, state };
 }
 
-/** Everything but the source file's content: a change here needs a restart, not a reload. */
+/** Everything but the source file's content and the views (display only): a change here needs a restart, not a reload. */
 function sameRuntimeSpec(a: KernelSpec, b: KernelSpec): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  const { views: _a, ...runA } = a;
+  const { views: _b, ...runB } = b;
+  return JSON.stringify(runA) === JSON.stringify(runB);
 }
 
 export function describeTimings(t: { validateMs: number; compileMs: number; drainMs: number; checkpointMs: number; swapMs: number; restoreMs: number; resumeMs: number; totalMs: number }): string {

@@ -40,13 +40,14 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
     exit: '1 when a file has an error or could not be checked; 2 on bad usage (an unknown option, a --ptxas that does not work)',
   },
   run: {
-    usage: 'ringkernel run MANIFEST [--steps N] [--json]',
+    usage: 'ringkernel run MANIFEST [--steps N] [--json] [--snapshot VIEW@STEP=FILE]...',
     summary: 'run the kernels of a ringkernel.json headless for N steps each; prints per kernel its id, device, step and the SHA-256 of its state',
     options: [
       ['--steps N', 'steps per kernel (default 100)'],
       ['--json', 'print the results as JSON'],
+      ['--snapshot VIEW@STEP=FILE', 'write a manifest view (VIEW is kernel.view, e.g. heat.rod) as it is after STEP steps: a picture when FILE ends in .png, the numbers with the step when .csv; repeatable'],
     ],
-    exit: '1 when a kernel could not run or the manifest has an error',
+    exit: '1 when a kernel could not run, a snapshot could not be written, or the manifest has an error; 2 on bad usage (an unknown option or view)',
   },
 };
 

@@ -1,6 +1,7 @@
-// `ringkernel run MANIFEST [--steps N] [--json]`: runs the manifest's kernels headless for exactly
-// N steps each, placed by the coordinator as the editor places them, and prints per kernel its id,
-// device, step and the SHA-256 of its state, so two runs (or two machines) can be compared.
+// `ringkernel run MANIFEST [--steps N] [--json] [--snapshot VIEW@STEP=FILE]...`: runs the manifest's
+// kernels headless for exactly N steps each, placed by the coordinator as the editor places them,
+// and prints per kernel its id, device, step and the SHA-256 of its state, so two runs (or two
+// machines) can be compared. Each --snapshot writes a manifest view at a step as PNG or CSV.
 import { resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { probeBackends } from '../probe/machineProbe';
@@ -14,6 +15,8 @@ import { coordinatorPlacer } from '../runtime/coordinatorPlacer';
 import { sha256Hex } from '../checkpoint/kernelCheckpoint';
 import { kernelMemoryBytes } from '../runtime/kernelRuntime';
 import { COMMANDS } from './commandHelp';
+import { parseSnapshot, resolveSnapshot, type ResolvedSnapshot, type SnapshotRequest } from './snapshotOption';
+import { runWithSnapshots, type WrittenSnapshot } from './snapshotWriter';
 
 const USAGE = `usage: ${COMMANDS.run.usage} (ringkernel run --help says more)`;
 /** Steps per request to the device host: enough to hide the IPC, few enough to report progress. */
@@ -26,15 +29,23 @@ interface KernelRun {
   sha256?: string;
   stateBytes: number;
   error?: string;
+  /** The --snapshot files written for this kernel. */
+  snapshots?: WrittenSnapshot[];
 }
 
-function parseArgs(args: readonly string[]): { manifest: string; steps: number; json: boolean } | string {
+function parseArgs(args: readonly string[]): { manifest: string; steps: number; json: boolean; snapshots: SnapshotRequest[] } | string {
   let manifest: string | undefined;
   let steps = 100;
   let json = false;
+  const snapshots: SnapshotRequest[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
     if (arg === '--json') json = true;
+    else if (arg === '--snapshot' || arg.startsWith('--snapshot=')) {
+      const snapshot = parseSnapshot(arg === '--snapshot' ? args[++i] : arg.slice('--snapshot='.length));
+      if (typeof snapshot === 'string') return snapshot;
+      snapshots.push(snapshot);
+    }
     else if (arg === '--steps' || arg.startsWith('--steps=')) {
       const value = arg === '--steps' ? args[++i] : arg.slice('--steps='.length);
       const parsed = Number(value);
@@ -45,7 +56,7 @@ function parseArgs(args: readonly string[]): { manifest: string; steps: number; 
     else return `one manifest only (got ${manifest} and ${arg})`;
   }
   if (manifest === undefined) return 'which manifest? Pass the path of a ringkernel.json';
-  return { manifest: resolve(manifest), steps, json };
+  return { manifest: resolve(manifest), steps, json, snapshots };
 }
 
 export async function runCommand(args: readonly string[]): Promise<number> {
@@ -69,6 +80,15 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     process.stderr.write(`ringkernel run: ${manifest.path} declares no kernel that can run\n`);
     return 1;
   }
+  const snapshots: ResolvedSnapshot[] = [];
+  for (const request of parsed.snapshots) {
+    const snapshot = resolveSnapshot(request, manifest.kernels, parsed.steps);
+    if (typeof snapshot === 'string') {
+      process.stderr.write(`ringkernel run: ${snapshot}\n`);
+      return 2;
+    }
+    snapshots.push(snapshot);
+  }
   const reports = await probeBackends({ onOutput: (line) => process.stderr.write(`[driver] ${line}\n`) });
   const coordinator = new MultiGpuCoordinator();
   coordinator.syncDevices(reports);
@@ -77,7 +97,8 @@ export async function runCommand(args: readonly string[]): Promise<number> {
   const runs: KernelRun[] = [];
   try {
     for (const [index, spec] of manifest.kernels.entries()) {
-      runs.push(await runKernel(spec, index, parsed.steps, reports, placer, (backend) => {
+      const own = snapshots.filter((snapshot) => snapshot.kernelId === spec.id);
+      runs.push(await runKernel(spec, index, parsed.steps, own, reports, placer, (backend) => {
         let host = hosts.get(backend);
         if (!host) {
           host = new DeviceHost({ backend, log: { error: () => undefined, warn: (m) => process.stderr.write(`${m}\n`), info: () => undefined, debug: () => undefined } });
@@ -100,7 +121,7 @@ export async function runCommand(args: readonly string[]): Promise<number> {
   return runs.some((run) => run.error !== undefined) || manifest.problems.some((p) => p.severity === 'error') ? 1 : 0;
 }
 
-async function runKernel(spec: KernelSpec, index: number, steps: number, reports: readonly BackendReport[], placer: ReturnType<typeof coordinatorPlacer>, hostFor: (backend: BackendName) => DeviceHost): Promise<KernelRun> {
+async function runKernel(spec: KernelSpec, index: number, steps: number, snapshots: readonly ResolvedSnapshot[], reports: readonly BackendReport[], placer: ReturnType<typeof coordinatorPlacer>, hostFor: (backend: BackendName) => DeviceHost): Promise<KernelRun> {
   const run: KernelRun = { id: spec.id, step: 0, stateBytes: spec.stateBytes };
   const backend = runsOn(spec);
   if (!backend || spec.language === 'msl') return { ...run, error: `${spec.language.toUpperCase()} kernels cannot run here` };
@@ -118,9 +139,10 @@ async function runKernel(spec: KernelSpec, index: number, steps: number, reports
       index, device, stateBytes: spec.stateBytes, grid: spec.grid, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity,
       ...(backend === 'cuda' ? { block: spec.block } : {}),
     });
-    for (let done = 0; done < steps; done += BATCH) await kernel.run(Math.min(BATCH, steps - done));
+    const written = await runWithSnapshots(kernel, steps, BATCH, snapshots);
+    for (const snapshot of written) process.stderr.write(`wrote ${snapshot.view} at step ${snapshot.step} to ${snapshot.file}\n`);
     const state = await kernel.readState();
-    return { ...run, step: kernel.stepCount, sha256: sha256Hex(state) };
+    return { ...run, step: kernel.stepCount, sha256: sha256Hex(state), ...(written.length > 0 ? { snapshots: written } : {}) };
   } catch (error) {
     return { ...run, step: kernel?.stepCount ?? 0, error: errorMessage(error) };
   } finally {

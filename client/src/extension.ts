@@ -5,9 +5,12 @@ import { registerCommands, reportFailure, registerTopologyCommands } from './com
 import { registerKernelCommands, ReloadOutcomeReporter } from './kernelCommands';
 import { KernelsClient } from './kernelsClient';
 import { KernelStatusBar } from './kernelStatusBar';
+import { MigrationClient } from './migrationClient';
+import { MigrationCommands } from './migrationCommands';
 import { ServerConnection } from './serverConnection';
 import { StatusBar } from './statusBar';
 import { TopologyClient } from './topologyClient';
+import { TopologyDragAndDrop } from './topologyDragAndDrop';
 import { TopologyView } from './topologyView';
 import { WebviewPanels } from './webviews/webviewPanels';
 
@@ -18,11 +21,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
   const server = new ServerConnection(context, log, trace);
   context.subscriptions.push(log, trace, statusBar, server, server.onDidChangeStatus((status) => statusBar.update(status)));
   registerCommands(context, server, log);
+  const kernels = new KernelsClient(server, log);
   const topology = new TopologyClient(server, log);
-  const topologyView = new TopologyView(topology, log);
+  const topologyView = new TopologyView(topology, kernels, log);
   context.subscriptions.push(topology, topologyView);
   registerTopologyCommands(context, topology, topologyView, log);
-  const kernels = new KernelsClient(server, log);
+  const migrations = new MigrationCommands(new MigrationClient(server), kernels, topology, topologyView, log);
+  migrations.register(context);
+  topologyView.show(new TopologyDragAndDrop((kernelId, to, from) => migrations.migrate(kernelId, to, from), log));
   const kernelStatusBar = new KernelStatusBar(kernels);
   const outcomes = new ReloadOutcomeReporter(log);
   context.subscriptions.push(kernels, kernelStatusBar, kernels.onDidReloadKernel((outcome) => outcomes.report(outcome)));

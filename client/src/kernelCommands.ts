@@ -174,6 +174,7 @@ async function showKernelActions(): Promise<unknown> {
     { label: '$(debug-stop) Stop Kernels', command: 'ringkernel.stopKernels' },
     { label: '$(refresh) Reload Kernel…', command: 'ringkernel.reloadKernel' },
     { label: '$(history) Roll Back Kernel…', command: 'ringkernel.rollbackKernel' },
+    { label: '$(arrow-swap) Migrate Kernel…', command: 'ringkernel.migrateKernel' },
     { label: '$(output) Show Log', command: 'ringkernel.showLog' },
   ];
   const picked = await vscode.window.showQuickPick(actions, { placeHolder: 'RingKernel kernels' });

@@ -11,7 +11,8 @@
 import type { BufferHandle, CompiledKernelHandle, KernelSource, StepLaunch, Timing } from '../../server/src/backends/backend';
 import { GpuError } from '../../server/src/backends/gpuError';
 import type { ControlBlock } from '../../server/src/abi/kernelAbi';
-import type { BufferRange, StepBatch, StepOutcome } from '../../server/src/hosts/hostProtocol';
+import type { BufferRange, StateTransferResult, StepBatch, StepOutcome } from '../../server/src/hosts/hostProtocol';
+import { sha256Hex } from '../../server/src/checkpoint/kernelCheckpoint';
 import type { KernelHost, LoopListener, RangesRead, RestartListener } from '../../server/src/hosts/kernelHost';
 
 interface FakeLoop {
@@ -22,7 +23,7 @@ interface FakeLoop {
   code: string;
 }
 
-type Operation = 'compile' | 'allocate' | 'read' | 'readSoon' | 'readRanges' | 'write' | 'startLoop' | 'stopLoop';
+type Operation = 'compile' | 'allocate' | 'read' | 'readSoon' | 'readRanges' | 'write' | 'startLoop' | 'stopLoop' | 'exportState' | 'importState';
 
 const TIMING: Timing = { hostMs: 0 };
 
@@ -199,6 +200,25 @@ export class FakeKernelHost implements KernelHost {
     const data = into && into.byteLength === bytes ? into : new Uint8Array(bytes);
     data.set(source);
     return { data, timing: TIMING };
+  }
+
+  /** Migration's shared-memory files, kept in memory: a file name to its bytes. */
+  static readonly files = new Map<string, Uint8Array>();
+
+  async exportState(buffer: BufferHandle, bytes: number, file: string): Promise<StateTransferResult> {
+    await this.before('exportState');
+    const data = this.memory(buffer).slice(0, bytes);
+    FakeKernelHost.files.set(file, data);
+    return { bytes, sha256: sha256Hex(data), copyMs: 0 };
+  }
+
+  async importState(buffer: BufferHandle, bytes: number, file: string, verify: boolean): Promise<StateTransferResult> {
+    await this.before('importState');
+    const data = FakeKernelHost.files.get(file);
+    if (!data || data.byteLength !== bytes) throw new GpuError('INVALID_ARGUMENT', `the fake host has no ${bytes}-byte file ${file}`);
+    FakeKernelHost.files.delete(file);
+    this.memory(buffer).set(data);
+    return { bytes, ...(verify ? { sha256: sha256Hex(this.memory(buffer).slice(0, bytes)) } : {}), copyMs: 0 };
   }
 
   private memory(buffer: BufferHandle): Uint8Array {

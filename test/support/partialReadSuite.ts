@@ -13,6 +13,8 @@ import type { Logger } from '../../server/src/logger';
 import type { KernelSpec } from '../../server/src/manifest/manifestTypes';
 import { DEFAULT_HOT_RELOAD_CONFIG, HotReloadManager } from '../../server/src/runtime/hotReloadManager';
 import type { ReloadOutcome } from '../../server/src/runtime/kernelReports';
+import { KernelMigrator } from '../../server/src/migration/kernelMigrator';
+import { relocationSubject } from '../../server/src/runtime/kernelRelocation';
 import { ManagedKernel, kernelVersion, type KernelLocation, type StateRangesRead } from '../../server/src/runtime/managedKernel';
 import { pollUntil } from './poll';
 import { distFile } from './repo';
@@ -116,9 +118,15 @@ export function partialReadSuite(options: PartialReadSuiteOptions): void {
         const back = await readUntil('a step of v1 again', (r) => r.version === 1 && r.step > v2.step);
         assert.equal(wrongWord(back, SPARSE, 1), undefined);
 
-        const moved = await kernel.moveTo({ host: newHost(), location: location('second host') });
+        // The real migrator, to a fresh host of the same device (as a second device instance).
+        const migrator = new KernelMigrator({ records: { moved: () => undefined }, route: () => 'samePhysicalGpu' });
+        const subject = relocationSubject(kernel, () => placement, {
+          hostFor: () => newHost(), adopted: () => undefined, done: () => undefined, deviceName: (key) => `second host (${key})`,
+        });
+        const moved = await kernel.exclusive(() => migrator.migrate(subject, `${backend}:1`));
+        assert.equal(moved.status, 'migrated', moved.message);
         assert.equal(kernel.host === first, false, 'the kernel lives in the second host now');
-        const there = await readUntil('steps on the second host', (r) => r.step > moved.step);
+        const there = await readUntil('steps on the second host', (r) => r.step > back.step);
         assert.equal(wrongWord(there, SPARSE, 1), undefined);
         assert.equal(there.version, 1);
 

@@ -4,6 +4,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GpuError } from '../../server/src/backends/gpuError';
+import type { KernelPlacement } from '../../server/src/hosts/deviceKernel';
+import { KernelMigrator } from '../../server/src/migration/kernelMigrator';
+import type { MigrationSubject } from '../../server/src/migration/migrationTypes';
+import { relocationSubject } from '../../server/src/runtime/kernelRelocation';
 import { FakeKernelHost } from '../support/fakeKernelHost';
 import { STATE_BYTES, counterIn, fakeLocation, harness, source, startKernel } from '../support/fakeKernelHarness';
 import { pollUntil } from '../support/poll';
@@ -182,22 +186,41 @@ test('checkpoints reuse three buffers and never overwrite the rollback point or 
   assert.deepEqual(h.seen.slice(-3), ['running', 'checkpointing', 'running']);
 });
 
-test('moveTo takes the kernel to another device host with its state and step, through the migrating phases', async () => {
+/** The real migrator moving `h`'s kernel between fake hosts: `target` is the host webgpu:1 gets. */
+function migration(h: ReturnType<typeof harness>, target: FakeKernelHost): { migrator: KernelMigrator; subject: MigrationSubject; freed: FakeKernelHost[] } {
+  const freed: FakeKernelHost[] = [];
+  const migrator = new KernelMigrator({ records: { moved: () => undefined }, route: () => 'samePhysicalGpu' });
+  const subject = relocationSubject(h.kernel, (device) => ({ ...placementOfHarness(), device }), {
+    hostFor: () => target,
+    adopted: () => undefined,
+    done: (_id, host) => { freed.push(host as FakeKernelHost); },
+    deviceName: (key) => `fake ${key}`,
+  });
+  return { migrator, subject, freed };
+}
+
+function placementOfHarness(): KernelPlacement {
+  return { index: 0, device: 0, stateBytes: STATE_BYTES, grid: [1, 1, 1], inboxCapacity: 4, outboxCapacity: 4 };
+}
+
+test('a migration takes the kernel to another device host with its state and step, through the migrating state', async () => {
   const h = harness();
   await startKernel(h, 'v1', 6);
   const target = new FakeKernelHost();
   const counter = h.host.counterOf('heat');
-  const step = h.kernel.step;
-  const moved = await h.kernel.moveTo({ host: target, location: fakeLocation(1) });
-  assert.deepEqual([moved.from.key, moved.to.key, moved.step], ['webgpu:0', 'webgpu:1', step]);
-  assert.deepEqual(h.seen.slice(-5), ['migrating: draining', 'migrating: checkpointing', 'migrating: moving', 'migrating: resuming', 'running']);
+  const { migrator, subject, freed } = migration(h, target);
+  const report = await h.kernel.exclusive(() => migrator.migrate(subject, 'webgpu:1'));
+  assert.equal(report.status, 'migrated', report.message);
+  assert.equal(report.verified, true);
+  assert.ok(h.seen.includes('migrating: draining'), h.seen.join(', '));
+  assert.equal(h.seen.at(-1), 'running');
   assert.equal(h.kernel.host, target);
   assert.equal(h.kernel.location.key, 'webgpu:1');
   assert.equal(h.kernel.view().device, 'webgpu:1');
-  assert.equal(target.counterOf('heat'), (counter ?? NaN) + 1);
-  assert.equal(h.kernel.step, step + 1);
+  assert.equal(target.counterOf('heat'), (counter ?? NaN) + 1, 'the state moved and the kernel stepped once more on the target');
   assert.equal(h.host.liveBuffers, 0, 'the source device keeps nothing of the kernel');
   assert.equal(h.host.liveLoops, 0);
+  assert.deepEqual(freed, [h.host]);
   // The kernel now follows its new host: that host's restart brings it back there.
   target.restart('the target host died');
   const [recovered] = await h.outcomeCount(1);
@@ -208,15 +231,16 @@ test('moveTo takes the kernel to another device host with its state and step, th
   assert.equal(h.outcomes.length, 1);
 });
 
-test('a move that fails before the switch leaves the kernel running where it was', async () => {
+test('a migration that fails before the switch leaves the kernel running where it was', async () => {
   const h = harness();
   await startKernel(h);
   const target = new FakeKernelHost();
-  target.intercept('allocate', () => { throw new GpuError('OUT_OF_MEMORY', 'the target device is full'); });
-  await assert.rejects(h.kernel.moveTo({ host: target, location: fakeLocation(1) }),
-    /^Error: kernel "heat" did not move from webgpu:0 to webgpu:1, it keeps running on webgpu:0: the target device is full$/);
+  target.intercept('importState', () => { throw new GpuError('OUT_OF_MEMORY', 'the target device is full'); });
+  const { migrator, subject } = migration(h, target);
+  const report = await h.kernel.exclusive(() => migrator.migrate(subject, 'webgpu:1'));
+  assert.equal(report.status, 'failed');
+  assert.match(report.message, /the target device is full/);
   assert.deepEqual([h.kernel.state, h.kernel.location.key, h.kernel.looping], ['running', 'webgpu:0', true]);
   assert.equal(target.liveBuffers, 0);
-  await assert.rejects(h.kernel.moveTo({ host: new FakeKernelHost(), location: { ...fakeLocation(1), backend: 'cuda', key: 'cuda:1' } }), /cannot move from webgpu:0 to cuda:1/);
-  assert.equal(h.kernel.state, 'running');
+  assert.throws(() => h.kernel.relocate({ host: target, location: fakeLocation(1), placement: placementOfHarness(), kernel: h.kernel.deviceKernel() }), /is running, not migrating/);
 });

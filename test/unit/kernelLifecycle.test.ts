@@ -6,8 +6,7 @@ import { test } from 'node:test';
 import type { KernelPhase, KernelRunState } from '../../server/src/runtime/kernelReports';
 import { IllegalTransition, KernelLifecycle, PHASES, TRANSITIONS, canMove, type LifecycleChange } from '../../server/src/runtime/kernelLifecycle';
 import { kernelVersion } from '../../server/src/runtime/managedKernel';
-import { FakeKernelHost } from '../support/fakeKernelHost';
-import { fakeLocation, harness, source, startKernel } from '../support/fakeKernelHarness';
+import { harness, source, startKernel } from '../support/fakeKernelHarness';
 
 const STATES = Object.keys(TRANSITIONS) as KernelRunState[];
 const ALL_PHASES: KernelPhase[] = ['compiling', 'draining', 'checkpointing', 'swapping', 'restoring', 'moving', 'resuming'];
@@ -106,7 +105,7 @@ test('ManagedKernel refuses operations its state does not allow, with the kernel
   assert.equal(kernel.state, 'stopped');
   assert.throws(() => kernel.beginReload(), /kernel "heat" cannot go from stopped to reloading/);
   await assert.rejects(kernel.restart(kernelVersion(1, source('v1'))), /kernel "heat" cannot enter phase "restoring" while stopped/);
-  await assert.rejects(kernel.moveTo({ host: new FakeKernelHost(), location: fakeLocation(1) }), /cannot go from stopped to migrating/);
+  await assert.rejects(kernel.beginMigration(), /cannot go from stopped to migrating/);
   await assert.rejects(kernel.checkpointAtStepBoundary(), /cannot go from stopped to checkpointing/);
   assert.throws(() => kernel.fail('no reason'), /cannot go from stopped to failed/);
   await startKernel(h);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { interpolateViridis } from 'd3-scale-chromatic';
-import { entryPointOffset } from '../../client/src/webviews/entryPointOffset';
+import { entryPointOffset } from '../../server/src/manifest/entryPointOffset';
 import { colorTable, heatmapRange, parseColor, toRgba } from '../../client/webview-ui/kernelState/colorMap';
 import { finiteRange, histogram } from '../../client/webview-ui/kernelState/histogram';
 import { MAX_CHOSEN_ELEMENTS, WORDS_PER_PAGE, clampChosen, panelViews, regionsOf } from '../../client/webview-ui/kernelState/panelViews';

@@ -2,7 +2,6 @@
 import * as vscode from 'vscode';
 import type { KernelView } from '../../../server/src/lsp/protocol';
 import type { KernelsClient } from '../kernelsClient';
-import { entryPointOffset } from './entryPointOffset';
 
 export const SHOW_KERNEL_STATE_COMMAND = 'ringkernel.showKernelState';
 
@@ -25,13 +24,16 @@ export class KernelStateCodeLens implements vscode.CodeLensProvider, vscode.Disp
     ];
   }
 
-  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+  async provideCodeLenses(document: vscode.TextDocument): Promise<vscode.CodeLens[]> {
     if (document.uri.scheme !== 'file') return [];
-    const text = document.getText();
+    const kernels = this.runningKernels().filter((k) => k.source === document.uri.fsPath);
+    if (kernels.length === 0) return [];
+    // The server finds the entry points (the same scans its manifest check uses) in the text it holds.
+    const offsets = await this.kernels.entryPointOffsets(document.uri.toString(), kernels.map((k) => k.entryPoint)).catch(() => []);
     const lenses: vscode.CodeLens[] = [];
-    for (const kernel of this.runningKernels().filter((k) => k.source === document.uri.fsPath)) {
-      const offset = entryPointOffset(document.languageId, text, kernel.entryPoint);
-      if (offset === undefined) continue;
+    for (const [i, kernel] of kernels.entries()) {
+      const offset = offsets[i];
+      if (offset === undefined || offset === null) continue;
       const position = document.positionAt(offset);
       lenses.push(new vscode.CodeLens(new vscode.Range(position, position), {
         title: `View state${this.runningKernels().filter((k) => k.source === kernel.source).length > 1 ? ` of ${kernel.id}` : ''}`,

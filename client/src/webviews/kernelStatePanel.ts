@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { StateFrame, WireStateRange } from '../../../server/src/lsp/protocol';
-import { errorMessage } from '../../../server/src/logger';
+import { errorMessage } from '../errorMessage';
 import type { StateViewClient } from './stateViewClient';
 import { WebviewHost } from './webviewHost';
 import { KERNEL_STATE_VIEW_TYPE, stateFromWebview, type StateFromWebview, type StateRendered, type StateToWebview } from './webviewMessages';

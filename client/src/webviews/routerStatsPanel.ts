@@ -2,7 +2,7 @@
 // every change the server pushes while it is visible, and stops the pushes while hidden. The
 // webview script (client/webview-ui/routerStats/) keeps the time series and draws them.
 import * as vscode from 'vscode';
-import { errorMessage } from '../../../server/src/logger';
+import { errorMessage } from '../errorMessage';
 import type { RouterStatsClient } from './routerStatsClient';
 import { WebviewHost } from './webviewHost';
 import { ROUTER_STATS_VIEW_TYPE, routerFromWebview, type RouterFromWebview, type RouterRendered, type RouterToWebview } from './webviewMessages';

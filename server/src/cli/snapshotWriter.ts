@@ -1,5 +1,5 @@
-// Runs a kernel of `ringkernel run` to its step count, stopping at each step a --snapshot asks
-// for to read the view's bytes (only those: a partial read of the state) and write its file.
+// Writes the --snapshot files of `ringkernel run`: the run stops at each step a snapshot asks
+// for, and each view's bytes (only those: a partial read of the state) become a PNG or a CSV.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { DeviceKernel } from '../hosts/deviceKernel';
@@ -14,26 +14,20 @@ export interface WrittenSnapshot {
   file: string;
 }
 
-/** Runs `kernel` (from its current step) to `steps`, in batches of at most `batch`, writing each snapshot at its step. */
-export async function runWithSnapshots(kernel: DeviceKernel, steps: number, batch: number, snapshots: readonly ResolvedSnapshot[]): Promise<WrittenSnapshot[]> {
-  const written: WrittenSnapshot[] = [];
-  const due = [...snapshots].sort((a, b) => a.step - b.step);
-  for (const snapshot of due) {
-    await runTo(kernel, snapshot.step, batch);
-    const { step, bytes } = await kernel.readStateRanges([viewRange(snapshot.stateView)]);
-    const values = viewNumbers(snapshot.stateView.type, bytes[0] ?? new Uint8Array(0));
-    try {
-      await mkdir(dirname(snapshot.file), { recursive: true });
-      await writeFile(snapshot.file, snapshotBytes(snapshot.format, snapshot.stateView, step, values));
-    } catch (error) {
-      throw new Error(`the snapshot of ${snapshot.view} at step ${step} could not be written to ${snapshot.file}: ${errorMessage(error)}`);
-    }
-    written.push({ view: snapshot.view, step, file: snapshot.file });
-  }
-  await runTo(kernel, steps, batch);
-  return written;
+/** Where a run of `steps` steps stops: each snapshot's step, then the end; ascending, no repeats. */
+export function runStops(snapshots: readonly ResolvedSnapshot[], steps: number): number[] {
+  return [...new Set([...snapshots.map((s) => s.step), steps])].sort((a, b) => a - b);
 }
 
-async function runTo(kernel: DeviceKernel, step: number, batch: number): Promise<void> {
-  while (kernel.stepCount < step) await kernel.run(Math.min(batch, step - kernel.stepCount));
+/** Reads the view's bytes from the kernel (at its step count) and writes the file. */
+export async function writeSnapshot(kernel: DeviceKernel, snapshot: ResolvedSnapshot): Promise<WrittenSnapshot> {
+  const { step, bytes } = await kernel.readStateRanges([viewRange(snapshot.stateView)]);
+  const values = viewNumbers(snapshot.stateView.type, bytes[0] ?? new Uint8Array(0));
+  try {
+    await mkdir(dirname(snapshot.file), { recursive: true });
+    await writeFile(snapshot.file, snapshotBytes(snapshot.format, snapshot.stateView, step, values));
+  } catch (error) {
+    throw new Error(`the snapshot of ${snapshot.view} at step ${step} could not be written to ${snapshot.file}: ${errorMessage(error)}`);
+  }
+  return { view: snapshot.view, step, file: snapshot.file };
 }

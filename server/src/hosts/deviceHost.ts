@@ -9,7 +9,7 @@ import type { ControlBlock } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import { bundlePath } from '../paths';
 import { fromPayload, removeLeftovers, toPayload } from './bulkTransfer';
-import type { BufferRange, StepBatch, StepOutcome } from './hostProtocol';
+import type { BufferRange, HostDeliver, HostLoopMessages, InboxDelivery, StateTransferResult, StepBatch, StepOutcome } from './hostProtocol';
 import type { HostMessage, HostOperation, HostOperations, HostRequest } from './hostProtocol';
 import type { KernelHost, LoopEvent, LoopListener, RangesRead, RestartListener } from './kernelHost';
 
@@ -24,6 +24,8 @@ export interface DeviceHostOptions {
   log?: Logger;
   /** The host bundle; defaults to dist/deviceHost.js of this installation. */
   script?: string;
+  /** WebGPU: the device instance of the adapter this host opens (webgpu:N is instance N); default 0. */
+  instance?: number;
 }
 
 interface Pending {
@@ -56,6 +58,9 @@ interface RunningLoop {
   lastProgress: number;
 }
 
+/** What a loop sent (and which delivered inboxes it consumed); the router's wiring listens. */
+export type LoopMessagesListener = (batch: HostLoopMessages, generation: number) => void;
+
 export class DeviceHost implements KernelHost {
   private child: ChildProcess | undefined;
   private readonly pending = new Map<number, Pending>();
@@ -64,6 +69,7 @@ export class DeviceHost implements KernelHost {
   private lastLoopId = 0;
   private disposed = false;
   private readonly restartListeners = new Set<RestartListener>();
+  private readonly messageListeners = new Set<LoopMessagesListener>();
   /** Increments on every (re)start: handles from an older generation are gone with their process. */
   generation = 0;
 
@@ -82,6 +88,27 @@ export class DeviceHost implements KernelHost {
     this.restartListeners.add(listener);
     return { dispose: () => this.restartListeners.delete(listener) };
   }
+
+  /** Hears every loop's sent messages, whichever kernel runs it. */
+  onLoopMessages(listener: LoopMessagesListener): { dispose(): void } {
+    this.messageListeners.add(listener);
+    return { dispose: () => this.messageListeners.delete(listener) };
+  }
+
+  /**
+   * Puts an inbox in kernel `kernel`'s mailbox in the host, for its next step (see HostDeliver).
+   * False when no host process runs (none started yet, or shut down): nothing was sent.
+   */
+  deliver(kernel: number, inbox: InboxDelivery): boolean {
+    const child = this.child;
+    if (this.disposed || !child?.connected) return false;
+    const message: HostDeliver = { kind: 'deliver', kernel, inbox };
+    child.send(message);
+    return true;
+  }
+
+  /** The inboxes delivered to `kernel` that no step consumed, taken out of the host. */
+  takeMailbox(kernel: number): Promise<{ inboxes: InboxDelivery[] }> { return this.call('takeMailbox', { kernel }); }
 
   devices(): Promise<DeviceInfo[]> { return this.call('devices', {}); }
   compile(device: number, source: KernelSource): Promise<CompiledKernelHandle> { return this.call('compile', { device, source }); }
@@ -133,6 +160,17 @@ export class DeviceHost implements KernelHost {
     return { bytes, ...(result.step !== undefined ? { step: result.step } : {}), timing: result.timing };
   }
   copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing> { return this.call('copy', { source, destination, bytes }); }
+  /** Writes a buffer into the shared-memory file `file` and hashes it, in the host (hostProtocol's exportState). */
+  exportState(buffer: BufferHandle, bytes: number, file: string): Promise<StateTransferResult> { return this.call('exportState', { buffer, bytes, file }); }
+  /** Fills a buffer from `file`; with `verify`, hashes what the device then holds (hostProtocol's importState). */
+  importState(buffer: BufferHandle, bytes: number, file: string, verify: boolean): Promise<StateTransferResult> {
+    return this.call('importState', { buffer, bytes, file, verify });
+  }
+
+  /** WebGPU: the adapter instance this host opens. */
+  get instance(): number {
+    return this.options.instance ?? 0;
+  }
   compileLogs(device: number, code: string): Promise<{ errorLog: string; infoLog: string }> { return this.call('compileLogs', { device, code }); }
   /** Runs `count` steps in the host; the watchdog allows `timeoutMs` per step without progress. */
   steps(batch: StepBatch, timeoutMs?: number): Promise<StepOutcome[]> { return this.call('steps', batch, timeoutMs); }
@@ -202,7 +240,7 @@ export class DeviceHost implements KernelHost {
   private ensureStarted(): ChildProcess {
     if (this.child) return this.child;
     const script = this.options.script ?? bundlePath('deviceHost.js');
-    const child = fork(script, [this.backend], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', execArgv: [] });
+    const child = fork(script, [this.backend, String(this.instance)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', execArgv: [] });
     this.child = child;
     this.generation++;
     for (const stream of [child.stdout, child.stderr]) {
@@ -217,6 +255,7 @@ export class DeviceHost implements KernelHost {
       else if (message.kind === 'progress') this.rearm(message.id);
       else if (message.kind === 'loopProgress') this.loopProgress(message.loop, { kind: 'progress', step: message.step, messages: message.messages, dropped: message.dropped });
       else if (message.kind === 'loopFailed') this.loopFailed(message.loop, message.step, GpuError.fromData(message.error));
+      else if (message.kind === 'loopMessages') this.loopMessages(message);
       else if (message.ok) this.settle(message.id, undefined, message.result);
       else this.settle(message.id, GpuError.fromData(message.error));
     });
@@ -249,6 +288,16 @@ export class DeviceHost implements KernelHost {
     // Before the host accepted the loop the watchdog is not armed yet; startLoop arms it.
     if (running.timer) this.armLoop(running);
     this.notify(running, event);
+  }
+
+  private loopMessages(batch: HostLoopMessages): void {
+    for (const listener of this.messageListeners) {
+      try {
+        listener(batch, this.generation);
+      } catch (error) {
+        this.options.log?.error(`${this.backend} device host: a listener of kernel ${batch.kernel}'s messages threw: ${errorMessage(error)}`);
+      }
+    }
   }
 
   private loopFailed(loop: number, step: number, error: GpuError): void {

@@ -5,7 +5,7 @@ import type { BufferHandle, CompiledKernelHandle, KernelSource, StepLaunch, Timi
 import type { BackendName } from '../backends/backendReport';
 import type { GpuError } from '../backends/gpuError';
 import type { ControlBlock } from '../abi/kernelAbi';
-import type { BufferRange, StepBatch, StepOutcome } from './hostProtocol';
+import type { BufferRange, StateTransferResult, StepBatch, StepOutcome } from './hostProtocol';
 
 /** What a running loop reports: progress (also heartbeats while it waits), or the step that failed. */
 export type LoopEvent =
@@ -55,4 +55,8 @@ export interface KernelHost {
   startLoop(loop: number, launch: StepLaunch, control: ControlBlock, rateHz: number, listener: LoopListener): Promise<void>;
   /** Stops a loop at a step boundary; resolves with the next step number. */
   stopLoop(loop: number): Promise<{ step: number }>;
+  /** Migration: writes a buffer into the shared-memory file `file` and hashes it, in the host. */
+  exportState(buffer: BufferHandle, bytes: number, file: string): Promise<StateTransferResult>;
+  /** Migration: fills a buffer from `file`; with `verify`, hashes what the device then holds. */
+  importState(buffer: BufferHandle, bytes: number, file: string, verify: boolean): Promise<StateTransferResult>;
 }

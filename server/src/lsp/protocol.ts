@@ -2,7 +2,7 @@
 // import. Each constant names its direction. Standard LSP covers everything else.
 import { NotificationType, RequestType, RequestType0, type WorkDoneProgressParams } from 'vscode-languageserver-protocol';
 import type { BackendReport } from '../backends/backendReport';
-import type { CoordinatorConfig, DeviceUnregisterResult, DeviceView, Placement, PlacementRequest } from '../coordinator/coordinatorTypes';
+import type { CoordinatorConfig, DeviceView, Placement, PlacementRequest } from '../coordinator/coordinatorTypes';
 import type { TopologyJson } from '../topology/topologyJson';
 import type { HotReloadStats, KernelView, ReloadOutcome } from '../runtime/kernelReports';
 
@@ -58,6 +58,20 @@ export interface TopologyInfo {
   measuring: boolean;
   /** Where measurements are cached. */
   cachePath: string;
+  /** Kernel-to-kernel traffic per device pair now (the K2K router), for the links' message rates. */
+  messageRates?: LinkMessageRate[];
+}
+
+/** Messages between the kernels of two devices, over the router's sliding window. */
+export interface LinkMessageRate {
+  from: string;
+  to: string;
+  /** The router's route for the pair: sameDevice, directP2P, multiHop or hostMediated. */
+  route: string;
+  messagesPerSecond: number;
+  bytesPerSecond: number;
+  /** Accepted, waiting for the receiving kernels. */
+  pending: number;
 }
 
 /** client → server: the topology and the coordinator's devices. */
@@ -85,8 +99,6 @@ export interface DrainDeviceParams {
   device: string;
 }
 
-/** client → server: unregisters a device; returns where its kernels go (migrations) and which have nowhere (orphans). */
-export const drainDeviceRequest = new RequestType<DrainDeviceParams, DeviceUnregisterResult, void>('ringkernel/drainDevice');
 
 /** client → server: where a new kernel would be placed now (nothing is placed), asking the custom selector if set. */
 export const previewPlacementRequest = new RequestType<PlacementRequest, Placement, void>('ringkernel/previewPlacement');
@@ -285,6 +297,12 @@ export interface DrainOutcome {
   message: string;
 }
 
+/**
+ * client → server: takes a device out of service and moves every kernel off it (work-done progress
+ * per kernel and phase); kernels no device can take keep running on it and are listed in `stayed`.
+ */
+export const drainDeviceRequest = new RequestType<DrainDeviceParams & WorkDoneProgressParams, DrainOutcome, void>('ringkernel/drainDevice');
+
 /** client → server: takes a device back into service after a drain. */
 export const undrainDeviceRequest = new RequestType<DrainDeviceParams, { device: string; message: string }, void>('ringkernel/undrainDevice');
 
@@ -478,3 +496,13 @@ export interface StateViewFrameParams {
 
 /** client → server: one frame now, outside any subscription (stepping frame by frame while paused). */
 export const stateViewFrameRequest = new RequestType<StateViewFrameParams, StateFrame, void>('ringkernel/stateViewFrame');
+
+export interface EntryPointOffsetsParams {
+  /** The document, as open in the editor (the server reads its current text). */
+  uri: string;
+  /** Entry point names to find. */
+  names: string[];
+}
+
+/** client → server: where each named entry point is defined in the document's current text (UTF-16 offsets; null: not found). */
+export const entryPointOffsetsRequest = new RequestType<EntryPointOffsetsParams, { offsets: (number | null)[] }, void>('ringkernel/entryPointOffsets');

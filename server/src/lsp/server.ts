@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { TextDocumentSyncKind, TextDocuments, type Connection, type InitializeResult } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { probeMachine } from '../probe/machineProbe';
+import { instancesSetting, withWebGpuInstances } from '../probe/deviceInstances';
+import { MigrationWiring } from './migrationWiring';
+import { migrationRoute } from '../migration/migrationRoute';
 import { describeBackend } from '../backends/backendReport';
 import { errorMessage, type Logger } from '../logger';
 import { VERSION } from '../version';
@@ -19,6 +22,7 @@ import type { InitializationOptions } from './protocol';
 import { DeviceJit } from '../validation/deviceJit';
 import { wireValidation } from './validationWiring';
 import { RouterStatsWiring } from './routerStatsWiring';
+import { routerStatsSource } from './routerStatsSource';
 import { StateViewWiring, stateViewKernelOf } from './stateViewWiring';
 
 function connectionLogger(connection: Connection): Logger {
@@ -54,19 +58,30 @@ export function startServer(connection: Connection): void {
   let clientValidatesSchema = false;
   const kernels = new KernelWiring(connection, documents, log, {
     placer: topology.placer(),
+    migrationRoute: (from, to) => migrationRoute(topology.coordinator.topology(), from, to),
     validation,
     unavailableReason: (backend) => {
       const report = state.info().backends.find((b) => b.backend === backend);
       return report?.available === false ? report.reason ?? 'the probe gave no reason' : undefined;
     },
   });
-  // Until the router exists, the stats answer "no router runs". The views read only their ranges
-  // of the state, in the device host at a step boundary, without stopping the kernel's loop.
-  const routerStats = new RouterStatsWiring(connection, log);
+  // The router of the kernel runtime answers ringkernel/routerStats. The views read only their
+  // ranges of the state, in the device host at a step boundary, without stopping the kernel's loop.
+  const routerStats = new RouterStatsWiring(connection, log, routerStatsSource(kernels));
   const stateViews = new StateViewWiring(connection, log, {
     reader: (id, ranges) => kernels.readStateRanges(id, ranges),
     kernel: (id) => stateViewKernelOf(kernels.info().kernels, id, kernels.viewsOf(id)),
   });
+  new MigrationWiring(connection, log, { runtime: kernels.kernelRuntime, coordinator: topology.coordinator });
+  // The K2K router routes by the machine's topology and ringkernel.enableP2P; its traffic per
+  // device pair is each topology link's message rate in the GPU Topology view.
+  topology.coordinator.onDidChange((change) => {
+    if (change.kind === 'topology' || change.kind === 'config') kernels.setRouterTopology(topology.coordinator.topology(), topology.coordinator.getConfig().enableP2P);
+  });
+  topology.setMessageRates(() => kernels.routerStats().devicePairs.map((pair) => ({
+    from: pair.from, to: pair.to, route: pair.route, messagesPerSecond: pair.messagesPerSecond, bytesPerSecond: pair.bytesPerSecond, pending: pair.pending,
+  })));
+  kernels.onRouterChange(() => topology.trafficChanged());
   // The runtime takes the manifest as saved on disk: typing in it must not restart kernels.
   const manifests = wireManifestDiagnostics(connection, documents, () => workspaceRoots, {
     clientValidatesSchema: () => clientValidatesSchema,
@@ -99,7 +114,12 @@ export function startServer(connection: Connection): void {
       void validation.pullSettings();
       connection.workspace.getConfiguration('ringkernel').then((section: unknown) => kernels.applySettings(section), () => undefined);
     }
-    void probeMachine({ onOutput: (line) => log.debug(`[probe] ${line}`) }).then((probe) => {
+    // ringkernel.webgpu.instancesPerAdapter decides how many WebGPU devices the probe yields.
+    const section: Promise<unknown> = clientAnswersConfiguration ? connection.workspace.getConfiguration('ringkernel').then((value: unknown) => value, () => undefined) : Promise.resolve(undefined);
+    void Promise.all([probeMachine({ onOutput: (line) => log.debug(`[probe] ${line}`) }), section]).then(([found, settings]) => {
+      const instances = instancesSetting((settings as { webgpu?: { instancesPerAdapter?: unknown } } | undefined)?.webgpu?.instancesPerAdapter);
+      if (instances.issue !== undefined) log.warn(instances.issue);
+      const probe = withWebGpuInstances(found, instances.instances);
       const { reports } = probe;
       state.setBackends(reports);
       for (const report of reports) log.info(describeBackend(report));

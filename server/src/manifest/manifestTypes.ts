@@ -25,6 +25,11 @@ export interface KernelSpec {
   rateHz: number;
   /** The manifest's `views` without errors (manifest/views.ts), when it has any: display only, a change restarts nothing. */
   views?: StateView[];
+  /**
+   * One source per backend with the same ABI and state layout (`"sources"` in the manifest),
+   * absolute paths; the kernel can migrate between devices of these backends. `source` is among them.
+   */
+  sources?: Partial<Record<'webgpu' | 'cuda', string>>;
 }
 
 export interface ManifestProblem {

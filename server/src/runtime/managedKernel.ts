@@ -2,7 +2,7 @@
 // code version, the versions it can roll back to, its last checkpoint, and its step rate. It
 // performs the phases of a hot reload (HotReloadManager decides their order and what to do when
 // one fails), comes back from a checkpoint when its host was restarted under it, and moves to
-// another device (moveTo). It alone changes its run state, through the named transitions of
+// another device (relocate, at a migration's switch). It alone changes its run state, through the named transitions of
 // kernelLifecycle.ts; others ask it to act and read the state.
 import type { CompiledKernelHandle, KernelSource } from '../backends/backend';
 import type { BackendName } from '../backends/backendReport';
@@ -35,22 +35,6 @@ export interface KernelLocation {
   /** The coordinator's key, e.g. "webgpu:0". */
   key: string;
   deviceName: string;
-}
-
-/** Where moveTo puts a kernel: a host of the same backend, and the device in it. */
-export interface MoveTarget {
-  host: KernelHost;
-  location: KernelLocation;
-}
-
-export interface MoveResult {
-  from: KernelLocation;
-  to: KernelLocation;
-  /** The step the kernel was drained at and resumed from on the target. */
-  step: number;
-  stateBytes: number;
-  /** From the drain to the first step on the target. */
-  ms: number;
 }
 
 export interface ManagedKernelEvents {
@@ -140,12 +124,12 @@ export class ManagedKernel {
     return this.lifecycle.phase;
   }
 
-  /** The device host the kernel lives in now; moveTo changes it. */
+  /** The device host the kernel lives in now; a migration's switch (relocate) changes it. */
   get host(): KernelHost {
     return this.currentHost;
   }
 
-  /** The device the kernel runs on now; moveTo changes it. */
+  /** The device the kernel runs on now; a migration's switch (relocate) changes it. */
   get location(): KernelLocation {
     return this.currentLocation;
   }
@@ -263,6 +247,46 @@ export class ManagedKernel {
       this.restartSubscription = undefined;
       if (!this.lifecycle.is('stopped')) this.lifecycle.move('stopped');
     }
+  }
+
+  // ---- migration (migration/kernelMigrator.ts through runtime/kernelRelocation.ts) ----
+
+  /** The DeviceKernel the state lives in now (a migration exports from it once drained). */
+  deviceKernel(): DeviceKernel {
+    return this.living();
+  }
+
+  /** running → migrating (draining): a migration quiesces the kernel at a step boundary; returns the step. */
+  async beginMigration(): Promise<number> {
+    this.lifecycle.move('migrating', 'draining');
+    try {
+      return await this.drain();
+    } catch (error) {
+      if (!this.alive) this.beginRecovery();
+      throw error;
+    }
+  }
+
+  /**
+   * A migration's switch: from now on the kernel is `target.kernel` (prepared on another device,
+   * its state and step restored) in `target.host` at `target.location`; the old DeviceKernel is the
+   * caller's to free. Synchronous, so nothing sees the kernel half moved. The caller then resumes
+   * it (migrating → running), or, when that fails, the kernel recovers on the target.
+   */
+  relocate(target: { host: KernelHost; location: KernelLocation; placement: KernelPlacement; kernel: DeviceKernel }): void {
+    if (!this.lifecycle.is('migrating')) throw new Error(`kernel "${this.id}" is ${this.state}, not migrating: it cannot switch devices`);
+    this.restartSubscription?.dispose();
+    this.currentHost = target.host;
+    this.currentLocation = target.location;
+    this.placement = target.placement;
+    this.kernel = target.kernel;
+    this.restartSubscription = this.currentHost.onRestart(this.onHostRestart);
+    if (this.currentVersion && this.currentVersion.source.language !== target.kernel.source.language) {
+      // Another backend's source of the same kernel: the version number carries on.
+      this.currentVersion = kernelVersion(this.currentVersion.number, target.kernel.source);
+    }
+    this.meter.reset();
+    this.events.changed();
   }
 
   // ---- the phases of a hot reload, in the order HotReloadManager runs them ----
@@ -483,69 +507,6 @@ export class ManagedKernel {
   }
 
   // ---- migration ----
-
-  /**
-   * running → migrating → running, on another device: drains the loop at a step boundary,
-   * checkpoints the state, creates the kernel on `target` (same version, same step) and writes the
-   * state there, switches the kernel's host and location to the target, frees the source, and
-   * resumes on the target (resolving after its first step there). It waits its turn behind the
-   * kernel's other operations (do not call it from inside exclusive()).
-   *
-   * When anything fails before the switch, the kernel resumes where it was and the error is
-   * rethrown: nothing moved. When the kernel does not resume on the target, it is recovering
-   * there and the runtime brings it back from the checkpoint. The caller (the migrator) owns the
-   * hosts: it gives a host of the same backend (for WebGPU typically a fresh DeviceHost, for CUDA
-   * the shared one), updates the coordinator's placement, and releases the source host if no
-   * kernel is left in it.
-   */
-  moveTo(target: MoveTarget): Promise<MoveResult> {
-    return this.exclusive(() => this.relocate(target));
-  }
-
-  private async relocate(target: MoveTarget): Promise<MoveResult> {
-    const from = this.currentLocation;
-    if (target.location.backend !== from.backend || target.host.backend !== target.location.backend) {
-      throw new Error(`kernel "${this.id}" cannot move from ${from.key} to ${target.location.key} (host ${target.host.backend}): its code runs on ${from.backend} only`);
-    }
-    if (target.location.key === from.key && target.host === this.currentHost) throw new Error(`kernel "${this.id}" is on ${from.key} already`);
-    const startedAt = performance.now();
-    this.lifecycle.move('migrating', 'draining');
-    const placement: KernelPlacement = { ...this.placement, device: target.location.device };
-    const source = this.kernel;
-    let moved: DeviceKernel | undefined;
-    let checkpoint: KernelCheckpoint;
-    try {
-      await this.drain();
-      checkpoint = await this.checkpoint();
-      this.lifecycle.enter('moving');
-      moved = await DeviceKernel.create(target.host, this.version.source, placement, { step: checkpoint.step });
-      await moved.writeState(new Uint8Array(checkpoint.state));
-    } catch (error) {
-      await moved?.release().catch(() => undefined);
-      const why = errorMessage(error);
-      if (this.alive) {
-        await this.resume().catch((resumeError: unknown) => this.lost(errorMessage(resumeError)));
-      } else {
-        // The source host died: its restart event has asked the runtime to recover the kernel there.
-        this.beginRecovery();
-      }
-      throw new Error(`kernel "${this.id}" did not move from ${from.key} to ${target.location.key}, it ${this.lifecycle.is('running') ? 'keeps running' : 'is recovering'} on ${from.key}: ${why}`);
-    }
-    this.restartSubscription?.dispose();
-    this.restartSubscription = target.host.onRestart(this.onHostRestart);
-    this.kernel = moved;
-    this.currentHost = target.host;
-    this.currentLocation = target.location;
-    this.placement = placement;
-    await source?.release().catch(() => undefined);
-    try {
-      await this.resume();
-    } catch (error) {
-      this.lost(`it did not resume on ${target.location.key} after moving there: ${errorMessage(error)}`);
-      throw new Error(`kernel "${this.id}" moved to ${target.location.key} but did not resume there (it is recovering): ${errorMessage(error)}`);
-    }
-    return { from, to: target.location, step: checkpoint.step, stateBytes: this.spec.stateBytes, ms: performance.now() - startedAt };
-  }
 
   // ---- internals ----
 

@@ -316,7 +316,7 @@ export class CudaBackend implements GpuBackend {
     return this.finish(device, `copy of ${bytes} bytes CUDA ${source.device} → CUDA ${destination.device}`, started);
   }
 
-  async step(launch: StepLaunch, controlBlock: Uint8Array): Promise<StepTiming> {
+  async step(launch: StepLaunch, controlBlock: Uint8Array, inboxSlots?: Uint8Array): Promise<StepTiming> {
     const kernel = this.kernels.get(launch.kernel.id);
     if (!kernel) throw new GpuError('INVALID_ARGUMENT', `kernel ${launch.kernel.label} is not compiled on this host`);
     const device = this.deviceAt(launch.kernel.device);
@@ -333,6 +333,10 @@ export class CudaBackend implements GpuBackend {
     try {
       const [control, state, inbox, outbox] = [this.memory(launch.control), this.memory(launch.state), this.memory(launch.inbox), this.memory(launch.outbox)];
       this.addon.memcpyHtoDAsync(device.stream, control, controlBlock);
+      if (inboxSlots && inboxSlots.byteLength > 0) {
+        this.checkRange(launch.inbox, 0, inboxSlots.byteLength, `inbox of kernel "${launch.kernel.label}"`);
+        this.addon.memcpyHtoDAsync(device.stream, inbox, inboxSlots);
+      }
       this.addon.launchKernel(kernel.fn, { grid: launch.grid, block: launch.block, stream: device.stream }, inAbiOrder({ control, state, inbox, outbox }));
       this.addon.memcpyDtoHAsync(device.stream, device.outboxHeader, outbox);
       await this.addon.streamSynchronizeAsync(device.stream);

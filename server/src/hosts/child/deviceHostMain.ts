@@ -7,10 +7,12 @@ import { GpuError } from '../../backends/gpuError';
 import { CudaBackend } from '../../backends/cuda/cudaBackend';
 import { WebGpuBackend } from '../../backends/webgpu/webgpuBackend';
 import { BULK_THRESHOLD_BYTES, ScratchBuffer, fromPayload, toPayload, toPayloadAsync } from '../bulkTransfer';
+import { Mailboxes } from './mailboxes';
 import { SerialQueue } from './serialQueue';
 import { StepLoops } from './stepLoop';
 import { runSteps } from './stepRunner';
-import type { HostMessage, HostOperation, HostOperations, HostRequest } from '../hostProtocol';
+import { exportState, importState } from './stateTransfer';
+import type { HostDeliver, HostMessage, HostOperation, HostOperations, HostRequest } from '../hostProtocol';
 
 function send(message: HostMessage): void {
   process.send?.(message);
@@ -49,11 +51,12 @@ async function copyInSlices(view: Uint8Array, landing: Uint8Array): Promise<Uint
   return landing;
 }
 
-function createBackend(name: string): GpuBackend {
+/** `instances`: which device instances of the WebGPU adapter this host opens (argv[3], e.g. "1"). */
+function createBackend(name: string, instances: number[]): GpuBackend {
   const onDiagnostic = (message: string): void => send({ kind: 'diagnostic', message });
   switch (name as BackendName) {
     case 'webgpu':
-      return new WebGpuBackend({ onDiagnostic });
+      return new WebGpuBackend({ onDiagnostic, instances });
     case 'cuda':
       return new CudaBackend();
   }
@@ -68,7 +71,7 @@ class Detached<T> {
 type Result<K extends HostOperation> = HostOperations[K]['result'];
 type Handler = { [K in HostOperation]: (args: HostOperations[K]['args'], progress: () => void) => Promise<Result<K>> | Result<K> | Detached<Result<K>> };
 
-function handlers(backend: GpuBackend, loops: StepLoops): Handler {
+function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): Handler {
   const scratch = new ScratchBuffer();
   const readScratch = new ScratchBuffer();
   const soonScratch = new ScratchBuffer();
@@ -129,23 +132,28 @@ function handlers(backend: GpuBackend, loops: StepLoops): Handler {
     },
     startLoop: ({ loop, launch, control, rateHz }) => { loops.start(loop, launch, control, rateHz); return null; },
     stopLoop: ({ loop }) => loops.stop(loop),
+    exportState: ({ buffer, bytes, file }) => exportState(backend, buffer, bytes, file, readScratch),
+    importState: ({ buffer, bytes, file, verify }) => importState(backend, buffer, bytes, file, verify, scratch),
+    takeMailbox: ({ kernel }) => ({ inboxes: mailboxes.drain(kernel) }),
   };
 }
 
 function main(): void {
   const name = process.argv[2] ?? '';
+  const instances = (process.argv[3] ?? '0').split(',').map(Number);
   let table: Handler | undefined;
   let startError: GpuError | undefined;
   // Requests run one at a time, in arrival order, as a GPU queue would, and loop slices run on
   // the same queue between them; the first thing in the queue opens the backend's devices, so
   // every request finds them open.
   const queue = new SerialQueue();
+  const mailboxes = new Mailboxes();
   void queue.run(async () => {
     try {
-      const backend = createBackend(name);
+      const backend = createBackend(name, instances);
       await backend.devices();
-      const loops = new StepLoops({ backend, queue, send, onStepFailure: exitIfUnusable });
-      table = handlers(backend, loops);
+      const loops = new StepLoops({ backend, queue, send, onStepFailure: exitIfUnusable, mailboxes });
+      table = handlers(backend, loops, mailboxes);
     } catch (error) {
       startError = GpuError.wrap(error, 'BACKEND_UNAVAILABLE', `device host for ${name}`);
     }
@@ -155,7 +163,12 @@ function main(): void {
     send({ kind: 'response', id: request.id, ok: false, error: failure.toData() });
     exitIfUnusable(failure);
   };
-  process.on('message', (request: HostRequest) => {
+  process.on('message', (request: HostRequest | HostDeliver) => {
+    // Deliveries skip the queue: a loop's next step finds them however busy the queue is.
+    if (request.kind === 'deliver') {
+      mailboxes.deliver(request.kernel, request.inbox);
+      return;
+    }
     if (request.kind !== 'request') return;
     void queue.request(async () => {
       try {

@@ -1,7 +1,7 @@
-// Where a kernel's entry point is named in its source, for the "View state" CodeLens: the same
+// Where a kernel's entry point is named in its source (the server answers ringkernel/entryPointOffsets for the client's CodeLenses): the same
 // scans the manifest check uses (comments skipped), returning the name's offset. No VS Code API.
-import { blankCComments } from '../../../server/src/manifest/sourceEntryPoints';
-import { findWgslFunctions } from '../../../server/src/validation/wgslEntryPoints';
+import { blankCComments } from './sourceEntryPoints';
+import { findWgslFunctions } from '../validation/wgslEntryPoints';
 
 /** The UTF-16 offset of entry point `name` in `text`, or undefined when the file does not define it. */
 export function entryPointOffset(language: string, text: string, name: string): number | undefined {

@@ -51,7 +51,8 @@ export function resolveSnapshot(request: SnapshotRequest, kernels: readonly Kern
       return { ...request, kernelId: kernel.id, stateView };
     }
   }
-  const kernel = kernels.find((k) => view.startsWith(`${k.id}.`));
+  // The longest kernel id the name starts with is the one meant.
+  const kernel = kernels.filter((k) => view.startsWith(`${k.id}.`)).sort((a, b) => b.id.length - a.id.length)[0];
   if (!kernel) return `--snapshot ${view}: no runnable kernel of the manifest is called "${view.slice(0, view.indexOf('.'))}" (kernels: ${kernels.map((k) => k.id).join(', ') || 'none'})`;
   const names = kernel.views?.map((v) => v.name) ?? [];
   return `--snapshot ${view}: kernel "${kernel.id}" has no view "${view.slice(kernel.id.length + 1)}" (${names.length > 0 ? `its views: ${names.join(', ')}` : 'it declares no "views" in the manifest'})`;

@@ -16,6 +16,9 @@ function f32Bytes(values: number[]): Uint8Array {
   return new Uint8Array(new Float32Array(values).buffer);
 }
 
+/** The message of a refused option (a parse or resolution that returned a string). */
+const refusal = (result: unknown): string => (typeof result === 'string' ? result : `not refused: ${JSON.stringify(result)}`);
+
 const pixel = (image: { width: number; rgba: Uint8Array }, x: number, y: number): number[] => Array.from(image.rgba.subarray((y * image.width + x) * 4, (y * image.width + x) * 4 + 4));
 
 test('words are read as the view\'s type, little-endian', () => {
@@ -95,10 +98,10 @@ test('PNG round-trips the pixels through pngjs; CSV has the step on every line a
 
 test('--snapshot takes VIEW@STEP=FILE and finds the kernel and view, dots in names included', () => {
   assert.equal(parseSnapshot(undefined), '--snapshot needs VIEW@STEP=FILE, such as heat.rod@100=rod.png (VIEW is kernel.view, FILE a .png or .csv)');
-  assert.match(String(parseSnapshot('heat.rod=rod.png')), /is not VIEW@STEP=FILE/);
-  assert.match(String(parseSnapshot('heat.rod@x=rod.png')), /the step must be a whole number, 0 or more \(got "x"\)/);
-  assert.match(String(parseSnapshot('rod@10=rod.png')), /name the view as kernel.view/);
-  assert.match(String(parseSnapshot('heat.rod@10=rod.jpg')), /must end in \.png \(a picture\) or \.csv \(the numbers\)/);
+  assert.match(refusal(parseSnapshot('heat.rod=rod.png')), /is not VIEW@STEP=FILE/);
+  assert.match(refusal(parseSnapshot('heat.rod@x=rod.png')), /the step must be a whole number, 0 or more \(got "x"\)/);
+  assert.match(refusal(parseSnapshot('rod@10=rod.png')), /name the view as kernel.view/);
+  assert.match(refusal(parseSnapshot('heat.rod@10=rod.jpg')), /must end in \.png \(a picture\) or \.csv \(the numbers\)/);
   const request = parseSnapshot('my.heat.rod.x@10=out/rod.PNG');
   assert.ok(typeof request !== 'string');
   assert.equal(request.format, 'png');
@@ -111,12 +114,12 @@ test('--snapshot takes VIEW@STEP=FILE and finds the kernel and view, dots in nam
   const table: StateView = { name: 'table', type: 'u32', offset: 0, count: 4, plot: 'table' };
   const kernels = [spec('my', []), spec('my.heat', [rod, table])];
   const resolved = resolveSnapshot(request, kernels, 100);
-  assert.ok(typeof resolved !== 'string', String(resolved));
+  assert.ok(typeof resolved !== 'string', typeof resolved === 'string' ? resolved : '');
   assert.equal(resolved.kernelId, 'my.heat');
   assert.equal(resolved.stateView, rod);
-  assert.match(String(resolveSnapshot({ ...request, step: 101 }, kernels, 100)), /step 101 is past the 100 steps this run takes/);
-  assert.match(String(resolveSnapshot({ ...request, view: 'my.heat.nope' }, kernels, 100)), /kernel "my.heat" has no view "nope" \(its views: rod.x, table\)/);
-  assert.match(String(resolveSnapshot({ ...request, view: 'cold.rod' }, kernels, 100)), /no runnable kernel of the manifest is called "cold"/);
-  assert.match(String(resolveSnapshot({ ...request, view: 'my.heat.table' }, kernels, 100)), /is a table, which has no picture; write it to a \.csv file/);
+  assert.match(refusal(resolveSnapshot({ ...request, step: 101 }, kernels, 100)), /step 101 is past the 100 steps this run takes/);
+  assert.match(refusal(resolveSnapshot({ ...request, view: 'my.heat.nope' }, kernels, 100)), /kernel "my.heat" has no view "nope" \(its views: rod.x, table\)/);
+  assert.match(refusal(resolveSnapshot({ ...request, view: 'cold.rod' }, kernels, 100)), /no runnable kernel of the manifest is called "cold"/);
+  assert.match(refusal(resolveSnapshot({ ...request, view: 'my.heat.table' }, kernels, 100)), /is a table, which has no picture; write it to a \.csv file/);
   assert.deepEqual(runStops([{ ...resolved, step: 50 }, { ...resolved, step: 10 }, { ...resolved, step: 50 }], 100), [10, 50, 100]);
 });

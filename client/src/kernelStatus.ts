@@ -195,7 +195,7 @@ export function outcomeLogEntry(outcome: ReloadOutcome): { level: 'info' | 'warn
 
 const PHASES: readonly (readonly [keyof ReloadPhaseTimings, string])[] = [
   ['validateMs', 'validate'], ['compileMs', 'compile'], ['drainMs', 'drain'], ['checkpointMs', 'checkpoint'],
-  ['swapMs', 'swap'], ['restoreMs', 'restore'], ['resumeMs', 'resume'], ['totalMs', 'total'],
+  ['swapMs', 'swap'], ['restoreMs', 'restore'], ['resumeMs', 'resume'], ['totalMs', 'total'], ['rollbackPointMs', 'rollback point stored'],
 ];
 
 /** "validate 2 ms · compile 5 ms · … · total 14 ms", in the order the phases run. */

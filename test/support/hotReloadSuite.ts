@@ -141,7 +141,7 @@ export function hotReloadSuite(options: HotReloadSuiteOptions): void {
       assert.equal(outcome.toVersion, 2);
       assert.equal(outcome.statePreserved, true);
       assert.ok(outcome.timings && outcome.timings.totalMs >= outcome.timings.compileMs, 'phase timings are reported');
-      assert.match(outcome.message, /^counter v2 reloaded on .+ in \d+ ms \(state preserved, 64 bytes\)$/);
+      assert.match(outcome.message, /^counter v2 reloaded on .+: running in \d+ ms \(state preserved, 64 bytes\)(; rollback point saved \d+ ms after the save)?$/);
       const after = await stepsPast(h, before.step, 5);
       // ticks = S·1 + (N − S)·1000, with S the step the swap happened at: solve for S and check it.
       const swapStep = (1000 * after.step - after.ticks) / 999;

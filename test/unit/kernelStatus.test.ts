@@ -17,12 +17,12 @@ function merge<T extends object>(base: T, change: Change<T>): T {
   return merged as T;
 }
 
-const timings = { validateMs: 2.04, compileMs: 5.2, drainMs: 0.31, checkpointMs: 1, swapMs: 0.1, restoreMs: 0, resumeMs: 3, totalMs: 14.2 };
+const timings = { validateMs: 2.04, compileMs: 5.2, drainMs: 0.31, checkpointMs: 1, swapMs: 0.1, restoreMs: 0, resumeMs: 3, totalMs: 14.2, rollbackPointMs: 15 };
 
 function outcome(change: Change<ReloadOutcome> = {}): ReloadOutcome {
   return merge<ReloadOutcome>({
     kernelId: 'heat', status: 'reloaded', fromVersion: 3, toVersion: 4, device: 'webgpu:0', stateBytes: 4 << 20, statePreserved: true,
-    timings, message: 'heat v4 reloaded on webgpu:0 in 14 ms (state preserved, 4 MiB)', at: secondsAgo(3),
+    timings, message: 'heat v4 reloaded on webgpu:0: running in 14 ms (state preserved, 4 MiB)', at: secondsAgo(3),
   }, change);
 }
 
@@ -122,7 +122,7 @@ test('relative times read naturally and tolerate clock skew and bad input', () =
 
 test('rates and phase timings are short and exact enough', () => {
   assert.deepEqual([0, 0.5, 9.96, 59.7, 999, 1234, 45_600, 3_140_000].map(formatRate), ['0', '0.5', '10', '60', '999', '1.2k', '46k', '3.1M']);
-  assert.equal(timingsText(timings), 'validate 2 ms · compile 5.2 ms · drain 0.3 ms · checkpoint 1 ms · swap 0.1 ms · restore 0 ms · resume 3 ms · total 14 ms');
+  assert.equal(timingsText(timings), 'validate 2 ms · compile 5.2 ms · drain 0.3 ms · checkpoint 1 ms · swap 0.1 ms · restore 0 ms · resume 3 ms · total 14 ms · rollback point stored 15 ms');
 });
 
 test('QuickPick lines name the version and device, and for rollback the version it returns to', () => {
@@ -131,7 +131,7 @@ test('QuickPick lines name the version and device, and for rollback the version 
 });
 
 test('each outcome gets the popup its status deserves, and superseded or unchanged ones none', () => {
-  assert.deepEqual(outcomeNotice(outcome()), { level: 'info', text: 'RingKernel: heat v4 reloaded on webgpu:0 in 14 ms (state preserved, 4 MiB)', button: undefined });
+  assert.deepEqual(outcomeNotice(outcome()), { level: 'info', text: 'RingKernel: heat v4 reloaded on webgpu:0: running in 14 ms (state preserved, 4 MiB)', button: undefined });
   for (const status of ['rolledBack', 'recovered'] as const) assert.equal(outcomeNotice(outcome({ status })).level, 'info');
   assert.equal(outcomeNotice(outcome({ status: 'unchanged' })).level, 'none', 'saving an unchanged file shows nothing');
   assert.deepEqual({ ...outcomeNotice(outcome({ status: 'rejected' })), text: '' }, { level: 'warning', text: '', button: 'Show Problems' });
@@ -143,7 +143,7 @@ test('every outcome is logged with its phase timings and compiler errors', () =>
   const entry = outcomeLogEntry(outcome());
   assert.equal(entry.level, 'info');
   assert.match(entry.text, /^kernel heat: reloaded \(v3 → v4\): heat v4 reloaded/);
-  assert.match(entry.text, /\n {2}phases: validate 2 ms · .* · total 14 ms$/);
+  assert.match(entry.text, /\n {2}phases: validate 2 ms · .* · total 14 ms · rollback point stored 15 ms$/);
   const rejected = outcomeLogEntry(outcome({ status: 'rejected', toVersion: 3, timings: undefined, errors: ['heat.wgsl:3:5: error: unresolved value'] }));
   assert.equal(rejected.level, 'warn');
   assert.equal(rejected.text.split('\n')[1], '  heat.wgsl:3:5: error: unresolved value');

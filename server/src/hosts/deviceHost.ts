@@ -243,10 +243,17 @@ export class DeviceHost implements KernelHost {
     const child = fork(script, [this.backend, String(this.instance)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', execArgv: [] });
     this.child = child;
     this.generation++;
+    // The last lines the host printed: a host that dies says why in its error, not only in a log nobody reads.
+    const lastOutput: string[] = [];
     for (const stream of [child.stdout, child.stderr]) {
       stream?.setEncoding('utf8');
       stream?.on('data', (chunk: string) => {
-        for (const line of chunk.split('\n')) if (line.trim()) this.options.log?.debug(`[${this.backend} host] ${line}`);
+        for (const line of chunk.split('\n')) {
+          if (!line.trim()) continue;
+          this.options.log?.debug(`[${this.backend} host] ${line}`);
+          lastOutput.push(line.trim());
+          if (lastOutput.length > 6) lastOutput.shift();
+        }
       });
     }
     child.on('message', (message: HostMessage) => {
@@ -261,7 +268,8 @@ export class DeviceHost implements KernelHost {
     });
     child.on('exit', (code, signal) => {
       if (child !== this.child) return;
-      const reason = `${this.backend} device host exited unexpectedly (${signal ?? `code ${code}`})`;
+      const printed = lastOutput.length > 0 ? `; its last output: ${lastOutput.join(' | ').slice(0, 600)}` : '';
+      const reason = `${this.backend} device host exited unexpectedly (${signal ?? `code ${code}`})${printed}`;
       this.restart(reason, new GpuError('HOST_EXITED', `${reason}; it is restarting`));
     });
     child.on('error', (error) => this.options.log?.error(`${this.backend} device host: ${error.message}`));

@@ -209,7 +209,7 @@ export class HotReloadManager {
     const { timings, restored, checkpoint } = result;
     if (!options.rollback) this.counters.reloaded(timings);
     kernel.keepRollbackPoint(checkpoint);
-    const message = swappedMessage(kernel.id, { from: from.number, to: target.number, rollback: options.rollback, restored }, kernel.location.key, timings.totalMs, kernel.spec.stateBytes);
+    const message = swappedMessage(kernel.id, { from: from.number, to: target.number, rollback: options.rollback, restored }, kernel.location.key, timings, kernel.spec.stateBytes);
     return this.finish(kernel, options.rollback ? 'rolledBack' : 'reloaded', { message, timings, from, statePreserved: true });
   }
 

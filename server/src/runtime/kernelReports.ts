@@ -91,6 +91,11 @@ export interface ReloadPhaseTimings {
   resumeMs: number;
   /** request to first step of the new version, including any wait behind another reload */
   totalMs: number;
+  /**
+   * request to the rollback point (the checkpoint taken at the swap) stored in the server: the
+   * checkpoint's bytes arrive while the new version runs, so this can be later than totalMs
+   */
+  rollbackPointMs: number;
 }
 
 export type ReloadStatus =

@@ -528,7 +528,7 @@ function sameRuntimeSpec(a: KernelSpec, b: KernelSpec): boolean {
   return JSON.stringify(runA) === JSON.stringify(runB);
 }
 
-export function describeTimings(t: { validateMs: number; compileMs: number; drainMs: number; checkpointMs: number; swapMs: number; restoreMs: number; resumeMs: number; totalMs: number }): string {
+export function describeTimings(t: { validateMs: number; compileMs: number; drainMs: number; checkpointMs: number; swapMs: number; restoreMs: number; resumeMs: number; totalMs: number; rollbackPointMs?: number }): string {
   const ms = (value: number): string => `${value.toFixed(1)} ms`;
   return `validate ${ms(t.validateMs)}, compile ${ms(t.compileMs)}, drain ${ms(t.drainMs)}, checkpoint ${ms(t.checkpointMs)}, ` +
     `swap ${ms(t.swapMs)}, restore ${ms(t.restoreMs)}, resume ${ms(t.resumeMs)}, total ${ms(t.totalMs)}`;

@@ -27,12 +27,15 @@ export function rejectedMessage(kernelId: string, errors: readonly string[], run
   return `${kernelId}: the new code has ${errors.length} error${errors.length === 1 ? '' : 's'}; ${kept}. See the Problems panel.`;
 }
 
-export function swappedMessage(kernelId: string, change: { from: number; to: number; rollback: boolean; restored: boolean }, where: string, totalMs: number, stateBytes: number): string {
+export function swappedMessage(kernelId: string, change: { from: number; to: number; rollback: boolean; restored: boolean }, where: string, timings: { totalMs: number; rollbackPointMs: number }, stateBytes: number): string {
   const size = formatBytes(stateBytes);
-  const ms = Math.round(totalMs);
+  const ms = Math.round(timings.totalMs);
+  // The rollback point's bytes arrive while the new version runs: say so when that is noticeably later.
+  const stored = Math.round(timings.rollbackPointMs);
+  const rollbackPoint = stored - ms >= 5 ? `; rollback point saved ${stored} ms after the ${change.rollback ? 'request' : 'save'}` : '';
   return change.rollback
-    ? `${kernelId} rolled back from v${change.from} to v${change.to} on ${where} in ${ms} ms (state preserved, ${size})`
-    : `${kernelId} v${change.to} reloaded on ${where} in ${ms} ms (state preserved${change.restored ? ' from its checkpoint' : ''}, ${size})`;
+    ? `${kernelId} rolled back from v${change.from} to v${change.to} on ${where}: running in ${ms} ms (state preserved, ${size})${rollbackPoint}`
+    : `${kernelId} v${change.to} reloaded on ${where}: running in ${ms} ms (state preserved${change.restored ? ' from its checkpoint' : ''}, ${size})${rollbackPoint}`;
 }
 
 export function autoRolledBackMessage(kernelId: string, bad: number, good: number, what: string, checkpoint: KernelCheckpoint | undefined): string {

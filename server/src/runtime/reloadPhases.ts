@@ -152,6 +152,7 @@ export async function runReloadPhases(kernel: ManagedKernel, target: KernelVersi
     log.warn(`${kernel.id}: the checkpoint taken at the swap did not arrive (${errorMessage(error)}); the previous one stays the recovery point`);
     return previous;
   });
-  const timings: ReloadPhaseTimings = { validateMs, compileMs, drainMs, checkpointMs, swapMs, restoreMs, resumeMs, totalMs };
+  const rollbackPointMs = now() - startedAt;
+  const timings: ReloadPhaseTimings = { validateMs, compileMs, drainMs, checkpointMs, swapMs, restoreMs, resumeMs, totalMs, rollbackPointMs };
   return { ok: true, timings, restored, checkpoint };
 }

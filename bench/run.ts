@@ -19,6 +19,7 @@ import { backendSuite } from './suites/backend';
 import { coordinatorSuite } from './suites/coordinator';
 import { hotReloadSuite } from './suites/hotReload';
 import { serverSuite } from './suites/server';
+import { stateViewSuite } from './suites/stateView';
 import { validationSuite } from './suites/validation';
 
 const SUITES: Record<string, (bench: BenchContext) => Promise<void>> = {
@@ -28,6 +29,7 @@ const SUITES: Record<string, (bench: BenchContext) => Promise<void>> = {
   hotReload: hotReloadSuite,
   server: serverSuite,
   coordinator: coordinatorSuite,
+  stateView: stateViewSuite,
 };
 
 export interface BenchDocument {

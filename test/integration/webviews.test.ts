@@ -102,13 +102,13 @@ describe('Webviews: Router Stats and Kernel State', function () {
     const opened = await vscode.commands.executeCommand<string | undefined>('ringkernel.showKernelState', 'heat');
     assert.equal(opened, 'heat');
     const first = await heatDrawn('heat\'s first frame', () => true, 60_000);
-    // Without manifest views: a table of words and a line plot of a chosen range.
-    assert.deepEqual(first.drawn.views.map((v) => [v.name, v.plot]), [['range', 'line'], ['words', 'table']]);
+    // The manifest's views of heat (examples/ringkernel.json), in its order.
+    assert.deepEqual(first.drawn.views.map((v) => [v.name, v.plot]), [['rod', 'line'], ['counters', 'table']]);
     assert.equal(first.drawn.kernelId, 'heat');
     assert.equal(first.panel.subscribed, true);
     const later = await heatDrawn('frames of later steps', (d) => d.frames >= first.drawn.frames + 3 && d.step > first.drawn.step);
     // heat's word 0 counts its own steps: the bytes drawn are the state as read after that step.
-    assert.equal(later.drawn.views.find((v) => v.name === 'words')?.first[0], later.drawn.step, 'word 0 of the frame is the step it was read after');
+    assert.equal(later.drawn.views.find((v) => v.name === 'counters')?.first[0], later.drawn.step, 'word 0 of the frame is the step it was read after');
     assert.equal(later.drawn.error, null);
   });
 

@@ -11,9 +11,9 @@
 import type { BufferHandle, CompiledKernelHandle, KernelSource, StepLaunch, Timing } from '../../server/src/backends/backend';
 import { GpuError } from '../../server/src/backends/gpuError';
 import type { ControlBlock } from '../../server/src/abi/kernelAbi';
-import type { StateTransferResult, StepBatch, StepOutcome } from '../../server/src/hosts/hostProtocol';
+import type { BufferRange, StateTransferResult, StepBatch, StepOutcome } from '../../server/src/hosts/hostProtocol';
 import { sha256Hex } from '../../server/src/checkpoint/kernelCheckpoint';
-import type { KernelHost, LoopListener, RestartListener } from '../../server/src/hosts/kernelHost';
+import type { KernelHost, LoopListener, RangesRead, RestartListener } from '../../server/src/hosts/kernelHost';
 
 interface FakeLoop {
   id: number;
@@ -23,7 +23,7 @@ interface FakeLoop {
   code: string;
 }
 
-type Operation = 'compile' | 'allocate' | 'read' | 'readSoon' | 'write' | 'startLoop' | 'stopLoop' | 'exportState' | 'importState';
+type Operation = 'compile' | 'allocate' | 'read' | 'readSoon' | 'readRanges' | 'write' | 'startLoop' | 'stopLoop' | 'exportState' | 'importState';
 
 const TIMING: Timing = { hostMs: 0 };
 
@@ -102,6 +102,15 @@ export class FakeKernelHost implements KernelHost {
 
   readSoon(buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }> {
     return this.receive('readSoon', buffer, offset, bytes, into);
+  }
+
+  /** Like the real host: between two steps of every loop, with the named loop's next step number. */
+  async readRanges(buffer: BufferHandle, ranges: readonly BufferRange[], loop?: number): Promise<RangesRead> {
+    await this.before('readRanges');
+    const memory = this.memory(buffer);
+    const bytes = ranges.map(({ offset, length }) => memory.slice(offset, offset + length));
+    const step = loop === undefined ? undefined : this.loops.get(loop)?.step;
+    return { bytes, ...(step !== undefined ? { step } : {}), timing: TIMING };
   }
 
   steps(batch: StepBatch): Promise<StepOutcome[]> {

@@ -92,6 +92,12 @@ export interface GpuBackend {
    */
   readWith?<T>(buffer: BufferHandle, offset: number, bytes: number, consume: (view: Uint8Array) => Promise<T>): Promise<T>;
   /**
+   * Reads several ranges of one buffer (offsets and lengths multiples of 4) in one submission
+   * through the backend's reused staging memory, and hands `consume` a view of them back to back,
+   * valid only until the promise `consume` returns settles. The state views read this way.
+   */
+  readRanges<T>(buffer: BufferHandle, ranges: readonly { offset: number; length: number }[], consume: (view: Uint8Array) => Promise<T>): Promise<T>;
+  /**
    * Writes device memory from a view `fill` writes into (WebGPU: a mapped MAP_WRITE staging buffer,
    * so the bytes are copied once, not twice as writeBuffer does). Backends without it take write().
    */

@@ -1,4 +1,4 @@
-// `ringkernel run MANIFEST [--steps N] [--json] [--webgpu-instances N] [--migrate ID=DEVICE@STEP]`:
+// `ringkernel run MANIFEST [--steps N] [--json] [--webgpu-instances N] [--migrate ID=DEVICE@STEP] [--snapshot VIEW@STEP=FILE]`:
 // runs the manifest's kernels headless for exactly N steps each, placed by the coordinator as the
 // editor places them, and prints per kernel its id, device, step and the SHA-256 of its state, so
 // two runs (or two machines) can be compared. The kernels run together in lockstep
@@ -6,6 +6,7 @@
 // digests do not depend on placement. A --migrate moves a kernel (KernelMigrator) between two
 // lockstep steps: the run stops after STEP steps, the kernel moves, the router follows it, the run
 // goes on. --json adds each migration and the router's totals.
+// Each --snapshot writes a manifest view as it is after a step, as PNG or CSV (snapshotWriter.ts).
 import { resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { probeMachine } from '../probe/machineProbe';
@@ -31,6 +32,8 @@ import { sha256Hex } from '../checkpoint/kernelCheckpoint';
 import { kernelMemoryBytes } from '../runtime/kernelRuntime';
 import { COMMANDS } from './commandHelp';
 import { printDriverLine } from '../driverNoise';
+import { parseSnapshot, resolveSnapshot, type ResolvedSnapshot, type SnapshotRequest } from './snapshotOption';
+import { runStops, writeSnapshot, type WrittenSnapshot } from './snapshotWriter';
 
 const USAGE = `usage: ${COMMANDS.run.usage} (ringkernel run --help says more)`;
 /** Steps per request to the device host when no kernel can receive: enough to hide the IPC. */
@@ -44,6 +47,8 @@ interface KernelRun {
   stateBytes: number;
   migrations?: MigrationJson[];
   error?: string;
+  /** The --snapshot files written for this kernel. */
+  snapshots?: WrittenSnapshot[];
 }
 
 /** A migration as --json reports it. */
@@ -71,6 +76,7 @@ interface RunArgs {
   json: boolean;
   instances: number;
   migrations: PlannedMigration[];
+  snapshots: SnapshotRequest[];
 }
 
 function parseArgs(args: readonly string[]): RunArgs | string {
@@ -79,10 +85,16 @@ function parseArgs(args: readonly string[]): RunArgs | string {
   let json = false;
   let instances = 1;
   const migrations: PlannedMigration[] = [];
+  const snapshots: SnapshotRequest[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
     const valueOf = (name: string): string | undefined => (arg === name ? args[++i] : arg.slice(name.length + 1));
     if (arg === '--json') json = true;
+    else if (arg === '--snapshot' || arg.startsWith('--snapshot=')) {
+      const snapshot = parseSnapshot(arg === '--snapshot' ? args[++i] : arg.slice('--snapshot='.length));
+      if (typeof snapshot === 'string') return snapshot;
+      snapshots.push(snapshot);
+    }
     else if (arg === '--steps' || arg.startsWith('--steps=')) {
       const value = valueOf('--steps');
       const parsed = Number(value);
@@ -106,7 +118,7 @@ function parseArgs(args: readonly string[]): RunArgs | string {
     if (m.step > steps) return `--migrate ${m.kernelId}=${m.device}@${m.step}: the run has only ${steps} steps (--steps)`;
     if (migrations.some((other) => other !== m && other.kernelId === m.kernelId && other.step === m.step)) return `--migrate: "${m.kernelId}" is moved twice at step ${m.step}; give one move per kernel and step`;
   }
-  return { manifest: resolve(manifest), steps, json, instances, migrations: [...migrations].sort((a, b) => a.step - b.step) };
+  return { manifest: resolve(manifest), steps, json, instances, migrations: [...migrations].sort((a, b) => a.step - b.step), snapshots };
 }
 
 const quiet = { error: () => undefined, warn: (m: string) => process.stderr.write(`${m}\n`), info: () => undefined, debug: () => undefined };
@@ -160,6 +172,15 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     process.stderr.write(`ringkernel run: ${manifest.path} declares no kernel that can run\n`);
     return 1;
   }
+  const snapshots: ResolvedSnapshot[] = [];
+  for (const request of parsed.snapshots) {
+    const snapshot = resolveSnapshot(request, manifest.kernels, parsed.steps);
+    if (typeof snapshot === 'string') {
+      process.stderr.write(`ringkernel run: ${snapshot}\n`);
+      return 2;
+    }
+    snapshots.push(snapshot);
+  }
   const unknown = parsed.migrations.filter((m) => !manifest.kernels.some((k) => k.id === m.kernelId));
   if (unknown.length > 0) {
     process.stderr.write(`ringkernel run: --migrate names ${unknown.map((m) => `"${m.kernelId}"`).join(', ')}, which ${manifest.path} does not declare (kernels: ${manifest.kernels.map((k) => k.id).join(', ')})\n`);
@@ -196,28 +217,42 @@ export async function runCommand(args: readonly string[]): Promise<number> {
       router.addKernel({ index, id: spec.id, device: run.device });
       started.push({ index, id: spec.id, device: run.device, kernel, inboxCapacity: spec.inboxCapacity, run, spec });
     }
-    // Run to each migration's step, move the kernels due there between two lockstep steps, go on.
+    // Run to each step a migration or a snapshot asks for, do what is due there between two
+    // lockstep steps, go on; a kernel that failed sits the rest out.
     let done = 0;
     const runTo = async (step: number): Promise<void> => {
       const live = started.filter((entry) => !failures.has(entry.id));
       for (const [id, failure] of await runLockstep(router, live, step - done, { batch: BATCH })) failures.set(id, failure);
       done = step;
     };
-    for (const planned of parsed.migrations) {
-      if (planned.step > done) await runTo(planned.step);
-      const entry = started.find((e) => e.id === planned.kernelId);
-      const run = runs.find((r) => r.id === planned.kernelId);
-      if (!entry || !run || failures.has(entry.id)) {
-        process.stderr.write(`ringkernel run: --migrate ${planned.kernelId}=${planned.device}@${planned.step}: the kernel is not running (${run?.error ?? (entry ? failures.get(entry.id) : undefined) ?? 'it did not start'})\n`);
-        continue;
+    const stops = [...new Set([...parsed.migrations.map((m) => m.step), ...snapshots.map((s) => s.step), parsed.steps])].sort((a, b) => a - b);
+    for (const stop of stops) {
+      if (stop > done) await runTo(stop);
+      for (const planned of parsed.migrations.filter((m) => m.step === stop)) {
+        const entry = started.find((e) => e.id === planned.kernelId);
+        const run = runs.find((r) => r.id === planned.kernelId);
+        if (!entry || !run || failures.has(entry.id)) {
+          process.stderr.write(`ringkernel run: --migrate ${planned.kernelId}=${planned.device}@${planned.step}: the kernel is not running (${run?.error ?? (entry ? failures.get(entry.id) : undefined) ?? 'it did not start'})\n`);
+          continue;
+        }
+        const result = await migrator.migrate(lockstepSubject(entry, hosts, router), planned.device);
+        (run.migrations ??= []).push(migrationJson(result, done));
+        if (result.status !== 'migrated') process.stderr.write(`ringkernel run: ${result.message}\n`);
       }
-      const result = await migrator.migrate(lockstepSubject(entry, hosts, router), planned.device);
-      (run.migrations ??= []).push(migrationJson(result, done));
-      if (result.status !== 'migrated') process.stderr.write(`ringkernel run: ${result.message}\n`);
+      for (const snapshot of snapshots.filter((s) => s.step === stop)) {
+        const entry = started.find((e) => e.id === snapshot.kernelId && !failures.has(e.id));
+        if (!entry) continue;
+        try {
+          const written = await writeSnapshot(entry.kernel, snapshot);
+          (entry.run.snapshots ??= []).push(written);
+          process.stderr.write(`wrote ${written.view} at step ${written.step} to ${written.file}\n`);
+        } catch (error) {
+          entry.run.error = errorMessage(error);
+        }
+      }
     }
-    await runTo(parsed.steps);
     for (const entry of started) {
-      const failure = failures.get(entry.id);
+      const failure = failures.get(entry.id) ?? entry.run.error;
       entry.run.step = entry.kernel.stepCount;
       if (failure !== undefined) {
         entry.run.error = failure;

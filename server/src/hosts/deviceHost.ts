@@ -9,9 +9,9 @@ import type { ControlBlock } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import { bundlePath } from '../paths';
 import { fromPayload, removeLeftovers, toPayload } from './bulkTransfer';
-import type { HostDeliver, HostLoopMessages, InboxDelivery, StateTransferResult, StepBatch, StepOutcome } from './hostProtocol';
+import type { BufferRange, HostDeliver, HostLoopMessages, InboxDelivery, StateTransferResult, StepBatch, StepOutcome } from './hostProtocol';
 import type { HostMessage, HostOperation, HostOperations, HostRequest } from './hostProtocol';
-import type { KernelHost, LoopEvent, LoopListener, RestartListener } from './kernelHost';
+import type { KernelHost, LoopEvent, LoopListener, RangesRead, RestartListener } from './kernelHost';
 
 export type { LoopEvent, LoopListener, RestartListener } from './kernelHost';
 
@@ -141,6 +141,23 @@ export class DeviceHost implements KernelHost {
     // IPC may hand back a view into a larger, unaligned buffer; callers want one they can view as words.
     const ownsBuffer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
     return { data: ownsBuffer ? data : new Uint8Array(data), timing: result.timing };
+  }
+  /**
+   * Reads only `ranges` of a buffer, in one copy through the host's reused staging memory, at a
+   * step boundary of its loops (the request waits its turn between two steps, it stops nothing).
+   * Each range's bytes are a view of one fresh array.
+   */
+  async readRanges(buffer: BufferHandle, ranges: readonly BufferRange[], loop?: number): Promise<RangesRead> {
+    const list = ranges.map(({ offset, length }) => ({ offset, length }));
+    const result = await this.call('readRanges', { buffer, ranges: list, ...(loop !== undefined ? { loop } : {}) });
+    const data = fromPayload(result.data);
+    const expected = list.reduce((sum, range) => sum + range.length, 0);
+    if (data.byteLength !== expected) throw new GpuError('DRIVER_ERROR', `${this.backend} device host: a read of ${list.length} range(s) returned ${data.byteLength} bytes, not ${expected}`);
+    // One copy, so the ranges may be viewed as words whatever the IPC's alignment.
+    const owned = new Uint8Array(data);
+    let at = 0;
+    const bytes = list.map(({ length }) => owned.subarray(at, (at += length)));
+    return { bytes, ...(result.step !== undefined ? { step: result.step } : {}), timing: result.timing };
   }
   copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing> { return this.call('copy', { source, destination, bytes }); }
   /** Writes a buffer into the shared-memory file `file` and hashes it, in the host (hostProtocol's exportState). */

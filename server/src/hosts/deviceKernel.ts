@@ -5,7 +5,7 @@
 import type { BufferHandle, CompiledKernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
 import { GpuError } from '../backends/gpuError';
 import type { KernelHost, LoopEvent } from './kernelHost';
-import type { InboxDelivery, StateTransferResult } from './hostProtocol';
+import type { BufferRange, InboxDelivery, StateTransferResult } from './hostProtocol';
 import { CONTROL_BYTES, decodeOutbox, inboxBytes, outboxBytes, type ControlBlock, type OutboxMessage } from '../abi/kernelAbi';
 
 export interface KernelPlacement {
@@ -228,6 +228,24 @@ export class DeviceKernel {
   readStateSoon(into?: Uint8Array): Promise<Uint8Array> {
     this.assertAlive();
     return this.host.readSoon(this.buffers.state, 0, this.placement.stateBytes, into).then((result) => result.data);
+  }
+
+  /**
+   * Only `ranges` of the state, at a step boundary, with the steps completed then. A running loop
+   * is not stopped: the read waits in the host's queue for the step in flight, and the host says
+   * the loop's step number at that boundary.
+   */
+  async readStateRanges(ranges: readonly BufferRange[]): Promise<{ step: number; bytes: Uint8Array[] }> {
+    this.assertAlive();
+    const { stateBytes } = this.placement;
+    for (const { offset, length } of ranges) {
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset % 4 !== 0 || length % 4 !== 0 || offset + length > stateBytes) {
+        throw new Error(`kernel "${this.currentSource.label}": the range at ${offset} of ${length} bytes is not whole 32-bit words within its ${stateBytes}-byte state`);
+      }
+    }
+    const loop = this.loop;
+    const read = await this.host.readRanges(this.buffers.state, ranges, loop);
+    return { step: read.step ?? this.steps, bytes: read.bytes };
   }
 
   /** The state into the shared-memory file `file`, hashed in the host (migration's checkpoint). */

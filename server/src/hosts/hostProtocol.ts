@@ -24,6 +24,12 @@ export interface StepBatch {
   inbox?: InboxDelivery;
 }
 
+/** A byte range of a buffer; offset and length are multiples of 4. */
+export interface BufferRange {
+  offset: number;
+  length: number;
+}
+
 export interface StepOutcome {
   step: number;
   timing: Timing;
@@ -71,6 +77,13 @@ export interface HostOperations {
    * loop) while the bytes travel.
    */
   readSoon: { args: { buffer: BufferHandle; offset: number; bytes: number }; result: { data: Payload; timing: Timing } };
+  /**
+   * Reads only `ranges` of a buffer (a kernel's state, for the state views), back to back in one
+   * payload, in one copy through the backend's reused staging memory. It is a request on the
+   * host's queue, so it runs between two steps of any loop; with `loop`, the answer carries that
+   * loop's next step number at that boundary (absent when the host has no such loop).
+   */
+  readRanges: { args: { buffer: BufferHandle; ranges: BufferRange[]; loop?: number }; result: { data: Payload; step?: number; timing: Timing } };
   copy: { args: { source: BufferHandle; destination: BufferHandle; bytes: number }; result: Timing };
   steps: { args: StepBatch; result: StepOutcome[] };
   compileLogs: { args: { device: number; code: string }; result: { errorLog: string; infoLog: string } };

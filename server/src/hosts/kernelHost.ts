@@ -5,12 +5,19 @@ import type { BufferHandle, CompiledKernelHandle, KernelSource, StepLaunch, Timi
 import type { BackendName } from '../backends/backendReport';
 import type { GpuError } from '../backends/gpuError';
 import type { ControlBlock } from '../abi/kernelAbi';
-import type { StateTransferResult, StepBatch, StepOutcome } from './hostProtocol';
+import type { BufferRange, StateTransferResult, StepBatch, StepOutcome } from './hostProtocol';
 
 /** What a running loop reports: progress (also heartbeats while it waits), or the step that failed. */
 export type LoopEvent =
   | { kind: 'progress'; step: number; messages: number; dropped: number }
   | { kind: 'failed'; step: number; error: GpuError };
+
+/** What readRanges returns: the bytes of each range in order; `step` when a loop was named and is known to the host. */
+export interface RangesRead {
+  bytes: Uint8Array[];
+  step?: number;
+  timing: Timing;
+}
 
 export type LoopListener = (event: LoopEvent) => void;
 
@@ -36,6 +43,11 @@ export interface KernelHost {
   read(buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }>;
   /** A read queued ahead of anything sent after it, whose reply waits for that copy only. */
   readSoon(buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }>;
+  /**
+   * Reads only `ranges` of a buffer at a step boundary of every loop in the host, one array per
+   * range; with `loop`, also that loop's next step number at the boundary the read ran at.
+   */
+  readRanges(buffer: BufferHandle, ranges: readonly BufferRange[], loop?: number): Promise<RangesRead>;
   steps(batch: StepBatch, timeoutMs?: number): Promise<StepOutcome[]>;
   /** A loop id not used before by this host (unique across restarts too). */
   nextLoopId(): number;

@@ -9,6 +9,8 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { BackendName } from '../backends/backendReport';
 import { errorMessage, type Logger } from '../logger';
 import type { Manifest } from '../manifest/manifest';
+import type { StateView } from '../manifest/views';
+import type { StateRangesRead } from '../runtime/managedKernel';
 import { DEFAULT_MAX_HOSTS_PER_DEVICE, KernelRuntime, type KernelPlacer, type StateSnapshot } from '../runtime/kernelRuntime';
 import type { DeliveryStats } from '../runtime/messageDelivery';
 import type { GpuTopology } from '../topology/gpuTopology';
@@ -158,9 +160,19 @@ export class KernelWiring {
     this.runtime.setRouterTopology(topology, enableP2P);
   }
 
-  /** A kernel's whole state at a step boundary (the state views' reader until the host reads only the views' ranges). */
+  /** A kernel's whole state at a step boundary. */
   readState(id: string): Promise<StateSnapshot> {
     return this.runtime.readState(id);
+  }
+
+  /** Only `ranges` of a kernel's state at a step boundary, its loop not stopped: the state views' reader. */
+  readStateRanges(id: string, ranges: readonly { offset: number; length: number }[]): Promise<StateRangesRead> {
+    return this.runtime.readStateRanges(id, ranges);
+  }
+
+  /** A kernel's views as the manifest (saved on disk) declares them; none for an unknown kernel. */
+  viewsOf(id: string): StateView[] {
+    return this.manifest?.kernels.find((spec) => spec.id === id)?.views ?? [];
   }
 
   dispose(): Promise<void> {

@@ -24,7 +24,6 @@ import { wireValidation } from './validationWiring';
 import { RouterStatsWiring } from './routerStatsWiring';
 import { routerStatsSource } from './routerStatsSource';
 import { StateViewWiring, stateViewKernelOf } from './stateViewWiring';
-import { wholeStateReader } from '../views/wholeStateReader';
 
 function connectionLogger(connection: Connection): Logger {
   return {
@@ -69,11 +68,12 @@ export function startServer(connection: Connection): void {
     // Kernels that cannot run here became known: they are warnings on the manifest's entries.
     onUnavailableChanged: () => manifests.refresh(),
   });
-  // The router of the kernel runtime answers ringkernel/routerStats; the views read the whole state and slice it.
+  // The router of the kernel runtime answers ringkernel/routerStats. The views read only their
+  // ranges of the state, in the device host at a step boundary, without stopping the kernel's loop.
   const routerStats = new RouterStatsWiring(connection, log, routerStatsSource(kernels));
   const stateViews = new StateViewWiring(connection, log, {
-    reader: wholeStateReader((id) => kernels.readState(id)),
-    kernel: (id) => stateViewKernelOf(kernels.info().kernels, id),
+    reader: (id, ranges) => kernels.readStateRanges(id, ranges),
+    kernel: (id) => stateViewKernelOf(kernels.info().kernels, id, kernels.viewsOf(id)),
   });
   new MigrationWiring(connection, log, { runtime: kernels.kernelRuntime, coordinator: topology.coordinator, drainPlan: (device) => topology.drain(device) });
   // The K2K router routes by the machine's topology and ringkernel.enableP2P; its traffic per

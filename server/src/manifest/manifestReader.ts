@@ -14,6 +14,7 @@ import {
 import type { DeclaredKernel, Dims, KernelBackendChoice, KernelLanguage, KernelSpec, Manifest, ManifestProblem } from './manifestTypes';
 import { describe, suggestion } from './problemWording';
 import { SourceLocator, type SourceLocation } from './sourceLocation';
+import { checkViews } from './views';
 
 const DIMENSION = ['x', 'y', 'z'] as const;
 
@@ -246,9 +247,16 @@ export class ManifestReader {
       warning: (message, at) => this.problem('warning', 'semantic', `${kernel.label}: ${message}`, at, kernel.id),
     });
 
+    // A view is display only: its problems are reported, and a broken view is left out, but the
+    // kernel runs whatever its views say.
+    const viewsCheck = checkViews(value('views'), { label: kernel.label, ...(kernel.id !== undefined ? { kernelId: kernel.id } : {}), ...(stateBytes !== undefined ? { stateBytes } : {}) });
+    for (const problem of viewsCheck.problems) this.problems.push(problem);
+
     if (kernel.hasError || kernel.id === undefined || source === undefined || source.location.outside !== undefined || language === undefined || language === 'msl') return;
     if (entryPoint === undefined || stateBytes === undefined || !grid || !block || inboxCapacity === undefined || outboxCapacity === undefined || rateHz === undefined) return;
-    this.kernels.push({ id: kernel.id, source: source.location.path, language, entryPoint, backend, device, stateBytes, grid, block, inboxCapacity, outboxCapacity, rateHz, ...(sources ? { sources } : {}) });
+    const spec: KernelSpec = { id: kernel.id, source: source.location.path, language, entryPoint, backend, device, stateBytes, grid, block, inboxCapacity, outboxCapacity, rateHz, ...(sources ? { sources } : {}) };
+    if (viewsCheck.views.length > 0) spec.views = viewsCheck.views;
+    this.kernels.push(spec);
   }
 
   /**

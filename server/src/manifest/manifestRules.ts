@@ -7,7 +7,7 @@ export const MANIFEST_NAME = 'ringkernel.json';
 export const MANIFEST_VERSION = 1;
 
 export const TOP_LEVEL_PROPERTIES = ['$schema', 'version', 'kernels'] as const;
-export const KERNEL_PROPERTIES = ['id', 'source', 'sources', 'entryPoint', 'backend', 'device', 'stateBytes', 'grid', 'block', 'inboxCapacity', 'outboxCapacity', 'rateHz'] as const;
+export const KERNEL_PROPERTIES = ['id', 'source', 'sources', 'entryPoint', 'backend', 'device', 'stateBytes', 'grid', 'block', 'inboxCapacity', 'outboxCapacity', 'rateHz', 'views'] as const;
 export const REQUIRED_KERNEL_PROPERTIES = ['id', 'source', 'entryPoint', 'stateBytes'] as const;
 export const BACKENDS: readonly KernelBackendChoice[] = ['auto', 'webgpu', 'cuda'];
 

@@ -1,6 +1,7 @@
 // What reading `ringkernel.json` gives: the runnable kernels, every problem at its place, and every
 // kernel entry as written.
 import type { KernelLanguage } from '../validation/validatorSet';
+import type { StateView } from './views';
 
 export type { KernelLanguage };
 
@@ -22,6 +23,8 @@ export interface KernelSpec {
   inboxCapacity: number;
   outboxCapacity: number;
   rateHz: number;
+  /** The manifest's `views` without errors (manifest/views.ts), when it has any: display only, a change restarts nothing. */
+  views?: StateView[];
   /**
    * One source per backend with the same ABI and state layout (`"sources"` in the manifest),
    * absolute paths; the kernel can migrate between devices of these backends. `source` is among them.

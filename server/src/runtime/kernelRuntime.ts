@@ -16,7 +16,7 @@ import { DEFAULT_HOT_RELOAD_CONFIG, HotReloadManager, type HotReloadConfig, type
 import { sha256Hex, type KernelCheckpoint } from '../checkpoint/kernelCheckpoint';
 import { fileDifference, type HotReloadStats, type KernelView, type ReloadOutcome } from './kernelReports';
 import { HostPool } from './hostPool';
-import { ManagedKernel, kernelVersion, type KernelLocation, type KernelVersion } from './managedKernel';
+import { ManagedKernel, checkpointRanges, kernelVersion, type KernelLocation, type KernelVersion, type StateRangesRead } from './managedKernel';
 import { KernelMigrator } from '../migration/kernelMigrator';
 import type { MigrationOptions, MigrationReport, MigrationRoute } from '../migration/migrationTypes';
 import type { KernelPlacement } from '../hosts/deviceKernel';
@@ -272,6 +272,21 @@ export class KernelRuntime {
       if (!checkpoint) throw new Error(`kernel "${id}" is ${kernel.state} and has no checkpoint to read`);
       return snapshot(kernel.id, checkpoint.version, checkpoint.step, new Uint8Array(checkpoint.state));
     });
+  }
+
+  /**
+   * Only `ranges` of a kernel's state at a step boundary, for the state views and snapshots: a
+   * running kernel's loop goes on (the read waits in its host's queue for the step in flight); a
+   * stopped one answers from the checkpoint it left. It waits its turn behind the kernel's
+   * reloads, rollbacks, recoveries and moves, so the bytes and the version always match.
+   */
+  async readStateRanges(id: string, ranges: readonly { offset: number; length: number }[]): Promise<StateRangesRead> {
+    const kernel = this.kernels.get(id);
+    if (kernel) return kernel.exclusive(() => kernel.readStateRanges(ranges));
+    const left = this.stopped.get(id);
+    if (left) return checkpointRanges(left.checkpoint, ranges);
+    // Throws, saying why there is no such kernel running.
+    return this.kernel(id).readStateRanges(ranges);
   }
 
   /**
@@ -584,9 +599,11 @@ function snapshot(id: string, version: number, step: number, state: Uint8Array):
   return { id, version, step, sha256: sha256Hex(state), stateBytes: state.byteLength, state };
 }
 
-/** Everything but the source file's content: a change here needs a restart, not a reload. */
+/** Everything but the source file's content and the views (display only): a change here needs a restart, not a reload. */
 function sameRuntimeSpec(a: KernelSpec, b: KernelSpec): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  const { views: _a, ...runA } = a;
+  const { views: _b, ...runB } = b;
+  return JSON.stringify(runA) === JSON.stringify(runB);
 }
 
 /** The phases of a reload for the log; validation runs beside the device compile and the checkpoint's copy beside the swap and resume, so they are said to overlap. */

@@ -45,6 +45,29 @@ export interface ManagedKernelEvents {
   log: Pick<Logger, 'debug'>;
 }
 
+/** Byte ranges of the state read at one step boundary (readStateRanges). */
+export interface StateRangesRead {
+  /** Steps completed when the bytes were read, and the version that ran them. */
+  step: number;
+  version: number;
+  /** One array per range asked for, in order. */
+  bytes: Uint8Array[];
+  /** The step the running version began at, when it is running. */
+  versionSinceStep?: number;
+}
+
+/** `ranges` of a checkpoint's state (a kernel that is not running shows the state it left). */
+export function checkpointRanges(checkpoint: KernelCheckpoint, ranges: readonly { offset: number; length: number }[]): StateRangesRead {
+  const state = checkpoint.state;
+  const bytes = ranges.map(({ offset, length }) => {
+    if (offset < 0 || length < 0 || offset + length > state.byteLength) {
+      throw new Error(`kernel "${checkpoint.kernelId}": the range at ${offset} of ${length} bytes ends past its ${state.byteLength}-byte state`);
+    }
+    return state.slice(offset, offset + length);
+  });
+  return { step: checkpoint.step, version: checkpoint.version, bytes };
+}
+
 /** How many earlier versions a kernel keeps for rollback. */
 const HISTORY_LIMIT = 8;
 
@@ -56,6 +79,8 @@ export class ManagedKernel {
   private swapCheckpoint: KernelCheckpoint | undefined;
   private firstStepAt = 0;
   private highest = 0;
+  /** The step the current version ran its first step at (a reload marker's step in the state views). */
+  private versionFromStep = 0;
   /** Set when a version was put in place (start, swap, restart) and its first step is still to come. */
   private probationPending = false;
   private currentHost: KernelHost;
@@ -337,6 +362,24 @@ export class ManagedKernel {
     });
   }
 
+  /**
+   * Only `ranges` of the state, for the state views: while the kernel runs, from the device at a
+   * step boundary without stopping its loop (the read waits in the host's queue for the step in
+   * flight); otherwise (stopped, failed, recovering) from its last checkpoint. Call it inside
+   * exclusive(), so no reload, rollback, recovery or move is half done and the version matches
+   * the bytes.
+   */
+  async readStateRanges(ranges: readonly { offset: number; length: number }[]): Promise<StateRangesRead> {
+    const kernel = this.kernel;
+    if (kernel?.alive && this.currentVersion && this.lifecycle.is('running')) {
+      const { step, bytes } = await kernel.readStateRanges(ranges);
+      return { step, version: this.currentVersion.number, bytes, versionSinceStep: this.versionFromStep };
+    }
+    const checkpoint = this.latestCheckpoint;
+    if (!checkpoint) throw new Error(`kernel "${this.id}" is ${this.state} and has no checkpoint to read its state from yet`);
+    return checkpointRanges(checkpoint, ranges);
+  }
+
   /** running → checkpointing → running: pauses the loop at a step boundary for a checkpoint, and resumes it. */
   async checkpointAtStepBoundary(): Promise<KernelCheckpoint> {
     this.lifecycle.move('checkpointing');
@@ -428,6 +471,7 @@ export class ManagedKernel {
     if (this.probationPending) {
       this.probationPending = false;
       this.firstStepAt = Date.now();
+      this.versionFromStep = from;
     }
     this.failure = undefined;
     this.lifecycle.move('running');

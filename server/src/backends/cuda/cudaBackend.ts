@@ -14,7 +14,12 @@ interface OpenDevice {
   stream: CudaStream;
   /** Pinned memory the outbox header is copied into after every step. */
   outboxHeader: Uint8Array;
+  /** Pinned memory partial reads (readRanges) go through, kept and grown to the largest read. */
+  rangeStaging?: { memory: ArrayBuffer; busy: boolean };
 }
+
+/** Partial reads' pinned staging grows in steps of this, so views of nearby sizes share it. */
+const RANGE_STAGING_GRAIN = 64 * 1024;
 
 /** CUDA errors after which the context is unusable: the host must be restarted. */
 const STICKY_ERRORS = new Set([
@@ -236,6 +241,47 @@ export class CudaBackend implements GpuBackend {
     const started = performance.now();
     this.addon.memcpyDtoHAsync(device.stream, data, this.memory(handle, offset));
     return { data, timing: await this.copyDone(device, `read of ${bytes} bytes from CUDA ${handle.device}`, started) };
+  }
+
+  /**
+   * Copies each range into the device's kept pinned staging memory (page-locked, so the copies
+   * are truly asynchronous and fast), back to back, waits for those copies only, and lends
+   * `consume` the bytes. A read that finds the staging memory busy gets pinned memory of its own.
+   */
+  async readRanges<T>(handle: BufferHandle, ranges: readonly { offset: number; length: number }[], consume: (view: Uint8Array) => Promise<T>): Promise<T> {
+    for (const { offset, length } of ranges) this.checkRange(handle, offset, length, 'read');
+    const bytes = ranges.reduce((sum, range) => sum + range.length, 0);
+    const device = this.deviceAt(handle.device);
+    const staging = this.takeRangeStaging(device, bytes);
+    try {
+      const started = performance.now();
+      const landing = new Uint8Array(staging.memory, 0, bytes);
+      let at = 0;
+      for (const { offset, length } of ranges) {
+        if (length > 0) this.addon.memcpyDtoHAsync(device.stream, landing.subarray(at, at + length), this.memory(handle, offset));
+        at += length;
+      }
+      await this.copyDone(device, `read of ${ranges.length} range(s), ${bytes} bytes, from CUDA ${handle.device}`, started);
+      return await consume(landing);
+    } finally {
+      if (device.rangeStaging === staging) staging.busy = false;
+      else this.addon.memFreeHost(staging.memory);
+    }
+  }
+
+  private takeRangeStaging(device: OpenDevice, bytes: number): { memory: ArrayBuffer; busy: boolean } {
+    const kept = device.rangeStaging;
+    if (kept && !kept.busy && kept.memory.byteLength >= bytes) {
+      kept.busy = true;
+      return kept;
+    }
+    const size = Math.max(RANGE_STAGING_GRAIN, Math.ceil(bytes / RANGE_STAGING_GRAIN) * RANGE_STAGING_GRAIN);
+    const fresh = { memory: this.addon.memAllocHost(device.info.index, size), busy: true };
+    if (!kept?.busy) {
+      if (kept) this.addon.memFreeHost(kept.memory);
+      device.rangeStaging = fresh;
+    }
+    return fresh;
   }
 
   /**

@@ -245,13 +245,23 @@ export class WebGpuBackend implements GpuBackend {
     });
   }
 
-  async readWith<T>(handle: BufferHandle, offset: number, bytes: number, consume: (view: Uint8Array) => Promise<T>): Promise<T> {
-    this.checkRange(handle, offset, bytes, 'read');
+  readWith<T>(handle: BufferHandle, offset: number, bytes: number, consume: (view: Uint8Array) => Promise<T>): Promise<T> {
+    return this.readRanges(handle, [{ offset, length: bytes }], consume);
+  }
+
+  /** The ranges are copied one after another into the kept staging buffer by one submission, and mapped once. */
+  async readRanges<T>(handle: BufferHandle, ranges: readonly { offset: number; length: number }[], consume: (view: Uint8Array) => Promise<T>): Promise<T> {
+    for (const { offset, length } of ranges) this.checkRange(handle, offset, length, 'read');
+    const bytes = ranges.reduce((sum, range) => sum + range.length, 0);
     const { device } = this.deviceAt(handle.device);
     const staging = this.takeReadStaging(handle.device, device, bytes);
     try {
       const encoder = device.createCommandEncoder();
-      encoder.copyBufferToBuffer(this.buffer(handle), offset, staging, 0, bytes);
+      let at = 0;
+      for (const { offset, length } of ranges) {
+        encoder.copyBufferToBuffer(this.buffer(handle), offset, staging, at, length);
+        at += length;
+      }
       device.queue.submit([encoder.finish()]);
       await staging.mapAsync(GPUMapMode.READ, 0, bytes);
       try {

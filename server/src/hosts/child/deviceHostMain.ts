@@ -75,6 +75,7 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): 
   const scratch = new ScratchBuffer();
   const readScratch = new ScratchBuffer();
   const soonScratch = new ScratchBuffer();
+  const rangeScratch = new ScratchBuffer();
   let soonScratchBusy = false;
   return {
     devices: () => backend.devices(),
@@ -107,6 +108,21 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): 
         .then(async (data) => ({ data: await toPayloadAsync(data, process.ppid), timing: { hostMs: performance.now() - started } }))
         .finally(() => { if (reuse) soonScratchBusy = false; });
       return new Detached(reply);
+    },
+    // A request on the queue, so no step of any loop is in flight: the bytes are those after the
+    // loop's last step, and its step number then goes with them. Small answers are copied out of
+    // the staging memory into reused memory (sent before the next read can start), large ones
+    // written to a shared-memory file straight from it.
+    readRanges: async ({ buffer, ranges, loop }) => {
+      const started = performance.now();
+      const step = loop === undefined ? undefined : loops.stepOf(loop);
+      const data = await backend.readRanges(buffer, ranges, (view) => {
+        if (view.byteLength >= BULK_THRESHOLD_BYTES) return Promise.resolve(toPayload(view, process.ppid));
+        const copy = rangeScratch.take(view.byteLength);
+        copy.set(view);
+        return Promise.resolve(copy);
+      });
+      return { data, ...(step !== undefined ? { step } : {}), timing: { hostMs: performance.now() - started } };
     },
     copy: ({ source, destination, bytes }) => backend.copy(source, destination, bytes),
     steps: (batch, progress) => runSteps(backend, batch, progress),

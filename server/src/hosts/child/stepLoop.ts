@@ -98,6 +98,14 @@ export class StepLoops {
     return { step: loop.step };
   }
 
+  /**
+   * A loop's next step number (the steps it completed), or undefined when this host has no such
+   * loop. Exact when called from a task on the queue: none of its steps is in flight then.
+   */
+  stepOf(id: number): number | undefined {
+    return this.loops.get(id)?.step;
+  }
+
   private halt(loop: Loop): void {
     loop.running = false;
     loop.cancelWake?.();

@@ -33,7 +33,7 @@ import { kernelMemoryBytes } from '../runtime/kernelRuntime';
 import { COMMANDS } from './commandHelp';
 import { printDriverLine } from '../driverNoise';
 import { parseSnapshot, resolveSnapshot, type ResolvedSnapshot, type SnapshotRequest } from './snapshotOption';
-import { runStops, writeSnapshot, type WrittenSnapshot } from './snapshotWriter';
+import { writeSnapshot, type WrittenSnapshot } from './snapshotWriter';
 
 const USAGE = `usage: ${COMMANDS.run.usage} (ringkernel run --help says more)`;
 /** Steps per request to the device host when no kernel can receive: enough to hide the IPC. */

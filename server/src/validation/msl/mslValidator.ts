@@ -22,9 +22,10 @@ export interface MslValidateOptions {
 /** Our own MSL validation, no compiler needed. */
 export async function validateMslWithParser(text: string, options: MslValidateOptions = {}): Promise<ValidationResult> {
   const parser = await cppParser();
-  const prepass = mslPrepass(text);
   const budget = options.parseBudgetMs ?? 2000;
+  // The budget covers everything done in the server's thread: the pre-pass, the parse and the walk for errors.
   const started = performance.now();
+  const prepass = mslPrepass(text);
   let cancelled = false;
   const tree = parser.parse(prepass.text, null, {
     progressCallback: () => {
@@ -40,7 +41,16 @@ export async function validateMslWithParser(text: string, options: MslValidateOp
   }
   try {
     const index = new LineIndex(text);
-    const diagnostics = [...syntaxDiagnostics(tree.rootNode, index, 5000), ...checkEntrySignatures(tree.rootNode, prepass, index)];
+    const outOfTime = (): boolean => performance.now() - started > budget || options.signal?.aborted === true;
+    const diagnostics = syntaxDiagnostics(tree.rootNode, index, 5000, outOfTime);
+    if (outOfTime()) {
+      const reason = options.signal?.aborted === true ? 'cancelled'
+        : `the MSL parser stopped after ${budget} ms while looking for errors (the file has ${text.length} characters); ` +
+          `${diagnostics.length === 0 ? 'none found so far' : `only the first ${diagnostics.length} found are shown`}, and kernel signatures were not checked`;
+      // With nothing found, the file must not look clean: unchecked adds the "not validated" note.
+      return { diagnostics, validator: MSL_PARSER_SOURCE, skipped: reason, ...(diagnostics.length === 0 ? { unchecked: true as const } : {}) };
+    }
+    diagnostics.push(...checkEntrySignatures(tree.rootNode, prepass, index));
     return { diagnostics, validator: MSL_PARSER_SOURCE };
   } finally {
     tree.delete();

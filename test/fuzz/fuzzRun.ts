@@ -75,7 +75,10 @@ export async function fuzz<T>(t: TestContext, target: string, arbitrary: fc.Arbi
   process.stderr.write(`${line}\n`);
   const report = process.env.RINGKERNEL_FUZZ_REPORT;
   if (report !== undefined && report !== '') appendFileSync(report, `${JSON.stringify({ ...result, failed: details.failed })}\n`);
-  if (details.failed) assert.fail(`fuzz target ${target} failed:\n${fc.defaultReportMessage(details) ?? 'no report'}`);
+  if (details.failed) {
+    const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+    assert.fail(`fuzz target ${target} failed: ${cause}\n${fc.defaultReportMessage(details) ?? 'no report'}\nReplay: RINGKERNEL_FUZZ_SEED=${seed} RINGKERNEL_FUZZ_PATH=${details.counterexamplePath ?? ''}`);
+  }
   assert.ok(result.inputs > 0, `fuzz target ${target} tried no input in ${budgetMs} ms`);
   return result;
 }

@@ -54,9 +54,17 @@ export async function fuzz<T>(t: TestContext, target: string, arbitrary: fc.Arbi
   const budgetMs = fuzzBudgetMs(options.share);
   const path = process.env.RINGKERNEL_FUZZ_PATH;
   const started = performance.now();
+  // fast-check abandons the input in flight when the time is up (its promise loses a race); the
+  // work goes on. It is awaited here, so no input outlives the run and a late failure still counts.
+  let inFlight: { input: T; run: Promise<void> } | undefined;
+  let tried = 0;
   const details = await fc.check(
     fc.asyncProperty(arbitrary, async (input) => {
-      await property(input);
+      tried++;
+      const run = Promise.resolve().then(() => property(input));
+      inFlight = { input, run };
+      await run;
+      inFlight = undefined;
     }),
     {
       seed,
@@ -68,13 +76,23 @@ export async function fuzz<T>(t: TestContext, target: string, arbitrary: fc.Arbi
       ...(path !== undefined && path !== '' ? { path } : {}),
     },
   );
+  let lateFailure: string | undefined;
+  if (!details.failed && inFlight !== undefined) {
+    const last = inFlight;
+    try {
+      await within(options.perInputMs, 'the last input, abandoned by fast-check at the time limit', last.run);
+    } catch (error) {
+      lateFailure = `${error instanceof Error ? error.message : String(error)}\nInput: ${fc.stringify(last.input)}`;
+    }
+  }
   const ms = performance.now() - started;
-  const result: FuzzResult = { target, inputs: details.numRuns, ms: Math.round(ms), seed };
+  const result: FuzzResult = { target, inputs: tried, ms: Math.round(ms), seed };
   const line = `fuzz ${target}: ${result.inputs} inputs in ${(ms / 1000).toFixed(1)} s, seed ${seed} (RINGKERNEL_FUZZ_SEED=${seed} repeats it)`;
   t.diagnostic(line);
   process.stderr.write(`${line}\n`);
   const report = process.env.RINGKERNEL_FUZZ_REPORT;
-  if (report !== undefined && report !== '') appendFileSync(report, `${JSON.stringify({ ...result, failed: details.failed })}\n`);
+  if (report !== undefined && report !== '') appendFileSync(report, `${JSON.stringify({ ...result, failed: details.failed || lateFailure !== undefined })}\n`);
+  if (lateFailure !== undefined) assert.fail(`fuzz target ${target} failed on its last input (seed ${seed}): ${lateFailure}`);
   if (details.failed) {
     const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
     assert.fail(`fuzz target ${target} failed: ${cause}\n${fc.defaultReportMessage(details) ?? 'no report'}\nReplay: RINGKERNEL_FUZZ_SEED=${seed} RINGKERNEL_FUZZ_PATH=${details.counterexamplePath ?? ''}`);
@@ -95,3 +113,12 @@ export async function within<T>(ms: number, what: string, work: Promise<T>): Pro
     clearTimeout(timer);
   }
 }
+
+/**
+ * A place in an input, as a fraction of its length. fast-check's doubles lean hard towards 0 and
+ * other edge values (most edits then land on the first byte); this is uniform, ends included now and then.
+ */
+export const somewhere: fc.Arbitrary<number> = fc.oneof(
+  { weight: 1, arbitrary: fc.constantFrom(0, 1) },
+  { weight: 15, arbitrary: fc.noBias(fc.integer({ min: 0, max: 2 ** 30 })).map((n) => n / 2 ** 30) },
+);

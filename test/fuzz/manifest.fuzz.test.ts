@@ -10,7 +10,7 @@ import { isAbsolute, join, relative, sep } from 'node:path';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { parseManifest, type Manifest } from '../../server/src/manifest/manifest';
-import { fuzz } from './fuzzRun';
+import { fuzz, somewhere } from './fuzzRun';
 
 const root = mkdtempSync(join(tmpdir(), 'ringkernel-fuzz-manifest-'));
 const workspace = join(root, 'workspace');
@@ -79,7 +79,7 @@ const manifestObject = fc.record({
 }, { requiredKeys: [] });
 
 type Edit = (text: string) => string;
-const at = fc.double({ min: 0, max: 1, noNaN: true });
+const at = somewhere;
 const splice = (text: string, w: number, remove: number, insert: string): string => {
   const i = Math.floor(w * text.length);
   return text.slice(0, i) + insert + text.slice(i + remove);

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import fc from 'fast-check';
 import { fixture } from '../support/repo';
+import { somewhere } from './fuzzRun';
 
 export type SourceLanguage = 'wgsl' | 'ptx' | 'msl';
 
@@ -43,7 +44,7 @@ const NESTERS: Record<SourceLanguage, [string, string][]> = {
 type Edit = (text: string) => string;
 
 function edits(language: SourceLanguage): fc.Arbitrary<Edit> {
-  const at = fc.double({ min: 0, max: 1, noNaN: true });
+  const at = somewhere;
   const splice = (text: string, where: number, remove: number, insert: string): string => {
     const i = Math.floor(where * text.length);
     return text.slice(0, i) + insert + text.slice(i + remove);

@@ -121,8 +121,9 @@ test('a file too large for the parse budget is skipped with the reason, quickly'
 // Found by fuzzing (test/fuzz): a million '(' or '<' parse quickly into one node with a million
 // children, and the walk for errors read them all, 8 s in the server's thread after a 2 s budget.
 test('the walk for errors keeps to the budget too: pathological nesting is answered about on time, saying so', async () => {
-  // A budget the parse itself keeps to (about 0.5 s here), so the walk is what runs long.
-  for (const text of ['('.repeat(1_000_000), '<'.repeat(1_000_000)]) {
+  // A budget the parse itself keeps to (about 0.5 s here), so the walk is what runs long. (A
+  // million '(' now stop at the nesting limit before the parse; ')' and '<' do not nest.)
+  for (const text of [')'.repeat(1_000_000), '<'.repeat(1_000_000)]) {
     const started = performance.now();
     const result = await validateMslWithParser(text, { parseBudgetMs: 1500 });
     const ms = performance.now() - started;
@@ -147,4 +148,17 @@ test('the walk for errors asks for time between nodes and stops at once when it 
   } finally {
     tree.delete();
   }
+});
+
+// Found by fuzzing (test/fuzz/validators): about 300 nested '(' inside a function overflowed
+// tree-sitter's WebAssembly stack during the walk for errors ("memory access out of bounds"),
+// and the corrupt instance then failed every later MSL file until the server restarted.
+test('brackets nested past the limit are not parsed, saying so, and later files still validate', async () => {
+  const deep = `kernel void k(device float* a [[buffer(0)]]) {\n  if (a[0] >= p${'('.repeat(1420)}${')'.repeat(1420)}arams) return;\n}\n`;
+  const result = await validateMslWithParser(deep);
+  assert.match(result.skipped ?? '', /nests brackets 1422 deep, more than the 100 the MSL parser reads; not validated/);
+  assert.equal(result.unchecked, true);
+  const clean = await validateMslWithParser(read('reduction.metal'));
+  assert.equal(clean.skipped, undefined);
+  assert.deepEqual(clean.diagnostics.filter((d) => d.severity === 'error'), []);
 });

@@ -88,3 +88,32 @@ test('the language server over stdio still answers well-formed frames that arriv
     server.kill('SIGKILL');
   }
 });
+
+// Found by fuzzing (test/fuzz/lspTransport): a well-framed body that is not JSON vanished into
+// vscode-jsonrpc's unheard error event; a request in it waited for ever with nothing logged.
+test('the frame checker names each well-framed body that is not JSON, and the framing goes on', () => {
+  const bad: string[] = [];
+  const checker = new FrameChecker((problem) => bad.push(problem));
+  const bytes = Buffer.from(frame('{not json') + frame(NOTIFY) + frame('[1,') + frame(INITIALIZE), 'utf8');
+  for (let at = 0; at < bytes.length; at += 7) assert.equal(checker.push(bytes.subarray(at, at + 7)), undefined);
+  assert.equal(bad.length, 2, bad.join('\n'));
+  assert.match(bad[0] ?? '', /a message body of 9 bytes that is not JSON \(.*\): "\{not json"/);
+  assert.match(bad[1] ?? '', /"\[1,"/);
+});
+
+test('the language server over stdio says a body is not JSON, on stderr and in the log, and answers the next request', { timeout: 30_000 }, async () => {
+  const server = spawn(process.execPath, [distFile('server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  server.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
+  server.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+  try {
+    server.stdin.write(frame('{"jsonrpc":"2.0","id":7,"method":"initialize",') + frame(INITIALIZE));
+    await pollUntil('the initialize result', () => (stdout.includes('"serverInfo"') ? true : undefined), { timeoutMs: 20_000 });
+    assert.match(stderr, /the client sent a message body of \d+ bytes that is not JSON .*; it was ignored/);
+    assert.match(stdout, /window\/logMessage.*that is not JSON/);
+    assert.equal(server.exitCode, null);
+  } finally {
+    server.kill('SIGKILL');
+  }
+});

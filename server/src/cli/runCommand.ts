@@ -33,7 +33,7 @@ import { kernelMemoryBytes } from '../runtime/kernelRuntime';
 import { COMMANDS } from './commandHelp';
 import { printDriverLine } from '../driverNoise';
 import { parseSnapshot, resolveSnapshot, type ResolvedSnapshot, type SnapshotRequest } from './snapshotOption';
-import { writeSnapshot, type WrittenSnapshot } from './snapshotWriter';
+import { runStops, writeSnapshot, type WrittenSnapshot } from './snapshotWriter';
 
 const USAGE = `usage: ${COMMANDS.run.usage} (ringkernel run --help says more)`;
 /** Steps per request to the device host when no kernel can receive: enough to hide the IPC. */
@@ -225,7 +225,7 @@ export async function runCommand(args: readonly string[]): Promise<number> {
       for (const [id, failure] of await runLockstep(router, live, step - done, { batch: BATCH })) failures.set(id, failure);
       done = step;
     };
-    const stops = [...new Set([...parsed.migrations.map((m) => m.step), ...snapshots.map((s) => s.step), parsed.steps])].sort((a, b) => a - b);
+    const stops = [...new Set([...parsed.migrations.map((m) => m.step), ...runStops(snapshots, parsed.steps)])].sort((a, b) => a - b);
     for (const stop of stops) {
       if (stop > done) await runTo(stop);
       for (const planned of parsed.migrations.filter((m) => m.step === stop)) {

@@ -2,10 +2,10 @@
 // (/dev/shm), not through the IPC channel: Node's IPC moves about 0.1 GB/s, a tmpfs file several
 // GB/s. The IPC message carries only a reference; the receiver reads the file and deletes it.
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 /** Payloads from this size up go through a file; smaller ones inline in the IPC message. */
 export const BULK_THRESHOLD_BYTES = 256 * 1024;
@@ -79,9 +79,19 @@ export class ScratchBuffer {
  */
 export function fromPayload(payload: Payload, scratch?: ScratchBuffer | Uint8Array): Uint8Array {
   if (!isBulkRef(payload)) return payload;
+  // The name comes in a message: only a bulk file of ours is read and deleted, never any other path
+  // (found by fuzzing the device-host protocol: any file named was read, then removed).
+  const name = basename(payload.bulkFile);
+  if (payload.bulkFile !== join(folder, name) || !name.startsWith(PREFIX) || !Number.isSafeInteger(payload.bytes) || payload.bytes < 0) {
+    throw new Error(`refused bulk transfer ${JSON.stringify(payload.bulkFile).slice(0, 200)} of ${String(payload.bytes)} bytes: ` +
+      `only a file ${PREFIX}* directly in ${folder} with a byte count is accepted`);
+  }
   try {
     const fd = openSync(payload.bulkFile, 'r');
     try {
+      // Before any memory is taken: a count that is not the file's would allocate for nothing.
+      const { size } = fstatSync(fd);
+      if (size !== payload.bytes) throw new Error(`bulk transfer ${payload.bulkFile} has ${size} bytes, not the ${payload.bytes} announced`);
       const target = scratch instanceof ScratchBuffer ? scratch.take(payload.bytes)
         : scratch && scratch.byteLength === payload.bytes ? scratch : new Uint8Array(payload.bytes);
       let done = 0;

@@ -216,7 +216,8 @@ export class DeviceHost implements KernelHost {
     if (this.disposed) return Promise.reject(new GpuError('HOST_EXITED', `the ${this.backend} device host was shut down`));
     const child = this.ensureStarted();
     const id = this.nextId++;
-    const kernel = op === 'steps' ? (args as StepBatch).launch.kernel.label : undefined;
+    // Read defensively: a malformed batch must fail in the host with an answer, not throw here.
+    const kernel = op === 'steps' ? String((args as Partial<StepBatch> | undefined)?.launch?.kernel?.label ?? '(unnamed)') : undefined;
     const what = kernel !== undefined ? `step of kernel "${kernel}"` : `${op}`;
     const limit = timeoutMs ?? (op === 'steps' ? this.options.stepTimeoutMs ?? 5_000 : this.options.requestTimeoutMs ?? 60_000);
     return new Promise((resolve, reject) => {

@@ -19,6 +19,23 @@ function quote(bytes: string): string {
   return JSON.stringify(bytes.length > 60 ? `${bytes.slice(0, 60)}...` : bytes);
 }
 
+/** Bodies up to this size are parsed beside the library to catch one that is not JSON; larger ones only counted (parsing twice costs). */
+export const MAX_CHECKED_BODY_BYTES = 1024 * 1024;
+
+/**
+ * What is wrong with a body that is not JSON, or undefined. The library drops such a message into
+ * the same unheard error event, so the client would wait for an answer that never comes.
+ */
+export function bodyProblem(body: Buffer): string | undefined {
+  try {
+    // Decoded as the library decodes it: invalid UTF-8 becomes U+FFFD, which it accepts.
+    JSON.parse(body.toString('utf8'));
+    return undefined;
+  } catch (error) {
+    return `a message body of ${body.length} bytes that is not JSON (${error instanceof Error ? error.message : String(error)}): ${quote(body.toString('latin1'))}`;
+  }
+}
+
 /** Follows the frames of one byte stream; `push` says what is wrong with the first bad one. */
 export class FrameChecker {
   /** Header bytes read so far, while between bodies. */
@@ -26,6 +43,11 @@ export class FrameChecker {
   private bodyLeft = 0;
   /** The Content-Length of the frame before, for the message when its body was longer. */
   private previousLength: number | undefined;
+  /** The current body's bytes so far, when it is small enough to check. */
+  private body: Buffer[] | undefined;
+
+  /** `onBadBody` hears each well-framed body that is not JSON; the framing goes on (the next frame is still readable). */
+  constructor(private readonly onBadBody?: (problem: string) => void) {}
 
   /** Feeds the next bytes; returns what is wrong with the framing, or undefined while it is right. */
   push(chunk: Buffer): string | undefined {
@@ -33,8 +55,14 @@ export class FrameChecker {
     while (at < chunk.length) {
       if (this.bodyLeft > 0) {
         const take = Math.min(this.bodyLeft, chunk.length - at);
+        this.body?.push(chunk.subarray(at, at + take));
         this.bodyLeft -= take;
         at += take;
+        if (this.bodyLeft === 0 && this.body) {
+          const problem = bodyProblem(Buffer.concat(this.body));
+          this.body = undefined;
+          if (problem !== undefined) this.onBadBody?.(problem);
+        }
         continue;
       }
       const seen = this.header.length;
@@ -70,6 +98,7 @@ export class FrameChecker {
     if (!Number.isSafeInteger(bytes)) return `Content-Length ${length} is too large`;
     this.bodyLeft = bytes;
     this.previousLength = bytes;
+    this.body = this.onBadBody !== undefined && bytes <= MAX_CHECKED_BODY_BYTES ? [] : undefined;
     return undefined;
   }
 
@@ -95,9 +124,12 @@ export class FrameChecker {
   }
 }
 
-/** Watches a transport's bytes (without consuming them) and calls `onBadFrame` once, at the first bad frame. */
-export function guardFraming(input: Readable, onBadFrame: (problem: string) => void): void {
-  const checker = new FrameChecker();
+/**
+ * Watches a transport's bytes (without consuming them) and calls `onBadFrame` once, at the first
+ * bad frame, and `onBadBody` for each well-framed body that is not JSON.
+ */
+export function guardFraming(input: Readable, onBadFrame: (problem: string) => void, onBadBody?: (problem: string) => void): void {
+  const checker = new FrameChecker(onBadBody);
   const onData = (chunk: Buffer | string): void => {
     const problem = checker.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
     if (problem === undefined) return;

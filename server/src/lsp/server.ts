@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TextDocumentSyncKind, TextDocuments, type Connection, type InitializeResult } from 'vscode-languageserver/node';
+import { checkedDocumentEvents } from './documentGuard';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { probeMachine } from '../probe/machineProbe';
 import { instancesSetting, withWebGpuInstances } from '../probe/deviceInstances';
@@ -164,6 +165,6 @@ export function startServer(connection: Connection): void {
   documents.onDidOpen((event) => log.debug(`opened ${event.document.uri} (${event.document.languageId}, ${event.document.getText().length} characters)`));
   documents.onDidClose((event) => log.debug(`closed ${event.document.uri}`));
 
-  documents.listen(connection);
+  documents.listen(checkedDocumentEvents(connection, log));
   connection.listen();
 }

@@ -3,8 +3,11 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { LineIndex } from '../../../server/src/validation/diagnostic';
+import { cppParser } from '../../../server/src/validation/msl/cppParser';
 import { parseClangLog } from '../../../server/src/validation/msl/metalCompiler';
 import { mslPrepass } from '../../../server/src/validation/msl/mslPrepass';
+import { syntaxDiagnostics } from '../../../server/src/validation/msl/mslSyntax';
 import { validateMslWithParser } from '../../../server/src/validation/msl/mslValidator';
 import { hugeSource, randomText } from '../../support/badInput';
 import { fixture } from '../../support/repo';
@@ -113,4 +116,49 @@ test('a file too large for the parse budget is skipped with the reason, quickly'
   const result = await validateMslWithParser(hugeSource('msl', 10), { parseBudgetMs: 300 });
   assert.ok(performance.now() - started < 3000);
   assert.match(result.skipped ?? '', /stopped after 300 ms/);
+});
+
+// Found by fuzzing (test/fuzz): a million '(' or '<' parse quickly into one node with a million
+// children, and the walk for errors read them all, 8 s in the server's thread after a 2 s budget.
+test('the walk for errors keeps to the budget too: pathological nesting is answered about on time, saying so', async () => {
+  // A budget the parse itself keeps to (about 0.5 s here), so the walk is what runs long. (A
+  // million '(' now stop at the nesting limit before the parse; ')' and '<' do not nest.)
+  for (const text of [')'.repeat(1_000_000), '<'.repeat(1_000_000)]) {
+    const started = performance.now();
+    const result = await validateMslWithParser(text, { parseBudgetMs: 1500 });
+    const ms = performance.now() - started;
+    assert.ok(ms < 3500, `${JSON.stringify(text.slice(0, 3))}...: ${ms.toFixed(0)} ms for a 1500 ms budget`);
+    assert.match(result.skipped ?? '', /stopped after 1500 ms/);
+    if (result.diagnostics.length === 0) assert.equal(result.unchecked, true, 'nothing found must not look clean');
+  }
+});
+
+test('the walk for errors asks for time between nodes and stops at once when it runs out', async () => {
+  const parser = await cppParser();
+  const text = 'void f() { int x = ; }\n'.repeat(200);
+  const tree = parser.parse(text);
+  assert.ok(tree);
+  try {
+    const index = new LineIndex(text);
+    assert.equal(syntaxDiagnostics(tree.rootNode, index).length, 200);
+    let asked = 0;
+    const found = syntaxDiagnostics(tree.rootNode, index, Infinity, () => ++asked > 50);
+    assert.ok(found.length > 0 && found.length < 200, `${found.length} found`);
+    assert.equal(asked, 51, 'it went on asking after the answer was yes');
+  } finally {
+    tree.delete();
+  }
+});
+
+// Found by fuzzing (test/fuzz/validators): about 300 nested '(' inside a function overflowed
+// tree-sitter's WebAssembly stack during the walk for errors ("memory access out of bounds"),
+// and the corrupt instance then failed every later MSL file until the server restarted.
+test('brackets nested past the limit are not parsed, saying so, and later files still validate', async () => {
+  const deep = `kernel void k(device float* a [[buffer(0)]]) {\n  if (a[0] >= p${'('.repeat(1420)}${')'.repeat(1420)}arams) return;\n}\n`;
+  const result = await validateMslWithParser(deep);
+  assert.match(result.skipped ?? '', /nests brackets 1422 deep, more than the 100 the MSL parser reads; not validated/);
+  assert.equal(result.unchecked, true);
+  const clean = await validateMslWithParser(read('reduction.metal'));
+  assert.equal(clean.skipped, undefined);
+  assert.deepEqual(clean.diagnostics.filter((d) => d.severity === 'error'), []);
 });

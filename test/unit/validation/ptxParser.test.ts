@@ -150,3 +150,16 @@ test('a character PTX has no use for is named plainly in the message', () => {
   ]);
   assert.ok(messages.every((m) => !m.includes('unexpected the')));
 });
+
+// Found by fuzzing (test/fuzz/validators): 10,000 nested '{' exhausted the parser's stack, and the
+// file showed only "internal error in the PTX validator".
+test('blocks nested past the limit are reported once and skipped, without exhausting the stack', () => {
+  for (const [depth, closed] of [[10_000, true], [10_000, false], [300, true]] as const) {
+    const text = `.version 8.0\n.target sm_80\n.address_size 64\n.visible .entry main()\n${'{'.repeat(depth)}\nret;\n${closed ? '}'.repeat(depth) : ''}\n`;
+    const { diagnostics } = checkPtxText(text);
+    assert.equal(diagnostics.filter((d) => d.code === 'nesting-too-deep').length, 1, `${depth} ${closed ? 'closed' : 'open'}`);
+    assert.match(diagnostics.find((d) => d.code === 'nesting-too-deep')?.message ?? '', /blocks nested more than 256 deep/);
+  }
+  const shallow = `.version 8.0\n.target sm_80\n.address_size 64\n.visible .entry main()\n${'{'.repeat(200)}\nret;\n${'}'.repeat(200)}\n`;
+  assert.deepEqual(checkPtxText(shallow).diagnostics.map((d) => d.message), []);
+});

@@ -125,7 +125,12 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): 
       return { data, ...(step !== undefined ? { step } : {}), timing: { hostMs: performance.now() - started } };
     },
     copy: ({ source, destination, bytes }) => backend.copy(source, destination, bytes),
-    steps: (batch, progress) => runSteps(backend, batch, progress),
+    steps: (batch, progress) => {
+      // Without this, a count that is not a number ran no step and answered ok with none.
+      const count: unknown = (batch as Partial<typeof batch> | undefined)?.count;
+      if (!Number.isSafeInteger(count) || (count as number) < 0) throw new GpuError('INVALID_ARGUMENT', `a steps request needs a whole number of steps from 0, not ${String(count)}`);
+      return runSteps(backend, batch, progress);
+    },
     compileLogs: ({ device, code }) => {
       if (!backend.compileLogs) throw new GpuError('INVALID_ARGUMENT', `the ${backend.name} backend has no compile-only check`);
       return new Detached(backend.compileLogs(device, code));
@@ -163,17 +168,28 @@ function main(): void {
     send({ kind: 'response', id: request.id, ok: false, error: failure.toData() });
     exitIfUnusable(failure);
   };
-  process.on('message', (request: HostRequest | HostDeliver) => {
+  process.on('message', (message: unknown) => {
+    // Only the server sends here, but a message that is neither a delivery nor a request must not
+    // kill the host (reading `kind` of null threw in the message handler), and a request without an
+    // id cannot be answered.
+    if (typeof message !== 'object' || message === null) return;
+    const delivery = message as HostDeliver;
     // Deliveries skip the queue: a loop's next step finds them however busy the queue is.
-    if (request.kind === 'deliver') {
-      mailboxes.deliver(request.kernel, request.inbox);
+    if (delivery.kind === 'deliver') {
+      mailboxes.deliver(delivery.kernel, delivery.inbox);
       return;
     }
+    const request = message as HostRequest;
     if (request.kind !== 'request') return;
+    if (!Number.isSafeInteger(request.id)) {
+      send({ kind: 'diagnostic', message: `${name} device host: ignored a request without an integer id (op ${JSON.stringify(request.op)?.slice(0, 100) ?? '?'})` });
+      return;
+    }
     void queue.request(async () => {
       try {
         if (!table) throw startError ?? new GpuError('BACKEND_UNAVAILABLE', 'no backend');
-        const handler = table[request.op] as (args: unknown, progress: () => void) => unknown;
+        // Own operations only: `constructor` or `toString` would otherwise run Object's methods and answer ok.
+        const handler = (typeof request.op === 'string' && Object.hasOwn(table, request.op) ? table[request.op] : undefined) as ((args: unknown, progress: () => void) => unknown) | undefined;
         if (typeof handler !== 'function') throw new GpuError('INVALID_ARGUMENT', `unknown device-host operation "${String(request.op)}"`);
         const result = await handler(request.args, progressReporter(request.id));
         if (result instanceof Detached) {

@@ -10,6 +10,8 @@ let loading: Promise<TreeSitter.Parser> | undefined;
 
 async function load(): Promise<TreeSitter.Parser> {
   const requireAtRuntime = createRequire(__filename);
+  // A fresh module each load: after discardCppParser the old WebAssembly instance must not be reused.
+  delete requireAtRuntime.cache[requireAtRuntime.resolve('web-tree-sitter')];
   const treeSitter = requireAtRuntime('web-tree-sitter') as TreeSitterModule;
   const runtimeWasm = requireAtRuntime.resolve('web-tree-sitter/web-tree-sitter.wasm');
   const grammarWasm = requireAtRuntime.resolve('tree-sitter-cpp/tree-sitter-cpp.wasm');
@@ -31,6 +33,14 @@ export function cppParser(): Promise<TreeSitter.Parser> {
       'Reinstall the extension, or run npm install in its folder.');
   });
   return loading;
+}
+
+/**
+ * Forgets the parser after its WebAssembly instance failed (a RuntimeError such as "memory access
+ * out of bounds" leaves its memory corrupt: every later parse fails too); the next call loads a new one.
+ */
+export function discardCppParser(): void {
+  loading = undefined;
 }
 
 export type { TreeSitter };

@@ -95,9 +95,20 @@ function constructOf(node: TreeSitter.Node): TreeSitter.Node | null {
   return current;
 }
 
-/** Innermost error nodes, in document order, without walking error-free subtrees; the first of each cascade only. */
-export function syntaxDiagnostics(root: TreeSitter.Node, index: LineIndex, max = Infinity): Diagnostic[] {
+/** Whether a node has an error inside, or is a missing token. */
+const hasErrorInside = (node: TreeSitter.Node | null): node is TreeSitter.Node => node !== null && (node.hasError || node.isMissing);
+
+/**
+ * Innermost error nodes, in document order, without walking error-free subtrees; the first of each
+ * cascade only. `outOfTime` is asked before each node: a pathological file (a million '(' make
+ * one node with a million children, each a few µs to read from the parser) would otherwise hold
+ * the server's thread for seconds after the parse itself stopped at its budget. Once it says
+ * true, the walk ends with what it found so far.
+ */
+export function syntaxDiagnostics(root: TreeSitter.Node, index: LineIndex, max = Infinity, outOfTime: () => boolean = () => false): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
+  let stopped = false;
+  const stop = (): boolean => (stopped ||= outOfTime());
   let lastConstruct: TreeSitter.Node | null = null;
   /** Whether `node` continues the cascade of the error reported last (then it is not reported). */
   const continuesCascade = (node: TreeSitter.Node): boolean => {
@@ -109,7 +120,7 @@ export function syntaxDiagnostics(root: TreeSitter.Node, index: LineIndex, max =
   // Messages quote the user's text, not the pre-passed one (which blanks and bridges words).
   const original = (node: TreeSitter.Node): string => index.text.slice(node.startIndex, node.endIndex);
   const visit = (node: TreeSitter.Node): void => {
-    if (diagnostics.length >= max) return;
+    if (diagnostics.length >= max || stop()) return;
     if (node.isMissing) {
       if (continuesCascade(node)) return;
       const inBody = node.type === ';' ? semicolonMissingInBody(node, index) : undefined;
@@ -132,8 +143,14 @@ export function syntaxDiagnostics(root: TreeSitter.Node, index: LineIndex, max =
       return;
     }
     if (!node.hasError) return;
-    const childrenWithErrors = node.children.filter((child) => child.hasError || child.isMissing);
-    if (node.isError && childrenWithErrors.length === 0) {
+    // Children one at a time (node.children reads them all at once, however many there are).
+    const count = node.childCount;
+    let innermost = node.isError;
+    for (let i = 0; innermost && i < count; i++) {
+      if (stop()) return;
+      if (hasErrorInside(node.child(i))) innermost = false;
+    }
+    if (innermost) {
       if (continuesCascade(node)) return;
       // An error spanning lines is shown on its first token; a one-line one whole.
       let r: Range = index.rangeOf(node.startIndex, node.endIndex - node.startIndex);
@@ -153,7 +170,10 @@ export function syntaxDiagnostics(root: TreeSitter.Node, index: LineIndex, max =
       });
       return;
     }
-    for (const child of childrenWithErrors) visit(child);
+    for (let i = 0; i < count && !stop(); i++) {
+      const child = node.child(i);
+      if (hasErrorInside(child)) visit(child);
+    }
   };
   visit(root);
   return diagnostics;

@@ -5,6 +5,9 @@
 import type { Block, Declaration, DeclaredName, Instruction, Operand, ParseProblem, PtxFunction, PtxModule, PtxVisitor, Span } from './ast';
 import { PtxLexer, isWellFormedNumber, type Token } from './lexer';
 
+/** Real PTX nests blocks a few levels; deeper ones are skipped, not parsed (the parser recurses per level). */
+export const MAX_BLOCK_DEPTH = 256;
+
 const STATE_SPACES = new Set(['.reg', '.const', '.global', '.local', '.param', '.shared', '.tex']);
 const LINKAGE = new Set(['.visible', '.extern', '.weak', '.common']);
 const LINE_DIRECTIVES = new Set(['.file', '.loc']);
@@ -499,6 +502,20 @@ class Parser {
     return block;
   }
 
+  /**
+   * A block nested past MAX_BLOCK_DEPTH, skipped to its matching '}' in a loop: parsing recurses
+   * once per level, and about 10,000 '{' exhausted the stack (found by fuzzing).
+   */
+  private skipDeepBlock(open: Token): void {
+    this.problem(open, `blocks nested more than ${MAX_BLOCK_DEPTH} deep: this one and everything inside it are not checked`, 'nesting-too-deep');
+    let depth = 0;
+    for (let token = this.peek(); token !== undefined; token = this.peek()) {
+      this.next();
+      if (this.isPunct(token, '{')) depth++;
+      else if (this.isPunct(token, '}') && --depth === 0) return;
+    }
+  }
+
   private parseStatement(token: Token): void {
     if (token.kind === 'preprocessor') {
       this.module.usesPreprocessor = true;
@@ -506,7 +523,8 @@ class Parser {
       return;
     }
     if (this.isPunct(token, '{')) {
-      this.parseBlock();
+      if (this.depth >= MAX_BLOCK_DEPTH) this.skipDeepBlock(token);
+      else this.parseBlock();
       return;
     }
     if (this.isPunct(token, ';')) {

@@ -1,13 +1,22 @@
 // One factory per command. Each command reports its own failure to the user.
 import * as vscode from 'vscode';
+import type { KernelView } from '../../server/src/lsp/protocol';
 import { errorMessage } from './errorMessage';
+import { restartWarning } from './kernelStatus';
 import type { ServerConnection } from './serverConnection';
 import type { TopologyClient } from './topologyClient';
 import type { TopologyView } from './topologyView';
 
-export function registerCommands(context: vscode.ExtensionContext, server: ServerConnection, log: vscode.LogOutputChannel): void {
+export function registerCommands(context: vscode.ExtensionContext, server: ServerConnection, log: vscode.LogOutputChannel, kernels: () => readonly KernelView[]): void {
   context.subscriptions.push(
-    vscode.commands.registerCommand('ringkernel.restartServer', async () => {
+    // `{ confirmed: true }` (scripts and tests) skips the question.
+    vscode.commands.registerCommand('ringkernel.restartServer', async (options?: { confirmed?: boolean }) => {
+      // Running kernels live in the server's device hosts: a restart starts them again from step 0.
+      const warning = restartWarning(kernels());
+      if (warning && options?.confirmed !== true) {
+        const choice = await vscode.window.showWarningMessage(warning, { modal: true }, 'Restart');
+        if (choice !== 'Restart') return;
+      }
       try {
         await server.restart();
       } catch (error) {

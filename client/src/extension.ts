@@ -21,8 +21,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
   const statusBar = new StatusBar();
   const server = new ServerConnection(context, log, trace);
   context.subscriptions.push(log, trace, statusBar, server, server.onDidChangeStatus((status) => statusBar.update(status)));
-  registerCommands(context, server, log);
   const kernels = new KernelsClient(server, log);
+  registerCommands(context, server, log, () => kernels.current?.kernels ?? []);
   const topology = new TopologyClient(server, log);
   const topologyView = new TopologyView(topology, kernels, log);
   context.subscriptions.push(topology, topologyView);

@@ -232,3 +232,14 @@ function plural(count: number, word: string, many = `${word}s`): string {
 function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`);
 }
+
+/**
+ * What Restart Server asks first when kernels run: the server holds them, so they start again from
+ * step 0 and their state is lost (the server does not carry checkpoints across its own restart).
+ */
+export function restartWarning(kernels: readonly Pick<KernelView, 'id' | 'state'>[]): string | undefined {
+  const live = kernels.filter((k) => k.state !== 'stopped' && k.state !== 'failed').map((k) => k.id);
+  if (live.length === 0) return undefined;
+  const names = live.length <= 4 ? live.join(', ') : `${live.slice(0, 4).join(', ')} and ${live.length - 4} more`;
+  return `Restarting the RingKernel server stops ${plural(live.length, 'running kernel')} (${names}). They start again from step 0: their state is lost. Restart anyway?`;
+}

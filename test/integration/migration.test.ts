@@ -78,7 +78,7 @@ describe('Migration between two WebGPU devices', function () {
     ringkernel = await api();
     await settings().update('webgpu.instancesPerAdapter', 2, vscode.ConfigurationTarget.Global);
     // A fresh server opens the device instances; the manifest's kernels start again on their own.
-    await vscode.commands.executeCommand('ringkernel.restartServer');
+    await vscode.commands.executeCommand('ringkernel.restartServer', { confirmed: true });
     await serverReady(ringkernel);
     devices = await twoWebgpuDevices(ringkernel);
     await runningHeat(ringkernel);
@@ -87,7 +87,7 @@ describe('Migration between two WebGPU devices', function () {
   after(async function () {
     this.timeout(120_000);
     await settings().update('webgpu.instancesPerAdapter', undefined, vscode.ConfigurationTarget.Global);
-    await vscode.commands.executeCommand('ringkernel.restartServer');
+    await vscode.commands.executeCommand('ringkernel.restartServer', { confirmed: true });
     await serverReady(ringkernel);
   });
 

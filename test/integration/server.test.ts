@@ -69,7 +69,7 @@ describe('RingKernel language server', function () {
   it('comes back with a new process after "RingKernel: Restart Server"', async () => {
     const api = await activeApi();
     const before = await readyServer(api);
-    await vscode.commands.executeCommand('ringkernel.restartServer');
+    await vscode.commands.executeCommand('ringkernel.restartServer', { confirmed: true });
     const after = await readyServer(api, before);
     assert.notEqual(after, before);
     assert.equal(api.status.crashRestarts, 0, 'an explicit restart is not a crash');

@@ -95,7 +95,7 @@ describe('Webviews: Router Stats and Kernel State', function () {
   it('opens the running heat kernel\'s state and draws live frames of its bytes', async () => {
     // Earlier suites drain the only device and leave heat as their tests left it; a fresh server
     // has every device again and starts heat anew.
-    await vscode.commands.executeCommand('ringkernel.restartServer');
+    await vscode.commands.executeCommand('ringkernel.restartServer', { confirmed: true });
     // Two frames a second: enough to watch, and light on a shared machine (the setting is read live).
     await vscode.workspace.getConfiguration('ringkernel').update('stateView.maxFps', 2, vscode.ConfigurationTarget.Global);
     await pollUntil('heat to run on the fresh server', async () => ((await ringkernel.kernels()).kernels.find((k) => k.id === 'heat' && k.state === 'running' && k.step > 0)), { timeoutMs: 90_000, intervalMs: 250 });

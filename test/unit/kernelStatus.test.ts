@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  formatRate, kernelPickLine, kernelStatusView, lastReloadText, outcomeLogEntry, outcomeNotice, relativeTime, timingsText,
+  formatRate, kernelPickLine, kernelStatusView, lastReloadText, outcomeLogEntry, outcomeNotice, relativeTime, restartWarning, timingsText,
 } from '../../client/src/kernelStatus';
 import type { KernelView, KernelsInfo, ReloadOutcome } from '../../server/src/lsp/protocol';
 import { describeTimings } from '../../server/src/runtime/kernelRuntime';
@@ -178,4 +178,12 @@ test('"starting" while auto-start runs or waits for the probe, and a warning ico
   assert.equal(kernelStatusView(info([kernel({ state: 'stopped' })], { started: false, starting: true }), NOW).text, '$(sync~spin) kernels starting');
   assert.equal(kernelStatusView(info([kernel({ state: 'stopped' })], { started: false }), NOW).text, '$(debug-pause) kernels stopped');
   assert.equal(kernelStatusView(info([kernel()], { manifestErrors: 1 }), NOW).text, '$(warning) $(pulse) heat v4 · 60/s');
+});
+
+test('Restart Server asks first while kernels run, naming them, and not when none runs', () => {
+  assert.equal(restartWarning([]), undefined);
+  assert.equal(restartWarning([{ id: 'heat', state: 'stopped' }, { id: 'counter', state: 'failed' }]), undefined);
+  assert.equal(restartWarning([{ id: 'heat', state: 'running' }, { id: 'counter', state: 'stopped' }]),
+    'Restarting the RingKernel server stops 1 running kernel (heat). They start again from step 0: their state is lost. Restart anyway?');
+  assert.match(restartWarning(['a', 'b', 'c', 'd', 'e', 'f'].map((id) => ({ id, state: 'running' as const }))) ?? '', /stops 6 running kernels \(a, b, c, d and 2 more\)/);
 });

@@ -11,35 +11,14 @@ import { errorMessage, type Logger } from '../logger';
 import type { Manifest } from '../manifest/manifest';
 import { KernelRuntime, type KernelPlacer } from '../runtime/kernelRuntime';
 import type { Validate } from '../runtime/hotReloadManager';
+import { DEFAULT_SETTINGS, type RingKernelSettings } from '../settings';
 import {
   kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
   startKernelsRequest, stopKernelsRequest, trustChangedNotification, type KernelsInfo, type StartKernelsResult,
 } from './protocol';
 import type { ValidationWiring } from './validationWiring';
 
-/** `ringkernel.kernels.*`, as package.json declares them. */
-interface KernelSettings {
-  autoStart: boolean;
-  reloadOnSave: boolean;
-  stepTimeoutMs: number;
-  checkpointIntervalSeconds: number;
-}
-
-const DEFAULT_SETTINGS: KernelSettings = { autoStart: true, reloadOnSave: true, stepTimeoutMs: 5_000, checkpointIntervalSeconds: 10 };
 const MAX_STATE_WORDS = 65_536;
-
-export function readKernelSettings(section: unknown): KernelSettings {
-  const raw = (section as { kernels?: Record<string, unknown> } | null | undefined)?.kernels ?? {};
-  const bool = (value: unknown, fallback: boolean): boolean => (typeof value === 'boolean' ? value : fallback);
-  const number = (value: unknown, fallback: number, min: number, max: number): number =>
-    (typeof value === 'number' && Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : fallback);
-  return {
-    autoStart: bool(raw['autoStart'], DEFAULT_SETTINGS.autoStart),
-    reloadOnSave: bool(raw['reloadOnSave'], DEFAULT_SETTINGS.reloadOnSave),
-    stepTimeoutMs: number(raw['stepTimeoutMs'], DEFAULT_SETTINGS.stepTimeoutMs, 100, 600_000),
-    checkpointIntervalSeconds: number(raw['checkpointIntervalSeconds'], DEFAULT_SETTINGS.checkpointIntervalSeconds, 0, 86_400),
-  };
-}
 
 export interface KernelWiringOptions {
   placer: KernelPlacer;
@@ -50,7 +29,7 @@ export interface KernelWiringOptions {
 
 export class KernelWiring {
   private readonly runtime: KernelRuntime;
-  private settings = DEFAULT_SETTINGS;
+  private settings: RingKernelSettings = DEFAULT_SETTINGS;
   private manifest: Manifest | undefined;
   /** From initializationOptions.trusted; editors other than VS Code have no workspace trust and run kernels. */
   private trusted = true;
@@ -60,14 +39,14 @@ export class KernelWiring {
   private notifyTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly connection: Connection, private readonly documents: TextDocuments<TextDocument>, private readonly log: Logger, options: KernelWiringOptions) {
-    const settings = (): KernelSettings => this.settings;
+    const settings = (): RingKernelSettings => this.settings;
     this.runtime = new KernelRuntime({
       log,
       placer: options.placer,
       validate: validatorFor(options.validation),
       unavailableReason: (backend) => options.unavailableReason(backend),
-      get stepTimeoutMs() { return settings().stepTimeoutMs; },
-      get checkpointIntervalMs() { return settings().checkpointIntervalSeconds * 1000; },
+      get stepTimeoutMs() { return settings()['kernels.stepTimeoutMs']; },
+      get checkpointIntervalMs() { return settings()['kernels.checkpointIntervalSeconds'] * 1000; },
       onChange: () => this.scheduleNotify(),
       onOutcome: (outcome) => void connection.sendNotification(reloadOutcomeNotification, outcome),
     });
@@ -95,8 +74,9 @@ export class KernelWiring {
     this.scheduleNotify();
   }
 
-  applySettings(section: unknown): void {
-    this.settings = readKernelSettings(section);
+  /** `ringkernel.kernels.*`. */
+  applySettings(settings: RingKernelSettings): void {
+    this.settings = settings;
     this.maybeAutoStart();
   }
 
@@ -143,7 +123,7 @@ export class KernelWiring {
     });
     this.documents.onDidSave((event) => {
       const { uri } = event.document;
-      if (!uri.startsWith('file:') || !this.settings.reloadOnSave || !this.runtime.started || !this.trusted) return;
+      if (!uri.startsWith('file:') || !this.settings['kernels.reloadOnSave'] || !this.runtime.started || !this.trusted) return;
       // Every outcome (rejected included) reaches the client as a reloadOutcome notification.
       for (const pending of this.runtime.sourceSaved(fileURLToPath(uri), event.document.getText())) {
         pending.catch((error: unknown) => this.log.error(`reloading after saving ${uri} failed: ${errorMessage(error)}`));
@@ -165,7 +145,7 @@ export class KernelWiring {
   }
 
   private maybeAutoStart(): void {
-    if (this.autoStarted || !this.settings.autoStart || !this.trusted || !this.probed || !this.manifest || this.manifest.kernels.length === 0) return;
+    if (this.autoStarted || !this.settings['kernels.autoStart'] || !this.trusted || !this.probed || !this.manifest || this.manifest.kernels.length === 0) return;
     this.autoStarted = true;
     void this.start().then((result) => {
       if (result.error) this.log.warn(`kernels did not start: ${result.error}`);

@@ -18,6 +18,7 @@ import { wireManifestDiagnostics } from './manifestWiring';
 import type { InitializationOptions } from './protocol';
 import { DeviceJit } from '../validation/deviceJit';
 import { wireValidation } from './validationWiring';
+import { SettingsWiring } from './settingsWiring';
 
 function connectionLogger(connection: Connection): Logger {
   return {
@@ -48,7 +49,6 @@ export function startServer(connection: Connection): void {
     const devices = cuda.devices.flatMap((d) => (d.computeCapability ? [{ name: d.name, computeCapability: [d.computeCapability.major, d.computeCapability.minor] as const }] : []));
     return { expectedEntryPoints, manifestName: MANIFEST_NAME, webgpuDevices, devices, jitCompile: jit.compile };
   });
-  let clientAnswersConfiguration = false;
   let clientValidatesSchema = false;
   const kernels = new KernelWiring(connection, documents, log, {
     placer: topology.placer(),
@@ -57,6 +57,13 @@ export function startServer(connection: Connection): void {
       const report = state.info().backends.find((b) => b.backend === backend);
       return report?.available === false ? report.reason ?? 'the probe gave no reason' : undefined;
     },
+  });
+  // One reader of the settings; every part that uses them is told here.
+  const settings = new SettingsWiring(connection, log);
+  settings.onChange((current) => {
+    topology.applySettings(current);
+    kernels.applySettings(current);
+    validation.applySettings(current);
   });
   // The runtime takes the manifest as saved on disk: typing in it must not restart kernels.
   const manifests = wireManifestDiagnostics(connection, documents, () => workspaceRoots, {
@@ -69,7 +76,7 @@ export function startServer(connection: Connection): void {
   process.on('unhandledRejection', (reason) => log.error(`internal error in a promise (the server keeps running): ${errorMessage(reason)}`));
 
   connection.onInitialize((params): InitializeResult => {
-    clientAnswersConfiguration = params.capabilities.workspace?.configuration === true;
+    settings.setClientAnswers(params.capabilities.workspace?.configuration === true);
     const options = (params.initializationOptions ?? {}) as InitializationOptions;
     clientValidatesSchema = options.validatesManifestSchema === true;
     kernels.setTrusted(options.trusted !== false);
@@ -84,12 +91,8 @@ export function startServer(connection: Connection): void {
   connection.onInitialized(() => {
     log.info(`RingKernel language server ${VERSION} started (pid ${process.pid}, Node ${process.versions.node})`);
     log.info('probing GPU backends...');
-    void topology.readConfiguration();
+    void settings.refresh();
     manifests.refresh();
-    if (clientAnswersConfiguration) {
-      void validation.pullSettings();
-      connection.workspace.getConfiguration('ringkernel').then((section: unknown) => kernels.applySettings(section), () => undefined);
-    }
     void probeMachine({ onOutput: (line) => log.debug(`[probe] ${line}`) }).then((probe) => {
       const { reports } = probe;
       state.setBackends(reports);
@@ -103,14 +106,9 @@ export function startServer(connection: Connection): void {
     });
   });
 
-  // One handler per notification: every part that reads settings is called from here.
+  // VS Code pushes the section; other clients only say that something changed (then it is pulled).
   connection.onDidChangeConfiguration((change) => {
-    const section = (change.settings as { ringkernel?: unknown } | null)?.ringkernel;
-    void topology.readConfiguration(section);
-    if (section !== undefined) kernels.applySettings(section);
-    // VS Code pushes the section; other clients only say that something changed.
-    if (section !== undefined) validation.applySettings(section);
-    else if (clientAnswersConfiguration) void validation.pullSettings();
+    void settings.refresh((change.settings as { ringkernel?: unknown } | null)?.ringkernel);
   });
 
   connection.onRequest(serverInfoRequest, () => state.info());

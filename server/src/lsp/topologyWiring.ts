@@ -13,13 +13,11 @@ import type { KernelPlacer } from '../runtime/kernelRuntime';
 import { topologyCachePath } from '../topology/cacheLocation';
 import { MachineTopology } from '../topology/machineTopology';
 import { deviceKey } from '../probe/probeRecords';
+import { coordinatorConfigOf, type RingKernelSettings } from '../settings';
 import {
   customSelectorChangedNotification, drainDeviceRequest, measureTopologyRequest, previewPlacementRequest, selectDeviceRequest,
   topologyChangedNotification, topologyRequest, type MeasureTopologyParams, type MeasureTopologyResult, type TopologyInfo,
 } from './protocol';
-
-/** The settings the coordinator reads, under `ringkernel.`. */
-const COORDINATOR_SETTING_NAMES = ['loadBalancing', 'maxKernelsPerDevice', 'preferredDevices', 'enableP2P'] as const;
 
 export class TopologyWiring {
   readonly coordinator: MultiGpuCoordinator;
@@ -27,8 +25,6 @@ export class TopologyWiring {
   private readonly bridge: AsyncSelectorBridge;
   private readonly drained = new Set<string>();
   private probing = true;
-  /** Cleared when the client cannot answer workspace/configuration; pushed settings are used then. */
-  private pullConfiguration = true;
   private notifyScheduled: string | undefined;
 
   constructor(private readonly connection: Connection, private readonly log: Logger) {
@@ -56,25 +52,9 @@ export class TopologyWiring {
     this.changed('probe');
   }
 
-  /** Reads `ringkernel.*` (pulled from the client where it can answer, else from the pushed settings). */
-  async readConfiguration(pushed?: unknown): Promise<void> {
-    let section: unknown = pushed;
-    if (this.pullConfiguration) {
-      try {
-        section = await this.connection.workspace.getConfiguration('ringkernel');
-      } catch (error) {
-        this.pullConfiguration = false;
-        this.log.info(`the editor does not answer workspace/configuration (${errorMessage(error)}); using the settings it pushes`);
-      }
-    }
-    if (typeof section !== 'object' || section === null) return;
-    const settings: Record<string, unknown> = {};
-    for (const name of COORDINATOR_SETTING_NAMES) {
-      const value = (section as Record<string, unknown>)[name];
-      if (value !== undefined && value !== null) settings[name] = value;
-    }
-    // The coordinator logs each problem as a warning and keeps the valid parts.
-    this.coordinator.configure(settings);
+  /** `ringkernel.loadBalancing`, `maxKernelsPerDevice`, `preferredDevices`, `enableP2P`. */
+  applySettings(settings: RingKernelSettings): void {
+    this.coordinator.configure(coordinatorConfigOf(settings));
   }
 
   info(): TopologyInfo {

@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ErrorCodes, LSPErrorCodes, ResponseError, type Connection, type TextDocuments } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { BackendName } from '../backends/backendReport';
+import { GpuError } from '../backends/gpuError';
 import { errorMessage, type Logger } from '../logger';
 import type { Manifest } from '../manifest/manifest';
 import { KernelRuntime, type KernelPlacer } from '../runtime/kernelRuntime';
@@ -14,9 +15,10 @@ import type { Validate } from '../runtime/hotReloadManager';
 import { DEFAULT_SETTINGS, type RingKernelSettings } from '../settings';
 import {
   kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
-  startKernelsRequest, stopKernelsRequest, trustChangedNotification, type KernelsInfo, type StartKernelsResult,
+  startKernelsRequest, stopKernelsRequest, trustChangedNotification, type KernelRequestErrorData, type KernelsInfo, type StartKernelsResult,
 } from './protocol';
 import type { ValidationWiring } from './validationWiring';
+import { toWire } from './wireMapping';
 
 const MAX_STATE_WORDS = 65_536;
 
@@ -48,7 +50,7 @@ export class KernelWiring {
       get stepTimeoutMs() { return settings()['kernels.stepTimeoutMs']; },
       get checkpointIntervalMs() { return settings()['kernels.checkpointIntervalSeconds'] * 1000; },
       onChange: () => this.scheduleNotify(),
-      onOutcome: (outcome) => void connection.sendNotification(reloadOutcomeNotification, outcome),
+      onOutcome: (outcome) => void connection.sendNotification(reloadOutcomeNotification, toWire.reloadOutcome(outcome)),
     });
     this.register();
   }
@@ -86,8 +88,8 @@ export class KernelWiring {
       trusted: this.trusted,
       started: this.runtime.started,
       manifestErrors: this.manifest?.problems.filter((p) => p.severity === 'error').length ?? 0,
-      kernels: this.runtime.views(),
-      stats: this.runtime.stats(),
+      kernels: toWire.kernelViews(this.runtime.views()),
+      stats: toWire.hotReloadStats(this.runtime.stats()),
     };
   }
 
@@ -109,8 +111,8 @@ export class KernelWiring {
       }
     });
     connection.onRequest(stopKernelsRequest, async () => ({ stopped: await this.runtime.stop() }));
-    connection.onRequest(reloadKernelRequest, ({ id }) => this.forKernel(id, () => this.runtime.reload(id)));
-    connection.onRequest(rollbackKernelRequest, ({ id }) => this.forKernel(id, () => this.runtime.rollback(id)));
+    connection.onRequest(reloadKernelRequest, ({ id }) => this.forKernel(id, async () => toWire.reloadOutcome(await this.runtime.reload(id))));
+    connection.onRequest(rollbackKernelRequest, ({ id }) => this.forKernel(id, async () => toWire.reloadOutcome(await this.runtime.rollback(id))));
     connection.onRequest(kernelStateRequest, ({ id, words }) => this.forKernel(id, async () => {
       const snapshot = await this.runtime.readState(id);
       const count = Math.min(Math.max(0, Math.floor(words ?? 0)), MAX_STATE_WORDS, Math.floor(snapshot.stateBytes / 4));
@@ -160,7 +162,7 @@ export class KernelWiring {
     try {
       return await action();
     } catch (error) {
-      throw new ResponseError(LSPErrorCodes.RequestFailed, errorMessage(error));
+      throw kernelRequestError(error);
     }
   }
 
@@ -182,4 +184,17 @@ function validatorFor(validation: Pick<ValidationWiring, 'check'>): Validate {
       .filter((d) => d.severity === 'error')
       .map((d) => `${basename(path)}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`);
   };
+}
+
+/**
+ * A failed kernel request as the client receives it: the message, and for a GpuError its code
+ * ("COMPILE_FAILED", "WATCHDOG_TIMEOUT", ...) and the compiler's or driver's log in `data`.
+ */
+export function kernelRequestError(error: unknown): ResponseError<KernelRequestErrorData | undefined> {
+  if (error instanceof GpuError) {
+    const data: KernelRequestErrorData = { code: toWire.gpuErrorCode(error.code) };
+    if (error.log !== undefined) data.log = error.log;
+    return new ResponseError(LSPErrorCodes.RequestFailed, error.message, data);
+  }
+  return new ResponseError(LSPErrorCodes.RequestFailed, errorMessage(error), undefined);
 }

@@ -1,13 +1,17 @@
 // The custom messages between the extension and the language server, in one place both sides
 // import. Each constant names its direction. Standard LSP covers everything else.
 import { NotificationType, RequestType, RequestType0, type WorkDoneProgressParams } from 'vscode-languageserver-protocol';
-import type { BackendReport } from '../backends/backendReport';
-import type { CoordinatorConfig, DeviceUnregisterResult, DeviceView, Placement, PlacementRequest } from '../coordinator/coordinatorTypes';
-import type { TopologyJson } from '../topology/topologyJson';
-import type { HotReloadStats, KernelView, ReloadOutcome } from '../runtime/kernelReports';
+// The data types are wire types (./wire/): they import nothing of the engine, so a refactor of
+// the engine cannot change what travels; lsp/wireMapping.ts maps the engine's types to them.
+import type { BackendReport } from './wire/backendsWire';
+import type { CoordinatorConfig, DeviceUnregisterResult, DeviceView, Placement, PlacementRequest } from './wire/coordinatorWire';
+import type { TopologyJson } from './wire/topologyWire';
+import type { HotReloadStats, KernelView, ReloadOutcome } from './wire/kernelsWire';
 
-export type { BackendReport } from '../backends/backendReport';
-export type { DeviceInfo } from '../backends/backend';
+export type * from './wire/backendsWire';
+export type * from './wire/coordinatorWire';
+export type * from './wire/topologyWire';
+export type * from './wire/kernelsWire';
 
 /** What a client may pass in `initialize`'s initializationOptions. */
 export interface InitializationOptions {
@@ -38,8 +42,6 @@ export const serverInfoRequest = new RequestType0<ServerInfo, void>('ringkernel/
 /** server → client: the server's info changed (for example the backend probe finished). */
 export const serverInfoChangedNotification = new NotificationType<ServerInfo>('ringkernel/serverInfoChanged');
 
-export type { CoordinatorConfig, DeviceUnregisterResult, DeviceView, Placement, PlacementRequest } from '../coordinator/coordinatorTypes';
-export type { TopologyJson } from '../topology/topologyJson';
 
 /** The machine's topology and what the coordinator has placed where. */
 export interface TopologyInfo {
@@ -121,7 +123,6 @@ export const customSelectorChangedNotification = new NotificationType<CustomSele
 
 // ---- Kernels: the runtime that runs the manifest's kernels and hot-reloads them on save ----
 
-export type { HotReloadStats, KernelRunState, KernelView, ReloadOutcome, ReloadPhaseTimings, ReloadStatus } from '../runtime/kernelReports';
 
 export interface KernelsInfo {
   /** The manifest in use (absolute path), or null when the workspace has none. */
@@ -159,6 +160,18 @@ export const stopKernelsRequest = new RequestType0<{ stopped: string[] }, void>(
 export interface KernelParams {
   /** A kernel id from the manifest. */
   id: string;
+}
+
+/** The failure codes a kernel request's error carries (what the device or its host reported). */
+export type GpuErrorCode =
+  | 'BACKEND_UNAVAILABLE' | 'NO_SUCH_DEVICE' | 'COMPILE_FAILED' | 'ENTRY_POINT_MISSING' | 'BUFFER_TOO_LARGE' | 'OUT_OF_MEMORY'
+  | 'INVALID_ARGUMENT' | 'INVALID_LAUNCH' | 'KERNEL_FAULT' | 'DEVICE_LOST' | 'WATCHDOG_TIMEOUT' | 'HOST_EXITED' | 'DRIVER_ERROR';
+
+/** `data` of the ResponseError a kernel request (reload, rollback, kernelState) fails with, when the GPU side failed. */
+export interface KernelRequestErrorData {
+  code: GpuErrorCode;
+  /** The compiler's or driver's own log, whole. */
+  log?: string;
 }
 
 /** client → server: reloads a kernel from its source file as saved on disk. */

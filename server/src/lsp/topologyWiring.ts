@@ -18,6 +18,7 @@ import {
   customSelectorChangedNotification, drainDeviceRequest, measureTopologyRequest, previewPlacementRequest, selectDeviceRequest,
   topologyChangedNotification, topologyRequest, type MeasureTopologyParams, type MeasureTopologyResult, type TopologyInfo,
 } from './protocol';
+import { fromWire, toWire } from './wireMapping';
 
 export class TopologyWiring {
   readonly coordinator: MultiGpuCoordinator;
@@ -59,9 +60,9 @@ export class TopologyWiring {
 
   info(): TopologyInfo {
     return {
-      topology: this.machine.topology.toJSON(),
-      devices: [...this.coordinator.devices()],
-      config: this.coordinator.getConfig(),
+      topology: toWire.topology(this.machine.topology.toJSON()),
+      devices: toWire.deviceViews(this.coordinator.devices()),
+      config: toWire.coordinatorConfig(this.coordinator.getConfig()),
       drained: [...this.drained],
       customSelector: this.bridge.registered,
       probing: this.probing,
@@ -82,12 +83,12 @@ export class TopologyWiring {
       this.drained.add(device);
       const result = this.coordinator.unregisterDevice(device);
       this.log.info(`drained ${device}: ${result.migrations.length} kernel(s) planned elsewhere, ${result.orphans.length} with nowhere to go`);
-      return result;
+      return toWire.unregisterResult(result);
     });
-    connection.onRequest(previewPlacementRequest, (request) => this.bridge.preview(request ?? {}));
+    connection.onRequest(previewPlacementRequest, async (request) => toWire.placement(await this.bridge.preview(fromWire.placementRequest(request ?? {}))));
     connection.onNotification(customSelectorChangedNotification, ({ registered }) => {
       this.bridge.setSelector(registered ? async (candidates, request) => {
-        const answer = await connection.sendRequest(selectDeviceRequest, { candidates: [...candidates], request: { ...request } });
+        const answer = await connection.sendRequest(selectDeviceRequest, { candidates: toWire.deviceViews(candidates), request: toWire.placementRequest({ ...request }) });
         return answer.device ?? undefined;
       } : undefined);
       this.log.info(registered ? 'an extension set a custom device selector' : 'the custom device selector was removed');

@@ -1,0 +1,71 @@
+// The kernel runtime's reports as they travel to the client (ringkernel/kernels, kernelsChanged,
+// reload, rollback, reloadOutcome). Wire types: nothing of the engine is imported.
+import type { BackendName } from './backendsWire';
+
+export type KernelRunState = 'starting' | 'running' | 'reloading' | 'recovering' | 'stopped' | 'failed';
+
+export interface KernelView {
+  id: string;
+  source: string;
+  language: 'wgsl' | 'ptx' | 'msl';
+  entryPoint: string;
+  state: KernelRunState;
+  backend?: BackendName;
+  device?: string;
+  deviceName?: string;
+  hostPid?: number;
+  version: number;
+  fallbackVersion?: number;
+  step: number;
+  stepsPerSecond: number;
+  rateHz: number;
+  stateBytes: number;
+  lastReload?: ReloadOutcome;
+  error?: string;
+}
+
+export interface ReloadPhaseTimings {
+  validateMs: number;
+  compileMs: number;
+  drainMs: number;
+  checkpointMs: number;
+  swapMs: number;
+  restoreMs: number;
+  resumeMs: number;
+  totalMs: number;
+}
+
+export type ReloadStatus = 'reloaded' | 'rejected' | 'superseded' | 'unchanged' | 'rolledBack' | 'autoRolledBack' | 'recovered' | 'failed';
+
+export interface ReloadOutcome {
+  kernelId: string;
+  status: ReloadStatus;
+  fromVersion: number;
+  toVersion: number;
+  device?: string;
+  stateBytes: number;
+  statePreserved: boolean;
+  timings?: ReloadPhaseTimings;
+  /** One sentence for the user, e.g. "heat v4 reloaded on webgpu:0 in 14 ms (state preserved, 4 MiB)". */
+  message: string;
+  /** Compiler errors ("file:line:col: message"), for a rejected version. */
+  errors?: string[];
+  /** ISO time the outcome was reached. */
+  at: string;
+}
+
+export interface HotReloadStats {
+  successfulReloads: number;
+  failedReloads: number;
+  validationFailures: number;
+  rollbacks: number;
+  automaticRollbacks: number;
+  recoveries: number;
+  superseded: number;
+  retries: number;
+  statePreservedCount: number;
+  avgDrainMs: number;
+  avgCompileMs: number;
+  avgSwapMs: number;
+  avgTotalMs: number;
+}

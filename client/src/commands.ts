@@ -1,22 +1,23 @@
 // One factory per command. Each command reports its own failure to the user.
 import * as vscode from 'vscode';
+import type { CommandRegistry } from './commandIds';
 import { errorMessage } from './errorMessage';
 import type { ServerConnection } from './serverConnection';
 import type { TopologyClient } from './topologyClient';
 import type { TopologyNode } from './topologyTree';
 import type { TopologyView } from './topologyView';
 
-export function registerCommands(context: vscode.ExtensionContext, server: ServerConnection, log: vscode.LogOutputChannel): void {
+export function registerCommands(context: vscode.ExtensionContext, commands: CommandRegistry, server: ServerConnection, log: vscode.LogOutputChannel): void {
   context.subscriptions.push(
-    vscode.commands.registerCommand('ringkernel.restartServer', async () => {
+    commands.register('restartServer', async () => {
       try {
         await server.restart();
       } catch (error) {
         reportFailure(log, 'the language server did not restart', error);
       }
     }),
-    vscode.commands.registerCommand('ringkernel.showLog', () => log.show()),
-    vscode.commands.registerCommand('ringkernel.showServerInfo', async () => {
+    commands.register('showLog', () => log.show()),
+    commands.register('showServerInfo', async () => {
       try {
         const info = await server.serverInfo();
         const backends = info.probing ? 'still probing GPU backends' : info.backends
@@ -39,10 +40,12 @@ export function reportFailure(log: vscode.LogOutputChannel, what: string, error:
   void vscode.window.showErrorMessage(message, 'Show Log').then((choice) => { if (choice) log.show(); });
 }
 
-export function registerTopologyCommands(context: vscode.ExtensionContext, topology: TopologyClient, view: TopologyView, log: vscode.LogOutputChannel): void {
+export function registerTopologyCommands(
+  context: vscode.ExtensionContext, commands: CommandRegistry, topology: TopologyClient, view: TopologyView, log: vscode.LogOutputChannel,
+): void {
   context.subscriptions.push(
-    vscode.commands.registerCommand('ringkernel.refreshTopology', () => view.refresh()),
-    vscode.commands.registerCommand('ringkernel.measureTopology', async () => {
+    commands.register('refreshTopology', () => view.refresh()),
+    commands.register('measureTopology', async () => {
       try {
         const result = await vscode.window.withProgress(
           { location: vscode.ProgressLocation.Notification, title: 'RingKernel: measuring the GPU topology', cancellable: true },
@@ -70,7 +73,7 @@ export function registerTopologyCommands(context: vscode.ExtensionContext, topol
         return undefined;
       }
     }),
-    vscode.commands.registerCommand('ringkernel.drainDevice', async (target?: TopologyNode | string) => {
+    commands.register('drainDevice', async (target?: TopologyNode | string) => {
       try {
         let device = typeof target === 'string' ? target : target?.device;
         if (device === undefined) {

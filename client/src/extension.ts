@@ -1,6 +1,7 @@
 // Activation: owns every disposable, starts the language server, wires status bar and commands.
 import * as vscode from 'vscode';
 import type { RingKernelApi } from './api';
+import { CommandRegistry } from './commandIds';
 import { registerCommands, reportFailure, registerTopologyCommands } from './commands';
 import { registerKernelCommands, ReloadOutcomeReporter } from './kernelCommands';
 import { KernelsClient } from './kernelsClient';
@@ -16,16 +17,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
   const statusBar = new StatusBar();
   const server = new ServerConnection(context, log, trace);
   context.subscriptions.push(log, trace, statusBar, server, server.onDidChangeStatus((status) => statusBar.update(status)));
-  registerCommands(context, server, log);
+  // Every command goes through the table (commandIds.ts); one left without a handler is a bug, said in the log.
+  const commands = new CommandRegistry((id, handler) => vscode.commands.registerCommand(id, handler));
+  registerCommands(context, commands, server, log);
   const topology = new TopologyClient(server, log);
   const topologyView = new TopologyView(topology, log);
   context.subscriptions.push(topology, topologyView);
-  registerTopologyCommands(context, topology, topologyView, log);
+  registerTopologyCommands(context, commands, topology, topologyView, log);
   const kernels = new KernelsClient(server, log);
   const kernelStatusBar = new KernelStatusBar(kernels);
   const outcomes = new ReloadOutcomeReporter(log);
   context.subscriptions.push(kernels, kernelStatusBar, kernels.onDidReloadKernel((outcome) => outcomes.report(outcome)));
-  registerKernelCommands(context, kernels, outcomes, log);
+  registerKernelCommands(context, commands, kernels, outcomes, log);
+  for (const id of commands.missing()) log.error(`the command ${id} has no handler: it is contributed but does nothing`);
 
   try {
     await server.start();

@@ -9,7 +9,7 @@ import type { ControlBlock } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import { bundlePath } from '../paths';
 import { fromPayload, removeLeftovers, toPayload } from './bulkTransfer';
-import type { StepBatch, StepOutcome } from './hostProtocol';
+import { NO_PEER_ACCESS_ARGUMENT, type StepBatch, type StepOutcome } from './hostProtocol';
 import type { HostMessage, HostOperation, HostOperations, HostRequest } from './hostProtocol';
 
 export interface DeviceHostOptions {
@@ -21,6 +21,8 @@ export interface DeviceHostOptions {
   log?: Logger;
   /** The host bundle; defaults to dist/deviceHost.js of this installation. */
   script?: string;
+  /** `ringkernel.enableP2P`, asked whenever the host (re)starts; default on. setPeerAccess changes a running host. */
+  peerAccess?: () => boolean;
 }
 
 interface Pending {
@@ -94,6 +96,8 @@ export class DeviceHost {
   }
 
   devices(): Promise<DeviceInfo[]> { return this.call('devices', {}); }
+  /** Turns peer access on or off in a running host; a host not started yet reads `peerAccess` when it starts. */
+  setPeerAccess(enabled: boolean): Promise<null> { return this.child ? this.call('setPeerAccess', { enabled }) : Promise.resolve(null); }
   compile(device: number, source: KernelSource): Promise<CompiledKernelHandle> { return this.call('compile', { device, source }); }
   releaseKernel(kernel: CompiledKernelHandle): Promise<null> { return this.call('releaseKernel', { kernel }); }
   allocate(device: number, bytes: number, label: string): Promise<BufferHandle> { return this.call('allocate', { device, bytes, label }); }
@@ -195,7 +199,8 @@ export class DeviceHost {
   private ensureStarted(): ChildProcess {
     if (this.child) return this.child;
     const script = this.options.script ?? bundlePath('deviceHost.js');
-    const child = fork(script, [this.backend], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', execArgv: [] });
+    const peerAccess = this.options.peerAccess?.() ?? true;
+    const child = fork(script, [this.backend, ...(peerAccess ? [] : [NO_PEER_ACCESS_ARGUMENT])], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', execArgv: [] });
     this.child = child;
     this.generation++;
     for (const stream of [child.stdout, child.stderr]) {

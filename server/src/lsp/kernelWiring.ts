@@ -49,6 +49,7 @@ export class KernelWiring {
       unavailableReason: (backend) => options.unavailableReason(backend),
       get stepTimeoutMs() { return settings()['kernels.stepTimeoutMs']; },
       get checkpointIntervalMs() { return settings()['kernels.checkpointIntervalSeconds'] * 1000; },
+      get enableP2P() { return settings().enableP2P; },
       onChange: () => this.scheduleNotify(),
       onOutcome: (outcome) => void connection.sendNotification(reloadOutcomeNotification, toWire.reloadOutcome(outcome)),
     });
@@ -76,9 +77,15 @@ export class KernelWiring {
     this.scheduleNotify();
   }
 
-  /** `ringkernel.kernels.*`. */
+  /** `ringkernel.kernels.*` and `ringkernel.enableP2P` (the CUDA host's peer access). */
   applySettings(settings: RingKernelSettings): void {
+    const peerAccessChanged = settings.enableP2P !== this.settings.enableP2P;
     this.settings = settings;
+    if (peerAccessChanged) {
+      this.runtime.setPeerAccess(settings.enableP2P)
+        .then(() => this.log.info(`ringkernel.enableP2P is ${settings.enableP2P ? 'on: CUDA devices copy peer to peer where they can' : 'off: copies between CUDA devices go through the host'}`))
+        .catch((error: unknown) => this.log.error(`applying ringkernel.enableP2P to the CUDA device host failed: ${errorMessage(error)}`));
+    }
     this.maybeAutoStart();
   }
 

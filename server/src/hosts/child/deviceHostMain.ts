@@ -10,7 +10,7 @@ import { BULK_THRESHOLD_BYTES, ScratchBuffer, fromPayload, toPayload, toPayloadA
 import { SerialQueue } from './serialQueue';
 import { StepLoops } from './stepLoop';
 import { runSteps } from './stepRunner';
-import type { HostMessage, HostOperation, HostOperations, HostRequest } from '../hostProtocol';
+import { NO_PEER_ACCESS_ARGUMENT, type HostMessage, type HostOperation, type HostOperations, type HostRequest } from '../hostProtocol';
 
 function send(message: HostMessage): void {
   process.send?.(message);
@@ -49,13 +49,13 @@ async function copyInSlices(view: Uint8Array, landing: Uint8Array): Promise<Uint
   return landing;
 }
 
-function createBackend(name: string): GpuBackend {
+function createBackend(name: string, peerAccess: boolean): GpuBackend {
   const onDiagnostic = (message: string): void => send({ kind: 'diagnostic', message });
   switch (name as BackendName) {
     case 'webgpu':
       return new WebGpuBackend({ onDiagnostic });
     case 'cuda':
-      return new CudaBackend();
+      return new CudaBackend({ peerAccess });
   }
   throw new GpuError('INVALID_ARGUMENT', `unknown backend "${name}"`);
 }
@@ -111,6 +111,7 @@ function handlers(backend: GpuBackend, loops: StepLoops): Handler {
     },
     startLoop: ({ loop, launch, control, rateHz }) => { loops.start(loop, launch, control, rateHz); return null; },
     stopLoop: ({ loop }) => loops.stop(loop),
+    setPeerAccess: ({ enabled }) => { backend.setPeerAccess?.(enabled); return null; },
   };
 }
 
@@ -124,7 +125,7 @@ function main(): void {
   const queue = new SerialQueue();
   void queue.run(async () => {
     try {
-      const backend = createBackend(name);
+      const backend = createBackend(name, !process.argv.includes(NO_PEER_ACCESS_ARGUMENT));
       await backend.devices();
       const loops = new StepLoops({ backend, queue, send, onStepFailure: exitIfUnusable });
       table = handlers(backend, loops);

@@ -1,11 +1,12 @@
-// Preloaded into every unit test file (`npm run test:unit`): the unit tier is pure and fast, so a
-// test that starts a process fails here, naming the tier it belongs in. Node's test runner itself
-// starts one process per file; it is left alone (NODE_TEST_CONTEXT is set only inside those files).
+// The unit tier is pure and fast: a unit test that starts a process fails, naming the tier it
+// belongs in. test/support/unitTier.ts installs this before loading the unit tests; preloaded with
+// `node --require` it guards the files Node's test runner starts, and leaves the runner itself
+// (which starts them) alone: NODE_TEST_CONTEXT is set only inside those files.
 import childProcess from 'node:child_process';
 
 const STARTERS = ['spawn', 'spawnSync', 'fork', 'exec', 'execSync', 'execFile', 'execFileSync'] as const;
 
-if (process.env.NODE_TEST_CONTEXT !== undefined) {
+export function refuseProcesses(): void {
   const module = childProcess as unknown as Record<string, unknown>;
   for (const name of STARTERS) {
     module[name] = (command: unknown): never => {
@@ -14,3 +15,5 @@ if (process.env.NODE_TEST_CONTEXT !== undefined) {
     };
   }
 }
+
+if (process.env.NODE_TEST_CONTEXT !== undefined) refuseProcesses();

@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'out/', 'node_modules/', '.vscode-test/', 'native/build/', '.gpu/', 'test/fixtures/', 'examples/'] },
+  { ignores: ['dist/', 'out/', 'media/webview/build/', 'node_modules/', '.vscode-test/', 'native/build/', '.gpu/', 'test/fixtures/', 'examples/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -36,6 +36,12 @@ export default tseslint.config(
   {
     files: ['server/src/lsp/**/*.ts', 'server/src/main.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'The server must not import the VS Code API.' }] }] },
+  },
+  {
+    // The webview scripts run in the browser, with the DOM and without Node.
+    files: ['client/webview-ui/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'vscode', 'vscode-languageclient*'], message: 'A webview script runs in the browser: no Node, no VS Code API (only types).', allowTypeImports: true }] }] },
   },
   {
     files: ['**/*.mjs', '**/*.js', '**/*.cjs'],

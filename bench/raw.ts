@@ -25,7 +25,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { BackendName } from '../server/src/backends/backendReport';
-import { loadCudaAddon, type CudaAddon, type CudaFunction, type CudaModule, type DevicePointer } from '../server/src/backends/cuda/cudaAddon';
+import type { CudaAddon, CudaAllocation, CudaFunction, CudaModule } from '../server/src/backends/cuda/cudaAddon';
+import { loadCudaAddon } from '../server/src/backends/cuda/cudaAddonLoader';
 import { dawnInstance } from '../server/src/backends/webgpu/dawn';
 import { CONTROL_BYTES, OUTBOX_HEADER_BYTES, encodeControl, inboxBytes, outboxBytes } from '../server/src/abi/kernelAbi';
 import { findPtxas, runPtxas, checkPtxText, LineIndex } from '../server/src/validation';
@@ -245,55 +246,55 @@ function openRawCuda(): RawBackend {
   const pinned = (bytes: number): Uint8Array<ArrayBuffer> => new Uint8Array(cuda.memAllocHost(0, bytes), 0, bytes);
 
   /** The ABI buffers of a kernel, pinned control and header memory, and one step's commands. */
-  const abi = (stateBytes: number): { pointers: DevicePointer[]; control: Uint8Array<ArrayBuffer>; header: Uint8Array<ArrayBuffer>; enqueueStep(fn: CudaFunction, kernel: BenchKernel, step: number): void; free(): void } => {
+  const abi = (stateBytes: number): { pointers: CudaAllocation[]; control: Uint8Array<ArrayBuffer>; header: Uint8Array<ArrayBuffer>; enqueueStep(fn: CudaFunction, kernel: BenchKernel, step: number): void; free(): void } => {
     const pointers = [CONTROL_BYTES, stateBytes, inboxBytes(1), outboxBytes(1)].map((bytes) => cuda.memAlloc(0, bytes));
-    for (const [i, bytes] of [CONTROL_BYTES, stateBytes, inboxBytes(1), outboxBytes(1)].entries()) cuda.memsetD8(0, pointers[i] as DevicePointer, 0, bytes);
+    for (const [i, bytes] of [CONTROL_BYTES, stateBytes, inboxBytes(1), outboxBytes(1)].entries()) cuda.memsetD8(pointers[i] as CudaAllocation, 0, bytes);
     const control = pinned(CONTROL_BYTES);
     const header = pinned(OUTBOX_HEADER_BYTES);
     return {
       pointers, control, header,
       enqueueStep(fn, kernel, step) {
         control.set(encodeControl({ step, kernelIndex: 0, inboxCount: 0, outboxCapacity: 1 }));
-        cuda.memcpyHtoDAsync(stream, pointers[0] as DevicePointer, control);
+        cuda.memcpyHtoDAsync(stream, pointers[0] as CudaAllocation, control);
         cuda.launchKernel(fn, { grid: kernel.grid, block: kernel.block, stream }, pointers);
-        cuda.memcpyDtoHAsync(stream, header, pointers[3] as DevicePointer);
+        cuda.memcpyDtoHAsync(stream, header, pointers[3] as CudaAllocation);
       },
       free() {
-        for (const p of pointers) cuda.memFree(0, p);
+        for (const p of pointers) cuda.memFree(p);
         cuda.memFreeHost(control.buffer);
         cuda.memFreeHost(header.buffer);
       },
     };
   };
-  const load = (code: string): { module: CudaModule; fn: CudaFunction } => {
-    const { module } = cuda.moduleLoad(0, code);
+  const load = async (code: string): Promise<{ module: CudaModule; fn: CudaFunction }> => {
+    const { module } = await cuda.moduleLoad(0, code);
     return { module, fn: cuda.getFunction(module, 'step') };
   };
   /** A device buffer and a pinned host buffer of `bytes`, and a transfer between them. */
-  const transfer = (bytes: number, enqueue: (device: DevicePointer, host: Uint8Array<ArrayBuffer>) => void): RawTransfer => {
+  const transfer = (bytes: number, enqueue: (device: CudaAllocation, host: Uint8Array<ArrayBuffer>) => void): RawTransfer => {
     const device = cuda.memAlloc(0, bytes);
     const host = pinned(bytes);
     host.fill(7);
     return {
       once() { enqueue(device, host); return cuda.streamSynchronizeAsync(stream); },
-      destroy() { cuda.memFree(0, device); cuda.memFreeHost(host.buffer); },
+      destroy() { cuda.memFree(device); cuda.memFreeHost(host.buffer); },
     };
   };
   return {
     backend: 'cuda',
     deviceName: cuda.deviceInfo(0).name,
     largestBuffer: cuda.memGetInfo(0).free,
-    kernel(kernel) {
-      const { module, fn } = load(kernel.source.code);
+    async kernel(kernel) {
+      const { module, fn } = await load(kernel.source.code);
       const prepared = abi(kernel.words * 4);
       let n = 0;
-      return Promise.resolve({
+      return {
         step() {
           prepared.enqueueStep(fn, kernel, n++);
           return cuda.streamSynchronizeAsync(stream);
         },
         destroy() { prepared.free(); cuda.moduleUnload(module); },
-      });
+      };
     },
     read: (bytes) => transfer(bytes, (device, host) => cuda.memcpyDtoHAsync(stream, host, device)),
     write: (bytes) => transfer(bytes, (device, host) => cuda.memcpyHtoDAsync(stream, device, host)),
@@ -302,7 +303,7 @@ function openRawCuda(): RawBackend {
       const to = cuda.memAlloc(0, bytes);
       return {
         once() { cuda.memcpyDtoDAsync(stream, to, from, bytes); return cuda.streamSynchronizeAsync(stream); },
-        destroy() { cuda.memFree(0, from); cuda.memFree(0, to); },
+        destroy() { cuda.memFree(from); cuda.memFree(to); },
       };
     },
     reload(kernel, stateBytes) {
@@ -313,8 +314,8 @@ function openRawCuda(): RawBackend {
       return Promise.resolve({
         async once(code) {
           const started = performance.now();
-          const { module, fn } = load(code);
-          cuda.memcpyDtoHAsync(stream, landing, prepared.pointers[1] as DevicePointer);
+          const { module, fn } = await load(code);
+          cuda.memcpyDtoHAsync(stream, landing, prepared.pointers[1] as CudaAllocation);
           prepared.enqueueStep(fn, kernel, n++);
           await cuda.streamSynchronizeAsync(stream);
           // The state's copy ran ahead of the step on the same stream: both are done now.

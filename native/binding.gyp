@@ -16,13 +16,16 @@
         "src/dynamic_library.cc",
         "src/errors.cc",
         "src/handles.cc",
+        "src/holds.cc",
         "src/launch.cc",
         "src/memory.cc",
+        "src/messages.cc",
         "src/module.cc",
         "src/nvml.cc",
         "src/nvml_loader.cc",
         "src/pci_bus_id.cc",
         "src/peer.cc",
+        "src/pinned_memory.cc",
         "src/streams.cc"
       ],
       # node-addon-api's target that turns C++ exceptions on (NAPI_CPP_EXCEPTIONS) on every platform.

@@ -1,8 +1,9 @@
 // Builds every bundle with esbuild: the extension client, the language server, the command-line
-// front end, and the test and tool scripts. Type-checking is separate (`npm run typecheck`).
+// front end, the webview scripts (for the browser, into media/webview/build with uPlot's style
+// sheet), and the test and tool scripts. Type-checking is separate (`npm run typecheck`).
 // Usage: node scripts/build.mjs [--watch] [--production]
 import * as esbuild from 'esbuild';
-import { readdirSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const watch = process.argv.includes('--watch');
@@ -40,6 +41,20 @@ const builds = [
   { entryPoints: { client: 'client/src/extension.ts' }, outdir: 'dist' },
   { entryPoints: { server: 'server/src/main.ts', cli: 'server/src/cli/main.ts', probe: 'server/src/probe/child/probeMain.ts', deviceHost: 'server/src/hosts/child/deviceHostMain.ts', tintHost: 'server/src/validation/child/tintHostMain.ts' }, outdir: 'dist' },
 ];
+// The webviews load only from media/webview (their Content Security Policy): their scripts, with
+// uPlot and d3-scale-chromatic bundled in, and uPlot's style sheet go there.
+const webviewBuild = 'media/webview/build';
+builds.push({
+  entryPoints: { routerStats: 'client/webview-ui/routerStats/main.ts', kernelState: 'client/webview-ui/kernelState/main.ts' },
+  outdir: webviewBuild,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  external: [],
+  sourcemap: !production,
+});
+mkdirSync(webviewBuild, { recursive: true });
+copyFileSync('node_modules/uplot/dist/uPlot.min.css', `${webviewBuild}/uPlot.min.css`);
 const scripts = [...tsFilesUnder('test'), ...tsFilesUnder('tools'), ...tsFilesUnder('bench')].filter((f) => !f.includes('/fixtures/'));
 if (scripts.length > 0) {
   builds.push({

@@ -1,11 +1,11 @@
 // What `activate()` returns to other extensions (and to our integration tests).
 import type * as vscode from 'vscode';
-import type { DeviceView, KernelStateResult, KernelsInfo, Placement, PlacementRequest, ReloadOutcome, ServerInfo } from '../../server/src/lsp/protocol';
+import type { DeviceView, KernelStateResult, KernelsInfo, Placement, PlacementRequest, ReloadOutcome, RouterStats, ServerInfo } from '../../server/src/lsp/protocol';
 import type { ServerStatus, StatusView } from './serverStatus';
 import type { TopologyNode } from './topologyTree';
 
 export type {
-  DeviceView, KernelStateResult, KernelView, KernelsInfo, Placement, PlacementRequest, ReloadOutcome, StartKernelsResult,
+  DeviceView, KernelStateResult, KernelView, KernelsInfo, Placement, PlacementRequest, ReloadOutcome, RouterStats, StartKernelsResult,
 } from '../../server/src/lsp/protocol';
 export type { TopologyNode } from './topologyTree';
 
@@ -64,4 +64,10 @@ export interface RingKernelApi {
   readKernelState(id: string, words?: number): Promise<KernelStateResult>;
   /** What the kernel status bar item shows now; `tooltip` is its Markdown source, `visible` false without a manifest. */
   readonly kernelStatusBar: { text: string; tooltip: string; visible: boolean };
+  /**
+   * The kernel-to-kernel router's statistics now: totals, per kernel pair and per device pair
+   * (messages and bytes per second, latency p50/p99, pending, failures), routes used and failures
+   * by kind. `running` is false (with a `note`) while no router runs.
+   */
+  routerStats(): Promise<RouterStats>;
 }

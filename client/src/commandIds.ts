@@ -9,15 +9,23 @@ export const COMMANDS = {
   measureTopology: 'ringkernel.measureTopology',
   refreshTopology: 'ringkernel.refreshTopology',
   drainDevice: 'ringkernel.drainDevice',
+  undrainDevice: 'ringkernel.undrainDevice',
+  migrateKernel: 'ringkernel.migrateKernel',
+  /** The same command under the title "Migrate…", for a kernel's context menu in the view. */
+  migrateKernelFromView: 'ringkernel.migrateKernelFromView',
   startKernels: 'ringkernel.startKernels',
   stopKernels: 'ringkernel.stopKernels',
   reloadKernel: 'ringkernel.reloadKernel',
   rollbackKernel: 'ringkernel.rollbackKernel',
   showKernelActions: 'ringkernel.showKernelActions',
+  showRouterStats: 'ringkernel.showRouterStats',
+  showKernelState: 'ringkernel.showKernelState',
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;
 export type CommandId = (typeof COMMANDS)[CommandName];
+/** Hooks the integration tests call, registered only in the extension's test mode and never contributed. */
+export type TestHookId = `ringkernel.test.${string}`;
 
 // VS Code's own signature for command handlers.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -32,12 +40,17 @@ export class CommandRegistry {
   private readonly registered = new Set<CommandName>();
 
   /** `registerCommand` is vscode.commands.registerCommand in the extension. */
-  constructor(private readonly registerCommand: (id: CommandId, handler: CommandHandler) => Disposable) {}
+  constructor(private readonly registerCommand: (id: CommandId | TestHookId, handler: CommandHandler) => Disposable) {}
 
   register(name: CommandName, handler: CommandHandler): Disposable {
     if (this.registered.has(name)) throw new Error(`the command ${COMMANDS[name]} is registered twice`);
     this.registered.add(name);
     return this.registerCommand(COMMANDS[name], handler);
+  }
+
+  /** A test hook: outside the table (package.json does not contribute it), so never "missing". */
+  registerTestHook(id: TestHookId, handler: CommandHandler): Disposable {
+    return this.registerCommand(id, handler);
   }
 
   /** Commands of the table that nothing registered: activation reports them. */

@@ -4,7 +4,6 @@ import type { CommandRegistry } from './commandIds';
 import { errorMessage } from './errorMessage';
 import type { ServerConnection } from './serverConnection';
 import type { TopologyClient } from './topologyClient';
-import type { TopologyNode } from './topologyTree';
 import type { TopologyView } from './topologyView';
 
 export function registerCommands(context: vscode.ExtensionContext, commands: CommandRegistry, server: ServerConnection, log: vscode.LogOutputChannel): void {
@@ -70,36 +69,6 @@ export function registerTopologyCommands(
         return result;
       } catch (error) {
         reportFailure(log, 'measuring the topology failed', error);
-        return undefined;
-      }
-    }),
-    commands.register('drainDevice', async (target?: TopologyNode | string) => {
-      try {
-        let device = typeof target === 'string' ? target : target?.device;
-        if (device === undefined) {
-          const info = await topology.topology();
-          const picked = await vscode.window.showQuickPick(
-            info.devices.map((d) => ({ label: d.name, description: d.key, detail: `${d.kernelCount} kernel(s)`, key: d.key })),
-            { placeHolder: 'Drain which device? Its kernels are planned onto the others.' },
-          );
-          if (!picked) return undefined;
-          device = picked.key;
-        }
-        const result = await topology.drain(device);
-        const moves = result.migrations.map((m) => `${m.kernelId} → ${m.to}${m.transfer ? ` (${m.transfer.interconnects.join(' + ') || 'same device'}, ~${(m.transfer.seconds * 1000).toFixed(2)} ms)` : ''}`);
-        const orphans = result.orphans.map((o) => `${o.kernelId} (${o.reason})`);
-        if (moves.length === 0 && orphans.length === 0) {
-          void vscode.window.showInformationMessage(`RingKernel: drained ${device}. No kernels were placed on it, so none move. It takes no new kernels until the language server restarts.`);
-        } else {
-          const parts = [moves.length > 0 ? `kernels would move: ${moves.join(', ')}` : undefined, orphans.length > 0 ? `no device can take: ${orphans.join(', ')}` : undefined].filter(Boolean);
-          const message = `RingKernel: drained ${device}; ${parts.join('; ')}.`;
-          if (orphans.length > 0) void vscode.window.showWarningMessage(message);
-          else void vscode.window.showInformationMessage(message);
-        }
-        await view.refresh();
-        return result;
-      } catch (error) {
-        reportFailure(log, 'draining the device failed', error);
         return undefined;
       }
     }),

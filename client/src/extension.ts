@@ -6,10 +6,14 @@ import { registerCommands, reportFailure, registerTopologyCommands } from './com
 import { registerKernelCommands, ReloadOutcomeReporter } from './kernelCommands';
 import { KernelsClient } from './kernelsClient';
 import { KernelStatusBar } from './kernelStatusBar';
+import { MigrationClient } from './migrationClient';
+import { MigrationCommands } from './migrationCommands';
 import { ServerConnection } from './serverConnection';
 import { StatusBar } from './statusBar';
 import { TopologyClient } from './topologyClient';
+import { TopologyDragAndDrop } from './topologyDragAndDrop';
 import { TopologyView } from './topologyView';
+import { WebviewPanels } from './webviews/webviewPanels';
 
 export async function activate(context: vscode.ExtensionContext): Promise<RingKernelApi> {
   const log = vscode.window.createOutputChannel('RingKernel', { log: true });
@@ -20,15 +24,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
   // Every command goes through the table (commandIds.ts); one left without a handler is a bug, said in the log.
   const commands = new CommandRegistry((id, handler) => vscode.commands.registerCommand(id, handler));
   registerCommands(context, commands, server, log);
+  const kernels = new KernelsClient(server, log);
   const topology = new TopologyClient(server, log);
-  const topologyView = new TopologyView(topology, log);
+  const topologyView = new TopologyView(topology, kernels, log);
   context.subscriptions.push(topology, topologyView);
   registerTopologyCommands(context, commands, topology, topologyView, log);
-  const kernels = new KernelsClient(server, log);
+  const migrations = new MigrationCommands(new MigrationClient(server), kernels, topology, topologyView, log);
+  migrations.register(context, commands);
+  topologyView.show(new TopologyDragAndDrop((kernelId, to, from) => migrations.migrate(kernelId, to, from), log));
   const kernelStatusBar = new KernelStatusBar(kernels);
   const outcomes = new ReloadOutcomeReporter(log);
   context.subscriptions.push(kernels, kernelStatusBar, kernels.onDidReloadKernel((outcome) => outcomes.report(outcome)));
   registerKernelCommands(context, commands, kernels, outcomes, log);
+  const webviews = new WebviewPanels(context, commands, server, kernels, log);
+  context.subscriptions.push(webviews);
   for (const id of commands.missing()) log.error(`the command ${id} has no handler: it is contributed but does nothing`);
 
   try {
@@ -52,6 +61,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
     onDidReloadKernel: kernels.onDidReloadKernel,
     readKernelState: (id, words) => kernels.readState(id, words),
     get kernelStatusBar() { return kernelStatusBar.view; },
+    routerStats: () => webviews.routerStats(),
   };
 }
 

@@ -175,6 +175,7 @@ async function showKernelActions(): Promise<unknown> {
     { label: '$(debug-stop) Stop Kernels', command: COMMANDS.stopKernels },
     { label: '$(refresh) Reload Kernel…', command: COMMANDS.reloadKernel },
     { label: '$(history) Roll Back Kernel…', command: COMMANDS.rollbackKernel },
+    { label: '$(arrow-swap) Migrate Kernel…', command: COMMANDS.migrateKernel },
     { label: '$(output) Show Log', command: COMMANDS.showLog },
   ];
   const picked = await vscode.window.showQuickPick(actions, { placeHolder: 'RingKernel kernels' });

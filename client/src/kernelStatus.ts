@@ -16,8 +16,13 @@ export interface KernelStatusView {
 
 const HIDDEN: KernelStatusView = { visible: false, text: '', tooltip: '', severity: 'normal' };
 
-/** States in which a kernel is between two versions or coming back; the icon spins. */
-const TRANSITIONAL: ReadonlySet<KernelView['state']> = new Set(['starting', 'reloading', 'recovering']);
+/** States in which a kernel is between two versions, moving, pausing or coming back; the icon spins. */
+const TRANSITIONAL: ReadonlySet<KernelView['state']> = new Set(['starting', 'reloading', 'draining', 'checkpointing', 'migrating', 'recovering']);
+
+/** "reloading: compiling" while a phase is known, else the state alone. */
+export function stateText(kernel: Pick<KernelView, 'state' | 'phase'>): string {
+  return kernel.phase !== undefined ? `${kernel.state}: ${kernel.phase}` : kernel.state;
+}
 
 /** Pure: what the kernel status bar item shows for the server's kernels at time `now` (ms since the epoch). */
 export function kernelStatusView(info: KernelsInfo | undefined, now: number): KernelStatusView {
@@ -47,7 +52,7 @@ function runningView(info: KernelsInfo, tooltip: string): KernelStatusView | und
   const icon = active.some((k) => TRANSITIONAL.has(k.state)) ? '$(sync~spin)' : '$(pulse)';
   const only = active.length === 1 ? active[0] : undefined;
   if (only !== undefined) {
-    const what = only.state === 'running' ? `${formatRate(only.stepsPerSecond)}/s` : only.state;
+    const what = only.state === 'running' ? `${formatRate(only.stepsPerSecond)}/s` : stateText(only);
     return { visible: true, text: `${icon} ${only.id} v${only.version} · ${what}`, tooltip, severity: 'normal' };
   }
   const total = active.reduce((sum, k) => sum + k.stepsPerSecond, 0);
@@ -70,7 +75,7 @@ function tooltipOf(info: KernelsInfo, now: number): string {
 }
 
 function kernelLine(kernel: KernelView, now: number): string {
-  const parts = [`**${escapeMarkdown(kernel.id)}** ${kernel.state}`, `v${kernel.version}`];
+  const parts = [`**${escapeMarkdown(kernel.id)}** ${stateText(kernel)}`, `v${kernel.version}`];
   if (kernel.device !== undefined) parts.push(kernel.deviceName !== undefined ? `${kernel.device} (${escapeMarkdown(kernel.deviceName)})` : kernel.device);
   parts.push(`step ${kernel.step.toLocaleString('en-US')}`);
   if (kernel.state === 'running') parts.push(`${formatRate(kernel.stepsPerSecond)} steps/s`);
@@ -144,7 +149,7 @@ export interface KernelPickLine {
 
 export function kernelPickLine(kernel: KernelView, purpose: 'reload' | 'rollback'): KernelPickLine {
   const description = kernel.device !== undefined ? `v${kernel.version} on ${kernel.device}` : `v${kernel.version}`;
-  const detail = [kernel.state === 'running' ? `running · ${formatRate(kernel.stepsPerSecond)} steps/s` : kernel.state];
+  const detail = [kernel.state === 'running' ? `running · ${formatRate(kernel.stepsPerSecond)} steps/s` : stateText(kernel)];
   if (purpose === 'rollback' && kernel.fallbackVersion !== undefined) detail.push(`rolls back to v${kernel.fallbackVersion}`);
   if (kernel.error !== undefined) detail.push(kernel.error);
   return { label: kernel.id, description, detail: detail.join(' · ') };

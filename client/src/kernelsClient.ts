@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { ErrorCodes, ResponseError, State, WorkDoneProgress, type LanguageClient } from 'vscode-languageclient/node';
 import {
-  kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
+  entryPointOffsetsRequest, kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
   startKernelsRequest, stopKernelsRequest,
   type KernelStateResult, type KernelsInfo, type ReloadOutcome, type StartKernelsResult,
 } from '../../server/src/lsp/protocol';
@@ -82,6 +82,11 @@ export class KernelsClient implements vscode.Disposable {
   }
 
   /** Reads a running kernel's state at a step boundary: its hash and the first `words` 32-bit words. */
+  /** Where each entry point is defined in the document's current text (the server scans it). */
+  async entryPointOffsets(uri: string, names: string[]): Promise<(number | null)[]> {
+    return (await this.server.runningClient().sendRequest(entryPointOffsetsRequest, { uri, names })).offsets;
+  }
+
   readState(id: string, words?: number): Promise<KernelStateResult> {
     return this.server.runningClient().sendRequest(kernelStateRequest, words === undefined ? { id } : { id, words });
   }

@@ -1,12 +1,13 @@
-// The topology messages on the client side: asks the server for the topology, measurements and
-// drains, forwards ringkernel/topologyChanged, and answers the server's ringkernel/selectDevice with
-// the selector another extension set through the API (re-announced to every new server).
+// The topology messages on the client side: asks the server for the topology and measurements
+// (drains move kernels: migrationClient.ts), forwards ringkernel/topologyChanged, and answers the
+// server's ringkernel/selectDevice with the selector another extension set through the API
+// (re-announced to every new server).
 import * as vscode from 'vscode';
 import { State, WorkDoneProgress, type LanguageClient } from 'vscode-languageclient/node';
 import {
-  customSelectorChangedNotification, drainDeviceRequest, measureTopologyRequest, previewPlacementRequest, selectDeviceRequest,
+  customSelectorChangedNotification, measureTopologyRequest, previewPlacementRequest, selectDeviceRequest,
   topologyChangedNotification, topologyRequest,
-  type DeviceUnregisterResult, type MeasureTopologyResult, type Placement, type PlacementRequest, type TopologyInfo,
+  type MeasureTopologyResult, type Placement, type PlacementRequest, type TopologyInfo,
 } from '../../server/src/lsp/protocol';
 import type { DeviceSelector } from './api';
 import type { ServerConnection } from './serverConnection';
@@ -48,10 +49,6 @@ export class TopologyClient implements vscode.Disposable {
     } finally {
       progress.dispose();
     }
-  }
-
-  drain(device: string): Promise<DeviceUnregisterResult> {
-    return this.server.runningClient().sendRequest(drainDeviceRequest, { device });
   }
 
   previewPlacement(request: PlacementRequest = {}): Promise<Placement> {

@@ -1,10 +1,18 @@
 // The "GPU Topology" tree view: devices, their host link, their links to the other devices and
 // their kernels (topologyTree.ts decides what is shown; this file only draws it). Refreshes when
-// the server says the topology changed.
+// the server says the topology changed, and redraws when a kernel changes device, version or state
+// (from the same kernelsChanged the kernel status bar item shows, so the two never disagree).
 import * as vscode from 'vscode';
+import type { KernelsInfo, TopologyInfo } from '../../server/src/lsp/protocol';
 import { errorMessage } from './errorMessage';
+import type { KernelsClient } from './kernelsClient';
 import { topologyTree, type TopologyNode } from './topologyTree';
 import type { TopologyClient } from './topologyClient';
+
+/** Where each kernel runs, its version and state, as one string: step rates alone do not redraw the view. */
+function placementKey(info: KernelsInfo | undefined): string {
+  return info === undefined ? '' : info.kernels.map((k) => `${k.id}@${k.device ?? ''}:${k.version}:${k.state}`).join('\n');
+}
 
 export const TOPOLOGY_VIEW_ID = 'ringkernel.topology';
 
@@ -12,15 +20,29 @@ export class TopologyView implements vscode.TreeDataProvider<TopologyNode>, vsco
   private readonly changeEmitter = new vscode.EventEmitter<TopologyNode | undefined>();
   readonly onDidChangeTreeData = this.changeEmitter.event;
   private roots: TopologyNode[] = topologyTree(undefined);
+  /** The last topology read, to redraw kernel moves without asking the server again; undefined after a failed read. */
+  private info: TopologyInfo | undefined;
+  private problem: string | undefined;
+  /** Where each kernel runs, its version and state: a redraw happens only when this changes, not for step rates. */
+  private placements = '';
   private refreshing: Promise<TopologyNode[]> | undefined;
   private again = false;
   private readonly subscriptions: vscode.Disposable[] = [];
 
-  constructor(private readonly topology: TopologyClient, private readonly log: vscode.LogOutputChannel) {
+  constructor(
+    private readonly topology: TopologyClient,
+    private readonly kernels: KernelsClient,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
     this.subscriptions.push(
-      vscode.window.createTreeView(TOPOLOGY_VIEW_ID, { treeDataProvider: this, showCollapseAll: true }),
       topology.onDidChange(() => { void this.refresh(); }),
+      kernels.onDidChangeState((info) => this.kernelsChanged(info)),
     );
+  }
+
+  /** Shows the view; drops of kernels onto devices go to `dragAndDrop`. */
+  show(dragAndDrop: vscode.TreeDragAndDropController<TopologyNode>): void {
+    this.subscriptions.push(vscode.window.createTreeView(TOPOLOGY_VIEW_ID, { treeDataProvider: this, showCollapseAll: true, dragAndDropController: dragAndDrop }));
   }
 
   /** What the view shows now (plain data). */
@@ -38,18 +60,33 @@ export class TopologyView implements vscode.TreeDataProvider<TopologyNode>, vsco
       do {
         this.again = false;
         try {
-          this.roots = topologyTree(await this.topology.topology());
+          this.info = await this.topology.topology();
+          this.problem = undefined;
         } catch (error) {
           const message = errorMessage(error);
           this.log.warn(`the topology view could not read the topology: ${message}`);
-          this.roots = topologyTree(undefined, `Could not read the topology: ${message}`);
+          this.info = undefined;
+          this.problem = `Could not read the topology: ${message}`;
         }
-        this.changeEmitter.fire(undefined);
+        this.draw();
       } while (this.again);
       return this.roots;
     })().finally(() => { this.refreshing = undefined; });
     this.refreshing = run;
     return run;
+  }
+
+  private kernelsChanged(info: KernelsInfo | undefined): void {
+    const placements = placementKey(info);
+    if (placements === this.placements) return;
+    this.placements = placements;
+    this.draw();
+  }
+
+  private draw(): void {
+    this.roots = topologyTree(this.info, this.problem, this.kernels.current);
+    this.placements = placementKey(this.kernels.current);
+    this.changeEmitter.fire(undefined);
   }
 
   getTreeItem(node: TopologyNode): vscode.TreeItem {
@@ -60,7 +97,8 @@ export class TopologyView implements vscode.TreeDataProvider<TopologyNode>, vsco
     if (node.description !== undefined) item.description = node.description;
     item.tooltip = new vscode.MarkdownString(node.tooltip);
     item.iconPath = new vscode.ThemeIcon(node.icon, node.basis === 'measured' ? new vscode.ThemeColor('charts.green') : undefined);
-    item.contextValue = node.kind;
+    // Menus tell a drained device (Undrain) from one in service (Drain).
+    item.contextValue = node.drained === true ? 'drainedDevice' : node.kind;
     return item;
   }
 

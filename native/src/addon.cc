@@ -3,14 +3,17 @@
 #include <napi.h>
 
 #include "exports.h"
+#include "holds.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  InitHolds(env);
   RegisterDevice(env, exports);
   RegisterPeer(env, exports);
   RegisterModule(env, exports);
   RegisterMemory(env, exports);
+  RegisterPinnedMemory(env, exports);
   RegisterCopies(env, exports);
   RegisterStreams(env, exports);
   RegisterLaunch(env, exports);

@@ -1,9 +1,9 @@
 #include "args.h"
 
 #include <cmath>
-#include <cstdio>
 
 #include "errors.h"
+#include "messages.h"
 
 namespace {
 
@@ -17,51 +17,39 @@ bool IsNonNegativeInteger(const Napi::Value& value, double max) {
 
 }  // namespace
 
-std::string Describe(const Napi::Value& value) {
-  switch (value.Type()) {
-    case napi_undefined: return "undefined";
-    case napi_null: return "null";
-    case napi_boolean: return "a boolean";
-    case napi_number: {
-      char buffer[64];
-      std::snprintf(buffer, sizeof buffer, "a number (%.17g)", value.As<Napi::Number>().DoubleValue());
-      return buffer;
-    }
-    case napi_string: return "a string";
-    case napi_symbol: return "a symbol";
-    case napi_function: return "a function";
-    case napi_bigint: return "a bigint";
-    case napi_external: return "an external";
-    default: return value.IsArray() ? "an array" : "an object";
+bool Options::Bool(const char* key, bool fallback) const {
+  Napi::Value value = object_.Get(key);
+  if (value.IsUndefined()) return fallback;
+  if (!value.IsBoolean()) {
+    throw ArgumentError(object_.Env(), fn_, std::string(what_) + "." + key + " must be a boolean, got " + Describe(value));
   }
+  return value.As<Napi::Boolean>().Value();
 }
 
-int ArgDevice(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* name) {
-  Napi::Value value = info[index];
+uint32_t Options::Uint32(const char* key, uint32_t fallback) const {
+  Napi::Value value = object_.Get(key);
+  if (value.IsUndefined()) return fallback;
+  if (!IsNonNegativeInteger(value, 4294967295.0)) {
+    throw ArgumentError(object_.Env(), fn_,
+                        std::string(what_) + "." + key + " must be a non-negative integer, got " + Describe(value));
+  }
+  return value.As<Napi::Number>().Uint32Value();
+}
+
+Napi::TypeError Args::Error(const std::string& message) const {
+  return ArgumentError(Env(), fn_, message);
+}
+
+int Args::Device(size_t index, const char* name) const {
+  Napi::Value value = At(index);
   if (!IsNonNegativeInteger(value, 2147483647.0)) {
-    throw ArgumentError(info.Env(), fn,
-                        std::string(name) + " must be a device ordinal (an integer from 0), got " + Describe(value));
+    throw Error(std::string(name) + " must be a device ordinal (an integer from 0), got " + Describe(value));
   }
   return value.As<Napi::Number>().Int32Value();
 }
 
-CUdeviceptr ArgPointer(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* name) {
-  Napi::Value value = info[index];
-  if (!value.IsBigInt()) {
-    throw ArgumentError(info.Env(), fn,
-                        std::string(name) + " must be a device pointer as a bigint (from memAlloc), got " +
-                            Describe(value));
-  }
-  bool lossless = false;
-  uint64_t pointer = value.As<Napi::BigInt>().Uint64Value(&lossless);
-  if (!lossless) {
-    throw ArgumentError(info.Env(), fn, std::string(name) + " must be a device pointer between 0 and 2^64-1");
-  }
-  return static_cast<CUdeviceptr>(pointer);
-}
-
-size_t ArgBytes(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* name) {
-  Napi::Value value = info[index];
+size_t Args::Bytes(size_t index, const char* name) const {
+  Napi::Value value = At(index);
   if (value.IsBigInt()) {
     bool lossless = false;
     uint64_t bytes = value.As<Napi::BigInt>().Uint64Value(&lossless);
@@ -69,97 +57,95 @@ size_t ArgBytes(const Napi::CallbackInfo& info, size_t index, const char* fn, co
   } else if (IsNonNegativeInteger(value, kMaxSafeInteger)) {
     return static_cast<size_t>(value.As<Napi::Number>().Int64Value());
   }
-  throw ArgumentError(info.Env(), fn,
-                      std::string(name) + " must be a byte count (a non-negative integer number or bigint), got " +
-                          Describe(value));
+  throw Error(std::string(name) + " must be a byte count (a non-negative integer number or bigint), got " + Describe(value));
 }
 
-uint32_t ArgUint32(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* name) {
-  Napi::Value value = info[index];
+size_t Args::PositiveBytes(size_t index, const char* name) const {
+  size_t bytes = Bytes(index, name);
+  if (bytes == 0) throw Error(std::string(name) + " must be at least 1");
+  return bytes;
+}
+
+uint32_t Args::Uint32(size_t index, const char* name) const {
+  Napi::Value value = At(index);
   if (!IsNonNegativeInteger(value, 4294967295.0)) {
-    throw ArgumentError(info.Env(), fn,
-                        std::string(name) + " must be an integer from 0 to 2^32-1, got " + Describe(value));
+    throw Error(std::string(name) + " must be an integer from 0 to 2^32-1, got " + Describe(value));
   }
   return value.As<Napi::Number>().Uint32Value();
 }
 
-std::string ArgString(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* name) {
-  Napi::Value value = info[index];
-  if (!value.IsString()) {
-    throw ArgumentError(info.Env(), fn, std::string(name) + " must be a string, got " + Describe(value));
+unsigned char Args::Byte(size_t index, const char* name) const {
+  Napi::Value value = At(index);
+  if (!IsNonNegativeInteger(value, 255.0)) {
+    throw Error(std::string(name) + " must be a byte (0 to 255), got " + Describe(value));
   }
+  return static_cast<unsigned char>(value.As<Napi::Number>().Uint32Value());
+}
+
+std::string Args::String(size_t index, const char* name) const {
+  Napi::Value value = At(index);
+  if (!value.IsString()) throw Error(std::string(name) + " must be a string, got " + Describe(value));
   return value.As<Napi::String>().Utf8Value();
 }
 
-Napi::Object ArgOptions(const Napi::CallbackInfo& info, size_t index, const char* fn) {
-  Napi::Value value = info[index];
-  if (value.IsUndefined() || value.IsNull()) return Napi::Object::New(info.Env());
-  if (!value.IsObject() || value.IsArray()) {
-    throw ArgumentError(info.Env(), fn, "options must be an object, got " + Describe(value));
-  }
-  return value.As<Napi::Object>();
+Options Args::OptionsAt(size_t index) const {
+  Napi::Value value = At(index);
+  if (value.IsUndefined() || value.IsNull()) return Options(Napi::Object::New(Env()), fn_, "options");
+  if (!value.IsObject() || value.IsArray()) throw Error("options must be an object, got " + Describe(value));
+  return Options(value.As<Napi::Object>(), fn_, "options");
 }
 
-bool OptionBool(Napi::Object options, const char* key, bool fallback, const char* fn) {
-  Napi::Value value = options.Get(key);
-  if (value.IsUndefined()) return fallback;
-  if (!value.IsBoolean()) {
-    throw ArgumentError(options.Env(), fn, std::string("options.") + key + " must be a boolean, got " + Describe(value));
+HostBuffer Args::Host(size_t index, const char* name) const {
+  Napi::Value value = At(index);
+  if (!IsHostBuffer(value)) {
+    throw Error(std::string(name) + " must be an ArrayBuffer, Buffer, typed array or DataView, got " + Describe(value));
   }
-  return value.As<Napi::Boolean>().Value();
+  return ToHostBuffer(value);
 }
 
-uint32_t OptionUint32(Napi::Object options, const char* key, uint32_t fallback, const char* fn) {
-  Napi::Value value = options.Get(key);
-  if (value.IsUndefined()) return fallback;
-  if (!IsNonNegativeInteger(value, 4294967295.0)) {
-    throw ArgumentError(options.Env(), fn,
-                        std::string("options.") + key + " must be a non-negative integer, got " + Describe(value));
-  }
-  return value.As<Napi::Number>().Uint32Value();
+std::shared_ptr<Resource> Args::Handle(size_t index, ResourceKind kind, const char* name) const {
+  return ToResource(Env(), At(index), kind, fn_, name);
+}
+
+std::shared_ptr<Resource> Args::OptionalHandle(size_t index, ResourceKind kind, const char* name) const {
+  Napi::Value value = At(index);
+  if (value.IsUndefined() || value.IsNull()) return nullptr;
+  return ToResource(Env(), value, kind, fn_, name);
+}
+
+DeviceRange Args::Memory(size_t index, const char* name) const {
+  return ToDeviceRange(Env(), At(index), fn_, name);
 }
 
 bool IsHostBuffer(const Napi::Value& value) {
   return value.IsArrayBuffer() || value.IsTypedArray() || value.IsDataView();
 }
 
-HostSpan ToHostSpan(const Napi::Value& value) {
-  HostSpan span;
+HostBuffer ToHostBuffer(const Napi::Value& value) {
+  HostBuffer host;
+  host.value = value;
   if (value.IsArrayBuffer()) {
     Napi::ArrayBuffer buffer = value.As<Napi::ArrayBuffer>();
-    span.data = buffer.Data();
-    span.length = buffer.ByteLength();
+    host.base = buffer.Data();
+    host.data = host.base;
+    host.length = buffer.ByteLength();
   } else if (value.IsTypedArray()) {
     Napi::TypedArray array = value.As<Napi::TypedArray>();
     auto* base = static_cast<uint8_t*>(array.ArrayBuffer().Data());
     if (base != nullptr) {
-      span.data = base + array.ByteOffset();
-      span.length = array.ByteLength();
+      host.base = base;
+      host.data = base + array.ByteOffset();
+      host.length = array.ByteLength();
     }
   } else if (value.IsDataView()) {
     Napi::DataView view = value.As<Napi::DataView>();
     auto* base = static_cast<uint8_t*>(view.ArrayBuffer().Data());
     if (base != nullptr) {
-      span.data = base + view.ByteOffset();
-      span.length = view.ByteLength();
+      host.base = base;
+      host.data = base + view.ByteOffset();
+      host.length = view.ByteLength();
     }
   }
-  if (span.data == nullptr) span.length = 0;  // a detached buffer has no bytes
-  return span;
-}
-
-HostSpan ArgHostBuffer(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* name) {
-  Napi::Value value = info[index];
-  if (!IsHostBuffer(value)) {
-    throw ArgumentError(info.Env(), fn,
-                        std::string(name) + " must be an ArrayBuffer, Buffer, typed array or DataView, got " +
-                            Describe(value));
-  }
-  return ToHostSpan(value);
-}
-
-std::string Hex(uint64_t value) {
-  char buffer[24];
-  std::snprintf(buffer, sizeof buffer, "0x%llx", static_cast<unsigned long long>(value));
-  return buffer;
+  if (host.data == nullptr) host.length = 0;  // a detached buffer has no bytes
+  return host;
 }

@@ -13,6 +13,7 @@ using CUmodule = struct CUmod_st*;
 using CUfunction = struct CUfunc_st*;
 using CUstream = struct CUstream_st*;
 using CUevent = struct CUevent_st*;
+using CUlinkState = struct CUlinkState_st*;
 
 struct CUuuid {
   unsigned char bytes[16];
@@ -96,6 +97,13 @@ enum CuJitOption : int {
   kJitGenerateLineInfo = 13,
 };
 
+// CUjitInputType values: what the linker is given.
+enum CuJitInputType : int {
+  kJitInputCubin = 0,
+  kJitInputPtx = 1,
+  kJitInputFatbinary = 2,
+};
+
 // CUfunction_attribute values used by functionInfo.
 enum CuFunctionAttribute : int {
   kFuncMaxThreadsPerBlock = 0,
@@ -138,13 +146,17 @@ using PFN_cuCtxEnablePeerAccess = CUresult (*)(CUcontext peer, unsigned int flag
 using PFN_cuCtxDisablePeerAccess = CUresult (*)(CUcontext peer);
 using PFN_cuModuleLoadDataEx = CUresult (*)(CUmodule* module, const void* image, unsigned int numOptions,
                                            int* options, void** optionValues);
+using PFN_cuLinkCreate = CUresult (*)(unsigned int numOptions, int* options, void** optionValues, CUlinkState* state);
+using PFN_cuLinkAddData = CUresult (*)(CUlinkState state, int type, void* data, size_t size, const char* name,
+                                      unsigned int numOptions, int* options, void** optionValues);
+using PFN_cuLinkComplete = CUresult (*)(CUlinkState state, void** cubin, size_t* size);
+using PFN_cuLinkDestroy = CUresult (*)(CUlinkState state);
 using PFN_cuModuleUnload = CUresult (*)(CUmodule module);
 using PFN_cuModuleGetFunction = CUresult (*)(CUfunction* function, CUmodule module, const char* name);
 using PFN_cuFuncGetAttribute = CUresult (*)(int* value, int attribute, CUfunction function);
 using PFN_cuFuncGetParamInfo = CUresult (*)(CUfunction function, size_t index, size_t* offset, size_t* size);
 using PFN_cuMemAlloc = CUresult (*)(CUdeviceptr* dptr, size_t bytes);
 using PFN_cuMemFree = CUresult (*)(CUdeviceptr dptr);
-using PFN_cuMemGetAddressRange = CUresult (*)(CUdeviceptr* base, size_t* size, CUdeviceptr dptr);
 using PFN_cuMemHostAlloc = CUresult (*)(void** pointer, size_t bytes, unsigned int flags);
 using PFN_cuMemFreeHost = CUresult (*)(void* pointer);
 using PFN_cuMemsetD8 = CUresult (*)(CUdeviceptr dst, unsigned char value, size_t count);

@@ -7,7 +7,11 @@
 #include "driver.h"
 #include "errors.h"
 #include "exports.h"
+#include "messages.h"
+#include "handles.h"
+#include "holds.h"
 #include "pci_bus_id.h"
+#include "pinned_memory.h"
 
 namespace {
 
@@ -43,7 +47,7 @@ Napi::Value DeviceCountJs(const Napi::CallbackInfo& info) {
 int Attribute(Napi::Env env, CUdevice device, int attribute, int ordinal) {
   int value = 0;
   Check(env, Cu().cuDeviceGetAttribute(&value, attribute, device), "cuDeviceGetAttribute", [&] {
-    return "reading attribute " + std::to_string(attribute) + " of CUDA device " + std::to_string(ordinal);
+    return "reading attribute " + std::to_string(attribute) + " of " + DeviceName(ordinal);
   });
   return value;
 }
@@ -76,10 +80,10 @@ Napi::Array Dim3(Napi::Env env, int x, int y, int z) {
 
 Napi::Value DeviceInfoJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int ordinal = ArgDevice(info, 0, "deviceInfo");
+  int ordinal = Args(info, "deviceInfo").Device(0);
   CUdevice device = DeviceHandle(env, ordinal, "cuDeviceGet");
   const DriverApi& cu = Cu();
-  auto context = [&](const char* what) { return [=] { return std::string(what) + " of CUDA device " + std::to_string(ordinal); }; };
+  auto context = [&](const char* what) { return [=] { return std::string(what) + " of " + DeviceName(ordinal); }; };
 
   char name[256] = {0};
   Check(env, cu.cuDeviceGetName(name, sizeof name - 1, device), "cuDeviceGetName", context("reading the name"));
@@ -138,33 +142,46 @@ Napi::Value DeviceInfoJs(const Napi::CallbackInfo& info) {
 
 Napi::Value MemGetInfoJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int ordinal = ArgDevice(info, 0, "memGetInfo");
+  int ordinal = Args(info, "memGetInfo").Device(0);
   UseDevice(env, ordinal, "cuMemGetInfo_v2");
   size_t free = 0;
   size_t total = 0;
   Check(env, Cu().cuMemGetInfo(&free, &total), "cuMemGetInfo_v2",
-        [&] { return "reading free memory of CUDA device " + std::to_string(ordinal); });
+        [&] { return "reading free memory of " + DeviceName(ordinal); });
   Napi::Object out = Napi::Object::New(env);
   out.Set("free", static_cast<double>(free));
   out.Set("total", static_cast<double>(total));
   return out;
 }
 
-Napi::Value DeviceSynchronizeJs(const Napi::CallbackInfo& info) {
+// The driver objects this process holds, and what queued work holds for itself (holds.h): what
+// a test or a leak hunt reads to see that releases happen.
+Napi::Value LiveResourcesJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int ordinal = ArgDevice(info, 0, "deviceSynchronize");
-  UseDevice(env, ordinal, "cuCtxSynchronize");
-  Check(env, Cu().cuCtxSynchronize(), "cuCtxSynchronize",
-        [&] { return "waiting for all work on CUDA device " + std::to_string(ordinal); });
-  return env.Undefined();
+  WorkHolds& holds = WorkHolds::Of(env);
+  holds.Poll();  // work seen finished lets go of what it held before counting
+  LiveCounts live = CountLive();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("allocations", live.allocations);
+  out.Set("allocatedBytes", live.allocatedBytes);
+  out.Set("modules", live.modules);
+  out.Set("streams", live.streams);
+  out.Set("events", live.events);
+  out.Set("pinnedBuffers", LivePinnedBlocks());
+  out.Set("pinnedBytes", LivePinnedBytes());
+  out.Set("heldHostBuffers", LiveHeldHostBuffers());
+  out.Set("pendingWork", static_cast<double>(holds.Batches()));
+  return out;
 }
 
 }  // namespace
 
 void RegisterDevice(Napi::Env env, Napi::Object exports) {
-  exports.Set("driverStatus", Napi::Function::New(env, DriverStatusJs, "driverStatus"));
-  exports.Set("deviceCount", Napi::Function::New(env, DeviceCountJs, "deviceCount"));
-  exports.Set("deviceInfo", Napi::Function::New(env, DeviceInfoJs, "deviceInfo"));
-  exports.Set("memGetInfo", Napi::Function::New(env, MemGetInfoJs, "memGetInfo"));
-  exports.Set("deviceSynchronize", Napi::Function::New(env, DeviceSynchronizeJs, "deviceSynchronize"));
+  Export(env, exports, {
+                           {"driverStatus", DriverStatusJs},
+                           {"deviceCount", DeviceCountJs},
+                           {"deviceInfo", DeviceInfoJs},
+                           {"memGetInfo", MemGetInfoJs},
+                           {"liveResources", LiveResourcesJs},
+                       });
 }

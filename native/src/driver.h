@@ -31,13 +31,16 @@
   X(cuCtxEnablePeerAccess, "cuCtxEnablePeerAccess", kCudaApiVersion, true)  \
   X(cuCtxDisablePeerAccess, "cuCtxDisablePeerAccess", kCudaApiVersion, true) \
   X(cuModuleLoadDataEx, "cuModuleLoadDataEx", kCudaApiVersion, true)        \
+  X(cuLinkCreate, "cuLinkCreate_v2", kCudaApiVersion, true)                 \
+  X(cuLinkAddData, "cuLinkAddData_v2", kCudaApiVersion, true)               \
+  X(cuLinkComplete, "cuLinkComplete", kCudaApiVersion, true)                \
+  X(cuLinkDestroy, "cuLinkDestroy", kCudaApiVersion, true)                  \
   X(cuModuleUnload, "cuModuleUnload", kCudaApiVersion, true)                \
   X(cuModuleGetFunction, "cuModuleGetFunction", kCudaApiVersion, true)      \
   X(cuFuncGetAttribute, "cuFuncGetAttribute", kCudaApiVersion, true)        \
   X(cuFuncGetParamInfo, "cuFuncGetParamInfo", 12040, false)                 \
   X(cuMemAlloc, "cuMemAlloc_v2", kCudaApiVersion, true)                     \
   X(cuMemFree, "cuMemFree_v2", kCudaApiVersion, true)                       \
-  X(cuMemGetAddressRange, "cuMemGetAddressRange_v2", kCudaApiVersion, true) \
   X(cuMemHostAlloc, "cuMemHostAlloc", kCudaApiVersion, true)                \
   X(cuMemFreeHost, "cuMemFreeHost", kCudaApiVersion, true)                  \
   X(cuMemsetD8, "cuMemsetD8_v2", kCudaApiVersion, true)                     \

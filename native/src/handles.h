@@ -1,8 +1,10 @@
-// Driver objects (modules, functions, streams, events) reach JavaScript as small frozen objects
-// `{ kind, device }`, type-tagged so one kind cannot be passed for another and wrapped around a
-// shared Resource. Using a destroyed handle is a clean error, never a stale driver handle.
-// A module, stream or event nobody references any more is destroyed when collected; functions
-// keep their module alive.
+// Driver objects (allocations, modules, functions, streams, events) reach JavaScript as small
+// frozen objects `{ kind, device }` (an allocation adds `bytes`), type-tagged so one kind cannot be
+// passed for another, each wrapping a shared Resource that owns the driver object. Using a handle
+// after its explicit free, unload or destroy is a clean error, never a stale driver handle. A
+// handle nobody references any more releases its driver object when collected; functions keep
+// their module alive. While queued GPU work uses a resource (holds.h), its release waits for that
+// work, whichever way it was asked for.
 #pragma once
 
 #include <napi.h>
@@ -13,7 +15,7 @@
 
 #include "cuda_types.h"
 
-enum class ResourceKind { Module, Function, Stream, Event };
+enum class ResourceKind { Module, Function, Stream, Event, Allocation };
 
 struct KernelParam {
   size_t offset;
@@ -24,23 +26,25 @@ struct Resource {
   ResourceKind kind;
   int device = 0;
   CUcontext context = nullptr;
-  void* raw = nullptr;  // the CUmodule, CUfunction, CUstream or CUevent
-  bool alive = true;      // usable from JavaScript
-  bool released = false;  // the driver object is gone
-  int pendingWaits = 0;   // asynchronous waits in flight; release waits for the last one
-  std::string name;      // a function's entry point name
+  void* raw = nullptr;       // the CUmodule, CUfunction, CUstream or CUevent
+  CUdeviceptr address = 0;   // an allocation's device address
+  size_t bytes = 0;          // an allocation's size
+  bool alive = true;         // usable from JavaScript
+  bool released = false;     // the driver object is gone
+  int inUse = 0;             // asynchronous work in flight that uses it; release waits for the last
+  std::string name;          // a function's entry point name
   std::shared_ptr<Resource> module;  // a function's module
   bool paramsKnown = false;          // whether the driver could describe the parameters
   std::vector<KernelParam> params;
 
-  Resource(ResourceKind kind, int device, CUcontext context, void* raw)
-      : kind(kind), device(device), context(context), raw(raw) {}
+  Resource(ResourceKind kind, int device, CUcontext context, void* raw);
+  static std::shared_ptr<Resource> Allocation(int device, CUcontext context, CUdeviceptr address, size_t bytes);
   Resource(const Resource&) = delete;
   Resource& operator=(const Resource&) = delete;
   ~Resource();
 
-  // Makes the handle unusable and releases the driver object, now or, while an asynchronous wait
-  // is using it, when the last wait finishes (ReleaseIfIdle). Returns the driver's result.
+  // Makes the handle unusable and releases the driver object, now or, while asynchronous work is
+  // using it, when the last of that work is done (ReleaseIfIdle). Returns the driver's result.
   CUresult Destroy();
   CUresult ReleaseIfIdle();
 
@@ -52,13 +56,21 @@ struct Resource {
 
 const char* KindName(ResourceKind kind);
 
+// Driver objects of each kind this process holds (functions are not driver objects of their own).
+struct LiveCounts {
+  double modules, streams, events, allocations, allocatedBytes;
+};
+LiveCounts CountLive();
+
 Napi::Object WrapResource(Napi::Env env, std::shared_ptr<Resource> resource);
-// The live resource of `kind` at info[index]; a TypeError for anything else, a structured
-// CUDA_ERROR_INVALID_HANDLE error when it was destroyed (or its module unloaded).
-std::shared_ptr<Resource> ArgResource(const Napi::CallbackInfo& info, size_t index, ResourceKind kind, const char* fn,
-                                      const char* name);
-// The same, where null and undefined mean "none" (the default stream).
-std::shared_ptr<Resource> ArgOptionalResource(const Napi::CallbackInfo& info, size_t index, ResourceKind kind,
-                                              const char* fn, const char* name);
-std::shared_ptr<Resource> ToResource(Napi::Env env, Napi::Value value, ResourceKind kind, const char* fn,
-                                     const char* name);
+// A structured DEVICE_MISMATCH error unless `stream` belongs to `device`: "<fn>: <what> is on CUDA
+// device 1 but the stream belongs to CUDA device 0".
+void RequireStreamDevice(Napi::Env env, const char* fn, const char* call, const Resource& stream, int device,
+                         const std::string& what);
+
+// Whether `value` is a handle of `kind` from this addon (alive or not).
+bool IsHandle(Napi::Env env, const Napi::Value& value, ResourceKind kind);
+// The live resource of `kind` in `value`; a TypeError naming `fn` and `name` for anything else, a
+// structured CUDA_ERROR_INVALID_HANDLE error when it was freed or destroyed (or its module unloaded).
+std::shared_ptr<Resource> ToResource(Napi::Env env, const Napi::Value& value, ResourceKind kind, const char* fn,
+                                     const std::string& name);

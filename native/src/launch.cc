@@ -1,7 +1,9 @@
-// Kernel launches. Parameters are bigints (64-bit device pointers: the kernel ABI passes four .u64
-// pointers, control/state/inbox/outbox) or typed scalars { type: 'u32' | 'i32' | 'u64' | 'i64' |
-// 'f32' | 'f64', value }. Where the driver describes the kernel's parameters (CUDA 12.4+), their
-// count and sizes are checked before launching, so a mismatch is a TypeError, not garbage reads.
+// Kernel launches. Parameters are device memory (an allocation handle or { allocation, offset },
+// passed as its 64-bit address: the kernel ABI passes four .u64 pointers, control/state/inbox/
+// outbox), bigints (a u64), or typed scalars { type: 'u32' | 'i32' | 'u64' | 'i64' | 'f32' | 'f64',
+// value }. Where the driver describes the kernel's parameters (CUDA 12.4+), their count and sizes
+// are checked before launching, so a mismatch is a TypeError, not garbage reads. A launch holds
+// its kernel (and module) and the allocations it was given until it has run (holds.h).
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -9,10 +11,13 @@
 
 #include "args.h"
 #include "context.h"
+#include "device_range.h"
 #include "driver.h"
 #include "errors.h"
 #include "exports.h"
 #include "handles.h"
+#include "holds.h"
+#include "messages.h"
 
 namespace {
 
@@ -63,9 +68,14 @@ ParamSlot Slot(T value) {
   return slot;
 }
 
-ParamSlot ReadParam(Napi::Env env, Napi::Value value, uint32_t index) {
+// One parameter; device memory is also added to `memory`, to be held by the launch.
+ParamSlot ReadParam(Napi::Env env, Napi::Value value, uint32_t index, std::vector<DeviceRange>& memory) {
   const char* fn = "launchKernel";
   std::string where = "params[" + std::to_string(index) + "]";
+  if (LooksLikeDeviceMemory(env, value)) {
+    memory.push_back(ToDeviceRange(env, value, fn, where));
+    return Slot(static_cast<uint64_t>(memory.back().Address()));
+  }
   if (value.IsBigInt()) {
     bool lossless = false;
     uint64_t pointer = value.As<Napi::BigInt>().Uint64Value(&lossless);
@@ -74,7 +84,8 @@ ParamSlot ReadParam(Napi::Env env, Napi::Value value, uint32_t index) {
   }
   if (!value.IsObject() || value.IsArray()) {
     throw ArgumentError(env, fn,
-                        where + " must be a bigint device pointer or { type, value }, got " + Describe(value));
+                        where + " must be device memory (an allocation or { allocation, offset }), a bigint or { type, value }, got " +
+                            Describe(value));
   }
   Napi::Object object = value.As<Napi::Object>();
   Napi::Value typeValue = object.Get("type");
@@ -124,28 +135,27 @@ std::string DescribeSizes(const std::vector<KernelParam>& params) {
 }
 
 Napi::Value LaunchKernelJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const char* fn = "launchKernel";
-  std::shared_ptr<Resource> function = ArgResource(info, 0, ResourceKind::Function, fn, "function");
-  if (!info[1].IsObject() || info[1].IsArray()) {
-    throw ArgumentError(env, fn, "config must be { grid, block, sharedMemBytes?, stream? }, got " + Describe(info[1]));
+  Args args(info, "launchKernel");
+  const char* fn = args.Fn();
+  std::shared_ptr<Resource> function = args.Handle(0, ResourceKind::Function, "function");
+  Napi::Env env = args.Env();
+  if (!args.At(1).IsObject() || args.At(1).IsArray()) {
+    throw args.Error("config must be { grid, block, sharedMemBytes?, stream? }, got " + Describe(args.At(1)));
   }
-  Napi::Object config = info[1].As<Napi::Object>();
+  Options config(args.At(1).As<Napi::Object>(), fn, "config");
   Dim3 grid = ReadDim3(env, config.Get("grid"), "grid");
   Dim3 block = ReadDim3(env, config.Get("block"), "block");
-  uint32_t sharedMemBytes = OptionUint32(config, "sharedMemBytes", 0, fn);
+  uint32_t sharedMemBytes = config.Uint32("sharedMemBytes", 0);
   Napi::Value streamValue = config.Get("stream");
   std::shared_ptr<Resource> stream =
-      streamValue.IsUndefined() || streamValue.IsNull() ? nullptr
-                                                        : ToResource(env, streamValue, ResourceKind::Stream, fn, "config.stream");
-  Napi::Value paramsValue = info[2];
-  if (!paramsValue.IsArray() && !paramsValue.IsUndefined()) {
-    throw ArgumentError(env, fn, "params must be an array, got " + Describe(paramsValue));
-  }
+      streamValue.IsUndefined() || streamValue.IsNull() ? nullptr : ToResource(env, streamValue, ResourceKind::Stream, fn, "config.stream");
+  Napi::Value paramsValue = args.At(2);
+  if (!paramsValue.IsArray() && !paramsValue.IsUndefined()) throw args.Error("params must be an array, got " + Describe(paramsValue));
   std::vector<ParamSlot> slots;
+  std::vector<DeviceRange> memory;
   if (paramsValue.IsArray()) {
     Napi::Array params = paramsValue.As<Napi::Array>();
-    for (uint32_t i = 0; i < params.Length(); i++) slots.push_back(ReadParam(env, params.Get(i), i));
+    for (uint32_t i = 0; i < params.Length(); i++) slots.push_back(ReadParam(env, params.Get(i), i, memory));
   }
   if (function->paramsKnown) {
     bool match = slots.size() == function->params.size();
@@ -153,35 +163,55 @@ Napi::Value LaunchKernelJs(const Napi::CallbackInfo& info) {
     if (!match) {
       std::vector<KernelParam> given;
       for (const ParamSlot& slot : slots) given.push_back({0, slot.size});
-      throw ArgumentError(env, fn,
-                          "kernel '" + function->name + "' takes " + std::to_string(function->params.size()) +
-                              " parameters of sizes [" + DescribeSizes(function->params) + "] bytes but got " +
-                              std::to_string(slots.size()) + " of sizes [" + DescribeSizes(given) + "]");
+      throw args.Error("kernel '" + function->name + "' takes " + std::to_string(function->params.size()) +
+                       " parameters of sizes [" + DescribeSizes(function->params) + "] bytes but got " +
+                       std::to_string(slots.size()) + " of sizes [" + DescribeSizes(given) + "]");
     }
   }
-  if (stream != nullptr && stream->device != function->device) {
-    throw StructuredError(env, "DEVICE_MISMATCH", -1, "cuLaunchKernel",
-                          "launchKernel: kernel '" + function->name + "' is loaded on CUDA device " +
-                              std::to_string(function->device) + " but the stream belongs to CUDA device " +
-                              std::to_string(stream->device));
+  std::string kernel = "kernel '" + function->name + "' is loaded on " + DeviceName(function->device);
+  if (stream != nullptr) RequireStreamDevice(env, fn, "cuLaunchKernel", *stream, function->device, kernel);
+  for (const DeviceRange& range : memory) {
+    if (range.Device() != function->device) {
+      throw StructuredError(env, "DEVICE_MISMATCH", -1, "cuLaunchKernel",
+                            std::string(fn) + ": " + kernel + " but one of its parameters is memory on " +
+                                DeviceName(range.Device()));
+    }
   }
   std::vector<void*> pointers;
   for (ParamSlot& slot : slots) pointers.push_back(slot.bytes);
 
-  MakeCurrent(env, function->context);
-  CUresult result = Cu().cuLaunchKernel(function->Function(), grid.x, grid.y, grid.z, block.x, block.y, block.z,
-                                        sharedMemBytes, stream != nullptr ? stream->Stream() : nullptr,
-                                        pointers.empty() ? nullptr : pointers.data(), nullptr);
-  Check(env, result, "cuLaunchKernel", [&] {
-    return "launching kernel '" + function->name + "' on CUDA device " + std::to_string(function->device) + " with grid [" +
+  auto launch = [&] {
+    return Cu().cuLaunchKernel(function->Function(), grid.x, grid.y, grid.z, block.x, block.y, block.z, sharedMemBytes,
+                               stream != nullptr ? stream->Stream() : nullptr, pointers.empty() ? nullptr : pointers.data(),
+                               nullptr);
+  };
+  auto what = [&] {
+    return "launching kernel '" + function->name + "' on " + DeviceName(function->device) + " with grid [" +
            std::to_string(grid.x) + ", " + std::to_string(grid.y) + ", " + std::to_string(grid.z) + "] and block [" +
            std::to_string(block.x) + ", " + std::to_string(block.y) + ", " + std::to_string(block.z) + "]";
-  });
+  };
+  auto hold = [&](WorkBatch& batch) {
+    batch.Use(function);
+    batch.Use(function->module);
+    for (const DeviceRange& range : memory) batch.Use(range);
+  };
+  if (stream != nullptr) {
+    hold(QueueOn(env, stream, "cuLaunchKernel", launch, what));
+  } else {
+    // The legacy default stream has no handle to gather holds on: seal this launch's own.
+    WorkHolds& holds = WorkHolds::Of(env);
+    holds.Poll();
+    MakeCurrent(env, function->context);
+    Check(env, launch(), "cuLaunchKernel", what);
+    WorkBatch batch;
+    hold(batch);
+    holds.Seal(std::move(batch), function->context, nullptr);
+  }
   return env.Undefined();
 }
 
 }  // namespace
 
 void RegisterLaunch(Napi::Env env, Napi::Object exports) {
-  exports.Set("launchKernel", Napi::Function::New(env, LaunchKernelJs, "launchKernel"));
+  Export(env, exports, {{"launchKernel", LaunchKernelJs}});
 }

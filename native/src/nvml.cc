@@ -6,6 +6,7 @@
 #include "args.h"
 #include "errors.h"
 #include "exports.h"
+#include "messages.h"
 #include "nvml_loader.h"
 #include "pci_bus_id.h"
 
@@ -75,10 +76,19 @@ Napi::Value NvmlStatusJs(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Checks that argument `index` names an NVML device: an index (a number) or a PCI bus id (a string).
+void CheckNvmlRef(const Args& args, size_t index, const char* name) {
+  Napi::Value value = args.At(index);
+  if (!value.IsNumber() && !value.IsString()) {
+    throw args.Error(std::string(name) + " must be an NVML device index or a PCI bus id string, got " + Describe(value));
+  }
+}
+
 // A device by NVML index (a number) or by PCI bus id (a string, either NVML's or CUDA's form).
-nvmlDevice_t ArgNvmlDevice(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* name) {
-  Napi::Env env = info.Env();
-  Napi::Value value = info[index];
+nvmlDevice_t ArgNvmlDevice(const Args& args, size_t index, const char* name) {
+  CheckNvmlRef(args, index, name);
+  Napi::Env env = args.Env();
+  Napi::Value value = args.At(index);
   if (value.IsString()) {
     std::string busId = value.As<Napi::String>().Utf8Value();
     RequireNvml(env, "nvmlDeviceGetHandleByPciBusId_v2");
@@ -93,13 +103,7 @@ nvmlDevice_t ArgNvmlDevice(const Napi::CallbackInfo& info, size_t index, const c
     CheckNvml(env, result, "nvmlDeviceGetHandleByPciBusId_v2", [&] { return "finding the GPU at PCI bus id " + busId; });
     return device;
   }
-  uint32_t ordinal = 0;
-  if (value.IsNumber()) {
-    ordinal = static_cast<uint32_t>(ArgDevice(info, index, fn, name));
-  } else {
-    throw ArgumentError(env, fn, std::string(name) + " must be an NVML device index or a PCI bus id string, got " +
-                                     Describe(value));
-  }
+  uint32_t ordinal = static_cast<uint32_t>(args.Device(index, name));
   RequireNvml(env, "nvmlDeviceGetHandleByIndex_v2");
   auto byIndex = RequireEntry(env, Nvml().nvmlDeviceGetHandleByIndex_v2, "nvmlDeviceGetHandleByIndex_v2");
   nvmlDevice_t device = nullptr;
@@ -182,11 +186,7 @@ Napi::Object NvLinks(Napi::Env env, nvmlDevice_t device, Napi::Array unavailable
 
 Napi::Value NvmlDeviceInfoJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const char* fn = "nvmlDeviceInfo";
-  if (!info[0].IsNumber() && !info[0].IsString()) {
-    throw ArgumentError(env, fn, "device must be an NVML device index or a PCI bus id string, got " + Describe(info[0]));
-  }
-  nvmlDevice_t device = ArgNvmlDevice(info, 0, fn, "device");
+  nvmlDevice_t device = ArgNvmlDevice(Args(info, "nvmlDeviceInfo"), 0, "device");
   const NvmlApi& nvml = Nvml();
   Napi::Object out = Napi::Object::New(env);
   Napi::Array unavailable = Napi::Array::New(env);
@@ -260,15 +260,12 @@ const char* TopologyLevelName(int level) {
 
 Napi::Value NvmlTopologyCommonAncestorJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const char* fn = "nvmlTopologyCommonAncestor";
-  for (size_t i = 0; i < 2; i++) {
-    if (!info[i].IsNumber() && !info[i].IsString()) {
-      throw ArgumentError(env, fn, std::string(i == 0 ? "a" : "b") +
-                                       " must be an NVML device index or a PCI bus id string, got " + Describe(info[i]));
-    }
-  }
-  nvmlDevice_t a = ArgNvmlDevice(info, 0, fn, "a");
-  nvmlDevice_t b = ArgNvmlDevice(info, 1, fn, "b");
+  Args args(info, "nvmlTopologyCommonAncestor");
+  // Both are checked before either is opened: a wrong b is a TypeError even without NVML.
+  CheckNvmlRef(args, 0, "a");
+  CheckNvmlRef(args, 1, "b");
+  nvmlDevice_t a = ArgNvmlDevice(args, 0, "a");
+  nvmlDevice_t b = ArgNvmlDevice(args, 1, "b");
   auto common = RequireEntry(env, Nvml().nvmlDeviceGetTopologyCommonAncestor, "nvmlDeviceGetTopologyCommonAncestor");
   int level = -1;
   CheckNvml(env, common(a, b, &level), "nvmlDeviceGetTopologyCommonAncestor",
@@ -279,7 +276,9 @@ Napi::Value NvmlTopologyCommonAncestorJs(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void RegisterNvml(Napi::Env env, Napi::Object exports) {
-  exports.Set("nvmlStatus", Napi::Function::New(env, NvmlStatusJs, "nvmlStatus"));
-  exports.Set("nvmlDeviceInfo", Napi::Function::New(env, NvmlDeviceInfoJs, "nvmlDeviceInfo"));
-  exports.Set("nvmlTopologyCommonAncestor", Napi::Function::New(env, NvmlTopologyCommonAncestorJs, "nvmlTopologyCommonAncestor"));
+  Export(env, exports, {
+                           {"nvmlStatus", NvmlStatusJs},
+                           {"nvmlDeviceInfo", NvmlDeviceInfoJs},
+                           {"nvmlTopologyCommonAncestor", NvmlTopologyCommonAncestorJs},
+                       });
 }

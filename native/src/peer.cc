@@ -7,6 +7,7 @@
 #include "driver.h"
 #include "errors.h"
 #include "exports.h"
+#include "messages.h"
 
 namespace {
 
@@ -16,8 +17,9 @@ std::string Pair(int a, int b) {
 
 Napi::Value CanAccessPeerJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int a = ArgDevice(info, 0, "canAccessPeer", "device");
-  int b = ArgDevice(info, 1, "canAccessPeer", "peer");
+  Args args(info, "canAccessPeer");
+  int a = args.Device(0, "device");
+  int b = args.Device(1, "peer");
   CUdevice da = DeviceHandle(env, a, "cuDeviceCanAccessPeer");
   CUdevice db = DeviceHandle(env, b, "cuDeviceCanAccessPeer");
   if (a == b) return Napi::Boolean::New(env, false);
@@ -29,8 +31,9 @@ Napi::Value CanAccessPeerJs(const Napi::CallbackInfo& info) {
 
 Napi::Value P2PAttributesJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int a = ArgDevice(info, 0, "p2pAttributes", "device");
-  int b = ArgDevice(info, 1, "p2pAttributes", "peer");
+  Args args(info, "p2pAttributes");
+  int a = args.Device(0, "device");
+  int b = args.Device(1, "peer");
   CUdevice da = DeviceHandle(env, a, "cuDeviceGetP2PAttribute");
   CUdevice db = DeviceHandle(env, b, "cuDeviceGetP2PAttribute");
   auto attribute = [&](int which) {
@@ -51,8 +54,9 @@ Napi::Value P2PAttributesJs(const Napi::CallbackInfo& info) {
 // Lets `device` access `peer`'s memory (one direction; call again swapped for both).
 Napi::Value EnablePeerAccessJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int a = ArgDevice(info, 0, "enablePeerAccess", "device");
-  int b = ArgDevice(info, 1, "enablePeerAccess", "peer");
+  Args args(info, "enablePeerAccess");
+  int a = args.Device(0, "device");
+  int b = args.Device(1, "peer");
   CUcontext peer = PrimaryContext(env, b, "cuCtxEnablePeerAccess");
   UseDevice(env, a, "cuCtxEnablePeerAccess");
   CUresult result = Cu().cuCtxEnablePeerAccess(peer, 0);
@@ -60,15 +64,16 @@ Napi::Value EnablePeerAccessJs(const Napi::CallbackInfo& info) {
   constexpr CUresult kPeerAccessAlreadyEnabled = 704;
   if (result == kPeerAccessAlreadyEnabled) return Napi::Boolean::New(env, false);
   Check(env, result, "cuCtxEnablePeerAccess", [&] {
-    return "enabling access from CUDA device " + std::to_string(a) + " to the memory of CUDA device " + std::to_string(b);
+    return "enabling access from " + DeviceName(a) + " to the memory of " + DeviceName(b);
   });
   return Napi::Boolean::New(env, true);
 }
 
 Napi::Value DisablePeerAccessJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int a = ArgDevice(info, 0, "disablePeerAccess", "device");
-  int b = ArgDevice(info, 1, "disablePeerAccess", "peer");
+  Args args(info, "disablePeerAccess");
+  int a = args.Device(0, "device");
+  int b = args.Device(1, "peer");
   CUcontext peer = PrimaryContext(env, b, "cuCtxDisablePeerAccess");
   UseDevice(env, a, "cuCtxDisablePeerAccess");
   CUresult result = Cu().cuCtxDisablePeerAccess(peer);
@@ -81,8 +86,10 @@ Napi::Value DisablePeerAccessJs(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void RegisterPeer(Napi::Env env, Napi::Object exports) {
-  exports.Set("canAccessPeer", Napi::Function::New(env, CanAccessPeerJs, "canAccessPeer"));
-  exports.Set("p2pAttributes", Napi::Function::New(env, P2PAttributesJs, "p2pAttributes"));
-  exports.Set("enablePeerAccess", Napi::Function::New(env, EnablePeerAccessJs, "enablePeerAccess"));
-  exports.Set("disablePeerAccess", Napi::Function::New(env, DisablePeerAccessJs, "disablePeerAccess"));
+  Export(env, exports, {
+                           {"canAccessPeer", CanAccessPeerJs},
+                           {"p2pAttributes", P2PAttributesJs},
+                           {"enablePeerAccess", EnablePeerAccessJs},
+                           {"disablePeerAccess", DisablePeerAccessJs},
+                       });
 }

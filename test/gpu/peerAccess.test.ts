@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CudaBackend } from '../../server/src/backends/cuda/cudaBackend';
-import { loadCudaAddon, type CudaAddon } from '../../server/src/backends/cuda/cudaAddon';
+import type { CudaAddon } from '../../server/src/backends/cuda/cudaAddon';
+import { loadCudaAddon } from '../../server/src/backends/cuda/cudaAddonLoader';
 
 const gpu = process.env.RINGKERNEL_TEST_GPU === '1';
 const loaded = gpu ? loadCudaAddon() : undefined;

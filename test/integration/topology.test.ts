@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RingKernelApi, TopologyNode } from '../../client/src/api';
-import type { DeviceUnregisterResult, MeasureTopologyResult } from '../../server/src/lsp/protocol';
+import type { DrainOutcome, MeasureTopologyResult } from '../../server/src/lsp/protocol';
 import { pollUntil } from '../support/poll';
 
 const EXTENSION_ID = 'ringkernel.ringkernel';
@@ -86,17 +86,19 @@ describe('GPU Topology view', function () {
     }
   });
 
-  it('draining a device from its context menu returns the plan and the view marks it drained', async () => {
+  it('draining a device from its context menu accounts for every kernel on it and the view marks it drained', async () => {
     const api = await readyApi();
     const [device] = await deviceItems(api, 'a device to drain');
     assert.ok(device?.device);
-    const result = await vscode.commands.executeCommand<DeviceUnregisterResult | undefined>('ringkernel.drainDevice', device);
+    const onIt = device.children.filter((c) => c.kind === 'kernel').map((c) => c.kernel ?? '').sort();
+    const result = await vscode.commands.executeCommand<DrainOutcome | undefined>('ringkernel.drainDevice', device);
     assert.ok(result, 'the command reported a failure (see the RingKernel log)');
     assert.equal(result.device, device.device);
-    assert.equal(result.success, true);
-    assert.deepEqual(result.orphans, [], 'no kernels run yet, so none are orphaned');
-    await deviceItems(api, 'the device to show as drained', (list) => list.some((d) => d.device === device.device && /drained$/.test(d.description ?? '')));
-    const unknown = await vscode.commands.executeCommand<DeviceUnregisterResult | undefined>('ringkernel.drainDevice', 'cuda:42');
-    assert.equal(unknown, undefined, 'an unknown device is an error shown to the user, not a plan');
+    // Each kernel either moved or kept running there, with why; none is lost.
+    assert.deepEqual([...result.migrations.map((m) => m.kernelId), ...result.stayed.map((s) => s.kernelId)].sort(), onIt);
+    for (const stayed of result.stayed) assert.ok(stayed.reason.length > 0, `${stayed.kernelId} stayed without a reason`);
+    await deviceItems(api, 'the device to show as drained', (list) => list.some((d) => d.device === device.device && d.drained === true && /drained( · \d+ kernels? still running)?$/.test(d.description ?? '')));
+    const unknown = await vscode.commands.executeCommand<DrainOutcome | undefined>('ringkernel.drainDevice', 'cuda:42');
+    assert.equal(unknown, undefined, 'an unknown device is an error shown to the user, not an outcome');
   });
 });

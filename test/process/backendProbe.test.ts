@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { probeBackends } from '../../server/src/probe/machineProbe';
 import { describeBackend } from '../../server/src/backends/backendReport';
-import { loadCudaAddon } from '../../server/src/backends/cuda/cudaAddon';
+import { loadCudaAddon } from '../../server/src/backends/cuda/cudaAddonLoader';
 import { distFile } from '../support/repo';
 
 // What the probe must find follows from what the CUDA driver says in this process, not from an

@@ -232,7 +232,10 @@ export function hotReloadSuite(options: HotReloadSuiteOptions): void {
       const first = await stepsPast(h, 0, 1);
       const later = await stepsPast(h, first.step, 5);
       assert.equal(later.ticks - first.ticks, 8 * (later.step - first.step), 'TICK 8 runs now');
-      assert.ok(h.runtime.stats().superseded >= 1, 'saves made during a reload were coalesced');
+      // Saves validated while a reload ran are coalesced (superseded); whether any were depends on
+      // timing: with compiles off the device host's queue a reload can end before the next save
+      // is validated. Either way the counters agree with the outcomes.
+      assert.equal(h.runtime.stats().superseded, outcomes.filter((o) => o?.status === 'superseded').length, 'superseded saves are counted');
       assert.equal(h.outcomes.length, 10, 'every save was notified');
     } finally {
       await h.dispose();

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { COMMANDS, CommandRegistry, type CommandId, type CommandName } from '../../client/src/commandIds';
+import { COMMANDS, CommandRegistry, type CommandId, type CommandName, type TestHookId } from '../../client/src/commandIds';
 import { repoRoot } from '../support/repo';
 
 const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
@@ -24,7 +24,7 @@ test('menus name only contributed commands', () => {
 });
 
 test('the registry registers each command by its table id, refuses a second registration, and says which are missing', () => {
-  const registered: CommandId[] = [];
+  const registered: (CommandId | TestHookId)[] = [];
   const registry = new CommandRegistry((id) => { registered.push(id); return { dispose: () => undefined }; });
   assert.deepEqual(registry.missing().sort(), [...contributed].sort());
   registry.register('showLog', () => undefined);
@@ -33,4 +33,13 @@ test('the registry registers each command by its table id, refuses a second regi
   for (const name of Object.keys(COMMANDS) as CommandName[]) if (name !== 'showLog') registry.register(name, () => undefined);
   assert.deepEqual(registry.missing(), []);
   assert.deepEqual([...registered].sort(), [...contributed].sort());
+});
+
+test('test hooks are registered through the registry but are not commands of the table', () => {
+  const registered: (CommandId | TestHookId)[] = [];
+  const registry = new CommandRegistry((id) => { registered.push(id); return { dispose: () => undefined }; });
+  registry.registerTestHook('ringkernel.test.webviews', () => undefined);
+  assert.deepEqual(registered, ['ringkernel.test.webviews']);
+  assert.ok(!contributed.includes('ringkernel.test.webviews'));
+  assert.deepEqual(registry.missing().sort(), [...contributed].sort());
 });

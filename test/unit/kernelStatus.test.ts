@@ -63,6 +63,11 @@ test('several kernels show how many run and their total rate; stopped ones are n
 
 test('a kernel between versions spins and says what it is doing', () => {
   assert.equal(kernelStatusView(info([kernel({ state: 'reloading' })]), NOW).text, '$(sync~spin) heat v4 · reloading');
+  const compiling = kernelStatusView(info([kernel({ state: 'reloading', phase: 'compiling' })]), NOW);
+  assert.equal(compiling.text, '$(sync~spin) heat v4 · reloading: compiling');
+  assert.match(compiling.tooltip, /\*\*heat\*\* reloading: compiling · v4/);
+  assert.equal(kernelStatusView(info([kernel({ state: 'migrating', phase: 'moving' })]), NOW).text, '$(sync~spin) heat v4 · migrating: moving');
+  assert.equal(kernelPickLine(kernel({ state: 'recovering', phase: 'restoring' }), 'reload').detail, 'recovering: restoring');
 });
 
 test('stopped, failed, untrusted and a broken manifest each read differently', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { topologyTree } from '../../client/src/topologyTree';
-import type { TopologyInfo } from '../../server/src/lsp/protocol';
+import { topologyTree, type TopologyNode } from '../../client/src/topologyTree';
+import type { KernelView, KernelsInfo, TopologyInfo } from '../../server/src/lsp/protocol';
 import { MultiGpuCoordinator } from '../../server/src/coordinator/multiGpuCoordinator';
 import { DEFAULT_COORDINATOR_CONFIG } from '../../server/src/coordinator/coordinatorTypes';
 import { deviceInfos, machine } from './topology/machines';
@@ -15,6 +15,26 @@ function info(name: Parameters<typeof machine>[0], kernels: Record<string, strin
   return {
     topology: topology.toJSON(), devices: [...coordinator.devices()], config: { ...DEFAULT_COORDINATOR_CONFIG, preferredDevices: [] }, drained,
     customSelector: false, probing: false, measuring: false, cachePath: '/tmp/topology.json',
+  };
+}
+
+function kernelView(change: { [K in keyof KernelView]?: KernelView[K] | undefined }): KernelView {
+  const merged: Record<string, unknown> = {
+    id: 'k', source: '/ws/k.ptx', language: 'ptx', entryPoint: 'main', state: 'running', backend: 'cuda', device: 'cuda:0',
+    version: 1, step: 10, stepsPerSecond: 60, rateHz: 60, stateBytes: 1024, ...change,
+  };
+  // An undefined value removes that optional field.
+  for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
+  return merged as unknown as KernelView;
+}
+
+function kernelsInfo(kernels: KernelView[]): KernelsInfo {
+  return {
+    manifest: '/ws/ringkernel.json', trusted: true, started: true, manifestErrors: 0, kernels,
+    stats: {
+      successfulReloads: 0, failedReloads: 0, validationFailures: 0, rollbacks: 0, automaticRollbacks: 0, recoveries: 0, superseded: 0,
+      retries: 0, statePreservedCount: 0, avgDrainMs: 0, avgCompileMs: 0, avgSwapMs: 0, avgTotalMs: 0,
+    },
   };
 }
 
@@ -32,6 +52,23 @@ describe('topology tree (what the GPU Topology view shows)', () => {
     assert.equal(kinds[0], 'hostLink');
     assert.equal(kinds.filter((k) => k === 'link').length, 7);
     assert.deepEqual(first?.children.filter((c) => c.kind === 'kernel').map((c) => c.label), ['k1', 'k2']);
+  });
+
+  test('a link shows its current kernel message rate; traffic within a device shows on the device', () => {
+    const base = info('dgx-h100');
+    const withTraffic: TopologyInfo = { ...base, messageRates: [
+      { from: 'cuda:0', to: 'cuda:1', route: 'directP2P', messagesPerSecond: 1234.4, bytesPerSecond: 64 * 1234, pending: 3 },
+      { from: 'cuda:0', to: 'cuda:0', route: 'sameDevice', messagesPerSecond: 12.5, bytesPerSecond: 800, pending: 0 },
+      { from: 'cuda:0', to: 'cuda:2', route: 'directP2P', messagesPerSecond: 0, bytesPerSecond: 0, pending: 0 },
+    ] };
+    const [device] = topologyTree(withTraffic);
+    const links = device?.children.filter((c) => c.kind === 'link') ?? [];
+    const toOne = links.find((l) => l.device === 'cuda:1');
+    assert.match(toOne?.description ?? '', / · 1234 msg\/s$/);
+    assert.match(toOne?.tooltip ?? '', /Kernel messages: 1234 msg\/s \(77\.1 KiB\/s\), route directP2P, 3 pending/);
+    assert.doesNotMatch(links.find((l) => l.device === 'cuda:2')?.description ?? '', /msg\/s/, 'an idle pair shows no rate');
+    assert.match(device?.description ?? '', / · 12\.5 msg\/s within$/);
+    assert.doesNotMatch(topologyTree(base)[0]?.children.find((c) => c.kind === 'link')?.description ?? '', /msg/);
   });
 
   test('links carry their interconnect, bandwidth, latency and whether they were measured', () => {
@@ -67,5 +104,35 @@ describe('topology tree (what the GPU Topology view shows)', () => {
     const drained = nodes.find((n) => n.device === 'cuda:3');
     assert.match(drained?.description ?? '', /drained$/);
     assert.equal(drained?.icon, 'debug-disconnect');
+    assert.equal(drained?.drained, true);
+    assert.equal(nodes.find((n) => n.device === 'cuda:2')?.drained, undefined);
+  });
+
+  test('kernels are shown where the kernels\' own info says they run, not where the coordinator last put them', () => {
+    // The coordinator still records k1 on cuda:0; the kernel runs on cuda:1 after a migration.
+    const topology = info('dgx-h100', { k1: 'cuda:0' });
+    const kernels = kernelsInfo([
+      kernelView({ id: 'k1', device: 'cuda:1', version: 2 }),
+      kernelView({ id: 'k2', device: 'cuda:0', state: 'stopped' }),
+      kernelView({ id: 'k3', device: undefined, state: 'failed' }),
+    ]);
+    const nodes = topologyTree(topology, undefined, kernels);
+    const kernelRows = (key: string): TopologyNode[] => nodes.find((n) => n.device === key)?.children.filter((c) => c.kind === 'kernel') ?? [];
+    assert.deepEqual(kernelRows('cuda:0'), [], 'a stopped kernel is not shown on a device');
+    const [k1] = kernelRows('cuda:1');
+    assert.deepEqual({ id: k1?.id, label: k1?.label, kernel: k1?.kernel, device: k1?.device, description: k1?.description },
+      { id: 'cuda:1/kernel/k1', label: 'k1', kernel: 'k1', device: 'cuda:1', description: 'kernel · v2 · running' });
+    assert.match(nodes.find((n) => n.device === 'cuda:1')?.description ?? '', / 1 kernel$/);
+    assert.match(nodes.find((n) => n.device === 'cuda:0')?.description ?? '', / 0 kernels$/);
+    // Without the kernels' info the coordinator's record is all there is.
+    assert.deepEqual(topologyTree(topology).find((n) => n.device === 'cuda:0')?.children.filter((c) => c.kind === 'kernel').map((c) => c.kernel), ['k1']);
+  });
+
+  test('a drained device that kept kernels no other device could take says they still run there', () => {
+    const nodes = topologyTree(info('dgx-h100', {}, ['cuda:3']), undefined, kernelsInfo([kernelView({ id: 'k1', device: 'cuda:3' })]));
+    const drained = nodes.find((n) => n.device === 'cuda:3');
+    assert.match(drained?.description ?? '', /drained · 1 kernel still running$/);
+    assert.match(drained?.tooltip ?? '', /1 kernel no other device could take still run here/);
+    assert.deepEqual(drained?.children.filter((c) => c.kind === 'kernel').map((c) => c.kernel), ['k1']);
   });
 });

@@ -1,6 +1,12 @@
 // The kernel ABI shared by every backend (docs/kernel-abi.md is the written form). A kernel sees
 // four buffers, in this order: WGSL @group(0) @binding(0..3); PTX four .u64 pointer parameters.
-// All fields are little-endian 32-bit words.
+// All fields are little-endian 32-bit words. What a kernel sees of its inbox (inbox_count = slots
+// filled, oldest first and in per-pair send order; in lockstep by (send step, source index, send
+// order); a message sent in step s arrives in step s + 1 at the earliest; the timestamp word is the
+// low 32 bits of the HLC time; payload bytes past length are zero; past the capacity messages stay
+// pending up to the receiver's pending limit, beyond it they are refused and counted as the
+// sender's outbox overflow; messages to unknown or stopped kernels are counted failures) is
+// docs/kernel-abi.md's "inbox: what a kernel sees".
 
 /** Binding / parameter indices. */
 export const BINDING = { control: 0, state: 1, inbox: 2, outbox: 3 } as const;
@@ -56,27 +62,42 @@ export function outboxBytes(capacity: number): number {
 export interface OutboxMessage {
   destination: number;
   type: number;
+  /** A view into the step's one copy of its used outbox slots (see decodeOutbox). */
   payload: Uint8Array;
 }
 
+/** Bytes a host reads after a step in which the kernel counted `sent` messages: the header and the used slots. */
+export function usedOutboxBytes(sent: number, capacity: number): number {
+  return OUTBOX_HEADER_BYTES + Math.min(sent, Math.max(0, capacity)) * SLOT_BYTES;
+}
+
 /**
- * Reads the messages a kernel sent in one step. The kernel's counter may exceed the capacity
- * (every send increments it); the excess was never written and is reported as dropped.
+ * Reads the messages a kernel sent in one step from the outbox's header and used slots (the
+ * whole buffer, or just usedOutboxBytes of it). The kernel's counter may exceed the capacity
+ * (every send increments it); the excess was never written and is reported as dropped. The used
+ * slots are copied once, and every message's payload is a view into that copy: one allocation per
+ * step, not one per message, and nothing aliases `bytes`, which the caller may reuse.
  */
 export function decodeOutbox(bytes: Uint8Array, capacity: number): { messages: OutboxMessage[]; dropped: number } {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const sent = view.getUint32(0, true);
-  const kept = Math.min(sent, capacity);
-  const messages: OutboxMessage[] = [];
+  if (bytes.byteLength < OUTBOX_HEADER_BYTES) throw new RangeError(`outbox: ${bytes.byteLength} bytes hold no header (${OUTBOX_HEADER_BYTES} bytes)`);
+  const sent = new DataView(bytes.buffer, bytes.byteOffset, OUTBOX_HEADER_BYTES).getUint32(0, true);
+  const kept = Math.min(sent, Math.max(0, capacity));
+  const used = kept * SLOT_BYTES;
+  if (bytes.byteLength < OUTBOX_HEADER_BYTES + used) {
+    throw new RangeError(`outbox: the kernel sent ${kept} messages that fit its capacity, which need ${OUTBOX_HEADER_BYTES + used} bytes; only ${bytes.byteLength} were read`);
+  }
+  const slots = bytes.slice(OUTBOX_HEADER_BYTES, OUTBOX_HEADER_BYTES + used);
+  const view = new DataView(slots.buffer);
+  const messages: OutboxMessage[] = new Array<OutboxMessage>(kept);
   for (let i = 0; i < kept; i++) {
-    const base = OUTBOX_HEADER_BYTES + i * SLOT_BYTES;
+    const base = i * SLOT_BYTES;
     const length = Math.min(view.getUint32(base + OUTBOX_WORD.length * 4, true), SLOT_PAYLOAD_BYTES);
-    const payloadStart = bytes.byteOffset + base + SLOT_HEADER_WORDS * 4;
-    messages.push({
+    const payloadStart = base + SLOT_HEADER_WORDS * 4;
+    messages[i] = {
       destination: view.getUint32(base + OUTBOX_WORD.destination * 4, true),
       type: view.getUint32(base + OUTBOX_WORD.type * 4, true),
-      payload: new Uint8Array(bytes.buffer.slice(payloadStart, payloadStart + length)),
-    });
+      payload: slots.subarray(payloadStart, payloadStart + length),
+    };
   }
   return { messages, dropped: sent - kept };
 }

@@ -91,12 +91,19 @@ export interface GpuBackend {
    * twice). The device copy is submitted before the first await.
    */
   readWith?<T>(buffer: BufferHandle, offset: number, bytes: number, consume: (view: Uint8Array) => Promise<T>): Promise<T>;
+  /**
+   * Writes device memory from a view `fill` writes into (WebGPU: a mapped MAP_WRITE staging buffer,
+   * so the bytes are copied once, not twice as writeBuffer does). Backends without it take write().
+   */
+  writeWith?(buffer: BufferHandle, offset: number, bytes: number, fill: (view: Uint8Array) => Promise<void>): Promise<Timing>;
   copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing>;
   /**
    * Writes the control block, runs one step, waits for it to finish, and returns how many
-   * messages the kernel counted into its outbox (the outbox header's first word).
+   * messages the kernel counted into its outbox (the outbox header's first word). `inboxSlots`
+   * (the delivered messages' slots, from byte 0 of the inbox) is queued before the dispatch in the
+   * same submission: delivering messages costs no wait of its own.
    */
-  step(launch: StepLaunch, controlBlock: Uint8Array): Promise<StepTiming>;
+  step(launch: StepLaunch, controlBlock: Uint8Array, inboxSlots?: Uint8Array): Promise<StepTiming>;
   /**
    * Compiles a module only to read the compiler's logs (validation); nothing is kept. Backends
    * whose compiler needs no device (Tint) leave it out.

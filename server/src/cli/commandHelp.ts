@@ -40,13 +40,15 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
     exit: '1 when a file has an error or could not be checked; 2 on bad usage (an unknown option, a --ptxas that does not work)',
   },
   run: {
-    usage: 'ringkernel run MANIFEST [--steps N] [--json]',
-    summary: 'run the kernels of a ringkernel.json headless for N steps each; prints per kernel its id, device, step and the SHA-256 of its state',
+    usage: 'ringkernel run MANIFEST [--steps N] [--json] [--webgpu-instances N] [--migrate ID=DEVICE@STEP]...',
+    summary: 'run the kernels of a ringkernel.json headless for N steps, together in lockstep (messages between kernels delivered between steps); prints per kernel its id, device, step and the SHA-256 of its state',
     options: [
       ['--steps N', 'steps per kernel (default 100)'],
-      ['--json', 'print the results as JSON'],
+      ['--json', 'print the results as JSON (with each migration: from, to, bytes, route, ms, GB/s, pause, verified; and the K2K router\'s totals: sent, delivered, pending, refused, failed, lost)'],
+      ['--webgpu-instances N', 'open N device instances of the WebGPU adapter: webgpu:0 to webgpu:N-1, each a device of its own (default 1)'],
+      ['--migrate ID=DEVICE@STEP', 'move kernel ID to DEVICE once it has run STEP steps, checking its state there (repeatable)'],
     ],
-    exit: '1 when a kernel could not run or the manifest has an error',
+    exit: '1 when a kernel could not run, a migration failed, or the manifest has an error',
   },
 };
 

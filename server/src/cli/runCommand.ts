@@ -1,6 +1,8 @@
 // `ringkernel run MANIFEST [--steps N] [--json]`: runs the manifest's kernels headless for exactly
 // N steps each, placed by the coordinator as the editor places them, and prints per kernel its id,
-// device, step and the SHA-256 of its state, so two runs (or two machines) can be compared.
+// device, step and the SHA-256 of its state, so two runs (or two machines) can be compared. The
+// kernels run together in lockstep (runtime/lockstepRun.ts), their messages delivered by the K2K
+// router between steps, so the digests do not depend on placement; --json adds the router's totals.
 import { resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { probeBackends } from '../probe/machineProbe';
@@ -8,6 +10,9 @@ import type { BackendName, BackendReport } from '../backends/backendReport';
 import { MultiGpuCoordinator } from '../coordinator/multiGpuCoordinator';
 import { DeviceHost } from '../hosts/deviceHost';
 import { DeviceKernel } from '../hosts/deviceKernel';
+import { DEFAULT_COORDINATOR_CONFIG } from '../coordinator/coordinatorTypes';
+import { K2KRouter, type RouterStatsSnapshot } from '../router';
+import { runLockstep, type LockstepKernel } from '../runtime/lockstepRun';
 import { errorMessage } from '../logger';
 import { loadManifest, problemRange, runsOn, type KernelSpec } from '../manifest/manifest';
 import { coordinatorPlacer } from '../runtime/coordinatorPlacer';
@@ -16,7 +21,7 @@ import { kernelMemoryBytes } from '../runtime/kernelRuntime';
 import { COMMANDS } from './commandHelp';
 
 const USAGE = `usage: ${COMMANDS.run.usage} (ringkernel run --help says more)`;
-/** Steps per request to the device host: enough to hide the IPC, few enough to report progress. */
+/** Steps per request to the device host when no kernel can receive: enough to hide the IPC. */
 const BATCH = 1_000;
 
 interface KernelRun {
@@ -70,62 +75,105 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     return 1;
   }
   const reports = await probeBackends({ onOutput: (line) => process.stderr.write(`[driver] ${line}\n`) });
-  const coordinator = new MultiGpuCoordinator();
+  // Lockstep runs every kernel at once; the editor's per-device cap is a setting the command line does not have.
+  const coordinator = new MultiGpuCoordinator({ maxKernelsPerDevice: Math.max(DEFAULT_COORDINATOR_CONFIG.maxKernelsPerDevice, manifest.kernels.length) });
   coordinator.syncDevices(reports);
   const placer = coordinatorPlacer(coordinator);
   const hosts = new Map<BackendName, DeviceHost>();
+  const hostFor = (backend: BackendName): DeviceHost => {
+    let host = hosts.get(backend);
+    if (!host) {
+      host = new DeviceHost({ backend, log: { error: () => undefined, warn: (m) => process.stderr.write(`${m}\n`), info: () => undefined, debug: () => undefined } });
+      hosts.set(backend, host);
+    }
+    return host;
+  };
+  const router = new K2KRouter({ mode: 'lockstep' });
   const runs: KernelRun[] = [];
+  const started: (LockstepKernel & { run: KernelRun })[] = [];
   try {
     for (const [index, spec] of manifest.kernels.entries()) {
-      runs.push(await runKernel(spec, index, parsed.steps, reports, placer, (backend) => {
-        let host = hosts.get(backend);
-        if (!host) {
-          host = new DeviceHost({ backend, log: { error: () => undefined, warn: (m) => process.stderr.write(`${m}\n`), info: () => undefined, debug: () => undefined } });
-          hosts.set(backend, host);
-        }
-        return host;
-      }));
+      const run: KernelRun = { id: spec.id, step: 0, stateBytes: spec.stateBytes };
+      runs.push(run);
+      const kernel = await createKernel(spec, index, run, reports, placer, hostFor);
+      if (!kernel || run.device === undefined) continue;
+      router.addKernel({ index, id: spec.id, device: run.device });
+      started.push({ index, id: spec.id, device: run.device, kernel, inboxCapacity: spec.inboxCapacity, run });
+    }
+    const failures = await runLockstep(router, started, parsed.steps, { batch: BATCH });
+    for (const entry of started) {
+      const failure = failures.get(entry.id);
+      entry.run.step = entry.kernel.stepCount;
+      if (failure !== undefined) {
+        entry.run.error = failure;
+        continue;
+      }
+      try {
+        entry.run.sha256 = sha256Hex(await entry.kernel.readState());
+      } catch (error) {
+        entry.run.error = errorMessage(error);
+      }
     }
   } finally {
+    await Promise.allSettled(started.map((entry) => entry.kernel.release()));
+    for (const run of runs) placer.remove(run.id);
     for (const host of hosts.values()) host.dispose();
   }
-  if (parsed.json) process.stdout.write(`${JSON.stringify({ manifest: manifest.path, steps: parsed.steps, kernels: runs }, null, 2)}\n`);
+  const stats = router.snapshot();
+  if (parsed.json) process.stdout.write(`${JSON.stringify({ manifest: manifest.path, steps: parsed.steps, kernels: runs, router: routerSummary(stats) }, null, 2)}\n`);
   else {
     for (const run of runs) {
       process.stdout.write(run.error !== undefined
         ? `${run.id}\t${run.device ?? '-'}\tfailed: ${run.error}\n`
         : `${run.id}\t${run.device ?? '-'}\tstep ${run.step}\tsha256 ${run.sha256 ?? ''}\n`);
     }
+    const t = stats.totals;
+    if (t.submitted > 0 || t.outboxFull > 0) {
+      process.stdout.write(`router\tsent ${t.submitted}\tdelivered ${t.delivered}\tpending ${t.pending}\trefused ${t.refused}\toutbox full ${t.outboxFull}\tfailed ${t.failed}\n`);
+    }
   }
   return runs.some((run) => run.error !== undefined) || manifest.problems.some((p) => p.severity === 'error') ? 1 : 0;
 }
 
-async function runKernel(spec: KernelSpec, index: number, steps: number, reports: readonly BackendReport[], placer: ReturnType<typeof coordinatorPlacer>, hostFor: (backend: BackendName) => DeviceHost): Promise<KernelRun> {
-  const run: KernelRun = { id: spec.id, step: 0, stateBytes: spec.stateBytes };
+/** What `--json` reports of the router: its totals, routes, failures by reason, and latency in steps. */
+function routerSummary(stats: RouterStatsSnapshot): Pick<RouterStatsSnapshot, 'mode' | 'totals' | 'routes' | 'failures' | 'latencySteps'> & { lost: number } {
+  const { totals } = stats;
+  // Every message read from an outbox is delivered, still pending, or counted as refused, failed or
+  // a duplicate; `lost` is what none of those account for (0 unless the router has a bug). A
+  // sender removed mid-step fails its staged messages before they count as submitted.
+  const accounted = totals.delivered + totals.pending + totals.staged + totals.refused + totals.duplicates + totals.failed - stats.failures.sourceRemoved;
+  const lost = totals.submitted - accounted;
+  return { mode: stats.mode, totals, routes: stats.routes, failures: stats.failures, latencySteps: stats.latencySteps, lost };
+}
+
+/** Places and creates one kernel; records why not in `run` and returns undefined when it cannot run. */
+async function createKernel(spec: KernelSpec, index: number, run: KernelRun, reports: readonly BackendReport[], placer: ReturnType<typeof coordinatorPlacer>, hostFor: (backend: BackendName) => DeviceHost): Promise<DeviceKernel | undefined> {
   const backend = runsOn(spec);
-  if (!backend || spec.language === 'msl') return { ...run, error: `${spec.language.toUpperCase()} kernels cannot run here` };
+  if (!backend || spec.language === 'msl') {
+    run.error = `${spec.language.toUpperCase()} kernels cannot run here`;
+    return undefined;
+  }
   const report = reports.find((r) => r.backend === backend);
-  if (report?.available === false) return { ...run, error: `needs ${backend === 'cuda' ? 'CUDA' : 'WebGPU'}, which is unavailable here: ${report.reason ?? 'no reason given'}` };
+  if (report?.available === false) {
+    run.error = `needs ${backend === 'cuda' ? 'CUDA' : 'WebGPU'}, which is unavailable here: ${report.reason ?? 'no reason given'}`;
+    return undefined;
+  }
   const request = { backend, memoryBytes: kernelMemoryBytes(spec), stateBytes: spec.stateBytes };
   const placement = spec.device === 'auto' ? await placer.place(spec.id, request) : placer.assign(spec.id, `${backend}:${spec.device}`, request);
-  if (!placement.ok) return { ...run, error: placement.error.message };
+  if (!placement.ok) {
+    run.error = placement.error.message;
+    return undefined;
+  }
   run.device = placement.device;
-  let kernel: DeviceKernel | undefined;
   try {
     const code = await readFile(spec.source, 'utf8');
     const device = Number(placement.device.slice(placement.device.indexOf(':') + 1));
-    kernel = await DeviceKernel.create(hostFor(backend), { language: spec.language, label: spec.id, code, entryPoint: spec.entryPoint }, {
+    return await DeviceKernel.create(hostFor(backend), { language: spec.language, label: spec.id, code, entryPoint: spec.entryPoint }, {
       index, device, stateBytes: spec.stateBytes, grid: spec.grid, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity,
       ...(backend === 'cuda' ? { block: spec.block } : {}),
     });
-    for (let done = 0; done < steps; done += BATCH) await kernel.run(Math.min(BATCH, steps - done));
-    const state = await kernel.readState();
-    return { ...run, step: kernel.stepCount, sha256: sha256Hex(state) };
   } catch (error) {
-    return { ...run, step: kernel?.stepCount ?? 0, error: errorMessage(error) };
-  } finally {
-    await kernel?.release();
-    // A finished kernel gives its place back: the next ones are placed by the same coordinator.
-    placer.remove(spec.id);
+    run.error = errorMessage(error);
+    return undefined;
   }
 }

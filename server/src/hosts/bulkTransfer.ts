@@ -25,6 +25,14 @@ function ownPrefix(ownerPid: number): string {
   return `${PREFIX}${ownerPid}-`;
 }
 
+/**
+ * A fresh shared-memory file name of a server process's own (removeLeftovers takes it if nobody
+ * does): migration's state files, written by one device host and read by another.
+ */
+export function sharedFileName(ownerPid: number, tag: string): string {
+  return join(folder, `${ownPrefix(ownerPid)}${tag.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40)}-${randomUUID()}`);
+}
+
 export function isBulkRef(payload: Payload): payload is BulkRef {
   return !(payload instanceof Uint8Array) && typeof (payload).bulkFile === 'string';
 }

@@ -9,8 +9,11 @@ import type { ControlBlock } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import { bundlePath } from '../paths';
 import { fromPayload, removeLeftovers, toPayload } from './bulkTransfer';
-import { NO_PEER_ACCESS_ARGUMENT, type StepBatch, type StepOutcome } from './hostProtocol';
+import { NO_PEER_ACCESS_ARGUMENT, type HostDeliver, type HostLoopMessages, type InboxDelivery, type StateTransferResult, type StepBatch, type StepOutcome } from './hostProtocol';
 import type { HostMessage, HostOperation, HostOperations, HostRequest } from './hostProtocol';
+import type { KernelHost, LoopEvent, LoopListener, RestartListener } from './kernelHost';
+
+export type { LoopEvent, LoopListener, RestartListener } from './kernelHost';
 
 export interface DeviceHostOptions {
   backend: BackendName;
@@ -23,6 +26,8 @@ export interface DeviceHostOptions {
   script?: string;
   /** `ringkernel.enableP2P`, asked whenever the host (re)starts; default on. setPeerAccess changes a running host. */
   peerAccess?: () => boolean;
+  /** WebGPU: the device instance of the adapter this host opens (webgpu:N is instance N); default 0. */
+  instance?: number;
 }
 
 interface Pending {
@@ -38,13 +43,6 @@ interface Pending {
   /** When it was sent or last reported progress (performance.now()). */
   lastProgress: number;
 }
-
-/** What a running loop reports: progress (also heartbeats while it waits), or the step that failed. */
-export type LoopEvent =
-  | { kind: 'progress'; step: number; messages: number; dropped: number }
-  | { kind: 'failed'; step: number; error: GpuError };
-
-export type LoopListener = (event: LoopEvent) => void;
 
 /** A kernel whose step may have hung; `request` when it is a steps request. */
 interface Suspect {
@@ -62,13 +60,10 @@ interface RunningLoop {
   lastProgress: number;
 }
 
-/**
- * `culprit`: the label of the kernel whose step hung, when a loop's or a steps request's
- * watchdog caused the restart.
- */
-export type RestartListener = (event: { generation: number; reason: string; culprit?: string }) => void;
+/** What a loop sent (and which delivered inboxes it consumed); the router's wiring listens. */
+export type LoopMessagesListener = (batch: HostLoopMessages, generation: number) => void;
 
-export class DeviceHost {
+export class DeviceHost implements KernelHost {
   private child: ChildProcess | undefined;
   private readonly pending = new Map<number, Pending>();
   private readonly loops = new Map<number, RunningLoop>();
@@ -76,6 +71,7 @@ export class DeviceHost {
   private lastLoopId = 0;
   private disposed = false;
   private readonly restartListeners = new Set<RestartListener>();
+  private readonly messageListeners = new Set<LoopMessagesListener>();
   /** Increments on every (re)start: handles from an older generation are gone with their process. */
   generation = 0;
 
@@ -94,6 +90,27 @@ export class DeviceHost {
     this.restartListeners.add(listener);
     return { dispose: () => this.restartListeners.delete(listener) };
   }
+
+  /** Hears every loop's sent messages, whichever kernel runs it. */
+  onLoopMessages(listener: LoopMessagesListener): { dispose(): void } {
+    this.messageListeners.add(listener);
+    return { dispose: () => this.messageListeners.delete(listener) };
+  }
+
+  /**
+   * Puts an inbox in kernel `kernel`'s mailbox in the host, for its next step (see HostDeliver).
+   * False when no host process runs (none started yet, or shut down): nothing was sent.
+   */
+  deliver(kernel: number, inbox: InboxDelivery): boolean {
+    const child = this.child;
+    if (this.disposed || !child?.connected) return false;
+    const message: HostDeliver = { kind: 'deliver', kernel, inbox };
+    child.send(message);
+    return true;
+  }
+
+  /** The inboxes delivered to `kernel` that no step consumed, taken out of the host. */
+  takeMailbox(kernel: number): Promise<{ inboxes: InboxDelivery[] }> { return this.call('takeMailbox', { kernel }); }
 
   devices(): Promise<DeviceInfo[]> { return this.call('devices', {}); }
   /** Turns peer access on or off in a running host; a host not started yet reads `peerAccess` when it starts. */
@@ -130,6 +147,17 @@ export class DeviceHost {
     return { data: ownsBuffer ? data : new Uint8Array(data), timing: result.timing };
   }
   copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing> { return this.call('copy', { source, destination, bytes }); }
+  /** Writes a buffer into the shared-memory file `file` and hashes it, in the host (hostProtocol's exportState). */
+  exportState(buffer: BufferHandle, bytes: number, file: string): Promise<StateTransferResult> { return this.call('exportState', { buffer, bytes, file }); }
+  /** Fills a buffer from `file`; with `verify`, hashes what the device then holds (hostProtocol's importState). */
+  importState(buffer: BufferHandle, bytes: number, file: string, verify: boolean): Promise<StateTransferResult> {
+    return this.call('importState', { buffer, bytes, file, verify });
+  }
+
+  /** WebGPU: the adapter instance this host opens. */
+  get instance(): number {
+    return this.options.instance ?? 0;
+  }
   compileLogs(device: number, code: string): Promise<{ errorLog: string; infoLog: string }> { return this.call('compileLogs', { device, code }); }
   /** Runs `count` steps in the host; the watchdog allows `timeoutMs` per step without progress. */
   steps(batch: StepBatch, timeoutMs?: number): Promise<StepOutcome[]> { return this.call('steps', batch, timeoutMs); }
@@ -200,13 +228,22 @@ export class DeviceHost {
     if (this.child) return this.child;
     const script = this.options.script ?? bundlePath('deviceHost.js');
     const peerAccess = this.options.peerAccess?.() ?? true;
-    const child = fork(script, [this.backend, ...(peerAccess ? [] : [NO_PEER_ACCESS_ARGUMENT])], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', execArgv: [] });
+    const child = fork(script, [this.backend, String(this.instance), ...(peerAccess ? [] : [NO_PEER_ACCESS_ARGUMENT])], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', execArgv: [],
+    });
     this.child = child;
     this.generation++;
+    // The last lines the host printed: a host that dies says why in its error, not only in a log nobody reads.
+    const lastOutput: string[] = [];
     for (const stream of [child.stdout, child.stderr]) {
       stream?.setEncoding('utf8');
       stream?.on('data', (chunk: string) => {
-        for (const line of chunk.split('\n')) if (line.trim()) this.options.log?.debug(`[${this.backend} host] ${line}`);
+        for (const line of chunk.split('\n')) {
+          if (!line.trim()) continue;
+          this.options.log?.debug(`[${this.backend} host] ${line}`);
+          lastOutput.push(line.trim());
+          if (lastOutput.length > 6) lastOutput.shift();
+        }
       });
     }
     child.on('message', (message: HostMessage) => {
@@ -215,12 +252,14 @@ export class DeviceHost {
       else if (message.kind === 'progress') this.rearm(message.id);
       else if (message.kind === 'loopProgress') this.loopProgress(message.loop, { kind: 'progress', step: message.step, messages: message.messages, dropped: message.dropped });
       else if (message.kind === 'loopFailed') this.loopFailed(message.loop, message.step, GpuError.fromData(message.error));
+      else if (message.kind === 'loopMessages') this.loopMessages(message);
       else if (message.ok) this.settle(message.id, undefined, message.result);
       else this.settle(message.id, GpuError.fromData(message.error));
     });
     child.on('exit', (code, signal) => {
       if (child !== this.child) return;
-      const reason = `${this.backend} device host exited unexpectedly (${signal ?? `code ${code}`})`;
+      const printed = lastOutput.length > 0 ? `; its last output: ${lastOutput.join(' | ').slice(0, 600)}` : '';
+      const reason = `${this.backend} device host exited unexpectedly (${signal ?? `code ${code}`})${printed}`;
       this.restart(reason, new GpuError('HOST_EXITED', `${reason}; it is restarting`));
     });
     child.on('error', (error) => this.options.log?.error(`${this.backend} device host: ${error.message}`));
@@ -247,6 +286,16 @@ export class DeviceHost {
     // Before the host accepted the loop the watchdog is not armed yet; startLoop arms it.
     if (running.timer) this.armLoop(running);
     this.notify(running, event);
+  }
+
+  private loopMessages(batch: HostLoopMessages): void {
+    for (const listener of this.messageListeners) {
+      try {
+        listener(batch, this.generation);
+      } catch (error) {
+        this.options.log?.error(`${this.backend} device host: a listener of kernel ${batch.kernel}'s messages threw: ${errorMessage(error)}`);
+      }
+    }
   }
 
   private loopFailed(loop: number, step: number, error: GpuError): void {

@@ -4,7 +4,8 @@
 // buffers, so the state and the step number carry over to the new version.
 import type { BufferHandle, CompiledKernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
 import { GpuError } from '../backends/gpuError';
-import type { DeviceHost, LoopEvent } from './deviceHost';
+import type { KernelHost, LoopEvent } from './kernelHost';
+import type { InboxDelivery, StateTransferResult } from './hostProtocol';
 import { CONTROL_BYTES, decodeOutbox, inboxBytes, outboxBytes, type ControlBlock, type OutboxMessage } from '../abi/kernelAbi';
 
 export interface KernelPlacement {
@@ -42,7 +43,7 @@ export class DeviceKernel {
   private stopping: Promise<number> | undefined;
 
   private constructor(
-    private readonly host: DeviceHost,
+    private readonly host: KernelHost,
     source: KernelSource,
     readonly placement: KernelPlacement,
     handle: CompiledKernelHandle,
@@ -60,7 +61,7 @@ export class DeviceKernel {
    * Compiles the kernel on its device and allocates its buffers; the state starts zeroed and the
    * step counter at `options.step` (a restored checkpoint's step), else 0.
    */
-  static async create(host: DeviceHost, source: KernelSource, placement: KernelPlacement, options: { step?: number } = {}): Promise<DeviceKernel> {
+  static async create(host: KernelHost, source: KernelSource, placement: KernelPlacement, options: { step?: number } = {}): Promise<DeviceKernel> {
     const step = options.step ?? 0;
     checkStep(step);
     const handle = await host.compile(placement.device, source);
@@ -113,9 +114,9 @@ export class DeviceKernel {
     this.steps = step;
   }
 
-  /** Runs one step: control block in, dispatch, the outbox drained. */
-  async step(timeoutMs?: number): Promise<StepResult> {
-    const [result] = await this.run(1, timeoutMs);
+  /** Runs one step: `inbox` and the control block in, dispatch, the outbox drained. */
+  async step(timeoutMs?: number, inbox?: InboxDelivery): Promise<StepResult> {
+    const [result] = await this.run(1, timeoutMs, inbox);
     if (!result) throw new Error('the device host returned no step');
     return result;
   }
@@ -124,14 +125,17 @@ export class DeviceKernel {
    * Runs `count` steps back to back in the device host (one IPC round trip for all of them).
    * Handle ids restart with each host process, so a dead kernel must not send them.
    */
-  async run(count: number, timeoutMs?: number): Promise<StepResult[]> {
+  async run(count: number, timeoutMs?: number, inbox?: InboxDelivery): Promise<StepResult[]> {
     this.assertNotLooping('run steps on request');
     this.assertAlive();
     const { placement } = this;
-    const outcomes = await this.host.steps({ launch: this.launch(), control: this.control(), count }, timeoutMs);
+    if (inbox && inbox.count > Math.max(0, placement.inboxCapacity)) {
+      throw new RangeError(`kernel "${this.currentSource.label}": ${inbox.count} messages do not fit its inbox of ${placement.inboxCapacity} slots`);
+    }
+    const outcomes = await this.host.steps({ launch: this.launch(), control: this.control(), count, ...(inbox && inbox.count > 0 ? { inbox } : {}) }, timeoutMs);
     this.steps += outcomes.length;
-    return outcomes.map(({ step, timing, outbox }) =>
-      (outbox ? { step, timing, ...decodeOutbox(outbox, placement.outboxCapacity) } : { step, timing, messages: [], dropped: 0 }));
+    return outcomes.map(({ step, timing, outbox, sent }) =>
+      (outbox ? { step, timing, ...decodeOutbox(outbox, placement.outboxCapacity) } : { step, timing, messages: [], dropped: sent ?? 0 }));
   }
 
   /**
@@ -224,6 +228,25 @@ export class DeviceKernel {
   readStateSoon(into?: Uint8Array): Promise<Uint8Array> {
     this.assertAlive();
     return this.host.readSoon(this.buffers.state, 0, this.placement.stateBytes, into).then((result) => result.data);
+  }
+
+  /** The state into the shared-memory file `file`, hashed in the host (migration's checkpoint). */
+  exportState(file: string): Promise<StateTransferResult> {
+    this.assertAlive();
+    this.assertNotLooping('export its state');
+    return this.host.exportState(this.buffers.state, this.placement.stateBytes, file);
+  }
+
+  /** The state from `file`; with `verify`, the SHA-256 of what the device then holds (migration's restore). */
+  importState(file: string, verify: boolean): Promise<StateTransferResult> {
+    this.assertAlive();
+    this.assertNotLooping('import a state');
+    return this.host.importState(this.buffers.state, this.placement.stateBytes, file, verify);
+  }
+
+  /** The device host this kernel lives in. */
+  get deviceHost(): KernelHost {
+    return this.host;
   }
 
   async writeState(bytes: Uint8Array): Promise<void> {

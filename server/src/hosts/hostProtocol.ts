@@ -5,18 +5,54 @@ import type { GpuErrorData } from '../backends/gpuError';
 import type { ControlBlock } from '../abi/kernelAbi';
 import type { Payload } from './bulkTransfer';
 
+/**
+ * Messages delivered for one step of a kernel: `count` inbox slots (router/inboxLayout.ts's
+ * encoding) from byte 0 of `slots`. The host writes them into the inbox buffer in the step's own
+ * submission and sets inbox_count to `count`.
+ */
+export interface InboxDelivery {
+  slots: Uint8Array;
+  count: number;
+}
+
 export interface StepBatch {
   launch: StepLaunch;
   /** The control block of the first step; `step` increments for each following one. */
   control: ControlBlock;
   count: number;
+  /** The first step's inbox (the following steps of the batch get none). */
+  inbox?: InboxDelivery;
 }
 
 export interface StepOutcome {
   step: number;
   timing: Timing;
-  /** The whole outbox as the kernel left it, or absent when it sent nothing this step. */
+  /**
+   * The outbox header and the slots the kernel filled (one read: usedOutboxBytes), or absent when
+   * it sent nothing that fit.
+   */
   outbox?: Uint8Array;
+  /** The kernel's send counter, when it sent anything (past the capacity too). */
+  sent?: number;
+}
+
+/** One step's sends in a loop's batch (loopMessages). */
+export interface SentStep {
+  step: number;
+  sent: number;
+  /** Header and used slots, when any message fit the outbox. */
+  outbox?: Uint8Array;
+}
+
+/** What exportState and importState measured. */
+export interface StateTransferResult {
+  bytes: number;
+  /** exportState: the SHA-256 of the bytes written; importState: of the device's bytes read back (verify), else absent. */
+  sha256?: string;
+  /** Device to file (export) or file to device (import), milliseconds. */
+  copyMs: number;
+  /** importState: the read back and hash, milliseconds. */
+  verifyMs?: number;
 }
 
 /** Every operation a host performs: its arguments and its result. */
@@ -48,6 +84,21 @@ export interface HostOperations {
   stopLoop: { args: { loop: number }; result: { step: number } };
   /** `ringkernel.enableP2P` changed: peer access between the host's devices on or off (CUDA; others ignore it). */
   setPeerAccess: { args: { enabled: boolean }; result: null };
+  /**
+   * Migration's checkpoint: writes `bytes` of a buffer into the shared-memory file `file` (created,
+   * never overwritten) and hashes them on the way; the bytes never pass through the server.
+   */
+  exportState: { args: { buffer: BufferHandle; bytes: number; file: string }; result: StateTransferResult };
+  /**
+   * Migration's restore: reads `file` (written by another host's exportState) into a buffer, then,
+   * with `verify`, reads the buffer back from the device and hashes what it holds.
+   */
+  importState: { args: { buffer: BufferHandle; bytes: number; file: string; verify: boolean }; result: StateTransferResult };
+  /**
+   * Takes back the inboxes delivered to kernel `kernel` that no step has consumed yet (a kernel
+   * leaving this host: stopped, or migrated), oldest first; the host forgets them.
+   */
+  takeMailbox: { args: { kernel: number }; result: { inboxes: InboxDelivery[] } };
 }
 
 /** Argument of a device host started with `ringkernel.enableP2P` off: copies between devices go through the host. */
@@ -100,4 +151,29 @@ export interface HostLoopFailed {
   error: GpuErrorData;
 }
 
-export type HostMessage = HostResponse | HostDiagnostic | HostProgress | HostLoopProgress | HostLoopFailed;
+/**
+ * host → server: what loop `loop` (the kernel with index `kernel`) sent since its last batch, in
+ * step order, and how many delivered inboxes its steps consumed. Sent at the end of every loop
+ * slice that has any, and before a stopLoop's answer or a loopFailed, so nothing stays behind.
+ */
+export interface HostLoopMessages {
+  kind: 'loopMessages';
+  loop: number;
+  kernel: number;
+  steps: SentStep[];
+  inboxesTaken: number;
+}
+
+export type HostMessage = HostResponse | HostDiagnostic | HostProgress | HostLoopProgress | HostLoopFailed | HostLoopMessages;
+
+/**
+ * server → host, no answer: messages for kernel `kernel`'s next step (free-running delivery). The
+ * host keeps them in that kernel's mailbox until one of its steps consumes them; the server sends
+ * another only after the host reported this one consumed (loopMessages' inboxesTaken), so the
+ * router's pending queue, not the host, holds what waits.
+ */
+export interface HostDeliver {
+  kind: 'deliver';
+  kernel: number;
+  inbox: InboxDelivery;
+}

@@ -10,13 +10,17 @@ import type { BackendName } from '../backends/backendReport';
 import { GpuError } from '../backends/gpuError';
 import { errorMessage, type Logger } from '../logger';
 import type { Manifest } from '../manifest/manifest';
-import { KernelRuntime, type KernelPlacer } from '../runtime/kernelRuntime';
+import { KernelRuntime, type KernelPlacer, type StateSnapshot } from '../runtime/kernelRuntime';
+import type { DeliveryStats } from '../runtime/messageDelivery';
+import type { GpuTopology } from '../topology/gpuTopology';
 import type { Validate } from '../runtime/hotReloadManager';
+import type { MigrationRoute } from '../migration/migrationTypes';
 import { DEFAULT_SETTINGS, type RingKernelSettings } from '../settings';
 import {
-  kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
+  entryPointOffsetsRequest, kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
   startKernelsRequest, stopKernelsRequest, trustChangedNotification, type KernelRequestErrorData, type KernelsInfo, type StartKernelsResult,
 } from './protocol';
+import { entryPointOffset } from '../manifest/entryPointOffset';
 import type { ValidationWiring } from './validationWiring';
 import { toWire } from './wireMapping';
 
@@ -27,6 +31,8 @@ export interface KernelWiringOptions {
   validation: Pick<ValidationWiring, 'check'>;
   /** Why a backend is unavailable (from the probe), or undefined when it is available. */
   unavailableReason(backend: BackendName): string | undefined;
+  /** How a migration's bytes travel (from the topology). */
+  migrationRoute?(from: string, to: string): MigrationRoute;
 }
 
 export class KernelWiring {
@@ -52,8 +58,14 @@ export class KernelWiring {
       get enableP2P() { return settings().enableP2P; },
       onChange: () => this.scheduleNotify(),
       onOutcome: (outcome) => void connection.sendNotification(reloadOutcomeNotification, toWire.reloadOutcome(outcome)),
+      ...(options.migrationRoute ? { migrationRoute: (from: string, to: string) => options.migrationRoute?.(from, to) ?? 'hostStaged' } : {}),
     });
     this.register();
+  }
+
+  /** The runtime, for the migration requests (migrationWiring.ts). */
+  get kernelRuntime(): KernelRuntime {
+    return this.runtime;
   }
 
   setTrusted(trusted: boolean): void {
@@ -100,6 +112,24 @@ export class KernelWiring {
     };
   }
 
+  /** The K2K router's figures (what ringkernel/routerStats and the topology's link rates show). */
+  routerStats(): DeliveryStats {
+    return this.runtime.routerStats();
+  }
+
+  onRouterChange(listener: () => void): { dispose(): void } {
+    return this.runtime.onRouterChange(listener);
+  }
+
+  setRouterTopology(topology: GpuTopology, enableP2P?: boolean): void {
+    this.runtime.setRouterTopology(topology, enableP2P);
+  }
+
+  /** A kernel's whole state at a step boundary (the state views' reader until the host reads only the views' ranges). */
+  readState(id: string): Promise<StateSnapshot> {
+    return this.runtime.readState(id);
+  }
+
   dispose(): Promise<void> {
     clearTimeout(this.notifyTimer);
     return this.runtime.dispose();
@@ -120,6 +150,12 @@ export class KernelWiring {
     connection.onRequest(stopKernelsRequest, async () => ({ stopped: await this.runtime.stop() }));
     connection.onRequest(reloadKernelRequest, ({ id }) => this.forKernel(id, async () => toWire.reloadOutcome(await this.runtime.reload(id))));
     connection.onRequest(rollbackKernelRequest, ({ id }) => this.forKernel(id, async () => toWire.reloadOutcome(await this.runtime.rollback(id))));
+    connection.onRequest(entryPointOffsetsRequest, ({ uri, names }) => {
+      const document = this.documents.get(uri);
+      if (!document) return { offsets: names.map(() => null) };
+      const text = document.getText();
+      return { offsets: names.map((name) => entryPointOffset(document.languageId, text, name) ?? null) };
+    });
     connection.onRequest(kernelStateRequest, ({ id, words }) => this.forKernel(id, async () => {
       const snapshot = await this.runtime.readState(id);
       const count = Math.min(Math.max(0, Math.floor(words ?? 0)), MAX_STATE_WORDS, Math.floor(snapshot.stateBytes / 4));

@@ -4,14 +4,18 @@ import { NotificationType, RequestType, RequestType0, type WorkDoneProgressParam
 // The data types are wire types (./wire/): they import nothing of the engine, so a refactor of
 // the engine cannot change what travels; lsp/wireMapping.ts maps the engine's types to them.
 import type { BackendReport } from './wire/backendsWire';
-import type { CoordinatorConfig, DeviceUnregisterResult, DeviceView, Placement, PlacementRequest } from './wire/coordinatorWire';
+import type { CoordinatorConfig, DeviceView, Placement, PlacementRequest } from './wire/coordinatorWire';
 import type { TopologyJson } from './wire/topologyWire';
 import type { HotReloadStats, KernelView, ReloadOutcome } from './wire/kernelsWire';
+import type { LinkMessageRate, RouterStats, RouterStatsSubscription } from './wire/routerStatsWire';
+import type { StateFrame, StateViewKernel, WireStateRange } from './wire/stateViewWire';
 
 export type * from './wire/backendsWire';
 export type * from './wire/coordinatorWire';
 export type * from './wire/topologyWire';
 export type * from './wire/kernelsWire';
+export type * from './wire/routerStatsWire';
+export type * from './wire/stateViewWire';
 
 /** What a client may pass in `initialize`'s initializationOptions. */
 export interface InitializationOptions {
@@ -60,6 +64,8 @@ export interface TopologyInfo {
   measuring: boolean;
   /** Where measurements are cached. */
   cachePath: string;
+  /** Kernel-to-kernel traffic per device pair now (the K2K router), for the links' message rates. */
+  messageRates?: LinkMessageRate[];
 }
 
 /** client → server: the topology and the coordinator's devices. */
@@ -87,8 +93,6 @@ export interface DrainDeviceParams {
   device: string;
 }
 
-/** client → server: unregisters a device; returns where its kernels go (migrations) and which have nowhere (orphans). */
-export const drainDeviceRequest = new RequestType<DrainDeviceParams, DeviceUnregisterResult, void>('ringkernel/drainDevice');
 
 /** client → server: where a new kernel would be placed now (nothing is placed), asking the custom selector if set. */
 export const previewPlacementRequest = new RequestType<PlacementRequest, Placement, void>('ringkernel/previewPlacement');
@@ -298,5 +302,68 @@ export interface DrainOutcome {
   message: string;
 }
 
+/**
+ * client → server: takes a device out of service and moves every kernel off it (work-done progress
+ * per kernel and phase); kernels no device can take keep running on it and are listed in `stayed`.
+ */
+export const drainDeviceRequest = new RequestType<DrainDeviceParams & WorkDoneProgressParams, DrainOutcome, void>('ringkernel/drainDevice');
+
 /** client → server: takes a device back into service after a drain. */
 export const undrainDeviceRequest = new RequestType<DrainDeviceParams, { device: string; message: string }, void>('ringkernel/undrainDevice');
+
+// ---- Router stats: the K2K router's traffic, for the "Router Stats" webview (data: wire/routerStatsWire.ts). ----
+
+/** client → server: the router's statistics now. */
+export const routerStatsRequest = new RequestType0<RouterStats, void>('ringkernel/routerStats');
+
+/** server → client: the statistics changed; sent at most 4 times a second, and only while the client listens. */
+export const routerStatsChangedNotification = new NotificationType<RouterStats>('ringkernel/routerStatsChanged');
+
+/** client → server: start or stop ringkernel/routerStatsChanged (a hidden or closed panel stops them). */
+export const routerStatsSubscribeNotification = new NotificationType<RouterStatsSubscription>('ringkernel/routerStatsSubscribe');
+
+// ---- Kernel state views: live frames of a running kernel's state, for the "Kernel State" webview (data: wire/stateViewWire.ts). ----
+
+export interface StateViewKernelParams {
+  kernelId: string;
+}
+
+/** client → server: what a kernel's state view can show (its size and the manifest's views). */
+export const stateViewKernelRequest = new RequestType<StateViewKernelParams, StateViewKernel, void>('ringkernel/stateViewKernel');
+
+export interface StateViewSubscription {
+  /** Chosen by the client, one per panel; subscribing again with the same id replaces it. */
+  subscription: string;
+  kernelId: string;
+  /** The ranges the open views need; only these are read. */
+  regions: WireStateRange[];
+  /** Frames per second wanted; the server clamps it (at most 30). */
+  fps: number;
+}
+
+/** client → server: send frames of these regions while the panel is visible and not paused. */
+export const stateViewSubscribeNotification = new NotificationType<StateViewSubscription>('ringkernel/stateViewSubscribe');
+
+/** client → server: stop a subscription's frames (hidden, paused or closed panel). Nothing is read for it afterwards. */
+export const stateViewUnsubscribeNotification = new NotificationType<{ subscription: string }>('ringkernel/stateViewUnsubscribe');
+
+/** server → client: a frame for a subscription. */
+export const stateFrameNotification = new NotificationType<StateFrame>('ringkernel/stateFrame');
+
+export interface StateViewFrameParams {
+  kernelId: string;
+  regions: WireStateRange[];
+}
+
+/** client → server: one frame now, outside any subscription (stepping frame by frame while paused). */
+export const stateViewFrameRequest = new RequestType<StateViewFrameParams, StateFrame, void>('ringkernel/stateViewFrame');
+
+export interface EntryPointOffsetsParams {
+  /** The document, as open in the editor (the server reads its current text). */
+  uri: string;
+  /** Entry point names to find. */
+  names: string[];
+}
+
+/** client → server: where each named entry point is defined in the document's current text (UTF-16 offsets; null: not found). */
+export const entryPointOffsetsRequest = new RequestType<EntryPointOffsetsParams, { offsets: (number | null)[] }, void>('ringkernel/entryPointOffsets');

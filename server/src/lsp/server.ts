@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { TextDocumentSyncKind, TextDocuments, type Connection, type InitializeResult } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { probeMachine } from '../probe/machineProbe';
+import { withWebGpuInstances } from '../probe/deviceInstances';
+import { MigrationWiring } from './migrationWiring';
+import { migrationRoute } from '../migration/migrationRoute';
 import { describeBackend } from '../backends/backendReport';
 import { errorMessage, type Logger } from '../logger';
 import { VERSION } from '../version';
@@ -19,6 +22,10 @@ import type { InitializationOptions } from './protocol';
 import { DeviceJit } from '../validation/deviceJit';
 import { wireValidation } from './validationWiring';
 import { SettingsWiring } from './settingsWiring';
+import { RouterStatsWiring } from './routerStatsWiring';
+import { routerStatsSource } from './routerStatsSource';
+import { StateViewWiring, stateViewKernelOf } from './stateViewWiring';
+import { wholeStateReader } from '../views/wholeStateReader';
 
 function connectionLogger(connection: Connection): Logger {
   return {
@@ -52,6 +59,7 @@ export function startServer(connection: Connection): void {
   let clientValidatesSchema = false;
   const kernels = new KernelWiring(connection, documents, log, {
     placer: topology.placer(),
+    migrationRoute: (from, to) => migrationRoute(topology.coordinator.topology(), from, to),
     validation,
     unavailableReason: (backend) => {
       const report = state.info().backends.find((b) => b.backend === backend);
@@ -64,7 +72,24 @@ export function startServer(connection: Connection): void {
     topology.applySettings(current);
     kernels.applySettings(current);
     validation.applySettings(current);
+    stateViews.applySettings(current);
   });
+  // The router of the kernel runtime answers ringkernel/routerStats; the views read the whole state and slice it.
+  const routerStats = new RouterStatsWiring(connection, log, routerStatsSource(kernels));
+  const stateViews = new StateViewWiring(connection, log, {
+    reader: wholeStateReader((id) => kernels.readState(id)),
+    kernel: (id) => stateViewKernelOf(kernels.info().kernels, id),
+  });
+  new MigrationWiring(connection, log, { runtime: kernels.kernelRuntime, coordinator: topology.coordinator, verify: () => settings.settings['migration.verify'] });
+  // The K2K router routes by the machine's topology and ringkernel.enableP2P; its traffic per
+  // device pair is each topology link's message rate in the GPU Topology view.
+  topology.coordinator.onDidChange((change) => {
+    if (change.kind === 'topology' || change.kind === 'config') kernels.setRouterTopology(topology.coordinator.topology(), topology.coordinator.getConfig().enableP2P);
+  });
+  topology.setMessageRates(() => kernels.routerStats().devicePairs.map((pair) => ({
+    from: pair.from, to: pair.to, route: pair.route, messagesPerSecond: pair.messagesPerSecond, bytesPerSecond: pair.bytesPerSecond, pending: pair.pending,
+  })));
+  kernels.onRouterChange(() => topology.trafficChanged());
   // The runtime takes the manifest as saved on disk: typing in it must not restart kernels.
   const manifests = wireManifestDiagnostics(connection, documents, () => workspaceRoots, {
     clientValidatesSchema: () => clientValidatesSchema,
@@ -91,9 +116,10 @@ export function startServer(connection: Connection): void {
   connection.onInitialized(() => {
     log.info(`RingKernel language server ${VERSION} started (pid ${process.pid}, Node ${process.versions.node})`);
     log.info('probing GPU backends...');
-    void settings.refresh();
     manifests.refresh();
-    void probeMachine({ onOutput: (line) => log.debug(`[probe] ${line}`) }).then((probe) => {
+    // ringkernel.webgpu.instancesPerAdapter decides how many WebGPU devices the probe yields: the first read of the settings comes first.
+    void Promise.all([probeMachine({ onOutput: (line) => log.debug(`[probe] ${line}`) }), settings.refresh()]).then(([found]) => {
+      const probe = withWebGpuInstances(found, settings.settings['webgpu.instancesPerAdapter']);
       const { reports } = probe;
       state.setBackends(reports);
       for (const report of reports) log.info(describeBackend(report));
@@ -114,6 +140,8 @@ export function startServer(connection: Connection): void {
   connection.onRequest(serverInfoRequest, () => state.info());
   // Device hosts die with the server anyway (their IPC channel closes); stopping them first is tidier.
   connection.onShutdown(async () => {
+    stateViews.dispose();
+    routerStats.dispose();
     manifests.dispose();
     await kernels.dispose();
   });

@@ -15,8 +15,8 @@ import { MachineTopology } from '../topology/machineTopology';
 import { deviceKey } from '../probe/probeRecords';
 import { coordinatorConfigOf, type RingKernelSettings } from '../settings';
 import {
-  customSelectorChangedNotification, drainDeviceRequest, measureTopologyRequest, previewPlacementRequest, selectDeviceRequest,
-  topologyChangedNotification, topologyRequest, type MeasureTopologyParams, type MeasureTopologyResult, type TopologyInfo,
+  customSelectorChangedNotification, drainDeviceRequest, type DrainOutcome, measureTopologyRequest, previewPlacementRequest, selectDeviceRequest,
+  topologyChangedNotification, topologyRequest, type LinkMessageRate, type MeasureTopologyParams, type MeasureTopologyResult, type TopologyInfo,
 } from './protocol';
 import { fromWire, toWire } from './wireMapping';
 
@@ -27,6 +27,10 @@ export class TopologyWiring {
   private readonly drained = new Set<string>();
   private probing = true;
   private notifyScheduled: string | undefined;
+  /** The router's per-device-pair traffic (the kernel runtime's), when kernels run. */
+  private messageRates: (() => LinkMessageRate[]) | undefined;
+  private lastRatesPush = 0;
+  private settleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly connection: Connection, private readonly log: Logger) {
     this.coordinator = new MultiGpuCoordinator({}, { logger: log });
@@ -58,8 +62,29 @@ export class TopologyWiring {
     this.coordinator.configure(coordinatorConfigOf(settings));
   }
 
+  /** Where the links' message rates come from (the kernel runtime's router). */
+  setMessageRates(source: () => LinkMessageRate[]): void {
+    this.messageRates = source;
+  }
+
+  /**
+   * The router moved messages: the view asks again, at most every 2 s while traffic flows, and
+   * once more after the router's rate window (5 s) has passed the last traffic, so a link's rate
+   * does not stay shown after its traffic ended.
+   */
+  trafficChanged(): void {
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => this.changed('traffic'), 6000);
+    this.settleTimer.unref();
+    const now = Date.now();
+    if (now - this.lastRatesPush < 2000) return;
+    this.lastRatesPush = now;
+    this.changed('traffic');
+  }
+
   info(): TopologyInfo {
     return {
+      messageRates: this.messageRates?.() ?? [],
       topology: toWire.topology(this.machine.topology.toJSON()),
       devices: toWire.deviceViews(this.coordinator.devices()),
       config: toWire.coordinatorConfig(this.coordinator.getConfig()),
@@ -83,7 +108,13 @@ export class TopologyWiring {
       this.drained.add(device);
       const result = this.coordinator.unregisterDevice(device);
       this.log.info(`drained ${device}: ${result.migrations.length} kernel(s) planned elsewhere, ${result.orphans.length} with nowhere to go`);
-      return toWire.unregisterResult(result);
+      // Until the migrator executes the plan, every kernel keeps running on the drained device: say so.
+      const stayed = [
+        ...result.migrations.map((m) => ({ kernelId: m.kernelId, reason: `planned onto ${m.to}, but this server does not move running kernels yet` })),
+        ...result.orphans.map((o) => ({ kernelId: o.kernelId, reason: o.reason })),
+      ];
+      const outcome: DrainOutcome = { device, migrations: [], stayed, message: `drained ${device}; ${stayed.length} kernel(s) keep running on it` };
+      return outcome;
     });
     connection.onRequest(previewPlacementRequest, async (request) => toWire.placement(await this.bridge.preview(fromWire.placementRequest(request ?? {}))));
     connection.onNotification(customSelectorChangedNotification, ({ registered }) => {

@@ -7,9 +7,13 @@ import type * as backends from '../backends/backend';
 import type * as backendReports from '../backends/backendReport';
 import type { GpuErrorCode as EngineGpuErrorCode } from '../backends/gpuError';
 import type * as coordinator from '../coordinator/coordinatorTypes';
+import type * as manifestViews from '../manifest/views';
+import type * as migration from '../migration/migrationTypes';
+import type * as router from '../router/routingDecision';
 import type * as kernels from '../runtime/kernelReports';
 import type * as topologyJson from '../topology/topologyJson';
 import type * as topology from '../topology/topologyModel';
+import type * as byteRanges from '../views/byteRanges';
 import type * as wire from './protocol';
 
 /** true when A and B are the same type (every field, optionality and readonly alike), else false. */
@@ -23,12 +27,17 @@ export interface WirePairs {
   DeviceView: [coordinator.DeviceView, wire.DeviceView];
   PlacementRequest: [coordinator.PlacementRequest, wire.PlacementRequest];
   Placement: [coordinator.Placement, wire.Placement];
-  DeviceUnregisterResult: [coordinator.DeviceUnregisterResult, wire.DeviceUnregisterResult];
   TopologyJson: [topologyJson.TopologyJson, wire.TopologyJson];
   TopologyLink: [topology.TopologyLink, wire.TopologyLink];
   KernelView: [kernels.KernelView, wire.KernelView];
   ReloadOutcome: [kernels.ReloadOutcome, wire.ReloadOutcome];
   HotReloadStats: [kernels.HotReloadStats, wire.HotReloadStats];
+  KernelPhase: [kernels.KernelPhase, wire.KernelPhase];
+  MigrationRoute: [migration.MigrationRoute, wire.MigrationRoute];
+  MigrationPhase: [migration.MigrationPhase, wire.MigrationPhase];
+  WireRoute: [router.RouteKind, wire.WireRoute];
+  WireStateView: [manifestViews.StateView, wire.WireStateView];
+  WireStateRange: [byteRanges.ByteRange, wire.WireStateRange];
   GpuErrorCode: [EngineGpuErrorCode, wire.GpuErrorCode];
 }
 
@@ -40,12 +49,17 @@ export const WIRE_MATCHES: { [K in keyof WirePairs]: Same<WirePairs[K][0], WireP
   DeviceView: true,
   PlacementRequest: true,
   Placement: true,
-  DeviceUnregisterResult: true,
   TopologyJson: true,
   TopologyLink: true,
   KernelView: true,
   ReloadOutcome: true,
   HotReloadStats: true,
+  KernelPhase: true,
+  MigrationRoute: true,
+  MigrationPhase: true,
+  WireRoute: true,
+  WireStateView: true,
+  WireStateRange: true,
   GpuErrorCode: true,
 };
 
@@ -56,12 +70,12 @@ export const toWire = {
   deviceViews: (views: readonly coordinator.DeviceView[]): wire.DeviceView[] => [...views],
   placementRequest: (request: coordinator.PlacementRequest): wire.PlacementRequest => request,
   placement: (placement: coordinator.Placement): wire.Placement => placement,
-  unregisterResult: (result: coordinator.DeviceUnregisterResult): wire.DeviceUnregisterResult => result,
   topology: (json: topologyJson.TopologyJson): wire.TopologyJson => json,
   kernelViews: (views: readonly kernels.KernelView[]): wire.KernelView[] => [...views],
   reloadOutcome: (outcome: kernels.ReloadOutcome): wire.ReloadOutcome => outcome,
   hotReloadStats: (stats: kernels.HotReloadStats): wire.HotReloadStats => stats,
   gpuErrorCode: (code: EngineGpuErrorCode): wire.GpuErrorCode => code,
+  stateViews: (views: readonly manifestViews.StateView[]): wire.WireStateView[] => views.map((v) => ({ ...v })),
 };
 
 /** Wire → engine, for what the client sends (a placement preview's request). */

@@ -22,6 +22,11 @@ export interface KernelSpec {
   inboxCapacity: number;
   outboxCapacity: number;
   rateHz: number;
+  /**
+   * One source per backend with the same ABI and state layout (`"sources"` in the manifest),
+   * absolute paths; the kernel can migrate between devices of these backends. `source` is among them.
+   */
+  sources?: Partial<Record<'webgpu' | 'cuda', string>>;
 }
 
 export interface ManifestProblem {

@@ -34,6 +34,8 @@ export interface DeviceProbe {
   pcieLink?: { generation: number; width: number };
   /** Dawn's adapter type; 'cpu' is a software rasteriser (lavapipe, SwiftShader). */
   adapterType?: 'discrete' | 'integrated' | 'cpu' | 'unknown';
+  /** A further device instance of the adapter behind this key (probe/deviceInstances.ts): the same physical GPU. */
+  instanceOf?: DeviceKey;
 }
 
 /** cuDeviceGetP2PAttribute for one ordered pair. */

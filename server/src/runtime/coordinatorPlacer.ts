@@ -21,5 +21,6 @@ export function coordinatorPlacer(
     remove: (kernelId) => { coordinator.removeKernel(kernelId); },
     deviceName: (key) => coordinator.device(key)?.name,
     updateMemory: (key, freeBytes, totalBytes) => { coordinator.updateDeviceMemory(key, freeBytes, totalBytes); },
+    move: (kernelId, device) => { coordinator.assignKernel(kernelId, device, { force: true }); },
   };
 }

@@ -10,7 +10,7 @@ import { GpuError } from '../backends/gpuError';
 import { errorMessage, type Logger } from '../logger';
 import type { KernelCheckpoint } from '../checkpoint/kernelCheckpoint';
 import type { HotReloadStats, ReloadOutcome, ReloadPhaseTimings, ReloadStatus } from './kernelReports';
-import { kernelVersion, type KernelVersion, type ManagedKernel } from './managedKernel';
+import type { KernelVersion, ManagedKernel } from './managedKernel';
 import { autoRolledBackMessage, describeFailure, recoveredMessage, rejectedMessage, swappedMessage, tooManyFailuresMessage } from './reloadMessages';
 import { CompileFailed, HostLost, compileEarly, discardEarly, now, runReloadPhases, validatePhase } from './reloadPhases';
 import { ReloadQueue, type EarlyCompile, type ReloadRequest } from './reloadQueue';
@@ -86,7 +86,7 @@ export class HotReloadManager {
         discard();
         this.counters.validationFailures++;
         this.counters.failedReloads++;
-        return this.finish(kernel, 'rejected', { message: rejectedMessage(kernel.id, errors, kernel.state === 'running' ? kernel.version.number : undefined), errors });
+        return this.finish(kernel, 'rejected', { message: rejectedMessage(kernel.id, errors, kernel.state === 'running' || kernel.state === 'reloading' ? kernel.version.number : undefined), errors });
       }
     }
     if (this.queue.outdated(kernel.id, seq)) {
@@ -117,10 +117,10 @@ export class HotReloadManager {
   rollback(kernel: ManagedKernel): Promise<ReloadOutcome> {
     return kernel.exclusive(async () => {
       const fallback = kernel.fallback;
-      const from = kernel.state === 'stopped' ? undefined : kernel.version;
+      const from = kernel.state === 'running' ? kernel.version : undefined;
       if (!fallback || !from) {
         this.counters.failedReloads++;
-        const why = !from ? 'it is not running' : 'it has no earlier version (it has not been reloaded since it started)';
+        const why = !from ? `it is ${kernel.state}, not running` : 'it has no earlier version (it has not been reloaded since it started)';
         return this.finish(kernel, 'failed', { message: `${kernel.id}: cannot roll back: ${why}` });
       }
       const startedAt = now();
@@ -181,7 +181,7 @@ export class HotReloadManager {
       return this.finish(kernel, 'failed', { message: `${kernel.id} is ${kernel.state}, not running; start the kernels to run the saved code` });
     }
     const current = kernel.version;
-    const candidate = kernelVersion(kernel.highestVersion + 1, request.source);
+    const candidate = kernel.nextVersion(request.source);
     if (candidate.codeSha256 === current.codeSha256) {
       discardEarly(kernel, request.early);
       return this.finish(kernel, 'unchanged', { message: `${kernel.id}: the saved code is v${current.number}, which is running; nothing to reload` });
@@ -208,7 +208,7 @@ export class HotReloadManager {
     if (!result.ok) return this.rollBackAutomatically(kernel, from, target, result.checkpoint, result.error);
     const { timings, restored, checkpoint } = result;
     if (!options.rollback) this.counters.reloaded(timings);
-    kernel.rollbackPoint = checkpoint;
+    kernel.keepRollbackPoint(checkpoint);
     const message = swappedMessage(kernel.id, { from: from.number, to: target.number, rollback: options.rollback, restored }, kernel.location.key, timings.totalMs, kernel.spec.stateBytes);
     return this.finish(kernel, options.rollback ? 'rolledBack' : 'reloaded', { message, timings, from, statePreserved: true });
   }
@@ -218,17 +218,17 @@ export class HotReloadManager {
     this.counters.automaticRollbacks++;
     if (kernel.fallback?.number === good.number) kernel.popFallback();
     const what = describeFailure(error);
-    kernel.setState('recovering');
+    kernel.beginRecovery();
     try {
-      await kernel.start(good, checkpoint);
-      kernel.rollbackPoint = checkpoint;
+      await kernel.restart(good, checkpoint);
+      kernel.keepRollbackPoint(checkpoint);
       return this.finish(kernel, 'autoRolledBack', {
         message: autoRolledBackMessage(kernel.id, bad.number, good.number, what, checkpoint),
         from: bad,
         statePreserved: checkpoint !== undefined,
       });
     } catch (recoveryError) {
-      kernel.setState('failed', `v${bad.number} ${what}, and v${good.number} could not be restored: ${errorMessage(recoveryError)}`);
+      kernel.fail(`v${bad.number} ${what}, and v${good.number} could not be restored: ${errorMessage(recoveryError)}`);
       return this.finish(kernel, 'failed', { message: `${kernel.id} v${bad.number} ${what}, and v${good.number} could not be restored: ${errorMessage(recoveryError)}. Fix the kernel and start it again.`, from: bad });
     }
   }
@@ -236,17 +236,17 @@ export class HotReloadManager {
   /** A compile on the device failed (the old version still runs) or the kernel could not resume. */
   private afterFailedSwap(kernel: ManagedKernel, error: unknown): ReloadOutcome {
     if (error instanceof CompileFailed) {
-      if (kernel.state === 'reloading') kernel.setState('running');
       return this.finish(kernel, 'failed', { message: `${kernel.id}: the device's compiler refused the new code; v${kernel.version.number} keeps running: ${errorMessage(error.cause)}` });
     }
     return this.finish(kernel, 'failed', { message: `${kernel.id}: ${errorMessage(error)}` });
   }
 
   private async recoverNow(kernel: ManagedKernel, reason: string, culprit: boolean): Promise<ReloadOutcome> {
+    kernel.beginRecovery();
     const decision = this.recovery.admit(kernel.id);
     if (!decision.allowed) {
       const message = tooManyFailuresMessage(kernel.id, decision.failures, reason);
-      kernel.setState('failed', message);
+      kernel.fail(message);
       return this.finish(kernel, 'failed', { message });
     }
     const current = kernel.version;
@@ -254,14 +254,13 @@ export class HotReloadManager {
       return this.rollBackAutomatically(kernel, kernel.fallback, current, kernel.rollbackPoint, new GpuError('WATCHDOG_TIMEOUT', reason));
     }
     const checkpoint = kernel.lastCheckpoint;
-    kernel.setState('recovering');
     try {
-      await kernel.start(current, checkpoint);
+      await kernel.restart(current, checkpoint);
       this.counters.recoveries++;
       return this.finish(kernel, 'recovered', { message: recoveredMessage(kernel.id, current.number, checkpoint, reason), statePreserved: checkpoint !== undefined });
     } catch (error) {
       const message = `${kernel.id} could not be recovered after "${reason}": ${errorMessage(error)}`;
-      kernel.setState('failed', message);
+      kernel.fail(message);
       return this.finish(kernel, 'failed', { message });
     }
   }
@@ -286,8 +285,7 @@ export class HotReloadManager {
     };
     if (details.timings) outcome.timings = details.timings;
     if (details.errors) outcome.errors = details.errors;
-    if (status !== 'superseded') kernel.lastReload = outcome;
-    kernel.setState(kernel.state);
+    kernel.recordOutcome(outcome);
     this.deps.notify(outcome);
     return outcome;
   }

@@ -2,20 +2,43 @@
 // server's protocol, the command line and the tests. No behaviour here.
 import type { BackendName } from '../backends/backendReport';
 
-/** Where a kernel is in its life. */
+/** Where a kernel is in its life (kernelLifecycle.ts has the moves allowed between these). */
 export type KernelRunState =
   /** placed, compiling and allocating its first version */
   | 'starting'
   /** its step loop runs */
   | 'running'
-  /** a hot reload (or a rollback) is between drain and resume */
+  /** a hot reload (or a rollback) runs, from the compile (the old version still steps) to the new version's first step */
   | 'reloading'
-  /** its device host died or hung; it comes back from its last checkpoint */
+  /** its loop is being stopped at a step boundary, to stop the kernel */
+  | 'draining'
+  /** its state is being copied to host memory at a step boundary (the loop pauses) */
+  | 'checkpointing'
+  /** it moves to another device: drained, checkpointed, recreated there, resumed */
+  | 'migrating'
+  /** its device host died or hung, or its version failed; it comes back from a checkpoint */
   | 'recovering'
   /** stopped by the user (or never started) */
   | 'stopped'
   /** could not start or could not recover; `error` says why */
   | 'failed';
+
+/** The step a reload, migration, start or recovery is at; only while the kernel is in such a state. */
+export type KernelPhase =
+  /** the new code compiles on the kernel's device (during a reload the old version keeps stepping) */
+  | 'compiling'
+  /** the loop stops at a step boundary */
+  | 'draining'
+  /** the state is copied to host memory */
+  | 'checkpointing'
+  /** the loop's code handle is replaced (same buffers) */
+  | 'swapping'
+  /** the kernel is created afresh in its host and its state written back from a checkpoint */
+  | 'restoring'
+  /** the kernel is created on the target device and its state written there */
+  | 'moving'
+  /** the loop starts again; the phase ends with the first step */
+  | 'resuming';
 
 /** One kernel as the status bar, the commands and `ringkernel run` see it. */
 export interface KernelView {
@@ -25,6 +48,8 @@ export interface KernelView {
   language: 'wgsl' | 'ptx' | 'msl';
   entryPoint: string;
   state: KernelRunState;
+  /** What a reloading, migrating, starting or recovering kernel is doing now ("reloading: compiling"). */
+  phase?: KernelPhase;
   /** The backend and device key (e.g. "webgpu:0", "cuda:0") it runs on, once placed. */
   backend?: BackendName;
   device?: string;

@@ -8,6 +8,7 @@ import type { BackendName } from '../backends/backendReport';
 import type { PlacementRequest } from '../coordinator/coordinatorTypes';
 import { formatBytes } from '../format';
 import { DeviceHost } from '../hosts/deviceHost';
+import type { KernelHost } from '../hosts/kernelHost';
 import { inboxBytes, outboxBytes, CONTROL_BYTES } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import { runsOn, type KernelSpec, type Manifest } from '../manifest/manifest';
@@ -15,6 +16,12 @@ import { DEFAULT_HOT_RELOAD_CONFIG, HotReloadManager, type HotReloadConfig, type
 import { sha256Hex, type KernelCheckpoint } from '../checkpoint/kernelCheckpoint';
 import type { HotReloadStats, KernelView, ReloadOutcome } from './kernelReports';
 import { ManagedKernel, kernelVersion, type KernelLocation, type KernelVersion } from './managedKernel';
+import { KernelMigrator } from '../migration/kernelMigrator';
+import type { MigrationOptions, MigrationReport, MigrationRoute } from '../migration/migrationTypes';
+import type { KernelPlacement } from '../hosts/deviceKernel';
+import { relocationSubject } from './kernelRelocation';
+import { MessageDelivery, type DeliveryStats } from './messageDelivery';
+import type { GpuTopology } from '../topology/gpuTopology';
 
 export type PlaceResult = { ok: true; device: string } | { ok: false; error: { message: string } };
 
@@ -27,6 +34,8 @@ export interface KernelPlacer {
   deviceName(key: string): string | undefined;
   /** A device host measured a device's free memory (after a kernel started or stopped there). */
   updateMemory?(key: string, freeBytes: number, totalBytes?: number): void;
+  /** A migration switched the kernel to `device`: its record follows (a full device does not refuse it: it runs there). */
+  move?(kernelId: string, device: string): void;
 }
 
 export interface KernelRuntimeOptions {
@@ -46,6 +55,10 @@ export interface KernelRuntimeOptions {
   hostScript?: string;
   onChange?(): void;
   onOutcome?(outcome: ReloadOutcome): void;
+  /** How a migration's bytes travel between two devices (from the topology); default staged through the host. */
+  migrationRoute?(from: string, to: string): MigrationRoute;
+  /** ringkernel.migration.verify (default true). */
+  migrationVerify?: boolean;
 }
 
 export interface StartResult {
@@ -77,12 +90,23 @@ export class KernelRuntime {
   private readonly webgpuHosts = new Map<string, DeviceHost>();
   private cudaHost: DeviceHost | undefined;
   private readonly manager: HotReloadManager;
+  /** The K2K router, free-running, and the delivery between it and the hosts' loops (messageDelivery.ts). */
+  private readonly delivery: MessageDelivery;
+  private readonly routerListeners = new Set<() => void>();
   private checkpointTimer: NodeJS.Timeout | undefined;
   private startedFlag = false;
   private disposed = false;
+  /** Moves running kernels between devices (migrate). */
+  readonly migrator: KernelMigrator;
 
   constructor(private readonly options: KernelRuntimeOptions) {
+    this.migrator = new KernelMigrator({
+      records: { moved: (kernelId, _from, to) => options.placer.move?.(kernelId, to) },
+      route: (from, to): MigrationRoute => options.migrationRoute?.(from, to) ?? 'hostStaged',
+      verify: options.migrationVerify ?? true,
+    });
     const stepTimeoutMs = options.stepTimeoutMs ?? 5_000;
+    this.delivery = new MessageDelivery({ log: options.log, onChange: () => { for (const listener of this.routerListeners) listener(); } });
     this.manager = new HotReloadManager(
       // A version must survive a few watchdog periods before a hang counts as its own fault.
       { ...DEFAULT_HOT_RELOAD_CONFIG, probationMs: Math.max(DEFAULT_HOT_RELOAD_CONFIG.probationMs, 3 * stepTimeoutMs), ...options.reload },
@@ -188,6 +212,9 @@ export class KernelRuntime {
 
   /** The kernel's state at a step boundary (the loop pauses for the read). */
   readState(id: string): Promise<StateSnapshot> {
+    const left = this.kernels.has(id) ? undefined : this.stopped.get(id);
+    // A stopped kernel's state is the checkpoint it stopped with.
+    if (left) return Promise.resolve(snapshot(id, left.checkpoint.version, left.checkpoint.step, new Uint8Array(left.checkpoint.state)));
     const kernel = this.kernel(id);
     return kernel.exclusive(async () => {
       if (kernel.state === 'running' && kernel.alive) {
@@ -198,6 +225,38 @@ export class KernelRuntime {
       if (!checkpoint) throw new Error(`kernel "${id}" is ${kernel.state} and has no checkpoint to read`);
       return snapshot(kernel.id, checkpoint.version, checkpoint.step, new Uint8Array(checkpoint.state));
     });
+  }
+
+  /**
+   * Moves a running kernel to `device` (a device key) at a step boundary, with its state and step
+   * count; on any failure or a cancel before the switch it keeps running where it was.
+   */
+  async migrate(id: string, device: string, options: MigrationOptions = {}): Promise<MigrationReport> {
+    const kernel = this.kernel(id);
+    if (this.options.placer.deviceName(device) === undefined) throw new Error(`cannot move kernel "${id}" to ${device}: there is no such device`);
+    if (this.manager.isReloadInProgress(id)) throw new Error(`kernel "${id}" is being reloaded; move it once the reload is done`);
+    const report = await kernel.exclusive(() => {
+      if (kernel.state !== 'running' || !kernel.alive) throw new Error(`kernel "${id}" is ${kernel.state}; only a running kernel can move`);
+      // The control block's kernel_index stays the kernel's place in the manifest.
+      const index = Math.max(0, this.manifest?.kernels.findIndex((k) => k.id === id) ?? 0);
+      return this.migrator.migrate(relocationSubject(kernel, (device, backend) => this.placementOf(kernel.spec, index, device, backend), {
+        hostFor: (backend, device) => this.newHost(backend, device),
+        adopted: (kernelId, host) => { if (host instanceof DeviceHost && host.backend === 'webgpu') this.webgpuHosts.set(kernelId, host); },
+        done: (kernelId, host) => this.hostDone(kernelId, host),
+        deviceName: (key) => this.options.placer.deviceName(key) ?? key,
+      }), device, options);
+    });
+    if (report.status === 'migrated') {
+      this.options.log.info(report.message);
+      this.reportDeviceMemory(kernel.host, kernel.location);
+    } else this.options.log.warn(report.message);
+    this.changed();
+    return report;
+  }
+
+  /** A kernel's manifest entry. */
+  spec(id: string): KernelSpec | undefined {
+    return this.manifest?.kernels.find((k) => k.id === id);
   }
 
   views(): KernelView[] {
@@ -228,6 +287,34 @@ export class KernelRuntime {
     return this.manager.isReloadInProgress(id);
   }
 
+  // The K2K router: what the server wires to ringkernel/routerStats, the topology view and the API.
+
+  /** The router's statistics now (per kernel, per pair, per device pair, totals), plus the mailboxes'. */
+  routerStats(): DeliveryStats {
+    return this.delivery.snapshot();
+  }
+
+  /** Hears every change of the router's figures (often: throttle before sending anything). */
+  onRouterChange(listener: () => void): { dispose(): void } {
+    this.routerListeners.add(listener);
+    return { dispose: () => this.routerListeners.delete(listener) };
+  }
+
+  /** Routing decisions follow the machine's topology and ringkernel.enableP2P. */
+  setRouterTopology(topology: GpuTopology, enableP2P?: boolean): void {
+    this.delivery.setTopology(topology);
+    if (enableP2P !== undefined) this.delivery.setEnableP2P(enableP2P);
+  }
+
+  /**
+   * Migration hook: call at a migration's switch, once the kernel's loop stopped on its old device
+   * and before it steps on `deviceKey` in `host`. Its unconsumed inbox moves to the new host and
+   * the router re-routes its pending messages (router.relocate): none lost, none repeated, order kept.
+   */
+  messagesFollowMigration(id: string, deviceKey: string, host: DeviceHost): Promise<{ rerouted: number }> {
+    return this.delivery.messagesFollow(id, deviceKey, host);
+  }
+
   /** Kills the device hosts (their kernels with them) and forgets the placements. */
   dispose(): Promise<void> {
     if (this.disposed) return Promise.resolve();
@@ -235,6 +322,7 @@ export class KernelRuntime {
     clearInterval(this.checkpointTimer);
     for (const kernel of this.kernels.values()) this.options.placer.remove(kernel.id);
     this.kernels.clear();
+    this.delivery.dispose();
     for (const host of this.webgpuHosts.values()) host.dispose();
     this.webgpuHosts.clear();
     this.cudaHost?.dispose();
@@ -273,27 +361,30 @@ export class KernelRuntime {
     const key = placement.device;
     const device = Number(key.slice(key.indexOf(':') + 1));
     const location: KernelLocation = { backend, device, key, deviceName: this.options.placer.deviceName(key) ?? key };
-    const host = this.hostFor(backend, spec.id);
+    const host = this.hostFor(backend, spec.id, device);
     const kernel = new ManagedKernel(spec, host, location, {
       index, device, stateBytes: spec.stateBytes, grid: spec.grid, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity,
       ...(backend === 'cuda' ? { block: spec.block } : {}),
     }, {
       changed: () => this.changed(),
+      log: this.options.log,
       failed: (failed, reason, culprit) => {
         void this.manager.recover(failed, reason, culprit);
       },
     });
     const left = this.stopped.get(spec.id);
     const resumable = left && left.spec.stateBytes === spec.stateBytes ? left : undefined;
+    // Before the first step, so the loop's first batch of messages finds the kernel registered.
+    this.delivery.kernelStarting({ index, id: spec.id, device: key, host, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity });
     const onDisk = kernelVersion(1, this.sourceOf(spec, code));
     // A stopped kernel resumes the version it ran; code saved since then comes in as a reload,
     // so it is validated, swapped and, if it hangs, rolled back like any other save.
     const version = resumable?.version ?? onDisk;
-    if (resumable) kernel.highestVersion = resumable.highestVersion;
     try {
-      await kernel.start(version, resumable?.checkpoint);
+      await kernel.start(version, resumable?.checkpoint, resumable?.highestVersion);
       this.stopped.delete(spec.id);
     } catch (error) {
+      await this.delivery.kernelStopped(spec.id);
       this.options.placer.remove(spec.id);
       this.releaseHost(backend, spec.id);
       throw new Error(`kernel "${spec.id}" (${formatBytes(spec.stateBytes)} of state) did not start on ${key}: ${errorMessage(error)}`);
@@ -307,6 +398,9 @@ export class KernelRuntime {
 
   private async stopKernel(kernel: ManagedKernel): Promise<void> {
     await kernel.exclusive(() => kernel.stop()).catch((error: unknown) => this.options.log.warn(`kernel "${kernel.id}" did not stop cleanly: ${errorMessage(error)}`));
+    // Its loop has stopped: its last messages are in; its mailbox leaves the host before the host goes.
+    await this.delivery.kernelStopped(kernel.id);
+    if (!this.manifest?.kernels.some((spec) => spec.id === kernel.id)) this.delivery.kernelRemoved(kernel.id);
     if (kernel.lastCheckpoint) {
       this.stopped.set(kernel.id, { spec: kernel.spec, checkpoint: kernel.lastCheckpoint, version: kernel.version, highestVersion: kernel.highestVersion });
     }
@@ -322,9 +416,10 @@ export class KernelRuntime {
    * placement does not go by the probe's figure from before these kernels. Only CUDA reports free
    * memory; WebGPU has no way to ask.
    */
-  private reportDeviceMemory(host: DeviceHost, location: KernelLocation): void {
+  private reportDeviceMemory(host: KernelHost, location: KernelLocation): void {
     const update = this.options.placer.updateMemory?.bind(this.options.placer);
-    if (location.backend !== 'cuda' || !update) return;
+    // The runtime's kernels live in DeviceHosts; only a real host can measure its device.
+    if (location.backend !== 'cuda' || !update || !(host instanceof DeviceHost)) return;
     host.devices().then((infos) => {
       const info = infos.find((d) => d.index === location.device);
       if (info?.memoryFreeBytes !== undefined) update(location.key, info.memoryFreeBytes, info.memoryTotalBytes);
@@ -336,32 +431,60 @@ export class KernelRuntime {
     await this.cudaHost?.setPeerAccess(enabled);
   }
 
+  private placementOf(spec: KernelSpec, index: number, device: number, backend: BackendName): KernelPlacement {
+    return {
+      index, device, stateBytes: spec.stateBytes, grid: spec.grid, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity,
+      ...(backend === 'cuda' ? { block: spec.block } : {}),
+    };
+  }
+
   /** Decision: one host per WebGPU kernel (an endless WGSL loop can only be stopped by killing its process). */
-  private hostFor(backend: BackendName, kernelId: string): DeviceHost {
+  private hostFor(backend: BackendName, kernelId: string, device: number): DeviceHost {
+    if (backend === 'cuda') return this.newHost(backend, device);
+    let host = this.webgpuHosts.get(kernelId);
+    if (!host) {
+      host = this.newHost(backend, device);
+      this.webgpuHosts.set(kernelId, host);
+    }
+    return host;
+  }
+
+  /** The shared CUDA host, or a new WebGPU host that opens device instance `device`. */
+  private newHost(backend: BackendName, device: number): DeviceHost {
     const options = {
       backend,
       log: this.options.log,
       stepTimeoutMs: this.options.stepTimeoutMs ?? 5_000,
       peerAccess: () => this.options.enableP2P ?? true,
       ...(this.options.hostScript ? { script: this.options.hostScript } : {}),
+      ...(backend === 'webgpu' ? { instance: device } : {}),
     };
     if (backend === 'cuda') {
       this.cudaHost ??= new DeviceHost(options);
       return this.cudaHost;
     }
-    let host = this.webgpuHosts.get(kernelId);
-    if (!host) {
-      host = new DeviceHost(options);
-      this.webgpuHosts.set(kernelId, host);
+    return new DeviceHost(options);
+  }
+
+  /** A migration is done with `host` for this kernel: a WebGPU host not serving it goes, the CUDA host once no kernel uses it. */
+  private hostDone(kernelId: string, host: KernelHost): void {
+    if (!(host instanceof DeviceHost)) return;
+    if (host.backend === 'webgpu') {
+      if (this.webgpuHosts.get(kernelId) !== host) host.dispose();
+    } else if (host === this.cudaHost && ![...this.kernels.values()].some((k) => k.location.backend === 'cuda')) {
+      this.cudaHost.dispose();
+      this.cudaHost = undefined;
     }
-    return host;
   }
 
   private releaseHost(backend: BackendName, kernelId: string): void {
     if (backend === 'webgpu') {
-      this.webgpuHosts.get(kernelId)?.dispose();
+      const host = this.webgpuHosts.get(kernelId);
+      if (host) this.delivery.detachHost(host);
+      host?.dispose();
       this.webgpuHosts.delete(kernelId);
     } else if (this.cudaHost && ![...this.kernels.values()].some((k) => k.location.backend === 'cuda')) {
+      this.delivery.detachHost(this.cudaHost);
       this.cudaHost.dispose();
       this.cudaHost = undefined;
     }

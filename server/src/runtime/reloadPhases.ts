@@ -29,7 +29,8 @@ export const now = (): number => performance.now();
 /** Starts compiling `source` on the kernel's device beside validation; undefined when there is nothing to compile. */
 export function compileEarly(kernel: ManagedKernel, source: KernelSource): EarlyCompile | undefined {
   const generation = kernel.generation;
-  if (generation === undefined || kernel.state !== 'running') return undefined;
+  // Not while another reload is past its compile: that one may be swapping versions right now.
+  if (generation === undefined || !(kernel.state === 'running' || (kernel.state === 'reloading' && kernel.phase === 'compiling'))) return undefined;
   if (kernelVersion(0, source).codeSha256 === kernel.version.codeSha256) return undefined;
   const started = now();
   return {
@@ -73,50 +74,58 @@ export type PhasesResult =
   | { ok: false; error: unknown; checkpoint: KernelCheckpoint | undefined };
 
 /**
- * Compile (or take the early compile), drain, checkpoint, swap, restore, resume. Before the drain
- * a failure throws (HostLost, CompileFailed, or what the device said) and leaves the old version
- * running; after the swap a failure is returned with the checkpoint to roll back from.
+ * Compile (or take the early compile), drain, checkpoint, swap, restore, resume, each a phase of
+ * the kernel's `reloading` state. Before the swap a failure throws (HostLost, CompileFailed, or
+ * what the device said) and leaves the old version running (or recovering, when its host was
+ * lost); after the swap a failure is returned with the checkpoint to roll back from.
  */
 export async function runReloadPhases(kernel: ManagedKernel, target: KernelVersion, startedAt: number, validateMs: number,
   options: { keepFallback: boolean; rollback: boolean; early?: EarlyCompile | undefined }, log: Logger): Promise<PhasesResult> {
   let phase = now();
   const lap = (): number => { const t = now(); const ms = t - phase; phase = t; return ms; };
+  kernel.beginReload();
   let handle: CompiledKernelHandle | undefined;
   let compileMs: number;
-  // A compile made beside validation counts if it succeeded in the host process that still runs.
-  const early = options.early && options.early.generation === kernel.generation ? await options.early.result : undefined;
-  if (early && !early.ok && kernel.alive) throw new CompileFailed(early.error);
-  if (early?.ok) {
-    handle = early.handle;
-    compileMs = early.ms;
-    lap();
-  } else {
-    try {
-      handle = await kernel.compile(target.source);
-    } catch (error) {
-      if (!kernel.alive) throw new HostLost(errorMessage(error));
-      throw new CompileFailed(error);
-    }
-    compileMs = lap();
-  }
-  kernel.setState('reloading');
   let drainMs: number;
   let pending: Promise<KernelCheckpoint>;
+  let old: CompiledKernelHandle;
+  let swapMs: number;
   const previous = kernel.lastCheckpoint;
   try {
+    // A compile made beside validation counts if it succeeded in the host process that still runs.
+    const early = options.early && options.early.generation === kernel.generation ? await options.early.result : undefined;
+    if (early && !early.ok && kernel.alive) throw new CompileFailed(early.error);
+    if (early?.ok) {
+      handle = early.handle;
+      compileMs = early.ms;
+      lap();
+    } else {
+      try {
+        handle = await kernel.compile(target.source);
+      } catch (error) {
+        if (!kernel.alive) throw new HostLost(errorMessage(error));
+        throw new CompileFailed(error);
+      }
+      compileMs = lap();
+    }
     await kernel.drain();
     drainMs = lap();
     pending = kernel.beginCheckpoint();
+    // The checkpoint's copy is queued on the device ahead of the new version's first step; its
+    // bytes cross into this process while that version starts, so the reload does not wait for
+    // them, yet they are there if that version hangs.
+    pending.catch(() => undefined);
+    if (options.rollback) kernel.popFallback();
+    old = kernel.swap(handle, target, { keepFallback: options.keepFallback });
+    swapMs = lap();
   } catch (error) {
-    // Nothing was swapped: the old version comes back from its last checkpoint, then we retry.
-    await kernel.releaseHandle(handle).catch(() => undefined);
-    if (!kernel.alive) throw new HostLost(errorMessage(error));
-    await kernel.resume();
+    // Nothing was swapped: the old version runs on (resumed if it was drained), or comes back
+    // from its last checkpoint when the host was lost, then the reload is retried.
+    if (handle) await kernel.releaseHandle(handle).catch(() => undefined);
+    await kernel.abandonReload();
+    if (!(error instanceof CompileFailed) && !kernel.alive) throw new HostLost(errorMessage(error));
     throw error;
   }
-  // The checkpoint's copy is queued on the device ahead of the new version's first step; its
-  // bytes cross into this process while that version starts, so the reload does not wait for
-  // them, yet they are there if that version hangs.
   const checkpointStarted = now();
   let checkpointMs = 0;
   const arrived = pending.then((checkpoint) => {
@@ -124,9 +133,6 @@ export async function runReloadPhases(kernel: ManagedKernel, target: KernelVersi
     return checkpoint;
   });
   arrived.catch(() => undefined);
-  if (options.rollback) kernel.popFallback();
-  const old = kernel.swap(handle, target, { keepFallback: options.keepFallback });
-  const swapMs = lap();
   let restored = false;
   let restoreMs: number;
   let resumeMs: number;
@@ -140,7 +146,6 @@ export async function runReloadPhases(kernel: ManagedKernel, target: KernelVersi
   } catch (error) {
     return { ok: false, error, checkpoint: await arrived.catch(() => previous) };
   }
-  kernel.resumedAt = Date.now();
   // Freeing the old module is not on the way to the new version running.
   void kernel.releaseHandle(old).catch(() => undefined);
   const checkpoint = await arrived.catch((error: unknown) => {

@@ -2,6 +2,8 @@
 // package.json's contributes.configuration declares them (test/unit/settings.test.ts checks that
 // the two agree). readSettings.ts reads an editor's section against these declarations.
 import { LOAD_BALANCING_STRATEGIES } from '../coordinator/coordinatorTypes';
+import { MAX_INSTANCES_PER_ADAPTER } from '../probe/deviceInstances';
+import { MAX_STATE_FPS } from '../views/stateViewFeed';
 
 export type SettingDeclaration =
   | { readonly type: 'boolean'; readonly default: boolean }
@@ -27,6 +29,11 @@ export const SETTING_DECLARATIONS = {
   'kernels.reloadOnSave': { type: 'boolean', default: true },
   'kernels.stepTimeoutMs': { type: 'number', default: 5_000, minimum: 100, maximum: 600_000 },
   'kernels.checkpointIntervalSeconds': { type: 'number', default: 10, minimum: 0 },
+  /** Read once, when the server starts: it decides how many WebGPU devices the probe yields. */
+  'webgpu.instancesPerAdapter': { type: 'integer', default: 1, minimum: 1, maximum: MAX_INSTANCES_PER_ADAPTER },
+  'migration.verify': { type: 'boolean', default: true },
+  /** The client asks for at most this many frames a second; the server holds subscriptions to it too. */
+  'stateView.maxFps': { type: 'number', default: 10, minimum: 1, maximum: MAX_STATE_FPS },
 } as const satisfies Record<string, SettingDeclaration>;
 
 export type SettingName = keyof typeof SETTING_DECLARATIONS;

@@ -66,12 +66,19 @@ export function buildTopology(probes: TopologyProbes): GpuTopology {
     group.set(root(match.b), root(match.a));
     sameMethod.set(unordered(match.a, match.b), match.method);
   }
+  // Device instances of one adapter (probe/deviceInstances.ts) are one physical GPU by construction.
+  for (const d of devices) {
+    if (d.instanceOf === undefined || !byKey.has(d.instanceOf)) continue;
+    group.set(root(d.key), root(d.instanceOf));
+    sameMethod.set(unordered(d.key, d.instanceOf), 'instance');
+  }
   const physicalIds = new Map<DeviceKey, string>();
   for (const d of devices) if (!physicalIds.has(root(d.key))) physicalIds.set(root(d.key), `gpu${physicalIds.size}`);
   const physicalOf = (k: DeviceKey): string => physicalIds.get(root(k)) ?? k;
   const twins = (k: DeviceKey): DeviceProbe[] => devices.filter((d) => d.key !== k && root(d.key) === root(k));
   // Each device pairs with at most one device of each other backend, so a group's members matched pairwise.
-  const methodBetween = (a: DeviceKey, b: DeviceKey): SameGpuMethod => sameMethod.get(unordered(a, b)) ?? 'name';
+  const methodBetween = (a: DeviceKey, b: DeviceKey): SameGpuMethod => sameMethod.get(unordered(a, b))
+    ?? (byKey.get(a)?.instanceOf !== undefined || byKey.get(b)?.instanceOf !== undefined ? 'instance' : 'name');
 
   // NVML: direct NVLink counts per ordered pair (as each end reports them), switch ports, CPU links.
   const byPci = new Map<string, DeviceProbe>();

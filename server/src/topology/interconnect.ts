@@ -3,7 +3,7 @@
 import type { PcieLevel } from '../probe/probeRecords';
 
 /** How the same physical GPU was recognised behind two backends, strongest evidence first. */
-export type SameGpuMethod = 'uuid' | 'pciBusId' | 'pciDeviceId' | 'name';
+export type SameGpuMethod = 'uuid' | 'pciBusId' | 'pciDeviceId' | 'name' | 'instance';
 
 export type Interconnect =
   /** A device with itself. */
@@ -177,7 +177,7 @@ export function interconnectLabel(interconnect: Interconnect): string {
     case 'nvswitch': return `NVSwitch (NVLink${interconnect.generation}, ${interconnect.links} links)`;
     case 'pcie': return `PCIe ${nvidiaSmiPcieWord(interconnect.level)} (peer-to-peer)`;
     case 'host': return interconnect.level ? `host-mediated (PCIe ${nvidiaSmiPcieWord(interconnect.level)})` : 'host-mediated';
-    case 'samePhysicalGpu': return `same physical GPU (by ${interconnect.method})`;
+    case 'samePhysicalGpu': return interconnect.method === 'instance' ? 'same physical GPU (device instances, staged through host memory)' : `same physical GPU (by ${interconnect.method})`;
   }
 }
 

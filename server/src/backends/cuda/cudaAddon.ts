@@ -1,28 +1,27 @@
 // The typed face of the `ringkernel_cuda` native addon (native/): CUDA driver and NVML bindings
-// that load libcuda.so.1 and libnvidia-ml.so.1 at run time. Loading the addon never touches the
-// driver; a machine without one gets `driverStatus().available === false` with the reason, and every
-// other call throws a CudaError named DRIVER_NOT_FOUND.
+// that load libcuda.so.1 and libnvidia-ml.so.1 at run time. Loading the addon (cudaAddonLoader.ts)
+// never touches the driver; a machine without one gets `driverStatus().available === false` with
+// the reason, and every other call throws a CudaError named DRIVER_NOT_FOUND.
 //
 // Conventions of the addon:
-// - Device pointers are bigints. Offsets are bigint arithmetic (`ptr + 256n`); host ranges are views
-//   (`buffer.subarray(...)`). Every copy and memset is checked against its allocation first.
-// - Modules, functions, streams and events are opaque frozen handles `{ kind, device }`. A module,
-//   stream or event no longer referenced is released when collected; destroying one explicitly makes
-//   later use a CUDA_ERROR_INVALID_HANDLE error. Functions keep their module loaded.
+// - Driver objects are opaque frozen handles `{ kind, device }`: allocations (which add `bytes`),
+//   modules, functions, streams and events. A handle no longer referenced releases its driver object
+//   when collected; freeing or destroying one explicitly makes later use a CUDA_ERROR_INVALID_HANDLE
+//   error. Functions keep their module loaded. `liveResources()` counts what the process holds.
+// - Device memory is named by its allocation handle or `{ allocation, offset }`; host memory by an
+//   ArrayBuffer or any view of one (`buffer.subarray(...)`). Every copy and memset is checked against
+//   its allocation first; the addon never hands out raw device addresses.
+// - Queued work keeps what it uses alive until it has run: a stream copy its host buffer and its
+//   allocations, a launch its kernel, module and allocations. Freeing or dropping them meanwhile is
+//   safe; the release happens once a wait, a query or a later call sees the work done.
 // - Pinned host memory (memAllocHost) is an ArrayBuffer over driver memory, freed when collected or by
 //   memFreeHost (which detaches it). Runtimes with a V8 memory cage (Electron) refuse such buffers:
 //   memAllocHost then throws EXTERNAL_BUFFERS_NOT_ALLOWED and ordinary buffers must do.
-// - Wrong argument types throw TypeError synchronously, also from the *Async functions; failures of
-//   the driver throw (or reject with) a CudaError.
-// - The *Async waits hold one libuv worker thread each until the GPU work is done.
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-
-/** The addon's file, relative to the package root. */
-export const CUDA_ADDON_RELATIVE_PATH = join('native', 'build', 'Release', 'ringkernel_cuda.node');
-/** Environment variable naming the addon's file explicitly (tests, packaged layouts). */
-export const CUDA_ADDON_ENV = 'RINGKERNEL_CUDA_ADDON';
+// - moduleLoad compiles on a libuv worker thread, through the driver's linker, so the JavaScript
+//   thread and its other CUDA calls keep going during a JIT (see native/src/module.cc).
+// - Wrong argument types throw TypeError synchronously, also from the functions that return a
+//   promise; failures of the driver throw (or reject with) a CudaError.
+// - The *Async waits and moduleLoad hold one libuv worker thread each until they are done.
 
 /** What an addon error carries besides its message. */
 export interface CudaErrorInfo {
@@ -129,6 +128,10 @@ interface Handle<Kind extends string> {
   /** Type-only brand: one kind of handle cannot be passed for another. */
   readonly [handleKind]: Kind;
 }
+export interface CudaAllocation extends Handle<'allocation'> {
+  /** The allocation's size. */
+  readonly bytes: number;
+}
 export type CudaModule = Handle<'module'>;
 export type CudaStream = Handle<'stream'>;
 export type CudaEvent = Handle<'event'>;
@@ -137,8 +140,8 @@ export interface CudaFunction extends Handle<'function'> {
   readonly name: string;
 }
 
-/** A device address. */
-export type DevicePointer = bigint;
+/** A place in device memory: an allocation (its first byte), or a byte offset into one. */
+export type DeviceMemory = CudaAllocation | { readonly allocation: CudaAllocation; readonly offset: number | bigint };
 /** Host memory: an ArrayBuffer or any view of one (Buffer, typed array, DataView). */
 export type HostBuffer = ArrayBuffer | ArrayBufferView;
 
@@ -158,7 +161,7 @@ export interface ModuleLoadResult {
   infoLog: string;
   /** Warnings, when the module still loaded. */
   errorLog: string;
-  /** cuModuleLoadDataEx as timed by the addon, ms. */
+  /** The compile and load on the worker thread as timed by the addon, ms. */
   jitMs: number;
   /** The JIT's own wall time (CU_JIT_WALL_TIME), ms. */
   wallTimeMs: number;
@@ -183,13 +186,26 @@ export interface FunctionInfo {
   params: KernelParamLayout[] | null;
 }
 
-export interface PointerRange {
-  base: DevicePointer;
-  size: number;
+/** What the addon holds in this process (liveResources). */
+export interface LiveResources {
+  allocations: number;
+  allocatedBytes: number;
+  modules: number;
+  streams: number;
+  events: number;
+  /** Pinned host buffers (memAllocHost) whose pages are still held, and their bytes. */
+  pinnedBuffers: number;
+  pinnedBytes: number;
+  /** Host buffers that queued stream copies keep alive until they have run. */
+  heldHostBuffers: number;
+  /** Batches of queued work whose end this process has not seen yet. */
+  pendingWork: number;
 }
 
-/** A kernel argument: a bigint is a u64 (a device pointer); scalars name their type. */
+/** A kernel argument: device memory is passed as its address (a .u64 pointer parameter) and held
+ *  until the kernel has run; a bigint is a u64; scalars name their type. */
 export type KernelParam =
+  | DeviceMemory
   | bigint
   | { type: 'u32' | 'i32' | 'f32' | 'f64'; value: number }
   | { type: 'u64' | 'i64'; value: bigint | number };
@@ -273,6 +289,8 @@ export interface CudaAddon {
   memGetInfo(device: number): MemoryInfo;
   deviceSynchronize(device: number): void;
   deviceSynchronizeAsync(device: number): Promise<void>;
+  /** Never throws; counts what this process holds right now. */
+  liveResources(): LiveResources;
 
   canAccessPeer(device: number, peer: number): boolean;
   p2pAttributes(device: number, peer: number): P2PAttributes;
@@ -281,34 +299,39 @@ export interface CudaAddon {
   /** false when access was not enabled. */
   disablePeerAccess(device: number, peer: number): boolean;
 
-  /** JIT-compiles PTX (or loads a cubin/fatbin). Throws a CudaError with errorLog/infoLog on failure. */
-  moduleLoad(device: number, image: string | Uint8Array, options?: ModuleLoadOptions): ModuleLoadResult;
+  /**
+   * JIT-compiles PTX (or loads a cubin/fatbin) on a worker thread. Rejects with a CudaError carrying
+   * errorLog/infoLog when the code does not compile.
+   */
+  moduleLoad(device: number, image: string | Uint8Array, options?: ModuleLoadOptions): Promise<ModuleLoadResult>;
   moduleUnload(module: CudaModule): void;
   /** Throws CUDA_ERROR_NOT_FOUND naming the entry point when the module has none by that name. */
   getFunction(module: CudaModule, name: string): CudaFunction;
   functionInfo(fn: CudaFunction): FunctionInfo;
 
-  memAlloc(device: number, bytes: number | bigint): DevicePointer;
-  memFree(device: number, pointer: DevicePointer): void;
-  /** The allocation that holds `pointer`. */
-  pointerRange(device: number, pointer: DevicePointer): PointerRange;
-  memsetD8(device: number, pointer: DevicePointer, value: number, bytes: number | bigint): void;
-  memsetD8Async(stream: CudaStream, pointer: DevicePointer, value: number, bytes: number | bigint): void;
+  memAlloc(device: number, bytes: number | bigint): CudaAllocation;
+  /** Frees now, or once queued work that uses it has run; the handle is unusable at once. */
+  memFree(allocation: CudaAllocation): void;
+  memsetD8(dst: DeviceMemory, value: number, bytes: number | bigint): void;
+  memsetD8Async(stream: CudaStream, dst: DeviceMemory, value: number, bytes: number | bigint): void;
   /** Page-locked host memory for fast and truly asynchronous copies. */
   memAllocHost(device: number, bytes: number | bigint): ArrayBuffer;
   /** Frees pinned memory now and detaches the buffer (its byteLength becomes 0). */
   memFreeHost(buffer: ArrayBuffer): void;
 
   /** Copies all of `src` to `dst`. */
-  memcpyHtoD(device: number, dst: DevicePointer, src: HostBuffer): void;
+  memcpyHtoD(dst: DeviceMemory, src: HostBuffer): void;
   /** Fills all of `dst` from `src`. */
-  memcpyDtoH(device: number, dst: HostBuffer, src: DevicePointer): void;
-  memcpyDtoD(device: number, dst: DevicePointer, src: DevicePointer, bytes: number | bigint): void;
-  memcpyPeer(dstDevice: number, dst: DevicePointer, srcDevice: number, src: DevicePointer, bytes: number | bigint): void;
-  memcpyHtoDAsync(stream: CudaStream, dst: DevicePointer, src: HostBuffer): void;
-  memcpyDtoHAsync(stream: CudaStream, dst: HostBuffer, src: DevicePointer): void;
-  memcpyDtoDAsync(stream: CudaStream, dst: DevicePointer, src: DevicePointer, bytes: number | bigint): void;
-  memcpyPeerAsync(stream: CudaStream, dstDevice: number, dst: DevicePointer, srcDevice: number, src: DevicePointer, bytes: number | bigint): void;
+  memcpyDtoH(dst: HostBuffer, src: DeviceMemory): void;
+  /** Within one device (DEVICE_MISMATCH otherwise: use memcpyPeer). */
+  memcpyDtoD(dst: DeviceMemory, src: DeviceMemory, bytes: number | bigint): void;
+  /** Between devices: over the peer link where peer access is on, else staged through the host. */
+  memcpyPeer(dst: DeviceMemory, src: DeviceMemory, bytes: number | bigint): void;
+  /** The stream must belong to the device memory's device; `src` is held until the copy has run. */
+  memcpyHtoDAsync(stream: CudaStream, dst: DeviceMemory, src: HostBuffer): void;
+  memcpyDtoHAsync(stream: CudaStream, dst: HostBuffer, src: DeviceMemory): void;
+  memcpyDtoDAsync(stream: CudaStream, dst: DeviceMemory, src: DeviceMemory, bytes: number | bigint): void;
+  memcpyPeerAsync(stream: CudaStream, dst: DeviceMemory, src: DeviceMemory, bytes: number | bigint): void;
 
   streamCreate(device: number, options?: StreamOptions): CudaStream;
   streamDestroy(stream: CudaStream): void;
@@ -326,120 +349,14 @@ export interface CudaAddon {
   /** Milliseconds between two recorded timing events. */
   eventElapsedTime(start: CudaEvent, end: CudaEvent): number;
 
-  /** Queues a launch. Parameter count and sizes are checked against the kernel where the driver says them. */
+  /**
+   * Queues a launch. Parameter count and sizes are checked against the kernel where the driver says
+   * them; device memory must be on the kernel's device.
+   */
   launchKernel(fn: CudaFunction, config: LaunchConfig, params: readonly KernelParam[]): void;
 
   /** Loads and initialises NVML on first call; never throws. */
   nvmlStatus(): NvmlStatus;
   nvmlDeviceInfo(device: NvmlDeviceRef): NvmlDeviceInfo;
   nvmlTopologyCommonAncestor(a: NvmlDeviceRef, b: NvmlDeviceRef): TopologyLevel;
-}
-
-export type CudaAddonLoad = { ok: true; addon: CudaAddon; path: string } | { ok: false; reason: string };
-
-/** The nearest directory at or above `start` holding a package.json. */
-function packageRoot(start: string): string | undefined {
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) return undefined;
-  }
-}
-
-/** Why the last `npm run build:native` failed, as scripts/build-native.mjs recorded it. */
-function buildFailure(root: string): string | undefined {
-  try {
-    const parsed: unknown = JSON.parse(readFileSync(join(root, 'native', 'build', 'unavailable.json'), 'utf8'));
-    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { reason?: unknown }).reason === 'string') {
-      return (parsed as { reason: string }).reason;
-    }
-  } catch {
-    // No record: the build never ran or succeeded.
-  }
-  return undefined;
-}
-
-function looksLikeAddon(value: unknown): value is CudaAddon {
-  return typeof value === 'object' && value !== null && typeof (value as { driverStatus?: unknown }).driverStatus === 'function' &&
-    typeof (value as { launchKernel?: unknown }).launchKernel === 'function';
-}
-
-let cached: CudaAddonLoad | undefined;
-
-/**
- * Loads the addon once per process: from $RINGKERNEL_CUDA_ADDON when set, else from
- * native/build/Release under the package root found above this bundle (dist/server.js,
- * out/test/...). On failure, one reason lists every path tried and what to do.
- */
-export function loadCudaAddon(): CudaAddonLoad {
-  cached ??= findCudaAddon({ explicitPath: process.env[CUDA_ADDON_ENV], searchFrom: __dirname });
-  return cached;
-}
-
-export interface FindCudaAddonOptions {
-  /** Tried first (the value of $RINGKERNEL_CUDA_ADDON). */
-  explicitPath?: string | undefined;
-  /** Where to start looking upwards for the package root. */
-  searchFrom: string;
-}
-
-/** Loads the addon without caching; loadCudaAddon is the one to use. */
-export function findCudaAddon(options: FindCudaAddonOptions): CudaAddonLoad {
-  const candidates: Array<{ path: string; origin: string }> = [];
-  if (options.explicitPath) candidates.push({ path: options.explicitPath, origin: ` (from $${CUDA_ADDON_ENV})` });
-  const root = packageRoot(options.searchFrom);
-  if (root !== undefined) candidates.push({ path: join(root, CUDA_ADDON_RELATIVE_PATH), origin: '' });
-
-  // A require esbuild leaves alone: the addon is a file on disk next to the bundle, never bundled.
-  const load = createRequire(__filename);
-  const tried: string[] = [];
-  for (const { path, origin } of candidates) {
-    if (!existsSync(path)) {
-      tried.push(`${path}${origin}: not found`);
-      continue;
-    }
-    try {
-      const exports: unknown = load(path);
-      if (looksLikeAddon(exports)) return { ok: true, addon: exports, path };
-      tried.push(`${path}${origin}: loaded, but it is not the RingKernel CUDA addon`);
-    } catch (error) {
-      tried.push(`${path}${origin}: ${error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error)}`);
-    }
-  }
-
-  const lines = ['The RingKernel CUDA addon could not be loaded, so the CUDA backend is unavailable.'];
-  if (tried.length > 0) lines.push(`Tried:\n${tried.map((t) => `  - ${t}`).join('\n')}`);
-  else lines.push(`No package root (a directory with package.json) was found above ${options.searchFrom}, and $${CUDA_ADDON_ENV} is not set.`);
-  const failure = root !== undefined ? buildFailure(root) : undefined;
-  if (failure !== undefined) lines.push(`The last native build failed: ${failure}`);
-  lines.push(
-    `To build it, run \`npm run build:native\`${root !== undefined ? ` in ${root}` : ''}. It needs a C++17 compiler and Python 3 for node-gyp ` +
-      '(Linux: g++ and make; macOS: the Xcode command-line tools; Windows: Visual Studio Build Tools), but no CUDA toolkit. ' +
-      `Or set $${CUDA_ADDON_ENV} to a built ringkernel_cuda.node.`,
-  );
-  return { ok: false, reason: lines.join('\n') };
-}
-
-/** One diagnostic from a JIT (or ptxas) log line such as
- *  `ptxas application ptx input, line 32; error   : Not a name of any known instruction: 'madd'`. */
-export interface JitDiagnostic {
-  /** 1-based line in the PTX source; undefined for messages about the whole module. */
-  line?: number;
-  severity: 'error' | 'warning' | 'info' | 'fatal';
-  message: string;
-}
-
-const jitLine = /^ptxas\b[^,:]*?(?:,\s*line\s+(\d+))?;?\s*(error|warning|info|fatal)\s*:\s*(.*)$/;
-
-/** Parses the JIT's error or info log into diagnostics; lines that are not diagnostics are skipped. */
-export function parseJitLog(log: string): JitDiagnostic[] {
-  const diagnostics: JitDiagnostic[] = [];
-  for (const raw of log.split(/\r?\n/)) {
-    const match = jitLine.exec(raw.trim());
-    if (!match) continue;
-    const [, line, severity, message] = match;
-    const diagnostic: JitDiagnostic = { severity: severity as JitDiagnostic['severity'], message: (message ?? '').trim() };
-    if (line !== undefined) diagnostic.line = Number(line);
-    diagnostics.push(diagnostic);
-  }
-  return diagnostics;
 }

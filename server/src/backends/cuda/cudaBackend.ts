@@ -5,7 +5,8 @@ import type { BackendName } from '../backendReport';
 import type { BufferHandle, DeviceInfo, GpuBackend, CompiledKernelHandle, KernelSource, StepLaunch, StepTiming, Timing } from '../backend';
 import { GpuError, type GpuErrorCode } from '../gpuError';
 import { OUTBOX_HEADER_BYTES, inAbiOrder } from '../../abi/kernelAbi';
-import { isCudaError, loadCudaAddon, type CudaAddon, type CudaFunction, type CudaModule, type CudaStream, type DevicePointer } from './cudaAddon';
+import { isCudaError, type CudaAddon, type CudaAllocation, type CudaFunction, type CudaModule, type CudaStream, type DeviceMemory } from './cudaAddon';
+import { loadCudaAddon } from './cudaAddonLoader';
 import { errorMessage } from '../../logger';
 
 interface OpenDevice {
@@ -37,11 +38,16 @@ export class CudaBackend implements GpuBackend {
   readonly name: BackendName = 'cuda';
   private readonly addon: CudaAddon;
   private opened: OpenDevice[] | undefined;
-  private readonly buffers = new Map<number, { pointer: DevicePointer; handle: BufferHandle }>();
+  private readonly buffers = new Map<number, { allocation: CudaAllocation; handle: BufferHandle }>();
   private readonly kernels = new Map<number, { module: CudaModule; fn: CudaFunction; handle: CompiledKernelHandle }>();
   private nextId = 1;
   /** `ringkernel.enableP2P`: off, every copy between devices is staged through the host. */
   private peerAccess: boolean;
+  /**
+   * JITs run one at a time. Each holds a libuv worker thread for its whole compile, and the pool
+   * has four: the step loops' waits for their streams must always find one free.
+   */
+  private jitQueue: Promise<unknown> = Promise.resolve();
 
   constructor(options: { peerAccess?: boolean } = {}) {
     this.peerAccess = options.peerAccess ?? true;
@@ -125,51 +131,58 @@ export class CudaBackend implements GpuBackend {
     return opened;
   }
 
-  compile(device: number, source: KernelSource): Promise<CompiledKernelHandle> {
+  /** Compiles off the JavaScript thread (native/src/module.cc): running kernels keep stepping meanwhile. */
+  async compile(device: number, source: KernelSource): Promise<CompiledKernelHandle> {
     if (source.language !== 'ptx') {
-      return Promise.reject(new GpuError('INVALID_ARGUMENT', `kernel "${source.label}": the CUDA backend runs PTX, not ${source.language.toUpperCase()}`));
+      throw new GpuError('INVALID_ARGUMENT', `kernel "${source.label}": the CUDA backend runs PTX, not ${source.language.toUpperCase()}`);
     }
     const { info } = this.deviceAt(device);
     let module: CudaModule;
     try {
-      module = this.addon.moduleLoad(device, source.code).module;
+      module = (await this.jit(device, source.code)).module;
     } catch (error) {
       const log = isCudaError(error) ? (error.errorLog ?? '').trim() : '';
       const first = log.split('\n').find((line) => /error/.test(line)) ?? (errorMessage(error));
-      return Promise.reject(new GpuError('COMPILE_FAILED', `kernel "${source.label}" does not compile for ${info.name} (CUDA ${device}): ${first}`, log || undefined));
+      throw new GpuError('COMPILE_FAILED', `kernel "${source.label}" does not compile for ${info.name} (CUDA ${device}): ${first}`, log || undefined);
     }
     let fn: CudaFunction;
     try {
       fn = this.addon.getFunction(module, source.entryPoint);
     } catch (error) {
       this.addon.moduleUnload(module);
-      return Promise.reject(new GpuError('ENTRY_POINT_MISSING',
-        `kernel "${source.label}": the PTX has no entry point "${source.entryPoint}" (${errorMessage(error)}); check \`.entry\` names and the manifest's entryPoint`));
+      throw new GpuError('ENTRY_POINT_MISSING',
+        `kernel "${source.label}": the PTX has no entry point "${source.entryPoint}" (${errorMessage(error)}); check \`.entry\` names and the manifest's entryPoint`);
     }
     const params = this.addon.functionInfo(fn).params;
     if (params !== null && (params.length !== 4 || params.some((p) => p.size !== 8))) {
       this.addon.moduleUnload(module);
-      return Promise.reject(new GpuError('INVALID_ARGUMENT',
+      throw new GpuError('INVALID_ARGUMENT',
         `kernel "${source.label}": entry point "${source.entryPoint}" takes ${params.length} parameter(s) of sizes ${params.map((p) => p.size).join(', ') || 'none'}; ` +
-        'the RingKernel ABI needs four .u64 pointers (control, state, inbox, outbox), see docs/kernel-abi.md'));
+        'the RingKernel ABI needs four .u64 pointers (control, state, inbox, outbox), see docs/kernel-abi.md');
     }
     const handle: CompiledKernelHandle = { id: this.nextId++, device, label: source.label, entryPoint: source.entryPoint };
     this.kernels.set(handle.id, { module, fn, handle });
-    return Promise.resolve(handle);
+    return handle;
   }
 
-  compileLogs(device: number, code: string): Promise<{ errorLog: string; infoLog: string }> {
+  async compileLogs(device: number, code: string): Promise<{ errorLog: string; infoLog: string }> {
     this.deviceAt(device);
     try {
-      const loaded = this.addon.moduleLoad(device, code);
+      const loaded = await this.jit(device, code);
       this.addon.moduleUnload(loaded.module);
-      return Promise.resolve({ errorLog: loaded.errorLog, infoLog: loaded.infoLog });
+      return { errorLog: loaded.errorLog, infoLog: loaded.infoLog };
     } catch (error) {
       if (isCudaError(error) && (error.errorLog !== undefined || error.infoLog !== undefined)) {
-        return Promise.resolve({ errorLog: error.errorLog ?? '', infoLog: error.infoLog ?? '' });
+        return { errorLog: error.errorLog ?? '', infoLog: error.infoLog ?? '' };
       }
-      return Promise.reject(cudaFailure(error, 'COMPILE_FAILED', `JIT check on CUDA ${device}`));
+      throw cudaFailure(error, 'COMPILE_FAILED', `JIT check on CUDA ${device}`);
     }
+  }
+
+  private jit(device: number, code: string): ReturnType<CudaAddon['moduleLoad']> {
+    const loaded = this.jitQueue.then(() => this.addon.moduleLoad(device, code));
+    this.jitQueue = loaded.catch(() => undefined);
+    return loaded;
   }
 
   releaseKernel(kernel: CompiledKernelHandle): void {
@@ -187,9 +200,9 @@ export class CudaBackend implements GpuBackend {
       throw new GpuError('BUFFER_TOO_LARGE', `buffer "${label}": ${bytes} bytes is more than ${info.name} (CUDA ${device}) has free (${free} bytes); make it smaller or free memory`);
     }
     try {
-      const pointer = this.addon.memAlloc(device, bytes);
+      const allocation = this.addon.memAlloc(device, bytes);
       const handle: BufferHandle = { id: this.nextId++, device, bytes };
-      this.buffers.set(handle.id, { pointer, handle });
+      this.buffers.set(handle.id, { allocation, handle });
       return handle;
     } catch (error) {
       throw cudaFailure(error, 'OUT_OF_MEMORY', `buffer "${label}" of ${bytes} bytes on CUDA ${device}`);
@@ -200,13 +213,13 @@ export class CudaBackend implements GpuBackend {
     const entry = this.buffers.get(handle.id);
     if (!entry) return;
     this.buffers.delete(handle.id);
-    this.addon.memFree(handle.device, entry.pointer);
+    this.addon.memFree(entry.allocation);
   }
 
-  private pointer(handle: BufferHandle, offset = 0): DevicePointer {
+  private memory(handle: BufferHandle, offset = 0): DeviceMemory {
     const entry = this.buffers.get(handle.id);
     if (!entry) throw new GpuError('INVALID_ARGUMENT', `buffer ${handle.id} does not exist (freed, or from another host)`);
-    return entry.pointer + BigInt(offset);
+    return offset === 0 ? entry.allocation : { allocation: entry.allocation, offset };
   }
 
   private checkRange(handle: BufferHandle, offset: number, bytes: number, what: string): void {
@@ -228,7 +241,7 @@ export class CudaBackend implements GpuBackend {
     this.checkRange(handle, offset, data.byteLength, 'write');
     const device = this.deviceAt(handle.device);
     const started = performance.now();
-    this.addon.memcpyHtoDAsync(device.stream, this.pointer(handle, offset), data);
+    this.addon.memcpyHtoDAsync(device.stream, this.memory(handle, offset), data);
     return this.finish(device, `write of ${data.byteLength} bytes to CUDA ${handle.device}`, started);
   }
 
@@ -240,7 +253,7 @@ export class CudaBackend implements GpuBackend {
     // the caller reuses is already paged in.
     const data = into && into.byteLength >= bytes ? into.subarray(0, bytes) : new Uint8Array(bytes).fill(0);
     const started = performance.now();
-    this.addon.memcpyDtoHAsync(device.stream, data, this.pointer(handle, offset));
+    this.addon.memcpyDtoHAsync(device.stream, data, this.memory(handle, offset));
     return { data, timing: await this.copyDone(device, `read of ${bytes} bytes from CUDA ${handle.device}`, started) };
   }
 
@@ -268,15 +281,15 @@ export class CudaBackend implements GpuBackend {
     const device = this.deviceAt(destination.device);
     const started = performance.now();
     if (source.device === destination.device) {
-      this.addon.memcpyDtoDAsync(device.stream, this.pointer(destination), this.pointer(source), bytes);
+      this.addon.memcpyDtoDAsync(device.stream, this.memory(destination), this.memory(source), bytes);
     } else {
       // The driver uses the peer link when peer access is on, and stages through the host otherwise.
-      this.addon.memcpyPeerAsync(device.stream, destination.device, this.pointer(destination), source.device, this.pointer(source), bytes);
+      this.addon.memcpyPeerAsync(device.stream, this.memory(destination), this.memory(source), bytes);
     }
     return this.finish(device, `copy of ${bytes} bytes CUDA ${source.device} → CUDA ${destination.device}`, started);
   }
 
-  async step(launch: StepLaunch, controlBlock: Uint8Array): Promise<StepTiming> {
+  async step(launch: StepLaunch, controlBlock: Uint8Array, inboxSlots?: Uint8Array): Promise<StepTiming> {
     const kernel = this.kernels.get(launch.kernel.id);
     if (!kernel) throw new GpuError('INVALID_ARGUMENT', `kernel ${launch.kernel.label} is not compiled on this host`);
     const device = this.deviceAt(launch.kernel.device);
@@ -291,10 +304,14 @@ export class CudaBackend implements GpuBackend {
     }
     const started = performance.now();
     try {
-      this.addon.memcpyHtoDAsync(device.stream, this.pointer(launch.control), controlBlock);
-      this.addon.launchKernel(kernel.fn, { grid: launch.grid, block: launch.block, stream: device.stream },
-        inAbiOrder({ control: this.pointer(launch.control), state: this.pointer(launch.state), inbox: this.pointer(launch.inbox), outbox: this.pointer(launch.outbox) }));
-      this.addon.memcpyDtoHAsync(device.stream, device.outboxHeader, this.pointer(launch.outbox));
+      const [control, state, inbox, outbox] = [this.memory(launch.control), this.memory(launch.state), this.memory(launch.inbox), this.memory(launch.outbox)];
+      this.addon.memcpyHtoDAsync(device.stream, control, controlBlock);
+      if (inboxSlots && inboxSlots.byteLength > 0) {
+        this.checkRange(launch.inbox, 0, inboxSlots.byteLength, `inbox of kernel "${launch.kernel.label}"`);
+        this.addon.memcpyHtoDAsync(device.stream, inbox, inboxSlots);
+      }
+      this.addon.launchKernel(kernel.fn, { grid: launch.grid, block: launch.block, stream: device.stream }, inAbiOrder({ control, state, inbox, outbox }));
+      this.addon.memcpyDtoHAsync(device.stream, device.outboxHeader, outbox);
       await this.addon.streamSynchronizeAsync(device.stream);
     } catch (error) {
       throw cudaFailure(error, 'INVALID_LAUNCH', what);
@@ -304,7 +321,7 @@ export class CudaBackend implements GpuBackend {
   }
 
   dispose(): void {
-    for (const { pointer, handle } of this.buffers.values()) this.addon.memFree(handle.device, pointer);
+    for (const { allocation } of this.buffers.values()) this.addon.memFree(allocation);
     this.buffers.clear();
     for (const { module } of this.kernels.values()) this.addon.moduleUnload(module);
     this.kernels.clear();

@@ -7,10 +7,12 @@ import { GpuError } from '../../backends/gpuError';
 import { CudaBackend } from '../../backends/cuda/cudaBackend';
 import { WebGpuBackend } from '../../backends/webgpu/webgpuBackend';
 import { BULK_THRESHOLD_BYTES, ScratchBuffer, fromPayload, toPayload, toPayloadAsync } from '../bulkTransfer';
+import { Mailboxes } from './mailboxes';
 import { SerialQueue } from './serialQueue';
 import { StepLoops } from './stepLoop';
 import { runSteps } from './stepRunner';
-import { NO_PEER_ACCESS_ARGUMENT, type HostMessage, type HostOperation, type HostOperations, type HostRequest } from '../hostProtocol';
+import { exportState, importState } from './stateTransfer';
+import { NO_PEER_ACCESS_ARGUMENT, type HostDeliver, type HostMessage, type HostOperation, type HostOperations, type HostRequest } from '../hostProtocol';
 
 function send(message: HostMessage): void {
   process.send?.(message);
@@ -49,11 +51,15 @@ async function copyInSlices(view: Uint8Array, landing: Uint8Array): Promise<Uint
   return landing;
 }
 
-function createBackend(name: string, peerAccess: boolean): GpuBackend {
+/**
+ * `instances`: which device instances of the WebGPU adapter this host opens (argv[3], e.g. "1").
+ * `peerAccess`: `ringkernel.enableP2P` (off: NO_PEER_ACCESS_ARGUMENT among the arguments).
+ */
+function createBackend(name: string, instances: number[], peerAccess: boolean): GpuBackend {
   const onDiagnostic = (message: string): void => send({ kind: 'diagnostic', message });
   switch (name as BackendName) {
     case 'webgpu':
-      return new WebGpuBackend({ onDiagnostic });
+      return new WebGpuBackend({ onDiagnostic, instances });
     case 'cuda':
       return new CudaBackend({ peerAccess });
   }
@@ -68,14 +74,16 @@ class Detached<T> {
 type Result<K extends HostOperation> = HostOperations[K]['result'];
 type Handler = { [K in HostOperation]: (args: HostOperations[K]['args'], progress: () => void) => Promise<Result<K>> | Result<K> | Detached<Result<K>> };
 
-function handlers(backend: GpuBackend, loops: StepLoops): Handler {
+function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): Handler {
   const scratch = new ScratchBuffer();
   const readScratch = new ScratchBuffer();
   const soonScratch = new ScratchBuffer();
   let soonScratchBusy = false;
   return {
     devices: () => backend.devices(),
-    compile: ({ device, source }) => backend.compile(device, source),
+    // A compile runs off the thread (CUDA: a worker of the addon; WebGPU: Dawn's async pipeline), and
+    // its reply is detached, so the queue goes on and running loops keep stepping meanwhile.
+    compile: ({ device, source }) => new Detached(backend.compile(device, source)),
     releaseKernel: ({ kernel }) => { backend.releaseKernel(kernel); return null; },
     allocate: ({ device, bytes, label }) => backend.allocate(device, bytes, label),
     free: ({ buffer }) => { backend.free(buffer); return null; },
@@ -107,28 +115,33 @@ function handlers(backend: GpuBackend, loops: StepLoops): Handler {
     steps: (batch, progress) => runSteps(backend, batch, progress),
     compileLogs: ({ device, code }) => {
       if (!backend.compileLogs) throw new GpuError('INVALID_ARGUMENT', `the ${backend.name} backend has no compile-only check`);
-      return backend.compileLogs(device, code);
+      return new Detached(backend.compileLogs(device, code));
     },
     startLoop: ({ loop, launch, control, rateHz }) => { loops.start(loop, launch, control, rateHz); return null; },
     stopLoop: ({ loop }) => loops.stop(loop),
     setPeerAccess: ({ enabled }) => { backend.setPeerAccess?.(enabled); return null; },
+    exportState: ({ buffer, bytes, file }) => exportState(backend, buffer, bytes, file, readScratch),
+    importState: ({ buffer, bytes, file, verify }) => importState(backend, buffer, bytes, file, verify, scratch),
+    takeMailbox: ({ kernel }) => ({ inboxes: mailboxes.drain(kernel) }),
   };
 }
 
 function main(): void {
   const name = process.argv[2] ?? '';
+  const instances = (process.argv[3] ?? '0').split(',').map(Number);
   let table: Handler | undefined;
   let startError: GpuError | undefined;
   // Requests run one at a time, in arrival order, as a GPU queue would, and loop slices run on
   // the same queue between them; the first thing in the queue opens the backend's devices, so
   // every request finds them open.
   const queue = new SerialQueue();
+  const mailboxes = new Mailboxes();
   void queue.run(async () => {
     try {
-      const backend = createBackend(name, !process.argv.includes(NO_PEER_ACCESS_ARGUMENT));
+      const backend = createBackend(name, instances, !process.argv.includes(NO_PEER_ACCESS_ARGUMENT));
       await backend.devices();
-      const loops = new StepLoops({ backend, queue, send, onStepFailure: exitIfUnusable });
-      table = handlers(backend, loops);
+      const loops = new StepLoops({ backend, queue, send, onStepFailure: exitIfUnusable, mailboxes });
+      table = handlers(backend, loops, mailboxes);
     } catch (error) {
       startError = GpuError.wrap(error, 'BACKEND_UNAVAILABLE', `device host for ${name}`);
     }
@@ -138,7 +151,12 @@ function main(): void {
     send({ kind: 'response', id: request.id, ok: false, error: failure.toData() });
     exitIfUnusable(failure);
   };
-  process.on('message', (request: HostRequest) => {
+  process.on('message', (request: HostRequest | HostDeliver) => {
+    // Deliveries skip the queue: a loop's next step finds them however busy the queue is.
+    if (request.kind === 'deliver') {
+      mailboxes.deliver(request.kernel, request.inbox);
+      return;
+    }
     if (request.kind !== 'request') return;
     void queue.request(async () => {
       try {

@@ -3,11 +3,13 @@
 // kernel's step). Loop work goes through the host's request queue in slices, so the server's
 // requests (read the state, compile a new version, stop the loop) run between slices, in order,
 // and every loop of a host (CUDA kernels share one) gets its turn: a slice re-enters the queue at
-// its back once it yields.
+// its back once it yields. Each step takes its kernel's delivered inbox from the host's mailboxes,
+// and what it sent goes to the server in one loopMessages per slice (never one per message).
 import type { GpuBackend, StepLaunch } from '../../backends/backend';
 import { GpuError } from '../../backends/gpuError';
 import type { ControlBlock } from '../../abi/kernelAbi';
-import type { HostLoopFailed, HostLoopProgress } from '../hostProtocol';
+import type { HostLoopFailed, HostLoopMessages, HostLoopProgress, SentStep } from '../hostProtocol';
+import type { Mailboxes } from './mailboxes';
 import type { SerialQueue } from './serialQueue';
 import { runStep } from './stepRunner';
 
@@ -40,13 +42,19 @@ interface Loop {
   k: number;
   /** Cancels the pending timer or immediate that would queue the next slice. */
   cancelWake: (() => void) | undefined;
+  /** Steps that sent messages since the last loopMessages. */
+  outgoing: SentStep[];
+  /** Delivered inboxes its steps consumed since the last loopMessages. */
+  inboxesTaken: number;
 }
 
 export interface StepLoopsOptions {
   backend: GpuBackend;
   /** The host's request queue; slices run on it so no request ever runs beside a step. */
   queue: SerialQueue;
-  send(message: HostLoopProgress | HostLoopFailed): void;
+  send(message: HostLoopProgress | HostLoopFailed | HostLoopMessages): void;
+  /** Delivered inboxes, by kernel index; without it steps run with empty inboxes. */
+  mailboxes?: Mailboxes;
   /** Called after a loop's step failed and loopFailed was sent (the host decides whether to exit). */
   onStepFailure(error: GpuError): void;
 }
@@ -69,7 +77,7 @@ export class StepLoops {
     const now = performance.now();
     const loop: Loop = {
       id, launch, control, rateHz, step: control.step, running: true, inStep: false, messages: 0, dropped: 0,
-      reported: false, lastSent: now, t0: now, k: 0, cancelWake: undefined,
+      reported: false, lastSent: now, t0: now, k: 0, cancelWake: undefined, outgoing: [], inboxesTaken: 0,
     };
     this.loops.set(id, loop);
     void this.options.queue.run(() => this.slice(loop));
@@ -84,6 +92,9 @@ export class StepLoops {
     const loop = this.loops.get(id);
     if (!loop) throw new GpuError('INVALID_ARGUMENT', `no loop ${id} was started in this device host`);
     this.halt(loop);
+    // Before the answer, on the same channel: the server has every message of the loop's steps
+    // by the time it learns where the loop stopped.
+    this.flush(loop);
     return { step: loop.step };
   }
 
@@ -118,6 +129,7 @@ export class StepLoops {
       loop.k++;
       ran++;
     }
+    this.flush(loop);
     if (!loop.running) return;
     this.wakeLater(loop, loop.rateHz > 0 ? this.due(loop) - performance.now() : 0);
   }
@@ -143,14 +155,18 @@ export class StepLoops {
   private async step(loop: Loop): Promise<boolean> {
     loop.inStep = true;
     try {
-      const { sent } = await runStep(this.options.backend, loop.launch, { ...loop.control, step: loop.step }, false);
+      const inbox = this.options.mailboxes?.take(loop.control.kernelIndex);
+      if (inbox) loop.inboxesTaken++;
+      const { sent, outbox } = await runStep(this.options.backend, loop.launch, { ...loop.control, step: loop.step }, inbox);
       const kept = Math.min(sent, loop.control.outboxCapacity);
       loop.messages += kept;
       loop.dropped += sent - kept;
+      if (sent > 0) loop.outgoing.push(outbox ? { step: loop.step, sent, outbox } : { step: loop.step, sent });
       loop.step++;
     } catch (error) {
       loop.inStep = false;
       this.halt(loop);
+      this.flush(loop);
       const failure = GpuError.wrap(error, 'DRIVER_ERROR', `step ${loop.step} of kernel "${loop.launch.kernel.label}"`);
       this.options.send({ kind: 'loopFailed', loop: loop.id, step: loop.step, error: failure.toData() });
       this.options.onStepFailure(failure);
@@ -160,6 +176,16 @@ export class StepLoops {
     const now = performance.now();
     if (!loop.reported || now - loop.lastSent >= PROGRESS_INTERVAL_MS) this.report(loop, now);
     return true;
+  }
+
+  /** Sends what the loop's steps sent and consumed since the last batch, if anything. */
+  private flush(loop: Loop): void {
+    if (loop.outgoing.length === 0 && loop.inboxesTaken === 0) return;
+    const steps = loop.outgoing;
+    const inboxesTaken = loop.inboxesTaken;
+    loop.outgoing = [];
+    loop.inboxesTaken = 0;
+    this.options.send({ kind: 'loopMessages', loop: loop.id, kernel: loop.control.kernelIndex, steps, inboxesTaken });
   }
 
   private report(loop: Loop, now: number): void {

@@ -1,7 +1,6 @@
 // The coordinator as it travels to the client (ringkernel/topology, drainDevice, previewPlacement,
 // selectDevice). Wire types: nothing of the engine is imported (see backendsWire.ts).
 import type { BackendName } from './backendsWire';
-import type { Basis } from './topologyWire';
 
 /** A device key: backend and index, e.g. "cuda:0". */
 export type DeviceKey = string;
@@ -83,37 +82,3 @@ export type Placement =
     preferredSkipped?: string;
   }
   | { ok: false; error: PlacementError };
-
-export interface TransferEstimate {
-  route: DeviceKey[];
-  hops: number;
-  interconnects: string[];
-  bottleneckGBps: number;
-  latencyUs: number;
-  basis: Basis;
-  bytes: number;
-  seconds: number;
-}
-
-export interface KernelMigrationPlan {
-  kernelId: string;
-  from: DeviceKey;
-  to: DeviceKey;
-  priority: MigrationPriority;
-  stateBytes: number;
-  transfer?: TransferEstimate;
-}
-
-export interface OrphanedKernel {
-  kernelId: string;
-  from: DeviceKey;
-  reason: string;
-}
-
-export interface DeviceUnregisterResult {
-  device: DeviceKey;
-  success: boolean;
-  error?: string;
-  migrations: KernelMigrationPlan[];
-  orphans: OrphanedKernel[];
-}

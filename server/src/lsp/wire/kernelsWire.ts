@@ -2,7 +2,10 @@
 // reload, rollback, reloadOutcome). Wire types: nothing of the engine is imported.
 import type { BackendName } from './backendsWire';
 
-export type KernelRunState = 'starting' | 'running' | 'reloading' | 'recovering' | 'stopped' | 'failed';
+export type KernelRunState = 'starting' | 'running' | 'reloading' | 'draining' | 'checkpointing' | 'migrating' | 'recovering' | 'stopped' | 'failed';
+
+/** The step a reload, migration, start or recovery is at; only while the kernel is in such a state. */
+export type KernelPhase = 'compiling' | 'draining' | 'checkpointing' | 'swapping' | 'restoring' | 'moving' | 'resuming';
 
 export interface KernelView {
   id: string;
@@ -10,6 +13,8 @@ export interface KernelView {
   language: 'wgsl' | 'ptx' | 'msl';
   entryPoint: string;
   state: KernelRunState;
+  /** What a reloading, migrating, starting or recovering kernel is doing now ("reloading: compiling"). */
+  phase?: KernelPhase;
   backend?: BackendName;
   device?: string;
   deviceName?: string;

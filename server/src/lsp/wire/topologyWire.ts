@@ -7,7 +7,7 @@ type DeviceKey = string;
 export type Basis = 'measured' | 'estimated';
 export type LinkSource = 'nvml' | 'cuda-p2p' | 'host' | 'identity' | 'fallback';
 export type PcieLevel = 'INTERNAL' | 'SINGLE' | 'MULTIPLE' | 'HOSTBRIDGE' | 'NODE' | 'SYSTEM' | 'UNKNOWN';
-export type SameGpuMethod = 'uuid' | 'pciBusId' | 'pciDeviceId' | 'name';
+export type SameGpuMethod = 'uuid' | 'pciBusId' | 'pciDeviceId' | 'name' | 'instance';
 
 export type Interconnect =
   | { kind: 'self' }

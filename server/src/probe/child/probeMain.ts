@@ -2,7 +2,7 @@
 // message with the reports to its parent, then exits. Kept out of the language server because
 // drivers print to stdout (the server's transport in --stdio mode) and can crash or hang.
 import type { BackendReport } from '../../backends/backendReport';
-import { loadCudaAddon } from '../../backends/cuda/cudaAddon';
+import { loadCudaAddon } from '../../backends/cuda/cudaAddonLoader';
 import { CudaBackend } from '../../backends/cuda/cudaBackend';
 import { probeBackend } from './probeBackend';
 import { WebGpuBackend } from '../../backends/webgpu/webgpuBackend';

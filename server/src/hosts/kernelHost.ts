@@ -1,0 +1,50 @@
+// What a kernel needs of the device host it lives in: DeviceKernel and ManagedKernel use only
+// this, so the fast tests can put an in-memory host in its place. DeviceHost (a supervised child
+// process) is the real one.
+import type { BufferHandle, CompiledKernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
+import type { BackendName } from '../backends/backendReport';
+import type { GpuError } from '../backends/gpuError';
+import type { ControlBlock } from '../abi/kernelAbi';
+import type { StateTransferResult, StepBatch, StepOutcome } from './hostProtocol';
+
+/** What a running loop reports: progress (also heartbeats while it waits), or the step that failed. */
+export type LoopEvent =
+  | { kind: 'progress'; step: number; messages: number; dropped: number }
+  | { kind: 'failed'; step: number; error: GpuError };
+
+export type LoopListener = (event: LoopEvent) => void;
+
+/**
+ * `culprit`: the label of the kernel whose step hung, when a loop's or a steps request's
+ * watchdog caused the restart.
+ */
+export type RestartListener = (event: { generation: number; reason: string; culprit?: string }) => void;
+
+export interface KernelHost {
+  readonly backend: BackendName;
+  /** Increments on every (re)start of the host: handles from an older generation are gone. */
+  readonly generation: number;
+  /** The host's process id (for the log and the kernel view), when it has one. */
+  readonly pid: number | undefined;
+  onRestart(listener: RestartListener): { dispose(): void };
+  compile(device: number, source: KernelSource): Promise<CompiledKernelHandle>;
+  releaseKernel(kernel: CompiledKernelHandle): Promise<null>;
+  allocate(device: number, bytes: number, label: string): Promise<BufferHandle>;
+  free(buffer: BufferHandle): Promise<null>;
+  write(buffer: BufferHandle, offset: number, data: Uint8Array): Promise<Timing>;
+  /** Reads device memory; `into` (exactly `bytes` long) receives large reads. */
+  read(buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }>;
+  /** A read queued ahead of anything sent after it, whose reply waits for that copy only. */
+  readSoon(buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }>;
+  steps(batch: StepBatch, timeoutMs?: number): Promise<StepOutcome[]>;
+  /** A loop id not used before by this host (unique across restarts too). */
+  nextLoopId(): number;
+  /** Starts stepping continuously from `control.step`; resolves once accepted; `listener` hears progress and a failed step. */
+  startLoop(loop: number, launch: StepLaunch, control: ControlBlock, rateHz: number, listener: LoopListener): Promise<void>;
+  /** Stops a loop at a step boundary; resolves with the next step number. */
+  stopLoop(loop: number): Promise<{ step: number }>;
+  /** Migration: writes a buffer into the shared-memory file `file` and hashes it, in the host. */
+  exportState(buffer: BufferHandle, bytes: number, file: string): Promise<StateTransferResult>;
+  /** Migration: fills a buffer from `file`; with `verify`, hashes what the device then holds. */
+  importState(buffer: BufferHandle, bytes: number, file: string, verify: boolean): Promise<StateTransferResult>;
+}

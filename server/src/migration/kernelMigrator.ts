@@ -1,0 +1,152 @@
+// The seed's KernelMigrator, made real: prepare the target while the kernel keeps running, quiesce
+// it at a step boundary, checkpoint its state into a shared-memory file (hashed in the source's
+// host), transfer that file into the target's state buffer (the target's host reads it), restore
+// the step count, verify the target's state against the checkpoint's SHA-256, switch the kernel's
+// home and the coordinator's record in one step, resume on the target, and free the source. Until
+// the switch any failure or cancel releases the target and resumes the source where it paused.
+import { rmSync } from 'node:fs';
+import { errorMessage } from '../logger';
+import { formatBytes } from '../format';
+import { sharedFileName } from '../hosts/bulkTransfer';
+import type { DeviceKernel } from '../hosts/deviceKernel';
+import { MigrationStats } from './migrationStats';
+import {
+  MigrationError,
+  type MigrationOptions, type MigrationPhase, type MigrationRecords, type MigrationReport, type MigrationRoute, type MigrationSubject, type PreparedTarget,
+} from './migrationTypes';
+
+export interface KernelMigratorOptions {
+  records: MigrationRecords;
+  route(from: string, to: string): MigrationRoute;
+  /** Default for MigrationOptions.verify. */
+  verify?: boolean;
+}
+
+export class KernelMigrator {
+  readonly stats = new MigrationStats();
+  /** Kernels being migrated: a second migration of the same kernel is refused. */
+  private readonly busy = new Set<string>();
+
+  constructor(private readonly options: KernelMigratorOptions) {}
+
+  isMigrating(kernelId: string): boolean {
+    return this.busy.has(kernelId);
+  }
+
+  async migrate(subject: MigrationSubject, to: string, options: MigrationOptions = {}): Promise<MigrationReport> {
+    const started = performance.now();
+    const from = subject.from;
+    const verify = options.verify ?? this.options.verify ?? true;
+    const report: MigrationReport = {
+      kernelId: subject.id, status: 'failed', from, to, bytes: subject.stateBytes, route: this.options.route(from, to),
+      totalMs: 0, pausedMs: 0, prepareMs: 0, checkpointMs: 0, transferMs: 0, verifyMs: 0, gbPerSecond: 0, verified: false, message: '', at: new Date().toISOString(),
+    };
+    if (from === to) return this.finish(report, started, new MigrationError('preparing', `kernel "${subject.id}" already runs on ${to}`));
+    if (this.busy.has(subject.id)) return this.finish(report, started, new MigrationError('preparing', `kernel "${subject.id}" is already being migrated`));
+    this.busy.add(subject.id);
+    let phase: MigrationPhase = 'preparing';
+    const enter = (next: MigrationPhase): void => {
+      phase = next;
+      options.onPhase?.(next);
+    };
+    const checkCancel = (): void => {
+      if (options.signal?.aborted) throw new MigrationError(phase, `the migration of kernel "${subject.id}" was cancelled while ${phase}`, true);
+    };
+    let target: PreparedTarget | undefined;
+    let paused: number | undefined;
+    let source: DeviceKernel | undefined;
+    let switched = false;
+    const file = sharedFileName(process.pid, `migrate-${subject.id}`);
+    try {
+      enter('preparing');
+      checkCancel();
+      const prepareStarted = performance.now();
+      target = await subject.prepare(to);
+      report.prepareMs = performance.now() - prepareStarted;
+      checkCancel();
+
+      enter('quiescing');
+      paused = performance.now();
+      const quiesced = await subject.quiesce();
+      source = quiesced.source;
+      report.step = quiesced.step;
+      checkCancel();
+
+      enter('checkpointing');
+      const exported = await source.exportState(file);
+      report.checkpointMs = exported.copyMs;
+      if (exported.sha256 !== undefined) report.sha256 = exported.sha256;
+      checkCancel();
+
+      enter('transferring');
+      const imported = await target.kernel.importState(file, verify);
+      report.transferMs = imported.copyMs;
+      checkCancel();
+
+      enter('restoring');
+      target.kernel.setStepCount(quiesced.step);
+
+      enter('verifying');
+      if (verify) {
+        report.verifyMs = imported.verifyMs ?? 0;
+        if (imported.sha256 !== exported.sha256) {
+          throw new MigrationError('verifying', `kernel "${subject.id}": the state on ${to} (SHA-256 ${imported.sha256?.slice(0, 12) ?? 'none'}) ` +
+            `differs from the checkpoint taken on ${from} (${exported.sha256?.slice(0, 12) ?? 'none'}); the kernel stays on ${from}`);
+        }
+        report.verified = true;
+      }
+      checkCancel();
+
+      // From here on there is no way back: the kernel lives on the target.
+      enter('switching');
+      subject.switchTo(target);
+      switched = true;
+      this.options.records.moved(subject.id, from, to);
+
+      enter('resuming');
+      await subject.resumeTarget();
+      report.pausedMs = performance.now() - paused;
+      report.status = 'migrated';
+      await subject.freeSource(source).catch(() => undefined);
+      return this.finish(report, started);
+    } catch (error) {
+      const failure = error instanceof MigrationError ? error : new MigrationError(phase, errorMessage(error));
+      if (!switched) {
+        if (target) await subject.release(target).catch(() => undefined);
+        if (paused !== undefined) {
+          try {
+            await subject.resumeSource();
+          } catch (resumeError) {
+            failure.message += `; resuming it on ${from} failed too: ${errorMessage(resumeError)}`;
+          }
+          report.pausedMs = performance.now() - paused;
+        }
+      }
+      return this.finish(report, started, failure, switched);
+    } finally {
+      rmSync(file, { force: true });
+      this.busy.delete(subject.id);
+    }
+  }
+
+  private finish(report: MigrationReport, started: number, failure?: MigrationError, switched = false): MigrationReport {
+    report.totalMs = performance.now() - started;
+    const legMs = report.checkpointMs + report.transferMs;
+    report.gbPerSecond = legMs > 0 ? report.bytes / (legMs * 1e6) : 0;
+    if (!failure) {
+      report.message = `${report.kernelId} moved ${report.from} -> ${report.to} in ${ms(report.totalMs)}: ${formatBytes(report.bytes)} at ${report.gbPerSecond.toFixed(2)} GB/s, ` +
+        `paused ${ms(report.pausedMs)}, ${report.verified ? 'state verified' : 'state not verified (ringkernel.migration.verify is off)'}`;
+    } else {
+      report.status = failure.cancelled ? 'cancelled' : 'failed';
+      report.failedPhase = failure.phase;
+      const where = switched ? `it was switched to ${report.to} and failed there` : `it keeps running on ${report.from}`;
+      report.message = `${report.kernelId} did not move ${report.from} -> ${report.to} (${failure.cancelled ? 'cancelled' : `failed while ${failure.phase}`}): ${failure.message}; ${where}`;
+    }
+    this.stats.record(report);
+    return report;
+  }
+}
+
+function ms(value: number): string {
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`;
+}

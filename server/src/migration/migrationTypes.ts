@@ -1,0 +1,90 @@
+// What a migration is made of: its phases (the seed's KernelMigrator states), the route its bytes
+// take, what it reports, and the narrow face of a kernel the migrator moves (MigrationSubject), so
+// the migrator works the same for the language server's managed kernels and the command line's.
+import type { DeviceKernel } from '../hosts/deviceKernel';
+
+/** In order; a cancel is honoured until 'switching'. */
+export type MigrationPhase = 'preparing' | 'quiescing' | 'checkpointing' | 'transferring' | 'restoring' | 'verifying' | 'switching' | 'resuming';
+
+export const MIGRATION_PHASES: readonly MigrationPhase[] = ['preparing', 'quiescing', 'checkpointing', 'transferring', 'restoring', 'verifying', 'switching', 'resuming'];
+
+/** How the bytes travel (the protocol's MigrationRoute). */
+export type MigrationRoute = 'samePhysicalGpu' | 'nvlinkPeer' | 'pciePeer' | 'hostStaged';
+
+/** A target made ready while the kernel keeps running on its source. */
+export interface PreparedTarget {
+  /** Device key, e.g. "webgpu:1". */
+  device: string;
+  /** Compiled for the target's backend, buffers allocated; its step count is set at restore. */
+  kernel: DeviceKernel;
+}
+
+/** What the migrator needs of a kernel. */
+export interface MigrationSubject {
+  readonly id: string;
+  readonly stateBytes: number;
+  /** The device it runs on now. */
+  readonly from: string;
+  /** On the target: a device host, the version for the target's backend, buffers; the source keeps running. */
+  prepare(to: string): Promise<PreparedTarget>;
+  /** Stops stepping at a step boundary; the kernel to export from and the step it stopped at. */
+  quiesce(): Promise<{ source: DeviceKernel; step: number }>;
+  /** Steps again on the source from where it paused (after a failure or a cancel before the switch). */
+  resumeSource(): Promise<void>;
+  /** Makes `target` the kernel's home (device, host, DeviceKernel) in one synchronous step. */
+  switchTo(target: PreparedTarget): void;
+  /** Steps on the new device; resolves after its first step there. */
+  resumeTarget(): Promise<void>;
+  /** Frees what is left on the source once the kernel runs on the target (a dead source is fine). */
+  freeSource(source: DeviceKernel): Promise<void>;
+  /** Frees a prepared target that will not be used. */
+  release(target: PreparedTarget): Promise<void>;
+}
+
+/** Where the coordinator's records follow the kernel (at the switch). */
+export interface MigrationRecords {
+  moved(kernelId: string, from: string, to: string): void;
+}
+
+export interface MigrationOptions {
+  /** Compare the target's state read back with the checkpoint's SHA-256 (ringkernel.migration.verify; default true). */
+  verify?: boolean;
+  /** Aborting it cancels the migration, until the switch. */
+  signal?: AbortSignal;
+  onPhase?(phase: MigrationPhase): void;
+}
+
+export interface MigrationReport {
+  kernelId: string;
+  status: 'migrated' | 'failed' | 'cancelled';
+  from: string;
+  to: string;
+  bytes: number;
+  route: MigrationRoute;
+  /** From the request to the first step on the target (or back on the source). */
+  totalMs: number;
+  /** The kernel did not step: quiesce to its first step on the target (or back on the source). */
+  pausedMs: number;
+  prepareMs: number;
+  checkpointMs: number;
+  /** Checkpoint file to the target's device (the bytes' second leg). */
+  transferMs: number;
+  verifyMs: number;
+  /** Bytes over checkpoint plus transfer time, GB/s. */
+  gbPerSecond: number;
+  verified: boolean;
+  /** The step the kernel carried over. */
+  step?: number;
+  sha256?: string;
+  failedPhase?: MigrationPhase;
+  message: string;
+  at: string;
+}
+
+/** A failure in one phase: the message says what, the phase where. */
+export class MigrationError extends Error {
+  constructor(readonly phase: MigrationPhase, message: string, readonly cancelled = false) {
+    super(message);
+    this.name = 'MigrationError';
+  }
+}

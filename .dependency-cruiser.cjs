@@ -47,6 +47,13 @@ module.exports = {
       to: { path: '^server/', pathNot: '^server/src/lsp/protocol\\.ts$' },
     },
     {
+      name: 'protocol-is-wire-types-only',
+      comment: 'The protocol defines what travels; engine types are mapped to it in lsp/wireMapping.ts, so an engine refactor cannot change the wire format unnoticed.',
+      severity: 'error',
+      from: { path: '^server/src/lsp/(protocol\\.ts$|wire/)' },
+      to: { path: '^server/src/', pathNot: '^server/src/lsp/(protocol\\.ts$|wire/)' },
+    },
+    {
       name: 'no-vscode-in-server',
       comment: 'The engine is a library and the server runs outside VS Code: no VS Code API.',
       severity: 'error',

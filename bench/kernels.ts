@@ -5,6 +5,7 @@
 import type { KernelSource } from '../server/src/backends/backend';
 import type { BackendName } from '../server/src/backends/backendReport';
 import type { KernelPlacement } from '../server/src/hosts/deviceKernel';
+import { WGSL_CONTROL_AND_STATE, ptxAbiModule } from '../test/support/kernelSources';
 
 export const THREADS_PER_GROUP = 256;
 const MAX_GROUPS_X = 32_768;
@@ -20,11 +21,7 @@ export interface BenchKernel {
 }
 
 function wgsl(tick: number): string {
-  return `
-struct Control { step: u32, kernel_index: u32, inbox_count: u32, outbox_capacity: u32 }
-@group(0) @binding(0) var<storage, read> control: Control;
-@group(0) @binding(1) var<storage, read_write> state: array<u32>;
-const TICK: u32 = ${tick}u;
+  return `${WGSL_CONTROL_AND_STATE}const TICK: u32 = ${tick}u;
 
 @compute @workgroup_size(${THREADS_PER_GROUP})
 fn step(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
@@ -35,24 +32,7 @@ fn step(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups
 }
 
 function ptx(tick: number): string {
-  return `.version 7.0
-.target sm_52
-.address_size 64
-
-.visible .entry step(
-  .param .u64 control,
-  .param .u64 state,
-  .param .u64 inbox,
-  .param .u64 outbox
-)
-{
-  .reg .b32 %r<12>;
-  .reg .b64 %rd<6>;
-  ld.param.u64 %rd1, [control];
-  ld.param.u64 %rd2, [state];
-  cvta.to.global.u64 %rd1, %rd1;
-  cvta.to.global.u64 %rd2, %rd2;
-  ld.global.u32 %r1, [%rd1];
+  return ptxAbiModule(`  ld.global.u32 %r1, [%rd1];
   mov.u32 %r2, %ctaid.y;
   mov.u32 %r3, %nctaid.x;
   mov.u32 %r4, %ctaid.x;
@@ -66,10 +46,7 @@ function ptx(tick: number): string {
   mad.lo.s32 %r10, %r9, 1664525, 1013904223;
   add.s32 %r10, %r10, %r1;
   add.s32 %r11, %r10, ${tick};
-  st.global.u32 [%rd4], %r11;
-  ret;
-}
-`;
+  st.global.u32 [%rd4], %r11;`, '  .reg .b32 %r<12>;\n  .reg .b64 %rd<6>;');
 }
 
 /** The kernel's code for a backend; `tick` makes each version different (hot reload, caches). */

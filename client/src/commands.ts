@@ -1,19 +1,21 @@
 // One factory per command. Each command reports its own failure to the user.
 import * as vscode from 'vscode';
 import type { KernelView } from '../../server/src/lsp/protocol';
+import type { CommandRegistry } from './commandIds';
 import { errorMessage } from './errorMessage';
 import { restartWarning } from './kernelStatus';
 import type { ServerConnection } from './serverConnection';
 import type { TopologyClient } from './topologyClient';
 import type { TopologyView } from './topologyView';
 
-export function registerCommands(context: vscode.ExtensionContext, server: ServerConnection, log: vscode.LogOutputChannel, kernels: () => readonly KernelView[]): void {
+export function registerCommands(context: vscode.ExtensionContext, commands: CommandRegistry, server: ServerConnection, log: vscode.LogOutputChannel, kernels: () => readonly KernelView[]): void {
   context.subscriptions.push(
     // `{ confirmed: true }` (scripts and tests) skips the question.
-    vscode.commands.registerCommand('ringkernel.restartServer', async (options?: { confirmed?: boolean }) => {
+    commands.register('restartServer', async (options?: unknown) => {
       // Running kernels live in the server's device hosts: a restart starts them again from step 0.
       const warning = restartWarning(kernels());
-      if (warning && options?.confirmed !== true) {
+      const confirmed = typeof options === 'object' && options !== null && (options as { confirmed?: unknown }).confirmed === true;
+      if (warning && !confirmed) {
         const choice = await vscode.window.showWarningMessage(warning, { modal: true }, 'Restart');
         if (choice !== 'Restart') return;
       }
@@ -23,8 +25,8 @@ export function registerCommands(context: vscode.ExtensionContext, server: Serve
         reportFailure(log, 'the language server did not restart', error);
       }
     }),
-    vscode.commands.registerCommand('ringkernel.showLog', () => log.show()),
-    vscode.commands.registerCommand('ringkernel.showServerInfo', async () => {
+    commands.register('showLog', () => log.show()),
+    commands.register('showServerInfo', async () => {
       try {
         const info = await server.serverInfo();
         const backends = info.probing ? 'still probing GPU backends' : info.backends
@@ -47,10 +49,12 @@ export function reportFailure(log: vscode.LogOutputChannel, what: string, error:
   void vscode.window.showErrorMessage(message, 'Show Log').then((choice) => { if (choice) log.show(); });
 }
 
-export function registerTopologyCommands(context: vscode.ExtensionContext, topology: TopologyClient, view: TopologyView, log: vscode.LogOutputChannel): void {
+export function registerTopologyCommands(
+  context: vscode.ExtensionContext, commands: CommandRegistry, topology: TopologyClient, view: TopologyView, log: vscode.LogOutputChannel,
+): void {
   context.subscriptions.push(
-    vscode.commands.registerCommand('ringkernel.refreshTopology', () => view.refresh()),
-    vscode.commands.registerCommand('ringkernel.measureTopology', async () => {
+    commands.register('refreshTopology', () => view.refresh()),
+    commands.register('measureTopology', async () => {
       try {
         const result = await vscode.window.withProgress(
           { location: vscode.ProgressLocation.Notification, title: 'RingKernel: measuring the GPU topology', cancellable: true },

@@ -1,6 +1,7 @@
 // Activation: owns every disposable, starts the language server, wires status bar and commands.
 import * as vscode from 'vscode';
 import type { RingKernelApi } from './api';
+import { CommandRegistry } from './commandIds';
 import { registerCommands, reportFailure, registerTopologyCommands } from './commands';
 import { registerKernelCommands, ReloadOutcomeReporter } from './kernelCommands';
 import { KernelsClient } from './kernelsClient';
@@ -21,22 +22,25 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
   const statusBar = new StatusBar();
   const server = new ServerConnection(context, log, trace);
   context.subscriptions.push(log, trace, statusBar, server, server.onDidChangeStatus((status) => statusBar.update(status)));
+  // Every command goes through the table (commandIds.ts); one left without a handler is a bug, said in the log.
+  const commands = new CommandRegistry((id, handler) => vscode.commands.registerCommand(id, handler));
   const kernels = new KernelsClient(server, log);
-  registerCommands(context, server, log, () => kernels.current?.kernels ?? []);
+  registerCommands(context, commands, server, log, () => kernels.current?.kernels ?? []);
   const topology = new TopologyClient(server, log);
   const topologyView = new TopologyView(topology, kernels, log);
   context.subscriptions.push(topology, topologyView);
-  registerTopologyCommands(context, topology, topologyView, log);
+  registerTopologyCommands(context, commands, topology, topologyView, log);
   const migrations = new MigrationCommands(new MigrationClient(server), kernels, topology, topologyView, log);
-  migrations.register(context);
+  migrations.register(context, commands);
   topologyView.show(new TopologyDragAndDrop((kernelId, to, from) => migrations.migrate(kernelId, to, from), log));
   const kernelStatusBar = new KernelStatusBar(kernels);
   const outcomes = new ReloadOutcomeReporter(log);
   context.subscriptions.push(kernels, kernelStatusBar, kernels.onDidReloadKernel((outcome) => outcomes.report(outcome)));
-  registerKernelCommands(context, kernels, outcomes, log);
-  registerRunningVersionDiff(context, kernels, log);
-  const webviews = new WebviewPanels(context, server, kernels, log);
+  registerKernelCommands(context, commands, kernels, outcomes, log);
+  registerRunningVersionDiff(context, commands, kernels, log);
+  const webviews = new WebviewPanels(context, commands, server, kernels, log);
   context.subscriptions.push(webviews);
+  for (const id of commands.missing()) log.error(`the command ${id} has no handler: it is contributed but does nothing`);
 
   try {
     await server.start();

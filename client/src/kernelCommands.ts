@@ -2,11 +2,11 @@
 // place that announces reload outcomes. Each command returns its result so tests can await it, and
 // reports its own failure.
 import * as vscode from 'vscode';
+import { COMMANDS, type CommandRegistry } from './commandIds';
 import type { KernelView, ReloadOutcome, StartKernelsResult } from '../../server/src/lsp/protocol';
 import { reportFailure } from './commands';
 import { kernelPickLine, outcomeLogEntry, outcomeNotice } from './kernelStatus';
 import type { KernelsClient } from './kernelsClient';
-import { KERNEL_ACTIONS_COMMAND } from './kernelStatusBar';
 
 /** How many announced outcomes are remembered to skip a second announcement of the same one. */
 const REMEMBERED_OUTCOMES = 64;
@@ -47,13 +47,14 @@ const UNTRUSTED_MESSAGE = 'RingKernel: kernels do not run in an untrusted worksp
 
 export function registerKernelCommands(
   context: vscode.ExtensionContext,
+  commands: CommandRegistry,
   kernels: KernelsClient,
   outcomes: ReloadOutcomeReporter,
   log: vscode.LogOutputChannel,
 ): void {
   context.subscriptions.push(
-    vscode.commands.registerCommand('ringkernel.startKernels', () => startKernels(kernels, log)),
-    vscode.commands.registerCommand('ringkernel.stopKernels', async () => {
+    commands.register('startKernels', () => startKernels(kernels, log)),
+    commands.register('stopKernels', async () => {
       try {
         const { stopped } = await kernels.stop();
         void vscode.window.showInformationMessage(stopped.length === 0
@@ -65,11 +66,11 @@ export function registerKernelCommands(
         return undefined;
       }
     }),
-    vscode.commands.registerCommand('ringkernel.reloadKernel', (target?: unknown) =>
+    commands.register('reloadKernel', (target?: unknown) =>
       changeVersion(kernels, outcomes, log, target, 'reload')),
-    vscode.commands.registerCommand('ringkernel.rollbackKernel', (target?: unknown) =>
+    commands.register('rollbackKernel', (target?: unknown) =>
       changeVersion(kernels, outcomes, log, target, 'rollback')),
-    vscode.commands.registerCommand(KERNEL_ACTIONS_COMMAND, showKernelActions),
+    commands.register('showKernelActions', showKernelActions),
   );
 }
 
@@ -170,12 +171,12 @@ interface ActionItem extends vscode.QuickPickItem {
 /** The status item's click: the kernel actions in one list. Returns what the chosen command returns. */
 async function showKernelActions(): Promise<unknown> {
   const actions: ActionItem[] = [
-    { label: '$(play) Start Kernels', command: 'ringkernel.startKernels' },
-    { label: '$(debug-stop) Stop Kernels', command: 'ringkernel.stopKernels' },
-    { label: '$(refresh) Reload Kernel…', command: 'ringkernel.reloadKernel' },
-    { label: '$(history) Roll Back Kernel…', command: 'ringkernel.rollbackKernel' },
-    { label: '$(arrow-swap) Migrate Kernel…', command: 'ringkernel.migrateKernel' },
-    { label: '$(output) Show Log', command: 'ringkernel.showLog' },
+    { label: '$(play) Start Kernels', command: COMMANDS.startKernels },
+    { label: '$(debug-stop) Stop Kernels', command: COMMANDS.stopKernels },
+    { label: '$(refresh) Reload Kernel…', command: COMMANDS.reloadKernel },
+    { label: '$(history) Roll Back Kernel…', command: COMMANDS.rollbackKernel },
+    { label: '$(arrow-swap) Migrate Kernel…', command: COMMANDS.migrateKernel },
+    { label: '$(output) Show Log', command: COMMANDS.showLog },
   ];
   const picked = await vscode.window.showQuickPick(actions, { placeHolder: 'RingKernel kernels' });
   return picked === undefined ? undefined : vscode.commands.executeCommand(picked.command);

@@ -1,11 +1,12 @@
 // The kernel status bar item, right of the server's item: what the manifest's kernels are doing
 // (kernelStatus.ts decides the words); a click offers the kernel actions. Hidden without a manifest.
 import * as vscode from 'vscode';
+import { COMMANDS } from './commandIds';
 import { kernelStatusView, type KernelStatusView } from './kernelStatus';
 import type { KernelsClient } from './kernelsClient';
 
 /** The command the item runs: a QuickPick of the kernel actions (registered in kernelCommands.ts). */
-export const KERNEL_ACTIONS_COMMAND = 'ringkernel.showKernelActions';
+export const KERNEL_ACTIONS_COMMAND = COMMANDS.showKernelActions;
 
 export class KernelStatusBar implements vscode.Disposable {
   // Priority just below the server item's 0 puts it immediately to that item's right.

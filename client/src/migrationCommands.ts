@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { ErrorCodes, LSPErrorCodes, ResponseError } from 'vscode-languageclient/node';
 import type { DrainOutcome, MigrationOutcome } from '../../server/src/lsp/protocol';
+import type { CommandRegistry } from './commandIds';
 import { reportFailure } from './commands';
 import { errorMessage } from './errorMessage';
 import type { KernelsClient } from './kernelsClient';
@@ -17,10 +18,6 @@ import {
 import type { TopologyClient } from './topologyClient';
 import type { TopologyNode } from './topologyTree';
 import type { TopologyView } from './topologyView';
-
-export const MIGRATE_COMMAND = 'ringkernel.migrateKernel';
-/** The same command under the title "Migrate…", for a kernel's context menu in the view. */
-export const MIGRATE_FROM_VIEW_COMMAND = 'ringkernel.migrateKernelFromView';
 
 function show(notice: MigrationNotice, log: vscode.LogOutputChannel): void {
   const shown = notice.level === 'info' ? vscode.window.showInformationMessage(notice.text)
@@ -49,12 +46,12 @@ export class MigrationCommands {
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
-  register(context: vscode.ExtensionContext): void {
+  register(context: vscode.ExtensionContext, commands: CommandRegistry): void {
     context.subscriptions.push(
-      vscode.commands.registerCommand(MIGRATE_COMMAND, (target?: unknown, device?: unknown) => this.migrateCommand(target, device)),
-      vscode.commands.registerCommand(MIGRATE_FROM_VIEW_COMMAND, (target?: unknown) => this.migrateCommand(target, undefined)),
-      vscode.commands.registerCommand('ringkernel.drainDevice', (target?: unknown) => this.drain(target)),
-      vscode.commands.registerCommand('ringkernel.undrainDevice', (target?: unknown) => this.undrain(target)),
+      commands.register('migrateKernel', (target?: unknown, device?: unknown) => this.migrateCommand(target, device)),
+      commands.register('migrateKernelFromView', (target?: unknown) => this.migrateCommand(target, undefined)),
+      commands.register('drainDevice', (target?: unknown) => this.drain(target)),
+      commands.register('undrainDevice', (target?: unknown) => this.undrain(target)),
     );
   }
 

@@ -1,13 +1,14 @@
 // "Show Diff" beside the entry point's "running v2 (rolled back); the file is newer": VS Code's diff
 // between the code a kernel runs and its file. The running code is a read-only document of the
 // `ringkernel-running:` scheme, fetched from the server (ringkernel/runningSource).
+import { COMMANDS, type CommandRegistry } from './commandIds';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { reportFailure } from './commands';
 import type { KernelsClient } from './kernelsClient';
 
 export const RUNNING_SCHEME = 'ringkernel-running';
-export const SHOW_RUNNING_DIFF_COMMAND = 'ringkernel.showRunningDiff';
+export const SHOW_RUNNING_DIFF_COMMAND = COMMANDS.showRunningDiff;
 
 /** The running version's document for kernel `id` whose file is `path`. */
 export function runningUri(id: string, path: string): vscode.Uri {
@@ -37,13 +38,13 @@ class RunningSourceProvider implements vscode.TextDocumentContentProvider {
   }
 }
 
-export function registerRunningVersionDiff(context: vscode.ExtensionContext, kernels: KernelsClient, log: vscode.LogOutputChannel): void {
+export function registerRunningVersionDiff(context: vscode.ExtensionContext, commands: CommandRegistry, kernels: KernelsClient, log: vscode.LogOutputChannel): void {
   const provider = new RunningSourceProvider(kernels);
   context.subscriptions.push(
     provider,
     vscode.workspace.registerTextDocumentContentProvider(RUNNING_SCHEME, provider),
     kernels.onDidChangeKernels(() => provider.refresh()),
-    vscode.commands.registerCommand(SHOW_RUNNING_DIFF_COMMAND, async (target?: unknown) => {
+    commands.register('showRunningDiff', async (target?: unknown) => {
       try {
         const id = typeof target === 'string' ? target : await pickDifferingKernel(kernels);
         if (id === undefined) return undefined;

@@ -1,5 +1,6 @@
 // The status bar item: the server's state and the GPU backends it found; a click shows the log.
 import * as vscode from 'vscode';
+import { COMMANDS } from './commandIds';
 import { viewOf, type ServerStatus, type StatusView } from './serverStatus';
 
 export class StatusBar implements vscode.Disposable {
@@ -8,7 +9,7 @@ export class StatusBar implements vscode.Disposable {
 
   constructor() {
     this.item.name = 'RingKernel';
-    this.item.command = 'ringkernel.showLog';
+    this.item.command = COMMANDS.showLog;
     this.item.show();
   }
 

@@ -17,7 +17,7 @@ import { GpuError } from '../../server/src/backends/gpuError';
 import { DeviceHost } from '../../server/src/hosts/deviceHost';
 import type { HostMessage, HostOperation } from '../../server/src/hosts/hostProtocol';
 import { distFile } from '../support/repo';
-import { WGSL_ABI } from '../support/wgslAbi';
+import { WGSL_ABI } from '../support/kernelSources';
 import { fuzz, within } from './fuzzRun';
 
 const outside = mkdtempSync(join(tmpdir(), 'ringkernel-fuzz-host-'));

@@ -9,7 +9,7 @@ import type { Logger } from '../../server/src/logger';
 import { LineIndex, type Diagnostic } from '../../server/src/validation/diagnostic';
 import { ValidatorSet, type ValidationContext, type ValidationOutcome } from '../../server/src/validation/validatorSet';
 import { fixture } from '../support/repo';
-import { tintHostScript } from '../unit/validation/tintHostScript';
+import { tintHostScript } from '../process/validation/tintHostScript';
 import { fuzz, within } from './fuzzRun';
 import { validatorInput, type SourceLanguage } from './sourceMutations';
 

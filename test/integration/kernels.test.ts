@@ -52,28 +52,54 @@ async function stepsPast(ringkernel: RingKernelApi, from: number, steps: number)
   }, { timeoutMs: 60_000, intervalMs: 200 });
 }
 
+/** HEAT_PER_STEP in a version of heat.wgsl. */
+function perStep(text: string): number {
+  const match = /const HEAT_PER_STEP: u32 = (\d+)u;/.exec(text);
+  assert.ok(match?.[1], 'heat.wgsl declares HEAT_PER_STEP');
+  return Number(match[1]);
+}
+
+async function runningHeat(ringkernel: RingKernelApi): Promise<Awaited<ReturnType<RingKernelApi['kernels']>>> {
+  return pollUntil('heat to run', async () => {
+    const info = await ringkernel.kernels();
+    const view = info.kernels.find((k) => k.id === 'heat');
+    return view?.state === 'running' && view.step > 0 ? info : undefined;
+  }, { timeoutMs: 90_000, intervalMs: 250 });
+}
+
+// Each test stands alone: it starts from heat running the workspace's own heat.wgsl (whatever
+// version number that has by then), and afterEach puts that file back and waits until the code
+// running is the file's again, so no test depends on what an earlier one left behind.
 describe('Kernels of the example workspace', function () {
   this.timeout(120_000);
   let ringkernel: RingKernelApi;
-  /** heat's counters when the previous test ended. */
-  let last = { step: 0, steps: 0, heatAdded: 0, version: 1 };
+  /** heat.wgsl as the example workspace has it. */
+  let original: string;
 
   before(async () => {
     ringkernel = await api();
+    original = new TextDecoder().decode(await vscode.workspace.fs.readFile(heatUri()));
+  });
+
+  beforeEach(async () => {
+    await runningHeat(ringkernel);
+  });
+
+  afterEach(async () => {
+    const document = await vscode.workspace.openTextDocument(heatUri());
+    if (document.getText() === original && !document.isDirty) return;
+    const outcome = await editAndSave(ringkernel, () => original);
+    assert.ok(outcome.status === 'reloaded' || outcome.status === 'unchanged', `putting heat.wgsl back: ${outcome.message}`);
   });
 
   it('starts heat on workspace open, and its step count rises', async () => {
-    const running = await pollUntil('heat to run', async () => {
-      const info = await ringkernel.kernels();
-      const view = info.kernels.find((k) => k.id === 'heat');
-      return view?.state === 'running' && view.step > 0 ? info : undefined;
-    }, { timeoutMs: 90_000, intervalMs: 250 });
+    const running = await runningHeat(ringkernel);
     assert.ok(running.manifest?.endsWith('ringkernel.json'));
     const first = await heat(ringkernel);
-    last = await stepsPast(ringkernel, first.step, 5);
-    assert.equal(last.steps, last.step, 'the kernel counts its own steps');
-    assert.equal(last.heatAdded, last.step, 'v1 adds 1 unit of heat per step');
-    const bar = await pollUntil('the kernel status bar', () => (/heat v1/.test(ringkernel.kernelStatusBar.text) ? ringkernel.kernelStatusBar : undefined));
+    const after = await stepsPast(ringkernel, first.step, 5);
+    assert.equal(after.steps, after.step, 'the kernel counts its own steps');
+    assert.equal(after.heatAdded - first.heatAdded, perStep(original) * (after.step - first.step), 'each step adds HEAT_PER_STEP units of heat');
+    const bar = await pollUntil('the kernel status bar', () => (new RegExp(`heat v${after.version}`).test(ringkernel.kernelStatusBar.text) ? ringkernel.kernelStatusBar : undefined));
     assert.ok(bar.visible);
   });
 
@@ -85,25 +111,29 @@ describe('Kernels of the example workspace', function () {
   });
 
   it('hot-swaps a valid save: the new version runs and the state is kept', async () => {
+    const oldRate = perStep(original);
+    const newRate = oldRate + 4;
     const before = await heat(ringkernel);
-    const outcome = await editAndSave(ringkernel, (text) => text.replace(HEAT_LINE, 'const HEAT_PER_STEP: u32 = 5u;'));
+    const outcome = await editAndSave(ringkernel, (text) => text.replace(HEAT_LINE, `const HEAT_PER_STEP: u32 = ${newRate}u;`));
     assert.equal(outcome.status, 'reloaded', outcome.message);
-    assert.match(outcome.message, /^heat v2 reloaded on webgpu:\d+: running in \d+ ms \(state preserved, 4\.0 MiB\)(; rollback point saved \d+ ms after the save)?$/);
+    assert.equal(outcome.fromVersion, before.version);
+    assert.ok(outcome.toVersion > before.version);
+    assert.match(outcome.message, new RegExp(`^heat v${outcome.toVersion} reloaded on webgpu:\\d+: running in \\d+ ms \\(state preserved, 4\\.0 MiB\\)(; rollback point saved \\d+ ms after the save)?$`));
     const after = await stepsPast(ringkernel, before.step, 5);
-    // heat added = S·1 + (N − S)·5, with S the step of the swap: it must solve to a step in between.
-    const swapStep = (5 * after.step - after.heatAdded) / 4;
+    // heat added since \`before\` = (S − b)·old + (N − S)·new, with S the step of the swap: it must solve to a step in between.
+    const swapStep = (newRate * after.step - oldRate * before.step - (after.heatAdded - before.heatAdded)) / (newRate - oldRate);
     assert.ok(Number.isInteger(swapStep) && swapStep >= before.step && swapStep < after.step,
-      `heat added ${after.heatAdded} after ${after.step} steps does not fit a swap after step ${before.step}`);
+      `heat added ${after.heatAdded - before.heatAdded} over steps ${before.step}..${after.step} does not fit a swap in between`);
     assert.equal(after.steps, after.step, 'the step counter kept counting across the swap');
-    assert.equal(after.version, 2);
-    await pollUntil('the status bar to show v2', () => (/heat v2/.test(ringkernel.kernelStatusBar.text) ? true : undefined));
-    last = after;
+    assert.equal(after.version, outcome.toVersion);
+    await pollUntil('the status bar to show the new version', () => (new RegExp(`heat v${outcome.toVersion}`).test(ringkernel.kernelStatusBar.text) ? true : undefined));
   });
 
   it('leaves the running version alone when the saved code is invalid', async () => {
+    const running = await heat(ringkernel);
     const outcome = await editAndSave(ringkernel, (text) => text.replace(HEAT_LINE, 'const HEAT_PER_STEP: u32 = 5u +;'));
     assert.equal(outcome.status, 'rejected');
-    assert.match(outcome.message, /v2 keeps running/);
+    assert.match(outcome.message, new RegExp(`v${running.version} keeps running`));
     const diagnostics = await pollUntil('Tint\'s error on heat.wgsl', () => {
       const found = vscode.languages.getDiagnostics(heatUri()).filter((d) => d.severity === vscode.DiagnosticSeverity.Error);
       return found.length > 0 ? found : undefined;
@@ -111,40 +141,41 @@ describe('Kernels of the example workspace', function () {
     assert.ok(diagnostics.length > 0);
     const before = await heat(ringkernel);
     const after = await stepsPast(ringkernel, before.step, 5);
-    assert.equal(after.version, 2);
-    assert.equal(after.heatAdded - before.heatAdded, 5 * (after.step - before.step), 'v2 still runs');
-    last = after;
+    assert.equal(after.version, running.version);
+    assert.equal(after.heatAdded - before.heatAdded, perStep(original) * (after.step - before.step), 'the running version still runs');
   });
 
   it('rolls back to the previous version with "Roll Back Kernel", keeping the state', async () => {
-    // Put valid code back first, so a later save does not start from a broken file.
-    const fixed = await editAndSave(ringkernel, (text) => text.replace(/const HEAT_PER_STEP: u32 = [^;]*;/, 'const HEAT_PER_STEP: u32 = 5u;'));
-    assert.equal(fixed.status, 'unchanged', fixed.message);
+    const start = await heat(ringkernel);
+    const reloaded = await editAndSave(ringkernel, (text) => text.replace(HEAT_LINE, `const HEAT_PER_STEP: u32 = ${perStep(original) + 4}u;`));
+    assert.equal(reloaded.status, 'reloaded', reloaded.message);
+    const beforeRollback = await stepsPast(ringkernel, start.step, 2);
     const outcome = await vscode.commands.executeCommand<ReloadOutcome>('ringkernel.rollbackKernel', 'heat');
     assert.equal(outcome.status, 'rolledBack', outcome.message);
-    assert.equal(outcome.fromVersion, 2);
-    assert.equal(outcome.toVersion, 1);
-    const first = await stepsPast(ringkernel, last.step, 2);
+    assert.equal(outcome.fromVersion, reloaded.toVersion);
+    assert.equal(outcome.toVersion, start.version);
+    const first = await stepsPast(ringkernel, beforeRollback.step, 2);
     const later = await stepsPast(ringkernel, first.step, 5);
-    assert.equal(later.version, 1);
-    assert.equal(later.heatAdded - first.heatAdded, later.step - first.step, 'v1 again: 1 per step');
-    assert.ok(later.heatAdded >= last.heatAdded, 'the heat added under v2 is still in the state');
-    last = later;
+    assert.equal(later.version, start.version);
+    assert.equal(later.heatAdded - first.heatAdded, perStep(original) * (later.step - first.step), 'the previous version again');
+    assert.ok(later.heatAdded >= beforeRollback.heatAdded, 'the heat added under the newer version is still in the state');
   });
 
   it('rolls back on its own a version that hangs, from its checkpoint', async function () {
     this.timeout(180_000);
+    const before = await heat(ringkernel);
+    const rollbacksBefore = (await ringkernel.kernels()).stats.automaticRollbacks;
     const outcome = await editAndSave(ringkernel, (text) => text.replace('  let n = arrayLength(&rod.cells) / 2u;',
       '  loop {\n    if (rod.reserved0 == 0xFFFFFFFFu) { break; }\n    rod.reserved1 = rod.reserved1 + 1u;\n  }\n  let n = arrayLength(&rod.cells) / 2u;'));
     assert.equal(outcome.status, 'autoRolledBack', outcome.message);
-    assert.match(outcome.message, /^heat v3 hung .*rolled back to v1 from its checkpoint at step \d+/);
+    assert.match(outcome.message, new RegExp(`^heat v\\d+ hung .*rolled back to v${before.version} from its checkpoint at step \\d+`));
     const first = await stepsPast(ringkernel, 0, 1);
     const later = await stepsPast(ringkernel, first.step, 5);
-    assert.equal(later.version, 1);
-    assert.equal(later.heatAdded - first.heatAdded, later.step - first.step, 'v1 runs again');
-    assert.ok(later.heatAdded >= last.heatAdded, 'nothing was lost');
+    assert.equal(later.version, before.version);
+    assert.equal(later.heatAdded - first.heatAdded, perStep(original) * (later.step - first.step), 'the previous version runs again');
+    assert.ok(later.heatAdded >= before.heatAdded, 'nothing was lost');
     const info = await ringkernel.kernels();
-    assert.equal(info.stats.automaticRollbacks, 1);
+    assert.equal(info.stats.automaticRollbacks, rollbacksBefore + 1);
   });
 });
 

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { decodePng } from '../../server/src/views/snapshotFiles';
 import { heatColour, heatmapScale } from '../../server/src/views/snapshotImage';
 import { distFile } from '../support/repo';
-import { WGSL_ABI } from '../support/wgslAbi';
+import { WGSL_ABI } from '../support/kernelSources';
 
 const run = promisify(execFile);
 const SIDE = 16;

@@ -1,6 +1,6 @@
 // The inbox ABI in WGSL, on this machine's Vulkan device (lavapipe without a GPU).
 import { inboxAbiSuite } from '../support/inboxAbiSuite';
-import { WGSL_ABI } from '../support/wgslAbi';
+import { WGSL_ABI } from '../support/kernelSources';
 
 inboxAbiSuite({
   backend: 'webgpu',

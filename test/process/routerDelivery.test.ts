@@ -20,7 +20,7 @@ import { K2KRouter } from '../../server/src/router';
 import { coordinatorPlacer } from '../../server/src/runtime/coordinatorPlacer';
 import { KernelRuntime } from '../../server/src/runtime/kernelRuntime';
 import { runLockstep, type LockstepKernel } from '../../server/src/runtime/lockstepRun';
-import { WGSL_ABI } from '../support/wgslAbi';
+import { WGSL_ABI } from '../support/kernelSources';
 import { pollUntil } from '../support/poll';
 import { distFile } from '../support/repo';
 

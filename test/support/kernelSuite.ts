@@ -2,7 +2,7 @@
 // (WGSL for WebGPU, PTX for CUDA) that follow the same rules.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import type { KernelSource } from '../../server/src/backends/backend';
+import type { DeviceInfo, KernelSource } from '../../server/src/backends/backend';
 import type { BackendName } from '../../server/src/backends/backendReport';
 import { GpuError } from '../../server/src/backends/gpuError';
 import { DeviceHost } from '../../server/src/hosts/deviceHost';
@@ -33,7 +33,7 @@ export interface BackendKernels {
    * other processes on the same device resume only after the watchdog's kill (seen with Vulkan
    * on an H100). Otherwise they must keep stepping while it hangs.
    */
-  hungKernelBlocksDevice?: boolean;
+  hungKernelBlocksDevice?: (device: DeviceInfo) => boolean;
 }
 
 export const AFFINE_WORDS = 1024;
@@ -235,7 +235,9 @@ export function kernelEngineSuite(kernels: BackendKernels): void {
       assert.equal(outcome.code, 'WATCHDOG_TIMEOUT');
       assert.match(outcome.message, /kernel "endless" did not finish within 1500 ms/);
       assert.ok(Date.now() - started < 1_500 + 3_000, `the watchdog took ${Date.now() - started} ms`);
-      if (kernels.hungKernelBlocksDevice) {
+      const [device] = await healthy.devices();
+      assert.ok(device);
+      if (kernels.hungKernelBlocksDevice?.(device)) {
         const before = worker.stepCount;
         await worker.step();
         assert.equal(worker.stepCount, before + 1, 'the healthy kernel steps again once the hung one is killed');

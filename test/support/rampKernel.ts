@@ -2,7 +2,7 @@
 // i = (steps run) × TICK + i (mod 2^32). A read that mixed two steps, or named the wrong step or
 // version, shows in any word of any range it read.
 import type { KernelSource } from '../../server/src/backends/backend';
-import { WGSL_ABI } from './wgslAbi';
+import { WGSL_ABI } from './kernelSources';
 
 export const RAMP_WORDS = 65_536;
 export const RAMP_STATE_BYTES = RAMP_WORDS * 4;

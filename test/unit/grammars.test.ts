@@ -142,6 +142,11 @@ function expectScope(tokens: readonly Token[], text: string, scope: string, occu
   );
 }
 
+/** A table of expectations: [text, scope] or [text, scope, occurrence], each checked as expectScope. */
+function expectScopes(tokens: readonly Token[], table: readonly (readonly [string, string] | readonly [string, string, number])[]): void {
+  for (const [text, scope, occurrence] of table) expectScope(tokens, text, scope, occurrence ?? 0);
+}
+
 function expectNoScope(tokens: readonly Token[], text: string, scope: string, occurrence = 0): void {
   const scopes = scopesOf(tokens, text, occurrence);
   assert.ok(
@@ -299,67 +304,79 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_invocation_
 
 test('WGSL: attributes, fn, struct, types with template lists', async () => {
   const { tokens } = await tokenize('wgsl', wgslKernel);
-  expectScope(tokens, '@', 'punctuation.definition.attribute.wgsl');
-  expectScope(tokens, 'compute', 'entity.other.attribute-name.wgsl');
-  expectScope(tokens, 'workgroup_size', 'entity.other.attribute-name.wgsl');
-  expectScope(tokens, 'group', 'entity.other.attribute-name.wgsl');
-  expectScope(tokens, 'binding', 'entity.other.attribute-name.wgsl');
-  expectScope(tokens, 'builtin', 'entity.other.attribute-name.wgsl');
-  expectScope(tokens, 'global_invocation_id', 'variable.language.builtin.wgsl');
-  expectScope(tokens, 'local_invocation_index', 'variable.language.builtin.wgsl');
-  expectScope(tokens, 'flat', 'support.constant.interpolation.wgsl');
+  expectScopes(tokens, [
+    ['@', 'punctuation.definition.attribute.wgsl'],
+    ['compute', 'entity.other.attribute-name.wgsl'],
+    ['workgroup_size', 'entity.other.attribute-name.wgsl'],
+    ['group', 'entity.other.attribute-name.wgsl'],
+    ['binding', 'entity.other.attribute-name.wgsl'],
+    ['builtin', 'entity.other.attribute-name.wgsl'],
+    ['global_invocation_id', 'variable.language.builtin.wgsl'],
+    ['local_invocation_index', 'variable.language.builtin.wgsl'],
+    ['flat', 'support.constant.interpolation.wgsl'],
+  ]);
 
-  expectScope(tokens, 'fn', 'storage.type.function.wgsl');
-  expectScope(tokens, 'main', 'entity.name.function.wgsl');
-  // a user function named like a builtin is still a declaration
-  expectScope(tokens, 'step', 'entity.name.function.wgsl');
-  expectScope(tokens, 'struct', 'storage.type.struct.wgsl');
-  expectScope(tokens, 'Particle', 'entity.name.type.struct.wgsl');
-  expectScope(tokens, 'pos', 'variable.other.member.wgsl');
-  expectScope(tokens, 'alias', 'storage.type.alias.wgsl');
-  expectScope(tokens, 'Float4', 'entity.name.type.alias.wgsl');
+  expectScopes(tokens, [
+    ['fn', 'storage.type.function.wgsl'],
+    ['main', 'entity.name.function.wgsl'],
+    // a user function named like a builtin is still a declaration
+    ['step', 'entity.name.function.wgsl'],
+    ['struct', 'storage.type.struct.wgsl'],
+    ['Particle', 'entity.name.type.struct.wgsl'],
+    ['pos', 'variable.other.member.wgsl'],
+    ['alias', 'storage.type.alias.wgsl'],
+    ['Float4', 'entity.name.type.alias.wgsl'],
+  ]);
 
-  expectScope(tokens, 'vec4', 'support.type.vector.wgsl');
-  expectScope(tokens, '<', 'punctuation.definition.template.begin.wgsl', 1);
-  expectScope(tokens, 'f32', 'support.type.primitive.wgsl');
-  expectScope(tokens, 'vec3f', 'support.type.vector.wgsl');
-  expectScope(tokens, 'mat4x4f', 'support.type.matrix.wgsl');
-  expectScope(tokens, 'array', 'support.type.builtin.wgsl');
-  expectScope(tokens, 'atomic', 'support.type.builtin.wgsl');
-  expectScope(tokens, 'ptr', 'support.type.builtin.wgsl');
-  expectScope(tokens, 'sampler_comparison', 'support.type.sampler.wgsl');
-  expectScope(tokens, 'texture_storage_2d', 'support.type.texture.wgsl');
-  expectScope(tokens, 'rgba8unorm', 'support.constant.texel-format.wgsl');
+  expectScopes(tokens, [
+    ['vec4', 'support.type.vector.wgsl'],
+    ['<', 'punctuation.definition.template.begin.wgsl', 1],
+    ['f32', 'support.type.primitive.wgsl'],
+    ['vec3f', 'support.type.vector.wgsl'],
+    ['mat4x4f', 'support.type.matrix.wgsl'],
+    ['array', 'support.type.builtin.wgsl'],
+    ['atomic', 'support.type.builtin.wgsl'],
+    ['ptr', 'support.type.builtin.wgsl'],
+    ['sampler_comparison', 'support.type.sampler.wgsl'],
+    ['texture_storage_2d', 'support.type.texture.wgsl'],
+    ['rgba8unorm', 'support.constant.texel-format.wgsl'],
+  ]);
 });
 
 test('WGSL: array<u32> and vec4<f32> close their template lists, nested too', async () => {
   const { tokens } = await tokenize('wgsl', 'var<storage> data: array<u32>;\nlet v = bitcast<vec4<u32>>(x);');
-  expectScope(tokens, 'array', 'support.type.builtin.wgsl');
-  expectScope(tokens, 'u32', 'meta.template.wgsl');
-  expectScope(tokens, '>', 'punctuation.definition.template.end.wgsl', 1);
-  expectScope(tokens, ';', 'punctuation.terminator.statement.wgsl');
+  expectScopes(tokens, [
+    ['array', 'support.type.builtin.wgsl'],
+    ['u32', 'meta.template.wgsl'],
+    ['>', 'punctuation.definition.template.end.wgsl', 1],
+    [';', 'punctuation.terminator.statement.wgsl'],
+  ]);
   expectNoScope(tokens, ';', 'meta.template.wgsl');
-  expectScope(tokens, 'bitcast', 'support.function.builtin.wgsl');
-  expectScope(tokens, 'vec4', 'support.type.vector.wgsl');
-  expectScope(tokens, '>', 'punctuation.definition.template.end.wgsl', 3);
+  expectScopes(tokens, [
+    ['bitcast', 'support.function.builtin.wgsl'],
+    ['vec4', 'support.type.vector.wgsl'],
+    ['>', 'punctuation.definition.template.end.wgsl', 3],
+  ]);
   expectNoScope(tokens, 'x', 'meta.template.wgsl');
 });
 
 test('WGSL: address spaces, access modes and declarations', async () => {
   const { tokens } = await tokenize('wgsl', wgslKernel);
-  expectScope(tokens, 'var', 'storage.type.wgsl');
-  expectScope(tokens, 'workgroup', 'storage.modifier.address-space.wgsl');
-  expectScope(tokens, 'storage', 'storage.modifier.address-space.wgsl');
-  expectScope(tokens, 'uniform', 'storage.modifier.address-space.wgsl');
-  expectScope(tokens, 'function', 'storage.modifier.address-space.wgsl');
-  expectScope(tokens, 'read_write', 'storage.modifier.access.wgsl');
-  expectScope(tokens, 'write', 'storage.modifier.access.wgsl');
-  expectScope(tokens, 'particles', 'variable.other.readwrite.wgsl');
-  expectScope(tokens, 'let', 'storage.type.wgsl');
-  expectScope(tokens, 'const', 'storage.type.wgsl');
-  expectScope(tokens, 'override', 'storage.type.wgsl');
-  expectScope(tokens, 'DIFFUSIVITY', 'variable.other.constant.wgsl');
-  expectScope(tokens, 'id', 'variable.parameter.wgsl');
+  expectScopes(tokens, [
+    ['var', 'storage.type.wgsl'],
+    ['workgroup', 'storage.modifier.address-space.wgsl'],
+    ['storage', 'storage.modifier.address-space.wgsl'],
+    ['uniform', 'storage.modifier.address-space.wgsl'],
+    ['function', 'storage.modifier.address-space.wgsl'],
+    ['read_write', 'storage.modifier.access.wgsl'],
+    ['write', 'storage.modifier.access.wgsl'],
+    ['particles', 'variable.other.readwrite.wgsl'],
+    ['let', 'storage.type.wgsl'],
+    ['const', 'storage.type.wgsl'],
+    ['override', 'storage.type.wgsl'],
+    ['DIFFUSIVITY', 'variable.other.constant.wgsl'],
+    ['id', 'variable.parameter.wgsl'],
+  ]);
 });
 
 test('WGSL: keywords, directives and builtin functions', async () => {
@@ -367,50 +384,64 @@ test('WGSL: keywords, directives and builtin functions', async () => {
   for (const keyword of ['if', 'else', 'for', 'loop', 'continuing', 'break', 'continue', 'switch', 'case', 'default', 'return', 'discard']) {
     expectScope(tokens, keyword, 'keyword.control.wgsl');
   }
-  expectScope(tokens, 'const_assert', 'keyword.other.const-assert.wgsl');
-  expectScope(tokens, 'enable', 'keyword.other.directive.wgsl');
-  expectScope(tokens, 'f16', 'support.constant.extension.wgsl');
-  expectScope(tokens, 'requires', 'keyword.other.directive.wgsl');
-  expectScope(tokens, 'diagnostic', 'keyword.other.directive.wgsl');
-  expectScope(tokens, 'off', 'support.constant.severity.wgsl');
+  expectScopes(tokens, [
+    ['const_assert', 'keyword.other.const-assert.wgsl'],
+    ['enable', 'keyword.other.directive.wgsl'],
+    ['f16', 'support.constant.extension.wgsl'],
+    ['requires', 'keyword.other.directive.wgsl'],
+    ['diagnostic', 'keyword.other.directive.wgsl'],
+    ['off', 'support.constant.severity.wgsl'],
+  ]);
   for (const fn of ['arrayLength', 'atomicAdd', 'workgroupBarrier', 'textureSampleCompareLevel', 'unpack4x8unorm', 'select', 'all', 'bitcast']) {
     expectScope(tokens, fn, 'support.function.builtin.wgsl');
   }
-  expectScope(tokens, 'true', 'constant.language.boolean.wgsl');
-  expectScope(tokens, '->', 'keyword.operator.arrow.wgsl');
-  expectScope(tokens, '<<=', 'keyword.operator.assignment.compound.wgsl');
-  expectScope(tokens, '&&', 'keyword.operator.logical.wgsl');
-  expectScope(tokens, '_', 'variable.language.phony.wgsl');
+  expectScopes(tokens, [
+    ['true', 'constant.language.boolean.wgsl'],
+    ['->', 'keyword.operator.arrow.wgsl'],
+    ['<<=', 'keyword.operator.assignment.compound.wgsl'],
+    ['&&', 'keyword.operator.logical.wgsl'],
+    ['_', 'variable.language.phony.wgsl'],
+  ]);
 });
 
 test('WGSL: numbers with suffixes, hex and exponents', async () => {
   const { tokens } = await tokenize('wgsl', wgslKernel);
-  expectScope(tokens, '1.0', 'constant.numeric.float.decimal.wgsl');
-  expectScope(tokens, 'f', 'keyword.other.unit.suffix.wgsl');
-  expectScope(tokens, 'f', 'constant.numeric.float.decimal.wgsl');
-  expectScope(tokens, '0x1F', 'constant.numeric.integer.hexadecimal.wgsl');
-  expectScope(onLine(tokens, '0x1Fu'), 'u', 'constant.numeric.integer.hexadecimal.wgsl');
-  expectScope(onLine(tokens, '0x1Fu'), 'u', 'keyword.other.unit.suffix.wgsl');
-  expectScope(tokens, '0x1.8p3', 'constant.numeric.float.hexadecimal.wgsl');
-  expectScope(tokens, '1e-3', 'constant.numeric.float.decimal.wgsl');
-  expectScope(tokens, 'h', 'keyword.other.unit.suffix.wgsl');
-  expectScope(tokens, '.5', 'constant.numeric.float.decimal.wgsl');
-  expectScope(tokens, '42', 'constant.numeric.integer.decimal.wgsl');
-  expectScope(tokens, 'i', 'keyword.other.unit.suffix.wgsl');
-  expectScope(tokens, '64', 'constant.numeric.integer.decimal.wgsl');
+  expectScopes(tokens, [
+    ['1.0', 'constant.numeric.float.decimal.wgsl'],
+    ['f', 'keyword.other.unit.suffix.wgsl'],
+    ['f', 'constant.numeric.float.decimal.wgsl'],
+    ['0x1F', 'constant.numeric.integer.hexadecimal.wgsl'],
+  ]);
+  expectScopes(onLine(tokens, '0x1Fu'), [
+    ['u', 'constant.numeric.integer.hexadecimal.wgsl'],
+    ['u', 'keyword.other.unit.suffix.wgsl'],
+  ]);
+  expectScopes(tokens, [
+    ['0x1.8p3', 'constant.numeric.float.hexadecimal.wgsl'],
+    ['1e-3', 'constant.numeric.float.decimal.wgsl'],
+    ['h', 'keyword.other.unit.suffix.wgsl'],
+    ['.5', 'constant.numeric.float.decimal.wgsl'],
+    ['42', 'constant.numeric.integer.decimal.wgsl'],
+    ['i', 'keyword.other.unit.suffix.wgsl'],
+    ['64', 'constant.numeric.integer.decimal.wgsl'],
+  ]);
 });
 
 test('WGSL: line comments and nested block comments', async () => {
   const { tokens } = await tokenize('wgsl', '// line\n/* a /* b */ c */ let x = 1;\n/* open\n/* inner */\nstill */ fn f() {}');
-  expectScope(tokens, '//', 'punctuation.definition.comment.wgsl');
-  expectScope(tokens, ' line', 'comment.line.double-slash.wgsl');
-  expectScope(tokens, ' b ', 'comment.block.wgsl');
-  // after the inner `*/` the outer comment is still open
-  expectScope(tokens, ' c ', 'comment.block.wgsl');
-  expectScope(tokens, 'let', 'storage.type.wgsl');
+  expectScopes(tokens, [
+    ['//', 'punctuation.definition.comment.wgsl'],
+    [' line', 'comment.line.double-slash.wgsl'],
+    [' b ', 'comment.block.wgsl'],
+    // after the inner `*/` the outer comment is still open
+    [' c ', 'comment.block.wgsl'],
+    ['let', 'storage.type.wgsl'],
+  ]);
   expectNoScope(tokens, 'let', 'comment.block.wgsl');
-  expectScope(tokens, 'still ', 'comment.block.wgsl');
-  expectScope(tokens, 'fn', 'storage.type.function.wgsl');
+  expectScopes(tokens, [
+    ['still ', 'comment.block.wgsl'],
+    ['fn', 'storage.type.function.wgsl'],
+  ]);
   expectNoScope(tokens, 'fn', 'comment.block.wgsl');
 });
 
@@ -491,87 +522,101 @@ LBB0_2:
 
 test('PTX: module directives', async () => {
   const { tokens } = await tokenize('ptx', ptxModule);
-  expectScope(tokens, '.version', 'keyword.other.directive.ptx');
-  expectScope(tokens, '8.0', 'constant.numeric.version.ptx');
-  expectScope(tokens, '.target', 'keyword.other.directive.ptx');
-  expectScope(tokens, 'sm_90', 'support.constant.target.ptx');
-  expectScope(tokens, '.address_size', 'keyword.other.directive.ptx');
-  expectScope(tokens, '64', 'constant.numeric.integer.decimal.ptx');
-  expectScope(tokens, '.maxntid', 'keyword.other.directive.ptx');
-  expectScope(tokens, '.minnctapersm', 'keyword.other.directive.ptx');
-  expectScope(tokens, '.pragma', 'keyword.other.directive.ptx');
-  expectScope(tokens, '.align', 'keyword.other.directive.ptx');
-  expectScope(tokens, 'nounroll', 'string.quoted.double.ptx');
+  expectScopes(tokens, [
+    ['.version', 'keyword.other.directive.ptx'],
+    ['8.0', 'constant.numeric.version.ptx'],
+    ['.target', 'keyword.other.directive.ptx'],
+    ['sm_90', 'support.constant.target.ptx'],
+    ['.address_size', 'keyword.other.directive.ptx'],
+    ['64', 'constant.numeric.integer.decimal.ptx'],
+    ['.maxntid', 'keyword.other.directive.ptx'],
+    ['.minnctapersm', 'keyword.other.directive.ptx'],
+    ['.pragma', 'keyword.other.directive.ptx'],
+    ['.align', 'keyword.other.directive.ptx'],
+    ['nounroll', 'string.quoted.double.ptx'],
+  ]);
 });
 
 test('PTX: .entry, .func and .param declarations', async () => {
   const { tokens } = await tokenize('ptx', ptxModule);
-  expectScope(tokens, '.visible', 'storage.modifier.linkage.ptx');
-  expectScope(tokens, '.extern', 'storage.modifier.linkage.ptx');
-  expectScope(tokens, '.entry', 'keyword.other.directive.ptx');
-  expectScope(tokens, 'scale', 'entity.name.function.ptx');
-  expectScope(tokens, '.func', 'keyword.other.directive.ptx');
-  expectScope(tokens, 'vprintf', 'entity.name.function.ptx');
-  expectScope(tokens, '.param', 'storage.modifier.state-space.ptx');
-  expectScope(tokens, '.u64', 'storage.type.ptx');
-  expectScope(tokens, '.ptr', 'keyword.other.directive.ptx');
-  expectScope(tokens, 'scale_param_0', 'variable.parameter.ptx');
-  expectScope(tokens, 'vprintf_param_1', 'variable.parameter.ptx');
-  expectScope(tokens, 'func_retval0', 'variable.parameter.ptx');
+  expectScopes(tokens, [
+    ['.visible', 'storage.modifier.linkage.ptx'],
+    ['.extern', 'storage.modifier.linkage.ptx'],
+    ['.entry', 'keyword.other.directive.ptx'],
+    ['scale', 'entity.name.function.ptx'],
+    ['.func', 'keyword.other.directive.ptx'],
+    ['vprintf', 'entity.name.function.ptx'],
+    ['.param', 'storage.modifier.state-space.ptx'],
+    ['.u64', 'storage.type.ptx'],
+    ['.ptr', 'keyword.other.directive.ptx'],
+    ['scale_param_0', 'variable.parameter.ptx'],
+    ['vprintf_param_1', 'variable.parameter.ptx'],
+    ['func_retval0', 'variable.parameter.ptx'],
+  ]);
   // a parameter read by an instruction is an operand
   expectScope(onLine(tokens, 'ld.param.u64'), 'scale_param_0', 'variable.other.ptx');
-  expectScope(tokens, '.global', 'storage.modifier.state-space.ptx');
-  expectScope(tokens, '.shared', 'storage.modifier.state-space.ptx');
-  expectScope(tokens, '.b8', 'storage.type.ptx');
+  expectScopes(tokens, [
+    ['.global', 'storage.modifier.state-space.ptx'],
+    ['.shared', 'storage.modifier.state-space.ptx'],
+    ['.b8', 'storage.type.ptx'],
+  ]);
 });
 
 test('PTX: .reg .pred %p<3>; declares registers', async () => {
   const { tokens } = await tokenize('ptx', '\t.reg .pred \t%p<3>;');
-  expectScope(tokens, '.reg', 'storage.modifier.state-space.ptx');
-  expectScope(tokens, '.pred', 'storage.type.predicate.ptx');
-  expectScope(tokens, '%p', 'variable.other.register.ptx');
-  expectScope(tokens, '<', 'punctuation.definition.range.begin.ptx');
-  expectScope(tokens, '3', 'constant.numeric.integer.decimal.ptx');
-  expectScope(tokens, '>', 'punctuation.definition.range.end.ptx');
-  expectScope(tokens, ';', 'punctuation.terminator.statement.ptx');
+  expectScopes(tokens, [
+    ['.reg', 'storage.modifier.state-space.ptx'],
+    ['.pred', 'storage.type.predicate.ptx'],
+    ['%p', 'variable.other.register.ptx'],
+    ['<', 'punctuation.definition.range.begin.ptx'],
+    ['3', 'constant.numeric.integer.decimal.ptx'],
+    ['>', 'punctuation.definition.range.end.ptx'],
+    [';', 'punctuation.terminator.statement.ptx'],
+  ]);
 });
 
 test('PTX: instructions and their modifiers', async () => {
   const { tokens } = await tokenize('ptx', ptxModule);
-  expectScope(tokens, 'ld', 'keyword.other.instruction.ptx');
-  expectScope(tokens, 'mad', 'keyword.other.instruction.ptx');
-  expectScope(tokens, 'shfl', 'keyword.other.instruction.ptx');
-  expectScope(tokens, 'ret', 'keyword.other.instruction.ptx');
-  // an instruction after a block comment on the same line
-  expectScope(tokens, 'membar', 'keyword.other.instruction.ptx');
+  expectScopes(tokens, [
+    ['ld', 'keyword.other.instruction.ptx'],
+    ['mad', 'keyword.other.instruction.ptx'],
+    ['shfl', 'keyword.other.instruction.ptx'],
+    ['ret', 'keyword.other.instruction.ptx'],
+    // an instruction after a block comment on the same line
+    ['membar', 'keyword.other.instruction.ptx'],
+  ]);
 
   // ld.global.nc.v4.f32
   const ldLine = onLine(tokens, 'ld.global.nc.v4.f32');
-  expectScope(ldLine, 'ld', 'keyword.other.instruction.ptx');
-  expectScope(ldLine, '.global', 'storage.modifier.state-space.ptx');
-  expectScope(ldLine, '.nc', 'keyword.other.modifier.cache.ptx');
-  expectScope(ldLine, '.v4', 'storage.type.vector.ptx');
-  expectScope(ldLine, '.f32', 'storage.type.ptx');
-  expectScope(ldLine, '[', 'punctuation.definition.address.begin.ptx');
-  expectScope(ldLine, '%rd4', 'meta.address.ptx');
-  expectScope(ldLine, '4', 'constant.numeric.integer.decimal.ptx');
+  expectScopes(ldLine, [
+    ['ld', 'keyword.other.instruction.ptx'],
+    ['.global', 'storage.modifier.state-space.ptx'],
+    ['.nc', 'keyword.other.modifier.cache.ptx'],
+    ['.v4', 'storage.type.vector.ptx'],
+    ['.f32', 'storage.type.ptx'],
+    ['[', 'punctuation.definition.address.begin.ptx'],
+    ['%rd4', 'meta.address.ptx'],
+    ['4', 'constant.numeric.integer.decimal.ptx'],
+  ]);
 
-  expectScope(tokens, '.rn', 'keyword.other.modifier.rounding.ptx');
-  expectScope(tokens, '.ftz', 'keyword.other.modifier.ptx');
-  expectScope(tokens, '.wide', 'keyword.other.modifier.ptx');
-  expectScope(tokens, '.lo', 'keyword.other.modifier.ptx');
-  expectScope(tokens, '.ge', 'keyword.other.modifier.comparison.ptx');
-  expectScope(tokens, '.ltu', 'keyword.other.modifier.comparison.ptx');
-  expectScope(tokens, '.cg', 'keyword.other.modifier.cache.ptx');
-  expectScope(tokens, '.acquire', 'keyword.other.modifier.memory-order.ptx');
-  expectScope(tokens, '.relaxed', 'keyword.other.modifier.memory-order.ptx');
-  expectScope(tokens, '.gpu', 'keyword.other.modifier.scope.ptx');
-  expectScope(tokens, '.sys', 'keyword.other.modifier.scope.ptx');
-  expectScope(tokens, '.add', 'keyword.other.modifier.operation.ptx');
-  expectScope(tokens, '.max', 'keyword.other.modifier.operation.ptx');
-  expectScope(tokens, '.shared::cta', 'storage.modifier.state-space.ptx');
-  expectScope(tokens, '.sync', 'keyword.other.modifier.ptx');
-  expectScope(tokens, 'call', 'keyword.other.instruction.ptx');
+  expectScopes(tokens, [
+    ['.rn', 'keyword.other.modifier.rounding.ptx'],
+    ['.ftz', 'keyword.other.modifier.ptx'],
+    ['.wide', 'keyword.other.modifier.ptx'],
+    ['.lo', 'keyword.other.modifier.ptx'],
+    ['.ge', 'keyword.other.modifier.comparison.ptx'],
+    ['.ltu', 'keyword.other.modifier.comparison.ptx'],
+    ['.cg', 'keyword.other.modifier.cache.ptx'],
+    ['.acquire', 'keyword.other.modifier.memory-order.ptx'],
+    ['.relaxed', 'keyword.other.modifier.memory-order.ptx'],
+    ['.gpu', 'keyword.other.modifier.scope.ptx'],
+    ['.sys', 'keyword.other.modifier.scope.ptx'],
+    ['.add', 'keyword.other.modifier.operation.ptx'],
+    ['.max', 'keyword.other.modifier.operation.ptx'],
+    ['.shared::cta', 'storage.modifier.state-space.ptx'],
+    ['.sync', 'keyword.other.modifier.ptx'],
+    ['call', 'keyword.other.instruction.ptx'],
+  ]);
   // the operand lines of a call split over several lines are not instructions
   expectNoScope(tokens, 'param0', 'keyword.other.instruction.ptx', 2);
 });
@@ -579,19 +624,25 @@ test('PTX: instructions and their modifiers', async () => {
 test('PTX: predicate guards, branches and labels', async () => {
   const { tokens } = await tokenize('ptx', ptxModule);
   const guarded = onLine(tokens, '@%p1 bra');
-  expectScope(guarded, '@', 'keyword.control.predicate.ptx');
-  expectScope(guarded, '%p1', 'variable.other.register.predicate.ptx');
-  expectScope(guarded, 'bra', 'keyword.other.instruction.ptx');
-  expectScope(guarded, 'LBB0_2', 'entity.name.label.ptx');
+  expectScopes(guarded, [
+    ['@', 'keyword.control.predicate.ptx'],
+    ['%p1', 'variable.other.register.predicate.ptx'],
+    ['bra', 'keyword.other.instruction.ptx'],
+    ['LBB0_2', 'entity.name.label.ptx'],
+  ]);
   const negated = onLine(tokens, '@!%p2 bra.uni');
-  expectScope(negated, '@', 'keyword.control.predicate.ptx');
-  expectScope(negated, '!', 'keyword.operator.logical.not.ptx');
-  expectScope(negated, '%p2', 'variable.other.register.predicate.ptx');
-  expectScope(negated, '.uni', 'keyword.other.modifier.ptx');
-  expectScope(negated, '$L__BB0_3', 'entity.name.label.ptx');
+  expectScopes(negated, [
+    ['@', 'keyword.control.predicate.ptx'],
+    ['!', 'keyword.operator.logical.not.ptx'],
+    ['%p2', 'variable.other.register.predicate.ptx'],
+    ['.uni', 'keyword.other.modifier.ptx'],
+    ['$L__BB0_3', 'entity.name.label.ptx'],
+  ]);
   // label definitions
-  expectScope(onLine(tokens, '$L__BB0_3:'), '$L__BB0_3', 'entity.name.label.ptx');
-  expectScope(onLine(tokens, '$L__BB0_3:'), ':', 'punctuation.separator.label.ptx');
+  expectScopes(onLine(tokens, '$L__BB0_3:'), [
+    ['$L__BB0_3', 'entity.name.label.ptx'],
+    [':', 'punctuation.separator.label.ptx'],
+  ]);
   expectScope(onLine(tokens, 'LBB0_2:'), 'LBB0_2', 'entity.name.label.ptx');
   // a predicate used as an ordinary operand is a register
   expectScope(onLine(tokens, 'setp.ge.s32'), '%p1', 'variable.other.register.ptx');
@@ -599,19 +650,21 @@ test('PTX: predicate guards, branches and labels', async () => {
 
 test('PTX: registers, special registers and numbers', async () => {
   const { tokens } = await tokenize('ptx', ptxModule);
-  expectScope(tokens, '%rd1', 'variable.other.register.ptx');
-  expectScope(tokens, '%r5', 'variable.other.register.ptx');
-  expectScope(tokens, '%tid.x', 'variable.language.special-register.ptx');
-  expectScope(tokens, '%ntid.x', 'variable.language.special-register.ptx');
-  expectScope(tokens, '%ctaid.x', 'variable.language.special-register.ptx');
-  expectScope(tokens, '%laneid', 'variable.language.special-register.ptx');
-  expectScope(tokens, '%clock64', 'variable.language.special-register.ptx');
-  expectScope(tokens, '0f3F800000', 'constant.numeric.float.hexadecimal.ptx');
-  expectScope(tokens, '0d3FF0000000000000', 'constant.numeric.float.hexadecimal.ptx');
-  expectScope(tokens, '0x10', 'constant.numeric.integer.hexadecimal.ptx');
-  expectScope(tokens, '-1.5', 'constant.numeric.float.decimal.ptx');
-  expectScope(tokens, '-1', 'constant.numeric.integer.decimal.ptx');
-  expectScope(tokens, '-4', 'constant.numeric.integer.decimal.ptx');
+  expectScopes(tokens, [
+    ['%rd1', 'variable.other.register.ptx'],
+    ['%r5', 'variable.other.register.ptx'],
+    ['%tid.x', 'variable.language.special-register.ptx'],
+    ['%ntid.x', 'variable.language.special-register.ptx'],
+    ['%ctaid.x', 'variable.language.special-register.ptx'],
+    ['%laneid', 'variable.language.special-register.ptx'],
+    ['%clock64', 'variable.language.special-register.ptx'],
+    ['0f3F800000', 'constant.numeric.float.hexadecimal.ptx'],
+    ['0d3FF0000000000000', 'constant.numeric.float.hexadecimal.ptx'],
+    ['0x10', 'constant.numeric.integer.hexadecimal.ptx'],
+    ['-1.5', 'constant.numeric.float.decimal.ptx'],
+    ['-1', 'constant.numeric.integer.decimal.ptx'],
+    ['-4', 'constant.numeric.integer.decimal.ptx'],
+  ]);
   const more = await tokenize('ptx', 'mov.u32 %r1, %envreg3; mov.u32 %r2, %nctaid.y; mov.u32 %r3, %smid; mov.u32 %r4, %warpid;');
   for (const reg of ['%envreg3', '%nctaid.y', '%smid', '%warpid']) {
     expectScope(more.tokens, reg, 'variable.language.special-register.ptx');
@@ -621,13 +674,15 @@ test('PTX: registers, special registers and numbers', async () => {
 test('PTX: comments, braces and a realistic module tokenizes cleanly', async () => {
   const result = await tokenize('ptx', ptxModule);
   const { tokens } = result;
-  expectScope(tokens, '//', 'comment.line.double-slash.ptx');
-  expectScope(tokens, ' Generated by NVIDIA NVVM Compiler', 'comment.line.double-slash.ptx');
-  expectScope(tokens, ' .globl\tscale', 'comment.line.double-slash.ptx');
-  expectScope(tokens, '/*', 'comment.block.ptx');
-  expectScope(tokens, '\tthe result ', 'comment.block.ptx');
-  expectScope(tokens, '{', 'punctuation.section.block.begin.ptx', 1);
-  expectScope(tokens, '}', 'punctuation.section.block.end.ptx', 1);
+  expectScopes(tokens, [
+    ['//', 'comment.line.double-slash.ptx'],
+    [' Generated by NVIDIA NVVM Compiler', 'comment.line.double-slash.ptx'],
+    [' .globl\tscale', 'comment.line.double-slash.ptx'],
+    ['/*', 'comment.block.ptx'],
+    ['\tthe result ', 'comment.block.ptx'],
+    ['{', 'punctuation.section.block.begin.ptx', 1],
+    ['}', 'punctuation.section.block.end.ptx', 1],
+  ]);
   expectCleanFile(result);
 });
 
@@ -697,72 +752,84 @@ fragment half4 fmain(VertexOut in [[stage_in]], texture2d<float> t [[texture(0)]
 
 test('MSL: kernel signature with address spaces and [[attributes]]', async () => {
   const { tokens } = await tokenize('msl', 'kernel void f(device float* a [[buffer(0)]], uint id [[thread_position_in_grid]])');
-  expectScope(tokens, 'kernel', 'storage.modifier.function-qualifier.msl');
-  expectScope(tokens, 'void', 'storage.type.primitive.msl');
-  expectScope(tokens, 'f', 'entity.name.function.msl');
-  expectScope(tokens, 'device', 'storage.modifier.address-space.msl');
-  expectScope(tokens, 'float', 'storage.type.primitive.msl');
-  expectScope(tokens, '*', 'storage.modifier.pointer.msl');
-  expectScope(tokens, '[[', 'punctuation.definition.attribute.begin.msl');
-  expectScope(tokens, 'buffer', 'entity.other.attribute-name.msl');
-  expectScope(tokens, '0', 'constant.numeric.integer.decimal.msl');
-  expectScope(tokens, '0', 'meta.attribute.msl');
-  expectScope(tokens, ']]', 'punctuation.definition.attribute.end.msl');
-  expectScope(tokens, 'uint', 'storage.type.primitive.msl');
-  expectScope(tokens, 'thread_position_in_grid', 'entity.other.attribute-name.msl');
+  expectScopes(tokens, [
+    ['kernel', 'storage.modifier.function-qualifier.msl'],
+    ['void', 'storage.type.primitive.msl'],
+    ['f', 'entity.name.function.msl'],
+    ['device', 'storage.modifier.address-space.msl'],
+    ['float', 'storage.type.primitive.msl'],
+    ['*', 'storage.modifier.pointer.msl'],
+    ['[[', 'punctuation.definition.attribute.begin.msl'],
+    ['buffer', 'entity.other.attribute-name.msl'],
+    ['0', 'constant.numeric.integer.decimal.msl'],
+    ['0', 'meta.attribute.msl'],
+    [']]', 'punctuation.definition.attribute.end.msl'],
+    ['uint', 'storage.type.primitive.msl'],
+    ['thread_position_in_grid', 'entity.other.attribute-name.msl'],
+  ]);
   expectNoScope(tokens, 'id', 'meta.attribute.msl');
 });
 
 test('MSL: preprocessor, namespaces and comments', async () => {
   const { tokens } = await tokenize('msl', mslKernel);
-  expectScope(tokens, '#', 'punctuation.definition.directive.msl');
-  expectScope(tokens, 'include', 'keyword.control.directive.include.msl');
-  expectScope(tokens, 'metal_stdlib', 'string.quoted.other.lt-gt.include.msl');
-  expectScope(tokens, 'common.h', 'string.quoted.double.msl');
-  expectScope(tokens, 'define', 'keyword.control.directive.define.msl');
-  expectScope(tokens, 'TILE', 'entity.name.function.preprocessor.msl');
-  expectScope(tokens, 'MAX2', 'entity.name.function.preprocessor.msl');
-  expectScope(tokens, 'if', 'keyword.control.directive.conditional.msl', 0);
-  expectScope(tokens, 'defined', 'keyword.control.directive.defined.msl');
-  expectScope(tokens, 'pragma', 'keyword.control.directive.pragma.msl');
-  expectScope(tokens, 'endif', 'keyword.control.directive.conditional.msl');
-  expectScope(tokens, 'using', 'keyword.other.using.msl');
-  expectScope(tokens, 'namespace', 'storage.type.namespace.msl');
-  expectScope(tokens, 'metal', 'entity.name.namespace.msl');
-  expectScope(tokens, '//', 'comment.line.double-slash.msl');
-  expectScope(tokens, ' Output of the vertex stage. ', 'comment.block.documentation.msl');
-  expectScope(tokens, '     the texture ', 'comment.block.msl');
+  expectScopes(tokens, [
+    ['#', 'punctuation.definition.directive.msl'],
+    ['include', 'keyword.control.directive.include.msl'],
+    ['metal_stdlib', 'string.quoted.other.lt-gt.include.msl'],
+    ['common.h', 'string.quoted.double.msl'],
+    ['define', 'keyword.control.directive.define.msl'],
+    ['TILE', 'entity.name.function.preprocessor.msl'],
+    ['MAX2', 'entity.name.function.preprocessor.msl'],
+    ['if', 'keyword.control.directive.conditional.msl', 0],
+    ['defined', 'keyword.control.directive.defined.msl'],
+    ['pragma', 'keyword.control.directive.pragma.msl'],
+    ['endif', 'keyword.control.directive.conditional.msl'],
+    ['using', 'keyword.other.using.msl'],
+    ['namespace', 'storage.type.namespace.msl'],
+    ['metal', 'entity.name.namespace.msl'],
+    ['//', 'comment.line.double-slash.msl'],
+    [' Output of the vertex stage. ', 'comment.block.documentation.msl'],
+    ['     the texture ', 'comment.block.msl'],
+  ]);
 });
 
 test('MSL: types, templates and access qualifiers', async () => {
   const { tokens } = await tokenize('msl', mslKernel);
-  expectScope(tokens, 'struct', 'storage.type.struct.msl');
-  expectScope(tokens, 'VertexOut', 'entity.name.type.struct.msl');
-  expectScope(tokens, 'float4', 'storage.type.vector.msl');
-  expectScope(tokens, 'half3', 'storage.type.vector.msl');
-  expectScope(tokens, 'packed_float3', 'storage.type.vector.msl');
-  expectScope(tokens, 'float3x3', 'storage.type.matrix.msl');
-  expectScope(tokens, 'half', 'storage.type.primitive.msl');
+  expectScopes(tokens, [
+    ['struct', 'storage.type.struct.msl'],
+    ['VertexOut', 'entity.name.type.struct.msl'],
+    ['float4', 'storage.type.vector.msl'],
+    ['half3', 'storage.type.vector.msl'],
+    ['packed_float3', 'storage.type.vector.msl'],
+    ['float3x3', 'storage.type.matrix.msl'],
+    ['half', 'storage.type.primitive.msl'],
+  ]);
   const blur = onLine(tokens, 'texture2d<float, access::read>');
-  expectScope(blur, 'texture2d', 'support.type.texture.msl');
-  expectScope(blur, '<', 'punctuation.definition.template.begin.msl');
-  expectScope(blur, 'float', 'storage.type.primitive.msl');
-  expectScope(blur, '>', 'punctuation.definition.template.end.msl');
-  expectScope(tokens, 'access', 'entity.name.scope-resolution.msl');
-  expectScope(tokens, 'read', 'storage.modifier.access.msl');
-  expectScope(tokens, 'write', 'storage.modifier.access.msl');
-  expectScope(tokens, 'sampler', 'support.type.sampler.msl');
-  expectScope(tokens, 'atomic_uint', 'support.type.atomic.msl');
-  expectScope(tokens, 'simdgroup_matrix', 'support.type.simdgroup.msl');
-  expectScope(tokens, 'constant', 'storage.modifier.address-space.msl');
-  expectScope(tokens, 'threadgroup', 'storage.modifier.address-space.msl');
-  expectScope(tokens, 'Params', 'entity.name.type.msl');
-  expectScope(tokens, '&', 'storage.modifier.reference.msl');
-  expectScope(tokens, 'vertex', 'storage.modifier.function-qualifier.msl');
-  expectScope(tokens, 'fragment', 'storage.modifier.function-qualifier.msl');
-  expectScope(tokens, 'kernel', 'entity.other.attribute-name.msl', 1);
-  expectScope(onLine(tokens, 'float4 position [[position]]'), 'position', 'variable.other.msl', 0);
-  expectScope(onLine(tokens, 'float4 position [[position]]'), 'position', 'entity.other.attribute-name.msl', 1);
+  expectScopes(blur, [
+    ['texture2d', 'support.type.texture.msl'],
+    ['<', 'punctuation.definition.template.begin.msl'],
+    ['float', 'storage.type.primitive.msl'],
+    ['>', 'punctuation.definition.template.end.msl'],
+  ]);
+  expectScopes(tokens, [
+    ['access', 'entity.name.scope-resolution.msl'],
+    ['read', 'storage.modifier.access.msl'],
+    ['write', 'storage.modifier.access.msl'],
+    ['sampler', 'support.type.sampler.msl'],
+    ['atomic_uint', 'support.type.atomic.msl'],
+    ['simdgroup_matrix', 'support.type.simdgroup.msl'],
+    ['constant', 'storage.modifier.address-space.msl'],
+    ['threadgroup', 'storage.modifier.address-space.msl'],
+    ['Params', 'entity.name.type.msl'],
+    ['&', 'storage.modifier.reference.msl'],
+    ['vertex', 'storage.modifier.function-qualifier.msl'],
+    ['fragment', 'storage.modifier.function-qualifier.msl'],
+    ['kernel', 'entity.other.attribute-name.msl', 1],
+  ]);
+  expectScopes(onLine(tokens, 'float4 position [[position]]'), [
+    ['position', 'variable.other.msl', 0],
+    ['position', 'entity.other.attribute-name.msl', 1],
+  ]);
   for (const attribute of ['user', 'function_constant', 'texture', 'thread_index_in_threadgroup', 'threadgroup_position_in_grid', 'vertex_id', 'stage_in']) {
     expectScope(tokens, attribute, 'entity.other.attribute-name.msl');
   }
@@ -770,8 +837,10 @@ test('MSL: types, templates and access qualifiers', async () => {
 
 test('MSL: strings, numbers, library functions and control flow', async () => {
   const { tokens } = await tokenize('msl', mslKernel);
-  expectScope(tokens, 'hi', 'string.quoted.double.msl');
-  expectScope(tokens, '\\n', 'constant.character.escape.msl');
+  expectScopes(tokens, [
+    ['hi', 'string.quoted.double.msl'],
+    ['\\n', 'constant.character.escape.msl'],
+  ]);
   expectScope(onLine(tokens, "'a'"), 'a', 'string.quoted.single.msl');
   expectScope(tokens, '1.0', 'constant.numeric.float.decimal.msl');
   expectScope(onLine(tokens, '1.0f'), 'f', 'keyword.other.unit.suffix.msl');
@@ -779,21 +848,27 @@ test('MSL: strings, numbers, library functions and control flow', async () => {
   expectScope(onLine(tokens, '0x1Fu'), 'u', 'keyword.other.unit.suffix.msl');
   expectScope(tokens, '0.5', 'constant.numeric.float.decimal.msl');
   expectScope(onLine(tokens, '0.5h'), 'h', 'keyword.other.unit.suffix.msl');
-  expectScope(tokens, '1e-3', 'constant.numeric.float.decimal.msl');
-  expectScope(tokens, '16', 'constant.numeric.integer.decimal.msl');
+  expectScopes(tokens, [
+    ['1e-3', 'constant.numeric.float.decimal.msl'],
+    ['16', 'constant.numeric.integer.decimal.msl'],
+  ]);
   for (const fn of ['threadgroup_barrier', 'atomic_fetch_add_explicit', 'sin', 'as_type']) {
     expectScope(tokens, fn, 'support.function.msl');
   }
-  expectScope(tokens, 'get_width', 'support.function.member.msl');
-  expectScope(tokens, 'sample', 'support.function.member.msl');
-  expectScope(tokens, 'mem_threadgroup', 'support.constant.msl');
-  expectScope(tokens, 'memory_order_relaxed', 'support.constant.msl');
-  expectScope(tokens, 'M_PI_F', 'support.constant.msl');
-  expectScope(tokens, 'static_cast', 'keyword.operator.cast.msl');
+  expectScopes(tokens, [
+    ['get_width', 'support.function.member.msl'],
+    ['sample', 'support.function.member.msl'],
+    ['mem_threadgroup', 'support.constant.msl'],
+    ['memory_order_relaxed', 'support.constant.msl'],
+    ['M_PI_F', 'support.constant.msl'],
+    ['static_cast', 'keyword.operator.cast.msl'],
+  ]);
   expectScope(onLine(tokens, 'if (gid.x'), 'if', 'keyword.control.conditional.msl');
-  expectScope(tokens, 'return', 'keyword.control.flow.msl');
-  expectScope(tokens, 'vmain', 'entity.name.function.msl');
-  expectScope(tokens, 'blur', 'entity.name.function.msl');
+  expectScopes(tokens, [
+    ['return', 'keyword.control.flow.msl'],
+    ['vmain', 'entity.name.function.msl'],
+    ['blur', 'entity.name.function.msl'],
+  ]);
 });
 
 test('MSL: a realistic shader file tokenizes cleanly', async () => {

@@ -1,9 +1,8 @@
 // "View state" above the entry point of every running kernel, in its WGSL or PTX source.
 import * as vscode from 'vscode';
 import type { KernelView } from '../../../server/src/lsp/protocol';
+import { COMMANDS } from '../commandIds';
 import type { KernelsClient } from '../kernelsClient';
-
-export const SHOW_KERNEL_STATE_COMMAND = 'ringkernel.showKernelState';
 
 export class KernelStateCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changeEmitter = new vscode.EventEmitter<void>();
@@ -38,7 +37,7 @@ export class KernelStateCodeLens implements vscode.CodeLensProvider, vscode.Disp
       lenses.push(new vscode.CodeLens(new vscode.Range(position, position), {
         title: `View state${this.runningKernels().filter((k) => k.source === kernel.source).length > 1 ? ` of ${kernel.id}` : ''}`,
         tooltip: `Open the live view of kernel "${kernel.id}"'s state (RingKernel: Show Kernel State)`,
-        command: SHOW_KERNEL_STATE_COMMAND,
+        command: COMMANDS.showKernelState,
         arguments: [kernel.id],
       }));
     }

@@ -4,10 +4,11 @@
 // read what the panels received and drew through.
 import * as vscode from 'vscode';
 import type { RouterStats, StateFrame } from '../../../server/src/lsp/protocol';
+import type { CommandRegistry } from '../commandIds';
 import { reportFailure } from '../commands';
 import type { KernelsClient } from '../kernelsClient';
 import type { ServerConnection } from '../serverConnection';
-import { KernelStateCodeLens, SHOW_KERNEL_STATE_COMMAND } from './kernelStateCodeLens';
+import { KernelStateCodeLens } from './kernelStateCodeLens';
 import { kernelIdOf } from './kernelTarget';
 import { KernelStatePanel, kernelStateTitle } from './kernelStatePanel';
 import { validate } from './messageValidator';
@@ -17,7 +18,6 @@ import { StateViewClient } from './stateViewClient';
 import { createWebviewPanel, showMessageInstead } from './webviewHost';
 import { KERNEL_STATE_VIEW_TYPE, ROUTER_STATS_VIEW_TYPE, stateWebviewState, type RouterRendered, type StateRendered } from './webviewMessages';
 
-export const SHOW_ROUTER_STATS_COMMAND = 'ringkernel.showRouterStats';
 export const MAX_FPS_SETTING = 'stateView.maxFps';
 const FPS_LIMITS = { min: 1, max: 30, default: 10 };
 
@@ -56,15 +56,15 @@ export class WebviewPanels implements vscode.Disposable {
   private readonly states = new Map<string, KernelStatePanel>();
   private readonly subscriptions: vscode.Disposable[] = [];
 
-  constructor(private readonly context: vscode.ExtensionContext, server: ServerConnection, private readonly kernels: KernelsClient, private readonly log: vscode.LogOutputChannel) {
+  constructor(private readonly context: vscode.ExtensionContext, commands: CommandRegistry, server: ServerConnection, private readonly kernels: KernelsClient, private readonly log: vscode.LogOutputChannel) {
     this.routerClient = new RouterStatsClient(server, log);
     this.stateClient = new StateViewClient(server, log);
     this.subscriptions.push(
       this.routerClient,
       this.stateClient,
       new KernelStateCodeLens(kernels),
-      vscode.commands.registerCommand(SHOW_ROUTER_STATS_COMMAND, () => this.showRouterStats()),
-      vscode.commands.registerCommand(SHOW_KERNEL_STATE_COMMAND, (target?: unknown) => this.showKernelState(target)),
+      commands.register('showRouterStats', () => this.showRouterStats()),
+      commands.register('showKernelState', (target?: unknown) => this.showKernelState(target)),
       vscode.window.registerWebviewPanelSerializer(ROUTER_STATS_VIEW_TYPE, { deserializeWebviewPanel: (panel, state) => this.restore(ROUTER_STATS_VIEW_TYPE, panel, state) }),
       vscode.window.registerWebviewPanelSerializer(KERNEL_STATE_VIEW_TYPE, { deserializeWebviewPanel: (panel, state) => this.restore(KERNEL_STATE_VIEW_TYPE, panel, state) }),
       vscode.workspace.onDidChangeConfiguration((event) => {
@@ -73,14 +73,14 @@ export class WebviewPanels implements vscode.Disposable {
     );
     if (context.extensionMode === vscode.ExtensionMode.Test) {
       this.subscriptions.push(
-        vscode.commands.registerCommand('ringkernel.test.webviews', () => this.report()),
+        commands.registerTestHook('ringkernel.test.webviews', () => this.report()),
         // What VS Code does after a window reload, on demand: a fresh panel of the type, restored from `state`.
-        vscode.commands.registerCommand('ringkernel.test.restoreWebview', async (viewType: string, state: unknown) => {
+        commands.registerTestHook('ringkernel.test.restoreWebview', async (viewType: string, state: unknown) => {
           const panel = createWebviewPanel(context.extensionUri, viewType, 'restored');
           await this.restore(viewType, panel, state);
         }),
         // A message as if the panel's webview had posted it (its buttons), through the same checks.
-        vscode.commands.registerCommand('ringkernel.test.webviewMessage', (kernelId: string | undefined, message: unknown) => {
+        commands.registerTestHook('ringkernel.test.webviewMessage', (kernelId: string | undefined, message: unknown) => {
           const panel = kernelId === undefined ? this.router : this.states.get(kernelId);
           if (!panel) throw new Error(`no ${kernelId === undefined ? 'Router Stats' : `Kernel State panel of "${kernelId}"`} is open`);
           panel.host.receive(message);

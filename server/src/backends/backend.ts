@@ -115,5 +115,7 @@ export interface GpuBackend {
    * whose compiler needs no device (Tint) leave it out.
    */
   compileLogs?(device: number, code: string): Promise<{ errorLog: string; infoLog: string }>;
+  /** Peer access between the backend's devices on or off (`ringkernel.enableP2P`); absent where copies never go peer to peer. */
+  setPeerAccess?(enabled: boolean): void;
   dispose(): void;
 }

@@ -213,37 +213,3 @@ export interface Disposable {
   dispose(): void;
 }
 
-/** Settings as they come from the editor (any shape): a valid config and what was wrong. */
-export function normalizeCoordinatorConfig(raw: Readonly<Record<string, unknown>> | undefined, base: Readonly<CoordinatorConfig> = DEFAULT_COORDINATOR_CONFIG): { config: CoordinatorConfig; issues: string[] } {
-  const config: CoordinatorConfig = { ...base, preferredDevices: [...base.preferredDevices] };
-  const issues: string[] = [];
-  if (!raw) return { config, issues };
-  const strategy = raw.loadBalancing;
-  if (strategy !== undefined) {
-    const match = typeof strategy === 'string' ? LOAD_BALANCING_STRATEGIES.find((s) => s.toLowerCase() === strategy.replace(/[_\s-]/g, '').toLowerCase()) : undefined;
-    if (match) config.loadBalancing = match;
-    else issues.push(`ringkernel.loadBalancing: ${JSON.stringify(strategy)} is not one of ${LOAD_BALANCING_STRATEGIES.join(', ')}; using ${config.loadBalancing}`);
-  }
-  const max = raw.maxKernelsPerDevice;
-  if (max !== undefined) {
-    if (typeof max === 'number' && Number.isInteger(max) && max >= 1) config.maxKernelsPerDevice = max;
-    else issues.push(`ringkernel.maxKernelsPerDevice: ${JSON.stringify(max)} is not a whole number of at least 1; using ${config.maxKernelsPerDevice}`);
-  }
-  const preferred = raw.preferredDevices;
-  if (preferred !== undefined) {
-    if (Array.isArray(preferred)) {
-      const keys: DeviceKey[] = [];
-      for (const item of preferred as unknown[]) {
-        if (typeof item === 'string' && /^[a-z]+:\d+$/.test(item)) keys.push(item);
-        else issues.push(`ringkernel.preferredDevices: ${JSON.stringify(item)} is not a device key like "cuda:0" or "webgpu:1"; ignored`);
-      }
-      config.preferredDevices = [...new Set(keys)];
-    } else issues.push(`ringkernel.preferredDevices: expected a list of device keys like ["cuda:0"]; using ${JSON.stringify(config.preferredDevices)}`);
-  }
-  const p2p = raw.enableP2P;
-  if (p2p !== undefined) {
-    if (typeof p2p === 'boolean') config.enableP2P = p2p;
-    else issues.push(`ringkernel.enableP2P: ${JSON.stringify(p2p)} is not true or false; using ${String(config.enableP2P)}`);
-  }
-  return { config, issues };
-}

@@ -10,8 +10,7 @@ import { deviceKey, type DeviceKey } from '../probe/probeRecords';
 import { GpuTopology } from '../topology/gpuTopology';
 import { CoordinatorCounters } from './coordinatorStats';
 import {
-  normalizeCoordinatorConfig,
-  type CoordinatorChange, type CoordinatorChangeKind, type CoordinatorConfig, type CoordinatorStats, type DeviceSelector,
+  DEFAULT_COORDINATOR_CONFIG, type CoordinatorChange, type CoordinatorChangeKind, type CoordinatorConfig, type CoordinatorStats, type DeviceSelector,
   type DeviceUnregisterResult, type DeviceView, type Disposable, type KernelAssignment, type KernelOptions, type Placement,
   type PlacementDecider, type PlacementError, type PlacementRequest, type SelectorFailure, type SelectorFailureCode, type TransferEstimate,
 } from './coordinatorTypes';
@@ -55,11 +54,9 @@ export class MultiGpuCoordinator {
   private viewCache: { version: number; views: DeviceView[] } | undefined;
 
   constructor(config: Partial<CoordinatorConfig> = {}, options: CoordinatorOptions = {}) {
-    const { config: normal, issues } = normalizeCoordinatorConfig(config);
-    this.config = normal;
+    this.config = { ...DEFAULT_COORDINATOR_CONFIG, ...config };
     this.logger = options.logger;
     this.now = options.now ?? ((): Date => new Date());
-    for (const issue of issues) this.logger?.warn(issue);
   }
 
   /** The change counter: it increases with every change, so a view can tell whether to refresh. */
@@ -77,13 +74,10 @@ export class MultiGpuCoordinator {
     return { ...this.config, preferredDevices: [...this.config.preferredDevices] };
   }
 
-  /** Applies settings (from the editor: any shape). Returns what was wrong with them; valid parts apply. */
-  configure(settings: Readonly<Record<string, unknown>>): string[] {
-    const { config, issues } = normalizeCoordinatorConfig(settings, this.config);
-    this.config = config;
-    for (const issue of issues) this.logger?.warn(issue);
+  /** Applies settings, already checked (server/src/settings reads the editor's); the others stay. */
+  configure(config: Partial<CoordinatorConfig>): void {
+    this.config = { ...this.config, ...config };
     this.changed('config');
-    return issues;
   }
 
   /** Installs (or with undefined, removes) the custom strategy's selector. */

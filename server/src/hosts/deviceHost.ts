@@ -9,7 +9,7 @@ import type { ControlBlock } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import { bundlePath } from '../paths';
 import { fromPayload, removeLeftovers, toPayload } from './bulkTransfer';
-import type { BufferRange, HostDeliver, HostLoopMessages, InboxDelivery, StateTransferResult, StepBatch, StepOutcome } from './hostProtocol';
+import { NO_PEER_ACCESS_ARGUMENT, type BufferRange, type HostDeliver, type HostLoopMessages, type InboxDelivery, type StateTransferResult, type StepBatch, type StepOutcome } from './hostProtocol';
 import type { HostMessage, HostOperation, HostOperations, HostRequest } from './hostProtocol';
 import type { KernelHost, LoopEvent, LoopListener, RangesRead, RestartListener } from './kernelHost';
 
@@ -24,6 +24,8 @@ export interface DeviceHostOptions {
   log?: Logger;
   /** The host bundle; defaults to dist/deviceHost.js of this installation. */
   script?: string;
+  /** `ringkernel.enableP2P`, asked whenever the host (re)starts; default on. setPeerAccess changes a running host. */
+  peerAccess?: () => boolean;
   /** WebGPU: the device instance of the adapter this host opens (webgpu:N is instance N); default 0. */
   instance?: number;
 }
@@ -111,6 +113,8 @@ export class DeviceHost implements KernelHost {
   takeMailbox(kernel: number): Promise<{ inboxes: InboxDelivery[] }> { return this.call('takeMailbox', { kernel }); }
 
   devices(): Promise<DeviceInfo[]> { return this.call('devices', {}); }
+  /** Turns peer access on or off in a running host; a host not started yet reads `peerAccess` when it starts. */
+  setPeerAccess(enabled: boolean): Promise<null> { return this.child ? this.call('setPeerAccess', { enabled }) : Promise.resolve(null); }
   compile(device: number, source: KernelSource): Promise<CompiledKernelHandle> { return this.call('compile', { device, source }); }
   releaseKernel(kernel: CompiledKernelHandle): Promise<null> { return this.call('releaseKernel', { kernel }); }
   allocate(device: number, bytes: number, label: string): Promise<BufferHandle> { return this.call('allocate', { device, bytes, label }); }
@@ -241,7 +245,10 @@ export class DeviceHost implements KernelHost {
   private ensureStarted(): ChildProcess {
     if (this.child) return this.child;
     const script = this.options.script ?? bundlePath('deviceHost.js');
-    const child = fork(script, [this.backend, String(this.instance)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', execArgv: [] });
+    const peerAccess = this.options.peerAccess?.() ?? true;
+    const child = fork(script, [this.backend, String(this.instance), ...(peerAccess ? [] : [NO_PEER_ACCESS_ARGUMENT])], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', execArgv: [],
+    });
     this.child = child;
     this.generation++;
     // The last lines the host printed: a host that dies says why in its error, not only in a log nobody reads.

@@ -95,6 +95,8 @@ export interface HostOperations {
   startLoop: { args: { loop: number; launch: StepLaunch; control: ControlBlock; rateHz: number }; result: null };
   /** Stops a loop at a step boundary; `step` is the next step number (the steps it completed). */
   stopLoop: { args: { loop: number }; result: { step: number } };
+  /** `ringkernel.enableP2P` changed: peer access between the host's devices on or off (CUDA; others ignore it). */
+  setPeerAccess: { args: { enabled: boolean }; result: null };
   /**
    * Migration's checkpoint: writes `bytes` of a buffer into the shared-memory file `file` (created,
    * never overwritten) and hashes them on the way; the bytes never pass through the server.
@@ -111,6 +113,9 @@ export interface HostOperations {
    */
   takeMailbox: { args: { kernel: number }; result: { inboxes: InboxDelivery[] } };
 }
+
+/** Argument of a device host started with `ringkernel.enableP2P` off: copies between devices go through the host. */
+export const NO_PEER_ACCESS_ARGUMENT = '--no-peer-access';
 
 export type HostOperation = keyof HostOperations;
 

@@ -7,51 +7,28 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CodeLensRefreshRequest, ErrorCodes, LSPErrorCodes, ResponseError, type Connection, type TextDocumentSaveReason, type TextDocuments } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { BackendName } from '../backends/backendReport';
+import { GpuError } from '../backends/gpuError';
 import { errorMessage, type Logger } from '../logger';
 import type { Manifest } from '../manifest/manifest';
 import type { StateView } from '../manifest/views';
 import type { StateRangesRead } from '../runtime/managedKernel';
-import { DEFAULT_MAX_HOSTS_PER_DEVICE, KernelRuntime, type KernelPlacer, type StateSnapshot } from '../runtime/kernelRuntime';
+import { KernelRuntime, type KernelPlacer, type StateSnapshot } from '../runtime/kernelRuntime';
 import type { DeliveryStats } from '../runtime/messageDelivery';
 import type { GpuTopology } from '../topology/gpuTopology';
 import type { Validate } from '../runtime/hotReloadManager';
 import type { MigrationRoute } from '../migration/migrationTypes';
+import { DEFAULT_SETTINGS, type RingKernelSettings } from '../settings';
 import {
   entryPointOffsetsRequest, kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
-  runningSourceRequest, startKernelsRequest, stopKernelsRequest, trustChangedNotification, type KernelsInfo, type RunningSourceResult, type StartKernelsResult,
+  runningSourceRequest, startKernelsRequest, stopKernelsRequest, trustChangedNotification, type KernelRequestErrorData, type KernelsInfo, type RunningSourceResult, type StartKernelsResult,
 } from './protocol';
 import { entryPointOffset } from '../manifest/entryPointOffset';
 import { runningVersionLenses } from './runningVersionLens';
 import type { ValidationWiring } from './validationWiring';
 import { readReloadOn, saveReasonName, saveReloads, type ReloadOn } from './saveIntent';
+import { toWire } from './wireMapping';
 
-/** `ringkernel.kernels.*`, as package.json declares them. */
-interface KernelSettings {
-  autoStart: boolean;
-  /** Which saves reload (saveIntent.ts); `reloadOnSave: false` (deprecated) reads as 'command'. */
-  reloadOn: ReloadOn;
-  stepTimeoutMs: number;
-  checkpointIntervalSeconds: number;
-  /** WebGPU device hosts per device before kernels share them. */
-  maxHostsPerDevice: number;
-}
-
-const DEFAULT_SETTINGS: KernelSettings = { autoStart: true, reloadOn: 'manualSave', stepTimeoutMs: 5_000, checkpointIntervalSeconds: 10, maxHostsPerDevice: DEFAULT_MAX_HOSTS_PER_DEVICE };
 const MAX_STATE_WORDS = 65_536;
-
-export function readKernelSettings(section: unknown): KernelSettings {
-  const raw = (section as { kernels?: Record<string, unknown> } | null | undefined)?.kernels ?? {};
-  const bool = (value: unknown, fallback: boolean): boolean => (typeof value === 'boolean' ? value : fallback);
-  const number = (value: unknown, fallback: number, min: number, max: number): number =>
-    (typeof value === 'number' && Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : fallback);
-  return {
-    autoStart: bool(raw['autoStart'], DEFAULT_SETTINGS.autoStart),
-    reloadOn: readReloadOn(raw['reloadOn'], raw['reloadOnSave']),
-    stepTimeoutMs: number(raw['stepTimeoutMs'], DEFAULT_SETTINGS.stepTimeoutMs, 100, 600_000),
-    checkpointIntervalSeconds: number(raw['checkpointIntervalSeconds'], DEFAULT_SETTINGS.checkpointIntervalSeconds, 0, 86_400),
-    maxHostsPerDevice: Math.round(number(raw['maxHostsPerDevice'], DEFAULT_SETTINGS.maxHostsPerDevice, 1, 256)),
-  };
-}
 
 export interface KernelWiringOptions {
   placer: KernelPlacer;
@@ -66,7 +43,7 @@ export interface KernelWiringOptions {
 
 export class KernelWiring {
   private readonly runtime: KernelRuntime;
-  private settings = DEFAULT_SETTINGS;
+  private settings: RingKernelSettings = DEFAULT_SETTINGS;
   private manifest: Manifest | undefined;
   /** From initializationOptions.trusted; editors other than VS Code have no workspace trust and run kernels. */
   private trusted = true;
@@ -82,18 +59,19 @@ export class KernelWiring {
   private readonly onUnavailableChanged: (() => void) | undefined;
 
   constructor(private readonly connection: Connection, private readonly documents: TextDocuments<TextDocument>, private readonly log: Logger, options: KernelWiringOptions) {
-    const settings = (): KernelSettings => this.settings;
+    const settings = (): RingKernelSettings => this.settings;
     this.onUnavailableChanged = options.onUnavailableChanged?.bind(options);
     this.runtime = new KernelRuntime({
       log,
       placer: options.placer,
       validate: validatorFor(options.validation),
       unavailableReason: (backend) => options.unavailableReason(backend),
-      get stepTimeoutMs() { return settings().stepTimeoutMs; },
-      get checkpointIntervalMs() { return settings().checkpointIntervalSeconds * 1000; },
-      get maxHostsPerDevice() { return settings().maxHostsPerDevice; },
+      get stepTimeoutMs() { return settings()['kernels.stepTimeoutMs']; },
+      get checkpointIntervalMs() { return settings()['kernels.checkpointIntervalSeconds'] * 1000; },
+      get enableP2P() { return settings().enableP2P; },
+      get maxHostsPerDevice() { return settings()['kernels.maxHostsPerDevice']; },
       onChange: () => this.scheduleNotify(),
-      onOutcome: (outcome) => void connection.sendNotification(reloadOutcomeNotification, outcome),
+      onOutcome: (outcome) => void connection.sendNotification(reloadOutcomeNotification, toWire.reloadOutcome(outcome)),
       ...(options.migrationRoute ? { migrationRoute: (from: string, to: string) => options.migrationRoute?.(from, to) ?? 'hostStaged' } : {}),
     });
     this.register();
@@ -125,8 +103,20 @@ export class KernelWiring {
     this.scheduleNotify();
   }
 
-  applySettings(section: unknown): void {
-    this.settings = readKernelSettings(section);
+  /** `ringkernel.kernels.*` and `ringkernel.enableP2P` (the CUDA host's peer access). */
+  /** Which saves reload: `kernels.reloadOn`, or the deprecated `kernels.reloadOnSave: false` (saveIntent.ts). */
+  private reloadOn(): ReloadOn {
+    return readReloadOn(this.settings['kernels.reloadOn'], this.settings['kernels.reloadOnSave']);
+  }
+
+  applySettings(settings: RingKernelSettings): void {
+    const peerAccessChanged = settings.enableP2P !== this.settings.enableP2P;
+    this.settings = settings;
+    if (peerAccessChanged) {
+      this.runtime.setPeerAccess(settings.enableP2P)
+        .then(() => this.log.info(`ringkernel.enableP2P is ${settings.enableP2P ? 'on: CUDA devices copy peer to peer where they can' : 'off: copies between CUDA devices go through the host'}`))
+        .catch((error: unknown) => this.log.error(`applying ringkernel.enableP2P to the CUDA device host failed: ${errorMessage(error)}`));
+    }
     this.maybeAutoStart();
   }
 
@@ -137,8 +127,8 @@ export class KernelWiring {
       started: this.runtime.started,
       starting: this.startingNow || this.autoStartPending(),
       manifestErrors: this.manifest?.problems.filter((p) => p.severity === 'error').length ?? 0,
-      kernels: this.runtime.views(),
-      stats: this.runtime.stats(),
+      kernels: toWire.kernelViews(this.runtime.views()),
+      stats: toWire.hotReloadStats(this.runtime.stats()),
     };
   }
 
@@ -193,8 +183,8 @@ export class KernelWiring {
       }
     });
     connection.onRequest(stopKernelsRequest, async () => ({ stopped: await this.runtime.stop() }));
-    connection.onRequest(reloadKernelRequest, ({ id }) => this.forKernel(id, () => this.runtime.reload(id)));
-    connection.onRequest(rollbackKernelRequest, ({ id }) => this.forKernel(id, () => this.runtime.rollback(id)));
+    connection.onRequest(reloadKernelRequest, ({ id }) => this.forKernel(id, async () => toWire.reloadOutcome(await this.runtime.reload(id))));
+    connection.onRequest(rollbackKernelRequest, ({ id }) => this.forKernel(id, async () => toWire.reloadOutcome(await this.runtime.rollback(id))));
     connection.onRequest(entryPointOffsetsRequest, ({ uri, names }) => {
       const document = this.documents.get(uri);
       if (!document) return { offsets: names.map(() => null) };
@@ -235,9 +225,9 @@ export class KernelWiring {
       this.runtime.sourceOnDisk(fileURLToPath(uri), event.document.getText());
       if (!this.runtime.started || !this.trusted) return;
       // Validation runs on every save (validationWiring); only the reload depends on why it was saved.
-      if (!saveReloads(this.settings.reloadOn, reason)) {
+      if (!saveReloads(this.reloadOn(), reason)) {
         if (this.runtime.runsSource(fileURLToPath(uri))) {
-          this.log.debug(`${basename(fileURLToPath(uri))}: ${saveReasonName(reason)} validates but does not reload (ringkernel.kernels.reloadOn is ${this.settings.reloadOn})`);
+          this.log.debug(`${basename(fileURLToPath(uri))}: ${saveReasonName(reason)} validates but does not reload (ringkernel.kernels.reloadOn is ${this.reloadOn()})`);
         }
         return;
       }
@@ -272,11 +262,11 @@ export class KernelWiring {
 
   /** Auto-start will run once the probe is done (the status item says "starting", not "stopped"). */
   private autoStartPending(): boolean {
-    return !this.autoStarted && this.settings.autoStart && this.trusted && (this.manifest?.kernels.length ?? 0) > 0;
+    return !this.autoStarted && this.settings['kernels.autoStart'] && this.trusted && (this.manifest?.kernels.length ?? 0) > 0;
   }
 
   private maybeAutoStart(): void {
-    if (this.autoStarted || !this.settings.autoStart || !this.trusted || !this.probed || !this.manifest || this.manifest.kernels.length === 0) return;
+    if (this.autoStarted || !this.settings['kernels.autoStart'] || !this.trusted || !this.probed || !this.manifest || this.manifest.kernels.length === 0) return;
     this.autoStarted = true;
     void this.start().then((result) => {
       if (result.error) this.log.warn(`kernels did not start: ${result.error}`);
@@ -293,7 +283,7 @@ export class KernelWiring {
     try {
       return await action();
     } catch (error) {
-      throw new ResponseError(LSPErrorCodes.RequestFailed, errorMessage(error));
+      throw kernelRequestError(error);
     }
   }
 
@@ -320,4 +310,17 @@ function validatorFor(validation: Pick<ValidationWiring, 'check'>): Validate {
       .filter((d) => d.severity === 'error')
       .map((d) => `${basename(path)}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`);
   };
+}
+
+/**
+ * A failed kernel request as the client receives it: the message, and for a GpuError its code
+ * ("COMPILE_FAILED", "WATCHDOG_TIMEOUT", ...) and the compiler's or driver's log in `data`.
+ */
+export function kernelRequestError(error: unknown): ResponseError<KernelRequestErrorData | undefined> {
+  if (error instanceof GpuError) {
+    const data: KernelRequestErrorData = { code: toWire.gpuErrorCode(error.code) };
+    if (error.log !== undefined) data.log = error.log;
+    return new ResponseError(LSPErrorCodes.RequestFailed, error.message, data);
+  }
+  return new ResponseError(LSPErrorCodes.RequestFailed, errorMessage(error), undefined);
 }

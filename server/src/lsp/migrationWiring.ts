@@ -25,6 +25,8 @@ export interface MigrationWiringOptions {
   coordinator: MultiGpuCoordinator;
   /** Takes a device out of service and returns the coordinator's plan for its kernels (TopologyWiring.drain). */
   drainPlan(device: unknown): DeviceUnregisterResult;
+  /** `ringkernel.migration.verify`, asked for each migration. */
+  verify(): boolean;
 }
 
 export class MigrationWiring {
@@ -71,7 +73,7 @@ export class MigrationWiring {
     const cancel = token.onCancellationRequested(() => controller.abort());
     try {
       const report = await this.options.runtime.migrate(params.kernelId, params.device, {
-        verify: await this.verifySetting(),
+        verify: this.options.verify(),
         signal: controller.signal,
         onPhase: (phase) => progress?.report(Math.round((100 * MIGRATION_PHASES.indexOf(phase)) / MIGRATION_PHASES.length), phase),
       });

@@ -1,13 +1,22 @@
 // The custom messages between the extension and the language server, in one place both sides
 // import. Each constant names its direction. Standard LSP covers everything else.
 import { NotificationType, RequestType, RequestType0, type WorkDoneProgressParams } from 'vscode-languageserver-protocol';
-import type { BackendReport } from '../backends/backendReport';
-import type { CoordinatorConfig, DeviceView, Placement, PlacementRequest } from '../coordinator/coordinatorTypes';
-import type { TopologyJson } from '../topology/topologyJson';
-import type { HotReloadStats, KernelView, ReloadOutcome } from '../runtime/kernelReports';
+// The data types are wire types (./wire/): they import nothing of the engine, so a refactor of
+// the engine cannot change what travels; lsp/wireMapping.ts maps the engine's types to them.
+import type { BackendReport } from './wire/backendsWire';
+import type { CoordinatorConfig, DeviceView, Placement, PlacementRequest } from './wire/coordinatorWire';
+import type { TopologyJson } from './wire/topologyWire';
+import type { HotReloadStats, KernelView, ReloadOutcome } from './wire/kernelsWire';
+import type { LinkMessageRate, RouterStats, RouterStatsSubscription } from './wire/routerStatsWire';
+import type { StateFrame, StateViewKernel, WireStateRange } from './wire/stateViewWire';
 
-export type { BackendReport } from '../backends/backendReport';
-export type { DeviceInfo } from '../backends/backend';
+export type * from './wire/backendsWire';
+export type * from './wire/coordinatorWire';
+export type * from './wire/topologyWire';
+export type * from './wire/kernelsWire';
+export { runningVersionText } from './wire/kernelsWire';
+export type * from './wire/routerStatsWire';
+export type * from './wire/stateViewWire';
 
 /** What a client may pass in `initialize`'s initializationOptions. */
 export interface InitializationOptions {
@@ -38,8 +47,6 @@ export const serverInfoRequest = new RequestType0<ServerInfo, void>('ringkernel/
 /** server → client: the server's info changed (for example the backend probe finished). */
 export const serverInfoChangedNotification = new NotificationType<ServerInfo>('ringkernel/serverInfoChanged');
 
-export type { CoordinatorConfig, DeviceUnregisterResult, DeviceView, Placement, PlacementRequest } from '../coordinator/coordinatorTypes';
-export type { TopologyJson } from '../topology/topologyJson';
 
 /** The machine's topology and what the coordinator has placed where. */
 export interface TopologyInfo {
@@ -60,18 +67,6 @@ export interface TopologyInfo {
   cachePath: string;
   /** Kernel-to-kernel traffic per device pair now (the K2K router), for the links' message rates. */
   messageRates?: LinkMessageRate[];
-}
-
-/** Messages between the kernels of two devices, over the router's sliding window. */
-export interface LinkMessageRate {
-  from: string;
-  to: string;
-  /** The router's route for the pair: sameDevice, directP2P, multiHop or hostMediated. */
-  route: string;
-  messagesPerSecond: number;
-  bytesPerSecond: number;
-  /** Accepted, waiting for the receiving kernels. */
-  pending: number;
 }
 
 /** client → server: the topology and the coordinator's devices. */
@@ -133,8 +128,6 @@ export const customSelectorChangedNotification = new NotificationType<CustomSele
 
 // ---- Kernels: the runtime that runs the manifest's kernels and hot-reloads them on save ----
 
-export { runningVersionText } from '../runtime/kernelReports';
-export type { FileDifference, HotReloadStats, KernelPhase, KernelRunState, KernelView, ReloadOutcome, ReloadPhaseTimings, ReloadStatus } from '../runtime/kernelReports';
 
 export interface KernelsInfo {
   /** The manifest in use (absolute path), or null when the workspace has none. */
@@ -174,6 +167,18 @@ export const stopKernelsRequest = new RequestType0<{ stopped: string[] }, void>(
 export interface KernelParams {
   /** A kernel id from the manifest. */
   id: string;
+}
+
+/** The failure codes a kernel request's error carries (what the device or its host reported). */
+export type GpuErrorCode =
+  | 'BACKEND_UNAVAILABLE' | 'NO_SUCH_DEVICE' | 'COMPILE_FAILED' | 'ENTRY_POINT_MISSING' | 'BUFFER_TOO_LARGE' | 'OUT_OF_MEMORY'
+  | 'INVALID_ARGUMENT' | 'INVALID_LAUNCH' | 'KERNEL_FAULT' | 'DEVICE_LOST' | 'WATCHDOG_TIMEOUT' | 'HOST_EXITED' | 'DRIVER_ERROR';
+
+/** `data` of the ResponseError a kernel request (reload, rollback, kernelState) fails with, when the GPU side failed. */
+export interface KernelRequestErrorData {
+  code: GpuErrorCode;
+  /** The compiler's or driver's own log, whole. */
+  log?: string;
 }
 
 /** client → server: reloads a kernel from its source file as saved on disk. */
@@ -325,80 +330,7 @@ export const drainDeviceRequest = new RequestType<DrainDeviceParams & WorkDonePr
 /** client → server: takes a device back into service after a drain. */
 export const undrainDeviceRequest = new RequestType<DrainDeviceParams, { device: string; message: string }, void>('ringkernel/undrainDevice');
 
-// ---- Router stats: the K2K router's traffic, for the "Router Stats" webview. This is the wire
-// format, independent of the router's engine types: the router's adapter fills it in. ----
-
-/** How the router carries a message: the seed's routing decisions. */
-export type WireRoute = 'sameDevice' | 'directP2P' | 'multiHop' | 'hostMediated';
-
-/** Latency from the send step to delivery, in microseconds; null while nothing was delivered in the window. */
-export interface WireLatency {
-  p50Us: number;
-  p99Us: number;
-}
-
-/** Traffic over one link (a sender-receiver kernel pair, or a device pair), measured over the router's recent window. */
-export interface WireTraffic {
-  messagesPerSecond: number;
-  bytesPerSecond: number;
-  latency: WireLatency | null;
-  /** Messages waiting for room in the receiver's inbox now. */
-  pending: number;
-  /** Totals since the router started. */
-  delivered: number;
-  failed: number;
-}
-
-export interface WireKernelPairStats extends WireTraffic {
-  /** Kernel ids. */
-  from: string;
-  to: string;
-  /** Device keys ("webgpu:0", "cuda:1"), when the kernels are placed. */
-  fromDevice?: string;
-  toDevice?: string;
-  route: WireRoute;
-}
-
-export interface WireDevicePairStats extends WireTraffic {
-  /** Device keys; from === to for messages that stay on one device. */
-  from: string;
-  to: string;
-  route: WireRoute;
-  /** Why the router chose this route, e.g. "no peer access between cuda:0 and webgpu:0". */
-  reason: string;
-}
-
-export interface WireRouteUse {
-  route: WireRoute;
-  /** Routing decisions taken for this route, and messages carried by it, since the router started. */
-  decisions: number;
-  messages: number;
-}
-
-export interface WireRouterFailure {
-  /** A short, stable kind: "unknownKernel", "notRunning", "outboxOverflow", "pendingFull", ... */
-  kind: string;
-  count: number;
-  /** The latest occurrence in words, e.g. 'heat → "halo" (no such kernel)'. */
-  detail: string;
-  /** ISO time of the latest occurrence. */
-  lastAt?: string;
-}
-
-export interface RouterStats {
-  /** Milliseconds since the epoch when these figures were taken. */
-  at: number;
-  /** False while no router runs (no kernels, or a server without one); `note` says why. */
-  running: boolean;
-  note?: string;
-  /** free-running: each kernel at its own rate; lockstep: every kernel takes step s, then step s's messages are delivered. */
-  mode?: 'freeRunning' | 'lockstep';
-  totals: WireTraffic & { sent: number };
-  kernelPairs: WireKernelPairStats[];
-  devicePairs: WireDevicePairStats[];
-  routes: WireRouteUse[];
-  failures: WireRouterFailure[];
-}
+// ---- Router stats: the K2K router's traffic, for the "Router Stats" webview (data: wire/routerStatsWire.ts). ----
 
 /** client → server: the router's statistics now. */
 export const routerStatsRequest = new RequestType0<RouterStats, void>('ringkernel/routerStats');
@@ -406,57 +338,17 @@ export const routerStatsRequest = new RequestType0<RouterStats, void>('ringkerne
 /** server → client: the statistics changed; sent at most 4 times a second, and only while the client listens. */
 export const routerStatsChangedNotification = new NotificationType<RouterStats>('ringkernel/routerStatsChanged');
 
-export interface RouterStatsSubscription {
-  /** True while a visible panel shows the stats; false stops the notifications. */
-  listening: boolean;
-}
-
 /** client → server: start or stop ringkernel/routerStatsChanged (a hidden or closed panel stops them). */
 export const routerStatsSubscribeNotification = new NotificationType<RouterStatsSubscription>('ringkernel/routerStatsSubscribe');
 
-// ---- Kernel state views: live frames of a running kernel's state, for the "Kernel State" webview. ----
-
-export type WireStateViewType = 'f32' | 'u32' | 'i32';
-export type WireStateViewPlot = 'line' | 'heatmap' | 'histogram' | 'table';
-
-/** One manifest `views` entry: a region of the state and how to draw it. */
-export interface WireStateView {
-  name: string;
-  type: WireStateViewType;
-  /** Byte offset in the state, a multiple of 4. */
-  offset: number;
-  /** Elements (32-bit words) in the region: `count`, or the product of `shape`. */
-  count: number;
-  /** [rows, columns], row-major; heatmaps have one. */
-  shape?: [number, number];
-  plot: WireStateViewPlot;
-  /** The value range the plot maps to its axis or colours; from the data when absent. */
-  range?: [number, number];
-}
+// ---- Kernel state views: live frames of a running kernel's state, for the "Kernel State" webview (data: wire/stateViewWire.ts). ----
 
 export interface StateViewKernelParams {
   kernelId: string;
 }
 
-export interface StateViewKernel {
-  kernelId: string;
-  stateBytes: number;
-  /** The manifest's views for the kernel; empty: the webview offers words and a chosen range. */
-  views: WireStateView[];
-  /** The kernel's state now (running, stopped, ...), as in ringkernel/kernels. */
-  state: string;
-  version: number;
-  step: number;
-}
-
 /** client → server: what a kernel's state view can show (its size and the manifest's views). */
 export const stateViewKernelRequest = new RequestType<StateViewKernelParams, StateViewKernel, void>('ringkernel/stateViewKernel');
-
-/** A byte range of the state; offset and length are multiples of 4. */
-export interface WireStateRange {
-  offset: number;
-  length: number;
-}
 
 export interface StateViewSubscription {
   /** Chosen by the client, one per panel; subscribing again with the same id replaces it. */
@@ -473,37 +365,6 @@ export const stateViewSubscribeNotification = new NotificationType<StateViewSubs
 
 /** client → server: stop a subscription's frames (hidden, paused or closed panel). Nothing is read for it afterwards. */
 export const stateViewUnsubscribeNotification = new NotificationType<{ subscription: string }>('ringkernel/stateViewUnsubscribe');
-
-/** Bytes of one region, base64 (the state's little-endian words as they are on the device). */
-export interface WireStateRegion {
-  offset: number;
-  base64: string;
-}
-
-/** The kernel's version changed between two frames: a reload, a rollback or a recovery onto another version. */
-export interface WireReloadMarker {
-  fromVersion: number;
-  toVersion: number;
-  /** The step the new version was first seen at (or began at, when the runtime says). */
-  atStep: number;
-  /** The last frame before the change, for the "compare" toggle, where one was read. */
-  previous?: { step: number; version: number; regions: WireStateRegion[] };
-}
-
-export interface StateFrame {
-  subscription: string;
-  kernelId: string;
-  /** The step the state was read after, and the version that ran it. */
-  step: number;
-  version: number;
-  regions: WireStateRegion[];
-  /** The latest version change, sent with the first frame after it (and a new subscription's first frame). */
-  reload?: WireReloadMarker;
-  /** Set when the state could not be read; the regions are empty then. */
-  error?: string;
-  /** Milliseconds since the epoch when the read finished. */
-  at: number;
-}
 
 /** server → client: a frame for a subscription. */
 export const stateFrameNotification = new NotificationType<StateFrame>('ringkernel/stateFrame');

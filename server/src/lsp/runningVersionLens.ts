@@ -4,7 +4,7 @@
 // two commands are the VS Code extension's (ringkernel.reloadKernel, ringkernel.showRunningDiff).
 import type { CodeLens } from 'vscode-languageserver/node';
 import { entryPointOffset } from '../manifest/sourceEntryPoints';
-import { runningVersionText, type KernelView } from '../runtime/kernelReports';
+import { runningVersionText, type KernelView } from './wire/kernelsWire';
 import { LineIndex } from '../validation/diagnostic';
 
 /** The lenses for the document at `path` with `text`, one group per kernel built from it whose code differs. */

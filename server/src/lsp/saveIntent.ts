@@ -5,9 +5,9 @@
 import { TextDocumentSaveReason } from 'vscode-languageserver/node';
 
 /** `ringkernel.kernels.reloadOn`. */
-export type ReloadOn = 'manualSave' | 'anySave' | 'command';
+import { RELOAD_ON_VALUES, type ReloadOn } from '../settings/settingDeclarations';
 
-export const RELOAD_ON_VALUES: readonly ReloadOn[] = ['manualSave', 'anySave', 'command'];
+export { RELOAD_ON_VALUES, type ReloadOn };
 
 export function isReloadOn(value: unknown): value is ReloadOn {
   return typeof value === 'string' && (RELOAD_ON_VALUES as readonly string[]).includes(value);

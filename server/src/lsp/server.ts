@@ -6,7 +6,7 @@ import { TextDocumentSyncKind, TextDocuments, type Connection, type InitializeRe
 import { checkedDocumentEvents } from './documentGuard';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { probeMachine } from '../probe/machineProbe';
-import { instancesSetting, withWebGpuInstances } from '../probe/deviceInstances';
+import { withWebGpuInstances } from '../probe/deviceInstances';
 import { MigrationWiring } from './migrationWiring';
 import { migrationRoute } from '../migration/migrationRoute';
 import { describeBackend } from '../backends/backendReport';
@@ -22,6 +22,7 @@ import { wireManifestDiagnostics } from './manifestWiring';
 import type { InitializationOptions } from './protocol';
 import { DeviceJit } from '../validation/deviceJit';
 import { wireValidation } from './validationWiring';
+import { SettingsWiring } from './settingsWiring';
 import { RouterStatsWiring } from './routerStatsWiring';
 import { routerStatsSource } from './routerStatsSource';
 import { StateViewWiring, stateViewKernelOf } from './stateViewWiring';
@@ -56,7 +57,6 @@ export function startServer(connection: Connection): void {
     const devices = cuda.devices.flatMap((d) => (d.computeCapability ? [{ name: d.name, computeCapability: [d.computeCapability.major, d.computeCapability.minor] as const }] : []));
     return { expectedEntryPoints, manifestName: MANIFEST_NAME, webgpuDevices, devices, jitCompile: jit.compile };
   });
-  let clientAnswersConfiguration = false;
   let clientValidatesSchema = false;
   const kernels = new KernelWiring(connection, documents, log, {
     placer: topology.placer(),
@@ -69,6 +69,14 @@ export function startServer(connection: Connection): void {
     // Kernels that cannot run here became known: they are warnings on the manifest's entries.
     onUnavailableChanged: () => manifests.refresh(),
   });
+  // One reader of the settings; every part that uses them is told here.
+  const settings = new SettingsWiring(connection, log);
+  settings.onChange((current) => {
+    topology.applySettings(current);
+    kernels.applySettings(current);
+    validation.applySettings(current);
+    stateViews.applySettings(current);
+  });
   // The router of the kernel runtime answers ringkernel/routerStats. The views read only their
   // ranges of the state, in the device host at a step boundary, without stopping the kernel's loop.
   const routerStats = new RouterStatsWiring(connection, log, routerStatsSource(kernels));
@@ -76,7 +84,7 @@ export function startServer(connection: Connection): void {
     reader: (id, ranges) => kernels.readStateRanges(id, ranges),
     kernel: (id) => stateViewKernelOf(kernels.info().kernels, id, kernels.viewsOf(id)),
   });
-  new MigrationWiring(connection, log, { runtime: kernels.kernelRuntime, coordinator: topology.coordinator, drainPlan: (device) => topology.drain(device) });
+  new MigrationWiring(connection, log, { runtime: kernels.kernelRuntime, coordinator: topology.coordinator, drainPlan: (device) => topology.drain(device), verify: () => settings.settings['migration.verify'] });
   // The K2K router routes by the machine's topology and ringkernel.enableP2P; its traffic per
   // device pair is each topology link's message rate in the GPU Topology view.
   topology.coordinator.onDidChange((change) => {
@@ -98,7 +106,7 @@ export function startServer(connection: Connection): void {
   process.on('unhandledRejection', (reason) => log.error(`internal error in a promise (the server keeps running): ${errorMessage(reason)}`));
 
   connection.onInitialize((params): InitializeResult => {
-    clientAnswersConfiguration = params.capabilities.workspace?.configuration === true;
+    settings.setClientAnswers(params.capabilities.workspace?.configuration === true);
     const options = (params.initializationOptions ?? {}) as InitializationOptions;
     clientValidatesSchema = options.validatesManifestSchema === true;
     kernels.setTrusted(options.trusted !== false);
@@ -119,18 +127,10 @@ export function startServer(connection: Connection): void {
   connection.onInitialized(() => {
     log.info(`RingKernel language server ${VERSION} started (pid ${process.pid}, Node ${process.versions.node})`);
     log.info('probing GPU backends...');
-    void topology.readConfiguration();
     manifests.refresh();
-    if (clientAnswersConfiguration) {
-      void validation.pullSettings();
-      connection.workspace.getConfiguration('ringkernel').then((section: unknown) => kernels.applySettings(section), () => undefined);
-    }
-    // ringkernel.webgpu.instancesPerAdapter decides how many WebGPU devices the probe yields.
-    const section: Promise<unknown> = clientAnswersConfiguration ? connection.workspace.getConfiguration('ringkernel').then((value: unknown) => value, () => undefined) : Promise.resolve(undefined);
-    void Promise.all([probeMachine({ onOutput: (line) => log.debug(`[probe] ${line}`) }), section]).then(([found, settings]) => {
-      const instances = instancesSetting((settings as { webgpu?: { instancesPerAdapter?: unknown } } | undefined)?.webgpu?.instancesPerAdapter);
-      if (instances.issue !== undefined) log.warn(instances.issue);
-      const probe = withWebGpuInstances(found, instances.instances);
+    // ringkernel.webgpu.instancesPerAdapter decides how many WebGPU devices the probe yields: the first read of the settings comes first.
+    void Promise.all([probeMachine({ onOutput: (line) => log.debug(`[probe] ${line}`) }), settings.refresh()]).then(([found]) => {
+      const probe = withWebGpuInstances(found, settings.settings['webgpu.instancesPerAdapter']);
       const { reports } = probe;
       state.setBackends(reports);
       for (const report of reports) log.info(describeBackend(report));
@@ -143,14 +143,9 @@ export function startServer(connection: Connection): void {
     });
   });
 
-  // One handler per notification: every part that reads settings is called from here.
+  // VS Code pushes the section; other clients only say that something changed (then it is pulled).
   connection.onDidChangeConfiguration((change) => {
-    const section = (change.settings as { ringkernel?: unknown } | null)?.ringkernel;
-    void topology.readConfiguration(section);
-    if (section !== undefined) kernels.applySettings(section);
-    // VS Code pushes the section; other clients only say that something changed.
-    if (section !== undefined) validation.applySettings(section);
-    else if (clientAnswersConfiguration) void validation.pullSettings();
+    void settings.refresh((change.settings as { ringkernel?: unknown } | null)?.ringkernel);
   });
 
   connection.onRequest(serverInfoRequest, () => state.info());

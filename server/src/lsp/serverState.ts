@@ -3,6 +3,7 @@
 import type { BackendReport } from '../backends/backendReport';
 import { VERSION } from '../version';
 import type { ServerInfo } from './protocol';
+import { toWire } from './wireMapping';
 
 export class ServerState {
   private backends: BackendReport[] = [];
@@ -19,7 +20,7 @@ export class ServerState {
       pid: process.pid,
       node: process.versions.node,
       uptimeMs: Math.round(process.uptime() * 1000),
-      backends: this.backends,
+      backends: toWire.backendReports(this.backends),
       probing: this.probing,
     };
   }

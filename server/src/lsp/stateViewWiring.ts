@@ -6,16 +6,16 @@
 // panel subscribes.
 import { ErrorCodes, LSPErrorCodes, ResponseError, type Connection } from 'vscode-languageserver/node';
 import { errorMessage, type Logger } from '../logger';
+import { DEFAULT_SETTINGS, type RingKernelSettings } from '../settings';
 import { rangeProblem, totalLength, type ByteRange, type RangeBytes } from '../views/byteRanges';
 import type { Scheduler } from '../views/scheduler';
-import { StateViewFeed, type FeedFrame, type ReloadMark, type StateReader } from '../views/stateViewFeed';
+import { MAX_STATE_FPS, StateViewFeed, type FeedFrame, type ReloadMark, type StateReader } from '../views/stateViewFeed';
 import {
   stateFrameNotification, stateViewFrameRequest, stateViewKernelRequest, stateViewSubscribeNotification, stateViewUnsubscribeNotification,
   type KernelView, type StateFrame, type StateViewKernel, type WireReloadMarker, type WireStateRange, type WireStateRegion, type WireStateView,
 } from './protocol';
 
-/** The server's ceiling on frames per second, whatever a client asks. */
-export const MAX_STATE_FPS = 30;
+export { MAX_STATE_FPS } from '../views/stateViewFeed';
 /** Bytes one subscription may read per frame: frames travel as JSON over IPC. */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
@@ -45,6 +45,8 @@ export function toWireFrame(frame: FeedFrame): StateFrame {
 
 export class StateViewWiring {
   private readonly feed: StateViewFeed;
+  /** `ringkernel.stateView.maxFps`: the client asks for no more, and a subscription gets no more whatever it asks. */
+  private maxFps = DEFAULT_SETTINGS['stateView.maxFps'];
 
   constructor(private readonly connection: Connection, private readonly log: Logger, private readonly options: StateViewWiringOptions) {
     this.feed = new StateViewFeed({
@@ -73,6 +75,10 @@ export class StateViewWiring {
     });
   }
 
+  applySettings(settings: RingKernelSettings): void {
+    this.maxFps = settings['stateView.maxFps'];
+  }
+
   /** The subscriptions now (for tests and logs). */
   subscriptions(): { id: string; kernelId: string }[] {
     return this.feed.subscriptions();
@@ -97,7 +103,7 @@ export class StateViewWiring {
     if (typeof ranges === 'string') return refuse(ranges);
     if (typeof fps !== 'number' || !Number.isFinite(fps) || fps <= 0) return refuse(`frames per second must be a positive number, not ${JSON.stringify(fps)}`);
     try {
-      this.feed.subscribe({ id: subscription, kernelId, ranges, fps: Math.min(fps, MAX_STATE_FPS) });
+      this.feed.subscribe({ id: subscription, kernelId, ranges, fps: Math.min(fps, this.maxFps, MAX_STATE_FPS) });
     } catch (error) {
       refuse(errorMessage(error));
     }

@@ -14,13 +14,12 @@ import type { KernelPlacer } from '../runtime/kernelRuntime';
 import { topologyCachePath } from '../topology/cacheLocation';
 import { MachineTopology } from '../topology/machineTopology';
 import { deviceKey } from '../probe/probeRecords';
+import { coordinatorConfigOf, type RingKernelSettings } from '../settings';
 import {
   customSelectorChangedNotification, measureTopologyRequest, undrainDeviceRequest, previewPlacementRequest, selectDeviceRequest,
   topologyChangedNotification, topologyRequest, type LinkMessageRate, type MeasureTopologyParams, type MeasureTopologyResult, type TopologyInfo,
 } from './protocol';
-
-/** The settings the coordinator reads, under `ringkernel.`. */
-const COORDINATOR_SETTING_NAMES = ['loadBalancing', 'maxKernelsPerDevice', 'preferredDevices', 'enableP2P'] as const;
+import { fromWire, toWire } from './wireMapping';
 
 export class TopologyWiring {
   readonly coordinator: MultiGpuCoordinator;
@@ -29,8 +28,6 @@ export class TopologyWiring {
   private readonly drained = new Set<string>();
   private lastProbe: MachineProbe | undefined;
   private probing = true;
-  /** Cleared when the client cannot answer workspace/configuration; pushed settings are used then. */
-  private pullConfiguration = true;
   private notifyScheduled: string | undefined;
   /** The router's per-device-pair traffic (the kernel runtime's), when kernels run. */
   private messageRates: (() => LinkMessageRate[]) | undefined;
@@ -63,25 +60,9 @@ export class TopologyWiring {
     this.changed('probe');
   }
 
-  /** Reads `ringkernel.*` (pulled from the client where it can answer, else from the pushed settings). */
-  async readConfiguration(pushed?: unknown): Promise<void> {
-    let section: unknown = pushed;
-    if (this.pullConfiguration) {
-      try {
-        section = await this.connection.workspace.getConfiguration('ringkernel');
-      } catch (error) {
-        this.pullConfiguration = false;
-        this.log.info(`the editor does not answer workspace/configuration (${errorMessage(error)}); using the settings it pushes`);
-      }
-    }
-    if (typeof section !== 'object' || section === null) return;
-    const settings: Record<string, unknown> = {};
-    for (const name of COORDINATOR_SETTING_NAMES) {
-      const value = (section as Record<string, unknown>)[name];
-      if (value !== undefined && value !== null) settings[name] = value;
-    }
-    // The coordinator logs each problem as a warning and keeps the valid parts.
-    this.coordinator.configure(settings);
+  /** `ringkernel.loadBalancing`, `maxKernelsPerDevice`, `preferredDevices`, `enableP2P`. */
+  applySettings(settings: RingKernelSettings): void {
+    this.coordinator.configure(coordinatorConfigOf(settings));
   }
 
   /** Where the links' message rates come from (the kernel runtime's router). */
@@ -142,9 +123,9 @@ export class TopologyWiring {
   info(): TopologyInfo {
     return {
       messageRates: this.messageRates?.() ?? [],
-      topology: this.machine.topology.toJSON(),
-      devices: [...this.coordinator.devices()],
-      config: this.coordinator.getConfig(),
+      topology: toWire.topology(this.machine.topology.toJSON()),
+      devices: toWire.deviceViews(this.coordinator.devices()),
+      config: toWire.coordinatorConfig(this.coordinator.getConfig()),
       drained: [...this.drained],
       customSelector: this.bridge.registered,
       probing: this.probing,
@@ -159,10 +140,10 @@ export class TopologyWiring {
     connection.onRequest(measureTopologyRequest, (params, token) => this.measure(params, token));
     // ringkernel/drainDevice is answered by MigrationWiring, which moves the kernels this plan places (drain()).
     connection.onRequest(undrainDeviceRequest, ({ device }) => this.undrain(device));
-    connection.onRequest(previewPlacementRequest, (request) => this.bridge.preview(request ?? {}));
+    connection.onRequest(previewPlacementRequest, async (request) => toWire.placement(await this.bridge.preview(fromWire.placementRequest(request ?? {}))));
     connection.onNotification(customSelectorChangedNotification, ({ registered }) => {
       this.bridge.setSelector(registered ? async (candidates, request) => {
-        const answer = await connection.sendRequest(selectDeviceRequest, { candidates: [...candidates], request: { ...request } });
+        const answer = await connection.sendRequest(selectDeviceRequest, { candidates: toWire.deviceViews(candidates), request: toWire.placementRequest({ ...request }) });
         return answer.device ?? undefined;
       } : undefined);
       this.log.info(registered ? 'an extension set a custom device selector' : 'the custom device selector was removed');

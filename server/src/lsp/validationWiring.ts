@@ -1,6 +1,6 @@
 // Binds the validation engine to the LSP connection: documents opened, changed (debounced) and
-// saved are validated; results become `textDocument/publishDiagnostics`. Settings are pulled
-// from the client (`ringkernel.ptxas.path`, `ringkernel.validation.*`).
+// saved are validated; results become `textDocument/publishDiagnostics`. Settings
+// (`ringkernel.ptxas.path`, `ringkernel.validation.*`) come from settingsWiring.ts.
 import { fileURLToPath } from 'node:url';
 import {
   DiagnosticSeverity,
@@ -10,19 +10,9 @@ import {
   type TextDocuments,
 } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { errorMessage, type Logger } from '../logger';
+import type { Logger } from '../logger';
+import { DEFAULT_SETTINGS, type RingKernelSettings } from '../settings';
 import { findPtxas, ValidationService, ValidatorSet, type Diagnostic, type KernelLanguage, type ValidationContext, type ValidationOutcome } from '../validation';
-
-export interface ValidationSettings {
-  /** `ringkernel.ptxas.path`: an explicit ptxas; empty means CUDA_HOME, CUDA_PATH, then PATH. */
-  ptxasPath: string;
-  /** `ringkernel.validation.onType`: validate while typing (debounced), not only on open and save. */
-  onType: boolean;
-  /** `ringkernel.validation.debounceMs`. */
-  debounceMs: number;
-}
-
-export const DEFAULT_VALIDATION_SETTINGS: ValidationSettings = { ptxasPath: '', onType: true, debounceMs: 250 };
 
 const SEVERITY: Record<Diagnostic['severity'], DiagnosticSeverity> = {
   error: DiagnosticSeverity.Error,
@@ -65,23 +55,9 @@ async function reportBrokenPtxasSetting(path: string, log: Logger): Promise<void
   }
 }
 
-function readSettings(raw: unknown): ValidationSettings {
-  const section = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  const ptxas = section.ptxas as Record<string, unknown> | undefined;
-  const validation = section.validation as Record<string, unknown> | undefined;
-  const debounce = validation?.debounceMs;
-  return {
-    ptxasPath: typeof ptxas?.path === 'string' ? ptxas.path.trim() : DEFAULT_VALIDATION_SETTINGS.ptxasPath,
-    onType: typeof validation?.onType === 'boolean' ? validation.onType : DEFAULT_VALIDATION_SETTINGS.onType,
-    debounceMs: typeof debounce === 'number' && debounce >= 0 && debounce <= 10_000 ? debounce : DEFAULT_VALIDATION_SETTINGS.debounceMs,
-  };
-}
-
 export interface ValidationWiring {
-  /** Takes the `ringkernel` settings section (pushed by the client) and revalidates open kernels. */
-  applySettings(section: unknown): void;
-  /** Asks the client for the `ringkernel` section (for clients that do not push settings). */
-  pullSettings(): Promise<void>;
+  /** Takes `ringkernel.ptxas.path` and `ringkernel.validation.*`, and revalidates open kernels. */
+  applySettings(settings: RingKernelSettings): void;
   /** Validates every open kernel again (the machine context changed: the probe found the devices). */
   revalidateAll(): void;
   /** Validates `text` as the file `uri` would be (same validators and context), publishing nothing. */
@@ -93,8 +69,8 @@ export interface ValidationWiring {
 export type MachineContext = (uri: string) => Pick<ValidationContext, 'devices' | 'jitCompile' | 'expectedEntryPoints' | 'manifestName' | 'webgpuDevices'>;
 
 export function wireValidation(connection: Connection, documents: TextDocuments<TextDocument>, log: Logger, machine: MachineContext): ValidationWiring {
-  let settings = DEFAULT_VALIDATION_SETTINGS;
-  const contextFor = (uri: string): ValidationContext => ({ ...machine(uri), ptxasPath: settings.ptxasPath || undefined, displayName: displayNameOf(uri) });
+  let settings: RingKernelSettings = DEFAULT_SETTINGS;
+  const contextFor = (uri: string): ValidationContext => ({ ...machine(uri), ptxasPath: settings['ptxas.path'] || undefined, displayName: displayNameOf(uri) });
   // One set of validators (one Tint child) for the editor's files and for hot reload's checks.
   const validators = new ValidatorSet({ logger: log });
   const service = new ValidationService({
@@ -103,7 +79,7 @@ export function wireValidation(connection: Connection, documents: TextDocuments<
     publish: (uri: string, version: number, outcome: ValidationOutcome) => {
       void connection.sendDiagnostics({ uri, version, diagnostics: outcome.diagnostics.map((d) => toLspDiagnostic(uri, d)) });
     },
-    get debounceMs() { return settings.debounceMs; },
+    get debounceMs() { return settings['validation.debounceMs']; },
     contextFor,
   });
   const asInput = (document: TextDocument): { uri: string; languageId: string; version: number; text: string } =>
@@ -118,7 +94,7 @@ export function wireValidation(connection: Connection, documents: TextDocuments<
   });
   documents.onDidChangeContent((event) => {
     if (openedVersion.get(event.document.uri) === event.document.version) return;
-    if (settings.onType) service.schedule(asInput(event.document));
+    if (settings['validation.onType']) service.schedule(asInput(event.document));
   });
   documents.onDidSave((event) => service.validateSoon(asInput(event.document)));
   documents.onDidClose((event) => {
@@ -128,23 +104,19 @@ export function wireValidation(connection: Connection, documents: TextDocuments<
   });
   service.warmUp();
 
-  const applySettings = (section: unknown): void => {
+  const applySettings = (next: RingKernelSettings): void => {
     const previous = settings;
-    settings = readSettings(section);
-    if (settings.ptxasPath !== '' && settings.ptxasPath !== previous.ptxasPath) void reportBrokenPtxasSetting(settings.ptxasPath, log);
+    settings = next;
+    const ptxas = settings['ptxas.path'];
+    if (ptxas !== '' && ptxas !== previous['ptxas.path']) void reportBrokenPtxasSetting(ptxas, log);
+    if (ptxas === previous['ptxas.path'] && settings['validation.onType'] === previous['validation.onType'] &&
+      settings['validation.debounceMs'] === previous['validation.debounceMs']) return;
     for (const document of documents.all()) service.validateSoon(asInput(document));
   };
   return {
     applySettings,
     revalidateAll: () => {
       for (const document of documents.all()) service.validateSoon(asInput(document));
-    },
-    async pullSettings(): Promise<void> {
-      try {
-        applySettings(await connection.workspace.getConfiguration('ringkernel'));
-      } catch (error) {
-        log.warn(`could not read the ringkernel settings (using defaults): ${errorMessage(error)}`);
-      }
     },
     check: (uri, language, text) => validators.validate(language, text, contextFor(uri)),
     dispose: () => {

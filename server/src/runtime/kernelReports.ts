@@ -183,16 +183,3 @@ export interface HotReloadStats {
   avgTotalMs: number;
 }
 
-const WHY: Record<FileDifference, string> = {
-  rolledBack: 'rolled back',
-  rejected: 'the saved code was rejected',
-  failed: 'the reload failed',
-  notReloaded: 'not reloaded',
-};
-
-/** "running v2 (rolled back); the file is newer": what the lens and the status item's tooltip say. */
-export function runningVersionText(view: Pick<KernelView, 'version' | 'fileDiffers' | 'state'>): string | undefined {
-  if (view.fileDiffers === undefined) return undefined;
-  const verb = view.state === 'running' || view.state === 'reloading' || view.state === 'starting' ? 'running' : `${view.state}, resumes`;
-  return `${verb} v${view.version} (${WHY[view.fileDiffers]}); the file is newer`;
-}

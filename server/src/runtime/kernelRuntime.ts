@@ -69,6 +69,8 @@ export interface KernelRuntimeOptions {
   maxHostsPerDevice?: number;
   /** How often running kernels are checkpointed; 0 = only at reloads and stops (default 10 s). */
   checkpointIntervalMs?: number;
+  /** `ringkernel.enableP2P` (default true): read when the CUDA host starts; setPeerAccess changes it later. */
+  enableP2P?: boolean;
   reload?: Partial<HotReloadConfig>;
   /** Why a backend cannot run kernels here (the probe's reason), or undefined when it can. */
   unavailableReason?(backend: BackendName): string | undefined;
@@ -507,6 +509,11 @@ export class KernelRuntime {
     }).catch((error: unknown) => this.options.log.debug(`the free memory of ${location.key} was not measured: ${errorMessage(error)}`));
   }
 
+  /** `ringkernel.enableP2P` changed: the CUDA host (all CUDA devices) turns peer access on or off. */
+  async setPeerAccess(enabled: boolean): Promise<void> {
+    await this.cudaHost?.setPeerAccess(enabled);
+  }
+
   private placementOf(spec: KernelSpec, index: number, device: number, backend: BackendName): KernelPlacement {
     return {
       index, device, stateBytes: spec.stateBytes, grid: spec.grid, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity,
@@ -535,6 +542,7 @@ export class KernelRuntime {
       backend,
       log: this.options.log,
       stepTimeoutMs: this.options.stepTimeoutMs ?? 5_000,
+      peerAccess: () => this.options.enableP2P ?? true,
       ...(this.options.hostScript ? { script: this.options.hostScript } : {}),
       ...(backend === 'webgpu' ? { instance: device } : {}),
     };

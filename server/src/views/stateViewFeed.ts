@@ -15,6 +15,9 @@ import { mergeRanges, rangeProblem, sliceRange, type ByteRange, type RangeBytes 
 import { realScheduler, type Scheduler } from './scheduler';
 
 /** What a StateReader returns: the bytes of each range asked for, in the same order. */
+/** The ceiling on frames per second, whatever a client asks (ringkernel.stateView.maxFps goes up to it). */
+export const MAX_STATE_FPS = 30;
+
 export interface StateRead {
   /** The step the state was read after (a step boundary), and the version that ran it. */
   step: number;
@@ -239,7 +242,7 @@ export class StateViewFeed {
     this.options = {
       reader: options.reader,
       emit: (frame) => options.emit(frame),
-      maxFps: options.maxFps ?? 30,
+      maxFps: options.maxFps ?? MAX_STATE_FPS,
       scheduler: options.scheduler ?? realScheduler,
       wallClock: options.wallClock ?? Date.now,
       ...(options.log !== undefined ? { log: options.log } : {}),

@@ -4,6 +4,7 @@ import type { CoordinatorChange, CoordinatorConfig } from '../../../server/src/c
 import { MultiGpuCoordinator } from '../../../server/src/coordinator/multiGpuCoordinator';
 import type { Logger } from '../../../server/src/logger';
 import { deviceInfos, machine, type MachineName } from '../topology/machines';
+import { coordinatorConfigOf, readSettings } from '../../../server/src/settings';
 
 function coordinatorFor(name: MachineName, config: Partial<CoordinatorConfig> = {}, logger?: Logger): MultiGpuCoordinator {
   const coordinator = new MultiGpuCoordinator(config, logger ? { logger } : {});
@@ -186,16 +187,13 @@ describe('requests, settings and events', () => {
     assert.equal(coordinator.kernels().length, 1);
   });
 
-  test('settings from the editor: bad values are reported and the rest applies', () => {
-    const warnings: string[] = [];
-    const logger: Logger = { error: () => undefined, warn: (m) => warnings.push(m), info: () => undefined, debug: () => undefined };
-    const coordinator = coordinatorFor('two-socket-pcie', {}, logger);
-    const issues = coordinator.configure({ loadBalancing: 'Fastest', maxKernelsPerDevice: 0, preferredDevices: ['cuda:1', 7, 'gpu zero'], enableP2P: 'yes' });
-    assert.equal(issues.length, 5);
-    assert.match(issues[0] ?? '', /^ringkernel\.loadBalancing: "Fastest" is not one of firstAvailable, leastLoaded/);
-    assert.deepEqual(coordinator.getConfig(), { loadBalancing: 'leastLoaded', maxKernelsPerDevice: 64, preferredDevices: ['cuda:1'], enableP2P: true });
-    assert.deepEqual(warnings, issues);
-    assert.deepEqual(coordinator.configure({ loadBalancing: 'RoundRobin' }), []);
+  test('settings from the editor, as server/src/settings reads them: bad values fall back, the rest applies', () => {
+    const coordinator = coordinatorFor('two-socket-pcie');
+    const read = readSettings({ loadBalancing: 'Fastest', maxKernelsPerDevice: 0, preferredDevices: ['cuda:1', 7, 'gpu zero'], enableP2P: 'yes' });
+    assert.equal(read.problems.length, 4);
+    coordinator.configure(coordinatorConfigOf(read.settings));
+    assert.deepEqual(coordinator.getConfig(), { loadBalancing: 'leastLoaded', maxKernelsPerDevice: 1, preferredDevices: ['cuda:1'], enableP2P: true });
+    coordinator.configure(coordinatorConfigOf(readSettings({ loadBalancing: 'RoundRobin' }).settings));
     assert.equal(coordinator.getConfig().loadBalancing, 'roundRobin');
   });
 

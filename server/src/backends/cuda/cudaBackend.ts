@@ -46,13 +46,16 @@ export class CudaBackend implements GpuBackend {
   private readonly buffers = new Map<number, { allocation: CudaAllocation; handle: BufferHandle }>();
   private readonly kernels = new Map<number, { module: CudaModule; fn: CudaFunction; handle: CompiledKernelHandle }>();
   private nextId = 1;
+  /** `ringkernel.enableP2P`: off, every copy between devices is staged through the host. */
+  private peerAccess: boolean;
   /**
    * JITs run one at a time. Each holds a libuv worker thread for its whole compile, and the pool
    * has four: the step loops' waits for their streams must always find one free.
    */
   private jitQueue: Promise<unknown> = Promise.resolve();
 
-  constructor() {
+  constructor(options: { peerAccess?: boolean } = {}) {
+    this.peerAccess = options.peerAccess ?? true;
     const loaded = loadCudaAddon();
     if (!loaded.ok) throw new GpuError('BACKEND_UNAVAILABLE', loaded.reason);
     const status = loaded.addon.driverStatus();
@@ -95,20 +98,36 @@ export class CudaBackend implements GpuBackend {
         outboxHeader: new Uint8Array(addon.memAllocHost(index, OUTBOX_HEADER_BYTES), 0, OUTBOX_HEADER_BYTES),
       });
     }
-    // Peer access on wherever CUDA allows it, so copies between devices take NVLink or PCIe P2P
-    // instead of being staged through the host. A pair the driver refuses stays host-staged.
+    this.opened = opened;
+    this.applyPeerAccess();
+    return opened;
+  }
+
+  setPeerAccess(enabled: boolean): void {
+    if (enabled === this.peerAccess) return;
+    this.peerAccess = enabled;
+    if (this.opened) this.applyPeerAccess();
+  }
+
+  /**
+   * With `ringkernel.enableP2P` on, peer access wherever CUDA allows it, so copies between devices
+   * take NVLink or PCIe P2P; off, none, so the driver stages every copy through the host. A pair
+   * the driver refuses stays host-staged.
+   */
+  private applyPeerAccess(): void {
+    const { addon } = this;
+    const count = this.opened?.length ?? 0;
     for (let index = 0; index < count; index++) {
       for (let other = 0; other < count; other++) {
         if (other === index) continue;
         try {
-          if (addon.canAccessPeer(index, other)) addon.enablePeerAccess(index, other);
+          if (!this.peerAccess) addon.disablePeerAccess(index, other);
+          else if (addon.canAccessPeer(index, other)) addon.enablePeerAccess(index, other);
         } catch {
-          // Too many peers (8 per device) or a driver that says no: memcpyPeer stages through the host.
+          // Too many peers (8 per device), a driver that says no, or access never enabled: memcpyPeer stages through the host.
         }
       }
     }
-    this.opened = opened;
-    return opened;
   }
 
   private deviceAt(index: number): OpenDevice {

@@ -12,7 +12,7 @@ import { SerialQueue } from './serialQueue';
 import { StepLoops } from './stepLoop';
 import { runSteps } from './stepRunner';
 import { exportState, importState } from './stateTransfer';
-import type { HostDeliver, HostMessage, HostOperation, HostOperations, HostRequest } from '../hostProtocol';
+import { NO_PEER_ACCESS_ARGUMENT, type HostDeliver, type HostMessage, type HostOperation, type HostOperations, type HostRequest } from '../hostProtocol';
 
 function send(message: HostMessage): void {
   process.send?.(message);
@@ -51,14 +51,17 @@ async function copyInSlices(view: Uint8Array, landing: Uint8Array): Promise<Uint
   return landing;
 }
 
-/** `instances`: which device instances of the WebGPU adapter this host opens (argv[3], e.g. "1"). */
-function createBackend(name: string, instances: number[]): GpuBackend {
+/**
+ * `instances`: which device instances of the WebGPU adapter this host opens (argv[3], e.g. "1").
+ * `peerAccess`: `ringkernel.enableP2P` (off: NO_PEER_ACCESS_ARGUMENT among the arguments).
+ */
+function createBackend(name: string, instances: number[], peerAccess: boolean): GpuBackend {
   const onDiagnostic = (message: string): void => send({ kind: 'diagnostic', message });
   switch (name as BackendName) {
     case 'webgpu':
       return new WebGpuBackend({ onDiagnostic, instances });
     case 'cuda':
-      return new CudaBackend();
+      return new CudaBackend({ peerAccess });
   }
   throw new GpuError('INVALID_ARGUMENT', `unknown backend "${name}"`);
 }
@@ -137,6 +140,7 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): 
     },
     startLoop: ({ loop, launch, control, rateHz }) => { loops.start(loop, launch, control, rateHz); return null; },
     stopLoop: ({ loop }) => loops.stop(loop),
+    setPeerAccess: ({ enabled }) => { backend.setPeerAccess?.(enabled); return null; },
     exportState: ({ buffer, bytes, file }) => exportState(backend, buffer, bytes, file, readScratch),
     importState: ({ buffer, bytes, file, verify }) => importState(backend, buffer, bytes, file, verify, scratch),
     takeMailbox: ({ kernel }) => ({ inboxes: mailboxes.drain(kernel) }),
@@ -155,7 +159,7 @@ function main(): void {
   const mailboxes = new Mailboxes();
   void queue.run(async () => {
     try {
-      const backend = createBackend(name, instances);
+      const backend = createBackend(name, instances, !process.argv.includes(NO_PEER_ACCESS_ARGUMENT));
       await backend.devices();
       const loops = new StepLoops({ backend, queue, send, onStepFailure: exitIfUnusable, mailboxes });
       table = handlers(backend, loops, mailboxes);

@@ -9,7 +9,7 @@ import { DeviceHost, type LoopEvent } from '../../server/src/hosts/deviceHost';
 import { DeviceKernel, type KernelPlacement } from '../../server/src/hosts/deviceKernel';
 import { pollUntil } from '../support/poll';
 import { distFile } from '../support/repo';
-import { WGSL_ABI } from '../support/wgslAbi';
+import { WGSL_ABI, endlessWgsl } from '../support/kernelSources';
 
 
 const wgsl = (label: string, body: string): KernelSource => ({ language: 'wgsl', label, code: `${WGSL_ABI}\n${body}`, entryPoint: 'main' });
@@ -22,16 +22,7 @@ fn main() {
   state[1] = control.step;
 }`);
 
-const endless = wgsl('endless', `
-@compute @workgroup_size(1)
-fn main() {
-  var i = 0u;
-  loop {
-    if (state[0] == 0xFFFFFFFFu) { break; }
-    i = i + 1u;
-    state[1] = i;
-  }
-}`);
+const endless = wgsl('endless', endlessWgsl('main'));
 
 const placement = (extra: Partial<KernelPlacement> = {}): KernelPlacement =>
   ({ index: 0, device: 0, stateBytes: 16, grid: [1, 1, 1], inboxCapacity: 1, outboxCapacity: 4, ...extra });

@@ -1,11 +1,8 @@
 // Hot reload of WGSL kernels through Dawn: lavapipe here and in CI, the GPU on a GPU machine.
 import { hotReloadSuite } from '../support/hotReloadSuite';
+import { WGSL_CONTROL_AND_STATE, endlessWgsl } from '../support/kernelSources';
 
-const HEADER = `
-struct Control { step: u32, kernel_index: u32, inbox_count: u32, outbox_capacity: u32 }
-@group(0) @binding(0) var<storage, read> control: Control;
-@group(0) @binding(1) var<storage, read_write> state: array<u32>;
-`;
+const HEADER = WGSL_CONTROL_AND_STATE;
 
 hotReloadSuite({
   backend: 'webgpu',
@@ -27,16 +24,7 @@ fn step() {
 }
 `,
   // The loop's exit depends on a word the kernel never sets, so no compiler can remove it.
-  endless: `${HEADER}
-@compute @workgroup_size(1)
-fn step() {
-  var i = 0u;
-  loop {
-    if (state[2] == 0xFFFFFFFFu) { break; }
-    i = i + 1u;
-    state[3] = i;
-  }
-}
+  endless: `${HEADER}${endlessWgsl('step', 2)}
 `,
   enabled: true,
   skipReason: '',

@@ -1,7 +1,7 @@
 // Real WGSL kernels dispatched through device hosts on this machine's Vulkan device (Mesa's
 // lavapipe on machines without a GPU; the GPU itself on a GPU machine).
 import { AFFINE_WORDS, kernelEngineSuite } from '../support/kernelSuite';
-import { WGSL_ABI } from '../support/wgslAbi';
+import { WGSL_ABI, endlessWgsl } from '../support/kernelSources';
 
 
 const wgsl = (label: string, body: string): { language: 'wgsl'; label: string; code: string; entryPoint: string } =>
@@ -35,20 +35,11 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   },
   // The loop bound is a value the kernel itself keeps out of reach, so no compiler removes it.
   endless: {
-    source: wgsl('endless', `
-@compute @workgroup_size(1)
-fn main() {
-  var i = 0u;
-  loop {
-    if (state[0] == 0xFFFFFFFFu) { break; }
-    i = i + 1u;
-    state[1] = i;
-  }
-}`),
+    source: wgsl('endless', endlessWgsl('main')),
     grid: [1, 1, 1],
   },
   broken: wgsl('broken', 'fn main( {'),
-  // On lavapipe each host process has its own CPU threads; a real GPU runs one process's
-  // endless dispatch until that process is killed.
-  hungKernelBlocksDevice: process.env.RINGKERNEL_TEST_GPU === '1',
+  // On a software adapter (lavapipe) each host process has its own CPU threads; a real GPU runs
+  // one process's endless dispatch until that process is killed. The adapter says which it is.
+  hungKernelBlocksDevice: (device) => !/software/i.test(device.detail),
 });

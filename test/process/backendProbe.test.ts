@@ -5,9 +5,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { probeBackends } from '../../server/src/probe/machineProbe';
 import { describeBackend } from '../../server/src/backends/backendReport';
+import { loadCudaAddon } from '../../server/src/backends/cuda/cudaAddonLoader';
 import { distFile } from '../support/repo';
 
-const gpuMachine = process.env.RINGKERNEL_TEST_GPU === '1';
+// What the probe must find follows from what the CUDA driver says in this process, not from an
+// environment variable: a developer's machine with an NVIDIA GPU expects the devices.
+const loaded = loadCudaAddon();
+const gpuMachine = loaded.ok && loaded.addon.driverStatus().available && loaded.addon.deviceCount() > 0;
 
 function script(body: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'ringkernel-probe-')), 'probe.js');

@@ -1,28 +1,8 @@
 // Hot reload of PTX kernels through the CUDA addon; needs a GPU (RINGKERNEL_TEST_GPU=1).
 import { hotReloadSuite } from '../support/hotReloadSuite';
+import { ptxAbiModule } from '../support/kernelSources';
 
-const ptx = (body: string): string => `.version 7.0
-.target sm_52
-.address_size 64
-
-.visible .entry step(
-  .param .u64 control,
-  .param .u64 state,
-  .param .u64 inbox,
-  .param .u64 outbox
-)
-{
-  .reg .pred %p<2>;
-  .reg .b32 %r<4>;
-  .reg .b64 %rd<3>;
-  ld.param.u64 %rd1, [control];
-  ld.param.u64 %rd2, [state];
-  cvta.to.global.u64 %rd1, %rd1;
-  cvta.to.global.u64 %rd2, %rd2;
-${body}
-  ret;
-}
-`;
+const ptx = (body: string): string => ptxAbiModule(body, '  .reg .pred %p<2>;\n  .reg .b32 %r<4>;\n  .reg .b64 %rd<3>;');
 
 hotReloadSuite({
   backend: 'cuda',

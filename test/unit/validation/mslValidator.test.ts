@@ -128,7 +128,10 @@ test('the walk for errors keeps to the budget too: pathological nesting is answe
     const result = await validateMslWithParser(text, { parseBudgetMs: 1500 });
     const ms = performance.now() - started;
     assert.ok(ms < 3500, `${JSON.stringify(text.slice(0, 3))}...: ${ms.toFixed(0)} ms for a 1500 ms budget`);
-    assert.match(result.skipped ?? '', /stopped after 1500 ms/);
+    // On a fast machine the walk may finish inside the budget; either way it is on time, and a walk
+    // that ran out says so.
+    if (result.skipped !== undefined) assert.match(result.skipped, /stopped after 1500 ms/);
+    else assert.ok(ms < 1500 + 500, `finished without saying it stopped, but took ${ms.toFixed(0)} ms`);
     if (result.diagnostics.length === 0) assert.equal(result.unchecked, true, 'nothing found must not look clean');
   }
 });

@@ -5,7 +5,8 @@ module.exports = {
   forbidden: [
     {
       name: 'no-folder-cycle',
-      comment: 'Folders of server/src form layers: no folder may depend on one that depends back on it, however indirectly.',
+      comment:
+        'Folders of server/src form layers: no folder may depend on one that depends back on it, however indirectly.',
       severity: 'error',
       scope: 'folder',
       from: { path: '^server/src/' },
@@ -13,7 +14,8 @@ module.exports = {
     },
     {
       name: 'shared-leaves-import-nothing',
-      comment: 'logger, paths, version and format at server/src/ sit under every folder (every process uses them); they import nothing of the engine.',
+      comment:
+        'logger, paths, version and format at server/src/ sit under every folder (every process uses them); they import nothing of the engine.',
       severity: 'error',
       from: { path: '^server/src/(logger|paths|version|format)\\.ts$' },
       to: { path: '^server/src/' },
@@ -27,28 +29,32 @@ module.exports = {
     },
     {
       name: 'child-code-stays-in-its-child',
-      comment: 'A child/ folder holds code that runs inside a child process (device host, probe, Tint host); the server process never loads it, only starts its bundle.',
+      comment:
+        'A child/ folder holds code that runs inside a child process (device host, probe, Tint host); the server process never loads it, only starts its bundle.',
       severity: 'error',
       from: { path: '^server/src/', pathNot: '/child/' },
       to: { path: '^server/src/.*/child/' },
     },
     {
       name: 'backend-implementations-only-in-children',
-      comment: 'Dawn and the CUDA driver print to stdout, hang and crash: they are loaded only inside child processes, never in the language server.',
+      comment:
+        'Dawn and the CUDA driver print to stdout, hang and crash: they are loaded only inside child processes, never in the language server.',
       severity: 'error',
       from: { path: '^server/src/', pathNot: ['/child/', '^server/src/backends/'] },
       to: { path: '^server/src/backends/(webgpu|cuda)/' },
     },
     {
       name: 'client-imports-only-the-protocol',
-      comment: 'The extension may take the protocol module from the server tree and nothing else: the engine is not part of the extension host.',
+      comment:
+        'The extension may take the protocol module from the server tree and nothing else: the engine is not part of the extension host.',
       severity: 'error',
       from: { path: '^client/src/' },
       to: { path: '^server/', pathNot: '^server/src/lsp/protocol\\.ts$' },
     },
     {
       name: 'protocol-is-wire-types-only',
-      comment: 'The protocol defines what travels; engine types are mapped to it in lsp/wireMapping.ts, so an engine refactor cannot change the wire format unnoticed.',
+      comment:
+        'The protocol defines what travels; engine types are mapped to it in lsp/wireMapping.ts, so an engine refactor cannot change the wire format unnoticed.',
       severity: 'error',
       from: { path: '^server/src/lsp/(protocol\\.ts$|wire/)' },
       to: { path: '^server/src/', pathNot: '^server/src/lsp/(protocol\\.ts$|wire/)' },
@@ -62,10 +68,13 @@ module.exports = {
     },
     {
       name: 'lsp-types-only-in-lsp',
-      comment: 'Only the LSP wiring (server/src/lsp/) and the server entry (server/src/main.ts) speak LSP; the engine is driven by the CLI and tests too.',
+      comment:
+        'Only the LSP wiring (server/src/lsp/) and the server entry (server/src/main.ts) speak LSP; the engine is driven by the CLI and tests too.',
       severity: 'error',
       from: { path: '^server/src/', pathNot: ['^server/src/lsp/', '^server/src/main\\.ts$'] },
-      to: { path: 'node_modules/(vscode-languageserver|vscode-languageserver-protocol|vscode-languageserver-types|vscode-languageserver-textdocument|vscode-jsonrpc)/' },
+      to: {
+        path: 'node_modules/(vscode-languageserver|vscode-languageserver-protocol|vscode-languageserver-types|vscode-languageserver-textdocument|vscode-jsonrpc)/',
+      },
     },
   ],
   options: {

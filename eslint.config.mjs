@@ -5,7 +5,19 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'out/', 'media/webview/build/', 'node_modules/', '.vscode-test/', 'native/build/', '.gpu/', 'test/fixtures/', 'examples/'] },
+  {
+    ignores: [
+      'dist/',
+      'out/',
+      'media/webview/build/',
+      'node_modules/',
+      '.vscode-test/',
+      'native/build/',
+      '.gpu/',
+      'test/fixtures/',
+      'examples/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -15,9 +27,18 @@ export default tseslint.config(
     },
     rules: {
       // node:test's test() and describe() return promises the runner itself awaits.
-      '@typescript-eslint/no-floating-promises': ['error', {
-        allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }],
-      }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+            },
+          ],
+        },
+      ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       eqeqeq: ['error', 'always'],
     },
@@ -27,21 +48,47 @@ export default tseslint.config(
     rules: {
       'no-console': 'error',
       // The engine is a library: no VS Code API anywhere in the server, and LSP only in its wiring.
-      'no-restricted-imports': ['error', {
-        paths: [{ name: 'vscode', message: 'The server must not import the VS Code API.' }],
-        patterns: [{ group: ['vscode-languageserver*', 'vscode-jsonrpc*'], message: 'Only server/src/lsp/ and server/src/main.ts may use LSP types.' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'vscode', message: 'The server must not import the VS Code API.' }],
+          patterns: [
+            {
+              group: ['vscode-languageserver*', 'vscode-jsonrpc*'],
+              message: 'Only server/src/lsp/ and server/src/main.ts may use LSP types.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['server/src/lsp/**/*.ts', 'server/src/main.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'The server must not import the VS Code API.' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'vscode', message: 'The server must not import the VS Code API.' }] },
+      ],
+    },
   },
   {
     // The webview scripts run in the browser, with the DOM and without Node.
     files: ['client/webview-ui/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'vscode', 'vscode-languageclient*'], message: 'A webview script runs in the browser: no Node, no VS Code API (only types).', allowTypeImports: true }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'vscode', 'vscode-languageclient*'],
+              message: 'A webview script runs in the browser: no Node, no VS Code API (only types).',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['**/*.mjs', '**/*.js', '**/*.cjs'],

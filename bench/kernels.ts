@@ -32,7 +32,8 @@ fn step(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups
 }
 
 function ptx(tick: number): string {
-  return ptxAbiModule(`  ld.global.u32 %r1, [%rd1];
+  return ptxAbiModule(
+    `  ld.global.u32 %r1, [%rd1];
   mov.u32 %r2, %ctaid.y;
   mov.u32 %r3, %nctaid.x;
   mov.u32 %r4, %ctaid.x;
@@ -46,7 +47,9 @@ function ptx(tick: number): string {
   mad.lo.s32 %r10, %r9, 1664525, 1013904223;
   add.s32 %r10, %r10, %r1;
   add.s32 %r11, %r10, ${tick};
-  st.global.u32 [%rd4], %r11;`, '  .reg .b32 %r<12>;\n  .reg .b64 %rd<6>;');
+  st.global.u32 [%rd4], %r11;`,
+    '  .reg .b32 %r<12>;\n  .reg .b64 %rd<6>;',
+  );
 }
 
 /** The kernel's code for a backend; `tick` makes each version different (hot reload, caches). */
@@ -56,13 +59,19 @@ export function kernelCode(backend: BackendName, tick = 0): string {
 
 /** A kernel stepping `words` state words (a multiple of 256). */
 export function benchKernel(backend: BackendName, words: number, label = 'bench', tick = 0): BenchKernel {
-  if (words % THREADS_PER_GROUP !== 0) throw new Error(`a bench kernel's state is a multiple of ${THREADS_PER_GROUP} words, not ${words}`);
+  if (words % THREADS_PER_GROUP !== 0)
+    throw new Error(`a bench kernel's state is a multiple of ${THREADS_PER_GROUP} words, not ${words}`);
   const groups = words / THREADS_PER_GROUP;
   const x = Math.min(groups, MAX_GROUPS_X);
   if (groups % x !== 0) throw new Error(`${words} words do not make a ${x}-wide grid`);
   return {
     backend,
-    source: { language: backend === 'webgpu' ? 'wgsl' : 'ptx', label, code: kernelCode(backend, tick), entryPoint: 'step' },
+    source: {
+      language: backend === 'webgpu' ? 'wgsl' : 'ptx',
+      label,
+      code: kernelCode(backend, tick),
+      entryPoint: 'step',
+    },
     words,
     grid: [x, groups / x, 1],
     block: [THREADS_PER_GROUP, 1, 1],
@@ -72,7 +81,12 @@ export function benchKernel(backend: BackendName, words: number, label = 'bench'
 /** Where the engine puts it: device 0, no mailboxes worth the name. */
 export function placementOf(kernel: BenchKernel): KernelPlacement {
   return {
-    index: 0, device: 0, stateBytes: kernel.words * 4, grid: kernel.grid, inboxCapacity: 1, outboxCapacity: 1,
+    index: 0,
+    device: 0,
+    stateBytes: kernel.words * 4,
+    grid: kernel.grid,
+    inboxCapacity: 1,
+    outboxCapacity: 1,
     ...(kernel.backend === 'cuda' ? { block: kernel.block } : {}),
   };
 }

@@ -3,16 +3,32 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import {
-  DidChangeTextDocumentNotification, DidOpenTextDocumentNotification, DidSaveTextDocumentNotification, ExitNotification,
-  InitializeRequest, InitializedNotification, PublishDiagnosticsNotification, ShutdownRequest,
-  StreamMessageReader, StreamMessageWriter, createProtocolConnection, type ProtocolConnection, type PublishDiagnosticsParams,
+  DidChangeTextDocumentNotification,
+  DidOpenTextDocumentNotification,
+  DidSaveTextDocumentNotification,
+  ExitNotification,
+  InitializeRequest,
+  InitializedNotification,
+  PublishDiagnosticsNotification,
+  ShutdownRequest,
+  StreamMessageReader,
+  StreamMessageWriter,
+  createProtocolConnection,
+  type ProtocolConnection,
+  type PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol/node';
 import { extensionRoot } from '../server/src/paths';
 
 export class LspSession {
-  private readonly waiting = new Map<string, { version: number; resolve: (params: PublishDiagnosticsParams) => void }>();
+  private readonly waiting = new Map<
+    string,
+    { version: number; resolve: (params: PublishDiagnosticsParams) => void }
+  >();
 
-  private constructor(readonly server: ChildProcess, readonly connection: ProtocolConnection) {
+  private constructor(
+    readonly server: ChildProcess,
+    readonly connection: ProtocolConnection,
+  ) {
     connection.onNotification(PublishDiagnosticsNotification.type, (params) => {
       const wait = this.waiting.get(params.uri);
       if (wait && params.version === wait.version) {
@@ -25,9 +41,14 @@ export class LspSession {
 
   /** Spawns the server; nothing is sent yet (the caller's clock may start before this). */
   static spawn(): LspSession {
-    const server = spawn(process.execPath, [join(extensionRoot(), 'bin', 'ringkernel-language-server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const server = spawn(process.execPath, [join(extensionRoot(), 'bin', 'ringkernel-language-server.js'), '--stdio'], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
     if (!server.stdout || !server.stdin) throw new Error('the language server was started without pipes');
-    return new LspSession(server, createProtocolConnection(new StreamMessageReader(server.stdout), new StreamMessageWriter(server.stdin)));
+    return new LspSession(
+      server,
+      createProtocolConnection(new StreamMessageReader(server.stdout), new StreamMessageWriter(server.stdin)),
+    );
   }
 
   get pid(): number {
@@ -38,7 +59,9 @@ export class LspSession {
   /** initialize + initialized, with a workspace folder (or none) and the workspace trusted. */
   async initialize(folderUri: string | null): Promise<void> {
     await this.connection.sendRequest(InitializeRequest.type, {
-      processId: process.pid, rootUri: folderUri, capabilities: {},
+      processId: process.pid,
+      rootUri: folderUri,
+      capabilities: {},
       workspaceFolders: folderUri ? [{ uri: folderUri, name: 'bench' }] : null,
       initializationOptions: { trusted: true },
     });
@@ -48,14 +71,19 @@ export class LspSession {
   /** Opens a document and resolves with its first diagnostics. */
   async open(uri: string, languageId: string, text: string): Promise<PublishDiagnosticsParams> {
     const published = this.published(uri, 1);
-    await this.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId, version: 1, text } });
+    await this.connection.sendNotification(DidOpenTextDocumentNotification.type, {
+      textDocument: { uri, languageId, version: 1, text },
+    });
     return published;
   }
 
   /** A change to `text` as `version`, then a save; resolves when that version's diagnostics arrive. */
   async changeAndSave(uri: string, version: number, text: string): Promise<PublishDiagnosticsParams> {
     const published = this.published(uri, version);
-    await this.connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges: [{ text }] });
+    await this.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri, version },
+      contentChanges: [{ text }],
+    });
     await this.connection.sendNotification(DidSaveTextDocumentNotification.type, { textDocument: { uri } });
     return published;
   }

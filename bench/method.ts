@@ -124,7 +124,13 @@ function relativeRange(values: readonly number[]): number {
 }
 
 /** Turns the measured rounds of one figure into its result. */
-export function summarizeFigure(suite: string, spec: FigureSpec, ours: number[][], raw: number[][] | undefined, detail?: Record<string, unknown>): Figure {
+export function summarizeFigure(
+  suite: string,
+  spec: FigureSpec,
+  ours: number[][],
+  raw: number[][] | undefined,
+  detail?: Record<string, unknown>,
+): Figure {
   const all = (rounds: number[][]): number[] => rounds.flat();
   const oursP50 = ours.map((r) => percentile(r, 0.5));
   const perRound = ours.map((o, i) => {
@@ -132,7 +138,9 @@ export function summarizeFigure(suite: string, spec: FigureSpec, ours: number[][
     return {
       ours: side(o, spec),
       raw: r ? side(r, spec) : null,
-      ratio: r ? { p50: tidy(percentile(o, 0.5) / percentile(r, 0.5)), p95: tidy(percentile(o, 0.95) / percentile(r, 0.95)) } : null,
+      ratio: r
+        ? { p50: tidy(percentile(o, 0.5) / percentile(r, 0.5)), p95: tidy(percentile(o, 0.95) / percentile(r, 0.95)) }
+        : null,
     };
   });
   const ratios = perRound.flatMap((round) => (round.ratio ? [round.ratio] : []));
@@ -161,26 +169,48 @@ export function summarizeFigure(suite: string, spec: FigureSpec, ours: number[][
  * round, the order alternating. Every figure of the pair must get samples from both sides in
  * every round: a side that yields none for a figure is a bug in its suite, reported as such.
  */
-export async function measurePair(spec: PairSpec, plan: MeasurePlan, progress: (line: string) => void): Promise<Figure[]> {
+export async function measurePair(
+  spec: PairSpec,
+  plan: MeasurePlan,
+  progress: (line: string) => void,
+): Promise<Figure[]> {
   const ours: number[][][] = spec.figures.map(() => []);
   const raw: number[][][] = spec.figures.map(() => []);
   const take = (into: number[][][], samples: RoundSamples, which: string): void => {
     spec.figures.forEach((figure, i) => {
       const got = samples[figure.name];
-      if (!got || got.length === 0) throw new Error(`${spec.suite}: the ${which} side gave no samples for "${figure.name}"`);
+      if (!got || got.length === 0)
+        throw new Error(`${spec.suite}: the ${which} side gave no samples for "${figure.name}"`);
       into[i]?.push(got);
     });
   };
   const total = plan.warmup + plan.rounds;
   for (let round = 0; round < total; round++) {
     const measured = round >= plan.warmup;
-    progress(`${spec.suite}: ${spec.figures.map((f) => f.name).join(', ')}: ${measured ? `round ${round - plan.warmup + 1}/${plan.rounds}` : 'warm-up'}`);
-    const runOurs = async (): Promise<void> => { const s = await spec.ours(round); if (measured) take(ours, s, 'ours'); };
-    const runRaw = async (): Promise<void> => { if (!spec.raw) return; const s = await spec.raw(round); if (measured) take(raw, s, 'raw'); };
-    if (round % 2 === 0) { await runOurs(); await runRaw(); } else { await runRaw(); await runOurs(); }
+    progress(
+      `${spec.suite}: ${spec.figures.map((f) => f.name).join(', ')}: ${measured ? `round ${round - plan.warmup + 1}/${plan.rounds}` : 'warm-up'}`,
+    );
+    const runOurs = async (): Promise<void> => {
+      const s = await spec.ours(round);
+      if (measured) take(ours, s, 'ours');
+    };
+    const runRaw = async (): Promise<void> => {
+      if (!spec.raw) return;
+      const s = await spec.raw(round);
+      if (measured) take(raw, s, 'raw');
+    };
+    if (round % 2 === 0) {
+      await runOurs();
+      await runRaw();
+    } else {
+      await runRaw();
+      await runOurs();
+    }
   }
   const detail = spec.detail?.();
-  return spec.figures.map((figure, i) => summarizeFigure(spec.suite, figure, ours[i] ?? [], spec.raw ? raw[i] ?? [] : undefined, detail));
+  return spec.figures.map((figure, i) =>
+    summarizeFigure(spec.suite, figure, ours[i] ?? [], spec.raw ? (raw[i] ?? []) : undefined, detail),
+  );
 }
 
 /** Times `count` runs of `op` one after another, ms each. */

@@ -28,7 +28,13 @@ import type { BackendName } from '../server/src/backends/backendReport';
 import type { CudaAddon, CudaAllocation, CudaFunction, CudaModule } from '../server/src/backends/cuda/cudaAddon';
 import { loadCudaAddon } from '../server/src/backends/cuda/cudaAddonLoader';
 import { dawnInstance } from '../server/src/backends/webgpu/dawn';
-import { CONTROL_BYTES, OUTBOX_HEADER_BYTES, encodeControl, inboxBytes, outboxBytes } from '../server/src/abi/kernelAbi';
+import {
+  CONTROL_BYTES,
+  OUTBOX_HEADER_BYTES,
+  encodeControl,
+  inboxBytes,
+  outboxBytes,
+} from '../server/src/abi/kernelAbi';
 import { findPtxas, runPtxas, checkPtxText, LineIndex } from '../server/src/validation';
 import { cppParser } from '../server/src/validation/msl/cppParser';
 import { mslPrepass } from '../server/src/validation/msl/mslPrepass';
@@ -89,7 +95,9 @@ export function openRaw(backend: BackendName): Promise<RawBackend> {
 
 /** The engine's explicit layout for the ABI (visibility 4 is COMPUTE: Dawn's globals are not loaded yet here). */
 const ABI_LAYOUT: GPUBindGroupLayoutEntry[] = [0, 1, 2, 3].map((binding) => ({
-  binding, visibility: 4, buffer: { type: binding === 0 || binding === 2 ? 'read-only-storage' : 'storage' },
+  binding,
+  visibility: 4,
+  buffer: { type: binding === 0 || binding === 2 ? 'read-only-storage' : 'storage' },
 }));
 
 async function openRawDawn(): Promise<RawBackend> {
@@ -99,8 +107,10 @@ async function openRawDawn(): Promise<RawBackend> {
   // The adapter's own limits, as the engine asks for them: the defaults cap buffers at 256 MiB.
   const device = await adapter.requestDevice({
     requiredLimits: {
-      maxBufferSize: limits.maxBufferSize, maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-      maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension, maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+      maxBufferSize: limits.maxBufferSize,
+      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+      maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+      maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
     },
   });
   device.addEventListener('uncapturederror', (event) => event.preventDefault());
@@ -109,15 +119,30 @@ async function openRawDawn(): Promise<RawBackend> {
   const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
   const buffer = (size: number, usage = storage): GPUBuffer => device.createBuffer({ size, usage });
   const compile = (code: string): Promise<GPUComputePipeline> =>
-    device.createComputePipelineAsync({ layout: pipelineLayout, compute: { module: device.createShaderModule({ code }), entryPoint: 'step' } });
+    device.createComputePipelineAsync({
+      layout: pipelineLayout,
+      compute: { module: device.createShaderModule({ code }), entryPoint: 'step' },
+    });
 
   /** The ABI buffers of a kernel and one step through them with `pipeline`. */
-  const abi = (stateBytes: number): { buffers: GPUBuffer[]; group: GPUBindGroup; header: GPUBuffer; encodeStep(encoder: GPUCommandEncoder, pipeline: GPUComputePipeline, kernel: BenchKernel, step: number): void } => {
+  const abi = (
+    stateBytes: number,
+  ): {
+    buffers: GPUBuffer[];
+    group: GPUBindGroup;
+    header: GPUBuffer;
+    encodeStep(encoder: GPUCommandEncoder, pipeline: GPUComputePipeline, kernel: BenchKernel, step: number): void;
+  } => {
     const buffers = [buffer(CONTROL_BYTES), buffer(stateBytes), buffer(inboxBytes(1)), buffer(outboxBytes(1))];
-    const group = device.createBindGroup({ layout, entries: buffers.map((b, binding) => ({ binding, resource: { buffer: b } })) });
+    const group = device.createBindGroup({
+      layout,
+      entries: buffers.map((b, binding) => ({ binding, resource: { buffer: b } })),
+    });
     const header = buffer(OUTBOX_HEADER_BYTES, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
     return {
-      buffers, group, header,
+      buffers,
+      group,
+      header,
       encodeStep(encoder, pipeline, kernel, step) {
         const control = encodeControl({ step, kernelIndex: 0, inboxCount: 0, outboxCapacity: 1 });
         device.queue.writeBuffer(buffers[0] as GPUBuffer, 0, control.buffer, control.byteOffset, control.byteLength);
@@ -152,7 +177,9 @@ async function openRawDawn(): Promise<RawBackend> {
           device.queue.submit([encoder.finish()]);
           await readHeader(prepared.header);
         },
-        destroy: () => { for (const b of [...prepared.buffers, prepared.header]) b.destroy(); },
+        destroy: () => {
+          for (const b of [...prepared.buffers, prepared.header]) b.destroy();
+        },
       };
     },
     read(bytes) {
@@ -168,7 +195,10 @@ async function openRawDawn(): Promise<RawBackend> {
           landing.set(new Uint8Array(staging.getMappedRange(0, bytes)));
           staging.unmap();
         },
-        destroy: () => { source.destroy(); staging.destroy(); },
+        destroy: () => {
+          source.destroy();
+          staging.destroy();
+        },
       };
     },
     write(bytes) {
@@ -191,7 +221,10 @@ async function openRawDawn(): Promise<RawBackend> {
           }
           await device.queue.onSubmittedWorkDone();
         },
-        destroy: () => { target.destroy(); for (const b of staging) b.destroy(); },
+        destroy: () => {
+          target.destroy();
+          for (const b of staging) b.destroy();
+        },
       };
     },
     copy(bytes) {
@@ -204,7 +237,10 @@ async function openRawDawn(): Promise<RawBackend> {
           device.queue.submit([encoder.finish()]);
           await device.queue.onSubmittedWorkDone();
         },
-        destroy: () => { from.destroy(); to.destroy(); },
+        destroy: () => {
+          from.destroy();
+          to.destroy();
+        },
       };
     },
     reload(kernel, stateBytes) {
@@ -227,7 +263,9 @@ async function openRawDawn(): Promise<RawBackend> {
           staging.unmap();
           return { runningMs, storedMs: performance.now() - started };
         },
-        destroy: () => { for (const b of [...prepared.buffers, prepared.header, staging]) b.destroy(); },
+        destroy: () => {
+          for (const b of [...prepared.buffers, prepared.header, staging]) b.destroy();
+        },
       });
     },
   };
@@ -246,13 +284,24 @@ function openRawCuda(): RawBackend {
   const pinned = (bytes: number): Uint8Array<ArrayBuffer> => new Uint8Array(cuda.memAllocHost(0, bytes), 0, bytes);
 
   /** The ABI buffers of a kernel, pinned control and header memory, and one step's commands. */
-  const abi = (stateBytes: number): { pointers: CudaAllocation[]; control: Uint8Array<ArrayBuffer>; header: Uint8Array<ArrayBuffer>; enqueueStep(fn: CudaFunction, kernel: BenchKernel, step: number): void; free(): void } => {
+  const abi = (
+    stateBytes: number,
+  ): {
+    pointers: CudaAllocation[];
+    control: Uint8Array<ArrayBuffer>;
+    header: Uint8Array<ArrayBuffer>;
+    enqueueStep(fn: CudaFunction, kernel: BenchKernel, step: number): void;
+    free(): void;
+  } => {
     const pointers = [CONTROL_BYTES, stateBytes, inboxBytes(1), outboxBytes(1)].map((bytes) => cuda.memAlloc(0, bytes));
-    for (const [i, bytes] of [CONTROL_BYTES, stateBytes, inboxBytes(1), outboxBytes(1)].entries()) cuda.memsetD8(pointers[i] as CudaAllocation, 0, bytes);
+    for (const [i, bytes] of [CONTROL_BYTES, stateBytes, inboxBytes(1), outboxBytes(1)].entries())
+      cuda.memsetD8(pointers[i] as CudaAllocation, 0, bytes);
     const control = pinned(CONTROL_BYTES);
     const header = pinned(OUTBOX_HEADER_BYTES);
     return {
-      pointers, control, header,
+      pointers,
+      control,
+      header,
       enqueueStep(fn, kernel, step) {
         control.set(encodeControl({ step, kernelIndex: 0, inboxCount: 0, outboxCapacity: 1 }));
         cuda.memcpyHtoDAsync(stream, pointers[0] as CudaAllocation, control);
@@ -271,13 +320,22 @@ function openRawCuda(): RawBackend {
     return { module, fn: cuda.getFunction(module, 'step') };
   };
   /** A device buffer and a pinned host buffer of `bytes`, and a transfer between them. */
-  const transfer = (bytes: number, enqueue: (device: CudaAllocation, host: Uint8Array<ArrayBuffer>) => void): RawTransfer => {
+  const transfer = (
+    bytes: number,
+    enqueue: (device: CudaAllocation, host: Uint8Array<ArrayBuffer>) => void,
+  ): RawTransfer => {
     const device = cuda.memAlloc(0, bytes);
     const host = pinned(bytes);
     host.fill(7);
     return {
-      once() { enqueue(device, host); return cuda.streamSynchronizeAsync(stream); },
-      destroy() { cuda.memFree(device); cuda.memFreeHost(host.buffer); },
+      once() {
+        enqueue(device, host);
+        return cuda.streamSynchronizeAsync(stream);
+      },
+      destroy() {
+        cuda.memFree(device);
+        cuda.memFreeHost(host.buffer);
+      },
     };
   };
   return {
@@ -293,7 +351,10 @@ function openRawCuda(): RawBackend {
           prepared.enqueueStep(fn, kernel, n++);
           return cuda.streamSynchronizeAsync(stream);
         },
-        destroy() { prepared.free(); cuda.moduleUnload(module); },
+        destroy() {
+          prepared.free();
+          cuda.moduleUnload(module);
+        },
       };
     },
     read: (bytes) => transfer(bytes, (device, host) => cuda.memcpyDtoHAsync(stream, host, device)),
@@ -302,8 +363,14 @@ function openRawCuda(): RawBackend {
       const from = cuda.memAlloc(0, bytes);
       const to = cuda.memAlloc(0, bytes);
       return {
-        once() { cuda.memcpyDtoDAsync(stream, to, from, bytes); return cuda.streamSynchronizeAsync(stream); },
-        destroy() { cuda.memFree(from); cuda.memFree(to); },
+        once() {
+          cuda.memcpyDtoDAsync(stream, to, from, bytes);
+          return cuda.streamSynchronizeAsync(stream);
+        },
+        destroy() {
+          cuda.memFree(from);
+          cuda.memFree(to);
+        },
       };
     },
     reload(kernel, stateBytes) {
@@ -349,22 +416,37 @@ export function cudaAvailability(): { ok: true; addon: CudaAddon } | { ok: false
 export type ValidatedLanguage = 'wgsl' | 'ptx' | 'msl';
 
 /** The compiler the server's validator runs for `language`, as a function of the text; and its name. */
-export async function rawCompiler(language: ValidatedLanguage): Promise<{ name: string; run(text: string): Promise<unknown> }> {
+export async function rawCompiler(
+  language: ValidatedLanguage,
+): Promise<{ name: string; run(text: string): Promise<unknown> }> {
   if (language === 'wgsl') {
     const adapter = await dawnInstance('null').requestAdapter();
     if (!adapter) throw new Error("Dawn's null backend gave no adapter");
     const device = await adapter.requestDevice();
     device.addEventListener('uncapturederror', (event) => event.preventDefault());
-    return { name: 'Tint (Dawn null backend)', run: (text) => device.createShaderModule({ code: text }).getCompilationInfo() };
+    return {
+      name: 'Tint (Dawn null backend)',
+      run: (text) => device.createShaderModule({ code: text }).getCompilationInfo(),
+    };
   }
   if (language === 'ptx') {
     const found = await findPtxas();
-    if (!found.found) return { name: 'RingKernel PTX parser (no ptxas)', run: (text) => Promise.resolve(checkPtxText(text, new LineIndex(text))) };
+    if (!found.found)
+      return {
+        name: 'RingKernel PTX parser (no ptxas)',
+        run: (text) => Promise.resolve(checkPtxText(text, new LineIndex(text))),
+      };
     // The same -arch as the server's validator: the module's .target.
-    return { name: `ptxas (${found.tool.path})`, run: (text) => runPtxas(found.tool, text, { target: /^\s*\.target\s+(sm_\w+)/m.exec(text)?.[1] }) };
+    return {
+      name: `ptxas (${found.tool.path})`,
+      run: (text) => runPtxas(found.tool, text, { target: /^\s*\.target\s+(sm_\w+)/m.exec(text)?.[1] }),
+    };
   }
   const parser = await cppParser();
-  return { name: 'tree-sitter C++ on the Metal pre-pass', run: (text) => Promise.resolve(parser.parse(mslPrepass(text).text)) };
+  return {
+    name: 'tree-sitter C++ on the Metal pre-pass',
+    run: (text) => Promise.resolve(parser.parse(mslPrepass(text).text)),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -376,15 +458,27 @@ export function rawChildScript(): string {
 }
 
 /** A message to the raw child and its answer. */
-export interface RawChildRequest { id: number; op: string; args: unknown }
-export interface RawChildReply { id: number; ok: boolean; result?: unknown; error?: string }
+export interface RawChildRequest {
+  id: number;
+  op: string;
+  args: unknown;
+}
+export interface RawChildReply {
+  id: number;
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+}
 
 /** A forked raw child (echo or compiler), asked one request at a time. */
 export class RawChild {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
 
-  private constructor(private readonly child: ChildProcess, readonly mode: string) {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly mode: string,
+  ) {
     child.on('message', (reply: RawChildReply) => {
       const wait = this.waiting.get(reply.id);
       if (!wait) return;
@@ -393,14 +487,19 @@ export class RawChild {
       else wait.reject(new Error(`raw ${mode} child: ${reply.error ?? 'failed'}`));
     });
     child.on('exit', (code, signal) => {
-      for (const wait of this.waiting.values()) wait.reject(new Error(`raw ${mode} child exited (${signal ?? `code ${code}`})`));
+      for (const wait of this.waiting.values())
+        wait.reject(new Error(`raw ${mode} child exited (${signal ?? `code ${code}`})`));
       this.waiting.clear();
     });
   }
 
   /** `echo`: answers every request at once with its arguments; `compiler`: runs rawCompiler. */
   static start(mode: 'echo' | 'compiler'): RawChild {
-    const child = fork(rawChildScript(), [mode], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced', execArgv: [] });
+    const child = fork(rawChildScript(), [mode], {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      serialization: 'advanced',
+      execArgv: [],
+    });
     return new RawChild(child, mode);
   }
 
@@ -421,7 +520,11 @@ export class RawChild {
  * Raw start-up, run inside the raw child (`rawChild.js start BACKEND N`): opens the backend,
  * creates N kernels (compile, allocate) and steps each once. Resolves when all ran.
  */
-export async function rawStart(backend: BackendName, count: number, kernelFor: (i: number) => BenchKernel): Promise<void> {
+export async function rawStart(
+  backend: BackendName,
+  count: number,
+  kernelFor: (i: number) => BenchKernel,
+): Promise<void> {
   const raw = await openRaw(backend);
   for (let i = 0; i < count; i++) {
     const kernel = await raw.kernel(kernelFor(i));

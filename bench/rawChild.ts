@@ -38,7 +38,8 @@ function serveCompiler(): void {
 }
 
 async function start(backend: string | undefined, count: string | undefined): Promise<void> {
-  if (backend !== 'webgpu' && backend !== 'cuda') throw new Error(`start needs a backend (webgpu or cuda), not ${backend ?? 'nothing'}`);
+  if (backend !== 'webgpu' && backend !== 'cuda')
+    throw new Error(`start needs a backend (webgpu or cuda), not ${backend ?? 'nothing'}`);
   const n = Number(count);
   if (!Number.isInteger(n) || n < 0) throw new Error(`start needs a kernel count, not ${count ?? 'nothing'}`);
   const name: BackendName = backend;

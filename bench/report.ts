@@ -12,7 +12,8 @@ function main(argv: string[]): void {
     else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}; use RESULTS.json... [--into FILE]`);
     else files.push(arg);
   }
-  if (files.length === 0) throw new Error('name one or more JSON files written by `npm run bench -- --json` (or out/bench/results.json)');
+  if (files.length === 0)
+    throw new Error('name one or more JSON files written by `npm run bench -- --json` (or out/bench/results.json)');
   const tables = formatTable(files.map((file) => parseBenchJson(readFileSync(file, 'utf8'), file)));
   if (into === undefined) {
     process.stdout.write(tables);

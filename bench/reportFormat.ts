@@ -8,13 +8,21 @@ export interface BenchDocumentLike {
   skipped?: Skip[];
 }
 
-interface MachineBackend { backend: string; available: boolean; devices: string[] }
+interface MachineBackend {
+  backend: string;
+  available: boolean;
+  devices: string[];
+}
 
 /** "NVIDIA H100 80GB HBM3, 2026-05-01" or "llvmpipe (2 cores), ...": which machine a row is from. */
 export function machineLabel(machine: Record<string, unknown>): string {
   const backends = (machine['backends'] as MachineBackend[] | undefined) ?? [];
   // "NVIDIA H100 80GB HBM3 [compute 9.0]" -> the name; "llvmpipe: Mesa 25.0.7 (LLVM 15) [software Vulkan]" -> "llvmpipe".
-  const device = (name: string): string | undefined => backends.find((b) => b.backend === name && b.available)?.devices[0]?.replace(/ \[.*\]$/, '').replace(/:.*$/, '');
+  const device = (name: string): string | undefined =>
+    backends
+      .find((b) => b.backend === name && b.available)
+      ?.devices[0]?.replace(/ \[.*\]$/, '')
+      .replace(/:.*$/, '');
   const cpu = machine['cpu'] as { cores?: number } | undefined;
   const gpu = device('cuda') ?? device('webgpu') ?? 'no GPU';
   const date = typeof machine['date'] === 'string' ? machine['date'].slice(0, 10) : '';
@@ -30,7 +38,8 @@ export function num(value: number): string {
   return Number(value.toPrecision(3)).toString();
 }
 
-const pct = (value: number | null): string => (value === null || !Number.isFinite(value) ? '–' : `${Math.round(value * 100)}%`);
+const pct = (value: number | null): string =>
+  value === null || !Number.isFinite(value) ? '–' : `${Math.round(value * 100)}%`;
 const pair = (side: Side | null, unit: string): string => (side ? `${num(side.p50)} / ${num(side.p95)} ${unit}` : '–');
 
 function table(rows: { figure: Figure; machine: string }[]): string {
@@ -41,7 +50,9 @@ function table(rows: { figure: Figure; machine: string }[]): string {
   for (const { figure, machine } of rows) {
     const ratio = figure.ratio ? `${num(figure.ratio.p50)} / ${num(figure.ratio.p95)}` : '–';
     const range = figure.spread.ratio ? `${num(figure.spread.ratio.min)}–${num(figure.spread.ratio.max)}` : '–';
-    lines.push(`| ${figure.name} | ${machine} | ${pair(figure.ours, figure.unit)} | ${pair(figure.raw, figure.unit)} | ${ratio} | ${pct(figure.spread.ours)} / ${pct(figure.spread.raw)} | ${range} |`);
+    lines.push(
+      `| ${figure.name} | ${machine} | ${pair(figure.ours, figure.unit)} | ${pair(figure.raw, figure.unit)} | ${ratio} | ${pct(figure.spread.ours)} / ${pct(figure.spread.raw)} | ${range} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -63,7 +74,11 @@ export function formatTable(documents: BenchDocumentLike[]): string {
   for (const [suite, figures] of suites) {
     parts.push(`### ${suite}\n\n${table([...figures.values()].flat())}`);
   }
-  const skipped = documents.flatMap((document) => (document.skipped ?? []).map((skip) => `- ${machineLabel(document.machine)}: ${skip.suite}, ${skip.name}: ${skip.skipped}`));
+  const skipped = documents.flatMap((document) =>
+    (document.skipped ?? []).map(
+      (skip) => `- ${machineLabel(document.machine)}: ${skip.suite}, ${skip.name}: ${skip.skipped}`,
+    ),
+  );
   if (skipped.length > 0) parts.push(`Not measured:\n\n${skipped.join('\n')}`);
   return `${parts.join('\n\n')}\n`;
 }
@@ -75,7 +90,10 @@ export const END_MARKER = '<!-- bench:end -->';
 export function replaceGenerated(document: string, tables: string): string {
   const begin = document.indexOf(BEGIN_MARKER);
   const end = document.indexOf(END_MARKER);
-  if (begin < 0 || end < begin) throw new Error(`the file has no generated section: put the lines\n${BEGIN_MARKER}\n${END_MARKER}\nwhere the tables belong`);
+  if (begin < 0 || end < begin)
+    throw new Error(
+      `the file has no generated section: put the lines\n${BEGIN_MARKER}\n${END_MARKER}\nwhere the tables belong`,
+    );
   return `${document.slice(0, begin + BEGIN_MARKER.length)}\n\n${tables.trim()}\n\n${document.slice(end)}`;
 }
 

@@ -43,11 +43,18 @@ function benchDecisions(quick: boolean): RouterBenchResult['decisions'] {
   const keys = Array.from({ length: 8 }, (_, d) => `cuda:${d}`);
   const byDevice = best(3, () => {
     const started = performance.now();
-    for (let r = 0; r < rounds * 64; r++) for (const a of keys) for (const b of keys) sink += router.routeBetween(a, b).hops;
+    for (let r = 0; r < rounds * 64; r++)
+      for (const a of keys) for (const b of keys) sink += router.routeBetween(a, b).hops;
     return (rounds * 64 * 64) / ((performance.now() - started) / 1000);
   });
   if (sink < 0) throw new Error('unreachable: keeps the loops from being optimised away');
-  return { kernels: KERNELS, devices: 8, perSecondByKernel: Math.round(byKernel), perSecondByDevice: Math.round(byDevice), target: 5_000_000 };
+  return {
+    kernels: KERNELS,
+    devices: 8,
+    perSecondByKernel: Math.round(byKernel),
+    perSecondByDevice: Math.round(byDevice),
+    target: 5_000_000,
+  };
 }
 
 /** One outbox of BATCH messages to the next kernel, 48-byte payloads, as a kernel would leave it. */
@@ -76,18 +83,29 @@ interface DeliveryFigures {
   ratio: number;
 }
 
-function deliveryRun(mode: 'freeRunning' | 'lockstep', steps: number, outboxes: Uint8Array[], decodeEachStep: boolean): number {
+function deliveryRun(
+  mode: 'freeRunning' | 'lockstep',
+  steps: number,
+  outboxes: Uint8Array[],
+  decodeEachStep: boolean,
+): number {
   const kernels = outboxes.length;
   const inboxes = outboxes.map(() => new Uint8Array(inboxBytes(BATCH)));
   const decoded = outboxes.map((outbox) => decodeOutbox(outbox, BATCH).messages);
-  const router = new K2KRouter({ mode, topology: machine('dgx-h100'), pendingLimit: 4 * BATCH } satisfies K2KRouterOptions);
+  const router = new K2KRouter({
+    mode,
+    topology: machine('dgx-h100'),
+    pendingLimit: 4 * BATCH,
+  } satisfies K2KRouterOptions);
   for (let k = 0; k < kernels; k++) router.addKernel({ index: k, id: `k${k}`, device: `cuda:${k}` });
   let delivered = 0;
   const started = performance.now();
   for (let step = 0; step < steps; step++) {
     for (let k = 0; k < kernels; k++) {
       delivered += encodeInbox(router.takeInbox(k, BATCH, step), BATCH, inboxes[k]).count;
-      const messages = decodeEachStep ? decodeOutbox(outboxes[k] ?? new Uint8Array(0), BATCH).messages : decoded[k] ?? [];
+      const messages = decodeEachStep
+        ? decodeOutbox(outboxes[k] ?? new Uint8Array(0), BATCH).messages
+        : (decoded[k] ?? []);
       router.submit({ source: k, step, messages });
     }
     if (mode === 'lockstep') router.endStep(step);
@@ -115,26 +133,38 @@ export function benchDelivery(mode: 'freeRunning' | 'lockstep', quick: boolean):
       for (let k = 0; k < kernels; k++) {
         const from = outboxes[k] ?? new Uint8Array(0);
         const to = inboxes[(k + 1) % kernels] ?? new Uint8Array(0);
-        for (let i = 0; i < BATCH; i++) to.set(from.subarray(OUTBOX_HEADER_BYTES + i * SLOT_BYTES, OUTBOX_HEADER_BYTES + (i + 1) * SLOT_BYTES), i * SLOT_BYTES);
+        for (let i = 0; i < BATCH; i++)
+          to.set(
+            from.subarray(OUTBOX_HEADER_BYTES + i * SLOT_BYTES, OUTBOX_HEADER_BYTES + (i + 1) * SLOT_BYTES),
+            i * SLOT_BYTES,
+          );
         copied += BATCH;
       }
     }
     return copied / ((performance.now() - started) / 1000);
   });
   return {
-    messages: steps * kernels * BATCH, routerPerSecond: Math.round(router), withDecodePerSecond: Math.round(withDecode),
-    rawCopiesPerSecond: Math.round(raw), ratio: ratio(raw, router),
+    messages: steps * kernels * BATCH,
+    routerPerSecond: Math.round(router),
+    withDecodePerSecond: Math.round(withDecode),
+    rawCopiesPerSecond: Math.round(raw),
+    ratio: ratio(raw, router),
   };
 }
 
 export function benchRouter(options: { quick: boolean }): RouterBenchResult {
   return {
     decisions: benchDecisions(options.quick),
-    delivery: { freeRunning: benchDelivery('freeRunning', options.quick), lockstep: benchDelivery('lockstep', options.quick) },
+    delivery: {
+      freeRunning: benchDelivery('freeRunning', options.quick),
+      lockstep: benchDelivery('lockstep', options.quick),
+    },
   };
 }
 
 if (require.main === module) {
   const result = benchRouter({ quick: process.argv.includes('--quick') });
-  process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, note: 'delivery ratio = router time / raw copy time per message', router: result }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, note: 'delivery ratio = router time / raw copy time per message', router: result }, null, 2)}\n`,
+  );
 }

@@ -52,7 +52,8 @@ function parseArgs(argv: string[]): Args {
   const args: Args = { json: false, suites: [], plan: { rounds: MIN_ROUNDS, warmup: 1, quick: false }, out: undefined };
   const count = (flag: string, value: string | undefined, min: number): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} needs a whole number from ${min}, not ${value ?? 'nothing'}`);
+    if (!Number.isInteger(n) || n < min)
+      throw new UsageError(`${flag} needs a whole number from ${min}, not ${value ?? 'nothing'}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -61,12 +62,16 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--quick') args.plan.quick = true;
     else if (arg === '--suite') {
       const name = argv[++i];
-      if (name === undefined || !(name in SUITES)) throw new UsageError(`--suite needs one of ${Object.keys(SUITES).join(', ')}, not ${name ?? 'nothing'}`);
+      if (name === undefined || !(name in SUITES))
+        throw new UsageError(`--suite needs one of ${Object.keys(SUITES).join(', ')}, not ${name ?? 'nothing'}`);
       args.suites.push(name);
     } else if (arg === '--rounds') args.plan.rounds = count('--rounds', argv[++i], MIN_ROUNDS);
     else if (arg === '--warmup') args.plan.warmup = count('--warmup', argv[++i], 0);
     else if (arg === '--out') args.out = argv[++i];
-    else throw new UsageError(`unknown argument ${arg}; use --json, --quick, --suite NAME, --rounds N (at least ${MIN_ROUNDS}), --warmup N, --out FILE`);
+    else
+      throw new UsageError(
+        `unknown argument ${arg}; use --json, --quick, --suite NAME, --rounds N (at least ${MIN_ROUNDS}), --warmup N, --out FILE`,
+      );
   }
   if (args.suites.length === 0) args.suites = Object.keys(SUITES);
   return args;
@@ -74,7 +79,11 @@ function parseArgs(argv: string[]): Args {
 
 function gitCommit(): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: extensionRoot(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: extensionRoot(),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return undefined;
   }
@@ -91,7 +100,12 @@ async function machine(plan: MeasurePlan, suites: string[]): Promise<Record<stri
     node: process.versions.node,
     date: new Date().toISOString(),
     commit: gitCommit(),
-    backends: backends.map((b) => ({ backend: b.backend, available: b.available, devices: b.devices.map((d) => `${d.name} [${d.detail}]`), ...(b.reason ? { reason: b.reason } : {}) })),
+    backends: backends.map((b) => ({
+      backend: b.backend,
+      available: b.available,
+      devices: b.devices.map((d) => `${d.name} [${d.detail}]`),
+      ...(b.reason ? { reason: b.reason } : {}),
+    })),
     plan: { ...plan, suites },
   };
 }
@@ -101,11 +115,18 @@ const WORKER_ENV = 'RINGKERNEL_BENCH_WORKER';
 /** Runs the suites in a worker (see the top of this file) and prints what it sends back. */
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const worker = fork(__filename, process.argv.slice(2), { stdio: ['ignore', 2, 2, 'ipc'], env: { ...process.env, [WORKER_ENV]: '1' }, execArgv: [] });
+  const worker = fork(__filename, process.argv.slice(2), {
+    stdio: ['ignore', 2, 2, 'ipc'],
+    env: { ...process.env, [WORKER_ENV]: '1' },
+    execArgv: [],
+  });
   let document: BenchDocument | undefined;
-  worker.on('message', (message: BenchDocument) => { document = message; });
+  worker.on('message', (message: BenchDocument) => {
+    document = message;
+  });
   const code = await new Promise<number | null>((resolve) => worker.on('exit', (exitCode) => resolve(exitCode)));
-  if (!document) throw new Error(`the bench's worker exited (code ${code ?? 'none'}) without results; its messages are above`);
+  if (!document)
+    throw new Error(`the bench's worker exited (code ${code ?? 'none'}) without results; its messages are above`);
   const json = `${JSON.stringify(document, null, 2)}\n`;
   for (const path of [join(__dirname, 'results.json'), ...(args.out ? [args.out] : [])]) {
     mkdirSync(dirname(path), { recursive: true });
@@ -118,12 +139,16 @@ async function main(): Promise<void> {
 /** The worker: runs the suites, sends the document to the parent. */
 async function work(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const progress = (line: string): void => { process.stderr.write(`bench: ${line}\n`); };
+  const progress = (line: string): void => {
+    process.stderr.write(`bench: ${line}\n`);
+  };
   const document: BenchDocument = { machine: await machine(args.plan, args.suites), results: [], skipped: [] };
   const bench: BenchContext = {
     plan: args.plan,
     progress,
-    async pair(spec) { document.results.push(...await measurePair(spec, args.plan, progress)); },
+    async pair(spec) {
+      document.results.push(...(await measurePair(spec, args.plan, progress)));
+    },
     skip(suite, name, reason) {
       progress(`${suite}: ${name}: skipped: ${reason}`);
       document.skipped.push({ suite, name, skipped: reason });
@@ -141,12 +166,19 @@ async function work(): Promise<void> {
     }
   }
   // Sent, then gone: Dawn devices left open must not keep the worker alive.
-  await new Promise<void>((resolve, reject) => process.send?.(document, (error: Error | null) => (error ? reject(error) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    process.send?.(document, (error: Error | null) => (error ? reject(error) : resolve())),
+  );
   process.exit();
 }
 
 (process.env[WORKER_ENV] ? work() : main()).catch((error: unknown) => {
-  const text = error instanceof UsageError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+  const text =
+    error instanceof UsageError
+      ? error.message
+      : error instanceof Error
+        ? (error.stack ?? error.message)
+        : String(error);
   process.stderr.write(`bench failed: ${text}\n`);
   process.exitCode = 1;
 });

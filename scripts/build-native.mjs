@@ -16,7 +16,8 @@ const unavailableFile = join(buildDir, 'unavailable.json');
 const logFile = join(buildDir, 'build-native.log');
 const addonFile = join(buildDir, 'Release', 'ringkernel_cuda.node');
 const verbose = process.argv.includes('--verbose');
-const howToRetry = 'install a C++17 compiler and Python 3 (Linux: g++ and make; macOS: Xcode command-line tools; ' +
+const howToRetry =
+  'install a C++17 compiler and Python 3 (Linux: g++ and make; macOS: Xcode command-line tools; ' +
   'Windows: Visual Studio Build Tools), then run `npm run build:native`';
 
 function unavailable(reason, log) {
@@ -24,7 +25,9 @@ function unavailable(reason, log) {
   writeFileSync(unavailableFile, `${JSON.stringify({ reason }, null, 2)}\n`);
   if (log !== undefined) writeFileSync(logFile, log);
   const details = relative(process.cwd(), log !== undefined ? logFile : unavailableFile);
-  console.warn(`ringkernel: the CUDA addon was not built, so CUDA kernels are unavailable (everything else works); see ${details}`);
+  console.warn(
+    `ringkernel: the CUDA addon was not built, so CUDA kernels are unavailable (everything else works); see ${details}`,
+  );
   process.exit(0);
 }
 
@@ -56,14 +59,18 @@ if (process.env.RINGKERNEL_SKIP_NATIVE === '1') {
 
 const nodeGyp = findNodeGyp();
 if (nodeGyp === undefined) {
-  unavailable(`node-gyp was not found (neither in node_modules nor bundled with npm); run \`npm install\`, then \`npm run build:native\``);
+  unavailable(
+    `node-gyp was not found (neither in node_modules nor bundled with npm); run \`npm install\`, then \`npm run build:native\``,
+  );
 }
 
 const args = [nodeGyp, 'rebuild', '--jobs=max', ...nodeDirArgs()];
 const started = Date.now();
 // The build takes about a minute and prints nothing meanwhile (its log goes to a file): say so first.
-console.log(`ringkernel: building the CUDA addon (${relative(process.cwd(), nativeDir) || '.'}) with node-gyp, about a minute; ` +
-  'it is optional: without it everything but CUDA kernels works (RINGKERNEL_SKIP_NATIVE=1 skips it)');
+console.log(
+  `ringkernel: building the CUDA addon (${relative(process.cwd(), nativeDir) || '.'}) with node-gyp, about a minute; ` +
+    'it is optional: without it everything but CUDA kernels works (RINGKERNEL_SKIP_NATIVE=1 skips it)',
+);
 const result = spawnSync(process.execPath, args, {
   cwd: nativeDir,
   encoding: 'utf8',
@@ -73,10 +80,19 @@ const result = spawnSync(process.execPath, args, {
 const log = `$ ${process.execPath} ${args.join(' ')}\n${result.stdout ?? ''}${result.stderr ?? ''}`;
 
 if (result.error !== undefined || result.status !== 0 || !existsSync(addonFile)) {
-  const why = result.error?.message ?? (result.status !== 0 ? `node-gyp rebuild exited with ${result.status ?? result.signal}` : `node-gyp succeeded but ${relative(root, addonFile)} is missing`);
+  const why =
+    result.error?.message ??
+    (result.status !== 0
+      ? `node-gyp rebuild exited with ${result.status ?? result.signal}`
+      : `node-gyp succeeded but ${relative(root, addonFile)} is missing`);
   // The first compiler or gyp error says most; the full log is beside it.
-  const firstError = log.split('\n').find((line) => /error|not found|No such file/i.test(line) && !line.startsWith('gyp info'));
-  unavailable(`${why}${firstError ? ` (${firstError.trim()})` : ''}. To fix: ${howToRetry}. Full log: ${relative(root, logFile)}`, log);
+  const firstError = log
+    .split('\n')
+    .find((line) => /error|not found|No such file/i.test(line) && !line.startsWith('gyp info'));
+  unavailable(
+    `${why}${firstError ? ` (${firstError.trim()})` : ''}. To fix: ${howToRetry}. Full log: ${relative(root, logFile)}`,
+    log,
+  );
 }
 
 rmSync(unavailableFile, { force: true });

@@ -10,8 +10,18 @@ const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 
 /** Native and binary dependencies stay outside the bundles: they load from node_modules or native/. */
-const external = ['vscode', 'webgpu', '*.node', 'mocha', 'playwright-core', '@vscode/test-electron',
-  'vscode-textmate', 'vscode-oniguruma', 'web-tree-sitter', 'tree-sitter-cpp'];
+const external = [
+  'vscode',
+  'webgpu',
+  '*.node',
+  'mocha',
+  'playwright-core',
+  '@vscode/test-electron',
+  'vscode-textmate',
+  'vscode-oniguruma',
+  'web-tree-sitter',
+  'tree-sitter-cpp',
+];
 
 const common = {
   bundle: true,
@@ -28,7 +38,11 @@ const common = {
 function tsFilesUnder(dir) {
   let found = [];
   let entries;
-  try { entries = readdirSync(dir); } catch { return found; }
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return found;
+  }
   for (const name of entries) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) found = found.concat(tsFilesUnder(path));
@@ -39,13 +53,25 @@ function tsFilesUnder(dir) {
 
 const builds = [
   { entryPoints: { client: 'client/src/extension.ts' }, outdir: 'dist' },
-  { entryPoints: { server: 'server/src/main.ts', cli: 'server/src/cli/main.ts', probe: 'server/src/probe/child/probeMain.ts', deviceHost: 'server/src/hosts/child/deviceHostMain.ts', tintHost: 'server/src/validation/child/tintHostMain.ts' }, outdir: 'dist' },
+  {
+    entryPoints: {
+      server: 'server/src/main.ts',
+      cli: 'server/src/cli/main.ts',
+      probe: 'server/src/probe/child/probeMain.ts',
+      deviceHost: 'server/src/hosts/child/deviceHostMain.ts',
+      tintHost: 'server/src/validation/child/tintHostMain.ts',
+    },
+    outdir: 'dist',
+  },
 ];
 // The webviews load only from media/webview (their Content Security Policy): their scripts, with
 // uPlot and d3-scale-chromatic bundled in, and uPlot's style sheet go there.
 const webviewBuild = 'media/webview/build';
 builds.push({
-  entryPoints: { routerStats: 'client/webview-ui/routerStats/main.ts', kernelState: 'client/webview-ui/kernelState/main.ts' },
+  entryPoints: {
+    routerStats: 'client/webview-ui/routerStats/main.ts',
+    kernelState: 'client/webview-ui/kernelState/main.ts',
+  },
   outdir: webviewBuild,
   platform: 'browser',
   format: 'iife',
@@ -55,7 +81,9 @@ builds.push({
 });
 mkdirSync(webviewBuild, { recursive: true });
 copyFileSync('node_modules/uplot/dist/uPlot.min.css', `${webviewBuild}/uPlot.min.css`);
-const scripts = [...tsFilesUnder('test'), ...tsFilesUnder('tools'), ...tsFilesUnder('bench')].filter((f) => !f.includes('/fixtures/'));
+const scripts = [...tsFilesUnder('test'), ...tsFilesUnder('tools'), ...tsFilesUnder('bench')].filter(
+  (f) => !f.includes('/fixtures/'),
+);
 if (scripts.length > 0) {
   builds.push({
     entryPoints: Object.fromEntries(scripts.map((f) => [relative('.', f).replace(/\.ts$/, ''), f])),

@@ -20,7 +20,9 @@ const option = (name) => {
 const known = new Set(['--minutes', '--seed', '--only', '--report']);
 for (let i = 0; i < args.length; i += 2) {
   if (!known.has(args[i]) || args[i + 1] === undefined) {
-    console.error(`fuzz: unknown or incomplete option "${args[i]}"; usage: npm run fuzz -- [--minutes N] [--seed S] [--only NAME] [--report FILE]`);
+    console.error(
+      `fuzz: unknown or incomplete option "${args[i]}"; usage: npm run fuzz -- [--minutes N] [--seed S] [--only NAME] [--report FILE]`,
+    );
     process.exit(2);
   }
 }
@@ -43,11 +45,15 @@ if (!existsSync(folder)) {
   process.exit(2);
 }
 const only = option('only');
-const files = readdirSync(folder).filter((name) => name.endsWith('.fuzz.test.js') && (only === undefined || name === `${only}.fuzz.test.js`)).map((name) => join(folder, name));
+const files = readdirSync(folder)
+  .filter((name) => name.endsWith('.fuzz.test.js') && (only === undefined || name === `${only}.fuzz.test.js`))
+  .map((name) => join(folder, name));
 if (files.length === 0) {
   console.error(`fuzz: no target named "${only}" in ${folder}`);
   process.exit(2);
 }
-console.error(`fuzz: seed ${env.RINGKERNEL_FUZZ_SEED}, ${env.RINGKERNEL_FUZZ_MS ?? 8000} ms per target, ${files.length} file(s)`);
+console.error(
+  `fuzz: seed ${env.RINGKERNEL_FUZZ_SEED}, ${env.RINGKERNEL_FUZZ_MS ?? 8000} ms per target, ${files.length} file(s)`,
+);
 const run = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit', env });
 process.exit(run.status ?? 1);

@@ -8,7 +8,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import {
-  chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync,
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -112,13 +120,18 @@ function cacheDirOf(options: InstallOptions): string {
 
 function ripgrepTarget(): string {
   if (process.platform !== 'linux') {
-    throw new Error(`the offline VS Code (code-server) is only set up for Linux here, not ${process.platform}; ` +
-      'install a desktop VS Code and set VSCODE_EXECUTABLE_PATH instead');
+    throw new Error(
+      `the offline VS Code (code-server) is only set up for Linux here, not ${process.platform}; ` +
+        'install a desktop VS Code and set VSCODE_EXECUTABLE_PATH instead',
+    );
   }
   switch (process.arch) {
-    case 'x64': return 'x86_64-unknown-linux-musl';
-    case 'arm64': return 'aarch64-unknown-linux-musl';
-    default: throw new Error(`no ripgrep build is known for linux-${process.arch}`);
+    case 'x64':
+      return 'x86_64-unknown-linux-musl';
+    case 'arm64':
+      return 'aarch64-unknown-linux-musl';
+    default:
+      throw new Error(`no ripgrep build is known for linux-${process.arch}`);
   }
 }
 
@@ -130,8 +143,10 @@ function ripgrepTarget(): string {
 function prefillRipgrepCache(tmp: string): void {
   const rg = which('rg');
   if (rg === undefined) {
-    throw new Error('ripgrep (`rg`) is not on PATH, and installing code-server offline needs it. ' +
-      'Run `sudo bash scripts/install-system-deps.sh` (as root) to install it, then try again.');
+    throw new Error(
+      'ripgrep (`rg`) is not on PATH, and installing code-server offline needs it. ' +
+        'Run `sudo bash scripts/install-system-deps.sh` (as root) to install it, then try again.',
+    );
   }
   const cache = join(tmp, `vscode-ripgrep-cache-${RIPGREP_PACKAGE_VERSION}`);
   mkdirSync(cache, { recursive: true });
@@ -150,15 +165,18 @@ function prefillRipgrepCache(tmp: string): void {
  */
 function checkBuildPrerequisites(): void {
   const missing: string[] = [];
-  if (which('rg') === undefined) missing.push('ripgrep (`rg`), which stands in for the one @vscode/ripgrep would download');
+  if (which('rg') === undefined)
+    missing.push('ripgrep (`rg`), which stands in for the one @vscode/ripgrep would download');
   for (const tool of ['make', 'python3']) if (which(tool) === undefined) missing.push(`\`${tool}\``);
   if (which('g++') === undefined && which('c++') === undefined) missing.push('a C++ compiler (`g++`)');
   if (!existsSync('/usr/include/gssapi/gssapi.h') && !existsSync('/usr/local/include/gssapi/gssapi.h')) {
     missing.push('the Kerberos GSS-API headers (Debian package `libkrb5-dev`, for the `kerberos` module)');
   }
   if (missing.length > 0) {
-    throw new Error(`installing code-server needs ${missing.join(', ')}. ` +
-      'Run `sudo bash scripts/install-system-deps.sh` (as root) to install them, then try again.');
+    throw new Error(
+      `installing code-server needs ${missing.join(', ')}. ` +
+        'Run `sudo bash scripts/install-system-deps.sh` (as root) to install them, then try again.',
+    );
   }
 }
 
@@ -189,7 +207,9 @@ function missingPieces(packageDir: string): string[] {
 function readStamp(installDir: string): Stamp | undefined {
   try {
     const stamp = JSON.parse(readFileSync(join(installDir, STAMP_NAME), 'utf8')) as Partial<Stamp>;
-    return stamp.version === CODE_SERVER_VERSION && typeof stamp.installedAt === 'string' ? stamp as Stamp : undefined;
+    return stamp.version === CODE_SERVER_VERSION && typeof stamp.installedAt === 'string'
+      ? (stamp as Stamp)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -254,8 +274,16 @@ async function withInstallLock<T>(cacheDir: string, body: () => Promise<T>): Pro
 
 async function runNpmInstall(installDir: string, runDirs: RunDirs): Promise<void> {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const args = ['install', '--prefix', installDir, '--no-save', '--no-audit', '--no-fund', '--loglevel=http',
-    `code-server@${CODE_SERVER_VERSION}`];
+  const args = [
+    'install',
+    '--prefix',
+    installDir,
+    '--no-save',
+    '--no-audit',
+    '--no-fund',
+    '--loglevel=http',
+    `code-server@${CODE_SERVER_VERSION}`,
+  ];
   const logFile = join(installDir, 'install.log');
   const child = spawn(npm, args, {
     cwd: installDir,
@@ -299,7 +327,7 @@ async function runNpmInstall(installDir: string, runDirs: RunDirs): Promise<void
   let code: number | null;
   let signal: NodeJS.Signals | null;
   try {
-    [code, signal] = await once(child, 'close') as [number | null, NodeJS.Signals | null];
+    [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
   } finally {
     clearInterval(ticker);
     process.off('exit', stopInstall);
@@ -309,8 +337,10 @@ async function runNpmInstall(installDir: string, runDirs: RunDirs): Promise<void
   writeFileSync(logFile, text);
   if (code !== 0) {
     const tail = text.trimEnd().split('\n').slice(-25).join('\n');
-    throw new Error(`npm install code-server@${CODE_SERVER_VERSION} failed (${signal ?? `exit code ${String(code)}`}); ` +
-      `full log in ${logFile}. Last lines:\n${tail}`);
+    throw new Error(
+      `npm install code-server@${CODE_SERVER_VERSION} failed (${signal ?? `exit code ${String(code)}`}); ` +
+        `full log in ${logFile}. Last lines:\n${tail}`,
+    );
   }
 }
 
@@ -342,14 +372,21 @@ export async function ensureCodeServer(options: InstallOptions = {}): Promise<st
     }
     mkdirSync(installDir, { recursive: true });
     // A package.json of its own keeps npm from walking up into the repository's.
-    writeFileSync(join(installDir, 'package.json'), `${JSON.stringify({
-      name: 'ringkernel-code-server-cache',
-      private: true,
-      description: 'Cache of the VS Code server used by RingKernel\'s offline integration tests; safe to delete.',
-      // npm 11 warns about (and later npm versions skip) install scripts not approved here.
-      // code-server's postinstall installs and builds lib/vscode's own dependencies.
-      allowScripts: { 'code-server': true, argon2: true },
-    }, null, 2)}\n`);
+    writeFileSync(
+      join(installDir, 'package.json'),
+      `${JSON.stringify(
+        {
+          name: 'ringkernel-code-server-cache',
+          private: true,
+          description: "Cache of the VS Code server used by RingKernel's offline integration tests; safe to delete.",
+          // npm 11 warns about (and later npm versions skip) install scripts not approved here.
+          // code-server's postinstall installs and builds lib/vscode's own dependencies.
+          allowScripts: { 'code-server': true, argon2: true },
+        },
+        null,
+        2,
+      )}\n`,
+    );
 
     const runDirs = createRunDirs('ringkernel-code-server-install-');
     const removeRunDirs = (): void => runDirs.remove();
@@ -361,8 +398,10 @@ export async function ensureCodeServer(options: InstallOptions = {}): Promise<st
       await runNpmInstall(installDir, runDirs);
       const missing = missingPieces(packageDir);
       if (missing.length > 0) {
-        throw new Error(`npm install finished but the code-server install is incomplete (missing ${missing.join(', ')}); ` +
-          `see ${join(installDir, 'install.log')}. Its install scripts may have been skipped.`);
+        throw new Error(
+          `npm install finished but the code-server install is incomplete (missing ${missing.join(', ')}); ` +
+            `see ${join(installDir, 'install.log')}. Its install scripts may have been skipped.`,
+        );
       }
       const stamp: Stamp = { version: CODE_SERVER_VERSION, installedAt: new Date().toISOString() };
       writeFileSync(join(installDir, STAMP_NAME), `${JSON.stringify(stamp, null, 2)}\n`);
@@ -380,16 +419,17 @@ export async function ensureCodeServer(options: InstallOptions = {}): Promise<st
 
 /** A free TCP port on 127.0.0.1, or `preferred` when it can be bound. */
 export async function freePort(preferred?: number): Promise<number> {
-  const tryPort = (port: number): Promise<number | undefined> => new Promise((resolve) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', () => resolve(undefined));
-    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => {
-      const address = server.address();
-      const bound = typeof address === 'object' && address !== null ? address.port : undefined;
-      server.close(() => resolve(bound));
+  const tryPort = (port: number): Promise<number | undefined> =>
+    new Promise((resolve) => {
+      const server = createServer();
+      server.unref();
+      server.once('error', () => resolve(undefined));
+      server.listen({ host: '127.0.0.1', port, exclusive: true }, () => {
+        const address = server.address();
+        const bound = typeof address === 'object' && address !== null ? address.port : undefined;
+        server.close(() => resolve(bound));
+      });
     });
-  });
   if (preferred !== undefined) {
     const port = await tryPort(preferred);
     if (port !== undefined) return port;
@@ -476,8 +516,10 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
   }
   const args = [
     entry,
-    '--host', '127.0.0.1',
-    '--port', String(port),
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
     ...tokenArgs,
     '--accept-server-license-terms',
     '--enable-smoke-test-driver',
@@ -485,9 +527,12 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
     '--disable-workspace-trust',
     // (--skip-welcome and --skip-release-notes are ignored by the server: "not supported for
     // server"; the welcome page is skipped through the payload's skipWelcome instead.)
-    '--server-data-dir', dataDir,
-    '--user-data-dir', dataDir,
-    '--extensions-dir', extensionsDir,
+    '--server-data-dir',
+    dataDir,
+    '--user-data-dir',
+    dataDir,
+    '--extensions-dir',
+    extensionsDir,
   ];
   log(`starting the VS Code server on ${origin}`);
   const child = spawn(process.execPath, args, {
@@ -536,7 +581,7 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
     stopping ??= (async () => {
       killGroup(child, 'SIGTERM');
       const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 5000).unref());
-      if (await Promise.race([exited, timer]) === 'timeout') killGroup(child, 'SIGKILL');
+      if ((await Promise.race([exited, timer])) === 'timeout') killGroup(child, 'SIGKILL');
       // Children of the server (extension host, pty host) share its group and may outlive it.
       killGroup(child, 'SIGKILL');
       if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
@@ -570,8 +615,10 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
     remoteUri,
     url(folder: string, payload: WorkbenchPayload = {}): string {
       const entries: [string, string][] = [];
-      if (payload.extensionDevelopmentPath !== undefined) entries.push(['extensionDevelopmentPath', remoteUri(payload.extensionDevelopmentPath)]);
-      if (payload.extensionTestsPath !== undefined) entries.push(['extensionTestsPath', remoteUri(payload.extensionTestsPath)]);
+      if (payload.extensionDevelopmentPath !== undefined)
+        entries.push(['extensionDevelopmentPath', remoteUri(payload.extensionDevelopmentPath)]);
+      if (payload.extensionTestsPath !== undefined)
+        entries.push(['extensionTestsPath', remoteUri(payload.extensionTestsPath)]);
       entries.push(['skipWelcome', 'true']);
       // Slashes stay readable in the folder; the workbench decodes both parameters. The server
       // trades `tkn` for a cookie and redirects to the same address without it.

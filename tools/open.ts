@@ -15,7 +15,15 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRunDirs, ensureCodeServer, findRepoRoot, isCodeServerInstalled, startCodeServer, which, type CodeServer } from './codeServer';
+import {
+  createRunDirs,
+  ensureCodeServer,
+  findRepoRoot,
+  isCodeServerInstalled,
+  startCodeServer,
+  which,
+  type CodeServer,
+} from './codeServer';
 import { onStopSignal } from './processGroup';
 import { depsFor, installSystemDeps } from './systemDeps';
 
@@ -34,7 +42,8 @@ interface OpenOptions {
 
 function parsePort(value: string, from: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${from} must be a TCP port (1-65535), not "${value}"`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`${from} must be a TCP port (1-65535), not "${value}"`);
   return port;
 }
 
@@ -97,7 +106,11 @@ async function openInBrowser(repoRoot: string, examples: string, options: OpenOp
   const connectionToken = randomBytes(24).toString('base64url');
   try {
     server = await startCodeServer({
-      packageDir, port, runDirs, dataDir, connectionToken,
+      packageDir,
+      port,
+      runDirs,
+      dataDir,
+      connectionToken,
       ...(options.verbose ? { onLine: (line: string) => console.log(`[server] ${line}`) } : {}),
     });
   } catch (error) {
@@ -108,14 +121,21 @@ async function openInBrowser(repoRoot: string, examples: string, options: OpenOp
   const url = server.url(examples, { extensionDevelopmentPath: repoRoot });
   console.log('');
   console.log(`  Open ${url} in your browser`);
-  console.log('  (the address holds this session\'s connection token: without it the server lets no one in)');
+  console.log("  (the address holds this session's connection token: without it the server lets no one in)");
   console.log('');
-  say(`the extension loads from ${repoRoot}: after \`npm run build\` (or with \`npm run watch\`), run "Developer: Reload Window" in VS Code`);
+  say(
+    `the extension loads from ${repoRoot}: after \`npm run build\` (or with \`npm run watch\`), run "Developer: Reload Window" in VS Code`,
+  );
   say('press Ctrl-C to stop; closing the terminal stops it too');
 
   const how = await server.exited;
   if (stopping) return new Promise<number>(() => undefined); // the stop handler exits
-  console.error(`[${TAG}] the VS Code server stopped (${how}). Its last output:\n${server.lastLines().map((line) => `    ${line}`).join('\n')}`);
+  console.error(
+    `[${TAG}] the VS Code server stopped (${how}). Its last output:\n${server
+      .lastLines()
+      .map((line) => `    ${line}`)
+      .join('\n')}`,
+  );
   runDirs.remove();
   return 1;
 }
@@ -125,16 +145,24 @@ async function main(): Promise<number> {
   const repoRoot = findRepoRoot();
   const examples = join(repoRoot, 'examples');
   if (!existsSync(examples)) throw new Error(`${examples} does not exist`);
-  if (!existsSync(join(repoRoot, 'dist', 'client.js'))) say('warning: dist/client.js is missing; run `npm run build` first');
+  if (!existsSync(join(repoRoot, 'dist', 'client.js')))
+    say('warning: dist/client.js is missing; run `npm run build` first');
 
   const code = options.browser ? undefined : which('code');
   // The desktop VS Code brings what it needs: no system package is installed for it.
   if (code !== undefined) return openInDesktop(code, repoRoot, examples);
-  say(options.browser ? 'opening in a browser (--browser)' : 'no desktop VS Code (`code`) on PATH; serving VS Code to a browser instead');
+  say(
+    options.browser
+      ? 'opening in a browser (--browser)'
+      : 'no desktop VS Code (`code`) on PATH; serving VS Code to a browser instead',
+  );
   return openInBrowser(repoRoot, examples, options);
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  console.error(`[${TAG}] ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`[${TAG}] ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -22,9 +22,13 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
  * for when the group was ended the orderly way.
  */
 export function killGroupOnExit(pgid: number): () => void {
-  const kill = (): void => { signalGroup(pgid, 'SIGKILL'); };
+  const kill = (): void => {
+    signalGroup(pgid, 'SIGKILL');
+  };
   process.on('exit', kill);
-  return () => { process.off('exit', kill); };
+  return () => {
+    process.off('exit', kill);
+  };
 }
 
 /**
@@ -39,8 +43,13 @@ export function onStopSignal(stop: (signal: StopSignal) => Promise<void>, exitCo
     if (stopping) process.exit(128 + (signal === 'SIGHUP' ? 1 : signal === 'SIGINT' ? 2 : 15));
     stopping = true;
     for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
-    stop(signal).then(() => process.exit(exitCode), () => process.exit(1));
+    stop(signal).then(
+      () => process.exit(exitCode),
+      () => process.exit(1),
+    );
   };
   for (const signal of STOP_SIGNALS) process.on(signal, handler);
-  return () => { for (const signal of STOP_SIGNALS) process.off(signal, handler); };
+  return () => {
+    for (const signal of STOP_SIGNALS) process.off(signal, handler);
+  };
 }

@@ -24,6 +24,8 @@ export function installSystemDeps(repoRoot: string, groups: readonly DepsGroup[]
   const result = spawnSync('bash', [script, ...groups], { stdio: 'inherit' });
   if (result.error !== undefined) throw new Error(`could not run ${script}: ${result.error.message}`);
   if (result.status !== 0) {
-    throw new Error(`${script} ${groups.join(' ')} failed (${result.signal ?? `exit code ${String(result.status)}`}); its message is above`);
+    throw new Error(
+      `${script} ${groups.join(' ')} failed (${result.signal ?? `exit code ${String(result.status)}`}); its message is above`,
+    );
   }
 }

@@ -45,7 +45,9 @@ async function loopWindow(kernel: DeviceKernel, windowMs: number): Promise<numbe
   let anchor: { at: number; step: number } | undefined;
   let failure: Error | undefined;
   let firstStep: () => void = () => undefined;
-  const first = new Promise<void>((resolve) => { firstStep = resolve; });
+  const first = new Promise<void>((resolve) => {
+    firstStep = resolve;
+  });
   await kernel.startLoop(0, (event) => {
     const now = performance.now();
     if (event.kind === 'failed') {
@@ -61,7 +63,7 @@ async function loopWindow(kernel: DeviceKernel, windowMs: number): Promise<numbe
       anchor = { at: now, step: event.step };
     }
   });
-  await withDeadline(first, 60_000, 'the loop\'s first step');
+  await withDeadline(first, 60_000, "the loop's first step");
   if (!failure) await waitWindow(windowMs);
   await kernel.stopLoop().catch(() => undefined);
   if (failure) throw failure;
@@ -108,7 +110,11 @@ export async function backendSuite(bench: BenchContext, backend: BackendName): P
     for (const [i, { label, kernel }] of loopKernels(backend, quick).entries()) {
       const name = `step loop, ${label}`;
       if (kernel.words * 4 > raw.largestBuffer) {
-        bench.skip(suite, name, `${sizeName(kernel.words * 4)} of state is more than ${raw.deviceName} allows in one buffer (${sizeName(raw.largestBuffer)})`);
+        bench.skip(
+          suite,
+          name,
+          `${sizeName(kernel.words * 4)} of state is more than ${raw.deviceName} allows in one buffer (${sizeName(raw.largestBuffer)})`,
+        );
         continue;
       }
       const ours = await DeviceKernel.create(host, kernel.source, placementOf(kernel));
@@ -121,15 +127,22 @@ export async function backendSuite(bench: BenchContext, backend: BackendName): P
         detail: () => ({ device: raw.deviceName, words: kernel.words, grid: kernel.grid, windowMs }),
       });
       if (i === 0) smallKernel = { ours, raw: direct };
-      else { await ours.release(); direct.destroy(); }
+      else {
+        await ours.release();
+        direct.destroy();
+      }
     }
 
     const requests = quick ? 20 : 50;
     await bench.pair({
       suite,
       figures: [{ name: 'request round trip (server → device host)', unit: 'ms' }],
-      ours: async () => ({ 'request round trip (server → device host)': await timeEach(requests, () => host.devices()) }),
-      raw: async () => ({ 'request round trip (server → device host)': await timeEach(requests, () => echo.ask('devices', {})) }),
+      ours: async () => ({
+        'request round trip (server → device host)': await timeEach(requests, () => host.devices()),
+      }),
+      raw: async () => ({
+        'request round trip (server → device host)': await timeEach(requests, () => echo.ask('devices', {})),
+      }),
     });
 
     if (smallKernel) {
@@ -149,7 +162,11 @@ export async function backendSuite(bench: BenchContext, backend: BackendName): P
     let largest: number | undefined;
     for (const bytes of sizes) {
       if (bytes > raw.largestBuffer) {
-        bench.skip(suite, `state read/write, ${sizeName(bytes)}`, `more than ${raw.deviceName} allows in one buffer (${sizeName(raw.largestBuffer)})`);
+        bench.skip(
+          suite,
+          `state read/write, ${sizeName(bytes)}`,
+          `more than ${raw.deviceName} allows in one buffer (${sizeName(raw.largestBuffer)})`,
+        );
         continue;
       }
       largest = bytes;

@@ -10,12 +10,23 @@ import { deviceInfo, machineProbes } from '../../test/unit/topology/machines';
 import { timeEach, type BenchContext } from '../method';
 
 const SUITE = 'coordinator';
-const STRATEGIES: LoadBalancingStrategy[] = ['firstAvailable', 'leastLoaded', 'roundRobin', 'memoryBased', 'computeCapability'];
+const STRATEGIES: LoadBalancingStrategy[] = [
+  'firstAvailable',
+  'leastLoaded',
+  'roundRobin',
+  'memoryBased',
+  'computeCapability',
+];
 const KERNELS = 1000;
 const KERNEL_BYTES = 4 << 20;
 
 /** One strategy's decision made directly: the index of the device that takes the next kernel. */
-function rawDecider(strategy: LoadBalancingStrategy, free: number[], counts: number[], capability: number[]): () => number {
+function rawDecider(
+  strategy: LoadBalancingStrategy,
+  free: number[],
+  counts: number[],
+  capability: number[],
+): () => number {
   const n = free.length;
   let next = 0;
   const fits = (i: number): boolean => (free[i] ?? 0) >= KERNEL_BYTES && (counts[i] ?? 0) < KERNELS;
@@ -25,11 +36,28 @@ function rawDecider(strategy: LoadBalancingStrategy, free: number[], counts: num
     return chosen;
   };
   switch (strategy) {
-    case 'firstAvailable': return () => { for (let i = 0; i < n; i++) if (fits(i)) return i; return -1; };
-    case 'leastLoaded': return () => best((i) => -(counts[i] ?? 0));
-    case 'roundRobin': return () => { for (let k = 0; k < n; k++) { const i = (next + k) % n; if (fits(i)) { next = i + 1; return i; } } return -1; };
-    case 'memoryBased': return () => best((i) => free[i] ?? 0);
-    default: return () => best((i) => capability[i] ?? 0);
+    case 'firstAvailable':
+      return () => {
+        for (let i = 0; i < n; i++) if (fits(i)) return i;
+        return -1;
+      };
+    case 'leastLoaded':
+      return () => best((i) => -(counts[i] ?? 0));
+    case 'roundRobin':
+      return () => {
+        for (let k = 0; k < n; k++) {
+          const i = (next + k) % n;
+          if (fits(i)) {
+            next = i + 1;
+            return i;
+          }
+        }
+        return -1;
+      };
+    case 'memoryBased':
+      return () => best((i) => free[i] ?? 0);
+    default:
+      return () => best((i) => capability[i] ?? 0);
   }
 }
 
@@ -59,7 +87,9 @@ export async function coordinatorSuite(bench: BenchContext): Promise<void> {
         [name]: await timeEach(repeats, () => {
           const free = infos.map((d) => d.memoryFreeBytes ?? d.memoryTotalBytes ?? 0);
           const counts = infos.map(() => 0);
-          const capability = infos.map((d) => (d.computeCapability ? d.computeCapability.major * 10 + d.computeCapability.minor : 0));
+          const capability = infos.map((d) =>
+            d.computeCapability ? d.computeCapability.major * 10 + d.computeCapability.minor : 0,
+          );
           const decide = rawDecider(strategy, free, counts, capability);
           for (let k = 0; k < KERNELS; k++) {
             const i = decide();
@@ -74,7 +104,10 @@ export async function coordinatorSuite(bench: BenchContext): Promise<void> {
   }
   await bench.pair({
     suite: SUITE,
-    figures: [{ name: 'topology from DGX H100 probe records', unit: 'ms' }, { name: 'topology JSON with every best path', unit: 'ms' }],
+    figures: [
+      { name: 'topology from DGX H100 probe records', unit: 'ms' },
+      { name: 'topology JSON with every best path', unit: 'ms' },
+    ],
     ours: () => {
       const build: number[] = [];
       const json: number[] = [];
@@ -86,7 +119,10 @@ export async function coordinatorSuite(bench: BenchContext): Promise<void> {
         JSON.stringify(built.toJSON());
         json.push(performance.now() - started);
       }
-      return Promise.resolve({ 'topology from DGX H100 probe records': build, 'topology JSON with every best path': json });
+      return Promise.resolve({
+        'topology from DGX H100 probe records': build,
+        'topology JSON with every best path': json,
+      });
     },
   });
   let devices = 0;

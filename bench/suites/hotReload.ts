@@ -41,8 +41,14 @@ type Phase = Exclude<keyof ReloadPhaseTimings, 'totalMs'>;
 const PHASES: Phase[] = ['validateMs', 'compileMs', 'drainMs', 'checkpointMs', 'swapMs', 'restoreMs', 'resumeMs'];
 
 /** One kernel in a runtime of its own, as the server would run it from a one-kernel manifest. */
-async function reloadingRuntime(backend: BackendName, stateBytes: number, reports: ReturnType<typeof probeBackends>): Promise<{
-  runtime: KernelRuntime; source: string; dispose(): Promise<void>;
+async function reloadingRuntime(
+  backend: BackendName,
+  stateBytes: number,
+  reports: ReturnType<typeof probeBackends>,
+): Promise<{
+  runtime: KernelRuntime;
+  source: string;
+  dispose(): Promise<void>;
 }> {
   const kernel = benchKernel(backend, KERNEL_WORDS);
   const dir = mkdtempSync(join(tmpdir(), 'ringkernel-bench-reload-'));
@@ -52,12 +58,24 @@ async function reloadingRuntime(backend: BackendName, stateBytes: number, report
   const manifestPath = join(dir, 'ringkernel.json');
   const manifestText = JSON.stringify({
     version: 1,
-    kernels: [{ id: 'bench', source: file, entryPoint: 'step', backend, stateBytes, grid: kernel.grid, block: kernel.block, rateHz: 0 }],
+    kernels: [
+      {
+        id: 'bench',
+        source: file,
+        entryPoint: 'step',
+        backend,
+        stateBytes,
+        grid: kernel.grid,
+        block: kernel.block,
+        rateHz: 0,
+      },
+    ],
   });
   writeFileSync(manifestPath, manifestText);
   const manifest = parseManifest(manifestText, manifestPath);
   const problems = manifest.problems.filter((p) => p.severity === 'error');
-  if (problems.length > 0) throw new Error(`the bench's manifest is invalid: ${problems.map((p) => p.message).join('; ')}`);
+  if (problems.length > 0)
+    throw new Error(`the bench's manifest is invalid: ${problems.map((p) => p.message).join('; ')}`);
   const coordinator = new MultiGpuCoordinator();
   coordinator.syncDevices(await reports);
   const validators = new ValidatorSet({ logger: quiet, tintHostScript: bundlePath('tintHost.js') });
@@ -73,7 +91,9 @@ async function reloadingRuntime(backend: BackendName, stateBytes: number, report
     // The same validate phase as the language server's: the real compiler, errors only.
     validate: async (_id, kernelSource) => {
       const outcome = await validators.validate(kernelSource.language, kernelSource.code);
-      return outcome.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`);
+      return outcome.diagnostics
+        .filter((d) => d.severity === 'error')
+        .map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`);
     },
   });
   await runtime.setManifest(manifest);
@@ -88,16 +108,27 @@ async function reloadingRuntime(backend: BackendName, stateBytes: number, report
   };
 }
 
-async function reloadPair(bench: BenchContext, backend: BackendName, raw: RawBackend, stateBytes: number, reports: ReturnType<typeof probeBackends>): Promise<void> {
+async function reloadPair(
+  bench: BenchContext,
+  backend: BackendName,
+  raw: RawBackend,
+  stateBytes: number,
+  reports: ReturnType<typeof probeBackends>,
+): Promise<void> {
   const suite = 'hotReload';
   const language = backend === 'webgpu' ? 'WGSL' : 'PTX';
   const size = `${stateBytes / MIB} MiB state`;
   const running = `save → new version running, ${language}, ${size}`;
   const stored = `save → rollback point stored, ${language}, ${size}`;
-  const cannot = backend === 'webgpu'
-    ? (stateBytes > raw.largestBuffer ? `more than ${raw.deviceName} allows in one buffer (${raw.largestBuffer / MIB} MiB)` : undefined)
-    // The engine's kernel holds one state, raw another: both must fit.
-    : (raw.largestBuffer < 2 * stateBytes + 64 * MIB ? `two states of ${size} do not fit in ${Math.floor(raw.largestBuffer / MIB)} MiB of free device memory` : undefined);
+  const cannot =
+    backend === 'webgpu'
+      ? stateBytes > raw.largestBuffer
+        ? `more than ${raw.deviceName} allows in one buffer (${raw.largestBuffer / MIB} MiB)`
+        : undefined
+      : // The engine's kernel holds one state, raw another: both must fit.
+        raw.largestBuffer < 2 * stateBytes + 64 * MIB
+        ? `two states of ${size} do not fit in ${Math.floor(raw.largestBuffer / MIB)} MiB of free device memory`
+        : undefined;
   if (cannot !== undefined) {
     bench.skip(suite, running, cannot);
     bench.skip(suite, stored, cannot);
@@ -110,7 +141,10 @@ async function reloadPair(bench: BenchContext, backend: BackendName, raw: RawBac
   try {
     await bench.pair({
       suite,
-      figures: [{ name: running, unit: 'ms' }, { name: stored, unit: 'ms' }],
+      figures: [
+        { name: running, unit: 'ms' },
+        { name: stored, unit: 'ms' },
+      ],
       ours: async () => {
         const started = await ours.runtime.start();
         const failed = started.failed[0];
@@ -127,7 +161,8 @@ async function reloadPair(bench: BenchContext, backend: BackendName, raw: RawBac
             const done = performance.now() - t0;
             const outcome = outcomes[0];
             if (outcomes.length !== 1 || !outcome) throw new Error(`a save reloaded ${outcomes.length} kernels, not 1`);
-            if (outcome.status !== 'reloaded' || !outcome.timings) throw new Error(`reload ${i + 1}: ${outcome.status}: ${outcome.message}`);
+            if (outcome.status !== 'reloaded' || !outcome.timings)
+              throw new Error(`reload ${i + 1}: ${outcome.status}: ${outcome.message}`);
             // The first reload of a round warms the freshly started host up; it is not counted.
             if (i === 0) continue;
             // totalMs runs from the manager's clock, started synchronously inside sourceSaved.
@@ -154,7 +189,17 @@ async function reloadPair(bench: BenchContext, backend: BackendName, raw: RawBac
       detail: () => ({
         device: raw.deviceName,
         savesPerRound: saves,
-        oursPhasesP50Ms: Object.fromEntries(PHASES.map((phase) => [phase, tidy(percentile(phases.map((t) => t[phase]), 0.5))])),
+        oursPhasesP50Ms: Object.fromEntries(
+          PHASES.map((phase) => [
+            phase,
+            tidy(
+              percentile(
+                phases.map((t) => t[phase]),
+                0.5,
+              ),
+            ),
+          ]),
+        ),
       }),
     });
   } finally {

@@ -25,7 +25,11 @@ const SUITE = 'server';
 const READY_DEADLINE_MS = 180_000;
 const POLL_MS = 5;
 
-interface ProcessMemory { pid: number; command: string; rssMiB: number }
+interface ProcessMemory {
+  pid: number;
+  command: string;
+  rssMiB: number;
+}
 
 /** VmRSS of `pid` and of every process below it (Linux /proc); empty elsewhere. */
 export function processTreeMemory(root: number): ProcessMemory[] {
@@ -49,13 +53,21 @@ export function processTreeMemory(root: number): ProcessMemory[] {
   const tree = new Set([root]);
   for (let grew = true; grew;) {
     grew = false;
-    for (const [pid, parent] of parentOf) if (tree.has(parent) && !tree.has(pid)) { tree.add(pid); grew = true; }
+    for (const [pid, parent] of parentOf)
+      if (tree.has(parent) && !tree.has(pid)) {
+        tree.add(pid);
+        grew = true;
+      }
   }
   const memory: ProcessMemory[] = [];
   for (const pid of tree) {
     try {
       const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).map((part) => part.split('/').pop()).join(' ');
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+        .split('\0')
+        .filter(Boolean)
+        .map((part) => part.split('/').pop())
+        .join(' ');
       if (rss !== undefined) memory.push({ pid, command, rssMiB: Number(rss) / 1024 });
     } catch {
       // Gone meanwhile.
@@ -72,15 +84,24 @@ function workspace(backend: BackendName, count: number): { folder: string; dispo
     const file = `bench.${kernel.source.language}`;
     writeFileSync(join(folder, file), kernelCode(backend));
     const kernels = Array.from({ length: count }, (_, i) => ({
-      id: `k${i}`, source: file, entryPoint: 'step', backend, stateBytes: kernel.words * 4, grid: kernel.grid,
-      ...(backend === 'cuda' ? { block: kernel.block } : {}), rateHz: 30,
+      id: `k${i}`,
+      source: file,
+      entryPoint: 'step',
+      backend,
+      stateBytes: kernel.words * 4,
+      grid: kernel.grid,
+      ...(backend === 'cuda' ? { block: kernel.block } : {}),
+      rateHz: 30,
     }));
     writeFileSync(join(folder, 'ringkernel.json'), JSON.stringify({ version: 1, kernels }, null, 2));
   }
   return { folder, dispose: () => rmSync(folder, { recursive: true, force: true }) };
 }
 
-interface StartSample { readyMs: number; memory: ProcessMemory[] }
+interface StartSample {
+  readyMs: number;
+  memory: ProcessMemory[];
+}
 
 async function pollUntil(what: () => string, check: () => Promise<boolean>): Promise<void> {
   const deadline = performance.now() + READY_DEADLINE_MS;
@@ -97,14 +118,17 @@ async function startServer(backend: BackendName, count: number): Promise<StartSa
   try {
     await session.initialize(pathToFileURL(space.folder).href);
     let last = '';
-    await pollUntil(() => `the server with ${count} ${backend} kernel(s) (last seen: ${last || 'nothing'})`, async () => {
-      if (count === 0) return !(await session.connection.sendRequest(serverInfoRequest)).probing;
-      const info = await session.connection.sendRequest(kernelsRequest);
-      last = info.kernels.map((k) => `${k.id} ${k.state} step ${k.step}${k.error ? ` (${k.error})` : ''}`).join(', ');
-      const failed = info.kernels.find((k) => k.state === 'failed');
-      if (failed) throw new Error(`kernel ${failed.id} failed to start: ${failed.error ?? 'no reason given'}`);
-      return info.kernels.length === count && info.kernels.every((k) => k.state === 'running' && k.step >= 1);
-    });
+    await pollUntil(
+      () => `the server with ${count} ${backend} kernel(s) (last seen: ${last || 'nothing'})`,
+      async () => {
+        if (count === 0) return !(await session.connection.sendRequest(serverInfoRequest)).probing;
+        const info = await session.connection.sendRequest(kernelsRequest);
+        last = info.kernels.map((k) => `${k.id} ${k.state} step ${k.step}${k.error ? ` (${k.error})` : ''}`).join(', ');
+        const failed = info.kernels.find((k) => k.state === 'failed');
+        if (failed) throw new Error(`kernel ${failed.id} failed to start: ${failed.error ?? 'no reason given'}`);
+        return info.kernels.length === count && info.kernels.every((k) => k.state === 'running' && k.step >= 1);
+      },
+    );
     const readyMs = performance.now() - started;
     return { readyMs, memory: processTreeMemory(session.pid) };
   } finally {
@@ -115,17 +139,26 @@ async function startServer(backend: BackendName, count: number): Promise<StartSa
 
 async function startRaw(backend: BackendName, count: number): Promise<StartSample> {
   const started = performance.now();
-  const child = spawn(process.execPath, [rawChildScript(), 'start', backend, String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [rawChildScript(), 'start', backend, String(count)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   try {
     let errors = '';
     child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => { errors += chunk; });
+    child.stderr.on('data', (chunk: string) => {
+      errors += chunk;
+    });
     const ready = new Promise<void>((resolve, reject) => {
       let out = '';
       child.stdout.setEncoding('utf8');
       // Dawn may print its own lines: only a line that says "ready" counts.
-      child.stdout.on('data', (chunk: string) => { out += chunk; if (/^ready$/m.test(out)) resolve(); });
-      child.on('exit', (code, signal) => reject(new Error(`the raw start process exited (${signal ?? `code ${code}`}): ${errors.trim()}`)));
+      child.stdout.on('data', (chunk: string) => {
+        out += chunk;
+        if (/^ready$/m.test(out)) resolve();
+      });
+      child.on('exit', (code, signal) =>
+        reject(new Error(`the raw start process exited (${signal ?? `code ${code}`}): ${errors.trim()}`)),
+      );
     });
     await withDeadline(ready, READY_DEADLINE_MS, `raw start of ${count} ${backend} kernel(s)`);
     const readyMs = performance.now() - started;
@@ -144,19 +177,29 @@ export async function serverSuite(bench: BenchContext): Promise<void> {
   for (const backend of ['webgpu', 'cuda'] as const) {
     const report = reports.find((r) => r.backend === backend);
     if (!report?.available) {
-      bench.skip(SUITE, `start → ready with ${backend} kernels`, `${backend} is unavailable here: ${report?.reason ?? 'not probed'}`);
+      bench.skip(
+        SUITE,
+        `start → ready with ${backend} kernels`,
+        `${backend} is unavailable here: ${report?.reason ?? 'not probed'}`,
+      );
       continue;
     }
     cases.push({ backend, count: 1 }, { backend, count: bench.plan.quick ? 4 : 16 });
   }
   for (const { backend, count } of cases) {
-    const what = count === 0 ? 'no kernels' : `${count} ${backend === 'webgpu' ? 'WebGPU' : 'CUDA'} kernel${count === 1 ? '' : 's'}`;
+    const what =
+      count === 0
+        ? 'no kernels'
+        : `${count} ${backend === 'webgpu' ? 'WebGPU' : 'CUDA'} kernel${count === 1 ? '' : 's'}`;
     const ready = `start → ready, ${what}`;
     const memory = `memory at ready (all processes), ${what}`;
     let last: { ours?: ProcessMemory[]; raw?: ProcessMemory[] } = {};
     await bench.pair({
       suite: SUITE,
-      figures: [{ name: ready, unit: 'ms' }, { name: memory, unit: 'MiB' }],
+      figures: [
+        { name: ready, unit: 'ms' },
+        { name: memory, unit: 'MiB' },
+      ],
       ours: async () => {
         const sample = await startServer(backend, count);
         last = { ...last, ours: sample.memory };
@@ -176,7 +219,9 @@ export async function serverSuite(bench: BenchContext): Promise<void> {
           oursServerMiB: server ? tidy(server.rssMiB) : null,
           oursDeviceHosts: hosts.length,
           oursPerDeviceHostMiB: hosts.map((p) => tidy(p.rssMiB)),
-          oursOtherProcesses: ours.filter((p) => p !== server && !hosts.includes(p)).map((p) => `${p.command.slice(0, 80)}: ${tidy(p.rssMiB)} MiB`),
+          oursOtherProcesses: ours
+            .filter((p) => p !== server && !hosts.includes(p))
+            .map((p) => `${p.command.slice(0, 80)}: ${tidy(p.rssMiB)} MiB`),
           rawMiB: tidy(totalMiB(last.raw ?? [])),
           rawBackend: backend,
         };

@@ -27,13 +27,19 @@ const FPS = 10;
 const KERNEL_WORDS = 1 << 20;
 
 /** Runs the loop for `windowMs` after its first step; ms per step between progress messages, and the frames' latencies when a view is open. */
-async function loopWith(kernel: DeviceKernel, windowMs: number, view: boolean): Promise<{ perStep: number[]; latency: number[] }> {
+async function loopWith(
+  kernel: DeviceKernel,
+  windowMs: number,
+  view: boolean,
+): Promise<{ perStep: number[]; latency: number[] }> {
   const perStep: number[] = [];
   const latency: number[] = [];
   let anchor: { at: number; step: number } | undefined;
   let failure: Error | undefined;
   let firstStep: () => void = () => undefined;
-  const first = new Promise<void>((resolve) => { firstStep = resolve; });
+  const first = new Promise<void>((resolve) => {
+    firstStep = resolve;
+  });
   await kernel.startLoop(0, (event) => {
     const now = performance.now();
     if (event.kind === 'failed') {
@@ -51,7 +57,7 @@ async function loopWith(kernel: DeviceKernel, windowMs: number, view: boolean): 
   });
   let feed: StateViewFeed | undefined;
   try {
-    await withDeadline(first, 60_000, 'the loop\'s first step');
+    await withDeadline(first, 60_000, "the loop's first step");
     if (view) {
       const reader: StateReader = async (_id, ranges) => {
         const asked = performance.now();
@@ -81,18 +87,26 @@ export async function stateViewSuite(bench: BenchContext): Promise<void> {
     try {
       raw = await openRaw(backend);
     } catch (error) {
-      for (const name of [loopName, frameName]) bench.skip(suite, name, `${backend} cannot run here: ${errorMessage(error)}`);
+      for (const name of [loopName, frameName])
+        bench.skip(suite, name, `${backend} cannot run here: ${errorMessage(error)}`);
       continue;
     }
     const host = new DeviceHost({ backend, stepTimeoutMs: 60_000 });
     const directRead = raw.read(VIEW_BYTES);
     try {
-      const kernel = await DeviceKernel.create(host, benchKernel(backend, KERNEL_WORDS).source, placementOf(benchKernel(backend, KERNEL_WORDS)));
+      const kernel = await DeviceKernel.create(
+        host,
+        benchKernel(backend, KERNEL_WORDS).source,
+        placementOf(benchKernel(backend, KERNEL_WORDS)),
+      );
       // Long enough for several frames at 10 fps in every round.
       const windowMs = quick ? 1500 : 3000;
       await bench.pair({
         suite,
-        figures: [{ name: loopName, unit: 'steps/s' }, { name: frameName, unit: 'ms' }],
+        figures: [
+          { name: loopName, unit: 'steps/s' },
+          { name: frameName, unit: 'ms' },
+        ],
         ours: async () => {
           const { perStep, latency } = await loopWith(kernel, windowMs, true);
           return { [loopName]: perStep, [frameName]: latency };

@@ -10,7 +10,11 @@ import { RawChild, type ValidatedLanguage } from '../raw';
 
 const SUITE = 'validation';
 
-interface Sample { language: ValidatedLanguage; size: string; text: string }
+interface Sample {
+  language: ValidatedLanguage;
+  size: string;
+  text: string;
+}
 
 function samples(): Sample[] {
   const root = extensionRoot();
@@ -31,11 +35,36 @@ function samples(): Sample[] {
   const lines = (text: string): string => `${text.split('\n').length} lines`;
   const list: Sample[] = [
     { language: 'wgsl', size: '', text: wgsl },
-    { language: 'wgsl', size: '', text: grow(wgsl, 2000, (i) => `fn helper${i}(a: f32, b: f32) -> f32 {\n  let c = a * b + ${i}.0;\n  return c * c;\n}`) },
+    {
+      language: 'wgsl',
+      size: '',
+      text: grow(
+        wgsl,
+        2000,
+        (i) => `fn helper${i}(a: f32, b: f32) -> f32 {\n  let c = a * b + ${i}.0;\n  return c * c;\n}`,
+      ),
+    },
     { language: 'ptx', size: '', text: ptx },
-    { language: 'ptx', size: '', text: grow(ptx, 2000, (i) => `.visible .entry filler${i}(.param .u64 p)\n{\n\t.reg .b32 %r<3>;\n\tmov.u32 %r1, ${i};\n\tadd.s32 %r2, %r1, 1;\n\tret;\n}`) },
+    {
+      language: 'ptx',
+      size: '',
+      text: grow(
+        ptx,
+        2000,
+        (i) =>
+          `.visible .entry filler${i}(.param .u64 p)\n{\n\t.reg .b32 %r<3>;\n\tmov.u32 %r1, ${i};\n\tadd.s32 %r2, %r1, 1;\n\tret;\n}`,
+      ),
+    },
     { language: 'msl', size: '', text: msl },
-    { language: 'msl', size: '', text: grow(msl, 2000, (i) => `inline float helper${i}(float a, float b) {\n  float c = a * b + ${i}.0f;\n  return c * c;\n}`) },
+    {
+      language: 'msl',
+      size: '',
+      text: grow(
+        msl,
+        2000,
+        (i) => `inline float helper${i}(float a, float b) {\n  float c = a * b + ${i}.0f;\n  return c * c;\n}`,
+      ),
+    },
   ];
   return list.map((sample) => ({ ...sample, size: lines(sample.text) }));
 }
@@ -72,7 +101,10 @@ export async function validationSuite(bench: BenchContext): Promise<void> {
         raw: async () => {
           const times: number[] = [];
           for (let i = 0; i < saves; i++) {
-            const result = await raw.ask<{ ms: number; compiler: string }>('compile', { language: sample.language, text: `${sample.text}\n// raw ${edit++}\n` });
+            const result = await raw.ask<{ ms: number; compiler: string }>('compile', {
+              language: sample.language,
+              text: `${sample.text}\n// raw ${edit++}\n`,
+            });
             compiler = result.compiler;
             times.push(result.ms);
           }

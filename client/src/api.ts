@@ -1,11 +1,28 @@
 // What `activate()` returns to other extensions (and to our integration tests).
 import type * as vscode from 'vscode';
-import type { DeviceView, KernelStateResult, KernelsInfo, Placement, PlacementRequest, ReloadOutcome, RouterStats, ServerInfo } from '../../server/src/lsp/protocol';
+import type {
+  DeviceView,
+  KernelStateResult,
+  KernelsInfo,
+  Placement,
+  PlacementRequest,
+  ReloadOutcome,
+  RouterStats,
+  ServerInfo,
+} from '../../server/src/lsp/protocol';
 import type { ServerStatus, StatusView } from './serverStatus';
 import type { TopologyNode } from './topologyTree';
 
 export type {
-  DeviceView, KernelStateResult, KernelView, KernelsInfo, Placement, PlacementRequest, ReloadOutcome, RouterStats, StartKernelsResult,
+  DeviceView,
+  KernelStateResult,
+  KernelView,
+  KernelsInfo,
+  Placement,
+  PlacementRequest,
+  ReloadOutcome,
+  RouterStats,
+  StartKernelsResult,
 } from '../../server/src/lsp/protocol';
 export type { TopologyNode } from './topologyTree';
 
@@ -19,7 +36,10 @@ export type { TopologyNode } from './topologyTree';
  *   LeastLoaded. It may return a promise; an answer that takes longer than 2 seconds, a throw, or a
  *   key that is not a candidate makes LeastLoaded place the kernel, and the RingKernel log says why.
  */
-export type DeviceSelector = (candidates: readonly DeviceView[], request: Readonly<PlacementRequest>) => string | undefined | Promise<string | undefined>;
+export type DeviceSelector = (
+  candidates: readonly DeviceView[],
+  request: Readonly<PlacementRequest>,
+) => string | undefined | Promise<string | undefined>;
 
 export interface RingKernelApi {
   /** Asks the language server who it is and which GPU backends it found. */

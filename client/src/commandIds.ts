@@ -56,6 +56,8 @@ export class CommandRegistry {
 
   /** Commands of the table that nothing registered: activation reports them. */
   missing(): CommandId[] {
-    return (Object.keys(COMMANDS) as CommandName[]).filter((name) => !this.registered.has(name)).map((name) => COMMANDS[name]);
+    return (Object.keys(COMMANDS) as CommandName[])
+      .filter((name) => !this.registered.has(name))
+      .map((name) => COMMANDS[name]);
   }
 }

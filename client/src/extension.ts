@@ -21,7 +21,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
   const trace = vscode.window.createOutputChannel('RingKernel LSP Trace');
   const statusBar = new StatusBar();
   const server = new ServerConnection(context, log, trace);
-  context.subscriptions.push(log, trace, statusBar, server, server.onDidChangeStatus((status) => statusBar.update(status)));
+  context.subscriptions.push(
+    log,
+    trace,
+    statusBar,
+    server,
+    server.onDidChangeStatus((status) => statusBar.update(status)),
+  );
   // Every command goes through the table (commandIds.ts); one left without a handler is a bug, said in the log.
   const commands = new CommandRegistry((id, handler) => vscode.commands.registerCommand(id, handler));
   const kernels = new KernelsClient(server, log);
@@ -35,12 +41,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
   topologyView.show(new TopologyDragAndDrop((kernelId, to, from) => migrations.migrate(kernelId, to, from), log));
   const kernelStatusBar = new KernelStatusBar(kernels);
   const outcomes = new ReloadOutcomeReporter(log);
-  context.subscriptions.push(kernels, kernelStatusBar, kernels.onDidReloadKernel((outcome) => outcomes.report(outcome)));
+  context.subscriptions.push(
+    kernels,
+    kernelStatusBar,
+    kernels.onDidReloadKernel((outcome) => outcomes.report(outcome)),
+  );
   registerKernelCommands(context, commands, kernels, outcomes, log);
   registerRunningVersionDiff(context, commands, kernels, log);
   const webviews = new WebviewPanels(context, commands, server, kernels, log);
   context.subscriptions.push(webviews);
-  for (const id of commands.missing()) log.error(`the command ${id} has no handler: it is contributed but does nothing`);
+  for (const id of commands.missing())
+    log.error(`the command ${id} has no handler: it is contributed but does nothing`);
 
   try {
     await server.start();
@@ -52,8 +63,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
 
   return {
     serverInfo: () => server.serverInfo(),
-    get status() { return server.status; },
-    get statusBar() { return statusBar.view; },
+    get status() {
+      return server.status;
+    },
+    get statusBar() {
+      return statusBar.view;
+    },
     onDidChangeStatus: server.onDidChangeStatus,
     setDeviceSelector: (selector) => topology.setDeviceSelector(selector),
     previewPlacement: (request) => topology.previewPlacement(request),
@@ -62,7 +77,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<RingKe
     onDidChangeKernels: kernels.onDidChangeKernels,
     onDidReloadKernel: kernels.onDidReloadKernel,
     readKernelState: (id, words) => kernels.readState(id, words),
-    get kernelStatusBar() { return kernelStatusBar.view; },
+    get kernelStatusBar() {
+      return kernelStatusBar.view;
+    },
     routerStats: () => webviews.routerStats(),
   };
 }

@@ -23,7 +23,14 @@ export class ReloadOutcomeReporter {
   constructor(private readonly log: vscode.LogOutputChannel) {}
 
   report(outcome: ReloadOutcome): void {
-    const key = [outcome.kernelId, outcome.status, outcome.fromVersion, outcome.toVersion, outcome.at, outcome.message].join('\u0000');
+    const key = [
+      outcome.kernelId,
+      outcome.status,
+      outcome.fromVersion,
+      outcome.toVersion,
+      outcome.at,
+      outcome.message,
+    ].join('\u0000');
     if (this.seen.includes(key)) return;
     this.seen.push(key);
     if (this.seen.length > REMEMBERED_OUTCOMES) this.seen.shift();
@@ -43,7 +50,8 @@ export class ReloadOutcomeReporter {
   }
 }
 
-const UNTRUSTED_MESSAGE = 'RingKernel: kernels do not run in an untrusted workspace (validation still works). Trust the workspace to run them.';
+const UNTRUSTED_MESSAGE =
+  'RingKernel: kernels do not run in an untrusted workspace (validation still works). Trust the workspace to run them.';
 
 export function registerKernelCommands(
   context: vscode.ExtensionContext,
@@ -57,24 +65,29 @@ export function registerKernelCommands(
     commands.register('stopKernels', async () => {
       try {
         const { stopped } = await kernels.stop();
-        void vscode.window.showInformationMessage(stopped.length === 0
-          ? 'RingKernel: no kernel was running.'
-          : `RingKernel: stopped ${stopped.join(', ')} (a checkpoint of each is kept in memory).`);
+        void vscode.window.showInformationMessage(
+          stopped.length === 0
+            ? 'RingKernel: no kernel was running.'
+            : `RingKernel: stopped ${stopped.join(', ')} (a checkpoint of each is kept in memory).`,
+        );
         return { stopped };
       } catch (error) {
         reportFailure(log, 'stopping the kernels failed', error);
         return undefined;
       }
     }),
-    commands.register('reloadKernel', (target?: unknown) =>
-      changeVersion(kernels, outcomes, log, target, 'reload')),
+    commands.register('reloadKernel', (target?: unknown) => changeVersion(kernels, outcomes, log, target, 'reload')),
     commands.register('rollbackKernel', (target?: unknown) =>
-      changeVersion(kernels, outcomes, log, target, 'rollback')),
+      changeVersion(kernels, outcomes, log, target, 'rollback'),
+    ),
     commands.register('showKernelActions', showKernelActions),
   );
 }
 
-async function startKernels(kernels: KernelsClient, log: vscode.LogOutputChannel): Promise<StartKernelsResult | undefined> {
+async function startKernels(
+  kernels: KernelsClient,
+  log: vscode.LogOutputChannel,
+): Promise<StartKernelsResult | undefined> {
   // The server refuses too, but only the client can offer the button that grants trust.
   if (!vscode.workspace.isTrusted) {
     void vscode.window.showWarningMessage(UNTRUSTED_MESSAGE, 'Manage Workspace Trust').then((choice) => {
@@ -91,7 +104,10 @@ async function startKernels(kernels: KernelsClient, log: vscode.LogOutputChannel
           // withProgress wants increments; the server reports totals.
           const increment = percentage !== undefined ? Math.max(0, percentage - last) : undefined;
           if (percentage !== undefined) last = Math.max(last, percentage);
-          progress.report({ ...(message !== undefined ? { message } : {}), ...(increment !== undefined ? { increment } : {}) });
+          progress.report({
+            ...(message !== undefined ? { message } : {}),
+            ...(increment !== undefined ? { increment } : {}),
+          });
         });
       },
     );
@@ -101,8 +117,11 @@ async function startKernels(kernels: KernelsClient, log: vscode.LogOutputChannel
       for (const { id, message } of result.failed) log.warn(`kernel ${id} did not start: ${message}`);
       const started = result.started.length > 0 ? `started ${result.started.join(', ')}; ` : '';
       const failed = result.failed.map(({ id, message }) => `${id} (${message})`).join('; ');
-      void vscode.window.showWarningMessage(`RingKernel: ${started}could not start ${failed}`, 'Show Log')
-        .then((choice) => { if (choice) log.show(); });
+      void vscode.window
+        .showWarningMessage(`RingKernel: ${started}could not start ${failed}`, 'Show Log')
+        .then((choice) => {
+          if (choice) log.show();
+        });
     } else if (result.started.length === 0) {
       void vscode.window.showInformationMessage('RingKernel: every kernel is already running.');
     } else {
@@ -142,7 +161,9 @@ async function changeVersion(
 async function pickKernel(kernels: KernelsClient, purpose: 'reload' | 'rollback'): Promise<string | undefined> {
   const info = await kernels.info();
   if (info.manifest === null) {
-    void vscode.window.showInformationMessage('RingKernel: this workspace has no ringkernel.json, so it has no kernels.');
+    void vscode.window.showInformationMessage(
+      'RingKernel: this workspace has no ringkernel.json, so it has no kernels.',
+    );
     return undefined;
   }
   let candidates: KernelView[] = info.kernels;
@@ -153,13 +174,20 @@ async function pickKernel(kernels: KernelsClient, purpose: 'reload' | 'rollback'
   if (purpose === 'rollback') {
     candidates = candidates.filter((k) => k.fallbackVersion !== undefined);
     if (candidates.length === 0) {
-      void vscode.window.showInformationMessage('RingKernel: no kernel has a previous version to roll back to; a kernel gets one when a reload succeeds.');
+      void vscode.window.showInformationMessage(
+        'RingKernel: no kernel has a previous version to roll back to; a kernel gets one when a reload succeeds.',
+      );
       return undefined;
     }
   }
   const picked = await vscode.window.showQuickPick(
     candidates.map((kernel) => kernelPickLine(kernel, purpose)),
-    { placeHolder: purpose === 'reload' ? 'Reload which kernel from its saved source?' : 'Roll back which kernel to its previous version (its state is kept)?' },
+    {
+      placeHolder:
+        purpose === 'reload'
+          ? 'Reload which kernel from its saved source?'
+          : 'Roll back which kernel to its previous version (its state is kept)?',
+    },
   );
   return picked?.label;
 }

@@ -31,10 +31,12 @@ export function parseKernelDrag(text: string): KernelDragPayload | Error {
   } catch {
     return new Error('the dropped data is not a RingKernel kernel (not JSON)');
   }
-  if (typeof value !== 'object' || value === null) return new Error('the dropped data is not a RingKernel kernel (not an object)');
+  if (typeof value !== 'object' || value === null)
+    return new Error('the dropped data is not a RingKernel kernel (not an object)');
   const { kernelId, from } = value as Record<string, unknown>;
   if (typeof kernelId !== 'string' || kernelId === '') return new Error('the dropped data names no kernel');
-  if (typeof from !== 'string' || !DEVICE_KEY.test(from)) return new Error(`the dropped kernel ${kernelId} has no valid device key ("from")`);
+  if (typeof from !== 'string' || !DEVICE_KEY.test(from))
+    return new Error(`the dropped kernel ${kernelId} has no valid device key ("from")`);
   return { kernelId, from };
 }
 
@@ -51,7 +53,8 @@ export type DropPlan =
  */
 export function dropPlan(payload: KernelDragPayload, target: TopologyNode | undefined): DropPlan {
   const to = target?.kind === 'device' || target?.kind === 'kernel' ? target.device : undefined;
-  if (to === undefined) return { action: 'explain', message: `Drop ${payload.kernelId} onto a device (a chip row) to move it there.` };
+  if (to === undefined)
+    return { action: 'explain', message: `Drop ${payload.kernelId} onto a device (a chip row) to move it there.` };
   if (to === payload.from) return { action: 'explain', message: `${payload.kernelId} already runs on ${to}.` };
   return { action: 'migrate', kernelId: payload.kernelId, from: payload.from, to };
 }

@@ -1,7 +1,14 @@
 // How the running kernels and their reload outcomes read to the user: the kernel status bar item's
 // text and tooltip, the QuickPick lines, and the message and log entry for each outcome. Pure (no
 // VS Code API), so it is unit-tested with plain Node; relative times take `now` from the caller.
-import { runningVersionText, type KernelView, type KernelsInfo, type ReloadOutcome, type ReloadPhaseTimings, type ReloadStatus } from '../../server/src/lsp/protocol';
+import {
+  runningVersionText,
+  type KernelView,
+  type KernelsInfo,
+  type ReloadOutcome,
+  type ReloadPhaseTimings,
+  type ReloadStatus,
+} from '../../server/src/lsp/protocol';
 
 export type KernelSeverity = 'normal' | 'warning' | 'error';
 
@@ -17,7 +24,14 @@ export interface KernelStatusView {
 const HIDDEN: KernelStatusView = { visible: false, text: '', tooltip: '', severity: 'normal' };
 
 /** States in which a kernel is between two versions, moving, pausing or coming back; the icon spins. */
-const TRANSITIONAL: ReadonlySet<KernelView['state']> = new Set(['starting', 'reloading', 'draining', 'checkpointing', 'migrating', 'recovering']);
+const TRANSITIONAL: ReadonlySet<KernelView['state']> = new Set([
+  'starting',
+  'reloading',
+  'draining',
+  'checkpointing',
+  'migrating',
+  'recovering',
+]);
 
 /** "reloading: compiling" while a phase is known, else the state alone. */
 export function stateText(kernel: Pick<KernelView, 'state' | 'phase'>): string {
@@ -31,7 +45,10 @@ export function kernelStatusView(info: KernelsInfo | undefined, now: number): Ke
   if (!info.trusted) return { visible: true, text: '$(shield) kernels off (untrusted)', tooltip, severity: 'normal' };
   // A kernel that cannot run on this machine (CUDA without CUDA) is said in its tooltip line and on the manifest, not as an alarm.
   const failed = info.kernels.filter((k) => k.state === 'failed' && k.unavailableHere === undefined);
-  const failedText = failed.length === 0 ? '' : `$(warning) ${failed.length === 1 ? failed[0]?.id ?? '' : `${failed.length} kernels`} failed`;
+  const failedText =
+    failed.length === 0
+      ? ''
+      : `$(warning) ${failed.length === 1 ? (failed[0]?.id ?? '') : `${failed.length} kernels`} failed`;
   // A failed kernel (say a CUDA kernel on a machine without CUDA) must not hide the ones that run.
   const running = runningView(info, tooltip);
   if (failed.length > 0) {
@@ -40,13 +57,22 @@ export function kernelStatusView(info: KernelsInfo | undefined, now: number): Ke
   }
   if (info.kernels.length === 0) {
     // Without kernels the only thing worth saying is why: usually the manifest does not parse.
-    const text = info.manifestErrors > 0 ? `$(warning) manifest: ${plural(info.manifestErrors, 'error')}` : '$(circle-slash) no kernels';
+    const text =
+      info.manifestErrors > 0
+        ? `$(warning) manifest: ${plural(info.manifestErrors, 'error')}`
+        : '$(circle-slash) no kernels';
     return { visible: true, text, tooltip, severity: info.manifestErrors > 0 ? 'warning' : 'normal' };
   }
   if (running === undefined && info.kernels.every((k) => k.unavailableHere !== undefined)) {
-    return { visible: true, text: `$(circle-slash) ${info.kernels.length === 1 ? 'kernel' : 'kernels'} cannot run here`, tooltip, severity: 'normal' };
+    return {
+      visible: true,
+      text: `$(circle-slash) ${info.kernels.length === 1 ? 'kernel' : 'kernels'} cannot run here`,
+      tooltip,
+      severity: 'normal',
+    };
   }
-  if (running === undefined && info.starting === true) return { visible: true, text: '$(sync~spin) kernels starting', tooltip, severity: 'normal' };
+  if (running === undefined && info.starting === true)
+    return { visible: true, text: '$(sync~spin) kernels starting', tooltip, severity: 'normal' };
   const shown = running ?? { visible: true, text: '$(debug-pause) kernels stopped', tooltip, severity: 'normal' };
   // The manifest's errors are in the Problems view; the icon says there is something to look at.
   return info.manifestErrors > 0 ? { ...shown, text: `$(warning) ${shown.text}` } : shown;
@@ -63,15 +89,23 @@ function runningView(info: KernelsInfo, tooltip: string): KernelStatusView | und
     return { visible: true, text: `${icon} ${only.id} v${only.version} · ${what}`, tooltip, severity: 'normal' };
   }
   const total = active.reduce((sum, k) => sum + k.stepsPerSecond, 0);
-  return { visible: true, text: `${icon} ${active.length} kernels · ${formatRate(total)} steps/s`, tooltip, severity: 'normal' };
+  return {
+    visible: true,
+    text: `${icon} ${active.length} kernels · ${formatRate(total)} steps/s`,
+    tooltip,
+    severity: 'normal',
+  };
 }
 
 function tooltipOf(info: KernelsInfo, now: number): string {
   const lines = [`**RingKernel kernels** from \`${info.manifest ?? ''}\``];
   if (!info.trusted) {
-    lines.push('Kernels do not run in an untrusted workspace (validation still works). Trust the workspace to run them.');
+    lines.push(
+      'Kernels do not run in an untrusted workspace (validation still works). Trust the workspace to run them.',
+    );
   }
-  if (info.manifestErrors > 0) lines.push(`The manifest has ${plural(info.manifestErrors, 'error')}; see the Problems view.`);
+  if (info.manifestErrors > 0)
+    lines.push(`The manifest has ${plural(info.manifestErrors, 'error')}; see the Problems view.`);
   if (info.kernels.length === 0) lines.push('The manifest declares no kernels.');
   else lines.push(info.kernels.map((k) => `- ${kernelLine(k, now)}`).join('\n'));
   const stats = statsLine(info);
@@ -83,7 +117,10 @@ function tooltipOf(info: KernelsInfo, now: number): string {
 
 function kernelLine(kernel: KernelView, now: number): string {
   const parts = [`**${escapeMarkdown(kernel.id)}** ${stateText(kernel)}`, `v${kernel.version}`];
-  if (kernel.device !== undefined) parts.push(kernel.deviceName !== undefined ? `${kernel.device} (${escapeMarkdown(kernel.deviceName)})` : kernel.device);
+  if (kernel.device !== undefined)
+    parts.push(
+      kernel.deviceName !== undefined ? `${kernel.device} (${escapeMarkdown(kernel.deviceName)})` : kernel.device,
+    );
   parts.push(`step ${kernel.step.toLocaleString('en-US')}`);
   if (kernel.state === 'running') parts.push(`${formatRate(kernel.stepsPerSecond)} steps/s`);
   if (kernel.lastReload !== undefined) parts.push(lastReloadText(kernel.lastReload, now));
@@ -96,7 +133,8 @@ function kernelLine(kernel: KernelView, now: number): string {
 function statsLine(info: KernelsInfo): string | undefined {
   const s = info.stats;
   const parts: string[] = [];
-  if (s.successfulReloads > 0) parts.push(`${plural(s.successfulReloads, 'reload')} (average ${formatMs(s.avgTotalMs)})`);
+  if (s.successfulReloads > 0)
+    parts.push(`${plural(s.successfulReloads, 'reload')} (average ${formatMs(s.avgTotalMs)})`);
   if (s.failedReloads > 0) parts.push(`${s.failedReloads} failed (${s.validationFailures} rejected as invalid)`);
   if (s.rollbacks > 0) parts.push(`${plural(s.rollbacks, 'rollback')} (${s.automaticRollbacks} automatic)`);
   if (s.recoveries > 0) parts.push(plural(s.recoveries, 'recovery', 'recoveries'));
@@ -117,8 +155,11 @@ const VERBS: Record<ReloadStatus, string> = {
 /** "reloaded 3 s ago in 14 ms", "rejected 5 s ago": the latest reload of a kernel, relative to `now`. */
 export function lastReloadText(outcome: ReloadOutcome, now: number): string {
   const when = relativeTime(outcome.at, now);
-  const took = outcome.timings !== undefined && (outcome.status === 'reloaded' || outcome.status === 'rolledBack' || outcome.status === 'recovered')
-    ? ` in ${formatMs(outcome.timings.totalMs)}` : '';
+  const took =
+    outcome.timings !== undefined &&
+    (outcome.status === 'reloaded' || outcome.status === 'rolledBack' || outcome.status === 'recovered')
+      ? ` in ${formatMs(outcome.timings.totalMs)}`
+      : '';
   return `${VERBS[outcome.status]}${when !== undefined ? ` ${when}` : ''}${took}`;
 }
 
@@ -158,8 +199,11 @@ export interface KernelPickLine {
 
 export function kernelPickLine(kernel: KernelView, purpose: 'reload' | 'rollback'): KernelPickLine {
   const description = kernel.device !== undefined ? `v${kernel.version} on ${kernel.device}` : `v${kernel.version}`;
-  const detail = [kernel.state === 'running' ? `running · ${formatRate(kernel.stepsPerSecond)} steps/s` : stateText(kernel)];
-  if (purpose === 'rollback' && kernel.fallbackVersion !== undefined) detail.push(`rolls back to v${kernel.fallbackVersion}`);
+  const detail = [
+    kernel.state === 'running' ? `running · ${formatRate(kernel.stepsPerSecond)} steps/s` : stateText(kernel),
+  ];
+  if (purpose === 'rollback' && kernel.fallbackVersion !== undefined)
+    detail.push(`rolls back to v${kernel.fallbackVersion}`);
   if (kernel.error !== undefined) detail.push(kernel.error);
   return { label: kernel.id, description, detail: detail.join(' · ') };
 }
@@ -195,10 +239,17 @@ export function outcomeNotice(outcome: ReloadOutcome): OutcomeNotice {
 
 /** The log entry for an outcome: its level and text, with the phase timings and compiler errors. */
 export function outcomeLogEntry(outcome: ReloadOutcome): { level: 'info' | 'warn' | 'error'; text: string } {
-  const lines = [`kernel ${outcome.kernelId}: ${outcome.status} (v${outcome.fromVersion} → v${outcome.toVersion}): ${outcome.message}`];
+  const lines = [
+    `kernel ${outcome.kernelId}: ${outcome.status} (v${outcome.fromVersion} → v${outcome.toVersion}): ${outcome.message}`,
+  ];
   if (outcome.timings !== undefined) lines.push(`  phases: ${timingsText(outcome.timings)}`);
   for (const error of outcome.errors ?? []) lines.push(`  ${error}`);
-  const level = outcome.status === 'rejected' ? 'warn' : outcome.status === 'autoRolledBack' || outcome.status === 'failed' ? 'error' : 'info';
+  const level =
+    outcome.status === 'rejected'
+      ? 'warn'
+      : outcome.status === 'autoRolledBack' || outcome.status === 'failed'
+        ? 'error'
+        : 'info';
   return { level, text: lines.join('\n') };
 }
 

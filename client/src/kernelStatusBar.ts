@@ -33,11 +33,16 @@ export class KernelStatusBar implements vscode.Disposable {
     this.shown = kernelStatusView(info, Date.now());
     this.item.text = this.shown.text;
     this.item.tooltip = new vscode.MarkdownString(this.shown.tooltip);
-    this.item.backgroundColor = this.shown.severity === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground')
-      : this.shown.severity === 'warning' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    this.item.backgroundColor =
+      this.shown.severity === 'error'
+        ? new vscode.ThemeColor('statusBarItem.errorBackground')
+        : this.shown.severity === 'warning'
+          ? new vscode.ThemeColor('statusBarItem.warningBackground')
+          : undefined;
     if (this.shown.visible) this.item.show();
     else this.item.hide();
-    const relativeTimes = this.shown.visible && info !== undefined && info.kernels.some((k) => k.lastReload !== undefined);
+    const relativeTimes =
+      this.shown.visible && info !== undefined && info.kernels.some((k) => k.lastReload !== undefined);
     if (relativeTimes && this.ticker === undefined) this.ticker = setInterval(() => this.render(), 1000);
     else if (!relativeTimes) this.stopTicker();
   }

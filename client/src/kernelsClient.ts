@@ -5,9 +5,21 @@
 import * as vscode from 'vscode';
 import { ErrorCodes, ResponseError, State, WorkDoneProgress, type LanguageClient } from 'vscode-languageclient/node';
 import {
-  entryPointOffsetsRequest, kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
-  runningSourceRequest, startKernelsRequest, stopKernelsRequest,
-  type KernelStateResult, type RunningSourceResult, type KernelsInfo, type ReloadOutcome, type StartKernelsResult,
+  entryPointOffsetsRequest,
+  kernelStateRequest,
+  kernelsChangedNotification,
+  kernelsRequest,
+  reloadKernelRequest,
+  reloadOutcomeNotification,
+  rollbackKernelRequest,
+  runningSourceRequest,
+  startKernelsRequest,
+  stopKernelsRequest,
+  type KernelStateResult,
+  type RunningSourceResult,
+  type KernelsInfo,
+  type ReloadOutcome,
+  type StartKernelsResult,
 } from '../../server/src/lsp/protocol';
 import { errorMessage } from './errorMessage';
 import type { ServerConnection } from './serverConnection';
@@ -37,7 +49,10 @@ export class KernelsClient implements vscode.Disposable {
   readonly onDidReloadKernel = this.outcomeEmitter.event;
   private readonly subscriptions: vscode.Disposable[] = [];
 
-  constructor(private readonly server: ServerConnection, private readonly log: vscode.LogOutputChannel) {
+  constructor(
+    private readonly server: ServerConnection,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
     this.subscriptions.push(server.onDidCreateClient((client) => this.attach(client)));
   }
 
@@ -125,7 +140,9 @@ export class KernelsClient implements vscode.Disposable {
     } catch (error) {
       if (client !== this.client) return;
       if (error instanceof ResponseError && error.code === ErrorCodes.MethodNotFound) {
-        this.log.info('this language server does not run kernels (it does not know ringkernel/kernels); the kernel status item stays hidden');
+        this.log.info(
+          'this language server does not run kernels (it does not know ringkernel/kernels); the kernel status item stays hidden',
+        );
       } else {
         this.log.warn(`the server did not answer ringkernel/kernels: ${errorMessage(error)}`);
       }

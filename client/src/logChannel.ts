@@ -6,7 +6,14 @@ import type * as vscode from 'vscode';
 
 export type LogLevelName = 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
-const LEVELS: Record<string, LogLevelName> = { Error: 'error', Warn: 'warn', Info: 'info', Debug: 'debug', Trace: 'trace', Log: 'info' };
+const LEVELS: Record<string, LogLevelName> = {
+  Error: 'error',
+  Warn: 'warn',
+  Info: 'info',
+  Debug: 'debug',
+  Trace: 'trace',
+  Log: 'info',
+};
 const PREFIX = /^\[(Error|Warn|Info|Debug|Trace|Log)\s*-\s*[^\]]*\]\s?/;
 
 /** Pure: a line from vscode-languageclient as its level and text; `previous` is the level of the line before (for continuation lines such as a stack). */
@@ -31,7 +38,9 @@ export function levelledChannel(log: vscode.LogOutputChannel): vscode.OutputChan
     name: log.name,
     append: write,
     appendLine: write,
-    replace: (value) => { log.replace(value); },
+    replace: (value) => {
+      log.replace(value);
+    },
     clear: () => log.clear(),
     show: (columnOrPreserve?: vscode.ViewColumn | boolean, preserveFocus?: boolean) => {
       if (typeof columnOrPreserve === 'boolean' || columnOrPreserve === undefined) log.show(columnOrPreserve);

@@ -3,8 +3,13 @@
 import type * as vscode from 'vscode';
 import { WorkDoneProgress, type LanguageClient } from 'vscode-languageclient/node';
 import {
-  drainDeviceRequest, migrateRequest, migrationTargetsRequest, undrainDeviceRequest,
-  type DrainOutcome, type MigrationOutcome, type MigrationTargets,
+  drainDeviceRequest,
+  migrateRequest,
+  migrationTargetsRequest,
+  undrainDeviceRequest,
+  type DrainOutcome,
+  type MigrationOutcome,
+  type MigrationTargets,
 } from '../../server/src/lsp/protocol';
 import type { ServerConnection } from './serverConnection';
 
@@ -24,7 +29,12 @@ function workDoneToken(what: string): string {
 }
 
 /** Sends `send`'s request with a fresh work-done token and hands every begin/report to `report`. */
-async function withWorkDone<R>(client: LanguageClient, what: string, report: (progress: PhaseProgress) => void, send: (token: string) => Promise<R>): Promise<R> {
+async function withWorkDone<R>(
+  client: LanguageClient,
+  what: string,
+  report: (progress: PhaseProgress) => void,
+  send: (token: string) => Promise<R>,
+): Promise<R> {
   const token = workDoneToken(what);
   const listener = client.onProgress(WorkDoneProgress.type, token, (value) => {
     if (value.kind === 'end') return;
@@ -49,15 +59,24 @@ export class MigrationClient {
   }
 
   /** Moves a running kernel; cancelling `token` sends $/cancelRequest (the server honours it until the switch). */
-  migrate(kernelId: string, device: string, report: (progress: PhaseProgress) => void, token?: vscode.CancellationToken): Promise<MigrationOutcome> {
+  migrate(
+    kernelId: string,
+    device: string,
+    report: (progress: PhaseProgress) => void,
+    token?: vscode.CancellationToken,
+  ): Promise<MigrationOutcome> {
     const client = this.server.runningClient();
-    return withWorkDone(client, 'migrate', report, (workDoneToken) => client.sendRequest(migrateRequest, { kernelId, device, workDoneToken }, token));
+    return withWorkDone(client, 'migrate', report, (workDoneToken) =>
+      client.sendRequest(migrateRequest, { kernelId, device, workDoneToken }, token),
+    );
   }
 
   /** Takes a device out of service and moves its kernels elsewhere (progress per kernel). */
   drain(device: string, report: (progress: PhaseProgress) => void): Promise<DrainOutcome> {
     const client = this.server.runningClient();
-    return withWorkDone(client, 'drain', report, (workDoneToken) => client.sendRequest(drainDeviceRequest, { device, workDoneToken }));
+    return withWorkDone(client, 'drain', report, (workDoneToken) =>
+      client.sendRequest(drainDeviceRequest, { device, workDoneToken }),
+    );
   }
 
   undrain(device: string): Promise<{ device: string; message: string }> {

@@ -12,28 +12,47 @@ import { errorMessage } from './errorMessage';
 import type { KernelsClient } from './kernelsClient';
 import type { MigrationClient, PhaseProgress } from './migrationClient';
 import {
-  drainNotice, impossibleTargetText, migrationErrorText, migrationKernelItems, migrationLogEntry, migrationNotice, migrationTargetItems,
-  noKernelToMigrate, noTargetText, progressLine, type MigrationNotice,
+  drainNotice,
+  impossibleTargetText,
+  migrationErrorText,
+  migrationKernelItems,
+  migrationLogEntry,
+  migrationNotice,
+  migrationTargetItems,
+  noKernelToMigrate,
+  noTargetText,
+  progressLine,
+  type MigrationNotice,
 } from './migrationText';
 import type { TopologyClient } from './topologyClient';
 import type { TopologyNode } from './topologyTree';
 import type { TopologyView } from './topologyView';
 
 function show(notice: MigrationNotice, log: vscode.LogOutputChannel): void {
-  const shown = notice.level === 'info' ? vscode.window.showInformationMessage(notice.text)
-    : notice.level === 'warning' ? vscode.window.showWarningMessage(notice.text, 'Show Log')
-      : vscode.window.showErrorMessage(notice.text, 'Show Log');
-  void shown.then((choice) => { if (choice === 'Show Log') log.show(); });
+  const shown =
+    notice.level === 'info'
+      ? vscode.window.showInformationMessage(notice.text)
+      : notice.level === 'warning'
+        ? vscode.window.showWarningMessage(notice.text, 'Show Log')
+        : vscode.window.showErrorMessage(notice.text, 'Show Log');
+  void shown.then((choice) => {
+    if (choice === 'Show Log') log.show();
+  });
 }
 
 /** Turns the server's totals into withProgress's increments. */
-function progressReporter(progress: vscode.Progress<{ message?: string; increment?: number }>): (update: PhaseProgress) => void {
+function progressReporter(
+  progress: vscode.Progress<{ message?: string; increment?: number }>,
+): (update: PhaseProgress) => void {
   let last = 0;
   return ({ message, percentage, cancellable }) => {
     const line = progressLine(message, cancellable);
     const increment = percentage !== undefined ? Math.max(0, percentage - last) : undefined;
     if (percentage !== undefined) last = Math.max(last, percentage);
-    progress.report({ ...(line !== undefined ? { message: line } : {}), ...(increment !== undefined ? { increment } : {}) });
+    progress.report({
+      ...(line !== undefined ? { message: line } : {}),
+      ...(increment !== undefined ? { increment } : {}),
+    });
   };
 }
 
@@ -64,7 +83,8 @@ export class MigrationCommands {
       const node = target as Partial<TopologyNode> | undefined;
       let kernelId = typeof target === 'string' ? target : node?.kind === 'kernel' ? node.kernel : undefined;
       // Where it runs, for the messages: the row says it, else the latest kernels' info.
-      let from = node?.kind === 'kernel' ? node.device : this.kernels.current?.kernels.find((k) => k.id === kernelId)?.device;
+      let from =
+        node?.kind === 'kernel' ? node.device : this.kernels.current?.kernels.find((k) => k.id === kernelId)?.device;
       if (kernelId === undefined) {
         const picked = await this.pickKernel();
         if (picked === undefined) return undefined;
@@ -86,7 +106,10 @@ export class MigrationCommands {
       void vscode.window.showInformationMessage(`RingKernel: ${none}`);
       return undefined;
     }
-    const picked = await vscode.window.showQuickPick(migrationKernelItems(info), { placeHolder: 'Move which running kernel to another device?', matchOnDescription: true });
+    const picked = await vscode.window.showQuickPick(migrationKernelItems(info), {
+      placeHolder: 'Move which running kernel to another device?',
+      matchOnDescription: true,
+    });
     return picked === undefined ? undefined : { kernelId: picked.kernelId, from: picked.from };
   }
 
@@ -97,16 +120,22 @@ export class MigrationCommands {
       void vscode.window.showInformationMessage(`RingKernel: ${nowhere}`);
       return undefined;
     }
-    const items = migrationTargetItems(targets).map((item) => item.separator
-      ? { label: item.label, kind: vscode.QuickPickItemKind.Separator, target: undefined }
-      : { label: item.label, description: item.description, detail: item.detail, target: item });
+    const items = migrationTargetItems(targets).map((item) =>
+      item.separator
+        ? { label: item.label, kind: vscode.QuickPickItemKind.Separator, target: undefined }
+        : { label: item.label, description: item.description, detail: item.detail, target: item },
+    );
     const picked = await vscode.window.showQuickPick(items, {
-      placeHolder: `Move ${kernelId} (${targets.from}) to which device?`, matchOnDescription: true, matchOnDetail: true,
+      placeHolder: `Move ${kernelId} (${targets.from}) to which device?`,
+      matchOnDescription: true,
+      matchOnDetail: true,
     });
     const target = picked?.target;
     if (target === undefined) return undefined;
     if (!target.possible) {
-      void vscode.window.showWarningMessage(`RingKernel: ${impossibleTargetText(kernelId, target.device, target.reason)}`);
+      void vscode.window.showWarningMessage(
+        `RingKernel: ${impossibleTargetText(kernelId, target.device, target.reason)}`,
+      );
       return undefined;
     }
     return target.device;
@@ -122,9 +151,15 @@ export class MigrationCommands {
         (progress, token) => this.migration.migrate(kernelId, to, progressReporter(progress), token),
       );
     } catch (error) {
-      const cancelled = error instanceof ResponseError && (error.code === LSPErrorCodes.RequestCancelled || error.code === LSPErrorCodes.ServerCancelled);
+      const cancelled =
+        error instanceof ResponseError &&
+        (error.code === LSPErrorCodes.RequestCancelled || error.code === LSPErrorCodes.ServerCancelled);
       const methodNotFound = error instanceof ResponseError && error.code === ErrorCodes.MethodNotFound;
-      const notice = migrationErrorText(kernelId, from, to, { cancelled, methodNotFound, message: errorMessage(error) });
+      const notice = migrationErrorText(kernelId, from, to, {
+        cancelled,
+        methodNotFound,
+        message: errorMessage(error),
+      });
       this.log[notice.level === 'warning' ? 'warn' : 'error'](notice.text);
       show(notice, this.log);
       return undefined;
@@ -149,7 +184,8 @@ export class MigrationCommands {
         const entry = migrationLogEntry(migration);
         this.log[entry.level](entry.text);
       }
-      for (const stayed of outcome.stayed) this.log.warn(`drain ${device}: ${stayed.kernelId} keeps running on it: ${stayed.reason}`);
+      for (const stayed of outcome.stayed)
+        this.log.warn(`drain ${device}: ${stayed.kernelId} keeps running on it: ${stayed.reason}`);
       show(drainNotice(outcome), this.log);
       await this.view.refresh();
       return outcome;
@@ -181,7 +217,9 @@ export class MigrationCommands {
     const info = await this.topology.topology();
     const candidates = info.devices.filter((d) => info.drained.includes(d.key) === drained);
     if (candidates.length === 0) {
-      void vscode.window.showInformationMessage(drained ? 'RingKernel: no device is drained.' : 'RingKernel: every device is drained already.');
+      void vscode.window.showInformationMessage(
+        drained ? 'RingKernel: no device is drained.' : 'RingKernel: every device is drained already.',
+      );
       return undefined;
     }
     const picked = await vscode.window.showQuickPick(

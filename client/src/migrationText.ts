@@ -1,7 +1,15 @@
 // How migration reads to the user: the QuickPick lines of the Migrate Kernel command (kernels, then
 // target devices), the progress line for each phase, and the message and log entry for a
 // migration's or a drain's outcome. Pure (no VS Code API), so it is unit-tested with plain Node.
-import type { DrainOutcome, KernelView, KernelsInfo, MigrationOutcome, MigrationPhase, MigrationTarget, MigrationTargets } from '../../server/src/lsp/protocol';
+import type {
+  DrainOutcome,
+  KernelView,
+  KernelsInfo,
+  MigrationOutcome,
+  MigrationPhase,
+  MigrationTarget,
+  MigrationTargets,
+} from '../../server/src/lsp/protocol';
 import { formatMs, formatRate } from './kernelStatus';
 import { formatBytes, formatGBps } from './topologyTree';
 
@@ -30,7 +38,8 @@ export function migrationKernelItems(info: KernelsInfo): MigrationKernelItem[] {
 /** Why no kernel can be picked, or undefined when some can. */
 export function noKernelToMigrate(info: KernelsInfo): string | undefined {
   if (info.manifest === null) return 'this workspace has no ringkernel.json, so it has no kernels to move.';
-  if (!info.trusted) return 'kernels do not run in an untrusted workspace, so none can move. Trust the workspace to run them.';
+  if (!info.trusted)
+    return 'kernels do not run in an untrusted workspace, so none can move. Trust the workspace to run them.';
   if (info.kernels.length === 0) return 'ringkernel.json declares no kernels.';
   if (migrationKernelItems(info).length === 0) {
     const states = info.kernels.map((k) => `${k.id} is ${k.state}`).join(', ');
@@ -41,7 +50,15 @@ export function noKernelToMigrate(info: KernelsInfo): string | undefined {
 
 /** A target device: one QuickPick line, or the separator before the devices that cannot take the kernel. */
 export type MigrationTargetItem =
-  | { separator: false; label: string; description: string; detail: string; device: string; possible: boolean; reason?: string }
+  | {
+      separator: false;
+      label: string;
+      description: string;
+      detail: string;
+      device: string;
+      possible: boolean;
+      reason?: string;
+    }
   | { separator: true; label: string };
 
 /**
@@ -50,14 +67,24 @@ export type MigrationTargetItem =
  */
 export function migrationTargetItems(targets: MigrationTargets): MigrationTargetItem[] {
   const others = targets.targets.filter((t) => t.device !== targets.from);
-  const possible = others.filter((t) => t.possible).sort((a, b) => (a.estimatedMs ?? Infinity) - (b.estimatedMs ?? Infinity));
+  const possible = others
+    .filter((t) => t.possible)
+    .sort((a, b) => (a.estimatedMs ?? Infinity) - (b.estimatedMs ?? Infinity));
   const impossible = others.filter((t) => !t.possible);
   const items: MigrationTargetItem[] = possible.map((t) => possibleItem(t, targets.stateBytes));
   if (impossible.length > 0) {
     items.push({ separator: true, label: `cannot take ${targets.kernelId}` });
     for (const t of impossible) {
       const reason = t.reason ?? 'the server gave no reason';
-      items.push({ separator: false, label: `$(circle-slash) ${t.device}`, description: t.deviceName, detail: `Cannot take it: ${reason}`, device: t.device, possible: false, reason });
+      items.push({
+        separator: false,
+        label: `$(circle-slash) ${t.device}`,
+        description: t.deviceName,
+        detail: `Cannot take it: ${reason}`,
+        device: t.device,
+        possible: false,
+        reason,
+      });
     }
   }
   return items;
@@ -120,7 +147,8 @@ export function progressLine(message: string | undefined, cancellable: boolean |
   if (message === undefined) return cancellable === false ? 'can no longer be cancelled' : undefined;
   const match = /^([a-z]+)\b(.*)$/s.exec(message);
   const phase = match?.[1];
-  const text = phase !== undefined && PHASES.has(phase) ? `${PHASE_WORDS[phase as MigrationPhase]}${match?.[2] ?? ''}` : message;
+  const text =
+    phase !== undefined && PHASES.has(phase) ? `${PHASE_WORDS[phase as MigrationPhase]}${match?.[2] ?? ''}` : message;
   return cancellable === false ? `${text} (can no longer be cancelled)` : text;
 }
 
@@ -144,7 +172,10 @@ function withStop(text: string): string {
  */
 export function migrationNotice(outcome: MigrationOutcome): MigrationNotice {
   if (outcome.status === 'migrated') return { level: 'info', text: `RingKernel: ${outcome.message}` };
-  const phase = outcome.failedPhase !== undefined && !outcome.message.includes(outcome.failedPhase) ? ` (while ${outcome.failedPhase})` : '';
+  const phase =
+    outcome.failedPhase !== undefined && !outcome.message.includes(outcome.failedPhase)
+      ? ` (while ${outcome.failedPhase})`
+      : '';
   const text = `RingKernel: ${withStop(`${outcome.message}${phase}`)}${stillRuns(outcome.kernelId, outcome.from, outcome.message)}`;
   return { level: outcome.status === 'cancelled' ? 'warning' : 'error', text };
 }
@@ -152,8 +183,13 @@ export function migrationNotice(outcome: MigrationOutcome): MigrationNotice {
 /** The log entry: the message and every figure of the outcome. */
 export function migrationLogEntry(outcome: MigrationOutcome): { level: 'info' | 'warn' | 'error'; text: string } {
   const figures = [
-    `route ${outcome.route}`, formatBytes(outcome.bytes), `transfer ${formatMs(outcome.transferMs)}`, formatGBps(outcome.gbPerSecond),
-    `paused ${formatMs(outcome.pausedMs)}`, `total ${formatMs(outcome.totalMs)}`, outcome.verified ? 'state verified' : 'state not verified',
+    `route ${outcome.route}`,
+    formatBytes(outcome.bytes),
+    `transfer ${formatMs(outcome.transferMs)}`,
+    formatGBps(outcome.gbPerSecond),
+    `paused ${formatMs(outcome.pausedMs)}`,
+    `total ${formatMs(outcome.totalMs)}`,
+    outcome.verified ? 'state verified' : 'state not verified',
   ];
   if (outcome.failedPhase !== undefined) figures.push(`failed while ${outcome.failedPhase}`);
   const text = `kernel ${outcome.kernelId}: ${outcome.status} ${outcome.from} -> ${outcome.to}: ${outcome.message}\n  ${figures.join(' · ')}`;
@@ -164,11 +200,20 @@ export function migrationLogEntry(outcome: MigrationOutcome): { level: 'info' | 
  * What a migrate request that ended without an outcome says: a cancel answered with an error
  * (the kernel stayed), or any other error (the request may not have reached the kernel at all).
  */
-export function migrationErrorText(kernelId: string, from: string | undefined, to: string, error: { cancelled: boolean; methodNotFound: boolean; message: string }): MigrationNotice {
+export function migrationErrorText(
+  kernelId: string,
+  from: string | undefined,
+  to: string,
+  error: { cancelled: boolean; methodNotFound: boolean; message: string },
+): MigrationNotice {
   const where = from !== undefined ? ` ${kernelId} still runs on ${from}.` : '';
-  if (error.cancelled) return { level: 'warning', text: `RingKernel: moving ${kernelId} to ${to} was cancelled.${where}` };
+  if (error.cancelled)
+    return { level: 'warning', text: `RingKernel: moving ${kernelId} to ${to} was cancelled.${where}` };
   if (error.methodNotFound) {
-    return { level: 'error', text: `RingKernel: this language server cannot move kernels (it does not know ringkernel/migrate); update RingKernel.${where}` };
+    return {
+      level: 'error',
+      text: `RingKernel: this language server cannot move kernels (it does not know ringkernel/migrate); update RingKernel.${where}`,
+    };
   }
   return { level: 'error', text: `RingKernel: moving ${kernelId} to ${to} failed: ${withStop(error.message)}${where}` };
 }
@@ -178,9 +223,12 @@ export function drainNotice(outcome: DrainOutcome): MigrationNotice {
   const moved = outcome.migrations.filter((m) => m.status === 'migrated');
   const notMoved = outcome.migrations.filter((m) => m.status !== 'migrated');
   const parts: string[] = [];
-  if (moved.length > 0) parts.push(`moved ${moved.map((m) => `${m.kernelId} → ${m.to} (${formatMs(m.totalMs)})`).join(', ')}`);
+  if (moved.length > 0)
+    parts.push(`moved ${moved.map((m) => `${m.kernelId} → ${m.to} (${formatMs(m.totalMs)})`).join(', ')}`);
   const stayed = [
-    ...notMoved.map((m) => `${m.kernelId} (moving to ${m.to} ${m.status === 'cancelled' ? 'was cancelled' : `failed: ${m.message}`})`),
+    ...notMoved.map(
+      (m) => `${m.kernelId} (moving to ${m.to} ${m.status === 'cancelled' ? 'was cancelled' : `failed: ${m.message}`})`,
+    ),
     ...outcome.stayed.map((s) => `${s.kernelId} (${s.reason})`),
   ];
   if (stayed.length > 0) parts.push(`still running on ${outcome.device}: ${stayed.join('; ')}`);

@@ -12,7 +12,11 @@ export const SHOW_RUNNING_DIFF_COMMAND = COMMANDS.showRunningDiff;
 
 /** The running version's document for kernel `id` whose file is `path`. */
 export function runningUri(id: string, path: string): vscode.Uri {
-  return vscode.Uri.from({ scheme: RUNNING_SCHEME, path: `/${basename(path)}`, query: new URLSearchParams({ kernel: id }).toString() });
+  return vscode.Uri.from({
+    scheme: RUNNING_SCHEME,
+    path: `/${basename(path)}`,
+    query: new URLSearchParams({ kernel: id }).toString(),
+  });
 }
 
 class RunningSourceProvider implements vscode.TextDocumentContentProvider {
@@ -30,7 +34,8 @@ class RunningSourceProvider implements vscode.TextDocumentContentProvider {
 
   /** The kernels changed (a reload, a rollback): open running-version documents are read again. */
   refresh(): void {
-    for (const document of vscode.workspace.textDocuments) if (document.uri.scheme === RUNNING_SCHEME) this.changeEmitter.fire(document.uri);
+    for (const document of vscode.workspace.textDocuments)
+      if (document.uri.scheme === RUNNING_SCHEME) this.changeEmitter.fire(document.uri);
   }
 
   dispose(): void {
@@ -38,7 +43,12 @@ class RunningSourceProvider implements vscode.TextDocumentContentProvider {
   }
 }
 
-export function registerRunningVersionDiff(context: vscode.ExtensionContext, commands: CommandRegistry, kernels: KernelsClient, log: vscode.LogOutputChannel): void {
+export function registerRunningVersionDiff(
+  context: vscode.ExtensionContext,
+  commands: CommandRegistry,
+  kernels: KernelsClient,
+  log: vscode.LogOutputChannel,
+): void {
   const provider = new RunningSourceProvider(kernels);
   context.subscriptions.push(
     provider,
@@ -50,7 +60,12 @@ export function registerRunningVersionDiff(context: vscode.ExtensionContext, com
         if (id === undefined) return undefined;
         const running = await kernels.runningSource(id);
         const title = `${id}: running v${running.version} ↔ ${basename(running.path)} on disk`;
-        await vscode.commands.executeCommand('vscode.diff', runningUri(id, running.path), vscode.Uri.file(running.path), title);
+        await vscode.commands.executeCommand(
+          'vscode.diff',
+          runningUri(id, running.path),
+          vscode.Uri.file(running.path),
+          title,
+        );
         return running;
       } catch (error) {
         reportFailure(log, 'showing the running version failed', error);
@@ -68,6 +83,9 @@ async function pickDifferingKernel(kernels: KernelsClient): Promise<string | und
     return undefined;
   }
   if (differing.length === 1) return differing[0]?.id;
-  const picked = await vscode.window.showQuickPick(differing.map((k) => ({ label: k.id, description: `v${k.version}`, detail: k.source })), { placeHolder: 'Compare which kernel\'s running code with its file?' });
+  const picked = await vscode.window.showQuickPick(
+    differing.map((k) => ({ label: k.id, description: `v${k.version}`, detail: k.source })),
+    { placeHolder: "Compare which kernel's running code with its file?" },
+  );
   return picked?.label;
 }

@@ -12,7 +12,12 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
-import { serverInfoChangedNotification, serverInfoRequest, trustChangedNotification, type ServerInfo } from '../../server/src/lsp/protocol';
+import {
+  serverInfoChangedNotification,
+  serverInfoRequest,
+  trustChangedNotification,
+  type ServerInfo,
+} from '../../server/src/lsp/protocol';
 import { levelledChannel } from './logChannel';
 import type { ServerStatus } from './serverStatus';
 
@@ -47,7 +52,11 @@ export class ServerConnection implements vscode.Disposable {
     const serverModule = this.context.asAbsolutePath('dist/server.js');
     const serverOptions: ServerOptions = {
       run: { module: serverModule, transport: TransportKind.ipc },
-      debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
+      debug: {
+        module: serverModule,
+        transport: TransportKind.ipc,
+        options: { execArgv: ['--nolazy', '--inspect=6009'] },
+      },
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [
@@ -76,7 +85,8 @@ export class ServerConnection implements vscode.Disposable {
     client.onDidChangeState((event) => {
       if (event.newState === State.Starting) this.update({ state: 'starting', info: undefined });
       else if (event.newState === State.Running) void this.refreshInfo(client);
-      else if (event.newState === State.Stopped && this.current.state !== 'crashed') this.update({ state: 'stopped', info: undefined });
+      else if (event.newState === State.Stopped && this.current.state !== 'crashed')
+        this.update({ state: 'stopped', info: undefined });
     });
     client.onNotification(serverInfoChangedNotification, (info) => this.update({ state: 'ready', info }));
     this.clientEmitter.fire(client);
@@ -92,7 +102,9 @@ export class ServerConnection implements vscode.Disposable {
       if (this.client) {
         const old = this.client;
         this.client = undefined;
-        await old.dispose().catch((error: unknown) => this.log.warn(`stopping the old server failed: ${String(error)}`));
+        await old
+          .dispose()
+          .catch((error: unknown) => this.log.warn(`stopping the old server failed: ${String(error)}`));
       }
       await this.start();
     });
@@ -103,7 +115,9 @@ export class ServerConnection implements vscode.Disposable {
   async serverInfo(): Promise<ServerInfo> {
     const client = this.client;
     if (!client || client.state !== State.Running) {
-      throw new Error(`the RingKernel language server is not running (state: ${this.current.state}); run "RingKernel: Restart Server"`);
+      throw new Error(
+        `the RingKernel language server is not running (state: ${this.current.state}); run "RingKernel: Restart Server"`,
+      );
     }
     return client.sendRequest(serverInfoRequest);
   }
@@ -112,7 +126,9 @@ export class ServerConnection implements vscode.Disposable {
   runningClient(): LanguageClient {
     const client = this.client;
     if (!client || client.state !== State.Running) {
-      throw new Error(`the RingKernel language server is not running (state: ${this.current.state}); run "RingKernel: Restart Server"`);
+      throw new Error(
+        `the RingKernel language server is not running (state: ${this.current.state}); run "RingKernel: Restart Server"`,
+      );
     }
     return client;
   }
@@ -145,7 +161,12 @@ export class ServerConnection implements vscode.Disposable {
       return { action: CloseAction.DoNotRestart, handled: true };
     }
     this.log.warn('the language server exited unexpectedly; restarting it');
-    this.update({ state: 'crashed', info: undefined, problem: 'it exited unexpectedly; restarting', crashRestarts: this.current.crashRestarts + 1 });
+    this.update({
+      state: 'crashed',
+      info: undefined,
+      problem: 'it exited unexpectedly; restarting',
+      crashRestarts: this.current.crashRestarts + 1,
+    });
     return { action: CloseAction.Restart, handled: true };
   }
 

@@ -35,10 +35,17 @@ function backendLines(reports: BackendReport[]): string[] {
 
 /** Pure: what the status bar item shows for a status. */
 export function viewOf(status: ServerStatus): StatusView {
-  const restarts = status.crashRestarts > 0 ? ` (restarted after ${status.crashRestarts} crash${status.crashRestarts === 1 ? '' : 'es'})` : '';
+  const restarts =
+    status.crashRestarts > 0
+      ? ` (restarted after ${status.crashRestarts} crash${status.crashRestarts === 1 ? '' : 'es'})`
+      : '';
   switch (status.state) {
     case 'starting':
-      return { text: '$(sync~spin) RingKernel: starting', tooltip: `RingKernel language server is starting${restarts}. Click to show the log.`, background: undefined };
+      return {
+        text: '$(sync~spin) RingKernel: starting',
+        tooltip: `RingKernel language server is starting${restarts}. Click to show the log.`,
+        background: undefined,
+      };
     case 'crashed':
       return {
         text: '$(error) RingKernel: crashed',
@@ -46,14 +53,21 @@ export function viewOf(status: ServerStatus): StatusView {
         background: 'statusBarItem.errorBackground',
       };
     case 'stopped':
-      return { text: '$(circle-slash) RingKernel: stopped', tooltip: 'RingKernel language server is stopped. Run "RingKernel: Restart Server" to start it.', background: undefined };
+      return {
+        text: '$(circle-slash) RingKernel: stopped',
+        tooltip: 'RingKernel language server is stopped. Run "RingKernel: Restart Server" to start it.',
+        background: undefined,
+      };
     case 'ready': {
       const info = status.info;
       const gpus = info === undefined || info.probing ? 'probing GPUs' : info.backends.map(backendWords).join(' · ');
-      const details = info === undefined ? [] : [
-        `RingKernel ${info.version}, server pid ${info.pid}, Node ${info.node}`,
-        ...(info.probing ? ['Probing GPU backends…'] : backendLines(info.backends)),
-      ];
+      const details =
+        info === undefined
+          ? []
+          : [
+              `RingKernel ${info.version}, server pid ${info.pid}, Node ${info.node}`,
+              ...(info.probing ? ['Probing GPU backends…'] : backendLines(info.backends)),
+            ];
       return {
         text: `$(${status.crashRestarts > 0 ? 'debug-restart' : 'chip'}) RingKernel: ${gpus}${status.crashRestarts > 0 ? ' (restarted)' : ''}`,
         tooltip: [`RingKernel language server is ready${restarts}.`, ...details, 'Click to show the log.'].join('\n'),

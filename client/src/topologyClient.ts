@@ -5,9 +5,16 @@
 import * as vscode from 'vscode';
 import { State, WorkDoneProgress, type LanguageClient } from 'vscode-languageclient/node';
 import {
-  customSelectorChangedNotification, measureTopologyRequest, previewPlacementRequest, selectDeviceRequest,
-  topologyChangedNotification, topologyRequest,
-  type MeasureTopologyResult, type Placement, type PlacementRequest, type TopologyInfo,
+  customSelectorChangedNotification,
+  measureTopologyRequest,
+  previewPlacementRequest,
+  selectDeviceRequest,
+  topologyChangedNotification,
+  topologyRequest,
+  type MeasureTopologyResult,
+  type Placement,
+  type PlacementRequest,
+  type TopologyInfo,
 } from '../../server/src/lsp/protocol';
 import type { DeviceSelector } from './api';
 import type { ServerConnection } from './serverConnection';
@@ -25,7 +32,10 @@ export class TopologyClient implements vscode.Disposable {
   private selector: DeviceSelector | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
 
-  constructor(private readonly server: ServerConnection, private readonly log: vscode.LogOutputChannel) {
+  constructor(
+    private readonly server: ServerConnection,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
     this.subscriptions.push(server.onDidCreateClient((client) => this.attach(client)));
   }
 
@@ -34,7 +44,10 @@ export class TopologyClient implements vscode.Disposable {
   }
 
   /** Measures every device and pair; `report` receives the server's work-done progress. */
-  async measure(report: (progress: MeasureProgress) => void, token?: vscode.CancellationToken): Promise<MeasureTopologyResult> {
+  async measure(
+    report: (progress: MeasureProgress) => void,
+    token?: vscode.CancellationToken,
+  ): Promise<MeasureTopologyResult> {
     const client = this.server.runningClient();
     const workDoneToken = `ringkernel-measure-${Date.now()}-${Math.floor(performance.now())}`;
     const progress = client.onProgress(WorkDoneProgress.type, workDoneToken, (value) => {

@@ -20,7 +20,11 @@ export class TopologyDragAndDrop implements vscode.TreeDragAndDropController<Top
     if (payload !== undefined) dataTransfer.set(KERNEL_DRAG_MIME, new vscode.DataTransferItem(payload));
   }
 
-  async handleDrop(target: TopologyNode | undefined, dataTransfer: vscode.DataTransfer, token: vscode.CancellationToken): Promise<void> {
+  async handleDrop(
+    target: TopologyNode | undefined,
+    dataTransfer: vscode.DataTransfer,
+    token: vscode.CancellationToken,
+  ): Promise<void> {
     const item = dataTransfer.get(KERNEL_DRAG_MIME);
     if (item === undefined) return;
     const payload = parseKernelDrag(await item.asString());

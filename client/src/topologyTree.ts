@@ -3,7 +3,14 @@
 // their kernels. No VS Code API here, so it is unit-tested in plain Node and returned as is by the
 // extension API's topologyItems(). Where a kernel runs is read from the kernels' own info (the
 // same ringkernel/kernelsChanged the kernel status bar item shows), so the two never disagree.
-import type { DeviceView, KernelView, KernelsInfo, LinkMessageRate, TopologyInfo, TopologyJson } from '../../server/src/lsp/protocol';
+import type {
+  DeviceView,
+  KernelView,
+  KernelsInfo,
+  LinkMessageRate,
+  TopologyInfo,
+  TopologyJson,
+} from '../../server/src/lsp/protocol';
 
 export type TopologyNodeKind = 'device' | 'hostLink' | 'link' | 'kernel' | 'notes' | 'note' | 'message';
 
@@ -35,7 +42,10 @@ export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++; }
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
   return `${value >= 100 || unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[unit] ?? 'B'}`;
 }
 
@@ -75,9 +85,15 @@ function kernelsText(count: number): string {
 }
 
 /** The kernels on a device: from the kernels' info when there is one, else the coordinator's record. */
-function kernelsOn(info: TopologyInfo, device: string, kernels: KernelsInfo | undefined): { id: string; view?: KernelView }[] {
+function kernelsOn(
+  info: TopologyInfo,
+  device: string,
+  kernels: KernelsInfo | undefined,
+): { id: string; view?: KernelView }[] {
   if (kernels === undefined) return (info.devices.find((d) => d.key === device)?.kernels ?? []).map((id) => ({ id }));
-  return kernels.kernels.filter((k) => k.device === device && k.state !== 'stopped' && k.state !== 'failed').map((k) => ({ id: k.id, view: k }));
+  return kernels.kernels
+    .filter((k) => k.device === device && k.state !== 'stopped' && k.state !== 'failed')
+    .map((k) => ({ id: k.id, view: k }));
 }
 
 function deviceNode(info: TopologyInfo, device: TopologyDeviceJson, running: KernelsInfo | undefined): TopologyNode {
@@ -89,11 +105,17 @@ function deviceNode(info: TopologyInfo, device: TopologyDeviceJson, running: Ker
   // Short enough for the default side-bar width: memory, compute capability and NUMA are in the tooltip.
   const parts = [
     device.backend === 'cuda' ? 'CUDA' : 'WebGPU',
-    drained ? (kernels.length > 0 ? `drained · ${kernelsText(kernels.length)} still running` : 'drained') : kernelsText(kernels.length),
+    drained
+      ? kernels.length > 0
+        ? `drained · ${kernelsText(kernels.length)} still running`
+        : 'drained'
+      : kernelsText(kernels.length),
   ];
   const within = messageRate(info, device.key, device.key);
   if (within) parts.push(`${formatMessageRate(within.messagesPerSecond)} within`);
-  const aliases = info.topology.devices.filter((d) => d.key !== device.key && d.physicalGpu === device.physicalGpu).map((d) => d.key);
+  const aliases = info.topology.devices
+    .filter((d) => d.key !== device.key && d.physicalGpu === device.physicalGpu)
+    .map((d) => d.key);
   const tooltip = [
     `**${device.name}** (\`${device.key}\`)`,
     '',
@@ -103,11 +125,14 @@ function deviceNode(info: TopologyInfo, device: TopologyDeviceJson, running: Ker
     cc ? `- Compute capability: ${cc.major}.${cc.minor}` : undefined,
     `- NUMA node: ${device.numaNode ?? 'unknown'}`,
     device.pciBusId !== undefined ? `- PCI bus id: ${device.pciBusId}` : undefined,
-    drained ? `- Drained: takes no new kernels until Undrain Device${kernels.length > 0 ? `; ${kernelsText(kernels.length)} no other device could take still run here` : ''}`
+    drained
+      ? `- Drained: takes no new kernels until Undrain Device${kernels.length > 0 ? `; ${kernelsText(kernels.length)} no other device could take still run here` : ''}`
       : `- Load: ${kernelsText(kernels.length)} (${Math.round((view?.load ?? 0) * 100)}% of the limit ${info.config.maxKernelsPerDevice})`,
     view && !view.available && !drained ? `- Not available: ${view.unavailableReason ?? 'unknown reason'}` : undefined,
     messageLine(within)?.replace('- Kernel messages:', '- Kernel messages within the device:'),
-  ].filter((line): line is string => line !== undefined).join('\n');
+  ]
+    .filter((line): line is string => line !== undefined)
+    .join('\n');
 
   const children: TopologyNode[] = [hostLinkNode(device)];
   for (const link of info.topology.links.filter((l) => l.from === device.key)) {
@@ -116,8 +141,14 @@ function deviceNode(info: TopologyInfo, device: TopologyDeviceJson, running: Ker
   }
   for (const kernel of kernels) children.push(kernelNode(device.key, kernel));
   const node: TopologyNode = {
-    id: `device/${device.key}`, kind: 'device', label: device.name, description: parts.join(' · '), tooltip,
-    icon: drained ? 'debug-disconnect' : device.software ? 'vm' : 'chip', device: device.key, children,
+    id: `device/${device.key}`,
+    kind: 'device',
+    label: device.name,
+    description: parts.join(' · '),
+    tooltip,
+    icon: drained ? 'debug-disconnect' : device.software ? 'vm' : 'chip',
+    device: device.key,
+    children,
   };
   if (drained) node.drained = true;
   return node;
@@ -126,7 +157,16 @@ function deviceNode(info: TopologyInfo, device: TopologyDeviceJson, running: Ker
 /** A kernel row: its version, rate and state ("v3 · 60/s · running"); the rest in the tooltip. */
 function kernelNode(device: string, kernel: { id: string; view?: KernelView }): TopologyNode {
   const { id, view } = kernel;
-  const node: TopologyNode = { id: `${device}/kernel/${id}`, kind: 'kernel', label: id, tooltip: `Kernel **${id}**, placed on \`${device}\``, icon: 'symbol-event', device, kernel: id, children: [] };
+  const node: TopologyNode = {
+    id: `${device}/kernel/${id}`,
+    kind: 'kernel',
+    label: id,
+    tooltip: `Kernel **${id}**, placed on \`${device}\``,
+    icon: 'symbol-event',
+    device,
+    kernel: id,
+    children: [],
+  };
   if (view === undefined) return { ...node, description: 'placed' };
   const rate = view.state === 'running' ? `${formatRate(view.stepsPerSecond)}/s` : undefined;
   node.description = [`v${view.version}`, rate, view.state].filter((p) => p !== undefined).join(' · ');
@@ -140,7 +180,9 @@ function kernelNode(device: string, kernel: { id: string; view?: KernelView }): 
     view.error !== undefined ? `- ${view.error}` : undefined,
     '',
     'Drag it onto another device, or right-click, to move it.',
-  ].filter((line): line is string => line !== undefined).join('\n');
+  ]
+    .filter((line): line is string => line !== undefined)
+    .join('\n');
   if (view.state === 'failed') node.icon = 'warning';
   return node;
 }
@@ -173,10 +215,20 @@ function hostLinkNode(device: TopologyDeviceJson): TopologyNode {
   };
 }
 
-function linkNode(topology: TopologyJson, link: TopologyLinkJson, to: TopologyDeviceJson, rate: LinkMessageRate | undefined): TopologyNode {
+function linkNode(
+  topology: TopologyJson,
+  link: TopologyLinkJson,
+  to: TopologyDeviceJson,
+  rate: LinkMessageRate | undefined,
+): TopologyNode {
   const path = topology.paths.find((p) => p.from === link.from && p.to === link.to);
   const detour = path && path.hops > 1 ? path : undefined;
-  const icon = link.interconnect.kind === 'samePhysicalGpu' ? 'link' : link.interconnect.kind === 'host' ? 'server-process' : 'arrow-swap';
+  const icon =
+    link.interconnect.kind === 'samePhysicalGpu'
+      ? 'link'
+      : link.interconnect.kind === 'host'
+        ? 'server-process'
+        : 'arrow-swap';
   return {
     id: `${link.from}/link/${link.to}`,
     kind: 'link',
@@ -189,10 +241,16 @@ function linkNode(topology: TopologyJson, link: TopologyLinkJson, to: TopologyDe
       `- Bandwidth: ${formatGBps(link.bandwidthGBps)} per direction`,
       `- Latency: ${formatMicroseconds(link.latencyUs)}`,
       `- Known from: ${sourceText(link.source)}`,
-      link.peer ? `- CUDA peer access: ${link.peer.accessSupported ? 'supported' : 'not supported'}, performance rank ${link.peer.performanceRank}, native atomics ${link.peer.nativeAtomicSupported ? 'yes' : 'no'}` : undefined,
-      detour ? `- Best route: ${detour.devices.join(' → ')} (${detour.hops} hops, ${formatGBps(detour.bottleneckGBps)})` : undefined,
+      link.peer
+        ? `- CUDA peer access: ${link.peer.accessSupported ? 'supported' : 'not supported'}, performance rank ${link.peer.performanceRank}, native atomics ${link.peer.nativeAtomicSupported ? 'yes' : 'no'}`
+        : undefined,
+      detour
+        ? `- Best route: ${detour.devices.join(' → ')} (${detour.hops} hops, ${formatGBps(detour.bottleneckGBps)})`
+        : undefined,
       messageLine(rate),
-    ].filter((line): line is string => line !== undefined).join('\n'),
+    ]
+      .filter((line): line is string => line !== undefined)
+      .join('\n'),
     icon,
     device: link.to,
     basis: link.basis,
@@ -202,11 +260,16 @@ function linkNode(topology: TopologyJson, link: TopologyLinkJson, to: TopologyDe
 
 function sourceText(source: TopologyLinkJson['source']): string {
   switch (source) {
-    case 'nvml': return 'NVML (per-link NVLink state and remote ends)';
-    case 'cuda-p2p': return 'CUDA peer access and the PCIe common ancestor';
-    case 'host': return 'no peer path between these backends: staged through system memory';
-    case 'identity': return 'the same physical GPU behind two backends';
-    case 'fallback': return 'an estimate, because a probe was unavailable (see the notes)';
+    case 'nvml':
+      return 'NVML (per-link NVLink state and remote ends)';
+    case 'cuda-p2p':
+      return 'CUDA peer access and the PCIe common ancestor';
+    case 'host':
+      return 'no peer path between these backends: staged through system memory';
+    case 'identity':
+      return 'the same physical GPU behind two backends';
+    case 'fallback':
+      return 'an estimate, because a probe was unavailable (see the notes)';
   }
 }
 
@@ -216,18 +279,63 @@ function sourceText(source: TopologyLinkJson['source']): string {
  * record does.
  */
 export function topologyTree(info: TopologyInfo | undefined, problem?: string, kernels?: KernelsInfo): TopologyNode[] {
-  const message = (id: string, label: string, tooltip: string, icon = 'info'): TopologyNode => ({ id, kind: 'message', label, tooltip, icon, children: [] });
+  const message = (id: string, label: string, tooltip: string, icon = 'info'): TopologyNode => ({
+    id,
+    kind: 'message',
+    label,
+    tooltip,
+    icon,
+    children: [],
+  });
   if (problem !== undefined) return [message('message/problem', problem, problem, 'warning')];
-  if (!info) return [message('message/waiting', 'Waiting for the language server…', 'The RingKernel language server is starting.', 'loading~spin')];
-  if (info.probing) return [message('message/probing', 'Probing GPU devices…', 'The device probe is looking for CUDA devices and WebGPU adapters.', 'loading~spin')];
+  if (!info)
+    return [
+      message(
+        'message/waiting',
+        'Waiting for the language server…',
+        'The RingKernel language server is starting.',
+        'loading~spin',
+      ),
+    ];
+  if (info.probing)
+    return [
+      message(
+        'message/probing',
+        'Probing GPU devices…',
+        'The device probe is looking for CUDA devices and WebGPU adapters.',
+        'loading~spin',
+      ),
+    ];
   const nodes = info.topology.devices.map((device) => deviceNode(info, device, kernels));
-  if (nodes.length === 0) nodes.push(message('message/none', 'No GPU devices found', 'No backend found a device; the notes below say why.', 'warning'));
-  if (info.measuring) nodes.unshift(message('message/measuring', 'Measuring bandwidth and latency…', 'RingKernel: Measure Topology is running.', 'loading~spin'));
+  if (nodes.length === 0)
+    nodes.push(
+      message('message/none', 'No GPU devices found', 'No backend found a device; the notes below say why.', 'warning'),
+    );
+  if (info.measuring)
+    nodes.unshift(
+      message(
+        'message/measuring',
+        'Measuring bandwidth and latency…',
+        'RingKernel: Measure Topology is running.',
+        'loading~spin',
+      ),
+    );
   if (info.topology.notes.length > 0) {
     nodes.push({
-      id: 'notes', kind: 'notes', label: 'Notes', description: `${info.topology.notes.length}`,
-      tooltip: 'What was estimated because a probe was unavailable, and what was ambiguous.', icon: 'info',
-      children: info.topology.notes.map((note, i) => ({ id: `notes/${i}`, kind: 'note', label: shortNote(note), tooltip: note, icon: 'circle-small', children: [] })),
+      id: 'notes',
+      kind: 'notes',
+      label: 'Notes',
+      description: `${info.topology.notes.length}`,
+      tooltip: 'What was estimated because a probe was unavailable, and what was ambiguous.',
+      icon: 'info',
+      children: info.topology.notes.map((note, i) => ({
+        id: `notes/${i}`,
+        kind: 'note',
+        label: shortNote(note),
+        tooltip: note,
+        icon: 'circle-small',
+        children: [],
+      })),
     });
   }
   return nodes;

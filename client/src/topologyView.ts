@@ -11,7 +11,14 @@ import type { TopologyClient } from './topologyClient';
 
 /** What the kernel rows show (where each kernel runs, version, state, the rate as drawn), as one string: only a change redraws the view. */
 function placementKey(info: KernelsInfo | undefined): string {
-  return info === undefined ? '' : info.kernels.map((k) => `${k.id}@${k.device ?? ''}:${k.version}:${k.state}:${k.state === 'running' ? formatRate(k.stepsPerSecond) : ''}`).join('\n');
+  return info === undefined
+    ? ''
+    : info.kernels
+        .map(
+          (k) =>
+            `${k.id}@${k.device ?? ''}:${k.version}:${k.state}:${k.state === 'running' ? formatRate(k.stepsPerSecond) : ''}`,
+        )
+        .join('\n');
 }
 
 export const TOPOLOGY_VIEW_ID = 'ringkernel.topology';
@@ -35,14 +42,22 @@ export class TopologyView implements vscode.TreeDataProvider<TopologyNode>, vsco
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.subscriptions.push(
-      topology.onDidChange(() => { void this.refresh(); }),
+      topology.onDidChange(() => {
+        void this.refresh();
+      }),
       kernels.onDidChangeState((info) => this.kernelsChanged(info)),
     );
   }
 
   /** Shows the view; drops of kernels onto devices go to `dragAndDrop`. */
   show(dragAndDrop: vscode.TreeDragAndDropController<TopologyNode>): void {
-    this.subscriptions.push(vscode.window.createTreeView(TOPOLOGY_VIEW_ID, { treeDataProvider: this, showCollapseAll: true, dragAndDropController: dragAndDrop }));
+    this.subscriptions.push(
+      vscode.window.createTreeView(TOPOLOGY_VIEW_ID, {
+        treeDataProvider: this,
+        showCollapseAll: true,
+        dragAndDropController: dragAndDrop,
+      }),
+    );
   }
 
   /** What the view shows now (plain data). */
@@ -71,7 +86,9 @@ export class TopologyView implements vscode.TreeDataProvider<TopologyNode>, vsco
         this.draw();
       } while (this.again);
       return this.roots;
-    })().finally(() => { this.refreshing = undefined; });
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
     this.refreshing = run;
     return run;
   }
@@ -90,13 +107,20 @@ export class TopologyView implements vscode.TreeDataProvider<TopologyNode>, vsco
   }
 
   getTreeItem(node: TopologyNode): vscode.TreeItem {
-    const state = node.children.length === 0 ? vscode.TreeItemCollapsibleState.None
-      : node.kind === 'device' || node.kind === 'notes' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed;
+    const state =
+      node.children.length === 0
+        ? vscode.TreeItemCollapsibleState.None
+        : node.kind === 'device' || node.kind === 'notes'
+          ? vscode.TreeItemCollapsibleState.Expanded
+          : vscode.TreeItemCollapsibleState.Collapsed;
     const item = new vscode.TreeItem(node.label, state);
     item.id = node.id;
     if (node.description !== undefined) item.description = node.description;
     item.tooltip = new vscode.MarkdownString(node.tooltip);
-    item.iconPath = new vscode.ThemeIcon(node.icon, node.basis === 'measured' ? new vscode.ThemeColor('charts.green') : undefined);
+    item.iconPath = new vscode.ThemeIcon(
+      node.icon,
+      node.basis === 'measured' ? new vscode.ThemeColor('charts.green') : undefined,
+    );
     // Menus tell a drained device (Undrain) from one in service (Drain).
     item.contextValue = node.drained === true ? 'drainedDevice' : node.kind;
     return item;

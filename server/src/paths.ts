@@ -14,7 +14,9 @@ export function extensionRoot(): string {
     if (existsSync(manifest) && isOurManifest(manifest)) return (cachedRoot = dir);
     const parent = dirname(dir);
     if (parent === dir) {
-      throw new Error(`RingKernel could not find its own package.json above ${__dirname}; the installation is incomplete: reinstall the extension.`);
+      throw new Error(
+        `RingKernel could not find its own package.json above ${__dirname}; the installation is incomplete: reinstall the extension.`,
+      );
     }
     dir = parent;
   }

@@ -25,7 +25,8 @@ export function fuzzSeed(): number {
 export function fuzzBudgetMs(share = 1): number {
   const fromEnv = process.env.RINGKERNEL_FUZZ_MS;
   const ms = fromEnv === undefined || fromEnv === '' ? DEFAULT_FUZZ_MS : Number(fromEnv);
-  if (!Number.isFinite(ms) || ms <= 0) throw new Error(`RINGKERNEL_FUZZ_MS must be a positive number of milliseconds, got "${fromEnv}"`);
+  if (!Number.isFinite(ms) || ms <= 0)
+    throw new Error(`RINGKERNEL_FUZZ_MS must be a positive number of milliseconds, got "${fromEnv}"`);
   return Math.max(200, Math.round(ms * share));
 }
 
@@ -49,7 +50,13 @@ export interface FuzzResult {
  * Runs `property` on inputs from `arbitrary` until the time budget is spent. A property fails by
  * throwing (or rejecting); taking longer than `perInputMs` fails it too.
  */
-export async function fuzz<T>(t: TestContext, target: string, arbitrary: fc.Arbitrary<T>, property: (input: T) => Promise<void> | void, options: FuzzOptions): Promise<FuzzResult> {
+export async function fuzz<T>(
+  t: TestContext,
+  target: string,
+  arbitrary: fc.Arbitrary<T>,
+  property: (input: T) => Promise<void> | void,
+  options: FuzzOptions,
+): Promise<FuzzResult> {
   const seed = fuzzSeed();
   const budgetMs = fuzzBudgetMs(options.share);
   const path = process.env.RINGKERNEL_FUZZ_PATH;
@@ -91,11 +98,16 @@ export async function fuzz<T>(t: TestContext, target: string, arbitrary: fc.Arbi
   t.diagnostic(line);
   process.stderr.write(`${line}\n`);
   const report = process.env.RINGKERNEL_FUZZ_REPORT;
-  if (report !== undefined && report !== '') appendFileSync(report, `${JSON.stringify({ ...result, failed: details.failed || lateFailure !== undefined })}\n`);
-  if (lateFailure !== undefined) assert.fail(`fuzz target ${target} failed on its last input (seed ${seed}): ${lateFailure}`);
+  if (report !== undefined && report !== '')
+    appendFileSync(report, `${JSON.stringify({ ...result, failed: details.failed || lateFailure !== undefined })}\n`);
+  if (lateFailure !== undefined)
+    assert.fail(`fuzz target ${target} failed on its last input (seed ${seed}): ${lateFailure}`);
   if (details.failed) {
-    const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-    assert.fail(`fuzz target ${target} failed: ${cause}\n${fc.defaultReportMessage(details) ?? 'no report'}\nReplay: RINGKERNEL_FUZZ_SEED=${seed} RINGKERNEL_FUZZ_PATH=${details.counterexamplePath ?? ''}`);
+    const cause =
+      details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+    assert.fail(
+      `fuzz target ${target} failed: ${cause}\n${fc.defaultReportMessage(details) ?? 'no report'}\nReplay: RINGKERNEL_FUZZ_SEED=${seed} RINGKERNEL_FUZZ_PATH=${details.counterexamplePath ?? ''}`,
+    );
   }
   assert.ok(result.inputs > 0, `fuzz target ${target} tried no input in ${budgetMs} ms`);
   return result;

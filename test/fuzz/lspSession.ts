@@ -29,10 +29,17 @@ export class LspSession {
   constructor() {
     this.process = spawn(process.execPath, [distFile('server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.process.stdout.on('data', (chunk: Buffer) => this.read(chunk));
-    this.process.stderr.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk; });
+    this.process.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stderr += chunk;
+    });
     // A server that exits closes its stdin; writes after that must not throw in the test.
     this.process.stdin.on('error', () => undefined);
-    this.exited = new Promise((resolve) => this.process.once('exit', (code, signal) => { resolve({ code, signal }); this.wake(); }));
+    this.exited = new Promise((resolve) =>
+      this.process.once('exit', (code, signal) => {
+        resolve({ code, signal });
+        this.wake();
+      }),
+    );
   }
 
   get alive(): boolean {
@@ -49,15 +56,19 @@ export class LspSession {
 
   /** The answer to request `id`, or the server's exit, within `ms`. */
   async answer(id: number | string, ms: number, what: string): Promise<LspMessage | 'exited'> {
-    return within(ms, `${what} (request id ${JSON.stringify(id)})`, new Promise<LspMessage | 'exited'>((resolve) => {
-      const look = (): void => {
-        const found = this.messages.find((m) => m.id === id && m.method === undefined);
-        if (found) resolve(found);
-        else if (!this.alive) resolve('exited');
-        else this.waiters.push(look);
-      };
-      look();
-    }));
+    return within(
+      ms,
+      `${what} (request id ${JSON.stringify(id)})`,
+      new Promise<LspMessage | 'exited'>((resolve) => {
+        const look = (): void => {
+          const found = this.messages.find((m) => m.id === id && m.method === undefined);
+          if (found) resolve(found);
+          else if (!this.alive) resolve('exited');
+          else this.waiters.push(look);
+        };
+        look();
+      }),
+    );
   }
 
   async exit(ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -65,9 +76,15 @@ export class LspSession {
   }
 
   async initialize(): Promise<void> {
-    this.send({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { processId: null, rootUri: null, capabilities: {} } });
+    this.send({
+      jsonrpc: '2.0',
+      id: 'init',
+      method: 'initialize',
+      params: { processId: null, rootUri: null, capabilities: {} },
+    });
     const answer = await this.answer('init', 30_000, 'initialize');
-    if (answer === 'exited' || answer.error) throw new Error(`the server did not initialize: ${JSON.stringify(answer)} ${this.stderr}`);
+    if (answer === 'exited' || answer.error)
+      throw new Error(`the server did not initialize: ${JSON.stringify(answer)} ${this.stderr}`);
     this.send({ jsonrpc: '2.0', method: 'initialized', params: {} });
   }
 
@@ -86,7 +103,9 @@ export class LspSession {
     for (;;) {
       const end = this.pending.indexOf('\r\n\r\n');
       if (end === -1) break;
-      const length = Number(/Content-Length: *(\d+)/i.exec(this.pending.subarray(0, end).toString('latin1'))?.[1] ?? NaN);
+      const length = Number(
+        /Content-Length: *(\d+)/i.exec(this.pending.subarray(0, end).toString('latin1'))?.[1] ?? NaN,
+      );
       if (!Number.isFinite(length) || this.pending.length < end + 4 + length) break;
       const body = this.pending.subarray(end + 4, end + 4 + length).toString('utf8');
       this.pending = this.pending.subarray(end + 4 + length);

@@ -14,7 +14,12 @@ import { fuzz, within } from './fuzzRun';
 import { validatorInput, type SourceLanguage } from './sourceMutations';
 
 const errors: string[] = [];
-const logger: Logger = { error: (m) => errors.push(m), warn: () => undefined, info: () => undefined, debug: () => undefined };
+const logger: Logger = {
+  error: (m) => errors.push(m),
+  warn: () => undefined,
+  info: () => undefined,
+  debug: () => undefined,
+};
 
 let validators: ValidatorSet;
 before(async () => {
@@ -25,11 +30,20 @@ after(() => validators.dispose());
 function assertInside(diagnostic: Diagnostic, index: LineIndex, what: string): void {
   const { start, end } = diagnostic.range;
   for (const p of [start, end]) {
-    assert.ok(Number.isInteger(p.line) && p.line >= 0 && p.line < index.lineCount, `${what}: line ${p.line} outside the text's ${index.lineCount} lines`);
+    assert.ok(
+      Number.isInteger(p.line) && p.line >= 0 && p.line < index.lineCount,
+      `${what}: line ${p.line} outside the text's ${index.lineCount} lines`,
+    );
     const length = index.lineEnd(p.line) - index.lineStart(p.line);
-    assert.ok(Number.isInteger(p.character) && p.character >= 0 && p.character <= length, `${what}: character ${p.character} outside line ${p.line} (${length} long)`);
+    assert.ok(
+      Number.isInteger(p.character) && p.character >= 0 && p.character <= length,
+      `${what}: character ${p.character} outside line ${p.line} (${length} long)`,
+    );
   }
-  assert.ok(start.line < end.line || (start.line === end.line && start.character <= end.character), `${what}: range ends before it starts`);
+  assert.ok(
+    start.line < end.line || (start.line === end.line && start.character <= end.character),
+    `${what}: range ends before it starts`,
+  );
   assert.ok(typeof diagnostic.message === 'string' && diagnostic.message.trim() !== '', `${what}: empty message`);
 }
 
@@ -41,7 +55,8 @@ function assertSound(outcome: ValidationOutcome, text: string): void {
   const index = new LineIndex(text);
   for (const d of outcome.diagnostics) {
     assertInside(d, index, `${d.source}: ${d.message}`);
-    for (const r of d.related ?? []) assertInside({ ...d, range: r.range, message: r.message }, index, `related of ${d.message}`);
+    for (const r of d.related ?? [])
+      assertInside({ ...d, range: r.range, message: r.message }, index, `related of ${d.message}`);
   }
 }
 
@@ -67,23 +82,40 @@ const TARGETS: Target[] = [
 
 describe('fuzz: validators', () => {
   for (const target of TARGETS) {
-    test(`${target.language.toUpperCase()}: every input gets an outcome in bounded time, and a clean kernel still validates clean after`, { timeout: 600_000 }, async (t) => {
-      let n = 0;
-      const skipped = new Map<string, number>();
-      await fuzz(t, `${target.language} validator`, validatorInput(target.language), async (text) => {
-        const outcome = await validators.validate(target.language, text, target.context(n++));
-        assertSound(outcome, text);
-        if (outcome.skipped !== undefined) {
-          const reason = outcome.skipped.replace(/[0-9.]+/g, 'N').slice(0, 80);
-          skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
-        }
-      }, { perInputMs: target.perInputMs });
-      for (const [reason, count] of skipped) t.diagnostic(`skipped ${count}x: ${reason}`);
-      const clean = readFileSync(CLEAN[target.language], 'utf8');
-      const outcome = await within(30_000, `validating ${CLEAN[target.language]} after the fuzz run`, validators.validate(target.language, clean, { parserOnly: true }));
-      assertSound(outcome, clean);
-      assert.equal(outcome.skipped, undefined, `after the fuzz run: ${outcome.skipped ?? ''}`);
-      assert.deepEqual(outcome.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message), []);
-    });
+    test(
+      `${target.language.toUpperCase()}: every input gets an outcome in bounded time, and a clean kernel still validates clean after`,
+      { timeout: 600_000 },
+      async (t) => {
+        let n = 0;
+        const skipped = new Map<string, number>();
+        await fuzz(
+          t,
+          `${target.language} validator`,
+          validatorInput(target.language),
+          async (text) => {
+            const outcome = await validators.validate(target.language, text, target.context(n++));
+            assertSound(outcome, text);
+            if (outcome.skipped !== undefined) {
+              const reason = outcome.skipped.replace(/[0-9.]+/g, 'N').slice(0, 80);
+              skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
+            }
+          },
+          { perInputMs: target.perInputMs },
+        );
+        for (const [reason, count] of skipped) t.diagnostic(`skipped ${count}x: ${reason}`);
+        const clean = readFileSync(CLEAN[target.language], 'utf8');
+        const outcome = await within(
+          30_000,
+          `validating ${CLEAN[target.language]} after the fuzz run`,
+          validators.validate(target.language, clean, { parserOnly: true }),
+        );
+        assertSound(outcome, clean);
+        assert.equal(outcome.skipped, undefined, `after the fuzz run: ${outcome.skipped ?? ''}`);
+        assert.deepEqual(
+          outcome.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message),
+          [],
+        );
+      },
+    );
   }
 });

@@ -5,12 +5,21 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { isCudaError, type CudaAddon, type CudaFunction, type CudaModule, type ModuleLoadResult } from '../../server/src/backends/cuda/cudaAddon';
+import {
+  isCudaError,
+  type CudaAddon,
+  type CudaFunction,
+  type CudaModule,
+  type ModuleLoadResult,
+} from '../../server/src/backends/cuda/cudaAddon';
 import { loadCudaAddon } from '../../server/src/backends/cuda/cudaAddonLoader';
 import { parsePtxasLog } from '../../server/src/validation/ptxasLog';
 import { fixture } from '../support/repo';
 
-const skip = process.env.RINGKERNEL_TEST_GPU === '1' ? false : 'needs an NVIDIA GPU: set RINGKERNEL_TEST_GPU=1 on a machine with one';
+const skip =
+  process.env.RINGKERNEL_TEST_GPU === '1'
+    ? false
+    : 'needs an NVIDIA GPU: set RINGKERNEL_TEST_GPU=1 on a machine with one';
 const timeout = 120_000;
 const figures: Record<string, unknown> = {};
 
@@ -36,7 +45,8 @@ interface Kernels {
 }
 let kernels: Promise<Kernels> | undefined;
 function kernelModule(): Promise<Kernels> {
-  kernels ??= cuda().moduleLoad(0, readFileSync(fixture('ptx', 'kernels.ptx'), 'utf8'))
+  kernels ??= cuda()
+    .moduleLoad(0, readFileSync(fixture('ptx', 'kernels.ptx'), 'utf8'))
     .then((loaded) => ({ loaded, fn: (name: string) => cuda().getFunction(loaded.module, name) }));
   return kernels;
 }
@@ -50,7 +60,13 @@ test('the driver loads through cuGetProcAddress and initialises', { skip, timeou
   assert.ok(status.available, status.reason);
   assert.equal(status.apiVersion, 12000);
   assert.ok((status.driverVersion ?? 0) >= 12000);
-  record('driver', { driverVersion: status.driverVersion, libraryPath: status.libraryPath, loadMs: round(status.loadMs ?? 0), cuInitMs: round(status.initMs ?? 0), missingEntryPoints: status.missingEntryPoints });
+  record('driver', {
+    driverVersion: status.driverVersion,
+    libraryPath: status.libraryPath,
+    loadMs: round(status.loadMs ?? 0),
+    cuInitMs: round(status.initMs ?? 0),
+    missingEntryPoints: status.missingEntryPoints,
+  });
 });
 
 test('enumerates every device with its attributes and retains its primary context', { skip, timeout }, () => {
@@ -78,7 +94,11 @@ test('enumerates every device with its attributes and retains its primary contex
     assert.ok(memory.free > 0 && memory.free <= memory.total && memory.total <= info.totalMem);
     record(`device${ordinal}.primaryContext`, { firstUseMs: round(firstMs), memory });
   }
-  assert.throws(() => addon.deviceInfo(count), (e: unknown) => isCudaError(e) && e.name === 'CUDA_ERROR_INVALID_DEVICE' && /there is no CUDA device/.test(e.message));
+  assert.throws(
+    () => addon.deviceInfo(count),
+    (e: unknown) =>
+      isCudaError(e) && e.name === 'CUDA_ERROR_INVALID_DEVICE' && /there is no CUDA device/.test(e.message),
+  );
 });
 
 test('JIT-compiles a PTX module and describes its entry points', { skip, timeout }, async () => {
@@ -90,7 +110,11 @@ test('JIT-compiles a PTX module and describes its entry points', { skip, timeout
   assert.equal(vectorAdd.name, 'vector_add');
   const info = addon.functionInfo(vectorAdd);
   assert.ok(info.numRegs > 0 && info.maxThreadsPerBlock > 0);
-  if (info.params !== null) assert.deepEqual(info.params.map((p) => p.size), [8, 8, 8, 4]);
+  if (info.params !== null)
+    assert.deepEqual(
+      info.params.map((p) => p.size),
+      [8, 8, 8, 4],
+    );
 
   // Reloading, as hot reload does: load the new module, then unload the old one.
   const source = readFileSync(fixture('ptx', 'kernels.ptx'), 'utf8');
@@ -106,7 +130,10 @@ test('JIT-compiles a PTX module and describes its entry points', { skip, timeout
     previous = next.module;
   }
   addon.moduleUnload(previous);
-  assert.throws(() => addon.getFunction(previous, 'vector_add'), (e: unknown) => isCudaError(e) && e.name === 'CUDA_ERROR_INVALID_HANDLE');
+  assert.throws(
+    () => addon.getFunction(previous, 'vector_add'),
+    (e: unknown) => isCudaError(e) && e.name === 'CUDA_ERROR_INVALID_HANDLE',
+  );
   record('jit', {
     firstLoadMs: round(loaded.jitMs),
     firstWallTimeMs: round(loaded.wallTimeMs),
@@ -135,7 +162,12 @@ test('runs a vector add and every element is right', { skip, timeout }, async ()
     addon.memcpyHtoD(db, b);
     addon.memsetD8(dc, 0xff, bytes);
     const block = 256;
-    addon.launchKernel(vectorAdd, { grid: [Math.ceil(n / block)], block: [block] }, [da, db, dc, { type: 'u32', value: n }]);
+    addon.launchKernel(vectorAdd, { grid: [Math.ceil(n / block)], block: [block] }, [
+      da,
+      db,
+      dc,
+      { type: 'u32', value: n },
+    ]);
     addon.deviceSynchronize(0);
     const c = new Float32Array(n);
     addon.memcpyDtoH(c, dc);
@@ -159,7 +191,11 @@ test('passes f32, u32 and u64 scalars and the four-pointer kernel ABI', { skip, 
   const outbox = addon.memAlloc(0, 16);
   try {
     addon.memcpyHtoD(d, data);
-    addon.launchKernel(fn('scale_f32'), { grid: 4, block: 256 }, [d, { type: 'f32', value: 1.5 }, { type: 'u32', value: n }]);
+    addon.launchKernel(fn('scale_f32'), { grid: 4, block: 256 }, [
+      d,
+      { type: 'f32', value: 1.5 },
+      { type: 'u32', value: n },
+    ]);
     const scaled = new Float32Array(n);
     addon.memcpyDtoH(scaled, d);
     for (let i = 0; i < n; i++) assert.equal(scaled[i], Math.fround(i * 1.5), `element ${i}`);
@@ -191,8 +227,14 @@ test('refuses a launch whose arguments do not match the kernel signature', { ski
     t.skip('this driver cannot describe kernel parameters (cuFuncGetParamInfo needs CUDA 12.4)');
     return;
   }
-  assert.throws(() => addon.launchKernel(vectorAdd, { grid: 1, block: 1 }, [1n, 2n, 3n]), /kernel 'vector_add' takes 4 parameters of sizes \[8, 8, 8, 4\] bytes but got 3/);
-  assert.throws(() => addon.launchKernel(vectorAdd, { grid: 1, block: 1 }, [1n, 2n, 3n, 4n]), /but got 4 of sizes \[8, 8, 8, 8\]/);
+  assert.throws(
+    () => addon.launchKernel(vectorAdd, { grid: 1, block: 1 }, [1n, 2n, 3n]),
+    /kernel 'vector_add' takes 4 parameters of sizes \[8, 8, 8, 4\] bytes but got 3/,
+  );
+  assert.throws(
+    () => addon.launchKernel(vectorAdd, { grid: 1, block: 1 }, [1n, 2n, 3n, 4n]),
+    /but got 4 of sizes \[8, 8, 8, 8\]/,
+  );
 });
 
 test('reports a broken module with the JIT log line and message', { skip, timeout }, async () => {
@@ -216,7 +258,11 @@ test('reports a broken module with the JIT log line and message', { skip, timeou
 
 test('names the entry point a module does not have', { skip, timeout }, async () => {
   const { fn } = await kernelModule();
-  assert.throws(() => fn('no_such_kernel'), (e: unknown) => isCudaError(e) && e.name === 'CUDA_ERROR_NOT_FOUND' && /no entry point named 'no_such_kernel'/.test(e.message));
+  assert.throws(
+    () => fn('no_such_kernel'),
+    (e: unknown) =>
+      isCudaError(e) && e.name === 'CUDA_ERROR_NOT_FOUND' && /no entry point named 'no_such_kernel'/.test(e.message),
+  );
 });
 
 test('copies in every direction, checked byte for byte, with their bandwidth', { skip, timeout }, () => {
@@ -277,13 +323,23 @@ test('copies in every direction, checked byte for byte, with their bandwidth', {
     assert.ok(set.every((v) => v === 0xab));
 
     // A copy that would run past its allocation is refused before the driver sees it.
-    assert.throws(() => addon.memcpyHtoD({ allocation: d1, offset: size - 8 }, new Uint8Array(16)), (e: unknown) => isCudaError(e) && e.name === 'CUDA_ERROR_INVALID_VALUE' && /runs past its allocation/.test(e.message));
+    assert.throws(
+      () => addon.memcpyHtoD({ allocation: d1, offset: size - 8 }, new Uint8Array(16)),
+      (e: unknown) =>
+        isCudaError(e) && e.name === 'CUDA_ERROR_INVALID_VALUE' && /runs past its allocation/.test(e.message),
+    );
     assert.throws(() => addon.memcpyDtoD(d2, d1, size + 1), /runs past its allocation/);
-    assert.throws(() => addon.memcpyDtoH(new Uint8Array(4), { allocation: d1, offset: size + 1 }), /src\.offset \d+ lies past the end of its allocation/);
+    assert.throws(
+      () => addon.memcpyDtoH(new Uint8Array(4), { allocation: d1, offset: size + 1 }),
+      /src\.offset \d+ lies past the end of its allocation/,
+    );
     // Argument checks that need a real allocation to get that far.
     const loose = addon as unknown as Record<string, (...args: unknown[]) => unknown>;
     assert.throws(() => loose.memsetD8!(d1, 256, 1), /memsetD8: value must be a byte \(0 to 255\)/);
-    assert.throws(() => loose.memcpyHtoD!(d1, [1, 2, 3]), /memcpyHtoD: src must be an ArrayBuffer, Buffer, typed array or DataView, got an array/);
+    assert.throws(
+      () => loose.memcpyHtoD!(d1, [1, 2, 3]),
+      /memcpyHtoD: src must be an ArrayBuffer, Buffer, typed array or DataView, got an array/,
+    );
     assert.throws(() => loose.memcpyDtoH!('buffer', d1), /memcpyDtoH: dst must be an ArrayBuffer/);
     assert.throws(() => loose.memcpyHtoD!({ allocation: d1, offset: -1 }, part), /dst\.offset must be a byte offset/);
   } finally {
@@ -296,43 +352,62 @@ test('copies in every direction, checked byte for byte, with their bandwidth', {
   }
   assert.equal(pinned.byteLength, 0, 'memFreeHost detaches the buffer');
   // A freed allocation is refused by its handle; there is no address left to misuse.
-  assert.throws(() => addon.memcpyHtoD(d1, new Uint8Array(16)), (e: unknown) => isCudaError(e) && e.name === 'CUDA_ERROR_INVALID_HANDLE' && /the allocation was already freed/.test(e.message));
-  assert.throws(() => addon.memFree(d1), (e: unknown) => isCudaError(e) && e.name === 'CUDA_ERROR_INVALID_HANDLE');
+  assert.throws(
+    () => addon.memcpyHtoD(d1, new Uint8Array(16)),
+    (e: unknown) =>
+      isCudaError(e) && e.name === 'CUDA_ERROR_INVALID_HANDLE' && /the allocation was already freed/.test(e.message),
+  );
+  assert.throws(
+    () => addon.memFree(d1),
+    (e: unknown) => isCudaError(e) && e.name === 'CUDA_ERROR_INVALID_HANDLE',
+  );
   assert.throws(() => addon.memFreeHost(pinned), TypeError);
 });
 
-test('times GPU work with events and waits for it without blocking the JavaScript thread', { skip, timeout }, async () => {
-  const addon = cuda();
-  const { fn } = await kernelModule();
-  const { clockRateKHz } = addon.deviceInfo(0);
-  const stream = addon.streamCreate(0, { nonBlocking: true });
-  const start = addon.eventCreate(0);
-  const end = addon.eventCreate(0, { blockingSync: true });
-  const cycles = BigInt(clockRateKHz) * 300n; // about 300 ms at the reported clock
-  addon.eventRecord(start, stream);
-  addon.launchKernel(fn('spin'), { grid: 1, block: 1, stream }, [{ type: 'u64', value: cycles }]);
-  addon.eventRecord(end, stream);
-  assert.equal(addon.streamQuery(stream), false, 'the spin kernel finished before we could wait for it');
+test(
+  'times GPU work with events and waits for it without blocking the JavaScript thread',
+  { skip, timeout },
+  async () => {
+    const addon = cuda();
+    const { fn } = await kernelModule();
+    const { clockRateKHz } = addon.deviceInfo(0);
+    const stream = addon.streamCreate(0, { nonBlocking: true });
+    const start = addon.eventCreate(0);
+    const end = addon.eventCreate(0, { blockingSync: true });
+    const cycles = BigInt(clockRateKHz) * 300n; // about 300 ms at the reported clock
+    addon.eventRecord(start, stream);
+    addon.launchKernel(fn('spin'), { grid: 1, block: 1, stream }, [{ type: 'u64', value: cycles }]);
+    addon.eventRecord(end, stream);
+    assert.equal(addon.streamQuery(stream), false, 'the spin kernel finished before we could wait for it');
 
-  let ticks = 0;
-  const timer = setInterval(() => ticks++, 10);
-  const started = performance.now();
-  await addon.streamSynchronizeAsync(stream);
-  const waitedMs = performance.now() - started;
-  clearInterval(timer);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const started = performance.now();
+    await addon.streamSynchronizeAsync(stream);
+    const waitedMs = performance.now() - started;
+    clearInterval(timer);
 
-  assert.equal(addon.streamQuery(stream), true);
-  assert.equal(addon.eventQuery(end), true);
-  await addon.eventSynchronizeAsync(end);
-  await addon.deviceSynchronizeAsync(0);
-  const elapsedMs = addon.eventElapsedTime(start, end);
-  assert.ok(elapsedMs > 50, `the spin kernel took ${elapsedMs} ms`);
-  assert.ok(ticks >= 3, `timers fired ${ticks} times while waiting ${waitedMs} ms`);
-  record('events', { spinCycles: Number(cycles), eventElapsedMs: round(elapsedMs), waitedMs: round(waitedMs), timerTicksWhileWaiting: ticks });
+    assert.equal(addon.streamQuery(stream), true);
+    assert.equal(addon.eventQuery(end), true);
+    await addon.eventSynchronizeAsync(end);
+    await addon.deviceSynchronizeAsync(0);
+    const elapsedMs = addon.eventElapsedTime(start, end);
+    assert.ok(elapsedMs > 50, `the spin kernel took ${elapsedMs} ms`);
+    assert.ok(ticks >= 3, `timers fired ${ticks} times while waiting ${waitedMs} ms`);
+    record('events', {
+      spinCycles: Number(cycles),
+      eventElapsedMs: round(elapsedMs),
+      waitedMs: round(waitedMs),
+      timerTicksWhileWaiting: ticks,
+    });
 
-  addon.streamDestroy(stream);
-  assert.throws(() => addon.streamQuery(stream), (e: unknown) => isCudaError(e) && e.name === 'CUDA_ERROR_INVALID_HANDLE' && /already destroyed/.test(e.message));
-});
+    addon.streamDestroy(stream);
+    assert.throws(
+      () => addon.streamQuery(stream),
+      (e: unknown) => isCudaError(e) && e.name === 'CUDA_ERROR_INVALID_HANDLE' && /already destroyed/.test(e.message),
+    );
+  },
+);
 
 test('peer access between every pair of devices', { skip, timeout }, () => {
   const addon = cuda();
@@ -364,7 +439,11 @@ test('peer access between every pair of devices', { skip, timeout }, () => {
       assert.ok(back.equals(data));
       pairs.push({ a, b, peerCopyGBps: gbPerSecond(size, ms) });
       // Within one device only: between devices the error names the peer copy.
-      assert.throws(() => addon.memcpyDtoD(dst, src, 16), (e: unknown) => isCudaError(e) && e.name === 'DEVICE_MISMATCH' && /use memcpyPeer|with memcpyPeer/.test(e.message));
+      assert.throws(
+        () => addon.memcpyDtoD(dst, src, 16),
+        (e: unknown) =>
+          isCudaError(e) && e.name === 'DEVICE_MISMATCH' && /use memcpyPeer|with memcpyPeer/.test(e.message),
+      );
       addon.memFree(src);
       addon.memFree(dst);
       assert.equal(addon.disablePeerAccess(a, b), true);
@@ -377,7 +456,13 @@ test('NVML describes each GPU, its NVLinks and its place in the PCIe topology', 
   const addon = cuda();
   const status = addon.nvmlStatus();
   assert.ok(status.available, status.reason);
-  record('nvml', { driverVersion: status.driverVersion, nvmlVersion: status.nvmlVersion, deviceCount: status.deviceCount, initMs: round(status.initMs ?? 0), missingEntryPoints: status.missingEntryPoints });
+  record('nvml', {
+    driverVersion: status.driverVersion,
+    nvmlVersion: status.nvmlVersion,
+    deviceCount: status.deviceCount,
+    initMs: round(status.initMs ?? 0),
+    missingEntryPoints: status.missingEntryPoints,
+  });
   const count = addon.deviceCount();
   for (let ordinal = 0; ordinal < count; ordinal++) {
     const cudaInfo = addon.deviceInfo(ordinal);
@@ -388,7 +473,8 @@ test('NVML describes each GPU, its NVLinks and its place in the PCIe topology', 
     if (info.memory !== null) assert.ok(info.memory.total > 0);
     assert.equal(typeof info.nvlink.supported, 'boolean');
     for (const link of info.nvlink.links) {
-      if (link.active && link.remoteDeviceType !== null) assert.ok(['GPU', 'IBMNPU', 'SWITCH', 'UNKNOWN'].includes(link.remoteDeviceType));
+      if (link.active && link.remoteDeviceType !== null)
+        assert.ok(['GPU', 'IBMNPU', 'SWITCH', 'UNKNOWN'].includes(link.remoteDeviceType));
     }
     if (info.index !== null) assert.equal(addon.nvmlDeviceInfo(info.index).pciBusId, info.pciBusId);
     record(`nvmlDevice${ordinal}`, info);

@@ -6,11 +6,19 @@ import { AFFINE_WORDS, kernelEngineSuite } from '../support/kernelSuite';
 import { fixture } from '../support/repo';
 
 if (process.env.RINGKERNEL_TEST_GPU !== '1') {
-  test('CUDA kernels in a device host', { skip: 'needs an NVIDIA GPU: run with RINGKERNEL_TEST_GPU=1 on a GPU machine' }, () => {});
+  test(
+    'CUDA kernels in a device host',
+    { skip: 'needs an NVIDIA GPU: run with RINGKERNEL_TEST_GPU=1 on a GPU machine' },
+    () => {},
+  );
 } else {
   const ptx = readFileSync(fixture('kernels', 'abi_kernels.ptx'), 'utf8');
-  const source = (entryPoint: string): { language: 'ptx'; label: string; code: string; entryPoint: string } =>
-    ({ language: 'ptx', label: entryPoint, code: ptx, entryPoint });
+  const source = (entryPoint: string): { language: 'ptx'; label: string; code: string; entryPoint: string } => ({
+    language: 'ptx',
+    label: entryPoint,
+    code: ptx,
+    entryPoint,
+  });
   kernelEngineSuite({
     backend: 'cuda',
     affine: { source: source('affine'), grid: [AFFINE_WORDS / 64, 1, 1], block: [64, 1, 1] },

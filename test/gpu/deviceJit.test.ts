@@ -20,7 +20,10 @@ test('the driver JIT finds the unknown instruction at its line, with no ptxas', 
   // An empty PATH and no CUDA_HOME: ptxas cannot be found, so the JIT is what runs.
   const result = await validatePtx(bad, { env: { PATH: '' }, jitCompile: jit.compile });
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
-  assert.ok(errors.some((d) => d.range.start.line === line && /madd/.test(d.message) && d.source === 'cuda-jit'), JSON.stringify(result));
+  assert.ok(
+    errors.some((d) => d.range.start.line === line && /madd/.test(d.message) && d.source === 'cuda-jit'),
+    JSON.stringify(result),
+  );
   const clean = await validatePtx(good, { env: { PATH: '' }, jitCompile: jit.compile });
   assert.equal(clean.diagnostics.filter((d) => d.severity === 'error').length, 0, JSON.stringify(clean));
 });

@@ -2,13 +2,15 @@
 import { hotReloadSuite } from '../support/hotReloadSuite';
 import { ptxAbiModule } from '../support/kernelSources';
 
-const ptx = (body: string): string => ptxAbiModule(body, '  .reg .pred %p<2>;\n  .reg .b32 %r<4>;\n  .reg .b64 %rd<3>;');
+const ptx = (body: string): string =>
+  ptxAbiModule(body, '  .reg .pred %p<2>;\n  .reg .b32 %r<4>;\n  .reg .b64 %rd<3>;');
 
 hotReloadSuite({
   backend: 'cuda',
   extension: 'ptx',
   entryPoint: 'step',
-  counter: (tick) => ptx(`
+  counter: (tick) =>
+    ptx(`
   ld.global.u32 %r1, [%rd1];
   add.u32 %r1, %r1, 1;
   st.global.u32 [%rd2], %r1;

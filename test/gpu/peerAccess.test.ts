@@ -13,10 +13,14 @@ const addon: CudaAddon | undefined = loaded?.ok ? loaded.addon : undefined;
 const pairs: [number, number][] = [];
 if (addon?.driverStatus().available) {
   const count = addon.deviceCount();
-  for (let a = 0; a < count; a++) for (let b = 0; b < count; b++) if (a !== b && addon.canAccessPeer(a, b)) pairs.push([a, b]);
+  for (let a = 0; a < count; a++)
+    for (let b = 0; b < count; b++) if (a !== b && addon.canAccessPeer(a, b)) pairs.push([a, b]);
 }
-const skip = !gpu ? 'needs NVIDIA GPUs: set RINGKERNEL_TEST_GPU=1 on a machine with them'
-  : pairs.length === 0 ? 'needs two CUDA devices with peer access' : false;
+const skip = !gpu
+  ? 'needs NVIDIA GPUs: set RINGKERNEL_TEST_GPU=1 on a machine with them'
+  : pairs.length === 0
+    ? 'needs two CUDA devices with peer access'
+    : false;
 
 /** Whether a has peer access to b now: disabling answers false when it was off (and is undone at once). */
 function peerAccessOn(cuda: CudaAddon, a: number, b: number): boolean {
@@ -25,17 +29,23 @@ function peerAccessOn(cuda: CudaAddon, a: number, b: number): boolean {
   return wasOn;
 }
 
-test('enableP2P off: no pair has peer access; turned on, every allowed pair has it; off again, none', { skip }, async () => {
-  assert.ok(addon);
-  const backend = new CudaBackend({ peerAccess: false });
-  try {
-    await backend.devices();
-    for (const [a, b] of pairs) assert.equal(peerAccessOn(addon, a, b), false, `cuda:${a} → cuda:${b} has peer access with enableP2P off`);
-    backend.setPeerAccess(true);
-    for (const [a, b] of pairs) assert.equal(peerAccessOn(addon, a, b), true, `cuda:${a} → cuda:${b} has no peer access with enableP2P on`);
-    backend.setPeerAccess(false);
-    for (const [a, b] of pairs) assert.equal(peerAccessOn(addon, a, b), false);
-  } finally {
-    backend.dispose();
-  }
-});
+test(
+  'enableP2P off: no pair has peer access; turned on, every allowed pair has it; off again, none',
+  { skip },
+  async () => {
+    assert.ok(addon);
+    const backend = new CudaBackend({ peerAccess: false });
+    try {
+      await backend.devices();
+      for (const [a, b] of pairs)
+        assert.equal(peerAccessOn(addon, a, b), false, `cuda:${a} → cuda:${b} has peer access with enableP2P off`);
+      backend.setPeerAccess(true);
+      for (const [a, b] of pairs)
+        assert.equal(peerAccessOn(addon, a, b), true, `cuda:${a} → cuda:${b} has no peer access with enableP2P on`);
+      backend.setPeerAccess(false);
+      for (const [a, b] of pairs) assert.equal(peerAccessOn(addon, a, b), false);
+    } finally {
+      backend.dispose();
+    }
+  },
+);

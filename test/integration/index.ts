@@ -34,7 +34,9 @@ export function run(): Promise<void> {
     timeout: 60_000,
     ...(grep !== undefined && grep !== '' ? { grep } : {}),
   });
-  const files = readdirSync(__dirname).filter((name) => name.endsWith('.test.js')).sort();
+  const files = readdirSync(__dirname)
+    .filter((name) => name.endsWith('.test.js'))
+    .sort();
   for (const name of files) mocha.addFile(join(__dirname, name));
 
   return new Promise<void>((resolve, reject) => {

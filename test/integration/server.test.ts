@@ -22,11 +22,15 @@ async function activeApi(): Promise<RingKernelApi> {
 }
 
 async function readyServer(api: RingKernelApi, notPid?: number): Promise<number> {
-  return pollUntil('the language server to be ready', async () => {
-    if (api.status.state !== 'ready') return undefined;
-    const info = await api.serverInfo();
-    return info.pid !== notPid ? info.pid : undefined;
-  }, { timeoutMs: 30_000 });
+  return pollUntil(
+    'the language server to be ready',
+    async () => {
+      if (api.status.state !== 'ready') return undefined;
+      const info = await api.serverInfo();
+      return info.pid !== notPid ? info.pid : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
 }
 
 describe('RingKernel language server', function () {
@@ -51,16 +55,21 @@ describe('RingKernel language server', function () {
   it('answers ringkernel/serverInfo with its version, pid and every backend', async () => {
     const api = await activeApi();
     await readyServer(api);
-    const info = await pollUntil('the backend probe to finish', async () => {
-      const current = await api.serverInfo();
-      return current.probing ? undefined : current;
-    }, { timeoutMs: 45_000 });
+    const info = await pollUntil(
+      'the backend probe to finish',
+      async () => {
+        const current = await api.serverInfo();
+        return current.probing ? undefined : current;
+      },
+      { timeoutMs: 45_000 },
+    );
     const extension = vscode.extensions.getExtension(EXTENSION_ID);
     assert.equal(info.version, (extension?.packageJSON as { version: string }).version);
     assert.ok(info.pid > 0 && info.pid !== process.pid, 'the server runs in its own process');
     assert.deepEqual(info.backends.map((b) => b.backend).sort(), ['cuda', 'webgpu']);
     for (const backend of info.backends) {
-      if (!backend.available) assert.ok(backend.reason && backend.reason.length > 10, `${backend.backend} is unavailable without a reason`);
+      if (!backend.available)
+        assert.ok(backend.reason && backend.reason.length > 10, `${backend.backend} is unavailable without a reason`);
       else assert.ok(backend.devices.length > 0, `${backend.backend} is available with no device`);
     }
     assert.match(api.statusBar.text, /RingKernel: .*WebGPU.*CUDA/);

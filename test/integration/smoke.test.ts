@@ -19,6 +19,9 @@ describe('smoke: the integration test host', () => {
     const match = /^(\d+)\.(\d+)\./.exec(vscode.version);
     assert.ok(match, `unexpected VS Code version ${vscode.version}`);
     const [major, minor] = [Number(match[1]), Number(match[2])];
-    assert.ok(major > 1 || (major === 1 && minor >= 100), `VS Code ${vscode.version} is older than the 1.100 the extension needs`);
+    assert.ok(
+      major > 1 || (major === 1 && minor >= 100),
+      `VS Code ${vscode.version} is older than the 1.100 the extension needs`,
+    );
   });
 });

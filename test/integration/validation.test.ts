@@ -23,10 +23,12 @@ async function replaceAll(editor: vscode.TextEditor, text: string): Promise<void
 describe('Validation with the real compilers', function () {
   this.timeout(90_000);
 
-  it('shows Tint\'s error in a WGSL file at its exact line and column', async () => {
+  it("shows Tint's error in a WGSL file at its exact line and column", async () => {
     const uri = fixtureUri('broken.wgsl');
     await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
-    const [diagnostic] = await pollUntil('Tint diagnostics', () => diagnosticsFrom(uri, /^tint$/), { timeoutMs: 45_000 });
+    const [diagnostic] = await pollUntil('Tint diagnostics', () => diagnosticsFrom(uri, /^tint$/), {
+      timeoutMs: 45_000,
+    });
     assert.ok(diagnostic);
     assert.equal(diagnostic.severity, vscode.DiagnosticSeverity.Error);
     assert.deepEqual([diagnostic.range.start.line, diagnostic.range.start.character], [5, 17]);
@@ -36,7 +38,11 @@ describe('Validation with the real compilers', function () {
   it('shows the PTX error from ptxas (or our parser) on its line', async () => {
     const uri = fixtureUri('broken.ptx');
     await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
-    const [diagnostic] = await pollUntil('PTX diagnostics', () => diagnosticsFrom(uri, /ptxas|ringkernel-ptx|cuda-jit/), { timeoutMs: 45_000 });
+    const [diagnostic] = await pollUntil(
+      'PTX diagnostics',
+      () => diagnosticsFrom(uri, /ptxas|ringkernel-ptx|cuda-jit/),
+      { timeoutMs: 45_000 },
+    );
     assert.ok(diagnostic);
     assert.equal(diagnostic.range.start.line, 10);
     assert.match(diagnostic.message, /madd/);
@@ -45,24 +51,42 @@ describe('Validation with the real compilers', function () {
   it('shows a Metal syntax error', async () => {
     const uri = fixtureUri('broken.metal');
     await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
-    const diagnostics = await pollUntil('Metal diagnostics', () => diagnosticsFrom(uri, /metal|ringkernel-msl/), { timeoutMs: 45_000 });
-    assert.ok(diagnostics.some((d) => d.severity === vscode.DiagnosticSeverity.Error && d.range.start.line >= 5 && d.range.start.line <= 6));
+    const diagnostics = await pollUntil('Metal diagnostics', () => diagnosticsFrom(uri, /metal|ringkernel-msl/), {
+      timeoutMs: 45_000,
+    });
+    assert.ok(
+      diagnostics.some(
+        (d) => d.severity === vscode.DiagnosticSeverity.Error && d.range.start.line >= 5 && d.range.start.line <= 6,
+      ),
+    );
   });
 
   it('clears the error when a fix is saved, and shows a new one on the next save', async () => {
     const uri = fixtureUri('scratch.wgsl');
-    await vscode.workspace.fs.writeFile(uri, Buffer.from('@compute @workgroup_size(1)\nfn main() {\n  let a: u32 = 1.5;\n}\n'));
+    await vscode.workspace.fs.writeFile(
+      uri,
+      Buffer.from('@compute @workgroup_size(1)\nfn main() {\n  let a: u32 = 1.5;\n}\n'),
+    );
     try {
       const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
       await pollUntil('the first error', () => diagnosticsFrom(uri, /^tint$/), { timeoutMs: 45_000 });
       await replaceAll(editor, '@compute @workgroup_size(1)\nfn main() {\n  let a: u32 = 1u;\n}\n');
       assert.ok(await editor.document.save());
-      await pollUntil('the errors to clear', () => (vscode.languages.getDiagnostics(uri).some((d) => d.severity === vscode.DiagnosticSeverity.Error) ? undefined : true));
+      await pollUntil('the errors to clear', () =>
+        vscode.languages.getDiagnostics(uri).some((d) => d.severity === vscode.DiagnosticSeverity.Error)
+          ? undefined
+          : true,
+      );
       // Non-ASCII text before the error on its line: the column counts UTF-16 code units, as
       // VS Code does (Tint counts UTF-8 bytes; 😀 is two code units and four bytes).
-      await replaceAll(editor, '// température\n@compute @workgroup_size(1)\nfn main() { /* π → 😀 */ let b: i32 = 2.5; }\n');
+      await replaceAll(
+        editor,
+        '// température\n@compute @workgroup_size(1)\nfn main() { /* π → 😀 */ let b: i32 = 2.5; }\n',
+      );
       assert.ok(await editor.document.save());
-      const [diagnostic] = await pollUntil('the new error', () => diagnosticsFrom(uri, /^tint$/), { timeoutMs: 45_000 });
+      const [diagnostic] = await pollUntil('the new error', () => diagnosticsFrom(uri, /^tint$/), {
+        timeoutMs: 45_000,
+      });
       assert.deepEqual([diagnostic?.range.start.line, diagnostic?.range.start.character], [2, 38]);
     } finally {
       await vscode.commands.executeCommand('workbench.action.closeActiveEditor');

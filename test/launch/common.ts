@@ -50,13 +50,15 @@ export function parseLaunchOptions(argv: readonly string[] = process.argv.slice(
     }
   }
   workspace ??= defaultWorkspace();
-  if (!existsSync(workspace) || !statSync(workspace).isDirectory()) throw new Error(`the workspace ${workspace} is not a folder`);
+  if (!existsSync(workspace) || !statSync(workspace).isDirectory())
+    throw new Error(`the workspace ${workspace} is not a folder`);
 
   const rawTimeout = process.env['RINGKERNEL_TEST_TIMEOUT_MS'];
   let timeoutMs = 10 * 60_000;
   if (rawTimeout !== undefined && rawTimeout !== '') {
     timeoutMs = Number(rawTimeout);
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new Error(`RINGKERNEL_TEST_TIMEOUT_MS must be a positive number of milliseconds, not "${rawTimeout}"`);
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+      throw new Error(`RINGKERNEL_TEST_TIMEOUT_MS must be a positive number of milliseconds, not "${rawTimeout}"`);
   }
   return { workspace, timeoutMs };
 }
@@ -86,10 +88,13 @@ export function onTerminate(tag: string, cleanup: (signal: NodeJS.Signals) => Pr
     running = true;
     launchLog(tag, `${signal}: stopping and cleaning up`);
     const code = signal === 'SIGINT' ? 130 : 143;
-    cleanup(signal).then(() => process.exit(code), (error: unknown) => {
-      console.error(`[${tag}] cleanup failed: ${String(error)}`);
-      process.exit(code);
-    });
+    cleanup(signal).then(
+      () => process.exit(code),
+      (error: unknown) => {
+        console.error(`[${tag}] cleanup failed: ${String(error)}`);
+        process.exit(code);
+      },
+    );
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
@@ -101,8 +106,11 @@ export function onTerminate(tag: string, cleanup: (signal: NodeJS.Signals) => Pr
 
 /** Runs a launcher's main function as a script: prints errors and exits with its code. */
 export function runAsScript(tag: string, main: () => Promise<number>): void {
-  main().then((code) => process.exit(code), (error: unknown) => {
-    console.error(`[${tag}] ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  });
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(`[${tag}] ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  );
 }

@@ -11,7 +11,14 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { which } from '../../tools/codeServer';
 import {
-  isMainScript, launchLog, onTerminate, parseLaunchOptions, repoRoot, requireBuiltTests, runAsScript, testsEntry,
+  isMainScript,
+  launchLog,
+  onTerminate,
+  parseLaunchOptions,
+  repoRoot,
+  requireBuiltTests,
+  runAsScript,
+  testsEntry,
   type LaunchOptions,
 } from './common';
 
@@ -50,13 +57,17 @@ export function electronBehind(launcher: string): string | undefined {
   }
   if (process.platform === 'win32') {
     const stem = basename(real).replace(/\.(?:cmd|bat)$/i, '');
-    return [stem === 'code' ? 'Code.exe' : `${stem}.exe`, 'Code.exe', 'Code - Insiders.exe'].map((name) => join(install, name)).find(isFile);
+    return [stem === 'code' ? 'Code.exe' : `${stem}.exe`, 'Code.exe', 'Code - Insiders.exe']
+      .map((name) => join(install, name))
+      .find(isFile);
   }
   // Linux: the script sets ELECTRON="$VSCODE_PATH/<name>".
   const text = readFileSync(real, 'utf8');
   const named = /ELECTRON="\$VSCODE_PATH\/([^"/]+)"/.exec(text)?.[1];
-  return [named, basename(real), 'code', 'code-insiders'].filter((name): name is string => name !== undefined)
-    .map((name) => join(install, name)).find((path) => isFile(path) && !isScript(path));
+  return [named, basename(real), 'code', 'code-insiders']
+    .filter((name): name is string => name !== undefined)
+    .map((name) => join(install, name))
+    .find((path) => isFile(path) && !isScript(path));
 }
 
 export interface DesktopVSCode {
@@ -70,7 +81,8 @@ export function findDesktopVSCode(): DesktopVSCode | undefined {
   if (configured !== undefined && configured !== '') {
     if (!existsSync(configured)) throw new Error(`VSCODE_EXECUTABLE_PATH is ${configured}, which does not exist`);
     const executable = electronBehind(configured);
-    if (executable === undefined) throw new Error(`VSCODE_EXECUTABLE_PATH is ${configured}, but no VS Code executable was found behind it`);
+    if (executable === undefined)
+      throw new Error(`VSCODE_EXECUTABLE_PATH is ${configured}, but no VS Code executable was found behind it`);
     return { executable, why: `VSCODE_EXECUTABLE_PATH=${configured}` };
   }
   for (const name of ['code', 'code-insiders']) {
@@ -108,25 +120,37 @@ export async function runElectron(options: LaunchOptions): Promise<number> {
         '--disable-workspace-trust',
         '--skip-welcome',
         '--skip-release-notes',
-        '--user-data-dir', join(scratch, 'user-data'),
-        '--extensions-dir', join(scratch, 'extensions'),
+        '--user-data-dir',
+        join(scratch, 'user-data'),
+        '--extensions-dir',
+        join(scratch, 'extensions'),
       ],
-    }).then(() => ({ code: 0, why: 'the suite passed' }), (error: unknown) => {
-      if (error instanceof Error && error.name === 'TestRunFailedError' || (error instanceof Error && /Test run failed/.test(error.message))) {
-        return { code: 1, why: error.message };
-      }
-      const message = error instanceof Error ? error.message : String(error);
-      if (desktop === undefined) {
-        return {
-          code: 1,
-          why: `could not download VS Code (${message}). Offline, use the default launcher (RINGKERNEL_TEST_LAUNCHER=offline) ` +
-            'or point VSCODE_EXECUTABLE_PATH at an installed VS Code',
-        };
-      }
-      return { code: 1, why: `VS Code failed to run the suite: ${message}` };
-    });
+    }).then(
+      () => ({ code: 0, why: 'the suite passed' }),
+      (error: unknown) => {
+        if (
+          (error instanceof Error && error.name === 'TestRunFailedError') ||
+          (error instanceof Error && /Test run failed/.test(error.message))
+        ) {
+          return { code: 1, why: error.message };
+        }
+        const message = error instanceof Error ? error.message : String(error);
+        if (desktop === undefined) {
+          return {
+            code: 1,
+            why:
+              `could not download VS Code (${message}). Offline, use the default launcher (RINGKERNEL_TEST_LAUNCHER=offline) ` +
+              'or point VSCODE_EXECUTABLE_PATH at an installed VS Code',
+          };
+        }
+        return { code: 1, why: `VS Code failed to run the suite: ${message}` };
+      },
+    );
     const timeout = new Promise<{ code: number; why: string }>((resolve) => {
-      timer = setTimeout(() => resolve({ code: 1, why: `timed out after ${options.timeoutMs} ms (RINGKERNEL_TEST_TIMEOUT_MS)` }), options.timeoutMs);
+      timer = setTimeout(
+        () => resolve({ code: 1, why: `timed out after ${options.timeoutMs} ms (RINGKERNEL_TEST_TIMEOUT_MS)` }),
+        options.timeoutMs,
+      );
     });
     const result = await Promise.race([run, timeout]);
     if (timer !== undefined && result.why.startsWith('timed out')) {

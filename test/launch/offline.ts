@@ -18,7 +18,14 @@ import { formatWithOptions } from 'node:util';
 import { chromium, type BrowserContext, type ConsoleMessage } from 'playwright-core';
 import { createRunDirs, ensureCodeServer, startCodeServer, type CodeServer } from '../../tools/codeServer';
 import {
-  isMainScript, launchLog, onTerminate, parseLaunchOptions, repoRoot, requireBuiltTests, runAsScript, testsEntry,
+  isMainScript,
+  launchLog,
+  onTerminate,
+  parseLaunchOptions,
+  repoRoot,
+  requireBuiltTests,
+  runAsScript,
+  testsEntry,
   type LaunchOptions,
 } from './common';
 
@@ -36,8 +43,10 @@ const CHROMIUM_FLAGS = [
 function chromiumPath(): string {
   const path = process.env['CHROME_PATH'] ?? '/usr/bin/chromium';
   if (!existsSync(path)) {
-    throw new Error(`no Chromium at ${path}. Run \`sudo bash scripts/install-system-deps.sh\` (as root) to install ` +
-      'Debian\'s chromium, or point CHROME_PATH at a Chromium or Chrome executable.');
+    throw new Error(
+      `no Chromium at ${path}. Run \`sudo bash scripts/install-system-deps.sh\` (as root) to install ` +
+        "Debian's chromium, or point CHROME_PATH at a Chromium or Chrome executable.",
+    );
   }
   return path;
 }
@@ -68,13 +77,15 @@ const NOISE: readonly RegExp[] = [
 ];
 
 async function argumentValues(message: ConsoleMessage): Promise<unknown[]> {
-  return Promise.all(message.args().map(async (handle) => {
-    try {
-      return (await handle.jsonValue()) as unknown;
-    } catch {
-      return '[a value that cannot be copied out of the browser]';
-    }
-  }));
+  return Promise.all(
+    message.args().map(async (handle) => {
+      try {
+        return (await handle.jsonValue()) as unknown;
+      } catch {
+        return '[a value that cannot be copied out of the browser]';
+      }
+    }),
+  );
 }
 
 /**
@@ -94,9 +105,12 @@ export class ConsoleForwarder {
   readonly listener = (message: ConsoleMessage): void => {
     // Argument values arrive asynchronously; chain them so lines keep their order.
     const values = argumentValues(message);
-    this.queue = this.queue.then(async () => this.print(message, await values), (error: unknown) => {
-      console.error(`[${TAG}] could not forward a console message: ${String(error)}`);
-    });
+    this.queue = this.queue.then(
+      async () => this.print(message, await values),
+      (error: unknown) => {
+        console.error(`[${TAG}] could not forward a console message: ${String(error)}`);
+      },
+    );
   };
 
   /** Resolves when every message received so far has been printed. */
@@ -116,7 +130,8 @@ export class ConsoleForwarder {
       return;
     }
     const type = message.type();
-    const text = values.length > 0 && values.every((value) => typeof value === 'string') ? values.join(' ') : message.text();
+    const text =
+      values.length > 0 && values.every((value) => typeof value === 'string') ? values.join(' ') : message.text();
     if (this.isNoise(text)) return;
     if (type === 'error' || type === 'assert') console.error(`[browser:error] ${text}`);
     else if (type === 'warning' || this.verbose) console.log(`[browser:${type}] ${text}`);
@@ -189,7 +204,9 @@ export async function runOffline(options: LaunchOptions): Promise<number> {
     });
     server = running;
     if (closed) await running.stop();
-    void running.exited.then((how) => settle({ code: 1, why: `the VS Code server stopped (${how}) before the suite ended` }));
+    void running.exited.then((how) =>
+      settle({ code: 1, why: `the VS Code server stopped (${how}) before the suite ended` }),
+    );
 
     const profile = join(runDirs.root, 'chromium-profile');
     mkdirSync(profile, { recursive: true });
@@ -209,7 +226,7 @@ export async function runOffline(options: LaunchOptions): Promise<number> {
     });
     if (closed) await context.close();
     context.on('close', () => settle({ code: 1, why: 'the browser closed before the suite ended' }));
-    const page = context.pages()[0] ?? await context.newPage();
+    const page = context.pages()[0] ?? (await context.newPage());
     await page.exposeFunction('codeAutomationExit', (code: unknown) => {
       const exitCode = typeof code === 'number' && Number.isInteger(code) ? code : 1;
       settle({ code: exitCode, why: exitCode === 0 ? 'the suite passed' : `the suite reported exit code ${exitCode}` });
@@ -228,7 +245,10 @@ export async function runOffline(options: LaunchOptions): Promise<number> {
 
   try {
     const packageDir = await ensureCodeServer();
-    timer = setTimeout(() => settle({ code: 1, why: `timed out after ${options.timeoutMs} ms (RINGKERNEL_TEST_TIMEOUT_MS)` }), options.timeoutMs);
+    timer = setTimeout(
+      () => settle({ code: 1, why: `timed out after ${options.timeoutMs} ms (RINGKERNEL_TEST_TIMEOUT_MS)` }),
+      options.timeoutMs,
+    );
     driving = drive(packageDir);
     // After a timeout the unfinished start-up fails once cleanup closes things; that is expected.
     driving.catch(() => undefined);
@@ -237,7 +257,8 @@ export async function runOffline(options: LaunchOptions): Promise<number> {
     await Promise.race([forwarder.drain(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
     if (result.code !== 0 && !result.why.startsWith('the suite') && !result.why.startsWith('interrupted')) {
       const lines = server?.lastLines() ?? [];
-      if (lines.length > 0) console.error(`[${TAG}] the server's last output:\n${lines.map((line) => `    ${line}`).join('\n')}`);
+      if (lines.length > 0)
+        console.error(`[${TAG}] the server's last output:\n${lines.map((line) => `    ${line}`).join('\n')}`);
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     launchLog(TAG, `${result.code === 0 ? 'PASS' : 'FAIL'}: ${result.why} (${seconds} s)`);
@@ -246,7 +267,11 @@ export async function runOffline(options: LaunchOptions): Promise<number> {
     clearTimeout(timer);
     await cleanup();
     // A start-up cut short by the deadline stops what it started once it notices (see drive()).
-    if (driving !== undefined) await Promise.race([driving.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+    if (driving !== undefined)
+      await Promise.race([
+        driving.catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
+      ]);
     runDirs.remove(); // again, in case a browser still starting up was writing there the first time
     removeHandlers();
   }

@@ -13,13 +13,18 @@ type Launcher = 'electron' | 'offline';
 
 export function chooseLauncher(env: NodeJS.ProcessEnv = process.env): { launcher: Launcher; why: string } {
   const requested = env['RINGKERNEL_TEST_LAUNCHER'];
-  if (requested === 'electron' || requested === 'offline') return { launcher: requested, why: `RINGKERNEL_TEST_LAUNCHER=${requested}` };
+  if (requested === 'electron' || requested === 'offline')
+    return { launcher: requested, why: `RINGKERNEL_TEST_LAUNCHER=${requested}` };
   if (requested !== undefined && requested !== '') {
     throw new Error(`RINGKERNEL_TEST_LAUNCHER must be "electron" or "offline", not "${requested}"`);
   }
   const executable = env['VSCODE_EXECUTABLE_PATH'];
-  if (executable !== undefined && executable !== '') return { launcher: 'electron', why: `VSCODE_EXECUTABLE_PATH is set (${executable})` };
-  return { launcher: 'offline', why: 'the default (no VSCODE_EXECUTABLE_PATH; set RINGKERNEL_TEST_LAUNCHER=electron for a desktop VS Code)' };
+  if (executable !== undefined && executable !== '')
+    return { launcher: 'electron', why: `VSCODE_EXECUTABLE_PATH is set (${executable})` };
+  return {
+    launcher: 'offline',
+    why: 'the default (no VSCODE_EXECUTABLE_PATH; set RINGKERNEL_TEST_LAUNCHER=electron for a desktop VS Code)',
+  };
 }
 
 runAsScript('test:integration', async () => {

@@ -19,13 +19,17 @@ function script(body: string): string {
   return file;
 }
 
-test('finds WebGPU through Dawn (software Vulkan here, the GPU on a GPU machine)', { skip: process.platform !== 'linux' && 'Vulkan is checked on Linux' }, async () => {
-  const reports = await probeBackends({ probeScript: distFile('probe.js') });
-  const webgpu = reports.find((r) => r.backend === 'webgpu');
-  assert.ok(webgpu?.available, `WebGPU unavailable: ${webgpu ? describeBackend(webgpu) : 'no report'}`);
-  assert.ok(webgpu.devices.length > 0);
-  assert.ok(webgpu.devices.every((d) => d.name.length > 0));
-});
+test(
+  'finds WebGPU through Dawn (software Vulkan here, the GPU on a GPU machine)',
+  { skip: process.platform !== 'linux' && 'Vulkan is checked on Linux' },
+  async () => {
+    const reports = await probeBackends({ probeScript: distFile('probe.js') });
+    const webgpu = reports.find((r) => r.backend === 'webgpu');
+    assert.ok(webgpu?.available, `WebGPU unavailable: ${webgpu ? describeBackend(webgpu) : 'no report'}`);
+    assert.ok(webgpu.devices.length > 0);
+    assert.ok(webgpu.devices.every((d) => d.name.length > 0));
+  },
+);
 
 test(gpuMachine ? 'finds the CUDA devices' : 'reports CUDA unavailable with a reason naming the driver', async () => {
   const reports = await probeBackends({ probeScript: distFile('probe.js') });
@@ -53,7 +57,10 @@ test('a probe that hangs makes every backend unavailable with a timeout reason, 
 
 test('a probe that crashes makes every backend unavailable with the exit reason', async () => {
   const output: string[] = [];
-  const reports = await probeBackends({ probeScript: script('console.error("driver exploded"); process.exit(3);'), onOutput: (line) => output.push(line) });
+  const reports = await probeBackends({
+    probeScript: script('console.error("driver exploded"); process.exit(3);'),
+    onOutput: (line) => output.push(line),
+  });
   for (const report of reports) {
     assert.equal(report.available, false);
     assert.match(report.reason ?? '', /exited \(code 3\) before reporting/);

@@ -44,9 +44,12 @@ test('ringkernel with an unknown command exits 2 and says what to do', async () 
 test('ringkernel devices --json lists every backend with devices or a reason', async () => {
   const result = await ringkernel('devices', '--json');
   assert.equal(result.code, 0, result.stderr);
-  const { backends } = JSON.parse(result.stdout) as { backends: { backend: string; available: boolean; reason?: string; devices: unknown[] }[] };
+  const { backends } = JSON.parse(result.stdout) as {
+    backends: { backend: string; available: boolean; reason?: string; devices: unknown[] }[];
+  };
   assert.deepEqual(backends.map((b) => b.backend).sort(), ['cuda', 'webgpu']);
-  for (const b of backends) assert.ok(b.available ? b.devices.length > 0 : (b.reason ?? '').length > 10, JSON.stringify(b));
+  for (const b of backends)
+    assert.ok(b.available ? b.devices.length > 0 : (b.reason ?? '').length > 10, JSON.stringify(b));
 });
 
 test('ringkernel-language-server without a transport says which to choose', async () => {
@@ -60,32 +63,44 @@ test('ringkernel-language-server without a transport says which to choose', asyn
   }
 });
 
-test('ringkernel run runs a manifest\'s kernels for N steps and prints each one\'s step and state digest, the same every run', { timeout: 120_000 }, async () => {
-  const root = mkdtempSync(join(tmpdir(), 'ringkernel-cli-run-'));
-  writeFileSync(join(root, 'tick.wgsl'), `
+test(
+  "ringkernel run runs a manifest's kernels for N steps and prints each one's step and state digest, the same every run",
+  { timeout: 120_000 },
+  async () => {
+    const root = mkdtempSync(join(tmpdir(), 'ringkernel-cli-run-'));
+    writeFileSync(
+      join(root, 'tick.wgsl'),
+      `
 struct Control { step: u32, kernel_index: u32, inbox_count: u32, outbox_capacity: u32 }
 @group(0) @binding(0) var<storage, read> control: Control;
 @group(0) @binding(1) var<storage, read_write> state: array<u32>;
 @compute @workgroup_size(1)
 fn step() { state[0] = control.step + 1u; state[1] = state[1] + control.step; }
-`);
-  writeFileSync(join(root, 'ringkernel.json'), JSON.stringify({ version: 1, kernels: [{ id: 'tick', source: 'tick.wgsl', entryPoint: 'step', stateBytes: 8 }] }));
-  const first = await ringkernel('run', join(root, 'ringkernel.json'), '--steps', '50', '--json');
-  assert.equal(first.code, 0, first.stderr);
-  const parsed = JSON.parse(first.stdout) as { kernels: { id: string; device: string; step: number; sha256: string }[] };
-  const [tick] = parsed.kernels;
-  assert.equal(tick?.id, 'tick');
-  assert.match(tick.device, /^webgpu:\d+$/);
-  assert.equal(tick.step, 50);
-  // state = [50, 0 + 1 + ... + 49] as little-endian words.
-  const expected = Buffer.alloc(8);
-  expected.writeUInt32LE(50, 0);
-  expected.writeUInt32LE((49 * 50) / 2, 4);
-  assert.equal(tick.sha256, createHash('sha256').update(expected).digest('hex'));
-  const text = await ringkernel('run', join(root, 'ringkernel.json'), '--steps', '50');
-  assert.equal(text.code, 0);
-  assert.equal(text.stdout, `tick\t${tick.device}\tstep 50\tsha256 ${tick.sha256}\n`);
-});
+`,
+    );
+    writeFileSync(
+      join(root, 'ringkernel.json'),
+      JSON.stringify({ version: 1, kernels: [{ id: 'tick', source: 'tick.wgsl', entryPoint: 'step', stateBytes: 8 }] }),
+    );
+    const first = await ringkernel('run', join(root, 'ringkernel.json'), '--steps', '50', '--json');
+    assert.equal(first.code, 0, first.stderr);
+    const parsed = JSON.parse(first.stdout) as {
+      kernels: { id: string; device: string; step: number; sha256: string }[];
+    };
+    const [tick] = parsed.kernels;
+    assert.equal(tick?.id, 'tick');
+    assert.match(tick.device, /^webgpu:\d+$/);
+    assert.equal(tick.step, 50);
+    // state = [50, 0 + 1 + ... + 49] as little-endian words.
+    const expected = Buffer.alloc(8);
+    expected.writeUInt32LE(50, 0);
+    expected.writeUInt32LE((49 * 50) / 2, 4);
+    assert.equal(tick.sha256, createHash('sha256').update(expected).digest('hex'));
+    const text = await ringkernel('run', join(root, 'ringkernel.json'), '--steps', '50');
+    assert.equal(text.code, 0);
+    assert.equal(text.stdout, `tick\t${tick.device}\tstep 50\tsha256 ${tick.sha256}\n`);
+  },
+);
 
 test('ringkernel run says what is wrong with a bad manifest or command line', async () => {
   const missing = await ringkernel('run', join(tmpdir(), 'no-such-folder', 'ringkernel.json'));

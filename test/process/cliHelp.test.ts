@@ -31,7 +31,8 @@ for (const [command, options] of Object.entries(OPTIONS)) {
       const result = await ringkernel(command, flag);
       assert.equal(result.code, 0, `${flag}: ${result.stderr}`);
       assert.match(result.stdout, new RegExp(`^Usage: ringkernel ${command}\\b`));
-      for (const option of options) assert.ok(result.stdout.includes(`  ${option}`), `${flag} should name ${option}:\n${result.stdout}`);
+      for (const option of options)
+        assert.ok(result.stdout.includes(`  ${option}`), `${flag} should name ${option}:\n${result.stdout}`);
       assert.match(result.stdout, /Exit codes: 0/);
       // Nothing ran: no probe output, no "file(s) checked", no "which manifest?".
       assert.equal(result.stderr, '');
@@ -45,7 +46,7 @@ test('--help wins over the other arguments of a command', async () => {
   assert.match(result.stdout, /^Usage: ringkernel run MANIFEST/);
 });
 
-test('ringkernel --help names every command and says how to get a command\'s own help', async () => {
+test("ringkernel --help names every command and says how to get a command's own help", async () => {
   const result = await ringkernel('--help');
   assert.equal(result.code, 0);
   for (const command of Object.keys(OPTIONS)) assert.match(result.stdout, new RegExp(`ringkernel ${command} `));

@@ -21,7 +21,10 @@ test('a bulk-transfer reference outside the bulk folder is refused, and the file
     const file = join(folder, 'ringkernel-bulk-1-x');
     writeFileSync(file, Buffer.alloc(8, 1));
     for (const bulkFile of [file, '/dev/shm/../tmp/x', '/dev/shm/other-file']) {
-      assert.throws(() => fromPayload({ bulkFile, bytes: 8 }), /refused bulk transfer .* only a file ringkernel-bulk-\* directly in/);
+      assert.throws(
+        () => fromPayload({ bulkFile, bytes: 8 }),
+        /refused bulk transfer .* only a file ringkernel-bulk-\* directly in/,
+      );
     }
     assert.ok(existsSync(file));
     assert.throws(() => fromPayload({ bulkFile: '/dev/shm/ringkernel-bulk-1-x', bytes: -1 }), /refused bulk transfer/);
@@ -30,29 +33,59 @@ test('a bulk-transfer reference outside the bulk folder is refused, and the file
   }
 });
 
-test('requests for names that are not operations fail, and a malformed steps request fails with an answer', { timeout: 60_000 }, async () => {
-  const host = new DeviceHost({ backend: 'webgpu', script: distFile('deviceHost.js'), requestTimeoutMs: 30_000 });
-  try {
-    for (const op of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
-      await assert.rejects(host.call(op as HostOperation, {}), (error: unknown) => error instanceof GpuError && /unknown device-host operation/.test(error.message), op);
+test(
+  'requests for names that are not operations fail, and a malformed steps request fails with an answer',
+  { timeout: 60_000 },
+  async () => {
+    const host = new DeviceHost({ backend: 'webgpu', script: distFile('deviceHost.js'), requestTimeoutMs: 30_000 });
+    try {
+      for (const op of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+        await assert.rejects(
+          host.call(op as HostOperation, {}),
+          (error: unknown) => error instanceof GpuError && /unknown device-host operation/.test(error.message),
+          op,
+        );
+      }
+      await assert.rejects(host.call('steps', {} as never), (error: unknown) => error instanceof GpuError);
+    } finally {
+      host.dispose();
     }
-    await assert.rejects(host.call('steps', {} as never), (error: unknown) => error instanceof GpuError);
-  } finally {
-    host.dispose();
-  }
-});
+  },
+);
 
-test('a message that is not a request, or has no integer id, leaves the host up and answering', { timeout: 60_000 }, async () => {
-  const child = fork(distFile('deviceHost.js'), ['webgpu'], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced', execArgv: [] });
-  const replies: HostMessage[] = [];
-  child.on('message', (m: HostMessage) => replies.push(m));
-  try {
-    for (const message of [null, 0, 'x', [], { kind: 'request', op: 'devices' }, { kind: 'request', id: 'a', op: 'devices', args: {} }]) child.send(message as never);
-    child.send({ kind: 'request', id: 7, op: 'devices', args: {} });
-    await pollUntil('the answer to devices', () => (replies.some((r) => r.kind === 'response' && r.id === 7) ? true : undefined), { timeoutMs: 45_000 });
-    assert.equal(child.exitCode, null);
-    assert.ok(replies.some((r) => r.kind === 'diagnostic' && /ignored a request without an integer id/.test(r.message)));
-  } finally {
-    child.kill('SIGKILL');
-  }
-});
+test(
+  'a message that is not a request, or has no integer id, leaves the host up and answering',
+  { timeout: 60_000 },
+  async () => {
+    const child = fork(distFile('deviceHost.js'), ['webgpu'], {
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+      serialization: 'advanced',
+      execArgv: [],
+    });
+    const replies: HostMessage[] = [];
+    child.on('message', (m: HostMessage) => replies.push(m));
+    try {
+      for (const message of [
+        null,
+        0,
+        'x',
+        [],
+        { kind: 'request', op: 'devices' },
+        { kind: 'request', id: 'a', op: 'devices', args: {} },
+      ])
+        child.send(message as never);
+      child.send({ kind: 'request', id: 7, op: 'devices', args: {} });
+      await pollUntil(
+        'the answer to devices',
+        () => (replies.some((r) => r.kind === 'response' && r.id === 7) ? true : undefined),
+        { timeoutMs: 45_000 },
+      );
+      assert.equal(child.exitCode, null);
+      assert.ok(
+        replies.some((r) => r.kind === 'diagnostic' && /ignored a request without an integer id/.test(r.message)),
+      );
+    } finally {
+      child.kill('SIGKILL');
+    }
+  },
+);

@@ -5,7 +5,10 @@ import { WGSL_ABI } from '../support/kernelSources';
 inboxAbiSuite({
   backend: 'webgpu',
   echo: {
-    language: 'wgsl', label: 'inbox_echo', entryPoint: 'main', code: `${WGSL_ABI}
+    language: 'wgsl',
+    label: 'inbox_echo',
+    entryPoint: 'main',
+    code: `${WGSL_ABI}
 @compute @workgroup_size(16)
 fn main(@builtin(local_invocation_index) t: u32) {
   if (t == 0u) { state[0] = control.inbox_count; }

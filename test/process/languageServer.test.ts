@@ -27,7 +27,12 @@ before(async () => {
   server.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
   connection = createProtocolConnection(new StreamMessageReader(server.stdout), new StreamMessageWriter(server.stdin));
   connection.listen();
-  const result = await connection.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {}, workspaceFolders: null });
+  const result = await connection.sendRequest(InitializeRequest.type, {
+    processId: process.pid,
+    rootUri: null,
+    capabilities: {},
+    workspaceFolders: null,
+  });
   assert.equal(result.serverInfo?.name, 'ringkernel-language-server');
   await connection.sendNotification(InitializedNotification.type, {});
 });
@@ -46,10 +51,14 @@ test('answers ringkernel/serverInfo over stdio with its own pid', async () => {
 });
 
 test('reports both backends after probing, each found or with a reason', async () => {
-  const info = await pollUntil('the backend probe', async () => {
-    const current = await connection.sendRequest(serverInfoRequest);
-    return current.probing ? undefined : current;
-  }, { timeoutMs: 45_000 });
+  const info = await pollUntil(
+    'the backend probe',
+    async () => {
+      const current = await connection.sendRequest(serverInfoRequest);
+      return current.probing ? undefined : current;
+    },
+    { timeoutMs: 45_000 },
+  );
   assert.deepEqual(info.backends.map((b) => b.backend).sort(), ['cuda', 'webgpu']);
   for (const report of info.backends) {
     assert.ok(report.available ? report.devices.length > 0 : (report.reason ?? '').length > 10, JSON.stringify(report));
@@ -58,14 +67,22 @@ test('reports both backends after probing, each found or with a reason', async (
 
 test('keeps driver output off stdout, which is the LSP transport', async () => {
   // The probe child's Dawn warnings would corrupt the stream; the connection still parses.
-  await pollUntil('the backend probe', async () => ((await connection.sendRequest(serverInfoRequest)).probing ? undefined : true), { timeoutMs: 45_000 });
+  await pollUntil(
+    'the backend probe',
+    async () => ((await connection.sendRequest(serverInfoRequest)).probing ? undefined : true),
+    { timeoutMs: 45_000 },
+  );
   assert.equal((await connection.sendRequest(serverInfoRequest)).pid, server.pid);
 });
 
 test('stays up and answers after random bytes, an empty file and 10 MB files in every language', async () => {
   let version = 0;
   for (const languageId of ['wgsl', 'ptx', 'msl'] as const) {
-    for (const [name, text] of [['random', randomText(256 * 1024)], ['empty', ''], ['huge', hugeSource(languageId, 10)]] as const) {
+    for (const [name, text] of [
+      ['random', randomText(256 * 1024)],
+      ['empty', ''],
+      ['huge', hugeSource(languageId, 10)],
+    ] as const) {
       await connection.sendNotification(DidOpenTextDocumentNotification.type, {
         textDocument: { uri: `file:///bad-input/${name}.${languageId}`, languageId, version: ++version, text },
       });

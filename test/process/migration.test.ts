@@ -44,10 +44,28 @@ fn step(@builtin(global_invocation_id) id: vec3<u32>) {
 const execFileAsync = promisify(execFile);
 let webgpuAvailable: Promise<string | undefined> | undefined;
 
-async function harness(): Promise<{ runtime: KernelRuntime; coordinator: MultiGpuCoordinator; dispose(): Promise<void> }> {
+async function harness(): Promise<{
+  runtime: KernelRuntime;
+  coordinator: MultiGpuCoordinator;
+  dispose(): Promise<void>;
+}> {
   const dir = mkdtempSync(join(tmpdir(), 'ringkernel-migrate-'));
   writeFileSync(join(dir, 'counter.wgsl'), COUNTER);
-  const text = JSON.stringify({ version: 1, kernels: [{ id: 'counter', source: 'counter.wgsl', entryPoint: 'step', backend: 'webgpu', device: 0, stateBytes: 1 << 20, grid: [4096, 1, 1], rateHz: 0 }] });
+  const text = JSON.stringify({
+    version: 1,
+    kernels: [
+      {
+        id: 'counter',
+        source: 'counter.wgsl',
+        entryPoint: 'step',
+        backend: 'webgpu',
+        device: 0,
+        stateBytes: 1 << 20,
+        grid: [4096, 1, 1],
+        rateHz: 0,
+      },
+    ],
+  });
   writeFileSync(join(dir, 'ringkernel.json'), text);
   const manifest = parseManifest(text, join(dir, 'ringkernel.json'));
   const probe = withWebGpuInstances(await probeMachine({}), 2);
@@ -56,8 +74,12 @@ async function harness(): Promise<{ runtime: KernelRuntime; coordinator: MultiGp
   const topology = buildTopology(probe.topology);
   coordinator.setTopology(topology);
   const runtime = new KernelRuntime({
-    log: quiet, placer: coordinatorPlacer(coordinator), hostScript: distFile('deviceHost.js'), checkpointIntervalMs: 0,
-    validate: () => Promise.resolve([]), migrationRoute: (from, to) => migrationRoute(topology, from, to),
+    log: quiet,
+    placer: coordinatorPlacer(coordinator),
+    hostScript: distFile('deviceHost.js'),
+    checkpointIntervalMs: 0,
+    validate: () => Promise.resolve([]),
+    migrationRoute: (from, to) => migrationRoute(topology, from, to),
   });
   await runtime.setManifest(manifest);
   const started = await runtime.start();
@@ -103,7 +125,9 @@ test('a running kernel moves webgpu:0 -> webgpu:1 -> webgpu:0 with its state and
     assert.equal(back.status, 'migrated', back.message);
     assert.ok((back.step ?? 0) >= afterFirst.step, 'the step count carried on');
     assert.equal(h.coordinator.kernelDevice('counter'), 'webgpu:0');
-    await pollUntil('steps on webgpu:0 again', async () => ((await checkedState(h.runtime)).step > (back.step ?? 0) + 5 ? true : undefined));
+    await pollUntil('steps on webgpu:0 again', async () =>
+      (await checkedState(h.runtime)).step > (back.step ?? 0) + 5 ? true : undefined,
+    );
     assert.equal(h.runtime.migrator.stats.snapshot().successful, 2);
   } finally {
     await h.dispose();
@@ -123,7 +147,9 @@ test('the target host killed during a migration leaves the kernel running on its
         // The target host is the one device host that is not the kernel's: kill it by its pid.
         const ours = h.runtime.views()[0]?.hostPid;
         const children = execSync(`pgrep -P ${process.pid}`).toString().trim().split('\n').map(Number);
-        const target = children.filter((pid) => pid !== ours).find((pid) => execSync(`ps -o args= -p ${pid}`).toString().includes('deviceHost.js webgpu 1'));
+        const target = children
+          .filter((pid) => pid !== ours)
+          .find((pid) => execSync(`ps -o args= -p ${pid}`).toString().includes('deviceHost.js webgpu 1'));
         assert.ok(target, 'the target device host runs');
         process.kill(target, 'SIGKILL');
       },
@@ -134,7 +160,9 @@ test('the target host killed during a migration leaves the kernel running on its
     assert.equal(h.runtime.views()[0]?.device, 'webgpu:0');
     assert.equal(h.coordinator.kernelDevice('counter'), 'webgpu:0');
     const paused = report.step ?? 0;
-    await pollUntil('steps on the source again', async () => ((await checkedState(h.runtime)).step > paused + 5 ? true : undefined));
+    await pollUntil('steps on the source again', async () =>
+      (await checkedState(h.runtime)).step > paused + 5 ? true : undefined,
+    );
     assert.equal(h.runtime.views()[0]?.state, 'running');
   } finally {
     await h.dispose();
@@ -148,13 +176,23 @@ test('a cancelled migration leaves the kernel running on its source; no state fi
   try {
     await pollUntil('5 steps', async () => ((await checkedState(h.runtime)).step >= 5 ? true : undefined));
     const controller = new AbortController();
-    const report = await h.runtime.migrate('counter', 'webgpu:1', { signal: controller.signal, onPhase: (phase) => { if (phase === 'checkpointing') controller.abort(); } });
+    const report = await h.runtime.migrate('counter', 'webgpu:1', {
+      signal: controller.signal,
+      onPhase: (phase) => {
+        if (phase === 'checkpointing') controller.abort();
+      },
+    });
     assert.equal(report.status, 'cancelled', report.message);
     assert.equal(h.runtime.views()[0]?.device, 'webgpu:0');
     assert.equal(h.coordinator.kernelDevice('counter'), 'webgpu:0');
     const paused = report.step ?? 0;
-    await pollUntil('steps on the source again', async () => ((await checkedState(h.runtime)).step > paused + 5 ? true : undefined));
-    assert.deepEqual(readdirSync('/dev/shm').filter((name) => name.startsWith(`ringkernel-bulk-${process.pid}-migrate`)), []);
+    await pollUntil('steps on the source again', async () =>
+      (await checkedState(h.runtime)).step > paused + 5 ? true : undefined,
+    );
+    assert.deepEqual(
+      readdirSync('/dev/shm').filter((name) => name.startsWith(`ringkernel-bulk-${process.pid}-migrate`)),
+      [],
+    );
   } finally {
     await h.dispose();
   }
@@ -165,8 +203,28 @@ test('ringkernel run --migrate heat=webgpu:1@30 ends with the same sha256 as the
   if (skip) return t.skip(skip);
   const cli = join(repoRoot, 'bin', 'ringkernel');
   const manifest = join(repoRoot, 'examples', 'ringkernel.json');
-  const run = async (extra: string[]): Promise<{ kernels: { id: string; sha256?: string; step: number; device?: string; migrations?: { status: string; verified: boolean; from: string; to: string }[] }[] }> => {
-    const { stdout } = await execFileAsync(process.execPath, [cli, 'run', manifest, '--steps', '60', '--webgpu-instances', '2', '--json', ...extra]).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
+  const run = async (
+    extra: string[],
+  ): Promise<{
+    kernels: {
+      id: string;
+      sha256?: string;
+      step: number;
+      device?: string;
+      migrations?: { status: string; verified: boolean; from: string; to: string }[];
+    }[];
+  }> => {
+    const { stdout } = await execFileAsync(process.execPath, [
+      cli,
+      'run',
+      manifest,
+      '--steps',
+      '60',
+      '--webgpu-instances',
+      '2',
+      '--json',
+      ...extra,
+    ]).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
     return JSON.parse(stdout) as never;
   };
   const [plain, moved] = [await run([]), await run(['--migrate', 'heat=webgpu:1@30'])];
@@ -175,6 +233,9 @@ test('ringkernel run --migrate heat=webgpu:1@30 ends with the same sha256 as the
   assert.ok(heat?.sha256, 'the plain run has a state');
   assert.equal(heatMoved?.step, 60);
   assert.equal(heatMoved?.device, 'webgpu:1');
-  assert.deepEqual(heatMoved?.migrations?.map((m) => [m.from, m.to, m.status, m.verified]), [['webgpu:0', 'webgpu:1', 'migrated', true]]);
+  assert.deepEqual(
+    heatMoved?.migrations?.map((m) => [m.from, m.to, m.status, m.verified]),
+    [['webgpu:0', 'webgpu:1', 'migrated', true]],
+  );
   assert.equal(heatMoved?.sha256, heat.sha256, 'placement never changes results');
 });

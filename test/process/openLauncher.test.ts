@@ -47,7 +47,10 @@ function standInCache(): string {
   writeFileSync(join(packageDir, 'package.json'), '{"name":"code-server"}\n');
   writeFileSync(join(packageDir, 'lib', 'vscode', 'node_modules', '@vscode', 'ripgrep', 'bin', 'rg'), '');
   writeFileSync(join(packageDir, 'lib', 'vscode', 'out', 'server-main.js'), STAND_IN);
-  writeFileSync(join(installDir, '.ringkernel-installed.json'), JSON.stringify({ version: CODE_SERVER_VERSION, installedAt: new Date().toISOString() }));
+  writeFileSync(
+    join(installDir, '.ringkernel-installed.json'),
+    JSON.stringify({ version: CODE_SERVER_VERSION, installedAt: new Date().toISOString() }),
+  );
   return cache;
 }
 
@@ -60,66 +63,121 @@ function isRunning(pid: number): boolean {
   }
 }
 
-const portIsFree = (port: number): Promise<boolean> => new Promise((resolve) => {
-  const socket = connect({ host: '127.0.0.1', port });
-  socket.once('connect', () => { socket.destroy(); resolve(false); });
-  socket.once('error', () => resolve(true));
-});
+const portIsFree = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
 
 for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) {
-  test(`the browser launcher serves with a connection token and, on ${signal}, ends the server's whole process group`, { ...linuxOnly, timeout: 60_000 }, async () => {
-    const port = await freePort();
-    const launcher = spawn(process.execPath, [join(repoRoot, 'out', 'tools', 'open.js'), '--browser', '--verbose', '--port', String(port)], {
-      env: { ...process.env, RINGKERNEL_CODE_SERVER_CACHE: standInCache() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    launcher.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
-    launcher.stderr.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
-    let pids: number[] = [];
-    try {
-      const url = await pollUntil(`the address (output so far: ${output})`, () => /Open (http:\/\/\S+) in your browser/.exec(output)?.[1], { timeoutMs: 30_000 });
-      const started = await pollUntil('the stand-in server\'s pids', () => /server pid (\d+) helper pid (\d+) token (\S+)/.exec(output) ?? undefined);
-      pids = [Number(started[1]), Number(started[2])];
-      assert.equal(started[3], 'from-file');
-      const token = new URL(url).searchParams.get('tkn') ?? '';
-      assert.match(token, /^[0-9A-Za-z_-]{32,}$/, url);
-      assert.ok(url.startsWith(`http://127.0.0.1:${port}/?tkn=`), url);
-      // The token travels in a file, not on a command line that every user can read.
-      assert.ok(!readFileSync(`/proc/${pids[0]}/cmdline`, 'utf8').includes(token));
-      assert.equal((await fetch(url)).status, 200);
-      assert.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 403);
-      assert.ok(pids.every(isRunning));
+  test(
+    `the browser launcher serves with a connection token and, on ${signal}, ends the server's whole process group`,
+    { ...linuxOnly, timeout: 60_000 },
+    async () => {
+      const port = await freePort();
+      const launcher = spawn(
+        process.execPath,
+        [join(repoRoot, 'out', 'tools', 'open.js'), '--browser', '--verbose', '--port', String(port)],
+        {
+          env: { ...process.env, RINGKERNEL_CODE_SERVER_CACHE: standInCache() },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let output = '';
+      launcher.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        output += chunk;
+      });
+      launcher.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        output += chunk;
+      });
+      let pids: number[] = [];
+      try {
+        const url = await pollUntil(
+          `the address (output so far: ${output})`,
+          () => /Open (http:\/\/\S+) in your browser/.exec(output)?.[1],
+          { timeoutMs: 30_000 },
+        );
+        const started = await pollUntil(
+          "the stand-in server's pids",
+          () => /server pid (\d+) helper pid (\d+) token (\S+)/.exec(output) ?? undefined,
+        );
+        pids = [Number(started[1]), Number(started[2])];
+        assert.equal(started[3], 'from-file');
+        const token = new URL(url).searchParams.get('tkn') ?? '';
+        assert.match(token, /^[0-9A-Za-z_-]{32,}$/, url);
+        assert.ok(url.startsWith(`http://127.0.0.1:${port}/?tkn=`), url);
+        // The token travels in a file, not on a command line that every user can read.
+        assert.ok(!readFileSync(`/proc/${pids[0]}/cmdline`, 'utf8').includes(token));
+        assert.equal((await fetch(url)).status, 200);
+        assert.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 403);
+        assert.ok(pids.every(isRunning));
 
-      launcher.kill(signal);
-      await pollUntil('the launcher to exit', () => (launcher.exitCode !== null || launcher.signalCode !== null ? true : undefined));
-      await pollUntil(`the port and every process of the server's group to be gone (${pids.join(', ')})`, async () => ((await portIsFree(port)) && !pids.some(isRunning) ? true : undefined), { timeoutMs: 15_000 });
-      assert.equal(launcher.exitCode, 0, output);
-      assert.match(output, new RegExp(`${signal}: stopping the VS Code server`));
-    } finally {
-      launcher.kill('SIGKILL');
-      for (const pid of pids) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
-    }
-  });
+        launcher.kill(signal);
+        await pollUntil('the launcher to exit', () =>
+          launcher.exitCode !== null || launcher.signalCode !== null ? true : undefined,
+        );
+        await pollUntil(
+          `the port and every process of the server's group to be gone (${pids.join(', ')})`,
+          async () => ((await portIsFree(port)) && !pids.some(isRunning) ? true : undefined),
+          { timeoutMs: 15_000 },
+        );
+        assert.equal(launcher.exitCode, 0, output);
+        assert.match(output, new RegExp(`${signal}: stopping the VS Code server`));
+      } finally {
+        launcher.kill('SIGKILL');
+        for (const pid of pids) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+      }
+    },
+  );
 }
 
-test('a desktop VS Code needs no system package; serving to a browser needs lavapipe, and code-server\'s build tools until it is installed', () => {
+test("a desktop VS Code needs no system package; serving to a browser needs lavapipe, and code-server's build tools until it is installed", () => {
   assert.deepEqual(depsFor('desktop', false), []);
   assert.deepEqual(depsFor('browser', true), ['lavapipe']);
   assert.deepEqual(depsFor('browser', false), ['code-server', 'lavapipe']);
   // `npm start` leaves the choice to the launcher; `npm test` still asks for everything.
-  const scripts = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const scripts = (
+    JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  ).scripts;
   assert.doesNotMatch(scripts['start'] ?? '', /install-system-deps/);
   assert.match(scripts['test'] ?? '', /bash scripts\/install-system-deps\.sh &&/);
 });
 
-test('install-system-deps.sh names the packages of each group and installs only those asked for', { ...linuxOnly, timeout: 30_000 }, async () => {
-  const dryRun = async (...groups: string[]): Promise<string[]> => {
-    const { stdout } = await promisify(execFile)('bash', [join(repoRoot, 'scripts', 'install-system-deps.sh'), '--dry-run', ...groups]);
-    return stdout.split('\n').filter((line) => / \((present|missing)\)$/.test(line)).map((line) => line.replace(/^install-system-deps: /, '').replace(/ \((present|missing)\)$/, ''));
-  };
-  assert.deepEqual(await dryRun('lavapipe'), ['lavapipe: mesa-vulkan-drivers 24 or later']);
-  assert.deepEqual(await dryRun('code-server', 'lavapipe'), ['code-server: ripgrep', 'code-server: libkrb5-dev', 'lavapipe: mesa-vulkan-drivers 24 or later']);
-  assert.deepEqual(await dryRun(), ['browser: chromium', 'code-server: ripgrep', 'code-server: libkrb5-dev', 'lavapipe: mesa-vulkan-drivers 24 or later', 'archives: xz-utils']);
-  await assert.rejects(promisify(execFile)('bash', [join(repoRoot, 'scripts', 'install-system-deps.sh'), 'chromium']), /unknown argument "chromium"/);
-});
+test(
+  'install-system-deps.sh names the packages of each group and installs only those asked for',
+  { ...linuxOnly, timeout: 30_000 },
+  async () => {
+    const dryRun = async (...groups: string[]): Promise<string[]> => {
+      const { stdout } = await promisify(execFile)('bash', [
+        join(repoRoot, 'scripts', 'install-system-deps.sh'),
+        '--dry-run',
+        ...groups,
+      ]);
+      return stdout
+        .split('\n')
+        .filter((line) => / \((present|missing)\)$/.test(line))
+        .map((line) => line.replace(/^install-system-deps: /, '').replace(/ \((present|missing)\)$/, ''));
+    };
+    assert.deepEqual(await dryRun('lavapipe'), ['lavapipe: mesa-vulkan-drivers 24 or later']);
+    assert.deepEqual(await dryRun('code-server', 'lavapipe'), [
+      'code-server: ripgrep',
+      'code-server: libkrb5-dev',
+      'lavapipe: mesa-vulkan-drivers 24 or later',
+    ]);
+    assert.deepEqual(await dryRun(), [
+      'browser: chromium',
+      'code-server: ripgrep',
+      'code-server: libkrb5-dev',
+      'lavapipe: mesa-vulkan-drivers 24 or later',
+      'archives: xz-utils',
+    ]);
+    await assert.rejects(
+      promisify(execFile)('bash', [join(repoRoot, 'scripts', 'install-system-deps.sh'), 'chromium']),
+      /unknown argument "chromium"/,
+    );
+  },
+);

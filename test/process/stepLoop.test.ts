@@ -11,21 +11,36 @@ import { pollUntil } from '../support/poll';
 import { distFile } from '../support/repo';
 import { WGSL_ABI, endlessWgsl } from '../support/kernelSources';
 
-
-const wgsl = (label: string, body: string): KernelSource => ({ language: 'wgsl', label, code: `${WGSL_ABI}\n${body}`, entryPoint: 'main' });
+const wgsl = (label: string, body: string): KernelSource => ({
+  language: 'wgsl',
+  label,
+  code: `${WGSL_ABI}\n${body}`,
+  entryPoint: 'main',
+});
 
 /** state[0] += `by` each step; state[1] = the step number the host wrote into control. */
-const counter = (label: string, by: number): KernelSource => wgsl(label, `
+const counter = (label: string, by: number): KernelSource =>
+  wgsl(
+    label,
+    `
 @compute @workgroup_size(1)
 fn main() {
   state[0] = state[0] + ${by}u;
   state[1] = control.step;
-}`);
+}`,
+  );
 
 const endless = wgsl('endless', endlessWgsl('main'));
 
-const placement = (extra: Partial<KernelPlacement> = {}): KernelPlacement =>
-  ({ index: 0, device: 0, stateBytes: 16, grid: [1, 1, 1], inboxCapacity: 1, outboxCapacity: 4, ...extra });
+const placement = (extra: Partial<KernelPlacement> = {}): KernelPlacement => ({
+  index: 0,
+  device: 0,
+  stateBytes: 16,
+  grid: [1, 1, 1],
+  inboxCapacity: 1,
+  outboxCapacity: 4,
+  ...extra,
+});
 
 const words = async (kernel: DeviceKernel): Promise<Uint32Array> => {
   const bytes = await kernel.readState();
@@ -35,7 +50,9 @@ const words = async (kernel: DeviceKernel): Promise<Uint32Array> => {
 /** Records a loop's events, for polling. */
 class Events {
   readonly all: { at: number; event: LoopEvent }[] = [];
-  readonly listener = (event: LoopEvent): void => { this.all.push({ at: performance.now(), event }); };
+  readonly listener = (event: LoopEvent): void => {
+    this.all.push({ at: performance.now(), event });
+  };
   get progress(): Extract<LoopEvent, { kind: 'progress' }>[] {
     return this.all.flatMap(({ event }) => (event.kind === 'progress' ? [event] : []));
   }
@@ -46,12 +63,19 @@ class Events {
 
 /** Waits until a looping kernel's step count (from its progress events) reaches `step`. */
 const reaches = (kernel: DeviceKernel, step: number): Promise<number> =>
-  pollUntil(`kernel "${kernel.source.label}" to reach step ${step}`, () => (kernel.stepCount >= step ? kernel.stepCount : undefined), { intervalMs: 10 });
+  pollUntil(
+    `kernel "${kernel.source.label}" to reach step ${step}`,
+    () => (kernel.stepCount >= step ? kernel.stepCount : undefined),
+    { intervalMs: 10 },
+  );
 
 /** Waits `ms` by polling the clock (the tests measure rates over at least this long). */
 const elapse = (ms: number): Promise<boolean> => {
   const until = performance.now() + ms;
-  return pollUntil(`${ms} ms to pass`, () => (performance.now() >= until ? true : undefined), { intervalMs: 20, timeoutMs: ms + 5_000 });
+  return pollUntil(`${ms} ms to pass`, () => (performance.now() >= until ? true : undefined), {
+    intervalMs: 20,
+    timeoutMs: ms + 5_000,
+  });
 };
 
 describe('step loops in a device host (webgpu)', () => {
@@ -61,7 +85,9 @@ describe('step loops in a device host (webgpu)', () => {
     hosts.push(host);
     return host;
   };
-  after(() => { for (const host of hosts) host.dispose(); });
+  after(() => {
+    for (const host of hosts) host.dispose();
+  });
 
   test('a loop at rateHz 0 steps continuously, and the state matches the steps it reports', async (t) => {
     const kernel = await DeviceKernel.create(newHost(), counter('count', 1), placement());
@@ -80,7 +106,11 @@ describe('step loops in a device host (webgpu)', () => {
     assert.equal(state[0], steps, 'one increment per reported step');
     assert.equal(state[1], steps - 1, 'the last step saw its own step number');
     const stepsReported = events.progress.map((e) => e.step);
-    assert.deepEqual(stepsReported, [...stepsReported].sort((a, b) => a - b), 'progress never goes back');
+    assert.deepEqual(
+      stepsReported,
+      [...stepsReported].sort((a, b) => a - b),
+      'progress never goes back',
+    );
     assert.ok(stepsReported.every((s) => s <= steps));
     // Stopping again answers where it stopped; nothing runs meanwhile.
     assert.equal(await kernel.stopLoop(), steps);
@@ -97,7 +127,10 @@ describe('step loops in a device host (webgpu)', () => {
     const seconds = (performance.now() - started) / 1000;
     const rate = steps / seconds;
     t.diagnostic(`${rate.toFixed(1)} steps/s`);
-    assert.ok(rate >= 8 && rate <= 40, `${steps} steps in ${seconds.toFixed(2)} s = ${rate.toFixed(1)}/s, expected about 20`);
+    assert.ok(
+      rate >= 8 && rate <= 40,
+      `${steps} steps in ${seconds.toFixed(2)} s = ${rate.toFixed(1)}/s, expected about 20`,
+    );
     assert.equal((await words(kernel))[0], steps);
     // Progress arrives at least every ~200 ms (steps every 50 ms, throttled to one per 100 ms).
     const gaps = events.all.slice(1).map(({ at }, i) => at - events.all[i]!.at);
@@ -108,7 +141,9 @@ describe('step loops in a device host (webgpu)', () => {
     const kernel = await DeviceKernel.create(newHost(), counter('heartbeat', 1), placement());
     const events = new Events();
     await kernel.startLoop(2, events.listener);
-    await pollUntil('a second step and a few heartbeats', () => (kernel.stepCount >= 2 && events.all.length >= 6 ? true : undefined));
+    await pollUntil('a second step and a few heartbeats', () =>
+      kernel.stepCount >= 2 && events.all.length >= 6 ? true : undefined,
+    );
     const steps = await kernel.stopLoop();
     assert.ok(steps <= 6, `${steps} steps at 2 Hz`);
     const beats = events.progress.filter((e) => e.step === 1).length;
@@ -149,7 +184,7 @@ describe('step loops in a device host (webgpu)', () => {
     assert.match(kernel.source.code, /\+ 7u/);
     const events = new Events();
     await kernel.startLoop(0, events.listener);
-    await pollUntil('the new version\'s first step', () => (events.progress[0]?.step ?? 0) > s1 ? true : undefined);
+    await pollUntil("the new version's first step", () => ((events.progress[0]?.step ?? 0) > s1 ? true : undefined));
     await reaches(kernel, s1 + 20);
     const s2 = await kernel.stopLoop();
     await kernel.releaseHandle(old);
@@ -198,7 +233,10 @@ describe('step loops in a device host (webgpu)', () => {
     assert.equal(kernel.looping, false);
     assert.equal(await kernel.stopLoop(), 0);
     assert.ok((await host.devices()).length >= 1);
-    await assert.rejects(host.stopLoop(999_999), (error: GpuError) => error.code === 'INVALID_ARGUMENT' && /no loop 999999/.test(error.message));
+    await assert.rejects(
+      host.stopLoop(999_999),
+      (error: GpuError) => error.code === 'INVALID_ARGUMENT' && /no loop 999999/.test(error.message),
+    );
   });
 
   test('an endless kernel in a loop is caught by the loop watchdog, naming it; loops in other hosts keep running', async () => {
@@ -217,14 +255,19 @@ describe('step loops in a device host (webgpu)', () => {
     const restart = await pollUntil('the loop watchdog to restart the host', () => restarts[0], { timeoutMs: 15_000 });
     const took = performance.now() - started;
     assert.equal(restart.culprit, 'endless');
-    assert.match(restart.reason, /kernel "endless" did not finish a step within 1500 ms; the host was killed and is restarting/);
+    assert.match(
+      restart.reason,
+      /kernel "endless" did not finish a step within 1500 ms; the host was killed and is restarting/,
+    );
     assert.ok(took >= 1_400 && took < 1_500 + 3_000, `the watchdog took ${took.toFixed(0)} ms`);
     assert.equal(victim.alive, false);
     assert.equal(victim.looping, false);
     // On lavapipe each host has CPU threads of its own, so the healthy loop steps during the hang;
     // on a real GPU the driver runs the hung dispatch alone until its process dies, then the
     // healthy loop goes on.
-    await pollUntil('the healthy loop to step on', () => (worker.stepCount > workerBefore ? true : undefined), { timeoutMs: 15_000 });
+    await pollUntil('the healthy loop to step on', () => (worker.stepCount > workerBefore ? true : undefined), {
+      timeoutMs: 15_000,
+    });
     const atRestart = worker.stepCount;
     await reaches(worker, atRestart + 10);
     assert.equal(victimEvents.all.length, 0, 'the hung loop reported nothing');

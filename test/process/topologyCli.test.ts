@@ -13,10 +13,17 @@ import { repoRoot } from '../support/repo';
 const run = promisify(execFile);
 const cli = join(repoRoot, 'bin', 'ringkernel.js');
 
-async function ringkernel(cacheDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function ringkernel(
+  cacheDir: string,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = { ...process.env, RINGKERNEL_CACHE_DIR: cacheDir };
   try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { timeout: 120_000, env, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], {
+      timeout: 120_000,
+      env,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -44,11 +51,18 @@ describe('ringkernel topology', () => {
       assert.equal(link.basis, 'estimated');
       assert.ok(link.label.length > 0 && link.bandwidthGBps > 0);
     }
-    assert.ok(Array.isArray(topology.paths) && Array.isArray(topology.physicalGpus) && typeof topology.fullyConnected === 'boolean');
+    assert.ok(
+      Array.isArray(topology.paths) &&
+        Array.isArray(topology.physicalGpus) &&
+        typeof topology.fullyConnected === 'boolean',
+    );
     const cudaFound = topology.devices.some((d) => d.backend === 'cuda');
     if (!cudaFound) {
       assert.ok(topology.devices.some((d) => d.key === 'webgpu:0'));
-      assert.ok(topology.notes.some((n) => /^cuda probe unavailable: /.test(n)), topology.notes.join('\n'));
+      assert.ok(
+        topology.notes.some((n) => /^cuda probe unavailable: /.test(n)),
+        topology.notes.join('\n'),
+      );
     }
   });
 
@@ -57,7 +71,10 @@ describe('ringkernel topology', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /NUMA Affinity/);
     assert.match(result.stdout, /Legend:/);
-    assert.match(result.stdout, /Host links \(system memory ↔ device\):\n {2}\S+: to device .* GB\/s, to host .* GB\/s, latency .* µs, estimated/);
+    assert.match(
+      result.stdout,
+      /Host links \(system memory ↔ device\):\n {2}\S+: to device .* GB\/s, to host .* GB\/s, latency .* µs, estimated/,
+    );
     assert.match(result.stdout, /\nLinks:\n/);
   });
 

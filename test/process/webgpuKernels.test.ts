@@ -3,24 +3,32 @@
 import { AFFINE_WORDS, kernelEngineSuite } from '../support/kernelSuite';
 import { WGSL_ABI, endlessWgsl } from '../support/kernelSources';
 
-
-const wgsl = (label: string, body: string): { language: 'wgsl'; label: string; code: string; entryPoint: string } =>
-  ({ language: 'wgsl', label, code: `${WGSL_ABI}\n${body}`, entryPoint: 'main' });
+const wgsl = (label: string, body: string): { language: 'wgsl'; label: string; code: string; entryPoint: string } => ({
+  language: 'wgsl',
+  label,
+  code: `${WGSL_ABI}\n${body}`,
+  entryPoint: 'main',
+});
 
 kernelEngineSuite({
   backend: 'webgpu',
   affine: {
-    source: wgsl('affine', `
+    source: wgsl(
+      'affine',
+      `
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   let i = id.x;
   if (i >= arrayLength(&state)) { return; }
   state[i] = state[i] * 2u + control.step + i;
-}`),
+}`,
+    ),
     grid: [AFFINE_WORDS / 64, 1, 1],
   },
   sender: {
-    source: wgsl('sender', `
+    source: wgsl(
+      'sender',
+      `
 @compute @workgroup_size(8)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   if (id.x >= 5u) { return; }
@@ -30,7 +38,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   outbox.slots[slot].kind = 100u + control.step;
   outbox.slots[slot].length = 4u;
   outbox.slots[slot].payload[0] = id.x;
-}`),
+}`,
+    ),
     grid: [1, 1, 1],
   },
   // The loop bound is a value the kernel itself keeps out of reach, so no compiler removes it.

@@ -8,7 +8,9 @@ function chooseSeed(): number {
   if (given === undefined || given === '') return Math.floor(Math.random() * 2 ** 32);
   const seed = Number(given);
   if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
-    throw new Error(`${SEED_VARIABLE}=${JSON.stringify(given)} is not a whole number from 0 to 4294967295; use the seed a failed run printed`);
+    throw new Error(
+      `${SEED_VARIABLE}=${JSON.stringify(given)} is not a whole number from 0 to 4294967295; use the seed a failed run printed`,
+    );
   }
   return seed;
 }
@@ -37,7 +39,8 @@ export function seededBytes(count: number, next: () => number = processWords): B
     announced = true;
     // A failed test file exits non-zero; only then is the seed worth reading.
     process.once('exit', (code) => {
-      if (code !== 0) console.error(`random inputs used seed ${fuzzSeed}: ${SEED_VARIABLE}=${fuzzSeed} reproduces them`);
+      if (code !== 0)
+        console.error(`random inputs used seed ${fuzzSeed}: ${SEED_VARIABLE}=${fuzzSeed} reproduces them`);
     });
   }
   const bytes = Buffer.alloc(count);

@@ -4,7 +4,12 @@ import type { KernelSource } from '../../server/src/backends/backend';
 import type { KernelPlacement } from '../../server/src/hosts/deviceKernel';
 import type { Logger } from '../../server/src/logger';
 import type { KernelSpec } from '../../server/src/manifest/manifestTypes';
-import { DEFAULT_HOT_RELOAD_CONFIG, HotReloadManager, type HotReloadConfig, type Validate } from '../../server/src/runtime/hotReloadManager';
+import {
+  DEFAULT_HOT_RELOAD_CONFIG,
+  HotReloadManager,
+  type HotReloadConfig,
+  type Validate,
+} from '../../server/src/runtime/hotReloadManager';
 import type { ReloadOutcome } from '../../server/src/runtime/kernelReports';
 import { ManagedKernel, kernelVersion, type KernelLocation } from '../../server/src/runtime/managedKernel';
 import { FakeKernelHost } from './fakeKernelHost';
@@ -14,8 +19,18 @@ export const STATE_BYTES = 64;
 
 export function fakeSpec(id = 'heat'): KernelSpec {
   return {
-    id, source: `/ws/${id}.wgsl`, language: 'wgsl', entryPoint: 'main', backend: 'auto', device: 'auto', stateBytes: STATE_BYTES,
-    grid: [1, 1, 1], block: [1, 1, 1], inboxCapacity: 4, outboxCapacity: 4, rateHz: 0,
+    id,
+    source: `/ws/${id}.wgsl`,
+    language: 'wgsl',
+    entryPoint: 'main',
+    backend: 'auto',
+    device: 'auto',
+    stateBytes: STATE_BYTES,
+    grid: [1, 1, 1],
+    block: [1, 1, 1],
+    inboxCapacity: 4,
+    outboxCapacity: 4,
+    rateHz: 0,
   };
 }
 
@@ -42,16 +57,34 @@ export interface Harness {
   outcomeCount(count: number): Promise<ReloadOutcome[]>;
 }
 
-export function harness(config: Partial<HotReloadConfig> = {}, validate: Validate = () => Promise.resolve([])): Harness {
+export function harness(
+  config: Partial<HotReloadConfig> = {},
+  validate: Validate = () => Promise.resolve([]),
+): Harness {
   const host = new FakeKernelHost();
   const outcomes: ReloadOutcome[] = [];
   const seen: string[] = [];
   const debug: string[] = [];
   const warnings: string[] = [];
-  const log: Logger = { error: (m) => warnings.push(m), warn: (m) => warnings.push(m), info: () => undefined, debug: (m) => debug.push(m) };
-  const manager = new HotReloadManager({ ...DEFAULT_HOT_RELOAD_CONFIG, retryBackoffMs: 0, ...config }, { validate, log, notify: (outcome) => outcomes.push(outcome) });
+  const log: Logger = {
+    error: (m) => warnings.push(m),
+    warn: (m) => warnings.push(m),
+    info: () => undefined,
+    debug: (m) => debug.push(m),
+  };
+  const manager = new HotReloadManager(
+    { ...DEFAULT_HOT_RELOAD_CONFIG, retryBackoffMs: 0, ...config },
+    { validate, log, notify: (outcome) => outcomes.push(outcome) },
+  );
   const spec = fakeSpec();
-  const placement: KernelPlacement = { index: 0, device: 0, stateBytes: spec.stateBytes, grid: spec.grid, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity };
+  const placement: KernelPlacement = {
+    index: 0,
+    device: 0,
+    stateBytes: spec.stateBytes,
+    grid: spec.grid,
+    inboxCapacity: spec.inboxCapacity,
+    outboxCapacity: spec.outboxCapacity,
+  };
   const kernel: ManagedKernel = new ManagedKernel(spec, host, fakeLocation(), placement, {
     log,
     changed: () => {
@@ -62,7 +95,11 @@ export function harness(config: Partial<HotReloadConfig> = {}, validate: Validat
     failed: (failed, reason, culprit) => void manager.recover(failed, reason, culprit),
   });
   const outcomeCount = (count: number): Promise<ReloadOutcome[]> =>
-    pollUntil(`${count} reload outcomes (have: ${outcomes.map((o) => o.status).join(', ') || 'none'})`, () => (outcomes.length >= count ? outcomes : undefined), { timeoutMs: 2000, intervalMs: 1 });
+    pollUntil(
+      `${count} reload outcomes (have: ${outcomes.map((o) => o.status).join(', ') || 'none'})`,
+      () => (outcomes.length >= count ? outcomes : undefined),
+      { timeoutMs: 2000, intervalMs: 1 },
+    );
   return { host, kernel, manager, outcomes, seen, debug, warnings, outcomeCount };
 }
 

@@ -8,7 +8,13 @@
 // fresh one. Code containing "HANG" never finishes a step (until the host restarts); code
 // containing "FAULT" faults on its first step, which ends the host like a real fault does; code
 // containing "INVALID" does not compile.
-import type { BufferHandle, CompiledKernelHandle, KernelSource, StepLaunch, Timing } from '../../server/src/backends/backend';
+import type {
+  BufferHandle,
+  CompiledKernelHandle,
+  KernelSource,
+  StepLaunch,
+  Timing,
+} from '../../server/src/backends/backend';
 import { GpuError } from '../../server/src/backends/gpuError';
 import type { ControlBlock } from '../../server/src/abi/kernelAbi';
 import type { BufferRange, StateTransferResult, StepBatch, StepOutcome } from '../../server/src/hosts/hostProtocol';
@@ -23,7 +29,17 @@ interface FakeLoop {
   code: string;
 }
 
-type Operation = 'compile' | 'allocate' | 'read' | 'readSoon' | 'readRanges' | 'write' | 'startLoop' | 'stopLoop' | 'exportState' | 'importState';
+type Operation =
+  | 'compile'
+  | 'allocate'
+  | 'read'
+  | 'readSoon'
+  | 'readRanges'
+  | 'write'
+  | 'startLoop'
+  | 'stopLoop'
+  | 'exportState'
+  | 'importState';
 
 const TIMING: Timing = { hostMs: 0 };
 
@@ -66,7 +82,8 @@ export class FakeKernelHost implements KernelHost {
 
   async compile(device: number, source: KernelSource): Promise<CompiledKernelHandle> {
     await this.before('compile', source.label);
-    if (source.code.includes('INVALID')) throw new GpuError('COMPILE_FAILED', `${source.label}:1:1: error: the fake compiler refuses INVALID code`);
+    if (source.code.includes('INVALID'))
+      throw new GpuError('COMPILE_FAILED', `${source.label}:1:1: error: the fake compiler refuses INVALID code`);
     const id = this.nextHandle++;
     this.kernels.set(id, { code: source.code, label: source.label });
     return { id, device, label: source.label, entryPoint: source.entryPoint };
@@ -96,11 +113,21 @@ export class FakeKernelHost implements KernelHost {
     return TIMING;
   }
 
-  read(buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }> {
+  read(
+    buffer: BufferHandle,
+    offset: number,
+    bytes: number,
+    into?: Uint8Array,
+  ): Promise<{ data: Uint8Array; timing: Timing }> {
     return this.receive('read', buffer, offset, bytes, into);
   }
 
-  readSoon(buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }> {
+  readSoon(
+    buffer: BufferHandle,
+    offset: number,
+    bytes: number,
+    into?: Uint8Array,
+  ): Promise<{ data: Uint8Array; timing: Timing }> {
     return this.receive('readSoon', buffer, offset, bytes, into);
   }
 
@@ -127,10 +154,20 @@ export class FakeKernelHost implements KernelHost {
   }
 
   /** Accepts the loop, then runs its first step on the next turn of the event loop (a HANG never finishes it). */
-  async startLoop(loop: number, launch: StepLaunch, control: ControlBlock, _rateHz: number, listener: LoopListener): Promise<void> {
+  async startLoop(
+    loop: number,
+    launch: StepLaunch,
+    control: ControlBlock,
+    _rateHz: number,
+    listener: LoopListener,
+  ): Promise<void> {
     await this.before('startLoop', launch.kernel.label);
     const code = this.kernels.get(launch.kernel.id)?.code;
-    if (code === undefined) throw new GpuError('INVALID_ARGUMENT', `no compiled kernel ${launch.kernel.id} in the fake host (generation ${this.generation})`);
+    if (code === undefined)
+      throw new GpuError(
+        'INVALID_ARGUMENT',
+        `no compiled kernel ${launch.kernel.id} in the fake host (generation ${this.generation})`,
+      );
     this.memory(launch.state);
     const running: FakeLoop = { id: loop, launch, step: control.step, listener, code };
     this.loops.set(loop, running);
@@ -157,7 +194,8 @@ export class FakeKernelHost implements KernelHost {
   /** The state's step counter (its first u32) of the kernel labelled `label`, as the device holds it. */
   counterOf(label: string): number | undefined {
     for (const running of this.loops.values()) {
-      if (running.launch.kernel.label === label) return new DataView(this.memory(running.launch.state).buffer).getUint32(0, true);
+      if (running.launch.kernel.label === label)
+        return new DataView(this.memory(running.launch.state).buffer).getUint32(0, true);
     }
     return undefined;
   }
@@ -180,7 +218,11 @@ export class FakeKernelHost implements KernelHost {
     if (running.code.includes('HANG')) return;
     if (running.code.includes('FAULT')) {
       this.loops.delete(running.id);
-      running.listener({ kind: 'failed', step: running.step, error: new GpuError('KERNEL_FAULT', `kernel "${running.launch.kernel.label}" faulted at step ${running.step}`) });
+      running.listener({
+        kind: 'failed',
+        step: running.step,
+        error: new GpuError('KERNEL_FAULT', `kernel "${running.launch.kernel.label}" faulted at step ${running.step}`),
+      });
       this.restart(`kernel "${running.launch.kernel.label}" faulted; the host ended`, running.launch.kernel.label);
       return;
     }
@@ -194,7 +236,13 @@ export class FakeKernelHost implements KernelHost {
     view.setUint32(0, view.getUint32(0, true) + 1, true);
   }
 
-  private async receive(op: 'read' | 'readSoon', buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }> {
+  private async receive(
+    op: 'read' | 'readSoon',
+    buffer: BufferHandle,
+    offset: number,
+    bytes: number,
+    into?: Uint8Array,
+  ): Promise<{ data: Uint8Array; timing: Timing }> {
     await this.before(op);
     const source = this.memory(buffer).subarray(offset, offset + bytes);
     const data = into && into.byteLength === bytes ? into : new Uint8Array(bytes);
@@ -215,7 +263,8 @@ export class FakeKernelHost implements KernelHost {
   async importState(buffer: BufferHandle, bytes: number, file: string, verify: boolean): Promise<StateTransferResult> {
     await this.before('importState');
     const data = FakeKernelHost.files.get(file);
-    if (!data || data.byteLength !== bytes) throw new GpuError('INVALID_ARGUMENT', `the fake host has no ${bytes}-byte file ${file}`);
+    if (!data || data.byteLength !== bytes)
+      throw new GpuError('INVALID_ARGUMENT', `the fake host has no ${bytes}-byte file ${file}`);
     FakeKernelHost.files.delete(file);
     this.memory(buffer).set(data);
     return { bytes, ...(verify ? { sha256: sha256Hex(this.memory(buffer).slice(0, bytes)) } : {}), copyMs: 0 };
@@ -223,7 +272,11 @@ export class FakeKernelHost implements KernelHost {
 
   private memory(buffer: BufferHandle): Uint8Array {
     const memory = this.buffers.get(buffer.id);
-    if (!memory) throw new GpuError('INVALID_ARGUMENT', `buffer ${buffer.id} does not exist in the fake host (generation ${this.generation})`);
+    if (!memory)
+      throw new GpuError(
+        'INVALID_ARGUMENT',
+        `buffer ${buffer.id} does not exist in the fake host (generation ${this.generation})`,
+      );
     return memory;
   }
 

@@ -40,7 +40,8 @@ export const AFFINE_WORDS = 1024;
 
 function expectedAffine(n: number, steps: number): number[] {
   const values = new Array<number>(n).fill(0);
-  for (let step = 0; step < steps; step++) for (let i = 0; i < n; i++) values[i] = ((values[i] ?? 0) * 2 + step + i) >>> 0;
+  for (let step = 0; step < steps; step++)
+    for (let i = 0; i < n; i++) values[i] = ((values[i] ?? 0) * 2 + step + i) >>> 0;
   return values;
 }
 
@@ -51,12 +52,26 @@ export function kernelEngineSuite(kernels: BackendKernels): void {
     hosts.push(host);
     return host;
   };
-  after(() => { for (const host of hosts) host.dispose(); });
+  after(() => {
+    for (const host of hosts) host.dispose();
+  });
 
-  const place = (kernel: KernelCase, stateBytes: number, extra: Partial<KernelPlacement> = {}): KernelPlacement =>
-    ({ index: 0, device: 0, stateBytes, grid: kernel.grid, ...(kernel.block ? { block: kernel.block } : {}), inboxCapacity: 4, outboxCapacity: 8, ...extra });
-  const create = (host: DeviceHost, kernel: KernelCase, stateBytes: number, extra: Partial<KernelPlacement> = {}): Promise<DeviceKernel> =>
-    DeviceKernel.create(host, kernel.source, place(kernel, stateBytes, extra));
+  const place = (kernel: KernelCase, stateBytes: number, extra: Partial<KernelPlacement> = {}): KernelPlacement => ({
+    index: 0,
+    device: 0,
+    stateBytes,
+    grid: kernel.grid,
+    ...(kernel.block ? { block: kernel.block } : {}),
+    inboxCapacity: 4,
+    outboxCapacity: 8,
+    ...extra,
+  });
+  const create = (
+    host: DeviceHost,
+    kernel: KernelCase,
+    stateBytes: number,
+    extra: Partial<KernelPlacement> = {},
+  ): Promise<DeviceKernel> => DeviceKernel.create(host, kernel.source, place(kernel, stateBytes, extra));
 
   describe(`${kernels.backend} kernels in a device host`, () => {
     test('finds the device with its limits', async () => {
@@ -70,7 +85,10 @@ export function kernelEngineSuite(kernels: BackendKernels): void {
       const kernel = await create(newHost(), kernels.affine, AFFINE_WORDS * 4);
       for (let s = 0; s < 3; s++) assert.equal((await kernel.step()).step, s);
       const batch = await kernel.run(2);
-      assert.deepEqual(batch.map((r) => r.step), [3, 4]);
+      assert.deepEqual(
+        batch.map((r) => r.step),
+        [3, 4],
+      );
       const state = new Uint32Array((await kernel.readState()).buffer);
       const expected = expectedAffine(AFFINE_WORDS, 5);
       for (let i = 0; i < AFFINE_WORDS; i++) assert.equal(state[i], expected[i], `element ${i}`);
@@ -102,15 +120,20 @@ export function kernelEngineSuite(kernels: BackendKernels): void {
       const expected = expectedAffine(AFFINE_WORDS, s1);
       const check = async (what: string): Promise<void> => {
         const state = new Uint32Array((await kernel.readState()).buffer);
-        for (let i = 0; i < AFFINE_WORDS; i++) assert.equal(state[i], expected[i], `${what}: element ${i} after ${s1} steps`);
+        for (let i = 0; i < AFFINE_WORDS; i++)
+          assert.equal(state[i], expected[i], `${what}: element ${i} after ${s1} steps`);
       };
       await check('after the first version');
       // The sender leaves the state alone and sends 5 messages a step (3 fit): proof that it runs.
       const old = kernel.swap(await kernel.compileVersion(kernels.sender.source), kernels.sender.source);
       await kernel.releaseHandle(old);
       const progress: { step: number; messages: number; dropped: number }[] = [];
-      await kernel.startLoop(0, (event) => { if (event.kind === 'progress') progress.push(event); });
-      await pollUntil('the new version to step', () => (kernel.stepCount >= s1 + 3 ? true : undefined), { intervalMs: 10 });
+      await kernel.startLoop(0, (event) => {
+        if (event.kind === 'progress') progress.push(event);
+      });
+      await pollUntil('the new version to step', () => (kernel.stepCount >= s1 + 3 ? true : undefined), {
+        intervalMs: 10,
+      });
       const s2 = await kernel.stopLoop();
       assert.ok(progress.length > 0);
       // The swap keeps the placement, so the sender runs on the affine's grid: 5 sends per
@@ -147,7 +170,9 @@ export function kernelEngineSuite(kernels: BackendKernels): void {
         const kernel = await create(host, fault, 16);
         const failures: GpuError[] = [];
         const restarted = new Promise<{ culprit?: string }>((resolve) => host.onRestart(resolve));
-        await kernel.startLoop(0, (event) => { if (event.kind === 'failed') failures.push(event.error); });
+        await kernel.startLoop(0, (event) => {
+          if (event.kind === 'failed') failures.push(event.error);
+        });
         const failure = await pollUntil('loopFailed', () => failures[0]);
         assert.equal(failure.code, 'KERNEL_FAULT');
         assert.match(failure.message, /kernel "fault"/);
@@ -175,14 +200,16 @@ export function kernelEngineSuite(kernels: BackendKernels): void {
     test('a kernel that does not compile is refused with the compiler log, naming the kernel', async () => {
       await assert.rejects(
         DeviceKernel.create(newHost(), kernels.broken, place(kernels.affine, 16)),
-        (error: GpuError) => error.code === 'COMPILE_FAILED' && /kernel "broken"/.test(error.message) && /error/.test(error.log ?? ''),
+        (error: GpuError) =>
+          error.code === 'COMPILE_FAILED' && /kernel "broken"/.test(error.message) && /error/.test(error.log ?? ''),
       );
     });
 
     test('a missing entry point is refused, naming it', async () => {
       await assert.rejects(
         DeviceKernel.create(newHost(), { ...kernels.affine.source, entryPoint: 'nope' }, place(kernels.affine, 16)),
-        (error: GpuError) => ['ENTRY_POINT_MISSING', 'COMPILE_FAILED'].includes(error.code) && /"nope"/.test(error.message),
+        (error: GpuError) =>
+          ['ENTRY_POINT_MISSING', 'COMPILE_FAILED'].includes(error.code) && /"nope"/.test(error.message),
       );
     });
 
@@ -190,14 +217,19 @@ export function kernelEngineSuite(kernels: BackendKernels): void {
       const host = newHost();
       const [device] = await host.devices();
       const tooMany = (device!.memoryTotalBytes ?? device!.limits.maxBindingBytes) + 4096;
-      await assert.rejects(host.allocate(0, Math.max(tooMany, device!.limits.maxBindingBytes + 4), 'huge'),
-        (error: GpuError) => error.code === 'BUFFER_TOO_LARGE' && /"huge"/.test(error.message));
+      await assert.rejects(
+        host.allocate(0, Math.max(tooMany, device!.limits.maxBindingBytes + 4), 'huge'),
+        (error: GpuError) => error.code === 'BUFFER_TOO_LARGE' && /"huge"/.test(error.message),
+      );
       assert.equal((await host.devices()).length >= 1, true);
     });
 
     test('a launch with wrong sizes is refused, naming the kernel', async () => {
       const kernel = await create(newHost(), { ...kernels.affine, grid: [0, 1, 1] }, 64);
-      await assert.rejects(kernel.step(), (error: GpuError) => error.code === 'INVALID_LAUNCH' && /kernel "affine"/.test(error.message));
+      await assert.rejects(
+        kernel.step(),
+        (error: GpuError) => error.code === 'INVALID_LAUNCH' && /kernel "affine"/.test(error.message),
+      );
     });
 
     if (kernels.fault) {
@@ -207,9 +239,14 @@ export function kernelEngineSuite(kernels: BackendKernels): void {
         const other = newHost();
         const worker = await create(other, kernels.affine, AFFINE_WORDS * 4);
         const bad = await create(host, fault, 16, { index: 0 });
-        await assert.rejects(bad.step(), (error: GpuError) => error.code === 'KERNEL_FAULT' && /kernel "fault"/.test(error.message));
+        await assert.rejects(
+          bad.step(),
+          (error: GpuError) => error.code === 'KERNEL_FAULT' && /kernel "fault"/.test(error.message),
+        );
         assert.equal((await worker.step()).step, 0);
-        await pollUntil('the faulted host to come back', async () => ((await host.devices()).length > 0 ? true : undefined));
+        await pollUntil('the faulted host to come back', async () =>
+          (await host.devices()).length > 0 ? true : undefined,
+        );
       });
     }
 
@@ -220,13 +257,21 @@ export function kernelEngineSuite(kernels: BackendKernels): void {
       const worker = await create(healthy, kernels.affine, AFFINE_WORDS * 4);
       const oldPid = hung.pid;
       let restarted = false;
-      hung.onRestart(() => { restarted = true; });
+      hung.onRestart(() => {
+        restarted = true;
+      });
       const started = Date.now();
-      const hang = victim.step().then(() => assert.fail('the endless step returned'), (error: GpuError) => error);
+      const hang = victim.step().then(
+        () => assert.fail('the endless step returned'),
+        (error: GpuError) => error,
+      );
       let stepsMeanwhile = 0;
       let watching = true;
       const meanwhile = (async () => {
-        while (watching && stepsMeanwhile < 5000) { await worker.step(); stepsMeanwhile++; }
+        while (watching && stepsMeanwhile < 5000) {
+          await worker.step();
+          stepsMeanwhile++;
+        }
       })();
       const outcome = await Promise.race([hang, meanwhile.then(() => undefined)]);
       watching = false;
@@ -245,7 +290,10 @@ export function kernelEngineSuite(kernels: BackendKernels): void {
         assert.ok(stepsMeanwhile > 0, 'the healthy kernel made no progress while the other hung');
       }
       assert.ok(restarted);
-      assert.notEqual(await pollUntil('a new host process', () => (hung.pid !== oldPid ? hung.pid : undefined)), oldPid);
+      assert.notEqual(
+        await pollUntil('a new host process', () => (hung.pid !== oldPid ? hung.pid : undefined)),
+        oldPid,
+      );
       assert.ok((await hung.devices()).length >= 1, 'the restarted host answers');
     });
 
@@ -256,7 +304,10 @@ export function kernelEngineSuite(kernels: BackendKernels): void {
       const worker = await create(other, kernels.affine, AFFINE_WORDS * 4);
       const pending = victim.step();
       process.kill(doomed.pid!, 'SIGKILL');
-      await assert.rejects(pending, (error: GpuError) => error.code === 'HOST_EXITED' && /exited unexpectedly \(SIGKILL\)/.test(error.message));
+      await assert.rejects(
+        pending,
+        (error: GpuError) => error.code === 'HOST_EXITED' && /exited unexpectedly \(SIGKILL\)/.test(error.message),
+      );
       assert.equal((await worker.step()).step, 0);
       assert.ok((await doomed.devices()).length >= 1);
     });

@@ -10,8 +10,10 @@ export function refuseProcesses(): void {
   const module = childProcess as unknown as Record<string, unknown>;
   for (const name of STARTERS) {
     module[name] = (command: unknown): never => {
-      throw new Error(`a unit test started a process (child_process.${name}(${JSON.stringify(String(command))})): ` +
-        'unit tests are pure; put tests that start processes under test/process/ and GPU tests under test/gpu/');
+      throw new Error(
+        `a unit test started a process (child_process.${name}(${JSON.stringify(String(command))})): ` +
+          'unit tests are pure; put tests that start processes under test/process/ and GPU tests under test/gpu/',
+      );
     };
   }
 }

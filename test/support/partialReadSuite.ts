@@ -15,7 +15,12 @@ import { DEFAULT_HOT_RELOAD_CONFIG, HotReloadManager } from '../../server/src/ru
 import type { ReloadOutcome } from '../../server/src/runtime/kernelReports';
 import { KernelMigrator } from '../../server/src/migration/kernelMigrator';
 import { relocationSubject } from '../../server/src/runtime/kernelRelocation';
-import { ManagedKernel, kernelVersion, type KernelLocation, type StateRangesRead } from '../../server/src/runtime/managedKernel';
+import {
+  ManagedKernel,
+  kernelVersion,
+  type KernelLocation,
+  type StateRangesRead,
+} from '../../server/src/runtime/managedKernel';
 import { pollUntil } from './poll';
 import { distFile } from './repo';
 import { MOST_RANGES as MOST, RAMP_STATE_BYTES as STATE_BYTES, SPARSE_RANGES as SPARSE, wrongWord } from './rampKernel';
@@ -34,7 +39,14 @@ const quiet: Logger = { error: () => undefined, warn: () => undefined, info: () 
 
 export function partialReadSuite(options: PartialReadSuiteOptions): void {
   const { backend, ramp, skip } = options;
-  const placement: KernelPlacement = { index: 0, device: 0, stateBytes: STATE_BYTES, inboxCapacity: 1, outboxCapacity: 1, ...options.launch };
+  const placement: KernelPlacement = {
+    index: 0,
+    device: 0,
+    stateBytes: STATE_BYTES,
+    inboxCapacity: 1,
+    outboxCapacity: 1,
+    ...options.launch,
+  };
 
   describe(`partial state reads in a ${backend} device host`, { skip }, () => {
     const hosts: DeviceHost[] = [];
@@ -43,7 +55,9 @@ export function partialReadSuite(options: PartialReadSuiteOptions): void {
       hosts.push(host);
       return host;
     };
-    after(() => { for (const host of hosts) host.dispose(); });
+    after(() => {
+      for (const host of hosts) host.dispose();
+    });
 
     test('ranges read while the loop steps come from one step boundary, with its step number, and the loop goes on', async () => {
       const kernel = await DeviceKernel.create(newHost(), ramp(7), placement);
@@ -60,7 +74,9 @@ export function partialReadSuite(options: PartialReadSuiteOptions): void {
         }
         assert.equal(kernel.looping, true, 'the loop was never stopped');
         const before = last;
-        await pollUntil('the loop to step on after the reads', async () => ((await kernel.readStateRanges(SPARSE)).step > before + 3 ? true : undefined));
+        await pollUntil('the loop to step on after the reads', async () =>
+          (await kernel.readStateRanges(SPARSE)).step > before + 3 ? true : undefined,
+        );
       } finally {
         await kernel.stopLoop();
         await kernel.release();
@@ -74,7 +90,10 @@ export function partialReadSuite(options: PartialReadSuiteOptions): void {
         const read = await kernel.readStateRanges(SPARSE);
         assert.equal(read.step, 4);
         assert.equal(wrongWord(read, SPARSE, 3), undefined);
-        await assert.rejects(kernel.readStateRanges([{ offset: STATE_BYTES - 4, length: 8 }]), /kernel "ramp": the range at 262140 of 8 bytes is not whole 32-bit words within its 262144-byte state/);
+        await assert.rejects(
+          kernel.readStateRanges([{ offset: STATE_BYTES - 4, length: 8 }]),
+          /kernel "ramp": the range at 262140 of 8 bytes is not whole 32-bit words within its 262144-byte state/,
+        );
         await assert.rejects(kernel.readStateRanges([{ offset: 2, length: 4 }]), /not whole 32-bit words/);
         const whole = await kernel.readStateRanges([{ offset: 0, length: STATE_BYTES }]);
         assert.deepEqual(whole.bytes[0], await kernel.readState(), 'the same bytes as a whole read');
@@ -83,66 +102,106 @@ export function partialReadSuite(options: PartialReadSuiteOptions): void {
       }
     });
 
-    test('through ManagedKernel the reads follow a reload, a rollback, a move to another host and a host restart', { timeout: 120_000 }, async () => {
-      const outcomes: ReloadOutcome[] = [];
-      const manager = new HotReloadManager({ ...DEFAULT_HOT_RELOAD_CONFIG, retryBackoffMs: 0 }, { validate: () => Promise.resolve([]), log: quiet, notify: (o) => outcomes.push(o) });
-      const spec: KernelSpec = {
-        id: 'ramp', source: `/ws/ramp.${ramp(1).language}`, language: ramp(1).language, entryPoint: ramp(1).entryPoint, backend, device: 'auto', stateBytes: STATE_BYTES,
-        grid: placement.grid, block: placement.block ?? [1, 1, 1], inboxCapacity: 1, outboxCapacity: 1, rateHz: 0,
-      };
-      const location = (device: string): KernelLocation => ({ backend, device: 0, key: `${backend}:0`, deviceName: device });
-      const first = newHost();
-      const kernel: ManagedKernel = new ManagedKernel(spec, first, location('first host'), placement, {
-        log: quiet, changed: () => undefined, failed: (failed, reason, culprit) => void manager.recover(failed, reason, culprit),
-      });
-      const read = (): Promise<StateRangesRead> => kernel.exclusive(() => kernel.readStateRanges(SPARSE));
-      /** Reads until `check` holds for a read (the kernel steps on meanwhile). */
-      const readUntil = (what: string, check: (r: StateRangesRead) => boolean): Promise<StateRangesRead> =>
-        pollUntil(what, async () => { const r = await read(); return check(r) ? r : undefined; }, { timeoutMs: 30_000, intervalMs: 20 });
-
-      await kernel.start(kernelVersion(1, ramp(1)));
-      try {
-        const v1 = await readUntil('steps of v1', (r) => r.step >= 3);
-        assert.equal(v1.version, 1);
-        assert.equal(wrongWord(v1, SPARSE, 1), undefined);
-
-        // v2 rewrites the state with its own tick, so each read says which version ran the last step.
-        const reloaded = await manager.reload(kernel, ramp(1000));
-        assert.equal(reloaded.status, 'reloaded', reloaded.message);
-        const v2 = await readUntil('steps of v2', (r) => r.version === 2);
-        assert.equal(wrongWord(v2, SPARSE, 1000), undefined, 'the bytes are v2\'s, read with v2\'s version number');
-        assert.ok(v2.versionSinceStep !== undefined && v2.versionSinceStep >= v1.step && v2.versionSinceStep <= v2.step, `v2 began at step ${v2.versionSinceStep}`);
-
-        const rolledBack = await manager.rollback(kernel);
-        assert.equal(rolledBack.status, 'rolledBack', rolledBack.message);
-        const back = await readUntil('a step of v1 again', (r) => r.version === 1 && r.step > v2.step);
-        assert.equal(wrongWord(back, SPARSE, 1), undefined);
-
-        // The real migrator, to a fresh host of the same device (as a second device instance).
-        const migrator = new KernelMigrator({ records: { moved: () => undefined }, route: () => 'samePhysicalGpu' });
-        const subject = relocationSubject(kernel, () => placement, {
-          hostFor: () => newHost(), adopted: () => undefined, done: () => undefined, messagesFollow: () => Promise.resolve(), deviceName: (key) => `second host (${key})`,
+    test(
+      'through ManagedKernel the reads follow a reload, a rollback, a move to another host and a host restart',
+      { timeout: 120_000 },
+      async () => {
+        const outcomes: ReloadOutcome[] = [];
+        const manager = new HotReloadManager(
+          { ...DEFAULT_HOT_RELOAD_CONFIG, retryBackoffMs: 0 },
+          { validate: () => Promise.resolve([]), log: quiet, notify: (o) => outcomes.push(o) },
+        );
+        const spec: KernelSpec = {
+          id: 'ramp',
+          source: `/ws/ramp.${ramp(1).language}`,
+          language: ramp(1).language,
+          entryPoint: ramp(1).entryPoint,
+          backend,
+          device: 'auto',
+          stateBytes: STATE_BYTES,
+          grid: placement.grid,
+          block: placement.block ?? [1, 1, 1],
+          inboxCapacity: 1,
+          outboxCapacity: 1,
+          rateHz: 0,
+        };
+        const location = (device: string): KernelLocation => ({
+          backend,
+          device: 0,
+          key: `${backend}:0`,
+          deviceName: device,
         });
-        const moved = await kernel.exclusive(() => migrator.migrate(subject, `${backend}:1`));
-        assert.equal(moved.status, 'migrated', moved.message);
-        assert.equal(kernel.host === first, false, 'the kernel lives in the second host now');
-        const there = await readUntil('steps on the second host', (r) => r.step > back.step);
-        assert.equal(wrongWord(there, SPARSE, 1), undefined);
-        assert.equal(there.version, 1);
+        const first = newHost();
+        const kernel: ManagedKernel = new ManagedKernel(spec, first, location('first host'), placement, {
+          log: quiet,
+          changed: () => undefined,
+          failed: (failed, reason, culprit) => void manager.recover(failed, reason, culprit),
+        });
+        const read = (): Promise<StateRangesRead> => kernel.exclusive(() => kernel.readStateRanges(SPARSE));
+        /** Reads until `check` holds for a read (the kernel steps on meanwhile). */
+        const readUntil = (what: string, check: (r: StateRangesRead) => boolean): Promise<StateRangesRead> =>
+          pollUntil(
+            what,
+            async () => {
+              const r = await read();
+              return check(r) ? r : undefined;
+            },
+            { timeoutMs: 30_000, intervalMs: 20 },
+          );
 
-        // The host dies: the kernel comes back from its checkpoint, and reads go on from there.
-        const before = there.step;
-        process.kill(kernel.host.pid ?? 0, 'SIGKILL');
-        const recovered = await pollUntil('the recovery', () => outcomes.find((o) => o.status === 'recovered'), { timeoutMs: 30_000 });
-        assert.equal(recovered.status, 'recovered', recovered.message);
-        const afterRestart = await readUntil('steps after the restart', (r) => r.step > before);
-        assert.equal(wrongWord(afterRestart, SPARSE, 1), undefined);
-      } finally {
-        await kernel.exclusive(() => kernel.stop());
-      }
-      // A stopped kernel shows the state it left.
-      const left = await kernel.readStateRanges(SPARSE);
-      assert.equal(wrongWord(left, SPARSE, 1), undefined);
-    });
+        await kernel.start(kernelVersion(1, ramp(1)));
+        try {
+          const v1 = await readUntil('steps of v1', (r) => r.step >= 3);
+          assert.equal(v1.version, 1);
+          assert.equal(wrongWord(v1, SPARSE, 1), undefined);
+
+          // v2 rewrites the state with its own tick, so each read says which version ran the last step.
+          const reloaded = await manager.reload(kernel, ramp(1000));
+          assert.equal(reloaded.status, 'reloaded', reloaded.message);
+          const v2 = await readUntil('steps of v2', (r) => r.version === 2);
+          assert.equal(wrongWord(v2, SPARSE, 1000), undefined, "the bytes are v2's, read with v2's version number");
+          assert.ok(
+            v2.versionSinceStep !== undefined && v2.versionSinceStep >= v1.step && v2.versionSinceStep <= v2.step,
+            `v2 began at step ${v2.versionSinceStep}`,
+          );
+
+          const rolledBack = await manager.rollback(kernel);
+          assert.equal(rolledBack.status, 'rolledBack', rolledBack.message);
+          const back = await readUntil('a step of v1 again', (r) => r.version === 1 && r.step > v2.step);
+          assert.equal(wrongWord(back, SPARSE, 1), undefined);
+
+          // The real migrator, to a fresh host of the same device (as a second device instance).
+          const migrator = new KernelMigrator({ records: { moved: () => undefined }, route: () => 'samePhysicalGpu' });
+          const subject = relocationSubject(kernel, () => placement, {
+            hostFor: () => newHost(),
+            adopted: () => undefined,
+            done: () => undefined,
+            messagesFollow: () => Promise.resolve(),
+            deviceName: (key) => `second host (${key})`,
+          });
+          const moved = await kernel.exclusive(() => migrator.migrate(subject, `${backend}:1`));
+          assert.equal(moved.status, 'migrated', moved.message);
+          assert.equal(kernel.host === first, false, 'the kernel lives in the second host now');
+          const there = await readUntil('steps on the second host', (r) => r.step > back.step);
+          assert.equal(wrongWord(there, SPARSE, 1), undefined);
+          assert.equal(there.version, 1);
+
+          // The host dies: the kernel comes back from its checkpoint, and reads go on from there.
+          const before = there.step;
+          process.kill(kernel.host.pid ?? 0, 'SIGKILL');
+          const recovered = await pollUntil('the recovery', () => outcomes.find((o) => o.status === 'recovered'), {
+            timeoutMs: 30_000,
+          });
+          assert.equal(recovered.status, 'recovered', recovered.message);
+          const afterRestart = await readUntil('steps after the restart', (r) => r.step > before);
+          assert.equal(wrongWord(afterRestart, SPARSE, 1), undefined);
+        } finally {
+          await kernel.exclusive(() => kernel.stop());
+        }
+        // A stopped kernel shows the state it left.
+        const left = await kernel.readStateRanges(SPARSE);
+        assert.equal(wrongWord(left, SPARSE, 1), undefined);
+      },
+    );
   });
-  }
+}

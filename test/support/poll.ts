@@ -9,7 +9,11 @@ export interface PollOptions {
  * Calls `probe` until it returns a value other than undefined (or stops throwing), and returns
  * that value. Fails with `what` and the last error when the deadline passes.
  */
-export async function pollUntil<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, options: PollOptions = {}): Promise<T> {
+export async function pollUntil<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  options: PollOptions = {},
+): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 20_000;
   const intervalMs = options.intervalMs ?? 50;
   const deadline = Date.now() + timeoutMs;
@@ -22,7 +26,10 @@ export async function pollUntil<T>(what: string, probe: () => T | undefined | Pr
       lastError = error;
     }
     if (Date.now() > deadline) {
-      const detail = lastError === undefined ? '' : ` (last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)})`;
+      const detail =
+        lastError === undefined
+          ? ''
+          : ` (last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)})`;
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));

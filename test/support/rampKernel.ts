@@ -8,14 +8,24 @@ export const RAMP_WORDS = 65_536;
 export const RAMP_STATE_BYTES = RAMP_WORDS * 4;
 
 /** Far apart, of several sizes (below the 256 KiB bulk threshold in all). */
-export const SPARSE_RANGES = [{ offset: 0, length: 64 }, { offset: 131_072, length: 4096 }, { offset: RAMP_STATE_BYTES - 64, length: 64 }];
+export const SPARSE_RANGES = [
+  { offset: 0, length: 64 },
+  { offset: 131_072, length: 4096 },
+  { offset: RAMP_STATE_BYTES - 64, length: 64 },
+];
 /** Most of the state in two ranges (past the bulk threshold: they travel through shared memory). */
-export const MOST_RANGES = [{ offset: 0, length: 4096 }, { offset: 8192, length: RAMP_STATE_BYTES - 8192 }];
+export const MOST_RANGES = [
+  { offset: 0, length: 4096 },
+  { offset: 8192, length: RAMP_STATE_BYTES - 8192 },
+];
 
 /** 64 threads a workgroup, RAMP_WORDS / 64 workgroups. */
 export function rampWgsl(tick: number): KernelSource {
   return {
-    language: 'wgsl', label: 'ramp', entryPoint: 'main', code: `${WGSL_ABI}
+    language: 'wgsl',
+    label: 'ramp',
+    entryPoint: 'main',
+    code: `${WGSL_ABI}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   let i = id.x;
@@ -27,7 +37,10 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
 /** Entry `ramp`; launch exactly RAMP_WORDS threads (e.g. 256 blocks of 256). */
 export function rampPtx(tick: number): KernelSource {
   return {
-    language: 'ptx', label: 'ramp', entryPoint: 'ramp', code: `.version 7.0
+    language: 'ptx',
+    label: 'ramp',
+    entryPoint: 'ramp',
+    code: `.version 7.0
 .target sm_70
 .address_size 64
 
@@ -56,10 +69,15 @@ export function rampPtx(tick: number): KernelSource {
 }
 
 /** The first word of a read that is not `step` steps of `tick`, in words; undefined when all are right. */
-export function wrongWord(read: { step: number; bytes: Uint8Array[] }, ranges: readonly { offset: number; length: number }[], tick: number): string | undefined {
+export function wrongWord(
+  read: { step: number; bytes: Uint8Array[] },
+  ranges: readonly { offset: number; length: number }[],
+  tick: number,
+): string | undefined {
   for (const [r, range] of ranges.entries()) {
     const bytes = read.bytes[r];
-    if (bytes?.byteLength !== range.length) return `range ${r} has ${bytes?.byteLength ?? 0} bytes, not ${range.length}`;
+    if (bytes?.byteLength !== range.length)
+      return `range ${r} has ${bytes?.byteLength ?? 0} bytes, not ${range.length}`;
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let w = 0; w < range.length / 4; w++) {
       const index = range.offset / 4 + w;

@@ -6,7 +6,12 @@ export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update
 /** The ring's states after `steps` lockstep steps (ring.wgsl's rules), as the kernels' digests. */
 export function ringModel(size: number, steps: number): string[] {
   const states = Array.from({ length: size }, () => new Uint32Array(6));
-  let token: { to: number; from: number; hops: number; trail: number } | undefined = { to: 1 % size, from: 0, hops: 0, trail: 0 };
+  let token: { to: number; from: number; hops: number; trail: number } | undefined = {
+    to: 1 % size,
+    from: 0,
+    hops: 0,
+    trail: 0,
+  };
   for (let step = 1; step < steps && token; step++) {
     const me: number = token.to;
     const state = states[me]!;
@@ -25,4 +30,3 @@ export function ringModel(size: number, steps: number): string[] {
   }
   return states.map((state) => sha256(new Uint8Array(state.buffer)));
 }
-

@@ -4,9 +4,23 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  DidChangeConfigurationNotification, ExitNotification, InitializeRequest, InitializedNotification, LogMessageNotification, PublishDiagnosticsNotification, ShowMessageNotification,
-  ShutdownRequest, StreamMessageReader, StreamMessageWriter, createProtocolConnection,
-  type ClientCapabilities, type InitializeResult, type LogMessageParams, type ProtocolConnection, type ShowMessageParams, type PublishDiagnosticsParams,
+  DidChangeConfigurationNotification,
+  ExitNotification,
+  InitializeRequest,
+  InitializedNotification,
+  LogMessageNotification,
+  PublishDiagnosticsNotification,
+  ShowMessageNotification,
+  ShutdownRequest,
+  StreamMessageReader,
+  StreamMessageWriter,
+  createProtocolConnection,
+  type ClientCapabilities,
+  type InitializeResult,
+  type LogMessageParams,
+  type ProtocolConnection,
+  type ShowMessageParams,
+  type PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol/node';
 import { reloadOutcomeNotification, type ReloadOutcome } from '../../server/src/lsp/protocol';
 import { repoRoot } from './repo';
@@ -29,10 +43,17 @@ export interface ServerProcessOptions {
 }
 
 /** Starts the server on `root`, runs `body`, then shuts the server down and waits for it to exit. */
-export async function withServerProcess(root: string, options: ServerProcessOptions, body: (server: ServerProcess) => Promise<void>): Promise<void> {
+export async function withServerProcess(
+  root: string,
+  options: ServerProcessOptions,
+  body: (server: ServerProcess) => Promise<void>,
+): Promise<void> {
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'ringkernel-language-server.js'), '--stdio']);
   child.stderr.resume();
-  const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+  const connection = createProtocolConnection(
+    new StreamMessageReader(child.stdout),
+    new StreamMessageWriter(child.stdin),
+  );
   const diagnostics: PublishDiagnosticsParams[] = [];
   const logs: LogMessageParams[] = [];
   const shown: ShowMessageParams[] = [];
@@ -44,12 +65,15 @@ export async function withServerProcess(root: string, options: ServerProcessOpti
   connection.listen();
   try {
     const initialized = await connection.sendRequest(InitializeRequest.type, {
-      processId: process.pid, rootUri: pathToFileURL(root).href, capabilities: options.capabilities ?? {},
+      processId: process.pid,
+      rootUri: pathToFileURL(root).href,
+      capabilities: options.capabilities ?? {},
       workspaceFolders: [{ uri: pathToFileURL(root).href, name: 'kernels' }],
       ...(options.initializationOptions ? { initializationOptions: options.initializationOptions } : {}),
     });
     await connection.sendNotification(InitializedNotification.type, {});
-    const configure = (ringkernel: object): Promise<void> => connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { ringkernel } });
+    const configure = (ringkernel: object): Promise<void> =>
+      connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { ringkernel } });
     await body({ connection, initialized, diagnostics, logs, shown, outcomes, configure });
   } finally {
     await connection.sendRequest(ShutdownRequest.type).catch(() => undefined);

@@ -41,7 +41,8 @@ export function slowPtx(instructions: number, seed: number, entry = 'slow'): str
     '\tcvta.to.global.u64 \t%rd2, %rd1;',
   ];
   // Eight distinct starting values just above 1.0, different for each seed.
-  for (let i = 0; i < 8; i++) lines.push(`\tmov.f32 \t%f${i}, 0f3F8${((seed + i) & 0xfffff).toString(16).padStart(5, '0')};`);
+  for (let i = 0; i < 8; i++)
+    lines.push(`\tmov.f32 \t%f${i}, 0f3F8${((seed + i) & 0xfffff).toString(16).padStart(5, '0')};`);
   for (let i = 8; i < instructions; i++) lines.push(`\tfma.rn.f32 \t%f${i}, %f${pick(i)}, %f${pick(i)}, %f${i - 1};`);
   lines.push(`\tst.global.f32 \t[%rd2], %f${instructions - 1};`, '\tret;', '}', '');
   return lines.join('\n');

@@ -9,11 +9,13 @@ import { refuseProcesses } from './noProcesses';
 import { repoRoot } from './repo';
 
 function testFiles(dir: string): string[] {
-  return readdirSync(dir).sort().flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return testFiles(path);
-    return name.endsWith('.test.js') ? [path] : [];
-  });
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) return testFiles(path);
+      return name.endsWith('.test.js') ? [path] : [];
+    });
 }
 
 refuseProcesses();
@@ -23,5 +25,8 @@ for (const file of testFiles(unit)) {
   // The build does not empty out/: a bundle whose source moved to another tier (or went) is stale.
   const source = join(repoRoot, 'test', 'unit', relative(unit, file).replace(/\.js$/, '.ts'));
   if (existsSync(source)) load(file);
-  else console.log(`# skipped ${relative(repoRoot, file)}: stale build output (test/unit has no ${relative(repoRoot, source)})`);
+  else
+    console.log(
+      `# skipped ${relative(repoRoot, file)}: stale build output (test/unit has no ${relative(repoRoot, source)})`,
+    );
 }

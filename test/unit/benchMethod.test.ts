@@ -9,14 +9,32 @@ test('percentile is nearest-rank: p50 of 1..10 is 5, p95 is 10, p95 of 1..100 is
   const ten = Array.from({ length: 10 }, (_, i) => i + 1);
   assert.equal(percentile(ten, 0.5), 5);
   assert.equal(percentile(ten, 0.95), 10);
-  assert.equal(percentile(Array.from({ length: 100 }, (_, i) => 100 - i), 0.95), 95);
+  assert.equal(
+    percentile(
+      Array.from({ length: 100 }, (_, i) => 100 - i),
+      0.95,
+    ),
+    95,
+  );
   assert.ok(Number.isNaN(percentile([], 0.5)));
 });
 
 test('the ratio is taken per round, then the median over rounds: never a ratio of pooled or summed percentiles', () => {
   // Round costs: ours is exactly twice raw in rounds 1-4 and ten times in round 5 (an outlier).
-  const raw = [[1, 1, 1], [2, 2, 2], [3, 3, 3], [4, 4, 4], [1, 1, 1]];
-  const ours = [[2, 2, 2], [4, 4, 4], [6, 6, 6], [8, 8, 8], [10, 10, 10]];
+  const raw = [
+    [1, 1, 1],
+    [2, 2, 2],
+    [3, 3, 3],
+    [4, 4, 4],
+    [1, 1, 1],
+  ];
+  const ours = [
+    [2, 2, 2],
+    [4, 4, 4],
+    [6, 6, 6],
+    [8, 8, 8],
+    [10, 10, 10],
+  ];
   const figure = summarizeFigure('s', { name: 'f', unit: 'ms' }, ours, raw);
   assert.deepEqual(figure.ratio, { p50: 2, p95: 2 });
   assert.deepEqual(figure.spread.ratio, { min: 2, max: 10 });
@@ -24,7 +42,7 @@ test('the ratio is taken per round, then the median over rounds: never a ratio o
   assert.deepEqual(figure.ours, { p50: 6, p95: 10 });
   assert.deepEqual(figure.raw, { p50: 2, p95: 4 });
   // Spread of round medians: (max - min) / median.
-  assert.equal(figure.spread.ours, 1.333, "(10 - 2) / 6, to 4 significant digits");
+  assert.equal(figure.spread.ours, 1.333, '(10 - 2) / 6, to 4 significant digits');
   assert.equal(figure.spread.raw, (4 - 1) / 2);
   assert.equal(figure.rounds, 5);
   assert.deepEqual(figure.samples, { ours: 15, raw: 15 });
@@ -44,28 +62,61 @@ test('rates come from costs: steps/s and GB/s at the p50 cost, and "p95" is the 
 
 test('measurePair drops the warm-up, alternates which side goes first, and needs samples from both sides', async () => {
   const order: string[] = [];
-  const side = (name: string) => (round: number): Promise<RoundSamples> => {
-    order.push(`${name}${round}`);
-    return Promise.resolve({ f: [round === 0 ? 1000 : 1 + (name === 'ours' ? 1 : 0)] });
-  };
-  const [figure] = await measurePair({ suite: 's', figures: [{ name: 'f', unit: 'ms' }], ours: side('ours'), raw: side('raw') },
-    { rounds: 5, warmup: 1, quick: true }, () => undefined);
-  assert.deepEqual(order, ['ours0', 'raw0', 'raw1', 'ours1', 'ours2', 'raw2', 'raw3', 'ours3', 'ours4', 'raw4', 'raw5', 'ours5']);
+  const side =
+    (name: string) =>
+    (round: number): Promise<RoundSamples> => {
+      order.push(`${name}${round}`);
+      return Promise.resolve({ f: [round === 0 ? 1000 : 1 + (name === 'ours' ? 1 : 0)] });
+    };
+  const [figure] = await measurePair(
+    { suite: 's', figures: [{ name: 'f', unit: 'ms' }], ours: side('ours'), raw: side('raw') },
+    { rounds: 5, warmup: 1, quick: true },
+    () => undefined,
+  );
+  assert.deepEqual(order, [
+    'ours0',
+    'raw0',
+    'raw1',
+    'ours1',
+    'ours2',
+    'raw2',
+    'raw3',
+    'ours3',
+    'ours4',
+    'raw4',
+    'raw5',
+    'ours5',
+  ]);
   assert.equal(figure?.rounds, 5);
   assert.deepEqual(figure?.ours, { p50: 2, p95: 2 }, 'the warm-up round (1000 ms) is not counted');
   await assert.rejects(
-    measurePair({ suite: 's', figures: [{ name: 'f', unit: 'ms' }], ours: () => Promise.resolve({}), raw: side('raw') }, { rounds: 5, warmup: 0, quick: true }, () => undefined),
+    measurePair(
+      { suite: 's', figures: [{ name: 'f', unit: 'ms' }], ours: () => Promise.resolve({}), raw: side('raw') },
+      { rounds: 5, warmup: 0, quick: true },
+      () => undefined,
+    ),
     /the ours side gave no samples for "f"/,
   );
 });
 
-test('the report reads JSON behind npm\'s banner, tabulates it per suite, and fills only the generated section', () => {
+test("the report reads JSON behind npm's banner, tabulates it per suite, and fills only the generated section", () => {
   const figure = summarizeFigure('webgpu', { name: 'step loop, small kernel', unit: 'steps/s' }, [[0.1]], [[0.05]]);
-  const json = JSON.stringify({ machine: { cpu: { cores: 2 }, date: '2026-01-02T00:00:00Z', backends: [{ backend: 'webgpu', available: true, devices: ['llvmpipe: Mesa 25 [software Vulkan]'] }] }, results: [figure], skipped: [] });
+  const json = JSON.stringify({
+    machine: {
+      cpu: { cores: 2 },
+      date: '2026-01-02T00:00:00Z',
+      backends: [{ backend: 'webgpu', available: true, devices: ['llvmpipe: Mesa 25 [software Vulkan]'] }],
+    },
+    results: [figure],
+    skipped: [],
+  });
   const document = parseBenchJson(`\n> ringkernel@0.1.0 bench\n> node out/bench/run.js --json\n\n${json}\n`, 'r.json');
   const tables = formatTable([document]);
   assert.match(tables, /### webgpu/);
-  assert.match(tables, /\| step loop, small kernel \| llvmpipe \(2 cores\) 2026-01-02 \| 10,000 \/ 10,000 steps\/s \| 20,000 \/ 20,000 steps\/s \| 2 \/ 2 \|/);
+  assert.match(
+    tables,
+    /\| step loop, small kernel \| llvmpipe \(2 cores\) 2026-01-02 \| 10,000 \/ 10,000 steps\/s \| 20,000 \/ 20,000 steps\/s \| 2 \/ 2 \|/,
+  );
   const doc = `# Results\n\nprose\n\n${BEGIN_MARKER}\nold tables\n${END_MARKER}\n\nmore prose\n`;
   const updated = replaceGenerated(doc, tables);
   assert.ok(updated.startsWith('# Results\n\nprose\n\n'));

@@ -129,7 +129,9 @@ function scopesOf(tokens: readonly Token[], text: string, occurrence = 0): reado
   const matches = tokens.filter((t) => t.text === text);
   const token = matches[occurrence];
   if (!token) {
-    assert.fail(`no token #${occurrence} with text ${JSON.stringify(text)} (found ${matches.length}); tokens:\n${describe(tokens)}`);
+    assert.fail(
+      `no token #${occurrence} with text ${JSON.stringify(text)} (found ${matches.length}); tokens:\n${describe(tokens)}`,
+    );
   }
   return token.scopes;
 }
@@ -143,7 +145,10 @@ function expectScope(tokens: readonly Token[], text: string, scope: string, occu
 }
 
 /** A table of expectations: [text, scope] or [text, scope, occurrence], each checked as expectScope. */
-function expectScopes(tokens: readonly Token[], table: readonly (readonly [string, string] | readonly [string, string, number])[]): void {
+function expectScopes(
+  tokens: readonly Token[],
+  table: readonly (readonly [string, string] | readonly [string, string, number])[],
+): void {
   for (const [text, scope, occurrence] of table) expectScope(tokens, text, scope, occurrence ?? 0);
 }
 
@@ -157,7 +162,11 @@ function expectNoScope(tokens: readonly Token[], text: string, scope: string, oc
 
 /** A realistic file must tokenize back to the top-level state with nothing marked invalid. */
 function expectCleanFile(result: Tokenized): void {
-  assert.equal(result.finalState.depth, 1, `a begin/end rule was left open at the end of the file:\n${describe(result.tokens)}`);
+  assert.equal(
+    result.finalState.depth,
+    1,
+    `a begin/end rule was left open at the end of the file:\n${describe(result.tokens)}`,
+  );
   const invalid = result.tokens.filter((t) => t.scopes.some((s) => s.startsWith('invalid.')));
   assert.deepEqual(invalid, [], 'no token of a valid file should be invalid');
 }
@@ -381,7 +390,20 @@ test('WGSL: address spaces, access modes and declarations', async () => {
 
 test('WGSL: keywords, directives and builtin functions', async () => {
   const { tokens } = await tokenize('wgsl', wgslKernel);
-  for (const keyword of ['if', 'else', 'for', 'loop', 'continuing', 'break', 'continue', 'switch', 'case', 'default', 'return', 'discard']) {
+  for (const keyword of [
+    'if',
+    'else',
+    'for',
+    'loop',
+    'continuing',
+    'break',
+    'continue',
+    'switch',
+    'case',
+    'default',
+    'return',
+    'discard',
+  ]) {
     expectScope(tokens, keyword, 'keyword.control.wgsl');
   }
   expectScopes(tokens, [
@@ -392,7 +414,16 @@ test('WGSL: keywords, directives and builtin functions', async () => {
     ['diagnostic', 'keyword.other.directive.wgsl'],
     ['off', 'support.constant.severity.wgsl'],
   ]);
-  for (const fn of ['arrayLength', 'atomicAdd', 'workgroupBarrier', 'textureSampleCompareLevel', 'unpack4x8unorm', 'select', 'all', 'bitcast']) {
+  for (const fn of [
+    'arrayLength',
+    'atomicAdd',
+    'workgroupBarrier',
+    'textureSampleCompareLevel',
+    'unpack4x8unorm',
+    'select',
+    'all',
+    'bitcast',
+  ]) {
     expectScope(tokens, fn, 'support.function.builtin.wgsl');
   }
   expectScopes(tokens, [
@@ -428,7 +459,10 @@ test('WGSL: numbers with suffixes, hex and exponents', async () => {
 });
 
 test('WGSL: line comments and nested block comments', async () => {
-  const { tokens } = await tokenize('wgsl', '// line\n/* a /* b */ c */ let x = 1;\n/* open\n/* inner */\nstill */ fn f() {}');
+  const { tokens } = await tokenize(
+    'wgsl',
+    '// line\n/* a /* b */ c */ let x = 1;\n/* open\n/* inner */\nstill */ fn f() {}',
+  );
   expectScopes(tokens, [
     ['//', 'punctuation.definition.comment.wgsl'],
     [' line', 'comment.line.double-slash.wgsl'],
@@ -665,7 +699,10 @@ test('PTX: registers, special registers and numbers', async () => {
     ['-1', 'constant.numeric.integer.decimal.ptx'],
     ['-4', 'constant.numeric.integer.decimal.ptx'],
   ]);
-  const more = await tokenize('ptx', 'mov.u32 %r1, %envreg3; mov.u32 %r2, %nctaid.y; mov.u32 %r3, %smid; mov.u32 %r4, %warpid;');
+  const more = await tokenize(
+    'ptx',
+    'mov.u32 %r1, %envreg3; mov.u32 %r2, %nctaid.y; mov.u32 %r3, %smid; mov.u32 %r4, %warpid;',
+  );
   for (const reg of ['%envreg3', '%nctaid.y', '%smid', '%warpid']) {
     expectScope(more.tokens, reg, 'variable.language.special-register.ptx');
   }
@@ -751,7 +788,10 @@ fragment half4 fmain(VertexOut in [[stage_in]], texture2d<float> t [[texture(0)]
 `;
 
 test('MSL: kernel signature with address spaces and [[attributes]]', async () => {
-  const { tokens } = await tokenize('msl', 'kernel void f(device float* a [[buffer(0)]], uint id [[thread_position_in_grid]])');
+  const { tokens } = await tokenize(
+    'msl',
+    'kernel void f(device float* a [[buffer(0)]], uint id [[thread_position_in_grid]])',
+  );
   expectScopes(tokens, [
     ['kernel', 'storage.modifier.function-qualifier.msl'],
     ['void', 'storage.type.primitive.msl'],
@@ -830,7 +870,15 @@ test('MSL: types, templates and access qualifiers', async () => {
     ['position', 'variable.other.msl', 0],
     ['position', 'entity.other.attribute-name.msl', 1],
   ]);
-  for (const attribute of ['user', 'function_constant', 'texture', 'thread_index_in_threadgroup', 'threadgroup_position_in_grid', 'vertex_id', 'stage_in']) {
+  for (const attribute of [
+    'user',
+    'function_constant',
+    'texture',
+    'thread_index_in_threadgroup',
+    'threadgroup_position_in_grid',
+    'vertex_id',
+    'stage_in',
+  ]) {
     expectScope(tokens, attribute, 'entity.other.attribute-name.msl');
   }
 });
@@ -907,18 +955,40 @@ test('language configurations: comments, brackets, pairs and compilable patterns
     const conf = configuration(lang.id);
     assert.equal(conf.comments.lineComment, '//');
     assert.deepEqual(conf.comments.blockComment, ['/*', '*/']);
-    for (const pair of [['{', '}'], ['[', ']'], ['(', ')']]) {
-      assert.ok(conf.brackets.some((b) => b[0] === pair[0] && b[1] === pair[1]), `${lang.id} brackets ${pair.join('')}`);
-      assert.ok(conf.surroundingPairs.some((b) => b[0] === pair[0] && b[1] === pair[1]), `${lang.id} surrounds ${pair.join('')}`);
-      assert.ok(conf.autoClosingPairs.some((p) => p.open === pair[0] && p.close === pair[1]), `${lang.id} auto-closes ${pair.join('')}`);
+    for (const pair of [
+      ['{', '}'],
+      ['[', ']'],
+      ['(', ')'],
+    ]) {
+      assert.ok(
+        conf.brackets.some((b) => b[0] === pair[0] && b[1] === pair[1]),
+        `${lang.id} brackets ${pair.join('')}`,
+      );
+      assert.ok(
+        conf.surroundingPairs.some((b) => b[0] === pair[0] && b[1] === pair[1]),
+        `${lang.id} surrounds ${pair.join('')}`,
+      );
+      assert.ok(
+        conf.autoClosingPairs.some((p) => p.open === pair[0] && p.close === pair[1]),
+        `${lang.id} auto-closes ${pair.join('')}`,
+      );
     }
     for (const pair of conf.autoClosingPairs) {
       if (pair.open.startsWith('/*') || pair.open === '"' || pair.open === "'") {
-        assert.deepEqual(pair.notIn, ['string', 'comment'], `${lang.id}: ${pair.open} does not auto-close in strings and comments`);
+        assert.deepEqual(
+          pair.notIn,
+          ['string', 'comment'],
+          `${lang.id}: ${pair.open} does not auto-close in strings and comments`,
+        );
       }
     }
-    for (const pattern of [conf.wordPattern, conf.folding.markers.start, conf.folding.markers.end,
-      conf.indentationRules.increaseIndentPattern, conf.indentationRules.decreaseIndentPattern]) {
+    for (const pattern of [
+      conf.wordPattern,
+      conf.folding.markers.start,
+      conf.folding.markers.end,
+      conf.indentationRules.increaseIndentPattern,
+      conf.indentationRules.decreaseIndentPattern,
+    ]) {
       assert.doesNotThrow(() => new RegExp(pattern), `${lang.id}: ${pattern} is a valid JavaScript regex`);
     }
     assert.match('// #region kernels', new RegExp(conf.folding.markers.start));
@@ -928,10 +998,26 @@ test('language configurations: comments, brackets, pairs and compilable patterns
 
 test('language configurations: words, folding and indentation fit each language', () => {
   const ptx = configuration('ptx');
-  assert.deepEqual(words(ptx.wordPattern, 'ld.global.u32 %rd12, [%rd1]; mov.u32 %r1, %tid.x;'),
-    ['ld', '.global', '.u32', '%rd12', '%rd1', 'mov', '.u32', '%r1', '%tid.x']);
-  assert.deepEqual(words(ptx.wordPattern, '.visible .entry k( @%p1 bra $L__BB0_2; 0f3F800000'),
-    ['.visible', '.entry', 'k', '%p1', 'bra', '$L__BB0_2', '0f3F800000']);
+  assert.deepEqual(words(ptx.wordPattern, 'ld.global.u32 %rd12, [%rd1]; mov.u32 %r1, %tid.x;'), [
+    'ld',
+    '.global',
+    '.u32',
+    '%rd12',
+    '%rd1',
+    'mov',
+    '.u32',
+    '%r1',
+    '%tid.x',
+  ]);
+  assert.deepEqual(words(ptx.wordPattern, '.visible .entry k( @%p1 bra $L__BB0_2; 0f3F800000'), [
+    '.visible',
+    '.entry',
+    'k',
+    '%p1',
+    'bra',
+    '$L__BB0_2',
+    '0f3F800000',
+  ]);
   assert.match('{', new RegExp(ptx.folding.markers.start));
   assert.match('\t{ // callseq 0, 0', new RegExp(ptx.folding.markers.start));
   assert.doesNotMatch('\t// a comment with a {', new RegExp(ptx.folding.markers.start));
@@ -939,14 +1025,28 @@ test('language configurations: words, folding and indentation fit each language'
   assert.match('.visible .entry k(', new RegExp(ptx.indentationRules.increaseIndentPattern));
 
   const wgsl = configuration('wgsl');
-  assert.deepEqual(words(wgsl.wordPattern, '@compute fn main_1(v: vec3f) { let x = 1.5; }'),
-    ['compute', 'fn', 'main_1', 'v', 'vec3f', 'let', 'x', '1.5']);
+  assert.deepEqual(words(wgsl.wordPattern, '@compute fn main_1(v: vec3f) { let x = 1.5; }'), [
+    'compute',
+    'fn',
+    'main_1',
+    'v',
+    'vec3f',
+    'let',
+    'x',
+    '1.5',
+  ]);
   assert.match('fn main() {', new RegExp(wgsl.indentationRules.increaseIndentPattern));
   assert.match('}', new RegExp(wgsl.indentationRules.decreaseIndentPattern));
 
   const msl = configuration('msl');
-  assert.ok(msl.autoClosingPairs.some((p) => p.open === '[[' && p.close === ']]'), 'MSL auto-closes [[ ]]');
-  assert.ok(msl.autoClosingPairs.some((p) => p.open === '"' && p.close === '"'), 'MSL auto-closes strings');
+  assert.ok(
+    msl.autoClosingPairs.some((p) => p.open === '[[' && p.close === ']]'),
+    'MSL auto-closes [[ ]]',
+  );
+  assert.ok(
+    msl.autoClosingPairs.some((p) => p.open === '"' && p.close === '"'),
+    'MSL auto-closes strings',
+  );
   assert.deepEqual(words(msl.wordPattern, 'device float4* a [[buffer(0)]]'), ['device', 'float4', 'a', 'buffer', '0']);
   assert.match('#pragma region helpers', new RegExp(msl.folding.markers.start));
   assert.match('kernel void f(device float* a,', new RegExp(msl.indentationRules.increaseIndentPattern));

@@ -22,8 +22,15 @@ test("a reload's phases run in order, each one visible on the kernel, and the st
   assert.equal(outcome.status, 'reloaded', outcome.message);
   assert.deepEqual([outcome.fromVersion, outcome.toVersion, outcome.statePreserved], [1, 2, true]);
   assert.deepEqual(h.seen, [
-    'starting: compiling', 'starting: resuming', 'running',
-    'reloading: compiling', 'reloading: draining', 'reloading: checkpointing', 'reloading: swapping', 'reloading: resuming', 'running',
+    'starting: compiling',
+    'starting: resuming',
+    'running',
+    'reloading: compiling',
+    'reloading: draining',
+    'reloading: checkpointing',
+    'reloading: swapping',
+    'reloading: resuming',
+    'running',
   ]);
   // The new version's first step ran on the old state.
   assert.equal(h.host.counterOf('heat'), (before ?? NaN) + 1);
@@ -37,12 +44,17 @@ test('a save while a reload runs waits; of the saves waiting only the newest run
   const h = harness();
   await startKernel(h);
   let release!: () => void;
-  const held = new Promise<void>((resolve) => { release = resolve; });
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
   h.host.intercept('stopLoop', () => held);
   const first = h.manager.reload(h.kernel, source('v2'));
   await pollUntil('the first reload to be draining', () => (h.kernel.phase === 'draining' ? true : undefined), quickly);
   // What the client sees meanwhile: "heat v1 · reloading: draining".
-  assert.deepEqual([h.kernel.view().state, h.kernel.view().phase, h.kernel.view().version], ['reloading', 'draining', 1]);
+  assert.deepEqual(
+    [h.kernel.view().state, h.kernel.view().phase, h.kernel.view().version],
+    ['reloading', 'draining', 1],
+  );
   assert.equal(h.manager.isReloadInProgress('heat'), true);
   const second = h.manager.reload(h.kernel, source('v3'));
   const third = h.manager.reload(h.kernel, source('v4'));
@@ -73,9 +85,27 @@ test('a reload that loses its device host is retried once the kernel is back, an
   // The lost attempt left the kernel recovering; it came back on v1 from its checkpoint, then the retry swapped.
   const lost = h.seen.indexOf('recovering');
   assert.ok(lost > 0, h.seen.join(' | '));
-  assert.deepEqual(h.seen.slice(lost - 1, lost + 4), ['reloading: draining', 'recovering', 'recovering: restoring', 'recovering: resuming', 'running']);
-  assert.deepEqual(h.seen.slice(-7), ['running', 'reloading: compiling', 'reloading: draining', 'reloading: checkpointing', 'reloading: swapping', 'reloading: resuming', 'running']);
-  assert.equal(h.host.counterOf('heat'), counterIn(saved?.state ?? new Uint8Array(4)) + 2, 'v1 resumed from the checkpoint (one step), then v2 took one step');
+  assert.deepEqual(h.seen.slice(lost - 1, lost + 4), [
+    'reloading: draining',
+    'recovering',
+    'recovering: restoring',
+    'recovering: resuming',
+    'running',
+  ]);
+  assert.deepEqual(h.seen.slice(-7), [
+    'running',
+    'reloading: compiling',
+    'reloading: draining',
+    'reloading: checkpointing',
+    'reloading: swapping',
+    'reloading: resuming',
+    'running',
+  ]);
+  assert.equal(
+    h.host.counterOf('heat'),
+    counterIn(saved?.state ?? new Uint8Array(4)) + 2,
+    'v1 resumed from the checkpoint (one step), then v2 took one step',
+  );
   assert.match(h.warnings.join('\n'), /reload attempt 1 lost its device host/);
 });
 
@@ -91,7 +121,11 @@ test('a reload that keeps losing its host gives up after maxRetries, and the ker
   assert.match(outcome.message, /the reload failed and v1 keeps running/);
   h.host.intercept('stopLoop', undefined);
   // The host restart's own recovery request runs after the reload and brings v1 back.
-  await pollUntil('v1 running again', () => (h.kernel.state === 'running' && h.kernel.looping ? true : undefined), quickly);
+  await pollUntil(
+    'v1 running again',
+    () => (h.kernel.state === 'running' && h.kernel.looping ? true : undefined),
+    quickly,
+  );
   assert.equal(h.kernel.version.number, 1);
 });
 
@@ -107,7 +141,10 @@ test('more than 3 failures within a minute stop the kernel with the reason, and 
   h.host.restart('the fake host died (4)');
   const [last] = (await h.outcomeCount(4)).slice(3);
   assert.equal(last?.status, 'failed');
-  assert.equal(last?.message, 'heat failed 4 times within a minute (last: the fake host died (4)); it was stopped. Fix the kernel and run "RingKernel: Start Kernels".');
+  assert.equal(
+    last?.message,
+    'heat failed 4 times within a minute (last: the fake host died (4)); it was stopped. Fix the kernel and run "RingKernel: Start Kernels".',
+  );
   assert.equal(h.kernel.state, 'failed');
   assert.equal(h.kernel.view().error, last?.message);
   assert.equal(h.manager.stats().recoveries, 3);
@@ -130,16 +167,25 @@ test('a new version that fails within its probation is rolled back; after its pr
   const [rolledBack] = (await h.outcomeCount(2)).slice(1);
   assert.equal(rolledBack?.status, 'autoRolledBack', rolledBack?.message);
   assert.equal(h.kernel.version.number, 1);
-  assert.equal(await pollUntil('the rollback to step', () => (h.kernel.state === 'running' ? h.kernel.state : undefined), quickly), 'running');
+  assert.equal(
+    await pollUntil('the rollback to step', () => (h.kernel.state === 'running' ? h.kernel.state : undefined), quickly),
+    'running',
+  );
   // v3 passes its probation (polled: the clock, not a sleep, decides), then fails: it recovers as v3.
   assert.equal((await h.manager.reload(h.kernel, source('v3'))).toVersion, 3);
-  await pollUntil('the probation to pass', () => (Date.now() - h.kernel.resumedAt > probationMs ? true : undefined), { timeoutMs: 2000, intervalMs: 5 });
+  await pollUntil('the probation to pass', () => (Date.now() - h.kernel.resumedAt > probationMs ? true : undefined), {
+    timeoutMs: 2000,
+    intervalMs: 5,
+  });
   await h.kernel.exclusive(() => h.kernel.checkpointAtStepBoundary());
   const checkpointed = counterIn(h.kernel.lastCheckpoint?.state ?? new Uint8Array(4));
   h.host.restart('kernel "heat" did not finish a step', 'heat');
   const [recovered] = (await h.outcomeCount(4)).slice(3);
   assert.equal(recovered?.status, 'recovered', recovered?.message);
-  assert.match(recovered?.message ?? '', /^heat v3 came back from its checkpoint at step \d+ after: kernel "heat" did not finish a step$/);
+  assert.match(
+    recovered?.message ?? '',
+    /^heat v3 came back from its checkpoint at step \d+ after: kernel "heat" did not finish a step$/,
+  );
   assert.equal(h.kernel.version.number, 3);
   assert.equal(h.host.counterOf('heat'), checkpointed + 1);
   assert.deepEqual(h.seen.slice(-4), ['recovering', 'recovering: restoring', 'recovering: resuming', 'running']);
@@ -151,7 +197,10 @@ test('a new version that faults on its first step is rolled back automatically, 
   const counter = h.host.counterOf('heat');
   const outcome = await h.manager.reload(h.kernel, source('v2 FAULT'));
   assert.equal(outcome.status, 'autoRolledBack', outcome.message);
-  assert.match(outcome.message, /^heat v2 faulted .*; rolled back to v1 from its checkpoint at step \d+ \(state preserved, 64 bytes\)$/);
+  assert.match(
+    outcome.message,
+    /^heat v2 faulted .*; rolled back to v1 from its checkpoint at step \d+ \(state preserved, 64 bytes\)$/,
+  );
   assert.equal(h.kernel.version.number, 1);
   assert.equal(h.kernel.state, 'running');
   assert.equal(h.host.counterOf('heat'), (counter ?? NaN) + 1);
@@ -187,13 +236,18 @@ test('checkpoints reuse three buffers and never overwrite the rollback point or 
 });
 
 /** The real migrator moving `h`'s kernel between fake hosts: `target` is the host webgpu:1 gets. */
-function migration(h: ReturnType<typeof harness>, target: FakeKernelHost): { migrator: KernelMigrator; subject: MigrationSubject; freed: FakeKernelHost[] } {
+function migration(
+  h: ReturnType<typeof harness>,
+  target: FakeKernelHost,
+): { migrator: KernelMigrator; subject: MigrationSubject; freed: FakeKernelHost[] } {
   const freed: FakeKernelHost[] = [];
   const migrator = new KernelMigrator({ records: { moved: () => undefined }, route: () => 'samePhysicalGpu' });
   const subject = relocationSubject(h.kernel, (device) => ({ ...placementOfHarness(), device }), {
     hostFor: () => target,
     adopted: () => undefined,
-    done: (_id, host) => { freed.push(host as FakeKernelHost); },
+    done: (_id, host) => {
+      freed.push(host as FakeKernelHost);
+    },
     deviceName: (key) => `fake ${key}`,
     messagesFollow: () => Promise.resolve(),
   });
@@ -218,7 +272,11 @@ test('a migration takes the kernel to another device host with its state and ste
   assert.equal(h.kernel.host, target);
   assert.equal(h.kernel.location.key, 'webgpu:1');
   assert.equal(h.kernel.view().device, 'webgpu:1');
-  assert.equal(target.counterOf('heat'), (counter ?? NaN) + 1, 'the state moved and the kernel stepped once more on the target');
+  assert.equal(
+    target.counterOf('heat'),
+    (counter ?? NaN) + 1,
+    'the state moved and the kernel stepped once more on the target',
+  );
   assert.equal(h.host.liveBuffers, 0, 'the source device keeps nothing of the kernel');
   assert.equal(h.host.liveLoops, 0);
   assert.deepEqual(freed, [h.host]);
@@ -236,12 +294,23 @@ test('a migration that fails before the switch leaves the kernel running where i
   const h = harness();
   await startKernel(h);
   const target = new FakeKernelHost();
-  target.intercept('importState', () => { throw new GpuError('OUT_OF_MEMORY', 'the target device is full'); });
+  target.intercept('importState', () => {
+    throw new GpuError('OUT_OF_MEMORY', 'the target device is full');
+  });
   const { migrator, subject } = migration(h, target);
   const report = await h.kernel.exclusive(() => migrator.migrate(subject, 'webgpu:1'));
   assert.equal(report.status, 'failed');
   assert.match(report.message, /the target device is full/);
   assert.deepEqual([h.kernel.state, h.kernel.location.key, h.kernel.looping], ['running', 'webgpu:0', true]);
   assert.equal(target.liveBuffers, 0);
-  assert.throws(() => h.kernel.relocate({ host: target, location: fakeLocation(1), placement: placementOfHarness(), kernel: h.kernel.deviceKernel() }), /is running, not migrating/);
+  assert.throws(
+    () =>
+      h.kernel.relocate({
+        host: target,
+        location: fakeLocation(1),
+        placement: placementOfHarness(),
+        kernel: h.kernel.deviceKernel(),
+      }),
+    /is running, not migrating/,
+  );
 });

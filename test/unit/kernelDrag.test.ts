@@ -25,24 +25,43 @@ describe('dragging a kernel in the GPU Topology view', () => {
     assert.match((parseKernelDrag('null') as Error).message, /not an object/);
     assert.match((parseKernelDrag('{"from":"webgpu:0"}') as Error).message, /names no kernel/);
     assert.match((parseKernelDrag('{"kernelId":"","from":"webgpu:0"}') as Error).message, /names no kernel/);
-    assert.match((parseKernelDrag('{"kernelId":"heat","from":"../etc"}') as Error).message, /heat has no valid device key/);
+    assert.match(
+      (parseKernelDrag('{"kernelId":"heat","from":"../etc"}') as Error).message,
+      /heat has no valid device key/,
+    );
     assert.match((parseKernelDrag('{"kernelId":"heat"}') as Error).message, /no valid device key/);
   });
 
   test('a drop on another device, or on a kernel row of another device, moves the kernel there', () => {
     const payload = { kernelId: 'heat', from: 'webgpu:0' };
-    assert.deepEqual(dropPlan(payload, device1), { action: 'migrate', kernelId: 'heat', from: 'webgpu:0', to: 'webgpu:1' });
+    assert.deepEqual(dropPlan(payload, device1), {
+      action: 'migrate',
+      kernelId: 'heat',
+      from: 'webgpu:0',
+      to: 'webgpu:1',
+    });
     const sibling = node('kernel', { kernel: 'wave', device: 'webgpu:1' });
-    assert.deepEqual(dropPlan(payload, sibling), { action: 'migrate', kernelId: 'heat', from: 'webgpu:0', to: 'webgpu:1' });
+    assert.deepEqual(dropPlan(payload, sibling), {
+      action: 'migrate',
+      kernelId: 'heat',
+      from: 'webgpu:0',
+      to: 'webgpu:1',
+    });
   });
 
   test('a drop on its own device, on a link, on a note or on empty space explains instead of moving', () => {
     const payload = { kernelId: 'heat', from: 'webgpu:0' };
-    assert.deepEqual(dropPlan(payload, node('device', { device: 'webgpu:0' })), { action: 'explain', message: 'heat already runs on webgpu:0.' });
+    assert.deepEqual(dropPlan(payload, node('device', { device: 'webgpu:0' })), {
+      action: 'explain',
+      message: 'heat already runs on webgpu:0.',
+    });
     assert.deepEqual(dropPlan(payload, heatRow), { action: 'explain', message: 'heat already runs on webgpu:0.' });
     // A link row names its far end, but dropping there would be a guess: say where to drop.
     for (const target of [node('link', { device: 'webgpu:1' }), node('hostLink'), node('note'), undefined]) {
-      assert.deepEqual(dropPlan(payload, target), { action: 'explain', message: 'Drop heat onto a device (a chip row) to move it there.' });
+      assert.deepEqual(dropPlan(payload, target), {
+        action: 'explain',
+        message: 'Drop heat onto a device (a chip row) to move it there.',
+      });
     }
   });
 });

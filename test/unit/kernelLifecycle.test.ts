@@ -4,12 +4,27 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KernelPhase, KernelRunState } from '../../server/src/runtime/kernelReports';
-import { IllegalTransition, KernelLifecycle, PHASES, TRANSITIONS, canMove, type LifecycleChange } from '../../server/src/runtime/kernelLifecycle';
+import {
+  IllegalTransition,
+  KernelLifecycle,
+  PHASES,
+  TRANSITIONS,
+  canMove,
+  type LifecycleChange,
+} from '../../server/src/runtime/kernelLifecycle';
 import { kernelVersion } from '../../server/src/runtime/managedKernel';
 import { harness, source, startKernel } from '../support/fakeKernelHarness';
 
 const STATES = Object.keys(TRANSITIONS) as KernelRunState[];
-const ALL_PHASES: KernelPhase[] = ['compiling', 'draining', 'checkpointing', 'swapping', 'restoring', 'moving', 'resuming'];
+const ALL_PHASES: KernelPhase[] = [
+  'compiling',
+  'draining',
+  'checkpointing',
+  'swapping',
+  'restoring',
+  'moving',
+  'resuming',
+];
 
 /** The shortest path of legal moves from `stopped` to each state. */
 function pathsFromStopped(): Map<KernelRunState, KernelRunState[]> {
@@ -27,20 +42,39 @@ function pathsFromStopped(): Map<KernelRunState, KernelRunState[]> {
 
 function lifecycleIn(state: KernelRunState, heard: LifecycleChange[] = []): KernelLifecycle {
   const lifecycle = new KernelLifecycle('heat', (change) => heard.push(change));
-  for (const step of pathsFromStopped().get(state) ?? assert.fail(`${state} is not reachable from stopped`)) lifecycle.move(step);
+  for (const step of pathsFromStopped().get(state) ?? assert.fail(`${state} is not reachable from stopped`))
+    lifecycle.move(step);
   heard.length = 0;
   return lifecycle;
 }
 
 test('the named states are the ones the kernel view reports, and every one is reachable from stopped and can get back to stopped', () => {
-  assert.deepEqual(new Set(STATES), new Set(['starting', 'running', 'reloading', 'draining', 'checkpointing', 'migrating', 'recovering', 'stopped', 'failed']));
+  assert.deepEqual(
+    new Set(STATES),
+    new Set([
+      'starting',
+      'running',
+      'reloading',
+      'draining',
+      'checkpointing',
+      'migrating',
+      'recovering',
+      'stopped',
+      'failed',
+    ]),
+  );
   const reachable = pathsFromStopped();
   assert.deepEqual(new Set(reachable.keys()), new Set(STATES));
   for (const state of STATES) {
     // Breadth-first to `stopped`: no state is a trap the user cannot stop a kernel out of.
     const seen = new Set<KernelRunState>([state]);
     const queue = [state];
-    for (let at = queue.shift(); at !== undefined; at = queue.shift()) for (const next of TRANSITIONS[at]) if (!seen.has(next)) { seen.add(next); queue.push(next); }
+    for (let at = queue.shift(); at !== undefined; at = queue.shift())
+      for (const next of TRANSITIONS[at])
+        if (!seen.has(next)) {
+          seen.add(next);
+          queue.push(next);
+        }
     assert.ok(seen.has('stopped'), `${state} never leads back to stopped`);
   }
 });
@@ -58,11 +92,20 @@ test('every legal move is made and heard; every illegal one is refused, names bo
         assert.deepEqual(heard, [{ from, to, phase: undefined }]);
         legal++;
       } else {
-        assert.throws(() => lifecycle.move(to), (error: unknown) => {
-          assert.ok(error instanceof IllegalTransition);
-          assert.equal(error.message.startsWith(`kernel "heat" cannot go from ${from} to ${to} (from ${from} it can go to ${TRANSITIONS[from].join(', ')})`), true, error.message);
-          return true;
-        });
+        assert.throws(
+          () => lifecycle.move(to),
+          (error: unknown) => {
+            assert.ok(error instanceof IllegalTransition);
+            assert.equal(
+              error.message.startsWith(
+                `kernel "heat" cannot go from ${from} to ${to} (from ${from} it can go to ${TRANSITIONS[from].join(', ')})`,
+              ),
+              true,
+              error.message,
+            );
+            return true;
+          },
+        );
         assert.equal(lifecycle.state, from, `a refused ${from} → ${to} left the state changed`);
         assert.deepEqual(heard, []);
         illegal++;
@@ -104,7 +147,10 @@ test('ManagedKernel refuses operations its state does not allow, with the kernel
   const { kernel } = h;
   assert.equal(kernel.state, 'stopped');
   assert.throws(() => kernel.beginReload(), /kernel "heat" cannot go from stopped to reloading/);
-  await assert.rejects(kernel.restart(kernelVersion(1, source('v1'))), /kernel "heat" cannot enter phase "restoring" while stopped/);
+  await assert.rejects(
+    kernel.restart(kernelVersion(1, source('v1'))),
+    /kernel "heat" cannot enter phase "restoring" while stopped/,
+  );
   await assert.rejects(kernel.beginMigration(), /cannot go from stopped to migrating/);
   await assert.rejects(kernel.checkpointAtStepBoundary(), /cannot go from stopped to checkpointing/);
   assert.throws(() => kernel.fail('no reason'), /cannot go from stopped to failed/);

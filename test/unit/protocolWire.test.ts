@@ -13,14 +13,20 @@ test('every engine type that reaches the wire matches its wire type', () => {
 });
 
 test('Same tells apart types that differ in a field, its optionality or its type', () => {
-  const differ: [Same<{ a: number }, { a: number; b?: string }>, Same<{ a?: number }, { a: number }>, Same<{ a: 'x' | 'y' }, { a: 'x' }>] = [false, false, false];
+  const differ: [
+    Same<{ a: number }, { a: number; b?: string }>,
+    Same<{ a?: number }, { a: number }>,
+    Same<{ a: 'x' | 'y' }, { a: 'x' }>,
+  ] = [false, false, false];
   const agree: Same<{ a: number; b: { c: string[] } }, { a: number; b: { c: string[] } }> = true;
   assert.deepEqual(differ, [false, false, false]);
   assert.equal(agree, true);
 });
 
 const lspDir = join(repoRoot, 'server', 'src', 'lsp');
-const wireFiles = readdirSync(join(lspDir, 'wire')).filter((name) => name.endsWith('.ts')).map((name) => `wire/${name}`);
+const wireFiles = readdirSync(join(lspDir, 'wire'))
+  .filter((name) => name.endsWith('.ts'))
+  .map((name) => `wire/${name}`);
 
 test('protocol.ts and its wire types import nothing of the engine', () => {
   const files = ['protocol.ts', ...wireFiles];
@@ -28,7 +34,8 @@ test('protocol.ts and its wire types import nothing of the engine', () => {
   for (const file of files) {
     const text = readFileSync(join(repoRoot, 'server', 'src', 'lsp', file), 'utf8');
     const imports = [...text.matchAll(/from '([^']+)'/g)].map((m) => m[1] ?? '');
-    for (const from of imports) assert.ok(from.startsWith('./') || from === 'vscode-languageserver-protocol', `${file} imports ${from}`);
+    for (const from of imports)
+      assert.ok(from.startsWith('./') || from === 'vscode-languageserver-protocol', `${file} imports ${from}`);
   }
 });
 
@@ -37,12 +44,22 @@ test('every data type a protocol message names is a wire type with an engine pai
   // Types the protocol defines itself: in protocol.ts, or in wire/ where the engine has no equivalent.
   const defined = [protocol, ...wireFiles.map((file) => readFileSync(join(lspDir, file), 'utf8'))].join('\n');
   // The type arguments of every RequestType/NotificationType (each part of an intersection).
-  const named = new Set([...protocol.matchAll(/new (?:Request|Notification)Type0?<([^>]+)>/g)].flatMap((m) => (m[1] ?? '').split(',').flatMap((t) => t.split('&')).map((t) => t.trim())));
+  const named = new Set(
+    [...protocol.matchAll(/new (?:Request|Notification)Type0?<([^>]+)>/g)].flatMap((m) =>
+      (m[1] ?? '')
+        .split(',')
+        .flatMap((t) => t.split('&'))
+        .map((t) => t.trim()),
+    ),
+  );
   const pairs = new Set(Object.keys(WIRE_MATCHES));
   assert.ok(named.has('RouterStats') && named.has('StateFrame'), 'the type arguments were found');
   for (const type of named) {
     if (/^(void|string|number|boolean|null|WorkDoneProgressParams)$/.test(type) || type.startsWith('{')) continue;
     const definedInProtocol = new RegExp(`export (interface|type) ${type}\\b`).test(defined);
-    assert.ok(definedInProtocol || pairs.has(type), `${type} is carried by a message but is neither defined in protocol.ts or wire/ nor paired in wireMapping.ts`);
+    assert.ok(
+      definedInProtocol || pairs.has(type),
+      `${type} is carried by a message but is neither defined in protocol.ts or wire/ nor paired in wireMapping.ts`,
+    );
   }
 });

@@ -4,12 +4,33 @@ import { viewOf, type ServerStatus } from '../../client/src/serverStatus';
 import type { ServerInfo } from '../../server/src/lsp/protocol';
 
 const info: ServerInfo = {
-  version: '1.2.3', pid: 42, node: '20.20.2', uptimeMs: 10, probing: false,
+  version: '1.2.3',
+  pid: 42,
+  node: '20.20.2',
+  uptimeMs: 10,
+  probing: false,
   backends: [
-    { backend: 'webgpu', available: true, devices: [{
-      backend: 'webgpu', index: 0, name: 'llvmpipe', vendor: 'mesa', detail: 'software Vulkan (llvmpipe)', peerCapable: false,
-      limits: { maxBufferBytes: 1 << 30, maxBindingBytes: 1 << 27, maxWorkgroupsPerDimension: 65535, maxThreadsPerWorkgroup: 256 },
-    }], probeMs: 300 },
+    {
+      backend: 'webgpu',
+      available: true,
+      devices: [
+        {
+          backend: 'webgpu',
+          index: 0,
+          name: 'llvmpipe',
+          vendor: 'mesa',
+          detail: 'software Vulkan (llvmpipe)',
+          peerCapable: false,
+          limits: {
+            maxBufferBytes: 1 << 30,
+            maxBindingBytes: 1 << 27,
+            maxWorkgroupsPerDimension: 65535,
+            maxThreadsPerWorkgroup: 256,
+          },
+        },
+      ],
+      probeMs: 300,
+    },
     { backend: 'cuda', available: false, reason: 'libcuda.so.1 could not be loaded', devices: [], probeMs: 1 },
   ],
 };
@@ -35,7 +56,12 @@ test('a server restarted after a crash is marked until the session ends', () => 
 });
 
 test('a crashed server shows an error and how to recover', () => {
-  const view = viewOf({ state: 'crashed', info: undefined, crashRestarts: 6, problem: 'it exited 6 times in 3 minutes' });
+  const view = viewOf({
+    state: 'crashed',
+    info: undefined,
+    crashRestarts: 6,
+    problem: 'it exited 6 times in 3 minutes',
+  });
   assert.equal(view.text, '$(error) RingKernel: crashed');
   assert.match(view.tooltip, /it exited 6 times.*Restart Server/);
   assert.equal(view.background, 'statusBarItem.errorBackground');

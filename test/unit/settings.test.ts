@@ -5,7 +5,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  DEFAULT_SETTINGS, SETTING_DECLARATIONS, SettingsReporter, readSettings, type SettingDeclaration,
+  DEFAULT_SETTINGS,
+  SETTING_DECLARATIONS,
+  SettingsReporter,
+  readSettings,
+  type SettingDeclaration,
 } from '../../server/src/settings';
 import { repoRoot } from '../support/repo';
 
@@ -19,15 +23,24 @@ interface ContributedSetting {
   uniqueItems?: boolean;
 }
 
-const contributed = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
-  contributes: { configuration: { properties: Record<string, ContributedSetting> } };
-}).contributes.configuration.properties;
+const contributed = (
+  JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+    contributes: { configuration: { properties: Record<string, ContributedSetting> } };
+  }
+).contributes.configuration.properties;
 const declared = SETTING_DECLARATIONS as Record<string, SettingDeclaration>;
 
 test('every contributed ringkernel.* setting is declared, and every declared one is contributed', () => {
-  const fromPackage = Object.keys(contributed).filter((k) => k.startsWith('ringkernel.')).map((k) => k.slice('ringkernel.'.length)).sort();
+  const fromPackage = Object.keys(contributed)
+    .filter((k) => k.startsWith('ringkernel.'))
+    .map((k) => k.slice('ringkernel.'.length))
+    .sort();
   assert.deepEqual(Object.keys(declared).sort(), fromPackage);
-  assert.deepEqual(Object.keys(contributed).filter((k) => !k.startsWith('ringkernel.')), [], 'every setting is under ringkernel.');
+  assert.deepEqual(
+    Object.keys(contributed).filter((k) => !k.startsWith('ringkernel.')),
+    [],
+    'every setting is under ringkernel.',
+  );
 });
 
 for (const [name, declaration] of Object.entries(declared)) {
@@ -43,7 +56,8 @@ for (const [name, declaration] of Object.entries(declared)) {
       assert.equal(setting.minimum, undefined);
       assert.equal(setting.maximum, undefined);
     }
-    if (declaration.type === 'string') assert.deepEqual(setting.enum, declaration.enum ? [...declaration.enum] : undefined);
+    if (declaration.type === 'string')
+      assert.deepEqual(setting.enum, declaration.enum ? [...declaration.enum] : undefined);
     if (declaration.type === 'array') {
       assert.equal(setting.items?.type, 'string');
       assert.equal(setting.items.pattern, declaration.pattern.source);
@@ -62,7 +76,11 @@ test('nothing set: the defaults, and no problem', () => {
 });
 
 test('nested sections (VS Code) and flat dotted keys (other editors) both read', () => {
-  const nested = readSettings({ kernels: { stepTimeoutMs: 2000, autoStart: false }, ptxas: { path: ' /opt/ptxas ' }, validation: { onType: false } });
+  const nested = readSettings({
+    kernels: { stepTimeoutMs: 2000, autoStart: false },
+    ptxas: { path: ' /opt/ptxas ' },
+    validation: { onType: false },
+  });
   assert.equal(nested.settings['kernels.stepTimeoutMs'], 2000);
   assert.equal(nested.settings['kernels.autoStart'], false);
   assert.equal(nested.settings['ptxas.path'], '/opt/ptxas');
@@ -75,18 +93,25 @@ test('nested sections (VS Code) and flat dotted keys (other editors) both read',
 
 test('each bad value is a problem naming the setting, the value and the value used instead; the rest applies', () => {
   const read = readSettings({
-    loadBalancing: 'Fastest', maxKernelsPerDevice: 0, preferredDevices: ['cuda:1', 7, 'gpu zero', 'cuda:1'], enableP2P: 'yes',
-    validation: { debounceMs: 20_000 }, kernels: { stepTimeoutMs: 50, checkpointIntervalSeconds: 'often', reloadOnSave: false },
+    loadBalancing: 'Fastest',
+    maxKernelsPerDevice: 0,
+    preferredDevices: ['cuda:1', 7, 'gpu zero', 'cuda:1'],
+    enableP2P: 'yes',
+    validation: { debounceMs: 20_000 },
+    kernels: { stepTimeoutMs: 50, checkpointIntervalSeconds: 'often', reloadOnSave: false },
   });
-  assert.deepEqual(read.problems.map((p) => p.message), [
-    'ringkernel.loadBalancing: "Fastest" is not one of firstAvailable, leastLoaded, roundRobin, memoryBased, computeCapability, custom; using "leastLoaded"',
-    'ringkernel.maxKernelsPerDevice: 0 is not a whole number at least 1; using 1',
-    'ringkernel.preferredDevices: ["cuda:1",7,"gpu zero","cuda:1"] has 7, "gpu zero", which are not device keys like "cuda:0"; using ["cuda:1"]',
-    'ringkernel.enableP2P: "yes" is not true or false; using true',
-    'ringkernel.validation.debounceMs: 20000 is not a number at least 0 and at most 10000; using 10000',
-    'ringkernel.kernels.stepTimeoutMs: 50 is not a number at least 100 and at most 600000; using 100',
-    'ringkernel.kernels.checkpointIntervalSeconds: "often" is not a number; using 10',
-  ]);
+  assert.deepEqual(
+    read.problems.map((p) => p.message),
+    [
+      'ringkernel.loadBalancing: "Fastest" is not one of firstAvailable, leastLoaded, roundRobin, memoryBased, computeCapability, custom; using "leastLoaded"',
+      'ringkernel.maxKernelsPerDevice: 0 is not a whole number at least 1; using 1',
+      'ringkernel.preferredDevices: ["cuda:1",7,"gpu zero","cuda:1"] has 7, "gpu zero", which are not device keys like "cuda:0"; using ["cuda:1"]',
+      'ringkernel.enableP2P: "yes" is not true or false; using true',
+      'ringkernel.validation.debounceMs: 20000 is not a number at least 0 and at most 10000; using 10000',
+      'ringkernel.kernels.stepTimeoutMs: 50 is not a number at least 100 and at most 600000; using 100',
+      'ringkernel.kernels.checkpointIntervalSeconds: "often" is not a number; using 10',
+    ],
+  );
   assert.equal(read.settings['kernels.reloadOnSave'], false, 'a good value next to bad ones applies');
   assert.equal(read.settings.maxKernelsPerDevice, 1);
   assert.deepEqual(read.settings.preferredDevices, ['cuda:1']);

@@ -25,7 +25,11 @@ class FakeKernel {
     if (this.failWith !== undefined) throw new Error(this.failWith);
     const state = new Uint32Array(this.words).map((_, i) => this.step * 1000 + i);
     const bytes = new Uint8Array(state.buffer);
-    return { step: this.step, version: this.version, bytes: ranges.map((r) => bytes.slice(r.offset, r.offset + r.length)) };
+    return {
+      step: this.step,
+      version: this.version,
+      bytes: ranges.map((r) => bytes.slice(r.offset, r.offset + r.length)),
+    };
   };
 
   release(): void {
@@ -37,7 +41,13 @@ function setUp(words = 1024): { clock: VirtualClock; kernel: FakeKernel; frames:
   const clock = new VirtualClock();
   const kernel = new FakeKernel(words);
   const frames: FeedFrame[] = [];
-  const feed = new StateViewFeed({ reader: kernel.reader, emit: (f) => frames.push(f), scheduler: clock, wallClock: () => clock.now(), maxFps: 30 });
+  const feed = new StateViewFeed({
+    reader: kernel.reader,
+    emit: (f) => frames.push(f),
+    scheduler: clock,
+    wallClock: () => clock.now(),
+    maxFps: 30,
+  });
   return { clock, kernel, frames, feed };
 }
 
@@ -47,7 +57,18 @@ const words = (frame: FeedFrame | undefined, region = 0): number[] => {
 };
 
 test('byte ranges: merged when they overlap or touch, sliced back out, checked for alignment and bounds', () => {
-  assert.deepEqual(mergeRanges([{ offset: 64, length: 16 }, { offset: 0, length: 32 }, { offset: 32, length: 8 }, { offset: 16, length: 4 }]), [{ offset: 0, length: 40 }, { offset: 64, length: 16 }]);
+  assert.deepEqual(
+    mergeRanges([
+      { offset: 64, length: 16 },
+      { offset: 0, length: 32 },
+      { offset: 32, length: 8 },
+      { offset: 16, length: 4 },
+    ]),
+    [
+      { offset: 0, length: 40 },
+      { offset: 64, length: 16 },
+    ],
+  );
   const read = [{ offset: 0, bytes: Uint8Array.from({ length: 40 }, (_, i) => i) }];
   assert.deepEqual([...(sliceRange(read, { offset: 8, length: 4 }) ?? [])], [8, 9, 10, 11]);
   assert.equal(sliceRange(read, { offset: 36, length: 8 }), undefined);
@@ -79,7 +100,11 @@ test('reads at the frame rate asked for, one new frame per step, and skips frame
     await clock.advance(100);
   }
   assert.ok(kernel.reads.length >= 20 && kernel.reads.length <= 21, `${kernel.reads.length} reads in 2 s at 10 fps`);
-  assert.deepEqual(frames.map((f) => f.step), Array.from({ length: 20 }, (_, i) => i + 1), 'one frame per step, none repeated');
+  assert.deepEqual(
+    frames.map((f) => f.step),
+    Array.from({ length: 20 }, (_, i) => i + 1),
+    'one frame per step, none repeated',
+  );
   // A stopped kernel: still read (cheap), but no frame repeats what the panel already has.
   const before = frames.length;
   await clock.advance(1000);
@@ -89,17 +114,40 @@ test('reads at the frame rate asked for, one new frame per step, and skips frame
 
 test('coalesces: two subscriptions of a kernel share one read of their merged ranges, each gets its own slices', async () => {
   const { clock, kernel, frames, feed } = setUp();
-  feed.subscribe({ id: 'a', kernelId: 'heat', ranges: [{ offset: 0, length: 8 }, { offset: 400, length: 8 }], fps: 5 });
+  feed.subscribe({
+    id: 'a',
+    kernelId: 'heat',
+    ranges: [
+      { offset: 0, length: 8 },
+      { offset: 400, length: 8 },
+    ],
+    fps: 5,
+  });
   feed.subscribe({ id: 'b', kernelId: 'heat', ranges: [{ offset: 4, length: 8 }], fps: 10 });
   await clock.advance(0);
   kernel.reads = [];
   frames.length = 0;
   kernel.step = 7;
   await clock.advance(100);
-  assert.deepEqual(kernel.reads, [[{ offset: 0, length: 12 }, { offset: 400, length: 8 }]], 'one read, overlapping views merged, the fastest rate');
+  assert.deepEqual(
+    kernel.reads,
+    [
+      [
+        { offset: 0, length: 12 },
+        { offset: 400, length: 8 },
+      ],
+    ],
+    'one read, overlapping views merged, the fastest rate',
+  );
   const a = frames.find((f) => f.subscription === 'a');
   const b = frames.find((f) => f.subscription === 'b');
-  assert.deepEqual([words(a, 0), words(a, 1)], [[7000, 7001], [7100, 7101]]);
+  assert.deepEqual(
+    [words(a, 0), words(a, 1)],
+    [
+      [7000, 7001],
+      [7100, 7101],
+    ],
+  );
   assert.deepEqual(words(b), [7001, 7002]);
 });
 
@@ -130,8 +178,14 @@ test('marks a version change with the last frame of the old version, once per su
   const marked = frames.filter((f) => f.reload !== undefined);
   assert.equal(marked.length, 1);
   const { reload } = marked[0] ?? {};
-  assert.deepEqual({ from: reload?.fromVersion, to: reload?.toVersion, at: reload?.atStep, prevStep: reload?.previous?.step }, { from: 1, to: 3, at: 1204, prevStep: 1203 });
-  assert.deepEqual([...new Uint32Array((reload?.previous?.regions[0]?.bytes ?? new Uint8Array()).slice().buffer)], [1203000, 1203001]);
+  assert.deepEqual(
+    { from: reload?.fromVersion, to: reload?.toVersion, at: reload?.atStep, prevStep: reload?.previous?.step },
+    { from: 1, to: 3, at: 1204, prevStep: 1203 },
+  );
+  assert.deepEqual(
+    [...new Uint32Array((reload?.previous?.regions[0]?.bytes ?? new Uint8Array()).slice().buffer)],
+    [1203000, 1203001],
+  );
   kernel.step++;
   await clock.advance(100);
   assert.equal(frames.at(-1)?.reload, undefined, 'the next frame carries no marker');
@@ -140,7 +194,10 @@ test('marks a version change with the last frame of the old version, once per su
   await clock.advance(100);
   const late = frames.find((f) => f.subscription === 'late');
   assert.equal(late?.reload?.toVersion, 3);
-  assert.deepEqual([...new Uint32Array((late?.reload?.previous?.regions[0]?.bytes ?? new Uint8Array()).slice().buffer)], [1203001]);
+  assert.deepEqual(
+    [...new Uint32Array((late?.reload?.previous?.regions[0]?.bytes ?? new Uint8Array()).slice().buffer)],
+    [1203001],
+  );
 });
 
 test('a failing kernel is reported once per subscription and retried at most once a second, then recovers', async () => {
@@ -165,14 +222,23 @@ test('a reader that answers with the wrong sizes is an error frame that says so,
   const feed = new StateViewFeed({ reader, emit: (f) => frames.push(f), scheduler: clock });
   feed.subscribe({ id: 'a', kernelId: 'heat', ranges: [{ offset: 0, length: 8 }], fps: 1 });
   await clock.advance(0);
-  assert.match(frames[0]?.error ?? '', /the state reader gave a wrong answer for kernel "heat": 4 bytes for the range at 0 of 8/);
+  assert.match(
+    frames[0]?.error ?? '',
+    /the state reader gave a wrong answer for kernel "heat": 4 bytes for the range at 0 of 8/,
+  );
   feed.dispose();
 });
 
 test('refuses unaligned ranges and non-positive rates with what to do; readOnce reports instead of throwing', async () => {
   const { feed } = setUp();
-  assert.throws(() => feed.subscribe({ id: 'a', kernelId: 'heat', ranges: [{ offset: 2, length: 4 }], fps: 10 }), /whole 32-bit words/);
-  assert.throws(() => feed.subscribe({ id: 'a', kernelId: 'heat', ranges: [{ offset: 0, length: 4 }], fps: 0 }), /positive number/);
+  assert.throws(
+    () => feed.subscribe({ id: 'a', kernelId: 'heat', ranges: [{ offset: 2, length: 4 }], fps: 10 }),
+    /whole 32-bit words/,
+  );
+  assert.throws(
+    () => feed.subscribe({ id: 'a', kernelId: 'heat', ranges: [{ offset: 0, length: 4 }], fps: 0 }),
+    /positive number/,
+  );
   assert.throws(() => feed.subscribe({ id: 'a', kernelId: 'heat', ranges: [], fps: 10 }), /names no range/);
   assert.deepEqual(feed.subscriptions(), []);
   const frame = await feed.readOnce('heat', [{ offset: 0, length: 8 }]);
@@ -183,7 +249,20 @@ test('refuses unaligned ranges and non-positive rates with what to do; readOnce 
 test('the whole-state reader slices the ranges out of one read and refuses one past the end', async () => {
   const state = Uint8Array.from({ length: 32 }, (_, i) => i);
   const reader = wholeStateReader(() => Promise.resolve({ step: 9, version: 2, state }));
-  const read = await reader('k', [{ offset: 4, length: 4 }, { offset: 28, length: 4 }]);
-  assert.deepEqual([read.step, read.version, read.bytes.map((b) => [...b])], [9, 2, [[4, 5, 6, 7], [28, 29, 30, 31]]]);
+  const read = await reader('k', [
+    { offset: 4, length: 4 },
+    { offset: 28, length: 4 },
+  ]);
+  assert.deepEqual(
+    [read.step, read.version, read.bytes.map((b) => [...b])],
+    [
+      9,
+      2,
+      [
+        [4, 5, 6, 7],
+        [28, 29, 30, 31],
+      ],
+    ],
+  );
   await assert.rejects(reader('k', [{ offset: 28, length: 8 }]), /ends past its 32-byte state/);
 });

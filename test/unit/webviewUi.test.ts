@@ -7,23 +7,53 @@ import { interpolateViridis } from 'd3-scale-chromatic';
 import { entryPointOffset } from '../../server/src/manifest/entryPointOffset';
 import { colorTable, heatmapRange, parseColor, toRgba } from '../../client/webview-ui/kernelState/colorMap';
 import { finiteRange, histogram } from '../../client/webview-ui/kernelState/histogram';
-import { MAX_CHOSEN_ELEMENTS, WORDS_PER_PAGE, clampChosen, panelViews, regionsOf } from '../../client/webview-ui/kernelState/panelViews';
+import {
+  MAX_CHOSEN_ELEMENTS,
+  WORDS_PER_PAGE,
+  clampChosen,
+  panelViews,
+  regionsOf,
+} from '../../client/webview-ui/kernelState/panelViews';
 import { markerText } from '../../client/webview-ui/kernelState/reloadMarker';
 import { base64ToBytes, decodeRegions, firstValues, viewValues } from '../../client/webview-ui/kernelState/stateValues';
-import { GAP_SECONDS, MAX_POINTS, appendStats, emptySeries, restoreSeries } from '../../client/webview-ui/routerStats/timeSeries';
-import { formatBytesPerSecond, formatCount, formatMicros, formatRate, formatValue } from '../../client/webview-ui/shared/format';
+import {
+  GAP_SECONDS,
+  MAX_POINTS,
+  appendStats,
+  emptySeries,
+  restoreSeries,
+} from '../../client/webview-ui/routerStats/timeSeries';
+import {
+  formatBytesPerSecond,
+  formatCount,
+  formatMicros,
+  formatRate,
+  formatValue,
+} from '../../client/webview-ui/shared/format';
 
 function region(offset: number, values: Float32Array | Uint32Array | Int32Array): { offset: number; base64: string } {
   return { offset, base64: Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64') };
 }
 
 test('frame bytes become the typed values of each view, found in whichever region holds them', () => {
-  const regions = decodeRegions([region(0, Uint32Array.of(7, 8, 9, 10)), region(64, Float32Array.of(0.5, -1.25, 3)), region(128, Int32Array.of(-3, 4))]);
+  const regions = decodeRegions([
+    region(0, Uint32Array.of(7, 8, 9, 10)),
+    region(64, Float32Array.of(0.5, -1.25, 3)),
+    region(128, Int32Array.of(-3, 4)),
+  ]);
   assert.deepEqual([...(viewValues(regions, { type: 'u32', offset: 4, count: 2 }) ?? [])], [8, 9]);
   assert.deepEqual([...(viewValues(regions, { type: 'f32', offset: 68, count: 2 }) ?? [])], [-1.25, 3]);
   assert.deepEqual([...(viewValues(regions, { type: 'i32', offset: 128, count: 2 }) ?? [])], [-3, 4]);
-  assert.deepEqual([...(viewValues(regions, { type: 'u32', offset: 128, count: 1 }) ?? [])], [4294967293], 'the same bits read as u32');
-  assert.equal(viewValues(regions, { type: 'f32', offset: 72, count: 2 }), undefined, 'past the region: not in this frame');
+  assert.deepEqual(
+    [...(viewValues(regions, { type: 'u32', offset: 128, count: 1 }) ?? [])],
+    [4294967293],
+    'the same bits read as u32',
+  );
+  assert.equal(
+    viewValues(regions, { type: 'f32', offset: 72, count: 2 }),
+    undefined,
+    'past the region: not in this frame',
+  );
   assert.deepEqual(firstValues(viewValues(regions, { type: 'u32', offset: 0, count: 4 }), 2), [7, 8]);
   assert.deepEqual([...base64ToBytes('AAEC/w==')], [0, 1, 2, 255]);
 });
@@ -43,10 +73,28 @@ test('with manifest views the panel shows them; without, words and a chosen rang
     { name: 'range', type: 'i32', offset: 4000, count: 24, plot: 'line' },
     { name: 'words', type: 'u32', offset: 4000, count: 24, plot: 'table', words: true },
   ]);
-  assert.equal(panelViews({ views: [], stateBytes: 1 << 20 }, { type: 'f32', offset: 0, count: 4 }, 0)[1]?.count, WORDS_PER_PAGE);
-  assert.deepEqual(clampChosen({ type: 'f32', offset: 6, count: 1e9 }, 1 << 30), { type: 'f32', offset: 4, count: MAX_CHOSEN_ELEMENTS });
-  assert.deepEqual(clampChosen({ type: 'x' as 'f32', offset: NaN, count: -3 }, 64), { type: 'f32', offset: 0, count: 1 });
-  assert.deepEqual(regionsOf([rod, { ...rod, offset: 0, count: 4 }, { ...rod, offset: 1000, count: 1 }]), [{ offset: 0, length: 416 }, { offset: 1000, length: 4 }], 'touching views merge');
+  assert.equal(
+    panelViews({ views: [], stateBytes: 1 << 20 }, { type: 'f32', offset: 0, count: 4 }, 0)[1]?.count,
+    WORDS_PER_PAGE,
+  );
+  assert.deepEqual(clampChosen({ type: 'f32', offset: 6, count: 1e9 }, 1 << 30), {
+    type: 'f32',
+    offset: 4,
+    count: MAX_CHOSEN_ELEMENTS,
+  });
+  assert.deepEqual(clampChosen({ type: 'x' as 'f32', offset: NaN, count: -3 }, 64), {
+    type: 'f32',
+    offset: 0,
+    count: 1,
+  });
+  assert.deepEqual(
+    regionsOf([rod, { ...rod, offset: 0, count: 4 }, { ...rod, offset: 1000, count: 1 }]),
+    [
+      { offset: 0, length: 416 },
+      { offset: 1000, length: 4 },
+    ],
+    'touching views merge',
+  );
 });
 
 test('histogram: equal bins over the data or a fixed range, the top edge in the last bin, outliers and NaN counted apart', () => {
@@ -70,20 +118,24 @@ test('the heatmap colour map is viridis from d3-scale-chromatic: ends, middle, c
   const pixel = (i: number): number[] => [...pixels.subarray(i * 4, i * 4 + 4)];
   assert.deepEqual(pixel(0), [...parseColor(interpolateViridis(0)), 255]);
   assert.deepEqual(pixel(1), [...parseColor(interpolateViridis(1)), 255]);
-  assert.deepEqual(pixel(2), [...(table.subarray(128 * 3, 128 * 3 + 3)), 255]);
+  assert.deepEqual(pixel(2), [...table.subarray(128 * 3, 128 * 3 + 3), 255]);
   assert.deepEqual(pixel(3), pixel(0), 'below the range: the first colour');
   assert.deepEqual(pixel(4), pixel(1), 'above the range: the last colour');
   assert.deepEqual(pixel(5), [0, 0, 0, 0], 'NaN shows the background');
   // Perceptual: lightness rises monotonically along viridis, so brighter means larger.
-  const luminance = (i: number): number => 0.2126 * (table[i * 3] ?? 0) + 0.7152 * (table[i * 3 + 1] ?? 0) + 0.0722 * (table[i * 3 + 2] ?? 0);
+  const luminance = (i: number): number =>
+    0.2126 * (table[i * 3] ?? 0) + 0.7152 * (table[i * 3 + 1] ?? 0) + 0.0722 * (table[i * 3 + 2] ?? 0);
   for (let i = 8; i < 256; i += 8) assert.ok(luminance(i) > luminance(i - 8), `lighter at ${i}`);
   assert.deepEqual(heatmapRange([2, 5, NaN]), [2, 5]);
   assert.deepEqual(heatmapRange([2, 5], [0, 1]), [0, 1]);
   assert.throws(() => parseColor('hsl(1, 2%, 3%)'), /not a colour/);
 });
 
-test('the router\'s time series: one point per stats, repeats skipped, a gap where the panel was hidden, the last 600 kept, restored only if sound', () => {
-  const stats = (at: number, messagesPerSecond: number, latency: { p50Us: number; p99Us: number } | null = null) => ({ at, totals: { messagesPerSecond, bytesPerSecond: messagesPerSecond * 64, latency } });
+test("the router's time series: one point per stats, repeats skipped, a gap where the panel was hidden, the last 600 kept, restored only if sound", () => {
+  const stats = (at: number, messagesPerSecond: number, latency: { p50Us: number; p99Us: number } | null = null) => ({
+    at,
+    totals: { messagesPerSecond, bytesPerSecond: messagesPerSecond * 64, latency },
+  });
   let series = appendStats(emptySeries(), stats(1000, 5, { p50Us: 10, p99Us: 30 }));
   series = appendStats(series, stats(1000, 6));
   series = appendStats(series, stats(1250, 7));
@@ -94,7 +146,10 @@ test('the router\'s time series: one point per stats, repeats skipped, a gap whe
   assert.equal(series.t.length, MAX_POINTS);
   assert.equal(series.messages.at(-1), 999);
   assert.deepEqual(restoreSeries(JSON.parse(JSON.stringify(series))), series);
-  assert.deepEqual(restoreSeries({ t: [1, 2], messages: [1], bytes: [1, 2], p50: [null, null], p99: [null, null] }), emptySeries());
+  assert.deepEqual(
+    restoreSeries({ t: [1, 2], messages: [1], bytes: [1, 2], p50: [null, null], p99: [null, null] }),
+    emptySeries(),
+  );
   assert.deepEqual(restoreSeries('junk'), emptySeries());
 });
 
@@ -113,7 +168,8 @@ test('the reload marker reads "v3 at step 1,204", and says when it went back', (
 });
 
 test('the "View state" lens sits on the entry point\'s name, not on a commented-out or other function', () => {
-  const wgsl = '// @compute fn step() {}\nfn helper() {}\n@compute @workgroup_size(64)\nfn step(@builtin(global_invocation_id) id: vec3u) {}\n';
+  const wgsl =
+    '// @compute fn step() {}\nfn helper() {}\n@compute @workgroup_size(64)\nfn step(@builtin(global_invocation_id) id: vec3u) {}\n';
   const at = entryPointOffset('wgsl', wgsl, 'step');
   assert.equal(wgsl.slice(at, (at ?? 0) + 4), 'step');
   assert.equal(wgsl.slice(0, at).split('\n').length, 4, 'on line 4');

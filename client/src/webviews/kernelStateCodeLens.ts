@@ -28,18 +28,25 @@ export class KernelStateCodeLens implements vscode.CodeLensProvider, vscode.Disp
     const kernels = this.runningKernels().filter((k) => k.source === document.uri.fsPath);
     if (kernels.length === 0) return [];
     // The server finds the entry points (the same scans its manifest check uses) in the text it holds.
-    const offsets = await this.kernels.entryPointOffsets(document.uri.toString(), kernels.map((k) => k.entryPoint)).catch(() => []);
+    const offsets = await this.kernels
+      .entryPointOffsets(
+        document.uri.toString(),
+        kernels.map((k) => k.entryPoint),
+      )
+      .catch(() => []);
     const lenses: vscode.CodeLens[] = [];
     for (const [i, kernel] of kernels.entries()) {
       const offset = offsets[i];
       if (offset === undefined || offset === null) continue;
       const position = document.positionAt(offset);
-      lenses.push(new vscode.CodeLens(new vscode.Range(position, position), {
-        title: `View state${this.runningKernels().filter((k) => k.source === kernel.source).length > 1 ? ` of ${kernel.id}` : ''}`,
-        tooltip: `Open the live view of kernel "${kernel.id}"'s state (RingKernel: Show Kernel State)`,
-        command: COMMANDS.showKernelState,
-        arguments: [kernel.id],
-      }));
+      lenses.push(
+        new vscode.CodeLens(new vscode.Range(position, position), {
+          title: `View state${this.runningKernels().filter((k) => k.source === kernel.source).length > 1 ? ` of ${kernel.id}` : ''}`,
+          tooltip: `Open the live view of kernel "${kernel.id}"'s state (RingKernel: Show Kernel State)`,
+          command: COMMANDS.showKernelState,
+          arguments: [kernel.id],
+        }),
+      );
     }
     return lenses;
   }

@@ -9,9 +9,19 @@ import type { StateFrame, WireStateRange } from '../../../server/src/lsp/protoco
 import { errorMessage } from '../errorMessage';
 import type { StateViewClient } from './stateViewClient';
 import { WebviewHost } from './webviewHost';
-import { KERNEL_STATE_VIEW_TYPE, stateFromWebview, type StateFromWebview, type StateRendered, type StateToWebview } from './webviewMessages';
+import {
+  KERNEL_STATE_VIEW_TYPE,
+  stateFromWebview,
+  type StateFromWebview,
+  type StateRendered,
+  type StateToWebview,
+} from './webviewMessages';
 
-export const KERNEL_STATE_KIND = { viewType: KERNEL_STATE_VIEW_TYPE, script: 'kernelState.js', messages: stateFromWebview };
+export const KERNEL_STATE_KIND = {
+  viewType: KERNEL_STATE_VIEW_TYPE,
+  script: 'kernelState.js',
+  messages: stateFromWebview,
+};
 
 export function kernelStateTitle(kernelId: string): string {
   return `State: ${kernelId}`;
@@ -39,17 +49,28 @@ export class KernelStatePanel implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
     onDispose: () => void,
   ) {
-    this.host = new WebviewHost(panel, KERNEL_STATE_KIND, extensionUri, log, {
-      onMessage: (message) => this.receive(message),
-      // Shown again, the content reloads and its script says ready; hidden, nothing is read.
-      onDidChangeVisibility: () => this.update(),
-      onDidDispose: () => {
-        for (const subscription of this.subscriptions.splice(0)) subscription.dispose();
-        this.unsubscribe();
-        onDispose();
+    this.host = new WebviewHost(
+      panel,
+      KERNEL_STATE_KIND,
+      extensionUri,
+      log,
+      {
+        onMessage: (message) => this.receive(message),
+        // Shown again, the content reloads and its script says ready; hidden, nothing is read.
+        onDidChangeVisibility: () => this.update(),
+        onDidDispose: () => {
+          for (const subscription of this.subscriptions.splice(0)) subscription.dispose();
+          this.unsubscribe();
+          onDispose();
+        },
       },
-    }, { kernel: kernelId });
-    this.subscriptions.push(client.onDidStartServer(() => { if (this.host.visible) void this.describe(); }));
+      { kernel: kernelId },
+    );
+    this.subscriptions.push(
+      client.onDidStartServer(() => {
+        if (this.host.visible) void this.describe();
+      }),
+    );
   }
 
   /** Whether frames are being read for this panel now. */
@@ -104,7 +125,11 @@ export class KernelStatePanel implements vscode.Disposable {
       const kernel = await this.client.kernel(this.kernelId);
       this.host.post({ type: 'kernel', kernel, fps: this.fps() });
     } catch (error) {
-      this.host.post({ type: 'status', text: `Kernel "${this.kernelId}" cannot be shown: ${errorMessage(error)}`, severity: 'error' });
+      this.host.post({
+        type: 'status',
+        text: `Kernel "${this.kernelId}" cannot be shown: ${errorMessage(error)}`,
+        severity: 'error',
+      });
     }
   }
 
@@ -115,7 +140,10 @@ export class KernelStatePanel implements vscode.Disposable {
 
   private subscribe(): void {
     this.subscribed = true;
-    this.client.subscribe({ subscription: this.subscriptionId, kernelId: this.kernelId, regions: this.regions, fps: this.fps() }, (frame) => this.post(frame));
+    this.client.subscribe(
+      { subscription: this.subscriptionId, kernelId: this.kernelId, regions: this.regions, fps: this.fps() },
+      (frame) => this.post(frame),
+    );
   }
 
   private unsubscribe(): void {
@@ -129,7 +157,11 @@ export class KernelStatePanel implements vscode.Disposable {
     try {
       this.post({ ...(await this.client.frame(this.kernelId, this.regions)), subscription: this.subscriptionId });
     } catch (error) {
-      this.host.post({ type: 'status', text: `The next frame could not be read: ${errorMessage(error)}`, severity: 'error' });
+      this.host.post({
+        type: 'status',
+        text: `The next frame could not be read: ${errorMessage(error)}`,
+        severity: 'error',
+      });
     }
   }
 

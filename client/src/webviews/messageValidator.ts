@@ -46,7 +46,8 @@ export const boolean: Check<boolean> = (value, path) => {
 
 export function literal<const T extends readonly (string | number | boolean)[]>(...values: T): Check<T[number]> {
   return (value, path) => {
-    if (!values.includes(value as T[number])) fail(path, `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, value);
+    if (!values.includes(value as T[number]))
+      fail(path, `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, value);
     return value as T[number];
   };
 }
@@ -69,7 +70,10 @@ type Required<R extends Shape> = { [K in keyof R]: Infer<R[K]> };
 type Optional<O extends Shape> = { [K in keyof O]?: Infer<O[K]> };
 
 /** An object with the `required` fields and any of the `optional` ones (absent or undefined: left out). */
-export function object<R extends Shape, O extends Shape = Record<never, never>>(required: R, optional?: O): Check<Required<R> & Optional<O>> {
+export function object<R extends Shape, O extends Shape = Record<never, never>>(
+  required: R,
+  optional?: O,
+): Check<Required<R> & Optional<O>> {
   return (value, path) => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'an object', value);
     const source = value as Record<string, unknown>;
@@ -83,11 +87,20 @@ export function object<R extends Shape, O extends Shape = Record<never, never>>(
 }
 
 /** One of several object shapes told apart by their `type` field. */
-export function tagged<V extends Record<string, Check<object>>>(variants: V): Check<{ [K in keyof V]: Infer<V[K]> & { type: K } }[keyof V]> {
+export function tagged<V extends Record<string, Check<object>>>(
+  variants: V,
+): Check<{ [K in keyof V]: Infer<V[K]> & { type: K } }[keyof V]> {
   return (value, path) => {
     const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
     const check = typeof type === 'string' && Object.hasOwn(variants, type) ? variants[type] : undefined;
-    if (check === undefined) fail(`${path}.type`, `one of ${Object.keys(variants).map((k) => JSON.stringify(k)).join(', ')}`, type);
+    if (check === undefined)
+      fail(
+        `${path}.type`,
+        `one of ${Object.keys(variants)
+          .map((k) => JSON.stringify(k))
+          .join(', ')}`,
+        type,
+      );
     return { ...check(value, path), type } as { [K in keyof V]: Infer<V[K]> & { type: K } }[keyof V];
   };
 }

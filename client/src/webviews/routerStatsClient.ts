@@ -3,7 +3,12 @@
 // nothing is sent while nobody looks. A server without the messages answers MethodNotFound.
 import * as vscode from 'vscode';
 import { State, type LanguageClient } from 'vscode-languageclient/node';
-import { routerStatsChangedNotification, routerStatsRequest, routerStatsSubscribeNotification, type RouterStats } from '../../../server/src/lsp/protocol';
+import {
+  routerStatsChangedNotification,
+  routerStatsRequest,
+  routerStatsSubscribeNotification,
+  type RouterStats,
+} from '../../../server/src/lsp/protocol';
 import type { ServerConnection } from '../serverConnection';
 
 export class RouterStatsClient implements vscode.Disposable {
@@ -16,7 +21,10 @@ export class RouterStatsClient implements vscode.Disposable {
   readonly onDidStartServer = this.serverEmitter.event;
   private readonly subscriptions: vscode.Disposable[] = [];
 
-  constructor(private readonly server: ServerConnection, private readonly log: vscode.LogOutputChannel) {
+  constructor(
+    private readonly server: ServerConnection,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
     this.subscriptions.push(server.onDidCreateClient((client) => this.attach(client)));
   }
 

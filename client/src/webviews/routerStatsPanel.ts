@@ -5,9 +5,19 @@ import * as vscode from 'vscode';
 import { errorMessage } from '../errorMessage';
 import type { RouterStatsClient } from './routerStatsClient';
 import { WebviewHost } from './webviewHost';
-import { ROUTER_STATS_VIEW_TYPE, routerFromWebview, type RouterFromWebview, type RouterRendered, type RouterToWebview } from './webviewMessages';
+import {
+  ROUTER_STATS_VIEW_TYPE,
+  routerFromWebview,
+  type RouterFromWebview,
+  type RouterRendered,
+  type RouterToWebview,
+} from './webviewMessages';
 
-export const ROUTER_STATS_KIND = { viewType: ROUTER_STATS_VIEW_TYPE, script: 'routerStats.js', messages: routerFromWebview };
+export const ROUTER_STATS_KIND = {
+  viewType: ROUTER_STATS_VIEW_TYPE,
+  script: 'routerStats.js',
+  messages: routerFromWebview,
+};
 export const ROUTER_STATS_TITLE = 'Router Stats';
 
 export class RouterStatsPanel implements vscode.Disposable {
@@ -17,7 +27,13 @@ export class RouterStatsPanel implements vscode.Disposable {
   readies = 0;
   private readonly subscriptions: vscode.Disposable[] = [];
 
-  constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly client: RouterStatsClient, private readonly log: vscode.LogOutputChannel, onDispose: () => void) {
+  constructor(
+    panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    private readonly client: RouterStatsClient,
+    private readonly log: vscode.LogOutputChannel,
+    onDispose: () => void,
+  ) {
     this.host = new WebviewHost(panel, ROUTER_STATS_KIND, extensionUri, log, {
       onMessage: (message) => this.receive(message),
       onDidChangeVisibility: (visible) => client.setListening(visible),
@@ -29,7 +45,9 @@ export class RouterStatsPanel implements vscode.Disposable {
     });
     this.subscriptions.push(
       client.onDidChangeStats((stats) => this.host.post({ type: 'stats', stats })),
-      client.onDidStartServer(() => { if (this.host.visible) void this.refresh(); }),
+      client.onDidStartServer(() => {
+        if (this.host.visible) void this.refresh();
+      }),
     );
     client.setListening(this.host.visible);
   }
@@ -63,7 +81,11 @@ export class RouterStatsPanel implements vscode.Disposable {
       this.host.post({ type: 'status', text: '', severity: 'info' });
       this.host.post({ type: 'stats', stats });
     } catch (error) {
-      this.host.post({ type: 'status', text: `The router's statistics could not be read: ${errorMessage(error)}`, severity: 'error' });
+      this.host.post({
+        type: 'status',
+        text: `The router's statistics could not be read: ${errorMessage(error)}`,
+        severity: 'error',
+      });
     }
   }
 }

@@ -3,8 +3,15 @@
 import * as vscode from 'vscode';
 import { State, type LanguageClient, type NotificationType } from 'vscode-languageclient/node';
 import {
-  stateFrameNotification, stateViewFrameRequest, stateViewKernelRequest, stateViewSubscribeNotification, stateViewUnsubscribeNotification,
-  type StateFrame, type StateViewKernel, type StateViewSubscription, type WireStateRange,
+  stateFrameNotification,
+  stateViewFrameRequest,
+  stateViewKernelRequest,
+  stateViewSubscribeNotification,
+  stateViewUnsubscribeNotification,
+  type StateFrame,
+  type StateViewKernel,
+  type StateViewSubscription,
+  type WireStateRange,
 } from '../../../server/src/lsp/protocol';
 import type { ServerConnection } from '../serverConnection';
 
@@ -21,7 +28,10 @@ export class StateViewClient implements vscode.Disposable {
   readonly onDidStartServer = this.serverEmitter.event;
   private readonly subscriptions: vscode.Disposable[] = [];
 
-  constructor(private readonly server: ServerConnection, private readonly log: vscode.LogOutputChannel) {
+  constructor(
+    private readonly server: ServerConnection,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
     this.subscriptions.push(server.onDidCreateClient((client) => this.attach(client)));
   }
 

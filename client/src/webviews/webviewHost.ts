@@ -32,7 +32,12 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOpt
 
 /** A new panel beside the active editor, without taking the focus from it. */
 export function createWebviewPanel(extensionUri: vscode.Uri, viewType: string, title: string): vscode.WebviewPanel {
-  return vscode.window.createWebviewPanel(viewType, title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(extensionUri));
+  return vscode.window.createWebviewPanel(
+    viewType,
+    title,
+    { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+    webviewOptions(extensionUri),
+  );
 }
 
 export class WebviewHost<FromWebview, ToWebview extends { type: string }> implements vscode.Disposable {
@@ -54,7 +59,8 @@ export class WebviewHost<FromWebview, ToWebview extends { type: string }> implem
     const { webview } = panel;
     // A panel VS Code restores after a reload comes with default options: set ours again.
     webview.options = webviewOptions(extensionUri);
-    const asset = (...path: string[]): string => webview.asWebviewUri(vscode.Uri.joinPath(webviewRoot(extensionUri), ...path)).toString();
+    const asset = (...path: string[]): string =>
+      webview.asWebviewUri(vscode.Uri.joinPath(webviewRoot(extensionUri), ...path)).toString();
     webview.html = webviewHtml({
       cspSource: webview.cspSource,
       nonce: newNonce(),
@@ -113,7 +119,12 @@ export class WebviewHost<FromWebview, ToWebview extends { type: string }> implem
 }
 
 /** Turns a panel into a page that only says `message` (no script), e.g. one VS Code restored that cannot be shown again. */
-export function showMessageInstead(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, title: string, message: string): void {
+export function showMessageInstead(
+  panel: vscode.WebviewPanel,
+  extensionUri: vscode.Uri,
+  title: string,
+  message: string,
+): void {
   panel.title = title;
   panel.webview.options = { ...webviewOptions(extensionUri), enableScripts: false };
   const css = panel.webview.asWebviewUri(vscode.Uri.joinPath(webviewRoot(extensionUri), 'webview.css')).toString();

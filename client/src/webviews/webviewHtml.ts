@@ -49,7 +49,9 @@ export function webviewHtml(page: WebviewPage): string {
     `<title>${escapeHtml(page.title)}</title>`,
     '</head>',
     '<body>',
-    `<main id="app"${Object.entries(page.data ?? {}).map(([name, value]) => ` data-${name.toLowerCase().replace(/[^a-z0-9-]/g, '')}=${attribute(value)}`).join('')}></main>`,
+    `<main id="app"${Object.entries(page.data ?? {})
+      .map(([name, value]) => ` data-${name.toLowerCase().replace(/[^a-z0-9-]/g, '')}=${attribute(value)}`)
+      .join('')}></main>`,
     ...page.scripts.map((src) => `<script nonce=${attribute(page.nonce)} src=${attribute(src)}></script>`),
     '</body>',
     '</html>',
@@ -58,5 +60,8 @@ export function webviewHtml(page: WebviewPage): string {
 
 /** A page without script that only says something: for a panel that cannot show what it was (a restore that failed). */
 export function messageHtml(page: Omit<WebviewPage, 'nonce' | 'scripts' | 'data'> & { message: string }): string {
-  return webviewHtml({ ...page, nonce: newNonce(), scripts: [] }).replace('<main id="app"></main>', `<main id="app"><p class="status warning">${escapeHtml(page.message)}</p></main>`);
+  return webviewHtml({ ...page, nonce: newNonce(), scripts: [] }).replace(
+    '<main id="app"></main>',
+    `<main id="app"><p class="status warning">${escapeHtml(page.message)}</p></main>`,
+  );
 }

@@ -71,13 +71,16 @@ const stateRendered = object({
   compareAvailable: boolean,
   comparing: boolean,
   paused: boolean,
-  views: array(object({
-    name: string({ maxLength: 64 }),
-    plot: literal('line', 'heatmap', 'histogram', 'table'),
-    elements: number({ integer: true, min: 0 }),
-    /** The first few values drawn. */
-    first: array(number(), { max: 8 }),
-  }), { max: MAX_PANEL_REGIONS }),
+  views: array(
+    object({
+      name: string({ maxLength: 64 }),
+      plot: literal('line', 'heatmap', 'histogram', 'table'),
+      elements: number({ integer: true, min: 0 }),
+      /** The first few values drawn. */
+      first: array(number(), { max: 8 }),
+    }),
+    { max: MAX_PANEL_REGIONS },
+  ),
   error: nullable(string({ maxLength: 2000 })),
   theme,
 });

@@ -31,14 +31,22 @@ export function heatmapRange(values: ArrayLike<number>, fixed?: [number, number]
  * RGBA pixels for `values` (row-major, one per pixel): `low` and below get the first colour,
  * `high` and above the last; NaN and infinities are transparent, so the background shows them.
  */
-export function toRgba(values: ArrayLike<number>, [low, high]: [number, number], table: Uint8Array, out = new Uint8ClampedArray(values.length * 4)): Uint8ClampedArray {
+export function toRgba(
+  values: ArrayLike<number>,
+  [low, high]: [number, number],
+  table: Uint8Array,
+  out = new Uint8ClampedArray(values.length * 4),
+): Uint8ClampedArray {
   const last = table.length / 3 - 1;
   const scale = high > low ? last / (high - low) : 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i] ?? NaN;
     const p = i * 4;
     if (!Number.isFinite(v)) {
-      out[p] = 0; out[p + 1] = 0; out[p + 2] = 0; out[p + 3] = 0;
+      out[p] = 0;
+      out[p + 1] = 0;
+      out[p + 2] = 0;
+      out[p + 3] = 0;
       continue;
     }
     const index = Math.max(0, Math.min(last, Math.round((v - low) * scale))) * 3;

@@ -35,8 +35,14 @@ export function histogram(values: ArrayLike<number>, bins = HISTOGRAM_BINS, rang
   let nonFinite = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i] ?? NaN;
-    if (!Number.isFinite(v)) { nonFinite++; continue; }
-    if (v < low || v > high) { outside++; continue; }
+    if (!Number.isFinite(v)) {
+      nonFinite++;
+      continue;
+    }
+    if (v < low || v > high) {
+      outside++;
+      continue;
+    }
     // The top edge belongs to the last bin.
     const bin = Math.min(bins - 1, Math.floor((v - low) / width));
     counts[bin] = (counts[bin] ?? 0) + 1;

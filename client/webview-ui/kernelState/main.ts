@@ -2,13 +2,26 @@
 // per manifest view (or as words and a chosen range), with its step and version, pause and
 // step-by-step, the reload marker ("v3 at step 1,204") and a compare toggle that draws the last
 // frame before the reload beside the current one.
-import type { StateFrame, StateViewKernel, WireReloadMarker, WireStateViewType } from '../../../server/src/lsp/protocol';
+import type {
+  StateFrame,
+  StateViewKernel,
+  WireReloadMarker,
+  WireStateViewType,
+} from '../../../server/src/lsp/protocol';
 import type { StateFromWebview, StateToWebview } from '../../src/webviews/webviewMessages';
 import { button, el, replaceChildren } from '../shared/dom';
 import { formatCount } from '../shared/format';
 import { onThemeChange, themeKind } from '../shared/theme';
 import { webviewApi } from '../shared/vscodeApi';
-import { DEFAULT_CHOSEN, clampChosen, clampWordsStart, panelViews, regionsOf, type ChosenRange, type PanelView } from './panelViews';
+import {
+  DEFAULT_CHOSEN,
+  clampChosen,
+  clampWordsStart,
+  panelViews,
+  regionsOf,
+  type ChosenRange,
+  type PanelView,
+} from './panelViews';
 import { createPlot, type Plot } from './plots';
 import { markerText } from './reloadMarker';
 import { decodeRegions, firstValues, viewValues, type DecodedRegion } from './stateValues';
@@ -59,7 +72,14 @@ compareBox.addEventListener('change', () => {
 const compareLabel = el('label', { className: 'compare' }, compareBox, ' compare with before the reload');
 const chooser = el('div', { className: 'chooser' });
 const viewsBox = el('div', { className: 'views' });
-replaceChildren(app, title, el('div', { className: 'toolbar' }, pauseButton, stepButton, compareLabel, position, rate, markerLine), status, chooser, viewsBox);
+replaceChildren(
+  app,
+  title,
+  el('div', { className: 'toolbar' }, pauseButton, stepButton, compareLabel, position, rate, markerLine),
+  status,
+  chooser,
+  viewsBox,
+);
 
 function save(): void {
   api.save(ui);
@@ -89,12 +109,16 @@ function drawChooser(): void {
     return;
   }
   const stateBytes = kernel.stateBytes;
-  const type = el('select', { title: 'How the words of the range are read' }, ...(['f32', 'u32', 'i32'] as const).map((t) => {
-    const option = el('option', {}, t);
-    option.value = t;
-    option.selected = t === ui.chosen.type;
-    return option;
-  }));
+  const type = el(
+    'select',
+    { title: 'How the words of the range are read' },
+    ...(['f32', 'u32', 'i32'] as const).map((t) => {
+      const option = el('option', {}, t);
+      option.value = t;
+      option.selected = t === ui.chosen.type;
+      return option;
+    }),
+  );
   const number = (value: number, label: string): HTMLInputElement => {
     const input = el('input', { title: label });
     input.type = 'number';
@@ -106,14 +130,27 @@ function drawChooser(): void {
   const count = number(ui.chosen.count, 'Elements in the range (at most 65,536)');
   const words = number(ui.wordsStart, 'First word of the table');
   const apply = button('Show', 'Show this range', () => {
-    ui.chosen = clampChosen({ type: type.value as WireStateViewType, offset: Number(offset.value), count: Number(count.value) }, stateBytes);
+    ui.chosen = clampChosen(
+      { type: type.value as WireStateViewType, offset: Number(offset.value), count: Number(count.value) },
+      stateBytes,
+    );
     ui.wordsStart = clampWordsStart(Number(words.value), stateBytes);
     save();
     setViews();
   });
-  replaceChildren(chooser,
-    el('span', { className: 'note' }, `ringkernel.json gives this kernel no "views"; showing ${formatCount(stateBytes)} bytes of state as words and a range:`),
-    el('label', {}, 'words from ', words), el('label', {}, ' range ', type), el('label', {}, ' at byte ', offset), el('label', {}, ' count ', count), apply);
+  replaceChildren(
+    chooser,
+    el(
+      'span',
+      { className: 'note' },
+      `ringkernel.json gives this kernel no "views"; showing ${formatCount(stateBytes)} bytes of state as words and a range:`,
+    ),
+    el('label', {}, 'words from ', words),
+    el('label', {}, ' range ', type),
+    el('label', {}, ' at byte ', offset),
+    el('label', {}, ' count ', count),
+    apply,
+  );
 }
 
 /** Builds the plots for the kernel's views and asks for the bytes they need. */
@@ -161,7 +198,9 @@ function report(error: string | null): void {
       comparing: ui.comparing && previous !== undefined,
       paused: ui.paused,
       views: views.slice(0, 64).map((view) => ({
-        name: view.name, plot: view.plot, elements: view.count,
+        name: view.name,
+        plot: view.plot,
+        elements: view.count,
         first: lastFrame ? firstValues(viewValues(lastFrame.regions, view)).filter((v) => Number.isFinite(v)) : [],
       })),
       error,

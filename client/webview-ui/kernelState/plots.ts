@@ -31,7 +31,10 @@ class LinePlot implements Plot {
   private comparing = false;
   private readonly xs: Float64Array;
 
-  constructor(private readonly view: PanelView, private readonly bars = false) {
+  constructor(
+    private readonly view: PanelView,
+    private readonly bars = false,
+  ) {
     this.xs = Float64Array.from({ length: view.count }, (_, i) => i);
     this.chart = new Chart(this.element, this.spec(false, { now: 'now', before: 'before' }));
   }
@@ -62,7 +65,10 @@ class LinePlot implements Plot {
   }
 
   private spec(compare: boolean, labels: { now: string; before: string }): ChartSpec {
-    const series = [{ label: labels.now, color: 0 }, ...(compare ? [{ label: labels.before, color: 1, dashed: true }] : [])];
+    const series = [
+      { label: labels.now, color: 0 },
+      ...(compare ? [{ label: labels.before, color: 1, dashed: true }] : []),
+    ];
     const title = `${this.view.name} (${this.view.type}, ${formatCount(this.view.count)} at byte ${formatCount(this.view.offset)})`;
     return this.bars
       ? { title: `${title}: values per bin`, time: false, bars: true, series }
@@ -91,10 +97,21 @@ class HeatmapPlot implements Plot {
     };
     this.canvases = [canvas(), canvas()];
     this.captions = [el('figcaption'), el('figcaption')];
-    replaceChildren(this.element,
-      el('h3', {}, `${view.name} (${view.type}, ${formatCount(this.rows)} x ${formatCount(this.columns)} at byte ${formatCount(view.offset)})`),
-      el('div', { className: 'figures' }, el('figure', {}, this.canvases[0], this.captions[0]), el('figure', { className: 'before' }, this.canvases[1], this.captions[1])),
-      this.legend);
+    replaceChildren(
+      this.element,
+      el(
+        'h3',
+        {},
+        `${view.name} (${view.type}, ${formatCount(this.rows)} x ${formatCount(this.columns)} at byte ${formatCount(view.offset)})`,
+      ),
+      el(
+        'div',
+        { className: 'figures' },
+        el('figure', {}, this.canvases[0], this.captions[0]),
+        el('figure', { className: 'before' }, this.canvases[1], this.captions[1]),
+      ),
+      this.legend,
+    );
   }
 
   update(now: ViewValues | undefined, before: ViewValues | undefined, labels: { now: string; before: string }): void {
@@ -136,10 +153,23 @@ class HeatmapPlot implements Plot {
     const context = bar.getContext('2d');
     if (context) {
       const image = context.createImageData(256, 1);
-      toRgba(Float64Array.from({ length: 256 }, (_, i) => i), [0, 255], viridis, image.data);
+      toRgba(
+        Float64Array.from({ length: 256 }, (_, i) => i),
+        [0, 255],
+        viridis,
+        image.data,
+      );
       context.putImageData(image, 0, 0);
     }
-    replaceChildren(this.legend, el('span', {}, formatValue(low)), bar, el('span', {}, formatValue(high)), this.view.range ? el('span', { className: 'note' }, '(range from the manifest)') : el('span', { className: 'note' }, '(range of this frame)'));
+    replaceChildren(
+      this.legend,
+      el('span', {}, formatValue(low)),
+      bar,
+      el('span', {}, formatValue(high)),
+      this.view.range
+        ? el('span', { className: 'note' }, '(range from the manifest)')
+        : el('span', { className: 'note' }, '(range of this frame)'),
+    );
   }
 }
 
@@ -151,9 +181,10 @@ class TablePlot implements Plot {
   update(now: ViewValues | undefined, before: ViewValues | undefined, labels: { now: string; before: string }): void {
     if (!now) return missing(this.element, 'Not in this frame.');
     const shown = Math.min(TABLE_ROWS, now.length);
-    const title = this.view.words === true
-      ? `Words ${formatCount(this.view.offset / 4)} to ${formatCount(this.view.offset / 4 + shown - 1)} (${labels.now})`
-      : `${this.view.name} (${this.view.type}, ${labels.now})${now.length > shown ? `: the first ${TABLE_ROWS} of ${formatCount(now.length)}` : ''}`;
+    const title =
+      this.view.words === true
+        ? `Words ${formatCount(this.view.offset / 4)} to ${formatCount(this.view.offset / 4 + shown - 1)} (${labels.now})`
+        : `${this.view.name} (${this.view.type}, ${labels.now})${now.length > shown ? `: the first ${TABLE_ROWS} of ${formatCount(now.length)}` : ''}`;
     const rows: HTMLElement[] = [];
     if (this.view.words === true) {
       const words = new Uint32Array(now.buffer, now.byteOffset, now.length);
@@ -161,24 +192,65 @@ class TablePlot implements Plot {
       const old = before ? new Uint32Array(before.buffer, before.byteOffset, before.length) : undefined;
       for (let i = 0; i < shown; i++) {
         const word = words[i] ?? 0;
-        rows.push(el('tr', { className: old && old[i] !== word ? 'changed' : '' },
-          el('td', {}, formatCount(this.view.offset + i * 4)), el('td', { className: 'mono' }, `0x${word.toString(16).padStart(8, '0')}`),
-          el('td', {}, String(word)), el('td', {}, String(word | 0)), el('td', {}, formatValue(floats[i] ?? 0)),
-          old ? el('td', { className: 'mono' }, `0x${(old[i] ?? 0).toString(16).padStart(8, '0')}`) : null));
+        rows.push(
+          el(
+            'tr',
+            { className: old && old[i] !== word ? 'changed' : '' },
+            el('td', {}, formatCount(this.view.offset + i * 4)),
+            el('td', { className: 'mono' }, `0x${word.toString(16).padStart(8, '0')}`),
+            el('td', {}, String(word)),
+            el('td', {}, String(word | 0)),
+            el('td', {}, formatValue(floats[i] ?? 0)),
+            old ? el('td', { className: 'mono' }, `0x${(old[i] ?? 0).toString(16).padStart(8, '0')}`) : null,
+          ),
+        );
       }
-      replaceChildren(this.element, el('h3', {}, title), el('table', { className: 'numbers' },
-        el('thead', {}, el('tr', {}, ...['byte', 'hex', 'u32', 'i32', 'f32', ...(old ? [labels.before] : [])].map((h) => el('th', {}, h)))),
-        el('tbody', {}, ...rows)));
+      replaceChildren(
+        this.element,
+        el('h3', {}, title),
+        el(
+          'table',
+          { className: 'numbers' },
+          el(
+            'thead',
+            {},
+            el(
+              'tr',
+              {},
+              ...['byte', 'hex', 'u32', 'i32', 'f32', ...(old ? [labels.before] : [])].map((h) => el('th', {}, h)),
+            ),
+          ),
+          el('tbody', {}, ...rows),
+        ),
+      );
       return;
     }
     for (let i = 0; i < shown; i++) {
       const value = now[i] ?? 0;
-      rows.push(el('tr', { className: before && before[i] !== value ? 'changed' : '' },
-        el('td', {}, formatCount(i)), el('td', {}, formatValue(value)), before ? el('td', {}, formatValue(before[i] ?? 0)) : null));
+      rows.push(
+        el(
+          'tr',
+          { className: before && before[i] !== value ? 'changed' : '' },
+          el('td', {}, formatCount(i)),
+          el('td', {}, formatValue(value)),
+          before ? el('td', {}, formatValue(before[i] ?? 0)) : null,
+        ),
+      );
     }
-    replaceChildren(this.element, el('h3', {}, title), el('table', { className: 'numbers' },
-      el('thead', {}, el('tr', {}, ...['index', labels.now, ...(before ? [labels.before] : [])].map((h) => el('th', {}, h)))),
-      el('tbody', {}, ...rows)));
+    replaceChildren(
+      this.element,
+      el('h3', {}, title),
+      el(
+        'table',
+        { className: 'numbers' },
+        el(
+          'thead',
+          {},
+          el('tr', {}, ...['index', labels.now, ...(before ? [labels.before] : [])].map((h) => el('th', {}, h))),
+        ),
+        el('tbody', {}, ...rows),
+      ),
+    );
   }
 
   rebuild(): void {
@@ -192,9 +264,13 @@ class TablePlot implements Plot {
 
 export function createPlot(view: PanelView): Plot {
   switch (view.plot) {
-    case 'line': return new LinePlot(view);
-    case 'histogram': return new LinePlot(view, true);
-    case 'heatmap': return new HeatmapPlot(view);
-    case 'table': return new TablePlot(view);
+    case 'line':
+      return new LinePlot(view);
+    case 'histogram':
+      return new LinePlot(view, true);
+    case 'heatmap':
+      return new HeatmapPlot(view);
+    case 'table':
+      return new TablePlot(view);
   }
 }

@@ -23,7 +23,10 @@ export function decodeRegions(regions: readonly WireStateRegion[]): DecodedRegio
 }
 
 /** The `count` elements of `type` at byte `offset`, or undefined when no region holds all of them. */
-export function viewValues(regions: readonly DecodedRegion[], view: { type: WireStateViewType; offset: number; count: number }): ViewValues | undefined {
+export function viewValues(
+  regions: readonly DecodedRegion[],
+  view: { type: WireStateViewType; offset: number; count: number },
+): ViewValues | undefined {
   const length = view.count * 4;
   for (const region of regions) {
     const start = view.offset - region.offset;
@@ -32,9 +35,12 @@ export function viewValues(regions: readonly DecodedRegion[], view: { type: Wire
     // A typed array needs a 4-byte-aligned start; a fresh copy has one.
     if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice();
     switch (view.type) {
-      case 'f32': return new Float32Array(bytes.buffer, bytes.byteOffset, view.count);
-      case 'u32': return new Uint32Array(bytes.buffer, bytes.byteOffset, view.count);
-      case 'i32': return new Int32Array(bytes.buffer, bytes.byteOffset, view.count);
+      case 'f32':
+        return new Float32Array(bytes.buffer, bytes.byteOffset, view.count);
+      case 'u32':
+        return new Uint32Array(bytes.buffer, bytes.byteOffset, view.count);
+      case 'i32':
+        return new Int32Array(bytes.buffer, bytes.byteOffset, view.count);
     }
   }
   return undefined;

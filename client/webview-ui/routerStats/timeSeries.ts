@@ -25,7 +25,14 @@ export function emptySeries(): RouterSeries {
   return { t: [], messages: [], bytes: [], p50: [], p99: [] };
 }
 
-function push(series: RouterSeries, t: number, messages: number | null, bytes: number | null, p50: number | null, p99: number | null): void {
+function push(
+  series: RouterSeries,
+  t: number,
+  messages: number | null,
+  bytes: number | null,
+  p50: number | null,
+  p99: number | null,
+): void {
   series.t.push(t);
   series.messages.push(messages);
   series.bytes.push(bytes);
@@ -38,10 +45,23 @@ export function appendStats(series: RouterSeries, stats: StatsPoint): RouterSeri
   const t = stats.at / 1000;
   const last = series.t.at(-1);
   if (last !== undefined && t <= last) return series;
-  const next: RouterSeries = { t: [...series.t], messages: [...series.messages], bytes: [...series.bytes], p50: [...series.p50], p99: [...series.p99] };
+  const next: RouterSeries = {
+    t: [...series.t],
+    messages: [...series.messages],
+    bytes: [...series.bytes],
+    p50: [...series.p50],
+    p99: [...series.p99],
+  };
   if (last !== undefined && t - last > GAP_SECONDS) push(next, last + GAP_SECONDS / 2, null, null, null, null);
   const { totals } = stats;
-  push(next, t, totals.messagesPerSecond, totals.bytesPerSecond, totals.latency?.p50Us ?? null, totals.latency?.p99Us ?? null);
+  push(
+    next,
+    t,
+    totals.messagesPerSecond,
+    totals.bytesPerSecond,
+    totals.latency?.p50Us ?? null,
+    totals.latency?.p99Us ?? null,
+  );
   const extra = next.t.length - MAX_POINTS;
   if (extra > 0) for (const key of ['t', 'messages', 'bytes', 'p50', 'p99'] as const) next[key].splice(0, extra);
   return next;
@@ -55,7 +75,11 @@ export function restoreSeries(saved: unknown): RouterSeries {
   if (!Array.isArray(t) || !t.every((v) => typeof v === 'number')) return emptySeries();
   const column = (key: string): (number | null)[] | undefined => {
     const values = s[key];
-    return Array.isArray(values) && values.length === t.length && values.every((v) => v === null || typeof v === 'number') ? (values as (number | null)[]) : undefined;
+    return Array.isArray(values) &&
+      values.length === t.length &&
+      values.every((v) => v === null || typeof v === 'number')
+      ? (values as (number | null)[])
+      : undefined;
   };
   const messages = column('messages');
   const bytes = column('bytes');

@@ -31,13 +31,18 @@ export class Chart {
   private data: uPlot.AlignedData;
   private readonly resize: ResizeObserver;
 
-  constructor(private readonly container: HTMLElement, private spec: ChartSpec) {
+  constructor(
+    private readonly container: HTMLElement,
+    private spec: ChartSpec,
+  ) {
     this.data = [[], ...spec.series.map(() => [])];
     // Resized on the next frame: resizing inside the observer's callback would trigger it again.
-    this.resize = new ResizeObserver(() => requestAnimationFrame(() => {
-      const width = this.width();
-      if (this.plot && Math.abs(this.plot.width - width) > 1) this.plot.setSize({ width, height: this.height() });
-    }));
+    this.resize = new ResizeObserver(() =>
+      requestAnimationFrame(() => {
+        const width = this.width();
+        if (this.plot && Math.abs(this.plot.width - width) > 1) this.plot.setSize({ width, height: this.height() });
+      }),
+    );
     this.resize.observe(container);
     this.build();
   }
@@ -106,7 +111,9 @@ export class Chart {
             ...(s.dashed === true ? { dash: [6, 4] } : {}),
             // A dashed series (the frame before a reload) is drawn as outlines over the filled bars.
             ...(bars ? { paths: bars, ...(s.dashed === true ? {} : { fill: stroke }) } : {}),
-            ...(this.spec.formatY ? { value: (_u: uPlot, v: number | null) => (v === null ? '–' : (this.spec.formatY ?? String)(v)) } : {}),
+            ...(this.spec.formatY
+              ? { value: (_u: uPlot, v: number | null) => (v === null ? '–' : (this.spec.formatY ?? String)(v)) }
+              : {}),
           };
         }),
       ],

@@ -11,7 +11,10 @@ export function formatRate(value: number, unit = ''): string {
   const prefixes = ['', 'k', 'M', 'G', 'T'];
   let v = Math.abs(value);
   let p = 0;
-  while (v >= 1000 && p < prefixes.length - 1) { v /= 1000; p++; }
+  while (v >= 1000 && p < prefixes.length - 1) {
+    v /= 1000;
+    p++;
+  }
   const digits = v >= 100 || (p === 0 && Number.isInteger(v)) ? 0 : v >= 10 ? 1 : 2;
   return `${value < 0 ? '-' : ''}${v.toFixed(digits)} ${prefixes[p] ?? ''}${unit}/s`;
 }

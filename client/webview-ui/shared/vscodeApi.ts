@@ -18,9 +18,13 @@ export interface WebviewApi<Post, State> {
 }
 
 /** Call once per load. Script errors are posted to the extension's log as `problem` messages. */
-export function webviewApi<Post extends { type: string }, State>(problem: (message: string) => Post): WebviewApi<Post, State> {
+export function webviewApi<Post extends { type: string }, State>(
+  problem: (message: string) => Post,
+): WebviewApi<Post, State> {
   const api = acquireVsCodeApi<Post, State>();
-  window.addEventListener('error', (event) => api.postMessage(problem(`${event.message} (${event.filename}:${event.lineno})`)));
+  window.addEventListener('error', (event) =>
+    api.postMessage(problem(`${event.message} (${event.filename}:${event.lineno})`)),
+  );
   window.addEventListener('unhandledrejection', (event) => api.postMessage(problem(String(event.reason))));
   return {
     post: (message) => api.postMessage(message),

@@ -79,12 +79,15 @@ export function usedOutboxBytes(sent: number, capacity: number): number {
  * step, not one per message, and nothing aliases `bytes`, which the caller may reuse.
  */
 export function decodeOutbox(bytes: Uint8Array, capacity: number): { messages: OutboxMessage[]; dropped: number } {
-  if (bytes.byteLength < OUTBOX_HEADER_BYTES) throw new RangeError(`outbox: ${bytes.byteLength} bytes hold no header (${OUTBOX_HEADER_BYTES} bytes)`);
+  if (bytes.byteLength < OUTBOX_HEADER_BYTES)
+    throw new RangeError(`outbox: ${bytes.byteLength} bytes hold no header (${OUTBOX_HEADER_BYTES} bytes)`);
   const sent = new DataView(bytes.buffer, bytes.byteOffset, OUTBOX_HEADER_BYTES).getUint32(0, true);
   const kept = Math.min(sent, Math.max(0, capacity));
   const used = kept * SLOT_BYTES;
   if (bytes.byteLength < OUTBOX_HEADER_BYTES + used) {
-    throw new RangeError(`outbox: the kernel sent ${kept} messages that fit its capacity, which need ${OUTBOX_HEADER_BYTES + used} bytes; only ${bytes.byteLength} were read`);
+    throw new RangeError(
+      `outbox: the kernel sent ${kept} messages that fit its capacity, which need ${OUTBOX_HEADER_BYTES + used} bytes; only ${bytes.byteLength} were read`,
+    );
   }
   const slots = bytes.slice(OUTBOX_HEADER_BYTES, OUTBOX_HEADER_BYTES + used);
   const view = new DataView(slots.buffer);

@@ -84,24 +84,43 @@ export interface GpuBackend {
   free(buffer: BufferHandle): void;
   write(buffer: BufferHandle, offset: number, data: Uint8Array): Promise<Timing>;
   /** `into` (at least `bytes` long) receives the bytes when given: callers that reuse memory skip page faults. */
-  read(buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }>;
+  read(
+    buffer: BufferHandle,
+    offset: number,
+    bytes: number,
+    into?: Uint8Array,
+  ): Promise<{ data: Uint8Array; timing: Timing }>;
   /**
    * Reads device memory and hands `consume` a view of it that is valid only until the promise
    * `consume` returns settles (WebGPU: the mapped staging buffer itself, so nothing is copied
    * twice). The device copy is submitted before the first await.
    */
-  readWith?<T>(buffer: BufferHandle, offset: number, bytes: number, consume: (view: Uint8Array) => Promise<T>): Promise<T>;
+  readWith?<T>(
+    buffer: BufferHandle,
+    offset: number,
+    bytes: number,
+    consume: (view: Uint8Array) => Promise<T>,
+  ): Promise<T>;
   /**
    * Reads several ranges of one buffer (offsets and lengths multiples of 4) in one submission
    * through the backend's reused staging memory, and hands `consume` a view of them back to back,
    * valid only until the promise `consume` returns settles. The state views read this way.
    */
-  readRanges<T>(buffer: BufferHandle, ranges: readonly { offset: number; length: number }[], consume: (view: Uint8Array) => Promise<T>): Promise<T>;
+  readRanges<T>(
+    buffer: BufferHandle,
+    ranges: readonly { offset: number; length: number }[],
+    consume: (view: Uint8Array) => Promise<T>,
+  ): Promise<T>;
   /**
    * Writes device memory from a view `fill` writes into (WebGPU: a mapped MAP_WRITE staging buffer,
    * so the bytes are copied once, not twice as writeBuffer does). Backends without it take write().
    */
-  writeWith?(buffer: BufferHandle, offset: number, bytes: number, fill: (view: Uint8Array) => Promise<void>): Promise<Timing>;
+  writeWith?(
+    buffer: BufferHandle,
+    offset: number,
+    bytes: number,
+    fill: (view: Uint8Array) => Promise<void>,
+  ): Promise<Timing>;
   copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing>;
   /**
    * Writes the control block, runs one step, waits for it to finish, and returns how many

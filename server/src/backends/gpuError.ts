@@ -28,13 +28,19 @@ export class GpuError extends Error implements GpuErrorData {
   override readonly name = 'GpuError';
   readonly log?: string;
 
-  constructor(readonly code: GpuErrorCode, message: string, log?: string) {
+  constructor(
+    readonly code: GpuErrorCode,
+    message: string,
+    log?: string,
+  ) {
     super(message);
     if (log !== undefined) this.log = log;
   }
 
   toData(): GpuErrorData {
-    return this.log === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, log: this.log };
+    return this.log === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, log: this.log };
   }
 
   static fromData(data: GpuErrorData): GpuError {

@@ -53,12 +53,15 @@ export async function encodeCheckpoint(record: CheckpointRecord, sink: ByteSink)
   }
   await out.write(Buffer.from(TRAILER_TAG, 'latin1'));
   await out.writeChecksum();
-  if (out.count !== fileBytes) throw new Error(`checkpoint encoder wrote ${out.count} bytes, planned ${fileBytes} (a bug)`);
+  if (out.count !== fileBytes)
+    throw new Error(`checkpoint encoder wrote ${out.count} bytes, planned ${fileBytes} (a bug)`);
 
   const known = record.checkpoint.knownSha256;
   if (known !== undefined && known !== stateSha256) {
     const { kernelId, step } = record.checkpoint;
-    throw new Error(`the state of kernel "${kernelId}" at step ${step} changed while it was being written: its SHA-256 was ${known}, the bytes written hash to ${stateSha256}`);
+    throw new Error(
+      `the state of kernel "${kernelId}" at step ${step} changed while it was being written: its SHA-256 was ${known}, the bytes written hash to ${stateSha256}`,
+    );
   }
   return { fileBytes, stateSha256 };
 }

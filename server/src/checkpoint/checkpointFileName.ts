@@ -25,7 +25,8 @@ function readablePart(kernelId: string): string {
 }
 
 export function checkpointFileName(kernelId: string, generation: number): string {
-  if (!Number.isSafeInteger(generation) || generation < 0) throw new RangeError(`checkpoint generation ${generation} is not a count`);
+  if (!Number.isSafeInteger(generation) || generation < 0)
+    throw new RangeError(`checkpoint generation ${generation} is not a count`);
   return `${readablePart(kernelId)}.${kernelKey(kernelId)}.${String(generation).padStart(GENERATION_DIGITS, '0')}${CHECKPOINT_EXTENSION}`;
 }
 

@@ -8,7 +8,15 @@ export const FORMAT_VERSION = 1;
 
 export const HEADER_BYTES = 32;
 /** Byte offsets of the header's fields. */
-export const HEADER = { magic: 0, version: 8, headerBytes: 10, flags: 12, chunkCount: 16, reserved: 20, fileBytes: 24 } as const;
+export const HEADER = {
+  magic: 0,
+  version: 8,
+  headerBytes: 10,
+  flags: 12,
+  chunkCount: 16,
+  reserved: 20,
+  fileBytes: 24,
+} as const;
 
 export const CHUNK_HEADER_BYTES = 16;
 /** Byte offsets inside a chunk header: a four-letter type, flags, payload length (u64). */
@@ -59,5 +67,9 @@ export const HLC = { physicalMicros: 0, logical: 8, nodeId: 12 } as const;
 export const SLICE_BYTES = 4 * 1024 * 1024;
 
 export function fileBytesFor(payloadLengths: readonly number[]): number {
-  return HEADER_BYTES + payloadLengths.reduce((sum, length) => sum + CHUNK_HEADER_BYTES + length + DIGEST_BYTES, 0) + TRAILER_BYTES;
+  return (
+    HEADER_BYTES +
+    payloadLengths.reduce((sum, length) => sum + CHUNK_HEADER_BYTES + length + DIGEST_BYTES, 0) +
+    TRAILER_BYTES
+  );
 }

@@ -11,8 +11,20 @@ import type { Logger } from '../logger';
 import { fileSink, type ByteSink } from './byteStreams';
 import { encodeCheckpoint } from './checkpointEncoder';
 import { readCheckpointFile } from './checkpointDecoder';
-import { CheckpointFileError, CheckpointWriteError, describeWriteFailure, systemErrorCode, type CheckpointProblem } from './checkpointErrors';
-import { checkpointFileName, isTempFileName, kernelKey, parseCheckpointFileName, tempFileName } from './checkpointFileName';
+import {
+  CheckpointFileError,
+  CheckpointWriteError,
+  describeWriteFailure,
+  systemErrorCode,
+  type CheckpointProblem,
+} from './checkpointErrors';
+import {
+  checkpointFileName,
+  isTempFileName,
+  kernelKey,
+  parseCheckpointFileName,
+  tempFileName,
+} from './checkpointFileName';
 import type { CheckpointRecord } from './checkpointRecord';
 
 export const DEFAULT_KEEP = 3;
@@ -92,14 +104,19 @@ export class CheckpointStore {
   /** Opens (creating it if needed) a checkpoint folder, removing temporary files a crash left behind. One store per folder. */
   static async open(folder: string, options: CheckpointStoreOptions = {}): Promise<CheckpointStore> {
     const keep = options.keep ?? DEFAULT_KEEP;
-    if (!Number.isSafeInteger(keep) || keep < 1) throw new RangeError(`a checkpoint store keeps at least one file per kernel; ${keep} was asked`);
+    if (!Number.isSafeInteger(keep) || keep < 1)
+      throw new RangeError(`a checkpoint store keeps at least one file per kernel; ${keep} was asked`);
     const dir = resolve(folder);
     let names: string[];
     try {
       await mkdir(dir, { recursive: true });
       names = await readdir(dir);
     } catch (error) {
-      throw new CheckpointWriteError(`cannot use checkpoint folder ${dir}: ${describeWriteFailure(error)}`, systemErrorCode(error), { cause: error });
+      throw new CheckpointWriteError(
+        `cannot use checkpoint folder ${dir}: ${describeWriteFailure(error)}`,
+        systemErrorCode(error),
+        { cause: error },
+      );
     }
     let highest = -1;
     const leftovers: string[] = [];
@@ -111,10 +128,15 @@ export class CheckpointStore {
       try {
         await rm(join(dir, name), { force: true });
       } catch (error) {
-        options.logger?.warn(`could not remove the unfinished checkpoint file ${join(dir, name)}: ${describeWriteFailure(error)}`);
+        options.logger?.warn(
+          `could not remove the unfinished checkpoint file ${join(dir, name)}: ${describeWriteFailure(error)}`,
+        );
       }
     }
-    if (leftovers.length > 0) options.logger?.info(`removed ${leftovers.length} unfinished checkpoint file(s) left in ${dir} by an interrupted write`);
+    if (leftovers.length > 0)
+      options.logger?.info(
+        `removed ${leftovers.length} unfinished checkpoint file(s) left in ${dir} by an interrupted write`,
+      );
     return new CheckpointStore(dir, highest + 1, options);
   }
 
@@ -185,8 +207,14 @@ export class CheckpointStore {
     const rejected: RejectedCheckpointFile[] = [];
     for (const stored of await this.files(kernelId)) {
       try {
-        const record = await readCheckpointFile(stored.file, { expectKernelId: kernelId, ...(options.into ? { into: options.into } : {}) });
-        if (rejected.length > 0) this.log?.warn(`kernel "${kernelId}" resumes from the older checkpoint ${stored.file} (step ${record.checkpoint.step}); newer ones were rejected:${listed(rejected)}`);
+        const record = await readCheckpointFile(stored.file, {
+          expectKernelId: kernelId,
+          ...(options.into ? { into: options.into } : {}),
+        });
+        if (rejected.length > 0)
+          this.log?.warn(
+            `kernel "${kernelId}" resumes from the older checkpoint ${stored.file} (step ${record.checkpoint.step}); newer ones were rejected:${listed(rejected)}`,
+          );
         return { loaded: { ...stored, record }, rejected };
       } catch (error) {
         if (!(error instanceof CheckpointFileError)) throw error;
@@ -195,7 +223,10 @@ export class CheckpointStore {
         rejected.push({ file: stored.file, problem: error.problem, reason: error.message });
       }
     }
-    if (rejected.length > 0) this.log?.warn(`kernel "${kernelId}" has no usable checkpoint in ${this.folder}; every file was rejected:${listed(rejected)}`);
+    if (rejected.length > 0)
+      this.log?.warn(
+        `kernel "${kernelId}" has no usable checkpoint in ${this.folder}; every file was rejected:${listed(rejected)}`,
+      );
     return { loaded: undefined, rejected };
   }
 
@@ -246,14 +277,34 @@ export class CheckpointStore {
       await rename(tempPath, finalPath);
     } catch (error) {
       await handle?.close().catch(() => undefined);
-      const left = tempPath === undefined ? undefined : await rm(tempPath, { force: true }).then(() => undefined, () => tempPath);
-      const aftermath = left === undefined ? 'no file was left behind' : `the unfinished file ${left} could not be removed (the next open removes it)`;
-      throw new CheckpointWriteError(`could not write ${what} to ${this.folder}: ${describeWriteFailure(error)}; ${aftermath}, and the earlier checkpoints are kept`, systemErrorCode(error), { cause: error });
+      const left =
+        tempPath === undefined
+          ? undefined
+          : await rm(tempPath, { force: true }).then(
+              () => undefined,
+              () => tempPath,
+            );
+      const aftermath =
+        left === undefined
+          ? 'no file was left behind'
+          : `the unfinished file ${left} could not be removed (the next open removes it)`;
+      throw new CheckpointWriteError(
+        `could not write ${what} to ${this.folder}: ${describeWriteFailure(error)}; ${aftermath}, and the earlier checkpoints are kept`,
+        systemErrorCode(error),
+        { cause: error },
+      );
     }
     await this.syncFolder();
     record.checkpoint.recordSha256(encoded.stateSha256);
     await this.prune(kernelId);
-    return { written: true, file: finalPath, generation, fileBytes: encoded.fileBytes, stateSha256: encoded.stateSha256, ms: performance.now() - started };
+    return {
+      written: true,
+      file: finalPath,
+      generation,
+      fileBytes: encoded.fileBytes,
+      stateSha256: encoded.stateSha256,
+      ms: performance.now() - started,
+    };
   }
 
   /** Makes the rename itself durable. Windows cannot open a folder for fsync, and NTFS journals renames. */
@@ -267,7 +318,9 @@ export class CheckpointStore {
         await handle.close();
       }
     } catch (error) {
-      this.log?.warn(`the checkpoint folder ${this.folder} could not be synced (${describeWriteFailure(error)}); the newest checkpoint may not survive a power loss`);
+      this.log?.warn(
+        `the checkpoint folder ${this.folder} could not be synced (${describeWriteFailure(error)}); the newest checkpoint may not survive a power loss`,
+      );
     }
   }
 
@@ -277,14 +330,18 @@ export class CheckpointStore {
     try {
       old = (await this.files(kernelId)).slice(this.keep);
     } catch (error) {
-      this.log?.warn(`could not list ${this.folder} to remove old checkpoints of kernel "${kernelId}": ${describeWriteFailure(error)}`);
+      this.log?.warn(
+        `could not list ${this.folder} to remove old checkpoints of kernel "${kernelId}": ${describeWriteFailure(error)}`,
+      );
       return;
     }
     for (const { file } of old) {
       try {
         await rm(file, { force: true });
       } catch (error) {
-        this.log?.warn(`could not remove the old checkpoint ${file}: ${describeWriteFailure(error)}; the next write tries again`);
+        this.log?.warn(
+          `could not remove the old checkpoint ${file}: ${describeWriteFailure(error)}; the next write tries again`,
+        );
       }
     }
   }

@@ -39,7 +39,8 @@ export class KernelCheckpoint {
   }
 
   static of(fields: CheckpointFields, takenAt: Date = new Date()): KernelCheckpoint {
-    if (!Number.isSafeInteger(fields.step) || fields.step < 0) throw new RangeError(`checkpoint of kernel "${fields.kernelId}": step ${fields.step} is not a count`);
+    if (!Number.isSafeInteger(fields.step) || fields.step < 0)
+      throw new RangeError(`checkpoint of kernel "${fields.kernelId}": step ${fields.step} is not a count`);
     return new KernelCheckpoint(fields, takenAt);
   }
 
@@ -95,7 +96,9 @@ export class KernelCheckpoint {
   }
 
   private corrupt(actual: string): Error {
-    return new Error(`checkpoint of kernel "${this.kernelId}" at step ${this.step} is corrupt: its SHA-256 is ${actual}, ${this.digest} was recorded`);
+    return new Error(
+      `checkpoint of kernel "${this.kernelId}" at step ${this.step} is corrupt: its SHA-256 is ${actual}, ${this.digest} was recorded`,
+    );
   }
 }
 

@@ -6,7 +6,14 @@ import { availableParallelism } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../logger';
 import { COMMANDS } from './commandHelp';
-import { findPtxas, NOT_VALIDATED, ValidatorSet, kernelLanguageOf, type Diagnostic, type ValidationOutcome } from '../validation';
+import {
+  findPtxas,
+  NOT_VALIDATED,
+  ValidatorSet,
+  kernelLanguageOf,
+  type Diagnostic,
+  type ValidationOutcome,
+} from '../validation';
 
 interface CheckOptions {
   files: string[];
@@ -20,12 +27,17 @@ interface CheckOptions {
   verbose: boolean;
 }
 
-
 /** Detail lines shown under a diagnostic without --verbose (Tint lists up to 20 candidate overloads). */
 const DETAILS_SHOWN = 6;
 
 function parseArgs(args: string[]): CheckOptions | string {
-  const options: CheckOptions = { files: [], json: false, allowUnchecked: false, jobs: Math.max(1, availableParallelism()), verbose: false };
+  const options: CheckOptions = {
+    files: [],
+    json: false,
+    allowUnchecked: false,
+    jobs: Math.max(1, availableParallelism()),
+    verbose: false,
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
     if (arg === '--json') options.json = true;
@@ -37,7 +49,8 @@ function parseArgs(args: string[]): CheckOptions | string {
       options.ptxasPath = path;
     } else if (arg === '--jobs') {
       const value = args[++i] ?? '';
-      if (!/^[1-9]\d{0,3}$/.test(value)) return `--jobs needs a whole number of files to check at once, 1 or more (got ${value === '' ? 'nothing' : value})`;
+      if (!/^[1-9]\d{0,3}$/.test(value))
+        return `--jobs needs a whole number of files to check at once, 1 or more (got ${value === '' ? 'nothing' : value})`;
       options.jobs = Number(value);
     } else if (arg.startsWith('-')) return `unknown option ${arg}`;
     else options.files.push(arg);
@@ -76,9 +89,11 @@ async function inParallel<T, R>(items: readonly T[], limit: number, work: (item:
 /** In `check`, a file that was not validated is an error (a clean exit must mean clean files), unless allowed. */
 function markUnchecked(outcome: ValidationOutcome, allow: boolean): ValidationOutcome {
   if (allow || outcome.unchecked !== true) return outcome;
-  const diagnostics = outcome.diagnostics.map((d): Diagnostic => (d.code === NOT_VALIDATED
-    ? { ...d, severity: 'error', message: `${d.message} (--allow-unchecked accepts files that could not be checked)` }
-    : d));
+  const diagnostics = outcome.diagnostics.map((d): Diagnostic =>
+    d.code === NOT_VALIDATED
+      ? { ...d, severity: 'error', message: `${d.message} (--allow-unchecked accepts files that could not be checked)` }
+      : d,
+  );
   return { ...outcome, diagnostics };
 }
 
@@ -92,7 +107,9 @@ export async function checkCommand(args: string[]): Promise<number> {
     // An explicit ptxas that does not work is a mistake on the command line: never check with another one instead.
     const lookup = await findPtxas({ explicitPath: options.ptxasPath });
     if (!lookup.found) {
-      process.stderr.write(`ringkernel check: --ptxas ${options.ptxasPath} ${lookup.explicit?.problem ?? `cannot be used: ${lookup.reason}`}. Give the path of a working ptxas, or leave --ptxas out to find it through CUDA_HOME, CUDA_PATH or PATH.\n`);
+      process.stderr.write(
+        `ringkernel check: --ptxas ${options.ptxasPath} ${lookup.explicit?.problem ?? `cannot be used: ${lookup.reason}`}. Give the path of a working ptxas, or leave --ptxas out to find it through CUDA_HOME, CUDA_PATH or PATH.\n`,
+      );
       return 2;
     }
   }
@@ -101,14 +118,18 @@ export async function checkCommand(args: string[]): Promise<number> {
   try {
     results = await inParallel(options.files, options.jobs, async (file): Promise<FileResult> => {
       const language = kernelLanguageOf(file);
-      if (language === undefined) return { file, problem: 'not a kernel file: the name must end in .wgsl, .ptx or .metal' };
+      if (language === undefined)
+        return { file, problem: 'not a kernel file: the name must end in .wgsl, .ptx or .metal' };
       let text: string;
       try {
         text = await readFile(file, 'utf8');
       } catch (error) {
         return { file, problem: `could not be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}` };
       }
-      const outcome = await validators.validate(language, text, { displayName: file, ...(options.ptxasPath !== undefined ? { ptxasPath: options.ptxasPath } : {}) });
+      const outcome = await validators.validate(language, text, {
+        displayName: file,
+        ...(options.ptxasPath !== undefined ? { ptxasPath: options.ptxasPath } : {}),
+      });
       return { file, outcome: markUnchecked(outcome, options.allowUnchecked) };
     });
   } finally {
@@ -116,7 +137,9 @@ export async function checkCommand(args: string[]): Promise<number> {
   }
   if (options.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   else printText(results, options.verbose);
-  const failed = results.some((r) => r.problem !== undefined || r.outcome?.diagnostics.some((d) => d.severity === 'error'));
+  const failed = results.some(
+    (r) => r.problem !== undefined || r.outcome?.diagnostics.some((d) => d.severity === 'error'),
+  );
   return failed ? 1 : 0;
 }
 
@@ -154,7 +177,9 @@ function printText(results: FileResult[], verbose: boolean): void {
       if (d.severity === 'warning') warnings++;
       // The first line only on the diagnostic's line; the rest (if any) goes under it.
       const [first = '', ...rest] = d.message.split('\n');
-      const lines = [`${file}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${severity}: ${first} [${d.source}]`];
+      const lines = [
+        `${file}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${severity}: ${first} [${d.source}]`,
+      ];
       for (const line of rest) if (line.trim() !== '') lines.push(`    ${line.trim()}`);
       lines.push(...detailLines(d, verbose));
       process.stdout.write(`${lines.join('\n')}\n`);
@@ -164,5 +189,7 @@ function printText(results: FileResult[], verbose: boolean): void {
     }
   }
   const checked = results.length - unchecked;
-  process.stderr.write(`${checked} file(s) checked${unchecked > 0 ? `, ${unchecked} not checked` : ''}: ${errors} error(s), ${warnings} warning(s)\n`);
+  process.stderr.write(
+    `${checked} file(s) checked${unchecked > 0 ? `, ${unchecked} not checked` : ''}: ${errors} error(s), ${warnings} warning(s)\n`,
+  );
 }

@@ -16,11 +16,12 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
   devices: {
     usage: 'ringkernel devices [--json]',
     summary: 'list every GPU backend and its devices, or why it is unavailable',
-    options: [['--json', 'print the probe\'s result as JSON']],
+    options: [['--json', "print the probe's result as JSON"]],
   },
   topology: {
     usage: 'ringkernel topology [--json] [--measure]',
-    summary: 'the devices and their links (NVLink, PCIe, host), bandwidth and latency; --measure measures them and caches the result',
+    summary:
+      'the devices and their links (NVLink, PCIe, host), bandwidth and latency; --measure measures them and caches the result',
     options: [
       ['--json', 'print the topology as JSON'],
       ['--measure', 'measure bandwidth and latency of every link first, and cache them for this machine'],
@@ -29,10 +30,14 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
   },
   check: {
     usage: 'ringkernel check FILE... [--json] [--ptxas PATH] [--allow-unchecked] [--jobs N] [--verbose]',
-    summary: 'validate .wgsl, .ptx and .metal files as the editor does; prints file:line:col: error|warning|note: message [source], details indented under it',
+    summary:
+      'validate .wgsl, .ptx and .metal files as the editor does; prints file:line:col: error|warning|note: message [source], details indented under it',
     options: [
-      ['--json', 'print each file\'s diagnostics as JSON'],
-      ['--ptxas PATH', 'the ptxas that checks PTX (default: $CUDA_HOME/bin, $CUDA_PATH/bin, then PATH); a PATH that does not work is an error'],
+      ['--json', "print each file's diagnostics as JSON"],
+      [
+        '--ptxas PATH',
+        'the ptxas that checks PTX (default: $CUDA_HOME/bin, $CUDA_PATH/bin, then PATH); a PATH that does not work is an error',
+      ],
       ['--allow-unchecked', 'a file that could not be checked (too large, parse budget spent) is not an error'],
       ['--jobs N', 'files checked at once (default: one per core)'],
       ['--verbose', 'print every line of multi-line compiler messages'],
@@ -40,14 +45,28 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
     exit: '1 when a file has an error or could not be checked; 2 on bad usage (an unknown option, a --ptxas that does not work)',
   },
   run: {
-    usage: 'ringkernel run MANIFEST [--steps N] [--json] [--webgpu-instances N] [--migrate ID=DEVICE@STEP]... [--snapshot VIEW@STEP=FILE]...',
-    summary: 'run the kernels of a ringkernel.json headless for N steps, together in lockstep (messages between kernels delivered between steps); prints per kernel its id, device, step and the SHA-256 of its state',
+    usage:
+      'ringkernel run MANIFEST [--steps N] [--json] [--webgpu-instances N] [--migrate ID=DEVICE@STEP]... [--snapshot VIEW@STEP=FILE]...',
+    summary:
+      'run the kernels of a ringkernel.json headless for N steps, together in lockstep (messages between kernels delivered between steps); prints per kernel its id, device, step and the SHA-256 of its state',
     options: [
       ['--steps N', 'steps per kernel (default 100)'],
-      ['--json', 'print the results as JSON (with each migration: from, to, bytes, route, ms, GB/s, pause, verified; and the K2K router\'s totals: sent, delivered, pending, refused, failed, lost)'],
-      ['--webgpu-instances N', 'open N device instances of the WebGPU adapter: webgpu:0 to webgpu:N-1, each a device of its own (default 1)'],
-      ['--migrate ID=DEVICE@STEP', 'move kernel ID to DEVICE once it has run STEP steps, checking its state there (repeatable)'],
-      ['--snapshot VIEW@STEP=FILE', 'write a manifest view (VIEW is kernel.view, e.g. heat.rod) as it is after STEP steps: a picture when FILE ends in .png, the numbers with the step when .csv (repeatable)'],
+      [
+        '--json',
+        "print the results as JSON (with each migration: from, to, bytes, route, ms, GB/s, pause, verified; and the K2K router's totals: sent, delivered, pending, refused, failed, lost)",
+      ],
+      [
+        '--webgpu-instances N',
+        'open N device instances of the WebGPU adapter: webgpu:0 to webgpu:N-1, each a device of its own (default 1)',
+      ],
+      [
+        '--migrate ID=DEVICE@STEP',
+        'move kernel ID to DEVICE once it has run STEP steps, checking its state there (repeatable)',
+      ],
+      [
+        '--snapshot VIEW@STEP=FILE',
+        'write a manifest view (VIEW is kernel.view, e.g. heat.rod) as it is after STEP steps: a picture when FILE ends in .png, the numbers with the step when .csv (repeatable)',
+      ],
     ],
     exit: '1 when a kernel could not run, a migration failed, a snapshot could not be written, or the manifest has an error; 2 on bad usage (an unknown option, a view the manifest does not have)',
   },
@@ -62,13 +81,22 @@ export const asksForHelp = (args: readonly string[]): boolean => args.includes('
 export function commandHelpText(name: CommandName): string {
   const help = COMMANDS[name];
   const width = Math.max(...help.options.map(([option]) => option.length), '--help'.length);
-  const lines = [`Usage: ${help.usage}`, '', `${help.summary[0]?.toUpperCase() ?? ''}${help.summary.slice(1)}.`, '', 'Options:'];
-  for (const [option, what] of [...help.options, ['--help', 'print this help'] as const]) lines.push(`  ${option.padEnd(width)}  ${what}`);
+  const lines = [
+    `Usage: ${help.usage}`,
+    '',
+    `${help.summary[0]?.toUpperCase() ?? ''}${help.summary.slice(1)}.`,
+    '',
+    'Options:',
+  ];
+  for (const [option, what] of [...help.options, ['--help', 'print this help'] as const])
+    lines.push(`  ${option.padEnd(width)}  ${what}`);
   lines.push('', `Exit codes: 0 success${help.exit ? `, ${help.exit}` : ''}, 2 a wrong command line.`, '');
   return lines.join('\n');
 }
 
 /** The overview's lines for every command. */
 export function commandsOverview(): string {
-  return Object.values(COMMANDS).map((help) => `  ${help.usage}\n      ${help.summary}`).join('\n');
+  return Object.values(COMMANDS)
+    .map((help) => `  ${help.usage}\n      ${help.summary}`)
+    .join('\n');
 }

@@ -94,16 +94,17 @@ function parseArgs(args: readonly string[]): RunArgs | string {
       const snapshot = parseSnapshot(arg === '--snapshot' ? args[++i] : arg.slice('--snapshot='.length));
       if (typeof snapshot === 'string') return snapshot;
       snapshots.push(snapshot);
-    }
-    else if (arg === '--steps' || arg.startsWith('--steps=')) {
+    } else if (arg === '--steps' || arg.startsWith('--steps=')) {
       const value = valueOf('--steps');
       const parsed = Number(value);
-      if (value === undefined || !Number.isSafeInteger(parsed) || parsed < 0) return `--steps needs a whole number of steps, 0 or more (got ${value ?? 'nothing'})`;
+      if (value === undefined || !Number.isSafeInteger(parsed) || parsed < 0)
+        return `--steps needs a whole number of steps, 0 or more (got ${value ?? 'nothing'})`;
       steps = parsed;
     } else if (arg === '--webgpu-instances' || arg.startsWith('--webgpu-instances=')) {
       const value = valueOf('--webgpu-instances');
       const setting = instancesSetting(value === undefined || value === '' ? value : Number(value));
-      if (setting.issue !== undefined || value === undefined) return `--webgpu-instances needs a whole number from 1 to 8 (got ${value ?? 'nothing'})`;
+      if (setting.issue !== undefined || value === undefined)
+        return `--webgpu-instances needs a whole number from 1 to 8 (got ${value ?? 'nothing'})`;
       instances = setting.instances;
     } else if (arg === '--migrate' || arg.startsWith('--migrate=')) {
       const migration = parseMigration(valueOf('--migrate'));
@@ -115,13 +116,27 @@ function parseArgs(args: readonly string[]): RunArgs | string {
   }
   if (manifest === undefined) return 'which manifest? Pass the path of a ringkernel.json';
   for (const m of migrations) {
-    if (m.step > steps) return `--migrate ${m.kernelId}=${m.device}@${m.step}: the run has only ${steps} steps (--steps)`;
-    if (migrations.some((other) => other !== m && other.kernelId === m.kernelId && other.step === m.step)) return `--migrate: "${m.kernelId}" is moved twice at step ${m.step}; give one move per kernel and step`;
+    if (m.step > steps)
+      return `--migrate ${m.kernelId}=${m.device}@${m.step}: the run has only ${steps} steps (--steps)`;
+    if (migrations.some((other) => other !== m && other.kernelId === m.kernelId && other.step === m.step))
+      return `--migrate: "${m.kernelId}" is moved twice at step ${m.step}; give one move per kernel and step`;
   }
-  return { manifest: resolve(manifest), steps, json, instances, migrations: [...migrations].sort((a, b) => a.step - b.step), snapshots };
+  return {
+    manifest: resolve(manifest),
+    steps,
+    json,
+    instances,
+    migrations: [...migrations].sort((a, b) => a.step - b.step),
+    snapshots,
+  };
 }
 
-const quiet = { error: () => undefined, warn: (m: string) => process.stderr.write(`${m}\n`), info: () => undefined, debug: () => undefined };
+const quiet = {
+  error: () => undefined,
+  warn: (m: string) => process.stderr.write(`${m}\n`),
+  info: () => undefined,
+  debug: () => undefined,
+};
 
 /** The command line's device hosts: one per WebGPU device instance, one for CUDA. */
 class CliHosts {
@@ -166,7 +181,9 @@ export async function runCommand(args: readonly string[]): Promise<number> {
   }
   for (const problem of manifest.problems) {
     const { start } = problemRange(text, problem);
-    process.stderr.write(`${manifest.path}:${start.line + 1}:${start.character + 1}: ${problem.severity}: ${problem.message}\n`);
+    process.stderr.write(
+      `${manifest.path}:${start.line + 1}:${start.character + 1}: ${problem.severity}: ${problem.message}\n`,
+    );
   }
   if (manifest.kernels.length === 0) {
     process.stderr.write(`ringkernel run: ${manifest.path} declares no kernel that can run\n`);
@@ -183,24 +200,39 @@ export async function runCommand(args: readonly string[]): Promise<number> {
   }
   const unknown = parsed.migrations.filter((m) => !manifest.kernels.some((k) => k.id === m.kernelId));
   if (unknown.length > 0) {
-    process.stderr.write(`ringkernel run: --migrate names ${unknown.map((m) => `"${m.kernelId}"`).join(', ')}, which ${manifest.path} does not declare (kernels: ${manifest.kernels.map((k) => k.id).join(', ')})\n`);
+    process.stderr.write(
+      `ringkernel run: --migrate names ${unknown.map((m) => `"${m.kernelId}"`).join(', ')}, which ${manifest.path} does not declare (kernels: ${manifest.kernels.map((k) => k.id).join(', ')})\n`,
+    );
     return 2;
   }
   const probe = withWebGpuInstances(await probeMachine({ onOutput: printDriverLine }), parsed.instances);
   const { reports } = probe;
   // Lockstep runs every kernel at once; the editor's per-device cap is a setting the command line does not have.
-  const coordinator = new MultiGpuCoordinator({ maxKernelsPerDevice: Math.max(DEFAULT_COORDINATOR_CONFIG.maxKernelsPerDevice, manifest.kernels.length) });
+  const coordinator = new MultiGpuCoordinator({
+    maxKernelsPerDevice: Math.max(DEFAULT_COORDINATOR_CONFIG.maxKernelsPerDevice, manifest.kernels.length),
+  });
   coordinator.syncDevices(reports);
   const topology = buildTopology(probe.topology);
   coordinator.setTopology(topology);
   const missing = parsed.migrations.filter((m) => coordinator.device(m.device) === undefined);
   if (missing.length > 0) {
-    process.stderr.write(`ringkernel run: --migrate to ${missing.map((m) => m.device).join(', ')}: no such device here (devices: ${coordinator.devices().map((d) => d.key).join(', ') || 'none'}; --webgpu-instances N opens more WebGPU devices)\n`);
+    process.stderr.write(
+      `ringkernel run: --migrate to ${missing.map((m) => m.device).join(', ')}: no such device here (devices: ${
+        coordinator
+          .devices()
+          .map((d) => d.key)
+          .join(', ') || 'none'
+      }; --webgpu-instances N opens more WebGPU devices)\n`,
+    );
     return 2;
   }
   const placer = coordinatorPlacer(coordinator);
   const migrator = new KernelMigrator({
-    records: { moved: (kernelId, _from, to) => { coordinator.assignKernel(kernelId, to, { force: true }); } },
+    records: {
+      moved: (kernelId, _from, to) => {
+        coordinator.assignKernel(kernelId, to, { force: true });
+      },
+    },
     route: (from, to) => migrationRoute(topology, from, to),
   });
   const hosts = new CliHosts();
@@ -222,17 +254,22 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     let done = 0;
     const runTo = async (step: number): Promise<void> => {
       const live = started.filter((entry) => !failures.has(entry.id));
-      for (const [id, failure] of await runLockstep(router, live, step - done, { batch: BATCH })) failures.set(id, failure);
+      for (const [id, failure] of await runLockstep(router, live, step - done, { batch: BATCH }))
+        failures.set(id, failure);
       done = step;
     };
-    const stops = [...new Set([...parsed.migrations.map((m) => m.step), ...runStops(snapshots, parsed.steps)])].sort((a, b) => a - b);
+    const stops = [...new Set([...parsed.migrations.map((m) => m.step), ...runStops(snapshots, parsed.steps)])].sort(
+      (a, b) => a - b,
+    );
     for (const stop of stops) {
       if (stop > done) await runTo(stop);
       for (const planned of parsed.migrations.filter((m) => m.step === stop)) {
         const entry = started.find((e) => e.id === planned.kernelId);
         const run = runs.find((r) => r.id === planned.kernelId);
         if (!entry || !run || failures.has(entry.id)) {
-          process.stderr.write(`ringkernel run: --migrate ${planned.kernelId}=${planned.device}@${planned.step}: the kernel is not running (${run?.error ?? (entry ? failures.get(entry.id) : undefined) ?? 'it did not start'})\n`);
+          process.stderr.write(
+            `ringkernel run: --migrate ${planned.kernelId}=${planned.device}@${planned.step}: the kernel is not running (${run?.error ?? (entry ? failures.get(entry.id) : undefined) ?? 'it did not start'})\n`,
+          );
           continue;
         }
         const result = await migrator.migrate(lockstepSubject(entry, hosts, router), planned.device);
@@ -270,17 +307,25 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     hosts.dispose();
   }
   const stats = router.snapshot();
-  if (parsed.json) process.stdout.write(`${JSON.stringify({ manifest: manifest.path, steps: parsed.steps, kernels: runs, router: routerSummary(stats) }, null, 2)}\n`);
+  if (parsed.json)
+    process.stdout.write(
+      `${JSON.stringify({ manifest: manifest.path, steps: parsed.steps, kernels: runs, router: routerSummary(stats) }, null, 2)}\n`,
+    );
   else {
     for (const run of runs) {
-      for (const migration of run.migrations ?? []) process.stdout.write(`${run.id}\tmigration at step ${migration.step}: ${migration.message}\n`);
-      process.stdout.write(run.error !== undefined
-        ? `${run.id}\t${run.device ?? '-'}\tfailed: ${run.error}\n`
-        : `${run.id}\t${run.device ?? '-'}\tstep ${run.step}\tsha256 ${run.sha256 ?? ''}\n`);
+      for (const migration of run.migrations ?? [])
+        process.stdout.write(`${run.id}\tmigration at step ${migration.step}: ${migration.message}\n`);
+      process.stdout.write(
+        run.error !== undefined
+          ? `${run.id}\t${run.device ?? '-'}\tfailed: ${run.error}\n`
+          : `${run.id}\t${run.device ?? '-'}\tstep ${run.step}\tsha256 ${run.sha256 ?? ''}\n`,
+      );
     }
     const t = stats.totals;
     if (t.submitted > 0 || t.outboxFull > 0) {
-      process.stdout.write(`router\tsent ${t.submitted}\tdelivered ${t.delivered}\tpending ${t.pending}\trefused ${t.refused}\toutbox full ${t.outboxFull}\tfailed ${t.failed}\n`);
+      process.stdout.write(
+        `router\tsent ${t.submitted}\tdelivered ${t.delivered}\tpending ${t.pending}\trefused ${t.refused}\toutbox full ${t.outboxFull}\tfailed ${t.failed}\n`,
+      );
     }
   }
   const failed = runs.some((run) => run.error !== undefined || run.migrations?.some((m) => m.status !== 'migrated'));
@@ -289,39 +334,83 @@ export async function runCommand(args: readonly string[]): Promise<number> {
 
 function migrationJson(result: MigrationReport, step: number): MigrationJson {
   return {
-    from: result.from, to: result.to, step: result.step ?? step, bytes: result.bytes, route: result.route, ms: round(result.totalMs), gbPerSecond: round(result.gbPerSecond),
-    pausedMs: round(result.pausedMs), checkpointMs: round(result.checkpointMs), transferMs: round(result.transferMs), verifyMs: round(result.verifyMs),
-    verified: result.verified, status: result.status, message: result.message,
+    from: result.from,
+    to: result.to,
+    step: result.step ?? step,
+    bytes: result.bytes,
+    route: result.route,
+    ms: round(result.totalMs),
+    gbPerSecond: round(result.gbPerSecond),
+    pausedMs: round(result.pausedMs),
+    checkpointMs: round(result.checkpointMs),
+    transferMs: round(result.transferMs),
+    verifyMs: round(result.verifyMs),
+    verified: result.verified,
+    status: result.status,
+    message: result.message,
   };
 }
 
 /** What `--json` reports of the router: its totals, routes, failures by reason, and latency in steps. */
-function routerSummary(stats: RouterStatsSnapshot): Pick<RouterStatsSnapshot, 'mode' | 'totals' | 'routes' | 'failures' | 'latencySteps'> & { lost: number } {
+function routerSummary(
+  stats: RouterStatsSnapshot,
+): Pick<RouterStatsSnapshot, 'mode' | 'totals' | 'routes' | 'failures' | 'latencySteps'> & { lost: number } {
   const { totals } = stats;
   // Every message read from an outbox is delivered, still pending, or counted as refused, failed or
   // a duplicate; `lost` is what none of those account for (0 unless the router has a bug). A
   // sender removed mid-step fails its staged messages before they count as submitted.
-  const accounted = totals.delivered + totals.pending + totals.staged + totals.refused + totals.duplicates + totals.failed - stats.failures.sourceRemoved;
+  const accounted =
+    totals.delivered +
+    totals.pending +
+    totals.staged +
+    totals.refused +
+    totals.duplicates +
+    totals.failed -
+    stats.failures.sourceRemoved;
   const lost = totals.submitted - accounted;
-  return { mode: stats.mode, totals, routes: stats.routes, failures: stats.failures, latencySteps: stats.latencySteps, lost };
+  return {
+    mode: stats.mode,
+    totals,
+    routes: stats.routes,
+    failures: stats.failures,
+    latencySteps: stats.latencySteps,
+    lost,
+  };
 }
 
 async function sourceOn(spec: KernelSpec, backend: BackendName): Promise<KernelSource> {
   const found = backendSource(spec, backend);
   if (!found) throw new Error(noSourceReason(spec, backend));
-  return { language: found.language, label: spec.id, code: await readFile(found.path, 'utf8'), entryPoint: spec.entryPoint };
+  return {
+    language: found.language,
+    label: spec.id,
+    code: await readFile(found.path, 'utf8'),
+    entryPoint: spec.entryPoint,
+  };
 }
 
 function placementOn(spec: KernelSpec, index: number, key: string): KernelPlacement {
   const [backend, device] = splitKey(key);
   return {
-    index, device, stateBytes: spec.stateBytes, grid: spec.grid, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity,
+    index,
+    device,
+    stateBytes: spec.stateBytes,
+    grid: spec.grid,
+    inboxCapacity: spec.inboxCapacity,
+    outboxCapacity: spec.outboxCapacity,
     ...(backend === 'cuda' ? { block: spec.block } : {}),
   };
 }
 
 /** Places and creates one kernel; records why not in `run` and returns undefined when it cannot run. */
-async function createKernel(spec: KernelSpec, index: number, run: KernelRun, reports: readonly BackendReport[], placer: ReturnType<typeof coordinatorPlacer>, hosts: CliHosts): Promise<DeviceKernel | undefined> {
+async function createKernel(
+  spec: KernelSpec,
+  index: number,
+  run: KernelRun,
+  reports: readonly BackendReport[],
+  placer: ReturnType<typeof coordinatorPlacer>,
+  hosts: CliHosts,
+): Promise<DeviceKernel | undefined> {
   const backend = runsOn(spec);
   if (!backend || spec.language === 'msl') {
     run.error = `${spec.language.toUpperCase()} kernels cannot run here`;
@@ -333,14 +422,21 @@ async function createKernel(spec: KernelSpec, index: number, run: KernelRun, rep
     return undefined;
   }
   const request = { backend, memoryBytes: kernelMemoryBytes(spec), stateBytes: spec.stateBytes };
-  const placement = spec.device === 'auto' ? await placer.place(spec.id, request) : placer.assign(spec.id, `${backend}:${spec.device}`, request);
+  const placement =
+    spec.device === 'auto'
+      ? await placer.place(spec.id, request)
+      : placer.assign(spec.id, `${backend}:${spec.device}`, request);
   if (!placement.ok) {
     run.error = placement.error.message;
     return undefined;
   }
   run.device = placement.device;
   try {
-    return await DeviceKernel.create(hosts.for(placement.device), await sourceOn(spec, backend), placementOn(spec, index, placement.device));
+    return await DeviceKernel.create(
+      hosts.for(placement.device),
+      await sourceOn(spec, backend),
+      placementOn(spec, index, placement.device),
+    );
   } catch (error) {
     run.error = errorMessage(error);
     return undefined;
@@ -360,7 +456,12 @@ function lockstepSubject(entry: Started, hosts: CliHosts, router: K2KRouter): Mi
     from: entry.device,
     prepare: async (to): Promise<PreparedTarget> => {
       const [backend] = splitKey(to);
-      const kernel = await DeviceKernel.create(hosts.for(to), await sourceOn(entry.spec, backend), placementOn(entry.spec, entry.index, to), { step: current.stepCount });
+      const kernel = await DeviceKernel.create(
+        hosts.for(to),
+        await sourceOn(entry.spec, backend),
+        placementOn(entry.spec, entry.index, to),
+        { step: current.stepCount },
+      );
       return { device: to, kernel };
     },
     quiesce: () => Promise.resolve({ source: current, step: current.stepCount }),

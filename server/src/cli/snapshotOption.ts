@@ -29,10 +29,13 @@ export function parseSnapshot(value: string | undefined): SnapshotRequest | stri
   if (!match) return `--snapshot "${value}" is not ${FORM}`;
   const [, view = '', stepText = '', file = ''] = match;
   const step = Number(stepText);
-  if (!/^\d+$/.test(stepText) || !Number.isSafeInteger(step)) return `--snapshot "${value}": the step must be a whole number, 0 or more (got "${stepText}")`;
-  if (!view.includes('.')) return `--snapshot "${value}": name the view as kernel.view, such as heat.rod (got "${view}")`;
+  if (!/^\d+$/.test(stepText) || !Number.isSafeInteger(step))
+    return `--snapshot "${value}": the step must be a whole number, 0 or more (got "${stepText}")`;
+  if (!view.includes('.'))
+    return `--snapshot "${value}": name the view as kernel.view, such as heat.rod (got "${view}")`;
   const format = snapshotFormat(file);
-  if (format === undefined) return `--snapshot "${value}": the file must end in .png (a picture) or .csv (the numbers) (got "${file}")`;
+  if (format === undefined)
+    return `--snapshot "${value}": the file must end in .png (a picture) or .csv (the numbers) (got "${file}")`;
   return { view, step, file: resolve(file), format };
 }
 
@@ -40,20 +43,27 @@ export function parseSnapshot(value: string | undefined): SnapshotRequest | stri
  * Finds the kernel and view a request names. Kernel ids and view names may both contain dots, so
  * every split of `kernel.view` is tried against the manifest.
  */
-export function resolveSnapshot(request: SnapshotRequest, kernels: readonly KernelSpec[], steps: number): ResolvedSnapshot | string {
-  if (request.step > steps) return `--snapshot ${request.view}@${request.step}: step ${request.step} is past the ${steps} steps this run takes; raise --steps or pick an earlier step`;
+export function resolveSnapshot(
+  request: SnapshotRequest,
+  kernels: readonly KernelSpec[],
+  steps: number,
+): ResolvedSnapshot | string {
+  if (request.step > steps)
+    return `--snapshot ${request.view}@${request.step}: step ${request.step} is past the ${steps} steps this run takes; raise --steps or pick an earlier step`;
   const { view } = request;
   for (let dot = view.indexOf('.'); dot >= 0; dot = view.indexOf('.', dot + 1)) {
     const kernel = kernels.find((k) => k.id === view.slice(0, dot));
     const stateView = kernel?.views?.find((v) => v.name === view.slice(dot + 1));
     if (kernel && stateView) {
-      if (stateView.plot === 'table' && request.format === 'png') return `--snapshot ${view}: view "${stateView.name}" is a table, which has no picture; write it to a .csv file`;
+      if (stateView.plot === 'table' && request.format === 'png')
+        return `--snapshot ${view}: view "${stateView.name}" is a table, which has no picture; write it to a .csv file`;
       return { ...request, kernelId: kernel.id, stateView };
     }
   }
   // The longest kernel id the name starts with is the one meant.
   const kernel = kernels.filter((k) => view.startsWith(`${k.id}.`)).sort((a, b) => b.id.length - a.id.length)[0];
-  if (!kernel) return `--snapshot ${view}: no runnable kernel of the manifest is called "${view.slice(0, view.indexOf('.'))}" (kernels: ${kernels.map((k) => k.id).join(', ') || 'none'})`;
+  if (!kernel)
+    return `--snapshot ${view}: no runnable kernel of the manifest is called "${view.slice(0, view.indexOf('.'))}" (kernels: ${kernels.map((k) => k.id).join(', ') || 'none'})`;
   const names = kernel.views?.map((v) => v.name) ?? [];
   return `--snapshot ${view}: kernel "${kernel.id}" has no view "${view.slice(kernel.id.length + 1)}" (${names.length > 0 ? `its views: ${names.join(', ')}` : 'it declares no "views" in the manifest'})`;
 }

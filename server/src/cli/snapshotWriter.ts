@@ -27,7 +27,9 @@ export async function writeSnapshot(kernel: DeviceKernel, snapshot: ResolvedSnap
     await mkdir(dirname(snapshot.file), { recursive: true });
     await writeFile(snapshot.file, snapshotBytes(snapshot.format, snapshot.stateView, step, values));
   } catch (error) {
-    throw new Error(`the snapshot of ${snapshot.view} at step ${step} could not be written to ${snapshot.file}: ${errorMessage(error)}`);
+    throw new Error(
+      `the snapshot of ${snapshot.view} at step ${step} could not be written to ${snapshot.file}: ${errorMessage(error)}`,
+    );
   }
   return { view: snapshot.view, step, file: snapshot.file };
 }

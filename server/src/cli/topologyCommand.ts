@@ -24,7 +24,9 @@ function stderrLogger(): Logger {
 export async function topologyCommand(args: readonly string[]): Promise<number> {
   const unknown = args.filter((arg) => !OPTIONS.includes(arg));
   if (unknown.length > 0) {
-    process.stderr.write(`ringkernel topology: unknown option ${unknown.join(' ')}; the options are ${OPTIONS.join(' and ')}\n`);
+    process.stderr.write(
+      `ringkernel topology: unknown option ${unknown.join(' ')}; the options are ${OPTIONS.join(' and ')}\n`,
+    );
     return 2;
   }
   const json = args.includes('--json');
@@ -35,7 +37,9 @@ export async function topologyCommand(args: readonly string[]): Promise<number> 
   let failed = false;
   if (args.includes('--measure')) {
     const outcome = await machine.measure({
-      onProgress: ({ done, total, what }) => { if (what !== 'done') process.stderr.write(`measuring ${what} (${done + 1} of ${total})\n`); },
+      onProgress: ({ done, total, what }) => {
+        if (what !== 'done') process.stderr.write(`measuring ${what} (${done + 1} of ${total})\n`);
+      },
     });
     topology = outcome.topology;
     failed = outcome.result.failures.length > 0;
@@ -60,7 +64,9 @@ export function topologyText(topology: GpuTopology): string {
   lines.push('', 'Host links (system memory ↔ device):');
   for (const device of topology.devices) {
     const host = device.hostLink;
-    lines.push(`  ${device.key}: to device ${gbps(host.toDeviceGBps)}, to host ${gbps(host.toHostGBps)}, latency ${microseconds(host.latencyUs)}, ${host.basis} (${host.source})`);
+    lines.push(
+      `  ${device.key}: to device ${gbps(host.toDeviceGBps)}, to host ${gbps(host.toHostGBps)}, latency ${microseconds(host.latencyUs)}, ${host.basis} (${host.source})`,
+    );
   }
   lines.push('', 'Links:');
   if (topology.links.length === 0) lines.push('  none (one device)');
@@ -70,6 +76,10 @@ export function topologyText(topology: GpuTopology): string {
 
 function linkLine(topology: GpuTopology, link: TopologyLink): string {
   const path = topology.bestPath(link.from, link.to);
-  const route = !path ? 'no route' : path.hops === 1 ? '1 hop' : `${path.hops} hops via ${path.devices.slice(1, -1).join(', ')} (${gbps(path.bottleneckGBps)})`;
+  const route = !path
+    ? 'no route'
+    : path.hops === 1
+      ? '1 hop'
+      : `${path.hops} hops via ${path.devices.slice(1, -1).join(', ')} (${gbps(path.bottleneckGBps)})`;
   return `${link.from} → ${link.to}: ${interconnectLabel(link.interconnect)}, ${gbps(link.bandwidthGBps)}, ${microseconds(link.latencyUs)}, ${route}, ${link.basis}`;
 }

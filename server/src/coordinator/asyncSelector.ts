@@ -8,7 +8,10 @@ import type { DeviceView, Placement, PlacementRequest } from './coordinatorTypes
 import type { MultiGpuCoordinator } from './multiGpuCoordinator';
 
 /** Picks a candidate's key, or undefined to leave it to LeastLoaded; may take its time (up to the limit). */
-export type AsyncDeviceSelector = (candidates: readonly DeviceView[], request: Readonly<PlacementRequest>) => Promise<string | undefined>;
+export type AsyncDeviceSelector = (
+  candidates: readonly DeviceView[],
+  request: Readonly<PlacementRequest>,
+) => Promise<string | undefined>;
 
 export const ASYNC_SELECTOR_TIMEOUT_MS = 2_000;
 
@@ -49,7 +52,10 @@ export class AsyncSelectorBridge {
   private serialised(request: Readonly<PlacementRequest>, decide: () => Placement): Promise<Placement> {
     const run = this.queue.then(async () => {
       const selector = this.selector;
-      const candidates = this.coordinator.getConfig().loadBalancing === 'custom' && selector ? this.coordinator.selectorCandidates(request) : undefined;
+      const candidates =
+        this.coordinator.getConfig().loadBalancing === 'custom' && selector
+          ? this.coordinator.selectorCandidates(request)
+          : undefined;
       if (!selector || !candidates) return decide();
       this.answer = await this.ask(selector, candidates, request);
       try {
@@ -62,7 +68,11 @@ export class AsyncSelectorBridge {
     return run;
   }
 
-  private async ask(selector: AsyncDeviceSelector, candidates: readonly DeviceView[], request: Readonly<PlacementRequest>): Promise<Answer> {
+  private async ask(
+    selector: AsyncDeviceSelector,
+    candidates: readonly DeviceView[],
+    request: Readonly<PlacementRequest>,
+  ): Promise<Answer> {
     const limit = this.options.timeoutMs ?? ASYNC_SELECTOR_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<Answer>((resolve) => {
@@ -71,9 +81,15 @@ export class AsyncSelectorBridge {
     try {
       const answer = Promise.resolve()
         .then(() => selector(candidates, request))
-        .then((device): Answer => ({ device }), (error: unknown): Answer => ({ error: `it failed: ${errorMessage(error)}` }));
+        .then(
+          (device): Answer => ({ device }),
+          (error: unknown): Answer => ({ error: `it failed: ${errorMessage(error)}` }),
+        );
       const outcome = await Promise.race([answer, timeout]);
-      if ('error' in outcome) this.options.log?.warn(`the extension's device selector was not used: ${outcome.error}; LeastLoaded places the kernel instead`);
+      if ('error' in outcome)
+        this.options.log?.warn(
+          `the extension's device selector was not used: ${outcome.error}; LeastLoaded places the kernel instead`,
+        );
       return outcome;
     } finally {
       clearTimeout(timer);
@@ -83,7 +99,10 @@ export class AsyncSelectorBridge {
   /** The coordinator's synchronous selector: the answer fetched for this placement. */
   private syncAnswer(): string | undefined {
     const answer = this.answer;
-    if (!answer) throw new Error('the device selector answers asynchronously and was not asked for this placement (place through AsyncSelectorBridge)');
+    if (!answer)
+      throw new Error(
+        'the device selector answers asynchronously and was not asked for this placement (place through AsyncSelectorBridge)',
+      );
     if ('error' in answer) throw new Error(answer.error);
     // The coordinator checks the answer's type and that it names a candidate.
     return answer.device as string | undefined;

@@ -4,11 +4,26 @@ import type { CoordinatorStats, DeviceView, PlacementDecider, SelectorFailure } 
 
 export class CoordinatorCounters {
   readonly counts = {
-    placements: 0, placementFailures: 0, preferredFallbacks: 0, selectorCalls: 0, selectorFailures: 0, selectorDeclined: 0,
-    assignments: 0, removals: 0, unregisters: 0, migrationsPlanned: 0, orphans: 0,
+    placements: 0,
+    placementFailures: 0,
+    preferredFallbacks: 0,
+    selectorCalls: 0,
+    selectorFailures: 0,
+    selectorDeclined: 0,
+    assignments: 0,
+    removals: 0,
+    unregisters: 0,
+    migrationsPlanned: 0,
+    orphans: 0,
   };
   readonly byDecider: Record<PlacementDecider, number> = {
-    firstAvailable: 0, leastLoaded: 0, roundRobin: 0, memoryBased: 0, computeCapability: 0, custom: 0, requestedDevice: 0,
+    firstAvailable: 0,
+    leastLoaded: 0,
+    roundRobin: 0,
+    memoryBased: 0,
+    computeCapability: 0,
+    custom: 0,
+    requestedDevice: 0,
   };
   lastSelectorFailure: SelectorFailure | undefined;
 

@@ -4,8 +4,16 @@ import type { BackendName } from '../backends/backendReport';
 import type { Basis } from '../topology/topologyModel';
 import type { DeviceKey } from '../probe/probeRecords';
 
-export type LoadBalancingStrategy = 'firstAvailable' | 'leastLoaded' | 'roundRobin' | 'memoryBased' | 'computeCapability' | 'custom';
-export const LOAD_BALANCING_STRATEGIES: readonly LoadBalancingStrategy[] = ['firstAvailable', 'leastLoaded', 'roundRobin', 'memoryBased', 'computeCapability', 'custom'];
+export type LoadBalancingStrategy =
+  'firstAvailable' | 'leastLoaded' | 'roundRobin' | 'memoryBased' | 'computeCapability' | 'custom';
+export const LOAD_BALANCING_STRATEGIES: readonly LoadBalancingStrategy[] = [
+  'firstAvailable',
+  'leastLoaded',
+  'roundRobin',
+  'memoryBased',
+  'computeCapability',
+  'custom',
+];
 
 export interface CoordinatorConfig {
   /** `ringkernel.loadBalancing`. */
@@ -77,11 +85,19 @@ export interface PlacementRequest {
  * the coordinator. A selector that throws, or returns anything but a candidate's key, is recorded
  * as a failure in the statistics and LeastLoaded places the kernel instead.
  */
-export type DeviceSelector = (candidates: readonly DeviceView[], request: Readonly<PlacementRequest>) => string | undefined;
+export type DeviceSelector = (
+  candidates: readonly DeviceView[],
+  request: Readonly<PlacementRequest>,
+) => string | undefined;
 
 export type SelectorFailureCode =
-  | 'SELECTOR_NOT_SET' | 'SELECTOR_THREW' | 'SELECTOR_RETURNED_INVALID' | 'SELECTOR_RETURNED_MISSING'
-  | 'SELECTOR_RETURNED_INELIGIBLE' | 'SELECTOR_REENTERED' | 'SELECTOR_DECLINED';
+  | 'SELECTOR_NOT_SET'
+  | 'SELECTOR_THREW'
+  | 'SELECTOR_RETURNED_INVALID'
+  | 'SELECTOR_RETURNED_MISSING'
+  | 'SELECTOR_RETURNED_INELIGIBLE'
+  | 'SELECTOR_REENTERED'
+  | 'SELECTOR_DECLINED';
 
 export interface SelectorFailure {
   code: SelectorFailureCode;
@@ -93,7 +109,14 @@ export interface SelectorFailure {
 /** Which rule chose the device: a strategy, or the request's own preferred device. */
 export type PlacementDecider = LoadBalancingStrategy | 'requestedDevice';
 
-export type PlacementErrorCode = 'NO_DEVICES' | 'NO_ELIGIBLE_DEVICE' | 'KERNEL_ALREADY_PLACED' | 'INVALID_REQUEST' | 'UNKNOWN_DEVICE' | 'DEVICE_FULL' | 'UNKNOWN_KERNEL';
+export type PlacementErrorCode =
+  | 'NO_DEVICES'
+  | 'NO_ELIGIBLE_DEVICE'
+  | 'KERNEL_ALREADY_PLACED'
+  | 'INVALID_REQUEST'
+  | 'UNKNOWN_DEVICE'
+  | 'DEVICE_FULL'
+  | 'UNKNOWN_KERNEL';
 
 export interface PlacementError {
   code: PlacementErrorCode;
@@ -105,14 +128,14 @@ export interface PlacementError {
 
 export type Placement =
   | {
-    ok: true;
-    device: DeviceKey;
-    decidedBy: PlacementDecider;
-    /** The custom selector's failure or decline, when LeastLoaded decided instead. */
-    selectorFallback?: SelectorFailure;
-    /** Why the requested or configured preferred devices were passed over. */
-    preferredSkipped?: string;
-  }
+      ok: true;
+      device: DeviceKey;
+      decidedBy: PlacementDecider;
+      /** The custom selector's failure or decline, when LeastLoaded decided instead. */
+      selectorFallback?: SelectorFailure;
+      /** Why the requested or configured preferred devices were passed over. */
+      preferredSkipped?: string;
+    }
   | { ok: false; error: PlacementError };
 
 export interface KernelAssignment {
@@ -212,4 +235,3 @@ export interface CoordinatorChange {
 export interface Disposable {
   dispose(): void;
 }
-

@@ -32,7 +32,11 @@ export class DeviceRegistry {
   register(info: DeviceInfo): DeviceKey {
     const key = deviceKey(info.backend, info.index);
     const existing = this.registered.get(key);
-    this.registered.set(key, { info: { ...info }, sequence: existing?.sequence ?? this.nextSequence++, memoryEpoch: (existing?.memoryEpoch ?? 0) + 1 });
+    this.registered.set(key, {
+      info: { ...info },
+      sequence: existing?.sequence ?? this.nextSequence++,
+      memoryEpoch: (existing?.memoryEpoch ?? 0) + 1,
+    });
     return key;
   }
 
@@ -40,7 +44,11 @@ export class DeviceRegistry {
   updateMemory(key: DeviceKey, freeBytes: number, totalBytes?: number): boolean {
     const device = this.registered.get(key);
     if (!device || !(freeBytes >= 0)) return false;
-    device.info = { ...device.info, memoryFreeBytes: freeBytes, ...(totalBytes !== undefined && totalBytes >= 0 ? { memoryTotalBytes: totalBytes } : {}) };
+    device.info = {
+      ...device.info,
+      memoryFreeBytes: freeBytes,
+      ...(totalBytes !== undefined && totalBytes >= 0 ? { memoryTotalBytes: totalBytes } : {}),
+    };
     device.memoryEpoch++;
     return true;
   }
@@ -110,32 +118,42 @@ export class DeviceRegistry {
   views(config: Readonly<CoordinatorConfig>, topology: GpuTopology): DeviceView[] {
     const preferred = new Set(config.preferredDevices);
     const max = config.maxKernelsPerDevice;
-    return this.entries().sort(([, a], [, b]) => a.sequence - b.sequence).map(([key, device]) => {
-      const kernels = this.kernelsOn(key);
-      const info = device.info;
-      const pending = kernels.filter((k) => k.memoryEpoch === device.memoryEpoch).reduce((sum, k) => sum + k.memoryBytes, 0);
-      const topo = topology.device(key);
-      const view: { -readonly [K in keyof DeviceView]: DeviceView[K] } = {
-        key, backend: info.backend, index: info.index, name: info.name,
-        memoryPendingBytes: pending,
-        kernelCount: kernels.length,
-        kernels: Object.freeze(kernels.map((k) => k.kernelId)),
-        load: round(kernels.length / max, 4),
-        available: true,
-        preferred: preferred.has(key),
-      };
-      if (info.computeCapability) view.computeCapability = Object.freeze({ ...info.computeCapability });
-      if (info.memoryTotalBytes !== undefined) view.memoryTotalBytes = info.memoryTotalBytes;
-      if (info.memoryFreeBytes !== undefined) {
-        view.memoryFreeBytes = info.memoryFreeBytes;
-        view.memoryAvailableBytes = Math.max(0, info.memoryFreeBytes - pending);
-      }
-      if (topo?.numaNode !== undefined) view.numaNode = topo.numaNode;
-      if (topo) view.physicalGpu = topo.physicalGpu;
-      const reason = ineligibleReason(view, {}, max);
-      if (reason !== undefined) { view.available = false; view.unavailableReason = reason; }
-      return Object.freeze(view);
-    });
+    return this.entries()
+      .sort(([, a], [, b]) => a.sequence - b.sequence)
+      .map(([key, device]) => {
+        const kernels = this.kernelsOn(key);
+        const info = device.info;
+        const pending = kernels
+          .filter((k) => k.memoryEpoch === device.memoryEpoch)
+          .reduce((sum, k) => sum + k.memoryBytes, 0);
+        const topo = topology.device(key);
+        const view: { -readonly [K in keyof DeviceView]: DeviceView[K] } = {
+          key,
+          backend: info.backend,
+          index: info.index,
+          name: info.name,
+          memoryPendingBytes: pending,
+          kernelCount: kernels.length,
+          kernels: Object.freeze(kernels.map((k) => k.kernelId)),
+          load: round(kernels.length / max, 4),
+          available: true,
+          preferred: preferred.has(key),
+        };
+        if (info.computeCapability) view.computeCapability = Object.freeze({ ...info.computeCapability });
+        if (info.memoryTotalBytes !== undefined) view.memoryTotalBytes = info.memoryTotalBytes;
+        if (info.memoryFreeBytes !== undefined) {
+          view.memoryFreeBytes = info.memoryFreeBytes;
+          view.memoryAvailableBytes = Math.max(0, info.memoryFreeBytes - pending);
+        }
+        if (topo?.numaNode !== undefined) view.numaNode = topo.numaNode;
+        if (topo) view.physicalGpu = topo.physicalGpu;
+        const reason = ineligibleReason(view, {}, max);
+        if (reason !== undefined) {
+          view.available = false;
+          view.unavailableReason = reason;
+        }
+        return Object.freeze(view);
+      });
   }
 }
 

@@ -10,9 +10,24 @@ import { deviceKey, type DeviceKey } from '../probe/probeRecords';
 import { GpuTopology } from '../topology/gpuTopology';
 import { CoordinatorCounters } from './coordinatorStats';
 import {
-  DEFAULT_COORDINATOR_CONFIG, type CoordinatorChange, type CoordinatorChangeKind, type CoordinatorConfig, type CoordinatorStats, type DeviceSelector,
-  type DeviceUnregisterResult, type DeviceView, type Disposable, type KernelAssignment, type KernelOptions, type Placement,
-  type PlacementDecider, type PlacementError, type PlacementRequest, type SelectorFailure, type SelectorFailureCode, type TransferEstimate,
+  DEFAULT_COORDINATOR_CONFIG,
+  type CoordinatorChange,
+  type CoordinatorChangeKind,
+  type CoordinatorConfig,
+  type CoordinatorStats,
+  type DeviceSelector,
+  type DeviceUnregisterResult,
+  type DeviceView,
+  type Disposable,
+  type KernelAssignment,
+  type KernelOptions,
+  type Placement,
+  type PlacementDecider,
+  type PlacementError,
+  type PlacementRequest,
+  type SelectorFailure,
+  type SelectorFailureCode,
+  type TransferEstimate,
 } from './coordinatorTypes';
 import { DeviceRegistry, publicAssignment } from './deviceRegistry';
 import { planDrain } from './drainPlanner';
@@ -67,7 +82,11 @@ export class MultiGpuCoordinator {
   /** Called after every change; a listener that throws is logged and does not stop the others. */
   onDidChange(listener: (change: CoordinatorChange) => void): Disposable {
     this.listeners.add(listener);
-    return { dispose: () => { this.listeners.delete(listener); } };
+    return {
+      dispose: () => {
+        this.listeners.delete(listener);
+      },
+    };
   }
 
   getConfig(): Readonly<CoordinatorConfig> {
@@ -121,7 +140,8 @@ export class MultiGpuCoordinator {
       }
     }
     for (const [key, device] of this.registry.entries()) {
-      if (reported.has(device.info.backend) && !present.has(key)) result.removed.push(this.unregisterDevice(key, options));
+      if (reported.has(device.info.backend) && !present.has(key))
+        result.removed.push(this.unregisterDevice(key, options));
     }
     return result;
   }
@@ -138,7 +158,8 @@ export class MultiGpuCoordinator {
 
   /** Every registered device, in registration order. */
   devices(): readonly DeviceView[] {
-    if (this.viewCache?.version !== this.changeVersion) this.viewCache = { version: this.changeVersion, views: this.registry.views(this.config, this.currentTopology) };
+    if (this.viewCache?.version !== this.changeVersion)
+      this.viewCache = { version: this.changeVersion, views: this.registry.views(this.config, this.currentTopology) };
     return this.viewCache.views;
   }
 
@@ -177,7 +198,13 @@ export class MultiGpuCoordinator {
     const existing = this.registry.assignment(kernelId);
     if (existing) {
       counts.placementFailures++;
-      return { ok: false, error: { code: 'KERNEL_ALREADY_PLACED', message: `kernel "${kernelId}" is already on ${existing.device}; remove it or migrate it instead of placing it again` } };
+      return {
+        ok: false,
+        error: {
+          code: 'KERNEL_ALREADY_PLACED',
+          message: `kernel "${kernelId}" is already on ${existing.device}; remove it or migrate it instead of placing it again`,
+        },
+      };
     }
     const placement = this.decide(request, true);
     if (!placement.ok) {
@@ -198,7 +225,14 @@ export class MultiGpuCoordinator {
    */
   assignKernel(kernelId: string, key: DeviceKey, options: KernelOptions & { force?: boolean } = {}): AssignResult {
     const view = this.device(key);
-    if (!view) return { ok: false, error: { code: 'UNKNOWN_DEVICE', message: `cannot put kernel "${kernelId}" on ${key}: no such device is registered` } };
+    if (!view)
+      return {
+        ok: false,
+        error: {
+          code: 'UNKNOWN_DEVICE',
+          message: `cannot put kernel "${kernelId}" on ${key}: no such device is registered`,
+        },
+      };
     const existing = this.registry.assignment(kernelId);
     if (existing?.device === key) return { ok: true, device: key, previous: key };
     const needs: PlacementRequest = {};
@@ -206,7 +240,13 @@ export class MultiGpuCoordinator {
     if (backend !== undefined) needs.backend = backend;
     const reason = ineligibleReason(view, needs, this.config.maxKernelsPerDevice);
     if (reason !== undefined && !options.force) {
-      return { ok: false, error: { code: reason.startsWith('full') ? 'DEVICE_FULL' : 'NO_ELIGIBLE_DEVICE', message: `cannot put kernel "${kernelId}" on ${key}: ${reason}` } };
+      return {
+        ok: false,
+        error: {
+          code: reason.startsWith('full') ? 'DEVICE_FULL' : 'NO_ELIGIBLE_DEVICE',
+          message: `cannot put kernel "${kernelId}" on ${key}: ${reason}`,
+        },
+      };
     }
     const request: PlacementRequest = {};
     const stateBytes = options.stateBytes ?? existing?.stateBytes;
@@ -235,7 +275,8 @@ export class MultiGpuCoordinator {
    * the registry at once; kernels with nowhere to go are orphans and are no longer assigned.
    */
   unregisterDevice(key: DeviceKey, options: UnregisterOptions = {}): DeviceUnregisterResult {
-    if (!this.registry.has(key)) return { device: key, success: false, error: `${key} is not registered`, migrations: [], orphans: [] };
+    if (!this.registry.has(key))
+      return { device: key, success: false, error: `${key} is not registered`, migrations: [], orphans: [] };
     const leaving = this.registry.kernelsOn(key);
     this.registry.remove(key);
     this.changeVersion++;
@@ -245,7 +286,12 @@ export class MultiGpuCoordinator {
       maxKernelsPerDevice: this.config.maxKernelsPerDevice,
       estimate: (from, to, bytes) => this.transferEstimate(from, to, bytes),
       move: (kernel, to) => {
-        this.registry.assign({ ...kernel, device: to, placedAt: this.now().toISOString(), memoryEpoch: this.registry.memoryEpoch(to) });
+        this.registry.assign({
+          ...kernel,
+          device: to,
+          placedAt: this.now().toISOString(),
+          memoryEpoch: this.registry.memoryEpoch(to),
+        });
         this.changeVersion++;
       },
       orphan: (kernel) => {
@@ -257,7 +303,8 @@ export class MultiGpuCoordinator {
     counts.unregisters++;
     counts.migrationsPlanned += migrations.length;
     counts.orphans += orphans.length;
-    for (const orphan of orphans) this.logger?.warn(`kernel "${orphan.kernelId}" lost its device ${key}: ${orphan.reason}`);
+    for (const orphan of orphans)
+      this.logger?.warn(`kernel "${orphan.kernelId}" lost its device ${key}: ${orphan.reason}`);
     this.changed('devices');
     return { device: key, success: true, migrations, orphans };
   }
@@ -314,9 +361,16 @@ export class MultiGpuCoordinator {
   }
 
   /** Runs the custom selector and checks its answer; any failure is recorded and logged. */
-  private runSelector(candidates: readonly DeviceView[], request: Readonly<PlacementRequest>): { device: DeviceView } | { failure: SelectorFailure } {
+  private runSelector(
+    candidates: readonly DeviceView[],
+    request: Readonly<PlacementRequest>,
+  ): { device: DeviceView } | { failure: SelectorFailure } {
     const fail = (code: SelectorFailureCode, message: string): { failure: SelectorFailure } => {
-      const failure: SelectorFailure = { code, message: `${message}; LeastLoaded placed the kernel instead`, at: this.now().toISOString() };
+      const failure: SelectorFailure = {
+        code,
+        message: `${message}; LeastLoaded placed the kernel instead`,
+        at: this.now().toISOString(),
+      };
       if (code === 'SELECTOR_DECLINED') this.counters.counts.selectorDeclined++;
       else {
         this.counters.counts.selectorFailures++;
@@ -326,7 +380,11 @@ export class MultiGpuCoordinator {
       return { failure };
     };
     const selector = this.selector;
-    if (!selector) return fail('SELECTOR_NOT_SET', 'ringkernel.loadBalancing is "custom" but no extension has set a device selector');
+    if (!selector)
+      return fail(
+        'SELECTOR_NOT_SET',
+        'ringkernel.loadBalancing is "custom" but no extension has set a device selector',
+      );
     if (this.inSelector) return fail('SELECTOR_REENTERED', 'the device selector called the coordinator while choosing');
     this.counters.counts.selectorCalls++;
     let answer: SelectorAnswer;

@@ -6,18 +6,33 @@ import { errorMessage } from '../logger';
 import type { DeviceKey } from '../probe/probeRecords';
 import {
   MIGRATION_PRIORITIES,
-  type CoordinatorConfig, type DeviceSelector, type DeviceView, type PlacementError, type PlacementRequest, type SelectorFailureCode,
+  type CoordinatorConfig,
+  type DeviceSelector,
+  type DeviceView,
+  type PlacementError,
+  type PlacementRequest,
+  type SelectorFailureCode,
 } from './coordinatorTypes';
 import { describeReturned, ineligibleReason } from './placementStrategies';
 
-export type PlacementPool = { error: PlacementError } | { requested: DeviceView } | { pool: DeviceView[]; preferredSkipped?: string };
+export type PlacementPool =
+  { error: PlacementError } | { requested: DeviceView } | { pool: DeviceView[]; preferredSkipped?: string };
 
 /** An error, the request's own device, or the devices a strategy chooses among (registration order). */
-export function placementPool(views: readonly DeviceView[], request: Readonly<PlacementRequest>, config: Readonly<CoordinatorConfig>): PlacementPool {
+export function placementPool(
+  views: readonly DeviceView[],
+  request: Readonly<PlacementRequest>,
+  config: Readonly<CoordinatorConfig>,
+): PlacementPool {
   const invalid = invalidRequest(request);
   if (invalid !== undefined) return { error: { code: 'INVALID_REQUEST', message: invalid } };
   if (views.length === 0) {
-    return { error: { code: 'NO_DEVICES', message: 'no GPU device is registered: no backend found a device (see `ringkernel devices` for why)' } };
+    return {
+      error: {
+        code: 'NO_DEVICES',
+        message: 'no GPU device is registered: no backend found a device (see `ringkernel devices` for why)',
+      },
+    };
   }
   const max = config.maxKernelsPerDevice;
   const rejected: { device: DeviceKey; reason: string }[] = [];
@@ -27,8 +42,19 @@ export function placementPool(views: readonly DeviceView[], request: Readonly<Pl
     return reason === undefined;
   });
   if (eligible.length === 0) {
-    const needs = [request.backend && `a ${request.backend} device`, request.memoryBytes !== undefined && `${request.memoryBytes} bytes free`].filter(Boolean).join(' with ');
-    return { error: { code: 'NO_ELIGIBLE_DEVICE', message: `no device can take the kernel${needs ? ` (it needs ${needs})` : ''}: ${rejected.map((r) => `${r.device} ${r.reason}`).join('; ')}`, rejected } };
+    const needs = [
+      request.backend && `a ${request.backend} device`,
+      request.memoryBytes !== undefined && `${request.memoryBytes} bytes free`,
+    ]
+      .filter(Boolean)
+      .join(' with ');
+    return {
+      error: {
+        code: 'NO_ELIGIBLE_DEVICE',
+        message: `no device can take the kernel${needs ? ` (it needs ${needs})` : ''}: ${rejected.map((r) => `${r.device} ${r.reason}`).join('; ')}`,
+        rejected,
+      },
+    };
   }
 
   let preferredSkipped: string | undefined;
@@ -42,7 +68,10 @@ export function placementPool(views: readonly DeviceView[], request: Readonly<Pl
   if (config.preferredDevices.length > 0) {
     const preferred = eligible.filter((v) => v.preferred);
     if (preferred.length > 0) pool = preferred;
-    else preferredSkipped = [preferredSkipped, `no preferred device (${config.preferredDevices.join(', ')}) can take it`].filter(Boolean).join('; ');
+    else
+      preferredSkipped = [preferredSkipped, `no preferred device (${config.preferredDevices.join(', ')}) can take it`]
+        .filter(Boolean)
+        .join('; ');
   }
   return preferredSkipped === undefined ? { pool } : { pool, preferredSkipped };
 }
@@ -68,14 +97,25 @@ export function askSelector(
   }
   if (returned === undefined) return { code: 'SELECTOR_DECLINED', message: 'the device selector chose no device' };
   if (typeof returned !== 'string') {
-    return { code: 'SELECTOR_RETURNED_INVALID', message: `the device selector returned ${describeReturned(returned)}; it must return a candidate's key such as "${candidates[0]?.key ?? 'cuda:0'}" (synchronously)` };
+    return {
+      code: 'SELECTOR_RETURNED_INVALID',
+      message: `the device selector returned ${describeReturned(returned)}; it must return a candidate's key such as "${candidates[0]?.key ?? 'cuda:0'}" (synchronously)`,
+    };
   }
   const device = candidates.find((c) => c.key === returned);
   if (device) return { device };
   const view = lookup(returned);
-  if (!view) return { code: 'SELECTOR_RETURNED_MISSING', message: `the device selector returned "${returned}", which is not a registered device` };
-  const why = ineligibleReason(view, request, maxKernelsPerDevice) ?? 'it is not among the candidates (not a preferred device)';
-  return { code: 'SELECTOR_RETURNED_INELIGIBLE', message: `the device selector returned "${returned}", which cannot take this kernel: ${why}` };
+  if (!view)
+    return {
+      code: 'SELECTOR_RETURNED_MISSING',
+      message: `the device selector returned "${returned}", which is not a registered device`,
+    };
+  const why =
+    ineligibleReason(view, request, maxKernelsPerDevice) ?? 'it is not among the candidates (not a preferred device)';
+  return {
+    code: 'SELECTOR_RETURNED_INELIGIBLE',
+    message: `the device selector returned "${returned}", which cannot take this kernel: ${why}`,
+  };
 }
 
 function invalidRequest(request: Readonly<PlacementRequest>): string | undefined {
@@ -85,6 +125,7 @@ function invalidRequest(request: Readonly<PlacementRequest>): string | undefined
   if (request.stateBytes !== undefined && !(Number.isFinite(request.stateBytes) && request.stateBytes >= 0)) {
     return `stateBytes must be a non-negative number of bytes, not ${String(request.stateBytes)}`;
   }
-  if (request.priority !== undefined && !MIGRATION_PRIORITIES.includes(request.priority)) return `priority must be one of ${MIGRATION_PRIORITIES.join(', ')}`;
+  if (request.priority !== undefined && !MIGRATION_PRIORITIES.includes(request.priority))
+    return `priority must be one of ${MIGRATION_PRIORITIES.join(', ')}`;
   return undefined;
 }

@@ -5,7 +5,11 @@ import { formatBytes } from '../format';
 import type { DeviceView, LoadBalancingStrategy, PlacementRequest } from './coordinatorTypes';
 
 /** Why `view` cannot take a kernel with these needs; undefined when it can. */
-export function ineligibleReason(view: DeviceView, request: Readonly<PlacementRequest>, maxKernelsPerDevice: number): string | undefined {
+export function ineligibleReason(
+  view: DeviceView,
+  request: Readonly<PlacementRequest>,
+  maxKernelsPerDevice: number,
+): string | undefined {
   if (request.exclude?.includes(view.key)) return 'excluded by the request';
   if (request.backend !== undefined && view.backend !== request.backend) return `not a ${request.backend} device`;
   if (view.kernelCount >= maxKernelsPerDevice) return `full (${view.kernelCount} of ${maxKernelsPerDevice} kernels)`;
@@ -44,7 +48,9 @@ export function pickByStrategy(
     case 'memoryBased':
       return best(candidates, (c) => c.memoryAvailableBytes ?? -1);
     case 'computeCapability':
-      return best(candidates, (c) => (c.computeCapability ? c.computeCapability.major * 1000 + c.computeCapability.minor : -1));
+      return best(candidates, (c) =>
+        c.computeCapability ? c.computeCapability.major * 1000 + c.computeCapability.minor : -1,
+      );
   }
 }
 
@@ -52,7 +58,10 @@ export function pickByStrategy(
 function best(candidates: readonly DeviceView[], score: (view: DeviceView) => number): DeviceView | undefined {
   let chosen: DeviceView | undefined;
   for (const c of candidates) {
-    if (!chosen) { chosen = c; continue; }
+    if (!chosen) {
+      chosen = c;
+      continue;
+    }
     const difference = score(c) - score(chosen);
     if (difference > 0 || (difference === 0 && c.kernelCount < chosen.kernelCount)) chosen = c;
   }
@@ -62,13 +71,18 @@ function best(candidates: readonly DeviceView[], score: (view: DeviceView) => nu
 /** Describes what a selector returned, for error messages. */
 export function describeReturned(value: unknown): string {
   switch (typeof value) {
-    case 'string': return `"${value}"`;
+    case 'string':
+      return `"${value}"`;
     case 'number':
     case 'boolean':
-    case 'bigint': return `${value} (a ${typeof value})`;
-    case 'undefined': return 'undefined';
-    case 'symbol': return 'a symbol';
-    case 'function': return 'a function';
+    case 'bigint':
+      return `${value} (a ${typeof value})`;
+    case 'undefined':
+      return 'undefined';
+    case 'symbol':
+      return 'a symbol';
+    case 'function':
+      return 'a function';
     case 'object':
       if (value === null) return 'null';
       if (typeof (value as { then?: unknown }).then === 'function') return 'a Promise';

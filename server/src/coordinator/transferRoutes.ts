@@ -6,7 +6,13 @@ import { interconnectLabel } from '../topology/interconnect';
 import type { TransferEstimate } from './coordinatorTypes';
 
 /** undefined when the topology does not know a device; host-staged routes only when `allowPeer` is off. */
-export function transferEstimate(topology: GpuTopology, from: DeviceKey, to: DeviceKey, bytes: number, allowPeer: boolean): TransferEstimate | undefined {
+export function transferEstimate(
+  topology: GpuTopology,
+  from: DeviceKey,
+  to: DeviceKey,
+  bytes: number,
+  allowPeer: boolean,
+): TransferEstimate | undefined {
   const path = topology.bestPath(from, to, { allowPeer });
   if (!path) return undefined;
   const size = Math.max(0, bytes);

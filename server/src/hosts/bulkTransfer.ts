@@ -2,7 +2,17 @@
 // (/dev/shm), not through the IPC channel: Node's IPC moves about 0.1 GB/s, a tmpfs file several
 // GB/s. The IPC message carries only a reference; the receiver reads the file and deletes it.
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  openSync,
+  readSync,
+  readdirSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -34,7 +44,7 @@ export function sharedFileName(ownerPid: number, tag: string): string {
 }
 
 export function isBulkRef(payload: Payload): payload is BulkRef {
-  return !(payload instanceof Uint8Array) && typeof (payload).bulkFile === 'string';
+  return !(payload instanceof Uint8Array) && typeof payload.bulkFile === 'string';
 }
 
 /** Wraps bytes for sending: inline when small, else written to a shared-memory file. */
@@ -82,22 +92,35 @@ export function fromPayload(payload: Payload, scratch?: ScratchBuffer | Uint8Arr
   // The name comes in a message: only a bulk file of ours is read and deleted, never any other path
   // (found by fuzzing the device-host protocol: any file named was read, then removed).
   const name = basename(payload.bulkFile);
-  if (payload.bulkFile !== join(folder, name) || !name.startsWith(PREFIX) || !Number.isSafeInteger(payload.bytes) || payload.bytes < 0) {
-    throw new Error(`refused bulk transfer ${JSON.stringify(payload.bulkFile).slice(0, 200)} of ${String(payload.bytes)} bytes: ` +
-      `only a file ${PREFIX}* directly in ${folder} with a byte count is accepted`);
+  if (
+    payload.bulkFile !== join(folder, name) ||
+    !name.startsWith(PREFIX) ||
+    !Number.isSafeInteger(payload.bytes) ||
+    payload.bytes < 0
+  ) {
+    throw new Error(
+      `refused bulk transfer ${JSON.stringify(payload.bulkFile).slice(0, 200)} of ${String(payload.bytes)} bytes: ` +
+        `only a file ${PREFIX}* directly in ${folder} with a byte count is accepted`,
+    );
   }
   try {
     const fd = openSync(payload.bulkFile, 'r');
     try {
       // Before any memory is taken: a count that is not the file's would allocate for nothing.
       const { size } = fstatSync(fd);
-      if (size !== payload.bytes) throw new Error(`bulk transfer ${payload.bulkFile} has ${size} bytes, not the ${payload.bytes} announced`);
-      const target = scratch instanceof ScratchBuffer ? scratch.take(payload.bytes)
-        : scratch && scratch.byteLength === payload.bytes ? scratch : new Uint8Array(payload.bytes);
+      if (size !== payload.bytes)
+        throw new Error(`bulk transfer ${payload.bulkFile} has ${size} bytes, not the ${payload.bytes} announced`);
+      const target =
+        scratch instanceof ScratchBuffer
+          ? scratch.take(payload.bytes)
+          : scratch && scratch.byteLength === payload.bytes
+            ? scratch
+            : new Uint8Array(payload.bytes);
       let done = 0;
       while (done < payload.bytes) {
         const read = readSync(fd, target, done, payload.bytes - done, done);
-        if (read === 0) throw new Error(`bulk transfer ${payload.bulkFile} ended after ${done} of ${payload.bytes} bytes`);
+        if (read === 0)
+          throw new Error(`bulk transfer ${payload.bulkFile} ended after ${done} of ${payload.bytes} bytes`);
         done += read;
       }
       return target;
@@ -114,7 +137,11 @@ export function removeLeftovers(ownerPid: number): void {
   const prefix = ownPrefix(ownerPid);
   for (const name of readdirSync(folder)) {
     if (name.startsWith(prefix)) {
-      try { unlinkSync(join(folder, name)); } catch { /* already taken by its reader */ }
+      try {
+        unlinkSync(join(folder, name));
+      } catch {
+        /* already taken by its reader */
+      }
     }
   }
 }

@@ -2,14 +2,30 @@
 // running step loop a watchdog, and kills and restarts a host that stops answering or dies. The
 // server never waits on a GPU.
 import { fork, type ChildProcess } from 'node:child_process';
-import type { BufferHandle, DeviceInfo, CompiledKernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
+import type {
+  BufferHandle,
+  DeviceInfo,
+  CompiledKernelHandle,
+  KernelSource,
+  StepLaunch,
+  Timing,
+} from '../backends/backend';
 import type { BackendName } from '../backends/backendReport';
 import { GpuError } from '../backends/gpuError';
 import type { ControlBlock } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import { bundlePath } from '../paths';
 import { fromPayload, removeLeftovers, toPayload } from './bulkTransfer';
-import { NO_PEER_ACCESS_ARGUMENT, type BufferRange, type HostDeliver, type HostLoopMessages, type InboxDelivery, type StateTransferResult, type StepBatch, type StepOutcome } from './hostProtocol';
+import {
+  NO_PEER_ACCESS_ARGUMENT,
+  type BufferRange,
+  type HostDeliver,
+  type HostLoopMessages,
+  type InboxDelivery,
+  type StateTransferResult,
+  type StepBatch,
+  type StepOutcome,
+} from './hostProtocol';
 import type { HostMessage, HostOperation, HostOperations, HostRequest } from './hostProtocol';
 import type { KernelHost, LoopEvent, LoopListener, RangesRead, RestartListener } from './kernelHost';
 
@@ -110,15 +126,29 @@ export class DeviceHost implements KernelHost {
   }
 
   /** The inboxes delivered to `kernel` that no step consumed, taken out of the host. */
-  takeMailbox(kernel: number): Promise<{ inboxes: InboxDelivery[] }> { return this.call('takeMailbox', { kernel }); }
+  takeMailbox(kernel: number): Promise<{ inboxes: InboxDelivery[] }> {
+    return this.call('takeMailbox', { kernel });
+  }
 
-  devices(): Promise<DeviceInfo[]> { return this.call('devices', {}); }
+  devices(): Promise<DeviceInfo[]> {
+    return this.call('devices', {});
+  }
   /** Turns peer access on or off in a running host; a host not started yet reads `peerAccess` when it starts. */
-  setPeerAccess(enabled: boolean): Promise<null> { return this.child ? this.call('setPeerAccess', { enabled }) : Promise.resolve(null); }
-  compile(device: number, source: KernelSource): Promise<CompiledKernelHandle> { return this.call('compile', { device, source }); }
-  releaseKernel(kernel: CompiledKernelHandle): Promise<null> { return this.call('releaseKernel', { kernel }); }
-  allocate(device: number, bytes: number, label: string): Promise<BufferHandle> { return this.call('allocate', { device, bytes, label }); }
-  free(buffer: BufferHandle): Promise<null> { return this.call('free', { buffer }); }
+  setPeerAccess(enabled: boolean): Promise<null> {
+    return this.child ? this.call('setPeerAccess', { enabled }) : Promise.resolve(null);
+  }
+  compile(device: number, source: KernelSource): Promise<CompiledKernelHandle> {
+    return this.call('compile', { device, source });
+  }
+  releaseKernel(kernel: CompiledKernelHandle): Promise<null> {
+    return this.call('releaseKernel', { kernel });
+  }
+  allocate(device: number, bytes: number, label: string): Promise<BufferHandle> {
+    return this.call('allocate', { device, bytes, label });
+  }
+  free(buffer: BufferHandle): Promise<null> {
+    return this.call('free', { buffer });
+  }
   write(buffer: BufferHandle, offset: number, data: Uint8Array): Promise<Timing> {
     return this.call('write', { buffer, offset, data: toPayload(data, process.pid) });
   }
@@ -126,7 +156,12 @@ export class DeviceHost implements KernelHost {
    * Reads device memory. `into` (exactly `bytes` long) receives large reads, so a caller that
    * reads the same size again and again (checkpoints) reuses memory already paged in.
    */
-  read(buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }> {
+  read(
+    buffer: BufferHandle,
+    offset: number,
+    bytes: number,
+    into?: Uint8Array,
+  ): Promise<{ data: Uint8Array; timing: Timing }> {
     return this.receive('read', buffer, offset, bytes, into);
   }
 
@@ -135,11 +170,22 @@ export class DeviceHost implements KernelHost {
    * reply waits for that copy only (see hostProtocol's readSoon): a checkpoint taken just before
    * the next version starts arrives even if that version hangs.
    */
-  readSoon(buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }> {
+  readSoon(
+    buffer: BufferHandle,
+    offset: number,
+    bytes: number,
+    into?: Uint8Array,
+  ): Promise<{ data: Uint8Array; timing: Timing }> {
     return this.receive('readSoon', buffer, offset, bytes, into);
   }
 
-  private async receive(op: 'read' | 'readSoon', buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }> {
+  private async receive(
+    op: 'read' | 'readSoon',
+    buffer: BufferHandle,
+    offset: number,
+    bytes: number,
+    into?: Uint8Array,
+  ): Promise<{ data: Uint8Array; timing: Timing }> {
     const result = await this.call(op, { buffer, offset, bytes });
     const data = fromPayload(result.data, into);
     // IPC may hand back a view into a larger, unaligned buffer; callers want one they can view as words.
@@ -156,16 +202,24 @@ export class DeviceHost implements KernelHost {
     const result = await this.call('readRanges', { buffer, ranges: list, ...(loop !== undefined ? { loop } : {}) });
     const data = fromPayload(result.data);
     const expected = list.reduce((sum, range) => sum + range.length, 0);
-    if (data.byteLength !== expected) throw new GpuError('DRIVER_ERROR', `${this.backend} device host: a read of ${list.length} range(s) returned ${data.byteLength} bytes, not ${expected}`);
+    if (data.byteLength !== expected)
+      throw new GpuError(
+        'DRIVER_ERROR',
+        `${this.backend} device host: a read of ${list.length} range(s) returned ${data.byteLength} bytes, not ${expected}`,
+      );
     // One copy, so the ranges may be viewed as words whatever the IPC's alignment.
     const owned = new Uint8Array(data);
     let at = 0;
     const bytes = list.map(({ length }) => owned.subarray(at, (at += length)));
     return { bytes, ...(result.step !== undefined ? { step: result.step } : {}), timing: result.timing };
   }
-  copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing> { return this.call('copy', { source, destination, bytes }); }
+  copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing> {
+    return this.call('copy', { source, destination, bytes });
+  }
   /** Writes a buffer into the shared-memory file `file` and hashes it, in the host (hostProtocol's exportState). */
-  exportState(buffer: BufferHandle, bytes: number, file: string): Promise<StateTransferResult> { return this.call('exportState', { buffer, bytes, file }); }
+  exportState(buffer: BufferHandle, bytes: number, file: string): Promise<StateTransferResult> {
+    return this.call('exportState', { buffer, bytes, file });
+  }
   /** Fills a buffer from `file`; with `verify`, hashes what the device then holds (hostProtocol's importState). */
   importState(buffer: BufferHandle, bytes: number, file: string, verify: boolean): Promise<StateTransferResult> {
     return this.call('importState', { buffer, bytes, file, verify });
@@ -175,9 +229,13 @@ export class DeviceHost implements KernelHost {
   get instance(): number {
     return this.options.instance ?? 0;
   }
-  compileLogs(device: number, code: string): Promise<{ errorLog: string; infoLog: string }> { return this.call('compileLogs', { device, code }); }
+  compileLogs(device: number, code: string): Promise<{ errorLog: string; infoLog: string }> {
+    return this.call('compileLogs', { device, code });
+  }
   /** Runs `count` steps in the host; the watchdog allows `timeoutMs` per step without progress. */
-  steps(batch: StepBatch, timeoutMs?: number): Promise<StepOutcome[]> { return this.call('steps', batch, timeoutMs); }
+  steps(batch: StepBatch, timeoutMs?: number): Promise<StepOutcome[]> {
+    return this.call('steps', batch, timeoutMs);
+  }
 
   /** A loop id not used before by this DeviceHost (ids stay unique across restarts too). */
   nextLoopId(): number {
@@ -190,11 +248,24 @@ export class DeviceHost implements KernelHost {
    * then on, `stepTimeoutMs + 1000 / rateHz` ms without progress restarts the host, naming the
    * kernel. A restart forgets every loop: their listeners hear nothing more (onRestart says why).
    */
-  async startLoop(loop: number, launch: StepLaunch, control: ControlBlock, rateHz: number, listener: LoopListener): Promise<void> {
-    if (this.loops.has(loop)) throw new GpuError('INVALID_ARGUMENT', `loop ${loop} is already running in the ${this.backend} device host`);
+  async startLoop(
+    loop: number,
+    launch: StepLaunch,
+    control: ControlBlock,
+    rateHz: number,
+    listener: LoopListener,
+  ): Promise<void> {
+    if (this.loops.has(loop))
+      throw new GpuError('INVALID_ARGUMENT', `loop ${loop} is already running in the ${this.backend} device host`);
     const limitMs = Math.ceil((this.options.stepTimeoutMs ?? 5_000) + (rateHz > 0 ? 1000 / rateHz : 0));
     // Registered before sending: the first loopProgress may follow the answer closely.
-    const running: RunningLoop = { kernel: launch.kernel.label, listener, limitMs, timer: undefined, lastProgress: performance.now() };
+    const running: RunningLoop = {
+      kernel: launch.kernel.label,
+      listener,
+      limitMs,
+      timer: undefined,
+      lastProgress: performance.now(),
+    };
     this.loops.set(loop, running);
     try {
       await this.call('startLoop', { loop, launch, control, rateHz });
@@ -216,28 +287,52 @@ export class DeviceHost implements KernelHost {
     return result;
   }
 
-  call<K extends HostOperation>(op: K, args: HostOperations[K]['args'], timeoutMs?: number): Promise<HostOperations[K]['result']> {
-    if (this.disposed) return Promise.reject(new GpuError('HOST_EXITED', `the ${this.backend} device host was shut down`));
+  call<K extends HostOperation>(
+    op: K,
+    args: HostOperations[K]['args'],
+    timeoutMs?: number,
+  ): Promise<HostOperations[K]['result']> {
+    if (this.disposed)
+      return Promise.reject(new GpuError('HOST_EXITED', `the ${this.backend} device host was shut down`));
     const child = this.ensureStarted();
     const id = this.nextId++;
     // Read defensively: a malformed batch must fail in the host with an answer, not throw here.
-    const kernel = op === 'steps' ? String((args as Partial<StepBatch> | undefined)?.launch?.kernel?.label ?? '(unnamed)') : undefined;
+    const kernel =
+      op === 'steps'
+        ? String((args as Partial<StepBatch> | undefined)?.launch?.kernel?.label ?? '(unnamed)')
+        : undefined;
     const what = kernel !== undefined ? `step of kernel "${kernel}"` : `${op}`;
-    const limit = timeoutMs ?? (op === 'steps' ? this.options.stepTimeoutMs ?? 5_000 : this.options.requestTimeoutMs ?? 60_000);
+    const limit =
+      timeoutMs ?? (op === 'steps' ? (this.options.stepTimeoutMs ?? 5_000) : (this.options.requestTimeoutMs ?? 60_000));
     return new Promise((resolve, reject) => {
-      const watchdog = (): NodeJS.Timeout => setTimeout(() => {
-        if (kernel !== undefined) {
-          this.blameHungStep({ kernel, since: this.pending.get(id)?.lastProgress ?? 0, request: id }, limit);
-          return;
-        }
-        const message = `${this.backend} device host: ${what} did not finish within ${limit} ms; the host was killed and is restarting ` +
-          '(a kernel with an endless loop, or a hung driver)';
-        this.restart(message, new GpuError('WATCHDOG_TIMEOUT', message), { request: id });
-      }, limit);
-      this.pending.set(id, { op, what, resolve: resolve, reject, timer: watchdog(), watchdog, ...(kernel !== undefined ? { kernel } : {}), lastProgress: performance.now() });
+      const watchdog = (): NodeJS.Timeout =>
+        setTimeout(() => {
+          if (kernel !== undefined) {
+            this.blameHungStep({ kernel, since: this.pending.get(id)?.lastProgress ?? 0, request: id }, limit);
+            return;
+          }
+          const message =
+            `${this.backend} device host: ${what} did not finish within ${limit} ms; the host was killed and is restarting ` +
+            '(a kernel with an endless loop, or a hung driver)';
+          this.restart(message, new GpuError('WATCHDOG_TIMEOUT', message), { request: id });
+        }, limit);
+      this.pending.set(id, {
+        op,
+        what,
+        resolve: resolve,
+        reject,
+        timer: watchdog(),
+        watchdog,
+        ...(kernel !== undefined ? { kernel } : {}),
+        lastProgress: performance.now(),
+      });
       const request: HostRequest<K> = { kind: 'request', id, op, args };
       child.send(request, (error) => {
-        if (error) this.settle(id, new GpuError('HOST_EXITED', `${this.backend} device host: could not send ${what}: ${error.message}`));
+        if (error)
+          this.settle(
+            id,
+            new GpuError('HOST_EXITED', `${this.backend} device host: could not send ${what}: ${error.message}`),
+          );
       });
     });
   }
@@ -246,9 +341,15 @@ export class DeviceHost implements KernelHost {
     if (this.child) return this.child;
     const script = this.options.script ?? bundlePath('deviceHost.js');
     const peerAccess = this.options.peerAccess?.() ?? true;
-    const child = fork(script, [this.backend, String(this.instance), ...(peerAccess ? [] : [NO_PEER_ACCESS_ARGUMENT])], {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', execArgv: [],
-    });
+    const child = fork(
+      script,
+      [this.backend, String(this.instance), ...(peerAccess ? [] : [NO_PEER_ACCESS_ARGUMENT])],
+      {
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        serialization: 'advanced',
+        execArgv: [],
+      },
+    );
     this.child = child;
     this.generation++;
     // The last lines the host printed: a host that dies says why in its error, not only in a log nobody reads.
@@ -268,8 +369,15 @@ export class DeviceHost implements KernelHost {
       if (child !== this.child) return;
       if (message.kind === 'diagnostic') this.options.log?.warn(`[${this.backend} host] ${message.message}`);
       else if (message.kind === 'progress') this.rearm(message.id);
-      else if (message.kind === 'loopProgress') this.loopProgress(message.loop, { kind: 'progress', step: message.step, messages: message.messages, dropped: message.dropped });
-      else if (message.kind === 'loopFailed') this.loopFailed(message.loop, message.step, GpuError.fromData(message.error));
+      else if (message.kind === 'loopProgress')
+        this.loopProgress(message.loop, {
+          kind: 'progress',
+          step: message.step,
+          messages: message.messages,
+          dropped: message.dropped,
+        });
+      else if (message.kind === 'loopFailed')
+        this.loopFailed(message.loop, message.step, GpuError.fromData(message.error));
       else if (message.kind === 'loopMessages') this.loopMessages(message);
       else if (message.ok) this.settle(message.id, undefined, message.result);
       else this.settle(message.id, GpuError.fromData(message.error));
@@ -294,7 +402,10 @@ export class DeviceHost implements KernelHost {
 
   private armLoop(running: RunningLoop): void {
     clearTimeout(running.timer);
-    running.timer = setTimeout(() => this.blameHungStep({ kernel: running.kernel, since: running.lastProgress }, running.limitMs), running.limitMs);
+    running.timer = setTimeout(
+      () => this.blameHungStep({ kernel: running.kernel, since: running.lastProgress }, running.limitMs),
+      running.limitMs,
+    );
   }
 
   private loopProgress(loop: number, event: LoopEvent): void {
@@ -311,7 +422,9 @@ export class DeviceHost implements KernelHost {
       try {
         listener(batch, this.generation);
       } catch (error) {
-        this.options.log?.error(`${this.backend} device host: a listener of kernel ${batch.kernel}'s messages threw: ${errorMessage(error)}`);
+        this.options.log?.error(
+          `${this.backend} device host: a listener of kernel ${batch.kernel}'s messages threw: ${errorMessage(error)}`,
+        );
       }
     }
   }
@@ -327,7 +440,9 @@ export class DeviceHost implements KernelHost {
     try {
       running.listener(event);
     } catch (error) {
-      this.options.log?.error(`${this.backend} device host: a listener of kernel "${running.kernel}"'s loop threw: ${errorMessage(error)}`);
+      this.options.log?.error(
+        `${this.backend} device host: a listener of kernel "${running.kernel}"'s loop threw: ${errorMessage(error)}`,
+      );
     }
   }
 
@@ -346,17 +461,24 @@ export class DeviceHost implements KernelHost {
   private blameHungStep(firing: Suspect, limitMs: number): void {
     let oldest = firing;
     for (const running of this.loops.values()) {
-      if (running.timer && running.lastProgress < oldest.since) oldest = { kernel: running.kernel, since: running.lastProgress };
+      if (running.timer && running.lastProgress < oldest.since)
+        oldest = { kernel: running.kernel, since: running.lastProgress };
     }
     for (const [id, pending] of this.pending) {
-      if (pending.kernel !== undefined && pending.lastProgress < oldest.since) oldest = { kernel: pending.kernel, since: pending.lastProgress, request: id };
+      if (pending.kernel !== undefined && pending.lastProgress < oldest.since)
+        oldest = { kernel: pending.kernel, since: pending.lastProgress, request: id };
     }
     const silentMs = oldest === firing ? limitMs : Math.max(limitMs, Math.floor(performance.now() - oldest.since));
     // A steps request keeps the message it always had ("step of kernel ... did not finish within").
-    const what = oldest.request !== undefined ? `step of kernel "${oldest.kernel}" did not finish within ${silentMs} ms`
-      : `kernel "${oldest.kernel}" did not finish a step within ${silentMs} ms`;
+    const what =
+      oldest.request !== undefined
+        ? `step of kernel "${oldest.kernel}" did not finish within ${silentMs} ms`
+        : `kernel "${oldest.kernel}" did not finish a step within ${silentMs} ms`;
     const reason = `${this.backend} device host: ${what}; the host was killed and is restarting (an endless loop in the kernel, or a hung driver)`;
-    this.restart(reason, new GpuError('WATCHDOG_TIMEOUT', reason), { culprit: oldest.kernel, ...(oldest.request !== undefined ? { request: oldest.request } : {}) });
+    this.restart(reason, new GpuError('WATCHDOG_TIMEOUT', reason), {
+      culprit: oldest.kernel,
+      ...(oldest.request !== undefined ? { request: oldest.request } : {}),
+    });
   }
 
   private settle(id: number, error: GpuError | undefined, result?: unknown): void {
@@ -382,13 +504,22 @@ export class DeviceHost implements KernelHost {
     for (const loop of [...this.loops.keys()]) this.forgetLoop(loop);
     for (const id of [...this.pending.keys()]) {
       const pending = this.pending.get(id);
-      const own = (blame.request === undefined && blame.culprit === undefined) || id === blame.request ? error
-        : new GpuError('HOST_EXITED', `${this.backend} device host was restarted while ${pending?.what ?? 'a request'} waited: ${reason}`);
+      const own =
+        (blame.request === undefined && blame.culprit === undefined) || id === blame.request
+          ? error
+          : new GpuError(
+              'HOST_EXITED',
+              `${this.backend} device host was restarted while ${pending?.what ?? 'a request'} waited: ${reason}`,
+            );
       this.settle(id, own);
     }
     if (this.disposed) return;
     this.ensureStarted();
-    const event = { generation: this.generation, reason, ...(blame.culprit !== undefined ? { culprit: blame.culprit } : {}) };
+    const event = {
+      generation: this.generation,
+      reason,
+      ...(blame.culprit !== undefined ? { culprit: blame.culprit } : {}),
+    };
     for (const listener of this.restartListeners) listener(event);
   }
 
@@ -397,7 +528,8 @@ export class DeviceHost implements KernelHost {
     const child = this.child;
     this.child = undefined;
     for (const loop of [...this.loops.keys()]) this.forgetLoop(loop);
-    for (const id of [...this.pending.keys()]) this.settle(id, new GpuError('HOST_EXITED', `the ${this.backend} device host was shut down`));
+    for (const id of [...this.pending.keys()])
+      this.settle(id, new GpuError('HOST_EXITED', `the ${this.backend} device host was shut down`));
     child?.kill('SIGKILL');
     removeLeftovers(process.pid);
   }

@@ -6,7 +6,14 @@ import type { BufferHandle, CompiledKernelHandle, KernelSource, StepLaunch, Timi
 import { GpuError } from '../backends/gpuError';
 import type { KernelHost, LoopEvent } from './kernelHost';
 import type { BufferRange, InboxDelivery, StateTransferResult } from './hostProtocol';
-import { CONTROL_BYTES, decodeOutbox, inboxBytes, outboxBytes, type ControlBlock, type OutboxMessage } from '../abi/kernelAbi';
+import {
+  CONTROL_BYTES,
+  decodeOutbox,
+  inboxBytes,
+  outboxBytes,
+  type ControlBlock,
+  type OutboxMessage,
+} from '../abi/kernelAbi';
 
 export interface KernelPlacement {
   /** Position of the kernel among all running kernels; written into its control block. */
@@ -61,7 +68,12 @@ export class DeviceKernel {
    * Compiles the kernel on its device and allocates its buffers; the state starts zeroed and the
    * step counter at `options.step` (a restored checkpoint's step), else 0.
    */
-  static async create(host: KernelHost, source: KernelSource, placement: KernelPlacement, options: { step?: number } = {}): Promise<DeviceKernel> {
+  static async create(
+    host: KernelHost,
+    source: KernelSource,
+    placement: KernelPlacement,
+    options: { step?: number } = {},
+  ): Promise<DeviceKernel> {
     const step = options.step ?? 0;
     checkStep(step);
     const handle = await host.compile(placement.device, source);
@@ -80,10 +92,15 @@ export class DeviceKernel {
         outbox: await allocate(outboxBytes(placement.outboxCapacity), 'outbox'),
       };
       // The handle came from a process that died meanwhile: the buffers would live in the new one.
-      if (host.generation !== generation) throw new GpuError('HOST_EXITED', `the ${host.backend} device host restarted while kernel "${source.label}" was being created`);
+      if (host.generation !== generation)
+        throw new GpuError(
+          'HOST_EXITED',
+          `the ${host.backend} device host restarted while kernel "${source.label}" was being created`,
+        );
       return new DeviceKernel(host, source, placement, handle, buffers, generation, step);
     } catch (error) {
-      if (host.generation === generation) await Promise.allSettled([...allocated.map((b) => host.free(b)), host.releaseKernel(handle)]);
+      if (host.generation === generation)
+        await Promise.allSettled([...allocated.map((b) => host.free(b)), host.releaseKernel(handle)]);
       throw error;
     }
   }
@@ -130,12 +147,20 @@ export class DeviceKernel {
     this.assertAlive();
     const { placement } = this;
     if (inbox && inbox.count > Math.max(0, placement.inboxCapacity)) {
-      throw new RangeError(`kernel "${this.currentSource.label}": ${inbox.count} messages do not fit its inbox of ${placement.inboxCapacity} slots`);
+      throw new RangeError(
+        `kernel "${this.currentSource.label}": ${inbox.count} messages do not fit its inbox of ${placement.inboxCapacity} slots`,
+      );
     }
-    const outcomes = await this.host.steps({ launch: this.launch(), control: this.control(), count, ...(inbox && inbox.count > 0 ? { inbox } : {}) }, timeoutMs);
+    const outcomes = await this.host.steps(
+      { launch: this.launch(), control: this.control(), count, ...(inbox && inbox.count > 0 ? { inbox } : {}) },
+      timeoutMs,
+    );
     this.steps += outcomes.length;
     return outcomes.map(({ step, timing, outbox, sent }) =>
-      (outbox ? { step, timing, ...decodeOutbox(outbox, placement.outboxCapacity) } : { step, timing, messages: [], dropped: sent ?? 0 }));
+      outbox
+        ? { step, timing, ...decodeOutbox(outbox, placement.outboxCapacity) }
+        : { step, timing, messages: [], dropped: sent ?? 0 },
+    );
   }
 
   /**
@@ -199,7 +224,9 @@ export class DeviceKernel {
   swap(handle: CompiledKernelHandle, source: KernelSource): CompiledKernelHandle {
     this.assertNotLooping('swap its code');
     if (handle.device !== this.placement.device) {
-      throw new Error(`kernel "${this.currentSource.label}": the new version was compiled for device ${handle.device}, the kernel lives on device ${this.placement.device}`);
+      throw new Error(
+        `kernel "${this.currentSource.label}": the new version was compiled for device ${handle.device}, the kernel lives on device ${this.placement.device}`,
+      );
     }
     const old = this.handle;
     this.handle = handle;
@@ -209,7 +236,8 @@ export class DeviceKernel {
 
   /** Releases a version's compiled code (a swapped-out or unused one), never the current one. */
   async releaseHandle(handle: CompiledKernelHandle): Promise<void> {
-    if (handle.id === this.handle.id) throw new Error(`kernel "${this.currentSource.label}": cannot release the version it is running`);
+    if (handle.id === this.handle.id)
+      throw new Error(`kernel "${this.currentSource.label}": cannot release the version it is running`);
     // Its process is gone, and with it the code; the id may name something else in the new one.
     if (!this.alive) return;
     await this.host.releaseKernel(handle);
@@ -239,8 +267,18 @@ export class DeviceKernel {
     this.assertAlive();
     const { stateBytes } = this.placement;
     for (const { offset, length } of ranges) {
-      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset % 4 !== 0 || length % 4 !== 0 || offset + length > stateBytes) {
-        throw new Error(`kernel "${this.currentSource.label}": the range at ${offset} of ${length} bytes is not whole 32-bit words within its ${stateBytes}-byte state`);
+      if (
+        !Number.isSafeInteger(offset) ||
+        !Number.isSafeInteger(length) ||
+        offset < 0 ||
+        length < 0 ||
+        offset % 4 !== 0 ||
+        length % 4 !== 0 ||
+        offset + length > stateBytes
+      ) {
+        throw new Error(
+          `kernel "${this.currentSource.label}": the range at ${offset} of ${length} bytes is not whole 32-bit words within its ${stateBytes}-byte state`,
+        );
       }
     }
     const loop = this.loop;
@@ -279,29 +317,47 @@ export class DeviceKernel {
   async release(): Promise<void> {
     if (!this.alive) return;
     if (this.looping) await this.stopLoop().catch(() => undefined);
-    await Promise.allSettled([...Object.values<BufferHandle>({ ...this.buffers }).map((b) => this.host.free(b)), this.host.releaseKernel(this.handle)]);
+    await Promise.allSettled([
+      ...Object.values<BufferHandle>({ ...this.buffers }).map((b) => this.host.free(b)),
+      this.host.releaseKernel(this.handle),
+    ]);
   }
 
   private launch(): StepLaunch {
     const { placement } = this;
-    return { kernel: this.handle, ...this.buffers, grid: placement.grid, ...(placement.block ? { block: placement.block } : {}) };
+    return {
+      kernel: this.handle,
+      ...this.buffers,
+      grid: placement.grid,
+      ...(placement.block ? { block: placement.block } : {}),
+    };
   }
 
   private control(): ControlBlock {
-    return { step: this.steps, kernelIndex: this.placement.index, inboxCount: 0, outboxCapacity: this.placement.outboxCapacity };
+    return {
+      step: this.steps,
+      kernelIndex: this.placement.index,
+      inboxCount: 0,
+      outboxCapacity: this.placement.outboxCapacity,
+    };
   }
 
   private assertNotLooping(what: string): void {
-    if (this.looping) throw new Error(`kernel "${this.currentSource.label}" is stepping in a loop: stop the loop before you ${what}`);
+    if (this.looping)
+      throw new Error(`kernel "${this.currentSource.label}" is stepping in a loop: stop the loop before you ${what}`);
   }
 
   private assertAlive(): void {
     if (!this.alive) {
-      throw new GpuError('HOST_EXITED', `kernel "${this.currentSource.label}" is gone: its ${this.host.backend} device host was restarted`);
+      throw new GpuError(
+        'HOST_EXITED',
+        `kernel "${this.currentSource.label}" is gone: its ${this.host.backend} device host was restarted`,
+      );
     }
   }
 }
 
 function checkStep(step: number): void {
-  if (!Number.isSafeInteger(step) || step < 0) throw new Error(`a step count must be a whole number from 0, not ${step}`);
+  if (!Number.isSafeInteger(step) || step < 0)
+    throw new Error(`a step count must be a whole number from 0, not ${step}`);
 }

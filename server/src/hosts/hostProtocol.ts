@@ -1,6 +1,13 @@
 // Messages between the server and a device-host child over Node IPC ('advanced' serialisation,
 // so Uint8Arrays travel as bytes, not JSON).
-import type { BufferHandle, DeviceInfo, CompiledKernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
+import type {
+  BufferHandle,
+  DeviceInfo,
+  CompiledKernelHandle,
+  KernelSource,
+  StepLaunch,
+  Timing,
+} from '../backends/backend';
 import type { GpuErrorData } from '../backends/gpuError';
 import type { ControlBlock } from '../abi/kernelAbi';
 import type { Payload } from './bulkTransfer';
@@ -76,14 +83,20 @@ export interface HostOperations {
    * that copy only: the host goes on with the next requests (a checkpoint, then the next version's
    * loop) while the bytes travel.
    */
-  readSoon: { args: { buffer: BufferHandle; offset: number; bytes: number }; result: { data: Payload; timing: Timing } };
+  readSoon: {
+    args: { buffer: BufferHandle; offset: number; bytes: number };
+    result: { data: Payload; timing: Timing };
+  };
   /**
    * Reads only `ranges` of a buffer (a kernel's state, for the state views), back to back in one
    * payload, in one copy through the backend's reused staging memory. It is a request on the
    * host's queue, so it runs between two steps of any loop; with `loop`, the answer carries that
    * loop's next step number at that boundary (absent when the host has no such loop).
    */
-  readRanges: { args: { buffer: BufferHandle; ranges: BufferRange[]; loop?: number }; result: { data: Payload; step?: number; timing: Timing } };
+  readRanges: {
+    args: { buffer: BufferHandle; ranges: BufferRange[]; loop?: number };
+    result: { data: Payload; step?: number; timing: Timing };
+  };
   copy: { args: { source: BufferHandle; destination: BufferHandle; bytes: number }; result: Timing };
   steps: { args: StepBatch; result: StepOutcome[] };
   compileLogs: { args: { device: number; code: string }; result: { errorLog: string; infoLog: string } };
@@ -106,7 +119,10 @@ export interface HostOperations {
    * Migration's restore: reads `file` (written by another host's exportState) into a buffer, then,
    * with `verify`, reads the buffer back from the device and hashes what it holds.
    */
-  importState: { args: { buffer: BufferHandle; bytes: number; file: string; verify: boolean }; result: StateTransferResult };
+  importState: {
+    args: { buffer: BufferHandle; bytes: number; file: string; verify: boolean };
+    result: StateTransferResult;
+  };
   /**
    * Takes back the inboxes delivered to kernel `kernel` that no step has consumed yet (a kernel
    * leaving this host: stopped, or migrated), oldest first; the host forgets them.
@@ -177,7 +193,8 @@ export interface HostLoopMessages {
   inboxesTaken: number;
 }
 
-export type HostMessage = HostResponse | HostDiagnostic | HostProgress | HostLoopProgress | HostLoopFailed | HostLoopMessages;
+export type HostMessage =
+  HostResponse | HostDiagnostic | HostProgress | HostLoopProgress | HostLoopFailed | HostLoopMessages;
 
 /**
  * server → host, no answer: messages for kernel `kernel`'s next step (free-running delivery). The

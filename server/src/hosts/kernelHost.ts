@@ -40,9 +40,19 @@ export interface KernelHost {
   free(buffer: BufferHandle): Promise<null>;
   write(buffer: BufferHandle, offset: number, data: Uint8Array): Promise<Timing>;
   /** Reads device memory; `into` (exactly `bytes` long) receives large reads. */
-  read(buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }>;
+  read(
+    buffer: BufferHandle,
+    offset: number,
+    bytes: number,
+    into?: Uint8Array,
+  ): Promise<{ data: Uint8Array; timing: Timing }>;
   /** A read queued ahead of anything sent after it, whose reply waits for that copy only. */
-  readSoon(buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }>;
+  readSoon(
+    buffer: BufferHandle,
+    offset: number,
+    bytes: number,
+    into?: Uint8Array,
+  ): Promise<{ data: Uint8Array; timing: Timing }>;
   /**
    * Reads only `ranges` of a buffer at a step boundary of every loop in the host, one array per
    * range; with `loop`, also that loop's next step number at the boundary the read ran at.
@@ -52,7 +62,13 @@ export interface KernelHost {
   /** A loop id not used before by this host (unique across restarts too). */
   nextLoopId(): number;
   /** Starts stepping continuously from `control.step`; resolves once accepted; `listener` hears progress and a failed step. */
-  startLoop(loop: number, launch: StepLaunch, control: ControlBlock, rateHz: number, listener: LoopListener): Promise<void>;
+  startLoop(
+    loop: number,
+    launch: StepLaunch,
+    control: ControlBlock,
+    rateHz: number,
+    listener: LoopListener,
+  ): Promise<void>;
   /** Stops a loop at a step boundary; resolves with the next step number. */
   stopLoop(loop: number): Promise<{ step: number }>;
   /** Migration: writes a buffer into the shared-memory file `file` and hashes it, in the host. */

@@ -90,7 +90,8 @@ export class FrameChecker {
         length = line.slice(colon + 1).trim();
       }
     }
-    if (length === undefined) return `a frame without a Content-Length header (its headers: ${quote(block)}); every message needs "Content-Length: <bytes>"`;
+    if (length === undefined)
+      return `a frame without a Content-Length header (its headers: ${quote(block)}); every message needs "Content-Length: <bytes>"`;
     if (/^-\d+$/.test(length)) return `Content-Length is negative (${length}); it must be the body's size in bytes`;
     if (!/^\d+$/.test(length)) return `Content-Length is not a number of bytes: ${quote(length)}`;
     const bytes = Number(length);
@@ -104,7 +105,8 @@ export class FrameChecker {
 
   /** Header bytes without their end yet: catches what can never become a header without waiting for more. */
   private checkPartialHeader(): string | undefined {
-    if (this.header.length > MAX_HEADER_BYTES) return `no end of headers ("\\r\\n\\r\\n") in the first ${MAX_HEADER_BYTES} bytes of a frame: ${quote(this.header.toString('latin1'))}`;
+    if (this.header.length > MAX_HEADER_BYTES)
+      return `no end of headers ("\\r\\n\\r\\n") in the first ${MAX_HEADER_BYTES} bytes of a frame: ${quote(this.header.toString('latin1'))}`;
     const lines = this.header.toString('latin1').split('\r\n');
     const last = lines.pop() ?? '';
     const bad = lines.find((line) => !isHeaderLine(line));
@@ -117,9 +119,10 @@ export class FrameChecker {
   }
 
   private notAHeader(line: string): string {
-    const shortBody = this.previousLength !== undefined
-      ? `; the frame before declared Content-Length ${this.previousLength}, probably less than its body really was`
-      : '';
+    const shortBody =
+      this.previousLength !== undefined
+        ? `; the frame before declared Content-Length ${this.previousLength}, probably less than its body really was`
+        : '';
     return `expected a header such as "Content-Length: 123" but got ${quote(line)}${shortBody}`;
   }
 }
@@ -128,7 +131,11 @@ export class FrameChecker {
  * Watches a transport's bytes (without consuming them) and calls `onBadFrame` once, at the first
  * bad frame, and `onBadBody` for each well-framed body that is not JSON.
  */
-export function guardFraming(input: Readable, onBadFrame: (problem: string) => void, onBadBody?: (problem: string) => void): void {
+export function guardFraming(
+  input: Readable,
+  onBadFrame: (problem: string) => void,
+  onBadBody?: (problem: string) => void,
+): void {
   const checker = new FrameChecker(onBadBody);
   const onData = (chunk: Buffer | string): void => {
     const problem = checker.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);

@@ -4,7 +4,15 @@
 // kernelState; it pushes ringkernel/kernelsChanged and every ringkernel/reloadOutcome.
 import { basename } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CodeLensRefreshRequest, ErrorCodes, LSPErrorCodes, ResponseError, type Connection, type TextDocumentSaveReason, type TextDocuments } from 'vscode-languageserver/node';
+import {
+  CodeLensRefreshRequest,
+  ErrorCodes,
+  LSPErrorCodes,
+  ResponseError,
+  type Connection,
+  type TextDocumentSaveReason,
+  type TextDocuments,
+} from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { BackendName } from '../backends/backendReport';
 import { GpuError } from '../backends/gpuError';
@@ -19,8 +27,21 @@ import type { Validate } from '../runtime/hotReloadManager';
 import type { MigrationRoute } from '../migration/migrationTypes';
 import { DEFAULT_SETTINGS, type RingKernelSettings } from '../settings';
 import {
-  entryPointOffsetsRequest, kernelStateRequest, kernelsChangedNotification, kernelsRequest, reloadKernelRequest, reloadOutcomeNotification, rollbackKernelRequest,
-  runningSourceRequest, startKernelsRequest, stopKernelsRequest, trustChangedNotification, type KernelRequestErrorData, type KernelsInfo, type RunningSourceResult, type StartKernelsResult,
+  entryPointOffsetsRequest,
+  kernelStateRequest,
+  kernelsChangedNotification,
+  kernelsRequest,
+  reloadKernelRequest,
+  reloadOutcomeNotification,
+  rollbackKernelRequest,
+  runningSourceRequest,
+  startKernelsRequest,
+  stopKernelsRequest,
+  trustChangedNotification,
+  type KernelRequestErrorData,
+  type KernelsInfo,
+  type RunningSourceResult,
+  type StartKernelsResult,
 } from './protocol';
 import { entryPointOffset } from '../manifest/entryPointOffset';
 import { runningVersionLenses } from './runningVersionLens';
@@ -58,7 +79,12 @@ export class KernelWiring {
   private unavailableShown = '';
   private readonly onUnavailableChanged: (() => void) | undefined;
 
-  constructor(private readonly connection: Connection, private readonly documents: TextDocuments<TextDocument>, private readonly log: Logger, options: KernelWiringOptions) {
+  constructor(
+    private readonly connection: Connection,
+    private readonly documents: TextDocuments<TextDocument>,
+    private readonly log: Logger,
+    options: KernelWiringOptions,
+  ) {
     const settings = (): RingKernelSettings => this.settings;
     this.onUnavailableChanged = options.onUnavailableChanged?.bind(options);
     this.runtime = new KernelRuntime({
@@ -66,13 +92,24 @@ export class KernelWiring {
       placer: options.placer,
       validate: validatorFor(options.validation),
       unavailableReason: (backend) => options.unavailableReason(backend),
-      get stepTimeoutMs() { return settings()['kernels.stepTimeoutMs']; },
-      get checkpointIntervalMs() { return settings()['kernels.checkpointIntervalSeconds'] * 1000; },
-      get enableP2P() { return settings().enableP2P; },
-      get maxHostsPerDevice() { return settings()['kernels.maxHostsPerDevice']; },
+      get stepTimeoutMs() {
+        return settings()['kernels.stepTimeoutMs'];
+      },
+      get checkpointIntervalMs() {
+        return settings()['kernels.checkpointIntervalSeconds'] * 1000;
+      },
+      get enableP2P() {
+        return settings().enableP2P;
+      },
+      get maxHostsPerDevice() {
+        return settings()['kernels.maxHostsPerDevice'];
+      },
       onChange: () => this.scheduleNotify(),
-      onOutcome: (outcome) => void connection.sendNotification(reloadOutcomeNotification, toWire.reloadOutcome(outcome)),
-      ...(options.migrationRoute ? { migrationRoute: (from: string, to: string) => options.migrationRoute?.(from, to) ?? 'hostStaged' } : {}),
+      onOutcome: (outcome) =>
+        void connection.sendNotification(reloadOutcomeNotification, toWire.reloadOutcome(outcome)),
+      ...(options.migrationRoute
+        ? { migrationRoute: (from: string, to: string) => options.migrationRoute?.(from, to) ?? 'hostStaged' }
+        : {}),
     });
     this.register();
   }
@@ -97,7 +134,9 @@ export class KernelWiring {
   setManifest(manifest: Manifest | undefined): void {
     this.manifest = manifest;
     if (manifest) {
-      this.runtime.setManifest(manifest).catch((error: unknown) => this.log.error(`applying ${manifest.path} failed: ${errorMessage(error)}`));
+      this.runtime
+        .setManifest(manifest)
+        .catch((error: unknown) => this.log.error(`applying ${manifest.path} failed: ${errorMessage(error)}`));
       this.maybeAutoStart();
     }
     this.scheduleNotify();
@@ -113,9 +152,16 @@ export class KernelWiring {
     const peerAccessChanged = settings.enableP2P !== this.settings.enableP2P;
     this.settings = settings;
     if (peerAccessChanged) {
-      this.runtime.setPeerAccess(settings.enableP2P)
-        .then(() => this.log.info(`ringkernel.enableP2P is ${settings.enableP2P ? 'on: CUDA devices copy peer to peer where they can' : 'off: copies between CUDA devices go through the host'}`))
-        .catch((error: unknown) => this.log.error(`applying ringkernel.enableP2P to the CUDA device host failed: ${errorMessage(error)}`));
+      this.runtime
+        .setPeerAccess(settings.enableP2P)
+        .then(() =>
+          this.log.info(
+            `ringkernel.enableP2P is ${settings.enableP2P ? 'on: CUDA devices copy peer to peer where they can' : 'off: copies between CUDA devices go through the host'}`,
+          ),
+        )
+        .catch((error: unknown) =>
+          this.log.error(`applying ringkernel.enableP2P to the CUDA device host failed: ${errorMessage(error)}`),
+        );
     }
     this.maybeAutoStart();
   }
@@ -134,7 +180,9 @@ export class KernelWiring {
 
   /** Kernels that cannot run on this machine (a CUDA kernel without CUDA), with the shortened reason. */
   unavailableKernels(): { kernelId: string; reason: string }[] {
-    return this.runtime.views().flatMap((v) => (v.unavailableHere !== undefined ? [{ kernelId: v.id, reason: v.unavailableHere }] : []));
+    return this.runtime
+      .views()
+      .flatMap((v) => (v.unavailableHere !== undefined ? [{ kernelId: v.id, reason: v.unavailableHere }] : []));
   }
 
   /** The K2K router's figures (what ringkernel/routerStats and the topology's link rates show). */
@@ -183,33 +231,60 @@ export class KernelWiring {
       }
     });
     connection.onRequest(stopKernelsRequest, async () => ({ stopped: await this.runtime.stop() }));
-    connection.onRequest(reloadKernelRequest, ({ id }) => this.forKernel(id, async () => toWire.reloadOutcome(await this.runtime.reload(id))));
-    connection.onRequest(rollbackKernelRequest, ({ id }) => this.forKernel(id, async () => toWire.reloadOutcome(await this.runtime.rollback(id))));
+    connection.onRequest(reloadKernelRequest, ({ id }) =>
+      this.forKernel(id, async () => toWire.reloadOutcome(await this.runtime.reload(id))),
+    );
+    connection.onRequest(rollbackKernelRequest, ({ id }) =>
+      this.forKernel(id, async () => toWire.reloadOutcome(await this.runtime.rollback(id))),
+    );
     connection.onRequest(entryPointOffsetsRequest, ({ uri, names }) => {
       const document = this.documents.get(uri);
       if (!document) return { offsets: names.map(() => null) };
       const text = document.getText();
       return { offsets: names.map((name) => entryPointOffset(document.languageId, text, name) ?? null) };
     });
-    connection.onRequest(kernelStateRequest, ({ id, words }) => this.forKernel(id, async () => {
-      const snapshot = await this.runtime.readState(id);
-      const count = Math.min(Math.max(0, Math.floor(words ?? 0)), MAX_STATE_WORDS, Math.floor(snapshot.stateBytes / 4));
-      const view = new Uint32Array(snapshot.state.buffer, snapshot.state.byteOffset, count);
-      return { id, version: snapshot.version, step: snapshot.step, sha256: snapshot.sha256, stateBytes: snapshot.stateBytes, words: [...view] };
-    }));
-    connection.onRequest(runningSourceRequest, ({ id }) => this.forKernel(id, () => {
-      const { version, view } = this.runtime.runningSource(id);
-      const result: RunningSourceResult = { id, version: version.number, language: view.language, path: view.source, code: version.source.code };
-      if (view.fileDiffers !== undefined) result.fileDiffers = view.fileDiffers;
-      return Promise.resolve(result);
-    }));
+    connection.onRequest(kernelStateRequest, ({ id, words }) =>
+      this.forKernel(id, async () => {
+        const snapshot = await this.runtime.readState(id);
+        const count = Math.min(
+          Math.max(0, Math.floor(words ?? 0)),
+          MAX_STATE_WORDS,
+          Math.floor(snapshot.stateBytes / 4),
+        );
+        const view = new Uint32Array(snapshot.state.buffer, snapshot.state.byteOffset, count);
+        return {
+          id,
+          version: snapshot.version,
+          step: snapshot.step,
+          sha256: snapshot.sha256,
+          stateBytes: snapshot.stateBytes,
+          words: [...view],
+        };
+      }),
+    );
+    connection.onRequest(runningSourceRequest, ({ id }) =>
+      this.forKernel(id, () => {
+        const { version, view } = this.runtime.runningSource(id);
+        const result: RunningSourceResult = {
+          id,
+          version: version.number,
+          language: view.language,
+          path: view.source,
+          code: version.source.code,
+        };
+        if (view.fileDiffers !== undefined) result.fileDiffers = view.fileDiffers;
+        return Promise.resolve(result);
+      }),
+    );
     connection.onCodeLens(({ textDocument }) => {
       const document = this.documents.get(textDocument.uri);
       if (!document || !textDocument.uri.startsWith('file:')) return [];
       return runningVersionLenses(this.runtime.views(), fileURLToPath(textDocument.uri), document.getText());
     });
     connection.onNotification(trustChangedNotification, ({ trusted }) => {
-      this.log.info(trusted ? 'the workspace is trusted now: kernels may run' : 'the workspace is not trusted: kernels do not run');
+      this.log.info(
+        trusted ? 'the workspace is trusted now: kernels may run' : 'the workspace is not trusted: kernels do not run',
+      );
       this.setTrusted(trusted);
     });
     // Why each document is being saved (willSave comes just before didSave), for reloadOn.
@@ -227,23 +302,33 @@ export class KernelWiring {
       // Validation runs on every save (validationWiring); only the reload depends on why it was saved.
       if (!saveReloads(this.reloadOn(), reason)) {
         if (this.runtime.runsSource(fileURLToPath(uri))) {
-          this.log.debug(`${basename(fileURLToPath(uri))}: ${saveReasonName(reason)} validates but does not reload (ringkernel.kernels.reloadOn is ${this.reloadOn()})`);
+          this.log.debug(
+            `${basename(fileURLToPath(uri))}: ${saveReasonName(reason)} validates but does not reload (ringkernel.kernels.reloadOn is ${this.reloadOn()})`,
+          );
         }
         return;
       }
       // Every outcome (rejected included) reaches the client as a reloadOutcome notification.
       for (const pending of this.runtime.sourceSaved(fileURLToPath(uri), event.document.getText())) {
-        pending.catch((error: unknown) => this.log.error(`reloading after saving ${uri} failed: ${errorMessage(error)}`));
+        pending.catch((error: unknown) =>
+          this.log.error(`reloading after saving ${uri} failed: ${errorMessage(error)}`),
+        );
       }
     });
   }
 
   private async start(onProgress?: (message: string, percentage: number) => void): Promise<StartKernelsResult> {
     if (!this.trusted) {
-      return { started: [], failed: [], error: 'kernels do not run in an untrusted workspace (validation still works); trust the workspace to run them' };
+      return {
+        started: [],
+        failed: [],
+        error: 'kernels do not run in an untrusted workspace (validation still works); trust the workspace to run them',
+      };
     }
-    if (!this.manifest) return { started: [], failed: [], error: 'the workspace has no ringkernel.json; create one to declare kernels' };
-    if (!this.probed) return { started: [], failed: [], error: 'the GPU devices are still being probed; try again in a moment' };
+    if (!this.manifest)
+      return { started: [], failed: [], error: 'the workspace has no ringkernel.json; create one to declare kernels' };
+    if (!this.probed)
+      return { started: [], failed: [], error: 'the GPU devices are still being probed; try again in a moment' };
     this.startingNow = true;
     try {
       return await this.runtime.start(onProgress);
@@ -262,24 +347,47 @@ export class KernelWiring {
 
   /** Auto-start will run once the probe is done (the status item says "starting", not "stopped"). */
   private autoStartPending(): boolean {
-    return !this.autoStarted && this.settings['kernels.autoStart'] && this.trusted && (this.manifest?.kernels.length ?? 0) > 0;
+    return (
+      !this.autoStarted &&
+      this.settings['kernels.autoStart'] &&
+      this.trusted &&
+      (this.manifest?.kernels.length ?? 0) > 0
+    );
   }
 
   private maybeAutoStart(): void {
-    if (this.autoStarted || !this.settings['kernels.autoStart'] || !this.trusted || !this.probed || !this.manifest || this.manifest.kernels.length === 0) return;
+    if (
+      this.autoStarted ||
+      !this.settings['kernels.autoStart'] ||
+      !this.trusted ||
+      !this.probed ||
+      !this.manifest ||
+      this.manifest.kernels.length === 0
+    )
+      return;
     this.autoStarted = true;
     void this.start().then((result) => {
       if (result.error) this.log.warn(`kernels did not start: ${result.error}`);
-      else this.log.info(`started ${result.started.length} kernel(s)${result.failed.length > 0 ? `; ${result.failed.length} could not start` : ''}`);
+      else
+        this.log.info(
+          `started ${result.started.length} kernel(s)${result.failed.length > 0 ? `; ${result.failed.length} could not start` : ''}`,
+        );
       // A kernel that cannot run on this machine is a warning on its manifest entry (see server.ts), not a popup at every start.
       const unavailable = new Set(this.unavailableKernels().map((k) => k.kernelId));
-      for (const failure of result.failed) if (!unavailable.has(failure.id)) void this.connection.window.showWarningMessage(`RingKernel: ${failure.message}`);
+      for (const failure of result.failed)
+        if (!unavailable.has(failure.id))
+          void this.connection.window.showWarningMessage(`RingKernel: ${failure.message}`);
     });
   }
 
   private async forKernel<T>(id: unknown, action: () => Promise<T>): Promise<T> {
-    if (typeof id !== 'string') throw new ResponseError(ErrorCodes.InvalidParams, `a kernel id (a string) is needed, not ${JSON.stringify(id)}`);
-    if (!this.trusted) throw new ResponseError(LSPErrorCodes.RequestFailed, 'kernels do not run in an untrusted workspace; trust the workspace to run them');
+    if (typeof id !== 'string')
+      throw new ResponseError(ErrorCodes.InvalidParams, `a kernel id (a string) is needed, not ${JSON.stringify(id)}`);
+    if (!this.trusted)
+      throw new ResponseError(
+        LSPErrorCodes.RequestFailed,
+        'kernels do not run in an untrusted workspace; trust the workspace to run them',
+      );
     try {
       return await action();
     } catch (error) {
@@ -296,7 +404,8 @@ export class KernelWiring {
       void this.connection.sendNotification(kernelsChangedNotification, info);
       // The entry-point lenses change only when a kernel's code starts or stops differing from its file.
       const lenses = info.kernels.map((k) => `${k.id}:${k.version}:${k.state}:${k.fileDiffers ?? ''}`).join('\n');
-      if (lenses !== this.lensesShown && this.codeLensRefresh) void this.connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
+      if (lenses !== this.lensesShown && this.codeLensRefresh)
+        void this.connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
       this.lensesShown = lenses;
     }, 500);
   }

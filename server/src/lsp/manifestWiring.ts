@@ -11,7 +11,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DiagnosticSeverity, type Connection, type Diagnostic, type Disposable, type TextDocuments } from 'vscode-languageserver/node';
+import {
+  DiagnosticSeverity,
+  type Connection,
+  type Diagnostic,
+  type Disposable,
+  type TextDocuments,
+} from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { errorMessage } from '../logger';
 import { MANIFEST_NAME, parseManifest, type Manifest } from '../manifest/manifest';
@@ -64,7 +70,10 @@ export function manifestDiagnostics(manifest: Manifest, text: string, schemaToo:
 }
 
 /** Each note as a warning on its kernel's `"id"` value (the document's start when the id is not found). */
-export function kernelNoteDiagnostics(notes: readonly { kernelId: string; reason: string }[], text: string): Diagnostic[] {
+export function kernelNoteDiagnostics(
+  notes: readonly { kernelId: string; reason: string }[],
+  text: string,
+): Diagnostic[] {
   const lines = new LineIndex(text);
   return notes.map(({ kernelId, reason }) => {
     const escaped = JSON.stringify(kernelId).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -92,12 +101,18 @@ export function wireManifestDiagnostics(
   const lastText = new Map<string, string>();
   let disposed = false;
 
-  const manifestPaths = (): string[] => [...new Set(workspaceRoots().map((root) => resolve(join(root, MANIFEST_NAME))))];
+  const manifestPaths = (): string[] => [
+    ...new Set(workspaceRoots().map((root) => resolve(join(root, MANIFEST_NAME)))),
+  ];
   const isManifest = (path: string): boolean => manifestPaths().includes(path);
-  const openDocument = (path: string): TextDocument | undefined => documents.all().find((document) => pathOf(document.uri) === path);
+  const openDocument = (path: string): TextDocument | undefined =>
+    documents.all().find((document) => pathOf(document.uri) === path);
 
   const publish = (path: string, manifest: Manifest, text: string, document: TextDocument | undefined): void => {
-    const diagnostics = [...manifestDiagnostics(manifest, text, !options.clientValidatesSchema()), ...kernelNoteDiagnostics(options.kernelNotes?.() ?? [], text)];
+    const diagnostics = [
+      ...manifestDiagnostics(manifest, text, !options.clientValidatesSchema()),
+      ...kernelNoteDiagnostics(options.kernelNotes?.() ?? [], text),
+    ];
     // An open document's own URI: the client may spell the same path differently.
     const uri = document?.uri ?? pathToFileURL(path).href;
     void connection.sendDiagnostics(document ? { uri, version: document.version, diagnostics } : { uri, diagnostics });
@@ -145,52 +160,67 @@ export function wireManifestDiagnostics(
 
   const later = (path: string, fromEditor: boolean, delayMs: number): void => {
     clearTimeout(timers.get(path));
-    timers.set(path, setTimeout(() => {
-      timers.delete(path);
-      check(path, fromEditor);
-    }, delayMs));
+    timers.set(
+      path,
+      setTimeout(() => {
+        timers.delete(path);
+        check(path, fromEditor);
+      }, delayMs),
+    );
   };
 
   /** Manifests that name `path` as a kernel source, broken kernels included. */
   const manifestsNaming = (path: string): string[] =>
-    [...manifests.entries()].filter(([, manifest]) => manifest.declared.some((kernel) => kernel.source === path)).map(([manifestPath]) => manifestPath);
+    [...manifests.entries()]
+      .filter(([, manifest]) => manifest.declared.some((kernel) => kernel.source === path))
+      .map(([manifestPath]) => manifestPath);
 
-  const guard = <E>(handler: (event: E) => void) => (event: E): void => {
-    try {
-      handler(event);
-    } catch (error) {
-      connection.console.error(`${MANIFEST_NAME} wiring: ${errorMessage(error)}`);
-    }
-  };
+  const guard =
+    <E>(handler: (event: E) => void) =>
+    (event: E): void => {
+      try {
+        handler(event);
+      } catch (error) {
+        connection.console.error(`${MANIFEST_NAME} wiring: ${errorMessage(error)}`);
+      }
+    };
 
   const subscriptions: Disposable[] = [
-    documents.onDidOpen(guard((event) => {
-      const path = pathOf(event.document.uri);
-      if (path !== undefined && isManifest(path)) {
-        clearTimeout(timers.get(path));
-        check(path, true);
-      }
-    })),
-    documents.onDidChangeContent(guard((event) => {
-      const path = pathOf(event.document.uri);
-      if (path === undefined || !isManifest(path) || lastText.get(path) === event.document.getText()) return;
-      later(path, true, MANIFEST_DEBOUNCE_MS);
-    })),
-    documents.onDidSave(guard((event) => {
-      const path = pathOf(event.document.uri);
-      if (path === undefined) return;
-      if (isManifest(path)) {
-        clearTimeout(timers.get(path));
-        check(path, false);
-        return;
-      }
-      for (const manifestPath of manifestsNaming(path)) check(manifestPath, true);
-    })),
-    documents.onDidClose(guard((event) => {
-      const path = pathOf(event.document.uri);
-      // After validation's clearing of the closed document (see the top of this file).
-      if (path !== undefined && isManifest(path)) later(path, false, 0);
-    })),
+    documents.onDidOpen(
+      guard((event) => {
+        const path = pathOf(event.document.uri);
+        if (path !== undefined && isManifest(path)) {
+          clearTimeout(timers.get(path));
+          check(path, true);
+        }
+      }),
+    ),
+    documents.onDidChangeContent(
+      guard((event) => {
+        const path = pathOf(event.document.uri);
+        if (path === undefined || !isManifest(path) || lastText.get(path) === event.document.getText()) return;
+        later(path, true, MANIFEST_DEBOUNCE_MS);
+      }),
+    ),
+    documents.onDidSave(
+      guard((event) => {
+        const path = pathOf(event.document.uri);
+        if (path === undefined) return;
+        if (isManifest(path)) {
+          clearTimeout(timers.get(path));
+          check(path, false);
+          return;
+        }
+        for (const manifestPath of manifestsNaming(path)) check(manifestPath, true);
+      }),
+    ),
+    documents.onDidClose(
+      guard((event) => {
+        const path = pathOf(event.document.uri);
+        // After validation's clearing of the closed document (see the top of this file).
+        if (path !== undefined && isManifest(path)) later(path, false, 0);
+      }),
+    ),
   ];
 
   return {

@@ -16,8 +16,15 @@ import { executeDrain } from '../runtime/deviceDrain';
 import type { DeviceUnregisterResult } from '../coordinator/coordinatorTypes';
 import type { MigrationReport } from '../migration/migrationTypes';
 import {
-  drainDeviceRequest, migrateRequest, migrationTargetsRequest,
-  type DrainDeviceParams, type DrainOutcome, type MigrateParams, type MigrationOutcome, type MigrationTarget, type MigrationTargets,
+  drainDeviceRequest,
+  migrateRequest,
+  migrationTargetsRequest,
+  type DrainDeviceParams,
+  type DrainOutcome,
+  type MigrateParams,
+  type MigrationOutcome,
+  type MigrationTarget,
+  type MigrationTargets,
 } from './protocol';
 
 export interface MigrationWiringOptions {
@@ -30,7 +37,11 @@ export interface MigrationWiringOptions {
 }
 
 export class MigrationWiring {
-  constructor(private readonly connection: Connection, private readonly log: Logger, private readonly options: MigrationWiringOptions) {
+  constructor(
+    private readonly connection: Connection,
+    private readonly log: Logger,
+    private readonly options: MigrationWiringOptions,
+  ) {
     connection.onRequest(migrationTargetsRequest, ({ kernelId }) => this.targets(kernelId));
     connection.onRequest(migrateRequest, (params, token) => this.migrate(params, token));
     connection.onRequest(drainDeviceRequest, (params) => this.drain(params));
@@ -39,15 +50,31 @@ export class MigrationWiring {
   targets(kernelId: string): MigrationTargets {
     const { runtime, coordinator } = this.options;
     const view = runtime.views().find((v) => v.id === kernelId);
-    if (!view?.device) throw new ResponseError(ErrorCodes.InvalidParams, `kernel "${kernelId}" is not running (kernels: ${runtime.views().map((v) => v.id).join(', ') || 'none'})`);
+    if (!view?.device)
+      throw new ResponseError(
+        ErrorCodes.InvalidParams,
+        `kernel "${kernelId}" is not running (kernels: ${
+          runtime
+            .views()
+            .map((v) => v.id)
+            .join(', ') || 'none'
+        })`,
+      );
     const spec = runtime.spec(kernelId);
     const from = view.device;
     const targets: MigrationTarget[] = [];
     for (const device of coordinator.devices()) {
       if (device.key === from) continue;
-      const target: MigrationTarget = { device: device.key, deviceName: device.name, possible: true, kernelCount: device.kernelCount };
+      const target: MigrationTarget = {
+        device: device.key,
+        deviceName: device.name,
+        possible: true,
+        kernelCount: device.kernelCount,
+      };
       if (device.memoryAvailableBytes !== undefined) target.freeMemoryBytes = device.memoryAvailableBytes;
-      const why = (spec ? noSourceReason(spec, parseDeviceKey(device.key).backend) : undefined) ?? ineligibleReason(device, { memoryBytes: view.stateBytes }, coordinator.getConfig().maxKernelsPerDevice);
+      const why =
+        (spec ? noSourceReason(spec, parseDeviceKey(device.key).backend) : undefined) ??
+        ineligibleReason(device, { memoryBytes: view.stateBytes }, coordinator.getConfig().maxKernelsPerDevice);
       if (why !== undefined) {
         target.possible = false;
         target.reason = why;
@@ -67,7 +94,10 @@ export class MigrationWiring {
   }
 
   private async migrate(params: MigrateParams, token: CancellationToken): Promise<MigrationOutcome> {
-    const progress = params.workDoneToken === undefined ? undefined : this.connection.window.attachWorkDoneProgress(params.workDoneToken);
+    const progress =
+      params.workDoneToken === undefined
+        ? undefined
+        : this.connection.window.attachWorkDoneProgress(params.workDoneToken);
     progress?.begin(`Moving ${params.kernelId} to ${params.device}`, 0, 'preparing', true);
     const controller = new AbortController();
     const cancel = token.onCancellationRequested(() => controller.abort());
@@ -75,7 +105,8 @@ export class MigrationWiring {
       const report = await this.options.runtime.migrate(params.kernelId, params.device, {
         verify: this.options.verify(),
         signal: controller.signal,
-        onPhase: (phase) => progress?.report(Math.round((100 * MIGRATION_PHASES.indexOf(phase)) / MIGRATION_PHASES.length), phase),
+        onPhase: (phase) =>
+          progress?.report(Math.round((100 * MIGRATION_PHASES.indexOf(phase)) / MIGRATION_PHASES.length), phase),
       });
       return outcomeOf(report);
     } catch (error) {
@@ -89,8 +120,16 @@ export class MigrationWiring {
 
   private async drain(params: DrainDeviceParams & { workDoneToken?: string | number }): Promise<DrainOutcome> {
     const plan = this.options.drainPlan(params.device);
-    const progress = params.workDoneToken === undefined ? undefined : this.connection.window.attachWorkDoneProgress(params.workDoneToken);
-    progress?.begin(`Draining ${plan.device}`, 0, plan.migrations.length === 0 ? 'no kernel can move' : `moving ${plan.migrations.length} kernel(s)`, false);
+    const progress =
+      params.workDoneToken === undefined
+        ? undefined
+        : this.connection.window.attachWorkDoneProgress(params.workDoneToken);
+    progress?.begin(
+      `Draining ${plan.device}`,
+      0,
+      plan.migrations.length === 0 ? 'no kernel can move' : `moving ${plan.migrations.length} kernel(s)`,
+      false,
+    );
     try {
       const verify = await this.verifySetting();
       const result = await executeDrain(this.options.runtime, plan, {
@@ -100,11 +139,19 @@ export class MigrationWiring {
           progress?.report(Math.round(100 * share), `${kernelId} -> ${to}: ${phase} (${index + 1} of ${count})`);
         },
         // The plan counted it on its target; it runs on the drained device, which is no longer registered.
-        stayed: (kernelId) => { this.options.coordinator.removeKernel(kernelId); },
+        stayed: (kernelId) => {
+          this.options.coordinator.removeKernel(kernelId);
+        },
       });
       this.log.info(result.message);
-      for (const stayed of result.stayed) this.log.warn(`drain ${plan.device}: ${stayed.kernelId} keeps running there: ${stayed.reason}`);
-      return { device: result.device, migrations: result.migrations.map(outcomeOf), stayed: result.stayed, message: result.message };
+      for (const stayed of result.stayed)
+        this.log.warn(`drain ${plan.device}: ${stayed.kernelId} keeps running there: ${stayed.reason}`);
+      return {
+        device: result.device,
+        migrations: result.migrations.map(outcomeOf),
+        stayed: result.stayed,
+        message: result.message,
+      };
     } finally {
       progress?.done();
     }
@@ -112,7 +159,10 @@ export class MigrationWiring {
 
   /** ringkernel.migration.verify, read for each request (a client without configuration: on). */
   private async verifySetting(): Promise<boolean> {
-    const section = await this.connection.workspace.getConfiguration('ringkernel.migration').then((value: unknown) => value as { verify?: unknown } | null, () => null);
+    const section = await this.connection.workspace.getConfiguration('ringkernel.migration').then(
+      (value: unknown) => value as { verify?: unknown } | null,
+      () => null,
+    );
     return section?.verify !== false;
   }
 }

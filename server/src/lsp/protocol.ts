@@ -1,6 +1,11 @@
 // The custom messages between the extension and the language server, in one place both sides
 // import. Each constant names its direction. Standard LSP covers everything else.
-import { NotificationType, RequestType, RequestType0, type WorkDoneProgressParams } from 'vscode-languageserver-protocol';
+import {
+  NotificationType,
+  RequestType,
+  RequestType0,
+  type WorkDoneProgressParams,
+} from 'vscode-languageserver-protocol';
 // The data types are wire types (./wire/): they import nothing of the engine, so a refactor of
 // the engine cannot change what travels; lsp/wireMapping.ts maps the engine's types to them.
 import type { BackendReport } from './wire/backendsWire';
@@ -47,7 +52,6 @@ export const serverInfoRequest = new RequestType0<ServerInfo, void>('ringkernel/
 /** server → client: the server's info changed (for example the backend probe finished). */
 export const serverInfoChangedNotification = new NotificationType<ServerInfo>('ringkernel/serverInfoChanged');
 
-
 /** The machine's topology and what the coordinator has placed where. */
 export interface TopologyInfo {
   /** Devices, links (measured or estimated), best paths, notes. */
@@ -87,16 +91,19 @@ export interface MeasureTopologyResult {
 }
 
 /** client → server: measures bandwidth and latency of every device and pair (work-done progress per pair), caches them. */
-export const measureTopologyRequest = new RequestType<MeasureTopologyParams, MeasureTopologyResult, void>('ringkernel/measureTopology');
+export const measureTopologyRequest = new RequestType<MeasureTopologyParams, MeasureTopologyResult, void>(
+  'ringkernel/measureTopology',
+);
 
 export interface DrainDeviceParams {
   /** A device key, e.g. "cuda:0". */
   device: string;
 }
 
-
 /** client → server: where a new kernel would be placed now (nothing is placed), asking the custom selector if set. */
-export const previewPlacementRequest = new RequestType<PlacementRequest, Placement, void>('ringkernel/previewPlacement');
+export const previewPlacementRequest = new RequestType<PlacementRequest, Placement, void>(
+  'ringkernel/previewPlacement',
+);
 
 export interface TopologyChanged {
   /** What changed: 'probe', 'measured', or a coordinator change ('devices', 'kernels', 'config', ...). */
@@ -117,17 +124,20 @@ export interface SelectDeviceResult {
 }
 
 /** server → client: asks the extension API's custom selector to pick a device (answer within 2 s). */
-export const selectDeviceRequest = new RequestType<SelectDeviceParams, SelectDeviceResult, void>('ringkernel/selectDevice');
+export const selectDeviceRequest = new RequestType<SelectDeviceParams, SelectDeviceResult, void>(
+  'ringkernel/selectDevice',
+);
 
 export interface CustomSelectorChanged {
   registered: boolean;
 }
 
 /** client → server: an extension set (or removed) a custom device selector. */
-export const customSelectorChangedNotification = new NotificationType<CustomSelectorChanged>('ringkernel/customSelectorChanged');
+export const customSelectorChangedNotification = new NotificationType<CustomSelectorChanged>(
+  'ringkernel/customSelectorChanged',
+);
 
 // ---- Kernels: the runtime that runs the manifest's kernels and hot-reloads them on save ----
-
 
 export interface KernelsInfo {
   /** The manifest in use (absolute path), or null when the workspace has none. */
@@ -159,7 +169,9 @@ export interface StartKernelsResult {
 }
 
 /** client → server: starts every kernel of the manifest that is not running (work-done progress). */
-export const startKernelsRequest = new RequestType<WorkDoneProgressParams, StartKernelsResult, void>('ringkernel/startKernels');
+export const startKernelsRequest = new RequestType<WorkDoneProgressParams, StartKernelsResult, void>(
+  'ringkernel/startKernels',
+);
 
 /** client → server: stops every kernel, keeping a checkpoint of each in memory. */
 export const stopKernelsRequest = new RequestType0<{ stopped: string[] }, void>('ringkernel/stopKernels');
@@ -171,8 +183,19 @@ export interface KernelParams {
 
 /** The failure codes a kernel request's error carries (what the device or its host reported). */
 export type GpuErrorCode =
-  | 'BACKEND_UNAVAILABLE' | 'NO_SUCH_DEVICE' | 'COMPILE_FAILED' | 'ENTRY_POINT_MISSING' | 'BUFFER_TOO_LARGE' | 'OUT_OF_MEMORY'
-  | 'INVALID_ARGUMENT' | 'INVALID_LAUNCH' | 'KERNEL_FAULT' | 'DEVICE_LOST' | 'WATCHDOG_TIMEOUT' | 'HOST_EXITED' | 'DRIVER_ERROR';
+  | 'BACKEND_UNAVAILABLE'
+  | 'NO_SUCH_DEVICE'
+  | 'COMPILE_FAILED'
+  | 'ENTRY_POINT_MISSING'
+  | 'BUFFER_TOO_LARGE'
+  | 'OUT_OF_MEMORY'
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_LAUNCH'
+  | 'KERNEL_FAULT'
+  | 'DEVICE_LOST'
+  | 'WATCHDOG_TIMEOUT'
+  | 'HOST_EXITED'
+  | 'DRIVER_ERROR';
 
 /** `data` of the ResponseError a kernel request (reload, rollback, kernelState) fails with, when the GPU side failed. */
 export interface KernelRequestErrorData {
@@ -223,7 +246,9 @@ export interface RunningSourceResult {
 }
 
 /** client → server: the source code of the version a kernel runs (for a diff against its file). */
-export const runningSourceRequest = new RequestType<KernelParams, RunningSourceResult, void>('ringkernel/runningSource');
+export const runningSourceRequest = new RequestType<KernelParams, RunningSourceResult, void>(
+  'ringkernel/runningSource',
+);
 
 export interface TrustChanged {
   trusted: boolean;
@@ -246,7 +271,8 @@ export type MigrationRoute =
   | 'hostStaged';
 
 /** The phases a migration goes through, in order; cancellable until 'switching'. */
-export type MigrationPhase = 'preparing' | 'quiescing' | 'checkpointing' | 'transferring' | 'restoring' | 'verifying' | 'switching' | 'resuming';
+export type MigrationPhase =
+  'preparing' | 'quiescing' | 'checkpointing' | 'transferring' | 'restoring' | 'verifying' | 'switching' | 'resuming';
 
 export interface MigrationTarget {
   /** Device key, e.g. "webgpu:1". */
@@ -279,7 +305,9 @@ export interface MigrationTargets {
 }
 
 /** client → server: where a kernel could move, with route, estimate and why not. */
-export const migrationTargetsRequest = new RequestType<MigrationTargetsParams, MigrationTargets, void>('ringkernel/migrationTargets');
+export const migrationTargetsRequest = new RequestType<MigrationTargetsParams, MigrationTargets, void>(
+  'ringkernel/migrationTargets',
+);
 
 export interface MigrateParams extends WorkDoneProgressParams {
   kernelId: string;
@@ -325,10 +353,14 @@ export interface DrainOutcome {
  * client → server: takes a device out of service and moves every kernel off it (work-done progress
  * per kernel and phase); kernels no device can take keep running on it and are listed in `stayed`.
  */
-export const drainDeviceRequest = new RequestType<DrainDeviceParams & WorkDoneProgressParams, DrainOutcome, void>('ringkernel/drainDevice');
+export const drainDeviceRequest = new RequestType<DrainDeviceParams & WorkDoneProgressParams, DrainOutcome, void>(
+  'ringkernel/drainDevice',
+);
 
 /** client → server: takes a device back into service after a drain. */
-export const undrainDeviceRequest = new RequestType<DrainDeviceParams, { device: string; message: string }, void>('ringkernel/undrainDevice');
+export const undrainDeviceRequest = new RequestType<DrainDeviceParams, { device: string; message: string }, void>(
+  'ringkernel/undrainDevice',
+);
 
 // ---- Router stats: the K2K router's traffic, for the "Router Stats" webview (data: wire/routerStatsWire.ts). ----
 
@@ -339,7 +371,9 @@ export const routerStatsRequest = new RequestType0<RouterStats, void>('ringkerne
 export const routerStatsChangedNotification = new NotificationType<RouterStats>('ringkernel/routerStatsChanged');
 
 /** client → server: start or stop ringkernel/routerStatsChanged (a hidden or closed panel stops them). */
-export const routerStatsSubscribeNotification = new NotificationType<RouterStatsSubscription>('ringkernel/routerStatsSubscribe');
+export const routerStatsSubscribeNotification = new NotificationType<RouterStatsSubscription>(
+  'ringkernel/routerStatsSubscribe',
+);
 
 // ---- Kernel state views: live frames of a running kernel's state, for the "Kernel State" webview (data: wire/stateViewWire.ts). ----
 
@@ -348,7 +382,9 @@ export interface StateViewKernelParams {
 }
 
 /** client → server: what a kernel's state view can show (its size and the manifest's views). */
-export const stateViewKernelRequest = new RequestType<StateViewKernelParams, StateViewKernel, void>('ringkernel/stateViewKernel');
+export const stateViewKernelRequest = new RequestType<StateViewKernelParams, StateViewKernel, void>(
+  'ringkernel/stateViewKernel',
+);
 
 export interface StateViewSubscription {
   /** Chosen by the client, one per panel; subscribing again with the same id replaces it. */
@@ -361,10 +397,14 @@ export interface StateViewSubscription {
 }
 
 /** client → server: send frames of these regions while the panel is visible and not paused. */
-export const stateViewSubscribeNotification = new NotificationType<StateViewSubscription>('ringkernel/stateViewSubscribe');
+export const stateViewSubscribeNotification = new NotificationType<StateViewSubscription>(
+  'ringkernel/stateViewSubscribe',
+);
 
 /** client → server: stop a subscription's frames (hidden, paused or closed panel). Nothing is read for it afterwards. */
-export const stateViewUnsubscribeNotification = new NotificationType<{ subscription: string }>('ringkernel/stateViewUnsubscribe');
+export const stateViewUnsubscribeNotification = new NotificationType<{ subscription: string }>(
+  'ringkernel/stateViewUnsubscribe',
+);
 
 /** server → client: a frame for a subscription. */
 export const stateFrameNotification = new NotificationType<StateFrame>('ringkernel/stateFrame');
@@ -375,7 +415,9 @@ export interface StateViewFrameParams {
 }
 
 /** client → server: one frame now, outside any subscription (stepping frame by frame while paused). */
-export const stateViewFrameRequest = new RequestType<StateViewFrameParams, StateFrame, void>('ringkernel/stateViewFrame');
+export const stateViewFrameRequest = new RequestType<StateViewFrameParams, StateFrame, void>(
+  'ringkernel/stateViewFrame',
+);
 
 export interface EntryPointOffsetsParams {
   /** The document, as open in the editor (the server reads its current text). */
@@ -385,4 +427,6 @@ export interface EntryPointOffsetsParams {
 }
 
 /** client → server: where each named entry point is defined in the document's current text (UTF-16 offsets; null: not found). */
-export const entryPointOffsetsRequest = new RequestType<EntryPointOffsetsParams, { offsets: (number | null)[] }, void>('ringkernel/entryPointOffsets');
+export const entryPointOffsetsRequest = new RequestType<EntryPointOffsetsParams, { offsets: (number | null)[] }, void>(
+  'ringkernel/entryPointOffsets',
+);

@@ -7,7 +7,12 @@ import type { Connection } from 'vscode-languageserver/node';
 import { errorMessage, type Logger } from '../logger';
 import type { Scheduler } from '../views/scheduler';
 import { Throttle } from '../views/throttle';
-import { routerStatsChangedNotification, routerStatsRequest, routerStatsSubscribeNotification, type RouterStats } from './protocol';
+import {
+  routerStatsChangedNotification,
+  routerStatsRequest,
+  routerStatsSubscribeNotification,
+  type RouterStats,
+} from './protocol';
 
 /** At most this many routerStatsChanged a second. */
 export const ROUTER_STATS_PER_SECOND = 4;
@@ -21,17 +26,32 @@ export interface RouterStatsSource {
 
 export function emptyRouterStats(note: string, at = Date.now()): RouterStats {
   const zero = { messagesPerSecond: 0, bytesPerSecond: 0, latency: null, pending: 0, delivered: 0, failed: 0 };
-  return { at, running: false, note, totals: { ...zero, sent: 0 }, kernelPairs: [], devicePairs: [], routes: [], failures: [] };
+  return {
+    at,
+    running: false,
+    note,
+    totals: { ...zero, sent: 0 },
+    kernelPairs: [],
+    devicePairs: [],
+    routes: [],
+    failures: [],
+  };
 }
 
-const NO_ROUTER = 'no kernel-to-kernel router runs in this language server yet, so no messages are delivered between kernels';
+const NO_ROUTER =
+  'no kernel-to-kernel router runs in this language server yet, so no messages are delivered between kernels';
 
 export class RouterStatsWiring {
   private source: RouterStatsSource | undefined;
   private sourceListener: { dispose(): void } | undefined;
   private readonly throttle: Throttle;
 
-  constructor(private readonly connection: Connection, private readonly log: Logger, source?: RouterStatsSource, scheduler?: Scheduler) {
+  constructor(
+    private readonly connection: Connection,
+    private readonly log: Logger,
+    source?: RouterStatsSource,
+    scheduler?: Scheduler,
+  ) {
     this.throttle = new Throttle(1000 / ROUTER_STATS_PER_SECOND, () => this.push(), scheduler);
     connection.onRequest(routerStatsRequest, () => this.snapshot());
     connection.onNotification(routerStatsSubscribeNotification, (params) => {

@@ -41,9 +41,13 @@ export function saveReloads(reloadOn: ReloadOn, reason: TextDocumentSaveReason |
 
 export function saveReasonName(reason: TextDocumentSaveReason | undefined): string {
   switch (reason) {
-    case TextDocumentSaveReason.Manual: return 'a manual save';
-    case TextDocumentSaveReason.AfterDelay: return 'an automatic save after a delay';
-    case TextDocumentSaveReason.FocusOut: return 'an automatic save when focus left';
-    default: return 'a save';
+    case TextDocumentSaveReason.Manual:
+      return 'a manual save';
+    case TextDocumentSaveReason.AfterDelay:
+      return 'an automatic save after a delay';
+    case TextDocumentSaveReason.FocusOut:
+      return 'an automatic save when focus left';
+    default:
+      return 'a save';
   }
 }

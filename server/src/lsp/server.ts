@@ -2,7 +2,12 @@
 // knows about LSP.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TextDocumentSyncKind, TextDocuments, type Connection, type InitializeResult } from 'vscode-languageserver/node';
+import {
+  TextDocumentSyncKind,
+  TextDocuments,
+  type Connection,
+  type InitializeResult,
+} from 'vscode-languageserver/node';
 import { checkedDocumentEvents } from './documentGuard';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { probeMachine } from '../probe/machineProbe';
@@ -47,14 +52,21 @@ export function startServer(connection: Connection): void {
   const validation = wireValidation(connection, documents, log, (uri) => {
     // WGSL must define the entry points the workspace manifest declares for the file.
     const path = uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
-    const expectedEntryPoints = path === undefined ? [] : workspaceRoots.flatMap((root) => declaredEntryPoints(join(root, MANIFEST_NAME)).get(path) ?? []);
+    const expectedEntryPoints =
+      path === undefined
+        ? []
+        : workspaceRoots.flatMap((root) => declaredEntryPoints(join(root, MANIFEST_NAME)).get(path) ?? []);
     // WGSL's extensions are checked against the features of the WebGPU devices its kernels run on.
     const webgpu = state.info().backends.find((b) => b.backend === 'webgpu' && b.available);
     const webgpuDevices = webgpu?.devices.map((d) => ({ index: d.index, name: d.name, features: d.features })) ?? [];
     // PTX is checked against the CUDA devices present, and by their driver's JIT without ptxas.
     const cuda = state.info().backends.find((b) => b.backend === 'cuda' && b.available);
     if (!cuda) return { expectedEntryPoints, manifestName: MANIFEST_NAME, webgpuDevices };
-    const devices = cuda.devices.flatMap((d) => (d.computeCapability ? [{ name: d.name, computeCapability: [d.computeCapability.major, d.computeCapability.minor] as const }] : []));
+    const devices = cuda.devices.flatMap((d) =>
+      d.computeCapability
+        ? [{ name: d.name, computeCapability: [d.computeCapability.major, d.computeCapability.minor] as const }]
+        : [],
+    );
     return { expectedEntryPoints, manifestName: MANIFEST_NAME, webgpuDevices, devices, jitCompile: jit.compile };
   });
   let clientValidatesSchema = false;
@@ -64,7 +76,7 @@ export function startServer(connection: Connection): void {
     validation,
     unavailableReason: (backend) => {
       const report = state.info().backends.find((b) => b.backend === backend);
-      return report?.available === false ? report.reason ?? 'the probe gave no reason' : undefined;
+      return report?.available === false ? (report.reason ?? 'the probe gave no reason') : undefined;
     },
     // Kernels that cannot run here became known: they are warnings on the manifest's entries.
     onUnavailableChanged: () => manifests.refresh(),
@@ -84,15 +96,28 @@ export function startServer(connection: Connection): void {
     reader: (id, ranges) => kernels.readStateRanges(id, ranges),
     kernel: (id) => stateViewKernelOf(kernels.info().kernels, id, kernels.viewsOf(id)),
   });
-  new MigrationWiring(connection, log, { runtime: kernels.kernelRuntime, coordinator: topology.coordinator, drainPlan: (device) => topology.drain(device), verify: () => settings.settings['migration.verify'] });
+  new MigrationWiring(connection, log, {
+    runtime: kernels.kernelRuntime,
+    coordinator: topology.coordinator,
+    drainPlan: (device) => topology.drain(device),
+    verify: () => settings.settings['migration.verify'],
+  });
   // The K2K router routes by the machine's topology and ringkernel.enableP2P; its traffic per
   // device pair is each topology link's message rate in the GPU Topology view.
   topology.coordinator.onDidChange((change) => {
-    if (change.kind === 'topology' || change.kind === 'config') kernels.setRouterTopology(topology.coordinator.topology(), topology.coordinator.getConfig().enableP2P);
+    if (change.kind === 'topology' || change.kind === 'config')
+      kernels.setRouterTopology(topology.coordinator.topology(), topology.coordinator.getConfig().enableP2P);
   });
-  topology.setMessageRates(() => kernels.routerStats().devicePairs.map((pair) => ({
-    from: pair.from, to: pair.to, route: pair.route, messagesPerSecond: pair.messagesPerSecond, bytesPerSecond: pair.bytesPerSecond, pending: pair.pending,
-  })));
+  topology.setMessageRates(() =>
+    kernels.routerStats().devicePairs.map((pair) => ({
+      from: pair.from,
+      to: pair.to,
+      route: pair.route,
+      messagesPerSecond: pair.messagesPerSecond,
+      bytesPerSecond: pair.bytesPerSecond,
+      pending: pair.pending,
+    })),
+  );
   kernels.onRouterChange(() => topology.trafficChanged());
   // The runtime takes the manifest as saved on disk: typing in it must not restart kernels.
   const manifests = wireManifestDiagnostics(connection, documents, () => workspaceRoots, {
@@ -102,8 +127,12 @@ export function startServer(connection: Connection): void {
   });
 
   // The server survives its own errors: log them and keep answering.
-  process.on('uncaughtException', (error) => log.error(`internal error (the server keeps running): ${error.stack ?? errorMessage(error)}`));
-  process.on('unhandledRejection', (reason) => log.error(`internal error in a promise (the server keeps running): ${errorMessage(reason)}`));
+  process.on('uncaughtException', (error) =>
+    log.error(`internal error (the server keeps running): ${error.stack ?? errorMessage(error)}`),
+  );
+  process.on('unhandledRejection', (reason) =>
+    log.error(`internal error in a promise (the server keeps running): ${errorMessage(reason)}`),
+  );
 
   connection.onInitialize((params): InitializeResult => {
     settings.setClientAnswers(params.capabilities.workspace?.configuration === true);
@@ -116,7 +145,12 @@ export function startServer(connection: Connection): void {
     // willSave: its reason tells a save the user asked for from an editor's auto-save (ringkernel.kernels.reloadOn).
     return {
       capabilities: {
-        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false }, willSave: true },
+        textDocumentSync: {
+          openClose: true,
+          change: TextDocumentSyncKind.Incremental,
+          save: { includeText: false },
+          willSave: true,
+        },
         // At a kernel's entry point when it runs other code than its file (runningVersionLens.ts).
         codeLensProvider: { resolveProvider: false },
       },
@@ -129,18 +163,21 @@ export function startServer(connection: Connection): void {
     log.info('probing GPU backends...');
     manifests.refresh();
     // ringkernel.webgpu.instancesPerAdapter decides how many WebGPU devices the probe yields: the first read of the settings comes first.
-    void Promise.all([probeMachine({ onOutput: (line) => log.debug(`[probe] ${line}`) }), settings.refresh()]).then(([found]) => {
-      const probe = withWebGpuInstances(found, settings.settings['webgpu.instancesPerAdapter']);
-      const { reports } = probe;
-      state.setBackends(reports);
-      for (const report of reports) log.info(describeBackend(report));
-      // Validation checks kernels against the devices (features, compute capability): now it can.
-      validation.revalidateAll();
-      void connection.sendNotification(serverInfoChangedNotification, state.info());
-      topology.update(probe)
-        .catch((error: unknown) => log.error(`the topology could not be built: ${errorMessage(error)}`))
-        .finally(() => kernels.probeDone());
-    });
+    void Promise.all([probeMachine({ onOutput: (line) => log.debug(`[probe] ${line}`) }), settings.refresh()]).then(
+      ([found]) => {
+        const probe = withWebGpuInstances(found, settings.settings['webgpu.instancesPerAdapter']);
+        const { reports } = probe;
+        state.setBackends(reports);
+        for (const report of reports) log.info(describeBackend(report));
+        // Validation checks kernels against the devices (features, compute capability): now it can.
+        validation.revalidateAll();
+        void connection.sendNotification(serverInfoChangedNotification, state.info());
+        topology
+          .update(probe)
+          .catch((error: unknown) => log.error(`the topology could not be built: ${errorMessage(error)}`))
+          .finally(() => kernels.probeDone());
+      },
+    );
   });
 
   // VS Code pushes the section; other clients only say that something changed (then it is pulled).
@@ -157,7 +194,11 @@ export function startServer(connection: Connection): void {
     await kernels.dispose();
   });
 
-  documents.onDidOpen((event) => log.debug(`opened ${event.document.uri} (${event.document.languageId}, ${event.document.getText().length} characters)`));
+  documents.onDidOpen((event) =>
+    log.debug(
+      `opened ${event.document.uri} (${event.document.languageId}, ${event.document.getText().length} characters)`,
+    ),
+  );
   documents.onDidClose((event) => log.debug(`closed ${event.document.uri}`));
 
   documents.listen(checkedDocumentEvents(connection, log));

@@ -17,7 +17,10 @@ export class SettingsWiring {
   /** Reads overlap (a pull is a round trip): only the latest one applies. */
   private reads = 0;
 
-  constructor(private readonly connection: Connection, private readonly log: Logger) {
+  constructor(
+    private readonly connection: Connection,
+    private readonly log: Logger,
+  ) {
     this.reporter = new SettingsReporter(log);
   }
 
@@ -44,7 +47,9 @@ export class SettingsWiring {
         section = await this.connection.workspace.getConfiguration('ringkernel');
       } catch (error) {
         this.pull = false;
-        this.log.info(`the editor does not answer workspace/configuration (${errorMessage(error)}); using the settings it pushes`);
+        this.log.info(
+          `the editor does not answer workspace/configuration (${errorMessage(error)}); using the settings it pushes`,
+        );
       }
     }
     // An editor that only says "something changed" leaves the settings as they were.

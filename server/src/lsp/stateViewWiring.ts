@@ -9,10 +9,26 @@ import { errorMessage, type Logger } from '../logger';
 import { DEFAULT_SETTINGS, type RingKernelSettings } from '../settings';
 import { rangeProblem, totalLength, type ByteRange, type RangeBytes } from '../views/byteRanges';
 import type { Scheduler } from '../views/scheduler';
-import { MAX_STATE_FPS, StateViewFeed, type FeedFrame, type ReloadMark, type StateReader } from '../views/stateViewFeed';
 import {
-  stateFrameNotification, stateViewFrameRequest, stateViewKernelRequest, stateViewSubscribeNotification, stateViewUnsubscribeNotification,
-  type KernelView, type StateFrame, type StateViewKernel, type WireReloadMarker, type WireStateRange, type WireStateRegion, type WireStateView,
+  MAX_STATE_FPS,
+  StateViewFeed,
+  type FeedFrame,
+  type ReloadMark,
+  type StateReader,
+} from '../views/stateViewFeed';
+import {
+  stateFrameNotification,
+  stateViewFrameRequest,
+  stateViewKernelRequest,
+  stateViewSubscribeNotification,
+  stateViewUnsubscribeNotification,
+  type KernelView,
+  type StateFrame,
+  type StateViewKernel,
+  type WireReloadMarker,
+  type WireStateRange,
+  type WireStateRegion,
+  type WireStateView,
 } from './protocol';
 
 export { MAX_STATE_FPS } from '../views/stateViewFeed';
@@ -27,17 +43,32 @@ export interface StateViewWiringOptions {
 }
 
 function toWireRegions(regions: readonly RangeBytes[]): WireStateRegion[] {
-  return regions.map(({ offset, bytes }) => ({ offset, base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') }));
+  return regions.map(({ offset, bytes }) => ({
+    offset,
+    base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+  }));
 }
 
 function toWireMarker(mark: ReloadMark): WireReloadMarker {
   const marker: WireReloadMarker = { fromVersion: mark.fromVersion, toVersion: mark.toVersion, atStep: mark.atStep };
-  if (mark.previous) marker.previous = { step: mark.previous.step, version: mark.previous.version, regions: toWireRegions(mark.previous.regions) };
+  if (mark.previous)
+    marker.previous = {
+      step: mark.previous.step,
+      version: mark.previous.version,
+      regions: toWireRegions(mark.previous.regions),
+    };
   return marker;
 }
 
 export function toWireFrame(frame: FeedFrame): StateFrame {
-  const wire: StateFrame = { subscription: frame.subscription, kernelId: frame.kernelId, step: frame.step, version: frame.version, regions: toWireRegions(frame.regions), at: frame.at };
+  const wire: StateFrame = {
+    subscription: frame.subscription,
+    kernelId: frame.kernelId,
+    step: frame.step,
+    version: frame.version,
+    regions: toWireRegions(frame.regions),
+    at: frame.at,
+  };
   if (frame.reload) wire.reload = toWireMarker(frame.reload);
   if (frame.error !== undefined) wire.error = frame.error;
   return wire;
@@ -48,7 +79,11 @@ export class StateViewWiring {
   /** `ringkernel.stateView.maxFps`: the client asks for no more, and a subscription gets no more whatever it asks. */
   private maxFps = DEFAULT_SETTINGS['stateView.maxFps'];
 
-  constructor(private readonly connection: Connection, private readonly log: Logger, private readonly options: StateViewWiringOptions) {
+  constructor(
+    private readonly connection: Connection,
+    private readonly log: Logger,
+    private readonly options: StateViewWiringOptions,
+  ) {
     this.feed = new StateViewFeed({
       reader: options.reader,
       emit: (frame) => this.send(toWireFrame(frame)),
@@ -58,7 +93,11 @@ export class StateViewWiring {
     });
     connection.onRequest(stateViewKernelRequest, (params) => {
       const kernelId = (params as { kernelId?: unknown } | null)?.kernelId;
-      if (typeof kernelId !== 'string') throw new ResponseError(ErrorCodes.InvalidParams, `a kernel id (a string) is needed, not ${JSON.stringify(kernelId)}`);
+      if (typeof kernelId !== 'string')
+        throw new ResponseError(
+          ErrorCodes.InvalidParams,
+          `a kernel id (a string) is needed, not ${JSON.stringify(kernelId)}`,
+        );
       return this.kernelOrThrow(kernelId);
     });
     connection.onNotification(stateViewSubscribeNotification, (params) => this.subscribe(params));
@@ -68,7 +107,11 @@ export class StateViewWiring {
     });
     connection.onRequest(stateViewFrameRequest, async (params) => {
       const { kernelId, regions } = (params ?? {}) as { kernelId?: unknown; regions?: unknown };
-      if (typeof kernelId !== 'string') throw new ResponseError(ErrorCodes.InvalidParams, `a kernel id (a string) is needed, not ${JSON.stringify(kernelId)}`);
+      if (typeof kernelId !== 'string')
+        throw new ResponseError(
+          ErrorCodes.InvalidParams,
+          `a kernel id (a string) is needed, not ${JSON.stringify(kernelId)}`,
+        );
       const ranges = this.checkedRanges(kernelId, regions);
       if (typeof ranges === 'string') throw new ResponseError(ErrorCodes.InvalidParams, ranges);
       return toWireFrame(await this.feed.readOnce(kernelId, ranges));
@@ -89,9 +132,16 @@ export class StateViewWiring {
   }
 
   private subscribe(params: unknown): void {
-    const { subscription, kernelId, regions, fps } = (params ?? {}) as { subscription?: unknown; kernelId?: unknown; regions?: unknown; fps?: unknown };
+    const { subscription, kernelId, regions, fps } = (params ?? {}) as {
+      subscription?: unknown;
+      kernelId?: unknown;
+      regions?: unknown;
+      fps?: unknown;
+    };
     if (typeof subscription !== 'string' || subscription === '' || typeof kernelId !== 'string') {
-      this.log.warn(`ignored ringkernel/stateViewSubscribe without a subscription id and a kernel id: ${JSON.stringify(params)?.slice(0, 200)}`);
+      this.log.warn(
+        `ignored ringkernel/stateViewSubscribe without a subscription id and a kernel id: ${JSON.stringify(params)?.slice(0, 200)}`,
+      );
       return;
     }
     // A notification has no answer: a refusal travels as an error frame to the panel that asked.
@@ -101,7 +151,8 @@ export class StateViewWiring {
     };
     const ranges = this.checkedRanges(kernelId, regions);
     if (typeof ranges === 'string') return refuse(ranges);
-    if (typeof fps !== 'number' || !Number.isFinite(fps) || fps <= 0) return refuse(`frames per second must be a positive number, not ${JSON.stringify(fps)}`);
+    if (typeof fps !== 'number' || !Number.isFinite(fps) || fps <= 0)
+      return refuse(`frames per second must be a positive number, not ${JSON.stringify(fps)}`);
     try {
       this.feed.subscribe({ id: subscription, kernelId, ranges, fps: Math.min(fps, this.maxFps, MAX_STATE_FPS) });
     } catch (error) {
@@ -113,17 +164,22 @@ export class StateViewWiring {
   private checkedRanges(kernelId: string, regions: unknown): ByteRange[] | string {
     const kernel = this.options.kernel(kernelId);
     if (kernel === undefined) return noKernel(kernelId);
-    if (!Array.isArray(regions) || regions.length === 0) return `no range of kernel "${kernelId}"'s state was asked for`;
+    if (!Array.isArray(regions) || regions.length === 0)
+      return `no range of kernel "${kernelId}"'s state was asked for`;
     const ranges: ByteRange[] = [];
     for (const region of regions as unknown[]) {
       const { offset, length } = (region ?? {}) as Partial<WireStateRange>;
       const range = { offset: Number(offset), length: Number(length) };
-      const problem = typeof offset !== 'number' || typeof length !== 'number' ? 'a range needs a numeric offset and length' : rangeProblem(range, kernel.stateBytes);
+      const problem =
+        typeof offset !== 'number' || typeof length !== 'number'
+          ? 'a range needs a numeric offset and length'
+          : rangeProblem(range, kernel.stateBytes);
       if (problem !== undefined) return `kernel "${kernelId}": ${problem}`;
       ranges.push(range);
     }
     const total = totalLength(ranges);
-    if (total > MAX_FRAME_BYTES) return `kernel "${kernelId}": the views ask for ${total} bytes a frame, more than the ${MAX_FRAME_BYTES} a frame may carry; show smaller regions`;
+    if (total > MAX_FRAME_BYTES)
+      return `kernel "${kernelId}": the views ask for ${total} bytes a frame, more than the ${MAX_FRAME_BYTES} a frame may carry; show smaller regions`;
     return ranges;
   }
 
@@ -145,8 +201,19 @@ function noKernel(kernelId: string): string {
 }
 
 /** A kernel of ringkernel/kernels as the state view sees it; `views` are its manifest views (none until the manifest reader passes them). */
-export function stateViewKernelOf(kernels: readonly KernelView[], kernelId: string, views: WireStateView[] = []): StateViewKernel | undefined {
+export function stateViewKernelOf(
+  kernels: readonly KernelView[],
+  kernelId: string,
+  views: WireStateView[] = [],
+): StateViewKernel | undefined {
   const kernel = kernels.find((k) => k.id === kernelId);
   if (kernel === undefined) return undefined;
-  return { kernelId, stateBytes: kernel.stateBytes, views, state: kernel.state, version: kernel.version, step: kernel.step };
+  return {
+    kernelId,
+    stateBytes: kernel.stateBytes,
+    views,
+    state: kernel.state,
+    version: kernel.version,
+    step: kernel.step,
+  };
 }

@@ -2,7 +2,12 @@
 // the `ringkernel.*` settings, answering ringkernel/topology, measureTopology, undrainDevice and
 // previewPlacement (and planning drains), pushing ringkernel/topologyChanged, and asking the client's custom selector.
 import {
-  ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type Connection, type WorkDoneProgressReporter,
+  ErrorCodes,
+  LSPErrorCodes,
+  ResponseError,
+  type CancellationToken,
+  type Connection,
+  type WorkDoneProgressReporter,
 } from 'vscode-languageserver/node';
 import type { MachineProbe } from '../probe/machineProbe';
 import { AsyncSelectorBridge } from '../coordinator/asyncSelector';
@@ -16,8 +21,17 @@ import { MachineTopology } from '../topology/machineTopology';
 import { deviceKey } from '../probe/probeRecords';
 import { coordinatorConfigOf, type RingKernelSettings } from '../settings';
 import {
-  customSelectorChangedNotification, measureTopologyRequest, undrainDeviceRequest, previewPlacementRequest, selectDeviceRequest,
-  topologyChangedNotification, topologyRequest, type LinkMessageRate, type MeasureTopologyParams, type MeasureTopologyResult, type TopologyInfo,
+  customSelectorChangedNotification,
+  measureTopologyRequest,
+  undrainDeviceRequest,
+  previewPlacementRequest,
+  selectDeviceRequest,
+  topologyChangedNotification,
+  topologyRequest,
+  type LinkMessageRate,
+  type MeasureTopologyParams,
+  type MeasureTopologyResult,
+  type TopologyInfo,
 } from './protocol';
 import { fromWire, toWire } from './wireMapping';
 
@@ -34,7 +48,10 @@ export class TopologyWiring {
   private lastRatesPush = 0;
   private settleTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly connection: Connection, private readonly log: Logger) {
+  constructor(
+    private readonly connection: Connection,
+    private readonly log: Logger,
+  ) {
     this.coordinator = new MultiGpuCoordinator({}, { logger: log });
     this.machine = new MachineTopology({ cachePath: topologyCachePath(), log });
     this.bridge = new AsyncSelectorBridge(this.coordinator, { log });
@@ -56,7 +73,9 @@ export class TopologyWiring {
     this.syncFrom(probe);
     this.probing = false;
     for (const note of topology.notes) this.log.info(`topology: ${note}`);
-    this.log.info(`topology: ${topology.devices.length} device(s), ${topology.physicalGpus().length} physical GPU(s); measurements cached in ${this.machine.cachePath}`);
+    this.log.info(
+      `topology: ${topology.devices.length} device(s), ${topology.physicalGpus().length} physical GPU(s); measurements cached in ${this.machine.cachePath}`,
+    );
     this.changed('probe');
   }
 
@@ -93,30 +112,47 @@ export class TopologyWiring {
    */
   drain(device: unknown): DeviceUnregisterResult {
     if (typeof device !== 'string' || !this.coordinator.device(device)) {
-      const known = this.coordinator.devices().map((d) => d.key).join(', ') || 'none';
-      throw new ResponseError(ErrorCodes.InvalidParams, `cannot drain ${JSON.stringify(device)}: it is not a registered device (registered: ${known})`);
+      const known =
+        this.coordinator
+          .devices()
+          .map((d) => d.key)
+          .join(', ') || 'none';
+      throw new ResponseError(
+        ErrorCodes.InvalidParams,
+        `cannot drain ${JSON.stringify(device)}: it is not a registered device (registered: ${known})`,
+      );
     }
     this.drained.add(device);
     const plan = this.coordinator.unregisterDevice(device, { excludeSamePhysicalGpu: false });
-    this.log.info(`draining ${device}: ${plan.migrations.length} kernel(s) planned elsewhere, ${plan.orphans.length} with nowhere to go`);
+    this.log.info(
+      `draining ${device}: ${plan.migrations.length} kernel(s) planned elsewhere, ${plan.orphans.length} with nowhere to go`,
+    );
     return plan;
   }
 
   /** Takes a drained device back into service: it is registered again from the last probe. */
   private undrain(device: unknown): { device: string; message: string } {
     if (typeof device !== 'string' || !this.drained.has(device)) {
-      throw new ResponseError(ErrorCodes.InvalidParams, `cannot undrain ${JSON.stringify(device)}: it is not drained (drained: ${[...this.drained].join(', ') || 'none'})`);
+      throw new ResponseError(
+        ErrorCodes.InvalidParams,
+        `cannot undrain ${JSON.stringify(device)}: it is not drained (drained: ${[...this.drained].join(', ') || 'none'})`,
+      );
     }
     this.drained.delete(device);
     if (this.lastProbe) this.syncFrom(this.lastProbe);
     const back = this.coordinator.device(device) !== undefined;
-    const message = back ? `${device} is back in service: new kernels may be placed on it` : `${device} is no longer drained, but the last probe did not find it`;
+    const message = back
+      ? `${device} is back in service: new kernels may be placed on it`
+      : `${device} is no longer drained, but the last probe did not find it`;
     this.log.info(message);
     return { device, message };
   }
 
   private syncFrom(probe: MachineProbe): void {
-    const reports = probe.reports.map((report) => ({ ...report, devices: report.devices.filter((d) => !this.drained.has(deviceKey(d.backend, d.index))) }));
+    const reports = probe.reports.map((report) => ({
+      ...report,
+      devices: report.devices.filter((d) => !this.drained.has(deviceKey(d.backend, d.index))),
+    }));
     this.coordinator.syncDevices(reports);
   }
 
@@ -140,18 +176,33 @@ export class TopologyWiring {
     connection.onRequest(measureTopologyRequest, (params, token) => this.measure(params, token));
     // ringkernel/drainDevice is answered by MigrationWiring, which moves the kernels this plan places (drain()).
     connection.onRequest(undrainDeviceRequest, ({ device }) => this.undrain(device));
-    connection.onRequest(previewPlacementRequest, async (request) => toWire.placement(await this.bridge.preview(fromWire.placementRequest(request ?? {}))));
+    connection.onRequest(previewPlacementRequest, async (request) =>
+      toWire.placement(await this.bridge.preview(fromWire.placementRequest(request ?? {}))),
+    );
     connection.onNotification(customSelectorChangedNotification, ({ registered }) => {
-      this.bridge.setSelector(registered ? async (candidates, request) => {
-        const answer = await connection.sendRequest(selectDeviceRequest, { candidates: toWire.deviceViews(candidates), request: toWire.placementRequest({ ...request }) });
-        return answer.device ?? undefined;
-      } : undefined);
-      this.log.info(registered ? 'an extension set a custom device selector' : 'the custom device selector was removed');
+      this.bridge.setSelector(
+        registered
+          ? async (candidates, request) => {
+              const answer = await connection.sendRequest(selectDeviceRequest, {
+                candidates: toWire.deviceViews(candidates),
+                request: toWire.placementRequest({ ...request }),
+              });
+              return answer.device ?? undefined;
+            }
+          : undefined,
+      );
+      this.log.info(
+        registered ? 'an extension set a custom device selector' : 'the custom device selector was removed',
+      );
     });
   }
 
   private async measure(params: MeasureTopologyParams, token: CancellationToken): Promise<MeasureTopologyResult> {
-    if (this.probing) throw new ResponseError(LSPErrorCodes.RequestFailed, 'the device probe has not finished yet; measure the topology once the devices are listed');
+    if (this.probing)
+      throw new ResponseError(
+        LSPErrorCodes.RequestFailed,
+        'the device probe has not finished yet; measure the topology once the devices are listed',
+      );
     let progress: WorkDoneProgressReporter;
     let progressCancelled: CancellationToken | undefined;
     if (params.workDoneToken === undefined) {
@@ -168,15 +219,25 @@ export class TopologyWiring {
     this.changed('measuring');
     try {
       const outcome = await this.machine.measure({
-        onProgress: ({ done, total, what }) => progress.report(total === 0 ? 100 : Math.round((done / total) * 100), `${what} (${Math.min(done + 1, total)} of ${total})`),
+        onProgress: ({ done, total, what }) =>
+          progress.report(
+            total === 0 ? 100 : Math.round((done / total) * 100),
+            `${what} (${Math.min(done + 1, total)} of ${total})`,
+          ),
         cancelled: () => token.isCancellationRequested || progressCancelled?.isCancellationRequested === true,
       });
       this.coordinator.setTopology(outcome.topology);
       const { result, save } = outcome;
-      this.log.info(`measured the topology: ${result.hostLinks.length / 2} host link(s), ${result.links.length} device pair(s)` +
-        `${result.failures.length > 0 ? `, ${result.failures.length} failure(s)` : ''}${result.cancelled ? ' (cancelled)' : ''}`);
+      this.log.info(
+        `measured the topology: ${result.hostLinks.length / 2} host link(s), ${result.links.length} device pair(s)` +
+          `${result.failures.length > 0 ? `, ${result.failures.length} failure(s)` : ''}${result.cancelled ? ' (cancelled)' : ''}`,
+      );
       const answer: MeasureTopologyResult = {
-        links: result.links.length, hostLinks: result.hostLinks.length, failures: result.failures, cancelled: result.cancelled, cachePath: this.machine.cachePath,
+        links: result.links.length,
+        hostLinks: result.hostLinks.length,
+        failures: result.failures,
+        cancelled: result.cancelled,
+        cachePath: this.machine.cachePath,
       };
       if (!save.ok) answer.saveError = save.error.message;
       return answer;

@@ -12,7 +12,15 @@ import {
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Logger } from '../logger';
 import { DEFAULT_SETTINGS, type RingKernelSettings } from '../settings';
-import { findPtxas, ValidationService, ValidatorSet, type Diagnostic, type KernelLanguage, type ValidationContext, type ValidationOutcome } from '../validation';
+import {
+  findPtxas,
+  ValidationService,
+  ValidatorSet,
+  type Diagnostic,
+  type KernelLanguage,
+  type ValidationContext,
+  type ValidationOutcome,
+} from '../validation';
 
 const SEVERITY: Record<Diagnostic['severity'], DiagnosticSeverity> = {
   error: DiagnosticSeverity.Error,
@@ -28,7 +36,8 @@ export function toLspDiagnostic(uri: string, diagnostic: Diagnostic): LspDiagnos
     source: diagnostic.source,
   };
   if (diagnostic.code !== undefined) lsp.code = diagnostic.code;
-  if (diagnostic.related) lsp.relatedInformation = diagnostic.related.map((r) => ({ location: { uri, range: r.range }, message: r.message }));
+  if (diagnostic.related)
+    lsp.relatedInformation = diagnostic.related.map((r) => ({ location: { uri, range: r.range }, message: r.message }));
   // A whole-file problem anchored somewhere for display: fade it rather than underline a line.
   if (diagnostic.fileLevel) lsp.tags = [DiagnosticTag.Unnecessary];
   return lsp;
@@ -51,7 +60,9 @@ function displayNameOf(uri: string): string {
 async function reportBrokenPtxasSetting(path: string, log: Logger): Promise<void> {
   const lookup = await findPtxas({ explicitPath: path });
   if (!lookup.found && lookup.explicit) {
-    log.warn(`ringkernel.ptxas.path is ${path}, which ${lookup.explicit.problem}: PTX files are checked without ptxas until the setting is fixed or cleared`);
+    log.warn(
+      `ringkernel.ptxas.path is ${path}, which ${lookup.explicit.problem}: PTX files are checked without ptxas until the setting is fixed or cleared`,
+    );
   }
 }
 
@@ -66,24 +77,45 @@ export interface ValidationWiring {
 }
 
 /** What the rest of the server knows that validation uses: the devices present, the CUDA JIT. */
-export type MachineContext = (uri: string) => Pick<ValidationContext, 'devices' | 'jitCompile' | 'expectedEntryPoints' | 'manifestName' | 'webgpuDevices'>;
+export type MachineContext = (
+  uri: string,
+) => Pick<ValidationContext, 'devices' | 'jitCompile' | 'expectedEntryPoints' | 'manifestName' | 'webgpuDevices'>;
 
-export function wireValidation(connection: Connection, documents: TextDocuments<TextDocument>, log: Logger, machine: MachineContext): ValidationWiring {
+export function wireValidation(
+  connection: Connection,
+  documents: TextDocuments<TextDocument>,
+  log: Logger,
+  machine: MachineContext,
+): ValidationWiring {
   let settings: RingKernelSettings = DEFAULT_SETTINGS;
-  const contextFor = (uri: string): ValidationContext => ({ ...machine(uri), ptxasPath: settings['ptxas.path'] || undefined, displayName: displayNameOf(uri) });
+  const contextFor = (uri: string): ValidationContext => ({
+    ...machine(uri),
+    ptxasPath: settings['ptxas.path'] || undefined,
+    displayName: displayNameOf(uri),
+  });
   // One set of validators (one Tint child) for the editor's files and for hot reload's checks.
   const validators = new ValidatorSet({ logger: log });
   const service = new ValidationService({
     logger: log,
     validators,
     publish: (uri: string, version: number, outcome: ValidationOutcome) => {
-      void connection.sendDiagnostics({ uri, version, diagnostics: outcome.diagnostics.map((d) => toLspDiagnostic(uri, d)) });
+      void connection.sendDiagnostics({
+        uri,
+        version,
+        diagnostics: outcome.diagnostics.map((d) => toLspDiagnostic(uri, d)),
+      });
     },
-    get debounceMs() { return settings['validation.debounceMs']; },
+    get debounceMs() {
+      return settings['validation.debounceMs'];
+    },
     contextFor,
   });
-  const asInput = (document: TextDocument): { uri: string; languageId: string; version: number; text: string } =>
-    ({ uri: document.uri, languageId: document.languageId, version: document.version, text: document.getText() });
+  const asInput = (document: TextDocument): { uri: string; languageId: string; version: number; text: string } => ({
+    uri: document.uri,
+    languageId: document.languageId,
+    version: document.version,
+    text: document.getText(),
+  });
 
   // TextDocuments also reports an opened document as changed; that version is validated at once
   // by onDidOpen, and a debounced run must not replace it.
@@ -109,8 +141,12 @@ export function wireValidation(connection: Connection, documents: TextDocuments<
     settings = next;
     const ptxas = settings['ptxas.path'];
     if (ptxas !== '' && ptxas !== previous['ptxas.path']) void reportBrokenPtxasSetting(ptxas, log);
-    if (ptxas === previous['ptxas.path'] && settings['validation.onType'] === previous['validation.onType'] &&
-      settings['validation.debounceMs'] === previous['validation.debounceMs']) return;
+    if (
+      ptxas === previous['ptxas.path'] &&
+      settings['validation.onType'] === previous['validation.onType'] &&
+      settings['validation.debounceMs'] === previous['validation.debounceMs']
+    )
+      return;
     for (const document of documents.all()) service.validateSoon(asInput(document));
   };
   return {

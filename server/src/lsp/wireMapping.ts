@@ -17,7 +17,7 @@ import type * as byteRanges from '../views/byteRanges';
 import type * as wire from './protocol';
 
 /** true when A and B are the same type (every field, optionality and readonly alike), else false. */
-export type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+export type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 
 /** Every engine type that reaches the wire, next to its wire type. Adding a wire type adds a line here. */
 export interface WirePairs {

@@ -33,20 +33,41 @@ export function checkKernel(fields: KernelFields, context: CheckContext): void {
   const { language, source, entryPoint, backend, backendNode, grid, gridNode, block, blockKey, blockNode } = fields;
   const threads = block ? block[0] * block[1] * block[2] : undefined;
   if (blockNode && threads !== undefined && threads > LIMITS.block.maxThreads) {
-    context.error(`block has ${threads} threads (${block?.join(' x ')}); CUDA allows at most ${LIMITS.block.maxThreads} threads per block`, spanOf(blockNode));
+    context.error(
+      `block has ${threads} threads (${block?.join(' x ')}); CUDA allows at most ${LIMITS.block.maxThreads} threads per block`,
+      spanOf(blockNode),
+    );
   }
   if (language === 'wgsl' && blockKey) {
-    context.warning('"block" is ignored for a WGSL kernel: its @workgroup_size sets the threads per workgroup; remove "block"', spanOf(blockKey));
+    context.warning(
+      '"block" is ignored for a WGSL kernel: its @workgroup_size sets the threads per workgroup; remove "block"',
+      spanOf(blockKey),
+    );
   }
   const runsOn = language === undefined ? undefined : backend === 'auto' ? AUTO_BACKEND[language] : backend;
-  if (language !== undefined && language !== 'msl' && backendNode && backend !== 'auto' && backend !== AUTO_BACKEND[language]) {
-    context.error(`backend "${backend}" cannot run ${LANGUAGE_NAME[language]}; ${LANGUAGE_NAME[language]} runs on "${AUTO_BACKEND[language] ?? ''}": set that or "auto"`, spanOf(backendNode));
+  if (
+    language !== undefined &&
+    language !== 'msl' &&
+    backendNode &&
+    backend !== 'auto' &&
+    backend !== AUTO_BACKEND[language]
+  ) {
+    context.error(
+      `backend "${backend}" cannot run ${LANGUAGE_NAME[language]}; ${LANGUAGE_NAME[language]} runs on "${AUTO_BACKEND[language] ?? ''}": set that or "auto"`,
+      spanOf(backendNode),
+    );
   }
   if (runsOn === 'webgpu' && grid && gridNode && grid.some((n) => n > LIMITS.webgpuWorkgroupsPerDimension)) {
-    context.warning(`grid ${grid.join(' x ')} is over the ${LIMITS.webgpuWorkgroupsPerDimension} workgroups per dimension WebGPU guarantees; a device that allows no more refuses the launch`, spanOf(gridNode));
+    context.warning(
+      `grid ${grid.join(' x ')} is over the ${LIMITS.webgpuWorkgroupsPerDimension} workgroups per dimension WebGPU guarantees; a device that allows no more refuses the launch`,
+      spanOf(gridNode),
+    );
   }
   if (language === 'msl' && source) {
-    context.warning('Metal kernels are validated but cannot run here: no Metal device; this kernel is left out', spanOf(source.node));
+    context.warning(
+      'Metal kernels are validated but cannot run here: no Metal device; this kernel is left out',
+      spanOf(source.node),
+    );
   }
   if (!source || language === undefined) return;
   // A source outside the workspace is never read.
@@ -56,15 +77,26 @@ export function checkKernel(fields: KernelFields, context: CheckContext): void {
   }
   const text = context.sourceText(source.location.path);
   if (text === undefined) {
-    context.error(`source file not found: ${source.location.path} ("${source.written}" is relative to the folder of ${MANIFEST_NAME}); create it or fix the path`, spanOf(source.node));
+    context.error(
+      `source file not found: ${source.location.path} ("${source.written}" is relative to the folder of ${MANIFEST_NAME}); create it or fix the path`,
+      spanOf(source.node),
+    );
     return;
   }
   if (!entryPoint) return;
   const lookup = lookUpEntryPoint(language, text, entryPoint.name);
   if (!lookup.found) {
     const kind = ENTRY_POINT_KIND[language];
-    const instead = lookup.otherKind ? `"${entryPoint.name}" is ${lookup.otherKind}` : `there is no ${kind} named "${entryPoint.name}"`;
-    const have = lookup.entryPoints.length > 0 ? `its ${kind}s: ${lookup.entryPoints.slice(0, 10).join(', ')}` : `it has no ${kind}`;
-    context.error(`entry point "${entryPoint.name}" not found in ${source.written}: ${instead} (${have})`, spanOf(entryPoint.node));
+    const instead = lookup.otherKind
+      ? `"${entryPoint.name}" is ${lookup.otherKind}`
+      : `there is no ${kind} named "${entryPoint.name}"`;
+    const have =
+      lookup.entryPoints.length > 0
+        ? `its ${kind}s: ${lookup.entryPoints.slice(0, 10).join(', ')}`
+        : `it has no ${kind}`;
+    context.error(
+      `entry point "${entryPoint.name}" not found in ${source.written}: ${instead} (${have})`,
+      spanOf(entryPoint.node),
+    );
   }
 }

@@ -17,10 +17,26 @@ import { ManifestReader } from './manifestReader';
 import { MANIFEST_NAME } from './manifestRules';
 import type { Manifest } from './manifestTypes';
 
-export type { DeclaredKernel, Dims, KernelBackendChoice, KernelLanguage, KernelSpec, Manifest, ManifestProblem } from './manifestTypes';
+export type {
+  DeclaredKernel,
+  Dims,
+  KernelBackendChoice,
+  KernelLanguage,
+  KernelSpec,
+  Manifest,
+  ManifestProblem,
+} from './manifestTypes';
 export {
-  BACKENDS, KERNEL_DEFAULTS, KERNEL_PROPERTIES, LIMITS, MANIFEST_NAME, MANIFEST_VERSION, REQUIRED_KERNEL_PROPERTIES, SOURCE_EXTENSIONS,
-  TOP_LEVEL_PROPERTIES, runsOn,
+  BACKENDS,
+  KERNEL_DEFAULTS,
+  KERNEL_PROPERTIES,
+  LIMITS,
+  MANIFEST_NAME,
+  MANIFEST_VERSION,
+  REQUIRED_KERNEL_PROPERTIES,
+  SOURCE_EXTENSIONS,
+  TOP_LEVEL_PROPERTIES,
+  runsOn,
 } from './manifestRules';
 export { problemRange } from './manifestPositions';
 
@@ -33,14 +49,31 @@ function readSourceFile(absolutePath: string): string | undefined {
 }
 
 /** Parses and checks manifest text; never throws on any content. `readSource` reads a kernel file (undefined: missing). */
-export function parseManifest(text: string, manifestPath: string, readSource: (absolutePath: string) => string | undefined = readSourceFile): Manifest {
+export function parseManifest(
+  text: string,
+  manifestPath: string,
+  readSource: (absolutePath: string) => string | undefined = readSourceFile,
+): Manifest {
   const path = resolve(manifestPath);
   try {
     return new ManifestReader(typeof text === 'string' ? text : '', path, readSource).read();
   } catch (error) {
     // A bug of ours must not take the editor features down with it: say so on the manifest.
     const message = error instanceof Error ? error.message : String(error);
-    return { path, kernels: [], declared: [], problems: [{ severity: 'error', kind: 'semantic', offset: 0, length: 0, message: `${MANIFEST_NAME} could not be checked (internal error: ${message}); please report this` }] };
+    return {
+      path,
+      kernels: [],
+      declared: [],
+      problems: [
+        {
+          severity: 'error',
+          kind: 'semantic',
+          offset: 0,
+          length: 0,
+          message: `${MANIFEST_NAME} could not be checked (internal error: ${message}); please report this`,
+        },
+      ],
+    };
   }
 }
 
@@ -52,10 +85,16 @@ export function loadManifest(manifestPath: string): Manifest {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    const message = code === 'ENOENT'
-      ? `${MANIFEST_NAME} not found at ${path}; create it to declare kernels (see docs/manifest.md)`
-      : `${MANIFEST_NAME} could not be read at ${path}: ${error instanceof Error ? error.message : String(error)}`;
-    return { path, kernels: [], declared: [], problems: [{ severity: 'error', kind: 'semantic', offset: 0, length: 0, message }] };
+    const message =
+      code === 'ENOENT'
+        ? `${MANIFEST_NAME} not found at ${path}; create it to declare kernels (see docs/manifest.md)`
+        : `${MANIFEST_NAME} could not be read at ${path}: ${error instanceof Error ? error.message : String(error)}`;
+    return {
+      path,
+      kernels: [],
+      declared: [],
+      problems: [{ severity: 'error', kind: 'semantic', offset: 0, length: 0, message }],
+    };
   }
   return parseManifest(text, path);
 }

@@ -38,7 +38,8 @@ export function declaredEntryPoints(manifestPath: string): Map<string, ExpectedE
   for (const kernel of parseManifest(text, manifestPath, () => undefined).declared) {
     if (kernel.source === undefined || kernel.entryPoint === undefined) continue;
     const list = bySource.get(kernel.source) ?? [];
-    const entry: ExpectedEntryPoint = kernel.id !== undefined ? { name: kernel.entryPoint, kernelId: kernel.id } : { name: kernel.entryPoint };
+    const entry: ExpectedEntryPoint =
+      kernel.id !== undefined ? { name: kernel.entryPoint, kernelId: kernel.id } : { name: kernel.entryPoint };
     if (kernel.device !== undefined) entry.device = kernel.device;
     list.push(entry);
     bySource.set(kernel.source, list);

@@ -2,7 +2,13 @@
 // user can act on. Reading the tree is the reader's (manifestReader.ts); this never throws.
 // The ESM build: the package's UMD `main` hides its internal requires from esbuild, and the
 // bundle then fails at run time with "Cannot find module './impl/format'".
-import { createScanner, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser/lib/esm/main.js';
+import {
+  createScanner,
+  parseTree,
+  printParseErrorCode,
+  type Node,
+  type ParseError,
+} from 'jsonc-parser/lib/esm/main.js';
 import { LIMITS, MANIFEST_NAME } from './manifestRules';
 import type { ManifestProblem } from './manifestTypes';
 
@@ -23,7 +29,7 @@ const SYNTAX_MESSAGES: Record<string, string> = {
   CommaExpected: 'expected "," between the items',
   CloseBraceExpected: 'expected "}" to close the object',
   CloseBracketExpected: 'expected "]" to close the array',
-  EndOfFileExpected: 'unexpected text after the end of the manifest\'s object',
+  EndOfFileExpected: "unexpected text after the end of the manifest's object",
   InvalidCommentToken: 'comments are not allowed: ringkernel.json is plain JSON; remove the comment',
   UnexpectedEndOfComment: 'this comment is never closed (and comments are not allowed in JSON)',
   UnexpectedEndOfString: 'this string is never closed: a closing " is missing',
@@ -60,7 +66,13 @@ function syntaxProblems(text: string, errors: readonly ParseError[]): SyntaxProb
         seen.add(comma);
         seen.add(error.offset);
         found.push({
-          problem: { severity: 'error', kind: 'schema', offset: comma, length: 1, message: `JSON syntax error: trailing comma before "${closer}"; JSON allows no comma after the last item, remove it` },
+          problem: {
+            severity: 'error',
+            kind: 'schema',
+            offset: comma,
+            length: 1,
+            message: `JSON syntax error: trailing comma before "${closer}"; JSON allows no comma after the last item, remove it`,
+          },
           structural: false,
         });
         continue;
@@ -71,8 +83,13 @@ function syntaxProblems(text: string, errors: readonly ParseError[]): SyntaxProb
     seen.add(error.offset);
     const what = SYNTAX_MESSAGES[code] ?? code;
     const atEnd = error.offset >= text.length && code !== 'InvalidCommentToken';
-    const message = atEnd ? `JSON syntax error: the file ends before the JSON is complete: ${what}` : `JSON syntax error: ${what}`;
-    found.push({ problem: { severity: 'error', kind: 'schema', offset: error.offset, length: error.length, message }, structural: code !== 'InvalidCommentToken' });
+    const message = atEnd
+      ? `JSON syntax error: the file ends before the JSON is complete: ${what}`
+      : `JSON syntax error: ${what}`;
+    found.push({
+      problem: { severity: 'error', kind: 'schema', offset: error.offset, length: error.length, message },
+      structural: code !== 'InvalidCommentToken',
+    });
   }
   return found;
 }
@@ -97,7 +114,10 @@ export function nestingPastLimit(text: string, limit: number): number | undefine
     if (token === OPEN_BRACE || token === OPEN_BRACKET) {
       open.push(token);
       if (open.length > limit) return scanner.getTokenOffset();
-    } else if ((token === CLOSE_BRACE && open.at(-1) === OPEN_BRACE) || (token === CLOSE_BRACKET && open.at(-1) === OPEN_BRACKET)) {
+    } else if (
+      (token === CLOSE_BRACE && open.at(-1) === OPEN_BRACE) ||
+      (token === CLOSE_BRACKET && open.at(-1) === OPEN_BRACKET)
+    ) {
       open.pop();
     }
   }
@@ -109,9 +129,14 @@ export function parseManifestJson(rawText: string): ParsedManifestJson {
   const text = rawText.startsWith('\uFEFF') ? ` ${rawText.slice(1)}` : rawText;
   const tooDeep = nestingPastLimit(text, LIMITS.nesting);
   if (tooDeep !== undefined) {
-    const message = `${MANIFEST_NAME} nests objects and arrays more than ${LIMITS.nesting} deep here, so it was not read and none of its kernels run; ` +
+    const message =
+      `${MANIFEST_NAME} nests objects and arrays more than ${LIMITS.nesting} deep here, so it was not read and none of its kernels run; ` +
       'a manifest needs 4 levels (the object, "kernels", a kernel, "grid"): remove the extra nesting';
-    return { root: undefined, problems: [{ severity: 'error', kind: 'semantic', offset: tooDeep, length: 1, message }], structuralErrors: [] };
+    return {
+      root: undefined,
+      problems: [{ severity: 'error', kind: 'semantic', offset: tooDeep, length: 1, message }],
+      structuralErrors: [],
+    };
   }
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { allowTrailingComma: false, disallowComments: true, allowEmptyContent: false });

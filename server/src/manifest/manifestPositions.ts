@@ -32,6 +32,9 @@ export function clampToText(problems: ManifestProblem[], textLength: number): vo
 }
 
 /** A problem's offset and length as 0-based line/character (UTF-16) positions in `text`. */
-export function problemRange(text: string, problem: ManifestProblem): { start: { line: number; character: number }; end: { line: number; character: number } } {
+export function problemRange(
+  text: string,
+  problem: ManifestProblem,
+): { start: { line: number; character: number }; end: { line: number; character: number } } {
   return new LineIndex(text).rangeOf(problem.offset, problem.length);
 }

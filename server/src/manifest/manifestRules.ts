@@ -7,7 +7,21 @@ export const MANIFEST_NAME = 'ringkernel.json';
 export const MANIFEST_VERSION = 1;
 
 export const TOP_LEVEL_PROPERTIES = ['$schema', 'version', 'kernels'] as const;
-export const KERNEL_PROPERTIES = ['id', 'source', 'sources', 'entryPoint', 'backend', 'device', 'stateBytes', 'grid', 'block', 'inboxCapacity', 'outboxCapacity', 'rateHz', 'views'] as const;
+export const KERNEL_PROPERTIES = [
+  'id',
+  'source',
+  'sources',
+  'entryPoint',
+  'backend',
+  'device',
+  'stateBytes',
+  'grid',
+  'block',
+  'inboxCapacity',
+  'outboxCapacity',
+  'rateHz',
+  'views',
+] as const;
 export const REQUIRED_KERNEL_PROPERTIES = ['id', 'source', 'entryPoint', 'stateBytes'] as const;
 export const BACKENDS: readonly KernelBackendChoice[] = ['auto', 'webgpu', 'cuda'];
 
@@ -26,14 +40,18 @@ export const REQUIRED_HINT: Record<(typeof REQUIRED_KERNEL_PROPERTIES)[number], 
   id: 'a unique name such as "heat"',
   source: 'the .wgsl, .ptx or .metal file, relative to ringkernel.json',
   entryPoint: 'the kernel function to run',
-  stateBytes: 'the size of the kernel\'s state buffer in bytes, a multiple of 4',
+  stateBytes: "the size of the kernel's state buffer in bytes, a multiple of 4",
 };
 
 /** `sources`: one file per backend, the language each backend runs (the file's extension must say it). */
 export const BACKEND_SOURCE_EXTENSIONS: Readonly<Record<'webgpu' | 'cuda', string>> = { webgpu: '.wgsl', cuda: '.ptx' };
 
 /** Sources are picked by extension; the language follows from it. */
-export const SOURCE_EXTENSIONS: Readonly<Record<string, KernelLanguage>> = { '.wgsl': 'wgsl', '.ptx': 'ptx', '.metal': 'msl' };
+export const SOURCE_EXTENSIONS: Readonly<Record<string, KernelLanguage>> = {
+  '.wgsl': 'wgsl',
+  '.ptx': 'ptx',
+  '.metal': 'msl',
+};
 
 const GIB = 1024 ** 3;
 
@@ -68,7 +86,11 @@ export const LIMITS = {
 
 export const LANGUAGE_NAME: Record<KernelLanguage, string> = { wgsl: 'WGSL', ptx: 'PTX', msl: 'Metal' };
 /** The backend `auto` means, per language; Metal has none on this platform. */
-export const AUTO_BACKEND: Record<KernelLanguage, 'webgpu' | 'cuda' | undefined> = { wgsl: 'webgpu', ptx: 'cuda', msl: undefined };
+export const AUTO_BACKEND: Record<KernelLanguage, 'webgpu' | 'cuda' | undefined> = {
+  wgsl: 'webgpu',
+  ptx: 'cuda',
+  msl: undefined,
+};
 
 /** The backend a kernel runs on: its own, or for `auto` the one its language needs; none for Metal. */
 export function runsOn(spec: Pick<KernelSpec, 'backend' | 'language'>): 'webgpu' | 'cuda' | undefined {

@@ -66,7 +66,11 @@ function lookUpWgsl(text: string, name: string): EntryPointLookup {
   if (entryPoints.includes(name)) return { found: true, entryPoints };
   const other = functions.find((fn) => fn.name === name);
   if (!other) return { found: false, entryPoints };
-  return { found: false, entryPoints, otherKind: other.stage ? `a @${other.stage} entry point, not @compute` : 'a function without @compute' };
+  return {
+    found: false,
+    entryPoints,
+    otherKind: other.stage ? `a @${other.stage} entry point, not @compute` : 'a function without @compute',
+  };
 }
 
 // PTX: `.visible .entry name(`; a `.func` may put its return parameters before the name.
@@ -77,7 +81,8 @@ function lookUpPtx(text: string, name: string): EntryPointLookup {
   const code = blankCComments(text);
   const entryPoints = namesOf(PTX_ENTRY, code);
   if (entryPoints.includes(name)) return { found: true, entryPoints };
-  if (namesOf(PTX_FUNC, code).includes(name)) return { found: false, entryPoints, otherKind: 'a .func (a device function), not an .entry' };
+  if (namesOf(PTX_FUNC, code).includes(name))
+    return { found: false, entryPoints, otherKind: 'a .func (a device function), not an .entry' };
   return { found: false, entryPoints };
 }
 
@@ -104,7 +109,8 @@ export function lookUpEntryPoint(language: KernelLanguage, text: string, name: s
 
 /** Where the kernel entry point `name` is declared in `text` (its name's UTF-16 offset), if it is found. Never throws. */
 export function entryPointOffset(language: KernelLanguage, text: string, name: string): number | undefined {
-  if (language === 'wgsl') return findWgslFunctions(text).find((fn) => fn.name === name && fn.stage === 'compute')?.start;
+  if (language === 'wgsl')
+    return findWgslFunctions(text).find((fn) => fn.name === name && fn.stage === 'compute')?.start;
   const pattern = language === 'ptx' ? PTX_ENTRY : MSL_KERNEL;
   for (const match of blankCComments(text).matchAll(pattern)) {
     if (match[1] === name && match.index !== undefined) return match.index + match[0].lastIndexOf(name);

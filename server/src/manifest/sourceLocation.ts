@@ -35,13 +35,21 @@ export class SourceLocator {
   locate(written: string): SourceLocation {
     const path = resolve(this.folder, written);
     const fix = `kernel sources must be inside the folder of ${MANIFEST_NAME} (${this.folder}): move the file there and give its relative path`;
-    if (isAbsolute(written)) return { path, outside: `"source" must be a path relative to ${MANIFEST_NAME}, not the absolute path ${path}; ${fix}` };
-    if (!contains(this.folder, path)) return { path, outside: `"source" "${written}" resolves to ${path}, outside the workspace folder; ${fix}` };
+    if (isAbsolute(written))
+      return {
+        path,
+        outside: `"source" must be a path relative to ${MANIFEST_NAME}, not the absolute path ${path}; ${fix}`,
+      };
+    if (!contains(this.folder, path))
+      return { path, outside: `"source" "${written}" resolves to ${path}, outside the workspace folder; ${fix}` };
     // A link may lead out of the folder; compare real paths (the folder itself may sit behind a link).
     if (this.realFolder === undefined) this.realFolder = realPath(this.folder) ?? null;
     const target = this.realFolder === null ? undefined : realPath(path);
     if (target !== undefined && this.realFolder !== null && !contains(this.realFolder, target)) {
-      return { path, outside: `"source" "${written}" leads through a symbolic link to ${target}, outside the workspace folder; ${fix}` };
+      return {
+        path,
+        outside: `"source" "${written}" leads through a symbolic link to ${target}, outside the workspace folder; ${fix}`,
+      };
     }
     return { path };
   }

@@ -103,17 +103,33 @@ export function checkViews(node: Node | undefined, context: ViewsContext): Views
   const views: StateView[] = [];
   if (node === undefined) return { views, problems };
   const report = (severity: ViewProblem['severity'], kind: ViewProblem['kind'], message: string, at: Span): void => {
-    const problem: ViewProblem = { severity, kind, message: `${context.label}: ${message}`, offset: at.offset, length: at.length };
+    const problem: ViewProblem = {
+      severity,
+      kind,
+      message: `${context.label}: ${message}`,
+      offset: at.offset,
+      length: at.length,
+    };
     if (context.kernelId !== undefined) problem.kernelId = context.kernelId;
     problems.push(problem);
   };
   if (node.type !== 'array') {
-    report('error', 'schema', `"views" must be an array of views such as { "name": "rod", "type": "f32", "offset": 0, "count": 1024, "plot": "line" } (got ${describe(node)})`, spanOf(node));
+    report(
+      'error',
+      'schema',
+      `"views" must be an array of views such as { "name": "rod", "type": "f32", "offset": 0, "count": 1024, "plot": "line" } (got ${describe(node)})`,
+      spanOf(node),
+    );
     return { views, problems };
   }
   const items = node.children ?? [];
   if (items.length > VIEW_LIMITS.maxViews) {
-    report('error', 'schema', `"views" has ${items.length} views; at most ${VIEW_LIMITS.maxViews} are shown, so the rest are left out`, spanOf(node));
+    report(
+      'error',
+      'schema',
+      `"views" has ${items.length} views; at most ${VIEW_LIMITS.maxViews} are shown, so the rest are left out`,
+      spanOf(node),
+    );
   }
   const names = new Map<string, number>();
   items.slice(0, VIEW_LIMITS.maxViews).forEach((item, index) => {
@@ -122,7 +138,12 @@ export function checkViews(node: Node | undefined, context: ViewsContext): Views
     const first = names.get(view.name);
     if (first !== undefined) {
       const nameNode = propertyValue(item, 'name');
-      report('error', 'semantic', `view "${view.name}" is named like view #${first + 1}; names must be unique (they pick a view in --snapshot)`, nameNode ? spanOf(nameNode) : spanOf(item));
+      report(
+        'error',
+        'semantic',
+        `view "${view.name}" is named like view #${first + 1}; names must be unique (they pick a view in --snapshot)`,
+        nameNode ? spanOf(nameNode) : spanOf(item),
+      );
       return;
     }
     names.set(view.name, index);
@@ -132,7 +153,8 @@ export function checkViews(node: Node | undefined, context: ViewsContext): Views
 }
 
 function propertyValue(node: Node, name: string): Node | undefined {
-  return (node.children ?? []).filter((p) => p.type === 'property' && p.children?.[0]?.value === name).at(-1)?.children?.[1];
+  return (node.children ?? []).filter((p) => p.type === 'property' && p.children?.[0]?.value === name).at(-1)
+    ?.children?.[1];
 }
 
 type Report = (severity: ViewProblem['severity'], kind: ViewProblem['kind'], message: string, at: Span) => void;
@@ -140,7 +162,12 @@ type Report = (severity: ViewProblem['severity'], kind: ViewProblem['kind'], mes
 function checkView(node: Node, index: number, context: ViewsContext, report: Report): StateView | undefined {
   const where = `view #${index + 1}`;
   if (node.type !== 'object') {
-    report('error', 'schema', `${where} must be an object with "name", "type", "offset", "count" or "shape", and "plot" (got ${describe(node)})`, spanOf(node));
+    report(
+      'error',
+      'schema',
+      `${where} must be an object with "name", "type", "offset", "count" or "shape", and "plot" (got ${describe(node)})`,
+      spanOf(node),
+    );
     return undefined;
   }
   const properties = new Map<string, { key: Node; value: Node | undefined }>();
@@ -149,50 +176,83 @@ function checkView(node: Node, index: number, context: ViewsContext, report: Rep
     if (child.type !== 'property' || key === undefined) continue;
     const name = String(key.value);
     if (!(VIEW_PROPERTIES as readonly string[]).includes(name)) {
-      report('warning', 'schema', `${where}: unknown property "${name}" is ignored; a view has ${VIEW_PROPERTIES.join(', ')}`, spanOf(key));
+      report(
+        'warning',
+        'schema',
+        `${where}: unknown property "${name}" is ignored; a view has ${VIEW_PROPERTIES.join(', ')}`,
+        spanOf(key),
+      );
     }
     properties.set(name, { key, value: child.children?.[1] });
   }
   const nameNode = properties.get('name')?.value;
-  const label = nameNode?.type === 'string' && VIEW_LIMITS.name.test(String(nameNode.value)) ? `view "${String(nameNode.value)}"` : where;
+  const label =
+    nameNode?.type === 'string' && VIEW_LIMITS.name.test(String(nameNode.value))
+      ? `view "${String(nameNode.value)}"`
+      : where;
   let ok = true;
   const error = (kind: ViewProblem['kind'], message: string, at: Span): void => {
     ok = false;
     report('error', kind, `${label}: ${message}`, at);
   };
   for (const name of REQUIRED_VIEW_PROPERTIES) {
-    if (!properties.has(name)) error('schema', `missing required property "${name}"${REQUIRED_HINT[name]}`, { offset: node.offset, length: 1 });
+    if (!properties.has(name))
+      error('schema', `missing required property "${name}"${REQUIRED_HINT[name]}`, { offset: node.offset, length: 1 });
   }
   const value = (name: (typeof VIEW_PROPERTIES)[number]): Node | undefined => properties.get(name)?.value;
 
   let name: string | undefined;
   if (nameNode) {
     if (nameNode.type !== 'string' || !VIEW_LIMITS.name.test(String(nameNode.value))) {
-      error('schema', `"name" must start with a letter and have at most 64 letters, digits, "_", "." or "-" (got ${describe(nameNode)})`, spanOf(nameNode));
+      error(
+        'schema',
+        `"name" must start with a letter and have at most 64 letters, digits, "_", "." or "-" (got ${describe(nameNode)})`,
+        spanOf(nameNode),
+      );
     } else name = String(nameNode.value);
   }
 
   const typeNode = value('type');
   let type: StateViewType | undefined;
   if (typeNode) {
-    if (typeNode.type === 'string' && (VIEW_TYPES as readonly string[]).includes(String(typeNode.value))) type = typeNode.value as StateViewType;
-    else error('schema', `"type" must be "f32", "u32" or "i32", how the 32-bit words are read (got ${describe(typeNode)})`, spanOf(typeNode));
+    if (typeNode.type === 'string' && (VIEW_TYPES as readonly string[]).includes(String(typeNode.value)))
+      type = typeNode.value as StateViewType;
+    else
+      error(
+        'schema',
+        `"type" must be "f32", "u32" or "i32", how the 32-bit words are read (got ${describe(typeNode)})`,
+        spanOf(typeNode),
+      );
   }
 
   const plotNode = value('plot');
   let plot: StateViewPlot | undefined;
   if (plotNode) {
-    if (plotNode.type === 'string' && (VIEW_PLOTS as readonly string[]).includes(String(plotNode.value))) plot = plotNode.value as StateViewPlot;
-    else error('schema', `"plot" must be "line", "heatmap", "histogram" or "table" (got ${describe(plotNode)})`, spanOf(plotNode));
+    if (plotNode.type === 'string' && (VIEW_PLOTS as readonly string[]).includes(String(plotNode.value)))
+      plot = plotNode.value as StateViewPlot;
+    else
+      error(
+        'schema',
+        `"plot" must be "line", "heatmap", "histogram" or "table" (got ${describe(plotNode)})`,
+        spanOf(plotNode),
+      );
   }
 
   const offsetNode = value('offset');
   let offset: number | undefined;
   if (offsetNode) {
     if (offsetNode.type !== 'number' || !Number.isSafeInteger(offsetNode.value) || (offsetNode.value as number) < 0) {
-      error('schema', `"offset" must be a byte offset in the state: an integer from 0 (got ${describe(offsetNode)})`, spanOf(offsetNode));
+      error(
+        'schema',
+        `"offset" must be a byte offset in the state: an integer from 0 (got ${describe(offsetNode)})`,
+        spanOf(offsetNode),
+      );
     } else if ((offsetNode.value as number) % 4 !== 0) {
-      error('schema', `"offset" must be a multiple of 4, the start of a 32-bit word (got ${String(offsetNode.value)})`, spanOf(offsetNode));
+      error(
+        'schema',
+        `"offset" must be a multiple of 4, the start of a 32-bit word (got ${String(offsetNode.value)})`,
+        spanOf(offsetNode),
+      );
     } else offset = offsetNode.value as number;
   }
 
@@ -203,24 +263,48 @@ function checkView(node: Node, index: number, context: ViewsContext, report: Rep
   const hasCount = properties.has('count');
   const hasShape = properties.has('shape');
   if (hasCount && hasShape) {
-    error('schema', 'give either "count" or "shape", not both: "shape" [rows, columns] sets the count', spanOf(properties.get('shape')?.key ?? node));
+    error(
+      'schema',
+      'give either "count" or "shape", not both: "shape" [rows, columns] sets the count',
+      spanOf(properties.get('shape')?.key ?? node),
+    );
   } else if (!hasCount && !hasShape) {
-    error('schema', 'missing "count" (elements in the region) or "shape" ([rows, columns])', { offset: node.offset, length: 1 });
+    error('schema', 'missing "count" (elements in the region) or "shape" ([rows, columns])', {
+      offset: node.offset,
+      length: 1,
+    });
   } else if (countNode) {
     if (countNode.type !== 'number' || !Number.isSafeInteger(countNode.value) || (countNode.value as number) < 1) {
-      error('schema', `"count" must be the number of 32-bit elements, an integer from 1 (got ${describe(countNode)})`, spanOf(countNode));
+      error(
+        'schema',
+        `"count" must be the number of 32-bit elements, an integer from 1 (got ${describe(countNode)})`,
+        spanOf(countNode),
+      );
     } else count = countNode.value as number;
   } else if (shapeNode) {
     const dims = shapeNode.type === 'array' ? (shapeNode.children ?? []) : [];
     const { min, max } = VIEW_LIMITS.dimension;
     if (shapeNode.type !== 'array' || dims.length !== 2) {
-      error('schema', `"shape" must be [rows, columns], two integers (got ${shapeNode.type === 'array' ? `${dims.length} item(s)` : describe(shapeNode)})`, spanOf(shapeNode));
+      error(
+        'schema',
+        `"shape" must be [rows, columns], two integers (got ${shapeNode.type === 'array' ? `${dims.length} item(s)` : describe(shapeNode)})`,
+        spanOf(shapeNode),
+      );
     } else {
-      const [rows, columns] = dims.map((d) => (d.type === 'number' && Number.isSafeInteger(d.value) ? (d.value as number) : undefined));
-      const bad = dims.findIndex((d, i) => { const n = [rows, columns][i]; return n === undefined || n < min || n > max; });
+      const [rows, columns] = dims.map((d) =>
+        d.type === 'number' && Number.isSafeInteger(d.value) ? (d.value as number) : undefined,
+      );
+      const bad = dims.findIndex((d, i) => {
+        const n = [rows, columns][i];
+        return n === undefined || n < min || n > max;
+      });
       if (bad >= 0) {
         const dim = dims[bad] ?? shapeNode;
-        error('schema', `"shape" ${bad === 0 ? 'rows' : 'columns'} must be an integer from ${min} to ${max} (got ${describe(dim)})`, spanOf(dim));
+        error(
+          'schema',
+          `"shape" ${bad === 0 ? 'rows' : 'columns'} must be an integer from ${min} to ${max} (got ${describe(dim)})`,
+          spanOf(dim),
+        );
       } else if (rows !== undefined && columns !== undefined) {
         shape = [rows, columns];
         count = rows * columns;
@@ -233,30 +317,56 @@ function checkView(node: Node, index: number, context: ViewsContext, report: Rep
   if (rangeNode) {
     const ends = rangeNode.type === 'array' ? (rangeNode.children ?? []) : [];
     if (rangeNode.type !== 'array' || ends.length !== 2 || ends.some((e) => e.type !== 'number')) {
-      error('schema', `"range" must be [min, max], two numbers (got ${rangeNode.type === 'array' ? `${ends.length} item(s)` : describe(rangeNode)})`, spanOf(rangeNode));
+      error(
+        'schema',
+        `"range" must be [min, max], two numbers (got ${rangeNode.type === 'array' ? `${ends.length} item(s)` : describe(rangeNode)})`,
+        spanOf(rangeNode),
+      );
     } else {
       const low = ends[0]?.value as number;
       const high = ends[1]?.value as number;
-      if (!(low < high)) error('semantic', `"range" must have min below max (got [${low}, ${high}])`, spanOf(rangeNode));
+      if (!(low < high))
+        error('semantic', `"range" must have min below max (got [${low}, ${high}])`, spanOf(rangeNode));
       else range = [low, high];
     }
   }
 
   if (plot === 'heatmap' && hasCount && !hasShape) {
-    error('semantic', 'a heatmap needs "shape": [rows, columns] instead of "count", to know where each row ends', spanOf(properties.get('count')?.key ?? node));
+    error(
+      'semantic',
+      'a heatmap needs "shape": [rows, columns] instead of "count", to know where each row ends',
+      spanOf(properties.get('count')?.key ?? node),
+    );
   }
   if (plot === 'table' && rangeNode) {
-    report('warning', 'semantic', `${label}: "range" is ignored for a table, which shows the numbers as they are`, spanOf(properties.get('range')?.key ?? rangeNode));
+    report(
+      'warning',
+      'semantic',
+      `${label}: "range" is ignored for a table, which shows the numbers as they are`,
+      spanOf(properties.get('range')?.key ?? rangeNode),
+    );
   }
   if (offset !== undefined && count !== undefined && context.stateBytes !== undefined) {
     const end = offset + count * 4;
     if (end > context.stateBytes) {
       const at = countNode ?? shapeNode ?? offsetNode ?? node;
-      error('semantic', `the region ends at byte ${formatBytes(end)} (offset ${formatBytes(offset)} + ${formatBytes(count)} elements x 4 bytes), past the state's ${formatBytes(context.stateBytes)} bytes; shrink it or raise "stateBytes"`, spanOf(at));
+      error(
+        'semantic',
+        `the region ends at byte ${formatBytes(end)} (offset ${formatBytes(offset)} + ${formatBytes(count)} elements x 4 bytes), past the state's ${formatBytes(context.stateBytes)} bytes; shrink it or raise "stateBytes"`,
+        spanOf(at),
+      );
     }
   }
 
-  if (!ok || name === undefined || type === undefined || plot === undefined || offset === undefined || count === undefined) return undefined;
+  if (
+    !ok ||
+    name === undefined ||
+    type === undefined ||
+    plot === undefined ||
+    offset === undefined ||
+    count === undefined
+  )
+    return undefined;
   const view: StateView = { name, type, offset, count, plot };
   if (shape !== undefined) view.shape = shape;
   if (range !== undefined) view.range = range;
@@ -266,6 +376,6 @@ function checkView(node: Node, index: number, context: ViewsContext, report: Rep
 const REQUIRED_HINT: Record<(typeof REQUIRED_VIEW_PROPERTIES)[number], string> = {
   name: ', a unique name such as "rod"',
   type: ': "f32", "u32" or "i32"',
-  offset: ', the region\'s first byte in the state (a multiple of 4)',
+  offset: ", the region's first byte in the state (a multiple of 4)",
   plot: ': "line", "heatmap", "histogram" or "table"',
 };

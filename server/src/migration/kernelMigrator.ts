@@ -12,7 +12,13 @@ import type { DeviceKernel } from '../hosts/deviceKernel';
 import { MigrationStats } from './migrationStats';
 import {
   MigrationError,
-  type MigrationOptions, type MigrationPhase, type MigrationRecords, type MigrationReport, type MigrationRoute, type MigrationSubject, type PreparedTarget,
+  type MigrationOptions,
+  type MigrationPhase,
+  type MigrationRecords,
+  type MigrationReport,
+  type MigrationRoute,
+  type MigrationSubject,
+  type PreparedTarget,
 } from './migrationTypes';
 
 export interface KernelMigratorOptions {
@@ -38,11 +44,35 @@ export class KernelMigrator {
     const from = subject.from;
     const verify = options.verify ?? this.options.verify ?? true;
     const report: MigrationReport = {
-      kernelId: subject.id, status: 'failed', from, to, bytes: subject.stateBytes, route: this.options.route(from, to),
-      totalMs: 0, pausedMs: 0, prepareMs: 0, checkpointMs: 0, transferMs: 0, verifyMs: 0, gbPerSecond: 0, verified: false, message: '', at: new Date().toISOString(),
+      kernelId: subject.id,
+      status: 'failed',
+      from,
+      to,
+      bytes: subject.stateBytes,
+      route: this.options.route(from, to),
+      totalMs: 0,
+      pausedMs: 0,
+      prepareMs: 0,
+      checkpointMs: 0,
+      transferMs: 0,
+      verifyMs: 0,
+      gbPerSecond: 0,
+      verified: false,
+      message: '',
+      at: new Date().toISOString(),
     };
-    if (from === to) return this.finish(report, started, new MigrationError('preparing', `kernel "${subject.id}" already runs on ${to}`));
-    if (this.busy.has(subject.id)) return this.finish(report, started, new MigrationError('preparing', `kernel "${subject.id}" is already being migrated`));
+    if (from === to)
+      return this.finish(
+        report,
+        started,
+        new MigrationError('preparing', `kernel "${subject.id}" already runs on ${to}`),
+      );
+    if (this.busy.has(subject.id))
+      return this.finish(
+        report,
+        started,
+        new MigrationError('preparing', `kernel "${subject.id}" is already being migrated`),
+      );
     this.busy.add(subject.id);
     let phase: MigrationPhase = 'preparing';
     const enter = (next: MigrationPhase): void => {
@@ -50,7 +80,8 @@ export class KernelMigrator {
       options.onPhase?.(next);
     };
     const checkCancel = (): void => {
-      if (options.signal?.aborted) throw new MigrationError(phase, `the migration of kernel "${subject.id}" was cancelled while ${phase}`, true);
+      if (options.signal?.aborted)
+        throw new MigrationError(phase, `the migration of kernel "${subject.id}" was cancelled while ${phase}`, true);
     };
     let target: PreparedTarget | undefined;
     let paused: number | undefined;
@@ -90,8 +121,11 @@ export class KernelMigrator {
       if (verify) {
         report.verifyMs = imported.verifyMs ?? 0;
         if (imported.sha256 !== exported.sha256) {
-          throw new MigrationError('verifying', `kernel "${subject.id}": the state on ${to} (SHA-256 ${imported.sha256?.slice(0, 12) ?? 'none'}) ` +
-            `differs from the checkpoint taken on ${from} (${exported.sha256?.slice(0, 12) ?? 'none'}); the kernel stays on ${from}`);
+          throw new MigrationError(
+            'verifying',
+            `kernel "${subject.id}": the state on ${to} (SHA-256 ${imported.sha256?.slice(0, 12) ?? 'none'}) ` +
+              `differs from the checkpoint taken on ${from} (${exported.sha256?.slice(0, 12) ?? 'none'}); the kernel stays on ${from}`,
+          );
         }
         report.verified = true;
       }
@@ -129,17 +163,25 @@ export class KernelMigrator {
     }
   }
 
-  private finish(report: MigrationReport, started: number, failure?: MigrationError, switched = false): MigrationReport {
+  private finish(
+    report: MigrationReport,
+    started: number,
+    failure?: MigrationError,
+    switched = false,
+  ): MigrationReport {
     report.totalMs = performance.now() - started;
     const legMs = report.checkpointMs + report.transferMs;
     report.gbPerSecond = legMs > 0 ? report.bytes / (legMs * 1e6) : 0;
     if (!failure) {
-      report.message = `${report.kernelId} moved ${report.from} -> ${report.to} in ${ms(report.totalMs)}: ${formatBytes(report.bytes)} at ${report.gbPerSecond.toFixed(2)} GB/s, ` +
+      report.message =
+        `${report.kernelId} moved ${report.from} -> ${report.to} in ${ms(report.totalMs)}: ${formatBytes(report.bytes)} at ${report.gbPerSecond.toFixed(2)} GB/s, ` +
         `paused ${ms(report.pausedMs)}, ${report.verified ? 'state verified' : 'state not verified (ringkernel.migration.verify is off)'}`;
     } else {
       report.status = failure.cancelled ? 'cancelled' : 'failed';
       report.failedPhase = failure.phase;
-      const where = switched ? `it was switched to ${report.to} and failed there` : `it keeps running on ${report.from}`;
+      const where = switched
+        ? `it was switched to ${report.to} and failed there`
+        : `it keeps running on ${report.from}`;
       report.message = `${report.kernelId} did not move ${report.from} -> ${report.to} (${failure.cancelled ? 'cancelled' : `failed while ${failure.phase}`}): ${failure.message}; ${where}`;
     }
     this.stats.record(report);

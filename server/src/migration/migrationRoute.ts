@@ -11,9 +11,13 @@ export function migrationRoute(topology: GpuTopology, from: string, to: string):
 
 export function routeLabel(route: MigrationRoute): string {
   switch (route) {
-    case 'samePhysicalGpu': return 'same physical GPU, staged through host memory';
-    case 'nvlinkPeer': return 'NVLink peer';
-    case 'pciePeer': return 'PCIe peer';
-    case 'hostStaged': return 'staged through the host';
+    case 'samePhysicalGpu':
+      return 'same physical GPU, staged through host memory';
+    case 'nvlinkPeer':
+      return 'NVLink peer';
+    case 'pciePeer':
+      return 'PCIe peer';
+    case 'hostStaged':
+      return 'staged through the host';
   }
 }

@@ -16,7 +16,16 @@ export interface MigrationStatsSnapshot {
 }
 
 export class MigrationStats {
-  private readonly totals: MigrationStatsSnapshot = { successful: 0, failed: 0, cancelled: 0, bytesTransferred: 0, checkpointMs: 0, transferMs: 0, restoreMs: 0, pausedMs: 0 };
+  private readonly totals: MigrationStatsSnapshot = {
+    successful: 0,
+    failed: 0,
+    cancelled: 0,
+    bytesTransferred: 0,
+    checkpointMs: 0,
+    transferMs: 0,
+    restoreMs: 0,
+    pausedMs: 0,
+  };
 
   record(report: MigrationReport): void {
     const t = this.totals;

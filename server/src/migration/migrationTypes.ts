@@ -4,9 +4,19 @@
 import type { DeviceKernel } from '../hosts/deviceKernel';
 
 /** In order; a cancel is honoured until 'switching'. */
-export type MigrationPhase = 'preparing' | 'quiescing' | 'checkpointing' | 'transferring' | 'restoring' | 'verifying' | 'switching' | 'resuming';
+export type MigrationPhase =
+  'preparing' | 'quiescing' | 'checkpointing' | 'transferring' | 'restoring' | 'verifying' | 'switching' | 'resuming';
 
-export const MIGRATION_PHASES: readonly MigrationPhase[] = ['preparing', 'quiescing', 'checkpointing', 'transferring', 'restoring', 'verifying', 'switching', 'resuming'];
+export const MIGRATION_PHASES: readonly MigrationPhase[] = [
+  'preparing',
+  'quiescing',
+  'checkpointing',
+  'transferring',
+  'restoring',
+  'verifying',
+  'switching',
+  'resuming',
+];
 
 /** How the bytes travel (the protocol's MigrationRoute). */
 export type MigrationRoute = 'samePhysicalGpu' | 'nvlinkPeer' | 'pciePeer' | 'hostStaged';
@@ -83,7 +93,11 @@ export interface MigrationReport {
 
 /** A failure in one phase: the message says what, the phase where. */
 export class MigrationError extends Error {
-  constructor(readonly phase: MigrationPhase, message: string, readonly cancelled = false) {
+  constructor(
+    readonly phase: MigrationPhase,
+    message: string,
+    readonly cancelled = false,
+  ) {
     super(message);
     this.name = 'MigrationError';
   }

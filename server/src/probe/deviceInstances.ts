@@ -13,8 +13,12 @@ export const MAX_INSTANCES_PER_ADAPTER = 8;
 /** The setting's value as a whole number from 1 to MAX_INSTANCES_PER_ADAPTER, or why not. */
 export function instancesSetting(value: unknown): { instances: number; issue?: string } {
   if (value === undefined || value === null) return { instances: 1 };
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_INSTANCES_PER_ADAPTER) return { instances: value };
-  return { instances: 1, issue: `ringkernel.webgpu.instancesPerAdapter must be a whole number from 1 to ${MAX_INSTANCES_PER_ADAPTER}, not ${JSON.stringify(value)}; 1 is used` };
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_INSTANCES_PER_ADAPTER)
+    return { instances: value };
+  return {
+    instances: 1,
+    issue: `ringkernel.webgpu.instancesPerAdapter must be a whole number from 1 to ${MAX_INSTANCES_PER_ADAPTER}, not ${JSON.stringify(value)}; 1 is used`,
+  };
 }
 
 /**
@@ -32,7 +36,17 @@ export function withWebGpuInstances(probe: MachineProbe, instances: number): Mac
       continue;
     }
     for (let k = 0; k < instances; k++) {
-      devices.push(k === 0 ? device : { ...device, key: deviceKey('webgpu', k), index: k, name: instanceName(device.name, k), instanceOf: device.key });
+      devices.push(
+        k === 0
+          ? device
+          : {
+              ...device,
+              key: deviceKey('webgpu', k),
+              index: k,
+              name: instanceName(device.name, k),
+              instanceOf: device.key,
+            },
+      );
     }
   }
   return { reports, topology: { ...probe.topology, devices } };
@@ -42,7 +56,9 @@ function expandReport(report: BackendReport, instances: number): BackendReport {
   if (report.backend !== 'webgpu' || !report.available) return report;
   const first = report.devices.find((d) => d.index === 0);
   if (!first) return report;
-  const copies = Array.from({ length: instances }, (_, k) => (k === 0 ? first : { ...first, index: k, name: instanceName(first.name, k) }));
+  const copies = Array.from({ length: instances }, (_, k) =>
+    k === 0 ? first : { ...first, index: k, name: instanceName(first.name, k) },
+  );
   return { ...report, devices: [...copies, ...report.devices.filter((d) => d.index !== 0)] };
 }
 

@@ -29,7 +29,13 @@ function unavailableEverywhere(reason: string): BackendReport[] {
 }
 
 function failedProbe(reports: BackendReport[]): MachineProbe {
-  return { reports, topology: { devices: [], unavailable: reports.map((r) => ({ probe: r.backend, reason: r.reason ?? 'the device probe failed' })) } };
+  return {
+    reports,
+    topology: {
+      devices: [],
+      unavailable: reports.map((r) => ({ probe: r.backend, reason: r.reason ?? 'the device probe failed' })),
+    },
+  };
 }
 
 export function probeBackends(options: ProbeOptions = {}): Promise<BackendReport[]> {
@@ -62,16 +68,24 @@ export function probeMachine(options: ProbeOptions = {}): Promise<MachineProbe> 
       });
     }
     const timer = setTimeout(() => {
-      finish(unavailableEverywhere(`the device probe did not answer within ${timeoutMs} ms (a GPU driver may be hanging); ` +
-        'run `ringkernel devices` in a terminal to see where it stops'));
+      finish(
+        unavailableEverywhere(
+          `the device probe did not answer within ${timeoutMs} ms (a GPU driver may be hanging); ` +
+            'run `ringkernel devices` in a terminal to see where it stops',
+        ),
+      );
     }, timeoutMs);
     child.on('message', (message: ProbeResult) => {
       if (message.kind === 'probe-result') finish({ reports: message.reports, topology: message.topology });
     });
     child.on('error', (error) => finish(unavailableEverywhere(`the device probe could not start: ${error.message}`)));
     child.on('exit', (code, signal) => {
-      finish(unavailableEverywhere(`the device probe exited (${signal ?? `code ${code}`}) before reporting; ` +
-        'a GPU driver crashed while being queried: run `ringkernel devices` in a terminal to see its output'));
+      finish(
+        unavailableEverywhere(
+          `the device probe exited (${signal ?? `code ${code}`}) before reporting; ` +
+            'a GPU driver crashed while being queried: run `ringkernel devices` in a terminal to see its output',
+        ),
+      );
     });
   });
 }

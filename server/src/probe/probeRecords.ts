@@ -79,7 +79,15 @@ export interface NvmlDeviceProbe {
 
 /** nvmlDeviceGetTopologyCommonAncestor's level, nearest first. */
 export type PcieLevel = 'INTERNAL' | 'SINGLE' | 'MULTIPLE' | 'HOSTBRIDGE' | 'NODE' | 'SYSTEM' | 'UNKNOWN';
-export const PCIE_LEVELS: readonly PcieLevel[] = ['INTERNAL', 'SINGLE', 'MULTIPLE', 'HOSTBRIDGE', 'NODE', 'SYSTEM', 'UNKNOWN'];
+export const PCIE_LEVELS: readonly PcieLevel[] = [
+  'INTERNAL',
+  'SINGLE',
+  'MULTIPLE',
+  'HOSTBRIDGE',
+  'NODE',
+  'SYSTEM',
+  'UNKNOWN',
+];
 
 /** The PCIe common ancestor of an (unordered) pair of devices. */
 export interface PcieAncestorProbe {
@@ -148,17 +156,25 @@ export function normalizePciBusId(id: string): string | undefined {
 
 /** 32 lower-case hex digits; 'GPU-' prefixes and dashes dropped. undefined when malformed. */
 export function normalizeUuid(uuid: string): string | undefined {
-  const hex = uuid.trim().replace(/^(GPU|MIG)-/i, '').replace(/-/g, '').toLowerCase();
+  const hex = uuid
+    .trim()
+    .replace(/^(GPU|MIG)-/i, '')
+    .replace(/-/g, '')
+    .toLowerCase();
   return /^[0-9a-f]{32}$/.test(hex) ? hex : undefined;
 }
 
 /** The addon's NVML remote type ('GPU', 'SWITCH', 'IBMNPU', 'UNKNOWN', null) as a probe record's. */
 export function nvlinkRemoteType(raw: string | null | undefined): NvLinkRemoteType {
   switch (raw?.toUpperCase()) {
-    case 'GPU': return 'gpu';
-    case 'SWITCH': return 'switch';
-    case 'IBMNPU': return 'cpu';
-    default: return 'unknown';
+    case 'GPU':
+      return 'gpu';
+    case 'SWITCH':
+      return 'switch';
+    case 'IBMNPU':
+      return 'cpu';
+    default:
+      return 'unknown';
   }
 }
 

@@ -44,7 +44,9 @@ export function hlcLowWord(timestamp: HlcTimestamp): number {
 
 function checkPhysical(physical: number): number {
   if (!Number.isInteger(physical) || physical < 0 || physical >= PHYSICAL_LIMIT) {
-    throw new RangeError(`hybrid logical clock: physical time ${physical} is not an integer in [0, 2^48); pass milliseconds since 1970 or a step number`);
+    throw new RangeError(
+      `hybrid logical clock: physical time ${physical} is not an integer in [0, 2^48); pass milliseconds since 1970 or a step number`,
+    );
   }
   return physical;
 }
@@ -89,7 +91,8 @@ export class HybridLogicalClock {
    * now() at the same physical time would give) and returns the first; the rest are first + 1 ….
    */
   reserveAt(count: number, physical: number): HlcTimestamp {
-    if (!Number.isInteger(count) || count < 1) throw new RangeError(`hybrid logical clock: cannot reserve ${count} timestamps; reserve at least 1`);
+    if (!Number.isInteger(count) || count < 1)
+      throw new RangeError(`hybrid logical clock: cannot reserve ${count} timestamps; reserve at least 1`);
     const floor = BigInt(checkPhysical(physical)) << LOGICAL_SHIFT;
     const span = BigInt(count);
     for (;;) {

@@ -32,13 +32,18 @@ export interface InboxSlot {
  * slot's bytes depend only on its message.
  */
 export function encodeInbox(envelopes: readonly Envelope[], capacity: number, target?: Uint8Array): EncodedInbox {
-  if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`inbox: capacity ${capacity} is not a whole number of at least 0`);
+  if (!Number.isInteger(capacity) || capacity < 0)
+    throw new RangeError(`inbox: capacity ${capacity} is not a whole number of at least 0`);
   if (envelopes.length > capacity) {
-    throw new RangeError(`inbox: ${envelopes.length} messages do not fit an inbox of ${capacity} slots; take at most the capacity (takeInbox's capacity argument)`);
+    throw new RangeError(
+      `inbox: ${envelopes.length} messages do not fit an inbox of ${capacity} slots; take at most the capacity (takeInbox's capacity argument)`,
+    );
   }
   const needed = inboxBytes(capacity);
   if (target !== undefined && target.byteLength < needed) {
-    throw new RangeError(`inbox: the target buffer has ${target.byteLength} bytes; an inbox of ${capacity} slots needs ${needed}`);
+    throw new RangeError(
+      `inbox: the target buffer has ${target.byteLength} bytes; an inbox of ${capacity} slots needs ${needed}`,
+    );
   }
   const bytes = target ?? new Uint8Array(needed);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -60,7 +65,8 @@ export function encodeInbox(envelopes: readonly Envelope[], capacity: number, ta
 
 /** Reads `count` slots back (tests, and a kernel's inbox shown for debugging). */
 export function decodeInbox(bytes: Uint8Array, count: number): InboxSlot[] {
-  if (count * SLOT_BYTES > bytes.byteLength) throw new RangeError(`inbox: ${count} slots need ${count * SLOT_BYTES} bytes; the buffer has ${bytes.byteLength}`);
+  if (count * SLOT_BYTES > bytes.byteLength)
+    throw new RangeError(`inbox: ${count} slots need ${count * SLOT_BYTES} bytes; the buffer has ${bytes.byteLength}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const slots: InboxSlot[] = [];
   for (let i = 0; i < count; i++) {

@@ -5,6 +5,15 @@ export * from './routerTypes';
 export * from './routerStats';
 export { decideRoute, ROUTE_KINDS, type RouteKind, type RoutingDecision, type RoutingPolicy } from './routingDecision';
 export { RoutingTable } from './routingTable';
-export { HybridLogicalClock, HLC_LOGICAL_BITS, hlcLowWord, packHlc, unpackHlc, type HlcParts, type HlcTimestamp, type HybridLogicalClockOptions } from './hybridLogicalClock';
+export {
+  HybridLogicalClock,
+  HLC_LOGICAL_BITS,
+  hlcLowWord,
+  packHlc,
+  unpackHlc,
+  type HlcParts,
+  type HlcTimestamp,
+  type HybridLogicalClockOptions,
+} from './hybridLogicalClock';
 export { encodeInbox, decodeInbox, type EncodedInbox, type InboxSlot } from './inboxLayout';
 export { LATENCY_SAMPLES, type Percentiles } from './trafficWindow';

@@ -19,11 +19,25 @@ import { KernelRecord, PairRecord, UNKNOWN_DESTINATIONS_KEPT, type WindowShape }
 import type { RoutingDecision } from './routingDecision';
 import { RoutingTable } from './routingTable';
 import {
-  DevicePairRecord, emptyFailureCounts, emptyRouteCounts, flowStats,
-  type DevicePairStats, type KernelStats, type PairStats, type RouterStatsSnapshot, type RouterTotals,
+  DevicePairRecord,
+  emptyFailureCounts,
+  emptyRouteCounts,
+  flowStats,
+  type DevicePairStats,
+  type KernelStats,
+  type PairStats,
+  type RouterStatsSnapshot,
+  type RouterTotals,
 } from './routerStats';
 import type {
-  AdmissionCounts, FailureReason, KernelRegistration, OutboxBatch, RestoreResult, RouterMode, StepResult, SubmitResult,
+  AdmissionCounts,
+  FailureReason,
+  KernelRegistration,
+  OutboxBatch,
+  RestoreResult,
+  RouterMode,
+  StepResult,
+  SubmitResult,
 } from './routerTypes';
 import { TrafficWindow } from './trafficWindow';
 import type { OutboxMessage } from '../abi/kernelAbi';
@@ -76,7 +90,18 @@ export class K2KRouter {
   private devicePairMemo = new Map<RoutingDecision, DevicePairRecord>();
   private readonly overall: TrafficWindow;
   private readonly totals: RouterTotals = {
-    submitted: 0, accepted: 0, delivered: 0, redelivered: 0, refused: 0, outboxFull: 0, duplicates: 0, failed: 0, pending: 0, staged: 0, rerouted: 0, bytesDelivered: 0,
+    submitted: 0,
+    accepted: 0,
+    delivered: 0,
+    redelivered: 0,
+    refused: 0,
+    outboxFull: 0,
+    duplicates: 0,
+    failed: 0,
+    pending: 0,
+    staged: 0,
+    rerouted: 0,
+    bytesDelivered: 0,
   };
   private readonly routeCounts = emptyRouteCounts();
   private readonly failureCounts = emptyFailureCounts();
@@ -103,17 +128,32 @@ export class K2KRouter {
 
   addKernel(registration: KernelRegistration): void {
     const { index } = registration;
-    if (!Number.isInteger(index) || index < 0 || index >= MAX_KERNEL_INDEX) throw new RangeError(`router: kernel "${registration.id}" has index ${index}; an index is an integer in [0, ${MAX_KERNEL_INDEX})`);
+    if (!Number.isInteger(index) || index < 0 || index >= MAX_KERNEL_INDEX)
+      throw new RangeError(
+        `router: kernel "${registration.id}" has index ${index}; an index is an integer in [0, ${MAX_KERNEL_INDEX})`,
+      );
     const existing = this.records[index];
-    if (existing) throw new Error(`router: kernel "${registration.id}" cannot take index ${index}: "${existing.id}" has it; remove that kernel first`);
+    if (existing)
+      throw new Error(
+        `router: kernel "${registration.id}" cannot take index ${index}: "${existing.id}" has it; remove that kernel first`,
+      );
     const physicalTime = this.mode === 'lockstep' ? (): number => this.step : this.wallClock;
-    this.records[index] = new KernelRecord(index, registration.id, registration.device, this.table.slotOf(registration.device), {
-      running: registration.running ?? true,
-      pendingLimit: positiveInteger(registration.pendingLimit ?? this.defaultPendingLimit, `pendingLimit of kernel "${registration.id}"`),
-      retainLimit: this.retainLimit,
-      nextStep: registration.nextStep ?? (this.mode === 'lockstep' ? this.step : 0),
-      physicalTime,
-    });
+    this.records[index] = new KernelRecord(
+      index,
+      registration.id,
+      registration.device,
+      this.table.slotOf(registration.device),
+      {
+        running: registration.running ?? true,
+        pendingLimit: positiveInteger(
+          registration.pendingLimit ?? this.defaultPendingLimit,
+          `pendingLimit of kernel "${registration.id}"`,
+        ),
+        retainLimit: this.retainLimit,
+        nextStep: registration.nextStep ?? (this.mode === 'lockstep' ? this.step : 0),
+        physicalTime,
+      },
+    );
   }
 
   /** A stopped kernel's new messages fail (destinationStopped); those already pending wait for it. */
@@ -194,7 +234,10 @@ export class K2KRouter {
     const record = this.recordOf(batch.source, 'submit');
     const outboxFull = nonNegativeInteger(batch.outboxFull ?? 0, 'outboxFull');
     if (this.mode === 'lockstep') {
-      if (batch.step !== this.step) throw new Error(`router (lockstep): kernel "${record.id}" submitted step ${batch.step} while step ${this.step} is running; submit every kernel's step ${this.step}, then endStep(${this.step})`);
+      if (batch.step !== this.step)
+        throw new Error(
+          `router (lockstep): kernel "${record.id}" submitted step ${batch.step} while step ${this.step} is running; submit every kernel's step ${this.step}, then endStep(${this.step})`,
+        );
       this.staged.push({ source: batch.source, messages: batch.messages, outboxFull });
       this.stagedCount += batch.messages.length;
       record.submittedStep = batch.step;
@@ -211,11 +254,18 @@ export class K2KRouter {
    * submit() calls does not matter, so results do not depend on which device finished first.
    */
   endStep(step: number): StepResult {
-    if (this.mode !== 'lockstep') throw new Error('router: endStep is for lockstep mode; a free-running router accepts each batch when it is submitted');
+    if (this.mode !== 'lockstep')
+      throw new Error(
+        'router: endStep is for lockstep mode; a free-running router accepts each batch when it is submitted',
+      );
     if (step !== this.step) throw new Error(`router (lockstep): endStep(${step}) while step ${this.step} is running`);
-    const missing = this.records.filter((r): r is KernelRecord => r !== undefined && r.running && r.lastStep === step && r.submittedStep !== step);
+    const missing = this.records.filter(
+      (r): r is KernelRecord => r !== undefined && r.running && r.lastStep === step && r.submittedStep !== step,
+    );
     if (missing.length > 0) {
-      throw new Error(`router (lockstep): step ${step} cannot end: ${missing.map((r) => `"${r.id}"`).join(', ')} took an inbox for it but submitted no outbox; submit an empty batch for a kernel that sent nothing`);
+      throw new Error(
+        `router (lockstep): step ${step} cannot end: ${missing.map((r) => `"${r.id}"`).join(', ')} took an inbox for it but submitted no outbox; submit an empty batch for a kernel that sent nothing`,
+      );
     }
     const batches = this.staged;
     this.staged = [];
@@ -250,7 +300,9 @@ export class K2KRouter {
   takeInbox(index: number, capacity: number, step: number): Envelope[] {
     const record = this.recordOf(index, 'takeInbox');
     if (this.mode === 'lockstep' && step !== this.step) {
-      throw new Error(`router (lockstep): kernel "${record.id}" asked for its step-${step} inbox while step ${this.step} is running`);
+      throw new Error(
+        `router (lockstep): kernel "${record.id}" asked for its step-${step} inbox while step ${this.step} is running`,
+      );
     }
     const limit = Math.max(0, Math.floor(capacity));
     record.lastStep = step;
@@ -313,7 +365,10 @@ export class K2KRouter {
     const records = indices.map((index) => this.recordOf(index, 'restore'));
     if (this.mode === 'lockstep') {
       const left = this.records.filter((r): r is KernelRecord => r !== undefined && !records.includes(r));
-      if (left.length > 0) throw new Error(`router (lockstep): a restore must include every kernel (they share the step); missing ${left.map((r) => `"${r.id}"`).join(', ')}`);
+      if (left.length > 0)
+        throw new Error(
+          `router (lockstep): a restore must include every kernel (they share the step); missing ${left.map((r) => `"${r.id}"`).join(', ')}`,
+        );
       // The aborted step's batches: the re-run submits them again.
       this.staged = [];
       this.stagedCount = 0;
@@ -326,20 +381,35 @@ export class K2KRouter {
         const pair = this.records[kept.source]?.outgoing[record.index];
         if (pair) pair.pending++;
         return {
-          source: kept.source, destination: record.index, type: kept.type, seq: kept.seq, timestamp: kept.timestamp, payload: kept.payload,
-          sendStep: kept.sendStep, route: this.table.decide(kept.fromSlot, record.deviceSlot), replayStep: kept.deliveredStep,
-          fromSlot: kept.fromSlot, acceptedMs: now, arrivalStep: kept.deliveredStep - 1, deliveredStep: -1,
+          source: kept.source,
+          destination: record.index,
+          type: kept.type,
+          seq: kept.seq,
+          timestamp: kept.timestamp,
+          payload: kept.payload,
+          sendStep: kept.sendStep,
+          route: this.table.decide(kept.fromSlot, record.deviceSlot),
+          replayStep: kept.deliveredStep,
+          fromSlot: kept.fromSlot,
+          acceptedMs: now,
+          arrivalStep: kept.deliveredStep - 1,
+          deliveredStep: -1,
         };
       });
       record.queue.unshiftAll(replay);
       result.redelivered += replay.length;
       if (step < record.retainFloor) {
-        result.incomplete.push(`"${record.id}": messages delivered between steps ${step} and ${record.retainFloor - 1} are no longer kept (a later checkpoint was acknowledged, or more than retainLimit ${this.retainLimit} were delivered since); they cannot be delivered again`);
+        result.incomplete.push(
+          `"${record.id}": messages delivered between steps ${step} and ${record.retainFloor - 1} are no longer kept (a later checkpoint was acknowledged, or more than retainLimit ${this.retainLimit} were delivered since); they cannot be delivered again`,
+        );
       }
       for (const pair of record.outgoing) {
         if (!pair) continue;
         if (pair.rewindTo(step)) result.rewoundPairs++;
-        if (step < pair.rewindFloor) result.incomplete.push(`"${record.id}" → ${pair.destination}: sends before step ${pair.rewindFloor} are no longer logged (a later checkpoint was acknowledged, or the log passed retainLimit); re-sent messages from then may be taken as new`);
+        if (step < pair.rewindFloor)
+          result.incomplete.push(
+            `"${record.id}" → ${pair.destination}: sends before step ${pair.rewindFloor} are no longer logged (a later checkpoint was acknowledged, or the log passed retainLimit); re-sent messages from then may be taken as new`,
+          );
       }
       record.lastStep = step - 1;
       record.submittedStep = Number.NEGATIVE_INFINITY;
@@ -370,8 +440,13 @@ export class K2KRouter {
     for (const [key, device] of this.devicePairs) {
       const decision = this.table.decideDevices(device.from, device.to);
       const stats: DevicePairStats = {
-        from: device.from, to: device.to, route: decision.kind, reason: decision.reason, path: [...decision.path],
-        decisions: { ...device.decisions }, ...flowStats(device.traffic, now, devicePending.get(key) ?? 0),
+        from: device.from,
+        to: device.to,
+        route: decision.kind,
+        reason: decision.reason,
+        path: [...decision.path],
+        decisions: { ...device.decisions },
+        ...flowStats(device.traffic, now, devicePending.get(key) ?? 0),
       };
       if (decision.bandwidthGBps !== undefined) stats.bandwidthGBps = decision.bandwidthGBps;
       devicePairs.push(stats);
@@ -398,7 +473,15 @@ export class K2KRouter {
   // Internals.
 
   /** Accepts, refuses or fails each message of one sender's step, in order. */
-  private admit(record: KernelRecord, step: number, messages: readonly OutboxMessage[], outboxFull: number, physical: number, now: number, counts: AdmissionCounts): void {
+  private admit(
+    record: KernelRecord,
+    step: number,
+    messages: readonly OutboxMessage[],
+    outboxFull: number,
+    physical: number,
+    now: number,
+    counts: AdmissionCounts,
+  ): void {
     record.sent += messages.length;
     this.totals.submitted += messages.length;
     if (outboxFull > 0) {
@@ -445,8 +528,19 @@ export class K2KRouter {
       }
       const route = this.table.decide(record.deviceSlot, receiver.deviceSlot);
       const envelope: QueuedEnvelope = {
-        source: record.index, destination, type: message.type, seq, timestamp, payload: message.payload, sendStep: step,
-        route, replayStep: -1, fromSlot: record.deviceSlot, acceptedMs: now, arrivalStep: receiver.lastStep, deliveredStep: -1,
+        source: record.index,
+        destination,
+        type: message.type,
+        seq,
+        timestamp,
+        payload: message.payload,
+        sendStep: step,
+        route,
+        replayStep: -1,
+        fromSlot: record.deviceSlot,
+        acceptedMs: now,
+        arrivalStep: receiver.lastStep,
+        deliveredStep: -1,
       };
       timestamp++;
       receiver.queue.push(envelope);
@@ -459,7 +553,13 @@ export class K2KRouter {
     }
   }
 
-  private countDelivery(receiver: KernelRecord, envelope: QueuedEnvelope, pair: PairRecord | undefined, step: number, now: number): void {
+  private countDelivery(
+    receiver: KernelRecord,
+    envelope: QueuedEnvelope,
+    pair: PairRecord | undefined,
+    step: number,
+    now: number,
+  ): void {
     const bytes = envelope.payload.byteLength;
     const steps = step - envelope.arrivalStep;
     const ms = now - envelope.acceptedMs;
@@ -481,7 +581,8 @@ export class K2KRouter {
     this.fail(record, 'unknownDestination', 1);
     const known = record.unknownDestinations.get(destination);
     if (known !== undefined) record.unknownDestinations.set(destination, known + 1);
-    else if (record.unknownDestinations.size < UNKNOWN_DESTINATIONS_KEPT) record.unknownDestinations.set(destination, 1);
+    else if (record.unknownDestinations.size < UNKNOWN_DESTINATIONS_KEPT)
+      record.unknownDestinations.set(destination, 1);
   }
 
   private reroute(record: KernelRecord): number {
@@ -525,21 +626,36 @@ export class K2KRouter {
     const failures = emptyFailureCounts();
     for (const [reason, count] of record.failures) failures[reason] = count;
     return {
-      index: record.index, id: record.id, device: record.device, running: record.running, lastStep: record.lastStep,
-      pending: record.queue.length, pendingLimit: record.pendingLimit, retained: record.retained.length,
-      sent: record.sent, accepted: record.accepted,
+      index: record.index,
+      id: record.id,
+      device: record.device,
+      running: record.running,
+      lastStep: record.lastStep,
+      pending: record.queue.length,
+      pendingLimit: record.pendingLimit,
+      retained: record.retained.length,
+      sent: record.sent,
+      accepted: record.accepted,
       outboxOverflow: { pendingFull: record.refused, outboxFull: record.outboxFull },
-      duplicates: record.duplicates, failures,
+      duplicates: record.duplicates,
+      failures,
       unknownDestinations: [...record.unknownDestinations].map(([destination, count]) => ({ destination, count })),
-      delivered: record.delivered, redelivered: record.redelivered,
+      delivered: record.delivered,
+      redelivered: record.redelivered,
     };
   }
 
   private pairStats(sender: KernelRecord, pair: PairRecord, now: number): PairStats {
     const receiver = this.records[pair.destination];
     const stats: PairStats = {
-      source: sender.index, sourceId: sender.id, destination: pair.destination, destinationId: receiver?.id ?? `#${pair.destination} (removed)`,
-      nextSeq: pair.nextSeq, refused: pair.refused, duplicates: pair.duplicates, failed: pair.failed,
+      source: sender.index,
+      sourceId: sender.id,
+      destination: pair.destination,
+      destinationId: receiver?.id ?? `#${pair.destination} (removed)`,
+      nextSeq: pair.nextSeq,
+      refused: pair.refused,
+      duplicates: pair.duplicates,
+      failed: pair.failed,
       ...flowStats(pair.traffic, now, pair.pending),
     };
     if (receiver) {
@@ -567,11 +683,13 @@ function addCounts(into: AdmissionCounts, counts: AdmissionCounts): void {
 }
 
 function positiveInteger(value: number, what: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`router: ${what} is ${value}; it must be a whole number of at least 1`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`router: ${what} is ${value}; it must be a whole number of at least 1`);
   return value;
 }
 
 function nonNegativeInteger(value: number, what: string): number {
-  if (!Number.isInteger(value) || value < 0) throw new RangeError(`router: ${what} is ${value}; it must be a whole number of at least 0`);
+  if (!Number.isInteger(value) || value < 0)
+    throw new RangeError(`router: ${what} is ${value}; it must be a whole number of at least 0`);
   return value;
 }

@@ -29,7 +29,11 @@ export class PairRecord {
   /** A rewind to a step before this one is not exact: log entries were evicted. */
   rewindFloor = 0;
 
-  constructor(readonly source: number, readonly destination: number, window: WindowShape) {
+  constructor(
+    readonly source: number,
+    readonly destination: number,
+    window: WindowShape,
+  ) {
     this.traffic = new TrafficWindow(window.bucketMs, window.buckets);
   }
 
@@ -99,7 +103,19 @@ export class KernelRecord {
   delivered = 0;
   redelivered = 0;
 
-  constructor(readonly index: number, readonly id: string, device: DeviceKey, deviceSlot: number, options: { running: boolean; pendingLimit: number; nextStep: number; retainLimit: number; physicalTime: () => number }) {
+  constructor(
+    readonly index: number,
+    readonly id: string,
+    device: DeviceKey,
+    deviceSlot: number,
+    options: {
+      running: boolean;
+      pendingLimit: number;
+      nextStep: number;
+      retainLimit: number;
+      physicalTime: () => number;
+    },
+  ) {
     this.retained = new RetentionRing(options.retainLimit);
     this.device = device;
     this.deviceSlot = deviceSlot;

@@ -68,7 +68,10 @@ export class RetentionRing {
     view.setBigUint64(at + TIMESTAMP, envelope.timestamp, true);
     view.setFloat64(at + SEND_STEP, envelope.sendStep, true);
     view.setFloat64(at + DELIVERED_STEP, envelope.deliveredStep, true);
-    this.bytes.set(length === envelope.payload.byteLength ? envelope.payload : envelope.payload.subarray(0, length), at + PAYLOAD);
+    this.bytes.set(
+      length === envelope.payload.byteLength ? envelope.payload : envelope.payload.subarray(0, length),
+      at + PAYLOAD,
+    );
     this.count++;
     return evicted;
   }

@@ -129,7 +129,12 @@ export class DevicePairRecord {
   readonly decisions = emptyRouteCounts();
   readonly traffic: TrafficWindow;
 
-  constructor(readonly from: DeviceKey, readonly to: DeviceKey, bucketMs: number, buckets: number) {
+  constructor(
+    readonly from: DeviceKey,
+    readonly to: DeviceKey,
+    bucketMs: number,
+    buckets: number,
+  ) {
     this.traffic = new TrafficWindow(bucketMs, buckets);
   }
 }

@@ -20,7 +20,12 @@ export type FailureReason =
   | 'destinationRemoved'
   /** lockstep: submitted, then the sender was removed before its step ended */
   | 'sourceRemoved';
-export const FAILURE_REASONS: readonly FailureReason[] = ['unknownDestination', 'destinationStopped', 'destinationRemoved', 'sourceRemoved'];
+export const FAILURE_REASONS: readonly FailureReason[] = [
+  'unknownDestination',
+  'destinationStopped',
+  'destinationRemoved',
+  'sourceRemoved',
+];
 
 export interface KernelRegistration {
   /** The kernel's index: its place in the manifest, what other kernels write as destination. */

@@ -40,18 +40,29 @@ function backendOf(topology: GpuTopology, key: DeviceKey): BackendName | undefin
   return topology.device(key)?.backend;
 }
 
-function figures(decision: RoutingDecision, bandwidthGBps: number | undefined, latencyUs: number | undefined): RoutingDecision {
+function figures(
+  decision: RoutingDecision,
+  bandwidthGBps: number | undefined,
+  latencyUs: number | undefined,
+): RoutingDecision {
   if (bandwidthGBps !== undefined && Number.isFinite(bandwidthGBps)) decision.bandwidthGBps = bandwidthGBps;
   if (latencyUs !== undefined) decision.latencyUs = latencyUs;
   return decision;
 }
 
 function viaHost(from: DeviceKey, to: DeviceKey, link: TopologyLink | undefined, reason: string): RoutingDecision {
-  return figures({ kind: 'hostMediated', from, to, path: [from, to], hops: 1, interconnects: ['host-mediated'], reason }, link?.bandwidthGBps, link?.latencyUs);
+  return figures(
+    { kind: 'hostMediated', from, to, path: [from, to], hops: 1, interconnects: ['host-mediated'], reason },
+    link?.bandwidthGBps,
+    link?.latencyUs,
+  );
 }
 
 function isPeerPath(topology: GpuTopology, path: TopologyPath): boolean {
-  return path.links.every((link) => isPeerInterconnect(link.interconnect)) && path.devices.every((key) => backendOf(topology, key) === 'cuda');
+  return (
+    path.links.every((link) => isPeerInterconnect(link.interconnect)) &&
+    path.devices.every((key) => backendOf(topology, key) === 'cuda')
+  );
 }
 
 /**
@@ -64,35 +75,84 @@ function isPeerPath(topology: GpuTopology, path: TopologyPath): boolean {
  * - otherwise hostMediated: staged through pinned system memory.
  * A device the topology does not know (not discovered yet) can still be reached through the host.
  */
-export function decideRoute(topology: GpuTopology, from: DeviceKey, to: DeviceKey, policy: RoutingPolicy): RoutingDecision {
-  if (from === to) return { kind: 'sameDevice', from, to, path: [from], hops: 0, interconnects: ['self'], latencyUs: 0, reason: `both kernels on ${from}: a copy within the device` };
+export function decideRoute(
+  topology: GpuTopology,
+  from: DeviceKey,
+  to: DeviceKey,
+  policy: RoutingPolicy,
+): RoutingDecision {
+  if (from === to)
+    return {
+      kind: 'sameDevice',
+      from,
+      to,
+      path: [from],
+      hops: 0,
+      interconnects: ['self'],
+      latencyUs: 0,
+      reason: `both kernels on ${from}: a copy within the device`,
+    };
   for (const key of [from, to]) {
-    if (!topology.device(key)) return viaHost(from, to, undefined, `${key} is not in the topology (not discovered yet, or drained): staged through the host`);
+    if (!topology.device(key))
+      return viaHost(
+        from,
+        to,
+        undefined,
+        `${key} is not in the topology (not discovered yet, or drained): staged through the host`,
+      );
   }
   const link = topology.link(from, to);
   const bothCuda = backendOf(topology, from) === 'cuda' && backendOf(topology, to) === 'cuda';
   if (link && isPeerInterconnect(link.interconnect) && bothCuda) {
     const label = interconnectLabel(link.interconnect);
-    if (!policy.enableP2P) return viaHost(from, to, undefined, `ringkernel.enableP2P is off: staged through the host, although ${label} connects ${from} and ${to}`);
-    return figures({ kind: 'directP2P', from, to, path: [from, to], hops: 1, interconnects: [label], reason: `${label} from ${from} to ${to} with CUDA peer access: a direct peer copy` }, link.bandwidthGBps, link.latencyUs);
+    if (!policy.enableP2P)
+      return viaHost(
+        from,
+        to,
+        undefined,
+        `ringkernel.enableP2P is off: staged through the host, although ${label} connects ${from} and ${to}`,
+      );
+    return figures(
+      {
+        kind: 'directP2P',
+        from,
+        to,
+        path: [from, to],
+        hops: 1,
+        interconnects: [label],
+        reason: `${label} from ${from} to ${to} with CUDA peer access: a direct peer copy`,
+      },
+      link.bandwidthGBps,
+      link.latencyUs,
+    );
   }
   if (!policy.enableP2P) return viaHost(from, to, link, `ringkernel.enableP2P is off: staged through the host`);
   const widest = topology.bestPath(from, to, { allowPeer: true });
   if (widest && widest.hops > 1 && isPeerPath(topology, widest)) {
     const host = link ? `the host route's ${link.bandwidthGBps} GB/s` : 'no host route in the topology';
-    return figures({
-      kind: 'multiHop', from, to, path: widest.devices, hops: widest.hops,
-      interconnects: widest.links.map((l) => interconnectLabel(l.interconnect)),
-      reason: `no direct peer link from ${from} to ${to}; the widest path ${widest.devices.join(' → ')} (${widest.bottleneckGBps} GB/s) beats ${host}`,
-    }, widest.bottleneckGBps, widest.latencyUs);
+    return figures(
+      {
+        kind: 'multiHop',
+        from,
+        to,
+        path: widest.devices,
+        hops: widest.hops,
+        interconnects: widest.links.map((l) => interconnectLabel(l.interconnect)),
+        reason: `no direct peer link from ${from} to ${to}; the widest path ${widest.devices.join(' → ')} (${widest.bottleneckGBps} GB/s) beats ${host}`,
+      },
+      widest.bottleneckGBps,
+      widest.latencyUs,
+    );
   }
   return viaHost(from, to, link, hostReason(topology, from, to, link));
 }
 
 function hostReason(topology: GpuTopology, from: DeviceKey, to: DeviceKey, link: TopologyLink | undefined): string {
-  if (link?.interconnect.kind === 'samePhysicalGpu') return `${from} and ${to} are one physical GPU through two backends: staged through the host`;
+  if (link?.interconnect.kind === 'samePhysicalGpu')
+    return `${from} and ${to} are one physical GPU through two backends: staged through the host`;
   const other = [from, to].find((key) => backendOf(topology, key) !== 'cuda');
-  if (other !== undefined) return `${other} is a ${backendOf(topology, other) ?? 'non-CUDA'} device, which has no peer copies: staged through the host`;
+  if (other !== undefined)
+    return `${other} is a ${backendOf(topology, other) ?? 'non-CUDA'} device, which has no peer copies: staged through the host`;
   if (!link) return `the topology has no link from ${from} to ${to} and no peer path: staged through the host`;
   return `no CUDA peer access from ${from} to ${to} and no wider peer path: staged through the host (${interconnectLabel(link.interconnect)})`;
 }

@@ -24,7 +24,10 @@ export class TrafficWindow {
   totalMessages = 0;
   totalBytes = 0;
 
-  constructor(private readonly bucketMs: number, buckets: number) {
+  constructor(
+    private readonly bucketMs: number,
+    buckets: number,
+  ) {
     this.messages = new Float64Array(buckets);
     this.bytes = new Float64Array(buckets);
   }

@@ -7,20 +7,36 @@ import type { KernelPlacer, PlaceResult } from './kernelRuntime';
 
 export function coordinatorPlacer(
   coordinator: MultiGpuCoordinator,
-  place: (kernelId: string, request: PlacementRequest) => Promise<PlaceResult> = (kernelId, request) => Promise.resolve(coordinator.place(kernelId, request)),
+  place: (kernelId: string, request: PlacementRequest) => Promise<PlaceResult> = (kernelId, request) =>
+    Promise.resolve(coordinator.place(kernelId, request)),
 ): KernelPlacer {
   return {
     place,
     assign: (kernelId, device, request) => {
       if (!coordinator.device(device)) {
-        const known = coordinator.devices().map((d) => d.key).join(', ') || 'none';
-        return { ok: false, error: { message: `the manifest asks for ${device}, which this machine does not have (devices: ${known}); use "auto" or another index` } };
+        const known =
+          coordinator
+            .devices()
+            .map((d) => d.key)
+            .join(', ') || 'none';
+        return {
+          ok: false,
+          error: {
+            message: `the manifest asks for ${device}, which this machine does not have (devices: ${known}); use "auto" or another index`,
+          },
+        };
       }
       return coordinator.assignKernel(kernelId, device, request);
     },
-    remove: (kernelId) => { coordinator.removeKernel(kernelId); },
+    remove: (kernelId) => {
+      coordinator.removeKernel(kernelId);
+    },
     deviceName: (key) => coordinator.device(key)?.name,
-    updateMemory: (key, freeBytes, totalBytes) => { coordinator.updateDeviceMemory(key, freeBytes, totalBytes); },
-    move: (kernelId, device) => { coordinator.assignKernel(kernelId, device, { force: true }); },
+    updateMemory: (key, freeBytes, totalBytes) => {
+      coordinator.updateDeviceMemory(key, freeBytes, totalBytes);
+    },
+    move: (kernelId, device) => {
+      coordinator.assignKernel(kernelId, device, { force: true });
+    },
   };
 }

@@ -34,14 +34,25 @@ export interface DrainResult {
   message: string;
 }
 
-export async function executeDrain(runtime: KernelRuntime, plan: DeviceUnregisterResult, options: DrainOptions = {}): Promise<DrainResult> {
+export async function executeDrain(
+  runtime: KernelRuntime,
+  plan: DeviceUnregisterResult,
+  options: DrainOptions = {},
+): Promise<DrainResult> {
   const { device } = plan;
   const migrations: MigrationReport[] = [];
-  const stayed = plan.orphans.map((orphan) => ({ kernelId: orphan.kernelId, reason: `no device can take it: ${orphan.reason}` }));
+  const stayed = plan.orphans.map((orphan) => ({
+    kernelId: orphan.kernelId,
+    reason: `no device can take it: ${orphan.reason}`,
+  }));
   for (const [index, planned] of plan.migrations.entries()) {
-    const progress = (phase: MigrationPhase): void => options.onProgress?.({ kernelId: planned.kernelId, to: planned.to, index, count: plan.migrations.length, phase });
+    const progress = (phase: MigrationPhase): void =>
+      options.onProgress?.({ kernelId: planned.kernelId, to: planned.to, index, count: plan.migrations.length, phase });
     try {
-      const report = await runtime.migrate(planned.kernelId, planned.to, { ...(options.verify !== undefined ? { verify: options.verify } : {}), onPhase: progress });
+      const report = await runtime.migrate(planned.kernelId, planned.to, {
+        ...(options.verify !== undefined ? { verify: options.verify } : {}),
+        onPhase: progress,
+      });
       migrations.push(report);
       if (report.status !== 'migrated') {
         stayed.push({ kernelId: planned.kernelId, reason: report.message });
@@ -53,7 +64,10 @@ export async function executeDrain(runtime: KernelRuntime, plan: DeviceUnregiste
     }
   }
   const moved = migrations.filter((m) => m.status === 'migrated');
-  const parts = [`drained ${device}: ${moved.length} kernel(s) moved${moved.length > 0 ? ` (${moved.map((m) => `${m.kernelId} -> ${m.to}`).join(', ')})` : ''}`];
-  if (stayed.length > 0) parts.push(`${stayed.length} keep running on ${device} (${stayed.map((s) => s.kernelId).join(', ')})`);
+  const parts = [
+    `drained ${device}: ${moved.length} kernel(s) moved${moved.length > 0 ? ` (${moved.map((m) => `${m.kernelId} -> ${m.to}`).join(', ')})` : ''}`,
+  ];
+  if (stayed.length > 0)
+    parts.push(`${stayed.length} keep running on ${device} (${stayed.map((s) => s.kernelId).join(', ')})`);
   return { device, migrations, stayed, message: parts.join('; ') };
 }

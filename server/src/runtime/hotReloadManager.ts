@@ -11,8 +11,23 @@ import { errorMessage, type Logger } from '../logger';
 import type { KernelCheckpoint } from '../checkpoint/kernelCheckpoint';
 import type { HotReloadStats, ReloadOutcome, ReloadPhaseTimings, ReloadStatus } from './kernelReports';
 import type { KernelVersion, ManagedKernel } from './managedKernel';
-import { autoRolledBackMessage, describeFailure, recoveredMessage, rejectedMessage, swappedMessage, tooManyFailuresMessage } from './reloadMessages';
-import { CompileFailed, HostLost, compileEarly, discardEarly, now, runReloadPhases, validatePhase } from './reloadPhases';
+import {
+  autoRolledBackMessage,
+  describeFailure,
+  recoveredMessage,
+  rejectedMessage,
+  swappedMessage,
+  tooManyFailuresMessage,
+} from './reloadMessages';
+import {
+  CompileFailed,
+  HostLost,
+  compileEarly,
+  discardEarly,
+  now,
+  runReloadPhases,
+  validatePhase,
+} from './reloadPhases';
 import { ReloadQueue, type EarlyCompile, type ReloadRequest } from './reloadQueue';
 import { RecoveryPolicy } from './recoveryPolicy';
 import { ReloadCounters } from './reloadStats';
@@ -57,7 +72,10 @@ export class HotReloadManager {
   private readonly recovery: RecoveryPolicy;
   private readonly counters = new ReloadCounters();
 
-  constructor(private readonly config: HotReloadConfig, private readonly deps: HotReloadDependencies) {
+  constructor(
+    private readonly config: HotReloadConfig,
+    private readonly deps: HotReloadDependencies,
+  ) {
     this.recovery = new RecoveryPolicy(config.maxRecoveriesPerMinute, config.probationMs);
   }
 
@@ -73,7 +91,10 @@ export class HotReloadManager {
   async reload(kernel: ManagedKernel, source: KernelSource): Promise<ReloadOutcome> {
     const seq = this.queue.take(kernel.id);
     const startedAt = now();
-    if (!this.config.enabled) return this.finish(kernel, 'failed', { message: `${kernel.id}: hot reload is disabled; the running version was kept` });
+    if (!this.config.enabled)
+      return this.finish(kernel, 'failed', {
+        message: `${kernel.id}: hot reload is disabled; the running version was kept`,
+      });
     // Compiling on the device needs nothing from validation: run both at once, and throw the
     // compiled module away if the code turns out invalid. Only compiled, never run, before then.
     const early = compileEarly(kernel, source);
@@ -86,7 +107,14 @@ export class HotReloadManager {
         discard();
         this.counters.validationFailures++;
         this.counters.failedReloads++;
-        return this.finish(kernel, 'rejected', { message: rejectedMessage(kernel.id, errors, kernel.state === 'running' || kernel.state === 'reloading' ? kernel.version.number : undefined), errors });
+        return this.finish(kernel, 'rejected', {
+          message: rejectedMessage(
+            kernel.id,
+            errors,
+            kernel.state === 'running' || kernel.state === 'reloading' ? kernel.version.number : undefined,
+          ),
+          errors,
+        });
       }
     }
     if (this.queue.outdated(kernel.id, seq)) {
@@ -105,7 +133,9 @@ export class HotReloadManager {
         try {
           request.resolve(await this.executeWithRetries(kernel, request));
         } catch (error) {
-          request.resolve(this.finish(kernel, 'failed', { message: `${kernel.id}: the reload failed: ${errorMessage(error)}` }));
+          request.resolve(
+            this.finish(kernel, 'failed', { message: `${kernel.id}: the reload failed: ${errorMessage(error)}` }),
+          );
         } finally {
           this.queue.end(kernel.id);
         }
@@ -120,7 +150,9 @@ export class HotReloadManager {
       const from = kernel.state === 'running' ? kernel.version : undefined;
       if (!fallback || !from) {
         this.counters.failedReloads++;
-        const why = !from ? `it is ${kernel.state}, not running` : 'it has no earlier version (it has not been reloaded since it started)';
+        const why = !from
+          ? `it is ${kernel.state}, not running`
+          : 'it has no earlier version (it has not been reloaded since it started)';
         return this.finish(kernel, 'failed', { message: `${kernel.id}: cannot roll back: ${why}` });
       }
       const startedAt = now();
@@ -164,10 +196,14 @@ export class HotReloadManager {
       } catch (error) {
         if (!(error instanceof HostLost) || attempt >= this.config.maxRetries) {
           this.counters.failedReloads++;
-          return this.finish(kernel, 'failed', { message: `${kernel.id}: the reload failed and v${kernel.version.number} keeps running: ${errorMessage(error)}` });
+          return this.finish(kernel, 'failed', {
+            message: `${kernel.id}: the reload failed and v${kernel.version.number} keeps running: ${errorMessage(error)}`,
+          });
         }
         this.counters.retries++;
-        this.deps.log.warn(`${kernel.id}: reload attempt ${attempt + 1} lost its device host (${errorMessage(error)}); retrying in ${this.config.retryBackoffMs} ms`);
+        this.deps.log.warn(
+          `${kernel.id}: reload attempt ${attempt + 1} lost its device host (${errorMessage(error)}); retrying in ${this.config.retryBackoffMs} ms`,
+        );
         await new Promise((resolve) => setTimeout(resolve, this.config.retryBackoffMs * (attempt + 1)));
         // The kernel must run again before the next attempt drains it.
         if (!kernel.alive || !kernel.looping) await this.recoverNow(kernel, errorMessage(error), false);
@@ -178,16 +214,24 @@ export class HotReloadManager {
   private async execute(kernel: ManagedKernel, request: ReloadRequest): Promise<ReloadOutcome> {
     if (kernel.state !== 'running') {
       this.counters.failedReloads++;
-      return this.finish(kernel, 'failed', { message: `${kernel.id} is ${kernel.state}, not running; start the kernels to run the saved code` });
+      return this.finish(kernel, 'failed', {
+        message: `${kernel.id} is ${kernel.state}, not running; start the kernels to run the saved code`,
+      });
     }
     const current = kernel.version;
     const candidate = kernel.nextVersion(request.source);
     if (candidate.codeSha256 === current.codeSha256) {
       discardEarly(kernel, request.early);
-      return this.finish(kernel, 'unchanged', { message: `${kernel.id}: the saved code is v${current.number}, which is running; nothing to reload` });
+      return this.finish(kernel, 'unchanged', {
+        message: `${kernel.id}: the saved code is v${current.number}, which is running; nothing to reload`,
+      });
     }
     try {
-      const outcome = await this.swapTo(kernel, candidate, request.startedAt, request.validateMs, { keepFallback: this.config.keepFallback, rollback: false, early: request.early });
+      const outcome = await this.swapTo(kernel, candidate, request.startedAt, request.validateMs, {
+        keepFallback: this.config.keepFallback,
+        rollback: false,
+        early: request.early,
+      });
       return outcome;
     } catch (error) {
       if (error instanceof HostLost) throw error;
@@ -200,8 +244,13 @@ export class HotReloadManager {
    * Runs the phases (reloadPhases.ts). Before the drain a failure leaves the old version running;
    * after it, the kernel goes back to the version it ran, from the checkpoint just taken.
    */
-  private async swapTo(kernel: ManagedKernel, target: KernelVersion, startedAt: number, validateMs: number,
-    options: { keepFallback: boolean; rollback: boolean; early?: EarlyCompile | undefined }): Promise<ReloadOutcome> {
+  private async swapTo(
+    kernel: ManagedKernel,
+    target: KernelVersion,
+    startedAt: number,
+    validateMs: number,
+    options: { keepFallback: boolean; rollback: boolean; early?: EarlyCompile | undefined },
+  ): Promise<ReloadOutcome> {
     const from = kernel.version;
     const result = await runReloadPhases(kernel, target, startedAt, validateMs, options, this.deps.log);
     // The new version did not run: put the one before back, from the checkpoint.
@@ -209,11 +258,28 @@ export class HotReloadManager {
     const { timings, restored, checkpoint } = result;
     if (!options.rollback) this.counters.reloaded(timings);
     kernel.keepRollbackPoint(checkpoint);
-    const message = swappedMessage(kernel.id, { from: from.number, to: target.number, rollback: options.rollback, restored }, kernel.location.key, timings, kernel.spec.stateBytes);
-    return this.finish(kernel, options.rollback ? 'rolledBack' : 'reloaded', { message, timings, from, statePreserved: true });
+    const message = swappedMessage(
+      kernel.id,
+      { from: from.number, to: target.number, rollback: options.rollback, restored },
+      kernel.location.key,
+      timings,
+      kernel.spec.stateBytes,
+    );
+    return this.finish(kernel, options.rollback ? 'rolledBack' : 'reloaded', {
+      message,
+      timings,
+      from,
+      statePreserved: true,
+    });
   }
 
-  private async rollBackAutomatically(kernel: ManagedKernel, good: KernelVersion, bad: KernelVersion, checkpoint: KernelCheckpoint | undefined, error: unknown): Promise<ReloadOutcome> {
+  private async rollBackAutomatically(
+    kernel: ManagedKernel,
+    good: KernelVersion,
+    bad: KernelVersion,
+    checkpoint: KernelCheckpoint | undefined,
+    error: unknown,
+  ): Promise<ReloadOutcome> {
     this.counters.failedReloads++;
     this.counters.automaticRollbacks++;
     if (kernel.fallback?.number === good.number) kernel.popFallback();
@@ -229,14 +295,19 @@ export class HotReloadManager {
       });
     } catch (recoveryError) {
       kernel.fail(`v${bad.number} ${what}, and v${good.number} could not be restored: ${errorMessage(recoveryError)}`);
-      return this.finish(kernel, 'failed', { message: `${kernel.id} v${bad.number} ${what}, and v${good.number} could not be restored: ${errorMessage(recoveryError)}. Fix the kernel and start it again.`, from: bad });
+      return this.finish(kernel, 'failed', {
+        message: `${kernel.id} v${bad.number} ${what}, and v${good.number} could not be restored: ${errorMessage(recoveryError)}. Fix the kernel and start it again.`,
+        from: bad,
+      });
     }
   }
 
   /** A compile on the device failed (the old version still runs) or the kernel could not resume. */
   private afterFailedSwap(kernel: ManagedKernel, error: unknown): ReloadOutcome {
     if (error instanceof CompileFailed) {
-      return this.finish(kernel, 'failed', { message: `${kernel.id}: the device's compiler refused the new code; v${kernel.version.number} keeps running: ${errorMessage(error.cause)}` });
+      return this.finish(kernel, 'failed', {
+        message: `${kernel.id}: the device's compiler refused the new code; v${kernel.version.number} keeps running: ${errorMessage(error.cause)}`,
+      });
     }
     return this.finish(kernel, 'failed', { message: `${kernel.id}: ${errorMessage(error)}` });
   }
@@ -251,13 +322,22 @@ export class HotReloadManager {
     }
     const current = kernel.version;
     if (this.recovery.rollsBack(kernel, culprit) && kernel.rollbackPoint && kernel.fallback) {
-      return this.rollBackAutomatically(kernel, kernel.fallback, current, kernel.rollbackPoint, new GpuError('WATCHDOG_TIMEOUT', reason));
+      return this.rollBackAutomatically(
+        kernel,
+        kernel.fallback,
+        current,
+        kernel.rollbackPoint,
+        new GpuError('WATCHDOG_TIMEOUT', reason),
+      );
     }
     const checkpoint = kernel.lastCheckpoint;
     try {
       await kernel.restart(current, checkpoint);
       this.counters.recoveries++;
-      return this.finish(kernel, 'recovered', { message: recoveredMessage(kernel.id, current.number, checkpoint, reason), statePreserved: checkpoint !== undefined });
+      return this.finish(kernel, 'recovered', {
+        message: recoveredMessage(kernel.id, current.number, checkpoint, reason),
+        statePreserved: checkpoint !== undefined,
+      });
     } catch (error) {
       const message = `${kernel.id} could not be recovered after "${reason}": ${errorMessage(error)}`;
       kernel.fail(message);
@@ -267,10 +347,22 @@ export class HotReloadManager {
 
   private superseded(kernel: ManagedKernel): ReloadOutcome {
     this.counters.superseded++;
-    return this.finish(kernel, 'superseded', { message: `${kernel.id}: a newer save replaced this one before it was loaded` });
+    return this.finish(kernel, 'superseded', {
+      message: `${kernel.id}: a newer save replaced this one before it was loaded`,
+    });
   }
 
-  private finish(kernel: ManagedKernel, status: ReloadStatus, details: { message: string; timings?: ReloadPhaseTimings; errors?: string[]; from?: KernelVersion; statePreserved?: boolean }): ReloadOutcome {
+  private finish(
+    kernel: ManagedKernel,
+    status: ReloadStatus,
+    details: {
+      message: string;
+      timings?: ReloadPhaseTimings;
+      errors?: string[];
+      from?: KernelVersion;
+      statePreserved?: boolean;
+    },
+  ): ReloadOutcome {
     const toVersion = kernel.state === 'stopped' && kernel.step === 0 ? 0 : safeVersion(kernel);
     const outcome: ReloadOutcome = {
       kernelId: kernel.id,

@@ -41,11 +41,20 @@ export function canMove(from: KernelRunState, to: KernelRunState): boolean {
 
 /** A move the transition table forbids: a caller asked a kernel to do something its state does not allow. */
 export class IllegalTransition extends Error {
-  constructor(readonly kernelId: string, readonly from: KernelRunState, readonly to: KernelRunState | KernelPhase, kind: 'state' | 'phase') {
+  constructor(
+    readonly kernelId: string,
+    readonly from: KernelRunState,
+    readonly to: KernelRunState | KernelPhase,
+    kind: 'state' | 'phase',
+  ) {
     const move = kind === 'state' ? `go from ${from} to ${to}` : `enter phase "${to}" while ${from}`;
-    const allowed = kind === 'state' ? `from ${from} it can go to ${TRANSITIONS[from].join(', ')}`
-      : `${from} has ${PHASES[from] ? `the phases ${PHASES[from].join(', ')}` : 'no phases'}`;
-    super(`kernel "${kernelId}" cannot ${move} (${allowed}); this is a bug in RingKernel: please report it with the log`);
+    const allowed =
+      kind === 'state'
+        ? `from ${from} it can go to ${TRANSITIONS[from].join(', ')}`
+        : `${from} has ${PHASES[from] ? `the phases ${PHASES[from].join(', ')}` : 'no phases'}`;
+    super(
+      `kernel "${kernelId}" cannot ${move} (${allowed}); this is a bug in RingKernel: please report it with the log`,
+    );
     this.name = 'IllegalTransition';
   }
 }
@@ -60,7 +69,10 @@ export class KernelLifecycle {
   private current: KernelRunState = 'stopped';
   private currentPhase: KernelPhase | undefined;
 
-  constructor(private readonly kernelId: string, private readonly changed: (change: LifecycleChange) => void) {}
+  constructor(
+    private readonly kernelId: string,
+    private readonly changed: (change: LifecycleChange) => void,
+  ) {}
 
   get state(): KernelRunState {
     return this.current;

@@ -39,7 +39,11 @@ interface Prepared extends PreparedTarget {
   placement: KernelPlacement;
 }
 
-export function relocationSubject(kernel: ManagedKernel, placementOf: (index: number, backend: BackendName) => KernelPlacement, hosts: RelocationHosts): MigrationSubject {
+export function relocationSubject(
+  kernel: ManagedKernel,
+  placementOf: (index: number, backend: BackendName) => KernelPlacement,
+  hosts: RelocationHosts,
+): MigrationSubject {
   const from = kernel.location.key;
   const oldHost = kernel.host;
   return {
@@ -50,14 +54,28 @@ export function relocationSubject(kernel: ManagedKernel, placementOf: (index: nu
       const { backend, index } = parseDeviceKey(to);
       const found = backendSource(kernel.spec, backend);
       if (!found) throw new Error(noSourceReason(kernel.spec, backend));
-      const code = found.path === kernel.spec.source && kernel.version.source.language === found.language
-        ? kernel.version.source.code
-        : await readFile(found.path, 'utf8').catch((error: unknown) => { throw new Error(`cannot read ${found.path}: ${errorMessage(error)}`); });
+      const code =
+        found.path === kernel.spec.source && kernel.version.source.language === found.language
+          ? kernel.version.source.code
+          : await readFile(found.path, 'utf8').catch((error: unknown) => {
+              throw new Error(`cannot read ${found.path}: ${errorMessage(error)}`);
+            });
       const host = hosts.hostFor(backend, index, kernel.id);
       const placement = placementOf(index, backend);
       try {
-        const created = await DeviceKernel.create(host, { language: found.language, label: kernel.id, code, entryPoint: kernel.spec.entryPoint }, placement, { step: kernel.step });
-        return { device: to, kernel: created, host, placement, location: { backend, device: index, key: to, deviceName: hosts.deviceName(to) } };
+        const created = await DeviceKernel.create(
+          host,
+          { language: found.language, label: kernel.id, code, entryPoint: kernel.spec.entryPoint },
+          placement,
+          { step: kernel.step },
+        );
+        return {
+          device: to,
+          kernel: created,
+          host,
+          placement,
+          location: { backend, device: index, key: to, deviceName: hosts.deviceName(to) },
+        };
       } catch (error) {
         hosts.done(kernel.id, host);
         throw error;

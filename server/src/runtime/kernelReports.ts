@@ -182,4 +182,3 @@ export interface HotReloadStats {
   avgSwapMs: number;
   avgTotalMs: number;
 }
-

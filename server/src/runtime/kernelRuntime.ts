@@ -16,7 +16,14 @@ import { DEFAULT_HOT_RELOAD_CONFIG, HotReloadManager, type HotReloadConfig, type
 import { sha256Hex, type KernelCheckpoint } from '../checkpoint/kernelCheckpoint';
 import { fileDifference, type HotReloadStats, type KernelView, type ReloadOutcome } from './kernelReports';
 import { HostPool } from './hostPool';
-import { ManagedKernel, checkpointRanges, kernelVersion, type KernelLocation, type KernelVersion, type StateRangesRead } from './managedKernel';
+import {
+  ManagedKernel,
+  checkpointRanges,
+  kernelVersion,
+  type KernelLocation,
+  type KernelVersion,
+  type StateRangesRead,
+} from './managedKernel';
 import { KernelMigrator } from '../migration/kernelMigrator';
 import type { MigrationOptions, MigrationReport, MigrationRoute } from '../migration/migrationTypes';
 import type { KernelPlacement } from '../hosts/deviceKernel';
@@ -109,10 +116,22 @@ export class KernelRuntime {
   /** Kernels that could not start, with why (shown beside the running ones). */
   private readonly failures = new Map<string, { spec: KernelSpec; message: string; unavailable?: string }>();
   /** What a stopped kernel left behind, so the next start continues where it stopped. */
-  private readonly stopped = new Map<string, { spec: KernelSpec; checkpoint: KernelCheckpoint; version: KernelVersion; highestVersion: number; fileSha256: string | undefined; lastReload: ReloadOutcome | undefined }>();
+  private readonly stopped = new Map<
+    string,
+    {
+      spec: KernelSpec;
+      checkpoint: KernelCheckpoint;
+      version: KernelVersion;
+      highestVersion: number;
+      fileSha256: string | undefined;
+      lastReload: ReloadOutcome | undefined;
+    }
+  >();
   /** SHA-256 of each kernel source file as last read or saved, to tell when the running code is not the file's. */
   private readonly fileSha256 = new Map<string, string>();
-  private readonly webgpuHosts = new HostPool<DeviceHost>(() => this.options.maxHostsPerDevice ?? DEFAULT_MAX_HOSTS_PER_DEVICE);
+  private readonly webgpuHosts = new HostPool<DeviceHost>(
+    () => this.options.maxHostsPerDevice ?? DEFAULT_MAX_HOSTS_PER_DEVICE,
+  );
   private cudaHost: DeviceHost | undefined;
   private readonly manager: HotReloadManager;
   /** The K2K router, free-running, and the delivery between it and the hosts' loops (messageDelivery.ts). */
@@ -131,16 +150,31 @@ export class KernelRuntime {
       verify: options.migrationVerify ?? true,
     });
     const stepTimeoutMs = options.stepTimeoutMs ?? 5_000;
-    this.delivery = new MessageDelivery({ log: options.log, onChange: () => { for (const listener of this.routerListeners) listener(); } });
+    this.delivery = new MessageDelivery({
+      log: options.log,
+      onChange: () => {
+        for (const listener of this.routerListeners) listener();
+      },
+    });
     this.manager = new HotReloadManager(
       // A version must survive a few watchdog periods before a hang counts as its own fault.
-      { ...DEFAULT_HOT_RELOAD_CONFIG, probationMs: Math.max(DEFAULT_HOT_RELOAD_CONFIG.probationMs, 3 * stepTimeoutMs), ...options.reload },
+      {
+        ...DEFAULT_HOT_RELOAD_CONFIG,
+        probationMs: Math.max(DEFAULT_HOT_RELOAD_CONFIG.probationMs, 3 * stepTimeoutMs),
+        ...options.reload,
+      },
       {
         validate: options.validate,
         log: options.log,
         notify: (outcome) => {
           const line = `${outcome.status}: ${outcome.message}${outcome.timings ? ` [${describeTimings(outcome.timings)}]` : ''}`;
-          if (outcome.status === 'reloaded' || outcome.status === 'rolledBack' || outcome.status === 'unchanged' || outcome.status === 'superseded') options.log.info(line);
+          if (
+            outcome.status === 'reloaded' ||
+            outcome.status === 'rolledBack' ||
+            outcome.status === 'unchanged' ||
+            outcome.status === 'superseded'
+          )
+            options.log.info(line);
           else options.log.warn(line);
           options.onOutcome?.(outcome);
         },
@@ -167,7 +201,11 @@ export class KernelRuntime {
     for (const [id, kernel] of this.kernels) {
       const spec = wanted.get(id);
       if (spec && sameRuntimeSpec(spec, kernel.spec)) continue;
-      this.options.log.info(spec ? `kernel "${id}": its manifest entry changed; restarting it` : `kernel "${id}" left the manifest; stopping it`);
+      this.options.log.info(
+        spec
+          ? `kernel "${id}": its manifest entry changed; restarting it`
+          : `kernel "${id}" left the manifest; stopping it`,
+      );
       await this.stopKernel(kernel);
     }
     if (previous !== undefined) await this.start();
@@ -176,7 +214,10 @@ export class KernelRuntime {
   /** Starts every kernel of the manifest that does not run yet. */
   async start(onProgress?: (message: string, percentage: number) => void): Promise<StartResult> {
     const manifest = this.manifest;
-    if (!manifest) throw new Error('there is no ringkernel.json in the workspace; create one to declare kernels (see docs/manifest.md)');
+    if (!manifest)
+      throw new Error(
+        'there is no ringkernel.json in the workspace; create one to declare kernels (see docs/manifest.md)',
+      );
     this.startedFlag = true;
     this.scheduleCheckpoints();
     const result: StartResult = { started: [], failed: [] };
@@ -191,7 +232,11 @@ export class KernelRuntime {
         result.started.push(spec.id);
       } catch (error) {
         const message = errorMessage(error);
-        this.failures.set(spec.id, { spec, message, ...(error instanceof BackendUnavailable ? { unavailable: error.shortReason } : {}) });
+        this.failures.set(spec.id, {
+          spec,
+          message,
+          ...(error instanceof BackendUnavailable ? { unavailable: error.shortReason } : {}),
+        });
         result.failed.push({ id: spec.id, message });
         this.options.log.warn(`kernel "${spec.id}" did not start: ${message}`);
       }
@@ -263,7 +308,10 @@ export class KernelRuntime {
   readState(id: string): Promise<StateSnapshot> {
     const left = this.kernels.has(id) ? undefined : this.stopped.get(id);
     // A stopped kernel's state is the checkpoint it stopped with.
-    if (left) return Promise.resolve(snapshot(id, left.checkpoint.version, left.checkpoint.step, new Uint8Array(left.checkpoint.state)));
+    if (left)
+      return Promise.resolve(
+        snapshot(id, left.checkpoint.version, left.checkpoint.step, new Uint8Array(left.checkpoint.state)),
+      );
     const kernel = this.kernel(id);
     return kernel.exclusive(async () => {
       if (kernel.state === 'running' && kernel.alive) {
@@ -297,21 +345,28 @@ export class KernelRuntime {
    */
   async migrate(id: string, device: string, options: MigrationOptions = {}): Promise<MigrationReport> {
     const kernel = this.kernel(id);
-    if (this.options.placer.deviceName(device) === undefined) throw new Error(`cannot move kernel "${id}" to ${device}: there is no such device`);
-    if (this.manager.isReloadInProgress(id)) throw new Error(`kernel "${id}" is being reloaded; move it once the reload is done`);
+    if (this.options.placer.deviceName(device) === undefined)
+      throw new Error(`cannot move kernel "${id}" to ${device}: there is no such device`);
+    if (this.manager.isReloadInProgress(id))
+      throw new Error(`kernel "${id}" is being reloaded; move it once the reload is done`);
     const report = await kernel.exclusive(() => {
-      if (kernel.state !== 'running' || !kernel.alive) throw new Error(`kernel "${id}" is ${kernel.state}; only a running kernel can move`);
+      if (kernel.state !== 'running' || !kernel.alive)
+        throw new Error(`kernel "${id}" is ${kernel.state}; only a running kernel can move`);
       // The control block's kernel_index stays the kernel's place in the manifest.
       const index = Math.max(0, this.manifest?.kernels.findIndex((k) => k.id === id) ?? 0);
-      return this.migrator.migrate(relocationSubject(kernel, (device, backend) => this.placementOf(kernel.spec, index, device, backend), {
-        hostFor: (backend, device) => this.migrationHost(backend, device),
-        adopted: (kernelId, host) => this.hostAdopted(kernelId, host),
-        done: (kernelId, host) => this.hostDone(kernelId, host),
-        deviceName: (key) => this.options.placer.deviceName(key) ?? key,
-        messagesFollow: async (kernelId, to, host) => {
-          if (host instanceof DeviceHost) await this.messagesFollowMigration(kernelId, to, host);
-        },
-      }), device, options);
+      return this.migrator.migrate(
+        relocationSubject(kernel, (device, backend) => this.placementOf(kernel.spec, index, device, backend), {
+          hostFor: (backend, device) => this.migrationHost(backend, device),
+          adopted: (kernelId, host) => this.hostAdopted(kernelId, host),
+          done: (kernelId, host) => this.hostDone(kernelId, host),
+          deviceName: (key) => this.options.placer.deviceName(key) ?? key,
+          messagesFollow: async (kernelId, to, host) => {
+            if (host instanceof DeviceHost) await this.messagesFollowMigration(kernelId, to, host);
+          },
+        }),
+        device,
+        options,
+      );
     });
     if (report.status === 'migrated') {
       this.options.log.info(report.message);
@@ -336,19 +391,36 @@ export class KernelRuntime {
       }
       const failure = this.failures.get(spec.id);
       const left = this.stopped.get(spec.id);
-      views.push(this.withFileDifference({
-        id: spec.id, source: spec.source, language: spec.language, entryPoint: spec.entryPoint,
-        state: failure ? 'failed' : 'stopped', version: left?.version.number ?? 0, step: left?.checkpoint.step ?? 0,
-        stepsPerSecond: 0, rateHz: spec.rateHz, stateBytes: spec.stateBytes,
-        ...(failure ? { error: failure.message } : {}),
-        ...(failure?.unavailable !== undefined ? { unavailableHere: failure.unavailable } : {}),
-      }, left?.version, left?.lastReload));
+      views.push(
+        this.withFileDifference(
+          {
+            id: spec.id,
+            source: spec.source,
+            language: spec.language,
+            entryPoint: spec.entryPoint,
+            state: failure ? 'failed' : 'stopped',
+            version: left?.version.number ?? 0,
+            step: left?.checkpoint.step ?? 0,
+            stepsPerSecond: 0,
+            rateHz: spec.rateHz,
+            stateBytes: spec.stateBytes,
+            ...(failure ? { error: failure.message } : {}),
+            ...(failure?.unavailable !== undefined ? { unavailableHere: failure.unavailable } : {}),
+          },
+          left?.version,
+          left?.lastReload,
+        ),
+      );
     }
     return views;
   }
 
   /** Marks a view whose code is not its file's as last read or saved. */
-  private withFileDifference(view: KernelView, version: KernelVersion | undefined, lastReload: ReloadOutcome | undefined): KernelView {
+  private withFileDifference(
+    view: KernelView,
+    version: KernelVersion | undefined,
+    lastReload: ReloadOutcome | undefined,
+  ): KernelView {
     const file = this.fileSha256.get(view.source);
     if (version === undefined || file === undefined || file === version.codeSha256) return view;
     return { ...view, fileDiffers: fileDifference(lastReload) };
@@ -411,46 +483,70 @@ export class KernelRuntime {
     const failure = this.failures.get(id);
     if (failure) throw new Error(`kernel "${id}" is not running: ${failure.message}`);
     const known = this.manifest?.kernels.map((k) => k.id).join(', ') || 'none';
-    if (this.manifest?.kernels.some((k) => k.id === id)) throw new Error(`kernel "${id}" is not running; run "RingKernel: Start Kernels" first`);
+    if (this.manifest?.kernels.some((k) => k.id === id))
+      throw new Error(`kernel "${id}" is not running; run "RingKernel: Start Kernels" first`);
     throw new Error(`no kernel "${id}" in ${this.manifest?.path ?? 'the manifest'} (kernels: ${known})`);
   }
 
   private sourceOf(spec: KernelSpec, code: string): KernelSource {
-    if (spec.language === 'msl') throw new Error(`kernel "${spec.id}": Metal kernels cannot run here (no Metal device)`);
+    if (spec.language === 'msl')
+      throw new Error(`kernel "${spec.id}": Metal kernels cannot run here (no Metal device)`);
     return { language: spec.language, label: spec.id, code, entryPoint: spec.entryPoint };
   }
 
   private async startKernel(spec: KernelSpec, index: number): Promise<void> {
     const backend = runsOn(spec);
-    if (!backend) throw new Error(`kernel "${spec.id}": ${spec.language.toUpperCase()} kernels cannot run here; only WGSL (WebGPU) and PTX (CUDA) kernels run`);
+    if (!backend)
+      throw new Error(
+        `kernel "${spec.id}": ${spec.language.toUpperCase()} kernels cannot run here; only WGSL (WebGPU) and PTX (CUDA) kernels run`,
+      );
     const code = await readFile(spec.source, 'utf8').catch((error: unknown) => {
       throw new Error(`cannot read ${spec.source}: ${errorMessage(error)}`);
     });
     const unavailable = this.options.unavailableReason?.(backend);
     if (unavailable !== undefined) throw new BackendUnavailable(spec.id, backend, unavailable);
     const request: PlacementRequest = { backend, memoryBytes: kernelMemoryBytes(spec), stateBytes: spec.stateBytes };
-    const placement = spec.device === 'auto'
-      ? await this.options.placer.place(spec.id, request)
-      : this.options.placer.assign(spec.id, `${backend}:${spec.device}`, request);
+    const placement =
+      spec.device === 'auto'
+        ? await this.options.placer.place(spec.id, request)
+        : this.options.placer.assign(spec.id, `${backend}:${spec.device}`, request);
     if (!placement.ok) throw new Error(`kernel "${spec.id}" could not be placed: ${placement.error.message}`);
     const key = placement.device;
     const device = Number(key.slice(key.indexOf(':') + 1));
     const location: KernelLocation = { backend, device, key, deviceName: this.options.placer.deviceName(key) ?? key };
     const host = this.hostFor(backend, spec.id, key, device);
-    const kernel = new ManagedKernel(spec, host, location, {
-      index, device, stateBytes: spec.stateBytes, grid: spec.grid, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity,
-      ...(backend === 'cuda' ? { block: spec.block } : {}),
-    }, {
-      changed: () => this.changed(),
-      log: this.options.log,
-      failed: (failed, reason, culprit) => {
-        void this.manager.recover(failed, reason, culprit);
+    const kernel = new ManagedKernel(
+      spec,
+      host,
+      location,
+      {
+        index,
+        device,
+        stateBytes: spec.stateBytes,
+        grid: spec.grid,
+        inboxCapacity: spec.inboxCapacity,
+        outboxCapacity: spec.outboxCapacity,
+        ...(backend === 'cuda' ? { block: spec.block } : {}),
       },
-    });
+      {
+        changed: () => this.changed(),
+        log: this.options.log,
+        failed: (failed, reason, culprit) => {
+          void this.manager.recover(failed, reason, culprit);
+        },
+      },
+    );
     const left = this.stopped.get(spec.id);
     const resumable = left && left.spec.stateBytes === spec.stateBytes ? left : undefined;
     // Before the first step, so the loop's first batch of messages finds the kernel registered.
-    this.delivery.kernelStarting({ index, id: spec.id, device: key, host, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity });
+    this.delivery.kernelStarting({
+      index,
+      id: spec.id,
+      device: key,
+      host,
+      inboxCapacity: spec.inboxCapacity,
+      outboxCapacity: spec.outboxCapacity,
+    });
     const onDisk = kernelVersion(1, this.sourceOf(spec, code));
     this.fileSha256.set(spec.source, onDisk.codeSha256);
     // A stopped kernel resumes the version it ran (a rolled-back one too); code saved since it
@@ -466,25 +562,37 @@ export class KernelRuntime {
       await this.delivery.kernelStopped(spec.id);
       this.options.placer.remove(spec.id);
       this.releaseHost(backend, spec.id);
-      throw new Error(`kernel "${spec.id}" (${formatBytes(spec.stateBytes)} of state) did not start on ${key}: ${errorMessage(error)}`);
+      throw new Error(
+        `kernel "${spec.id}" (${formatBytes(spec.stateBytes)} of state) did not start on ${key}: ${errorMessage(error)}`,
+      );
     }
     this.kernels.set(spec.id, kernel);
     this.reportDeviceMemory(host, location);
     const savedSinceStop = resumable?.fileSha256 !== onDisk.codeSha256;
     if (version.codeSha256 !== onDisk.codeSha256 && savedSinceStop) void this.manager.reload(kernel, onDisk.source);
     const from = resumable ? ` from its checkpoint at step ${resumable.checkpoint.step}` : '';
-    this.options.log.info(`kernel "${spec.id}" v${version.number} runs${from} on ${key} (${location.deviceName})${spec.rateHz > 0 ? ` at ${spec.rateHz} steps/s` : ' as fast as it can'}`);
+    this.options.log.info(
+      `kernel "${spec.id}" v${version.number} runs${from} on ${key} (${location.deviceName})${spec.rateHz > 0 ? ` at ${spec.rateHz} steps/s` : ' as fast as it can'}`,
+    );
   }
 
   private async stopKernel(kernel: ManagedKernel): Promise<void> {
-    await kernel.exclusive(() => kernel.stop()).catch((error: unknown) => this.options.log.warn(`kernel "${kernel.id}" did not stop cleanly: ${errorMessage(error)}`));
+    await kernel
+      .exclusive(() => kernel.stop())
+      .catch((error: unknown) =>
+        this.options.log.warn(`kernel "${kernel.id}" did not stop cleanly: ${errorMessage(error)}`),
+      );
     // Its loop has stopped: its last messages are in; its mailbox leaves the host before the host goes.
     await this.delivery.kernelStopped(kernel.id);
     if (!this.manifest?.kernels.some((spec) => spec.id === kernel.id)) this.delivery.kernelRemoved(kernel.id);
     if (kernel.lastCheckpoint) {
       this.stopped.set(kernel.id, {
-        spec: kernel.spec, checkpoint: kernel.lastCheckpoint, version: kernel.version, highestVersion: kernel.highestVersion,
-        fileSha256: this.fileSha256.get(kernel.spec.source), lastReload: kernel.lastReload,
+        spec: kernel.spec,
+        checkpoint: kernel.lastCheckpoint,
+        version: kernel.version,
+        highestVersion: kernel.highestVersion,
+        fileSha256: this.fileSha256.get(kernel.spec.source),
+        lastReload: kernel.lastReload,
       });
     }
     this.kernels.delete(kernel.id);
@@ -503,10 +611,15 @@ export class KernelRuntime {
     const update = this.options.placer.updateMemory?.bind(this.options.placer);
     // The runtime's kernels live in DeviceHosts; only a real host can measure its device.
     if (location.backend !== 'cuda' || !update || !(host instanceof DeviceHost)) return;
-    host.devices().then((infos) => {
-      const info = infos.find((d) => d.index === location.device);
-      if (info?.memoryFreeBytes !== undefined) update(location.key, info.memoryFreeBytes, info.memoryTotalBytes);
-    }).catch((error: unknown) => this.options.log.debug(`the free memory of ${location.key} was not measured: ${errorMessage(error)}`));
+    host
+      .devices()
+      .then((infos) => {
+        const info = infos.find((d) => d.index === location.device);
+        if (info?.memoryFreeBytes !== undefined) update(location.key, info.memoryFreeBytes, info.memoryTotalBytes);
+      })
+      .catch((error: unknown) =>
+        this.options.log.debug(`the free memory of ${location.key} was not measured: ${errorMessage(error)}`),
+      );
   }
 
   /** `ringkernel.enableP2P` changed: the CUDA host (all CUDA devices) turns peer access on or off. */
@@ -516,7 +629,12 @@ export class KernelRuntime {
 
   private placementOf(spec: KernelSpec, index: number, device: number, backend: BackendName): KernelPlacement {
     return {
-      index, device, stateBytes: spec.stateBytes, grid: spec.grid, inboxCapacity: spec.inboxCapacity, outboxCapacity: spec.outboxCapacity,
+      index,
+      device,
+      stateBytes: spec.stateBytes,
+      grid: spec.grid,
+      inboxCapacity: spec.inboxCapacity,
+      outboxCapacity: spec.outboxCapacity,
       ...(backend === 'cuda' ? { block: spec.block } : {}),
     };
   }
@@ -556,7 +674,8 @@ export class KernelRuntime {
   /** At a migration's switch: the pool records the kernel's new WebGPU host (or forgets it, moved to CUDA). */
   private hostAdopted(kernelId: string, host: KernelHost): void {
     const key = this.kernels.get(kernelId)?.location.key;
-    if (host instanceof DeviceHost && host.backend === 'webgpu' && key !== undefined) this.webgpuHosts.assign(key, kernelId, host);
+    if (host instanceof DeviceHost && host.backend === 'webgpu' && key !== undefined)
+      this.webgpuHosts.assign(key, kernelId, host);
     else this.webgpuHosts.release(kernelId);
   }
 
@@ -589,10 +708,14 @@ export class KernelRuntime {
     this.checkpointTimer = setInterval(() => {
       for (const kernel of this.kernels.values()) {
         if (kernel.state !== 'running' || this.manager.isReloadInProgress(kernel.id)) continue;
-        void kernel.exclusive(async () => {
-          if (kernel.state !== 'running' || !kernel.alive || !kernel.looping) return;
-          await kernel.checkpointAtStepBoundary();
-        }).catch((error: unknown) => this.options.log.debug(`checkpoint of "${kernel.id}" skipped: ${errorMessage(error)}`));
+        void kernel
+          .exclusive(async () => {
+            if (kernel.state !== 'running' || !kernel.alive || !kernel.looping) return;
+            await kernel.checkpointAtStepBoundary();
+          })
+          .catch((error: unknown) =>
+            this.options.log.debug(`checkpoint of "${kernel.id}" skipped: ${errorMessage(error)}`),
+          );
       }
     }, interval);
     this.checkpointTimer.unref();
@@ -615,8 +738,20 @@ function sameRuntimeSpec(a: KernelSpec, b: KernelSpec): boolean {
 }
 
 /** The phases of a reload for the log; validation runs beside the device compile and the checkpoint's copy beside the swap and resume, so they are said to overlap. */
-export function describeTimings(t: { validateMs: number; compileMs: number; drainMs: number; checkpointMs: number; swapMs: number; restoreMs: number; resumeMs: number; totalMs: number; rollbackPointMs?: number }): string {
+export function describeTimings(t: {
+  validateMs: number;
+  compileMs: number;
+  drainMs: number;
+  checkpointMs: number;
+  swapMs: number;
+  restoreMs: number;
+  resumeMs: number;
+  totalMs: number;
+  rollbackPointMs?: number;
+}): string {
   const ms = (value: number): string => `${value.toFixed(1)} ms`;
-  return `validate ${ms(t.validateMs)} ∥ compile ${ms(t.compileMs)} (in parallel), drain ${ms(t.drainMs)}, checkpoint ${ms(t.checkpointMs)} (overlaps swap and resume), ` +
-    `swap ${ms(t.swapMs)}, restore ${ms(t.restoreMs)}, resume ${ms(t.resumeMs)}, total ${ms(t.totalMs)}`;
+  return (
+    `validate ${ms(t.validateMs)} ∥ compile ${ms(t.compileMs)} (in parallel), drain ${ms(t.drainMs)}, checkpoint ${ms(t.checkpointMs)} (overlaps swap and resume), ` +
+    `swap ${ms(t.swapMs)}, restore ${ms(t.restoreMs)}, resume ${ms(t.resumeMs)}, total ${ms(t.totalMs)}`
+  );
 }

@@ -29,7 +29,12 @@ export interface LockstepOptions {
  * kernels' common step count). A kernel whose step fails leaves the run (the router counts
  * messages to it as failures from then on); the others go on. Returns the failures by kernel id.
  */
-export async function runLockstep(router: K2KRouter, kernels: readonly LockstepKernel[], steps: number, options: LockstepOptions = {}): Promise<Map<string, string>> {
+export async function runLockstep(
+  router: K2KRouter,
+  kernels: readonly LockstepKernel[],
+  steps: number,
+  options: LockstepOptions = {},
+): Promise<Map<string, string>> {
   if (router.mode !== 'lockstep') throw new Error('runLockstep needs a router in lockstep mode');
   const failures = new Map<string, string>();
   let live = [...kernels];
@@ -44,16 +49,21 @@ export async function runLockstep(router: K2KRouter, kernels: readonly LockstepK
   for (let done = 0; done < steps && live.length > 0; done += batch) {
     const count = Math.min(batch, steps - done);
     const first = router.currentStep;
-    const outcomes = await Promise.all(live.map(async (entry) => {
-      try {
-        const envelopes = router.takeInbox(entry.index, entry.inboxCapacity, first);
-        const inbox = encodeInbox(envelopes, entry.inboxCapacity);
-        const slots = inbox.bytes.subarray(0, inbox.usedBytes);
-        return { entry, results: await entry.kernel.run(count, options.stepTimeoutMs, { slots, count: inbox.count }) };
-      } catch (error) {
-        return { entry, error };
-      }
-    }));
+    const outcomes = await Promise.all(
+      live.map(async (entry) => {
+        try {
+          const envelopes = router.takeInbox(entry.index, entry.inboxCapacity, first);
+          const inbox = encodeInbox(envelopes, entry.inboxCapacity);
+          const slots = inbox.bytes.subarray(0, inbox.usedBytes);
+          return {
+            entry,
+            results: await entry.kernel.run(count, options.stepTimeoutMs, { slots, count: inbox.count }),
+          };
+        } catch (error) {
+          return { entry, error };
+        }
+      }),
+    );
     for (const outcome of outcomes) if ('error' in outcome) leave(outcome.entry, outcome.error);
     for (let i = 0; i < count; i++) {
       const step = first + i;

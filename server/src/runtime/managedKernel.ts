@@ -57,11 +57,16 @@ export interface StateRangesRead {
 }
 
 /** `ranges` of a checkpoint's state (a kernel that is not running shows the state it left). */
-export function checkpointRanges(checkpoint: KernelCheckpoint, ranges: readonly { offset: number; length: number }[]): StateRangesRead {
+export function checkpointRanges(
+  checkpoint: KernelCheckpoint,
+  ranges: readonly { offset: number; length: number }[],
+): StateRangesRead {
   const state = checkpoint.state;
   const bytes = ranges.map(({ offset, length }) => {
     if (offset < 0 || length < 0 || offset + length > state.byteLength) {
-      throw new Error(`kernel "${checkpoint.kernelId}": the range at ${offset} of ${length} bytes ends past its ${state.byteLength}-byte state`);
+      throw new Error(
+        `kernel "${checkpoint.kernelId}": the range at ${offset} of ${length} bytes ends past its ${state.byteLength}-byte state`,
+      );
     }
     return state.slice(offset, offset + length);
   });
@@ -278,8 +283,14 @@ export class ManagedKernel {
    * caller's to free. Synchronous, so nothing sees the kernel half moved. The caller then resumes
    * it (migrating → running), or, when that fails, the kernel recovers on the target.
    */
-  relocate(target: { host: KernelHost; location: KernelLocation; placement: KernelPlacement; kernel: DeviceKernel }): void {
-    if (!this.lifecycle.is('migrating')) throw new Error(`kernel "${this.id}" is ${this.state}, not migrating: it cannot switch devices`);
+  relocate(target: {
+    host: KernelHost;
+    location: KernelLocation;
+    placement: KernelPlacement;
+    kernel: DeviceKernel;
+  }): void {
+    if (!this.lifecycle.is('migrating'))
+      throw new Error(`kernel "${this.id}" is ${this.state}, not migrating: it cannot switch devices`);
     this.restartSubscription?.dispose();
     this.currentHost = target.host;
     this.currentLocation = target.location;
@@ -342,7 +353,12 @@ export class ManagedKernel {
     this.enter('checkpointing');
     const kernel = this.living();
     const state = await kernel.readState(this.freeCheckpointMemory());
-    this.latestCheckpoint = KernelCheckpoint.of({ kernelId: this.id, version: this.version.number, step: kernel.stepCount, state });
+    this.latestCheckpoint = KernelCheckpoint.of({
+      kernelId: this.id,
+      version: this.version.number,
+      step: kernel.stepCount,
+      state,
+    });
     return this.latestCheckpoint;
   }
 
@@ -376,7 +392,8 @@ export class ManagedKernel {
       return { step, version: this.currentVersion.number, bytes, versionSinceStep: this.versionFromStep };
     }
     const checkpoint = this.latestCheckpoint;
-    if (!checkpoint) throw new Error(`kernel "${this.id}" is ${this.state} and has no checkpoint to read its state from yet`);
+    if (!checkpoint)
+      throw new Error(`kernel "${this.id}" is ${this.state} and has no checkpoint to read its state from yet`);
     return checkpointRanges(checkpoint, ranges);
   }
 
@@ -466,7 +483,9 @@ export class ManagedKernel {
           this.loopFailed(event.error);
         }
       };
-      kernel.startLoop(this.spec.rateHz, onEvent).catch((error: unknown) => settle(GpuError.wrap(error, 'DRIVER_ERROR', `starting kernel "${this.id}"`)));
+      kernel
+        .startLoop(this.spec.rateHz, onEvent)
+        .catch((error: unknown) => settle(GpuError.wrap(error, 'DRIVER_ERROR', `starting kernel "${this.id}"`)));
     });
     if (this.probationPending) {
       this.probationPending = false;
@@ -520,7 +539,12 @@ export class ManagedKernel {
     const old = this.kernel;
     this.kernel = undefined;
     if (old?.alive) await old.release();
-    const kernel = await DeviceKernel.create(this.currentHost, version.source, this.placement, from ? { step: from.step } : {});
+    const kernel = await DeviceKernel.create(
+      this.currentHost,
+      version.source,
+      this.placement,
+      from ? { step: from.step } : {},
+    );
     try {
       if (from) {
         from.verify();
@@ -536,7 +560,10 @@ export class ManagedKernel {
   private living(): DeviceKernel {
     const kernel = this.kernel;
     if (!kernel?.alive) {
-      throw new GpuError('HOST_EXITED', `kernel "${this.id}" is not loaded on ${this.currentLocation.key}: its device host was restarted; it comes back from its last checkpoint`);
+      throw new GpuError(
+        'HOST_EXITED',
+        `kernel "${this.id}" is not loaded on ${this.currentLocation.key}: its device host was restarted; it comes back from its last checkpoint`,
+      );
     }
     return kernel;
   }

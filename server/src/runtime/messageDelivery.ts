@@ -100,7 +100,12 @@ export class MessageDelivery {
     if (known && known.id !== kernel.id) this.kernelRemoved(known.id);
     const entry = this.kernels.get(kernel.index);
     if (entry) {
-      Object.assign(entry, { host: kernel.host, inboxCapacity: kernel.inboxCapacity, outboxCapacity: kernel.outboxCapacity, running: true });
+      Object.assign(entry, {
+        host: kernel.host,
+        inboxCapacity: kernel.inboxCapacity,
+        outboxCapacity: kernel.outboxCapacity,
+        running: true,
+      });
       if (entry.device !== kernel.device) this.router.relocate(kernel.index, kernel.device);
       entry.device = kernel.device;
       this.router.setRunning(kernel.index, true);
@@ -185,12 +190,17 @@ export class MessageDelivery {
     const entry = this.kernels.get(batch.kernel);
     if (!entry || entry.host !== host) {
       const sent = batch.steps.reduce((sum, step) => sum + step.sent, 0);
-      if (sent > 0) this.options.log.warn(`router: ${sent} messages from kernel index ${batch.kernel}, which is not registered on that host, were not routed`);
+      if (sent > 0)
+        this.options.log.warn(
+          `router: ${sent} messages from kernel index ${batch.kernel}, which is not registered on that host, were not routed`,
+        );
       return;
     }
     entry.inFlight.splice(0, batch.inboxesTaken);
     for (const sent of batch.steps) {
-      const { messages, dropped } = sent.outbox ? decodeOutbox(sent.outbox, entry.outboxCapacity) : { messages: [], dropped: sent.sent };
+      const { messages, dropped } = sent.outbox
+        ? decodeOutbox(sent.outbox, entry.outboxCapacity)
+        : { messages: [], dropped: sent.sent };
       this.router.submit({ source: entry.index, step: sent.step, messages, outboxFull: dropped });
       entry.step = Math.max(entry.step, sent.step + 1);
     }
@@ -231,7 +241,9 @@ export class MessageDelivery {
     } catch (error) {
       const lost = entry.inFlight.reduce((sum, count) => sum + count, 0);
       this.lostWithHost += lost;
-      this.options.log.warn(`router: ${lost} messages in kernel "${entry.id}"'s mailbox could not be taken from its host: ${errorMessage(error)}`);
+      this.options.log.warn(
+        `router: ${lost} messages in kernel "${entry.id}"'s mailbox could not be taken from its host: ${errorMessage(error)}`,
+      );
     }
     entry.inFlight = [];
   }
@@ -242,7 +254,9 @@ export class MessageDelivery {
       const lost = entry.inFlight.reduce((sum, count) => sum + count, 0);
       this.lostWithHost += lost;
       entry.inFlight = [];
-      this.options.log.warn(`router: ${lost} messages waiting in kernel "${entry.id}"'s mailbox went with its restarted ${host.backend} device host`);
+      this.options.log.warn(
+        `router: ${lost} messages waiting in kernel "${entry.id}"'s mailbox went with its restarted ${host.backend} device host`,
+      );
     }
   }
 }

@@ -28,7 +28,12 @@ export class RecoveryPolicy {
 
   /** The kernel's current version caused the failure soon after it started, and there is one to go back to. */
   rollsBack(kernel: ManagedKernel, culprit: boolean): boolean {
-    return culprit && kernel.fallback !== undefined && kernel.rollbackPoint !== undefined && Date.now() - kernel.resumedAt < this.probationMs;
+    return (
+      culprit &&
+      kernel.fallback !== undefined &&
+      kernel.rollbackPoint !== undefined &&
+      Date.now() - kernel.resumedAt < this.probationMs
+    );
   }
 
   forget(kernelId: string): void {

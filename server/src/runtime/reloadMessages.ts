@@ -7,7 +7,10 @@ import type { KernelCheckpoint } from '../checkpoint/kernelCheckpoint';
 
 /** The error lines of a compiler's log, or its message when the log has none. */
 export function compilerErrors(error: GpuError): string[] {
-  const lines = (error.log ?? '').split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const lines = (error.log ?? '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   const errors = lines.filter((line) => /error/i.test(line));
   return errors.length > 0 ? errors : [error.message];
 }
@@ -27,26 +30,46 @@ export function rejectedMessage(kernelId: string, errors: readonly string[], run
   return `${kernelId}: the new code has ${errors.length} error${errors.length === 1 ? '' : 's'}; ${kept}. See the Problems panel.`;
 }
 
-export function swappedMessage(kernelId: string, change: { from: number; to: number; rollback: boolean; restored: boolean }, where: string, timings: { totalMs: number; rollbackPointMs: number }, stateBytes: number): string {
+export function swappedMessage(
+  kernelId: string,
+  change: { from: number; to: number; rollback: boolean; restored: boolean },
+  where: string,
+  timings: { totalMs: number; rollbackPointMs: number },
+  stateBytes: number,
+): string {
   const size = formatBytes(stateBytes);
   const ms = Math.round(timings.totalMs);
   // The rollback point's bytes arrive while the new version runs: say so when that is noticeably later.
   const stored = Math.round(timings.rollbackPointMs);
-  const rollbackPoint = stored - ms >= 5 ? `; rollback point saved ${stored} ms after the ${change.rollback ? 'request' : 'save'}` : '';
+  const rollbackPoint =
+    stored - ms >= 5 ? `; rollback point saved ${stored} ms after the ${change.rollback ? 'request' : 'save'}` : '';
   return change.rollback
     ? `${kernelId} rolled back from v${change.from} to v${change.to} on ${where}: running in ${ms} ms (state preserved, ${size})${rollbackPoint}`
     : `${kernelId} v${change.to} reloaded on ${where}: running in ${ms} ms (state preserved${change.restored ? ' from its checkpoint' : ''}, ${size})${rollbackPoint}`;
 }
 
-export function autoRolledBackMessage(kernelId: string, bad: number, good: number, what: string, checkpoint: KernelCheckpoint | undefined): string {
+export function autoRolledBackMessage(
+  kernelId: string,
+  bad: number,
+  good: number,
+  what: string,
+  checkpoint: KernelCheckpoint | undefined,
+): string {
   const from = checkpoint
     ? `from its checkpoint at step ${checkpoint.step} (state preserved, ${formatBytes(checkpoint.stateBytes)})`
     : 'from a zeroed state (no checkpoint survived its device host)';
   return `${kernelId} v${bad} ${what}; rolled back to v${good} ${from}`;
 }
 
-export function recoveredMessage(kernelId: string, version: number, checkpoint: KernelCheckpoint | undefined, reason: string): string {
-  const from = checkpoint ? `its checkpoint at step ${checkpoint.step}` : 'a zeroed state (no checkpoint had been taken yet)';
+export function recoveredMessage(
+  kernelId: string,
+  version: number,
+  checkpoint: KernelCheckpoint | undefined,
+  reason: string,
+): string {
+  const from = checkpoint
+    ? `its checkpoint at step ${checkpoint.step}`
+    : 'a zeroed state (no checkpoint had been taken yet)';
   return `${kernelId} v${version} came back from ${from} after: ${reason}`;
 }
 

@@ -30,7 +30,11 @@ export const now = (): number => performance.now();
 export function compileEarly(kernel: ManagedKernel, source: KernelSource): EarlyCompile | undefined {
   const generation = kernel.generation;
   // Not while another reload is past its compile: that one may be swapping versions right now.
-  if (generation === undefined || !(kernel.state === 'running' || (kernel.state === 'reloading' && kernel.phase === 'compiling'))) return undefined;
+  if (
+    generation === undefined ||
+    !(kernel.state === 'running' || (kernel.state === 'reloading' && kernel.phase === 'compiling'))
+  )
+    return undefined;
   if (kernelVersion(0, source).codeSha256 === kernel.version.codeSha256) return undefined;
   const started = now();
   return {
@@ -54,17 +58,25 @@ export function discardEarly(kernel: ManagedKernel, early: EarlyCompile | undefi
  * 30 ms measured on an H100 machine). The editor's diagnostics still come from ptxas.
  */
 export async function validatePhase(
-  kernel: ManagedKernel, source: KernelSource, early: EarlyCompile | undefined,
+  kernel: ManagedKernel,
+  source: KernelSource,
+  early: EarlyCompile | undefined,
   validate: (kernelId: string, source: KernelSource, path: string) => Promise<string[]>,
 ): Promise<string[]> {
   if (source.language === 'ptx' && early) {
     const result = await early.result;
     if (result.ok) return [];
-    if (result.error instanceof GpuError && (result.error.code === 'COMPILE_FAILED' || result.error.code === 'ENTRY_POINT_MISSING')) return compilerErrors(result.error);
+    if (
+      result.error instanceof GpuError &&
+      (result.error.code === 'COMPILE_FAILED' || result.error.code === 'ENTRY_POINT_MISSING')
+    )
+      return compilerErrors(result.error);
     // Not the code's fault (the host was lost, ...): the reload itself will report it.
     return [];
   }
-  return validate(kernel.id, source, kernel.spec.source).catch((error: unknown) => [`the validator failed: ${errorMessage(error)}`]);
+  return validate(kernel.id, source, kernel.spec.source).catch((error: unknown) => [
+    `the validator failed: ${errorMessage(error)}`,
+  ]);
 }
 
 export type PhasesResult =
@@ -79,10 +91,21 @@ export type PhasesResult =
  * what the device said) and leaves the old version running (or recovering, when its host was
  * lost); after the swap a failure is returned with the checkpoint to roll back from.
  */
-export async function runReloadPhases(kernel: ManagedKernel, target: KernelVersion, startedAt: number, validateMs: number,
-  options: { keepFallback: boolean; rollback: boolean; early?: EarlyCompile | undefined }, log: Logger): Promise<PhasesResult> {
+export async function runReloadPhases(
+  kernel: ManagedKernel,
+  target: KernelVersion,
+  startedAt: number,
+  validateMs: number,
+  options: { keepFallback: boolean; rollback: boolean; early?: EarlyCompile | undefined },
+  log: Logger,
+): Promise<PhasesResult> {
   let phase = now();
-  const lap = (): number => { const t = now(); const ms = t - phase; phase = t; return ms; };
+  const lap = (): number => {
+    const t = now();
+    const ms = t - phase;
+    phase = t;
+    return ms;
+  };
   kernel.beginReload();
   let handle: CompiledKernelHandle | undefined;
   let compileMs: number;
@@ -93,7 +116,8 @@ export async function runReloadPhases(kernel: ManagedKernel, target: KernelVersi
   const previous = kernel.lastCheckpoint;
   try {
     // A compile made beside validation counts if it succeeded in the host process that still runs.
-    const early = options.early && options.early.generation === kernel.generation ? await options.early.result : undefined;
+    const early =
+      options.early && options.early.generation === kernel.generation ? await options.early.result : undefined;
     if (early && !early.ok && kernel.alive) throw new CompileFailed(early.error);
     if (early?.ok) {
       handle = early.handle;
@@ -149,10 +173,22 @@ export async function runReloadPhases(kernel: ManagedKernel, target: KernelVersi
   // Freeing the old module is not on the way to the new version running.
   void kernel.releaseHandle(old).catch(() => undefined);
   const checkpoint = await arrived.catch((error: unknown) => {
-    log.warn(`${kernel.id}: the checkpoint taken at the swap did not arrive (${errorMessage(error)}); the previous one stays the recovery point`);
+    log.warn(
+      `${kernel.id}: the checkpoint taken at the swap did not arrive (${errorMessage(error)}); the previous one stays the recovery point`,
+    );
     return previous;
   });
   const rollbackPointMs = now() - startedAt;
-  const timings: ReloadPhaseTimings = { validateMs, compileMs, drainMs, checkpointMs, swapMs, restoreMs, resumeMs, totalMs, rollbackPointMs };
+  const timings: ReloadPhaseTimings = {
+    validateMs,
+    compileMs,
+    drainMs,
+    checkpointMs,
+    swapMs,
+    restoreMs,
+    resumeMs,
+    totalMs,
+    rollbackPointMs,
+  };
   return { ok: true, timings, restored, checkpoint };
 }

@@ -1,7 +1,12 @@
 // Reads the editor's `ringkernel` section (any shape: other editors send what they like) against
 // the declarations. A missing value takes the default silently; a bad one is a problem that says
 // what was wrong and which value is used instead, and the valid settings around it still apply.
-import { SETTING_DECLARATIONS, type RingKernelSettings, type SettingDeclaration, type SettingName } from './settingDeclarations';
+import {
+  SETTING_DECLARATIONS,
+  type RingKernelSettings,
+  type SettingDeclaration,
+  type SettingName,
+} from './settingDeclarations';
 
 export interface SettingProblem {
   setting: `ringkernel.${string}`;
@@ -31,7 +36,11 @@ function enumMember(members: readonly string[], value: string): string | undefin
   return members.find((m) => m.toLowerCase() === wanted);
 }
 
-function readOne(declaration: SettingDeclaration, value: unknown, complain: (what: string, using: unknown) => void): unknown {
+function readOne(
+  declaration: SettingDeclaration,
+  value: unknown,
+  complain: (what: string, using: unknown) => void,
+): unknown {
   switch (declaration.type) {
     case 'boolean':
       if (typeof value === 'boolean') return value;
@@ -59,9 +68,16 @@ function readOne(declaration: SettingDeclaration, value: unknown, complain: (wha
       if (declaration.minimum !== undefined && used < declaration.minimum) used = declaration.minimum;
       if (declaration.maximum !== undefined && used > declaration.maximum) used = declaration.maximum;
       if (used !== value) {
-        const bounds = [declaration.minimum !== undefined ? `at least ${declaration.minimum}` : '', declaration.maximum !== undefined ? `at most ${declaration.maximum}` : '']
-          .filter(Boolean).join(' and ');
-        complain(`is not ${declaration.type === 'integer' ? 'a whole number' : 'a number'}${bounds ? ` ${bounds}` : ''}`, used);
+        const bounds = [
+          declaration.minimum !== undefined ? `at least ${declaration.minimum}` : '',
+          declaration.maximum !== undefined ? `at most ${declaration.maximum}` : '',
+        ]
+          .filter(Boolean)
+          .join(' and ');
+        complain(
+          `is not ${declaration.type === 'integer' ? 'a whole number' : 'a number'}${bounds ? ` ${bounds}` : ''}`,
+          used,
+        );
       }
       return used;
     }
@@ -77,7 +93,11 @@ function readOne(declaration: SettingDeclaration, value: unknown, complain: (wha
           if (!kept.includes(item)) kept.push(item);
         } else dropped.push(item);
       }
-      if (dropped.length > 0) complain(`has ${dropped.map((d) => JSON.stringify(d)).join(', ')}, which ${dropped.length === 1 ? 'is not a device key' : 'are not device keys'} like "cuda:0"`, kept);
+      if (dropped.length > 0)
+        complain(
+          `has ${dropped.map((d) => JSON.stringify(d)).join(', ')}, which ${dropped.length === 1 ? 'is not a device key' : 'are not device keys'} like "cuda:0"`,
+          kept,
+        );
       return kept;
     }
   }
@@ -95,7 +115,10 @@ export function readSettings(section: unknown): SettingsRead {
       continue;
     }
     settings[name] = readOne(declaration, value, (what, using) => {
-      problems.push({ setting: `ringkernel.${name}`, message: `ringkernel.${name}: ${JSON.stringify(value)} ${what}; using ${JSON.stringify(using)}` });
+      problems.push({
+        setting: `ringkernel.${name}`,
+        message: `ringkernel.${name}: ${JSON.stringify(value)} ${what}; using ${JSON.stringify(using)}`,
+      });
     });
   }
   return { settings: settings as RingKernelSettings, problems };

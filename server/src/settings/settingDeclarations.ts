@@ -7,7 +7,12 @@ import { MAX_STATE_FPS } from '../views/stateViewFeed';
 
 export type SettingDeclaration =
   | { readonly type: 'boolean'; readonly default: boolean }
-  | { readonly type: 'number' | 'integer'; readonly default: number; readonly minimum?: number; readonly maximum?: number }
+  | {
+      readonly type: 'number' | 'integer';
+      readonly default: number;
+      readonly minimum?: number;
+      readonly maximum?: number;
+    }
   | { readonly type: 'string'; readonly default: string; readonly enum?: readonly string[] }
   /** A list of distinct strings, each matching `pattern`. */
   | { readonly type: 'array'; readonly default: readonly string[]; readonly pattern: RegExp };

@@ -8,16 +8,42 @@
 // Where a probe did not run, the link is an estimate with source 'fallback' and a note says why.
 // Measurements then replace the estimated bandwidth and latency of the pairs they cover.
 import {
-  DEFAULT_PCIE_LINK, HOST_TRANSFER_LATENCY_US, NVLINK_LATENCY_US, NVSWITCH_LATENCY_US, SOFTWARE_ADAPTER_GBPS, WEBGPU_HOST_SHARE,
-  nvlinkGBpsPerLink, nvlinkGenerationForComputeCapability, pcieGBps, pcieGenerationForComputeCapability, pcieP2PLatencyUs,
-  pcieP2PShare, round, type Interconnect, type SameGpuMethod,
+  DEFAULT_PCIE_LINK,
+  HOST_TRANSFER_LATENCY_US,
+  NVLINK_LATENCY_US,
+  NVSWITCH_LATENCY_US,
+  SOFTWARE_ADAPTER_GBPS,
+  WEBGPU_HOST_SHARE,
+  nvlinkGBpsPerLink,
+  nvlinkGenerationForComputeCapability,
+  pcieGBps,
+  pcieGenerationForComputeCapability,
+  pcieP2PLatencyUs,
+  pcieP2PShare,
+  round,
+  type Interconnect,
+  type SameGpuMethod,
 } from './interconnect';
 import { GpuTopology } from './gpuTopology';
-import { TOPOLOGY_DATA_VERSION, type HostLink, type LinkSource, type NvSwitchPort, type TopologyData, type TopologyDevice, type TopologyLink } from './topologyModel';
+import {
+  TOPOLOGY_DATA_VERSION,
+  type HostLink,
+  type LinkSource,
+  type NvSwitchPort,
+  type TopologyData,
+  type TopologyDevice,
+  type TopologyLink,
+} from './topologyModel';
 import { machineKey } from './machineKey';
 import {
-  normalizePciBusId, normalizeUuid,
-  type CudaPeerProbe, type DeviceKey, type DeviceProbe, type MeasuredHostLinkProbe, type PcieLevel, type TopologyProbes,
+  normalizePciBusId,
+  normalizeUuid,
+  type CudaPeerProbe,
+  type DeviceKey,
+  type DeviceProbe,
+  type MeasuredHostLinkProbe,
+  type PcieLevel,
+  type TopologyProbes,
 } from '../probe/probeRecords';
 import { findSamePhysicalGpus, isSoftwareAdapter } from './samePhysicalGpu';
 
@@ -33,7 +59,9 @@ class Notes {
   /** `${devices}: ${suffix}` once, listing every device added under the same suffix. */
   addFor(device: string, suffix: string): void {
     const group = this.grouped.get(suffix);
-    if (group) { if (!group.devices.includes(device)) group.devices.push(device); } else this.grouped.set(suffix, { devices: [device], suffix });
+    if (group) {
+      if (!group.devices.includes(device)) group.devices.push(device);
+    } else this.grouped.set(suffix, { devices: [device], suffix });
   }
 
   all(): string[] {
@@ -52,7 +80,9 @@ export function buildTopology(probes: TopologyProbes): GpuTopology {
   const byKey = new Map(devices.map((d) => [d.key, d]));
   const unknown = (key: string, what: string): boolean => {
     if (byKey.has(key)) return false;
-    notes.add(`${what} names ${key}, which is not among the devices (it vanished during discovery, or is hidden); ignored`);
+    notes.add(
+      `${what} names ${key}, which is not among the devices (it vanished during discovery, or is hidden); ignored`,
+    );
     return true;
   };
 
@@ -60,7 +90,11 @@ export function buildTopology(probes: TopologyProbes): GpuTopology {
   const same = findSamePhysicalGpus(devices);
   for (const note of same.notes) notes.add(note);
   const group = new Map<DeviceKey, DeviceKey>(devices.map((d) => [d.key, d.key]));
-  const root = (k: DeviceKey): DeviceKey => { let r = k; while (group.get(r) !== r) r = group.get(r) ?? r; return r; };
+  const root = (k: DeviceKey): DeviceKey => {
+    let r = k;
+    while (group.get(r) !== r) r = group.get(r) ?? r;
+    return r;
+  };
   const sameMethod = new Map<string, SameGpuMethod>();
   for (const match of same.matches) {
     group.set(root(match.b), root(match.a));
@@ -77,8 +111,9 @@ export function buildTopology(probes: TopologyProbes): GpuTopology {
   const physicalOf = (k: DeviceKey): string => physicalIds.get(root(k)) ?? k;
   const twins = (k: DeviceKey): DeviceProbe[] => devices.filter((d) => d.key !== k && root(d.key) === root(k));
   // Each device pairs with at most one device of each other backend, so a group's members matched pairwise.
-  const methodBetween = (a: DeviceKey, b: DeviceKey): SameGpuMethod => sameMethod.get(unordered(a, b))
-    ?? (byKey.get(a)?.instanceOf !== undefined || byKey.get(b)?.instanceOf !== undefined ? 'instance' : 'name');
+  const methodBetween = (a: DeviceKey, b: DeviceKey): SameGpuMethod =>
+    sameMethod.get(unordered(a, b)) ??
+    (byKey.get(a)?.instanceOf !== undefined || byKey.get(b)?.instanceOf !== undefined ? 'instance' : 'name');
 
   // NVML: direct NVLink counts per ordered pair (as each end reports them), switch ports, CPU links.
   const byPci = new Map<string, DeviceProbe>();
@@ -100,20 +135,27 @@ export function buildTopology(probes: TopologyProbes): GpuTopology {
       if (link.remoteType === 'gpu') {
         const peer = remote === undefined ? undefined : byPci.get(remote);
         if (!peer) {
-          notes.add(`${record.device} NVLink ${link.link} goes to a GPU at ${link.remotePciBusId ?? 'an unknown PCI bus id'} that is not among the devices (hidden or vanished); the link is ignored`);
+          notes.add(
+            `${record.device} NVLink ${link.link} goes to a GPU at ${link.remotePciBusId ?? 'an unknown PCI bus id'} that is not among the devices (hidden or vanished); the link is ignored`,
+          );
           continue;
         }
         direct.set(pair(record.device, peer.key), (direct.get(pair(record.device, peer.key)) ?? 0) + 1);
       } else if (link.remoteType === 'switch') {
         const switchId = remote ?? 'nvswitch';
-        if (remote === undefined) notes.add('NVSwitch links without the switch\'s PCI bus id: every switch-attached GPU is assumed to share one fabric');
+        if (remote === undefined)
+          notes.add(
+            "NVSwitch links without the switch's PCI bus id: every switch-attached GPU is assumed to share one fabric",
+          );
         const ports = switchPorts.get(switchId) ?? new Map<DeviceKey, number>();
         ports.set(record.device, (ports.get(record.device) ?? 0) + 1);
         switchPorts.set(switchId, ports);
       } else if (link.remoteType === 'cpu') {
         cpuLinks.set(record.device, (cpuLinks.get(record.device) ?? 0) + 1);
       } else {
-        notes.add(`${record.device} NVLink ${link.link} is active but NVML does not say what is at the other end; ignored`);
+        notes.add(
+          `${record.device} NVLink ${link.link} is active but NVML does not say what is at the other end; ignored`,
+        );
       }
     }
     if (version > 0) generation.set(record.device, version);
@@ -122,20 +164,36 @@ export function buildTopology(probes: TopologyProbes): GpuTopology {
     const known = generation.get(k);
     if (known !== undefined) return known;
     const fromCc = nvlinkGenerationForComputeCapability(byKey.get(k)?.computeCapability);
-    notes.addFor(k, fromCc === undefined ? 'NVLink version unknown; 25 GB/s per link assumed' : `NVLink version not reported; NVLink${fromCc} assumed from the compute capability`);
+    notes.addFor(
+      k,
+      fromCc === undefined
+        ? 'NVLink version unknown; 25 GB/s per link assumed'
+        : `NVLink version not reported; NVLink${fromCc} assumed from the compute capability`,
+    );
     return fromCc ?? 3;
   };
   if (nvmlRan) {
-    for (const d of devices) if (d.backend === 'cuda' && !nvmlByDevice.has(d.key)) notes.addFor(d.key, 'no NVML record (its NVLinks are unknown)');
+    for (const d of devices)
+      if (d.backend === 'cuda' && !nvmlByDevice.has(d.key))
+        notes.addFor(d.key, 'no NVML record (its NVLinks are unknown)');
   }
 
   // NUMA node: the device's own, else NVML's, else its twin's through another backend.
   const numaOf = (d: DeviceProbe): number | undefined => {
-    const own = [d.numaNode, nvmlByDevice.get(d.key)?.numaNode, ...twins(d.key).flatMap((t) => [t.numaNode, nvmlByDevice.get(t.key)?.numaNode])];
+    const own = [
+      d.numaNode,
+      nvmlByDevice.get(d.key)?.numaNode,
+      ...twins(d.key).flatMap((t) => [t.numaNode, nvmlByDevice.get(t.key)?.numaNode]),
+    ];
     return own.find((n): n is number => n !== undefined && n >= 0);
   };
 
-  const hostLinks = new Map(devices.map((d) => [d.key, hostLinkOf(d, twins(d.key), cpuLinks.get(d.key) ?? 0, generation.get(d.key), probes.hostLinks ?? [], notes)]));
+  const hostLinks = new Map(
+    devices.map((d) => [
+      d.key,
+      hostLinkOf(d, twins(d.key), cpuLinks.get(d.key) ?? 0, generation.get(d.key), probes.hostLinks ?? [], notes),
+    ]),
+  );
 
   // PCIe levels (unordered) and CUDA peer records (ordered).
   const levels = new Map<string, PcieLevel>();
@@ -149,8 +207,12 @@ export function buildTopology(probes: TopologyProbes): GpuTopology {
     peers.set(pair(record.from, record.to), record);
   }
   const cudaCount = devices.filter((d) => d.backend === 'cuda').length;
-  if (cudaCount >= 2 && !nvmlRan) notes.add('NVML unavailable: NVLink cannot be told from PCIe, so peer links are estimated as PCIe; measure the topology for real figures');
-  if (cudaCount >= 2 && probes.cudaPeers === undefined) notes.add('CUDA peer access not probed: CUDA pairs without a known NVLink are assumed host-mediated');
+  if (cudaCount >= 2 && !nvmlRan)
+    notes.add(
+      'NVML unavailable: NVLink cannot be told from PCIe, so peer links are estimated as PCIe; measure the topology for real figures',
+    );
+  if (cudaCount >= 2 && probes.cudaPeers === undefined)
+    notes.add('CUDA peer access not probed: CUDA pairs without a known NVLink are assumed host-mediated');
 
   const links: TopologyLink[] = [];
   let atomicsWithoutNvml = 0;
@@ -168,15 +230,30 @@ export function buildTopology(probes: TopologyProbes): GpuTopology {
     const hostGBps = round(Math.min(hostA?.toHostGBps ?? 0, hostB?.toDeviceGBps ?? 0));
     const hostLatency = round((hostA?.latencyUs ?? 0) + (hostB?.latencyUs ?? 0), 3);
     const level = levels.get(unordered(a.key, b.key));
-    const make = (interconnect: Interconnect, bandwidthGBps: number, latencyUs: number, source: LinkSource, peer?: CudaPeerProbe): TopologyLink => {
-      const link: TopologyLink = { from: a.key, to: b.key, interconnect, bandwidthGBps: round(bandwidthGBps), latencyUs, basis: 'estimated', source };
+    const make = (
+      interconnect: Interconnect,
+      bandwidthGBps: number,
+      latencyUs: number,
+      source: LinkSource,
+      peer?: CudaPeerProbe,
+    ): TopologyLink => {
+      const link: TopologyLink = {
+        from: a.key,
+        to: b.key,
+        interconnect,
+        bandwidthGBps: round(bandwidthGBps),
+        latencyUs,
+        basis: 'estimated',
+        source,
+      };
       if (peer?.attributes) link.peer = { ...peer.attributes };
       return link;
     };
     const viaHost = (source: LinkSource, peer?: CudaPeerProbe): TopologyLink =>
       make(level === undefined ? { kind: 'host' } : { kind: 'host', level }, hostGBps, hostLatency, source, peer);
 
-    if (root(a.key) === root(b.key)) return make({ kind: 'samePhysicalGpu', method: methodBetween(a.key, b.key) }, hostGBps, hostLatency, 'identity');
+    if (root(a.key) === root(b.key))
+      return make({ kind: 'samePhysicalGpu', method: methodBetween(a.key, b.key) }, hostGBps, hostLatency, 'identity');
     if (a.backend !== 'cuda' || b.backend !== 'cuda') return viaHost('host');
 
     const peer = peers.get(pair(a.key, b.key));
@@ -186,27 +263,49 @@ export function buildTopology(probes: TopologyProbes): GpuTopology {
     const switched = switchLinks(a.key, b.key);
     if (nvlinks > 0 || switched > 0) {
       if (peerDenied) {
-        notes.add(`${a.key}→${b.key}: NVLink is present but CUDA denies peer access (P2P disabled?); copies go through the host`);
+        notes.add(
+          `${a.key}→${b.key}: NVLink is present but CUDA denies peer access (P2P disabled?); copies go through the host`,
+        );
         return viaHost('cuda-p2p', peer);
       }
       const gen = Math.min(generationOf(a.key), generationOf(b.key));
-      if (nvlinks > 0) return make({ kind: 'nvlink', links: nvlinks, generation: gen }, nvlinks * nvlinkGBpsPerLink(gen), NVLINK_LATENCY_US, 'nvml', peer);
-      return make({ kind: 'nvswitch', links: switched, generation: gen }, switched * nvlinkGBpsPerLink(gen), NVSWITCH_LATENCY_US, 'nvml', peer);
+      if (nvlinks > 0)
+        return make(
+          { kind: 'nvlink', links: nvlinks, generation: gen },
+          nvlinks * nvlinkGBpsPerLink(gen),
+          NVLINK_LATENCY_US,
+          'nvml',
+          peer,
+        );
+      return make(
+        { kind: 'nvswitch', links: switched, generation: gen },
+        switched * nvlinkGBpsPerLink(gen),
+        NVSWITCH_LATENCY_US,
+        'nvml',
+        peer,
+      );
     }
     if (peer?.canAccessPeer) {
       const pcieLevel = level ?? 'UNKNOWN';
-      if (level === undefined && probes.pcie !== undefined) notes.add(`no PCIe common ancestor for ${a.key} and ${b.key}; peer-to-peer estimated at an unknown level`);
+      if (level === undefined && probes.pcie !== undefined)
+        notes.add(`no PCIe common ancestor for ${a.key} and ${b.key}; peer-to-peer estimated at an unknown level`);
       if (!nvmlRan && peer.attributes?.nativeAtomicSupported) atomicsWithoutNvml++;
-      return make({ kind: 'pcie', level: pcieLevel }, Math.min(hostA?.toHostGBps ?? 0, hostB?.toDeviceGBps ?? 0) * pcieP2PShare(pcieLevel),
-        pcieP2PLatencyUs(pcieLevel), !nvmlRan || level === undefined ? 'fallback' : 'cuda-p2p', peer);
+      return make(
+        { kind: 'pcie', level: pcieLevel },
+        Math.min(hostA?.toHostGBps ?? 0, hostB?.toDeviceGBps ?? 0) * pcieP2PShare(pcieLevel),
+        pcieP2PLatencyUs(pcieLevel),
+        !nvmlRan || level === undefined ? 'fallback' : 'cuda-p2p',
+        peer,
+      );
     }
-    if (!peerKnown && probes.cudaPeers !== undefined) notes.add(`no CUDA peer record for ${a.key}→${b.key} (device vanished during discovery?); assumed host-mediated`);
+    if (!peerKnown && probes.cudaPeers !== undefined)
+      notes.add(`no CUDA peer record for ${a.key}→${b.key} (device vanished during discovery?); assumed host-mediated`);
     return viaHost(peerKnown ? 'cuda-p2p' : 'fallback', peer);
   }
 
   function nvlinkCount(a: DeviceKey, b: DeviceKey): number {
-    const fromA = nvmlByDevice.has(a) ? direct.get(pair(a, b)) ?? 0 : undefined;
-    const fromB = nvmlByDevice.has(b) ? direct.get(pair(b, a)) ?? 0 : undefined;
+    const fromA = nvmlByDevice.has(a) ? (direct.get(pair(a, b)) ?? 0) : undefined;
+    const fromB = nvmlByDevice.has(b) ? (direct.get(pair(b, a)) ?? 0) : undefined;
     if (fromA !== undefined && fromB !== undefined && fromA !== fromB) {
       notes.add(`${a} reports ${fromA} NVLinks to ${b} but ${b} reports ${fromB}; the smaller count is used`);
       return Math.min(fromA, fromB);
@@ -221,13 +320,19 @@ export function buildTopology(probes: TopologyProbes): GpuTopology {
     return total;
   }
 
-  if (atomicsWithoutNvml > 0) notes.add(`${atomicsWithoutNvml} peer pair(s) support native atomics, which usually means NVLink rather than PCIe`);
+  if (atomicsWithoutNvml > 0)
+    notes.add(`${atomicsWithoutNvml} peer pair(s) support native atomics, which usually means NVLink rather than PCIe`);
 
   for (const m of probes.measured ?? []) {
     if (unknown(m.from, 'a measurement') || unknown(m.to, 'a measurement')) continue;
     const link = links.find((l) => l.from === m.from && l.to === m.to);
     if (!link) continue;
-    if (!(m.bandwidthGBps > 0) || !(m.latencyUs >= 0) || !Number.isFinite(m.bandwidthGBps) || !Number.isFinite(m.latencyUs)) {
+    if (
+      !(m.bandwidthGBps > 0) ||
+      !(m.latencyUs >= 0) ||
+      !Number.isFinite(m.bandwidthGBps) ||
+      !Number.isFinite(m.latencyUs)
+    ) {
       notes.add(`measurement ${m.from}→${m.to} is not a positive bandwidth and latency; ignored`);
       continue;
     }
@@ -238,13 +343,24 @@ export function buildTopology(probes: TopologyProbes): GpuTopology {
 
   const nvswitchPorts: NvSwitchPort[] = [];
   for (const [switchId, ports] of switchPorts) {
-    for (const [device, count] of ports) nvswitchPorts.push({ switchId, device, links: count, generation: generation.get(device) ?? nvlinkGenerationForComputeCapability(byKey.get(device)?.computeCapability) ?? 3 });
+    for (const [device, count] of ports)
+      nvswitchPorts.push({
+        switchId,
+        device,
+        links: count,
+        generation:
+          generation.get(device) ?? nvlinkGenerationForComputeCapability(byKey.get(device)?.computeCapability) ?? 3,
+      });
   }
 
   const topologyDevices: TopologyDevice[] = devices.map((d) => {
     const device: TopologyDevice = {
-      key: d.key, backend: d.backend, index: d.index, name: d.name,
-      physicalGpu: physicalOf(d.key), software: isSoftwareAdapter(d),
+      key: d.key,
+      backend: d.backend,
+      index: d.index,
+      name: d.name,
+      physicalGpu: physicalOf(d.key),
+      software: isSoftwareAdapter(d),
       hostLink: hostLinks.get(d.key) ?? fallbackHostLink(),
     };
     if (d.vendor !== undefined) device.vendor = d.vendor;
@@ -258,7 +374,14 @@ export function buildTopology(probes: TopologyProbes): GpuTopology {
     return device;
   });
 
-  const data: TopologyData = { version: TOPOLOGY_DATA_VERSION, machineKey: machineKey(devices), devices: topologyDevices, links, nvswitchPorts, notes: notes.all() };
+  const data: TopologyData = {
+    version: TOPOLOGY_DATA_VERSION,
+    machineKey: machineKey(devices),
+    devices: topologyDevices,
+    links,
+    nvswitchPorts,
+    notes: notes.all(),
+  };
   if (probes.description !== undefined) data.description = probes.description;
   return GpuTopology.fromData(data);
 }
@@ -293,7 +416,13 @@ function acceptDevices(devices: readonly DeviceProbe[], notes: Notes): DevicePro
 
 function fallbackHostLink(): HostLink {
   const gbps = pcieGBps(DEFAULT_PCIE_LINK.generation, DEFAULT_PCIE_LINK.width);
-  return { toDeviceGBps: gbps, toHostGBps: gbps, latencyUs: HOST_TRANSFER_LATENCY_US.cuda, basis: 'estimated', source: 'assumed PCIe Gen4 x16' };
+  return {
+    toDeviceGBps: gbps,
+    toHostGBps: gbps,
+    latencyUs: HOST_TRANSFER_LATENCY_US.cuda,
+    basis: 'estimated',
+    source: 'assumed PCIe Gen4 x16',
+  };
 }
 
 /**
@@ -302,11 +431,28 @@ function fallbackHostLink(): HostLink {
  * NVLink to the CPU (POWER9, Grace) where NVML reports it. A WebGPU adapter reaches the host at
  * about half the link rate (a staging copy); a software adapter at memcpy speed.
  */
-function hostLinkOf(d: DeviceProbe, twins: DeviceProbe[], cpuNvlinks: number, nvlinkVersion: number | undefined, measured: readonly MeasuredHostLinkProbe[], notes: Notes): HostLink {
-  const latency = isSoftwareAdapter(d) ? HOST_TRANSFER_LATENCY_US.software : d.backend === 'webgpu' ? HOST_TRANSFER_LATENCY_US.webgpu : HOST_TRANSFER_LATENCY_US.cuda;
+function hostLinkOf(
+  d: DeviceProbe,
+  twins: DeviceProbe[],
+  cpuNvlinks: number,
+  nvlinkVersion: number | undefined,
+  measured: readonly MeasuredHostLinkProbe[],
+  notes: Notes,
+): HostLink {
+  const latency = isSoftwareAdapter(d)
+    ? HOST_TRANSFER_LATENCY_US.software
+    : d.backend === 'webgpu'
+      ? HOST_TRANSFER_LATENCY_US.webgpu
+      : HOST_TRANSFER_LATENCY_US.cuda;
   let link: HostLink;
   if (isSoftwareAdapter(d)) {
-    link = { toDeviceGBps: SOFTWARE_ADAPTER_GBPS, toHostGBps: SOFTWARE_ADAPTER_GBPS, latencyUs: latency, basis: 'estimated', source: 'software adapter: memcpy in system memory' };
+    link = {
+      toDeviceGBps: SOFTWARE_ADAPTER_GBPS,
+      toHostGBps: SOFTWARE_ADAPTER_GBPS,
+      latencyUs: latency,
+      basis: 'estimated',
+      source: 'software adapter: memcpy in system memory',
+    };
   } else {
     const known = d.pcieLink ?? twins.find((t) => t.pcieLink)?.pcieLink;
     const cc = d.computeCapability ?? twins.find((t) => t.computeCapability)?.computeCapability;
@@ -329,9 +475,15 @@ function hostLinkOf(d: DeviceProbe, twins: DeviceProbe[], cpuNvlinks: number, nv
     }
     if (cpuNvlinks > 0) {
       const nvlink = cpuNvlinks * nvlinkGBpsPerLink(nvlinkVersion ?? nvlinkGenerationForComputeCapability(cc) ?? 3);
-      if (nvlink > gbps) { gbps = nvlink; source = `NVLink to the CPU ×${cpuNvlinks}`; }
+      if (nvlink > gbps) {
+        gbps = nvlink;
+        source = `NVLink to the CPU ×${cpuNvlinks}`;
+      }
     }
-    if (d.backend === 'webgpu') { gbps *= WEBGPU_HOST_SHARE; source += ', through a WebGPU staging buffer'; }
+    if (d.backend === 'webgpu') {
+      gbps *= WEBGPU_HOST_SHARE;
+      source += ', through a WebGPU staging buffer';
+    }
     link = { toDeviceGBps: round(gbps), toHostGBps: round(gbps), latencyUs: latency, basis: 'estimated', source };
   }
   const toDevice = measured.find((m) => m.device === d.key && m.direction === 'hostToDevice');
@@ -341,7 +493,8 @@ function hostLinkOf(d: DeviceProbe, twins: DeviceProbe[], cpuNvlinks: number, nv
   if (toDevice || toHost) {
     link.latencyUs = round(Math.max(toDevice?.latencyUs ?? 0, toHost?.latencyUs ?? 0, 0), 3);
     link.basis = toDevice && toHost ? 'measured' : 'estimated';
-    link.source = toDevice && toHost ? 'measured' : `${link.source}; ${toDevice ? 'host to device' : 'device to host'} measured`;
+    link.source =
+      toDevice && toHost ? 'measured' : `${link.source}; ${toDevice ? 'host to device' : 'device to host'} measured`;
   }
   return link;
 }

@@ -9,8 +9,15 @@ import { topologyJson, type TopologyJson } from './topologyJson';
 import { topologyMatrixText } from './topologyMatrix';
 import {
   TOPOLOGY_DATA_VERSION,
-  type BisectionOptions, type BisectionResult, type NvSwitchPort, type PathOptions, type PhysicalGpu, type TopologyData,
-  type TopologyDevice, type TopologyLink, type TopologyPath,
+  type BisectionOptions,
+  type BisectionResult,
+  type NvSwitchPort,
+  type PathOptions,
+  type PhysicalGpu,
+  type TopologyData,
+  type TopologyDevice,
+  type TopologyLink,
+  type TopologyPath,
 } from './topologyModel';
 import { narrowestSplit, widestRoute } from './topologyRoutes';
 
@@ -42,7 +49,14 @@ export class GpuTopology {
 
   /** A topology with no devices, for before discovery. */
   static empty(note?: string): GpuTopology {
-    return new GpuTopology({ version: TOPOLOGY_DATA_VERSION, machineKey: 'none', devices: [], links: [], nvswitchPorts: [], notes: note ? [note] : [] });
+    return new GpuTopology({
+      version: TOPOLOGY_DATA_VERSION,
+      machineKey: 'none',
+      devices: [],
+      links: [],
+      nvswitchPorts: [],
+      notes: note ? [note] : [],
+    });
   }
 
   device(key: DeviceKey): TopologyDevice | undefined {
@@ -52,7 +66,16 @@ export class GpuTopology {
   /** The link from a to b; a device with itself is a 'self' link. undefined for unknown devices. */
   link(a: DeviceKey, b: DeviceKey): TopologyLink | undefined {
     if (!this.byKey.has(a) || !this.byKey.has(b)) return undefined;
-    if (a === b) return { from: a, to: a, interconnect: { kind: 'self' }, bandwidthGBps: SELF_BANDWIDTH_GBPS, latencyUs: 0, basis: 'estimated', source: 'identity' };
+    if (a === b)
+      return {
+        from: a,
+        to: a,
+        interconnect: { kind: 'self' },
+        bandwidthGBps: SELF_BANDWIDTH_GBPS,
+        latencyUs: 0,
+        basis: 'estimated',
+        source: 'identity',
+      };
     return this.linkByPair.get(pairKey(a, b));
   }
 
@@ -75,7 +98,9 @@ export class GpuTopology {
     const device = this.byKey.get(d);
     if (device?.numaNode === undefined) return [];
     return this.devices
-      .filter((other) => other.key !== d && other.physicalGpu !== device.physicalGpu && other.numaNode === device.numaNode)
+      .filter(
+        (other) => other.key !== d && other.physicalGpu !== device.physicalGpu && other.numaNode === device.numaNode,
+      )
       .map((other) => other.key);
   }
 
@@ -83,12 +108,15 @@ export class GpuTopology {
   aliases(d: DeviceKey): DeviceKey[] {
     const device = this.byKey.get(d);
     if (!device) return [];
-    return this.devices.filter((other) => other.key !== d && other.physicalGpu === device.physicalGpu).map((other) => other.key);
+    return this.devices
+      .filter((other) => other.key !== d && other.physicalGpu === device.physicalGpu)
+      .map((other) => other.key);
   }
 
   physicalGpus(): PhysicalGpu[] {
     const groups = new Map<string, TopologyDevice[]>();
-    for (const device of this.devices) groups.set(device.physicalGpu, [...(groups.get(device.physicalGpu) ?? []), device]);
+    for (const device of this.devices)
+      groups.set(device.physicalGpu, [...(groups.get(device.physicalGpu) ?? []), device]);
     return [...groups.entries()].map(([id, members]) => {
       const ordered = [...members].sort((x, y) => backendRank(x.backend) - backendRank(y.backend) || x.index - y.index);
       const [first, second] = ordered;
@@ -108,7 +136,10 @@ export class GpuTopology {
   physicalRepresentatives(options: { includeSoftware?: boolean } = {}): DeviceKey[] {
     return this.physicalGpus()
       .map((gpu) => gpu.devices[0])
-      .filter((key): key is DeviceKey => key !== undefined && (options.includeSoftware === true || this.byKey.get(key)?.software !== true));
+      .filter(
+        (key): key is DeviceKey =>
+          key !== undefined && (options.includeSoftware === true || this.byKey.get(key)?.software !== true),
+      );
   }
 
   /** Whether every pair of the devices (default: one per physical hardware GPU) has a direct peer link, both ways. */
@@ -136,7 +167,11 @@ export class GpuTopology {
   bisectionBandwidth(options: BisectionOptions = {}): BisectionResult {
     // The topology never changes, so the default answer (up to 12,870 flows) is computed once.
     const isDefault = options.devices === undefined && options.includeHost !== true;
-    if (isDefault && this.defaultBisection) return { ...this.defaultBisection, halves: [[...this.defaultBisection.halves[0]], [...this.defaultBisection.halves[1]]] };
+    if (isDefault && this.defaultBisection)
+      return {
+        ...this.defaultBisection,
+        halves: [[...this.defaultBisection.halves[0]], [...this.defaultBisection.halves[1]]],
+      };
     const result = this.computeBisection(options);
     if (isDefault) this.defaultBisection = result;
     return isDefault ? { ...result, halves: [[...result.halves[0]], [...result.halves[1]]] } : result;

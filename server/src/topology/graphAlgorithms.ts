@@ -21,7 +21,13 @@ export interface Edge {
  *
  * Returns the edges in order, [] when source === target, undefined when there is no path.
  */
-export function widestPath(nodeCount: number, edges: readonly Edge[], source: number, target: number, tolerance: number): Edge[] | undefined {
+export function widestPath(
+  nodeCount: number,
+  edges: readonly Edge[],
+  source: number,
+  target: number,
+  tolerance: number,
+): Edge[] | undefined {
   if (source === target) return [];
   const outgoing: Edge[][] = Array.from({ length: nodeCount }, () => []);
   for (const edge of edges) outgoing[edge.from]?.push(edge);
@@ -31,7 +37,8 @@ export function widestPath(nodeCount: number, edges: readonly Edge[], source: nu
   width[source] = Number.POSITIVE_INFINITY;
   for (;;) {
     let u = -1;
-    for (let i = 0; i < nodeCount; i++) if (!done[i] && (width[i] ?? -1) >= 0 && (u < 0 || (width[i] ?? -1) > (width[u] ?? -1))) u = i;
+    for (let i = 0; i < nodeCount; i++)
+      if (!done[i] && (width[i] ?? -1) >= 0 && (u < 0 || (width[i] ?? -1) > (width[u] ?? -1))) u = i;
     if (u < 0) break;
     done[u] = true;
     if (u === target) break;
@@ -99,10 +106,18 @@ export function maxFlow(network: FlowNetwork, sources: readonly number[], sinks:
   const n = network.size + 2;
   const superSource = network.size;
   const superSink = network.size + 1;
-  const residual = Array.from({ length: n }, (_, i) => (i < network.size ? [...(network.capacity[i] ?? []), 0, 0] : new Array<number>(n).fill(0)));
+  const residual = Array.from({ length: n }, (_, i) =>
+    i < network.size ? [...(network.capacity[i] ?? []), 0, 0] : new Array<number>(n).fill(0),
+  );
   const total = sources.length + sinks.length > 0 ? Number.MAX_SAFE_INTEGER : 0;
-  for (const s of sources) { const row = residual[superSource]; if (row) row[s] = total; }
-  for (const t of sinks) { const row = residual[t]; if (row) row[superSink] = total; }
+  for (const s of sources) {
+    const row = residual[superSource];
+    if (row) row[s] = total;
+  }
+  for (const t of sinks) {
+    const row = residual[t];
+    if (row) row[superSink] = total;
+  }
 
   let flow = 0;
   const parent = new Array<number>(n);
@@ -169,7 +184,11 @@ export const EXACT_BISECTION_LIMIT = 16;
  * (pairwise swaps from several starting splits), which finds a balanced cut but may miss the
  * minimum.
  */
-export function minimumBisection(n: number, cut: (from: number[], to: number[]) => number, startingSplits: readonly number[][] = []): Bipartition & { exact: boolean } {
+export function minimumBisection(
+  n: number,
+  cut: (from: number[], to: number[]) => number,
+  startingSplits: readonly number[][] = [],
+): Bipartition & { exact: boolean } {
   const all = Array.from({ length: n }, (_, i) => i);
   const k = Math.floor(n / 2);
   const complement = (half: number[]): number[] => all.filter((i) => !half.includes(i));
@@ -193,7 +212,11 @@ export function minimumBisection(n: number, cut: (from: number[], to: number[]) 
     }
     return { ...(best ?? evaluate(all.slice(0, k))), exact: true };
   }
-  const starts = [all.slice(0, k), all.filter((i) => i % 2 === 0).slice(0, k), ...startingSplits.filter((s) => s.length === k)];
+  const starts = [
+    all.slice(0, k),
+    all.filter((i) => i % 2 === 0).slice(0, k),
+    ...startingSplits.filter((s) => s.length === k),
+  ];
   let best = evaluate(starts[0] ?? all.slice(0, k));
   for (const start of starts) {
     let current = evaluate([...start].sort((a, b) => a - b));

@@ -37,7 +37,9 @@ export function isPeerInterconnect(interconnect: Interconnect): boolean {
 const NVLINK_GBPS_PER_LINK: Readonly<Record<number, number>> = { 1: 20, 2: 25, 3: 25, 4: 25, 5: 50 };
 
 export function nvlinkGBpsPerLink(generation: number): number {
-  return NVLINK_GBPS_PER_LINK[generation] ?? NVLINK_GBPS_PER_LINK[Math.min(5, Math.max(1, Math.round(generation)))] ?? 25;
+  return (
+    NVLINK_GBPS_PER_LINK[generation] ?? NVLINK_GBPS_PER_LINK[Math.min(5, Math.max(1, Math.round(generation)))] ?? 25
+  );
 }
 
 /**
@@ -45,7 +47,9 @@ export function nvlinkGBpsPerLink(generation: number): number {
  * (nvmlDeviceGetNvLinkVersion missing). This only sets the speed of links NVML reported; it never
  * invents links. undefined for architectures without NVLink.
  */
-export function nvlinkGenerationForComputeCapability(cc: { major: number; minor: number } | undefined): number | undefined {
+export function nvlinkGenerationForComputeCapability(
+  cc: { major: number; minor: number } | undefined,
+): number | undefined {
   if (!cc) return undefined;
   if (cc.major >= 10) return 5;
   if (cc.major === 9) return 4;
@@ -59,7 +63,14 @@ export function nvlinkGenerationForComputeCapability(cc: { major: number; minor:
  * PCIe bandwidth per lane per direction after line encoding, GB/s (PCI-SIG base specifications:
  * 2.5, 5, 8, 16, 32, 64 GT/s; 8b/10b for Gen1-2, 128b/130b for Gen3-5, FLIT for Gen6).
  */
-const PCIE_GBPS_PER_LANE: Readonly<Record<number, number>> = { 1: 0.25, 2: 0.5, 3: 0.985, 4: 1.969, 5: 3.938, 6: 7.563 };
+const PCIE_GBPS_PER_LANE: Readonly<Record<number, number>> = {
+  1: 0.25,
+  2: 0.5,
+  3: 0.985,
+  4: 1.969,
+  5: 3.938,
+  6: 7.563,
+};
 
 /**
  * Share of the encoded rate a large pinned-memory copy achieves: packet headers and flow control
@@ -70,7 +81,8 @@ const PCIE_PRACTICAL_SHARE = 0.8;
 
 /** Practical PCIe bandwidth per direction, GB/s. */
 export function pcieGBps(generation: number, width: number): number {
-  const perLane = PCIE_GBPS_PER_LANE[generation] ?? PCIE_GBPS_PER_LANE[Math.min(6, Math.max(1, Math.round(generation)))] ?? 1.969;
+  const perLane =
+    PCIE_GBPS_PER_LANE[generation] ?? PCIE_GBPS_PER_LANE[Math.min(6, Math.max(1, Math.round(generation)))] ?? 1.969;
   return round(perLane * width * PCIE_PRACTICAL_SHARE);
 }
 
@@ -78,7 +90,9 @@ export function pcieGBps(generation: number, width: number): number {
  * The PCIe generation a CUDA GPU of this compute capability usually negotiates, for when sysfs
  * does not say: Hopper and Blackwell are Gen5, Ampere and Ada Gen4, older Gen3.
  */
-export function pcieGenerationForComputeCapability(cc: { major: number; minor: number } | undefined): number | undefined {
+export function pcieGenerationForComputeCapability(
+  cc: { major: number; minor: number } | undefined,
+): number | undefined {
   if (!cc) return undefined;
   if (cc.major >= 9) return 5;
   if (cc.major === 8) return 4;
@@ -96,12 +110,24 @@ export const DEFAULT_PCIE_LINK = { generation: 4, width: 16 } as const;
  * measure the machine for its own figures.
  */
 const PCIE_P2P_SHARE: Readonly<Record<PcieLevel, number>> = {
-  INTERNAL: 1, SINGLE: 1, MULTIPLE: 1, HOSTBRIDGE: 0.8, NODE: 0.7, SYSTEM: 0.4, UNKNOWN: 0.7,
+  INTERNAL: 1,
+  SINGLE: 1,
+  MULTIPLE: 1,
+  HOSTBRIDGE: 0.8,
+  NODE: 0.7,
+  SYSTEM: 0.4,
+  UNKNOWN: 0.7,
 };
 
 /** Latency of one peer copy over PCIe, µs, by common ancestor (estimates; each bridge adds some). */
 const PCIE_P2P_LATENCY_US: Readonly<Record<PcieLevel, number>> = {
-  INTERNAL: 2.5, SINGLE: 2.5, MULTIPLE: 3, HOSTBRIDGE: 4, NODE: 5, SYSTEM: 8, UNKNOWN: 5,
+  INTERNAL: 2.5,
+  SINGLE: 2.5,
+  MULTIPLE: 3,
+  HOSTBRIDGE: 4,
+  NODE: 5,
+  SYSTEM: 8,
+  UNKNOWN: 5,
 };
 
 export function pcieP2PShare(level: PcieLevel): number {
@@ -144,12 +170,18 @@ export const SELF_BANDWIDTH_GBPS = Number.POSITIVE_INFINITY;
 export function nvidiaSmiPcieWord(level: PcieLevel): string {
   switch (level) {
     case 'INTERNAL':
-    case 'SINGLE': return 'PIX';
-    case 'MULTIPLE': return 'PXB';
-    case 'HOSTBRIDGE': return 'PHB';
-    case 'NODE': return 'NODE';
-    case 'SYSTEM': return 'SYS';
-    case 'UNKNOWN': return 'PCI?';
+    case 'SINGLE':
+      return 'PIX';
+    case 'MULTIPLE':
+      return 'PXB';
+    case 'HOSTBRIDGE':
+      return 'PHB';
+    case 'NODE':
+      return 'NODE';
+    case 'SYSTEM':
+      return 'SYS';
+    case 'UNKNOWN':
+      return 'PCI?';
   }
 }
 
@@ -160,24 +192,37 @@ export function nvidiaSmiPcieWord(level: PcieLevel): string {
  */
 export function matrixWord(interconnect: Interconnect): string {
   switch (interconnect.kind) {
-    case 'self': return 'X';
+    case 'self':
+      return 'X';
     case 'nvlink':
-    case 'nvswitch': return `NV${interconnect.links}`;
-    case 'pcie': return nvidiaSmiPcieWord(interconnect.level);
-    case 'host': return 'HOST';
-    case 'samePhysicalGpu': return 'SAME';
+    case 'nvswitch':
+      return `NV${interconnect.links}`;
+    case 'pcie':
+      return nvidiaSmiPcieWord(interconnect.level);
+    case 'host':
+      return 'HOST';
+    case 'samePhysicalGpu':
+      return 'SAME';
   }
 }
 
 /** A label for trees and tooltips: "NVLink ×4", "NVSwitch (18 links)", "PCIe PXB", "host-mediated". */
 export function interconnectLabel(interconnect: Interconnect): string {
   switch (interconnect.kind) {
-    case 'self': return 'self';
-    case 'nvlink': return `NVLink${interconnect.generation} ×${interconnect.links}`;
-    case 'nvswitch': return `NVSwitch (NVLink${interconnect.generation}, ${interconnect.links} links)`;
-    case 'pcie': return `PCIe ${nvidiaSmiPcieWord(interconnect.level)} (peer-to-peer)`;
-    case 'host': return interconnect.level ? `host-mediated (PCIe ${nvidiaSmiPcieWord(interconnect.level)})` : 'host-mediated';
-    case 'samePhysicalGpu': return interconnect.method === 'instance' ? 'same physical GPU (device instances, staged through host memory)' : `same physical GPU (by ${interconnect.method})`;
+    case 'self':
+      return 'self';
+    case 'nvlink':
+      return `NVLink${interconnect.generation} ×${interconnect.links}`;
+    case 'nvswitch':
+      return `NVSwitch (NVLink${interconnect.generation}, ${interconnect.links} links)`;
+    case 'pcie':
+      return `PCIe ${nvidiaSmiPcieWord(interconnect.level)} (peer-to-peer)`;
+    case 'host':
+      return interconnect.level ? `host-mediated (PCIe ${nvidiaSmiPcieWord(interconnect.level)})` : 'host-mediated';
+    case 'samePhysicalGpu':
+      return interconnect.method === 'instance'
+        ? 'same physical GPU (device instances, staged through host memory)'
+        : `same physical GPU (by ${interconnect.method})`;
   }
 }
 

@@ -2,7 +2,11 @@
 // name the exact place that is wrong ("devices[2].index: expected a non-negative integer").
 
 export class JsonShapeError extends Error {
-  constructor(readonly at: string, expected: string, found: unknown) {
+  constructor(
+    readonly at: string,
+    expected: string,
+    found: unknown,
+  ) {
     super(`${at}: expected ${expected}, found ${describe(found)}`);
     this.name = 'JsonShapeError';
   }
@@ -10,21 +14,29 @@ export class JsonShapeError extends Error {
 
 function describe(value: unknown): string {
   switch (typeof value) {
-    case 'string': return `"${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
+    case 'string':
+      return `"${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
     case 'number':
     case 'boolean':
-    case 'bigint': return `${typeof value} ${value}`;
-    case 'object': return value === null ? 'null' : Array.isArray(value) ? 'an array' : 'an object';
-    default: return typeof value;
+    case 'bigint':
+      return `${typeof value} ${value}`;
+    case 'object':
+      return value === null ? 'null' : Array.isArray(value) ? 'an array' : 'an object';
+    default:
+      return typeof value;
   }
 }
 
 /** A view of one JSON object that reads typed fields and throws JsonShapeError naming the field. */
 export class JsonObject {
-  private constructor(private readonly value: Record<string, unknown>, readonly at: string) {}
+  private constructor(
+    private readonly value: Record<string, unknown>,
+    readonly at: string,
+  ) {}
 
   static of(value: unknown, at: string): JsonObject {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new JsonShapeError(at, 'an object', value);
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new JsonShapeError(at, 'an object', value);
     return new JsonObject(value as Record<string, unknown>, at);
   }
 
@@ -48,17 +60,27 @@ export class JsonObject {
 
   number(name: string, check: 'any' | 'nonNegative' | 'positive' | 'integer' | 'nonNegativeInteger' = 'any'): number {
     const v = this.value[name];
-    const ok = typeof v === 'number' && Number.isFinite(v) && (
-      check === 'any' ||
-      (check === 'nonNegative' && v >= 0) ||
-      (check === 'positive' && v > 0) ||
-      (check === 'integer' && Number.isInteger(v)) ||
-      (check === 'nonNegativeInteger' && Number.isInteger(v) && v >= 0));
-    if (!ok) throw new JsonShapeError(this.path(name), check === 'any' ? 'a finite number' : `a ${check.replace(/([A-Z])/g, ' $1').toLowerCase()} number`, v);
+    const ok =
+      typeof v === 'number' &&
+      Number.isFinite(v) &&
+      (check === 'any' ||
+        (check === 'nonNegative' && v >= 0) ||
+        (check === 'positive' && v > 0) ||
+        (check === 'integer' && Number.isInteger(v)) ||
+        (check === 'nonNegativeInteger' && Number.isInteger(v) && v >= 0));
+    if (!ok)
+      throw new JsonShapeError(
+        this.path(name),
+        check === 'any' ? 'a finite number' : `a ${check.replace(/([A-Z])/g, ' $1').toLowerCase()} number`,
+        v,
+      );
     return v;
   }
 
-  optionalNumber(name: string, check: 'any' | 'nonNegative' | 'positive' | 'integer' | 'nonNegativeInteger' = 'any'): number | undefined {
+  optionalNumber(
+    name: string,
+    check: 'any' | 'nonNegative' | 'positive' | 'integer' | 'nonNegativeInteger' = 'any',
+  ): number | undefined {
     return this.has(name) ? this.number(name, check) : undefined;
   }
 

@@ -8,7 +8,13 @@ import type { Logger } from '../logger';
 import { buildTopology } from './buildTopology';
 import { GpuTopology } from './gpuTopology';
 import { machineKey } from './machineKey';
-import { measureTopology, type MeasureDevice, type MeasureHost, type MeasureOptions, type MeasureResult } from './measureTopology';
+import {
+  measureTopology,
+  type MeasureDevice,
+  type MeasureHost,
+  type MeasureOptions,
+  type MeasureResult,
+} from './measureTopology';
 import { deviceKey, type TopologyProbes } from '../probe/probeRecords';
 import { TopologyCache, withCachedMeasurements, type TopologyCacheSave } from './topologyCache';
 
@@ -28,7 +34,10 @@ export interface MeasureOutcome {
   save: TopologyCacheSave;
 }
 
-export type MeasureRunOptions = Pick<MeasureOptions, 'onProgress' | 'cancelled' | 'hardwareBytes' | 'softwareBytes' | 'latencySamples' | 'bandwidthRepeats'>;
+export type MeasureRunOptions = Pick<
+  MeasureOptions,
+  'onProgress' | 'cancelled' | 'hardwareBytes' | 'softwareBytes' | 'latencySamples' | 'bandwidthRepeats'
+>;
 
 export class MachineTopology {
   private probes: TopologyProbes = { devices: [] };
@@ -62,7 +71,9 @@ export class MachineTopology {
   /** Measures every device and pair, caches the figures for this machine and rebuilds. One run at a time. */
   measure(options: MeasureRunOptions = {}): Promise<MeasureOutcome> {
     if (this.measuring) return this.measuring;
-    const run = this.runMeasure(options).finally(() => { this.measuring = undefined; });
+    const run = this.runMeasure(options).finally(() => {
+      this.measuring = undefined;
+    });
     this.measuring = run;
     return run;
   }
@@ -70,17 +81,22 @@ export class MachineTopology {
   private async runMeasure(options: MeasureRunOptions): Promise<MeasureOutcome> {
     const devices = this.measureDevices();
     const hosts = new Map<BackendName, DisposableMeasureHost>();
-    const factory = this.options.hostFactory ?? ((backend: BackendName): DisposableMeasureHost => {
-      const host = new DeviceHost({ backend, ...(this.options.log ? { log: this.options.log } : {}) });
-      return host;
-    });
+    const factory =
+      this.options.hostFactory ??
+      ((backend: BackendName): DisposableMeasureHost => {
+        const host = new DeviceHost({ backend, ...(this.options.log ? { log: this.options.log } : {}) });
+        return host;
+      });
     let result: MeasureResult;
     try {
       result = await measureTopology(devices, {
         ...options,
         hostFor: (backend) => {
           let host = hosts.get(backend);
-          if (!host) { host = factory(backend); hosts.set(backend, host); }
+          if (!host) {
+            host = factory(backend);
+            hosts.set(backend, host);
+          }
           return host;
         },
       });
@@ -92,8 +108,16 @@ export class MachineTopology {
     const key = machineKey(this.probes.devices);
     const previous = cache.get(key);
     // A partial run keeps the figures it did not replace.
-    const links = [...(previous?.links ?? []).filter((l) => !result.links.some((m) => m.from === l.from && m.to === l.to)), ...result.links];
-    const hostLinks = [...(previous?.hostLinks ?? []).filter((h) => !result.hostLinks.some((m) => m.device === h.device && m.direction === h.direction)), ...result.hostLinks];
+    const links = [
+      ...(previous?.links ?? []).filter((l) => !result.links.some((m) => m.from === l.from && m.to === l.to)),
+      ...result.links,
+    ];
+    const hostLinks = [
+      ...(previous?.hostLinks ?? []).filter(
+        (h) => !result.hostLinks.some((m) => m.device === h.device && m.direction === h.direction),
+      ),
+      ...result.hostLinks,
+    ];
     cache.set(key, { links, hostLinks, devices: this.probes.devices.map((d) => d.key) });
     const save = await cache.save(this.options.cachePath);
     if (!save.ok) this.options.log?.warn(save.error.message);
@@ -107,7 +131,12 @@ export class MachineTopology {
       if (!report.available) continue;
       for (const info of report.devices) {
         const key = deviceKey(info.backend, info.index);
-        const device: MeasureDevice = { key, backend: info.backend, index: info.index, software: this.current.device(key)?.software ?? false };
+        const device: MeasureDevice = {
+          key,
+          backend: info.backend,
+          index: info.index,
+          software: this.current.device(key)?.software ?? false,
+        };
         device.maxBufferBytes = Math.min(info.limits.maxBufferBytes, info.limits.maxBindingBytes);
         if (info.memoryFreeBytes !== undefined) device.memoryFreeBytes = info.memoryFreeBytes;
         devices.push(device);

@@ -64,8 +64,11 @@ export interface MeasureResult {
 const MiB = 1024 * 1024;
 
 /** The transfer size for a device: what its kind calls for, within its limits, a multiple of 4. */
-export function measureBytes(device: MeasureDevice, options: Pick<MeasureOptions, 'hardwareBytes' | 'softwareBytes'> = {}): number {
-  let bytes = device.software ? options.softwareBytes ?? 16 * MiB : options.hardwareBytes ?? 256 * MiB;
+export function measureBytes(
+  device: MeasureDevice,
+  options: Pick<MeasureOptions, 'hardwareBytes' | 'softwareBytes'> = {},
+): number {
+  let bytes = device.software ? (options.softwareBytes ?? 16 * MiB) : (options.hardwareBytes ?? 256 * MiB);
   if (device.maxBufferBytes !== undefined) bytes = Math.min(bytes, device.maxBufferBytes);
   if (device.memoryFreeBytes !== undefined) bytes = Math.min(bytes, Math.floor(device.memoryFreeBytes / 4));
   return Math.max(4, bytes - (bytes % 4));
@@ -78,7 +81,7 @@ function seconds(timing: Timing): number {
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] ?? 0 : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 interface Prepared {
@@ -89,7 +92,10 @@ interface Prepared {
   small: BufferHandle;
 }
 
-export async function measureTopology(devices: readonly MeasureDevice[], options: MeasureOptions): Promise<MeasureResult> {
+export async function measureTopology(
+  devices: readonly MeasureDevice[],
+  options: MeasureOptions,
+): Promise<MeasureResult> {
   const repeats = Math.max(1, options.bandwidthRepeats ?? 3);
   const samples = Math.max(1, options.latencySamples ?? 15);
   const now = options.now ?? ((): Date => new Date());
@@ -98,7 +104,10 @@ export async function measureTopology(devices: readonly MeasureDevice[], options
   const total = devices.length + pairs.length;
   let done = 0;
   const step = (what: string): boolean => {
-    if (options.cancelled?.()) { result.cancelled = true; return false; }
+    if (options.cancelled?.()) {
+      result.cancelled = true;
+      return false;
+    }
     options.onProgress?.({ done, total, what });
     return true;
   };
@@ -107,7 +116,10 @@ export async function measureTopology(devices: readonly MeasureDevice[], options
   const payloads = new Map<number, Uint8Array>();
   const payload = (bytes: number): Uint8Array => {
     let data = payloads.get(bytes);
-    if (!data) { data = new Uint8Array(bytes).fill(0xa5); payloads.set(bytes, data); }
+    if (!data) {
+      data = new Uint8Array(bytes).fill(0xa5);
+      payloads.set(bytes, data);
+    }
     return data;
   };
   try {
@@ -133,8 +145,24 @@ export async function measureTopology(devices: readonly MeasureDevice[], options
         }
         const at = now().toISOString();
         result.hostLinks.push(
-          { device: device.key, direction: 'hostToDevice', bandwidthGBps: round(toDevice / 1e9, 3), latencyUs: round(median(writeUs), 3), measured: true, measuredAt: at, bytes },
-          { device: device.key, direction: 'deviceToHost', bandwidthGBps: round(toHost / 1e9, 3), latencyUs: round(median(readUs), 3), measured: true, measuredAt: at, bytes },
+          {
+            device: device.key,
+            direction: 'hostToDevice',
+            bandwidthGBps: round(toDevice / 1e9, 3),
+            latencyUs: round(median(writeUs), 3),
+            measured: true,
+            measuredAt: at,
+            bytes,
+          },
+          {
+            device: device.key,
+            direction: 'deviceToHost',
+            bandwidthGBps: round(toHost / 1e9, 3),
+            latencyUs: round(median(readUs), 3),
+            measured: true,
+            measuredAt: at,
+            bytes,
+          },
         );
       } catch (error) {
         result.failures.push(`host ↔ ${device.key}: ${errorMessage(error)}`);
@@ -147,7 +175,9 @@ export async function measureTopology(devices: readonly MeasureDevice[], options
       const from = prepared.get(a.key);
       const to = prepared.get(b.key);
       if (!from || !to) {
-        result.failures.push(`${a.key} → ${b.key}: not measured, because ${!from ? a.key : b.key} could not be measured`);
+        result.failures.push(
+          `${a.key} → ${b.key}: not measured, because ${!from ? a.key : b.key} could not be measured`,
+        );
         done++;
         continue;
       }
@@ -162,10 +192,19 @@ export async function measureTopology(devices: readonly MeasureDevice[], options
           return seconds(read.timing) + seconds(write);
         };
         let bandwidth = 0;
-        for (let i = 0; i < repeats; i++) bandwidth = Math.max(bandwidth, bytes / await transfer(bytes, from.big, to.big));
+        for (let i = 0; i < repeats; i++)
+          bandwidth = Math.max(bandwidth, bytes / (await transfer(bytes, from.big, to.big)));
         const latencies: number[] = [];
-        for (let i = 0; i < samples; i++) latencies.push(await transfer(4, from.small, to.small) * 1e6);
-        result.links.push({ from: a.key, to: b.key, bandwidthGBps: round(bandwidth / 1e9, 3), latencyUs: round(median(latencies), 3), measured: true, measuredAt: now().toISOString(), bytes });
+        for (let i = 0; i < samples; i++) latencies.push((await transfer(4, from.small, to.small)) * 1e6);
+        result.links.push({
+          from: a.key,
+          to: b.key,
+          bandwidthGBps: round(bandwidth / 1e9, 3),
+          latencyUs: round(median(latencies), 3),
+          measured: true,
+          measuredAt: now().toISOString(),
+          bytes,
+        });
       } catch (error) {
         result.failures.push(`${a.key} → ${b.key}: ${errorMessage(error)}`);
       }

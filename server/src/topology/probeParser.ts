@@ -3,9 +3,17 @@
 import type { BackendName } from '../backends/backendReport';
 import { JsonObject, JsonShapeError } from './jsonReader';
 import {
-  PCIE_LEVELS, PROBE_NAMES,
-  type CudaPeerProbe, type DeviceProbe, type MeasuredHostLinkProbe, type MeasuredLinkProbe, type NvLinkProbe,
-  type NvmlDeviceProbe, type PcieAncestorProbe, type ProbeUnavailable, type TopologyProbes,
+  PCIE_LEVELS,
+  PROBE_NAMES,
+  type CudaPeerProbe,
+  type DeviceProbe,
+  type MeasuredHostLinkProbe,
+  type MeasuredLinkProbe,
+  type NvLinkProbe,
+  type NvmlDeviceProbe,
+  type PcieAncestorProbe,
+  type ProbeUnavailable,
+  type TopologyProbes,
 } from '../probe/probeRecords';
 import { errorMessage } from '../logger';
 
@@ -78,9 +86,14 @@ function readDevice(value: unknown, at: string): DeviceProbe {
   const free = o.optionalNumber('memoryFreeBytes', 'nonNegative');
   if (free !== undefined) device.memoryFreeBytes = free;
   const cc = o.optionalObject('computeCapability');
-  if (cc) device.computeCapability = { major: cc.number('major', 'nonNegativeInteger'), minor: cc.number('minor', 'nonNegativeInteger') };
+  if (cc)
+    device.computeCapability = {
+      major: cc.number('major', 'nonNegativeInteger'),
+      minor: cc.number('minor', 'nonNegativeInteger'),
+    };
   const link = o.optionalObject('pcieLink');
-  if (link) device.pcieLink = { generation: link.number('generation', 'positive'), width: link.number('width', 'positive') };
+  if (link)
+    device.pcieLink = { generation: link.number('generation', 'positive'), width: link.number('width', 'positive') };
   const adapterType = o.optionalLiteral('adapterType', ['discrete', 'integrated', 'cpu', 'unknown'] as const);
   if (adapterType !== undefined) device.adapterType = adapterType;
   return device;
@@ -116,7 +129,11 @@ function readNvLink(value: unknown, at: string): NvLinkProbe {
 
 function readNvml(value: unknown, at: string): NvmlDeviceProbe {
   const o = JsonObject.of(value, at);
-  const record: NvmlDeviceProbe = { device: o.string('device'), nvlinkSupported: o.boolean('nvlinkSupported'), links: o.array('links', readNvLink) };
+  const record: NvmlDeviceProbe = {
+    device: o.string('device'),
+    nvlinkSupported: o.boolean('nvlinkSupported'),
+    links: o.array('links', readNvLink),
+  };
   const numaNode = o.optionalNumber('numaNode', 'integer');
   if (numaNode !== undefined) record.numaNode = numaNode;
   return record;
@@ -165,7 +182,8 @@ function withMeasurementDetails<T extends { measuredAt?: string; bytes?: number 
 }
 
 function requireMeasuredTrue(o: JsonObject): void {
-  if (o.raw('measured') !== true) throw new JsonShapeError(o.at === '' ? 'measured' : `${o.at}.measured`, 'true', o.raw('measured'));
+  if (o.raw('measured') !== true)
+    throw new JsonShapeError(o.at === '' ? 'measured' : `${o.at}.measured`, 'true', o.raw('measured'));
 }
 
 function readUnavailable(value: unknown, at: string): ProbeUnavailable {

@@ -21,12 +21,18 @@ export interface SameGpuResult {
 /** A software rasteriser (lavapipe, llvmpipe, SwiftShader, WARP): a CPU, never a GPU's twin. */
 export function isSoftwareAdapter(device: DeviceProbe): boolean {
   if (device.adapterType === 'cpu') return true;
-  return /\b(llvmpipe|lavapipe|swiftshader|softpipe|microsoft basic render|warp)\b/i.test(`${device.name} ${device.vendor ?? ''}`);
+  return /\b(llvmpipe|lavapipe|swiftshader|softpipe|microsoft basic render|warp)\b/i.test(
+    `${device.name} ${device.vendor ?? ''}`,
+  );
 }
 
 /** Names compared without case, vendor prefix, punctuation and repeated spaces. */
 function normalName(name: string): string {
-  return name.toLowerCase().replace(/\b(nvidia|amd|intel|corporation|corp\.?)\b/g, ' ').replace(/[^a-z0-9]+/g, ' ').trim();
+  return name
+    .toLowerCase()
+    .replace(/\b(nvidia|amd|intel|corporation|corp\.?)\b/g, ' ')
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim();
 }
 
 function pciIdOf(device: DeviceProbe): string | undefined {
@@ -89,8 +95,10 @@ function matchBackends(left: DeviceProbe[], right: DeviceProbe[], matches: SameG
       const [only] = sameRight;
       if (sameLeft.length === 1 && sameRight.length === 1 && only) take(a, only, method);
       else if (sameRight.length > 0 && method === 'name') {
-        notes.push(`${sameRight.map((d) => d.key).join(', ')} may be the same GPU as one of ${sameLeft.map((d) => d.key).join(', ')} ` +
-          `("${a.name}"), but no UUID or PCI bus id says which; they are shown as separate devices`);
+        notes.push(
+          `${sameRight.map((d) => d.key).join(', ')} may be the same GPU as one of ${sameLeft.map((d) => d.key).join(', ')} ` +
+            `("${a.name}"), but no UUID or PCI bus id says which; they are shown as separate devices`,
+        );
         for (const d of [...sameLeft, ...sameRight]) taken.add(d.key);
       }
     }

@@ -23,7 +23,8 @@ export interface CachedMeasurements {
   hostLinks: MeasuredHostLinkProbe[];
 }
 
-export type TopologyCacheErrorCode = 'UNREADABLE' | 'NOT_JSON' | 'NOT_A_CACHE' | 'UNSUPPORTED_VERSION' | 'CORRUPT' | 'WRITE_FAILED';
+export type TopologyCacheErrorCode =
+  'UNREADABLE' | 'NOT_JSON' | 'NOT_A_CACHE' | 'UNSUPPORTED_VERSION' | 'CORRUPT' | 'WRITE_FAILED';
 
 export interface TopologyCacheError {
   code: TopologyCacheErrorCode;
@@ -70,16 +71,27 @@ export class TopologyCache {
     }
     try {
       const o = JsonObject.of(value, '');
-      if (o.raw('format') !== TOPOLOGY_CACHE_FORMAT) return failed('NOT_A_CACHE', path, `the file is not a RingKernel topology cache (no "format": "${TOPOLOGY_CACHE_FORMAT}")`);
+      if (o.raw('format') !== TOPOLOGY_CACHE_FORMAT)
+        return failed(
+          'NOT_A_CACHE',
+          path,
+          `the file is not a RingKernel topology cache (no "format": "${TOPOLOGY_CACHE_FORMAT}")`,
+        );
       const version = o.raw('version');
       if (version !== TOPOLOGY_CACHE_VERSION) {
-        return failed('UNSUPPORTED_VERSION', path, `the topology cache has version ${JSON.stringify(version)}; this RingKernel reads version ${TOPOLOGY_CACHE_VERSION}`);
+        return failed(
+          'UNSUPPORTED_VERSION',
+          path,
+          `the topology cache has version ${JSON.stringify(version)}; this RingKernel reads version ${TOPOLOGY_CACHE_VERSION}`,
+        );
       }
       const cache = new TopologyCache();
-      for (const [key, entry] of o.object('machines').entries()) cache.machines.set(key, readEntry(entry, `machines.${key}`));
+      for (const [key, entry] of o.object('machines').entries())
+        cache.machines.set(key, readEntry(entry, `machines.${key}`));
       return { cache, missing: false };
     } catch (error) {
-      if (error instanceof JsonShapeError) return failed('CORRUPT', path, `the topology cache is corrupt: ${error.message}`);
+      if (error instanceof JsonShapeError)
+        return failed('CORRUPT', path, `the topology cache is corrupt: ${error.message}`);
       return failed('CORRUPT', path, `the topology cache could not be read: ${(error as Error).message}`);
     }
   }
@@ -88,8 +100,20 @@ export class TopologyCache {
     return this.machines.get(key);
   }
 
-  set(key: string, entry: { links: readonly MeasuredLinkProbe[]; hostLinks?: readonly MeasuredHostLinkProbe[]; devices?: readonly string[]; savedAt?: string }): void {
-    const devices = entry.devices ?? [...new Set([...entry.links.flatMap((l) => [l.from, l.to]), ...(entry.hostLinks ?? []).map((h) => h.device)])].sort();
+  set(
+    key: string,
+    entry: {
+      links: readonly MeasuredLinkProbe[];
+      hostLinks?: readonly MeasuredHostLinkProbe[];
+      devices?: readonly string[];
+      savedAt?: string;
+    },
+  ): void {
+    const devices =
+      entry.devices ??
+      [
+        ...new Set([...entry.links.flatMap((l) => [l.from, l.to]), ...(entry.hostLinks ?? []).map((h) => h.device)]),
+      ].sort();
     this.machines.set(key, {
       savedAt: entry.savedAt ?? new Date().toISOString(),
       devices: [...devices],
@@ -107,7 +131,11 @@ export class TopologyCache {
   }
 
   toJSON(): { format: string; version: number; machines: Record<string, CachedMeasurements> } {
-    return { format: TOPOLOGY_CACHE_FORMAT, version: TOPOLOGY_CACHE_VERSION, machines: Object.fromEntries(this.machines) };
+    return {
+      format: TOPOLOGY_CACHE_FORMAT,
+      version: TOPOLOGY_CACHE_VERSION,
+      machines: Object.fromEntries(this.machines),
+    };
   }
 
   /** Writes the cache atomically: a temporary file beside `path`, fsync, rename, fsync of the folder. Never throws. */
@@ -126,11 +154,22 @@ export class TopologyCache {
       await rename(temporary, path);
     } catch (error) {
       await unlink(temporary).catch(() => undefined);
-      return { ok: false, error: { code: 'WRITE_FAILED', path, message: `cannot save the topology cache: ${(error as Error).message}; measurements are kept for this session only` } };
+      return {
+        ok: false,
+        error: {
+          code: 'WRITE_FAILED',
+          path,
+          message: `cannot save the topology cache: ${(error as Error).message}; measurements are kept for this session only`,
+        },
+      };
     }
     try {
       const dir = await open(folder, 'r');
-      try { await dir.sync(); } finally { await dir.close(); }
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
     } catch {
       // Folders cannot be opened for fsync on every platform (Windows); the rename is done either way.
     }
@@ -139,14 +178,23 @@ export class TopologyCache {
 }
 
 function failed(code: TopologyCacheErrorCode, path: string, message: string): TopologyCacheLoad {
-  return { cache: new TopologyCache(), missing: false, error: { code, path, message: `${path}: ${message}; using estimates until the topology is measured again` } };
+  return {
+    cache: new TopologyCache(),
+    missing: false,
+    error: { code, path, message: `${path}: ${message}; using estimates until the topology is measured again` },
+  };
 }
 
 function readEntry(value: unknown, at: string): CachedMeasurements {
   const o = JsonObject.of(value, at);
   const savedAt = o.string('savedAt');
   const devices = o.array('devices', readString);
-  return { savedAt, devices, links: o.array('links', readMeasuredLink), hostLinks: o.array('hostLinks', readMeasuredHostLink) };
+  return {
+    savedAt,
+    devices,
+    links: o.array('links', readMeasuredLink),
+    hostLinks: o.array('hostLinks', readMeasuredHostLink),
+  };
 }
 
 /** The probes with this machine's cached measurements added; fresh measurements in `probes` win. */
@@ -156,6 +204,11 @@ export function withCachedMeasurements(probes: TopologyProbes, cache: TopologyCa
   return {
     ...probes,
     measured: [...entry.links, ...(probes.measured ?? [])],
-    hostLinks: [...entry.hostLinks.filter((h) => !(probes.hostLinks ?? []).some((f) => f.device === h.device && f.direction === h.direction)), ...(probes.hostLinks ?? [])],
+    hostLinks: [
+      ...entry.hostLinks.filter(
+        (h) => !(probes.hostLinks ?? []).some((f) => f.device === h.device && f.direction === h.direction),
+      ),
+      ...(probes.hostLinks ?? []),
+    ],
   };
 }

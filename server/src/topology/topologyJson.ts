@@ -30,7 +30,15 @@ export function topologyJson(topology: GpuTopology): TopologyJson {
       if (a.key === b.key) continue;
       const path = topology.bestPath(a.key, b.key);
       if (!path) continue;
-      paths.push({ from: a.key, to: b.key, devices: path.devices, hops: path.hops, bottleneckGBps: path.bottleneckGBps, latencyUs: path.latencyUs, basis: path.basis });
+      paths.push({
+        from: a.key,
+        to: b.key,
+        devices: path.devices,
+        hops: path.hops,
+        bottleneckGBps: path.bottleneckGBps,
+        latencyUs: path.latencyUs,
+        basis: path.basis,
+      });
     }
   }
   return {

@@ -5,8 +5,18 @@ import { matrixWord } from './interconnect';
 
 function table(rows: string[][]): string {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length); });
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + 2))).join('').trimEnd()).join('\n');
+  for (const row of rows)
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + 2)))
+        .join('')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function formatGBps(value: number): string {
@@ -26,9 +36,16 @@ export function topologyMatrixText(topology: GpuTopology): string {
     for (const other of keys) {
       const link = topology.link(device.key, other);
       wordRow.push(link ? matrixWord(link.interconnect) : '?');
-      bandwidthRow.push(!link || link.interconnect.kind === 'self' ? 'X' : `${formatGBps(link.bandwidthGBps)}${link.basis === 'measured' ? '*' : ''}`);
+      bandwidthRow.push(
+        !link || link.interconnect.kind === 'self'
+          ? 'X'
+          : `${formatGBps(link.bandwidthGBps)}${link.basis === 'measured' ? '*' : ''}`,
+      );
     }
-    wordRow.push(device.numaNode === undefined ? 'N/A' : String(device.numaNode), `${device.physicalGpu}${device.software ? ' (software)' : ''}`);
+    wordRow.push(
+      device.numaNode === undefined ? 'N/A' : String(device.numaNode),
+      `${device.physicalGpu}${device.software ? ' (software)' : ''}`,
+    );
     words.push(wordRow);
     bandwidth.push(bandwidthRow);
   }
@@ -56,10 +73,13 @@ export function topologyMatrixText(topology: GpuTopology): string {
   ];
   const bisection = topology.bisectionBandwidth();
   if (topology.physicalRepresentatives().length >= 2) {
-    lines.push('', `Bisection (peer links): ${formatGBps(bisection.bandwidthGBps)} GB/s per direction between ` +
-      `{${bisection.halves[0].join(', ')}} and {${bisection.halves[1].join(', ')}}${bisection.exact ? '' : ' (approximate)'}` +
-      `${bisection.bandwidthGBps === 0 ? ' (no peer route between these halves: their traffic goes through system memory)' : ''}; ` +
-      `fully connected: ${topology.isFullyConnected() ? 'yes' : 'no'}`);
+    lines.push(
+      '',
+      `Bisection (peer links): ${formatGBps(bisection.bandwidthGBps)} GB/s per direction between ` +
+        `{${bisection.halves[0].join(', ')}} and {${bisection.halves[1].join(', ')}}${bisection.exact ? '' : ' (approximate)'}` +
+        `${bisection.bandwidthGBps === 0 ? ' (no peer route between these halves: their traffic goes through system memory)' : ''}; ` +
+        `fully connected: ${topology.isFullyConnected() ? 'yes' : 'no'}`,
+    );
   }
   if (topology.notes.length > 0) lines.push('', 'Notes:', ...topology.notes.map((n) => `  - ${n}`));
   return lines.join('\n');

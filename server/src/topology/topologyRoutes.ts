@@ -2,9 +2,23 @@
 // devices, and the narrowest balanced split of a set of devices as a maximum flow in a network
 // where NVSwitch chips, host ports and PCIe peer groups are nodes.
 import type { DeviceKey } from '../probe/probeRecords';
-import { EXACT_BISECTION_LIMIT, FlowNetwork, maxFlow, minimumBisection, widestPath, type Edge } from './graphAlgorithms';
+import {
+  EXACT_BISECTION_LIMIT,
+  FlowNetwork,
+  maxFlow,
+  minimumBisection,
+  widestPath,
+  type Edge,
+} from './graphAlgorithms';
 import { SELF_BANDWIDTH_GBPS, isPeerInterconnect, nvlinkGBpsPerLink, round } from './interconnect';
-import type { BisectionResult, NvSwitchPort, PathOptions, TopologyDevice, TopologyLink, TopologyPath } from './topologyModel';
+import type {
+  BisectionResult,
+  NvSwitchPort,
+  PathOptions,
+  TopologyDevice,
+  TopologyLink,
+  TopologyPath,
+} from './topologyModel';
 
 /** What the algorithms read of a topology. */
 export interface TopologyGraph {
@@ -20,12 +34,18 @@ const INFINITE_CAPACITY = 1e9;
  * bandwidth, then fewest hops, then lowest total latency (see widestPath). undefined for unknown
  * devices or when no route exists.
  */
-export function widestRoute(graph: TopologyGraph, a: DeviceKey, b: DeviceKey, options: PathOptions = {}): TopologyPath | undefined {
+export function widestRoute(
+  graph: TopologyGraph,
+  a: DeviceKey,
+  b: DeviceKey,
+  options: PathOptions = {},
+): TopologyPath | undefined {
   const index = new Map(graph.devices.map((device, i) => [device.key, i]));
   const from = index.get(a);
   const to = index.get(b);
   if (from === undefined || to === undefined) return undefined;
-  if (a === b) return { devices: [a], links: [], hops: 0, bottleneckGBps: SELF_BANDWIDTH_GBPS, latencyUs: 0, basis: 'estimated' };
+  if (a === b)
+    return { devices: [a], links: [], hops: 0, bottleneckGBps: SELF_BANDWIDTH_GBPS, latencyUs: 0, basis: 'estimated' };
   const allowPeer = options.allowPeer ?? true;
   const avoid = new Set(options.avoid ?? []);
   avoid.delete(a);
@@ -34,7 +54,13 @@ export function widestRoute(graph: TopologyGraph, a: DeviceKey, b: DeviceKey, op
   for (const link of graph.links) {
     if (!allowPeer && isPeerInterconnect(link.interconnect)) continue;
     if (avoid.has(link.from) || avoid.has(link.to)) continue;
-    edges.push({ from: index.get(link.from) ?? -1, to: index.get(link.to) ?? -1, bandwidth: link.bandwidthGBps, latency: link.latencyUs, link });
+    edges.push({
+      from: index.get(link.from) ?? -1,
+      to: index.get(link.to) ?? -1,
+      bandwidth: link.bandwidthGBps,
+      latency: link.latencyUs,
+      link,
+    });
   }
   const found = widestPath(graph.devices.length, edges, from, to, options.tolerance ?? 0.05);
   if (!found) return undefined;
@@ -44,7 +70,10 @@ export function widestRoute(graph: TopologyGraph, a: DeviceKey, b: DeviceKey, op
     links,
     hops: links.length,
     bottleneckGBps: Math.min(...links.map((link) => link.bandwidthGBps)),
-    latencyUs: round(links.reduce((sum, link) => sum + link.latencyUs, 0), 3),
+    latencyUs: round(
+      links.reduce((sum, link) => sum + link.latencyUs, 0),
+      3,
+    ),
     basis: links.every((link) => link.basis === 'measured') ? 'measured' : 'estimated',
   };
 }
@@ -53,11 +82,20 @@ export function widestRoute(graph: TopologyGraph, a: DeviceKey, b: DeviceKey, op
  * The narrowest balanced split of `keys` (see GpuTopology.bisectionBandwidth): exact by
  * enumeration up to EXACT_BISECTION_LIMIT devices, a local search from the NUMA split beyond.
  */
-export function narrowestSplit(graph: TopologyGraph, keys: readonly DeviceKey[], includeHost: boolean): BisectionResult {
+export function narrowestSplit(
+  graph: TopologyGraph,
+  keys: readonly DeviceKey[],
+  includeHost: boolean,
+): BisectionResult {
   const byKey = new Map(graph.devices.map((device) => [device.key, device]));
   const network = flowNetwork(graph, keys, includeHost);
-  const numaSplit = keys.map((key, i) => ({ i, numa: byKey.get(key)?.numaNode ?? 0 })).sort((x, y) => x.numa - y.numa || x.i - y.i).map((x) => x.i);
-  const result = minimumBisection(keys.length, (from, to) => maxFlow(network, from, to), [numaSplit.slice(0, Math.floor(keys.length / 2)).sort((x, y) => x - y)]);
+  const numaSplit = keys
+    .map((key, i) => ({ i, numa: byKey.get(key)?.numaNode ?? 0 }))
+    .sort((x, y) => x.numa - y.numa || x.i - y.i)
+    .map((x) => x.i);
+  const result = minimumBisection(keys.length, (from, to) => maxFlow(network, from, to), [
+    numaSplit.slice(0, Math.floor(keys.length / 2)).sort((x, y) => x - y),
+  ]);
   const name = (i: number): DeviceKey => keys[i] ?? '';
   return {
     bandwidthGBps: round(result.value),
@@ -79,7 +117,9 @@ function flowNetwork(graph: TopologyGraph, keys: readonly DeviceKey[], includeHo
   const hostNode = keys.length + portCount + switches.length + groups.length;
   const network = new FlowNetwork(hostNode + 1);
 
-  const usesSwitch = new Set(graph.links.filter((l) => l.interconnect.kind === 'nvswitch').flatMap((l) => [l.from, l.to]));
+  const usesSwitch = new Set(
+    graph.links.filter((l) => l.interconnect.kind === 'nvswitch').flatMap((l) => [l.from, l.to]),
+  );
   for (const port of graph.nvswitchPorts) {
     const i = inSet.get(port.device);
     if (i === undefined || !usesSwitch.has(port.device)) continue;

@@ -170,7 +170,11 @@ export const DEFAULT_MAX_DIAGNOSTICS = 1000;
  * Keeps the first `max` diagnostics (in document order) and adds one saying how many more were
  * suppressed, at the first suppressed one's place: 10,000 errors must not flood an editor.
  */
-export function capDiagnostics(diagnostics: Diagnostic[], max = DEFAULT_MAX_DIAGNOSTICS, source = 'ringkernel'): Diagnostic[] {
+export function capDiagnostics(
+  diagnostics: Diagnostic[],
+  max = DEFAULT_MAX_DIAGNOSTICS,
+  source = 'ringkernel',
+): Diagnostic[] {
   if (diagnostics.length <= max) return diagnostics;
   const sorted = [...diagnostics].sort(compareDiagnostics);
   const kept = sorted.slice(0, max);
@@ -180,7 +184,8 @@ export function capDiagnostics(diagnostics: Diagnostic[], max = DEFAULT_MAX_DIAG
   kept.push({
     range: firstHidden ? firstHidden.range : range(0, 0, 0, 0),
     severity: 'information',
-    message: `${hidden} more diagnostic${hidden === 1 ? '' : 's'} (${errors} error${errors === 1 ? '' : 's'}) not shown: ` +
+    message:
+      `${hidden} more diagnostic${hidden === 1 ? '' : 's'} (${errors} error${errors === 1 ? '' : 's'}) not shown: ` +
       `only the first ${max} are published. Fix the ones above and save again.`,
     source,
     code: 'too-many-diagnostics',

@@ -3,8 +3,15 @@ export type { Diagnostic, Position, Range, RelatedInformation, Severity, Validat
 export { LineIndex, capDiagnostics, DEFAULT_MAX_DIAGNOSTICS } from './diagnostic';
 export { ValidationService, type DocumentToValidate, type ValidationServiceOptions } from './validationService';
 export {
-  ValidatorSet, kernelLanguageOf, DEFAULT_SIZE_LIMITS, NOT_VALIDATED,
-  type KernelLanguage, type SizeLimits, type ValidationContext, type ValidationOutcome, type ValidatorSetOptions,
+  ValidatorSet,
+  kernelLanguageOf,
+  DEFAULT_SIZE_LIMITS,
+  NOT_VALIDATED,
+  type KernelLanguage,
+  type SizeLimits,
+  type ValidationContext,
+  type ValidationOutcome,
+  type ValidatorSetOptions,
 } from './validatorSet';
 export { WgslValidator, checkEntryPoints, type ExpectedEntryPoint, type WgslValidateOptions } from './wgslValidator';
 export { checkDeviceFeatures, type WgslDevice } from './wgslFeatures';

@@ -89,6 +89,8 @@ export function runProcess(command: string, args: readonly string[], options: Ru
     });
     child.on('error', (error) => finish({ kind: 'failed', error: error.message, ms: elapsed() }));
     // 'close' waits for the pipes, so output is complete; the timer covers a grandchild holding them.
-    child.on('close', (code, signal) => finish({ kind: 'exited', code, signal, stdout: text(stdout), stderr: text(stderr), ms: elapsed() }));
+    child.on('close', (code, signal) =>
+      finish({ kind: 'exited', code, signal, stdout: text(stdout), stderr: text(stderr), ms: elapsed() }),
+    );
   });
 }

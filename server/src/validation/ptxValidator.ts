@@ -44,17 +44,23 @@ export interface PtxValidateOptions {
   parserOnly?: boolean | undefined;
 }
 
-function deviceWarning(arch: ParsedArch, archLine: number, devices: readonly CudaDeviceInfo[], index: LineIndex): Diagnostic | undefined {
+function deviceWarning(
+  arch: ParsedArch,
+  archLine: number,
+  devices: readonly CudaDeviceInfo[],
+  index: LineIndex,
+): Diagnostic | undefined {
   const known = devices
     .map((device) => ({ device, capability: capabilityOf(device.computeCapability) }))
     .filter((d): d is { device: CudaDeviceInfo; capability: number } => d.capability !== undefined);
   if (known.length === 0 || known.some((d) => archRunsOn(arch, d.capability))) return undefined;
   const names = known.map((d) => `${d.device.name} (sm_${d.capability})`).join(', ');
-  const why = arch.suffix === 'a'
-    ? `${arch.name} code runs only on compute capability ${Math.floor(arch.capability / 10)}.${arch.capability % 10} devices`
-    : arch.suffix === 'f'
-      ? `${arch.name} code runs only on the sm_${Math.floor(arch.capability / 10)}x family from ${arch.name.replace(/f$/, '')} on`
-      : `.target ${arch.name} is newer than every CUDA device present`;
+  const why =
+    arch.suffix === 'a'
+      ? `${arch.name} code runs only on compute capability ${Math.floor(arch.capability / 10)}.${arch.capability % 10} devices`
+      : arch.suffix === 'f'
+        ? `${arch.name} code runs only on the sm_${Math.floor(arch.capability / 10)}x family from ${arch.name.replace(/f$/, '')} on`
+        : `.target ${arch.name} is newer than every CUDA device present`;
   return {
     range: index.findTokenOnLine(archLine, arch.name) ?? index.lineExtent(archLine),
     severity: 'warning',
@@ -78,7 +84,9 @@ function preferCompiler(compiler: Diagnostic[], ours: Diagnostic[]): Diagnostic[
   for (const diagnostic of compiler) {
     if (!/syntax error/i.test(diagnostic.message)) continue;
     const line = diagnostic.range.start.line;
-    const slip = ours.find((d) => d.severity === 'error' && (d.range.start.line === line || d.range.start.line === line - 1));
+    const slip = ours.find(
+      (d) => d.severity === 'error' && (d.range.start.line === line || d.range.start.line === line - 1),
+    );
     if (slip) (diagnostic.related ??= []).push({ message: `${PTX_PARSER_SOURCE}: ${slip.message}`, range: slip.range });
   }
   return compiler;
@@ -108,20 +116,38 @@ export async function validatePtx(text: string, options: PtxValidateOptions = {}
     const lookup = await findPtxas({ explicitPath: options.ptxasPath, env: options.env });
     notes.push(...lookup.notes);
     if (lookup.found) {
-      const run = await runPtxas(lookup.tool, text, { target: parsed.arch?.name, deviceArch: options.deviceArch, signal: options.signal, timeoutMs, displayName: options.displayName });
+      const run = await runPtxas(lookup.tool, text, {
+        target: parsed.arch?.name,
+        deviceArch: options.deviceArch,
+        signal: options.signal,
+        timeoutMs,
+        displayName: options.displayName,
+      });
       if (run.kind === 'ran') {
-        notes.push(`${lookup.tool.source} from ${lookup.tool.origin} (${lookup.tool.path}), -arch ${run.arch ?? 'default'}, ${run.ms.toFixed(0)} ms`);
-        return { diagnostics: [...preferCompiler(run.diagnostics, parsed.diagnostics), ...extra], validator: lookup.tool.source, notes };
+        notes.push(
+          `${lookup.tool.source} from ${lookup.tool.origin} (${lookup.tool.path}), -arch ${run.arch ?? 'default'}, ${run.ms.toFixed(0)} ms`,
+        );
+        return {
+          diagnostics: [...preferCompiler(run.diagnostics, parsed.diagnostics), ...extra],
+          validator: lookup.tool.source,
+          notes,
+        };
       }
-      if (options.signal?.aborted === true) return { diagnostics: [], validator: lookup.tool.source, skipped: 'cancelled', notes };
+      if (options.signal?.aborted === true)
+        return { diagnostics: [], validator: lookup.tool.source, skipped: 'cancelled', notes };
       missed.push(`ptxas skipped: ${run.reason}`);
       compilerFailed = true;
     } else if (lookup.explicit) {
       // A ptxas named explicitly that does not work is a mistake to show, not a reason to use another one.
       missed.push(lookup.reason);
-      extra.push(fileNote('warning',
-        `ringkernel.ptxas.path is ${lookup.explicit.path}, which ${lookup.explicit.problem}: no ptxas checked this file. ` +
-        'Fix the setting, or clear it to find ptxas through CUDA_HOME, CUDA_PATH or PATH.', 'ptxas-path'));
+      extra.push(
+        fileNote(
+          'warning',
+          `ringkernel.ptxas.path is ${lookup.explicit.path}, which ${lookup.explicit.problem}: no ptxas checked this file. ` +
+            'Fix the setting, or clear it to find ptxas through CUDA_HOME, CUDA_PATH or PATH.',
+          'ptxas-path',
+        ),
+      );
     } else {
       missed.push(lookup.reason);
     }
@@ -134,7 +160,11 @@ export async function validatePtx(text: string, options: PtxValidateOptions = {}
           compilerFailed = true;
         } else {
           const compiler = ptxasLogToDiagnostics(`${log.errorLog}\n${log.infoLog}`, text, CUDA_JIT_SOURCE, index);
-          return { diagnostics: [...preferCompiler(compiler, parsed.diagnostics), ...extra], validator: CUDA_JIT_SOURCE, notes: [...notes, ...missed] };
+          return {
+            diagnostics: [...preferCompiler(compiler, parsed.diagnostics), ...extra],
+            validator: CUDA_JIT_SOURCE,
+            notes: [...notes, ...missed],
+          };
         }
       } catch (error) {
         missed.push(`the CUDA driver's JIT failed: ${errorMessage(error)}`);
@@ -147,9 +177,15 @@ export async function validatePtx(text: string, options: PtxValidateOptions = {}
   if (compilerFailed) {
     // The compiler exists but gave no answer on this file (too slow, crashed): the result is
     // weaker than usual, and the user must see that where the diagnostics are.
-    extra.push(fileNote('information', `${why}. ${instead}, which finds fewer problems than the compiler.`, 'compiler-fallback'));
+    extra.push(
+      fileNote('information', `${why}. ${instead}, which finds fewer problems than the compiler.`, 'compiler-fallback'),
+    );
   }
-  const result: ValidationResult = { diagnostics: [...parsed.diagnostics, ...extra], validator: PTX_PARSER_SOURCE, notes };
+  const result: ValidationResult = {
+    diagnostics: [...parsed.diagnostics, ...extra],
+    validator: PTX_PARSER_SOURCE,
+    notes,
+  };
   // The parser answered, but the compiler that will run the code did not: say so (logged once per reason).
   if (missed.length > 0) result.skipped = `${why}. ${instead}.`;
   return result;

@@ -53,10 +53,12 @@ function isExecutable(path: string): boolean {
 function candidates(options: PtxasLookupOptions): { path: string; origin: PtxasOrigin }[] {
   const env = options.env ?? process.env;
   const list: { path: string; origin: PtxasOrigin }[] = [];
-  if (options.explicitPath !== undefined && options.explicitPath.trim() !== '') list.push({ path: options.explicitPath.trim(), origin: 'setting' });
+  if (options.explicitPath !== undefined && options.explicitPath.trim() !== '')
+    list.push({ path: options.explicitPath.trim(), origin: 'setting' });
   if (env.CUDA_HOME) list.push({ path: join(env.CUDA_HOME, 'bin', exe), origin: 'CUDA_HOME' });
   if (env.CUDA_PATH) list.push({ path: join(env.CUDA_PATH, 'bin', exe), origin: 'CUDA_PATH' });
-  for (const dir of (env.PATH ?? '').split(delimiter)) if (dir !== '') list.push({ path: join(dir, exe), origin: 'PATH' });
+  for (const dir of (env.PATH ?? '').split(delimiter))
+    if (dir !== '') list.push({ path: join(dir, exe), origin: 'PATH' });
   return list;
 }
 
@@ -83,9 +85,12 @@ async function identify(path: string, timeoutMs: number, env: NodeJS.ProcessEnv)
       const version = await runProcess(path, ['--version'], { timeoutMs, env });
       if (version.kind !== 'exited' || version.code !== 0) {
         identities.delete(key);
-        const problem = version.kind === 'exited'
-          ? `\`${path} --version\` exited with ${version.code ?? version.signal ?? 'nothing'}${(version.stderr + version.stdout).trim() !== '' ? `: ${(version.stderr + version.stdout).trim().slice(0, 200)}` : ''}`
-          : version.kind === 'timeout' ? `\`${path} --version\` did not answer within ${timeoutMs} ms` : `${path} could not be started: ${version.kind === 'failed' ? version.error : version.kind}`;
+        const problem =
+          version.kind === 'exited'
+            ? `\`${path} --version\` exited with ${version.code ?? version.signal ?? 'nothing'}${(version.stderr + version.stdout).trim() !== '' ? `: ${(version.stderr + version.stdout).trim().slice(0, 200)}` : ''}`
+            : version.kind === 'timeout'
+              ? `\`${path} --version\` did not answer within ${timeoutMs} ms`
+              : `${path} could not be started: ${version.kind === 'failed' ? version.error : version.kind}`;
         return { arches: [], problem };
       }
       const release = /release (\d+\.\d+)/.exec(version.stdout + version.stderr)?.[1];
@@ -114,7 +119,12 @@ export async function findPtxas(options: PtxasLookupOptions = {}): Promise<Ptxas
     if (!isExecutable(candidate.path)) {
       if (candidate.origin === 'setting') {
         const problem = existsSync(candidate.path) ? 'is not an executable file' : 'does not exist';
-        return { found: false, reason: `the ptxas given explicitly (${candidate.path}) ${problem}`, notes, explicit: { path: candidate.path, problem } };
+        return {
+          found: false,
+          reason: `the ptxas given explicitly (${candidate.path}) ${problem}`,
+          notes,
+          explicit: { path: candidate.path, problem },
+        };
       }
       if (candidate.origin !== 'PATH') {
         notes.push(`ptxas from ${candidate.origin} (${candidate.path}) is missing or not executable`);
@@ -125,7 +135,12 @@ export async function findPtxas(options: PtxasLookupOptions = {}): Promise<Ptxas
     const identity = await identify(candidate.path, options.timeoutMs ?? 5000, options.env ?? process.env);
     if (identity.problem !== undefined) {
       if (candidate.origin === 'setting') {
-        return { found: false, reason: `the ptxas given explicitly (${candidate.path}) does not work: ${identity.problem}`, notes, explicit: { path: candidate.path, problem: `does not work: ${identity.problem}` } };
+        return {
+          found: false,
+          reason: `the ptxas given explicitly (${candidate.path}) does not work: ${identity.problem}`,
+          notes,
+          explicit: { path: candidate.path, problem: `does not work: ${identity.problem}` },
+        };
       }
       notes.push(`${identity.problem}; using it anyway`);
     }
@@ -136,7 +151,8 @@ export async function findPtxas(options: PtxasLookupOptions = {}): Promise<Ptxas
       arches: identity.arches,
     };
     if (identity.release !== undefined) tool.release = identity.release;
-    else if (identity.problem === undefined) notes.push(`${candidate.path} --version named no release; using it anyway`);
+    else if (identity.problem === undefined)
+      notes.push(`${candidate.path} --version named no release; using it anyway`);
     return { found: true, tool, notes };
   }
   tried.push('PATH');
@@ -214,20 +230,33 @@ export async function runPtxas(tool: PtxasTool, text: string, options: PtxasRunO
     dir = await mkdtemp(join(tmpdir(), 'ringkernel-ptxas-'));
     const input = join(dir, 'input.ptx');
     await writeFile(input, text, 'utf8');
-    const args = [...(arch !== undefined ? [`-arch=${arch}`] : []), input, '-o', process.platform === 'win32' ? 'NUL' : '/dev/null'];
+    const args = [
+      ...(arch !== undefined ? [`-arch=${arch}`] : []),
+      input,
+      '-o',
+      process.platform === 'win32' ? 'NUL' : '/dev/null',
+    ];
     const outcome = await runProcess(tool.path, args, { timeoutMs, cwd: dir, signal: options.signal });
-    if (outcome.kind === 'aborted') return { kind: 'skipped', reason: 'cancelled: a newer version of the file is being validated' };
+    if (outcome.kind === 'aborted')
+      return { kind: 'skipped', reason: 'cancelled: a newer version of the file is being validated' };
     if (outcome.kind === 'timeout') {
-      return { kind: 'skipped', reason: `${tool.path} did not finish within ${timeoutMs} ms on ${displayName} (${text.length} characters) and was killed` };
+      return {
+        kind: 'skipped',
+        reason: `${tool.path} did not finish within ${timeoutMs} ms on ${displayName} (${text.length} characters) and was killed`,
+      };
     }
-    if (outcome.kind === 'failed') return { kind: 'skipped', reason: `${tool.path} could not be started: ${outcome.error}` };
+    if (outcome.kind === 'failed')
+      return { kind: 'skipped', reason: `${tool.path} could not be started: ${outcome.error}` };
     const log = mapTemporaryPath(outcome.stderr + outcome.stdout, input, displayName);
     if (/Input file .* could not be opened/.test(log)) {
       return { kind: 'skipped', reason: `ptxas could not read its temporary copy of ${displayName}: ${log.trim()}` };
     }
     const diagnostics = ptxasLogToDiagnostics(log, text, tool.source);
     if (outcome.code !== 0 && diagnostics.length === 0) {
-      return { kind: 'skipped', reason: `${tool.path} exited with ${outcome.code ?? outcome.signal ?? 'nothing'} and no message we could read: ${log.trim().slice(0, 500)}` };
+      return {
+        kind: 'skipped',
+        reason: `${tool.path} exited with ${outcome.code ?? outcome.signal ?? 'nothing'} and no message we could read: ${log.trim().slice(0, 500)}`,
+      };
     }
     return { kind: 'ran', diagnostics, arch, ms: outcome.ms, exitCode: outcome.code };
   } catch (error) {

@@ -57,7 +57,11 @@ function anchorFor(message: string, index: LineIndex): Range {
       if (found) return found;
     }
   }
-  const directive = /\.target|SM version|sm_\d/i.test(message) ? '.target' : /\.version|PTX ISA/i.test(message) ? '.version' : undefined;
+  const directive = /\.target|SM version|sm_\d/i.test(message)
+    ? '.target'
+    : /\.version|PTX ISA/i.test(message)
+      ? '.version'
+      : undefined;
   if (directive !== undefined) {
     for (let line = 0; line < Math.min(index.lineCount, 200); line++) {
       const found = index.findTokenOnLine(line, directive);
@@ -78,7 +82,12 @@ function anchorFor(message: string, index: LineIndex): Range {
  * become a diagnostic of its own, marked `fileLevel` and anchored at the directive it names
  * (`.target` for SM-version messages) or at the start of the file.
  */
-export function ptxasLogToDiagnostics(log: string, text: string, source: string, index = new LineIndex(text)): Diagnostic[] {
+export function ptxasLogToDiagnostics(
+  log: string,
+  text: string,
+  source: string,
+  index = new LineIndex(text),
+): Diagnostic[] {
   const entries = parsePtxasLog(log);
   const diagnostics: Diagnostic[] = [];
   const unlocated: PtxasLogEntry[] = [];
@@ -90,19 +99,33 @@ export function ptxasLogToDiagnostics(log: string, text: string, source: string,
     const line = Math.max(0, Math.min(entry.line - 1, index.lineCount - 1));
     const quoted = /'([^']+)'/.exec(entry.message)?.[1];
     const tokenRange = quoted !== undefined ? index.findTokenOnLine(line, quoted) : undefined;
-    diagnostics.push({ range: tokenRange ?? index.lineExtent(line), severity: severityOf(entry.kind), message: entry.message, source });
+    diagnostics.push({
+      range: tokenRange ?? index.lineExtent(line),
+      severity: severityOf(entry.kind),
+      message: entry.message,
+      source,
+    });
   }
   // Unlocated info lines are statistics (`ptxas info : Used 8 registers`), never problems.
   const meaningful = unlocated.filter((entry) => !isAbortNotice(entry.message) && entry.kind !== 'info');
   if (diagnostics.length > 0) {
     const firstError = diagnostics.find((d) => d.severity === 'error') ?? diagnostics[0];
     if (firstError && meaningful.length > 0) {
-      firstError.related = meaningful.map((entry) => ({ message: `ptxas ${entry.kind}: ${entry.message}`, range: firstError.range }));
+      firstError.related = meaningful.map((entry) => ({
+        message: `ptxas ${entry.kind}: ${entry.message}`,
+        range: firstError.range,
+      }));
     }
     return diagnostics;
   }
   for (const entry of meaningful.length > 0 ? meaningful : unlocated.filter((entry) => entry.kind !== 'info')) {
-    diagnostics.push({ range: anchorFor(entry.message, index), severity: severityOf(entry.kind), message: entry.message, source, fileLevel: true });
+    diagnostics.push({
+      range: anchorFor(entry.message, index),
+      severity: severityOf(entry.kind),
+      message: entry.message,
+      source,
+      fileLevel: true,
+    });
   }
   return diagnostics;
 }

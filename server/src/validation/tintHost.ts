@@ -71,7 +71,8 @@ export class TintHost {
 
   dispose(): void {
     this.disposed = true;
-    for (const pending of this.queue.splice(0)) pending.resolve({ kind: 'skipped', reason: 'the WGSL validator was shut down' });
+    for (const pending of this.queue.splice(0))
+      pending.resolve({ kind: 'skipped', reason: 'the WGSL validator was shut down' });
     this.finishInFlight({ kind: 'skipped', reason: 'the WGSL validator was shut down' });
     this.kill();
   }
@@ -84,7 +85,11 @@ export class TintHost {
     if (this.ready) return this.ready;
     const script = this.options.hostScript ?? bundlePath('tintHost.js');
     if (!existsSync(script)) {
-      return Promise.reject(new Error(`the WGSL validator's host script ${script} is missing: the installation is incomplete (rebuild with npm run build, or reinstall the extension)`));
+      return Promise.reject(
+        new Error(
+          `the WGSL validator's host script ${script} is missing: the installation is incomplete (rebuild with npm run build, or reinstall the extension)`,
+        ),
+      );
     }
     const child = fork(script, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
     this.child = child;
@@ -118,13 +123,19 @@ export class TintHost {
           case 'result':
             if (this.inFlight?.request.id === reply.id) {
               this.failures = 0;
-              const outcome: TintOutcome = { kind: 'ok', messages: reply.messages, ms: reply.ms, deviceRecreated: reply.deviceRecreated };
+              const outcome: TintOutcome = {
+                kind: 'ok',
+                messages: reply.messages,
+                ms: reply.ms,
+                deviceRecreated: reply.deviceRecreated,
+              };
               if (reply.scopeError !== undefined) outcome.scopeError = reply.scopeError;
               this.finishInFlight(outcome);
             }
             break;
           case 'failed':
-            if (this.inFlight?.request.id === reply.id) this.finishInFlight({ kind: 'skipped', reason: `Tint failed: ${reply.error}` });
+            if (this.inFlight?.request.id === reply.id)
+              this.finishInFlight({ kind: 'skipped', reason: `Tint failed: ${reply.error}` });
             break;
         }
       });
@@ -149,7 +160,10 @@ export class TintHost {
     this.ready = undefined;
     if (this.inFlight) {
       this.failures++;
-      this.finishInFlight({ kind: 'skipped', reason: `the WGSL validator ${how} while validating; it restarts for the next validation` });
+      this.finishInFlight({
+        kind: 'skipped',
+        reason: `the WGSL validator ${how} while validating; it restarts for the next validation`,
+      });
       if (this.failures >= MAX_CONSECUTIVE_FAILURES) {
         this.brokenReason ??= `the WGSL validator failed ${this.failures} times in a row (last: ${how}); restart the language server to try again`;
       }
@@ -207,7 +221,10 @@ export class TintHost {
     const timer = setTimeout(() => {
       this.log('warn', `WGSL validation took longer than ${current.timeoutMs} ms; stopping the Tint host`);
       this.kill();
-      this.finishInFlight({ kind: 'skipped', reason: `Tint did not finish within ${current.timeoutMs} ms (the file may be too large or pathological); the validator was restarted` });
+      this.finishInFlight({
+        kind: 'skipped',
+        reason: `Tint did not finish within ${current.timeoutMs} ms (the file may be too large or pathological); the validator was restarted`,
+      });
     }, current.timeoutMs);
     this.inFlight = { ...current, timer, onAbort };
     current.signal?.addEventListener('abort', onAbort, { once: true });
@@ -220,7 +237,8 @@ export class TintHost {
         if (this.inFlight?.request.id !== current.request.id) return;
         this.failures++;
         const reason = errorMessage(error);
-        if (this.failures >= MAX_CONSECUTIVE_FAILURES) this.brokenReason ??= `${reason} (${this.failures} attempts); restart the language server to try again`;
+        if (this.failures >= MAX_CONSECUTIVE_FAILURES)
+          this.brokenReason ??= `${reason} (${this.failures} attempts); restart the language server to try again`;
         this.finishInFlight({ kind: 'skipped', reason });
       },
     );

@@ -4,7 +4,13 @@
 // and the Metal compiler as processes with deadlines), so the server keeps answering meanwhile.
 import type { Logger } from '../logger';
 import { errorMessage } from '../logger';
-import { ValidatorSet, kernelLanguageOf, type ValidationContext, type ValidationOutcome, type ValidatorSetOptions } from './validatorSet';
+import {
+  ValidatorSet,
+  kernelLanguageOf,
+  type ValidationContext,
+  type ValidationOutcome,
+  type ValidatorSetOptions,
+} from './validatorSet';
 
 export interface DocumentToValidate {
   uri: string;
@@ -119,7 +125,9 @@ export class ValidationService {
       try {
         context = this.options.contextFor?.(document.uri) ?? {};
       } catch (error) {
-        this.options.logger.warn(`validation context for ${document.uri} could not be read (validating without it): ${errorMessage(error)}`);
+        this.options.logger.warn(
+          `validation context for ${document.uri} could not be read (validating without it): ${errorMessage(error)}`,
+        );
       }
       outcome = await this.validators.validate(language, document.text, { ...context, signal: controller.signal });
     } catch (error) {
@@ -131,11 +139,15 @@ export class ValidationService {
     }
     const current = this.documents.get(document.uri) === state;
     if (controller.signal.aborted || !current || document.version < state.latestVersion || this.disposed) {
-      this.options.logger.debug(`validation of ${document.uri} v${document.version} dropped: a newer version is being validated`);
+      this.options.logger.debug(
+        `validation of ${document.uri} v${document.version} dropped: a newer version is being validated`,
+      );
       return undefined;
     }
     const summary = `${outcome.diagnostics.length} diagnostic${outcome.diagnostics.length === 1 ? '' : 's'}`;
-    this.options.logger.debug(`validated ${document.uri} v${document.version} with ${outcome.validator} in ${outcome.ms.toFixed(1)} ms: ${summary}`);
+    this.options.logger.debug(
+      `validated ${document.uri} v${document.version} with ${outcome.validator} in ${outcome.ms.toFixed(1)} ms: ${summary}`,
+    );
     for (const note of outcome.notes ?? []) this.options.logger.debug(`  ${note}`);
     if (outcome.skipped !== undefined && outcome.skipped !== state.lastSkipLogged) {
       this.options.logger.info(`validation of ${document.uri} incomplete (${outcome.validator}): ${outcome.skipped}`);

@@ -97,7 +97,12 @@ export class ValidatorSet {
     const finish = (outcome: Omit<ValidationOutcome, 'ms' | 'language'>): ValidationOutcome => {
       const all = [...outcome.diagnostics];
       // A file nobody checked must not look like a clean one: say so where diagnostics are read.
-      if (outcome.unchecked === true && outcome.skipped !== undefined && outcome.skipped !== 'cancelled' && context.signal?.aborted !== true) {
+      if (
+        outcome.unchecked === true &&
+        outcome.skipped !== undefined &&
+        outcome.skipped !== 'cancelled' &&
+        context.signal?.aborted !== true
+      ) {
         all.push({
           range: range(0, 0, 0, 0),
           severity: 'information',
@@ -107,7 +112,11 @@ export class ValidatorSet {
           fileLevel: true,
         });
       }
-      const diagnostics = capDiagnostics(all.sort(compareDiagnostics), this.options.maxDiagnostics ?? DEFAULT_MAX_DIAGNOSTICS, outcome.validator);
+      const diagnostics = capDiagnostics(
+        all.sort(compareDiagnostics),
+        this.options.maxDiagnostics ?? DEFAULT_MAX_DIAGNOSTICS,
+        outcome.validator,
+      );
       return { ...outcome, diagnostics, language, ms: performance.now() - started };
     };
     const limit = this.limits[language];
@@ -129,8 +138,15 @@ export class ValidatorSet {
           return finish(await validateMsl(text, context));
       }
     } catch (error) {
-      this.options.logger.error(`the ${language.toUpperCase()} validator failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      return finish({ diagnostics: [], validator: DEFAULT_SOURCE[language], skipped: `internal error in the ${language.toUpperCase()} validator: ${errorMessage(error)}`, unchecked: true });
+      this.options.logger.error(
+        `the ${language.toUpperCase()} validator failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+      return finish({
+        diagnostics: [],
+        validator: DEFAULT_SOURCE[language],
+        skipped: `internal error in the ${language.toUpperCase()} validator: ${errorMessage(error)}`,
+        unchecked: true,
+      });
     }
   }
 
@@ -141,5 +157,7 @@ export class ValidatorSet {
 }
 
 function formatSize(units: number): string {
-  return units >= 1024 * 1024 ? `${(units / (1024 * 1024)).toFixed(1)} M characters` : `${Math.ceil(units / 1024)} K characters`;
+  return units >= 1024 * 1024
+    ? `${(units / (1024 * 1024)).toFixed(1)} M characters`
+    : `${Math.ceil(units / 1024)} K characters`;
 }

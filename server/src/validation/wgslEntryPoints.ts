@@ -56,7 +56,14 @@ function* words(text: string): Generator<Word> {
       yield { text: text.slice(start, i), start, end: i };
       continue;
     }
-    if (c === 64 /* @ */ || c === 40 /* ( */ || c === 41 /* ) */ || c === 123 /* { */ || c === 125 /* } */ || c === 59 /* ; */) {
+    if (
+      c === 64 /* @ */ ||
+      c === 40 /* ( */ ||
+      c === 41 /* ) */ ||
+      c === 123 /* { */ ||
+      c === 125 /* } */ ||
+      c === 59 /* ; */
+    ) {
       yield { text: text[i] ?? '', start: i, end: i + 1 };
     }
     i++;

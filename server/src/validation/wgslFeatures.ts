@@ -50,13 +50,20 @@ export function findEnables(text: string): EnabledExtension[] {
 }
 
 const describeDevice = (device: WgslDevice): string => `WebGPU device ${device.index} (${device.name})`;
-const kernelsOf = (ids: string[]): string => (ids.length === 1 ? `kernel '${ids[0] ?? ''}'` : `kernels ${ids.map((id) => `'${id}'`).join(', ')}`);
+const kernelsOf = (ids: string[]): string =>
+  ids.length === 1 ? `kernel '${ids[0] ?? ''}'` : `kernels ${ids.map((id) => `'${id}'`).join(', ')}`;
 
 /**
  * Diagnostics for extensions the kernels' devices lack. `kernels` are the manifest's kernels that
  * use this file (their `device`: an index, or `auto` for any WebGPU device).
  */
-export function checkDeviceFeatures(text: string, kernels: readonly ExpectedEntryPoint[], devices: readonly WgslDevice[], index = new LineIndex(text), manifestName = 'ringkernel.json'): Diagnostic[] {
+export function checkDeviceFeatures(
+  text: string,
+  kernels: readonly ExpectedEntryPoint[],
+  devices: readonly WgslDevice[],
+  index = new LineIndex(text),
+  manifestName = 'ringkernel.json',
+): Diagnostic[] {
   if (kernels.length === 0 || devices.length === 0) return [];
   const enables = findEnables(text).filter((e) => EXTENSION_FEATURES[e.name] !== undefined);
   const diagnostics: Diagnostic[] = [];
@@ -89,8 +96,11 @@ export function checkDeviceFeatures(text: string, kernels: readonly ExpectedEntr
       diagnostics.push({
         range: at,
         severity: 'error',
-        message: `${kernelsOf(ids)} ${ids.length === 1 ? 'runs' : 'run'} on ${describeDevice(device)}, which lacks ${needs}: it cannot run there. ` +
-          (withIt.length > 0 ? `Set "device" in ${manifestName} to one that has it (${withIt.map(describeDevice).join(', ')}), or remove the extension.` : `No WebGPU device here has it: remove the extension and what uses it.`),
+        message:
+          `${kernelsOf(ids)} ${ids.length === 1 ? 'runs' : 'run'} on ${describeDevice(device)}, which lacks ${needs}: it cannot run there. ` +
+          (withIt.length > 0
+            ? `Set "device" in ${manifestName} to one that has it (${withIt.map(describeDevice).join(', ')}), or remove the extension.`
+            : `No WebGPU device here has it: remove the extension and what uses it.`),
         source: WGSL_FEATURES_SOURCE,
         code: 'device-feature',
       });
@@ -102,7 +112,8 @@ export function checkDeviceFeatures(text: string, kernels: readonly ExpectedEntr
       diagnostics.push({
         range: at,
         severity: 'warning',
-        message: `${kernelsOf(ids)} may be placed on ${describeDevice(device)}, which lacks ${needs}. ` +
+        message:
+          `${kernelsOf(ids)} may be placed on ${describeDevice(device)}, which lacks ${needs}. ` +
           `Set "device" in ${manifestName} to one that has it (${withIt.map(describeDevice).join(', ')}).`,
         source: WGSL_FEATURES_SOURCE,
         code: 'device-feature',

@@ -35,7 +35,8 @@ export interface WgslValidateOptions {
 
 export const DEFAULT_WGSL_TIMEOUT_MS = 10_000;
 
-const severityOf = (type: TintMessage['type']): Severity => (type === 'error' ? 'error' : type === 'warning' ? 'warning' : 'information');
+const severityOf = (type: TintMessage['type']): Severity =>
+  type === 'error' ? 'error' : type === 'warning' ? 'warning' : 'information';
 
 const BULLET = /^[•*-] /;
 
@@ -81,7 +82,12 @@ export function tintMessagesToDiagnostics(messages: readonly TintMessage[], inde
 }
 
 /** Errors for the manifest's entry points this file does not have. */
-export function checkEntryPoints(text: string, expected: readonly ExpectedEntryPoint[], index: LineIndex, manifestName = 'ringkernel.json'): Diagnostic[] {
+export function checkEntryPoints(
+  text: string,
+  expected: readonly ExpectedEntryPoint[],
+  index: LineIndex,
+  manifestName = 'ringkernel.json',
+): Diagnostic[] {
   if (expected.length === 0) return [];
   const functions = findWgslFunctions(text);
   const entryPoints = functions.filter((fn) => fn.stage !== undefined);
@@ -96,7 +102,8 @@ export function checkEntryPoints(text: string, expected: readonly ExpectedEntryP
       diagnostics.push({
         range: index.rangeOf(found.start, found.end - found.start),
         severity: 'error',
-        message: `${manifestName} declares entry point '${want.name}'${declaredFor} as a @${stage} shader, but here it is ${now}` +
+        message:
+          `${manifestName} declares entry point '${want.name}'${declaredFor} as a @${stage} shader, but here it is ${now}` +
           (stage === 'compute' ? ': add @compute @workgroup_size(...) before fn.' : '.'),
         source: TINT_SOURCE,
         code: 'missing-entry-point',
@@ -109,8 +116,10 @@ export function checkEntryPoints(text: string, expected: readonly ExpectedEntryP
     diagnostics.push({
       range: anchor ? index.rangeOf(anchor.start, anchor.end - anchor.start) : range(0, 0, 0, 0),
       severity: 'error',
-      message: `${manifestName} declares entry point '${want.name}'${declaredFor}, but this file has no @${stage} function of that name` +
-        (others !== '' ? ` (its entry points: ${others})` : ' (it has no entry points)') + `. Rename the function, or fix entryPoint in ${manifestName}.`,
+      message:
+        `${manifestName} declares entry point '${want.name}'${declaredFor}, but this file has no @${stage} function of that name` +
+        (others !== '' ? ` (its entry points: ${others})` : ' (it has no entry points)') +
+        `. Rename the function, or fix entryPoint in ${manifestName}.`,
       source: TINT_SOURCE,
       code: 'missing-entry-point',
     });
@@ -136,7 +145,13 @@ export class WgslValidator {
     // The manifest's checks need no compiler: kept even when Tint could not run.
     const entryDiagnostics = [
       ...checkEntryPoints(text, options.expectedEntryPoints ?? [], index, options.manifestName),
-      ...checkDeviceFeatures(text, options.expectedEntryPoints ?? [], options.webgpuDevices ?? [], index, options.manifestName),
+      ...checkDeviceFeatures(
+        text,
+        options.expectedEntryPoints ?? [],
+        options.webgpuDevices ?? [],
+        index,
+        options.manifestName,
+      ),
     ];
     const outcome = await this.host.validate(text, timeoutMs, options.signal);
     if (outcome.kind === 'skipped') {
@@ -145,7 +160,13 @@ export class WgslValidator {
     const diagnostics = tintMessagesToDiagnostics(outcome.messages, index);
     if (outcome.scopeError !== undefined && !diagnostics.some((d) => d.severity === 'error')) {
       // Dawn rejected the module with no compilation message: show its own words.
-      diagnostics.push({ range: range(0, 0, 0, 0), severity: 'error', message: outcome.scopeError, source: TINT_SOURCE, fileLevel: true });
+      diagnostics.push({
+        range: range(0, 0, 0, 0),
+        severity: 'error',
+        message: outcome.scopeError,
+        source: TINT_SOURCE,
+        fileLevel: true,
+      });
     }
     const result: ValidationResult = { diagnostics: [...diagnostics, ...entryDiagnostics], validator: TINT_SOURCE };
     if (outcome.deviceRecreated) result.notes = [`Tint: a new Dawn device was opened (${outcome.ms.toFixed(1)} ms)`];

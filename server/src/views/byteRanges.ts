@@ -19,8 +19,10 @@ export function rangeProblem(range: ByteRange, stateBytes?: number): string | un
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length <= 0) {
     return `the range at ${String(offset)} of ${String(length)} bytes is not a non-negative offset with a positive length`;
   }
-  if (offset % 4 !== 0 || length % 4 !== 0) return `the range at ${offset} of ${length} bytes is not made of whole 32-bit words (both must be multiples of 4)`;
-  if (stateBytes !== undefined && offset + length > stateBytes) return `the range at ${offset} of ${length} bytes ends at ${offset + length}, past the state's ${stateBytes} bytes`;
+  if (offset % 4 !== 0 || length % 4 !== 0)
+    return `the range at ${offset} of ${length} bytes is not made of whole 32-bit words (both must be multiples of 4)`;
+  if (stateBytes !== undefined && offset + length > stateBytes)
+    return `the range at ${offset} of ${length} bytes ends at ${offset + length}, past the state's ${stateBytes} bytes`;
   return undefined;
 }
 
@@ -50,7 +52,8 @@ export function totalLength(ranges: readonly ByteRange[]): number {
 export function sliceRange(read: readonly RangeBytes[], wanted: ByteRange): Uint8Array | undefined {
   for (const piece of read) {
     const start = wanted.offset - piece.offset;
-    if (start >= 0 && start + wanted.length <= piece.bytes.byteLength) return piece.bytes.subarray(start, start + wanted.length);
+    if (start >= 0 && start + wanted.length <= piece.bytes.byteLength)
+      return piece.bytes.subarray(start, start + wanted.length);
   }
   return undefined;
 }

@@ -20,7 +20,11 @@ export function encodePng(image: RgbaImage): Buffer {
 /** Decodes a PNG back to pixels (the tests compare a snapshot with the state). */
 export function decodePng(bytes: Uint8Array): RgbaImage {
   const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  return { width: png.width, height: png.height, rgba: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+  return {
+    width: png.width,
+    height: png.height,
+    rgba: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength),
+  };
 }
 
 /** Numbers as they read back exactly: integers as they are, f32 values with the digits that round-trip. */
@@ -39,7 +43,8 @@ export function encodeCsv(view: StateView, step: number, values: ArrayLike<numbe
   if (view.shape) {
     const columns = view.shape[1];
     lines.push('step,row,column,value');
-    for (let i = 0; i < values.length; i++) lines.push(`${step},${Math.floor(i / columns)},${i % columns},${formatNumber(values[i] ?? NaN)}`);
+    for (let i = 0; i < values.length; i++)
+      lines.push(`${step},${Math.floor(i / columns)},${i % columns},${formatNumber(values[i] ?? NaN)}`);
   } else {
     lines.push('step,index,value');
     for (let i = 0; i < values.length; i++) lines.push(`${step},${i},${formatNumber(values[i] ?? NaN)}`);
@@ -48,6 +53,11 @@ export function encodeCsv(view: StateView, step: number, values: ArrayLike<numbe
 }
 
 /** The file's bytes for `view`'s values at `step`, in the format its name asks for. */
-export function snapshotBytes(format: SnapshotFormat, view: StateView, step: number, values: ArrayLike<number>): Uint8Array {
+export function snapshotBytes(
+  format: SnapshotFormat,
+  view: StateView,
+  step: number,
+  values: ArrayLike<number>,
+): Uint8Array {
   return format === 'png' ? encodePng(renderView(view, values)) : Buffer.from(encodeCsv(view, step, values), 'utf8');
 }

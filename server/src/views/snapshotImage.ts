@@ -65,7 +65,11 @@ export function heatmapScale(shape: readonly [number, number]): number {
 
 class Canvas {
   readonly rgba: Uint8Array;
-  constructor(readonly width: number, readonly height: number, background: Rgba = BACKGROUND) {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    background: Rgba = BACKGROUND,
+  ) {
     this.rgba = new Uint8Array(width * height * 4);
     for (let p = 0; p < this.rgba.length; p += 4) this.rgba.set(background, p);
   }

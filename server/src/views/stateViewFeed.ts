@@ -108,7 +108,10 @@ class KernelFeed {
   private last: Kept | undefined;
   private reload: ReloadMark | undefined;
 
-  constructor(readonly kernelId: string, private readonly options: Required<Omit<StateViewFeedOptions, 'log'>> & { log?: Logger }) {}
+  constructor(
+    readonly kernelId: string,
+    private readonly options: Required<Omit<StateViewFeedOptions, 'log'>> & { log?: Logger },
+  ) {}
 
   /** Arranges the next subscription read, unless one is running or arranged. */
   schedule(): void {
@@ -133,12 +136,30 @@ class KernelFeed {
     const at = (): number => this.options.wallClock();
     try {
       const read = await this.read(ranges);
-      const regions = ranges.map((range) => ({ offset: range.offset, bytes: sliceRange(read.regions, range) ?? new Uint8Array(0) }));
-      const frame: FeedFrame = { subscription: '', kernelId: this.kernelId, step: read.step, version: read.version, regions, at: at() };
+      const regions = ranges.map((range) => ({
+        offset: range.offset,
+        bytes: sliceRange(read.regions, range) ?? new Uint8Array(0),
+      }));
+      const frame: FeedFrame = {
+        subscription: '',
+        kernelId: this.kernelId,
+        step: read.step,
+        version: read.version,
+        regions,
+        at: at(),
+      };
       if (this.reload) frame.reload = this.reloadFor(this.reload, ranges);
       return frame;
     } catch (error) {
-      return { subscription: '', kernelId: this.kernelId, step: this.last?.step ?? 0, version: this.last?.version ?? 0, regions: [], error: errorMessage(error), at: at() };
+      return {
+        subscription: '',
+        kernelId: this.kernelId,
+        step: this.last?.step ?? 0,
+        version: this.last?.version ?? 0,
+        regions: [],
+        error: errorMessage(error),
+        at: at(),
+      };
     }
   }
 
@@ -151,7 +172,8 @@ class KernelFeed {
       const read = await this.read(subscribers.flatMap((s) => s.ranges));
       this.failing = false;
       // Subscribers that left or changed their ranges meanwhile get nothing from this read.
-      for (const subscriber of subscribers) if (this.subscribers.get(subscriber.id) === subscriber) this.deliver(subscriber, read);
+      for (const subscriber of subscribers)
+        if (this.subscribers.get(subscriber.id) === subscriber) this.deliver(subscriber, read);
     } catch (error) {
       this.failing = true;
       const message = errorMessage(error);
@@ -159,7 +181,15 @@ class KernelFeed {
         if (this.subscribers.get(subscriber.id) !== subscriber || subscriber.lastError === message) continue;
         subscriber.lastError = message;
         subscriber.sent = undefined;
-        this.emit({ subscription: subscriber.id, kernelId: this.kernelId, step: this.last?.step ?? 0, version: this.last?.version ?? 0, regions: [], error: message, at: this.options.wallClock() });
+        this.emit({
+          subscription: subscriber.id,
+          kernelId: this.kernelId,
+          step: this.last?.step ?? 0,
+          version: this.last?.version ?? 0,
+          regions: [],
+          error: message,
+          at: this.options.wallClock(),
+        });
       }
     } finally {
       this.reading = false;
@@ -169,7 +199,10 @@ class KernelFeed {
 
   private deliver(subscriber: Subscriber, read: Kept): void {
     subscriber.lastError = undefined;
-    const unchanged = subscriber.sent?.step === read.step && subscriber.sent.version === read.version && subscriber.sentReload === this.reload;
+    const unchanged =
+      subscriber.sent?.step === read.step &&
+      subscriber.sent.version === read.version &&
+      subscriber.sentReload === this.reload;
     if (unchanged) return;
     const regions: RangeBytes[] = [];
     for (const range of subscriber.ranges) {
@@ -177,8 +210,16 @@ class KernelFeed {
       if (bytes === undefined) return;
       regions.push({ offset: range.offset, bytes });
     }
-    const frame: FeedFrame = { subscription: subscriber.id, kernelId: this.kernelId, step: read.step, version: read.version, regions, at: this.options.wallClock() };
-    if (this.reload !== undefined && subscriber.sentReload !== this.reload) frame.reload = this.reloadFor(this.reload, subscriber.ranges);
+    const frame: FeedFrame = {
+      subscription: subscriber.id,
+      kernelId: this.kernelId,
+      step: read.step,
+      version: read.version,
+      regions,
+      at: this.options.wallClock(),
+    };
+    if (this.reload !== undefined && subscriber.sentReload !== this.reload)
+      frame.reload = this.reloadFor(this.reload, subscriber.ranges);
     subscriber.sent = { step: read.step, version: read.version };
     subscriber.sentReload = this.reload;
     this.emit(frame);
@@ -201,7 +242,9 @@ class KernelFeed {
       const bytes = sliceRange(previous.regions, range);
       if (bytes !== undefined) regions.push({ offset: range.offset, bytes });
     }
-    return regions.length === 0 ? rest : { ...rest, previous: { step: previous.step, version: previous.version, regions } };
+    return regions.length === 0
+      ? rest
+      : { ...rest, previous: { step: previous.step, version: previous.version, regions } };
   }
 
   /** Reads the merged ranges (after any read in progress), checks the answer, notes a version change. */
@@ -210,11 +253,24 @@ class KernelFeed {
     const run = this.queue.then(async () => {
       const read = await this.options.reader(this.kernelId, merged);
       const problem = answerProblem(read, merged);
-      if (problem !== undefined) throw new Error(`the state reader gave a wrong answer for kernel "${this.kernelId}": ${problem}`);
+      if (problem !== undefined)
+        throw new Error(`the state reader gave a wrong answer for kernel "${this.kernelId}": ${problem}`);
       // Copied: the reader may reuse its buffers, and the last frame is kept for a reload marker.
-      const kept: Kept = { step: read.step, version: read.version, regions: merged.map((range, i) => ({ offset: range.offset, bytes: (read.bytes[i] ?? new Uint8Array(0)).slice() })) };
+      const kept: Kept = {
+        step: read.step,
+        version: read.version,
+        regions: merged.map((range, i) => ({
+          offset: range.offset,
+          bytes: (read.bytes[i] ?? new Uint8Array(0)).slice(),
+        })),
+      };
       if (this.last !== undefined && this.last.version !== read.version) {
-        this.reload = { fromVersion: this.last.version, toVersion: read.version, atStep: read.versionSinceStep ?? read.step, previous: this.last };
+        this.reload = {
+          fromVersion: this.last.version,
+          toVersion: read.version,
+          atStep: read.versionSinceStep ?? read.step,
+          previous: this.last,
+        };
       }
       this.last = kept;
       return kept;
@@ -226,10 +282,13 @@ class KernelFeed {
 
 function answerProblem(read: StateRead, ranges: readonly ByteRange[]): string | undefined {
   if (typeof read !== 'object' || read === null || !Array.isArray(read.bytes)) return 'no bytes array';
-  if (!Number.isSafeInteger(read.step) || !Number.isSafeInteger(read.version)) return `step ${String(read.step)} and version ${String(read.version)} are not integers`;
+  if (!Number.isSafeInteger(read.step) || !Number.isSafeInteger(read.version))
+    return `step ${String(read.step)} and version ${String(read.version)} are not integers`;
   if (read.bytes.length !== ranges.length) return `${read.bytes.length} ranges of bytes for ${ranges.length} asked`;
   const wrong = ranges.findIndex((range, i) => read.bytes[i]?.byteLength !== range.length);
-  return wrong < 0 ? undefined : `${read.bytes[wrong]?.byteLength ?? 0} bytes for the range at ${ranges[wrong]?.offset ?? 0} of ${ranges[wrong]?.length ?? 0}`;
+  return wrong < 0
+    ? undefined
+    : `${read.bytes[wrong]?.byteLength ?? 0} bytes for the range at ${ranges[wrong]?.offset ?? 0} of ${ranges[wrong]?.length ?? 0}`;
 }
 
 export class StateViewFeed {
@@ -252,15 +311,24 @@ export class StateViewFeed {
   /** Adds a subscription, or replaces the one with the same id. Throws on an unusable range or rate. */
   subscribe(subscription: FeedSubscription): void {
     const { id, kernelId, ranges, fps } = subscription;
-    if (ranges.length === 0) throw new Error(`subscription "${id}" names no range of kernel "${kernelId}"'s state to read`);
+    if (ranges.length === 0)
+      throw new Error(`subscription "${id}" names no range of kernel "${kernelId}"'s state to read`);
     for (const range of ranges) {
       const problem = rangeProblem(range);
       if (problem !== undefined) throw new Error(`subscription "${id}" to kernel "${kernelId}": ${problem}`);
     }
-    if (!Number.isFinite(fps) || fps <= 0) throw new Error(`subscription "${id}" asks for ${String(fps)} frames per second; give a positive number`);
+    if (!Number.isFinite(fps) || fps <= 0)
+      throw new Error(`subscription "${id}" asks for ${String(fps)} frames per second; give a positive number`);
     this.unsubscribe(id);
     const feed = this.feedOf(kernelId);
-    feed.subscribers.set(id, { id, ranges: ranges.map((r) => ({ offset: r.offset, length: r.length })), fps, sent: undefined, sentReload: undefined, lastError: undefined });
+    feed.subscribers.set(id, {
+      id,
+      ranges: ranges.map((r) => ({ offset: r.offset, length: r.length })),
+      fps,
+      sent: undefined,
+      sentReload: undefined,
+      lastError: undefined,
+    });
     this.owners.set(id, feed);
     feed.schedule();
   }
@@ -280,8 +348,20 @@ export class StateViewFeed {
 
   /** One frame now (stepping while paused). Never rejects: a failed read is a frame with `error`. */
   readOnce(kernelId: string, ranges: ByteRange[]): Promise<FeedFrame> {
-    const problem = ranges.length === 0 ? 'no range of the state was asked for' : ranges.map((r) => rangeProblem(r)).find((p) => p !== undefined);
-    if (problem !== undefined) return Promise.resolve({ subscription: '', kernelId, step: 0, version: 0, regions: [], error: problem, at: this.options.wallClock() });
+    const problem =
+      ranges.length === 0
+        ? 'no range of the state was asked for'
+        : ranges.map((r) => rangeProblem(r)).find((p) => p !== undefined);
+    if (problem !== undefined)
+      return Promise.resolve({
+        subscription: '',
+        kernelId,
+        step: 0,
+        version: 0,
+        regions: [],
+        error: problem,
+        at: this.options.wallClock(),
+      });
     return this.feedOf(kernelId).readOnce(ranges);
   }
 

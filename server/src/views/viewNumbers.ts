@@ -9,11 +9,17 @@ export function viewRange(view: Pick<StateView, 'offset' | 'count'>): { offset: 
 
 /** `bytes` (exactly the view's range) as numbers of `type`. */
 export function viewNumbers(type: StateViewType, bytes: Uint8Array): Float64Array {
-  if (bytes.byteLength % 4 !== 0) throw new Error(`a view's bytes must be whole 32-bit words (got ${bytes.byteLength} bytes)`);
+  if (bytes.byteLength % 4 !== 0)
+    throw new Error(`a view's bytes must be whole 32-bit words (got ${bytes.byteLength} bytes)`);
   const words = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const numbers = new Float64Array(bytes.byteLength / 4);
   for (let i = 0; i < numbers.length; i++) {
-    numbers[i] = type === 'f32' ? words.getFloat32(i * 4, true) : type === 'u32' ? words.getUint32(i * 4, true) : words.getInt32(i * 4, true);
+    numbers[i] =
+      type === 'f32'
+        ? words.getFloat32(i * 4, true)
+        : type === 'u32'
+          ? words.getUint32(i * 4, true)
+          : words.getInt32(i * 4, true);
   }
   return numbers;
 }

@@ -16,7 +16,9 @@ export function wholeStateReader(readWhole: (kernelId: string) => Promise<WholeS
     const { step, version, state } = await readWhole(kernelId);
     const bytes = ranges.map(({ offset, length }) => {
       if (offset + length > state.byteLength) {
-        throw new Error(`kernel "${kernelId}": the range at ${offset} of ${length} bytes ends past its ${state.byteLength}-byte state`);
+        throw new Error(
+          `kernel "${kernelId}": the range at ${offset} of ${length} bytes ends past its ${state.byteLength}-byte state`,
+        );
       }
       return state.subarray(offset, offset + length);
     });

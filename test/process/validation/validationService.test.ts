@@ -24,7 +24,10 @@ before(async () => {
 });
 after(() => validators.dispose());
 
-function service(published: { uri: string; version: number; outcome: ValidationOutcome }[], debounceMs = 30): ValidationService {
+function service(
+  published: { uri: string; version: number; outcome: ValidationOutcome }[],
+  debounceMs = 30,
+): ValidationService {
   return new ValidationService({
     logger,
     validators,
@@ -47,10 +50,18 @@ test('typing: only the last version after the quiet time is validated and publis
   const svc = service(published);
   try {
     for (let version = 1; version <= 5; version++) {
-      svc.schedule({ uri: 'file:///k.ptx', languageId: 'ptx', version, text: `.version 8.0\n.target sm_80\n// v${version}\n` });
+      svc.schedule({
+        uri: 'file:///k.ptx',
+        languageId: 'ptx',
+        version,
+        text: `.version 8.0\n.target sm_80\n// v${version}\n`,
+      });
     }
     await pollUntil('a publication', () => (published.length > 0 ? true : undefined));
-    assert.deepEqual(published.map((p) => p.version), [5]);
+    assert.deepEqual(
+      published.map((p) => p.version),
+      [5],
+    );
     assert.equal(published[0]?.outcome.validator, 'ringkernel-ptx');
   } finally {
     svc.dispose();
@@ -64,11 +75,19 @@ test('a newer version cancels the run still going for an older one, whose result
     let slow = '';
     for (let i = 0; i < 20_000; i++) slow += `fn g${i}(a: f32) -> f32 { return a * 2.0; }\n`;
     const first = svc.validate({ uri: 'file:///a.wgsl', languageId: 'wgsl', version: 1, text: slow });
-    const second = svc.validate({ uri: 'file:///a.wgsl', languageId: 'wgsl', version: 2, text: 'fn f() { let x: i32 = 1.5; }' });
+    const second = svc.validate({
+      uri: 'file:///a.wgsl',
+      languageId: 'wgsl',
+      version: 2,
+      text: 'fn f() { let x: i32 = 1.5; }',
+    });
     assert.equal(await first, undefined, 'the stale run resolves with nothing');
     const outcome = await second;
     assert.equal(outcome?.diagnostics.length, 1);
-    assert.deepEqual(published.map((p) => p.version), [2]);
+    assert.deepEqual(
+      published.map((p) => p.version),
+      [2],
+    );
   } finally {
     svc.dispose();
   }
@@ -76,7 +95,11 @@ test('a newer version cancels the run still going for an older one, whose result
 
 test('10,000 errors are capped at 1,000 plus one that says how many more there were', async () => {
   const body = '\tfoo.s32 %r1, %r2, %r3;\n'.repeat(10_000);
-  const outcome = await validators.validate('ptx', `.version 8.0\n.target sm_80\n.visible .entry k()\n{\n.reg .b32 %r<4>;\n${body}ret;\n}\n`, { parserOnly: true });
+  const outcome = await validators.validate(
+    'ptx',
+    `.version 8.0\n.target sm_80\n.visible .entry k()\n{\n.reg .b32 %r<4>;\n${body}ret;\n}\n`,
+    { parserOnly: true },
+  );
   assert.equal(outcome.diagnostics.length, 1001);
   assert.match(outcome.diagnostics[1000]?.message ?? '', /^9000 more diagnostics \(9000 errors\) not shown/);
 });
@@ -84,21 +107,37 @@ test('10,000 errors are capped at 1,000 plus one that says how many more there w
 test('a file over the size limit is skipped with the reason, for every language', async () => {
   for (const language of ['wgsl', 'ptx', 'msl'] as const) {
     const started = performance.now();
-    const outcome = await new ValidatorSet({ logger, limits: { wgsl: 1 << 20, ptx: 1 << 20, msl: 1 << 20 } }).validate(language, hugeSource(language, 10));
+    const outcome = await new ValidatorSet({ logger, limits: { wgsl: 1 << 20, ptx: 1 << 20, msl: 1 << 20 } }).validate(
+      language,
+      hugeSource(language, 10),
+    );
     assert.ok(performance.now() - started < 2000, language);
     assert.match(outcome.skipped ?? '', /more than the 1\.0 M characters that .* files are validated up to/, language);
     assert.equal(outcome.unchecked, true);
     // The editor shows it where diagnostics are read: an information at the top of the file.
-    assert.deepEqual(outcome.diagnostics.map((d) => [d.severity, d.code, d.range.start.line, d.range.start.character, d.fileLevel]), [['information', 'not-validated', 0, 0, true]], language);
-    assert.match(outcome.diagnostics[0]?.message ?? '', /^This file was not validated: the file has 10\.0 M characters/);
+    assert.deepEqual(
+      outcome.diagnostics.map((d) => [d.severity, d.code, d.range.start.line, d.range.start.character, d.fileLevel]),
+      [['information', 'not-validated', 0, 0, true]],
+      language,
+    );
+    assert.match(
+      outcome.diagnostics[0]?.message ?? '',
+      /^This file was not validated: the file has 10\.0 M characters/,
+    );
   }
 });
 
 test('a Metal file whose parse ran out of time is not validated, and says so in an information diagnostic', async () => {
   const outcome = await validators.validate('msl', hugeSource('msl', 3), { parseBudgetMs: 50 });
   assert.equal(outcome.unchecked, true);
-  assert.deepEqual(outcome.diagnostics.map((d) => [d.severity, d.code]), [['information', 'not-validated']]);
-  assert.match(outcome.diagnostics[0]?.message ?? '', /^This file was not validated: the MSL parser stopped after 50 ms/);
+  assert.deepEqual(
+    outcome.diagnostics.map((d) => [d.severity, d.code]),
+    [['information', 'not-validated']],
+  );
+  assert.match(
+    outcome.diagnostics[0]?.message ?? '',
+    /^This file was not validated: the MSL parser stopped after 50 ms/,
+  );
   // A cancelled run says nothing: its result is dropped anyway.
   const controller = new AbortController();
   controller.abort();
@@ -122,14 +161,34 @@ test('a validator that throws becomes a logged skip, and the service keeps going
     validators,
     debounceMs: 0,
     // A device whose capability cannot be read: it throws inside the PTX validator.
-    contextFor: () => ({ parserOnly: true, devices: [{ name: 'broken', get computeCapability(): string { throw new Error('settings exploded'); } }] }),
+    contextFor: () => ({
+      parserOnly: true,
+      devices: [
+        {
+          name: 'broken',
+          get computeCapability(): string {
+            throw new Error('settings exploded');
+          },
+        },
+      ],
+    }),
     publish: (_uri, _version, outcome) => published.push(outcome),
   });
   try {
-    const outcome = await svc.validate({ uri: 'file:///b.ptx', languageId: 'ptx', version: 1, text: readFileSync(fixture('validation', 'ptx', 'abi_counter.ptx'), 'utf8') });
+    const outcome = await svc.validate({
+      uri: 'file:///b.ptx',
+      languageId: 'ptx',
+      version: 1,
+      text: readFileSync(fixture('validation', 'ptx', 'abi_counter.ptx'), 'utf8'),
+    });
     assert.match(outcome?.skipped ?? '', /internal error in the PTX validator: settings exploded/);
     assert.ok(logged.some((line) => line.startsWith('error the PTX validator failed')));
-    const next = await svc.validate({ uri: 'file:///c.metal', languageId: 'msl', version: 1, text: 'kernel int k() { return 0; }' });
+    const next = await svc.validate({
+      uri: 'file:///c.metal',
+      languageId: 'msl',
+      version: 1,
+      text: 'kernel int k() { return 0; }',
+    });
     assert.equal(next?.diagnostics[0]?.code, 'kernel-return-type');
   } finally {
     svc.dispose();
@@ -145,7 +204,10 @@ test('documents in other languages are ignored, and closing a document stops its
     svc.close('file:///y.ptx');
     svc.validateSoon({ uri: 'file:///z.ptx', languageId: 'ptx', version: 3, text: '.version 8.0\n.target sm_80\n' });
     await pollUntil('z published', () => (published.some((p) => p.uri === 'file:///z.ptx') ? true : undefined));
-    assert.deepEqual(published.map((p) => p.uri), ['file:///z.ptx']);
+    assert.deepEqual(
+      published.map((p) => p.uri),
+      ['file:///z.ptx'],
+    );
   } finally {
     svc.dispose();
   }
@@ -162,7 +224,12 @@ test('a missing compiler is logged once per document with the reason, not on eve
   try {
     const before = logged.length;
     for (let version = 1; version <= 3; version++) {
-      const outcome = await svc.validate({ uri: 'file:///d.ptx', languageId: 'ptx', version, text: '.version 8.0\n.target sm_80\n' });
+      const outcome = await svc.validate({
+        uri: 'file:///d.ptx',
+        languageId: 'ptx',
+        version,
+        text: '.version 8.0\n.target sm_80\n',
+      });
       assert.match(outcome?.skipped ?? '', /ptxas not found/);
     }
     const said = logged.slice(before).filter((line) => line.startsWith('info ') && line.includes('ptxas not found'));

@@ -11,7 +11,10 @@ import { tintHostScript } from './tintHostScript';
 
 const read = (name: string): string => readFileSync(fixture('validation', 'wgsl', name), 'utf8');
 const at = (d: Diagnostic | undefined): Range | undefined => d?.range;
-const span = (line: number, start: number, end: number): Range => ({ start: { line, character: start }, end: { line, character: end } });
+const span = (line: number, start: number, end: number): Range => ({
+  start: { line, character: start },
+  end: { line, character: end },
+});
 
 let validator: WgslValidator;
 
@@ -35,7 +38,10 @@ test('an error after non-ASCII text is placed by UTF-16 columns', async () => {
 
 test('an unresolved name and a syntax error are reported where Tint puts them', async () => {
   const unresolved = await validator.validate(read('unresolved.wgsl'));
-  assert.deepEqual(unresolved.diagnostics.map((d) => [d.message, d.range]), [["unresolved value 'undefined_scale'", span(4, 13, 28)]]);
+  assert.deepEqual(
+    unresolved.diagnostics.map((d) => [d.message, d.range]),
+    [["unresolved value 'undefined_scale'", span(4, 13, 28)]],
+  );
   const syntax = await validator.validate(read('syntax_error.wgsl'));
   assert.equal(syntax.diagnostics[0]?.message, "expected ';' for variable declaration");
   assert.deepEqual(at(syntax.diagnostics[0]), span(3, 2, 5));
@@ -56,25 +62,45 @@ test('a multi-line message keeps its first line as the message, the candidates a
 
 test('splitting a Tint message: bullets start entries, deeper lines join the entry above', () => {
   assert.deepEqual(splitTintMessage('one line'), { first: 'one line', details: [] });
-  assert.deepEqual(splitTintMessage("no matching call\n\n3 candidate functions:\n • 'a(T)' where:\n      ✓  'T' is 'f32'\n • 'b()'\n • 'c(U)' where:\n      ✗  'U' is 'i32'\n      ✗  'U' is 'u32'\n"), {
-    first: 'no matching call',
-    details: ['3 candidate functions:', "• 'a(T)' where: ✓ 'T' is 'f32'", "• 'b()'", "• 'c(U)' where: ✗ 'U' is 'i32' ✗ 'U' is 'u32'"],
-  });
+  assert.deepEqual(
+    splitTintMessage(
+      "no matching call\n\n3 candidate functions:\n • 'a(T)' where:\n      ✓  'T' is 'f32'\n • 'b()'\n • 'c(U)' where:\n      ✗  'U' is 'i32'\n      ✗  'U' is 'u32'\n",
+    ),
+    {
+      first: 'no matching call',
+      details: [
+        '3 candidate functions:',
+        "• 'a(T)' where: ✓ 'T' is 'f32'",
+        "• 'b()'",
+        "• 'c(U)' where: ✗ 'U' is 'i32' ✗ 'U' is 'u32'",
+      ],
+    },
+  );
 });
 
 test('warnings stay warnings and notes become information', async () => {
   const result = await validator.validate(read('warning.wgsl'));
-  assert.deepEqual(result.diagnostics.map((d) => [d.severity, d.range]), [
-    ['warning', span(6, 17, 24)],
-    ['information', span(5, 2, 4)],
-    ['information', span(5, 6, 7)],
-  ]);
+  assert.deepEqual(
+    result.diagnostics.map((d) => [d.severity, d.range]),
+    [
+      ['warning', span(6, 17, 24)],
+      ['information', span(5, 2, 4)],
+      ['information', span(5, 6, 7)],
+    ],
+  );
   assert.equal(result.diagnostics[0]?.message, "'dpdx' must only be called from uniform control flow");
 });
 
 test('valid real-world shaders produce no diagnostics', async () => {
   // f16, subgroups, clip_distances, primitive_index and dual_source_blending: optional features.
-  for (const name of ['boids.wgsl', 'reduction.wgsl', 'entry_points.wgsl', 'f16_softmax.wgsl', 'subgroup_histogram.wgsl', 'clip_and_pick.wgsl']) {
+  for (const name of [
+    'boids.wgsl',
+    'reduction.wgsl',
+    'entry_points.wgsl',
+    'f16_softmax.wgsl',
+    'subgroup_histogram.wgsl',
+    'clip_and_pick.wgsl',
+  ]) {
     const result = await validator.validate(read(name));
     assert.deepEqual(result.diagnostics, [], name);
   }
@@ -95,7 +121,7 @@ test('a 220-line shader validates in milliseconds, and the device is reused', as
   assert.ok((times[5] ?? Infinity) < 100, `median ${times[5] ?? NaN} ms`);
 });
 
-test("entry points the manifest declares but the file lacks are errors naming them and the manifest", async () => {
+test('entry points the manifest declares but the file lacks are errors naming them and the manifest', async () => {
   const result = await validator.validate(read('entry_points.wgsl'), {
     expectedEntryPoints: [
       { name: 'simulate', kernelId: 'sim' },
@@ -108,8 +134,14 @@ test("entry points the manifest declares but the file lacks are errors naming th
   });
   const messages = result.diagnostics.map((d) => `${d.range.start.line}:${d.range.start.character} ${d.message}`);
   assert.equal(messages.length, 3, messages.join('\n'));
-  assert.match(messages[0] ?? '', /^7:3 ringkernel\.json declares entry point 'simulat' for kernel 'sim2', but this file has no @compute function of that name \(its entry points: 'simulate', 'vs'\)/);
-  assert.match(messages[1] ?? '', /^4:3 ringkernel\.json declares entry point 'not_an_entry' as a @compute shader, but here it is a plain function/);
+  assert.match(
+    messages[0] ?? '',
+    /^7:3 ringkernel\.json declares entry point 'simulat' for kernel 'sim2', but this file has no @compute function of that name \(its entry points: 'simulate', 'vs'\)/,
+  );
+  assert.match(
+    messages[1] ?? '',
+    /^4:3 ringkernel\.json declares entry point 'not_an_entry' as a @compute shader, but here it is a plain function/,
+  );
   assert.match(messages[2] ?? '', /^7:3 .*'commented_out'/);
   assert.ok(result.diagnostics.every((d) => d.severity === 'error' && d.code === 'missing-entry-point'));
 });
@@ -156,7 +188,10 @@ test('a lost device is replaced: invalid code is still reported after a device l
   assert.equal((await validator.validate(read('unresolved.wgsl'))).diagnostics.length, 1);
   await validator.loseDevice();
   const afterLoss = await validator.validate(`${read('unresolved.wgsl')}\n// after the loss\n`);
-  assert.deepEqual(afterLoss.diagnostics.map((d) => d.message), ["unresolved value 'undefined_scale'"]);
+  assert.deepEqual(
+    afterLoss.diagnostics.map((d) => d.message),
+    ["unresolved value 'undefined_scale'"],
+  );
   assert.match(afterLoss.notes?.join('\n') ?? '', /a new Dawn device was opened/);
 });
 

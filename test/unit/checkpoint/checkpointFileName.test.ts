@@ -4,7 +4,11 @@ import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { CheckpointWriteError } from '../../../server/src/checkpoint/checkpointErrors';
-import { checkpointFileName, kernelKey, parseCheckpointFileName } from '../../../server/src/checkpoint/checkpointFileName';
+import {
+  checkpointFileName,
+  kernelKey,
+  parseCheckpointFileName,
+} from '../../../server/src/checkpoint/checkpointFileName';
 import { CheckpointStore } from '../../../server/src/checkpoint/checkpointStore';
 import { propertyRuns, sampleRecord, withTempFolder } from './records';
 
@@ -47,7 +51,11 @@ function assertSafeName(name: string, id: string): void {
   assert.match(name, /^[A-Za-z0-9_-]{1,40}\.[0-9a-f]{16}\.[0-9]{12,16}\.rkcp$/, `name for ${shown}: ${name}`);
   assert.equal(basename(name), name);
   assert.ok(name.length <= 80, `name for ${shown} is ${name.length} characters`);
-  assert.doesNotMatch(name.split('.')[0] ?? '', /^(con|prn|aux|nul|conin\$|conout\$|com[0-9]|lpt[0-9])$/i, `name for ${shown} is a Windows device name`);
+  assert.doesNotMatch(
+    name.split('.')[0] ?? '',
+    /^(con|prn|aux|nul|conin\$|conout\$|com[0-9]|lpt[0-9])$/i,
+    `name for ${shown} is a Windows device name`,
+  );
 }
 
 describe('checkpoint file names', () => {
@@ -63,7 +71,12 @@ describe('checkpoint file names', () => {
 
   test('a name parses back to its kernel key and generation', () => {
     assert.deepEqual(parseCheckpointFileName(checkpointFileName('heat', 7)), { key: kernelKey('heat'), generation: 7 });
-    for (const other of ['heat.rkcp', 'notes.txt', `${checkpointFileName('heat', 7)}.0123456789abcdef.tmp`, '../heat.0123456789abcdef.000000000001.rkcp']) {
+    for (const other of [
+      'heat.rkcp',
+      'notes.txt',
+      `${checkpointFileName('heat', 7)}.0123456789abcdef.tmp`,
+      '../heat.0123456789abcdef.000000000001.rkcp',
+    ]) {
       assert.equal(parseCheckpointFileName(other), undefined, other);
     }
   });
@@ -102,10 +115,16 @@ describe('checkpoint file names', () => {
       const store = await CheckpointStore.open(folder);
       await assert.rejects(store.write(sampleRecord({ kernelId: 'bad\uDC00id' })), (error: unknown) => {
         assert.ok(error instanceof CheckpointWriteError);
-        assert.match(error.message, /^could not write the checkpoint of kernel "bad\\udc00id" at step 1234 \(64 state bytes\) to .*: kernel id "bad\\udc00id" is not well-formed Unicode/);
+        assert.match(
+          error.message,
+          /^could not write the checkpoint of kernel "bad\\udc00id" at step 1234 \(64 state bytes\) to .*: kernel id "bad\\udc00id" is not well-formed Unicode/,
+        );
         return true;
       });
-      await assert.rejects(store.write(sampleRecord({ kernelId: 'x'.repeat(70_000) })), /kernel id is 70000 bytes of UTF-8; a checkpoint holds at most 65535/);
+      await assert.rejects(
+        store.write(sampleRecord({ kernelId: 'x'.repeat(70_000) })),
+        /kernel id is 70000 bytes of UTF-8; a checkpoint holds at most 65535/,
+      );
       assert.deepEqual(await readdir(folder), []);
     });
   });

@@ -8,7 +8,13 @@ import { MemorySink, memorySource } from '../../../server/src/checkpoint/byteStr
 import { decodeCheckpoint, readCheckpointFile } from '../../../server/src/checkpoint/checkpointDecoder';
 import { encodeCheckpoint } from '../../../server/src/checkpoint/checkpointEncoder';
 import { CheckpointFileError, type CheckpointProblem } from '../../../server/src/checkpoint/checkpointErrors';
-import { CHUNK_HEADER_BYTES, DIGEST_BYTES, HEADER_BYTES, SLICE_BYTES, TRAILER_BYTES } from '../../../server/src/checkpoint/checkpointFormat';
+import {
+  CHUNK_HEADER_BYTES,
+  DIGEST_BYTES,
+  HEADER_BYTES,
+  SLICE_BYTES,
+  TRAILER_BYTES,
+} from '../../../server/src/checkpoint/checkpointFormat';
 import type { CheckpointRecord } from '../../../server/src/checkpoint/checkpointRecord';
 import { KernelCheckpoint } from '../../../server/src/checkpoint/kernelCheckpoint';
 import { encodeToBytes, propertyRuns, reseal, sampleRecord, withTempFolder } from './records';
@@ -36,7 +42,10 @@ async function assertRejected(bytes: Uint8Array, problem: CheckpointProblem, pat
 function assertSameRecord(actual: CheckpointRecord, expected: CheckpointRecord): void {
   const a = actual.checkpoint;
   const e = expected.checkpoint;
-  assert.deepEqual({ id: a.kernelId, version: a.version, step: a.step, at: a.takenAt.getTime() }, { id: e.kernelId, version: e.version, step: e.step, at: e.takenAt.getTime() });
+  assert.deepEqual(
+    { id: a.kernelId, version: a.version, step: a.step, at: a.takenAt.getTime() },
+    { id: e.kernelId, version: e.version, step: e.step, at: e.takenAt.getTime() },
+  );
   assert.ok(Buffer.from(a.state).equals(Buffer.from(e.state)), 'state bytes differ');
   assert.deepEqual({ ...actual, checkpoint: undefined }, { ...expected, checkpoint: undefined });
 }
@@ -48,7 +57,11 @@ function boundaries(bytes: Uint8Array): number[] {
   let at = HEADER_BYTES;
   for (let i = 0; i < view.getUint32(16, true); i++) {
     const length = Number(view.getBigUint64(at + 8, true));
-    found.push(at + CHUNK_HEADER_BYTES, at + CHUNK_HEADER_BYTES + length, at + CHUNK_HEADER_BYTES + length + DIGEST_BYTES);
+    found.push(
+      at + CHUNK_HEADER_BYTES,
+      at + CHUNK_HEADER_BYTES + length,
+      at + CHUNK_HEADER_BYTES + length + DIGEST_BYTES,
+    );
     at += CHUNK_HEADER_BYTES + length + DIGEST_BYTES;
   }
   found.push(at + 4);
@@ -95,13 +108,23 @@ describe('checkpoint file format', () => {
       deviceKey: fc.string({ maxLength: 12 }),
       codeSha256: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex')),
       kernelIndex: fc.nat({ max: 0xffffffff }),
-      hlc: fc.option(fc.record({ physicalMicros: fc.maxSafeNat(), logical: fc.nat({ max: 0xffffffff }), nodeId: fc.nat({ max: 0xffffffff }) }), { nil: undefined }),
+      hlc: fc.option(
+        fc.record({
+          physicalMicros: fc.maxSafeNat(),
+          logical: fc.nat({ max: 0xffffffff }),
+          nodeId: fc.nat({ max: 0xffffffff }),
+        }),
+        { nil: undefined },
+      ),
       pending: fc.option(fc.uint8Array({ maxLength: 200 }), { nil: undefined }),
     });
     await fc.assert(
       fc.asyncProperty(records, async (r) => {
         const record: CheckpointRecord = {
-          checkpoint: KernelCheckpoint.of({ kernelId: r.kernelId, version: r.version, step: r.step, state: r.state }, r.takenAt),
+          checkpoint: KernelCheckpoint.of(
+            { kernelId: r.kernelId, version: r.version, step: r.step, state: r.state },
+            r.takenAt,
+          ),
           codeSha256: r.codeSha256,
           backend: r.backend,
           deviceKey: r.deviceKey,
@@ -126,7 +149,10 @@ describe('checkpoint file format', () => {
     }
     // Payload flips are caught by their chunk's digest, the rest by structure checks or the checksum.
     assert.ok((problems.get('digest-mismatch') ?? 0) > 300, JSON.stringify([...problems]));
-    assert.ok(problems.has('checksum-mismatch') && problems.has('not-a-checkpoint') && problems.has('unsupported-version'), JSON.stringify([...problems]));
+    assert.ok(
+      problems.has('checksum-mismatch') && problems.has('not-a-checkpoint') && problems.has('unsupported-version'),
+      JSON.stringify([...problems]),
+    );
   });
 
   test('any bit pattern XORed into any byte makes the file rejected (property)', async (t) => {
@@ -148,7 +174,13 @@ describe('checkpoint file format', () => {
       assert.equal(error.problem, 'truncated', `cut at ${length}: ${error.message}`);
     }
     const cut = boundaries(valid)[5] ?? 0;
-    await assertRejected(valid.subarray(0, cut), 'truncated', new RegExp(`header says it is ${valid.byteLength} bytes, but it is ${cut} \\(${valid.byteLength - cut} missing\\)`));
+    await assertRejected(
+      valid.subarray(0, cut),
+      'truncated',
+      new RegExp(
+        `header says it is ${valid.byteLength} bytes, but it is ${cut} \\(${valid.byteLength - cut} missing\\)`,
+      ),
+    );
   });
 
   test('a real file cut short at each chunk boundary and at random points is rejected as truncated', async (t) => {
@@ -157,7 +189,11 @@ describe('checkpoint file format', () => {
       const file = join(folder, 'cut.rkcp');
       const cutAt = async (length: number): Promise<void> => {
         await writeFile(file, valid.subarray(0, length));
-        await assert.rejects(readCheckpointFile(file), (error: unknown) => error instanceof CheckpointFileError && error.problem === 'truncated' && error.message.includes(file));
+        await assert.rejects(
+          readCheckpointFile(file),
+          (error: unknown) =>
+            error instanceof CheckpointFileError && error.problem === 'truncated' && error.message.includes(file),
+        );
       };
       for (const length of boundaries(valid)) if (length < valid.byteLength) await cutAt(length);
       await fc.assert(fc.asyncProperty(fc.nat({ max: valid.byteLength - 1 }), cutAt), propertyRuns(t, 20));
@@ -166,10 +202,18 @@ describe('checkpoint file format', () => {
 
   test('wrong magic, a newer and an older format version are rejected, saying which', async () => {
     const valid = await encodeToBytes(sampleRecord());
-    await assertRejected(Buffer.from('{"kernel": "heat", "state": "..."}'), 'not-a-checkpoint', /not a RingKernel checkpoint: it starts with 7b 22 6b 65 72 6e 65 6c, expected 89 52 4b 43 0d 0a 1a 0a/);
+    await assertRejected(
+      Buffer.from('{"kernel": "heat", "state": "..."}'),
+      'not-a-checkpoint',
+      /not a RingKernel checkpoint: it starts with 7b 22 6b 65 72 6e 65 6c, expected 89 52 4b 43 0d 0a 1a 0a/,
+    );
     const newer = Uint8Array.from(valid);
     newer[8] = 2;
-    await assertRejected(newer, 'unsupported-version', /format version is 2 \(written by a newer RingKernel\); this RingKernel reads version 1/);
+    await assertRejected(
+      newer,
+      'unsupported-version',
+      /format version is 2 \(written by a newer RingKernel\); this RingKernel reads version 1/,
+    );
     const older = Uint8Array.from(valid);
     older[8] = 0;
     await assertRejected(older, 'unsupported-version', /format version is 0/);
@@ -181,7 +225,13 @@ describe('checkpoint file format', () => {
     const stateStart = bytes.byteLength - TRAILER_BYTES - DIGEST_BYTES - record.checkpoint.stateBytes;
     bytes[stateStart + 10] = (bytes[stateStart + 10] ?? 0) ^ 1;
     const recorded = createHash('sha256').update(record.checkpoint.state).digest('hex');
-    await assertRejected(bytes, 'digest-mismatch', new RegExp(`chunk 5 of 5 \\(state \\('STAT'\\), at byte ${stateStart - CHUNK_HEADER_BYTES}\\) is corrupt: its payload's SHA-256 is [0-9a-f]{64}, the file records ${recorded}`));
+    await assertRejected(
+      bytes,
+      'digest-mismatch',
+      new RegExp(
+        `chunk 5 of 5 \\(state \\('STAT'\\), at byte ${stateStart - CHUNK_HEADER_BYTES}\\) is corrupt: its payload's SHA-256 is [0-9a-f]{64}, the file records ${recorded}`,
+      ),
+    );
   });
 
   test('a damaged trailer checksum and bytes appended after the trailer are rejected', async () => {
@@ -189,7 +239,11 @@ describe('checkpoint file format', () => {
     const badCrc = Uint8Array.from(valid);
     badCrc[badCrc.byteLength - 1] = (badCrc[badCrc.byteLength - 1] ?? 0) ^ 0x80;
     await assertRejected(badCrc, 'checksum-mismatch', /its CRC-32 is 0x[0-9a-f]{8}, the trailer records 0x[0-9a-f]{8}/);
-    await assertRejected(Buffer.concat([valid, Buffer.from('extra')]), 'malformed', /5 more than the \d+ its header says/);
+    await assertRejected(
+      Buffer.concat([valid, Buffer.from('extra')]),
+      'malformed',
+      /5 more than the \d+ its header says/,
+    );
   });
 
   test('an unknown chunk is rejected unless marked skippable, and a skippable one is skipped', async () => {
@@ -202,7 +256,10 @@ describe('checkpoint file format', () => {
       chunk.writeUInt32LE(flags, 4);
       chunk.writeBigUInt64LE(BigInt(payload.byteLength), 8);
       payload.copy(chunk, CHUNK_HEADER_BYTES);
-      createHash('sha256').update(payload).digest().copy(chunk, CHUNK_HEADER_BYTES + payload.byteLength);
+      createHash('sha256')
+        .update(payload)
+        .digest()
+        .copy(chunk, CHUNK_HEADER_BYTES + payload.byteLength);
       const trailerStart = valid.byteLength - TRAILER_BYTES;
       const bytes = Buffer.concat([valid.subarray(0, trailerStart), chunk, valid.subarray(trailerStart)]);
       bytes.writeUInt32LE(bytes.readUInt32LE(16) + 1, 16);
@@ -223,17 +280,46 @@ describe('checkpoint file format', () => {
   test('a missing file is reported as unreadable, naming it', async () => {
     await withTempFolder(async (folder) => {
       const file = join(folder, 'gone.rkcp');
-      await assert.rejects(readCheckpointFile(file), (error: unknown) => error instanceof CheckpointFileError && error.problem === 'unreadable' && error.message.includes(`${file} is rejected: it cannot be opened: it does not exist`));
+      await assert.rejects(
+        readCheckpointFile(file),
+        (error: unknown) =>
+          error instanceof CheckpointFileError &&
+          error.problem === 'unreadable' &&
+          error.message.includes(`${file} is rejected: it cannot be opened: it does not exist`),
+      );
     });
   });
 
   test('a record no reader would accept is refused before a byte is written', async () => {
     const cases: [string, (r: CheckpointRecord) => CheckpointRecord, RegExp][] = [
-      ['lone surrogate', (r) => ({ ...r, checkpoint: KernelCheckpoint.of({ kernelId: 'heat\uD800', version: 1, step: 5, state: new Uint8Array(4) }) }), /kernel id "heat\\ud800" is not well-formed Unicode/],
+      [
+        'lone surrogate',
+        (r) => ({
+          ...r,
+          checkpoint: KernelCheckpoint.of({ kernelId: 'heat\uD800', version: 1, step: 5, state: new Uint8Array(4) }),
+        }),
+        /kernel id "heat\\ud800" is not well-formed Unicode/,
+      ],
       ['code hash', (r) => ({ ...r, codeSha256: 'not-a-hash' }), /code hash "not-a-hash" is not a SHA-256/],
-      ['control step', (r) => ({ ...r, control: { ...r.control, step: 1 } }), /control block step 1 is not the low 32 bits of the checkpoint's step 1234/],
+      [
+        'control step',
+        (r) => ({ ...r, control: { ...r.control, step: 1 } }),
+        /control block step 1 is not the low 32 bits of the checkpoint's step 1234/,
+      ],
       ['HLC', (r) => ({ ...r, hlc: { physicalMicros: -1, logical: 0, nodeId: 0 } }), /HLC physical time -1/],
-      ['long id', (r) => ({ ...r, checkpoint: KernelCheckpoint.of({ kernelId: 'k'.repeat(70_000), version: 1, step: 1234, state: new Uint8Array(4) }) }), /kernel id is 70000 bytes of UTF-8; a checkpoint holds at most 65535/],
+      [
+        'long id',
+        (r) => ({
+          ...r,
+          checkpoint: KernelCheckpoint.of({
+            kernelId: 'k'.repeat(70_000),
+            version: 1,
+            step: 1234,
+            state: new Uint8Array(4),
+          }),
+        }),
+        /kernel id is 70000 bytes of UTF-8; a checkpoint holds at most 65535/,
+      ],
     ];
     for (const [what, change, message] of cases) {
       const sink = new MemorySink();

@@ -101,10 +101,20 @@ describe('checkpoint store', () => {
 
       const { loaded, rejected } = await store.newest('heat');
       assert.equal(loaded?.record.checkpoint.step, 1);
-      assert.deepEqual(rejected.map((r) => [r.file, r.problem]), [[newest, 'digest-mismatch'], [second, 'truncated'], [third, 'unsupported-version']]);
-      const warning = logger.lines.find((line) => line.startsWith('warn: kernel "heat" resumes from the older checkpoint'));
+      assert.deepEqual(
+        rejected.map((r) => [r.file, r.problem]),
+        [
+          [newest, 'digest-mismatch'],
+          [second, 'truncated'],
+          [third, 'unsupported-version'],
+        ],
+      );
+      const warning = logger.lines.find((line) =>
+        line.startsWith('warn: kernel "heat" resumes from the older checkpoint'),
+      );
       assert.ok(warning, logger.lines.join('\n'));
-      for (const reason of rejected.map((r) => r.reason)) assert.ok(warning.includes(reason), `the warning lacks: ${reason}`);
+      for (const reason of rejected.map((r) => r.reason))
+        assert.ok(warning.includes(reason), `the warning lacks: ${reason}`);
       assert.match(warning, /chunk 3 of 3 \(state \('STAT'\).*is corrupt/);
     });
   });
@@ -118,8 +128,17 @@ describe('checkpoint store', () => {
       for (const { file } of await store.files('heat')) await flipByte(file, 3);
       const { loaded, rejected } = await store.newest('heat');
       assert.equal(loaded, undefined);
-      assert.deepEqual(rejected.map((r) => r.problem), ['checksum-mismatch', 'checksum-mismatch']);
-      assert.ok(logger.lines.some((line) => line.startsWith('warn: kernel "heat" has no usable checkpoint') && line.split('\n  - ').length === 3), logger.lines.join('\n'));
+      assert.deepEqual(
+        rejected.map((r) => r.problem),
+        ['checksum-mismatch', 'checksum-mismatch'],
+      );
+      assert.ok(
+        logger.lines.some(
+          (line) =>
+            line.startsWith('warn: kernel "heat" has no usable checkpoint') && line.split('\n  - ').length === 3,
+        ),
+        logger.lines.join('\n'),
+      );
     });
   });
 
@@ -143,16 +162,27 @@ describe('checkpoint store', () => {
       let reached: ((path: string) => void) | undefined;
       const atRename = new Promise<string>((resolve) => (reached = resolve));
       // The process "dies" here: the promise never settles, so nothing after it (rename, cleanup) runs.
-      const crashing = await openStore(folder, { hooks: { beforeRename: (tempPath) => (reached?.(tempPath), new Promise<void>(() => undefined)) } });
+      const crashing = await openStore(folder, {
+        hooks: { beforeRename: (tempPath) => (reached?.(tempPath), new Promise<void>(() => undefined)) },
+      });
       void crashing.write(sampleRecord({ step: 2 }));
       const tempPath = await atRename;
       assert.ok((await stat(tempPath)).size > 0, 'the temporary file was written and synced');
-      assert.equal((await crashing.newest('heat')).loaded?.record.checkpoint.step, 1, 'before the rename, the old file is the newest');
+      assert.equal(
+        (await crashing.newest('heat')).loaded?.record.checkpoint.step,
+        1,
+        'before the rename, the old file is the newest',
+      );
 
       const logger = recordingLogger();
       const restarted = await openStore(folder, { logger });
       assert.deepEqual(await readdir(restarted.folder), [checkpointFileName('heat', 0)]);
-      assert.ok(logger.lines.includes(`info: removed 1 unfinished checkpoint file(s) left in ${restarted.folder} by an interrupted write`), logger.lines.join('\n'));
+      assert.ok(
+        logger.lines.includes(
+          `info: removed 1 unfinished checkpoint file(s) left in ${restarted.folder} by an interrupted write`,
+        ),
+        logger.lines.join('\n'),
+      );
       const { loaded } = await restarted.newest('heat');
       assert.equal(loaded?.record.checkpoint.step, 1);
       assert.equal(loaded.record.checkpoint.verify(), 'matched');
@@ -171,7 +201,11 @@ describe('checkpoint store', () => {
             if (bytes.byteLength > room) {
               await sink.write(bytes.subarray(0, room));
               partial = (await stat(tempPath)).size;
-              throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+              throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
+                code: 'ENOSPC',
+                errno: -28,
+                syscall: 'write',
+              });
             }
             room -= bytes.byteLength;
             await sink.write(bytes);
@@ -202,7 +236,10 @@ describe('checkpoint store', () => {
       assert.equal(record.checkpoint.verify(), 'sealed');
       const state = record.checkpoint.state as Uint8Array;
       state[0] = (state[0] ?? 0) ^ 1;
-      await assert.rejects(store.write(record), /changed while it was being written: its SHA-256 was [0-9a-f]{64}, the bytes written hash to [0-9a-f]{64}; no file was left behind/);
+      await assert.rejects(
+        store.write(record),
+        /changed while it was being written: its SHA-256 was [0-9a-f]{64}, the bytes written hash to [0-9a-f]{64}; no file was left behind/,
+      );
       assert.deepEqual(await readdir(store.folder), []);
     });
   });
@@ -213,10 +250,17 @@ describe('checkpoint store', () => {
       const records = [1, 2, 3].map((step) => sampleRecord({ step }));
       const writes = records.map((record) => store.write(record));
       const inUse = store.statesInUse();
-      assert.ok(inUse.has(records[0]?.checkpoint.state ?? new Uint8Array()) && inUse.has(records[2]?.checkpoint.state ?? new Uint8Array()), 'the running and the waiting write hold their memory');
+      assert.ok(
+        inUse.has(records[0]?.checkpoint.state ?? new Uint8Array()) &&
+          inUse.has(records[2]?.checkpoint.state ?? new Uint8Array()),
+        'the running and the waiting write hold their memory',
+      );
       assert.ok(!inUse.has(records[1]?.checkpoint.state ?? new Uint8Array()), 'a superseded write releases its memory');
       const outcomes = await Promise.all(writes);
-      assert.deepEqual(outcomes.map((o) => (o.written ? `written ${o.generation}` : `superseded by ${o.supersededByStep}`)), ['written 0', 'superseded by 3', 'written 1']);
+      assert.deepEqual(
+        outcomes.map((o) => (o.written ? `written ${o.generation}` : `superseded by ${o.supersededByStep}`)),
+        ['written 0', 'superseded by 3', 'written 1'],
+      );
       assert.equal((await store.newest('heat')).loaded?.record.checkpoint.step, 3);
       await store.idle();
       assert.equal(store.statesInUse().size, 0);

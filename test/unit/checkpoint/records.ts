@@ -36,7 +36,10 @@ export function patternBytes(length: number, seed: number): Uint8Array {
 export function sampleRecord(options: SampleOptions = {}): CheckpointRecord {
   const step = options.step ?? 1234;
   const kernelId = options.kernelId ?? 'heat';
-  const checkpoint = KernelCheckpoint.of({ kernelId, version: options.version ?? 3, step, state: patternBytes(options.stateBytes ?? 64, step) }, new Date(Date.UTC(2025, 0, 2, 3, 4, 5, 678)));
+  const checkpoint = KernelCheckpoint.of(
+    { kernelId, version: options.version ?? 3, step, state: patternBytes(options.stateBytes ?? 64, step) },
+    new Date(Date.UTC(2025, 0, 2, 3, 4, 5, 678)),
+  );
   const record: CheckpointRecord = {
     checkpoint,
     codeSha256: 'ab'.repeat(32),

@@ -5,9 +5,18 @@ import { MultiGpuCoordinator } from '../../../server/src/coordinator/multiGpuCoo
 import type { Logger } from '../../../server/src/logger';
 import { deviceInfos, machine } from '../topology/machines';
 
-function setup(timeoutMs = 2_000): { coordinator: MultiGpuCoordinator; bridge: AsyncSelectorBridge; warnings: string[] } {
+function setup(timeoutMs = 2_000): {
+  coordinator: MultiGpuCoordinator;
+  bridge: AsyncSelectorBridge;
+  warnings: string[];
+} {
   const warnings: string[] = [];
-  const logger: Logger = { error: (m) => warnings.push(m), warn: (m) => warnings.push(m), info: () => undefined, debug: () => undefined };
+  const logger: Logger = {
+    error: (m) => warnings.push(m),
+    warn: (m) => warnings.push(m),
+    info: () => undefined,
+    debug: () => undefined,
+  };
   const coordinator = new MultiGpuCoordinator({ loadBalancing: 'custom' }, { logger });
   for (const info of deviceInfos('v100-nvlink-ring')) coordinator.registerDevice(info);
   coordinator.setTopology(machine('v100-nvlink-ring'));
@@ -26,7 +35,10 @@ describe('asynchronous device selector (the extension API over LSP)', () => {
     });
     const placement = await bridge.place('k1', { backend: 'cuda' });
     assert.deepEqual(placement, { ok: true, device: 'cuda:2', decidedBy: 'custom' });
-    assert.deepEqual(seen, coordinator.selectorCandidates({ backend: 'cuda' })?.map((c) => c.key));
+    assert.deepEqual(
+      seen,
+      coordinator.selectorCandidates({ backend: 'cuda' })?.map((c) => c.key),
+    );
     assert.equal(coordinator.kernelDevice('k1'), 'cuda:2');
   });
 
@@ -37,7 +49,10 @@ describe('asynchronous device selector (the extension API over LSP)', () => {
     assert.ok(placement.ok);
     assert.equal(placement.decidedBy, 'leastLoaded');
     assert.equal(placement.selectorFallback?.code, 'SELECTOR_THREW');
-    assert.ok(warnings.some((w) => /selector exploded.*LeastLoaded/.test(w)), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => /selector exploded.*LeastLoaded/.test(w)),
+      warnings.join('\n'),
+    );
     assert.equal(coordinator.stats().selectorFailures, 1);
   });
 
@@ -47,7 +62,10 @@ describe('asynchronous device selector (the extension API over LSP)', () => {
     const placement = await bridge.place('k1');
     assert.ok(placement.ok);
     assert.equal(placement.decidedBy, 'leastLoaded');
-    assert.ok(warnings.some((w) => /did not answer within 50 ms/.test(w)), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => /did not answer within 50 ms/.test(w)),
+      warnings.join('\n'),
+    );
   });
 
   test('a missing device is never used: LeastLoaded places the kernel and the failure is recorded', async () => {
@@ -63,7 +81,10 @@ describe('asynchronous device selector (the extension API over LSP)', () => {
   test('preview asks the selector but places nothing; other strategies never ask it', async () => {
     const { coordinator, bridge } = setup();
     let asked = 0;
-    bridge.setSelector(() => { asked++; return Promise.resolve('cuda:1'); });
+    bridge.setSelector(() => {
+      asked++;
+      return Promise.resolve('cuda:1');
+    });
     const preview = await bridge.preview();
     assert.deepEqual(preview, { ok: true, device: 'cuda:1', decidedBy: 'custom' });
     assert.equal(coordinator.kernels().length, 0);
@@ -75,11 +96,20 @@ describe('asynchronous device selector (the extension API over LSP)', () => {
   test('placements run one at a time, so each gets its own answer', async () => {
     const { coordinator, bridge } = setup();
     const answers = ['cuda:1', 'cuda:3'];
-    bridge.setSelector(async () => { await new Promise((resolve) => setImmediate(resolve)); return answers.shift(); });
+    bridge.setSelector(async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return answers.shift();
+    });
     const [a, b] = await Promise.all([bridge.place('a'), bridge.place('b')]);
     assert.equal(a.ok && a.device, 'cuda:1');
     assert.equal(b.ok && b.device, 'cuda:3');
-    assert.deepEqual(coordinator.kernels().map((k) => k.device).sort(), ['cuda:1', 'cuda:3']);
+    assert.deepEqual(
+      coordinator
+        .kernels()
+        .map((k) => k.device)
+        .sort(),
+      ['cuda:1', 'cuda:3'],
+    );
   });
 
   test('removing the selector leaves the custom strategy to LeastLoaded, saying no selector is set', async () => {

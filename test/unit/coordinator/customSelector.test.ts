@@ -33,11 +33,38 @@ describe('custom device selector', () => {
   });
 
   const badSelectors: [string, DeviceSelector, SelectorFailureCode, RegExp][] = [
-    ['throws', () => { throw new Error('scheduler offline'); }, 'SELECTOR_THREW', /the device selector threw: scheduler offline/],
-    ['returns a device that does not exist', () => 'cuda:7', 'SELECTOR_RETURNED_MISSING', /returned "cuda:7", which is not a registered device/],
-    ['returns an index, as the seed\'s selector did', (() => 3) as unknown as DeviceSelector, 'SELECTOR_RETURNED_INVALID', /returned 3 \(a number\); it must return a candidate's key such as "cuda:1"/],
-    ['returns a full device', () => 'cuda:0', 'SELECTOR_RETURNED_INELIGIBLE', /returned "cuda:0", which cannot take this kernel: full \(1 of 1 kernels\)/],
-    ['returns a Promise', (() => Promise.resolve('cuda:1')) as unknown as DeviceSelector, 'SELECTOR_RETURNED_INVALID', /returned a Promise/],
+    [
+      'throws',
+      () => {
+        throw new Error('scheduler offline');
+      },
+      'SELECTOR_THREW',
+      /the device selector threw: scheduler offline/,
+    ],
+    [
+      'returns a device that does not exist',
+      () => 'cuda:7',
+      'SELECTOR_RETURNED_MISSING',
+      /returned "cuda:7", which is not a registered device/,
+    ],
+    [
+      "returns an index, as the seed's selector did",
+      (() => 3) as unknown as DeviceSelector,
+      'SELECTOR_RETURNED_INVALID',
+      /returned 3 \(a number\); it must return a candidate's key such as "cuda:1"/,
+    ],
+    [
+      'returns a full device',
+      () => 'cuda:0',
+      'SELECTOR_RETURNED_INELIGIBLE',
+      /returned "cuda:0", which cannot take this kernel: full \(1 of 1 kernels\)/,
+    ],
+    [
+      'returns a Promise',
+      (() => Promise.resolve('cuda:1')) as unknown as DeviceSelector,
+      'SELECTOR_RETURNED_INVALID',
+      /returned a Promise/,
+    ],
     ['returns null', (() => null) as unknown as DeviceSelector, 'SELECTOR_RETURNED_INVALID', /returned null/],
   ];
   for (const [what, selector, code, message] of badSelectors) {
@@ -98,7 +125,10 @@ describe('custom device selector', () => {
     const coordinator = customCoordinator();
     coordinator.configure({ preferredDevices: ['cuda:2', 'cuda:3'] });
     let seen: string[] = [];
-    coordinator.setDeviceSelector((candidates) => { seen = candidates.map((c) => c.key); return 'cuda:0'; });
+    coordinator.setDeviceSelector((candidates) => {
+      seen = candidates.map((c) => c.key);
+      return 'cuda:0';
+    });
     const placement = coordinator.place('k');
     assert.deepEqual(seen, ['cuda:2', 'cuda:3']);
     assert.ok(placement.ok);
@@ -110,7 +140,10 @@ describe('custom device selector', () => {
   test('removing the selector, or switching strategy, stops consulting it', () => {
     const coordinator = customCoordinator();
     let calls = 0;
-    coordinator.setDeviceSelector((c) => { calls++; return c[0]?.key; });
+    coordinator.setDeviceSelector((c) => {
+      calls++;
+      return c[0]?.key;
+    });
     coordinator.place('a');
     coordinator.configure({ loadBalancing: 'roundRobin' });
     coordinator.place('b');

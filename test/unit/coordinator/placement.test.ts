@@ -6,7 +6,11 @@ import type { Logger } from '../../../server/src/logger';
 import { deviceInfos, machine, type MachineName } from '../topology/machines';
 import { coordinatorConfigOf, readSettings } from '../../../server/src/settings';
 
-function coordinatorFor(name: MachineName, config: Partial<CoordinatorConfig> = {}, logger?: Logger): MultiGpuCoordinator {
+function coordinatorFor(
+  name: MachineName,
+  config: Partial<CoordinatorConfig> = {},
+  logger?: Logger,
+): MultiGpuCoordinator {
   const coordinator = new MultiGpuCoordinator(config, logger ? { logger } : {});
   for (const info of deviceInfos(name)) coordinator.registerDevice(info);
   coordinator.setTopology(machine(name));
@@ -81,7 +85,10 @@ describe('placement strategies', () => {
   });
 
   test('computeCapability prefers the newest architecture; WebGPU devices without one come last', () => {
-    const coordinator = coordinatorFor('mixed-cuda-webgpu', { loadBalancing: 'computeCapability', maxKernelsPerDevice: 1 });
+    const coordinator = coordinatorFor('mixed-cuda-webgpu', {
+      loadBalancing: 'computeCapability',
+      maxKernelsPerDevice: 1,
+    });
     assert.deepEqual(placeMany(coordinator, 3), ['cuda:0', 'webgpu:0', 'webgpu:1']);
   });
 
@@ -122,7 +129,7 @@ describe('kernel limit and availability', () => {
     assert.ok(placeMany(coordinator, 6).every((d) => d !== 'cuda:0'));
   });
 
-  test('lowering the limit below a device\'s count keeps its kernels and shows load above 1', () => {
+  test("lowering the limit below a device's count keeps its kernels and shows load above 1", () => {
     const coordinator = coordinatorFor('two-socket-pcie', { loadBalancing: 'firstAvailable' });
     placeMany(coordinator, 4);
     coordinator.configure({ maxKernelsPerDevice: 2 });
@@ -138,7 +145,10 @@ describe('kernel limit and availability', () => {
     assert.equal(refused.ok ? '' : refused.error.code, 'DEVICE_FULL');
     assert.ok(coordinator.assignKernel('b', 'cuda:0', { force: true }).ok);
     assert.deepEqual(coordinator.assignKernel('a', 'cuda:1'), { ok: true, device: 'cuda:1', previous: 'cuda:0' });
-    assert.deepEqual(coordinator.devices().map((d) => d.kernelCount), [1, 1, 0, 0]);
+    assert.deepEqual(
+      coordinator.devices().map((d) => d.kernelCount),
+      [1, 1, 0, 0],
+    );
     const missing = coordinator.assignKernel('c', 'cuda:9');
     assert.equal(missing.ok ? '' : missing.error.code, 'UNKNOWN_DEVICE');
   });
@@ -161,7 +171,7 @@ describe('preferred devices', () => {
     assert.equal(coordinator.stats().preferredFallbacks, 2);
   });
 
-  test('a request\'s own preferred device wins when it can take the kernel', () => {
+  test("a request's own preferred device wins when it can take the kernel", () => {
     const coordinator = coordinatorFor('dgx-h100', { preferredDevices: ['cuda:6'] });
     const placement = coordinator.place('pinned', { preferredDevice: 'cuda:3' });
     assert.deepEqual(placement, { ok: true, device: 'cuda:3', decidedBy: 'requestedDevice' });
@@ -189,20 +199,37 @@ describe('requests, settings and events', () => {
 
   test('settings from the editor, as server/src/settings reads them: bad values fall back, the rest applies', () => {
     const coordinator = coordinatorFor('two-socket-pcie');
-    const read = readSettings({ loadBalancing: 'Fastest', maxKernelsPerDevice: 0, preferredDevices: ['cuda:1', 7, 'gpu zero'], enableP2P: 'yes' });
+    const read = readSettings({
+      loadBalancing: 'Fastest',
+      maxKernelsPerDevice: 0,
+      preferredDevices: ['cuda:1', 7, 'gpu zero'],
+      enableP2P: 'yes',
+    });
     assert.equal(read.problems.length, 4);
     coordinator.configure(coordinatorConfigOf(read.settings));
-    assert.deepEqual(coordinator.getConfig(), { loadBalancing: 'leastLoaded', maxKernelsPerDevice: 1, preferredDevices: ['cuda:1'], enableP2P: true });
+    assert.deepEqual(coordinator.getConfig(), {
+      loadBalancing: 'leastLoaded',
+      maxKernelsPerDevice: 1,
+      preferredDevices: ['cuda:1'],
+      enableP2P: true,
+    });
     coordinator.configure(coordinatorConfigOf(readSettings({ loadBalancing: 'RoundRobin' }).settings));
     assert.equal(coordinator.getConfig().loadBalancing, 'roundRobin');
   });
 
   test('every change raises the version and tells listeners; a throwing listener does not stop the rest', () => {
     const errors: string[] = [];
-    const logger: Logger = { error: (m) => errors.push(m), warn: () => undefined, info: () => undefined, debug: () => undefined };
+    const logger: Logger = {
+      error: (m) => errors.push(m),
+      warn: () => undefined,
+      info: () => undefined,
+      debug: () => undefined,
+    };
     const coordinator = coordinatorFor('two-socket-pcie', {}, logger);
     const seen: CoordinatorChange[] = [];
-    coordinator.onDidChange(() => { throw new Error('view crashed'); });
+    coordinator.onDidChange(() => {
+      throw new Error('view crashed');
+    });
     const subscription = coordinator.onDidChange((change) => seen.push(change));
     const before = coordinator.version;
     coordinator.place('k');
@@ -210,7 +237,10 @@ describe('requests, settings and events', () => {
     coordinator.unregisterDevice('cuda:3');
     subscription.dispose();
     coordinator.place('after');
-    assert.deepEqual(seen.map((c) => c.kind), ['kernels', 'kernels', 'devices']);
+    assert.deepEqual(
+      seen.map((c) => c.kind),
+      ['kernels', 'kernels', 'devices'],
+    );
     assert.ok(seen.every((c, i) => c.version > (seen[i - 1]?.version ?? before)));
     assert.ok(coordinator.version > (seen[2]?.version ?? 0));
     assert.equal(errors.length, 4);
@@ -231,7 +261,10 @@ describe('requests, settings and events', () => {
     const started = process.hrtime.bigint();
     placeMany(coordinator, 1000);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    assert.deepEqual(coordinator.devices().map((d) => d.kernelCount), [125, 125, 125, 125, 125, 125, 125, 125]);
+    assert.deepEqual(
+      coordinator.devices().map((d) => d.kernelCount),
+      [125, 125, 125, 125, 125, 125, 125, 125],
+    );
     assert.ok(ms < 5000, `${ms} ms`);
   });
 });

@@ -50,9 +50,18 @@ describe('unregistering a device', () => {
     coordinator.assignKernel('x5', 'cuda:3');
     // Room for one more kernel, on cuda:1.
     const result = coordinator.unregisterDevice('cuda:0');
-    assert.deepEqual(result.migrations.map((m) => [m.kernelId, m.to, m.priority]), [['critical', 'cuda:1', 'critical']]);
-    assert.deepEqual(result.orphans.map((o) => o.kernelId), ['low']);
-    assert.match(result.orphans[0]?.reason ?? '', /no other device can take it: cuda:1 full \(2 of 2 kernels\); cuda:2 full/);
+    assert.deepEqual(
+      result.migrations.map((m) => [m.kernelId, m.to, m.priority]),
+      [['critical', 'cuda:1', 'critical']],
+    );
+    assert.deepEqual(
+      result.orphans.map((o) => o.kernelId),
+      ['low'],
+    );
+    assert.match(
+      result.orphans[0]?.reason ?? '',
+      /no other device can take it: cuda:1 full \(2 of 2 kernels\); cuda:2 full/,
+    );
     assert.equal(coordinator.kernelDevice('low'), undefined);
   });
 
@@ -100,19 +109,33 @@ describe('unregistering a device', () => {
     coordinator.place('any');
     coordinator.assignKernel('any', 'cuda:0');
     const result = coordinator.unregisterDevice('cuda:0');
-    assert.deepEqual(result.orphans, [{ kernelId: 'ptx', from: 'cuda:0', reason: 'no other cuda device is registered' }]);
+    assert.deepEqual(result.orphans, [
+      { kernelId: 'ptx', from: 'cuda:0', reason: 'no other cuda device is registered' },
+    ]);
     // webgpu:0 is the same H100: draining the GPU must not put the kernel back on it.
-    assert.deepEqual(result.migrations.map((m) => [m.kernelId, m.to]), [['any', 'webgpu:1']]);
+    assert.deepEqual(
+      result.migrations.map((m) => [m.kernelId, m.to]),
+      [['any', 'webgpu:1']],
+    );
 
     const keepAliases = coordinatorFor('mixed-cuda-webgpu');
     // Both WebGPU adapters are empty: 64 MiB reach the H100's own adapter (12.6 GB/s) sooner than lavapipe (10 GB/s).
     keepAliases.assignKernel('any', 'cuda:0', { stateBytes: 64 * MiB });
-    assert.equal(keepAliases.unregisterDevice('cuda:0', { excludeSamePhysicalGpu: false }).migrations[0]?.to, 'webgpu:0');
+    assert.equal(
+      keepAliases.unregisterDevice('cuda:0', { excludeSamePhysicalGpu: false }).migrations[0]?.to,
+      'webgpu:0',
+    );
   });
 
   test('an unknown or already removed device is a failed result, not a second removal', () => {
     const coordinator = coordinatorFor('two-socket-pcie');
-    assert.deepEqual(coordinator.unregisterDevice('cuda:99'), { device: 'cuda:99', success: false, error: 'cuda:99 is not registered', migrations: [], orphans: [] });
+    assert.deepEqual(coordinator.unregisterDevice('cuda:99'), {
+      device: 'cuda:99',
+      success: false,
+      error: 'cuda:99 is not registered',
+      migrations: [],
+      orphans: [],
+    });
     assert.ok(coordinator.unregisterDevice('cuda:1').success);
     assert.equal(coordinator.unregisterDevice('cuda:1').success, false);
     assert.equal(coordinator.stats().unregisters, 1);
@@ -123,16 +146,35 @@ describe('unregistering a device', () => {
     const coordinator = coordinatorFor('mixed-cuda-webgpu');
     coordinator.place('w', { backend: 'webgpu' });
     const infos = deviceInfos('mixed-cuda-webgpu');
-    const webgpu: BackendReport = { backend: 'webgpu', available: true, devices: infos.filter((d) => d.backend === 'webgpu' && d.index === 1), probeMs: 5 };
+    const webgpu: BackendReport = {
+      backend: 'webgpu',
+      available: true,
+      devices: infos.filter((d) => d.backend === 'webgpu' && d.index === 1),
+      probeMs: 5,
+    };
     const first = coordinator.syncDevices([webgpu]);
     assert.deepEqual(first.added, []);
     assert.deepEqual(first.updated, ['webgpu:1']);
-    assert.deepEqual(first.removed.map((r) => r.device), ['webgpu:0']);
-    assert.deepEqual(first.removed[0]?.migrations.map((m) => [m.kernelId, m.to]), [['w', 'webgpu:1']]);
+    assert.deepEqual(
+      first.removed.map((r) => r.device),
+      ['webgpu:0'],
+    );
+    assert.deepEqual(
+      first.removed[0]?.migrations.map((m) => [m.kernelId, m.to]),
+      [['w', 'webgpu:1']],
+    );
     assert.equal(coordinator.device('cuda:0')?.key, 'cuda:0', 'a backend without a report is untouched');
-    const second = coordinator.syncDevices([{ backend: 'cuda', available: false, reason: 'the CUDA device host crashed', devices: [], probeMs: 1 }]);
-    assert.deepEqual(second.removed.map((r) => r.device), ['cuda:0']);
-    assert.deepEqual(coordinator.devices().map((d) => d.key), ['webgpu:1']);
+    const second = coordinator.syncDevices([
+      { backend: 'cuda', available: false, reason: 'the CUDA device host crashed', devices: [], probeMs: 1 },
+    ]);
+    assert.deepEqual(
+      second.removed.map((r) => r.device),
+      ['cuda:0'],
+    );
+    assert.deepEqual(
+      coordinator.devices().map((d) => d.key),
+      ['webgpu:1'],
+    );
   });
 });
 
@@ -142,10 +184,19 @@ describe('statistics', () => {
     for (const [name, value] of Object.entries(stats)) {
       if (typeof value === 'number') assert.ok(value >= 0 && Number.isFinite(value), `${step}: ${name} = ${value}`);
     }
-    for (const [name, value] of Object.entries(stats.placementsByDecider)) assert.ok(value >= 0, `${step}: ${name} = ${value}`);
+    for (const [name, value] of Object.entries(stats.placementsByDecider))
+      assert.ok(value >= 0, `${step}: ${name} = ${value}`);
     const views = coordinator.devices();
-    assert.equal(stats.kernelCount, coordinator.kernels().filter((k) => views.some((v) => v.key === k.device)).length, step);
-    assert.equal(views.reduce((sum, v) => sum + v.kernelCount, 0), stats.kernelCount, `${step}: per-device counts add up`);
+    assert.equal(
+      stats.kernelCount,
+      coordinator.kernels().filter((k) => views.some((v) => v.key === k.device)).length,
+      step,
+    );
+    assert.equal(
+      views.reduce((sum, v) => sum + v.kernelCount, 0),
+      stats.kernelCount,
+      `${step}: per-device counts add up`,
+    );
     for (const view of views) {
       assert.ok(view.kernelCount >= 0 && view.load >= 0, step);
       assert.deepEqual([...view.kernels].sort(), coordinator.kernelsOn(view.key).sort(), step);
@@ -168,13 +219,30 @@ describe('statistics', () => {
       const kernel = `k${next(40)}`;
       const device = `cuda:${next(9)}`;
       switch (next(8)) {
-        case 0: case 1: coordinator.place(kernel); break;
-        case 2: coordinator.removeKernel(kernel); break;
-        case 3: coordinator.removeKernel(`missing${step}`); break;
-        case 4: coordinator.assignKernel(kernel, device, { force: true }); break;
-        case 5: coordinator.unregisterDevice(device); break;
-        case 6: { const info = infos[next(8)]; if (info) coordinator.registerDevice(info); break; }
-        default: coordinator.assignKernel(kernel, device); break;
+        case 0:
+        case 1:
+          coordinator.place(kernel);
+          break;
+        case 2:
+          coordinator.removeKernel(kernel);
+          break;
+        case 3:
+          coordinator.removeKernel(`missing${step}`);
+          break;
+        case 4:
+          coordinator.assignKernel(kernel, device, { force: true });
+          break;
+        case 5:
+          coordinator.unregisterDevice(device);
+          break;
+        case 6: {
+          const info = infos[next(8)];
+          if (info) coordinator.registerDevice(info);
+          break;
+        }
+        default:
+          coordinator.assignKernel(kernel, device);
+          break;
       }
       assertSane(coordinator, `step ${step}`);
     }

@@ -3,7 +3,12 @@ import { describe, test } from 'node:test';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { HybridLogicalClock, hlcLowWord, packHlc, unpackHlc } from '../../../server/src/router/hybridLogicalClock';
 
-interface HammerJob { buffer: SharedArrayBuffer; gate: SharedArrayBuffer; threads: number; events: number }
+interface HammerJob {
+  buffer: SharedArrayBuffer;
+  gate: SharedArrayBuffer;
+  threads: number;
+  events: number;
+}
 
 // Inside a worker this file only hammers the shared clock and sends back what it got.
 if (!isMainThread) {
@@ -14,7 +19,8 @@ if (!isMainThread) {
   Atomics.add(gate, 0, 1);
   while (Atomics.load(gate, 0) < job.threads) Atomics.wait(gate, 0, Atomics.load(gate, 0), 5);
   const got = new BigUint64Array(job.events);
-  for (let i = 0; i < job.events; i++) got[i] = i % 3 === 0 ? clock.receive(packHlc({ physical: 1_000, logical: i % 50 })) : clock.now();
+  for (let i = 0; i < job.events; i++)
+    got[i] = i % 3 === 0 ? clock.receive(packHlc({ physical: 1_000, logical: i % 50 })) : clock.now();
   parentPort?.postMessage(got);
 } else {
   describe('hybrid logical clock', () => {
@@ -68,7 +74,7 @@ if (!isMainThread) {
       assert.equal(many.current(), one.current());
     });
 
-    test('the inbox word is the low 32 bits: physical time\'s low 16 bits, then the logical counter', () => {
+    test("the inbox word is the low 32 bits: physical time's low 16 bits, then the logical counter", () => {
       const timestamp = packHlc({ physical: 0x1234_5678, logical: 0x9abc });
       assert.equal(hlcLowWord(timestamp), 0x5678_9abc);
     });
@@ -93,19 +99,26 @@ if (!isMainThread) {
       const buffer = new SharedArrayBuffer(8);
       const gate = new SharedArrayBuffer(4);
       const events = 200_000;
-      const run = (): Promise<BigUint64Array> => new Promise((resolve, reject) => {
-        const worker = new Worker(__filename, { workerData: { buffer, gate, threads: 2, events } satisfies HammerJob });
-        worker.once('message', (got: BigUint64Array) => resolve(got));
-        worker.once('error', reject);
-      });
+      const run = (): Promise<BigUint64Array> =>
+        new Promise((resolve, reject) => {
+          const worker = new Worker(__filename, {
+            workerData: { buffer, gate, threads: 2, events } satisfies HammerJob,
+          });
+          worker.once('message', (got: BigUint64Array) => resolve(got));
+          worker.once('error', reject);
+        });
       const results = await Promise.all([run(), run()]);
       const all = new Set<bigint>();
       for (const got of results) {
-        for (let i = 1; i < got.length; i++) assert.ok((got[i] ?? 0n) > (got[i - 1] ?? 0n), `thread timestamps increase at event ${i}`);
+        for (let i = 1; i < got.length; i++)
+          assert.ok((got[i] ?? 0n) > (got[i - 1] ?? 0n), `thread timestamps increase at event ${i}`);
         for (const value of got) all.add(value);
       }
       assert.equal(all.size, 2 * events, 'no timestamp was handed out twice');
-      assert.equal(new HybridLogicalClock({ buffer }).current(), [...all].reduce((a, b) => (a > b ? a : b)));
+      assert.equal(
+        new HybridLogicalClock({ buffer }).current(),
+        [...all].reduce((a, b) => (a > b ? a : b)),
+      );
     });
   });
 }

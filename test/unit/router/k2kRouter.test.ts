@@ -17,9 +17,18 @@ describe('K2K router: envelopes and delivery', () => {
     r.addKernel({ index: 0, id: 'a', device: 'webgpu:0' });
     r.addKernel({ index: 1, id: 'b', device: 'webgpu:0' });
     r.addKernel({ index: 2, id: 'c', device: 'webgpu:0' });
-    assert.deepEqual(r.submit({ source: 0, step: 0, messages: [message(1, 7, 10), message(2, 8, 20), message(1, 9, 11)] }), { accepted: 3, refused: 0, duplicates: 0, failed: 0, staged: 0 });
+    assert.deepEqual(
+      r.submit({ source: 0, step: 0, messages: [message(1, 7, 10), message(2, 8, 20), message(1, 9, 11)] }),
+      { accepted: 3, refused: 0, duplicates: 0, failed: 0, staged: 0 },
+    );
     const inbox = r.takeInbox(1, 8, 0);
-    assert.deepEqual(inbox.map((e) => [e.source, e.destination, e.type, e.seq, words(e)[0], e.sendStep]), [[0, 1, 7, 0, 10, 0], [0, 1, 9, 1, 11, 0]]);
+    assert.deepEqual(
+      inbox.map((e) => [e.source, e.destination, e.type, e.seq, words(e)[0], e.sendStep]),
+      [
+        [0, 1, 7, 0, 10, 0],
+        [0, 1, 9, 1, 11, 0],
+      ],
+    );
     assert.equal(r.takeInbox(2, 8, 0)[0]?.seq, 0, 'each pair counts from 0');
     assert.ok((inbox[1]?.timestamp ?? 0n) > (inbox[0]?.timestamp ?? 0n), 'later sends have later times');
     assert.equal(unpackHlc(inbox[0]?.timestamp ?? 0n).physical, 1_700_000_000_000);
@@ -38,11 +47,16 @@ describe('K2K router: envelopes and delivery', () => {
     assert.deepEqual(r.takeInbox(2, 0, 5), [], 'capacity 0 takes nothing');
   });
 
-  test('a full pending queue refuses the sender\'s messages and counts them as its outbox overflow', () => {
+  test("a full pending queue refuses the sender's messages and counts them as its outbox overflow", () => {
     const { router: r } = router();
     r.addKernel({ index: 0, id: 'chatty', device: 'webgpu:0' });
     r.addKernel({ index: 1, id: 'slow', device: 'webgpu:0', pendingLimit: 2 });
-    const result = r.submit({ source: 0, step: 0, messages: [message(1, 0, 1), message(1, 0, 2), message(1, 0, 3), message(1, 0, 4)], outboxFull: 5 });
+    const result = r.submit({
+      source: 0,
+      step: 0,
+      messages: [message(1, 0, 1), message(1, 0, 2), message(1, 0, 3), message(1, 0, 4)],
+      outboxFull: 5,
+    });
     assert.deepEqual(result, { accepted: 2, refused: 2, duplicates: 0, failed: 0, staged: 0 });
     const stats = r.snapshot();
     const chatty = stats.kernels.find((k) => k.id === 'chatty');
@@ -60,12 +74,24 @@ describe('K2K router: envelopes and delivery', () => {
     const { router: r } = router();
     r.addKernel({ index: 0, id: 'a', device: 'webgpu:0' });
     r.addKernel({ index: 1, id: 'b', device: 'webgpu:0', running: false });
-    const result = r.submit({ source: 0, step: 0, messages: [message(9, 0), message(9, 0), message(0xffffffff, 0), message(1, 0)] });
+    const result = r.submit({
+      source: 0,
+      step: 0,
+      messages: [message(9, 0), message(9, 0), message(0xffffffff, 0), message(1, 0)],
+    });
     assert.deepEqual(result, { accepted: 0, refused: 0, duplicates: 0, failed: 4, staged: 0 });
     const stats = r.snapshot();
-    assert.deepEqual(stats.failures, { unknownDestination: 3, destinationStopped: 1, destinationRemoved: 0, sourceRemoved: 0 });
+    assert.deepEqual(stats.failures, {
+      unknownDestination: 3,
+      destinationStopped: 1,
+      destinationRemoved: 0,
+      sourceRemoved: 0,
+    });
     const a = stats.kernels.find((k) => k.id === 'a');
-    assert.deepEqual(a?.unknownDestinations, [{ destination: 9, count: 2 }, { destination: 0xffffffff, count: 1 }]);
+    assert.deepEqual(a?.unknownDestinations, [
+      { destination: 9, count: 2 },
+      { destination: 0xffffffff, count: 1 },
+    ]);
     assert.equal(a?.failures.destinationStopped, 1);
     assert.equal(stats.pairs.find((p) => p.destination === 1)?.failed, 1);
     r.setRunning(1, true);
@@ -92,9 +118,15 @@ describe('K2K router: envelopes and delivery', () => {
     r.addKernel({ index: 0, id: 'a', device: 'webgpu:0' });
     assert.throws(() => r.addKernel({ index: 0, id: 'b', device: 'webgpu:0' }), /"b" cannot take index 0: "a" has it/);
     assert.throws(() => r.addKernel({ index: -1, id: 'c', device: 'webgpu:0' }), /index -1; an index is an integer/);
-    assert.throws(() => r.submit({ source: 3, step: 0, messages: [] }), /submit: no kernel has index 3; add it with addKernel first/);
+    assert.throws(
+      () => r.submit({ source: 3, step: 0, messages: [] }),
+      /submit: no kernel has index 3; add it with addKernel first/,
+    );
     assert.throws(() => r.endStep(0), /endStep is for lockstep mode/);
-    assert.throws(() => new K2KRouter({ pendingLimit: 0 }), /pendingLimit is 0; it must be a whole number of at least 1/);
+    assert.throws(
+      () => new K2KRouter({ pendingLimit: 0 }),
+      /pendingLimit is 0; it must be a whole number of at least 1/,
+    );
   });
 
   test('causality: a message sent after receiving one carries a later time, whatever the wall clock says', () => {
@@ -110,7 +142,7 @@ describe('K2K router: envelopes and delivery', () => {
 });
 
 describe('K2K router: routes and migration', () => {
-  test('decides each pair\'s route from the topology and counts decisions by route', () => {
+  test("decides each pair's route from the topology and counts decisions by route", () => {
     const { router: r } = router({ topology: machine('v100-nvlink-ring') });
     r.addKernel({ index: 0, id: 'a', device: 'cuda:0' });
     r.addKernel({ index: 1, id: 'b', device: 'cuda:1' });
@@ -138,12 +170,18 @@ describe('K2K router: routes and migration', () => {
     r.addKernel({ index: 0, id: 'a', device: 'cuda:0' });
     r.addKernel({ index: 1, id: 'b', device: 'cuda:0' });
     r.submit({ source: 0, step: 0, messages: [1, 2, 3, 4].map((n) => message(1, 0, n)) });
-    assert.deepEqual(r.takeInbox(1, 1, 0).map((e) => e.route.kind), ['sameDevice']);
+    assert.deepEqual(
+      r.takeInbox(1, 1, 0).map((e) => e.route.kind),
+      ['sameDevice'],
+    );
     assert.deepEqual(r.relocate(1, 'cuda:4'), { rerouted: 3 });
     r.submit({ source: 0, step: 1, messages: [message(1, 0, 5)] });
     const inbox = r.takeInbox(1, 10, 1);
     assert.deepEqual(inbox.map(brief), ['0>1#1:2', '0>1#2:3', '0>1#3:4', '0>1#4:5']);
-    assert.deepEqual(new Set(inbox.map((e) => `${e.route.kind} ${e.route.from}→${e.route.to}`)), new Set(['directP2P cuda:0→cuda:4']));
+    assert.deepEqual(
+      new Set(inbox.map((e) => `${e.route.kind} ${e.route.from}→${e.route.to}`)),
+      new Set(['directP2P cuda:0→cuda:4']),
+    );
     assert.equal(r.routeFor(0, 1)?.to, 'cuda:4');
     // The sender moving changes the route of what it sends from then on.
     r.relocate(0, 'cuda:4');
@@ -202,13 +240,20 @@ describe('K2K router: stats', () => {
     r.addKernel({ index: 0, id: 'a', device: 'webgpu:0' });
     r.addKernel({ index: 1, id: 'b', device: 'webgpu:0' });
     r.addKernel({ index: 2, id: 'c', device: 'webgpu:0', running: false });
-    r.submit({ source: 0, step: 0, messages: [message(1, 0), message(1, 0), message(1, 0), message(1, 0), message(2, 0), message(5, 0)] });
+    r.submit({
+      source: 0,
+      step: 0,
+      messages: [message(1, 0), message(1, 0), message(1, 0), message(1, 0), message(2, 0), message(5, 0)],
+    });
     r.takeInbox(1, 1, 0);
     const { totals } = r.snapshot();
     assert.equal(totals.submitted, 6);
     assert.equal(totals.accepted + totals.refused + totals.duplicates + totals.failed, totals.submitted);
     assert.equal(totals.delivered + totals.pending, totals.accepted);
-    assert.deepEqual([totals.accepted, totals.refused, totals.failed, totals.delivered, totals.pending], [3, 1, 2, 1, 2]);
+    assert.deepEqual(
+      [totals.accepted, totals.refused, totals.failed, totals.delivered, totals.pending],
+      [3, 1, 2, 1, 2],
+    );
   });
 
   test('a snapshot is plain data: it survives JSON unchanged', () => {

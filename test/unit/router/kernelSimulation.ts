@@ -31,11 +31,19 @@ function mix(hash: number, value: number): number {
 /** What kernel k sends at a step, given its state: 0-4 messages, some to itself, some far away. */
 export function outboxOf(kernel: number, step: number, state: number, kernels: number): OutboxMessage[] {
   const count = state % 5;
-  return Array.from({ length: count }, (_, i) => message((kernel + 1 + ((state >>> (i * 3)) % kernels)) % kernels, i, state, step, i));
+  return Array.from({ length: count }, (_, i) =>
+    message((kernel + 1 + ((state >>> (i * 3)) % kernels)) % kernels, i, state, step, i),
+  );
 }
 
 /** Runs the plan from `fromStep` on a lockstep router whose kernels 0..n-1 are registered; states start as given. */
-export function runLockstep(router: K2KRouter, plan: SimulationPlan, states: number[], fromStep = 0, until = plan.steps): SimulationTrace {
+export function runLockstep(
+  router: K2KRouter,
+  plan: SimulationPlan,
+  states: number[],
+  fromStep = 0,
+  until = plan.steps,
+): SimulationTrace {
   const trace: SimulationTrace = { inboxes: [], states };
   for (let step = fromStep; step < until; step++) {
     for (const [kernel, device] of plan.moves?.(step) ?? []) router.relocate(kernel, device);

@@ -15,7 +15,8 @@ function freeRunning(options: K2KRouterOptions = {}): K2KRouter {
 describe('K2K router: checkpoints, restores, duplicates', () => {
   test('a restored receiver gets again what it was delivered after its checkpoint, at the same steps', () => {
     const r = freeRunning();
-    for (let step = 0; step < 7; step++) r.submit({ source: 0, step, messages: [message(1, 0, step * 2), message(1, 0, step * 2 + 1)] });
+    for (let step = 0; step < 7; step++)
+      r.submit({ source: 0, step, messages: [message(1, 0, step * 2), message(1, 0, step * 2 + 1)] });
     const first = [0, 1, 2, 3, 4].map((step) => r.takeInbox(1, step === 2 ? 0 : 3, step).map(brief));
     r.acknowledgeCheckpoint(1, 3); // its checkpoint holds the state before step 3
     assert.equal(r.snapshot().kernels[1]?.retained, 6, 'steps 3 and 4 delivered 6 messages; earlier ones are covered');
@@ -36,7 +37,13 @@ describe('K2K router: checkpoints, restores, duplicates', () => {
     r.acknowledgeCheckpoint(0, 2);
     assert.equal(r.restore([0], 2).rewoundPairs, 1);
     // The re-run sends steps 2 and 3 again, then goes on with something new.
-    assert.deepEqual(r.submit({ source: 0, step: 2, messages: [message(1, 0, 2)] }), { accepted: 0, refused: 0, duplicates: 1, failed: 0, staged: 0 });
+    assert.deepEqual(r.submit({ source: 0, step: 2, messages: [message(1, 0, 2)] }), {
+      accepted: 0,
+      refused: 0,
+      duplicates: 1,
+      failed: 0,
+      staged: 0,
+    });
     assert.equal(r.submit({ source: 0, step: 3, messages: [message(1, 0, 3)] }).duplicates, 1);
     assert.equal(r.submit({ source: 0, step: 4, messages: [message(1, 0, 4)] }).accepted, 1);
     assert.deepEqual(r.takeInbox(1, 10, 0).map(brief), ['0>1#0:0', '0>1#1:1', '0>1#2:2', '0>1#3:3', '0>1#4:4']);
@@ -46,7 +53,7 @@ describe('K2K router: checkpoints, restores, duplicates', () => {
     assert.equal(stats.kernels[0]?.duplicates, 2);
   });
 
-  test('a re-run\'s refused message keeps its number, so what follows it is not mistaken for new', () => {
+  test("a re-run's refused message keeps its number, so what follows it is not mistaken for new", () => {
     const r = freeRunning({ pendingLimit: 1 });
     r.submit({ source: 0, step: 0, messages: [message(1, 0, 0), message(1, 0, 1)] }); // #1 refused
     r.takeInbox(1, 1, 0);
@@ -65,7 +72,10 @@ describe('K2K router: checkpoints, restores, duplicates', () => {
     r.takeInbox(1, 1, 2);
     const restored = r.restore([1], 0);
     assert.equal(restored.redelivered, 2);
-    assert.match(restored.incomplete[0] ?? '', /"receiver": messages delivered between steps 0 and 0 are no longer kept \(a later checkpoint was acknowledged, or more than retainLimit 2/);
+    assert.match(
+      restored.incomplete[0] ?? '',
+      /"receiver": messages delivered between steps 0 and 0 are no longer kept \(a later checkpoint was acknowledged, or more than retainLimit 2/,
+    );
   });
 
   test('a restore to before the acknowledged checkpoint says what is gone', () => {
@@ -75,7 +85,7 @@ describe('K2K router: checkpoints, restores, duplicates', () => {
     r.acknowledgeCheckpoint(0, 3);
     r.acknowledgeCheckpoint(1, 3);
     const restored = r.restore([0, 1], 1);
-    assert.equal(restored.redelivered, 1, 'only step 3\'s delivery was still kept');
+    assert.equal(restored.redelivered, 1, "only step 3's delivery was still kept");
     assert.deepEqual(restored.incomplete, [
       '"sender" → 1: sends before step 3 are no longer logged (a later checkpoint was acknowledged, or the log passed retainLimit); re-sent messages from then may be taken as new',
       '"receiver": messages delivered between steps 1 and 2 are no longer kept (a later checkpoint was acknowledged, or more than retainLimit 16384 were delivered since); they cannot be delivered again',
@@ -89,7 +99,10 @@ describe('K2K router: checkpoints, restores, duplicates', () => {
     assert.equal(r.snapshot().kernels[1]?.retained, 0);
     const restored = r.restore([1], 0);
     assert.equal(restored.redelivered, 0);
-    assert.match(restored.incomplete[0] ?? '', /"receiver": messages delivered between steps 0 and 0 are no longer kept .*retainLimit 0/);
+    assert.match(
+      restored.incomplete[0] ?? '',
+      /"receiver": messages delivered between steps 0 and 0 are no longer kept .*retainLimit 0/,
+    );
   });
 
   test('lockstep: every kernel back to a checkpoint replays exactly the run it had, timestamps included', () => {
@@ -112,11 +125,18 @@ describe('K2K router: checkpoints, restores, duplicates', () => {
     const restored = r.restore([0, 1, 2, 3, 4], 12);
     assert.ok(restored.redelivered > 0);
     const replay = runLockstep(r, plan, saved, 12, 30);
-    assert.deepEqual(replay.inboxes, reference.inboxes.slice(12), 'every inbox from the checkpoint on is the one the uninterrupted run had');
+    assert.deepEqual(
+      replay.inboxes,
+      reference.inboxes.slice(12),
+      'every inbox from the checkpoint on is the one the uninterrupted run had',
+    );
     assert.deepEqual(replay.states, reference.states);
     const stats = r.snapshot();
     assert.ok(stats.totals.duplicates > 0, 're-sent messages were recognised');
-    assert.ok(stats.totals.refused > 0 && stats.totals.pending > 0, 'the run had full queues, so the replay had to keep them the same');
+    assert.ok(
+      stats.totals.refused > 0 && stats.totals.pending > 0,
+      'the run had full queues, so the replay had to keep them the same',
+    );
   });
 
   test('lockstep: a restore must include every kernel', () => {

@@ -24,8 +24,19 @@ type Op =
 
 const kernel = fc.nat(KERNELS - 1);
 const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 12, arbitrary: fc.record({ kind: fc.constant('step' as const), kernel, capacity: fc.integer({ min: 0, max: 3 }), sends: fc.array(fc.integer({ min: 0, max: KERNELS + 1 }), { maxLength: 5 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('relocate' as const), kernel, device: fc.constantFrom(...DEVICES) }) },
+  {
+    weight: 12,
+    arbitrary: fc.record({
+      kind: fc.constant('step' as const),
+      kernel,
+      capacity: fc.integer({ min: 0, max: 3 }),
+      sends: fc.array(fc.integer({ min: 0, max: KERNELS + 1 }), { maxLength: 5 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('relocate' as const), kernel, device: fc.constantFrom(...DEVICES) }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('stop' as const, 'start' as const), kernel }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('checkpoint' as const), kernel }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('restore' as const), kernel }) },
@@ -44,7 +55,12 @@ interface Driven {
 
 function runScenario(ops: readonly Op[], pendingLimit: number): void {
   const clock = new ManualClock();
-  const router = new K2KRouter({ topology: machine('v100-nvlink-ring'), pendingLimit, clock: clock.now, wallClock: clock.now });
+  const router = new K2KRouter({
+    topology: machine('v100-nvlink-ring'),
+    pendingLimit,
+    clock: clock.now,
+    wallClock: clock.now,
+  });
   const kernels: Driven[] = [];
   for (let k = 0; k < KERNELS; k++) {
     router.addKernel({ index: k, id: `k${k}`, device: DEVICES[k % DEVICES.length] ?? 'cuda:0' });
@@ -53,7 +69,9 @@ function runScenario(ops: readonly Op[], pendingLimit: number): void {
   // Every message gets an id (its payload); expectedSeq is its place among its pair's messages.
   const sentBy = new Map<number, { source: number; destination: number; seq: number }>();
   const pairCounts = new Map<string, number>();
-  const device = new Map<number, string>(Array.from({ length: KERNELS }, (_, k) => [k, DEVICES[k % DEVICES.length] ?? 'cuda:0']));
+  const device = new Map<number, string>(
+    Array.from({ length: KERNELS }, (_, k) => [k, DEVICES[k % DEVICES.length] ?? 'cuda:0']),
+  );
   let nextId = 1;
   let refusedSeen = 0;
 
@@ -66,9 +84,12 @@ function runScenario(ops: readonly Op[], pendingLimit: number): void {
     for (const envelope of inbox) {
       assert.equal(envelope.route.to, device.get(k), 'routed to where the receiver is now');
       const id = words(envelope)[0] ?? 0;
-      assert.equal(envelope.seq, sentBy.get(id)?.seq, 'the sequence number is the message\'s place in its pair');
+      assert.equal(envelope.seq, sentBy.get(id)?.seq, "the sequence number is the message's place in its pair");
     }
-    driven.received.set(s, inbox.map((envelope) => words(envelope)[0] ?? 0));
+    driven.received.set(
+      s,
+      inbox.map((envelope) => words(envelope)[0] ?? 0),
+    );
     let batch = driven.batches.get(s);
     if (!batch) {
       batch = sends.map((destination) => {
@@ -88,10 +109,24 @@ function runScenario(ops: readonly Op[], pendingLimit: number): void {
     clock.advance(1);
     const driven = op.kind === 'p2p' ? undefined : kernels[op.kernel];
     switch (op.kind) {
-      case 'step': step(op.kernel, op.capacity, op.sends); break;
-      case 'relocate': router.relocate(op.kernel, op.device); device.set(op.kernel, op.device); break;
-      case 'stop': case 'start': if (driven) driven.running = op.kind === 'start'; router.setRunning(op.kernel, op.kind === 'start'); break;
-      case 'checkpoint': if (driven) { driven.checkpoint = driven.nextStep; router.acknowledgeCheckpoint(op.kernel, driven.nextStep); } break;
+      case 'step':
+        step(op.kernel, op.capacity, op.sends);
+        break;
+      case 'relocate':
+        router.relocate(op.kernel, op.device);
+        device.set(op.kernel, op.device);
+        break;
+      case 'stop':
+      case 'start':
+        if (driven) driven.running = op.kind === 'start';
+        router.setRunning(op.kernel, op.kind === 'start');
+        break;
+      case 'checkpoint':
+        if (driven) {
+          driven.checkpoint = driven.nextStep;
+          router.acknowledgeCheckpoint(op.kernel, driven.nextStep);
+        }
+        break;
       case 'restore':
         if (driven) {
           const restored = router.restore([op.kernel], driven.checkpoint);
@@ -100,12 +135,18 @@ function runScenario(ops: readonly Op[], pendingLimit: number): void {
           for (const s of [...driven.received.keys()]) if (s >= driven.checkpoint) driven.received.delete(s);
         }
         break;
-      case 'p2p': router.setEnableP2P(op.on); break;
+      case 'p2p':
+        router.setEnableP2P(op.on);
+        break;
     }
   }
 
   // Drain: everyone runs, re-runs what it had sent, and takes its inbox until nothing is left.
-  for (let k = 0; k < KERNELS; k++) { router.setRunning(k, true); const d = kernels[k]; if (d) d.running = true; }
+  for (let k = 0; k < KERNELS; k++) {
+    router.setRunning(k, true);
+    const d = kernels[k];
+    if (d) d.running = true;
+  }
   for (let round = 0; round < 10_000; round++) {
     const busy = kernels.some((d, k) => router.pendingFor(k) > 0 || [...d.batches.keys()].some((s) => s >= d.nextStep));
     if (!busy) break;
@@ -139,17 +180,29 @@ function runScenario(ops: readonly Op[], pendingLimit: number): void {
   assert.equal(stats.totals.refused, refused);
   assert.equal(refusedSeen, refused, 'the senders saw every refusal');
   for (const k of stats.kernels) {
-    assert.equal(k.outboxOverflow.pendingFull, stats.pairs.filter((p) => p.source === k.index).reduce((sum, p) => sum + p.refused, 0), 'refusals are the sender\'s outbox overflow');
+    assert.equal(
+      k.outboxOverflow.pendingFull,
+      stats.pairs.filter((p) => p.source === k.index).reduce((sum, p) => sum + p.refused, 0),
+      "refusals are the sender's outbox overflow",
+    );
   }
   const toUnknown = [...sentBy.values()].filter((sent) => sent.destination >= KERNELS).length;
   assert.ok(stats.failures.unknownDestination >= toUnknown, 'every message to no kernel counted (again when re-sent)');
-  assert.equal(stats.totals.accepted + stats.totals.refused + stats.totals.duplicates + stats.totals.failed, stats.totals.submitted);
+  assert.equal(
+    stats.totals.accepted + stats.totals.refused + stats.totals.duplicates + stats.totals.failed,
+    stats.totals.submitted,
+  );
 }
 
 describe('K2K router properties', () => {
   test('free-running: no loss, no duplicates, order per pair, every refusal counted, through moves and restores', (t) => {
     t.diagnostic(`fast-check seed ${SEED} (replay: RINGKERNEL_PROPERTY_SEED=${SEED})`);
-    fc.assert(fc.property(fc.array(opArbitrary, { maxLength: 200 }), fc.integer({ min: 1, max: 6 }), (ops, pendingLimit) => runScenario(ops, pendingLimit)), { seed: SEED, numRuns: 150 });
+    fc.assert(
+      fc.property(fc.array(opArbitrary, { maxLength: 200 }), fc.integer({ min: 1, max: 6 }), (ops, pendingLimit) =>
+        runScenario(ops, pendingLimit),
+      ),
+      { seed: SEED, numRuns: 150 },
+    );
   });
 
   test('lockstep: inboxes and states do not depend on placement, moves or submission order', (t) => {
@@ -164,23 +217,45 @@ describe('K2K router properties', () => {
       moveEvery: fc.integer({ min: 1, max: 5 }),
       start: fc.nat(1000),
     });
-    fc.assert(fc.property(planArbitrary, (p) => {
-      const make = (placed: (k: number) => string): K2KRouter => {
-        const r = new K2KRouter({ mode: 'lockstep', topology: machine('dgx-h100'), pendingLimit: p.pendingLimit, clock: new ManualClock().now });
-        for (let k = 0; k < p.kernels; k++) r.addKernel({ index: k, id: `k${k}`, device: placed(k) });
-        return r;
-      };
-      const identity = Array.from({ length: p.kernels }, (_, k) => k);
-      const plain: SimulationPlan = { kernels: p.kernels, steps: p.steps, inboxCapacity: p.inboxCapacity, submitOrder: () => identity };
-      const shuffled: SimulationPlan = {
-        ...plain,
-        submitOrder: (step) => identity.map((k) => (k + p.rotation + step) % p.kernels).reverse(),
-        moves: (step) => (step % p.moveEvery === 0 ? [[step % p.kernels, `cuda:${(p.placement[step % 6] ?? 0 + step) % 8}`]] : []),
-      };
-      const one = runLockstep(make(() => 'cuda:0'), plain, new Array<number>(p.kernels).fill(p.start));
-      const spread = runLockstep(make((k) => `cuda:${p.placement[k] ?? 0}`), shuffled, new Array<number>(p.kernels).fill(p.start));
-      assert.deepEqual(spread.inboxes, one.inboxes);
-      assert.deepEqual(spread.states, one.states);
-    }), { seed: SEED, numRuns: 100 });
+    fc.assert(
+      fc.property(planArbitrary, (p) => {
+        const make = (placed: (k: number) => string): K2KRouter => {
+          const r = new K2KRouter({
+            mode: 'lockstep',
+            topology: machine('dgx-h100'),
+            pendingLimit: p.pendingLimit,
+            clock: new ManualClock().now,
+          });
+          for (let k = 0; k < p.kernels; k++) r.addKernel({ index: k, id: `k${k}`, device: placed(k) });
+          return r;
+        };
+        const identity = Array.from({ length: p.kernels }, (_, k) => k);
+        const plain: SimulationPlan = {
+          kernels: p.kernels,
+          steps: p.steps,
+          inboxCapacity: p.inboxCapacity,
+          submitOrder: () => identity,
+        };
+        const shuffled: SimulationPlan = {
+          ...plain,
+          submitOrder: (step) => identity.map((k) => (k + p.rotation + step) % p.kernels).reverse(),
+          moves: (step) =>
+            step % p.moveEvery === 0 ? [[step % p.kernels, `cuda:${(p.placement[step % 6] ?? 0 + step) % 8}`]] : [],
+        };
+        const one = runLockstep(
+          make(() => 'cuda:0'),
+          plain,
+          new Array<number>(p.kernels).fill(p.start),
+        );
+        const spread = runLockstep(
+          make((k) => `cuda:${p.placement[k] ?? 0}`),
+          shuffled,
+          new Array<number>(p.kernels).fill(p.start),
+        );
+        assert.deepEqual(spread.inboxes, one.inboxes);
+        assert.deepEqual(spread.states, one.states);
+      }),
+      { seed: SEED, numRuns: 100 },
+    );
   });
 });

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildTopology } from '../../../server/src/topology/buildTopology';
 import { GpuTopology } from '../../../server/src/topology/gpuTopology';
-import type { CudaPeerProbe, DeviceProbe, NvmlDeviceProbe, TopologyProbes } from '../../../server/src/probe/probeRecords';
+import type {
+  CudaPeerProbe,
+  DeviceProbe,
+  NvmlDeviceProbe,
+  TopologyProbes,
+} from '../../../server/src/probe/probeRecords';
 import { decideRoute } from '../../../server/src/router/routingDecision';
 import { RoutingTable } from '../../../server/src/router/routingTable';
 import { machine } from '../topology/machines';
@@ -14,14 +19,33 @@ const off = { enableP2P: false };
 function chain(n: number): GpuTopology {
   const bus = (i: number): string => `0000:${(0x10 + i).toString(16)}:00.0`;
   const devices: DeviceProbe[] = Array.from({ length: n }, (_, i) => ({
-    key: `cuda:${i}`, backend: 'cuda', index: i, name: 'NVIDIA A100-SXM4-80GB', pciBusId: bus(i), computeCapability: { major: 8, minor: 0 }, pcieLink: { generation: 4, width: 16 },
+    key: `cuda:${i}`,
+    backend: 'cuda',
+    index: i,
+    name: 'NVIDIA A100-SXM4-80GB',
+    pciBusId: bus(i),
+    computeCapability: { major: 8, minor: 0 },
+    pcieLink: { generation: 4, width: 16 },
   }));
   const nvml: NvmlDeviceProbe[] = devices.map((_, i) => ({
-    device: `cuda:${i}`, nvlinkSupported: true,
-    links: [i - 1, i + 1].filter((j) => j >= 0 && j < n).flatMap((j) => [0, 1, 2, 3].map((l) => ({ link: l, active: true, version: 3, remotePciBusId: bus(j), remoteType: 'gpu' as const }))),
+    device: `cuda:${i}`,
+    nvlinkSupported: true,
+    links: [i - 1, i + 1]
+      .filter((j) => j >= 0 && j < n)
+      .flatMap((j) =>
+        [0, 1, 2, 3].map((l) => ({
+          link: l,
+          active: true,
+          version: 3,
+          remotePciBusId: bus(j),
+          remoteType: 'gpu' as const,
+        })),
+      ),
   }));
   const cudaPeers: CudaPeerProbe[] = [];
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) cudaPeers.push({ from: `cuda:${i}`, to: `cuda:${j}`, canAccessPeer: Math.abs(i - j) === 1 });
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++)
+      if (i !== j) cudaPeers.push({ from: `cuda:${i}`, to: `cuda:${j}`, canAccessPeer: Math.abs(i - j) === 1 });
   const probes: TopologyProbes = { devices, nvml, cudaPeers, pcie: [] };
   return buildTopology(probes);
 }
@@ -57,7 +81,10 @@ describe('routing decisions', () => {
     assert.deepEqual(ring.path, ['cuda:0', 'cuda:1', 'cuda:2']);
     assert.equal(ring.hops, 2);
     assert.equal(ring.bandwidthGBps, 50);
-    assert.match(ring.reason, /no direct peer link from cuda:0 to cuda:2; the widest path cuda:0 → cuda:1 → cuda:2 \(50 GB\/s\) beats the host route's 12\.61 GB\/s/);
+    assert.match(
+      ring.reason,
+      /no direct peer link from cuda:0 to cuda:2; the widest path cuda:0 → cuda:1 → cuda:2 \(50 GB\/s\) beats the host route's 12\.61 GB\/s/,
+    );
     const long = decideRoute(chain(5), 'cuda:0', 'cuda:4', on);
     assert.deepEqual(long.path, ['cuda:0', 'cuda:1', 'cuda:2', 'cuda:3', 'cuda:4']);
     assert.equal(long.interconnects.length, 4);
@@ -89,7 +116,7 @@ describe('routing decisions', () => {
 });
 
 describe('routing table', () => {
-  test('caches each device pair\'s decision until the topology or enableP2P changes', () => {
+  test("caches each device pair's decision until the topology or enableP2P changes", () => {
     const table = new RoutingTable(machine('dgx-h100'), on);
     const first = table.decideDevices('cuda:0', 'cuda:1');
     assert.equal(table.decideDevices('cuda:0', 'cuda:1'), first, 'the same object: no recomputation');

@@ -29,12 +29,20 @@ describe('an 8-GPU NVSwitch box (DGX H100)', () => {
 
   test('is fully connected, every GPU a neighbour of every other, NUMA split by socket', () => {
     assert.equal(topology.isFullyConnected(), true);
-    assert.deepEqual(topology.neighbors('cuda:0'), ['cuda:1', 'cuda:2', 'cuda:3', 'cuda:4', 'cuda:5', 'cuda:6', 'cuda:7']);
+    assert.deepEqual(topology.neighbors('cuda:0'), [
+      'cuda:1',
+      'cuda:2',
+      'cuda:3',
+      'cuda:4',
+      'cuda:5',
+      'cuda:6',
+      'cuda:7',
+    ]);
     assert.deepEqual(topology.numaNeighbors('cuda:0'), ['cuda:1', 'cuda:2', 'cuda:3']);
     assert.deepEqual(topology.numaNeighbors('cuda:6'), ['cuda:4', 'cuda:5', 'cuda:7']);
   });
 
-  test('bisection counts each GPU\'s switch ports once: 4 × 450 = 1800 GB/s, not the 16 pair links summed', () => {
+  test("bisection counts each GPU's switch ports once: 4 × 450 = 1800 GB/s, not the 16 pair links summed", () => {
     const bisection = topology.bisectionBandwidth();
     assert.equal(bisection.bandwidthGBps, 1800);
     assert.equal(bisection.exact, true);
@@ -118,7 +126,10 @@ describe('a 4-GPU NVLink ring (V100 SXM2: 0-1 NV2, 1-2 NV2, 2-3 NV1, 3-0 NV1)', 
     const bisection = topology.bisectionBandwidth();
     assert.equal(bisection.bandwidthGBps, 75);
     const halves = bisection.halves.map((h) => [...h].sort().join(',')).sort();
-    assert.ok(['cuda:0,cuda:1|cuda:2,cuda:3', 'cuda:0,cuda:3|cuda:1,cuda:2'].includes(halves.join('|')), halves.join('|'));
+    assert.ok(
+      ['cuda:0,cuda:1|cuda:2,cuda:3', 'cuda:0,cuda:3|cuda:1,cuda:2'].includes(halves.join('|')),
+      halves.join('|'),
+    );
   });
 
   test('prints NV#, HOST and the NUMA nodes', () => {
@@ -136,7 +147,9 @@ describe('a two-socket PCIe box (4× L40S, no NVLink)', () => {
     assert.deepEqual(topology.link('cuda:2', 'cuda:3')?.interconnect, { kind: 'pcie', level: 'MULTIPLE' });
     assert.deepEqual(topology.link('cuda:1', 'cuda:2')?.interconnect, { kind: 'host', level: 'SYSTEM' });
     assert.equal(topology.link('cuda:0', 'cuda:1')?.source, 'cuda-p2p');
-    assert.ok((topology.link('cuda:0', 'cuda:1')?.latencyUs ?? 0) < (topology.link('cuda:0', 'cuda:2')?.latencyUs ?? 0));
+    assert.ok(
+      (topology.link('cuda:0', 'cuda:1')?.latencyUs ?? 0) < (topology.link('cuda:0', 'cuda:2')?.latencyUs ?? 0),
+    );
   });
 
   test('neighbours and NUMA neighbours stay within the socket', () => {
@@ -166,9 +179,17 @@ describe('a mixed CUDA + WebGPU machine (one H100 through both, plus lavapipe)',
   test('recognises the H100 behind CUDA and Dawn as one physical GPU, and says how', () => {
     const gpus = topology.physicalGpus();
     assert.equal(gpus.length, 2);
-    assert.deepEqual(gpus[0], { id: 'gpu0', name: 'NVIDIA H100 80GB HBM3', devices: ['cuda:0', 'webgpu:0'], method: 'pciDeviceId' });
+    assert.deepEqual(gpus[0], {
+      id: 'gpu0',
+      name: 'NVIDIA H100 80GB HBM3',
+      devices: ['cuda:0', 'webgpu:0'],
+      method: 'pciDeviceId',
+    });
     assert.deepEqual(gpus[1]?.devices, ['webgpu:1']);
-    assert.deepEqual(topology.link('cuda:0', 'webgpu:0')?.interconnect, { kind: 'samePhysicalGpu', method: 'pciDeviceId' });
+    assert.deepEqual(topology.link('cuda:0', 'webgpu:0')?.interconnect, {
+      kind: 'samePhysicalGpu',
+      method: 'pciDeviceId',
+    });
     assert.equal(topology.link('cuda:0', 'webgpu:0')?.source, 'identity');
     assert.deepEqual(topology.aliases('webgpu:0'), ['cuda:0']);
   });
@@ -187,7 +208,10 @@ describe('a mixed CUDA + WebGPU machine (one H100 through both, plus lavapipe)',
     assert.equal(host?.toDeviceGBps, 54.8);
     assert.equal(host?.toHostGBps, 54.9);
     assert.equal(topology.device('cuda:0')?.numaNode, undefined);
-    assert.ok(topology.notes.some((n) => n.startsWith('numa probe unavailable')), topology.notes.join('\n'));
+    assert.ok(
+      topology.notes.some((n) => n.startsWith('numa probe unavailable')),
+      topology.notes.join('\n'),
+    );
     // Staged from CUDA to host (measured 54.9) then into the WebGPU adapter (a quarter of Gen5 x16).
     assert.equal(topology.link('cuda:0', 'webgpu:0')?.bandwidthGBps, 12.6);
   });
@@ -210,12 +234,21 @@ describe('a mixed CUDA + WebGPU machine (one H100 through both, plus lavapipe)',
 
   test('does not guess which of two identical CUDA GPUs a Dawn adapter is', () => {
     const probes = cloneProbes(machineProbes('mixed-cuda-webgpu'));
-    const second: DeviceProbe = { ...must(probes.devices[0], 'cuda:0'), key: 'cuda:1', index: 1, pciBusId: '0000:00:07.0', uuid: 'GPU-11111111-2222-3333-4444-555555555555' };
+    const second: DeviceProbe = {
+      ...must(probes.devices[0], 'cuda:0'),
+      key: 'cuda:1',
+      index: 1,
+      pciBusId: '0000:00:07.0',
+      uuid: 'GPU-11111111-2222-3333-4444-555555555555',
+    };
     probes.devices.push(second);
     const topology2 = buildTopology(probes);
     assert.equal(topology2.link('cuda:0', 'webgpu:0')?.interconnect.kind, 'host');
     assert.equal(topology2.physicalGpus().length, 4);
-    assert.ok(topology2.notes.some((n) => /webgpu:0 may be the same GPU as one of cuda:0, cuda:1/.test(n)), topology2.notes.join('\n'));
+    assert.ok(
+      topology2.notes.some((n) => /webgpu:0 may be the same GPU as one of cuda:0, cuda:1/.test(n)),
+      topology2.notes.join('\n'),
+    );
   });
 });
 
@@ -251,8 +284,16 @@ describe('when probes are missing or wrong', () => {
     const topology = buildTopology(probes);
     assert.equal(topology.devices.length, 3);
     assert.equal(topology.links.length, 6);
-    assert.ok(topology.notes.some((n) => /NVML record names cuda:3, which is not among the devices/.test(n)), topology.notes.join('\n'));
-    assert.ok(topology.notes.some((n) => /cuda:0 NVLink \d goes to a GPU at 00000000:86:00.0 that is not among the devices/.test(n)), topology.notes.join('\n'));
+    assert.ok(
+      topology.notes.some((n) => /NVML record names cuda:3, which is not among the devices/.test(n)),
+      topology.notes.join('\n'),
+    );
+    assert.ok(
+      topology.notes.some((n) =>
+        /cuda:0 NVLink \d goes to a GPU at 00000000:86:00.0 that is not among the devices/.test(n),
+      ),
+      topology.notes.join('\n'),
+    );
     assert.ok(topology.notes.some((n) => /CUDA peer record names cuda:3/.test(n)));
   });
 
@@ -270,7 +311,8 @@ describe('when probes are missing or wrong', () => {
 
   test('NVLink present but peer access denied is routed through the host and said so', () => {
     const probes = cloneProbes(machineProbes('dgx-h100'));
-    for (const peer of probes.cudaPeers ?? []) if (peer.from === 'cuda:0' && peer.to === 'cuda:1') peer.canAccessPeer = false;
+    for (const peer of probes.cudaPeers ?? [])
+      if (peer.from === 'cuda:0' && peer.to === 'cuda:1') peer.canAccessPeer = false;
     const topology = buildTopology(probes);
     assert.equal(topology.link('cuda:0', 'cuda:1')?.interconnect.kind, 'host');
     assert.equal(topology.link('cuda:1', 'cuda:0')?.interconnect.kind, 'nvswitch');
@@ -290,7 +332,9 @@ describe('when probes are missing or wrong', () => {
   });
 
   test('without PCIe link or architecture, the host link is assumed Gen4 x16 and said so', () => {
-    const probes: TopologyProbes = { devices: [{ key: 'webgpu:0', backend: 'webgpu', index: 0, name: 'AMD Radeon RX 7900 XTX' }] };
+    const probes: TopologyProbes = {
+      devices: [{ key: 'webgpu:0', backend: 'webgpu', index: 0, name: 'AMD Radeon RX 7900 XTX' }],
+    };
     const topology = buildTopology(probes);
     assert.match(topology.device('webgpu:0')?.hostLink.source ?? '', /Gen4 x16 \(assumed\)/);
     assert.ok(topology.notes.includes('webgpu:0: PCIe link and architecture unknown; Gen4 x16 assumed'));
@@ -315,8 +359,14 @@ describe('when probes are missing or wrong', () => {
     device.index = -1;
     const parsed = parseTopologyProbes(probes, 'dgx-h100.json');
     assert.equal(parsed.ok, false);
-    assert.equal(parsed.ok ? '' : parsed.error, 'dgx-h100.json: devices[2].index: expected a non negative integer number, found number -1');
-    const measured = parseTopologyProbes({ devices: [], measured: [{ from: 'cuda:0', to: 'cuda:1', bandwidthGBps: 10, latencyUs: 1 }] });
+    assert.equal(
+      parsed.ok ? '' : parsed.error,
+      'dgx-h100.json: devices[2].index: expected a non negative integer number, found number -1',
+    );
+    const measured = parseTopologyProbes({
+      devices: [],
+      measured: [{ from: 'cuda:0', to: 'cuda:1', bandwidthGBps: 10, latencyUs: 1 }],
+    });
     assert.match(measured.ok ? '' : measured.error, /measured\[0\]\.measured: expected true/);
   });
 });

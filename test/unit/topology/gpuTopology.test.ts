@@ -6,8 +6,14 @@ import { combinations, widestPath, type Edge } from '../../../server/src/topolog
 import { nvlinkGBpsPerLink, pcieGBps } from '../../../server/src/topology/interconnect';
 import { machineKey } from '../../../server/src/topology/machineKey';
 import {
-  normalizePciBusId, normalizeUuid, nvlinkRemoteType, pcieLevel,
-  type CudaPeerProbe, type DeviceProbe, type NvmlDeviceProbe, type TopologyProbes,
+  normalizePciBusId,
+  normalizeUuid,
+  nvlinkRemoteType,
+  pcieLevel,
+  type CudaPeerProbe,
+  type DeviceProbe,
+  type NvmlDeviceProbe,
+  type TopologyProbes,
 } from '../../../server/src/probe/probeRecords';
 import { machine } from './machines';
 
@@ -15,15 +21,33 @@ import { machine } from './machines';
 function chain(n: number, links: number): TopologyProbes {
   const bus = (i: number): string => `0000:${(0x10 + i).toString(16)}:00.0`;
   const devices: DeviceProbe[] = Array.from({ length: n }, (_, i) => ({
-    key: `cuda:${i}`, backend: 'cuda', index: i, name: 'NVIDIA A100-SXM4-80GB', pciBusId: bus(i),
-    computeCapability: { major: 8, minor: 0 }, pcieLink: { generation: 4, width: 16 },
+    key: `cuda:${i}`,
+    backend: 'cuda',
+    index: i,
+    name: 'NVIDIA A100-SXM4-80GB',
+    pciBusId: bus(i),
+    computeCapability: { major: 8, minor: 0 },
+    pcieLink: { generation: 4, width: 16 },
   }));
   const nvml: NvmlDeviceProbe[] = devices.map((_, i) => ({
-    device: `cuda:${i}`, nvlinkSupported: true,
-    links: [i - 1, i + 1].filter((j) => j >= 0 && j < n).flatMap((j) => Array.from({ length: links }, (_, l) => ({ link: l, active: true, version: 3, remotePciBusId: bus(j), remoteType: 'gpu' as const }))),
+    device: `cuda:${i}`,
+    nvlinkSupported: true,
+    links: [i - 1, i + 1]
+      .filter((j) => j >= 0 && j < n)
+      .flatMap((j) =>
+        Array.from({ length: links }, (_, l) => ({
+          link: l,
+          active: true,
+          version: 3,
+          remotePciBusId: bus(j),
+          remoteType: 'gpu' as const,
+        })),
+      ),
   }));
   const cudaPeers: CudaPeerProbe[] = [];
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) cudaPeers.push({ from: `cuda:${i}`, to: `cuda:${j}`, canAccessPeer: Math.abs(i - j) === 1 });
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++)
+      if (i !== j) cudaPeers.push({ from: `cuda:${i}`, to: `cuda:${j}`, canAccessPeer: Math.abs(i - j) === 1 });
   return { devices, nvml, cudaPeers, pcie: [] };
 }
 
@@ -45,7 +69,11 @@ describe('best path', () => {
       { from: 'cuda:1', to: 'cuda:2', bandwidthGBps: 101, latencyUs: 2, measured: true },
     ];
     assert.deepEqual(buildTopology(probes).bestPath('cuda:0', 'cuda:2')?.devices, ['cuda:0', 'cuda:2']);
-    assert.deepEqual(buildTopology(probes).bestPath('cuda:0', 'cuda:2', { tolerance: 0 })?.devices, ['cuda:0', 'cuda:1', 'cuda:2']);
+    assert.deepEqual(buildTopology(probes).bestPath('cuda:0', 'cuda:2', { tolerance: 0 })?.devices, [
+      'cuda:0',
+      'cuda:1',
+      'cuda:2',
+    ]);
   });
 
   test('a device with itself is zero hops; unknown devices have no path', () => {
@@ -63,11 +91,20 @@ describe('best path', () => {
     // 0→1 wide but long (0-2-3-1: 100,100,100), 0→1 direct narrow (50). Then 1→4 at 40.
     // Best to 1 is the 3-hop route, but to 4 both routes bottleneck at 40 and the 2-hop one must win.
     const edges: Edge[] = [
-      { from: 0, to: 2, bandwidth: 100, latency: 1 }, { from: 2, to: 3, bandwidth: 100, latency: 1 }, { from: 3, to: 1, bandwidth: 100, latency: 1 },
-      { from: 0, to: 1, bandwidth: 50, latency: 1 }, { from: 1, to: 4, bandwidth: 40, latency: 1 },
+      { from: 0, to: 2, bandwidth: 100, latency: 1 },
+      { from: 2, to: 3, bandwidth: 100, latency: 1 },
+      { from: 3, to: 1, bandwidth: 100, latency: 1 },
+      { from: 0, to: 1, bandwidth: 50, latency: 1 },
+      { from: 1, to: 4, bandwidth: 40, latency: 1 },
     ];
-    assert.deepEqual(widestPath(5, edges, 0, 1, 0)?.map((e) => e.to), [2, 3, 1]);
-    assert.deepEqual(widestPath(5, edges, 0, 4, 0)?.map((e) => e.to), [1, 4]);
+    assert.deepEqual(
+      widestPath(5, edges, 0, 1, 0)?.map((e) => e.to),
+      [2, 3, 1],
+    );
+    assert.deepEqual(
+      widestPath(5, edges, 0, 4, 0)?.map((e) => e.to),
+      [1, 4],
+    );
     assert.equal(widestPath(5, edges, 4, 0, 0), undefined);
   });
 });
@@ -75,7 +112,17 @@ describe('best path', () => {
 describe('bisection', () => {
   test('enumerates every balanced split up to 16 devices', () => {
     assert.equal([...combinations(16, 8)].length, 12870);
-    assert.deepEqual([...combinations(4, 2)], [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]]);
+    assert.deepEqual(
+      [...combinations(4, 2)],
+      [
+        [0, 1],
+        [0, 2],
+        [0, 3],
+        [1, 2],
+        [1, 3],
+        [2, 3],
+      ],
+    );
   });
 
   test('an odd count splits 2 | 3 and checks both directions', () => {
@@ -99,7 +146,7 @@ describe('bisection', () => {
 });
 
 describe('serialisation', () => {
-  test('toJSON carries devices, labelled links, every pair\'s best path, physical GPUs, bisection and notes', () => {
+  test("toJSON carries devices, labelled links, every pair's best path, physical GPUs, bisection and notes", () => {
     const topology = machine('v100-nvlink-ring');
     const json = JSON.parse(JSON.stringify(topology)) as ReturnType<GpuTopology['toJSON']>;
     assert.equal(json.version, 1);
@@ -107,7 +154,15 @@ describe('serialisation', () => {
     assert.equal(json.links.length, 12);
     assert.equal(json.links.find((l) => l.from === 'cuda:0' && l.to === 'cuda:1')?.label, 'NVLink2 ×2');
     const path = json.paths.find((p) => p.from === 'cuda:0' && p.to === 'cuda:2');
-    assert.deepEqual(path, { from: 'cuda:0', to: 'cuda:2', devices: ['cuda:0', 'cuda:1', 'cuda:2'], hops: 2, bottleneckGBps: 50, latencyUs: 4, basis: 'estimated' });
+    assert.deepEqual(path, {
+      from: 'cuda:0',
+      to: 'cuda:2',
+      devices: ['cuda:0', 'cuda:1', 'cuda:2'],
+      hops: 2,
+      bottleneckGBps: 50,
+      latencyUs: 4,
+      basis: 'estimated',
+    });
     assert.equal(json.bisection.bandwidthGBps, 75);
     assert.equal(json.fullyConnected, false);
     assert.equal(json.physicalGpus.length, 4);
@@ -115,7 +170,9 @@ describe('serialisation', () => {
 
   test('toData round-trips through JSON into an equal topology', () => {
     const topology = machine('mixed-cuda-webgpu');
-    const again = GpuTopology.fromData(JSON.parse(JSON.stringify(topology.toData())) as ReturnType<GpuTopology['toData']>);
+    const again = GpuTopology.fromData(
+      JSON.parse(JSON.stringify(topology.toData())) as ReturnType<GpuTopology['toData']>,
+    );
     assert.equal(again.toMatrixText(), topology.toMatrixText());
     assert.equal(again.machineKey, topology.machineKey);
   });

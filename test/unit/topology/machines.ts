@@ -28,9 +28,16 @@ export function deviceInfo(probe: DeviceProbe): DeviceInfo {
     index: probe.index,
     name: probe.name,
     vendor: probe.vendor ?? 'unknown',
-    detail: probe.computeCapability ? `compute ${probe.computeCapability.major}.${probe.computeCapability.minor}` : 'Vulkan',
+    detail: probe.computeCapability
+      ? `compute ${probe.computeCapability.major}.${probe.computeCapability.minor}`
+      : 'Vulkan',
     peerCapable: probe.backend === 'cuda',
-    limits: { maxBufferBytes: 2 ** 31, maxBindingBytes: 2 ** 31, maxWorkgroupsPerDimension: 65535, maxThreadsPerWorkgroup: 1024 },
+    limits: {
+      maxBufferBytes: 2 ** 31,
+      maxBindingBytes: 2 ** 31,
+      maxWorkgroupsPerDimension: 65535,
+      maxThreadsPerWorkgroup: 1024,
+    },
   };
   if (probe.memoryTotalBytes !== undefined) info.memoryTotalBytes = probe.memoryTotalBytes;
   if (probe.memoryFreeBytes !== undefined) info.memoryFreeBytes = probe.memoryFreeBytes;

@@ -7,7 +7,9 @@ import { parseLinkSpeed, parseLinkWidth, parseNumaNode, readPciSysfs } from '../
 import { sysfsSource } from '../../../server/src/probe/child/hardwareProbe';
 
 /** A sysfs tree like Linux's: devices under /sys/devices/pci…/<port>/<gpu>, linked from /sys/bus/pci/devices. */
-function fakeSysfs(devices: Record<string, { files: Record<string, string>; port?: { id: string; maxSpeed: string } }>): string {
+function fakeSysfs(
+  devices: Record<string, { files: Record<string, string>; port?: { id: string; maxSpeed: string } }>,
+): string {
   const root = mkdtempSync(join(tmpdir(), 'ringkernel-sysfs-'));
   const bus = join(root, 'bus', 'pci', 'devices');
   mkdirSync(bus, { recursive: true });
@@ -25,7 +27,18 @@ function fakeSysfs(devices: Record<string, { files: Record<string, string>; port
 
 describe('sysfs PCI facts', () => {
   test('parses link speeds of every generation, widths and NUMA nodes as the kernel prints them', () => {
-    assert.deepEqual(['2.5 GT/s PCIe', '5.0 GT/s PCIe', '8.0 GT/s PCIe', '16.0 GT/s PCIe', '32.0 GT/s PCIe', '64.0 GT/s PCIe', '8 GT/s\n'].map(parseLinkSpeed), [1, 2, 3, 4, 5, 6, 3]);
+    assert.deepEqual(
+      [
+        '2.5 GT/s PCIe',
+        '5.0 GT/s PCIe',
+        '8.0 GT/s PCIe',
+        '16.0 GT/s PCIe',
+        '32.0 GT/s PCIe',
+        '64.0 GT/s PCIe',
+        '8 GT/s\n',
+      ].map(parseLinkSpeed),
+      [1, 2, 3, 4, 5, 6, 3],
+    );
     assert.equal(parseLinkSpeed('Unknown'), undefined);
     assert.equal(parseLinkSpeed('3.3 GT/s'), undefined);
     assert.equal(parseLinkWidth('16\n'), 16);
@@ -36,13 +49,30 @@ describe('sysfs PCI facts', () => {
     assert.equal(parseNumaNode(''), undefined);
   });
 
-  test('reads the NUMA node and link of a device by its bus id, in NVML\'s 8-digit form too', () => {
-    const root = fakeSysfs({ '0000:18:00.0': { files: { numa_node: '1\n', current_link_speed: '32.0 GT/s PCIe\n', current_link_width: '16\n', max_link_speed: '32.0 GT/s PCIe\n' } } });
-    assert.deepEqual(readPciSysfs('00000000:18:00.0', root), { numaNode: 1, link: { generation: 5, width: 16 }, problems: [] });
+  test("reads the NUMA node and link of a device by its bus id, in NVML's 8-digit form too", () => {
+    const root = fakeSysfs({
+      '0000:18:00.0': {
+        files: {
+          numa_node: '1\n',
+          current_link_speed: '32.0 GT/s PCIe\n',
+          current_link_width: '16\n',
+          max_link_speed: '32.0 GT/s PCIe\n',
+        },
+      },
+    });
+    assert.deepEqual(readPciSysfs('00000000:18:00.0', root), {
+      numaNode: 1,
+      link: { generation: 5, width: 16 },
+      problems: [],
+    });
   });
 
   test('numa_node -1 means unknown, not node -1', () => {
-    const root = fakeSysfs({ '0000:18:00.0': { files: { numa_node: '-1\n', current_link_speed: '16.0 GT/s PCIe\n', current_link_width: '8\n' } } });
+    const root = fakeSysfs({
+      '0000:18:00.0': {
+        files: { numa_node: '-1\n', current_link_speed: '16.0 GT/s PCIe\n', current_link_width: '8\n' },
+      },
+    });
     const info = readPciSysfs('0000:18:00.0', root);
     assert.equal(info.numaNode, undefined);
     assert.deepEqual(info.link, { generation: 4, width: 8 });
@@ -51,7 +81,12 @@ describe('sysfs PCI facts', () => {
   test('a GPU idling at Gen1 counts at the speed both ends of its link support', () => {
     const root = fakeSysfs({
       '0000:18:00.0': {
-        files: { numa_node: '0\n', current_link_speed: '2.5 GT/s PCIe\n', current_link_width: '16\n', max_link_speed: '32.0 GT/s PCIe\n' },
+        files: {
+          numa_node: '0\n',
+          current_link_speed: '2.5 GT/s PCIe\n',
+          current_link_width: '16\n',
+          max_link_speed: '32.0 GT/s PCIe\n',
+        },
         port: { id: '0000:00:01.0', maxSpeed: '16.0 GT/s PCIe' },
       },
     });
@@ -64,10 +99,16 @@ describe('sysfs PCI facts', () => {
     const root = fakeSysfs({ '0000:18:00.0': { files: { current_link_speed: 'Unknown\n' } } });
     const info = readPciSysfs('0000:18:00.0', root);
     assert.equal(info.link, undefined);
-    assert.deepEqual(info.problems.map((p) => p.what), ['numa', 'link']);
+    assert.deepEqual(
+      info.problems.map((p) => p.what),
+      ['numa', 'link'],
+    );
     assert.match(info.problems[1]?.message ?? '', /"Unknown"/);
     const missing = readPciSysfs('0000:99:00.0', root);
-    assert.deepEqual(missing.problems.map((p) => p.what), ['numa', 'link']);
+    assert.deepEqual(
+      missing.problems.map((p) => p.what),
+      ['numa', 'link'],
+    );
     assert.match(readPciSysfs('not-a-bus-id', root).problems[0]?.message ?? '', /not a PCI bus id/);
   });
 

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { capDiagnostics, LineIndex, positionFromUtf8Column, range, type Diagnostic } from '../../../server/src/validation/diagnostic';
+import {
+  capDiagnostics,
+  LineIndex,
+  positionFromUtf8Column,
+  range,
+  type Diagnostic,
+} from '../../../server/src/validation/diagnostic';
 
 test('LineIndex maps offsets to lines and UTF-16 columns across \\n, \\r\\n and \\r', () => {
   const text = 'ab\r\ncd\reé😀x\nlast';
@@ -34,7 +40,10 @@ test('UTF-8 byte columns (clang) become UTF-16 columns', () => {
 
 test('capDiagnostics keeps the first ones in document order and says how many more there were', () => {
   const many: Diagnostic[] = Array.from({ length: 10_000 }, (_, i) => ({
-    range: range(10_000 - i, 0, 10_000 - i, 1), severity: 'error', message: `e${i}`, source: 'test',
+    range: range(10_000 - i, 0, 10_000 - i, 1),
+    severity: 'error',
+    message: `e${i}`,
+    source: 'test',
   }));
   const capped = capDiagnostics(many, 1000, 'test');
   assert.equal(capped.length, 1001);

@@ -27,8 +27,14 @@ test('the pre-pass blanks MSL-only words with spaces of the same length, and not
     '                          float* t [[threadgroup(0)]]) { float vertex = a.device; }',
     '       VertexOut vs(uint id [[vertex_id]]) { return {}; } // kernel void in a comment',
   ]);
-  assert.deepEqual(stages.map((s) => s.word), ['kernel', 'vertex']);
-  assert.deepEqual(addressSpaces.map((s) => s.word), ['device', 'constant', 'threadgroup']);
+  assert.deepEqual(
+    stages.map((s) => s.word),
+    ['kernel', 'vertex'],
+  );
+  assert.deepEqual(
+    addressSpaces.map((s) => s.word),
+    ['device', 'constant', 'threadgroup'],
+  );
 });
 
 test('valid real-world MSL (compute, image, render, templates) produces no diagnostics', async () => {
@@ -38,9 +44,15 @@ test('valid real-world MSL (compute, image, render, templates) produces no diagn
   for (const file of files) {
     const result = await validateMslWithParser(read(file));
     assert.equal(result.skipped, undefined);
-    assert.deepEqual(result.diagnostics.map((d) => `${d.range.start.line + 1}: ${d.message}`), [], file);
+    assert.deepEqual(
+      result.diagnostics.map((d) => `${d.range.start.line + 1}: ${d.message}`),
+      [],
+      file,
+    );
   }
-  const example = await validateMslWithParser(readFileSync(fixture('..', '..', 'examples', 'kernels', 'saxpy.metal'), 'utf8'));
+  const example = await validateMslWithParser(
+    readFileSync(fixture('..', '..', 'examples', 'kernels', 'saxpy.metal'), 'utf8'),
+  );
   assert.deepEqual(example.diagnostics, []);
 });
 
@@ -49,7 +61,10 @@ test('syntax errors and signature mistakes are reported at their exact line and 
   assert.equal(result.validator, 'ringkernel-msl');
   const shown = result.diagnostics
     .sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character)
-    .map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1}-${d.range.end.line + 1}:${d.range.end.character + 1} ${d.code ?? ''} ${d.message}`);
+    .map(
+      (d) =>
+        `${d.range.start.line + 1}:${d.range.start.character + 1}-${d.range.end.line + 1}:${d.range.end.character + 1} ${d.code ?? ''} ${d.message}`,
+    );
   assert.deepEqual(shown, [
     "5:8-5:13 kernel-return-type kernel function 'bad_return' must return void, not 'float'",
     "12:49-12:58 duplicate-index [[buffer(0)]] is already used by parameter 'a' on line 11: each buffer index may appear once in 'duplicate_indices'",
@@ -60,34 +75,46 @@ test('syntax errors and signature mistakes are reported at their exact line and 
   ]);
 });
 
-test('the C++ grammar\'s gaps are bridged: a statement macro without \';\', an assignment in a comma expression, short(...) in a braced list', async () => {
+test("the C++ grammar's gaps are bridged: a statement macro without ';', an assignment in a comma expression, short(...) in a braced list", async () => {
   // Each form alone, so a failure names the one that regressed.
   const forms = [
     '#define ASSUME(x) __builtin_assume(x);\nkernel void k(device uint* a [[buffer(0)]], uint i [[thread_position_in_grid]]) {\n  ASSUME(i < 1024)\n  a[i] = 1;\n}\n',
     'fragment float4 fs(float4 p [[position]]) {\n  bool h = false;\n  !h ? (h = true, discard_fragment()) : (void)0;\n  return p;\n}\n',
     'kernel void k(device short* o [[buffer(0)]]) {\n  auto t = T{ A<short, 2>({ short(1), short(2) }), A<short, 2>({ short(3), short(-4) }) };\n  o[0] = t.a[0];\n}\n',
   ];
-  for (const form of forms) assert.deepEqual((await validateMslWithParser(form)).diagnostics.map((d) => d.message), [], form);
+  for (const form of forms)
+    assert.deepEqual(
+      (await validateMslWithParser(form)).diagnostics.map((d) => d.message),
+      [],
+      form,
+    );
   // The rewrites keep positions and do not hide real mistakes next to them; messages quote the user's text.
-  const broken = await validateMslWithParser('kernel void k(device short* o [[buffer(0)]]) {\n  auto t = A<short, 2>({ short(1) short(2) });\n  x = (h = , f());\n}\n');
-  assert.deepEqual(broken.diagnostics.map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1} ${d.message}`), [
-    "2:26 syntax error: unexpected 'short(1)'",
-    "3:10 syntax error: unexpected '='",
-  ]);
+  const broken = await validateMslWithParser(
+    'kernel void k(device short* o [[buffer(0)]]) {\n  auto t = A<short, 2>({ short(1) short(2) });\n  x = (h = , f());\n}\n',
+  );
+  assert.deepEqual(
+    broken.diagnostics.map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1} ${d.message}`),
+    ["2:26 syntax error: unexpected 'short(1)'", "3:10 syntax error: unexpected '='"],
+  );
 });
 
 test('an error cascade is reported by its first error only, and the rest of the file is still checked', async () => {
   const result = await validateMslWithParser(read('cascade.metal'));
-  assert.deepEqual(result.diagnostics.map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1} ${d.code ?? ''} ${d.message}`), [
-    "7:57 syntax syntax error: unexpected ']'",
-    "16:25 missing-semicolon syntax error: expected ';' after '2.0f' at the end of line 16",
-  ]);
+  assert.deepEqual(
+    result.diagnostics.map(
+      (d) => `${d.range.start.line + 1}:${d.range.start.character + 1} ${d.code ?? ''} ${d.message}`,
+    ),
+    [
+      "7:57 syntax syntax error: unexpected ']'",
+      "16:25 missing-semicolon syntax error: expected ';' after '2.0f' at the end of line 16",
+    ],
+  );
 });
 
 test('clang-style Metal compiler output is read with UTF-8 columns, notes attached', () => {
   const text = '// é\nkernel void k() {\n  int 😀 = x;\n}\n';
   const log = [
-    '/tmp/ringkernel-metal-1/input.metal:3:14: error: use of undeclared identifier \'x\'',
+    "/tmp/ringkernel-metal-1/input.metal:3:14: error: use of undeclared identifier 'x'",
     '  int 😀 = x;',
     '             ^',
     '/tmp/ringkernel-metal-1/input.metal:2:13: note: in this function',
@@ -163,5 +190,8 @@ test('brackets nested past the limit are not parsed, saying so, and later files 
   assert.equal(result.unchecked, true);
   const clean = await validateMslWithParser(read('reduction.metal'));
   assert.equal(clean.skipped, undefined);
-  assert.deepEqual(clean.diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.deepEqual(
+    clean.diagnostics.filter((d) => d.severity === 'error'),
+    [],
+  );
 });

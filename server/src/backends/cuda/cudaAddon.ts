@@ -41,7 +41,11 @@ export interface CudaError extends Error, CudaErrorInfo {
 }
 
 export function isCudaError(error: unknown): error is CudaError {
-  return error instanceof Error && typeof (error as Partial<CudaError>).call === 'string' && typeof (error as Partial<CudaError>).code === 'number';
+  return (
+    error instanceof Error &&
+    typeof (error as Partial<CudaError>).call === 'string' &&
+    typeof (error as Partial<CudaError>).code === 'number'
+  );
 }
 
 export interface DriverStatus {

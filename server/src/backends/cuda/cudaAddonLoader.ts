@@ -36,7 +36,8 @@ function buildFailure(root: string): string | undefined {
 
 /** 'current', 'older' (a build from before allocation handles: it must be rebuilt), or 'foreign'. */
 function addonShape(value: unknown): 'current' | 'older' | 'foreign' {
-  const has = (name: string): boolean => typeof value === 'object' && value !== null && typeof (value as Record<string, unknown>)[name] === 'function';
+  const has = (name: string): boolean =>
+    typeof value === 'object' && value !== null && typeof (value as Record<string, unknown>)[name] === 'function';
   if (!has('driverStatus') || !has('launchKernel')) return 'foreign';
   return has('liveResources') ? 'current' : 'older';
 }
@@ -79,15 +80,22 @@ export function findCudaAddon(options: FindCudaAddonOptions): CudaAddonLoad {
       const exports: unknown = load(path);
       const shape = addonShape(exports);
       if (shape === 'current') return { ok: true, addon: exports as CudaAddon, path };
-      tried.push(`${path}${origin}: loaded, but it is ${shape === 'older' ? 'an older build of the addon than this code expects (rebuild it)' : 'not the RingKernel CUDA addon'}`);
+      tried.push(
+        `${path}${origin}: loaded, but it is ${shape === 'older' ? 'an older build of the addon than this code expects (rebuild it)' : 'not the RingKernel CUDA addon'}`,
+      );
     } catch (error) {
-      tried.push(`${path}${origin}: ${error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error)}`);
+      tried.push(
+        `${path}${origin}: ${error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error)}`,
+      );
     }
   }
 
   const lines = ['The RingKernel CUDA addon could not be loaded, so the CUDA backend is unavailable.'];
   if (tried.length > 0) lines.push(`Tried:\n${tried.map((t) => `  - ${t}`).join('\n')}`);
-  else lines.push(`No package root (a directory with package.json) was found above ${options.searchFrom}, and $${CUDA_ADDON_ENV} is not set.`);
+  else
+    lines.push(
+      `No package root (a directory with package.json) was found above ${options.searchFrom}, and $${CUDA_ADDON_ENV} is not set.`,
+    );
   const failure = root !== undefined ? buildFailure(root) : undefined;
   if (failure !== undefined) lines.push(`The last native build failed: ${failure}`);
   lines.push(

@@ -2,10 +2,27 @@
 // through our addon (which loads libcuda.so.1 at run time). Runs inside a device host; one host
 // holds every CUDA device, so peer copies stay in one process.
 import type { BackendName } from '../backendReport';
-import type { BufferHandle, DeviceInfo, GpuBackend, CompiledKernelHandle, KernelSource, StepLaunch, StepTiming, Timing } from '../backend';
+import type {
+  BufferHandle,
+  DeviceInfo,
+  GpuBackend,
+  CompiledKernelHandle,
+  KernelSource,
+  StepLaunch,
+  StepTiming,
+  Timing,
+} from '../backend';
 import { GpuError, type GpuErrorCode } from '../gpuError';
 import { OUTBOX_HEADER_BYTES, inAbiOrder } from '../../abi/kernelAbi';
-import { isCudaError, type CudaAddon, type CudaAllocation, type CudaFunction, type CudaModule, type CudaStream, type DeviceMemory } from './cudaAddon';
+import {
+  isCudaError,
+  type CudaAddon,
+  type CudaAllocation,
+  type CudaFunction,
+  type CudaModule,
+  type CudaStream,
+  type DeviceMemory,
+} from './cudaAddon';
 import { loadCudaAddon } from './cudaAddonLoader';
 import { errorMessage } from '../../logger';
 
@@ -23,9 +40,16 @@ const RANGE_STAGING_GRAIN = 64 * 1024;
 
 /** CUDA errors after which the context is unusable: the host must be restarted. */
 const STICKY_ERRORS = new Set([
-  'CUDA_ERROR_ILLEGAL_ADDRESS', 'CUDA_ERROR_ILLEGAL_INSTRUCTION', 'CUDA_ERROR_MISALIGNED_ADDRESS',
-  'CUDA_ERROR_INVALID_ADDRESS_SPACE', 'CUDA_ERROR_INVALID_PC', 'CUDA_ERROR_LAUNCH_FAILED', 'CUDA_ERROR_HARDWARE_STACK_ERROR',
-  'CUDA_ERROR_ASSERT', 'CUDA_ERROR_ECC_UNCORRECTABLE', 'CUDA_ERROR_LAUNCH_TIMEOUT',
+  'CUDA_ERROR_ILLEGAL_ADDRESS',
+  'CUDA_ERROR_ILLEGAL_INSTRUCTION',
+  'CUDA_ERROR_MISALIGNED_ADDRESS',
+  'CUDA_ERROR_INVALID_ADDRESS_SPACE',
+  'CUDA_ERROR_INVALID_PC',
+  'CUDA_ERROR_LAUNCH_FAILED',
+  'CUDA_ERROR_HARDWARE_STACK_ERROR',
+  'CUDA_ERROR_ASSERT',
+  'CUDA_ERROR_ECC_UNCORRECTABLE',
+  'CUDA_ERROR_LAUNCH_TIMEOUT',
 ]);
 
 /** Turns an addon error into a GpuError naming what failed; sticky faults say the host restarts. */
@@ -33,9 +57,13 @@ function cudaFailure(error: unknown, code: GpuErrorCode, context: string): GpuEr
   if (error instanceof GpuError) return error;
   if (!isCudaError(error)) return GpuError.wrap(error, code, context);
   if (STICKY_ERRORS.has(error.name)) {
-    return new GpuError('KERNEL_FAULT', `${context}: ${error.name} (${error.message}); the CUDA context is now unusable, so the device host restarts`);
+    return new GpuError(
+      'KERNEL_FAULT',
+      `${context}: ${error.name} (${error.message}); the CUDA context is now unusable, so the device host restarts`,
+    );
   }
-  if (error.name === 'CUDA_ERROR_OUT_OF_MEMORY') return new GpuError('OUT_OF_MEMORY', `${context}: the device is out of memory (${error.call})`);
+  if (error.name === 'CUDA_ERROR_OUT_OF_MEMORY')
+    return new GpuError('OUT_OF_MEMORY', `${context}: the device is out of memory (${error.call})`);
   return new GpuError(code, `${context}: ${error.name} in ${error.call}: ${error.message}`);
 }
 
@@ -59,17 +87,20 @@ export class CudaBackend implements GpuBackend {
     const loaded = loadCudaAddon();
     if (!loaded.ok) throw new GpuError('BACKEND_UNAVAILABLE', loaded.reason);
     const status = loaded.addon.driverStatus();
-    if (!status.available) throw new GpuError('BACKEND_UNAVAILABLE', status.reason ?? 'the CUDA driver did not initialise');
+    if (!status.available)
+      throw new GpuError('BACKEND_UNAVAILABLE', status.reason ?? 'the CUDA driver did not initialise');
     this.addon = loaded.addon;
   }
 
   /** The devices, with their free memory measured now (the kernel runtime reports it to the coordinator). */
   devices(): Promise<DeviceInfo[]> {
     const { addon } = this;
-    return Promise.resolve(this.open().map((d) => {
-      const memory = addon.memGetInfo(d.info.index);
-      return { ...d.info, memoryTotalBytes: memory.total, memoryFreeBytes: memory.free };
-    }));
+    return Promise.resolve(
+      this.open().map((d) => {
+        const memory = addon.memGetInfo(d.info.index);
+        return { ...d.info, memoryTotalBytes: memory.total, memoryFreeBytes: memory.free };
+      }),
+    );
   }
 
   private open(): OpenDevice[] {
@@ -82,16 +113,26 @@ export class CudaBackend implements GpuBackend {
       const info = addon.deviceInfo(index);
       const memory = addon.memGetInfo(index);
       let peerCapable = false;
-      for (let other = 0; other < count; other++) if (other !== index && addon.canAccessPeer(index, other)) peerCapable = true;
+      for (let other = 0; other < count; other++)
+        if (other !== index && addon.canAccessPeer(index, other)) peerCapable = true;
       opened.push({
         info: {
-          backend: 'cuda', index, name: info.name, vendor: 'NVIDIA',
+          backend: 'cuda',
+          index,
+          name: info.name,
+          vendor: 'NVIDIA',
           detail: `compute ${info.computeCapability.major}.${info.computeCapability.minor}`,
-          memoryTotalBytes: memory.total, memoryFreeBytes: memory.free,
-          computeCapability: info.computeCapability, pciBusId: info.pciBusId, uuid: info.uuid, peerCapable,
+          memoryTotalBytes: memory.total,
+          memoryFreeBytes: memory.free,
+          computeCapability: info.computeCapability,
+          pciBusId: info.pciBusId,
+          uuid: info.uuid,
+          peerCapable,
           limits: {
-            maxBufferBytes: info.totalMem, maxBindingBytes: info.totalMem,
-            maxWorkgroupsPerDimension: info.maxGridDim[0], maxThreadsPerWorkgroup: info.maxThreadsPerBlock,
+            maxBufferBytes: info.totalMem,
+            maxBindingBytes: info.totalMem,
+            maxWorkgroupsPerDimension: info.maxGridDim[0],
+            maxThreadsPerWorkgroup: info.maxThreadsPerBlock,
           },
         },
         stream: addon.streamCreate(index, { nonBlocking: true }),
@@ -132,14 +173,18 @@ export class CudaBackend implements GpuBackend {
 
   private deviceAt(index: number): OpenDevice {
     const opened = this.open()[index];
-    if (!opened) throw new GpuError('NO_SUCH_DEVICE', `CUDA has no device ${index} (it has ${this.opened?.length ?? 0})`);
+    if (!opened)
+      throw new GpuError('NO_SUCH_DEVICE', `CUDA has no device ${index} (it has ${this.opened?.length ?? 0})`);
     return opened;
   }
 
   /** Compiles off the JavaScript thread (native/src/module.cc): running kernels keep stepping meanwhile. */
   async compile(device: number, source: KernelSource): Promise<CompiledKernelHandle> {
     if (source.language !== 'ptx') {
-      throw new GpuError('INVALID_ARGUMENT', `kernel "${source.label}": the CUDA backend runs PTX, not ${source.language.toUpperCase()}`);
+      throw new GpuError(
+        'INVALID_ARGUMENT',
+        `kernel "${source.label}": the CUDA backend runs PTX, not ${source.language.toUpperCase()}`,
+      );
     }
     const { info } = this.deviceAt(device);
     let module: CudaModule;
@@ -147,25 +192,38 @@ export class CudaBackend implements GpuBackend {
       module = (await this.jit(device, source.code)).module;
     } catch (error) {
       const log = isCudaError(error) ? (error.errorLog ?? '').trim() : '';
-      const first = log.split('\n').find((line) => /error/.test(line)) ?? (errorMessage(error));
-      throw new GpuError('COMPILE_FAILED', `kernel "${source.label}" does not compile for ${info.name} (CUDA ${device}): ${first}`, log || undefined);
+      const first = log.split('\n').find((line) => /error/.test(line)) ?? errorMessage(error);
+      throw new GpuError(
+        'COMPILE_FAILED',
+        `kernel "${source.label}" does not compile for ${info.name} (CUDA ${device}): ${first}`,
+        log || undefined,
+      );
     }
     let fn: CudaFunction;
     try {
       fn = this.addon.getFunction(module, source.entryPoint);
     } catch (error) {
       this.addon.moduleUnload(module);
-      throw new GpuError('ENTRY_POINT_MISSING',
-        `kernel "${source.label}": the PTX has no entry point "${source.entryPoint}" (${errorMessage(error)}); check \`.entry\` names and the manifest's entryPoint`);
+      throw new GpuError(
+        'ENTRY_POINT_MISSING',
+        `kernel "${source.label}": the PTX has no entry point "${source.entryPoint}" (${errorMessage(error)}); check \`.entry\` names and the manifest's entryPoint`,
+      );
     }
     const params = this.addon.functionInfo(fn).params;
     if (params !== null && (params.length !== 4 || params.some((p) => p.size !== 8))) {
       this.addon.moduleUnload(module);
-      throw new GpuError('INVALID_ARGUMENT',
+      throw new GpuError(
+        'INVALID_ARGUMENT',
         `kernel "${source.label}": entry point "${source.entryPoint}" takes ${params.length} parameter(s) of sizes ${params.map((p) => p.size).join(', ') || 'none'}; ` +
-        'the RingKernel ABI needs four .u64 pointers (control, state, inbox, outbox), see docs/kernel-abi.md');
+          'the RingKernel ABI needs four .u64 pointers (control, state, inbox, outbox), see docs/kernel-abi.md',
+      );
     }
-    const handle: CompiledKernelHandle = { id: this.nextId++, device, label: source.label, entryPoint: source.entryPoint };
+    const handle: CompiledKernelHandle = {
+      id: this.nextId++,
+      device,
+      label: source.label,
+      entryPoint: source.entryPoint,
+    };
     this.kernels.set(handle.id, { module, fn, handle });
     return handle;
   }
@@ -199,10 +257,17 @@ export class CudaBackend implements GpuBackend {
 
   allocate(device: number, bytes: number, label: string): BufferHandle {
     const { info } = this.deviceAt(device);
-    if (!Number.isInteger(bytes) || bytes <= 0) throw new GpuError('INVALID_ARGUMENT', `buffer "${label}": size ${bytes} is not a positive whole number of bytes`);
+    if (!Number.isInteger(bytes) || bytes <= 0)
+      throw new GpuError(
+        'INVALID_ARGUMENT',
+        `buffer "${label}": size ${bytes} is not a positive whole number of bytes`,
+      );
     const free = this.addon.memGetInfo(device).free;
     if (bytes > free) {
-      throw new GpuError('BUFFER_TOO_LARGE', `buffer "${label}": ${bytes} bytes is more than ${info.name} (CUDA ${device}) has free (${free} bytes); make it smaller or free memory`);
+      throw new GpuError(
+        'BUFFER_TOO_LARGE',
+        `buffer "${label}": ${bytes} bytes is more than ${info.name} (CUDA ${device}) has free (${free} bytes); make it smaller or free memory`,
+      );
     }
     try {
       const allocation = this.addon.memAlloc(device, bytes);
@@ -223,13 +288,17 @@ export class CudaBackend implements GpuBackend {
 
   private memory(handle: BufferHandle, offset = 0): DeviceMemory {
     const entry = this.buffers.get(handle.id);
-    if (!entry) throw new GpuError('INVALID_ARGUMENT', `buffer ${handle.id} does not exist (freed, or from another host)`);
+    if (!entry)
+      throw new GpuError('INVALID_ARGUMENT', `buffer ${handle.id} does not exist (freed, or from another host)`);
     return offset === 0 ? entry.allocation : { allocation: entry.allocation, offset };
   }
 
   private checkRange(handle: BufferHandle, offset: number, bytes: number, what: string): void {
     if (offset < 0 || bytes < 0 || offset + bytes > handle.bytes) {
-      throw new GpuError('INVALID_ARGUMENT', `${what}: range ${offset}+${bytes} does not fit buffer ${handle.id} of ${handle.bytes} bytes`);
+      throw new GpuError(
+        'INVALID_ARGUMENT',
+        `${what}: range ${offset}+${bytes} does not fit buffer ${handle.id} of ${handle.bytes} bytes`,
+      );
     }
   }
 
@@ -250,7 +319,12 @@ export class CudaBackend implements GpuBackend {
     return this.finish(device, `write of ${data.byteLength} bytes to CUDA ${handle.device}`, started);
   }
 
-  async read(handle: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }> {
+  async read(
+    handle: BufferHandle,
+    offset: number,
+    bytes: number,
+    into?: Uint8Array,
+  ): Promise<{ data: Uint8Array; timing: Timing }> {
     this.checkRange(handle, offset, bytes, 'read');
     const device = this.deviceAt(handle.device);
     // Touch fresh memory before the clock starts: its page faults (0.2-1 GB/s in a VM) are not the
@@ -267,7 +341,11 @@ export class CudaBackend implements GpuBackend {
    * are truly asynchronous and fast), back to back, waits for those copies only, and lends
    * `consume` the bytes. A read that finds the staging memory busy gets pinned memory of its own.
    */
-  async readRanges<T>(handle: BufferHandle, ranges: readonly { offset: number; length: number }[], consume: (view: Uint8Array) => Promise<T>): Promise<T> {
+  async readRanges<T>(
+    handle: BufferHandle,
+    ranges: readonly { offset: number; length: number }[],
+    consume: (view: Uint8Array) => Promise<T>,
+  ): Promise<T> {
     for (const { offset, length } of ranges) this.checkRange(handle, offset, length, 'read');
     const bytes = ranges.reduce((sum, range) => sum + range.length, 0);
     const device = this.deviceAt(handle.device);
@@ -277,10 +355,15 @@ export class CudaBackend implements GpuBackend {
       const landing = new Uint8Array(staging.memory, 0, bytes);
       let at = 0;
       for (const { offset, length } of ranges) {
-        if (length > 0) this.addon.memcpyDtoHAsync(device.stream, landing.subarray(at, at + length), this.memory(handle, offset));
+        if (length > 0)
+          this.addon.memcpyDtoHAsync(device.stream, landing.subarray(at, at + length), this.memory(handle, offset));
         at += length;
       }
-      await this.copyDone(device, `read of ${ranges.length} range(s), ${bytes} bytes, from CUDA ${handle.device}`, started);
+      await this.copyDone(
+        device,
+        `read of ${ranges.length} range(s), ${bytes} bytes, from CUDA ${handle.device}`,
+        started,
+      );
       return await consume(landing);
     } finally {
       if (device.rangeStaging === staging) staging.busy = false;
@@ -341,22 +424,40 @@ export class CudaBackend implements GpuBackend {
     const device = this.deviceAt(launch.kernel.device);
     const { info } = device;
     const what = `kernel "${launch.kernel.label}" on ${info.name} (CUDA ${launch.kernel.device})`;
-    if (!launch.block) throw new GpuError('INVALID_LAUNCH', `${what}: a CUDA launch needs a block size (threads per block); set it in the manifest`);
+    if (!launch.block)
+      throw new GpuError(
+        'INVALID_LAUNCH',
+        `${what}: a CUDA launch needs a block size (threads per block); set it in the manifest`,
+      );
     const threads = launch.block[0] * launch.block[1] * launch.block[2];
-    const shapeOk = [...launch.grid, ...launch.block].every((n) => Number.isInteger(n) && n >= 1) && launch.grid[0] <= info.limits.maxWorkgroupsPerDimension;
+    const shapeOk =
+      [...launch.grid, ...launch.block].every((n) => Number.isInteger(n) && n >= 1) &&
+      launch.grid[0] <= info.limits.maxWorkgroupsPerDimension;
     if (!shapeOk || threads > info.limits.maxThreadsPerWorkgroup) {
-      throw new GpuError('INVALID_LAUNCH', `${what}: grid ${launch.grid.join('×')} with blocks of ${launch.block.join('×')} does not fit the device ` +
-        `(at most ${info.limits.maxThreadsPerWorkgroup} threads per block, ${info.limits.maxWorkgroupsPerDimension} blocks in x)`);
+      throw new GpuError(
+        'INVALID_LAUNCH',
+        `${what}: grid ${launch.grid.join('×')} with blocks of ${launch.block.join('×')} does not fit the device ` +
+          `(at most ${info.limits.maxThreadsPerWorkgroup} threads per block, ${info.limits.maxWorkgroupsPerDimension} blocks in x)`,
+      );
     }
     const started = performance.now();
     try {
-      const [control, state, inbox, outbox] = [this.memory(launch.control), this.memory(launch.state), this.memory(launch.inbox), this.memory(launch.outbox)];
+      const [control, state, inbox, outbox] = [
+        this.memory(launch.control),
+        this.memory(launch.state),
+        this.memory(launch.inbox),
+        this.memory(launch.outbox),
+      ];
       this.addon.memcpyHtoDAsync(device.stream, control, controlBlock);
       if (inboxSlots && inboxSlots.byteLength > 0) {
         this.checkRange(launch.inbox, 0, inboxSlots.byteLength, `inbox of kernel "${launch.kernel.label}"`);
         this.addon.memcpyHtoDAsync(device.stream, inbox, inboxSlots);
       }
-      this.addon.launchKernel(kernel.fn, { grid: launch.grid, block: launch.block, stream: device.stream }, inAbiOrder({ control, state, inbox, outbox }));
+      this.addon.launchKernel(
+        kernel.fn,
+        { grid: launch.grid, block: launch.block, stream: device.stream },
+        inAbiOrder({ control, state, inbox, outbox }),
+      );
       this.addon.memcpyDtoHAsync(device.stream, device.outboxHeader, outbox);
       await this.addon.streamSynchronizeAsync(device.stream);
     } catch (error) {

@@ -34,7 +34,8 @@ export function dawnInstance(backend: string): GPU {
       if (!(name in globalThis)) Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
     }
   } catch (error) {
-    loadError = `Dawn (npm package "webgpu") could not be loaded: ${errorMessage(error)}. ` +
+    loadError =
+      `Dawn (npm package "webgpu") could not be loaded: ${errorMessage(error)}. ` +
       'Reinstall the extension, or run `npm install` in its folder; Dawn ships prebuilt for linux-x64, linux-arm64, darwin and win32.';
     throw new Error(loadError);
   }

@@ -2,7 +2,16 @@
 // device host. Every call is wrapped in error scopes so Dawn's errors come back as GpuErrors
 // naming the kernel and device, never printed to stdout.
 import type { BackendName } from '../backendReport';
-import type { BufferHandle, DeviceInfo, GpuBackend, CompiledKernelHandle, KernelSource, StepLaunch, StepTiming, Timing } from '../backend';
+import type {
+  BufferHandle,
+  DeviceInfo,
+  GpuBackend,
+  CompiledKernelHandle,
+  KernelSource,
+  StepLaunch,
+  StepTiming,
+  Timing,
+} from '../backend';
 import { GpuError } from '../gpuError';
 import { BINDING, OUTBOX_HEADER_BYTES } from '../../abi/kernelAbi';
 import { dawnInstance } from './dawn';
@@ -47,10 +56,24 @@ const NO_ADAPTER_HELP =
  * software drivers, whose description is the better name ("llvmpipe: Mesa 25.0.7 (LLVM 15)").
  */
 export function adapterNames(info: GPUAdapterInfo): { name: string; vendor: string; detail: string } {
-  const software = info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.device} ${info.description}`);
-  const gpuName = info.device.split('-').map((word) => word.toUpperCase()).join(' ').trim();
-  if (software) return { name: info.description || info.device || 'software Vulkan', vendor: info.vendor || 'unknown', detail: `software Vulkan (${info.device})` };
-  return { name: gpuName || info.description || 'WebGPU adapter', vendor: info.vendor || 'unknown', detail: `Vulkan, driver ${info.description || 'unknown'}` };
+  const software =
+    info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.device} ${info.description}`);
+  const gpuName = info.device
+    .split('-')
+    .map((word) => word.toUpperCase())
+    .join(' ')
+    .trim();
+  if (software)
+    return {
+      name: info.description || info.device || 'software Vulkan',
+      vendor: info.vendor || 'unknown',
+      detail: `software Vulkan (${info.device})`,
+    };
+  return {
+    name: gpuName || info.description || 'WebGPU adapter',
+    vendor: info.vendor || 'unknown',
+    detail: `Vulkan, driver ${info.description || 'unknown'}`,
+  };
 }
 
 export interface WebGpuBackendOptions {
@@ -87,7 +110,8 @@ export class WebGpuBackend implements GpuBackend {
     if (this.opened) return this.opened;
     const opened = new Map<number, OpenDevice>();
     for (const index of this.options.instances ?? [0]) {
-      if (!Number.isSafeInteger(index) || index < 0) throw new GpuError('INVALID_ARGUMENT', `WebGPU device instance ${index} is not a whole number from 0`);
+      if (!Number.isSafeInteger(index) || index < 0)
+        throw new GpuError('INVALID_ARGUMENT', `WebGPU device instance ${index} is not a whole number from 0`);
       opened.set(index, await this.openInstance(index));
     }
     this.opened = opened;
@@ -136,7 +160,7 @@ export class WebGpuBackend implements GpuBackend {
     // Keep Dawn's own reports off stdout: preventDefault stops dawn.node from printing them.
     device.addEventListener('uncapturederror', (event) => {
       event.preventDefault();
-      this.options.onDiagnostic?.(`WebGPU device ${index}: ${(event).error.message}`);
+      this.options.onDiagnostic?.(`WebGPU device ${index}: ${event.error.message}`);
     });
     void device.lost.then((lost) => {
       opened.lost = lost.message || lost.reason;
@@ -147,14 +171,25 @@ export class WebGpuBackend implements GpuBackend {
 
   private deviceAt(index: number): OpenDevice {
     const opened = this.opened?.get(index);
-    if (!opened) throw new GpuError('NO_SUCH_DEVICE', `WebGPU has no device ${index} in this device host (it opened ${[...this.opened?.keys() ?? []].join(', ') || 'none'}); call devices() first`);
-    if (opened.lost !== undefined) throw new GpuError('DEVICE_LOST', `WebGPU device ${index} (${opened.info.name}) was lost: ${opened.lost}; the device host must be restarted`);
+    if (!opened)
+      throw new GpuError(
+        'NO_SUCH_DEVICE',
+        `WebGPU has no device ${index} in this device host (it opened ${[...(this.opened?.keys() ?? [])].join(', ') || 'none'}); call devices() first`,
+      );
+    if (opened.lost !== undefined)
+      throw new GpuError(
+        'DEVICE_LOST',
+        `WebGPU device ${index} (${opened.info.name}) was lost: ${opened.lost}; the device host must be restarted`,
+      );
     return opened;
   }
 
   async compile(deviceIndex: number, source: KernelSource): Promise<CompiledKernelHandle> {
     if (source.language !== 'wgsl') {
-      throw new GpuError('INVALID_ARGUMENT', `kernel "${source.label}": the WebGPU backend runs WGSL, not ${source.language.toUpperCase()}`);
+      throw new GpuError(
+        'INVALID_ARGUMENT',
+        `kernel "${source.label}": the WebGPU backend runs WGSL, not ${source.language.toUpperCase()}`,
+      );
     }
     await this.open();
     const { device, pipelineLayout, info } = this.deviceAt(deviceIndex);
@@ -165,22 +200,44 @@ export class WebGpuBackend implements GpuBackend {
     const errors = compilation.messages.filter((m) => m.type === 'error');
     if (errors.length > 0) {
       const log = errors.map((m) => `${source.label}:${m.lineNum}:${m.linePos}: error: ${m.message}`).join('\n');
-      throw new GpuError('COMPILE_FAILED', `kernel "${source.label}" does not compile for ${info.name}: ${errors[0]?.message ?? ''}`, log);
+      throw new GpuError(
+        'COMPILE_FAILED',
+        `kernel "${source.label}" does not compile for ${info.name}: ${errors[0]?.message ?? ''}`,
+        log,
+      );
     }
     device.pushErrorScope('validation');
     let pipeline: GPUComputePipeline;
     try {
-      pipeline = await device.createComputePipelineAsync({ label: source.label, layout: pipelineLayout, compute: { module, entryPoint: source.entryPoint } });
+      pipeline = await device.createComputePipelineAsync({
+        label: source.label,
+        layout: pipelineLayout,
+        compute: { module, entryPoint: source.entryPoint },
+      });
     } catch (error) {
       await device.popErrorScope();
       const message = errorMessage(error);
       const code = /entry ?point/i.test(message) ? 'ENTRY_POINT_MISSING' : 'COMPILE_FAILED';
-      throw new GpuError(code, `kernel "${source.label}": no pipeline for entry point "${source.entryPoint}" on ${info.name}: ${message}`, message);
+      throw new GpuError(
+        code,
+        `kernel "${source.label}": no pipeline for entry point "${source.entryPoint}" on ${info.name}: ${message}`,
+        message,
+      );
     }
     const scopeError = await device.popErrorScope();
-    if (scopeError) throw new GpuError('COMPILE_FAILED', `kernel "${source.label}": ${scopeError.message}`, scopeError.message);
-    const handle: CompiledKernelHandle = { id: this.nextId++, device: deviceIndex, label: source.label, entryPoint: source.entryPoint };
-    const outboxHeader = device.createBuffer({ label: `${source.label}.outbox-header`, size: OUTBOX_HEADER_BYTES, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    if (scopeError)
+      throw new GpuError('COMPILE_FAILED', `kernel "${source.label}": ${scopeError.message}`, scopeError.message);
+    const handle: CompiledKernelHandle = {
+      id: this.nextId++,
+      device: deviceIndex,
+      label: source.label,
+      entryPoint: source.entryPoint,
+    };
+    const outboxHeader = device.createBuffer({
+      label: `${source.label}.outbox-header`,
+      size: OUTBOX_HEADER_BYTES,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     this.kernels.set(handle.id, { pipeline, handle, outboxHeader });
     return handle;
   }
@@ -197,9 +254,16 @@ export class WebGpuBackend implements GpuBackend {
     }
     const limit = Math.min(info.limits.maxBufferBytes, info.limits.maxBindingBytes);
     if (bytes > limit) {
-      throw new GpuError('BUFFER_TOO_LARGE', `buffer "${label}": ${bytes} bytes is more than ${info.name} allows for one binding (${limit} bytes); make it smaller`);
+      throw new GpuError(
+        'BUFFER_TOO_LARGE',
+        `buffer "${label}": ${bytes} bytes is more than ${info.name} allows for one binding (${limit} bytes); make it smaller`,
+      );
     }
-    const buffer = device.createBuffer({ label, size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const buffer = device.createBuffer({
+      label,
+      size: bytes,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
     const handle: BufferHandle = { id: this.nextId++, device: deviceIndex, bytes };
     this.buffers.set(handle.id, { buffer, handle });
     return handle;
@@ -212,13 +276,17 @@ export class WebGpuBackend implements GpuBackend {
 
   private buffer(handle: BufferHandle): GPUBuffer {
     const entry = this.buffers.get(handle.id);
-    if (!entry) throw new GpuError('INVALID_ARGUMENT', `buffer ${handle.id} does not exist (freed, or from another host)`);
+    if (!entry)
+      throw new GpuError('INVALID_ARGUMENT', `buffer ${handle.id} does not exist (freed, or from another host)`);
     return entry.buffer;
   }
 
   private checkRange(handle: BufferHandle, offset: number, bytes: number, what: string): void {
     if (offset < 0 || bytes < 0 || offset % 4 !== 0 || bytes % 4 !== 0 || offset + bytes > handle.bytes) {
-      throw new GpuError('INVALID_ARGUMENT', `${what}: range ${offset}+${bytes} does not fit buffer ${handle.id} of ${handle.bytes} bytes (offsets and sizes must be multiples of 4)`);
+      throw new GpuError(
+        'INVALID_ARGUMENT',
+        `${what}: range ${offset}+${bytes} does not fit buffer ${handle.id} of ${handle.bytes} bytes (offsets and sizes must be multiples of 4)`,
+      );
     }
   }
 
@@ -231,7 +299,12 @@ export class WebGpuBackend implements GpuBackend {
     return { hostMs: performance.now() - started };
   }
 
-  read(handle: BufferHandle, offset: number, bytes: number, into?: Uint8Array): Promise<{ data: Uint8Array; timing: Timing }> {
+  read(
+    handle: BufferHandle,
+    offset: number,
+    bytes: number,
+    into?: Uint8Array,
+  ): Promise<{ data: Uint8Array; timing: Timing }> {
     const started = performance.now();
     return this.readWith(handle, offset, bytes, (mapped) => {
       let data: Uint8Array;
@@ -245,12 +318,21 @@ export class WebGpuBackend implements GpuBackend {
     });
   }
 
-  readWith<T>(handle: BufferHandle, offset: number, bytes: number, consume: (view: Uint8Array) => Promise<T>): Promise<T> {
+  readWith<T>(
+    handle: BufferHandle,
+    offset: number,
+    bytes: number,
+    consume: (view: Uint8Array) => Promise<T>,
+  ): Promise<T> {
     return this.readRanges(handle, [{ offset, length: bytes }], consume);
   }
 
   /** The ranges are copied one after another into the kept staging buffer by one submission, and mapped once. */
-  async readRanges<T>(handle: BufferHandle, ranges: readonly { offset: number; length: number }[], consume: (view: Uint8Array) => Promise<T>): Promise<T> {
+  async readRanges<T>(
+    handle: BufferHandle,
+    ranges: readonly { offset: number; length: number }[],
+    consume: (view: Uint8Array) => Promise<T>,
+  ): Promise<T> {
     for (const { offset, length } of ranges) this.checkRange(handle, offset, length, 'read');
     const bytes = ranges.reduce((sum, range) => sum + range.length, 0);
     const { device } = this.deviceAt(handle.device);
@@ -305,7 +387,12 @@ export class WebGpuBackend implements GpuBackend {
    * (writeBuffer copies twice and ran at about 1.1 GB/s on real GPUs). `fill` gets the mapped
    * range, `bytes` long; the copy into the buffer is submitted once it settles.
    */
-  async writeWith(handle: BufferHandle, offset: number, bytes: number, fill: (view: Uint8Array) => Promise<void>): Promise<Timing> {
+  async writeWith(
+    handle: BufferHandle,
+    offset: number,
+    bytes: number,
+    fill: (view: Uint8Array) => Promise<void>,
+  ): Promise<Timing> {
     this.checkRange(handle, offset, bytes, 'write');
     const { device } = this.deviceAt(handle.device);
     const started = performance.now();
@@ -333,7 +420,10 @@ export class WebGpuBackend implements GpuBackend {
     this.checkRange(source, 0, bytes, 'copy source');
     this.checkRange(destination, 0, bytes, 'copy destination');
     if (source.device !== destination.device) {
-      throw new GpuError('INVALID_ARGUMENT', 'WebGPU cannot copy between devices directly; stage the copy through the host');
+      throw new GpuError(
+        'INVALID_ARGUMENT',
+        'WebGPU cannot copy between devices directly; stage the copy through the host',
+      );
     }
     const { device } = this.deviceAt(source.device);
     const started = performance.now();
@@ -352,7 +442,10 @@ export class WebGpuBackend implements GpuBackend {
     const [x, y, z] = launch.grid;
     const max = info.limits.maxWorkgroupsPerDimension;
     if (![x, y, z].every((n) => Number.isInteger(n) && n >= 1 && n <= max)) {
-      throw new GpuError('INVALID_LAUNCH', `kernel "${launch.kernel.label}": workgroups ${x}×${y}×${z} on ${info.name}: each must be an integer from 1 to ${max}`);
+      throw new GpuError(
+        'INVALID_LAUNCH',
+        `kernel "${launch.kernel.label}": workgroups ${x}×${y}×${z} on ${info.name}: each must be an integer from 1 to ${max}`,
+      );
     }
     const started = performance.now();
     const buffers = [launch.control, launch.state, launch.inbox, launch.outbox];
@@ -365,10 +458,22 @@ export class WebGpuBackend implements GpuBackend {
       device.pushErrorScope('validation');
     }
     // Queued before the dispatch, so the kernel sees it; no wait of its own.
-    device.queue.writeBuffer(this.buffer(launch.control), 0, controlBlock.buffer, controlBlock.byteOffset, controlBlock.byteLength);
+    device.queue.writeBuffer(
+      this.buffer(launch.control),
+      0,
+      controlBlock.buffer,
+      controlBlock.byteOffset,
+      controlBlock.byteLength,
+    );
     if (inboxSlots && inboxSlots.byteLength > 0) {
       this.checkRange(launch.inbox, 0, inboxSlots.byteLength, `inbox of kernel "${launch.kernel.label}"`);
-      device.queue.writeBuffer(this.buffer(launch.inbox), 0, inboxSlots.buffer, inboxSlots.byteOffset, inboxSlots.byteLength);
+      device.queue.writeBuffer(
+        this.buffer(launch.inbox),
+        0,
+        inboxSlots.buffer,
+        inboxSlots.byteOffset,
+        inboxSlots.byteLength,
+      );
     }
     if (kernel.bindGroup === undefined || firstWithTheseBuffers) {
       const entries: GPUBindGroupEntry[] = [
@@ -393,15 +498,23 @@ export class WebGpuBackend implements GpuBackend {
       const memory = device.popErrorScope();
       const [validationError, memoryError] = await Promise.all([validation, memory]);
       if (validationError || memoryError) delete kernel.bindGroup;
-      if (validationError) throw new GpuError('INVALID_LAUNCH', `kernel "${launch.kernel.label}" on ${info.name}: ${validationError.message}`);
-      if (memoryError) throw new GpuError('OUT_OF_MEMORY', `kernel "${launch.kernel.label}" on ${info.name}: ${memoryError.message}`);
+      if (validationError)
+        throw new GpuError(
+          'INVALID_LAUNCH',
+          `kernel "${launch.kernel.label}" on ${info.name}: ${validationError.message}`,
+        );
+      if (memoryError)
+        throw new GpuError('OUT_OF_MEMORY', `kernel "${launch.kernel.label}" on ${info.name}: ${memoryError.message}`);
     }
     // Mapping completes once the dispatch and the header copy have run: the step's only wait.
     await kernel.outboxHeader.mapAsync(GPUMapMode.READ, 0, OUTBOX_HEADER_BYTES);
     const outboxSent = new Uint32Array(kernel.outboxHeader.getMappedRange(0, OUTBOX_HEADER_BYTES))[0] ?? 0;
     kernel.outboxHeader.unmap();
     if (opened.lost !== undefined) {
-      throw new GpuError('DEVICE_LOST', `kernel "${launch.kernel.label}": ${info.name} was lost during the step: ${opened.lost}`);
+      throw new GpuError(
+        'DEVICE_LOST',
+        `kernel "${launch.kernel.label}": ${info.name} was lost during the step: ${opened.lost}`,
+      );
     }
     return { hostMs: performance.now() - started, outboxSent };
   }

@@ -12,7 +12,14 @@ import { SerialQueue } from './serialQueue';
 import { StepLoops } from './stepLoop';
 import { runSteps } from './stepRunner';
 import { exportState, importState } from './stateTransfer';
-import { NO_PEER_ACCESS_ARGUMENT, type HostDeliver, type HostMessage, type HostOperation, type HostOperations, type HostRequest } from '../hostProtocol';
+import {
+  NO_PEER_ACCESS_ARGUMENT,
+  type HostDeliver,
+  type HostMessage,
+  type HostOperation,
+  type HostOperations,
+  type HostRequest,
+} from '../hostProtocol';
 
 function send(message: HostMessage): void {
   process.send?.(message);
@@ -72,7 +79,12 @@ class Detached<T> {
 }
 
 type Result<K extends HostOperation> = HostOperations[K]['result'];
-type Handler = { [K in HostOperation]: (args: HostOperations[K]['args'], progress: () => void) => Promise<Result<K>> | Result<K> | Detached<Result<K>> };
+type Handler = {
+  [K in HostOperation]: (
+    args: HostOperations[K]['args'],
+    progress: () => void,
+  ) => Promise<Result<K>> | Result<K> | Detached<Result<K>>;
+};
 
 function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): Handler {
   const scratch = new ScratchBuffer();
@@ -85,9 +97,15 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): 
     // A compile runs off the thread (CUDA: a worker of the addon; WebGPU: Dawn's async pipeline), and
     // its reply is detached, so the queue goes on and running loops keep stepping meanwhile.
     compile: ({ device, source }) => new Detached(backend.compile(device, source)),
-    releaseKernel: ({ kernel }) => { backend.releaseKernel(kernel); return null; },
+    releaseKernel: ({ kernel }) => {
+      backend.releaseKernel(kernel);
+      return null;
+    },
     allocate: ({ device, bytes, label }) => backend.allocate(device, bytes, label),
-    free: ({ buffer }) => { backend.free(buffer); return null; },
+    free: ({ buffer }) => {
+      backend.free(buffer);
+      return null;
+    },
     // The backend copies the bytes before returning, so one scratch buffer serves every write.
     write: ({ buffer, offset, data }) => backend.write(buffer, offset, fromPayload(data, scratch)),
     read: async ({ buffer, offset, bytes }) => {
@@ -108,8 +126,13 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): 
         ? backend.readWith(buffer, offset, bytes, (view) => copyInSlices(view, landing))
         : backend.read(buffer, offset, bytes, landing).then(({ data }) => data);
       const reply = read
-        .then(async (data) => ({ data: await toPayloadAsync(data, process.ppid), timing: { hostMs: performance.now() - started } }))
-        .finally(() => { if (reuse) soonScratchBusy = false; });
+        .then(async (data) => ({
+          data: await toPayloadAsync(data, process.ppid),
+          timing: { hostMs: performance.now() - started },
+        }))
+        .finally(() => {
+          if (reuse) soonScratchBusy = false;
+        });
       return new Detached(reply);
     },
     // A request on the queue, so no step of any loop is in flight: the bytes are those after the
@@ -131,16 +154,27 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): 
     steps: (batch, progress) => {
       // Without this, a count that is not a number ran no step and answered ok with none.
       const count: unknown = (batch as Partial<typeof batch> | undefined)?.count;
-      if (!Number.isSafeInteger(count) || (count as number) < 0) throw new GpuError('INVALID_ARGUMENT', `a steps request needs a whole number of steps from 0, not ${String(count)}`);
+      if (!Number.isSafeInteger(count) || (count as number) < 0)
+        throw new GpuError(
+          'INVALID_ARGUMENT',
+          `a steps request needs a whole number of steps from 0, not ${String(count)}`,
+        );
       return runSteps(backend, batch, progress);
     },
     compileLogs: ({ device, code }) => {
-      if (!backend.compileLogs) throw new GpuError('INVALID_ARGUMENT', `the ${backend.name} backend has no compile-only check`);
+      if (!backend.compileLogs)
+        throw new GpuError('INVALID_ARGUMENT', `the ${backend.name} backend has no compile-only check`);
       return new Detached(backend.compileLogs(device, code));
     },
-    startLoop: ({ loop, launch, control, rateHz }) => { loops.start(loop, launch, control, rateHz); return null; },
+    startLoop: ({ loop, launch, control, rateHz }) => {
+      loops.start(loop, launch, control, rateHz);
+      return null;
+    },
     stopLoop: ({ loop }) => loops.stop(loop),
-    setPeerAccess: ({ enabled }) => { backend.setPeerAccess?.(enabled); return null; },
+    setPeerAccess: ({ enabled }) => {
+      backend.setPeerAccess?.(enabled);
+      return null;
+    },
     exportState: ({ buffer, bytes, file }) => exportState(backend, buffer, bytes, file, readScratch),
     importState: ({ buffer, bytes, file, verify }) => importState(backend, buffer, bytes, file, verify, scratch),
     takeMailbox: ({ kernel }) => ({ inboxes: mailboxes.drain(kernel) }),
@@ -186,18 +220,27 @@ function main(): void {
     const request = message as HostRequest;
     if (request.kind !== 'request') return;
     if (!Number.isSafeInteger(request.id)) {
-      send({ kind: 'diagnostic', message: `${name} device host: ignored a request without an integer id (op ${JSON.stringify(request.op)?.slice(0, 100) ?? '?'})` });
+      send({
+        kind: 'diagnostic',
+        message: `${name} device host: ignored a request without an integer id (op ${JSON.stringify(request.op)?.slice(0, 100) ?? '?'})`,
+      });
       return;
     }
     void queue.request(async () => {
       try {
         if (!table) throw startError ?? new GpuError('BACKEND_UNAVAILABLE', 'no backend');
         // Own operations only: `constructor` or `toString` would otherwise run Object's methods and answer ok.
-        const handler = (typeof request.op === 'string' && Object.hasOwn(table, request.op) ? table[request.op] : undefined) as ((args: unknown, progress: () => void) => unknown) | undefined;
-        if (typeof handler !== 'function') throw new GpuError('INVALID_ARGUMENT', `unknown device-host operation "${String(request.op)}"`);
+        const handler = (
+          typeof request.op === 'string' && Object.hasOwn(table, request.op) ? table[request.op] : undefined
+        ) as ((args: unknown, progress: () => void) => unknown) | undefined;
+        if (typeof handler !== 'function')
+          throw new GpuError('INVALID_ARGUMENT', `unknown device-host operation "${String(request.op)}"`);
         const result = await handler(request.args, progressReporter(request.id));
         if (result instanceof Detached) {
-          void result.reply.then((reply: unknown) => send({ kind: 'response', id: request.id, ok: true, result: reply }), (error: unknown) => fail(request, error));
+          void result.reply.then(
+            (reply: unknown) => send({ kind: 'response', id: request.id, ok: true, result: reply }),
+            (error: unknown) => fail(request, error),
+          );
         } else {
           send({ kind: 'response', id: request.id, ok: true, result });
         }

@@ -17,14 +17,26 @@ function hashOf(view: Uint8Array): string {
   return hash.digest('hex');
 }
 
-async function readDevice<T>(backend: GpuBackend, buffer: BufferHandle, bytes: number, scratch: ScratchBuffer, consume: (view: Uint8Array) => Promise<T>): Promise<T> {
+async function readDevice<T>(
+  backend: GpuBackend,
+  buffer: BufferHandle,
+  bytes: number,
+  scratch: ScratchBuffer,
+  consume: (view: Uint8Array) => Promise<T>,
+): Promise<T> {
   if (backend.readWith) return backend.readWith(buffer, 0, bytes, consume);
   const { data } = await backend.read(buffer, 0, bytes, scratch.take(bytes));
   return consume(data);
 }
 
 /** Device to file: the bytes are written and hashed from the device's mapped view (WebGPU) or reused memory. */
-export async function exportState(backend: GpuBackend, buffer: BufferHandle, bytes: number, file: string, scratch: ScratchBuffer): Promise<StateTransferResult> {
+export async function exportState(
+  backend: GpuBackend,
+  buffer: BufferHandle,
+  bytes: number,
+  file: string,
+  scratch: ScratchBuffer,
+): Promise<StateTransferResult> {
   checkSize(buffer, bytes, 'export');
   const started = performance.now();
   const sha256 = await readDevice(backend, buffer, bytes, scratch, async (view) => {
@@ -35,7 +47,8 @@ export async function exportState(backend: GpuBackend, buffer: BufferHandle, byt
         const piece = view.subarray(at, Math.min(bytes, at + CHUNK_BYTES));
         hash.update(piece);
         let done = 0;
-        while (done < piece.byteLength) done += (await handle.write(piece, done, piece.byteLength - done, at + done)).bytesWritten;
+        while (done < piece.byteLength)
+          done += (await handle.write(piece, done, piece.byteLength - done, at + done)).bytesWritten;
       }
       return hash.digest('hex');
     } finally {
@@ -46,18 +59,30 @@ export async function exportState(backend: GpuBackend, buffer: BufferHandle, byt
 }
 
 /** File to device, straight into a mapped staging buffer where the backend has one; then, with `verify`, the device's bytes hashed. */
-export async function importState(backend: GpuBackend, buffer: BufferHandle, bytes: number, file: string, verify: boolean, scratch: ScratchBuffer): Promise<StateTransferResult> {
+export async function importState(
+  backend: GpuBackend,
+  buffer: BufferHandle,
+  bytes: number,
+  file: string,
+  verify: boolean,
+  scratch: ScratchBuffer,
+): Promise<StateTransferResult> {
   checkSize(buffer, bytes, 'import');
   const started = performance.now();
   const handle = await open(file, 'r');
   try {
     const size = (await handle.stat()).size;
-    if (size !== bytes) throw new GpuError('INVALID_ARGUMENT', `state file ${file} holds ${size} bytes, the kernel's state is ${bytes}; it was not written completely`);
+    if (size !== bytes)
+      throw new GpuError(
+        'INVALID_ARGUMENT',
+        `state file ${file} holds ${size} bytes, the kernel's state is ${bytes}; it was not written completely`,
+      );
     const fill = async (view: Uint8Array): Promise<void> => {
       let done = 0;
       while (done < bytes) {
         const read = (await handle.read(view, done, Math.min(CHUNK_BYTES, bytes - done), done)).bytesRead;
-        if (read === 0) throw new GpuError('INVALID_ARGUMENT', `state file ${file} ended after ${done} of ${bytes} bytes`);
+        if (read === 0)
+          throw new GpuError('INVALID_ARGUMENT', `state file ${file} ended after ${done} of ${bytes} bytes`);
         done += read;
       }
     };
@@ -79,6 +104,9 @@ export async function importState(backend: GpuBackend, buffer: BufferHandle, byt
 
 function checkSize(buffer: BufferHandle, bytes: number, what: string): void {
   if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes > buffer.bytes) {
-    throw new GpuError('INVALID_ARGUMENT', `state ${what}: ${bytes} bytes does not fit buffer ${buffer.id} of ${buffer.bytes} bytes`);
+    throw new GpuError(
+      'INVALID_ARGUMENT',
+      `state ${what}: ${bytes} bytes does not fit buffer ${buffer.id} of ${buffer.bytes} bytes`,
+    );
   }
 }

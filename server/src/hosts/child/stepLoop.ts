@@ -72,12 +72,31 @@ export class StepLoops {
    */
   start(id: number, launch: StepLaunch, control: ControlBlock, rateHz: number): void {
     if (!Number.isSafeInteger(id)) throw new GpuError('INVALID_ARGUMENT', `loop id ${String(id)} is not an integer`);
-    if (this.loops.has(id)) throw new GpuError('INVALID_ARGUMENT', `loop ${id} was already started in this device host`);
-    if (!Number.isFinite(rateHz) || rateHz < 0) throw new GpuError('INVALID_ARGUMENT', `kernel "${launch.kernel.label}": rateHz must be 0 or more, not ${rateHz}`);
+    if (this.loops.has(id))
+      throw new GpuError('INVALID_ARGUMENT', `loop ${id} was already started in this device host`);
+    if (!Number.isFinite(rateHz) || rateHz < 0)
+      throw new GpuError(
+        'INVALID_ARGUMENT',
+        `kernel "${launch.kernel.label}": rateHz must be 0 or more, not ${rateHz}`,
+      );
     const now = performance.now();
     const loop: Loop = {
-      id, launch, control, rateHz, step: control.step, running: true, inStep: false, messages: 0, dropped: 0,
-      reported: false, lastSent: now, t0: now, k: 0, cancelWake: undefined, outgoing: [], inboxesTaken: 0,
+      id,
+      launch,
+      control,
+      rateHz,
+      step: control.step,
+      running: true,
+      inStep: false,
+      messages: 0,
+      dropped: 0,
+      reported: false,
+      lastSent: now,
+      t0: now,
+      k: 0,
+      cancelWake: undefined,
+      outgoing: [],
+      inboxesTaken: 0,
     };
     this.loops.set(id, loop);
     void this.options.queue.run(() => this.slice(loop));
@@ -165,7 +184,12 @@ export class StepLoops {
     try {
       const inbox = this.options.mailboxes?.take(loop.control.kernelIndex);
       if (inbox) loop.inboxesTaken++;
-      const { sent, outbox } = await runStep(this.options.backend, loop.launch, { ...loop.control, step: loop.step }, inbox);
+      const { sent, outbox } = await runStep(
+        this.options.backend,
+        loop.launch,
+        { ...loop.control, step: loop.step },
+        inbox,
+      );
       const kept = Math.min(sent, loop.control.outboxCapacity);
       loop.messages += kept;
       loop.dropped += sent - kept;
@@ -199,7 +223,13 @@ export class StepLoops {
   private report(loop: Loop, now: number): void {
     loop.reported = true;
     loop.lastSent = now;
-    this.options.send({ kind: 'loopProgress', loop: loop.id, step: loop.step, messages: loop.messages, dropped: loop.dropped });
+    this.options.send({
+      kind: 'loopProgress',
+      loop: loop.id,
+      step: loop.step,
+      messages: loop.messages,
+      dropped: loop.dropped,
+    });
   }
 
   /**
@@ -210,7 +240,8 @@ export class StepLoops {
   private tick(): void {
     const now = performance.now();
     for (const loop of this.loops.values()) {
-      if (loop.running && loop.reported && !loop.inStep && now - loop.lastSent >= HEARTBEAT_MS - TICK_MS) this.report(loop, now);
+      if (loop.running && loop.reported && !loop.inStep && now - loop.lastSent >= HEARTBEAT_MS - TICK_MS)
+        this.report(loop, now);
     }
   }
 

@@ -5,7 +5,8 @@ import type { BackendName } from './backendsWire';
 /** A device key: backend and index, e.g. "cuda:0". */
 export type DeviceKey = string;
 
-export type LoadBalancingStrategy = 'firstAvailable' | 'leastLoaded' | 'roundRobin' | 'memoryBased' | 'computeCapability' | 'custom';
+export type LoadBalancingStrategy =
+  'firstAvailable' | 'leastLoaded' | 'roundRobin' | 'memoryBased' | 'computeCapability' | 'custom';
 
 export interface CoordinatorConfig {
   loadBalancing: LoadBalancingStrategy;
@@ -53,8 +54,13 @@ export interface PlacementRequest {
 }
 
 export type SelectorFailureCode =
-  | 'SELECTOR_NOT_SET' | 'SELECTOR_THREW' | 'SELECTOR_RETURNED_INVALID' | 'SELECTOR_RETURNED_MISSING'
-  | 'SELECTOR_RETURNED_INELIGIBLE' | 'SELECTOR_REENTERED' | 'SELECTOR_DECLINED';
+  | 'SELECTOR_NOT_SET'
+  | 'SELECTOR_THREW'
+  | 'SELECTOR_RETURNED_INVALID'
+  | 'SELECTOR_RETURNED_MISSING'
+  | 'SELECTOR_RETURNED_INELIGIBLE'
+  | 'SELECTOR_REENTERED'
+  | 'SELECTOR_DECLINED';
 
 export interface SelectorFailure {
   code: SelectorFailureCode;
@@ -65,7 +71,14 @@ export interface SelectorFailure {
 
 export type PlacementDecider = LoadBalancingStrategy | 'requestedDevice';
 
-export type PlacementErrorCode = 'NO_DEVICES' | 'NO_ELIGIBLE_DEVICE' | 'KERNEL_ALREADY_PLACED' | 'INVALID_REQUEST' | 'UNKNOWN_DEVICE' | 'DEVICE_FULL' | 'UNKNOWN_KERNEL';
+export type PlacementErrorCode =
+  | 'NO_DEVICES'
+  | 'NO_ELIGIBLE_DEVICE'
+  | 'KERNEL_ALREADY_PLACED'
+  | 'INVALID_REQUEST'
+  | 'UNKNOWN_DEVICE'
+  | 'DEVICE_FULL'
+  | 'UNKNOWN_KERNEL';
 
 export interface PlacementError {
   code: PlacementErrorCode;
@@ -75,10 +88,10 @@ export interface PlacementError {
 
 export type Placement =
   | {
-    ok: true;
-    device: DeviceKey;
-    decidedBy: PlacementDecider;
-    selectorFallback?: SelectorFailure;
-    preferredSkipped?: string;
-  }
+      ok: true;
+      device: DeviceKey;
+      decidedBy: PlacementDecider;
+      selectorFallback?: SelectorFailure;
+      preferredSkipped?: string;
+    }
   | { ok: false; error: PlacementError };

@@ -2,7 +2,16 @@
 // reload, rollback, reloadOutcome). Wire types: nothing of the engine is imported.
 import type { BackendName } from './backendsWire';
 
-export type KernelRunState = 'starting' | 'running' | 'reloading' | 'draining' | 'checkpointing' | 'migrating' | 'recovering' | 'stopped' | 'failed';
+export type KernelRunState =
+  | 'starting'
+  | 'running'
+  | 'reloading'
+  | 'draining'
+  | 'checkpointing'
+  | 'migrating'
+  | 'recovering'
+  | 'stopped'
+  | 'failed';
 
 /** The step a reload, migration, start or recovery is at; only while the kernel is in such a state. */
 export type KernelPhase = 'compiling' | 'draining' | 'checkpointing' | 'swapping' | 'restoring' | 'moving' | 'resuming';
@@ -46,7 +55,10 @@ const WHY: Record<FileDifference, string> = {
 /** "running v2 (rolled back); the file is newer": what the lens and the status item's tooltip say (both sides use it). */
 export function runningVersionText(view: Pick<KernelView, 'version' | 'fileDiffers' | 'state'>): string | undefined {
   if (view.fileDiffers === undefined) return undefined;
-  const verb = view.state === 'running' || view.state === 'reloading' || view.state === 'starting' ? 'running' : `${view.state}, resumes`;
+  const verb =
+    view.state === 'running' || view.state === 'reloading' || view.state === 'starting'
+      ? 'running'
+      : `${view.state}, resumes`;
   return `${verb} v${view.version} (${WHY[view.fileDiffers]}); the file is newer`;
 }
 
@@ -62,7 +74,8 @@ export interface ReloadPhaseTimings {
   rollbackPointMs: number;
 }
 
-export type ReloadStatus = 'reloaded' | 'rejected' | 'superseded' | 'unchanged' | 'rolledBack' | 'autoRolledBack' | 'recovered' | 'failed';
+export type ReloadStatus =
+  'reloaded' | 'rejected' | 'superseded' | 'unchanged' | 'rolledBack' | 'autoRolledBack' | 'recovered' | 'failed';
 
 export interface ReloadOutcome {
   kernelId: string;

@@ -7,14 +7,25 @@ import type { BackendReport } from '../../backends/backendReport';
 import type { CudaAddon } from '../../backends/cuda/cudaAddon';
 import { errorMessage } from '../../logger';
 import {
-  deviceKey, nvlinkRemoteType, pcieLevel,
-  type CudaPeerProbe, type DeviceProbe, type NvLinkProbe, type NvmlDeviceProbe, type PcieAncestorProbe,
-  type ProbeName, type ProbeUnavailable, type TopologyProbes,
+  deviceKey,
+  nvlinkRemoteType,
+  pcieLevel,
+  type CudaPeerProbe,
+  type DeviceProbe,
+  type NvLinkProbe,
+  type NvmlDeviceProbe,
+  type PcieAncestorProbe,
+  type ProbeName,
+  type ProbeUnavailable,
+  type TopologyProbes,
 } from '../probeRecords';
 import { SYSFS_ROOT, hasPciSysfs, readPciSysfs, type PciSysfsInfo } from './sysfs';
 
 /** The part of the CUDA addon the topology probe uses. */
-export type CudaTopologyAddon = Pick<CudaAddon, 'canAccessPeer' | 'p2pAttributes' | 'nvmlStatus' | 'nvmlDeviceInfo' | 'nvmlTopologyCommonAncestor'>;
+export type CudaTopologyAddon = Pick<
+  CudaAddon,
+  'canAccessPeer' | 'p2pAttributes' | 'nvmlStatus' | 'nvmlDeviceInfo' | 'nvmlTopologyCommonAncestor'
+>;
 
 /** Where the facts come from; tests pass fakes. */
 export interface HardwareProbeSources {
@@ -34,7 +45,12 @@ export function sysfsSource(root: string = SYSFS_ROOT): Pick<HardwareProbeSource
 
 /** A backend's device as a probe record: key `cuda:N` / `webgpu:N`. */
 export function deviceProbeOf(info: DeviceInfo): DeviceProbe {
-  const probe: DeviceProbe = { key: deviceKey(info.backend, info.index), backend: info.backend, index: info.index, name: info.name };
+  const probe: DeviceProbe = {
+    key: deviceKey(info.backend, info.index),
+    backend: info.backend,
+    index: info.index,
+    name: info.name,
+  };
   if (info.vendor) probe.vendor = info.vendor;
   if (info.pciBusId !== undefined) probe.pciBusId = info.pciBusId;
   if (info.uuid !== undefined) probe.uuid = info.uuid;
@@ -49,7 +65,8 @@ export function deviceProbeOf(info: DeviceInfo): DeviceProbe {
 /** Every device of every available backend, CUDA first. */
 export function devicesFromReports(reports: readonly BackendReport[]): DeviceProbe[] {
   const order = (backend: string): number => (backend === 'cuda' ? 0 : 1);
-  return [...reports].sort((a, b) => order(a.backend) - order(b.backend))
+  return [...reports]
+    .sort((a, b) => order(a.backend) - order(b.backend))
     .filter((report) => report.available)
     .flatMap((report) => report.devices.map(deviceProbeOf));
 }
@@ -103,12 +120,17 @@ export function probeTopology(reports: readonly BackendReport[], sources: Hardwa
           unavailable.add('numa', `${device.key}: ${errorMessage(error)}`);
           continue;
         }
-        if (info.numaNode !== undefined) { device.numaNode = info.numaNode; numaFound++; }
+        if (info.numaNode !== undefined) {
+          device.numaNode = info.numaNode;
+          numaFound++;
+        }
         if (info.link) device.pcieLink = { ...info.link };
-        for (const problem of info.problems) unavailable.add(problem.what === 'numa' ? 'numa' : 'pcie', `${device.key}: ${problem.message}`);
+        for (const problem of info.problems)
+          unavailable.add(problem.what === 'numa' ? 'numa' : 'pcie', `${device.key}: ${problem.message}`);
       }
       // numa_node -1 everywhere is a one-socket machine, or firmware that does not say: both mean "unknown".
-      if (numaFound === 0 && !unavailable.list.some((u) => u.probe === 'numa')) unavailable.add('numa', 'sysfs reports no NUMA node for any device (numa_node is -1)');
+      if (numaFound === 0 && !unavailable.list.some((u) => u.probe === 'numa'))
+        unavailable.add('numa', 'sysfs reports no NUMA node for any device (numa_node is -1)');
     }
   }
 
@@ -116,7 +138,11 @@ export function probeTopology(reports: readonly BackendReport[], sources: Hardwa
   return probes;
 }
 
-function probeCudaPeers(addon: CudaTopologyAddon, cuda: readonly DeviceProbe[], unavailable: Unavailable): CudaPeerProbe[] | undefined {
+function probeCudaPeers(
+  addon: CudaTopologyAddon,
+  cuda: readonly DeviceProbe[],
+  unavailable: Unavailable,
+): CudaPeerProbe[] | undefined {
   const peers: CudaPeerProbe[] = [];
   for (const a of cuda) {
     for (const b of cuda) {
@@ -131,7 +157,11 @@ function probeCudaPeers(addon: CudaTopologyAddon, cuda: readonly DeviceProbe[], 
       const record: CudaPeerProbe = { from: a.key, to: b.key, canAccessPeer };
       try {
         const attributes = addon.p2pAttributes(a.index, b.index);
-        record.attributes = { performanceRank: attributes.performanceRank, accessSupported: attributes.accessSupported, nativeAtomicSupported: attributes.nativeAtomicSupported };
+        record.attributes = {
+          performanceRank: attributes.performanceRank,
+          accessSupported: attributes.accessSupported,
+          nativeAtomicSupported: attributes.nativeAtomicSupported,
+        };
       } catch (error) {
         unavailable.add('cuda-p2p', `P2P attributes ${a.key}→${b.key}: ${errorMessage(error)}`);
       }
@@ -141,7 +171,11 @@ function probeCudaPeers(addon: CudaTopologyAddon, cuda: readonly DeviceProbe[], 
   return peers;
 }
 
-function probeNvml(addon: CudaTopologyAddon, cuda: readonly DeviceProbe[], unavailable: Unavailable): { devices: NvmlDeviceProbe[]; pcie?: PcieAncestorProbe[] } | undefined {
+function probeNvml(
+  addon: CudaTopologyAddon,
+  cuda: readonly DeviceProbe[],
+  unavailable: Unavailable,
+): { devices: NvmlDeviceProbe[]; pcie?: PcieAncestorProbe[] } | undefined {
   let status: ReturnType<CudaTopologyAddon['nvmlStatus']>;
   try {
     status = addon.nvmlStatus();
@@ -166,7 +200,11 @@ function probeNvml(addon: CudaTopologyAddon, cuda: readonly DeviceProbe[], unava
         device: device.key,
         nvlinkSupported: info.nvlink.supported,
         links: info.nvlink.links.map((link) => {
-          const probe: NvLinkProbe = { link: link.link, active: link.active, remoteType: nvlinkRemoteType(link.remoteDeviceType) };
+          const probe: NvLinkProbe = {
+            link: link.link,
+            active: link.active,
+            remoteType: nvlinkRemoteType(link.remoteDeviceType),
+          };
           if (link.version !== null) probe.version = link.version;
           if (link.remotePciBusId !== null) probe.remotePciBusId = link.remotePciBusId;
           return probe;

@@ -6,8 +6,11 @@ import type { BackendName, BackendReport } from '../../backends/backendReport';
 
 export async function probeBackend(backend: BackendName, open: () => GpuBackend): Promise<BackendReport> {
   const started = performance.now();
-  const report = (fields: Omit<BackendReport, 'backend' | 'probeMs'>): BackendReport =>
-    ({ backend, probeMs: Math.round(performance.now() - started), ...fields });
+  const report = (fields: Omit<BackendReport, 'backend' | 'probeMs'>): BackendReport => ({
+    backend,
+    probeMs: Math.round(performance.now() - started),
+    ...fields,
+  });
   try {
     const opened = open();
     try {

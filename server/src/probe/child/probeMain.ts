@@ -17,7 +17,10 @@ function topologyOf(reports: BackendReport[]): TopologyProbes {
     const loaded = cudaFound ? loadCudaAddon() : undefined;
     return probeTopology(reports, { ...sysfsSource(), ...(loaded?.ok ? { cuda: loaded.addon } : {}) });
   } catch (error) {
-    return { devices: devicesFromReports(reports), unavailable: [{ probe: 'pcie', reason: `the topology probe failed: ${errorMessage(error)}` }] };
+    return {
+      devices: devicesFromReports(reports),
+      unavailable: [{ probe: 'pcie', reason: `the topology probe failed: ${errorMessage(error)}` }],
+    };
   }
 }
 

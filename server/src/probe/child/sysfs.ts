@@ -26,7 +26,14 @@ export interface PciSysfsInfo {
 }
 
 /** GT/s per lane → PCIe generation (PCI-SIG base specifications). */
-const GENERATION_BY_RATE: readonly [number, number][] = [[2.5, 1], [5, 2], [8, 3], [16, 4], [32, 5], [64, 6]];
+const GENERATION_BY_RATE: readonly [number, number][] = [
+  [2.5, 1],
+  [5, 2],
+  [8, 3],
+  [16, 4],
+  [32, 5],
+  [64, 6],
+];
 
 /** "32.0 GT/s PCIe", "8 GT/s", "2.5 GT/s" → 5, 3, 1; undefined for "Unknown" or anything else. */
 export function parseLinkSpeed(text: string): number | undefined {
@@ -75,7 +82,13 @@ export function readPciSysfs(busId: string, root: string = SYSFS_ROOT): PciSysfs
   const normal = normalizePciBusId(busId);
   if (normal === undefined) return { problems: [{ what: 'numa', message: `"${busId}" is not a PCI bus id` }] };
   const folder = join(root, 'bus', 'pci', 'devices', normal);
-  if (!existsSync(folder)) return { problems: [{ what: 'numa', message: `${folder} does not exist` }, { what: 'link', message: `${folder} does not exist` }] };
+  if (!existsSync(folder))
+    return {
+      problems: [
+        { what: 'numa', message: `${folder} does not exist` },
+        { what: 'link', message: `${folder} does not exist` },
+      ],
+    };
   const info: PciSysfsInfo = { problems };
 
   const numaText = readText(join(folder, 'numa_node'));
@@ -90,7 +103,10 @@ export function readPciSysfs(busId: string, root: string = SYSFS_ROOT): PciSysfs
   let generation = speedText === undefined ? undefined : parseLinkSpeed(speedText);
   const width = widthText === undefined ? undefined : parseLinkWidth(widthText);
   if (generation === undefined || width === undefined) {
-    problems.push({ what: 'link', message: `${normal}: the PCIe link is not reported (current_link_speed ${JSON.stringify(speedText?.trim() ?? null)}, current_link_width ${JSON.stringify(widthText?.trim() ?? null)})` });
+    problems.push({
+      what: 'link',
+      message: `${normal}: the PCIe link is not reported (current_link_speed ${JSON.stringify(speedText?.trim() ?? null)}, current_link_width ${JSON.stringify(widthText?.trim() ?? null)})`,
+    });
     return info;
   }
   const deviceMax = parseLinkSpeed(readText(join(folder, 'max_link_speed')) ?? '');

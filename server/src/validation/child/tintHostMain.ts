@@ -61,7 +61,10 @@ async function openDevice(): Promise<GPUDevice> {
   void opened.lost.then(async (info) => {
     lostDevices.add(opened);
     if (devicePromise && (await devicePromise.catch(() => undefined)) === opened) devicePromise = undefined;
-    send({ kind: 'log', message: `Tint host: device lost (${info.reason}): ${info.message}; the next validation opens a new one` });
+    send({
+      kind: 'log',
+      message: `Tint host: device lost (${info.reason}): ${info.message}; the next validation opens a new one`,
+    });
   });
   // A lost or broken device reports nothing even for invalid code: make sure this one reports.
   const canary = await compile(opened, CANARY);
@@ -79,14 +82,23 @@ async function validate(request: Extract<TintRequest, { kind: 'validate' }>): Pr
   let result = await compile(device, request.code);
   // The device was lost during the call, or the scope says invalid but no error came back: the
   // device stopped validating. Once more on a new one.
-  if (lostDevices.has(device) || (result.scopeError !== undefined && !result.messages.some((m) => m.type === 'error'))) {
+  if (
+    lostDevices.has(device) ||
+    (result.scopeError !== undefined && !result.messages.some((m) => m.type === 'error'))
+  ) {
     devicePromise = undefined;
     device.destroy();
     device = await currentDevice();
     recreated = true;
     result = await compile(device, request.code);
   }
-  const reply: TintReply = { kind: 'result', id: request.id, messages: result.messages, ms: performance.now() - started, deviceRecreated: recreated };
+  const reply: TintReply = {
+    kind: 'result',
+    id: request.id,
+    messages: result.messages,
+    ms: performance.now() - started,
+    deviceRecreated: recreated,
+  };
   if (result.scopeError !== undefined) reply.scopeError = result.scopeError;
   send(reply);
 }
@@ -105,9 +117,11 @@ function main(): void {
       queue = queue.then(async () => (await currentDevice()).destroy()).catch(() => undefined);
       return;
     }
-    queue = queue.then(() => validate(request)).catch((error: unknown) => {
-      send({ kind: 'failed', id: request.id, error: errorMessage(error) });
-    });
+    queue = queue
+      .then(() => validate(request))
+      .catch((error: unknown) => {
+        send({ kind: 'failed', id: request.id, error: errorMessage(error) });
+      });
   });
   currentDevice().then(
     () => send({ kind: 'ready', adapter: adapterName }),

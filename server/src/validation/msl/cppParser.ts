@@ -29,8 +29,10 @@ async function load(): Promise<TreeSitter.Parser> {
 export function cppParser(): Promise<TreeSitter.Parser> {
   loading ??= load().catch((error: unknown) => {
     loading = undefined;
-    throw new Error(`the MSL parser could not load (npm packages web-tree-sitter and tree-sitter-cpp): ${errorMessage(error)}. ` +
-      'Reinstall the extension, or run npm install in its folder.');
+    throw new Error(
+      `the MSL parser could not load (npm packages web-tree-sitter and tree-sitter-cpp): ${errorMessage(error)}. ` +
+        'Reinstall the extension, or run npm install in its folder.',
+    );
   });
   return loading;
 }

@@ -55,7 +55,11 @@ function scan(text: string, macros?: Map<string, Macro>): Token[] {
       if (macros) {
         const directive = text.slice(start, i);
         const define = DEFINE.exec(directive);
-        const body = directive.replace(/\/\/.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\\\r?\n/g, ' ').trimEnd();
+        const body = directive
+          .replace(/\/\/.*$/gm, '')
+          .replace(/\/\*[\s\S]*?\*\//g, '')
+          .replace(/\\\r?\n/g, ' ')
+          .trimEnd();
         if (define?.[1] !== undefined && body.endsWith(';')) macros.set(define[1], { functionLike: define[2] === '(' });
       }
       continue;
@@ -126,7 +130,8 @@ function closingParen(tokens: Token[], open: number): number {
 /** Uses of a statement macro with no `;` after them are blanked. */
 function statementMacros(text: string): string {
   // Most files define no such macro: spare them the scan.
-  if (!/^[ \t]*#[ \t]*define\b.*;[ \t]*(?:\/\/.*)?$/m.test(text) && !/^[ \t]*#[ \t]*define\b.*\\\r?$/m.test(text)) return text;
+  if (!/^[ \t]*#[ \t]*define\b.*;[ \t]*(?:\/\/.*)?$/m.test(text) && !/^[ \t]*#[ \t]*define\b.*\\\r?$/m.test(text))
+    return text;
   const macros = new Map<string, Macro>();
   const tokens = scan(text, macros);
   if (macros.size === 0) return text;
@@ -150,7 +155,27 @@ function statementMacros(text: string): string {
 
 const SIZED_TYPES = new Set(['short', 'long', 'signed', 'unsigned']);
 /** Before a `(` that opens a parenthesised expression (not a call, a cast's type or a control head). */
-const EXPRESSION_BEFORE = new Set(['?', ':', '=', '(', ',', '!', '~', '+', '-', '*', '/', '%', '&', '|', '^', '{', '}', ';', '[']);
+const EXPRESSION_BEFORE = new Set([
+  '?',
+  ':',
+  '=',
+  '(',
+  ',',
+  '!',
+  '~',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '&',
+  '|',
+  '^',
+  '{',
+  '}',
+  ';',
+  '[',
+]);
 const CONTROL = new Set(['if', 'while', 'for', 'switch']);
 
 interface Frame {
@@ -240,11 +265,16 @@ function expressionGaps(text: string): string {
       while (i < n && isIdentPart(text.charCodeAt(i))) i++;
       // Only short words can matter (`return`, `if`, the sized types): slicing longer ones is wasted work.
       const word = i - start <= 8 ? text.slice(start, i) : '';
-      if (SIZED_TYPES.has(word) && (previousKind === 'none' || previousKind === 'punct' || previousWord === 'return') && nextSignificant(text, i) === 40 /* ( */) {
+      if (
+        SIZED_TYPES.has(word) &&
+        (previousKind === 'none' || previousKind === 'punct' || previousWord === 'return') &&
+        nextSignificant(text, i) === 40 /* ( */
+      ) {
         let j = i;
         while (j < n && text.charCodeAt(j) !== 40) j++;
         const inside = nextSignificant(text, j + 1);
-        if (inside !== 42 /* * */ && inside !== 38 /* & */ && inside !== 94 /* ^ */) rewrites.push([start, start + 1, '_']);
+        if (inside !== 42 /* * */ && inside !== 38 /* & */ && inside !== 94 /* ^ */)
+          rewrites.push([start, start + 1, '_']);
       }
       previousKind = 'word';
       previousWord = word;
@@ -262,8 +292,17 @@ function expressionGaps(text: string): string {
     const top = stack[stack.length - 1];
     switch (punct) {
       case '(': {
-        const expression = afterControl || previousKind === 'none' || (previousKind === 'punct' ? EXPRESSION_BEFORE.has(previousPunct) : previousKind === 'word' && previousWord === 'return');
-        stack.push({ open: previousKind === 'word' && CONTROL.has(previousWord) ? 'control' : '(', expression, assigned: false });
+        const expression =
+          afterControl ||
+          previousKind === 'none' ||
+          (previousKind === 'punct'
+            ? EXPRESSION_BEFORE.has(previousPunct)
+            : previousKind === 'word' && previousWord === 'return');
+        stack.push({
+          open: previousKind === 'word' && CONTROL.has(previousWord) ? 'control' : '(',
+          expression,
+          assigned: false,
+        });
         break;
       }
       case '[':
@@ -272,7 +311,8 @@ function expressionGaps(text: string): string {
         break;
       case '<':
         // `A<short, 2>`: a template's arguments follow a name directly; a comparison has spaces.
-        if (previousKind === 'word' && previousEnd === start) stack.push({ open: '<', expression: false, assigned: false });
+        if (previousKind === 'word' && previousEnd === start)
+          stack.push({ open: '<', expression: false, assigned: false });
         break;
       case '>':
         if (top?.open === '<') stack.pop();
@@ -297,7 +337,8 @@ function expressionGaps(text: string): string {
         break;
       case ';':
         // A statement ends: nothing opened inside it survives (recovers from unbalanced text).
-        while (stack.length > 0 && stack[stack.length - 1]?.open !== '{' && stack[stack.length - 1]?.open !== 'control') stack.pop();
+        while (stack.length > 0 && stack[stack.length - 1]?.open !== '{' && stack[stack.length - 1]?.open !== 'control')
+          stack.pop();
         break;
       default:
         break;

@@ -23,7 +23,8 @@ function ancestor(node: Node | null, type: string): Node | null {
 
 function functionName(fn: Node): string {
   let declarator = fn.childForFieldName('declarator');
-  while (declarator && declarator.type !== 'function_declarator') declarator = declarator.childForFieldName('declarator');
+  while (declarator && declarator.type !== 'function_declarator')
+    declarator = declarator.childForFieldName('declarator');
   return declarator?.childForFieldName('declarator')?.text ?? '(anonymous)';
 }
 
@@ -35,13 +36,17 @@ export function findEntryFunctions(root: Node, prepass: PrepassResult): EntryFun
     let at = stage.end;
     while (at < text.length && /\s/.test(text[at] ?? '')) at++;
     const fn = ancestor(root.descendantForIndex(at), 'function_definition');
-    if (fn && fn.startIndex <= at && !found.has(fn.id)) found.set(fn.id, { node: fn, stage: stage.word, name: functionName(fn) });
+    if (fn && fn.startIndex <= at && !found.has(fn.id))
+      found.set(fn.id, { node: fn, stage: stage.word, name: functionName(fn) });
   }
   for (const fn of root.descendantsOfType('function_definition')) {
     if (found.has(fn.id)) continue;
     for (const child of fn.children) {
       if (child.type !== 'attribute_declaration') continue;
-      const stage = child.descendantsOfType('attribute').map((a) => a.childForFieldName('name')?.text ?? '').find((name) => STAGE_QUALIFIERS.has(name));
+      const stage = child
+        .descendantsOfType('attribute')
+        .map((a) => a.childForFieldName('name')?.text ?? '')
+        .find((name) => STAGE_QUALIFIERS.has(name));
       if (stage !== undefined) found.set(fn.id, { node: fn, stage, name: functionName(fn) });
     }
   }
@@ -51,7 +56,9 @@ export function findEntryFunctions(root: Node, prepass: PrepassResult): EntryFun
 function parameterName(param: Node): string {
   const declarator = param.childForFieldName('declarator');
   if (!declarator) return '(unnamed)';
-  const names = declarator.descendantsOfType(['identifier', 'field_identifier']).filter((id) => ancestor(id, 'attribute_declaration') === null);
+  const names = declarator
+    .descendantsOfType(['identifier', 'field_identifier'])
+    .filter((id) => ancestor(id, 'attribute_declaration') === null);
   return names[0]?.text ?? '(unnamed)';
 }
 
@@ -61,7 +68,8 @@ function indirection(param: Node): 'pointer' | 'reference' | undefined {
   while (current) {
     if (current.type === 'pointer_declarator' || current.type === 'abstract_pointer_declarator') return 'pointer';
     if (current.type === 'reference_declarator' || current.type === 'abstract_reference_declarator') return 'reference';
-    current = current.type === 'attributed_declarator' ? current.namedChild(0) : current.childForFieldName('declarator');
+    current =
+      current.type === 'attributed_declarator' ? current.namedChild(0) : current.childForFieldName('declarator');
   }
   return undefined;
 }
@@ -69,15 +77,26 @@ function indirection(param: Node): 'pointer' | 'reference' | undefined {
 export function checkEntrySignatures(root: Node, prepass: PrepassResult, index: LineIndex): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const error = (node: Node, message: string, code: string): void => {
-    diagnostics.push({ range: index.rangeOf(node.startIndex, node.endIndex - node.startIndex), severity: 'error', message, source: MSL_PARSER_SOURCE, code });
+    diagnostics.push({
+      range: index.rangeOf(node.startIndex, node.endIndex - node.startIndex),
+      severity: 'error',
+      message,
+      source: MSL_PARSER_SOURCE,
+      code,
+    });
   };
   for (const entry of findEntryFunctions(root, prepass)) {
     const returnType = entry.node.childForFieldName('type');
     if (entry.stage === 'kernel' && returnType && returnType.text !== 'void') {
-      error(returnType, `kernel function '${entry.name}' must return void, not '${returnType.text}'`, 'kernel-return-type');
+      error(
+        returnType,
+        `kernel function '${entry.name}' must return void, not '${returnType.text}'`,
+        'kernel-return-type',
+      );
     }
     let declarator = entry.node.childForFieldName('declarator');
-    while (declarator && declarator.type !== 'function_declarator') declarator = declarator.childForFieldName('declarator');
+    while (declarator && declarator.type !== 'function_declarator')
+      declarator = declarator.childForFieldName('declarator');
     const parameters = declarator?.childForFieldName('parameters');
     if (!parameters) continue;
     const used = new Map<string, { param: string; line: number }>();
@@ -96,18 +115,27 @@ export function checkEntrySignatures(root: Node, prepass: PrepassResult, index: 
         const key = `${kind}(${Number.parseInt(argument.text, 10)})`;
         const previous = used.get(key);
         if (previous) {
-          error(attribute, `[[${key}]] is already used by parameter '${previous.param}' on line ${previous.line + 1}: each ${kind} index may appear once in '${entry.name}'`, 'duplicate-index');
+          error(
+            attribute,
+            `[[${key}]] is already used by parameter '${previous.param}' on line ${previous.line + 1}: each ${kind} index may appear once in '${entry.name}'`,
+            'duplicate-index',
+          );
         } else {
           used.set(key, { param: name, line: index.positionAt(attribute.startIndex).line });
         }
       }
       const kindOfIndirection = indirection(child);
       if (kindOfIndirection !== undefined) {
-        const hasAddressSpace = prepass.addressSpaces.some((space) => space.start >= delimiterEnd && space.start < child.endIndex);
+        const hasAddressSpace = prepass.addressSpaces.some(
+          (space) => space.start >= delimiterEnd && space.start < child.endIndex,
+        );
         if (!hasAddressSpace) {
-          error(child.childForFieldName('type') ?? child,
+          error(
+            child.childForFieldName('type') ?? child,
             `parameter '${name}' of ${entry.stage} function '${entry.name}' is a ${kindOfIndirection} without an address space: ` +
-            'write device, constant, threadgroup or thread before its type', 'missing-address-space');
+              'write device, constant, threadgroup or thread before its type',
+            'missing-address-space',
+          );
         }
       }
       delimiterEnd = child.endIndex;

@@ -24,7 +24,13 @@ export function metalCompilerAvailable(platform: NodeJS.Platform = process.platf
 const LINE = /^(.*?):(\d+):(\d+): (fatal error|error|warning|note|remark): (.*)$/;
 
 /** clang-style diagnostics for `fileName` in a compiler log; notes attach to the diagnostic before them. */
-export function parseClangLog(log: string, fileName: string, text: string, source = METAL_SOURCE, index = new LineIndex(text)): Diagnostic[] {
+export function parseClangLog(
+  log: string,
+  fileName: string,
+  text: string,
+  source = METAL_SOURCE,
+  index = new LineIndex(text),
+): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   for (const line of log.split(/\r?\n/)) {
     const match = LINE.exec(line);
@@ -43,7 +49,8 @@ export function parseClangLog(log: string, fileName: string, text: string, sourc
       (previous.related ??= []).push({ message, range });
       continue;
     }
-    const severity: Severity = kind === 'warning' ? 'warning' : kind === 'note' || kind === 'remark' ? 'information' : 'error';
+    const severity: Severity =
+      kind === 'warning' ? 'warning' : kind === 'note' || kind === 'remark' ? 'information' : 'error';
     diagnostics.push({ range, severity, message, source });
   }
   return diagnostics;
@@ -51,16 +58,28 @@ export function parseClangLog(log: string, fileName: string, text: string, sourc
 
 export type MetalRun = { kind: 'ran'; diagnostics: Diagnostic[] } | { kind: 'skipped'; reason: string };
 
-export async function runMetalCompiler(text: string, options: { timeoutMs: number; signal?: AbortSignal | undefined; displayName?: string | undefined }): Promise<MetalRun> {
+export async function runMetalCompiler(
+  text: string,
+  options: { timeoutMs: number; signal?: AbortSignal | undefined; displayName?: string | undefined },
+): Promise<MetalRun> {
   let dir: string | undefined;
   try {
     dir = await mkdtemp(join(tmpdir(), 'ringkernel-metal-'));
     const file = join(dir, 'input.metal');
     await writeFile(file, text, 'utf8');
-    const outcome = await runProcess('xcrun', ['-sdk', 'macosx', 'metal', '-fsyntax-only', '-fno-color-diagnostics', file], { timeoutMs: options.timeoutMs, signal: options.signal });
+    const outcome = await runProcess(
+      'xcrun',
+      ['-sdk', 'macosx', 'metal', '-fsyntax-only', '-fno-color-diagnostics', file],
+      { timeoutMs: options.timeoutMs, signal: options.signal },
+    );
     if (outcome.kind === 'aborted') return { kind: 'skipped', reason: 'cancelled' };
-    if (outcome.kind === 'timeout') return { kind: 'skipped', reason: `the Metal compiler did not finish within ${options.timeoutMs} ms and was killed` };
-    if (outcome.kind === 'failed') return { kind: 'skipped', reason: `the Metal compiler could not be started: ${outcome.error}` };
+    if (outcome.kind === 'timeout')
+      return {
+        kind: 'skipped',
+        reason: `the Metal compiler did not finish within ${options.timeoutMs} ms and was killed`,
+      };
+    if (outcome.kind === 'failed')
+      return { kind: 'skipped', reason: `the Metal compiler could not be started: ${outcome.error}` };
     const raw = outcome.stderr + outcome.stdout;
     const diagnostics = parseClangLog(raw, 'input.metal', text);
     // Messages name the user's file, never the temporary copy.
@@ -70,7 +89,10 @@ export async function runMetalCompiler(text: string, options: { timeoutMs: numbe
       for (const related of diagnostic.related ?? []) related.message = related.message.split(file).join(displayName);
     }
     if (outcome.code !== 0 && diagnostics.length === 0) {
-      return { kind: 'skipped', reason: `the Metal compiler failed without a message we could read: ${raw.split(file).join(displayName).trim().slice(0, 500)}` };
+      return {
+        kind: 'skipped',
+        reason: `the Metal compiler failed without a message we could read: ${raw.split(file).join(displayName).trim().slice(0, 500)}`,
+      };
     }
     return { kind: 'ran', diagnostics };
   } catch (error) {

@@ -6,9 +6,22 @@
 import { bridgeGrammarGaps } from './grammarGaps';
 
 export const ADDRESS_SPACES: ReadonlySet<string> = new Set([
-  'device', 'constant', 'thread', 'threadgroup', 'threadgroup_imageblock', 'ray_data', 'object_data',
+  'device',
+  'constant',
+  'thread',
+  'threadgroup',
+  'threadgroup_imageblock',
+  'ray_data',
+  'object_data',
 ]);
-export const STAGE_QUALIFIERS: ReadonlySet<string> = new Set(['kernel', 'vertex', 'fragment', 'mesh', 'object', 'intersection']);
+export const STAGE_QUALIFIERS: ReadonlySet<string> = new Set([
+  'kernel',
+  'vertex',
+  'fragment',
+  'mesh',
+  'object',
+  'intersection',
+]);
 const OTHER_QUALIFIERS: ReadonlySet<string> = new Set(['__restrict', '__restrict__', 'coherent']);
 
 export interface BlankedWord {
@@ -33,7 +46,8 @@ const isIdentPart = (c: number): boolean => isIdentStart(c) || (c >= 48 && c <= 
  * `metal::vec<float, 4> f(`, `void reduce<float>(` — a type, then a name (with template
  * arguments when it is an explicit instantiation), then `(`. Checked on a bounded window.
  */
-const FUNCTION_FOLLOWS = /^\s+(?:\[\[[^\]]*\]\]\s*)*(?:[A-Za-z_][\w:]*\s*(?:<[^;{}()]*>)?[\s*&]*)+?[A-Za-z_]\w*\s*(?:<[^;{}()]*>\s*)?\(/;
+const FUNCTION_FOLLOWS =
+  /^\s+(?:\[\[[^\]]*\]\]\s*)*(?:[A-Za-z_][\w:]*\s*(?:<[^;{}()]*>)?[\s*&]*)+?[A-Za-z_]\w*\s*(?:<[^;{}()]*>\s*)?\(/;
 
 export function mslPrepass(source: string): PrepassResult {
   /** Ranges to blank, in order. */
@@ -65,7 +79,8 @@ export function mslPrepass(source: string): PrepassResult {
     }
     if (c === 34 /* " */ || c === 39 /* ' */) {
       i++;
-      while (i < n && source.charCodeAt(i) !== c && source.charCodeAt(i) !== 10) i += source.charCodeAt(i) === 92 ? 2 : 1;
+      while (i < n && source.charCodeAt(i) !== c && source.charCodeAt(i) !== 10)
+        i += source.charCodeAt(i) === 92 ? 2 : 1;
       i++;
       previous2 = previous;
       previous = '"';
@@ -90,7 +105,8 @@ export function mslPrepass(source: string): PrepassResult {
       const start = i;
       while (i < n && isIdentPart(source.charCodeAt(i))) i++;
       const word = source.slice(start, i);
-      const afterMember = previous === '.' || (previous === '>' && previous2 === '-') || (previous === ':' && previous2 === ':');
+      const afterMember =
+        previous === '.' || (previous === '>' && previous2 === '-') || (previous === ':' && previous2 === ':');
       if (attributeDepth === 0 && !afterMember) {
         if (ADDRESS_SPACES.has(word)) {
           blank(start, i);

@@ -20,7 +20,11 @@ function quote(text: string): string {
  * An error that starts a line right after a line ending in a value (`float y = 1.0f`) is almost
  * always a `;` missing there: report it where a compiler would, on the end of that line.
  */
-function semicolonMissingBefore(root: TreeSitter.Node, error: TreeSitter.Node, index: LineIndex): Diagnostic | undefined {
+function semicolonMissingBefore(
+  root: TreeSitter.Node,
+  error: TreeSitter.Node,
+  index: LineIndex,
+): Diagnostic | undefined {
   const start = index.positionAt(error.startIndex);
   if (index.lineText(start.line).slice(0, start.character).trim() !== '') return undefined;
   const text = index.text;
@@ -64,7 +68,8 @@ function semicolonMissingInBody(missing: TreeSitter.Node, index: LineIndex): Dia
   const declarator = missing.previousSibling;
   if (declarator?.type !== 'init_declarator') return undefined;
   const value = declarator.childForFieldName('value');
-  if (value?.type !== 'initializer_list' || declarator.childForFieldName('declarator')?.type !== 'function_declarator') return undefined;
+  if (value?.type !== 'initializer_list' || declarator.childForFieldName('declarator')?.type !== 'function_declarator')
+    return undefined;
   const statement = value.namedChildren.filter((child) => child !== null).at(-1);
   if (!statement) return undefined;
   const leaf = lastLeaf(statement);
@@ -80,7 +85,14 @@ function semicolonMissingInBody(missing: TreeSitter.Node, index: LineIndex): Dia
 
 /** Nodes whose children are separate statements or declarations: errors inside them are independent. */
 const CONTAINERS = new Set([
-  'translation_unit', 'compound_statement', 'declaration_list', 'field_declaration_list', 'preproc_if', 'preproc_ifdef', 'preproc_else', 'preproc_elif',
+  'translation_unit',
+  'compound_statement',
+  'declaration_list',
+  'field_declaration_list',
+  'preproc_if',
+  'preproc_ifdef',
+  'preproc_else',
+  'preproc_elif',
 ]);
 
 /**
@@ -96,7 +108,8 @@ function constructOf(node: TreeSitter.Node): TreeSitter.Node | null {
 }
 
 /** Whether a node has an error inside, or is a missing token. */
-const hasErrorInside = (node: TreeSitter.Node | null): node is TreeSitter.Node => node !== null && (node.hasError || node.isMissing);
+const hasErrorInside = (node: TreeSitter.Node | null): node is TreeSitter.Node =>
+  node !== null && (node.hasError || node.isMissing);
 
 /**
  * Innermost error nodes, in document order, without walking error-free subtrees; the first of each
@@ -105,7 +118,12 @@ const hasErrorInside = (node: TreeSitter.Node | null): node is TreeSitter.Node =
  * the server's thread for seconds after the parse itself stopped at its budget. Once it says
  * true, the walk ends with what it found so far.
  */
-export function syntaxDiagnostics(root: TreeSitter.Node, index: LineIndex, max = Infinity, outOfTime: () => boolean = () => false): Diagnostic[] {
+export function syntaxDiagnostics(
+  root: TreeSitter.Node,
+  index: LineIndex,
+  max = Infinity,
+  outOfTime: () => boolean = () => false,
+): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   let stopped = false;
   const stop = (): boolean => (stopped ||= outOfTime());
@@ -113,7 +131,11 @@ export function syntaxDiagnostics(root: TreeSitter.Node, index: LineIndex, max =
   /** Whether `node` continues the cascade of the error reported last (then it is not reported). */
   const continuesCascade = (node: TreeSitter.Node): boolean => {
     const construct = constructOf(node);
-    const same = construct !== null && lastConstruct !== null && construct.id === lastConstruct.id && !CONTAINERS.has(construct.type);
+    const same =
+      construct !== null &&
+      lastConstruct !== null &&
+      construct.id === lastConstruct.id &&
+      !CONTAINERS.has(construct.type);
     lastConstruct = construct;
     return same;
   };
@@ -161,13 +183,15 @@ export function syntaxDiagnostics(root: TreeSitter.Node, index: LineIndex, max =
         shown = original(leaf);
       }
       const missingSemicolon = semicolonMissingBefore(root, node, index);
-      diagnostics.push(missingSemicolon ?? {
-        range: r,
-        severity: 'error',
-        message: shown.trim() === '' ? 'syntax error' : `syntax error: unexpected ${quote(shown)}`,
-        source: MSL_PARSER_SOURCE,
-        code: 'syntax',
-      });
+      diagnostics.push(
+        missingSemicolon ?? {
+          range: r,
+          severity: 'error',
+          message: shown.trim() === '' ? 'syntax error' : `syntax error: unexpected ${quote(shown)}`,
+          source: MSL_PARSER_SOURCE,
+          code: 'syntax',
+        },
+      );
       return;
     }
     for (let i = 0; i < count && !stop(); i++) {

@@ -71,7 +71,10 @@ async function parseAndCheck(text: string, options: MslValidateOptions): Promise
   if (!tree || cancelled) {
     parser.reset();
     tree?.delete();
-    const reason = options.signal?.aborted === true ? 'cancelled' : `the MSL parser stopped after ${budget} ms (the file has ${text.length} characters); not validated`;
+    const reason =
+      options.signal?.aborted === true
+        ? 'cancelled'
+        : `the MSL parser stopped after ${budget} ms (the file has ${text.length} characters); not validated`;
     return { diagnostics: [], validator: MSL_PARSER_SOURCE, skipped: reason, unchecked: true };
   }
   try {
@@ -79,11 +82,18 @@ async function parseAndCheck(text: string, options: MslValidateOptions): Promise
     const outOfTime = (): boolean => performance.now() - started > budget || options.signal?.aborted === true;
     const diagnostics = syntaxDiagnostics(tree.rootNode, index, 5000, outOfTime);
     if (outOfTime()) {
-      const reason = options.signal?.aborted === true ? 'cancelled'
-        : `the MSL parser stopped after ${budget} ms while looking for errors (the file has ${text.length} characters); ` +
-          `${diagnostics.length === 0 ? 'none found so far' : `only the first ${diagnostics.length} found are shown`}, and kernel signatures were not checked`;
+      const reason =
+        options.signal?.aborted === true
+          ? 'cancelled'
+          : `the MSL parser stopped after ${budget} ms while looking for errors (the file has ${text.length} characters); ` +
+            `${diagnostics.length === 0 ? 'none found so far' : `only the first ${diagnostics.length} found are shown`}, and kernel signatures were not checked`;
       // With nothing found, the file must not look clean: unchecked adds the "not validated" note.
-      return { diagnostics, validator: MSL_PARSER_SOURCE, skipped: reason, ...(diagnostics.length === 0 ? { unchecked: true as const } : {}) };
+      return {
+        diagnostics,
+        validator: MSL_PARSER_SOURCE,
+        skipped: reason,
+        ...(diagnostics.length === 0 ? { unchecked: true as const } : {}),
+      };
     }
     diagnostics.push(...checkEntrySignatures(tree.rootNode, prepass, index));
     return { diagnostics, validator: MSL_PARSER_SOURCE };
@@ -94,11 +104,19 @@ async function parseAndCheck(text: string, options: MslValidateOptions): Promise
 
 export async function validateMsl(text: string, options: MslValidateOptions = {}): Promise<ValidationResult> {
   if (options.parserOnly !== true && (await metalCompilerAvailable())) {
-    const run = await runMetalCompiler(text, { timeoutMs: options.timeoutMs ?? 10_000, signal: options.signal, displayName: options.displayName });
+    const run = await runMetalCompiler(text, {
+      timeoutMs: options.timeoutMs ?? 10_000,
+      signal: options.signal,
+      displayName: options.displayName,
+    });
     if (run.kind === 'ran') return { diagnostics: run.diagnostics, validator: METAL_SOURCE };
-    if (run.reason === 'cancelled') return { diagnostics: [], validator: METAL_SOURCE, skipped: run.reason, unchecked: true };
+    if (run.reason === 'cancelled')
+      return { diagnostics: [], validator: METAL_SOURCE, skipped: run.reason, unchecked: true };
     const fallback = await validateMslWithParser(text, options);
-    return { ...fallback, notes: [...(fallback.notes ?? []), `Metal compiler skipped (${run.reason}); used our parser instead`] };
+    return {
+      ...fallback,
+      notes: [...(fallback.notes ?? []), `Metal compiler skipped (${run.reason}); used our parser instead`],
+    };
   }
   return validateMslWithParser(text, options);
 }

@@ -1,7 +1,6 @@
 // The shape of a parsed PTX module. Spans are UTF-16 offsets into the source text.
 import type { Token } from './lexer';
 
-
 export interface Span {
   start: number;
   end: number;

@@ -2,8 +2,27 @@
 // names and operand counts, registers used outside their declarations, undefined and duplicate
 // labels, undefined identifiers. Like ptxas, registers and variables must be declared before use;
 // labels may be used before they are defined.
-import type { Declaration, DeclaredName, Instruction, Label, ParseProblem, PtxFunction, PtxModule, PtxVisitor, Span, TargetList } from './ast';
-import { baseMnemonic, expectedOperandCounts, isSpecialRegister, PREDEFINED_IDENTIFIERS, PTX_MNEMONICS, REGISTER_TYPES, suggestMnemonic } from './instructions';
+import type {
+  Declaration,
+  DeclaredName,
+  Instruction,
+  Label,
+  ParseProblem,
+  PtxFunction,
+  PtxModule,
+  PtxVisitor,
+  Span,
+  TargetList,
+} from './ast';
+import {
+  baseMnemonic,
+  expectedOperandCounts,
+  isSpecialRegister,
+  PREDEFINED_IDENTIFIERS,
+  PTX_MNEMONICS,
+  REGISTER_TYPES,
+  suggestMnemonic,
+} from './instructions';
 import type { Token } from './lexer';
 import { TARGET_OPTIONS, formatVersion, minimumPtxVersion, parseArch, type ParsedArch } from './targets';
 
@@ -54,7 +73,9 @@ export class PtxChecker implements PtxVisitor {
   declaration(declaration: Declaration, depth: number): void {
     const scope = depth === 0 ? this.moduleScope : this.scopes[this.scopes.length - 1];
     if (scope) this.declare(declaration, scope);
-    if (depth === 0) for (const name of declaration.names) if (!this.moduleNames.has(name.name)) this.moduleNames.set(name.name, name.span);
+    if (depth === 0)
+      for (const name of declaration.names)
+        if (!this.moduleNames.has(name.name)) this.moduleNames.set(name.name, name.span);
   }
 
   private declare(declaration: Declaration, scope: Scope): void {
@@ -64,7 +85,11 @@ export class PtxChecker implements PtxVisitor {
       const previous = table.get(name.name);
       if (previous) {
         const shown = name.count !== undefined ? `${name.name}<${name.count}>` : name.name;
-        this.report(name.span, `duplicate declaration of ${shown} in this scope (first declared on line ${this.context.lineOf(previous.span.start) + 1})`, 'duplicate-declaration');
+        this.report(
+          name.span,
+          `duplicate declaration of ${shown} in this scope (first declared on line ${this.context.lineOf(previous.span.start) + 1})`,
+          'duplicate-declaration',
+        );
         continue;
       }
       table.set(name.name, name);
@@ -74,9 +99,17 @@ export class PtxChecker implements PtxVisitor {
   private checkRegisterType(declaration: Declaration): void {
     const type = declaration.directives.find((d) => d.text !== '.reg' && !/^\.v\d+$/.test(d.text));
     if (type === undefined) {
-      this.report(declaration.directives[0] ?? declaration.span, '.reg needs a type, such as .b32, .f32 or .pred', 'register-type');
+      this.report(
+        declaration.directives[0] ?? declaration.span,
+        '.reg needs a type, such as .b32, .f32 or .pred',
+        'register-type',
+      );
     } else if (!REGISTER_TYPES.has(type.text)) {
-      this.report(type, `'${type.text}' is not a register type: use one such as .b32, .u64, .f32, .f16x2 or .pred`, 'register-type');
+      this.report(
+        type,
+        `'${type.text}' is not a register type: use one such as .b32, .u64, .f32, .f16x2 or .pred`,
+        'register-type',
+      );
     }
   }
 
@@ -104,13 +137,19 @@ export class PtxChecker implements PtxVisitor {
       return;
     }
     const previous = this.labels.get(label.name);
-    if (previous) this.report(label.span, `duplicate label ${label.name} (first defined on line ${this.context.lineOf(previous.start) + 1})`, 'duplicate-label');
+    if (previous)
+      this.report(
+        label.span,
+        `duplicate label ${label.name} (first defined on line ${this.context.lineOf(previous.start) + 1})`,
+        'duplicate-label',
+      );
     else this.labels.set(label.name, label.span);
   }
 
   targets(list: TargetList): void {
     for (const entry of list.entries) {
-      if (list.directive.text === '.branchtargets') this.pendingInFunction.push({ token: entry, span: entry, name: entry.text, label: true });
+      if (list.directive.text === '.branchtargets')
+        this.pendingInFunction.push({ token: entry, span: entry, name: entry.text, label: true });
       else this.checkName(entry);
     }
   }
@@ -120,7 +159,11 @@ export class PtxChecker implements PtxVisitor {
     const baseSpan = { start: instruction.mnemonic.start, end: instruction.mnemonic.start + base.length };
     if (!PTX_MNEMONICS.has(base)) {
       const suggestion = suggestMnemonic(base);
-      this.report(baseSpan, `unknown instruction '${base}'${suggestion !== undefined ? `: did you mean '${suggestion}'?` : ''}`, 'unknown-instruction');
+      this.report(
+        baseSpan,
+        `unknown instruction '${base}'${suggestion !== undefined ? `: did you mean '${suggestion}'?` : ''}`,
+        'unknown-instruction',
+      );
       return;
     }
     const counts = expectedOperandCounts(base);
@@ -129,7 +172,11 @@ export class PtxChecker implements PtxVisitor {
       const most = counts[counts.length - 1] ?? 0;
       const expected = counts.length === 1 ? `${most}` : `${counts.slice(0, -1).join(', ')} or ${most}`;
       const at = count > most ? (instruction.operands[most]?.span ?? baseSpan) : baseSpan;
-      this.report(at, `'${base}' takes ${expected} operand${most === 1 && counts.length === 1 ? '' : 's'}, found ${count}`, 'operand-count');
+      this.report(
+        at,
+        `'${base}' takes ${expected} operand${most === 1 && counts.length === 1 ? '' : 's'}, found ${count}`,
+        'operand-count',
+      );
     }
     if (instruction.guard) this.checkName(instruction.guard.register);
     if (base === 'bra') {
@@ -148,7 +195,12 @@ export class PtxChecker implements PtxVisitor {
   functionEnd(): void {
     for (const pending of this.pendingInFunction) {
       if (this.labels.has(pending.name)) continue;
-      if (pending.label) this.report(pending.span, `undefined label ${pending.name}: no label of that name in this function`, 'undefined-label');
+      if (pending.label)
+        this.report(
+          pending.span,
+          `undefined label ${pending.name}: no label of that name in this function`,
+          'undefined-label',
+        );
       else this.pendingInModule.push(pending);
     }
     this.pendingInFunction = [];
@@ -185,9 +237,10 @@ export class PtxChecker implements PtxVisitor {
       const line = this.context.lineOf(range.span.start) + 1;
       return {
         inside: false,
-        message: count > 0
-          ? `register ${name} is outside its declaration ${prefix}<${count}> on line ${line}, which declares ${prefix}0 to ${prefix}${count - 1}`
-          : `register ${name} is not declared: ${prefix}<0> on line ${line} declares none`,
+        message:
+          count > 0
+            ? `register ${name} is outside its declaration ${prefix}<${count}> on line ${line}, which declares ${prefix}0 to ${prefix}${count - 1}`
+            : `register ${name} is not declared: ${prefix}<0> on line ${line} declares none`,
       };
     }
     return undefined;
@@ -207,10 +260,15 @@ export class PtxChecker implements PtxVisitor {
         return;
       }
       if (this.moduleNames.has(name)) return; // a variable whose name starts with %
-      this.report(span, `undeclared register ${name}: declare it before this use, for example .reg .b32 ${name};`, 'undeclared-register');
+      this.report(
+        span,
+        `undeclared register ${name}: declare it before this use, for example .reg .b32 ${name};`,
+        'undeclared-register',
+      );
       return;
     }
-    if (!this.checkIdentifiers || PREDEFINED_IDENTIFIERS.has(name) || this.moduleNames.has(name) || this.lookup(name)) return;
+    if (!this.checkIdentifiers || PREDEFINED_IDENTIFIERS.has(name) || this.moduleNames.has(name) || this.lookup(name))
+      return;
     const range = this.rangeMatch(name);
     if (range?.inside === true) return;
     // Perhaps a label defined further down, or a module symbol declared later; a range that
@@ -228,11 +286,19 @@ export class PtxChecker implements PtxVisitor {
       for (const pending of this.pendingInModule) {
         const later = this.moduleNames.get(pending.name);
         if (later) {
-          this.report(pending.span, `${pending.name} is used before its declaration on line ${this.context.lineOf(later.start) + 1}: declare it first`, 'used-before-declaration');
+          this.report(
+            pending.span,
+            `${pending.name} is used before its declaration on line ${this.context.lineOf(later.start) + 1}: declare it first`,
+            'used-before-declaration',
+          );
         } else if (pending.outsideRange !== undefined) {
           this.report(pending.span, pending.outsideRange, 'register-range');
         } else {
-          this.report(pending.span, `undefined identifier ${pending.name}: no variable, parameter, function or label of that name`, 'undefined-identifier');
+          this.report(
+            pending.span,
+            `undefined identifier ${pending.name}: no variable, parameter, function or label of that name`,
+            'undefined-identifier',
+          );
         }
       }
     }
@@ -246,19 +312,30 @@ type Report = (span: Span, message: string, code: string, severity?: ParseProble
 function checkHeader(module: PtxModule, report: Report): void {
   const version = module.version;
   if (!version) {
-    report(module.firstStatement ?? { start: 0, end: 0 }, 'missing .version: a PTX module must start with a .version directive, such as .version 8.0', 'version');
+    report(
+      module.firstStatement ?? { start: 0, end: 0 },
+      'missing .version: a PTX module must start with a .version directive, such as .version 8.0',
+      'version',
+    );
   } else if (module.firstStatement !== undefined && module.firstStatement !== version.directive) {
-    report(version.directive, `.version must be the first statement of the module (only comments may come before it); the module starts with '${module.firstStatement.text}'`, 'version');
+    report(
+      version.directive,
+      `.version must be the first statement of the module (only comments may come before it); the module starts with '${module.firstStatement.text}'`,
+      'version',
+    );
   }
-  for (const repeated of module.repeatedDirectives) report(repeated, `${repeated.text} may appear only once in a module`, 'version');
+  for (const repeated of module.repeatedDirectives)
+    report(repeated, `${repeated.text} may appear only once in a module`, 'version');
 
   const target = module.target;
   if (!target) {
-    if (version) report(version.directive, 'missing .target: add one right after .version, such as .target sm_80', 'target');
+    if (version)
+      report(version.directive, 'missing .target: add one right after .version, such as .target sm_80', 'target');
     return;
   }
   const between = module.statementsBeforeTarget[0];
-  if (version && between !== undefined) report(between, `.target must come directly after .version (found '${between.text}' between them)`, 'target');
+  if (version && between !== undefined)
+    report(between, `.target must come directly after .version (found '${between.text}' between them)`, 'target');
   let arches = 0;
   let unknown = 0;
   for (const word of target.words) {
@@ -266,23 +343,38 @@ function checkHeader(module: PtxModule, report: Report): void {
     const arch = parseArch(word.text);
     if (!arch) {
       unknown++;
-      report(word, `unknown .target '${word.text}': expected an architecture such as sm_90 or compute_90, or one of ${[...TARGET_OPTIONS].join(', ')}`, 'target');
+      report(
+        word,
+        `unknown .target '${word.text}': expected an architecture such as sm_90 or compute_90, or one of ${[...TARGET_OPTIONS].join(', ')}`,
+        'target',
+      );
       continue;
     }
     arches++;
-    if (arches > 1) report(word, `.target names more than one architecture: keep one (${word.text} is the second)`, 'target');
+    if (arches > 1)
+      report(word, `.target names more than one architecture: keep one (${word.text} is the second)`, 'target');
     checkArchVersion(arch, word, version?.value, report);
   }
-  if (arches === 0 && unknown === 0 && target.words.length > 0) report(target.directive, '.target names no architecture: add one such as sm_80', 'target');
+  if (arches === 0 && unknown === 0 && target.words.length > 0)
+    report(target.directive, '.target names no architecture: add one such as sm_80', 'target');
 }
 
 function checkArchVersion(arch: ParsedArch, word: Token, version: number | undefined, report: Report): void {
   const minimum = minimumPtxVersion(arch);
   if (minimum === undefined) {
-    report(word, `${word.text} is not an architecture this checker knows; ptxas will say whether this PTX version supports it`, 'target', 'information');
+    report(
+      word,
+      `${word.text} is not an architecture this checker knows; ptxas will say whether this PTX version supports it`,
+      'target',
+      'information',
+    );
     return;
   }
   if (version !== undefined && version < minimum) {
-    report(word, `.target ${word.text} needs PTX ISA ${formatVersion(minimum)} or newer, but this module declares .version ${formatVersion(version)}`, 'target-version');
+    report(
+      word,
+      `.target ${word.text} needs PTX ISA ${formatVersion(minimum)} or newer, but this module declares .version ${formatVersion(version)}`,
+      'target-version',
+    );
   }
 }

@@ -76,7 +76,8 @@ export class PtxLexer {
       if (c === 47 && text.charCodeAt(i + 1) === 42 /* * */) {
         const close = text.indexOf('*/', i + 2);
         const end = close < 0 ? n : close + 2;
-        if (close < 0) this.problems.push({ start, end: Math.min(n, start + 2), message: 'this /* comment is never closed' });
+        if (close < 0)
+          this.problems.push({ start, end: Math.min(n, start + 2), message: 'this /* comment is never closed' });
         for (let j = i; j < end; j++) {
           const d = text.charCodeAt(j);
           if (d === 10 || (d === 13 && text.charCodeAt(j + 1) !== 10)) this.line++;
@@ -99,7 +100,12 @@ export class PtxLexer {
         else this.problems.push({ start, end: Math.min(i, n), message: 'this string is never closed' });
         i = Math.min(i, n);
         kind = 'string';
-      } else if (c === 46 /* . */ && i + 1 < n && isIdentStart(text.charCodeAt(i + 1)) && text.charCodeAt(i + 1) !== 37) {
+      } else if (
+        c === 46 /* . */ &&
+        i + 1 < n &&
+        isIdentStart(text.charCodeAt(i + 1)) &&
+        text.charCodeAt(i + 1) !== 37
+      ) {
         i = scanWordTail(text, i + 1);
         // `.shared::cta` stays one directive; further `.x` parts do not belong to a directive.
         const dot = text.indexOf('.', start + 1);
@@ -108,7 +114,10 @@ export class PtxLexer {
       } else if (isDigit(c) || (c === 46 && isDigit(text.charCodeAt(i + 1)))) {
         i = scanNumber(text, i);
         kind = 'number';
-      } else if (isIdentStart(c) && !(c === 37 && !(i + 1 < n && isIdentStart(text.charCodeAt(i + 1)) && text.charCodeAt(i + 1) !== 37))) {
+      } else if (
+        isIdentStart(c) &&
+        !(c === 37 && !(i + 1 < n && isIdentStart(text.charCodeAt(i + 1)) && text.charCodeAt(i + 1) !== 37))
+      ) {
         i = scanWordTail(text, i + 1);
         kind = 'word';
       } else if (PUNCT.has(c) || c === 37) {
@@ -196,5 +205,7 @@ function scanNumber(text: string, from: number): number {
 
 /** Whether a number token is well formed (the lexer keeps malformed ones whole). */
 export function isWellFormedNumber(text: string): boolean {
-  return /^(?:0[fF][0-9a-fA-F]{8}|0[dD][0-9a-fA-F]{16}|0[xX][0-9a-fA-F]+U?|0[bB][01]+U?|\d+U?|\d+\.\d*(?:[eE][+-]?\d+)?|\d*\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)$/.test(text);
+  return /^(?:0[fF][0-9a-fA-F]{8}|0[dD][0-9a-fA-F]{16}|0[xX][0-9a-fA-F]+U?|0[bB][01]+U?|\d+U?|\d+\.\d*(?:[eE][+-]?\d+)?|\d*\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)$/.test(
+    text,
+  );
 }

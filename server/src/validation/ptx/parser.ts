@@ -2,7 +2,18 @@
 // declarations, `.entry`/`.func` headers and bodies, nested blocks, labels, and instructions with
 // their guards and operands. It recovers at `;` and braces, so one slip yields one problem.
 // Statements go to a visitor as they are parsed; only module-level structure is kept.
-import type { Block, Declaration, DeclaredName, Instruction, Operand, ParseProblem, PtxFunction, PtxModule, PtxVisitor, Span } from './ast';
+import type {
+  Block,
+  Declaration,
+  DeclaredName,
+  Instruction,
+  Operand,
+  ParseProblem,
+  PtxFunction,
+  PtxModule,
+  PtxVisitor,
+  Span,
+} from './ast';
 import { PtxLexer, isWellFormedNumber, type Token } from './lexer';
 
 /** Real PTX nests blocks a few levels; deeper ones are skipped, not parsed (the parser recurses per level). */
@@ -41,7 +52,10 @@ class Parser {
   private depth = 0;
   private readonly module: PtxModule;
 
-  constructor(private readonly text: string, private readonly visitor: PtxVisitor) {
+  constructor(
+    private readonly text: string,
+    private readonly visitor: PtxVisitor,
+  ) {
     this.lexer = new PtxLexer(text);
     this.module = {
       repeatedDirectives: [],
@@ -129,7 +143,8 @@ class Parser {
         continue;
       }
       module.firstStatement ??= token;
-      if (module.version && !sawTarget && token.text !== '.target' && token.text !== '.version') module.statementsBeforeTarget.push(token);
+      if (module.version && !sawTarget && token.text !== '.target' && token.text !== '.version')
+        module.statementsBeforeTarget.push(token);
       if (token.kind === 'directive') {
         if (token.text === '.version') this.parseVersion();
         else if (token.text === '.target') {
@@ -157,9 +172,16 @@ class Parser {
         continue;
       }
       if (token.kind === 'word' || this.isPunct(token, '@')) {
-        this.problem(token, `instruction ${this.describe(token)} outside a function: instructions belong in the body of an .entry or .func`, 'instruction-outside-function');
+        this.problem(
+          token,
+          `instruction ${this.describe(token)} outside a function: instructions belong in the body of an .entry or .func`,
+          'instruction-outside-function',
+        );
       } else {
-        this.problem(token, `unexpected ${this.describe(token)} at module scope: expected a directive such as .version, .target, .entry, .func or a variable declaration`);
+        this.problem(
+          token,
+          `unexpected ${this.describe(token)} at module scope: expected a directive such as .version, .target, .entry, .func or a variable declaration`,
+        );
       }
       this.recover();
     }
@@ -180,7 +202,8 @@ class Parser {
     }
     this.next();
     const match = /^(\d+)\.(\d)$/.exec(value.text);
-    if (!match) this.problem(value, `'${value.text}' is not a PTX ISA version: write major.minor, such as 8.0`, 'version');
+    if (!match)
+      this.problem(value, `'${value.text}' is not a PTX ISA version: write major.minor, such as 8.0`, 'version');
     if (!this.module.version) {
       this.module.version = match
         ? { text: value.text, value: Number(match[1]) * 10 + Number(match[2]), directive, valueSpan: value }
@@ -204,7 +227,11 @@ class Parser {
       } else if (!expectWord && this.isPunct(token, ',')) {
         expectWord = true;
       } else {
-        this.problem(token, `unexpected ${this.describe(token)} in .target: expected a list such as sm_90, texmode_independent`, 'target');
+        this.problem(
+          token,
+          `unexpected ${this.describe(token)} in .target: expected a list such as sm_90, texmode_independent`,
+          'target',
+        );
         break;
       }
     }
@@ -220,7 +247,8 @@ class Parser {
     if (value !== undefined && value.line === directive.line && value.kind === 'number') {
       this.next();
       this.module.addressSize = { directive, value };
-      if (value.text !== '32' && value.text !== '64') this.problem(value, `.address_size must be 32 or 64, not ${value.text}`, 'address-size');
+      if (value.text !== '32' && value.text !== '64')
+        this.problem(value, `.address_size must be 32 or 64, not ${value.text}`, 'address-size');
     } else {
       this.module.addressSize = { directive };
       this.problem(directive, '.address_size needs 32 or 64', 'address-size');
@@ -283,8 +311,10 @@ class Parser {
       }
       return;
     }
-    this.problem(token ?? start ?? this.endOfText(),
-      `unexpected ${this.describe(token)} at module scope: expected .entry, .func or a state space such as .global or .shared`);
+    this.problem(
+      token ?? start ?? this.endOfText(),
+      `unexpected ${this.describe(token)} at module scope: expected .entry, .func or a state space such as .global or .shared`,
+    );
     if (token !== undefined) this.next();
     this.recover();
   }
@@ -313,7 +343,14 @@ class Parser {
       if (this.peekIsPunct('(')) this.skipGroup();
       while (this.peek()?.kind === 'number' || this.peekIsPunct(',')) this.next();
     }
-    const fn: PtxFunction = { kind, name: name.text, nameSpan: { start: name.start, end: name.end }, params, returns, span: { start: start.start, end: name.end } };
+    const fn: PtxFunction = {
+      kind,
+      name: name.text,
+      nameSpan: { start: name.start, end: name.end },
+      params,
+      returns,
+      span: { start: start.start, end: name.end },
+    };
     this.module.functions.push(fn);
     this.visitor.functionStart(fn);
     const next = this.peek();
@@ -323,7 +360,10 @@ class Parser {
     } else if (this.isPunct(next, ';')) {
       this.next();
     } else {
-      this.problem(next ?? this.after(name), `expected '{' to start the body of ${name.text}, or ';' for a declaration; found ${this.describe(next)}`);
+      this.problem(
+        next ?? this.after(name),
+        `expected '{' to start the body of ${name.text}, or ';' for a declaration; found ${this.describe(next)}`,
+      );
       this.recover();
     }
     this.visitor.functionEnd(fn);
@@ -375,7 +415,13 @@ class Parser {
       this.next();
       const declared: DeclaredName = { name: name.text, span: { start: name.start, end: name.end } };
       this.parseNameSuffixes(declared);
-      params.push({ kind: 'declaration', stateSpace: directives[0]?.text, directives, names: [declared], span: { start: first.start, end: name.end } });
+      params.push({
+        kind: 'declaration',
+        stateSpace: directives[0]?.text,
+        directives,
+        names: [declared],
+        span: { start: first.start, end: name.end },
+      });
       const separator = this.peek();
       if (this.isPunct(separator, ',')) {
         this.next();
@@ -385,7 +431,10 @@ class Parser {
         this.next();
         return params;
       }
-      this.problem(separator ?? this.after(name), `expected ',' or ')' in the parameter list, found ${this.describe(separator)}`);
+      this.problem(
+        separator ?? this.after(name),
+        `expected ',' or ')' in the parameter list, found ${this.describe(separator)}`,
+      );
       this.skipParamRest();
       if (this.peekIsPunct(')')) this.next();
       return params;
@@ -393,7 +442,14 @@ class Parser {
   }
 
   private skipParamRest(): void {
-    while (this.peek() !== undefined && !this.peekIsPunct(',') && !this.peekIsPunct(')') && !this.peekIsPunct('{') && !this.peekIsPunct(';')) this.next();
+    while (
+      this.peek() !== undefined &&
+      !this.peekIsPunct(',') &&
+      !this.peekIsPunct(')') &&
+      !this.peekIsPunct('{') &&
+      !this.peekIsPunct(';')
+    )
+      this.next();
   }
 
   /** Leading directives of a declaration or parameter, with `.align N` and `.attribute(...)` arguments. */
@@ -419,8 +475,13 @@ class Parser {
         declared.count = Number(count.text);
         declared.span = { start: declared.span.start, end: close?.end ?? declared.span.end };
       } else {
-        this.problem(open ?? declared.span, `a register range is written ${declared.name}<N> with a decimal count N`, 'register-range');
-        while (this.peek() !== undefined && !this.peekIsPunct('>') && !this.peekIsPunct(';') && !this.peekIsPunct(',')) this.next();
+        this.problem(
+          open ?? declared.span,
+          `a register range is written ${declared.name}<N> with a decimal count N`,
+          'register-range',
+        );
+        while (this.peek() !== undefined && !this.peekIsPunct('>') && !this.peekIsPunct(';') && !this.peekIsPunct(','))
+          this.next();
         if (this.peekIsPunct('>')) this.next();
       }
     }
@@ -454,7 +515,11 @@ class Parser {
     if (this.isPunct(end, ';')) {
       this.next();
     } else {
-      this.problem(this.after(last), `expected ';' after this declaration, found ${this.describe(end)}`, 'missing-semicolon');
+      this.problem(
+        this.after(last),
+        `expected ';' after this declaration, found ${this.describe(end)}`,
+        'missing-semicolon',
+      );
       if (end !== undefined && end.line === last.line) this.recover();
     }
     return { kind: 'declaration', stateSpace, directives, names, span: { start: start.start, end: last.end } };
@@ -492,7 +557,11 @@ class Parser {
       }
       // A module-level keyword inside a body means a '}' is missing: close here so the rest parses.
       if (token.kind === 'directive' && MODULE_STARTERS.has(token.text)) {
-        this.problem(block.open, `this '{' is never closed: ${token.text} on line ${token.line + 1} comes first`, 'unbalanced-brace');
+        this.problem(
+          block.open,
+          `this '{' is never closed: ${token.text} on line ${token.line + 1} comes first`,
+          'unbalanced-brace',
+        );
         break;
       }
       this.parseStatement(token);
@@ -507,7 +576,11 @@ class Parser {
    * once per level, and about 10,000 '{' exhausted the stack (found by fuzzing).
    */
   private skipDeepBlock(open: Token): void {
-    this.problem(open, `blocks nested more than ${MAX_BLOCK_DEPTH} deep: this one and everything inside it are not checked`, 'nesting-too-deep');
+    this.problem(
+      open,
+      `blocks nested more than ${MAX_BLOCK_DEPTH} deep: this one and everything inside it are not checked`,
+      'nesting-too-deep',
+    );
     let depth = 0;
     for (let token = this.peek(); token !== undefined; token = this.peek()) {
       this.next();
@@ -598,7 +671,12 @@ class Parser {
     this.next();
     const operands = this.parseOperands(mnemonic);
     const last = this.last ?? mnemonic;
-    const instruction: Instruction = { kind: 'instruction', mnemonic, operands, span: { start: first.start, end: last.end } };
+    const instruction: Instruction = {
+      kind: 'instruction',
+      mnemonic,
+      operands,
+      span: { start: first.start, end: last.end },
+    };
     if (guard) instruction.guard = guard;
     return instruction;
   }
@@ -625,7 +703,11 @@ class Parser {
     for (;;) {
       const token = this.peek();
       if (token === undefined || (stack.length === 0 && this.isPunct(token, '}'))) {
-        this.problem(this.after(previous), `expected ';' at the end of this instruction, found ${this.describe(token)}`, 'missing-semicolon');
+        this.problem(
+          this.after(previous),
+          `expected ';' at the end of this instruction, found ${this.describe(token)}`,
+          'missing-semicolon',
+        );
         if (current.length > 0) pushOperand(this.after(previous));
         return operands;
       }
@@ -633,7 +715,11 @@ class Parser {
         this.next();
         if (stack.length > 0) {
           const open = stack[stack.length - 1] ?? token;
-          this.problem(open, `this '${open.text}' is never closed: add '${OPEN[open.text] ?? ''}' before the ';'`, 'unbalanced-brace');
+          this.problem(
+            open,
+            `this '${open.text}' is never closed: add '${OPEN[open.text] ?? ''}' before the ';'`,
+            'unbalanced-brace',
+          );
         }
         if (current.length > 0 || operands.length > 0) pushOperand(token);
         return operands;
@@ -646,10 +732,18 @@ class Parser {
         continue;
       }
       const level = stack.length;
-      const startsValue = token.kind === 'word' || token.kind === 'number' || token.kind === 'string' || (token.kind === 'punct' && token.text in OPEN);
+      const startsValue =
+        token.kind === 'word' ||
+        token.kind === 'number' ||
+        token.kind === 'string' ||
+        (token.kind === 'punct' && token.text in OPEN);
       if (startsValue && valueEnded[level] === true) {
         if (token.line > previous.line && level === 0) {
-          this.problem(this.after(previous), `expected ';' at the end of this instruction (the next line starts with ${this.describe(token)})`, 'missing-semicolon');
+          this.problem(
+            this.after(previous),
+            `expected ';' at the end of this instruction (the next line starts with ${this.describe(token)})`,
+            'missing-semicolon',
+          );
           if (current.length > 0) pushOperand(this.after(previous));
           return operands;
         }
@@ -658,7 +752,8 @@ class Parser {
         if (current.length > 0) pushOperand(token);
         return operands;
       }
-      if (token.kind === 'number' && !isWellFormedNumber(token.text)) this.problem(token, `'${token.text}' is not a valid number`, 'number');
+      if (token.kind === 'number' && !isWellFormedNumber(token.text))
+        this.problem(token, `'${token.text}' is not a valid number`, 'number');
       else if (token.kind === 'invalid') this.problem(token, `unexpected ${this.describe(token)} in an operand`);
       this.next();
       current.push(token);
@@ -669,7 +764,11 @@ class Parser {
       } else if (token.kind === 'punct' && CLOSERS.has(token.text)) {
         const open = stack.pop();
         if (open === undefined || OPEN[open.text] !== token.text) {
-          this.problem(token, open === undefined ? `this '${token.text}' closes nothing` : `'${open.text}' is closed by '${token.text}'`, 'unbalanced-brace');
+          this.problem(
+            token,
+            open === undefined ? `this '${token.text}' closes nothing` : `'${open.text}' is closed by '${token.text}'`,
+            'unbalanced-brace',
+          );
           this.recover();
           if (current.length > 0) pushOperand(token);
           return operands;

@@ -3,24 +3,59 @@
 
 /** Minimum `.version` (major*10+minor) for each `.target` architecture. */
 const MIN_PTX_VERSION: Record<string, number> = {
-  sm_10: 10, sm_11: 10, sm_12: 12, sm_13: 12,
-  sm_20: 20, sm_21: 20,
-  sm_30: 30, sm_32: 40, sm_35: 31, sm_37: 41,
-  sm_50: 40, sm_52: 41, sm_53: 42,
-  sm_60: 50, sm_61: 50, sm_62: 50,
-  sm_70: 60, sm_72: 61, sm_75: 63,
-  sm_80: 70, sm_86: 71, sm_87: 74, sm_88: 90, sm_89: 78,
-  sm_90: 78, sm_90a: 80,
-  sm_100: 86, sm_100a: 86, sm_100f: 88,
-  sm_101: 86, sm_101a: 86, sm_101f: 88, // renamed sm_110 in PTX ISA 9.0
-  sm_103: 88, sm_103a: 88, sm_103f: 88,
-  sm_110: 90, sm_110a: 90, sm_110f: 90,
-  sm_120: 87, sm_120a: 87, sm_120f: 88,
-  sm_121: 88, sm_121a: 88, sm_121f: 88,
+  sm_10: 10,
+  sm_11: 10,
+  sm_12: 12,
+  sm_13: 12,
+  sm_20: 20,
+  sm_21: 20,
+  sm_30: 30,
+  sm_32: 40,
+  sm_35: 31,
+  sm_37: 41,
+  sm_50: 40,
+  sm_52: 41,
+  sm_53: 42,
+  sm_60: 50,
+  sm_61: 50,
+  sm_62: 50,
+  sm_70: 60,
+  sm_72: 61,
+  sm_75: 63,
+  sm_80: 70,
+  sm_86: 71,
+  sm_87: 74,
+  sm_88: 90,
+  sm_89: 78,
+  sm_90: 78,
+  sm_90a: 80,
+  sm_100: 86,
+  sm_100a: 86,
+  sm_100f: 88,
+  sm_101: 86,
+  sm_101a: 86,
+  sm_101f: 88, // renamed sm_110 in PTX ISA 9.0
+  sm_103: 88,
+  sm_103a: 88,
+  sm_103f: 88,
+  sm_110: 90,
+  sm_110a: 90,
+  sm_110f: 90,
+  sm_120: 87,
+  sm_120a: 87,
+  sm_120f: 88,
+  sm_121: 88,
+  sm_121a: 88,
+  sm_121f: 88,
 };
 
 /** `.target` words that are options, not architectures. */
-export const TARGET_OPTIONS: ReadonlySet<string> = new Set(['texmode_unified', 'texmode_independent', 'debug', 'map_f64_to_f32']);
+export const TARGET_OPTIONS: ReadonlySet<string> = new Set([
+  'texmode_unified',
+  'texmode_independent',
+  'debug',
+  'map_f64_to_f32',
+]);
 
 export interface ParsedArch {
   /** `sm_90a` (a `compute_XY` target is normalised to `sm_XY`). */
@@ -72,6 +107,7 @@ export function capabilityOf(value: string | number | readonly [number, number])
  */
 export function archRunsOn(arch: ParsedArch, device: number): boolean {
   if (arch.suffix === 'a') return device === arch.capability;
-  if (arch.suffix === 'f') return Math.floor(device / 10) === Math.floor(arch.capability / 10) && device >= arch.capability;
+  if (arch.suffix === 'f')
+    return Math.floor(device / 10) === Math.floor(arch.capability / 10) && device >= arch.capability;
   return device >= arch.capability;
 }

@@ -34,7 +34,7 @@ test(
 
       const answer = await server.connection.sendRequest(undrainDeviceRequest, { device });
       assert.equal(answer.device, device);
-      assert.match(answer.message, /takes kernels again/);
+      assert.match(answer.message, /back in service/);
       const back = await server.connection.sendRequest(topologyRequest);
       assert.deepEqual(back.drained, []);
       assert.equal(back.devices.find((d) => d.key === device)?.available, true);

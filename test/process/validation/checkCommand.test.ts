@@ -124,8 +124,9 @@ test('an explicit --ptxas that does not work is a command-line error, and no oth
 });
 
 test('PTX files are assembled in parallel: --jobs N runs N ptxas at once', { skip: skipNoPtxas }, async () => {
-  // A ptxas that registers itself as running, waits (with a deadline) until another one runs too,
-  // then assembles for real. Run one at a time, each would wait out its deadline alone.
+  // A ptxas that registers itself as running, waits (with a deadline of 3 s, well inside ptxas's own
+  // limit, so a loaded machine does not kill the last one waiting alone) until another one runs
+  // too, then assembles for real. Run one at a time, each would wait out its deadline alone.
   const state = join(scratch, 'parallel');
   mkdirSync(state, { recursive: true });
   const wrapper = join(scratch, 'ptxas-wrapper');
@@ -136,8 +137,8 @@ test('PTX files are assembled in parallel: --jobs N runs N ptxas at once', { ski
       `case "$1" in --version|--help) exec "${realPtxas ?? ''}" "$@";; esac`,
       `mkdir "${state}/running.$$"`,
       'i=0',
-      `while [ "$(ls -d "${state}"/running.* | wc -l)" -lt 2 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done`,
-      `if [ $i -ge 100 ]; then echo alone >> "${state}/log"; else echo together >> "${state}/log"; fi`,
+      `while [ "$(ls -d "${state}"/running.* | wc -l)" -lt 2 ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done`,
+      `if [ $i -ge 30 ]; then echo alone >> "${state}/log"; else echo together >> "${state}/log"; fi`,
       `"${realPtxas ?? ''}" "$@"; code=$?`,
       `rmdir "${state}/running.$$"`,
       'exit $code',

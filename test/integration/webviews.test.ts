@@ -86,14 +86,14 @@ describe('Webviews: Router Stats and Kernel State', function () {
     assert.ok(panel.readies >= 1, "the page's script ran under the policy and said so");
     assert.equal((panel.lastPosted as { type: string }).type, 'stats');
     const drawn = panel.lastRendered as { running: boolean; charts: number; points: number; theme: string };
-    assert.equal(drawn.running, false, 'no router runs yet: the server answers empty stats');
     assert.equal(drawn.charts, 3);
     assert.ok(drawn.points >= 1);
     assert.match(drawn.theme, /^(light|dark|highContrast|highContrastLight)$/);
     assert.equal(open.routerListening, true, 'a visible panel listens');
+    // The router runs while kernels do (heat may or may not be running at this point of the suite).
     const stats = await ringkernel.routerStats();
-    assert.equal(stats.running, false);
-    assert.match(stats.note ?? '', /router/);
+    assert.equal(drawn.running, stats.running, 'the panel draws what the server answers');
+    if (!stats.running) assert.match(stats.note ?? '', /no kernels run/);
   });
 
   it('brings Router Stats back through its serializer, as after a window reload, and stops listening when closed', async () => {

@@ -41,6 +41,14 @@ const waitWindow = (ms: number): Promise<void> => new Promise((resolve) => setTi
  * widen the window instead).
  */
 async function loopWindow(kernel: DeviceKernel, windowMs: number): Promise<number[]> {
+  return sampleLoop(kernel, () => waitWindow(windowMs));
+}
+
+/**
+ * Starts the kernel's loop, samples ms per step between its progress messages, runs `during` once
+ * the first step is in (the window; the state-view suite opens a view meanwhile), then stops the loop.
+ */
+export async function sampleLoop(kernel: DeviceKernel, during: () => Promise<void>): Promise<number[]> {
   const samples: number[] = [];
   let anchor: { at: number; step: number } | undefined;
   let failure: Error | undefined;
@@ -63,9 +71,12 @@ async function loopWindow(kernel: DeviceKernel, windowMs: number): Promise<numbe
       anchor = { at: now, step: event.step };
     }
   });
-  await withDeadline(first, 60_000, "the loop's first step");
-  if (!failure) await waitWindow(windowMs);
-  await kernel.stopLoop().catch(() => undefined);
+  try {
+    await withDeadline(first, 60_000, "the loop's first step");
+    if (!failure) await during();
+  } finally {
+    await kernel.stopLoop().catch(() => undefined);
+  }
   if (failure) throw failure;
   return samples;
 }

@@ -20,7 +20,7 @@ import { StateViewFeed, type StateReader } from '../../server/src/views/stateVie
 import { benchKernel, placementOf } from '../kernels';
 import type { BenchContext } from '../method';
 import { openRaw, type RawBackend } from '../raw';
-import { withDeadline } from './backend';
+import { sampleLoop } from './backend';
 
 const VIEW_BYTES = 256 * 1024;
 const FPS = 10;
@@ -32,48 +32,25 @@ async function loopWith(
   windowMs: number,
   view: boolean,
 ): Promise<{ perStep: number[]; latency: number[] }> {
-  const perStep: number[] = [];
   const latency: number[] = [];
-  let anchor: { at: number; step: number } | undefined;
-  let failure: Error | undefined;
-  let firstStep: () => void = () => undefined;
-  const first = new Promise<void>((resolve) => {
-    firstStep = resolve;
-  });
-  await kernel.startLoop(0, (event) => {
-    const now = performance.now();
-    if (event.kind === 'failed') {
-      failure = event.error;
-      firstStep();
-      return;
-    }
-    if (!anchor) {
-      anchor = { at: now, step: event.step };
-      firstStep();
-    } else if (event.step > anchor.step) {
-      perStep.push((now - anchor.at) / (event.step - anchor.step));
-      anchor = { at: now, step: event.step };
+  const perStep = await sampleLoop(kernel, async () => {
+    let feed: StateViewFeed | undefined;
+    try {
+      if (view) {
+        const reader: StateReader = async (_id, ranges) => {
+          const asked = performance.now();
+          const read = await kernel.readStateRanges(ranges);
+          latency.push(performance.now() - asked);
+          return { step: read.step, version: 1, bytes: read.bytes };
+        };
+        feed = new StateViewFeed({ reader, emit: () => undefined });
+        feed.subscribe({ id: 'bench', kernelId: 'bench', ranges: [{ offset: 0, length: VIEW_BYTES }], fps: FPS });
+      }
+      await new Promise((resolve) => setTimeout(resolve, windowMs));
+    } finally {
+      feed?.dispose();
     }
   });
-  let feed: StateViewFeed | undefined;
-  try {
-    await withDeadline(first, 60_000, "the loop's first step");
-    if (view) {
-      const reader: StateReader = async (_id, ranges) => {
-        const asked = performance.now();
-        const read = await kernel.readStateRanges(ranges);
-        latency.push(performance.now() - asked);
-        return { step: read.step, version: 1, bytes: read.bytes };
-      };
-      feed = new StateViewFeed({ reader, emit: () => undefined });
-      feed.subscribe({ id: 'bench', kernelId: 'bench', ranges: [{ offset: 0, length: VIEW_BYTES }], fps: FPS });
-    }
-    if (!failure) await new Promise((resolve) => setTimeout(resolve, windowMs));
-  } finally {
-    feed?.dispose();
-    await kernel.stopLoop().catch(() => undefined);
-  }
-  if (failure) throw failure;
   return { perStep, latency };
 }
 

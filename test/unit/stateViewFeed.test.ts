@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { mergeRanges, rangeProblem, sliceRange, type ByteRange } from '../../server/src/views/byteRanges';
 import { StateViewFeed, type FeedFrame, type StateRead, type StateReader } from '../../server/src/views/stateViewFeed';
-import { wholeStateReader } from '../../server/src/views/wholeStateReader';
 import { VirtualClock, settle } from '../support/virtualClock';
 
 /** A kernel whose state is `words` u32 words where word i holds step * 1000 + i; `version` may change. */
@@ -244,25 +243,4 @@ test('refuses unaligned ranges and non-positive rates with what to do; readOnce 
   const frame = await feed.readOnce('heat', [{ offset: 0, length: 8 }]);
   assert.deepEqual(words(frame), [0, 1]);
   assert.match((await feed.readOnce('heat', [{ offset: 1, length: 8 }])).error ?? '', /whole 32-bit words/);
-});
-
-test('the whole-state reader slices the ranges out of one read and refuses one past the end', async () => {
-  const state = Uint8Array.from({ length: 32 }, (_, i) => i);
-  const reader = wholeStateReader(() => Promise.resolve({ step: 9, version: 2, state }));
-  const read = await reader('k', [
-    { offset: 4, length: 4 },
-    { offset: 28, length: 4 },
-  ]);
-  assert.deepEqual(
-    [read.step, read.version, read.bytes.map((b) => [...b])],
-    [
-      9,
-      2,
-      [
-        [4, 5, 6, 7],
-        [28, 29, 30, 31],
-      ],
-    ],
-  );
-  await assert.rejects(reader('k', [{ offset: 28, length: 8 }]), /ends past its 32-byte state/);
 });

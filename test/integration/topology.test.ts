@@ -115,12 +115,28 @@ describe('GPU Topology view', function () {
 
   it('draining a device from its context menu accounts for every kernel on it and the view marks it drained', async () => {
     const api = await readyApi();
-    const [device] = await deviceItems(api, 'a device to drain');
-    assert.ok(device?.device);
-    const onIt = device.children
-      .filter((c) => c.kind === 'kernel')
-      .map((c) => c.kernel ?? '')
-      .sort();
+    // Whether the workspace's kernels auto-started (and are still starting) depends on the suites
+    // before: take the kernels on the device once none is starting and the view shows exactly
+    // what the server says runs there, so a kernel that lands mid-test cannot make it disagree.
+    const [device, onIt] = await pollUntil(
+      'the kernels to settle and the view to agree with them',
+      async () => {
+        const kernels = (await api.kernels()).kernels;
+        if (kernels.some((k) => k.state === 'starting')) return undefined;
+        const [first] = (await api.topologyItems()).filter((node) => node.kind === 'device');
+        if (!first?.device) return undefined;
+        const inView = first.children
+          .filter((c) => c.kind === 'kernel')
+          .map((c) => c.kernel ?? '')
+          .sort();
+        const inServer = kernels
+          .filter((k) => k.device === first.device && k.state !== 'stopped' && k.state !== 'failed')
+          .map((k) => k.id)
+          .sort();
+        return inView.join() === inServer.join() ? ([first, inView] as const) : undefined;
+      },
+      { timeoutMs: 45_000 },
+    );
     const result = await vscode.commands.executeCommand<DrainOutcome | undefined>('ringkernel.drainDevice', device);
     assert.ok(result, 'the command reported a failure (see the RingKernel log)');
     assert.equal(result.device, device.device);

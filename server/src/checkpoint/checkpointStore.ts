@@ -201,9 +201,13 @@ export class CheckpointStore {
   /**
    * The newest of the kernel's files that reads cleanly (every digest and the checksum verified),
    * falling back past rejected ones, each logged with its reason. `into`: memory for the state
-   * (used when its size is right; a rejected file may have overwritten part of it).
+   * (used when its size is right; a rejected file may have overwritten part of it). `accept`: why
+   * a sound file cannot be used (undefined: it can); such a file is rejected as `incompatible`.
    */
-  async newest(kernelId: string, options: { into?: Uint8Array } = {}): Promise<NewestCheckpoint> {
+  async newest(
+    kernelId: string,
+    options: { into?: Uint8Array; accept?(record: CheckpointRecord): string | undefined } = {},
+  ): Promise<NewestCheckpoint> {
     const rejected: RejectedCheckpointFile[] = [];
     for (const stored of await this.files(kernelId)) {
       try {
@@ -211,6 +215,10 @@ export class CheckpointStore {
           expectKernelId: kernelId,
           ...(options.into ? { into: options.into } : {}),
         });
+        // Sound, but not what the caller can resume (written by other code, say): the next older one may be.
+        const refusal = options.accept?.(record);
+        if (refusal !== undefined)
+          throw new CheckpointFileError(stored.file, 'incompatible', refusal);
         if (rejected.length > 0)
           this.log?.warn(
             `kernel "${kernelId}" resumes from the older checkpoint ${stored.file} (step ${record.checkpoint.step}); newer ones were rejected:${listed(rejected)}`,

@@ -7,7 +7,7 @@
 // stopped, said so, when there is none to go to).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -182,6 +182,33 @@ test('a corrupted newest file is rejected by name and the next older one is used
     assert.match(note, new RegExp(`checkpoint file ${escape(newest)} is rejected: .*SHA-256`));
     const resumed = await checkedState(runtime);
     assert.ok(resumed.step > olderStep);
+  } finally {
+    await runtime.dispose();
+  }
+});
+
+test('a checkpoint that cannot be written is reported with the folder and why, and the kernel runs on', async (t) => {
+  const skip = await skipReason();
+  if (skip) return t.skip(skip);
+  const { manifest } = workspace(50);
+  const folder = join(mkdtempSync(join(tmpdir(), 'ringkernel-ckpt-dir-')), 'checkpoints');
+  const problems: string[] = [];
+  const { runtime } = await runtimeOn(manifest, 1, {
+    checkpointFolder: folder,
+    checkpointIntervalMs: 150,
+    onCheckpointProblem: (message) => problems.push(message),
+  });
+  try {
+    assert.deepEqual((await runtime.start()).failed, []);
+    await pollUntil('a first file', () => (filesOf(folder).length > 0 ? true : undefined));
+    // The folder becomes a plain file: every later write fails as a broken disk would.
+    rmSync(folder, { recursive: true });
+    writeFileSync(folder, 'not a folder');
+    const problem = await pollUntil('a reported write failure', () => problems[0]);
+    assert.match(problem, /^kernel "counter" runs on, but its periodic checkpoint was not saved: could not write the checkpoint of kernel "counter" at step \d+ .* to .*checkpoints: .*no file was left behind/);
+    const before = (await checkedState(runtime)).step;
+    await pollUntil('steps after the failure', async () => ((await checkedState(runtime)).step > before + 10 ? true : undefined));
+    assert.equal(problems.length, 1, 'reported once, not at every periodic checkpoint');
   } finally {
     await runtime.dispose();
   }

@@ -266,6 +266,8 @@ export class CheckpointStore {
     const what = `the checkpoint of kernel ${JSON.stringify(kernelId.slice(0, 200))} at step ${step} (${stateBytes} state bytes)`;
     const generation = this.nextGeneration++;
     let tempPath: string | undefined;
+    /** Set once the temporary file exists: only then is there anything to remove. */
+    let created = false;
     let handle: FileHandle | undefined;
     let encoded;
     let finalPath: string;
@@ -276,6 +278,7 @@ export class CheckpointStore {
       // Again each time: the folder may have been removed under a running store (workspace storage cleaned).
       await mkdir(this.folder, { recursive: true });
       handle = await open(tempPath, 'wx', 0o600);
+      created = true;
       const sink = fileSink(handle);
       encoded = await encodeCheckpoint(record, this.hooks.sink?.(sink, tempPath) ?? sink);
       await handle.sync();
@@ -286,7 +289,7 @@ export class CheckpointStore {
     } catch (error) {
       await handle?.close().catch(() => undefined);
       const left =
-        tempPath === undefined
+        tempPath === undefined || !created
           ? undefined
           : await rm(tempPath, { force: true }).then(
               () => undefined,

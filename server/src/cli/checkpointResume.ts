@@ -6,6 +6,7 @@
 import { CheckpointStore, type RejectedCheckpointFile } from '../checkpoint/checkpointStore';
 import { KernelCheckpoint, sha256Hex } from '../checkpoint/kernelCheckpoint';
 import type { CheckpointRecord } from '../checkpoint/checkpointRecord';
+import { controlStepWord } from '../checkpoint/chunkPayloads';
 
 export interface ResumeCandidate {
   id: string;
@@ -82,6 +83,6 @@ export function finalRecord(fields: {
     codeSha256: codeSha256(fields.code),
     backend: fields.backend,
     deviceKey: fields.deviceKey,
-    control: { step: fields.step, kernelIndex: fields.kernelIndex, inboxCount: 0, outboxCapacity: fields.outboxCapacity },
+    control: { step: controlStepWord(fields.step), kernelIndex: fields.kernelIndex, inboxCount: 0, outboxCapacity: fields.outboxCapacity },
   };
 }

@@ -32,6 +32,7 @@ import { MessageDelivery, type DeliveryStats } from './messageDelivery';
 import { CheckpointFiles, describeRejected } from './checkpointFiles';
 import { DeviceRestartBudget } from './recoveryPolicy';
 import { replaceLostKernel } from './deviceLoss';
+import { controlStepWord } from '../checkpoint/chunkPayloads';
 import type { KernelCheckpoint as Checkpoint } from '../checkpoint/kernelCheckpoint';
 import type { GpuTopology } from '../topology/gpuTopology';
 
@@ -675,7 +676,7 @@ export class KernelRuntime {
         backend: kernel.location.backend,
         deviceKey: kernel.location.key,
         control: {
-          step: checkpoint.step,
+          step: controlStepWord(checkpoint.step),
           kernelIndex: Math.max(0, this.manifest?.kernels.findIndex((k) => k.id === kernel.id) ?? 0),
           inboxCount: 0,
           outboxCapacity: kernel.spec.outboxCapacity,

@@ -205,9 +205,14 @@ test('a checkpoint that cannot be written is reported with the folder and why, a
     rmSync(folder, { recursive: true });
     writeFileSync(folder, 'not a folder');
     const problem = await pollUntil('a reported write failure', () => problems[0]);
-    assert.match(problem, /^kernel "counter" runs on, but its periodic checkpoint was not saved: could not write the checkpoint of kernel "counter" at step \d+ .* to .*checkpoints: .*no file was left behind/);
+    assert.match(
+      problem,
+      /^kernel "counter" runs on, but its periodic checkpoint was not saved: could not write the checkpoint of kernel "counter" at step \d+ .* to .*checkpoints: .*no file was left behind/,
+    );
     const before = (await checkedState(runtime)).step;
-    await pollUntil('steps after the failure', async () => ((await checkedState(runtime)).step > before + 10 ? true : undefined));
+    await pollUntil('steps after the failure', async () =>
+      (await checkedState(runtime)).step > before + 10 ? true : undefined,
+    );
     assert.equal(problems.length, 1, 'reported once, not at every periodic checkpoint');
   } finally {
     await runtime.dispose();
@@ -219,8 +224,24 @@ test('ringkernel run --checkpoint-dir: a second run resumes and ends where one r
   if (skip) return t.skip(skip);
   const { manifestPath } = workspace(0);
   const folder = mkdtempSync(join(tmpdir(), 'ringkernel-ckpt-cli-'));
-  const run = async (...args: string[]): Promise<{ kernels: { id: string; step: number; sha256: string; resumedFrom?: { file: string; step: number }; checkpoint?: string }[] }> => {
-    const { stdout } = await execFileAsync(process.execPath, [join(repoRoot, 'bin', 'ringkernel'), 'run', manifestPath, '--json', ...args]);
+  const run = async (
+    ...args: string[]
+  ): Promise<{
+    kernels: {
+      id: string;
+      step: number;
+      sha256: string;
+      resumedFrom?: { file: string; step: number };
+      checkpoint?: string;
+    }[];
+  }> => {
+    const { stdout } = await execFileAsync(process.execPath, [
+      join(repoRoot, 'bin', 'ringkernel'),
+      'run',
+      manifestPath,
+      '--json',
+      ...args,
+    ]);
     return JSON.parse(stdout) as never;
   };
   const first = (await run('--steps', '25', '--checkpoint-dir', folder)).kernels[0];
@@ -270,9 +291,16 @@ test('a device whose host keeps dying is lost: its kernel is re-placed on the ot
     const replaced = outcomes.find((o) => o.message.includes('re-placed'));
     assert.ok(replaced, `an outcome says it was re-placed (got: ${outcomes.map((o) => o.message).join(' | ')})`);
     assert.equal(replaced.status, 'recovered');
-    assert.match(replaced.message, new RegExp(`^counter re-placed on ${other} from its checkpoint at step \\d+; (steps \\d+-\\d+|step \\d+|no step is) re-run`));
+    assert.match(
+      replaced.message,
+      new RegExp(
+        `^counter re-placed on ${other} from its checkpoint at step \\d+; (steps \\d+-\\d+|step \\d+|no step is) re-run`,
+      ),
+    );
     // Word 1 still sums every step exactly once: it came back from a real checkpoint, at its step.
-    await pollUntil('steps on the new device', async () => ((await checkedState(runtime)).step > 50 ? true : undefined));
+    await pollUntil('steps on the new device', async () =>
+      (await checkedState(runtime)).step > 50 ? true : undefined,
+    );
   } finally {
     await runtime.dispose();
   }
@@ -299,7 +327,10 @@ test('a lost device with nowhere to go: the kernel is stopped, and the message s
       return v?.state === 'stopped' ? v : undefined;
     });
     const stranded = outcomes.find((o) => o.status === 'failed');
-    assert.match(stranded?.message ?? '', /^counter lost its device webgpu:0 .*no other device can run it .*it is stopped; its checkpoint at step \d+ is kept/);
+    assert.match(
+      stranded?.message ?? '',
+      /^counter lost its device webgpu:0 .*no other device can run it .*it is stopped; its checkpoint at step \d+ is kept/,
+    );
     // The checkpoint is kept: the stopped kernel shows its state, still consistent.
     assert.ok(view.step > 0);
     await checkedState(runtime);

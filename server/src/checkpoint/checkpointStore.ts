@@ -217,8 +217,7 @@ export class CheckpointStore {
         });
         // Sound, but not what the caller can resume (written by other code, say): the next older one may be.
         const refusal = options.accept?.(record);
-        if (refusal !== undefined)
-          throw new CheckpointFileError(stored.file, 'incompatible', refusal);
+        if (refusal !== undefined) throw new CheckpointFileError(stored.file, 'incompatible', refusal);
         if (rejected.length > 0)
           this.log?.warn(
             `kernel "${kernelId}" resumes from the older checkpoint ${stored.file} (step ${record.checkpoint.step}); newer ones were rejected:${listed(rejected)}`,

@@ -79,10 +79,20 @@ export function finalRecord(fields: {
   outboxCapacity: number;
 }): CheckpointRecord {
   return {
-    checkpoint: KernelCheckpoint.of({ kernelId: fields.id, version: fields.version, step: fields.step, state: fields.state }),
+    checkpoint: KernelCheckpoint.of({
+      kernelId: fields.id,
+      version: fields.version,
+      step: fields.step,
+      state: fields.state,
+    }),
     codeSha256: codeSha256(fields.code),
     backend: fields.backend,
     deviceKey: fields.deviceKey,
-    control: { step: controlStepWord(fields.step), kernelIndex: fields.kernelIndex, inboxCount: 0, outboxCapacity: fields.outboxCapacity },
+    control: {
+      step: controlStepWord(fields.step),
+      kernelIndex: fields.kernelIndex,
+      inboxCount: 0,
+      outboxCapacity: fields.outboxCapacity,
+    },
   };
 }

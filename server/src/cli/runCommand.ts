@@ -367,7 +367,9 @@ export async function runCommand(args: readonly string[]): Promise<number> {
   else {
     for (const run of runs) {
       if (run.resumedFrom)
-        process.stdout.write(`${run.id}\tresumed from checkpoint ${run.resumedFrom.file} at step ${run.resumedFrom.step}\n`);
+        process.stdout.write(
+          `${run.id}\tresumed from checkpoint ${run.resumedFrom.file} at step ${run.resumedFrom.step}\n`,
+        );
       for (const migration of run.migrations ?? [])
         process.stdout.write(`${run.id}\tmigration at step ${migration.step}: ${migration.message}\n`);
       process.stdout.write(
@@ -553,7 +555,8 @@ async function resumeCandidates(
   const candidates = [];
   for (const spec of specs) {
     const backend = runsOn(spec);
-    if (!backend || spec.language === 'msl' || reports.find((r) => r.backend === backend)?.available === false) continue;
+    if (!backend || spec.language === 'msl' || reports.find((r) => r.backend === backend)?.available === false)
+      continue;
     const source = await sourceOn(spec, backend).catch(() => undefined);
     if (source) candidates.push({ id: spec.id, codeSha256: codeSha256(source.code), stateBytes: spec.stateBytes });
   }

@@ -17,7 +17,10 @@ import { parseDeviceKey } from './kernelRelocation';
 export interface DeviceLossContext {
   /** Every device lost so far: none of them is a candidate. */
   lost: ReadonlySet<string>;
-  place(kernelId: string, request: PlacementRequest): Promise<{ ok: true; device: string } | { ok: false; error: { message: string } }>;
+  place(
+    kernelId: string,
+    request: PlacementRequest,
+  ): Promise<{ ok: true; device: string } | { ok: false; error: { message: string } }>;
   /** The kernel leaves the placer's records (before it is placed again). */
   unplace(kernelId: string): void;
   deviceName(key: string): string;
@@ -41,7 +44,8 @@ export type DeviceLossResult =
 /** "from its checkpoint at step 1200; steps 1201-1350 re-run": which steps run a second time. */
 export function rerunText(checkpointStep: number | undefined, lastStep: number): string {
   const from = checkpointStep ?? 0;
-  const what = checkpointStep === undefined ? 'from a zeroed state (it had no checkpoint)' : `from its checkpoint at step ${from}`;
+  const what =
+    checkpointStep === undefined ? 'from a zeroed state (it had no checkpoint)' : `from its checkpoint at step ${from}`;
   if (lastStep <= from) return `${what}; no step is re-run`;
   return `${what}; ${lastStep === from + 1 ? `step ${lastStep}` : `steps ${from + 1}-${lastStep}`} re-run`;
 }

@@ -552,7 +552,9 @@ export class KernelRuntime {
     };
     const pinned = `${backend}:${spec.device}`;
     if (spec.device !== 'auto' && this.lostDevices.has(pinned))
-      throw new Error(`kernel "${spec.id}": the manifest puts it on ${pinned}, which was lost; use "auto" or another device`);
+      throw new Error(
+        `kernel "${spec.id}": the manifest puts it on ${pinned}, which was lost; use "auto" or another device`,
+      );
     const placement =
       spec.device === 'auto'
         ? await this.options.placer.place(spec.id, request)
@@ -666,7 +668,9 @@ export class KernelRuntime {
     if (!files) return;
     const version = kernel.versionNumbered(checkpoint.version);
     if (!version) {
-      this.options.log.debug(`kernel "${kernel.id}": the ${why} checkpoint's v${checkpoint.version} is no longer known; not written`);
+      this.options.log.debug(
+        `kernel "${kernel.id}": the ${why} checkpoint's v${checkpoint.version} is no longer known; not written`,
+      );
       return;
     }
     files.save(
@@ -811,7 +815,9 @@ export class KernelRuntime {
     for (const kernel of [...this.kernels.values()]) {
       if (kernel.location.key !== key) continue;
       void kernel
-        .exclusive(() => replaceLostKernel(kernel, key, `its host died ${count} times within a minute`, this.lossContext()))
+        .exclusive(() =>
+          replaceLostKernel(kernel, key, `its host died ${count} times within a minute`, this.lossContext()),
+        )
         .then(async (result) => {
           if (result.kind === 'untouched') return;
           kernel.recordOutcome(result.outcome);
@@ -827,7 +833,9 @@ export class KernelRuntime {
           this.changed();
         })
         .catch((error: unknown) =>
-          this.options.log.error(`kernel "${kernel.id}" could not be re-placed after ${key} was lost: ${errorMessage(error)}`),
+          this.options.log.error(
+            `kernel "${kernel.id}" could not be re-placed after ${key} was lost: ${errorMessage(error)}`,
+          ),
         );
     }
   }
@@ -843,9 +851,15 @@ export class KernelRuntime {
         return this.hostFor(backend, kernelId, key, index);
       },
       placementOf: (kernel, backend, index) =>
-        this.placementOf(kernel.spec, Math.max(0, this.manifest?.kernels.findIndex((k) => k.id === kernel.id) ?? 0), index, backend),
+        this.placementOf(
+          kernel.spec,
+          Math.max(0, this.manifest?.kernels.findIndex((k) => k.id === kernel.id) ?? 0),
+          index,
+          backend,
+        ),
       checkpointOnDisk: async (kernel) =>
-        (await this.files?.resumePoint(kernel.id, kernel.version.codeSha256, kernel.spec.stateBytes))?.found?.checkpoint,
+        (await this.files?.resumePoint(kernel.id, kernel.version.codeSha256, kernel.spec.stateBytes))?.found
+          ?.checkpoint,
       messagesFollow: async (kernelId, key, host) => {
         if (host instanceof DeviceHost) await this.delivery.messagesFollow(kernelId, key, host);
       },
@@ -915,10 +929,12 @@ function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
     timer.unref();
-    void promise.catch(() => undefined).finally(() => {
-      clearTimeout(timer);
-      resolve();
-    });
+    void promise
+      .catch(() => undefined)
+      .finally(() => {
+        clearTimeout(timer);
+        resolve();
+      });
   });
 }
 

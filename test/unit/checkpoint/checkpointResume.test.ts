@@ -12,7 +12,7 @@ const CODE = 'ab'.repeat(32); // sampleRecord's code digest
 const OTHER = 'cd'.repeat(32);
 
 describe('resuming from checkpoint files', () => {
-  test("a newer file of other code is passed over as incompatible, and the older one of this code is used", async () => {
+  test('a newer file of other code is passed over as incompatible, and the older one of this code is used', async () => {
     await withTempFolder(async (folder) => {
       const store = await CheckpointStore.open(join(folder, 'store'));
       await store.write(sampleRecord({ step: 10 }));

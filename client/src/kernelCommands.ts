@@ -111,6 +111,8 @@ async function startKernels(
         });
       },
     );
+    for (const { id, message } of result.notes ?? []) log.info(`kernel ${id}: ${message}`);
+    const resumed = (result.notes ?? []).map(({ id, message }) => ` ${id}: ${message}.`).join('');
     if (result.error !== undefined) {
       reportFailure(log, 'the kernels did not start', result.error);
     } else if (result.failed.length > 0) {
@@ -125,7 +127,7 @@ async function startKernels(
     } else if (result.started.length === 0) {
       void vscode.window.showInformationMessage('RingKernel: every kernel is already running.');
     } else {
-      void vscode.window.showInformationMessage(`RingKernel: started ${result.started.join(', ')}`);
+      void vscode.window.showInformationMessage(`RingKernel: started ${result.started.join(', ')}.${resumed}`);
     }
     return result;
   } catch (error) {

@@ -74,7 +74,14 @@ export class ServerConnection implements vscode.Disposable {
       // it was at the first start. An untrusted server validates but runs no kernels.
       // VS Code checks ringkernel.json against the contributed schema itself, so the server
       // publishes only the problems the schema cannot express (no double squiggles).
-      initializationOptions: () => ({ trusted: vscode.workspace.isTrusted, validatesManifestSchema: true }),
+      // Checkpoint files live in the workspace's storage, so a restarted server resumes each kernel.
+      initializationOptions: () => ({
+        trusted: vscode.workspace.isTrusted,
+        validatesManifestSchema: true,
+        ...(this.context.storageUri?.scheme === 'file'
+          ? { checkpointFolder: vscode.Uri.joinPath(this.context.storageUri, 'checkpoints').fsPath }
+          : {}),
+      }),
       errorHandler: {
         error: (): ErrorHandlerResult => ({ action: ErrorAction.Continue }),
         closed: (): CloseHandlerResult => this.onServerClosed(),

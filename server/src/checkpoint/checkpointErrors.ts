@@ -10,6 +10,7 @@ export type CheckpointProblem =
   | 'digest-mismatch' // a chunk's SHA-256 differs from the one recorded after it
   | 'checksum-mismatch' // the whole-file CRC-32 differs from the trailer's
   | 'foreign' // a sound file, but of another kernel than the one asked for
+  | 'incompatible' // a sound file of the kernel, but the caller cannot resume it (other code, another state size)
   | 'unreadable'; // the operating system could not read it
 
 export class CheckpointFileError extends Error {

@@ -201,9 +201,13 @@ export class CheckpointStore {
   /**
    * The newest of the kernel's files that reads cleanly (every digest and the checksum verified),
    * falling back past rejected ones, each logged with its reason. `into`: memory for the state
-   * (used when its size is right; a rejected file may have overwritten part of it).
+   * (used when its size is right; a rejected file may have overwritten part of it). `accept`: why
+   * a sound file cannot be used (undefined: it can); such a file is rejected as `incompatible`.
    */
-  async newest(kernelId: string, options: { into?: Uint8Array } = {}): Promise<NewestCheckpoint> {
+  async newest(
+    kernelId: string,
+    options: { into?: Uint8Array; accept?(record: CheckpointRecord): string | undefined } = {},
+  ): Promise<NewestCheckpoint> {
     const rejected: RejectedCheckpointFile[] = [];
     for (const stored of await this.files(kernelId)) {
       try {
@@ -211,6 +215,9 @@ export class CheckpointStore {
           expectKernelId: kernelId,
           ...(options.into ? { into: options.into } : {}),
         });
+        // Sound, but not what the caller can resume (written by other code, say): the next older one may be.
+        const refusal = options.accept?.(record);
+        if (refusal !== undefined) throw new CheckpointFileError(stored.file, 'incompatible', refusal);
         if (rejected.length > 0)
           this.log?.warn(
             `kernel "${kernelId}" resumes from the older checkpoint ${stored.file} (step ${record.checkpoint.step}); newer ones were rejected:${listed(rejected)}`,
@@ -258,6 +265,8 @@ export class CheckpointStore {
     const what = `the checkpoint of kernel ${JSON.stringify(kernelId.slice(0, 200))} at step ${step} (${stateBytes} state bytes)`;
     const generation = this.nextGeneration++;
     let tempPath: string | undefined;
+    /** Set once the temporary file exists: only then is there anything to remove. */
+    let created = false;
     let handle: FileHandle | undefined;
     let encoded;
     let finalPath: string;
@@ -268,6 +277,7 @@ export class CheckpointStore {
       // Again each time: the folder may have been removed under a running store (workspace storage cleaned).
       await mkdir(this.folder, { recursive: true });
       handle = await open(tempPath, 'wx', 0o600);
+      created = true;
       const sink = fileSink(handle);
       encoded = await encodeCheckpoint(record, this.hooks.sink?.(sink, tempPath) ?? sink);
       await handle.sync();
@@ -278,7 +288,7 @@ export class CheckpointStore {
     } catch (error) {
       await handle?.close().catch(() => undefined);
       const left =
-        tempPath === undefined
+        tempPath === undefined || !created
           ? undefined
           : await rm(tempPath, { force: true }).then(
               () => undefined,

@@ -46,7 +46,7 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
   },
   run: {
     usage:
-      'ringkernel run MANIFEST [--steps N] [--json] [--webgpu-instances N] [--migrate ID=DEVICE@STEP]... [--snapshot VIEW@STEP=FILE]...',
+      'ringkernel run MANIFEST [--steps N] [--json] [--webgpu-instances N] [--migrate ID=DEVICE@STEP]... [--snapshot VIEW@STEP=FILE]... [--checkpoint-dir DIR]',
     summary:
       'run the kernels of a ringkernel.json headless for N steps, together in lockstep (messages between kernels delivered between steps); prints per kernel its id, device, step and the SHA-256 of its state',
     options: [
@@ -67,8 +67,12 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
         '--snapshot VIEW@STEP=FILE',
         'write a manifest view (VIEW is kernel.view, e.g. heat.rod) as it is after STEP steps: a picture when FILE ends in .png, the numbers with the step when .csv (repeatable)',
       ],
+      [
+        '--checkpoint-dir DIR',
+        "resume every kernel from its newest checkpoint file in DIR written by the same code (all at one step; --steps N then runs N more), and write each kernel's final state there",
+      ],
     ],
-    exit: '1 when a kernel could not run, a migration failed, a snapshot could not be written, or the manifest has an error; 2 on bad usage (an unknown option, a view the manifest does not have)',
+    exit: '1 when a kernel could not run, a checkpoint could not be written, a snapshot could not be written, or the manifest has an error; 2 on bad usage (an unknown option, a view the manifest does not have)',
   },
 };
 

@@ -7,6 +7,9 @@
 // lockstep steps: the run stops after STEP steps, the kernel moves, the router follows it, the run
 // goes on. --json adds each migration and the router's totals.
 // Each --snapshot writes a manifest view as it is after a step, as PNG or CSV (snapshotWriter.ts).
+// --checkpoint-dir DIR resumes every kernel from its newest file there written by the same code
+// (all at one step; --steps N then runs N more) and writes each kernel's final state there
+// (checkpointResume.ts).
 import { resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { probeMachine } from '../probe/machineProbe';
@@ -34,6 +37,9 @@ import { COMMANDS } from './commandHelp';
 import { printDriverLine } from '../driverNoise';
 import { parseSnapshot, resolveSnapshot, type ResolvedSnapshot, type SnapshotRequest } from './snapshotOption';
 import { runStops, writeSnapshot, type WrittenSnapshot } from './snapshotWriter';
+import { CheckpointStore } from '../checkpoint/checkpointStore';
+import type { KernelCheckpoint } from '../checkpoint/kernelCheckpoint';
+import { codeSha256, finalRecord, findResumePoints, type ResumeDecision } from './checkpointResume';
 
 const USAGE = `usage: ${COMMANDS.run.usage} (ringkernel run --help says more)`;
 /** Steps per request to the device host when no kernel can receive: enough to hide the IPC. */
@@ -49,6 +55,9 @@ interface KernelRun {
   error?: string;
   /** The --snapshot files written for this kernel. */
   snapshots?: WrittenSnapshot[];
+  /** --checkpoint-dir: the file the run resumed from, and the one it wrote at its end. */
+  resumedFrom?: { file: string; step: number };
+  checkpoint?: string;
 }
 
 /** A migration as --json reports it. */
@@ -77,6 +86,7 @@ interface RunArgs {
   instances: number;
   migrations: PlannedMigration[];
   snapshots: SnapshotRequest[];
+  checkpointDir: string | undefined;
 }
 
 function parseArgs(args: readonly string[]): RunArgs | string {
@@ -86,6 +96,7 @@ function parseArgs(args: readonly string[]): RunArgs | string {
   let instances = 1;
   const migrations: PlannedMigration[] = [];
   const snapshots: SnapshotRequest[] = [];
+  let checkpointDir: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
     const valueOf = (name: string): string | undefined => (arg === name ? args[++i] : arg.slice(name.length + 1));
@@ -106,6 +117,10 @@ function parseArgs(args: readonly string[]): RunArgs | string {
       if (setting.issue !== undefined || value === undefined)
         return `--webgpu-instances needs a whole number from 1 to 8 (got ${value ?? 'nothing'})`;
       instances = setting.instances;
+    } else if (arg === '--checkpoint-dir' || arg.startsWith('--checkpoint-dir=')) {
+      const value = valueOf('--checkpoint-dir');
+      if (value === undefined || value === '') return '--checkpoint-dir needs a folder';
+      checkpointDir = resolve(value);
     } else if (arg === '--migrate' || arg.startsWith('--migrate=')) {
       const migration = parseMigration(valueOf('--migrate'));
       if (typeof migration === 'string') return migration;
@@ -128,6 +143,7 @@ function parseArgs(args: readonly string[]): RunArgs | string {
     instances,
     migrations: [...migrations].sort((a, b) => a.step - b.step),
     snapshots,
+    checkpointDir,
   };
 }
 
@@ -235,8 +251,21 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     },
     route: (from, to) => migrationRoute(topology, from, to),
   });
+  let store: CheckpointStore | undefined;
+  let resume: ResumeDecision | undefined;
+  if (parsed.checkpointDir !== undefined) {
+    try {
+      store = await CheckpointStore.open(parsed.checkpointDir, { logger: quiet });
+      resume = await findResumePoints(store, await resumeCandidates(manifest.kernels, reports));
+    } catch (error) {
+      process.stderr.write(`ringkernel run: --checkpoint-dir: ${errorMessage(error)}\n`);
+      return 1;
+    }
+    for (const note of resume.notes) process.stderr.write(`ringkernel run: ${note}\n`);
+  }
   const hosts = new CliHosts();
-  const router = new K2KRouter({ mode: 'lockstep' });
+  // Lockstep after a resume: the router's steps carry on from the checkpoints' step.
+  const router = new K2KRouter({ mode: 'lockstep', ...(resume?.step !== undefined ? { firstStep: resume.step } : {}) });
   const runs: KernelRun[] = [];
   const started: Started[] = [];
   const failures = new Map<string, string>();
@@ -244,7 +273,9 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     for (const [index, spec] of manifest.kernels.entries()) {
       const run: KernelRun = { id: spec.id, step: 0, stateBytes: spec.stateBytes };
       runs.push(run);
-      const kernel = await createKernel(spec, index, run, reports, placer, hosts);
+      const from = resume?.points.get(spec.id);
+      const kernel = await createKernel(spec, index, run, reports, placer, hosts, from?.checkpoint);
+      if (kernel && from) run.resumedFrom = { file: from.file, step: from.checkpoint.step };
       if (!kernel || run.device === undefined) continue;
       router.addKernel({ index, id: spec.id, device: run.device });
       started.push({ index, id: spec.id, device: run.device, kernel, inboxCapacity: spec.inboxCapacity, run, spec });
@@ -296,11 +327,33 @@ export async function runCommand(args: readonly string[]): Promise<number> {
         continue;
       }
       try {
-        entry.run.sha256 = sha256Hex(await entry.kernel.readState());
+        const state = await entry.kernel.readState();
+        entry.run.sha256 = sha256Hex(state);
+        if (store) {
+          const [backend] = splitKey(entry.device);
+          const outcome = await store.write(
+            finalRecord({
+              id: entry.id,
+              version: from(resume, entry.id)?.version ?? 1,
+              step: entry.kernel.stepCount,
+              state,
+              code: entry.kernel.source.code,
+              backend,
+              deviceKey: entry.device,
+              kernelIndex: entry.index,
+              outboxCapacity: entry.spec.outboxCapacity,
+            }),
+          );
+          if (outcome.written) entry.run.checkpoint = outcome.file;
+        }
       } catch (error) {
         entry.run.error = errorMessage(error);
       }
     }
+    if (store && router.snapshot().totals.pending > 0)
+      process.stderr.write(
+        `ringkernel run: ${router.snapshot().totals.pending} message(s) were still pending in the router; checkpoint files do not carry them yet, so a run resumed from ${store.folder} will not deliver them\n`,
+      );
   } finally {
     await Promise.allSettled(started.map((entry) => entry.kernel.release()));
     for (const run of runs) placer.remove(run.id);
@@ -313,6 +366,10 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     );
   else {
     for (const run of runs) {
+      if (run.resumedFrom)
+        process.stdout.write(
+          `${run.id}\tresumed from checkpoint ${run.resumedFrom.file} at step ${run.resumedFrom.step}\n`,
+        );
       for (const migration of run.migrations ?? [])
         process.stdout.write(`${run.id}\tmigration at step ${migration.step}: ${migration.message}\n`);
       process.stdout.write(
@@ -410,6 +467,7 @@ async function createKernel(
   reports: readonly BackendReport[],
   placer: ReturnType<typeof coordinatorPlacer>,
   hosts: CliHosts,
+  from?: KernelCheckpoint,
 ): Promise<DeviceKernel | undefined> {
   const backend = runsOn(spec);
   if (!backend || spec.language === 'msl') {
@@ -432,11 +490,22 @@ async function createKernel(
   }
   run.device = placement.device;
   try {
-    return await DeviceKernel.create(
+    const kernel = await DeviceKernel.create(
       hosts.for(placement.device),
       await sourceOn(spec, backend),
       placementOn(spec, index, placement.device),
+      from ? { step: from.step } : {},
     );
+    if (from) {
+      try {
+        from.verify();
+        await kernel.writeState(new Uint8Array(from.state));
+      } catch (error) {
+        await kernel.release();
+        throw error;
+      }
+    }
+    return kernel;
   } catch (error) {
     run.error = errorMessage(error);
     return undefined;
@@ -476,6 +545,26 @@ function lockstepSubject(entry: Started, hosts: CliHosts, router: K2KRouter): Mi
     freeSource: (source) => source.release(),
     release: (target) => target.kernel.release(),
   };
+}
+
+/** The kernels that can run here, with the code each would run: what --checkpoint-dir looks for. */
+async function resumeCandidates(
+  specs: readonly KernelSpec[],
+  reports: readonly BackendReport[],
+): Promise<{ id: string; codeSha256: string; stateBytes: number }[]> {
+  const candidates = [];
+  for (const spec of specs) {
+    const backend = runsOn(spec);
+    if (!backend || spec.language === 'msl' || reports.find((r) => r.backend === backend)?.available === false)
+      continue;
+    const source = await sourceOn(spec, backend).catch(() => undefined);
+    if (source) candidates.push({ id: spec.id, codeSha256: codeSha256(source.code), stateBytes: spec.stateBytes });
+  }
+  return candidates;
+}
+
+function from(resume: ResumeDecision | undefined, id: string): KernelCheckpoint | undefined {
+  return resume?.points.get(id)?.checkpoint;
 }
 
 function round(value: number): number {

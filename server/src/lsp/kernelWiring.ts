@@ -105,6 +105,7 @@ export class KernelWiring {
         return settings()['kernels.maxHostsPerDevice'];
       },
       onChange: () => this.scheduleNotify(),
+      onCheckpointProblem: (message) => void connection.window.showWarningMessage(`RingKernel: ${message}`),
       onOutcome: (outcome) =>
         void connection.sendNotification(reloadOutcomeNotification, toWire.reloadOutcome(outcome)),
       ...(options.migrationRoute
@@ -117,6 +118,11 @@ export class KernelWiring {
   /** The runtime, for the migration requests (migrationWiring.ts). */
   get kernelRuntime(): KernelRuntime {
     return this.runtime;
+  }
+
+  /** Checkpoint files go to `folder` (initializationOptions.checkpointFolder); a start resumes from them. */
+  useCheckpointFolder(folder: string): void {
+    this.runtime.useCheckpointFolder(folder);
   }
 
   setTrusted(trusted: boolean): void {

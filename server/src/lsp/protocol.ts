@@ -29,6 +29,8 @@ export interface InitializationOptions {
   trusted?: boolean;
   /** The client checks ringkernel.json against the contributed schema itself (VS Code does). */
   validatesManifestSchema?: boolean;
+  /** A folder for checkpoint files (VS Code: in the extension's workspace storage); absent: checkpoints stay in memory. */
+  checkpointFolder?: string;
 }
 
 export interface ServerInfo {
@@ -164,6 +166,8 @@ export interface StartKernelsResult {
   started: string[];
   /** Kernels that could not start, with why. */
   failed: { id: string; message: string }[];
+  /** What to say about a started kernel: "resumed from checkpoint FILE at step N", checkpoint files rejected. */
+  notes?: { id: string; message: string }[];
   /** Set when nothing could start at all (no manifest, untrusted workspace, invalid manifest). */
   error?: string;
 }

@@ -139,6 +139,8 @@ export function startServer(connection: Connection): void {
     const options = (params.initializationOptions ?? {}) as InitializationOptions;
     clientValidatesSchema = options.validatesManifestSchema === true;
     kernels.setTrusted(options.trusted !== false);
+    if (typeof options.checkpointFolder === 'string' && options.checkpointFolder !== '')
+      kernels.useCheckpointFolder(options.checkpointFolder);
     kernels.codeLensRefresh = params.capabilities.workspace?.codeLens?.refreshSupport === true;
     const folders = params.workspaceFolders?.map((folder) => folder.uri) ?? (params.rootUri ? [params.rootUri] : []);
     workspaceRoots = folders.filter((uri) => uri.startsWith('file:')).map((uri) => fileURLToPath(uri));

@@ -38,5 +38,9 @@ export function coordinatorPlacer(
     move: (kernelId, device) => {
       coordinator.assignKernel(kernelId, device, { force: true });
     },
+    // A lost device leaves the coordinator (the view shows it gone); the runtime places its kernels again.
+    deviceLost: (key) => {
+      coordinator.unregisterDevice(key, { excludeSamePhysicalGpu: false });
+    },
   };
 }

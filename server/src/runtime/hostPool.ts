@@ -58,6 +58,11 @@ export class HostPool<H> {
     return entry.host;
   }
 
+  /** The hosts of one device. */
+  hostsOn(device: string): H[] {
+    return [...(this.hostsByDevice.get(device) ?? [])];
+  }
+
   hosts(): H[] {
     return [...this.hostsByDevice.values()].flat();
   }

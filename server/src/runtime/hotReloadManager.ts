@@ -189,6 +189,11 @@ export class HotReloadManager {
     this.recovery.forget(kernelId);
   }
 
+  /** The kernel came back on another device (its own was lost): its failures there start a fresh count. */
+  deviceReplaced(kernelId: string): void {
+    this.recovery.forget(kernelId);
+  }
+
   private async executeWithRetries(kernel: ManagedKernel, request: ReloadRequest): Promise<ReloadOutcome> {
     for (let attempt = 0; ; attempt++) {
       try {

@@ -29,6 +29,11 @@ import type { MigrationOptions, MigrationReport, MigrationRoute } from '../migra
 import type { KernelPlacement } from '../hosts/deviceKernel';
 import { relocationSubject } from './kernelRelocation';
 import { MessageDelivery, type DeliveryStats } from './messageDelivery';
+import { CheckpointFiles, describeRejected } from './checkpointFiles';
+import { DeviceRestartBudget } from './recoveryPolicy';
+import { replaceLostKernel } from './deviceLoss';
+import { controlStepWord } from '../checkpoint/chunkPayloads';
+import type { KernelCheckpoint as Checkpoint } from '../checkpoint/kernelCheckpoint';
 import type { GpuTopology } from '../topology/gpuTopology';
 
 /** A kernel's backend is missing on this machine: a fact about the machine, said once, not a failure to alarm about. */
@@ -64,6 +69,8 @@ export interface KernelPlacer {
   updateMemory?(key: string, freeBytes: number, totalBytes?: number): void;
   /** A migration switched the kernel to `device`: its record follows (a full device does not refuse it: it runs there). */
   move?(kernelId: string, device: string): void;
+  /** A device is gone (its hosts cannot be kept running): it leaves the placer's devices. */
+  deviceLost?(key: string): void;
 }
 
 export interface KernelRuntimeOptions {
@@ -89,11 +96,19 @@ export interface KernelRuntimeOptions {
   migrationRoute?(from: string, to: string): MigrationRoute;
   /** ringkernel.migration.verify (default true). */
   migrationVerify?: boolean;
+  /** Where checkpoints go on disk (the extension's workspace storage, the CLI's --checkpoint-dir); unset: memory only. */
+  checkpointFolder?: string;
+  /** A checkpoint file could not be written, or the folder used: for the user (the log has it too). */
+  onCheckpointProblem?(message: string): void;
+  /** A WebGPU device whose hosts die this often within a minute (no hung kernel blamed) is lost (default 3). */
+  deviceRestartsPerMinute?: number;
 }
 
 export interface StartResult {
   started: string[];
   failed: { id: string; message: string }[];
+  /** What a start should say about a kernel: it resumed from a checkpoint file, files were rejected. */
+  notes?: { id: string; message: string }[];
 }
 
 export interface StateSnapshot {
@@ -138,6 +153,11 @@ export class KernelRuntime {
   private readonly delivery: MessageDelivery;
   private readonly routerListeners = new Set<() => void>();
   private checkpointTimer: NodeJS.Timeout | undefined;
+  /** The checkpoint folder, when there is one (checkpointFiles.ts). */
+  private files: CheckpointFiles | undefined;
+  /** Devices declared lost: nothing is placed on them again (this runtime's life). */
+  private readonly lostDevices = new Set<string>();
+  private readonly deviceRestarts: DeviceRestartBudget;
   private startedFlag = false;
   private disposed = false;
   /** Moves running kernels between devices (migrate). */
@@ -150,6 +170,8 @@ export class KernelRuntime {
       verify: options.migrationVerify ?? true,
     });
     const stepTimeoutMs = options.stepTimeoutMs ?? 5_000;
+    this.deviceRestarts = new DeviceRestartBudget(options.deviceRestartsPerMinute ?? 3);
+    if (options.checkpointFolder !== undefined) this.useCheckpointFolder(options.checkpointFolder);
     this.delivery = new MessageDelivery({
       log: options.log,
       onChange: () => {
@@ -190,6 +212,20 @@ export class KernelRuntime {
     return this.manifest?.path;
   }
 
+  /** Checkpoints go to `folder` from now on (undefined: memory only); a start with nothing in memory resumes from there. */
+  useCheckpointFolder(folder: string | undefined): void {
+    if (folder === this.files?.folder) return;
+    this.files =
+      folder === undefined
+        ? undefined
+        : new CheckpointFiles({
+            folder,
+            log: this.options.log,
+            onProblem: (message) => this.options.onCheckpointProblem?.(message),
+          });
+    if (folder !== undefined) this.options.log.info(`checkpoints are written to ${folder}`);
+  }
+
   /** Takes a (re)parsed manifest. Running kernels that left it stop; new ones start when kernels run. */
   async setManifest(manifest: Manifest): Promise<void> {
     const previous = this.manifest;
@@ -227,9 +263,10 @@ export class KernelRuntime {
       try {
         // The control block's kernel_index is the kernel's place in the manifest: stable across
         // partial starts, and unique among the kernels running.
-        await this.startKernel(spec, manifest.kernels.indexOf(spec));
+        const note = await this.startKernel(spec, manifest.kernels.indexOf(spec));
         this.failures.delete(spec.id);
         result.started.push(spec.id);
+        if (note !== undefined) (result.notes ??= []).push({ id: spec.id, message: note });
       } catch (error) {
         const message = errorMessage(error);
         this.failures.set(spec.id, {
@@ -474,7 +511,8 @@ export class KernelRuntime {
     this.webgpuHosts.clear();
     this.cudaHost?.dispose();
     this.cudaHost = undefined;
-    return Promise.resolve();
+    // The checkpoints a stop left are worth the wait; a disk that hangs is not.
+    return this.files ? settleWithin(this.files.idle(), 10_000) : Promise.resolve();
   }
 
   private kernel(id: string): ManagedKernel {
@@ -494,7 +532,8 @@ export class KernelRuntime {
     return { language: spec.language, label: spec.id, code, entryPoint: spec.entryPoint };
   }
 
-  private async startKernel(spec: KernelSpec, index: number): Promise<void> {
+  /** Starts one kernel; returns what the start message should say about it (a resume from a file), if anything. */
+  private async startKernel(spec: KernelSpec, index: number): Promise<string | undefined> {
     const backend = runsOn(spec);
     if (!backend)
       throw new Error(
@@ -505,7 +544,17 @@ export class KernelRuntime {
     });
     const unavailable = this.options.unavailableReason?.(backend);
     if (unavailable !== undefined) throw new BackendUnavailable(spec.id, backend, unavailable);
-    const request: PlacementRequest = { backend, memoryBytes: kernelMemoryBytes(spec), stateBytes: spec.stateBytes };
+    const request: PlacementRequest = {
+      backend,
+      memoryBytes: kernelMemoryBytes(spec),
+      stateBytes: spec.stateBytes,
+      ...(this.lostDevices.size > 0 ? { exclude: [...this.lostDevices] } : {}),
+    };
+    const pinned = `${backend}:${spec.device}`;
+    if (spec.device !== 'auto' && this.lostDevices.has(pinned))
+      throw new Error(
+        `kernel "${spec.id}": the manifest puts it on ${pinned}, which was lost; use "auto" or another device`,
+      );
     const placement =
       spec.device === 'auto'
         ? await this.options.placer.place(spec.id, request)
@@ -532,12 +581,20 @@ export class KernelRuntime {
         changed: () => this.changed(),
         log: this.options.log,
         failed: (failed, reason, culprit) => {
+          // Its device was declared lost: deviceLost re-places it instead.
+          if (this.lostDevices.has(failed.location.key)) return;
           void this.manager.recover(failed, reason, culprit);
         },
+        rollbackPointKept: (kept, checkpoint) => this.saveCheckpoint(kept, checkpoint, 'rollback point'),
+        statesInUse: () => this.files?.statesInUse() ?? NOTHING_IN_USE,
       },
     );
     const left = this.stopped.get(spec.id);
     const resumable = left && left.spec.stateBytes === spec.stateBytes ? left : undefined;
+    const onDisk = kernelVersion(1, this.sourceOf(spec, code));
+    // Nothing in memory (a restarted server): the newest file written by this code, every digest checked.
+    const resumePoint = resumable ? undefined : await this.resumePointOnDisk(spec, onDisk.codeSha256);
+    const fromFile = resumePoint?.found;
     // Before the first step, so the loop's first batch of messages finds the kernel registered.
     this.delivery.kernelStarting({
       index,
@@ -547,16 +604,16 @@ export class KernelRuntime {
       inboxCapacity: spec.inboxCapacity,
       outboxCapacity: spec.outboxCapacity,
     });
-    const onDisk = kernelVersion(1, this.sourceOf(spec, code));
     this.fileSha256.set(spec.source, onDisk.codeSha256);
     // A stopped kernel resumes the version it ran (a rolled-back one too); code saved since it
     // stopped comes in as a reload, so it is validated, swapped and, if it hangs, rolled back
     // like any other save. A file that already differed when it stopped is not such a change.
-    const version = resumable?.version ?? onDisk;
+    // A file's version number carries on, so the numbering after a server restart does not start again at 1.
+    const version = resumable?.version ?? (fromFile ? { ...onDisk, number: fromFile.checkpoint.version } : onDisk);
     // Why it runs an older version than the file (a rollback, say) stays said after the restart.
     if (resumable?.lastReload) kernel.carryOver(resumable.lastReload);
     try {
-      await kernel.start(version, resumable?.checkpoint, resumable?.highestVersion);
+      await kernel.start(version, resumable?.checkpoint ?? fromFile?.checkpoint, resumable?.highestVersion);
       this.stopped.delete(spec.id);
     } catch (error) {
       await this.delivery.kernelStopped(spec.id);
@@ -570,9 +627,66 @@ export class KernelRuntime {
     this.reportDeviceMemory(host, location);
     const savedSinceStop = resumable?.fileSha256 !== onDisk.codeSha256;
     if (version.codeSha256 !== onDisk.codeSha256 && savedSinceStop) void this.manager.reload(kernel, onDisk.source);
-    const from = resumable ? ` from its checkpoint at step ${resumable.checkpoint.step}` : '';
+    const from = resumable
+      ? ` from its checkpoint at step ${resumable.checkpoint.step}`
+      : fromFile
+        ? `, resumed from checkpoint ${fromFile.file} at step ${fromFile.checkpoint.step},`
+        : '';
     this.options.log.info(
       `kernel "${spec.id}" v${version.number} runs${from} on ${key} (${location.deviceName})${spec.rateHz > 0 ? ` at ${spec.rateHz} steps/s` : ' as fast as it can'}`,
+    );
+    const notes: string[] = [];
+    if (fromFile) notes.push(`resumed from checkpoint ${fromFile.file} at step ${fromFile.checkpoint.step}`);
+    if (resumePoint && resumePoint.rejected.length > 0)
+      notes.push(
+        `${resumePoint.rejected.length} newer checkpoint file(s) could not be used: ${describeRejected(resumePoint.rejected)}`,
+      );
+    return notes.length > 0 ? notes.join('; ') : undefined;
+  }
+
+  /** The newest usable checkpoint file of a kernel being started; a folder that cannot be read is logged, not fatal. */
+  private async resumePointOnDisk(
+    spec: KernelSpec,
+    codeSha256: string,
+  ): Promise<Awaited<ReturnType<CheckpointFiles['resumePoint']>> | undefined> {
+    if (!this.files) return undefined;
+    try {
+      const point = await this.files.resumePoint(spec.id, codeSha256, spec.stateBytes);
+      for (const rejected of point.rejected) this.options.log.warn(`kernel "${spec.id}": ${rejected.reason}`);
+      return point;
+    } catch (error) {
+      this.options.log.warn(
+        `kernel "${spec.id}" starts afresh: its checkpoint files in ${this.files.folder} could not be read: ${errorMessage(error)}`,
+      );
+      return undefined;
+    }
+  }
+
+  /** Writes a checkpoint to the folder in the background (nothing without a folder). */
+  private saveCheckpoint(kernel: ManagedKernel, checkpoint: Checkpoint, why: string): void {
+    const files = this.files;
+    if (!files) return;
+    const version = kernel.versionNumbered(checkpoint.version);
+    if (!version) {
+      this.options.log.debug(
+        `kernel "${kernel.id}": the ${why} checkpoint's v${checkpoint.version} is no longer known; not written`,
+      );
+      return;
+    }
+    files.save(
+      {
+        checkpoint,
+        codeSha256: version.codeSha256,
+        backend: kernel.location.backend,
+        deviceKey: kernel.location.key,
+        control: {
+          step: controlStepWord(checkpoint.step),
+          kernelIndex: Math.max(0, this.manifest?.kernels.findIndex((k) => k.id === kernel.id) ?? 0),
+          inboxCount: 0,
+          outboxCapacity: kernel.spec.outboxCapacity,
+        },
+      },
+      why,
     );
   }
 
@@ -586,6 +700,7 @@ export class KernelRuntime {
     await this.delivery.kernelStopped(kernel.id);
     if (!this.manifest?.kernels.some((spec) => spec.id === kernel.id)) this.delivery.kernelRemoved(kernel.id);
     if (kernel.lastCheckpoint) {
+      this.saveCheckpoint(kernel, kernel.lastCheckpoint, 'stop');
       this.stopped.set(kernel.id, {
         spec: kernel.spec,
         checkpoint: kernel.lastCheckpoint,
@@ -668,7 +783,88 @@ export class KernelRuntime {
       this.cudaHost ??= new DeviceHost(options);
       return this.cudaHost;
     }
-    return new DeviceHost(options);
+    const host = new DeviceHost(options);
+    // Subscribed before any kernel of the host is, so a lost device is known before they ask to recover.
+    // The CUDA host serves every CUDA device: its restart does not say which device failed, so it is not counted.
+    host.onRestart((event) => this.hostRestarted(`webgpu:${device}`, event));
+    return host;
+  }
+
+  /** A WebGPU host restarted: one that died (no hung kernel to blame) counts against its device. */
+  private hostRestarted(key: string, event: { reason: string; culprit?: string }): void {
+    if (this.disposed || event.culprit !== undefined || this.lostDevices.has(key)) return;
+    if (this.deviceRestarts.restarted(key)) this.deviceLost(key, event.reason);
+  }
+
+  /**
+   * `key` is gone: its hosts are shut down (no more restarts), it leaves the placer, and each of
+   * its kernels is re-placed on another device from its last checkpoint, or stopped when none can
+   * take it (deviceLoss.ts).
+   */
+  private deviceLost(key: string, reason: string): void {
+    const count = this.deviceRestarts.count(key);
+    this.lostDevices.add(key);
+    this.options.log.warn(
+      `${key} is lost: its device host died ${count} times within a minute (last: ${reason}); its kernels are placed elsewhere`,
+    );
+    for (const host of this.webgpuHosts.hostsOn(key)) {
+      this.delivery.detachHost(host);
+      host.dispose();
+    }
+    this.options.placer.deviceLost?.(key);
+    for (const kernel of [...this.kernels.values()]) {
+      if (kernel.location.key !== key) continue;
+      void kernel
+        .exclusive(() =>
+          replaceLostKernel(kernel, key, `its host died ${count} times within a minute`, this.lossContext()),
+        )
+        .then(async (result) => {
+          if (result.kind === 'untouched') return;
+          kernel.recordOutcome(result.outcome);
+          if (result.kind === 'replaced') {
+            this.manager.deviceReplaced(kernel.id);
+            this.options.log.warn(result.outcome.message);
+            this.reportDeviceMemory(kernel.host, kernel.location);
+          } else {
+            this.options.log.error(result.outcome.message);
+          }
+          this.options.onOutcome?.(result.outcome);
+          if (result.kind === 'stranded') await this.stopKernel(kernel);
+          this.changed();
+        })
+        .catch((error: unknown) =>
+          this.options.log.error(
+            `kernel "${kernel.id}" could not be re-placed after ${key} was lost: ${errorMessage(error)}`,
+          ),
+        );
+    }
+  }
+
+  private lossContext(): Parameters<typeof replaceLostKernel>[3] {
+    return {
+      lost: this.lostDevices,
+      place: (kernelId, request) => this.options.placer.place(kernelId, request),
+      unplace: (kernelId) => this.options.placer.remove(kernelId),
+      deviceName: (key) => this.options.placer.deviceName(key) ?? key,
+      hostOn: (kernelId, backend, key, index) => {
+        if (backend === 'webgpu') this.webgpuHosts.release(kernelId);
+        return this.hostFor(backend, kernelId, key, index);
+      },
+      placementOf: (kernel, backend, index) =>
+        this.placementOf(
+          kernel.spec,
+          Math.max(0, this.manifest?.kernels.findIndex((k) => k.id === kernel.id) ?? 0),
+          index,
+          backend,
+        ),
+      checkpointOnDisk: async (kernel) =>
+        (await this.files?.resumePoint(kernel.id, kernel.version.codeSha256, kernel.spec.stateBytes))?.found
+          ?.checkpoint,
+      messagesFollow: async (kernelId, key, host) => {
+        if (host instanceof DeviceHost) await this.delivery.messagesFollow(kernelId, key, host);
+      },
+      memoryBytes: (kernel) => kernelMemoryBytes(kernel.spec),
+    };
   }
 
   /** At a migration's switch: the pool records the kernel's new WebGPU host (or forgets it, moved to CUDA). */
@@ -711,7 +907,7 @@ export class KernelRuntime {
         void kernel
           .exclusive(async () => {
             if (kernel.state !== 'running' || !kernel.alive || !kernel.looping) return;
-            await kernel.checkpointAtStepBoundary();
+            this.saveCheckpoint(kernel, await kernel.checkpointAtStepBoundary(), 'periodic');
           })
           .catch((error: unknown) =>
             this.options.log.debug(`checkpoint of "${kernel.id}" skipped: ${errorMessage(error)}`),
@@ -724,6 +920,22 @@ export class KernelRuntime {
   private changed(): void {
     this.options.onChange?.();
   }
+}
+
+const NOTHING_IN_USE: ReadonlySet<Readonly<Uint8Array>> = new Set();
+
+/** Waits for `promise`, but not longer than `ms`. */
+function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    void promise
+      .catch(() => undefined)
+      .finally(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+  });
 }
 
 function snapshot(id: string, version: number, step: number, state: Uint8Array): StateSnapshot {

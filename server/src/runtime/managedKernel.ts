@@ -43,6 +43,10 @@ export interface ManagedKernelEvents {
   failed(kernel: ManagedKernel, reason: string, culprit: boolean): void;
   /** Every transition is logged here at debug level. */
   log: Pick<Logger, 'debug'>;
+  /** A reload kept a rollback point (the runtime writes it to disk). */
+  rollbackPointKept?(kernel: ManagedKernel, checkpoint: KernelCheckpoint): void;
+  /** States still being written to disk: not to be reused for the next checkpoint. */
+  statesInUse?(): ReadonlySet<Readonly<Uint8Array>>;
 }
 
 /** Byte ranges of the state read at one step boundary (readStateRanges). */
@@ -227,6 +231,8 @@ export class ManagedKernel {
       this.currentVersion = version;
       this.highest = Math.max(this.highest, highestVersion, version.number);
       await this.recreate(version, from);
+      // The state it resumed from is its recovery point until the next checkpoint.
+      if (from) this.latestCheckpoint = from;
       this.probationPending = true;
       await this.resume();
     } catch (error) {
@@ -436,6 +442,13 @@ export class ManagedKernel {
   /** The checkpoint the current version was swapped in from (a reload's, or an automatic rollback's): where a rollback starts. */
   keepRollbackPoint(checkpoint: KernelCheckpoint | undefined): void {
     this.swapCheckpoint = checkpoint;
+    if (checkpoint) this.events.rollbackPointKept?.(this, checkpoint);
+  }
+
+  /** The version numbered `number`, when the kernel runs it or can roll back to it. */
+  versionNumbered(number: number): KernelVersion | undefined {
+    if (this.currentVersion?.number === number) return this.currentVersion;
+    return this.history.find((version) => version.number === number);
   }
 
   releaseHandle(handle: CompiledKernelHandle): Promise<void> {
@@ -530,7 +543,24 @@ export class ManagedKernel {
     this.events.changed();
   }
 
-  // ---- migration ----
+  // ---- device loss ----
+
+  /**
+   * While recovering: the kernel's device is gone, so from now on it lives in `target.host` on
+   * another device. Nothing runs there yet; the caller restarts it from its last checkpoint.
+   */
+  replaceDevice(target: { host: KernelHost; location: KernelLocation; placement: KernelPlacement }): void {
+    if (!this.lifecycle.is('recovering'))
+      throw new Error(`kernel "${this.id}" is ${this.state}, not recovering: it cannot be re-placed`);
+    this.restartSubscription?.dispose();
+    this.restartSubscription = undefined;
+    this.kernel = undefined;
+    this.currentHost = target.host;
+    this.currentLocation = target.location;
+    this.placement = target.placement;
+    this.meter.reset();
+    this.events.changed();
+  }
 
   // ---- internals ----
 
@@ -587,7 +617,11 @@ export class ManagedKernel {
    * rollback point and the one being taken.
    */
   private freeCheckpointMemory(): Uint8Array | undefined {
-    const kept = new Set<Readonly<Uint8Array> | undefined>([this.latestCheckpoint?.state, this.swapCheckpoint?.state]);
+    const kept = new Set<Readonly<Uint8Array> | undefined>([
+      this.latestCheckpoint?.state,
+      this.swapCheckpoint?.state,
+      ...(this.events.statesInUse?.() ?? []),
+    ]);
     const free = this.checkpointMemory.find((buffer) => !kept.has(buffer));
     if (free) return free;
     if (this.checkpointMemory.length >= 3) return undefined;

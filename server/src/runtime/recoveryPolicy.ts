@@ -40,3 +40,29 @@ export class RecoveryPolicy {
     this.recent.delete(kernelId);
   }
 }
+
+/**
+ * When a device is gone: its device hosts keep dying (exits, not watchdog kills blamed on a hung
+ * kernel) `maxPerMinute` times within a minute. A host restarts at once after each death, so a
+ * device that fell off the bus makes a tight loop of deaths; past the budget the runtime stops
+ * restarting it and re-places its kernels elsewhere from their last checkpoints.
+ */
+export class DeviceRestartBudget {
+  /** When each device's hosts restarted (Date.now()), newest last. */
+  private readonly recent = new Map<string, number[]>();
+
+  constructor(private readonly maxPerMinute: number) {}
+
+  /** Counts a restart of a host of `device`; true when it spends the budget: the device is lost. */
+  restarted(device: string, now = Date.now()): boolean {
+    const recent = (this.recent.get(device) ?? []).filter((at) => at > now - 60_000);
+    recent.push(now);
+    this.recent.set(device, recent);
+    return recent.length >= Math.max(1, this.maxPerMinute);
+  }
+
+  /** Restarts of `device`'s hosts within the last minute. */
+  count(device: string, now = Date.now()): number {
+    return (this.recent.get(device) ?? []).filter((at) => at > now - 60_000).length;
+  }
+}

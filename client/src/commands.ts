@@ -18,8 +18,9 @@ export function registerCommands(
   context.subscriptions.push(
     // `{ confirmed: true }` (scripts and tests) skips the question.
     commands.register('restartServer', async (options?: unknown) => {
-      // Running kernels live in the server's device hosts: a restart starts them again from step 0.
-      const warning = restartWarning(kernels());
+      // Running kernels live in the server's device hosts. With workspace storage their checkpoints
+      // are written as the server stops and the next one resumes them; without, they start at step 0.
+      const warning = restartWarning(kernels(), context.storageUri?.scheme === 'file');
       const confirmed =
         typeof options === 'object' && options !== null && (options as { confirmed?: unknown }).confirmed === true;
       if (warning && !confirmed) {

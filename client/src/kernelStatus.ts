@@ -285,10 +285,16 @@ function escapeMarkdown(text: string): string {
 }
 
 /**
- * What Restart Server asks first when kernels run: the server holds them, so they start again from
- * step 0 and their state is lost (the server does not carry checkpoints across its own restart).
+ * What Restart Server asks first when kernels run and would lose their state: the server holds
+ * them, and without a checkpoint folder (no workspace storage, e.g. a single file opened without a
+ * folder) they start again from step 0. With one, the server writes each kernel's state as it
+ * stops and the next server resumes it, so there is nothing to ask.
  */
-export function restartWarning(kernels: readonly Pick<KernelView, 'id' | 'state'>[]): string | undefined {
+export function restartWarning(
+  kernels: readonly Pick<KernelView, 'id' | 'state'>[],
+  resumesFromCheckpoints = false,
+): string | undefined {
+  if (resumesFromCheckpoints) return undefined;
   const live = kernels.filter((k) => k.state !== 'stopped' && k.state !== 'failed').map((k) => k.id);
   if (live.length === 0) return undefined;
   const names = live.length <= 4 ? live.join(', ') : `${live.slice(0, 4).join(', ')} and ${live.length - 4} more`;

@@ -106,3 +106,49 @@ test(
     });
   },
 );
+
+test(
+  'shutting the server down (a restart) stops each kernel with its state on disk: the next server resumes where it was',
+  { timeout: 180_000 },
+  async () => {
+    const root = mkdtempSync(join(tmpdir(), 'ringkernel-server-shutdown-'));
+    writeFileSync(join(root, 'tick.wgsl'), KERNEL);
+    // tick reaches step 15 in about 1.5 s at 10 Hz, well before the first periodic checkpoint (10 s):
+    // the file the next server resumes from is the one the shutdown wrote.
+    writeFileSync(
+      join(root, 'ringkernel.json'),
+      JSON.stringify({
+        version: 1,
+        kernels: [{ id: 'tick', source: 'tick.wgsl', entryPoint: 'step', stateBytes: 16, rateHz: 10 }],
+      }),
+    );
+    const folder = join(mkdtempSync(join(tmpdir(), 'ringkernel-storage-')), 'checkpoints');
+    let seen = 0;
+    await withServer(root, folder, async (connection) => {
+      const running = await pollUntil(
+        'tick to run',
+        async () => {
+          const view = tick(await connection.sendRequest(kernelsRequest));
+          return view?.state === 'running' && view.step > 15 ? view : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+      seen = running.step;
+    });
+    assert.ok(
+      readdirSync(folder).some((name) => name.endsWith('.rkcp')),
+      'the shutdown left a checkpoint file',
+    );
+    await withServer(root, folder, async (connection) => {
+      const resumed = await pollUntil(
+        'tick to run again',
+        async () => {
+          const view = tick(await connection.sendRequest(kernelsRequest));
+          return view?.state === 'running' && view.step > 0 ? view : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 50 },
+      );
+      assert.ok(resumed.step > seen, `it went on from past step ${seen} (now ${resumed.step}), not from 0`);
+    });
+  },
+);

@@ -347,6 +347,8 @@ test('"starting" while auto-start runs or waits for the probe, and a warning ico
 
 test('Restart Server asks first while kernels run, naming them, and not when none runs', () => {
   assert.equal(restartWarning([]), undefined);
+  // With a checkpoint folder the next server resumes them: nothing is lost, nothing to ask.
+  assert.equal(restartWarning([{ id: 'heat', state: 'running' }], true), undefined);
   assert.equal(
     restartWarning([
       { id: 'heat', state: 'stopped' },

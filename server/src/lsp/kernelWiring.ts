@@ -219,9 +219,10 @@ export class KernelWiring {
     return this.manifest?.kernels.find((spec) => spec.id === id)?.views ?? [];
   }
 
+  /** The server shuts down: kernels stop with their checkpoints written when there is a folder for them. */
   dispose(): Promise<void> {
     clearTimeout(this.notifyTimer);
-    return this.runtime.dispose();
+    return this.runtime.shutdown();
   }
 
   private register(): void {

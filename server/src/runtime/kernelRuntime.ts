@@ -500,6 +500,17 @@ export class KernelRuntime {
   }
 
   /** Kills the device hosts (their kernels with them) and forgets the placements. */
+  /**
+   * The server is going away (a restart, the window closing). With a checkpoint folder, every
+   * kernel is first stopped at a step boundary, so the state it stopped with is on disk and the next
+   * server resumes it from there, not from the last periodic checkpoint. A stop that hangs is given
+   * up after a few seconds: the newest periodic checkpoint then stands in.
+   */
+  async shutdown(): Promise<void> {
+    if (this.files && !this.disposed) await settleWithin(this.stop(), 5_000);
+    await this.dispose();
+  }
+
   dispose(): Promise<void> {
     if (this.disposed) return Promise.resolve();
     this.disposed = true;

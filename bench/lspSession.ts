@@ -17,6 +17,7 @@ import {
   type ProtocolConnection,
   type PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol/node';
+import { serverInfoRequest } from '../server/src/lsp/protocol';
 import { extensionRoot } from '../server/src/paths';
 
 export class LspSession {
@@ -66,6 +67,19 @@ export class LspSession {
       initializationOptions: { trusted: true },
     });
     await this.connection.sendNotification(InitializedNotification.type, {});
+  }
+
+  /**
+   * Resolves once the server's device probe is done. Until then the probe child (Dawn, the CUDA
+   * driver) and the topology take the machine's cores: a figure of the running server must not
+   * be measured beside its start-up.
+   */
+  async untilProbed(deadlineMs = 120_000): Promise<void> {
+    const deadline = performance.now() + deadlineMs;
+    while ((await this.connection.sendRequest(serverInfoRequest)).probing) {
+      if (performance.now() > deadline) throw new Error(`the language server was still probing after ${deadlineMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   /** Opens a document and resolves with its first diagnostics. */

@@ -77,6 +77,7 @@ export async function validationSuite(bench: BenchContext): Promise<void> {
   const raw = RawChild.start('compiler');
   try {
     await session.initialize(null);
+    await session.untilProbed();
     for (const [n, sample] of samples().entries()) {
       const uri = `file:///bench/sample${n}.${sample.language === 'msl' ? 'metal' : sample.language}`;
       const opened = await session.open(uri, sample.language, sample.text);

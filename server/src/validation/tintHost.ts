@@ -39,6 +39,8 @@ const LONG_RUN_MS = 1000;
 export class TintHost {
   private child: ChildProcess | undefined;
   private ready: Promise<string> | undefined;
+  /** The child that said it is ready (its device opened). */
+  private readyChild: ChildProcess | undefined;
   private readonly queue: Pending[] = [];
   private inFlight: (Pending & { timer: NodeJS.Timeout; onAbort: () => void }) | undefined;
   private nextId = 1;
@@ -109,6 +111,7 @@ export class TintHost {
         switch (reply.kind) {
           case 'ready':
             clearTimeout(timer);
+            this.readyChild = child;
             this.log('info', `WGSL validation: Tint host started (pid ${child.pid ?? '?'}, ${reply.adapter})`);
             resolve(reply.adapter);
             break;
@@ -228,6 +231,12 @@ export class TintHost {
     }, current.timeoutMs);
     this.inFlight = { ...current, timer, onAbort };
     current.signal?.addEventListener('abort', onAbort, { once: true });
+    // A started host gets the request now, not a microtask later, so the caller's own checks run
+    // while Tint compiles.
+    if (this.child !== undefined && this.readyChild === this.child) {
+      this.child.send(current.request);
+      return;
+    }
     this.start().then(
       () => {
         if (this.inFlight?.request.id !== current.request.id) return;

@@ -1,7 +1,9 @@
-// Validation as the editor needs it: per document, debounced while typing and at once on save;
-// a newer version cancels the run still going for the older one (AbortController), and only the
-// newest version's result is published. Runs are asynchronous (Tint in its child process, ptxas
+// Validation as the editor needs it: per document, debounced while typing and at once on open and
+// save; a newer version cancels the run still going for the older one (AbortController), and only
+// the newest version's result is published. Runs are asynchronous (Tint in its child process, ptxas
 // and the Metal compiler as processes with deadlines), so the server keeps answering meanwhile.
+// Only typing waits: a save starts its run in the same turn of the event loop, with no timer (a
+// zero-delay timer costs at least 1 ms, and on a loaded machine another wake-up of the process).
 import type { Logger } from '../logger';
 import { errorMessage } from '../logger';
 import {
@@ -55,14 +57,23 @@ export class ValidationService {
     this.validators.warmUp();
   }
 
-  /** A change: validate after the debounce, unless another change comes first. */
+  /** A change: validate after the debounce, unless another change (or a save) comes first. */
   schedule(document: DocumentToValidate): void {
-    this.enqueue(document, this.options.debounceMs ?? 250);
+    if (this.disposed || kernelLanguageOf(document.languageId) === undefined) return;
+    const state = this.stateFor(document);
+    if (state.timer) clearTimeout(state.timer);
+    // The old run's result would be dropped anyway: stop it now.
+    state.running?.abort();
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
+      void this.run(document, state);
+    }, this.options.debounceMs ?? 250);
   }
 
-  /** Open or save: validate now (still cancelling an older run). */
+  /** Open or save: validate now, in this turn (cancelling an older run and a pending debounced one). */
   validateSoon(document: DocumentToValidate): void {
-    this.enqueue(document, 0);
+    if (this.disposed || kernelLanguageOf(document.languageId) === undefined) return;
+    void this.validate(document);
   }
 
   /**
@@ -101,18 +112,6 @@ export class ValidationService {
     return state;
   }
 
-  private enqueue(document: DocumentToValidate, delayMs: number): void {
-    if (this.disposed || kernelLanguageOf(document.languageId) === undefined) return;
-    const state = this.stateFor(document);
-    if (state.timer) clearTimeout(state.timer);
-    // The old run's result would be dropped anyway: stop it now.
-    state.running?.abort();
-    state.timer = setTimeout(() => {
-      state.timer = undefined;
-      void this.run(document, state);
-    }, delayMs);
-  }
-
   private async run(document: DocumentToValidate, state: DocumentState): Promise<ValidationOutcome | undefined> {
     const language = kernelLanguageOf(document.languageId);
     if (language === undefined || this.disposed) return undefined;
@@ -144,6 +143,12 @@ export class ValidationService {
       );
       return undefined;
     }
+    // The diagnostics go out first: the log lines below are more messages on the same connection.
+    try {
+      this.options.publish(document.uri, document.version, outcome);
+    } catch (error) {
+      this.options.logger.error(`publishing diagnostics for ${document.uri} failed: ${errorMessage(error)}`);
+    }
     const summary = `${outcome.diagnostics.length} diagnostic${outcome.diagnostics.length === 1 ? '' : 's'}`;
     this.options.logger.debug(
       `validated ${document.uri} v${document.version} with ${outcome.validator} in ${outcome.ms.toFixed(1)} ms: ${summary}`,
@@ -153,11 +158,6 @@ export class ValidationService {
       this.options.logger.info(`validation of ${document.uri} incomplete (${outcome.validator}): ${outcome.skipped}`);
     }
     state.lastSkipLogged = outcome.skipped;
-    try {
-      this.options.publish(document.uri, document.version, outcome);
-    } catch (error) {
-      this.options.logger.error(`publishing diagnostics for ${document.uri} failed: ${errorMessage(error)}`);
-    }
     return outcome;
   }
 }

@@ -140,8 +140,10 @@ export class WgslValidator {
   }
 
   async validate(text: string, options: WgslValidateOptions = {}): Promise<ValidationResult> {
-    const index = new LineIndex(text);
     const timeoutMs = options.timeoutMs ?? DEFAULT_WGSL_TIMEOUT_MS;
+    // Tint first: the checks below run in this thread while it compiles in its own process.
+    const compiled = this.host.validate(text, timeoutMs, options.signal);
+    const index = new LineIndex(text);
     // The manifest's checks need no compiler: kept even when Tint could not run.
     const entryDiagnostics = [
       ...checkEntryPoints(text, options.expectedEntryPoints ?? [], index, options.manifestName),
@@ -153,7 +155,7 @@ export class WgslValidator {
         options.manifestName,
       ),
     ];
-    const outcome = await this.host.validate(text, timeoutMs, options.signal);
+    const outcome = await compiled;
     if (outcome.kind === 'skipped') {
       return { diagnostics: entryDiagnostics, validator: TINT_SOURCE, skipped: outcome.reason, unchecked: true };
     }

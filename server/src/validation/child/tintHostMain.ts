@@ -29,8 +29,10 @@ function copyMessages(info: GPUCompilationInfo): TintMessage[] {
 async function compile(device: GPUDevice, code: string): Promise<{ messages: TintMessage[]; scopeError?: string }> {
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ code });
-  const scope = await device.popErrorScope();
-  const messages = copyMessages(await module.getCompilationInfo());
+  // Both answers are ready once createShaderModule returns: wait for them together, not in turn
+  // (each wait is a round of Dawn's event processing).
+  const [scope, info] = await Promise.all([device.popErrorScope(), module.getCompilationInfo()]);
+  const messages = copyMessages(info);
   return scope ? { messages, scopeError: scope.message } : { messages };
 }
 

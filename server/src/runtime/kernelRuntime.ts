@@ -534,6 +534,12 @@ export class KernelRuntime {
         failed: (failed, reason, culprit) => {
           void this.manager.recover(failed, reason, culprit);
         },
+        // The K2K router keeps what a kernel consumed until the oldest checkpoint it may come back from covers it.
+        restoring: (restored, step) => this.delivery.kernelRestoring(restored.id, step),
+        checkpointed: (checkpointed) => {
+          const floor = checkpointed.recoveryFloor;
+          if (floor !== undefined) this.delivery.checkpointCovers(checkpointed.id, floor);
+        },
       },
     );
     const left = this.stopped.get(spec.id);

@@ -188,11 +188,6 @@ async function routerAlone(bench: BenchContext): Promise<void> {
   });
 }
 
-interface Placed {
-  host: DeviceHost;
-  kernel: DeviceKernel;
-}
-
 /** Runs `kernels`' loops for `windowMs` and samples ms per delivered message every `everyMs`. */
 async function deliveredWindow(
   delivery: MessageDelivery,

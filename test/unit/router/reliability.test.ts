@@ -141,7 +141,10 @@ describe('K2K router: checkpoints, restores, duplicates', () => {
     assert.deepEqual(r.takeInbox(1, 8, 1, { inFlight: true }).map(brief), ['0>1#0:0', '0>1#1:1', '0>1#2:2']);
     const lockstep = new K2KRouter({ mode: 'lockstep' });
     lockstep.addKernel({ index: 0, id: 'a', device: 'webgpu:0' });
-    assert.throws(() => lockstep.takeInbox(0, 1, 0, { inFlight: true }), /an inbox in flight is for free-running delivery/);
+    assert.throws(
+      () => lockstep.takeInbox(0, 1, 0, { inFlight: true }),
+      /an inbox in flight is for free-running delivery/,
+    );
   });
 
   test('a restore counts what retention had to evict as lost', () => {

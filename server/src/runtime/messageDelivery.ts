@@ -105,8 +105,8 @@ export class MessageDelivery {
 
   /**
    * A kernel is about to start its loop in `kernel.host` (first start, or again after a stop).
-   * Registered before its first step, so its first batch finds it; what waited for it (pending in
-   * the router, carried from its previous host) goes to its mailbox now.
+   * Registered before its first step, so its first batch finds it. A kernel started before gets
+   * nothing until kernelRestoring (its start from a checkpoint) puts back what it must receive.
    */
   kernelStarting(kernel: DeliveryKernel): void {
     const known = this.kernels.get(kernel.index);

@@ -17,7 +17,8 @@
 //   distance from 1 does not hold.
 // - spread.ratio: the lowest and highest per-round p50 ratio.
 
-export type Unit = 'ms' | 'steps/s' | 'GB/s' | 'MiB';
+/** Rates per second (steps, messages, decisions) come from ms per one of them. */
+export type Unit = 'ms' | 'steps/s' | 'messages/s' | 'decisions/s' | 'GB/s' | 'MiB';
 
 export interface Side {
   p50: number;
@@ -101,6 +102,8 @@ export function toUnit(cost: number, spec: FigureSpec): number {
     case 'MiB':
       return cost;
     case 'steps/s':
+    case 'messages/s':
+    case 'decisions/s':
       return 1000 / cost;
     case 'GB/s':
       if (spec.bytes === undefined) throw new Error(`figure "${spec.name}" is in GB/s but says no byte count`);

@@ -90,6 +90,74 @@ export function openRaw(backend: BackendName): Promise<RawBackend> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// WebGPU, two device instances (the router suite's raw side)
+
+/** Message bytes moved directly between buffers: within one device, or from one device instance to another. */
+export interface RawDevicePair {
+  readonly deviceName: string;
+  /** A copy inside device A, one wait. */
+  sameDevice(bytes: number): RawTransfer;
+  /** Device A's buffer into a reused MAP_READ staging buffer, map, write into device B's buffer, one wait on B. */
+  crossDevice(bytes: number): RawTransfer;
+}
+
+/** Two devices of the Vulkan adapter, as webgpu:0 and webgpu:1 are two device instances of it. */
+export async function openRawDevicePair(): Promise<RawDevicePair> {
+  // An adapter gives one device; each instance asks for its own, as the hosts do.
+  const open = async (): Promise<{ adapter: GPUAdapter; device: GPUDevice }> => {
+    const adapter = await dawnInstance('vulkan').requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) throw new Error('Dawn found no Vulkan adapter (install a Vulkan driver, or lavapipe from Mesa 24+)');
+    const device = await adapter.requestDevice();
+    device.addEventListener('uncapturederror', (event) => event.preventDefault());
+    return { adapter, device };
+  };
+  const first = await open();
+  const { device: a, adapter } = first;
+  const { device: b } = await open();
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  return {
+    deviceName: adapter.info.description || adapter.info.device || 'WebGPU adapter',
+    sameDevice(bytes) {
+      const from = a.createBuffer({ size: bytes, usage });
+      const to = a.createBuffer({ size: bytes, usage });
+      return {
+        async once() {
+          const encoder = a.createCommandEncoder();
+          encoder.copyBufferToBuffer(from, 0, to, 0, bytes);
+          a.queue.submit([encoder.finish()]);
+          await a.queue.onSubmittedWorkDone();
+        },
+        destroy() {
+          from.destroy();
+          to.destroy();
+        },
+      };
+    },
+    crossDevice(bytes) {
+      const from = a.createBuffer({ size: bytes, usage });
+      const staging = a.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const to = b.createBuffer({ size: bytes, usage });
+      return {
+        async once() {
+          const encoder = a.createCommandEncoder();
+          encoder.copyBufferToBuffer(from, 0, staging, 0, bytes);
+          a.queue.submit([encoder.finish()]);
+          await staging.mapAsync(GPUMapMode.READ);
+          b.queue.writeBuffer(to, 0, staging.getMappedRange());
+          staging.unmap();
+          await b.queue.onSubmittedWorkDone();
+        },
+        destroy() {
+          from.destroy();
+          staging.destroy();
+          to.destroy();
+        },
+      };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // WebGPU (Dawn, Vulkan)
 
 /** The engine's explicit layout for the ABI (visibility 4 is COMPUTE: Dawn's globals are not loaded yet here). */

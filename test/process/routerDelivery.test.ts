@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 import { DeviceHost } from '../../server/src/hosts/deviceHost';
 import { DeviceKernel } from '../../server/src/hosts/deviceKernel';
 import type { Logger } from '../../server/src/logger';
-import { parseManifest } from '../../server/src/manifest/manifest';
+import { parseManifest, type Manifest } from '../../server/src/manifest/manifest';
 import { MultiGpuCoordinator } from '../../server/src/coordinator/multiGpuCoordinator';
 import { probeBackends, probeMachine } from '../../server/src/probe/machineProbe';
 import { withWebGpuInstances } from '../../server/src/probe/deviceInstances';
@@ -81,6 +81,31 @@ function checkLog(state: Uint8Array): { received: number; perSource: Map<number,
   return { received, perSource };
 }
 
+/** Writes the two kernels' WGSL and a manifest of `kernels` (entries without the common fields) into a fresh folder. */
+function writeManifest(prefix: string, kernels: object[]): Manifest {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  writeFileSync(join(dir, 'sender.wgsl'), SENDER);
+  writeFileSync(join(dir, 'receiver.wgsl'), RECEIVER);
+  const text = JSON.stringify({
+    version: 1,
+    kernels: kernels.map((extra) => ({
+      entryPoint: 'main',
+      backend: 'webgpu',
+      grid: [1, 1, 1],
+      outboxCapacity: 4,
+      ...extra,
+    })),
+  });
+  const manifestPath = join(dir, 'ringkernel.json');
+  writeFileSync(manifestPath, text);
+  const manifest = parseManifest(text, manifestPath);
+  assert.deepEqual(
+    manifest.problems.filter((p) => p.severity === 'error'),
+    [],
+  );
+  return manifest;
+}
+
 const hosts: DeviceHost[] = [];
 after(() => {
   for (const host of hosts) host.dispose();
@@ -142,32 +167,16 @@ test(
   'free-running, each kernel in its own host: senders at 100 steps/s flood a receiver with a 2-slot inbox; its log has every delivered message once, in order',
   { timeout: 180_000 },
   async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ringkernel-k2k-'));
-    writeFileSync(join(dir, 'sender.wgsl'), SENDER);
-    writeFileSync(join(dir, 'receiver.wgsl'), RECEIVER);
-    const kernel = (id: string, source: string, extra: object): object => ({
-      id,
-      source,
-      entryPoint: 'main',
-      backend: 'webgpu',
-      grid: [1, 1, 1],
-      outboxCapacity: 4,
-      ...extra,
-    });
-    const text = JSON.stringify({
-      version: 1,
-      kernels: [
-        kernel('receiver', 'receiver.wgsl', { stateBytes: 4 * (1 + LOG_ENTRIES), inboxCapacity: 2, rateHz: 0 }),
-        ...[1, 2, 3].map((i) => kernel(`sender${i}`, 'sender.wgsl', { stateBytes: 4, inboxCapacity: 0, rateHz: 100 })),
-      ],
-    });
-    const manifestPath = join(dir, 'ringkernel.json');
-    writeFileSync(manifestPath, text);
-    const manifest = parseManifest(text, manifestPath);
-    assert.deepEqual(
-      manifest.problems.filter((p) => p.severity === 'error'),
-      [],
-    );
+    const manifest = writeManifest('ringkernel-k2k-', [
+      { id: 'receiver', source: 'receiver.wgsl', stateBytes: 4 * (1 + LOG_ENTRIES), inboxCapacity: 2, rateHz: 0 },
+      ...[1, 2, 3].map((i) => ({
+        id: `sender${i}`,
+        source: 'sender.wgsl',
+        stateBytes: 4,
+        inboxCapacity: 0,
+        rateHz: 100,
+      })),
+    ]);
     const coordinator = new MultiGpuCoordinator();
     coordinator.syncDevices(await probeBackends({}));
     const runtime = new KernelRuntime({
@@ -221,33 +230,17 @@ test(
   'free-running: the receiver migrates webgpu:0 -> webgpu:1 -> webgpu:0 under a flood; its messages follow it, none lost, duplicated or reordered',
   { timeout: 180_000 },
   async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ringkernel-k2k-move-'));
-    writeFileSync(join(dir, 'sender.wgsl'), SENDER);
-    writeFileSync(join(dir, 'receiver.wgsl'), RECEIVER);
-    const kernel = (id: string, source: string, extra: object): object => ({
-      id,
-      source,
-      entryPoint: 'main',
-      backend: 'webgpu',
-      grid: [1, 1, 1],
-      outboxCapacity: 4,
-      ...extra,
-    });
-    const text = JSON.stringify({
-      version: 1,
-      kernels: [
-        kernel('receiver', 'receiver.wgsl', {
-          stateBytes: 4 * (1 + LOG_ENTRIES),
-          inboxCapacity: 2,
-          rateHz: 200,
-          device: 0,
-        }),
-        ...[1, 2].map((i) => kernel(`sender${i}`, 'sender.wgsl', { stateBytes: 4, inboxCapacity: 0, rateHz: 50 })),
-      ],
-    });
-    const manifestPath = join(dir, 'ringkernel.json');
-    writeFileSync(manifestPath, text);
-    const manifest = parseManifest(text, manifestPath);
+    const manifest = writeManifest('ringkernel-k2k-move-', [
+      {
+        id: 'receiver',
+        source: 'receiver.wgsl',
+        stateBytes: 4 * (1 + LOG_ENTRIES),
+        inboxCapacity: 2,
+        rateHz: 200,
+        device: 0,
+      },
+      ...[1, 2].map((i) => ({ id: `sender${i}`, source: 'sender.wgsl', stateBytes: 4, inboxCapacity: 0, rateHz: 50 })),
+    ]);
     const probe = withWebGpuInstances(await probeMachine({}), 2);
     const coordinator = new MultiGpuCoordinator();
     coordinator.syncDevices(probe.reports);

@@ -182,15 +182,21 @@ export interface HostLoopFailed {
 
 /**
  * host → server: what loop `loop` (the kernel with index `kernel`) sent since its last batch, in
- * step order, and how many delivered inboxes its steps consumed. Sent at the end of every loop
- * slice that has any, and before a stopLoop's answer or a loopFailed, so nothing stays behind.
+ * step order, and which steps consumed delivered inboxes. Sent at the end of every loop slice
+ * that has any, and before a stopLoop's answer or a loopFailed, so nothing stays behind.
  */
 export interface HostLoopMessages {
   kind: 'loopMessages';
   loop: number;
   kernel: number;
   steps: SentStep[];
-  inboxesTaken: number;
+  /**
+   * The step that took each delivered inbox from the mailbox, oldest first, one per inbox: the
+   * router then knows which checkpoint covers those messages (and which restore must repeat them).
+   */
+  inboxSteps: number[];
+  /** The loop's next step. */
+  nextStep: number;
 }
 
 export type HostMessage =
@@ -199,7 +205,7 @@ export type HostMessage =
 /**
  * server → host, no answer: messages for kernel `kernel`'s next step (free-running delivery). The
  * host keeps them in that kernel's mailbox until one of its steps consumes them; the server sends
- * another only after the host reported this one consumed (loopMessages' inboxesTaken), so the
+ * another only after the host reported this one consumed (loopMessages' inboxSteps), so the
  * router's pending queue, not the host, holds what waits.
  */
 export interface HostDeliver {

@@ -39,6 +39,7 @@ import type {
   StepResult,
   SubmitResult,
 } from './routerTypes';
+import { IN_FLIGHT, type RetainedMessage } from './retentionRing';
 import { TrafficWindow } from './trafficWindow';
 import type { OutboxMessage } from '../abi/kernelAbi';
 
@@ -296,23 +297,32 @@ export class K2KRouter {
    * The messages for `kernel`'s step `step`, at most `capacity`, oldest first (per pair in send
    * order); the rest stay pending. The host writes them into the inbox (inboxLayout.ts) and sets
    * inbox_count to their number.
+   *
+   * `inFlight` (free-running through a host's mailbox): the inbox waits in the receiver's host for
+   * whichever step comes next, so `step` is only the receiver's latest known step; the step that
+   * consumed it comes later through inboxConsumed. Until then a checkpoint never covers these
+   * messages and a restore delivers them again. Messages put back by a restore go out at once
+   * (the mailbox, not the router, decides their step).
    */
-  takeInbox(index: number, capacity: number, step: number): Envelope[] {
+  takeInbox(index: number, capacity: number, step: number, options: { inFlight?: boolean } = {}): Envelope[] {
     const record = this.recordOf(index, 'takeInbox');
+    const inFlight = options.inFlight === true;
+    if (inFlight && this.mode === 'lockstep')
+      throw new Error(`router (lockstep): kernel "${record.id}": an inbox in flight is for free-running delivery`);
     if (this.mode === 'lockstep' && step !== this.step) {
       throw new Error(
         `router (lockstep): kernel "${record.id}" asked for its step-${step} inbox while step ${this.step} is running`,
       );
     }
     const limit = Math.max(0, Math.floor(capacity));
-    record.lastStep = step;
+    record.lastStep = Math.max(inFlight ? record.lastStep : Number.NEGATIVE_INFINITY, step);
     const taken: QueuedEnvelope[] = [];
     if (limit === 0 || record.queue.length === 0) return taken;
     const now = this.clock();
     let latest = 0n;
     while (taken.length < limit) {
       const envelope = record.queue.peek();
-      if (envelope === undefined || envelope.replayStep > step) break;
+      if (envelope === undefined || (!inFlight && envelope.replayStep > step)) break;
       // Lockstep after a restore: a message accepted at the end of step s is for step s + 1 or later.
       if (envelope.replayStep < 0 && envelope.sendStep >= step && this.mode === 'lockstep') break;
       record.queue.shift();
@@ -325,7 +335,7 @@ export class K2KRouter {
       } else {
         this.countDelivery(record, envelope, pair, step, now);
       }
-      envelope.deliveredStep = step;
+      envelope.deliveredStep = inFlight ? IN_FLIGHT : step;
       record.retain(envelope);
       if (envelope.timestamp > latest) latest = envelope.timestamp;
       taken.push(envelope);
@@ -333,6 +343,29 @@ export class K2KRouter {
     // The step consumes its whole inbox at once: one receive event for the clock.
     if (taken.length > 0) record.clock.receiveAt(latest, this.mode === 'lockstep' ? step : this.wallClock());
     return taken;
+  }
+
+  /**
+   * Free-running: the oldest `count` messages taken in flight for `kernel` (takeInbox's
+   * `inFlight`) were consumed by its step `step`; a checkpoint from a later step covers them now.
+   */
+  inboxConsumed(index: number, count: number, step: number): void {
+    const record = this.recordOf(index, 'inboxConsumed');
+    record.retained.settle(count, step);
+    if (step > record.lastStep) record.lastStep = step;
+  }
+
+  /**
+   * Free-running: the inboxes taken in flight for `kernel` never reached a step and never will
+   * (their host is gone, the kernel's state was kept, as when a migration could not take its
+   * mailbox back): they go back in front of its queue, in order. Returns how many.
+   */
+  requeueInFlight(index: number): number {
+    const record = this.recordOf(index, 'requeueInFlight');
+    if (record.retained.unsettled === 0) return 0;
+    const replay = this.replayOf(record, record.retained.takeFrom(IN_FLIGHT), record.lastStep);
+    record.queue.unshiftAll(replay);
+    return replay.length;
   }
 
   /** Messages waiting for a kernel (its next inbox and beyond). */
@@ -374,30 +407,12 @@ export class K2KRouter {
       this.stagedCount = 0;
       this.step = step;
     }
-    const result: RestoreResult = { redelivered: 0, rewoundPairs: 0, incomplete: [] };
-    const now = this.clock();
+    const result: RestoreResult = { redelivered: 0, rewoundPairs: 0, lost: 0, incomplete: [] };
     for (const record of records) {
-      const replay = record.retained.takeFrom(step).map((kept): QueuedEnvelope => {
-        const pair = this.records[kept.source]?.outgoing[record.index];
-        if (pair) pair.pending++;
-        return {
-          source: kept.source,
-          destination: record.index,
-          type: kept.type,
-          seq: kept.seq,
-          timestamp: kept.timestamp,
-          payload: kept.payload,
-          sendStep: kept.sendStep,
-          route: this.table.decide(kept.fromSlot, record.deviceSlot),
-          replayStep: kept.deliveredStep,
-          fromSlot: kept.fromSlot,
-          acceptedMs: now,
-          arrivalStep: kept.deliveredStep - 1,
-          deliveredStep: -1,
-        };
-      });
+      const replay = this.replayOf(record, record.retained.takeFrom(step), step);
       record.queue.unshiftAll(replay);
       result.redelivered += replay.length;
+      result.lost += record.takeEvictedFrom(step);
       if (step < record.retainFloor) {
         result.incomplete.push(
           `"${record.id}": messages delivered between steps ${step} and ${record.retainFloor - 1} are no longer kept (a later checkpoint was acknowledged, or more than retainLimit ${this.retainLimit} were delivered since); they cannot be delivered again`,
@@ -471,6 +486,35 @@ export class K2KRouter {
   }
 
   // Internals.
+
+  /**
+   * Retained messages as envelopes to deliver again, each at the step it was consumed at; one
+   * still in flight (its step never reported) right after the last one before it, or at `step`.
+   */
+  private replayOf(record: KernelRecord, kept: readonly RetainedMessage[], step: number): QueuedEnvelope[] {
+    const now = this.clock();
+    let replayStep = step;
+    return kept.map((message): QueuedEnvelope => {
+      if (message.deliveredStep !== IN_FLIGHT) replayStep = message.deliveredStep;
+      const pair = this.records[message.source]?.outgoing[record.index];
+      if (pair) pair.pending++;
+      return {
+        source: message.source,
+        destination: record.index,
+        type: message.type,
+        seq: message.seq,
+        timestamp: message.timestamp,
+        payload: message.payload,
+        sendStep: message.sendStep,
+        route: this.table.decide(message.fromSlot, record.deviceSlot),
+        replayStep,
+        fromSlot: message.fromSlot,
+        acceptedMs: now,
+        arrivalStep: replayStep - 1,
+        deliveredStep: -1,
+      };
+    });
+  }
 
   /** Accepts, refuses or fails each message of one sender's step, in order. */
   private admit(

@@ -84,6 +84,8 @@ export class KernelRecord {
   readonly retained: RetentionRing;
   /** A restore to a step before this one cannot redeliver everything: retention evicted messages. */
   retainFloor = 0;
+  /** Deliveries evicted past the retention limit since the last checkpoint, as [step, count] runs in step order. */
+  private readonly evicted: [number, number][] = [];
   readonly clock: HybridLogicalClock;
   /** Sender side, by destination index. */
   readonly outgoing: (PairRecord | undefined)[] = [];
@@ -132,13 +134,27 @@ export class KernelRecord {
   /** Keeps a delivered envelope for a redelivery; past the limit the oldest goes, and a restore before it is incomplete. */
   retain(envelope: QueuedEnvelope): void {
     const evicted = this.retained.push(envelope);
-    if (evicted >= 0) this.retainFloor = Math.max(this.retainFloor, evicted + 1);
+    if (evicted < 0) return;
+    this.retainFloor = Math.max(this.retainFloor, evicted + 1);
+    const last = this.evicted[this.evicted.length - 1];
+    if (last?.[0] === evicted) last[1]++;
+    else this.evicted.push([evicted, 1]);
   }
 
   /** A checkpoint before `step` covers what was delivered earlier. */
   forgetBefore(step: number): void {
     const dropped = this.retained.dropBefore(step);
     if (dropped >= 0) this.retainFloor = Math.max(this.retainFloor, dropped + 1);
+    let covered = 0;
+    while (covered < this.evicted.length && (this.evicted[covered]?.[0] ?? 0) < step) covered++;
+    this.evicted.splice(0, covered);
+  }
+
+  /** How many deliveries at `step` or later retention had to evict: a restore to `step` cannot deliver them again. Forgets them. */
+  takeEvictedFrom(step: number): number {
+    let from = this.evicted.length;
+    while (from > 0 && (this.evicted[from - 1]?.[0] ?? 0) >= step) from--;
+    return this.evicted.splice(from).reduce((sum, [, count]) => sum + count, 0);
   }
 }
 

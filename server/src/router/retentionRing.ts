@@ -19,6 +19,13 @@ const PAYLOAD = 48;
 const RECORD_BYTES = PAYLOAD + SLOT_PAYLOAD_BYTES;
 const FIRST_CAPACITY = 64;
 
+/**
+ * The delivery step of a message handed to a receiver's mailbox whose consuming step is not known
+ * yet (free-running: the receiver's host reports it, settle()). It sorts after every step, so a
+ * checkpoint never covers it and a restore to any step delivers it again.
+ */
+export const IN_FLIGHT = Number.POSITIVE_INFINITY;
+
 /** A retained message, enough to rebuild its envelope. */
 export interface RetainedMessage {
   source: number;
@@ -38,11 +45,18 @@ export class RetentionRing {
   /** Record index of the oldest retained message. */
   private head = 0;
   private count = 0;
+  /** The newest records whose delivery step is IN_FLIGHT (always the tail: settle() goes oldest first). */
+  private inFlight = 0;
 
   constructor(private readonly limit: number) {}
 
   get length(): number {
     return this.count;
+  }
+
+  /** Retained messages whose consuming step is not known yet. */
+  get unsettled(): number {
+    return this.inFlight;
   }
 
   /** Keeps a delivered envelope; past the limit the oldest goes. Returns the evicted one's delivery step, or -1. */
@@ -53,10 +67,12 @@ export class RetentionRing {
       if (this.capacity < this.limit) this.grow();
       else {
         evicted = this.view.getFloat64(this.offset(0) + DELIVERED_STEP, true);
+        if (this.inFlight === this.count) this.inFlight--;
         this.head = (this.head + 1) % this.capacity;
         this.count--;
       }
     }
+    if (envelope.deliveredStep === IN_FLIGHT) this.inFlight++;
     const at = this.offset(this.count);
     const view = this.view;
     const length = Math.min(envelope.payload.byteLength, SLOT_PAYLOAD_BYTES);
@@ -74,6 +90,18 @@ export class RetentionRing {
     );
     this.count++;
     return evicted;
+  }
+
+  /**
+   * The oldest `count` in-flight messages were consumed by the receiver's step `step` (its host
+   * said so). Returns how many were settled (fewer when fewer were in flight).
+   */
+  settle(count: number, step: number): number {
+    const settled = Math.min(count, this.inFlight);
+    const first = this.count - this.inFlight;
+    for (let i = first; i < first + settled; i++) this.view.setFloat64(this.offset(i) + DELIVERED_STEP, step, true);
+    this.inFlight -= settled;
+    return settled;
   }
 
   /** Forgets what was delivered before `step` (a checkpoint covers it); returns the latest delivery step dropped, or -1. */
@@ -109,6 +137,8 @@ export class RetentionRing {
         payload: this.bytes.slice(at + PAYLOAD, at + PAYLOAD + length),
       });
     }
+    // In-flight records are the newest and sort after every step: a restore takes them first.
+    this.inFlight = Math.max(0, this.inFlight - (this.count - keep));
     this.count = keep;
     return taken;
   }

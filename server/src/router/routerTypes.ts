@@ -77,6 +77,8 @@ export interface RestoreResult {
   redelivered: number;
   /** Sender→receiver sequences rewound, so re-sent messages are recognised. */
   rewoundPairs: number;
+  /** Delivered after the checkpoints but evicted from retention (past retainLimit): not delivered again, lost to the restored state. */
+  lost: number;
   /** What could not be replayed because retention was exceeded (empty when the restore is exact). */
   incomplete: string[];
 }

@@ -598,6 +598,12 @@ export class KernelRuntime {
         },
         rollbackPointKept: (kept, checkpoint) => this.saveCheckpoint(kept, checkpoint, 'rollback point'),
         statesInUse: () => this.files?.statesInUse() ?? NOTHING_IN_USE,
+        // The K2K router keeps what a kernel consumed until the oldest checkpoint it may come back from covers it.
+        restoring: (restored, step) => this.delivery.kernelRestoring(restored.id, step),
+        checkpointed: (checkpointed) => {
+          const floor = checkpointed.recoveryFloor;
+          if (floor !== undefined) this.delivery.checkpointCovers(checkpointed.id, floor);
+        },
       },
     );
     const left = this.stopped.get(spec.id);

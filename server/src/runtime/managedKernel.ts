@@ -47,6 +47,14 @@ export interface ManagedKernelEvents {
   rollbackPointKept?(kernel: ManagedKernel, checkpoint: KernelCheckpoint): void;
   /** States still being written to disk: not to be reused for the next checkpoint. */
   statesInUse?(): ReadonlySet<Readonly<Uint8Array>>;
+  /**
+   * The kernel is about to be created in its host from a checkpoint before step `step` (0: from
+   * scratch): a start, a recovery, a restore. Awaited before its first step (the K2K router puts
+   * back what it must receive again).
+   */
+  restoring?(kernel: ManagedKernel, step: number): Promise<void>;
+  /** A new checkpoint or rollback point was kept (recoveryFloor may have moved). */
+  checkpointed?(kernel: ManagedKernel): void;
 }
 
 /** Byte ranges of the state read at one step boundary (readStateRanges). */
@@ -161,6 +169,13 @@ export class ManagedKernel {
   /** The most recent checkpoint: the recovery point after a host restart. */
   get lastCheckpoint(): KernelCheckpoint | undefined {
     return this.latestCheckpoint;
+  }
+
+  /** The oldest step a recovery may take the kernel back to (its last checkpoint, or its rollback point); undefined without a checkpoint. */
+  get recoveryFloor(): number | undefined {
+    const latest = this.latestCheckpoint?.step;
+    if (latest === undefined) return undefined;
+    return Math.min(latest, this.swapCheckpoint?.step ?? latest);
   }
 
   /** The checkpoint taken just before the current version was swapped in: where a rollback starts. */
@@ -365,6 +380,7 @@ export class ManagedKernel {
       step: kernel.stepCount,
       state,
     });
+    this.events.checkpointed?.(this);
     return this.latestCheckpoint;
   }
 
@@ -380,6 +396,7 @@ export class ManagedKernel {
     return kernel.readStateSoon(this.freeCheckpointMemory()).then((state) => {
       const checkpoint = KernelCheckpoint.of({ ...fields, state });
       this.latestCheckpoint = checkpoint;
+      this.events.checkpointed?.(this);
       return checkpoint;
     });
   }
@@ -443,6 +460,7 @@ export class ManagedKernel {
   keepRollbackPoint(checkpoint: KernelCheckpoint | undefined): void {
     this.swapCheckpoint = checkpoint;
     if (checkpoint) this.events.rollbackPointKept?.(this, checkpoint);
+    this.events.checkpointed?.(this);
   }
 
   /** The version numbered `number`, when the kernel runs it or can roll back to it. */
@@ -569,6 +587,7 @@ export class ManagedKernel {
     const old = this.kernel;
     this.kernel = undefined;
     if (old?.alive) await old.release();
+    await this.events.restoring?.(this, from?.step ?? 0);
     const kernel = await DeviceKernel.create(
       this.currentHost,
       version.source,

@@ -9,10 +9,18 @@
 // outbox overflow) instead of the host's memory growing.
 //
 // A kernel's mailbox outlives its loop (reloads and checkpoints stop and start the loop in the
-// same host). When the kernel leaves its host (stopped, or migrated: messagesFollow), the mailbox
-// is taken back and handed to its next host before its first step there, so nothing is lost or
-// repeated and the order holds. Only a host that dies takes its mailboxes with it: those messages
-// are counted (lostWithHost), never silently gone.
+// same host). When the kernel migrates (messagesFollow), the mailbox is taken back and handed to
+// its next host before its first step there, so nothing is lost or repeated and the order holds.
+//
+// Restores (a host died, a loop failed, a stopped kernel starts again): the router keeps what it
+// handed out (retentionRing.ts) until a checkpoint of the receiver covers it: an inbox counts as
+// in flight until the host reports the step that consumed it (loopMessages' inboxSteps), and a
+// checkpoint before step c covers only what steps before c consumed (checkpointCovers). When the
+// kernel is created again from a checkpoint at step c (kernelRestoring, before its first step),
+// its old mailbox is dropped and router.restore puts back, in order, what steps from c consumed
+// and what was still in flight; its own re-sent messages are recognised by their per-pair
+// sequence numbers and dropped. Until then nothing is handed to it, so the order holds. What the
+// router could not keep (past its retention limit) is counted (lostWithHost), never silently gone.
 import type { DeviceHost } from '../hosts/deviceHost';
 import type { HostLoopMessages, InboxDelivery } from '../hosts/hostProtocol';
 import { decodeOutbox } from '../abi/kernelAbi';
@@ -40,6 +48,8 @@ interface Entry extends DeliveryKernel {
   step: number;
   /** False while stopped: its host may be gone, nothing is sent to it. */
   running: boolean;
+  /** Its host died or it is starting again: nothing goes to it until it is restored (kernelRestoring). */
+  awaitingRestore: boolean;
 }
 
 /** The router's snapshot plus what only the delivery knows. */
@@ -47,7 +57,10 @@ export interface DeliveryStats extends RouterStatsSnapshot {
   delivery: {
     /** Messages sitting in hosts' mailboxes, taken from the router, waiting for their kernel's next step. */
     inMailboxes: number;
-    /** Messages that were in a mailbox when its host process died (the kernel restarts from a checkpoint). */
+    /**
+     * Messages a restored kernel had consumed after its checkpoint (or had in its mailbox) that the
+     * router could no longer deliver again: evicted past its retention limit. 0 while retention holds.
+     */
     lostWithHost: number;
   };
 }
@@ -92,8 +105,8 @@ export class MessageDelivery {
 
   /**
    * A kernel is about to start its loop in `kernel.host` (first start, or again after a stop).
-   * Registered before its first step, so its first batch finds it; what waited for it (pending in
-   * the router, carried from its previous host) goes to its mailbox now.
+   * Registered before its first step, so its first batch finds it. A kernel started before gets
+   * nothing until kernelRestoring (its start from a checkpoint) puts back what it must receive.
    */
   kernelStarting(kernel: DeliveryKernel): void {
     const known = this.kernels.get(kernel.index);
@@ -105,17 +118,64 @@ export class MessageDelivery {
         inboxCapacity: kernel.inboxCapacity,
         outboxCapacity: kernel.outboxCapacity,
         running: true,
+        // It starts from a checkpoint (or from scratch): kernelRestoring hands it what it needs.
+        awaitingRestore: true,
       });
       if (entry.device !== kernel.device) this.router.relocate(kernel.index, kernel.device);
       entry.device = kernel.device;
       this.router.setRunning(kernel.index, true);
     } else {
       this.router.addKernel({ index: kernel.index, id: kernel.id, device: kernel.device });
-      this.kernels.set(kernel.index, { ...kernel, inFlight: [], carried: [], step: 0, running: true });
+      this.kernels.set(kernel.index, {
+        ...kernel,
+        inFlight: [],
+        carried: [],
+        step: 0,
+        running: true,
+        awaitingRestore: false,
+      });
     }
     this.attachHost(kernel.host);
-    this.handOverCarried(this.kernels.get(kernel.index));
     this.pump();
+  }
+
+  /**
+   * The kernel is about to be created again in its host with a checkpoint's state from before step
+   * `step` (after its host died or its loop failed, or a start after a stop), before its first
+   * step. Its old mailbox is dropped; the router puts back what steps from `step` consumed and
+   * what was in flight, and rewinds its sequence numbers so that what it sends again is dropped.
+   */
+  async kernelRestoring(id: string, step: number): Promise<void> {
+    const entry = this.entryOf(id);
+    if (!entry) return;
+    entry.awaitingRestore = true;
+    if (entry.inFlight.length > 0) {
+      // Its host lives (a failed loop): empty the mailbox, whose inboxes the restore repeats. The
+      // answer comes after every loopMessages the host sent before it.
+      await entry.host.takeMailbox(entry.index).catch(() => undefined);
+    }
+    entry.inFlight = [];
+    entry.carried = [];
+    const result = this.router.restore([entry.index], step);
+    entry.step = step;
+    entry.awaitingRestore = false;
+    this.lostWithHost += result.lost;
+    if (result.lost > 0 || result.redelivered > 0 || result.rewoundPairs > 0)
+      this.options.log.info(
+        `router: kernel "${id}" restored from step ${step}: ${result.redelivered} messages delivered again, ${result.rewoundPairs} sequences rewound${result.lost > 0 ? `, ${result.lost} no longer kept (lost)` : ''}`,
+      );
+    for (const line of result.incomplete) this.options.log[result.lost > 0 ? 'warn' : 'debug'](`router: ${line}`);
+    this.pump();
+    this.options.onChange?.();
+  }
+
+  /**
+   * Kernel `id`'s oldest checkpoint a recovery may go back to holds its state before step `step`:
+   * what it consumed before that step need not be kept for a redelivery, nor its sends logged.
+   */
+  checkpointCovers(id: string, step: number): void {
+    const entry = this.entryOf(id);
+    if (entry) this.router.acknowledgeCheckpoint(entry.index, step);
   }
 
   /**
@@ -196,14 +256,17 @@ export class MessageDelivery {
         );
       return;
     }
-    entry.inFlight.splice(0, batch.inboxesTaken);
+    for (const step of batch.inboxSteps) {
+      const count = entry.inFlight.shift();
+      if (count !== undefined) this.router.inboxConsumed(entry.index, count, step);
+    }
     for (const sent of batch.steps) {
       const { messages, dropped } = sent.outbox
         ? decodeOutbox(sent.outbox, entry.outboxCapacity)
         : { messages: [], dropped: sent.sent };
       this.router.submit({ source: entry.index, step: sent.step, messages, outboxFull: dropped });
-      entry.step = Math.max(entry.step, sent.step + 1);
     }
+    entry.step = batch.nextStep;
     this.pump();
     this.options.onChange?.();
   }
@@ -211,9 +274,9 @@ export class MessageDelivery {
   /** Every running kernel with an empty mailbox and messages pending gets its next inbox. */
   private pump(): void {
     for (const entry of this.kernels.values()) {
-      if (!entry.running || entry.inFlight.length > 0 || entry.inboxCapacity <= 0) continue;
+      if (!entry.running || entry.awaitingRestore || entry.inFlight.length > 0 || entry.inboxCapacity <= 0) continue;
       if (this.router.pendingFor(entry.index) === 0) continue;
-      const envelopes = this.router.takeInbox(entry.index, entry.inboxCapacity, entry.step);
+      const envelopes = this.router.takeInbox(entry.index, entry.inboxCapacity, entry.step, { inFlight: true });
       if (envelopes.length === 0) continue;
       const encoded = encodeInbox(envelopes, entry.inboxCapacity);
       const inbox: InboxDelivery = { slots: encoded.bytes.subarray(0, encoded.usedBytes), count: encoded.count };
@@ -239,24 +302,25 @@ export class MessageDelivery {
       const { inboxes } = await entry.host.takeMailbox(entry.index);
       entry.carried.push(...inboxes);
     } catch (error) {
-      const lost = entry.inFlight.reduce((sum, count) => sum + count, 0);
-      this.lostWithHost += lost;
+      // The host is gone with the mailbox; the router still has those messages in flight.
+      const requeued = this.router.requeueInFlight(entry.index);
       this.options.log.warn(
-        `router: ${lost} messages in kernel "${entry.id}"'s mailbox could not be taken from its host: ${errorMessage(error)}`,
+        `router: kernel "${entry.id}"'s mailbox could not be taken from its host (${errorMessage(error)}); its ${requeued} messages wait in the router again`,
       );
     }
     entry.inFlight = [];
   }
 
+  /**
+   * The host died with its mailboxes: its kernels come back from their checkpoints (the runtime
+   * recovers them), and kernelRestoring then delivers again what they lost, in order.
+   */
   private hostRestarted(host: DeviceHost): void {
     for (const entry of this.kernels.values()) {
-      if (entry.host !== host || entry.inFlight.length === 0) continue;
-      const lost = entry.inFlight.reduce((sum, count) => sum + count, 0);
-      this.lostWithHost += lost;
+      if (entry.host !== host) continue;
       entry.inFlight = [];
-      this.options.log.warn(
-        `router: ${lost} messages waiting in kernel "${entry.id}"'s mailbox went with its restarted ${host.backend} device host`,
-      );
+      entry.carried = [];
+      entry.awaitingRestore = true;
     }
   }
 }

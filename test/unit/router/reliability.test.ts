@@ -105,6 +105,57 @@ describe('K2K router: checkpoints, restores, duplicates', () => {
     );
   });
 
+  test('an inbox in flight (in a mailbox) is kept until its consuming step is reported and a checkpoint covers that step', () => {
+    const r = freeRunning();
+    for (let step = 0; step < 3; step++) r.submit({ source: 0, step, messages: [message(1, 0, step)] });
+    assert.deepEqual(r.takeInbox(1, 2, 0, { inFlight: true }).map(brief), ['0>1#0:0', '0>1#1:1']);
+    // The receiver's host reports the inbox consumed by step 4 (it waited in the mailbox).
+    r.inboxConsumed(1, 2, 4);
+    assert.deepEqual(r.takeInbox(1, 2, 5, { inFlight: true }).map(brief), ['0>1#2:2']);
+    r.acknowledgeCheckpoint(1, 5); // covers step 4's inbox, not the one still in flight
+    assert.equal(r.snapshot().kernels[1]?.retained, 1);
+    const restored = r.restore([1], 5);
+    assert.deepEqual({ redelivered: restored.redelivered, lost: restored.lost }, { redelivered: 1, lost: 0 });
+    assert.deepEqual(r.takeInbox(1, 4, 5, { inFlight: true }).map(brief), ['0>1#2:2'], 'in flight: delivered again');
+
+    // A restore to before step 4 (a rollback point) gives back both, in order, at once: the
+    // mailbox decides the step, so a replay does not wait for the step it first had.
+    const again = freeRunning();
+    for (let step = 0; step < 3; step++) again.submit({ source: 0, step, messages: [message(1, 0, step)] });
+    again.takeInbox(1, 2, 0, { inFlight: true });
+    again.inboxConsumed(1, 2, 4);
+    again.takeInbox(1, 2, 5, { inFlight: true });
+    again.acknowledgeCheckpoint(1, 2);
+    assert.equal(again.restore([1], 2).redelivered, 3);
+    assert.deepEqual(again.takeInbox(1, 8, 2, { inFlight: true }).map(brief), ['0>1#0:0', '0>1#1:1', '0>1#2:2']);
+    assert.equal(again.snapshot().totals.redelivered, 3);
+    assert.equal(again.snapshot().totals.delivered, 3, 'a redelivery is not a second delivery');
+  });
+
+  test('inboxes in flight whose host is gone go back in front of the queue', () => {
+    const r = freeRunning();
+    r.submit({ source: 0, step: 0, messages: [message(1, 0, 0), message(1, 0, 1), message(1, 0, 2)] });
+    r.takeInbox(1, 2, 0, { inFlight: true });
+    assert.equal(r.requeueInFlight(1), 2);
+    assert.equal(r.requeueInFlight(1), 0);
+    assert.deepEqual(r.takeInbox(1, 8, 1, { inFlight: true }).map(brief), ['0>1#0:0', '0>1#1:1', '0>1#2:2']);
+    const lockstep = new K2KRouter({ mode: 'lockstep' });
+    lockstep.addKernel({ index: 0, id: 'a', device: 'webgpu:0' });
+    assert.throws(
+      () => lockstep.takeInbox(0, 1, 0, { inFlight: true }),
+      /an inbox in flight is for free-running delivery/,
+    );
+  });
+
+  test('a restore counts what retention had to evict as lost', () => {
+    const r = freeRunning({ retainLimit: 2 });
+    for (let step = 0; step < 4; step++) r.submit({ source: 0, step, messages: [message(1, 0, step)] });
+    for (let step = 0; step < 4; step++) r.takeInbox(1, 1, step);
+    r.acknowledgeCheckpoint(1, 1); // step 0's delivery is covered; 1 was evicted uncovered
+    const restored = r.restore([1], 1);
+    assert.deepEqual({ redelivered: restored.redelivered, lost: restored.lost }, { redelivered: 2, lost: 1 });
+  });
+
   test('lockstep: every kernel back to a checkpoint replays exactly the run it had, timestamps included', () => {
     const kernels = 5;
     const plan: SimulationPlan = { kernels, steps: 30, inboxCapacity: 2, submitOrder: () => [4, 2, 0, 3, 1] };

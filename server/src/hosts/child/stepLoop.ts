@@ -44,8 +44,8 @@ interface Loop {
   cancelWake: (() => void) | undefined;
   /** Steps that sent messages since the last loopMessages. */
   outgoing: SentStep[];
-  /** Delivered inboxes its steps consumed since the last loopMessages. */
-  inboxesTaken: number;
+  /** The steps that consumed delivered inboxes since the last loopMessages, one per inbox. */
+  inboxSteps: number[];
 }
 
 export interface StepLoopsOptions {
@@ -96,7 +96,7 @@ export class StepLoops {
       k: 0,
       cancelWake: undefined,
       outgoing: [],
-      inboxesTaken: 0,
+      inboxSteps: [],
     };
     this.loops.set(id, loop);
     void this.options.queue.run(() => this.slice(loop));
@@ -183,7 +183,7 @@ export class StepLoops {
     loop.inStep = true;
     try {
       const inbox = this.options.mailboxes?.take(loop.control.kernelIndex);
-      if (inbox) loop.inboxesTaken++;
+      if (inbox) loop.inboxSteps.push(loop.step);
       const { sent, outbox } = await runStep(
         this.options.backend,
         loop.launch,
@@ -212,12 +212,19 @@ export class StepLoops {
 
   /** Sends what the loop's steps sent and consumed since the last batch, if anything. */
   private flush(loop: Loop): void {
-    if (loop.outgoing.length === 0 && loop.inboxesTaken === 0) return;
+    if (loop.outgoing.length === 0 && loop.inboxSteps.length === 0) return;
     const steps = loop.outgoing;
-    const inboxesTaken = loop.inboxesTaken;
+    const inboxSteps = loop.inboxSteps;
     loop.outgoing = [];
-    loop.inboxesTaken = 0;
-    this.options.send({ kind: 'loopMessages', loop: loop.id, kernel: loop.control.kernelIndex, steps, inboxesTaken });
+    loop.inboxSteps = [];
+    this.options.send({
+      kind: 'loopMessages',
+      loop: loop.id,
+      kernel: loop.control.kernelIndex,
+      steps,
+      inboxSteps,
+      nextStep: loop.step,
+    });
   }
 
   private report(loop: Loop, now: number): void {

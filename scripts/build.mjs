@@ -81,7 +81,7 @@ builds.push({
 });
 mkdirSync(webviewBuild, { recursive: true });
 copyFileSync('node_modules/uplot/dist/uPlot.min.css', `${webviewBuild}/uPlot.min.css`);
-const scripts = [...tsFilesUnder('test'), ...tsFilesUnder('tools'), ...tsFilesUnder('bench')].filter(
+const scripts = [...tsFilesUnder('test'), ...tsFilesUnder('tools'), ...tsFilesUnder('bench'), ...tsFilesUnder('soak')].filter(
   (f) => !f.includes('/fixtures/'),
 );
 if (scripts.length > 0) {

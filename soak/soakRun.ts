@@ -37,6 +37,11 @@ export interface SoakOptions {
   settings?: object;
 }
 
+export interface RouterSummary {
+  totals: { sent: number; delivered: number; failed: number; pending: number };
+  failures: { kind: string; count: number; detail: string }[];
+}
+
 /** A host the soak killed, and what became of its kernels. */
 export interface FaultRecord {
   atMs: number;
@@ -84,6 +89,8 @@ export interface SoakResult {
     hosts: ({ pid: number; role: string; kernels: string[] } & MemoryTrend)[];
     grew: boolean;
   };
+  /** The router's totals and failures when the work started (after the kernels started) and at the end. */
+  router: { atStart: RouterSummary; atEnd: RouterSummary };
   /** The server's log lines at the error level (its log is serverLog). */
   errorsLogged: number;
   /** Errors the soak itself met (requests that failed, the server exiting), the first 50. */
@@ -314,8 +321,14 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
     refused: stats.failures.find((f) => f.kind === 'pendingFull')?.count ?? 0,
     lostWithHost: stats.failures.find((f) => f.kind === 'lostWithHost')?.count ?? 0,
   });
-  lastTotals = routerTotals(await request('ringkernel/routerStats', server.connection.sendRequest(routerStatsRequest)));
+  const routerSummary = (stats: RouterStats): RouterSummary => ({
+    totals: { sent: stats.totals.sent, delivered: stats.totals.delivered, failed: stats.totals.failed, pending: stats.totals.pending },
+    failures: stats.failures.map((f) => ({ kind: f.kind, count: f.count, detail: f.detail })),
+  });
+  const atStart = await request('ringkernel/routerStats', server.connection.sendRequest(routerStatsRequest));
+  lastTotals = routerTotals(atStart);
   const baseTotals = lastTotals;
+  let atEnd = atStart;
   let outcomesCounted = outcomesFrom;
   const countOutcomes = (): void => {
     for (const { atMs, outcome } of server.outcomes.slice(outcomesCounted)) {
@@ -354,7 +367,8 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
         } else minute.memoryMiB.hosts.push({ pid: p.pid, role: p.role, kernels: hostKernels.get(p.pid) ?? [], maxMiB: round1(p.rssMiB) });
       }
     }
-    const totals = routerTotals(await request('ringkernel/routerStats', server.connection.sendRequest(routerStatsRequest)));
+    atEnd = await request('ringkernel/routerStats', server.connection.sendRequest(routerStatsRequest));
+    const totals = routerTotals(atEnd);
     for (const key of Object.keys(totals) as (keyof typeof totals)[]) minute.messages[key] += totals[key] - lastTotals[key];
     lastTotals = totals;
   };
@@ -459,6 +473,7 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
     totals,
     memory: { warmupMs, bound, server: serverTrend, hosts: hostTrends, grew },
     problems,
+    router: { atStart: routerSummary(atStart), atEnd: routerSummary(atEnd) },
     errorsLogged,
     ...(exitedDuring ? { serverExit: exitedDuring } : {}),
     ok: reasons.length === 0,

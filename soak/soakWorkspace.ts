@@ -1,7 +1,7 @@
 // The soak's workspace: a fresh folder with the examples' heat and ring kernels, laid out so that
 // every device present runs kernels (each WebGPU device instance and each CUDA device), the ring's
-// token crosses devices, and the token never retires (the example stops it after 96 hops; the soak
-// wants messages flowing for the whole run). Also the files the soak edits: the kernel sources it
+// token crosses devices, and kernel 0 starts a new token every 100 steps (the example's one token
+// would end the traffic the first time it is lost). Also the files the soak edits: the kernel sources it
 // hot-reloads (each with a valid and an invalid version) and the large files it validates.
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,8 +41,13 @@ export interface SoakWorkspace {
   largeFiles: LargeFile[];
 }
 
-/** The token retires after HOPS hops in the example; the soak's ring keeps it going for days. */
-const ENDLESS_HOPS = 4_000_000_000;
+/**
+ * The example's kernel 0 sends one token, at step 0, and it retires after HOPS hops: a token lost
+ * (a killed host's mailbox) would end the traffic for good. The soak's kernel 0 starts a new token
+ * every TOKEN_EVERY of its steps, so messages keep flowing whatever happened to earlier ones, and
+ * about HOPS / TOKEN_EVERY tokens are in flight at a time (bounded: each still retires).
+ */
+const TOKEN_EVERY = 100;
 
 function replaceOnce(text: string, from: string | RegExp, to: string, what: string): string {
   const found = typeof from === 'string' ? text.includes(from) : new RegExp(from.source).test(text);
@@ -55,8 +60,8 @@ export function createSoakWorkspace(examples: string, devices: SoakDevices): Soa
     throw new Error('soak: no WebGPU and no CUDA device was found, so no kernel can run; the probe said why above');
   const root = mkdtempSync(join(tmpdir(), 'ringkernel-soak-'));
   const heatWgsl = readFileSync(join(examples, 'kernels', 'heat.wgsl'), 'utf8');
-  const ringWgsl = readFileSync(join(examples, 'ring', 'ring.wgsl'), 'utf8');
-  const ringPtx = readFileSync(join(examples, 'ring', 'ring.ptx'), 'utf8');
+  const ringWgslExample = readFileSync(join(examples, 'ring', 'ring.wgsl'), 'utf8');
+  const ringPtxExample = readFileSync(join(examples, 'ring', 'ring.ptx'), 'utf8');
   copyFileSync(join(examples, 'kernels', 'heat.ptx'), join(root, 'heat.ptx'));
 
   const heatVersion = (n: number, valid: boolean): string =>
@@ -66,18 +71,31 @@ export function createSoakWorkspace(examples: string, devices: SoakDevices): Soa
       valid ? `const HEAT_PER_STEP: u32 = ${1 + (n % 9)}u;` : `const HEAT_PER_STEP: u32 = heat_per_step_${n};`,
       'HEAT_PER_STEP in heat.wgsl',
     );
+  const ringWgsl = replaceOnce(
+    ringWgslExample,
+    'if (control.step == 0u && me == 0u) {',
+    `if (control.step % ${TOKEN_EVERY}u == 0u && me == 0u) {`,
+    'the first token of ring.wgsl',
+  );
   const ringWgslVersion = (n: number, valid: boolean): string =>
     replaceOnce(
       ringWgsl,
       /const HOPS: u32 = \d+u;/,
-      valid ? `const HOPS: u32 = ${ENDLESS_HOPS - (n % 1000)}u;` : `const HOPS: u32 = hops_${n};`,
+      valid ? `const HOPS: u32 = ${96 - (n % 8)}u;` : `const HOPS: u32 = hops_${n};`,
       'HOPS in ring.wgsl',
     );
-  // PTX: the hop limit is an immediate of `setp.lt.u32` in each entry point; an invalid version
-  // names a type PTX does not have, which the CUDA driver's JIT refuses.
+  // PTX: `step | me` is tested against 0 in each entry point (the token at step 0); the soak's
+  // tests `step % TOKEN_EVERY | me`. The hop limit is an immediate of `setp.lt.u32`. An invalid
+  // version names a type PTX does not have, which the CUDA driver's JIT refuses.
+  const ringPtx = replaceOnce(
+    ringPtxExample,
+    /or\.b32(\s+)%r14, %r13, %r1;/g,
+    `rem.u32$1%r14, %r13, ${TOKEN_EVERY};\n\tor.b32$1%r14, %r14, %r1;`,
+    'the first token of ring.ptx',
+  );
   const ringPtxVersion = (n: number, valid: boolean): string => {
-    const endless = replaceOnce(ringPtx, /(setp\.lt\.u32\s+%p\d+, %r\d+, )96;/g, `$1${ENDLESS_HOPS - (n % 1000)};`, 'the hop limit in ring.ptx');
-    return valid ? endless : replaceOnce(endless, 'setp.lt.u32', 'setp.lt.u33', 'setp.lt.u32 in ring.ptx');
+    const version = replaceOnce(ringPtx, /(setp\.lt\.u32\s+%p\d+, %r\d+, )\d+;/g, `$1${96 - (n % 8)};`, 'the hop limit in ring.ptx');
+    return valid ? version : replaceOnce(version, 'setp.lt.u32', 'setp.lt.u33', 'setp.lt.u32 in ring.ptx');
   };
   writeFileSync(join(root, 'heat.wgsl'), heatVersion(0, true));
   writeFileSync(join(root, 'ring.wgsl'), ringWgslVersion(0, true));
@@ -147,10 +165,10 @@ export function createSoakWorkspace(examples: string, devices: SoakDevices): Soa
   return { root, kernels, reloadTargets, largeFiles: largeFiles(root) };
 }
 
-/** A WGSL file of about 12,000 lines and a PTX file of about 20,000, each valid. */
+/** A WGSL file of about 4,000 lines and a PTX file of about 4,600, each valid. */
 function largeFiles(root: string): LargeFile[] {
   const wgsl: string[] = ['// A large WGSL file the soak validates again and again.'];
-  for (let i = 0; i < 1500; i++) {
+  for (let i = 0; i < 500; i++) {
     wgsl.push(
       `fn term_${i}(x: f32, y: f32) -> f32 {`,
       `  var a = x * ${i + 1}.0 + y;`,
@@ -166,11 +184,11 @@ function largeFiles(root: string): LargeFile[] {
     '@group(0) @binding(0) var<storage, read_write> out: array<f32>;',
     '@compute @workgroup_size(64)',
     'fn main(@builtin(global_invocation_id) id: vec3<u32>) {',
-    '  out[id.x] = term_0(f32(id.x), 1.0) + term_1499(2.0, f32(id.x));',
+    '  out[id.x] = term_0(f32(id.x), 1.0) + term_499(2.0, f32(id.x));',
     '}',
   );
   const ptx: string[] = ['.version 8.0', '.target sm_80', '.address_size 64', ''];
-  for (let i = 0; i < 400; i++) {
+  for (let i = 0; i < 200; i++) {
     ptx.push(
       `.visible .entry k${i}(.param .u64 p_out, .param .u32 p_n)`,
       '{',

@@ -34,7 +34,11 @@ export interface MemoryTrend {
 }
 
 /** The trend of the samples taken at or after `fromMs`; undefined when none was. */
-export function memoryTrend(samples: readonly MemorySample[], fromMs: number, bound: MemoryBound): MemoryTrend | undefined {
+export function memoryTrend(
+  samples: readonly MemorySample[],
+  fromMs: number,
+  bound: MemoryBound,
+): MemoryTrend | undefined {
   const counted = samples.filter((s) => s.atMs >= fromMs);
   const first = counted[0];
   const last = counted.at(-1);

@@ -56,7 +56,7 @@ export function processTree(root: number): ProcessMemory[] {
   const result: ProcessMemory[] = [{ pid: root, ppid: parents.get(root) ?? 0, role: 'server', rssMiB: rootRss }];
   const inTree = new Set([root]);
   // Children before grandchildren: repeat until no process joins (the tree is shallow).
-  for (let added = true; added; ) {
+  for (let added = true; added;) {
     added = false;
     for (const [pid, ppid] of parents) {
       if (inTree.has(pid) || !inTree.has(ppid)) continue;

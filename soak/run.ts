@@ -31,7 +31,8 @@ function parseArgs(argv: string[]): Args {
     if (arg === '--json') args.json = true;
     else if (arg === '--minutes') {
       const n = Number(value);
-      if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--minutes needs a number of minutes above 0, not ${value ?? 'nothing'}`);
+      if (!Number.isFinite(n) || n <= 0)
+        throw new UsageError(`--minutes needs a number of minutes above 0, not ${value ?? 'nothing'}`);
       args.minutes = n;
       i++;
     } else if (arg === '--seed') {
@@ -48,7 +49,11 @@ function parseArgs(argv: string[]): Args {
 
 function gitCommit(): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: extensionRoot(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: extensionRoot(),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return undefined; // a copied tree without .git
   }
@@ -65,7 +70,10 @@ async function main(): Promise<number> {
     webgpu: webgpu?.available ? 2 : 0,
     cuda: cuda?.available ? cuda.devices.length : 0,
   };
-  for (const r of reports) progress(`soak: ${r.backend}: ${r.available ? r.devices.map((d) => d.name).join(', ') : `unavailable (${r.reason ?? 'no reason given'})`}`);
+  for (const r of reports)
+    progress(
+      `soak: ${r.backend}: ${r.available ? r.devices.map((d) => d.name).join(', ') : `unavailable (${r.reason ?? 'no reason given'})`}`,
+    );
   const workspace = createSoakWorkspace(join(extensionRoot(), 'examples'), devices);
   const result = await runSoak(workspace, { minutes: args.minutes, seed: args.seed, progress });
   const document = {
@@ -78,7 +86,12 @@ async function main(): Promise<number> {
       node: process.version,
       commit: gitCommit(),
       date: new Date().toISOString(),
-      backends: reports.map((r) => ({ backend: r.backend, available: r.available, devices: r.devices.map((d) => d.name), reason: r.reason })),
+      backends: reports.map((r) => ({
+        backend: r.backend,
+        available: r.available,
+        devices: r.devices.map((d) => d.name),
+        reason: r.reason,
+      })),
     },
     seed: args.seed,
     minutesAsked: args.minutes,
@@ -95,7 +108,9 @@ function summary(result: SoakResult): string {
   const lines = result.minutes.map(minuteLine);
   const mem = result.memory.server;
   lines.push(
-    `totals: saves ${t.reloadSaves} (${Object.entries(t.reloadOutcomes).map(([s, n]) => `${s} ${n}`).join(', ')}), migrations ${t.migrations} (+${t.migrationsFailed} not), validations ${t.validations}, ` +
+    `totals: saves ${t.reloadSaves} (${Object.entries(t.reloadOutcomes)
+      .map(([s, n]) => `${s} ${n}`)
+      .join(', ')}), migrations ${t.migrations} (+${t.migrationsFailed} not), validations ${t.validations}, ` +
       `hosts killed ${t.hostsKilled}, survived ${t.faultsSurvived}, steps re-run ${t.stepsRerun}, messages sent ${t.messagesSent}, delivered ${t.messagesDelivered}, ` +
       `lost ${t.messagesLost} (with host ${t.lostWithHost}, router failed ${t.routerFailed}), kernels lost ${t.kernelsLost}`,
     mem

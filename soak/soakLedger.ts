@@ -13,9 +13,17 @@ export interface MinuteFigures {
     /** Saves after which some kernel sent no outcome within the deadline. */
     noOutcome: number;
   };
-  migrations: { requested: number; migrated: number; failed: number; cancelled: number; refused: number; maxPausedMs: number };
+  migrations: {
+    requested: number;
+    migrated: number;
+    failed: number;
+    cancelled: number;
+    refused: number;
+    maxPausedMs: number;
+  };
   validations: { done: number; maxMs: number; withErrors: number; timedOut: number };
-  faults: { hostsKilled: number; survived: number; notSurvived: number };
+  /** Hosts the soak killed, and kernels recovered for other reasons (the step watchdog, mostly). */
+  faults: { hostsKilled: number; survived: number; notSurvived: number; otherRecoveries: number };
   stepsRerun: number;
   /** The router's totals gained in this minute (lostWithHost: messages in a killed host's mailbox). */
   messages: { sent: number; delivered: number; failed: number; refused: number; lostWithHost: number };
@@ -41,7 +49,7 @@ function emptyMinute(minute: number): MinuteFigures {
     reloads: { saves: 0, validSaves: 0, invalidSaves: 0, outcomes: {}, noOutcome: 0 },
     migrations: { requested: 0, migrated: 0, failed: 0, cancelled: 0, refused: 0, maxPausedMs: 0 },
     validations: { done: 0, maxMs: 0, withErrors: 0, timedOut: 0 },
-    faults: { hostsKilled: 0, survived: 0, notSurvived: 0 },
+    faults: { hostsKilled: 0, survived: 0, notSurvived: 0, otherRecoveries: 0 },
     stepsRerun: 0,
     messages: { sent: 0, delivered: 0, failed: 0, refused: 0, lostWithHost: 0 },
     kernelsNotRunning: { most: 0, states: {} },

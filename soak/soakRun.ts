@@ -14,7 +14,13 @@ import {
   type RouterStats,
 } from '../server/src/lsp/protocol';
 import { errorMessage } from '../server/src/logger';
-import { DEFAULT_MEMORY_BOUND, memoryTrend, type MemoryBound, type MemorySample, type MemoryTrend } from './memoryTrend';
+import {
+  DEFAULT_MEMORY_BOUND,
+  memoryTrend,
+  type MemoryBound,
+  type MemorySample,
+  type MemoryTrend,
+} from './memoryTrend';
 import { processTree } from './processTree';
 import { SoakLedger, seededRandom, type MinuteFigures } from './soakLedger';
 import { SoakServer, within } from './soakServer';
@@ -68,6 +74,8 @@ export interface SoakResult {
     migrationsFailed: number;
     validations: number;
     hostsKilled: number;
+    /** Kernels brought back from a checkpoint for a reason other than the soak's kills (the step watchdog on a loaded machine). */
+    otherRecoveries: number;
     faultsSurvived: number;
     stepsRerun: number;
     messagesSent: number;
@@ -125,10 +133,13 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
   const startedAt = Date.now();
   const server = await SoakServer.start(workspace.root, settings, serverLog, startedAt);
   const request = <R>(what: string, promise: Promise<R>, ms = 30_000): Promise<R> => within(ms, what, promise);
-  const kernels = (): Promise<KernelsInfo> => request('ringkernel/kernels', server.connection.sendRequest(kernelsRequest));
+  const kernels = (): Promise<KernelsInfo> =>
+    request('ringkernel/kernels', server.connection.sendRequest(kernelsRequest));
 
   // Wait for every kernel to run before the clock of the work starts.
-  options.progress(`soak: server pid ${server.pid}, workspace ${workspace.root}; waiting for ${workspace.kernels.length} kernels`);
+  options.progress(
+    `soak: server pid ${server.pid}, workspace ${workspace.root}; waiting for ${workspace.kernels.length} kernels`,
+  );
   const readyBy = Date.now() + 180_000;
   for (;;) {
     const info = await kernels();
@@ -141,7 +152,9 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  options.progress(`soak: all kernels running after ${Math.round(server.now() / 1000)} s; soaking for ${options.minutes} min`);
+  options.progress(
+    `soak: all kernels running after ${Math.round(server.now() / 1000)} s; soaking for ${options.minutes} min`,
+  );
   const workStart = server.now();
   const elapsed = (): number => server.now() - workStart;
   const outcomesFrom = server.outcomes.length;
@@ -149,7 +162,8 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
   const loop = async (everyMs: number, firstAtMs: number, body: () => Promise<void>): Promise<void> => {
     let next = firstAtMs;
     for (;;) {
-      while (!stopping && elapsed() < next) await new Promise((resolve) => setTimeout(resolve, Math.min(250, next - elapsed())));
+      while (!stopping && elapsed() < next)
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250, next - elapsed())));
       if (stopping) return;
       try {
         await body();
@@ -161,7 +175,8 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
   };
 
   // ---- hot reloads: each target in turn, valid and invalid versions alternating per target ----
-  for (const target of workspace.reloadTargets) await server.open(target.path, target.languageId, target.version(0, true));
+  for (const target of workspace.reloadTargets)
+    await server.open(target.path, target.languageId, target.version(0, true));
   let saveCount = 0;
   const reload = async (): Promise<void> => {
     const target = workspace.reloadTargets[saveCount % workspace.reloadTargets.length];
@@ -196,7 +211,10 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
     const minute = ledger.at(elapsed()).migrations;
     let targets;
     try {
-      targets = await request('ringkernel/migrationTargets', server.connection.sendRequest(migrationTargetsRequest, { kernelId: kernel.id }));
+      targets = await request(
+        'ringkernel/migrationTargets',
+        server.connection.sendRequest(migrationTargetsRequest, { kernelId: kernel.id }),
+      );
     } catch (error) {
       minute.refused++;
       problem(`migrationTargets ${kernel.id}: ${errorMessage(error)}`);
@@ -230,7 +248,11 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
     validationCount++;
     const began = Date.now();
     try {
-      const published = await request(`the validation of ${file.path}`, server.save(file.path, file.text(validationCount)), 120_000);
+      const published = await request(
+        `the validation of ${file.path}`,
+        server.save(file.path, file.text(validationCount)),
+        120_000,
+      );
       const minute = ledger.at(elapsed()).validations;
       minute.done++;
       minute.maxMs = Math.max(minute.maxMs, Date.now() - began);
@@ -250,7 +272,8 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
     const info = await kernels();
     const byHost = new Map<number, KernelView[]>();
     for (const k of info.kernels)
-      if (k.state === 'running' && k.hostPid !== undefined) byHost.set(k.hostPid, [...(byHost.get(k.hostPid) ?? []), k]);
+      if (k.state === 'running' && k.hostPid !== undefined)
+        byHost.set(k.hostPid, [...(byHost.get(k.hostPid) ?? []), k]);
     const pid = pick([...byHost.keys()].sort((a, b) => a - b));
     if (pid === undefined) return problem('no running kernel has a device host to kill');
     const victims = byHost.get(pid) ?? [];
@@ -322,7 +345,12 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
     lostWithHost: stats.failures.find((f) => f.kind === 'lostWithHost')?.count ?? 0,
   });
   const routerSummary = (stats: RouterStats): RouterSummary => ({
-    totals: { sent: stats.totals.sent, delivered: stats.totals.delivered, failed: stats.totals.failed, pending: stats.totals.pending },
+    totals: {
+      sent: stats.totals.sent,
+      delivered: stats.totals.delivered,
+      failed: stats.totals.failed,
+      pending: stats.totals.pending,
+    },
     failures: stats.failures.map((f) => ({ kind: f.kind, count: f.count, detail: f.detail })),
   });
   const atStart = await request('ringkernel/routerStats', server.connection.sendRequest(routerStatsRequest));
@@ -332,8 +360,16 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
   let outcomesCounted = outcomesFrom;
   const countOutcomes = (): void => {
     for (const { atMs, outcome } of server.outcomes.slice(outcomesCounted)) {
-      const minute = ledger.at(atMs - workStart).reloads.outcomes;
-      minute[outcome.status] = (minute[outcome.status] ?? 0) + 1;
+      const minute = ledger.at(atMs - workStart);
+      minute.reloads.outcomes[outcome.status] = (minute.reloads.outcomes[outcome.status] ?? 0) + 1;
+      // A kernel brought back from a checkpoint for another reason than the soak's SIGKILL (a host
+      // that exits by itself reads "exited unexpectedly" too, but only the soak sends SIGKILL): the
+      // step watchdog, mostly.
+      if (
+        (outcome.status === 'recovered' || outcome.status === 'autoRolledBack') &&
+        !outcome.message.includes('exited unexpectedly (SIGKILL)')
+      )
+        minute.faults.otherRecoveries++;
     }
     outcomesCounted = server.outcomes.length;
   };
@@ -352,7 +388,8 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
         notRunningCount++;
       }
     }
-    if (notRunningCount > minute.kernelsNotRunning.most) minute.kernelsNotRunning = { most: notRunningCount, states: notRunning };
+    if (notRunningCount > minute.kernelsNotRunning.most)
+      minute.kernelsNotRunning = { most: notRunningCount, states: notRunning };
     for (const p of processTree(server.pid)) {
       const series = memory.get(p.pid) ?? { role: p.role, kernels: new Set<string>(), samples: [] };
       memory.set(p.pid, series);
@@ -364,19 +401,27 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
         if (row) {
           row.maxMiB = Math.max(row.maxMiB, round1(p.rssMiB));
           for (const id of hostKernels.get(p.pid) ?? []) if (!row.kernels.includes(id)) row.kernels.push(id);
-        } else minute.memoryMiB.hosts.push({ pid: p.pid, role: p.role, kernels: hostKernels.get(p.pid) ?? [], maxMiB: round1(p.rssMiB) });
+        } else
+          minute.memoryMiB.hosts.push({
+            pid: p.pid,
+            role: p.role,
+            kernels: hostKernels.get(p.pid) ?? [],
+            maxMiB: round1(p.rssMiB),
+          });
       }
     }
     atEnd = await request('ringkernel/routerStats', server.connection.sendRequest(routerStatsRequest));
     const totals = routerTotals(atEnd);
-    for (const key of Object.keys(totals) as (keyof typeof totals)[]) minute.messages[key] += totals[key] - lastTotals[key];
+    for (const key of Object.keys(totals) as (keyof typeof totals)[])
+      minute.messages[key] += totals[key] - lastTotals[key];
     lastTotals = totals;
   };
 
   let lastMinuteReported = -1;
   const report = (): void => {
     const current = Math.floor(elapsed() / 60_000);
-    for (let m = lastMinuteReported + 1; m < current; m++) options.progress(`soak: ${minuteLine(ledger.at(m * 60_000))}`);
+    for (let m = lastMinuteReported + 1; m < current; m++)
+      options.progress(`soak: ${minuteLine(ledger.at(m * 60_000))}`);
     lastMinuteReported = Math.max(lastMinuteReported, current - 1);
   };
 
@@ -394,7 +439,10 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
   while (elapsed() < durationMs && !server.exit) await new Promise((resolve) => setTimeout(resolve, 250));
   stopping = true;
   await Promise.all(loops);
-  if (server.exit) problem(`the language server exited during the soak (code ${server.exit.code}, signal ${server.exit.signal}); see ${serverLog}`);
+  if (server.exit)
+    problem(
+      `the language server exited during the soak (code ${server.exit.code}, signal ${server.exit.signal}); see ${serverLog}`,
+    );
 
   // ---- the end: every kernel running again (a recovery or migration may still be finishing) ----
   let lost: { id: string; state: string; error?: string }[] = [];
@@ -427,7 +475,8 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
     const first = series.samples[0];
     if (!first) continue;
     const trend = memoryTrend(series.samples, Math.max(warmupMs, first.atMs + HOST_OWN_WARMUP_MS), bound);
-    if (trend && trend.samples >= 3) hostTrends.push({ pid, role: series.role, kernels: [...series.kernels], ...trend });
+    if (trend && trend.samples >= 3)
+      hostTrends.push({ pid, role: series.role, kernels: [...series.kernels], ...trend });
   }
   const grew = (serverTrend?.grew ?? false) || hostTrends.some((h) => h.grew);
 
@@ -435,7 +484,8 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
   const sum = (f: (m: MinuteFigures) => number): number => minutes.reduce((a, m) => a + f(m), 0);
   const reloadOutcomes: Record<string, number> = {};
   for (const m of ledger.minutes)
-    for (const [status, count] of Object.entries(m.reloads.outcomes)) reloadOutcomes[status] = (reloadOutcomes[status] ?? 0) + count;
+    for (const [status, count] of Object.entries(m.reloads.outcomes))
+      reloadOutcomes[status] = (reloadOutcomes[status] ?? 0) + count;
   const lostWithHost = lastTotals.lostWithHost - baseTotals.lostWithHost;
   const routerFailed = lastTotals.failed - baseTotals.failed;
   const totals: SoakResult['totals'] = {
@@ -445,6 +495,7 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
     migrationsFailed: sum((m) => m.migrations.failed + m.migrations.cancelled + m.migrations.refused),
     validations: sum((m) => m.validations.done),
     hostsKilled: faults.length,
+    otherRecoveries: sum((m) => m.faults.otherRecoveries),
     faultsSurvived: faults.filter((f) => f.survived).length,
     stepsRerun: faults.reduce((a, f) => a + f.kernels.reduce((b, k) => b + (k.stepsRerun ?? 0), 0), 0),
     messagesSent: lastTotals.sent - baseTotals.sent,
@@ -458,11 +509,20 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
   };
   const reasons: string[] = [];
   if (totals.messagesLost > 0)
-    reasons.push(`${totals.messagesLost} messages lost (${lostWithHost} with a killed host, ${routerFailed} failed in the router)`);
-  if (totals.kernelsLost > 0) reasons.push(`${totals.kernelsLost} kernels not running at the end: ${lost.map((k) => `${k.id} ${k.state}`).join(', ')}`);
-  if (totals.faultsSurvived < totals.hostsKilled) reasons.push(`${totals.hostsKilled - totals.faultsSurvived} killed hosts' kernels did not come back`);
+    reasons.push(
+      `${totals.messagesLost} messages lost (${lostWithHost} with a killed host, ${routerFailed} failed in the router)`,
+    );
+  if (totals.kernelsLost > 0)
+    reasons.push(
+      `${totals.kernelsLost} kernels not running at the end: ${lost.map((k) => `${k.id} ${k.state}`).join(', ')}`,
+    );
+  if (totals.faultsSurvived < totals.hostsKilled)
+    reasons.push(`${totals.hostsKilled - totals.faultsSurvived} killed hosts' kernels did not come back`);
   if (grew) reasons.push('memory grew after the warm-up past the bound');
-  if (exitedDuring) reasons.push(`the language server exited during the soak (code ${exitedDuring.code}, signal ${exitedDuring.signal})`);
+  if (exitedDuring)
+    reasons.push(
+      `the language server exited during the soak (code ${exitedDuring.code}, signal ${exitedDuring.signal})`,
+    );
   return {
     workspace: workspace.root,
     serverLog,
@@ -499,7 +559,7 @@ export function minuteLine(m: MinuteFigures): string {
   const hosts = m.memoryMiB.hosts.map((h) => `${h.pid}:${Math.round(h.maxMiB)}`).join(' ');
   return (
     `minute ${m.minute + 1}: saves ${m.reloads.saves}${outcomes ? ` (${outcomes})` : ''}, migrations ${m.migrations.migrated}/${m.migrations.requested}, ` +
-    `validations ${m.validations.done}, hosts killed ${m.faults.hostsKilled}, survived ${m.faults.survived}, steps re-run ${m.stepsRerun}, ` +
+    `validations ${m.validations.done}, hosts killed ${m.faults.hostsKilled}, survived ${m.faults.survived}, other recoveries ${m.faults.otherRecoveries}, steps re-run ${m.stepsRerun}, ` +
     `messages delivered ${m.messages.delivered}, lost with host ${m.messages.lostWithHost}, failed ${m.messages.failed}, ` +
     `kernels not running (most) ${m.kernelsNotRunning.most}, server ${Math.round(m.memoryMiB.server)} MiB, hosts MiB ${hosts}`
   );

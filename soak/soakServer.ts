@@ -64,20 +64,31 @@ export class SoakServer {
     const child = spawn(process.execPath, [join(extensionRoot(), 'bin', 'ringkernel-language-server.js'), '--stdio'], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    if (!child.stdout || !child.stdin || !child.stderr) throw new Error('soak: the language server started without pipes');
+    if (!child.stdout || !child.stdin || !child.stderr)
+      throw new Error('soak: the language server started without pipes');
     // The server's log lines (window/logMessage) and its stderr, in one file.
     const log = createWriteStream(logFile);
     child.stderr.pipe(log, { end: false });
-    const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+    const connection = createProtocolConnection(
+      new StreamMessageReader(child.stdout),
+      new StreamMessageWriter(child.stdin),
+    );
     const server = new SoakServer(child, connection, startedAt);
     child.once('exit', (code, signal) => (server.exit = { code, signal, atMs: Date.now() - startedAt }));
     connection.onRequest(ConfigurationRequest.type, (params) =>
       params.items.map((item) => (item.section === 'ringkernel' ? settings : null)),
     );
-    const level = { [MessageType.Error]: 'error', [MessageType.Warning]: 'warn', [MessageType.Info]: 'info', [MessageType.Log]: 'log' };
+    const level = {
+      [MessageType.Error]: 'error',
+      [MessageType.Warning]: 'warn',
+      [MessageType.Info]: 'info',
+      [MessageType.Log]: 'log',
+    };
     connection.onNotification(LogMessageNotification.type, (params) => {
       if (params.type === MessageType.Error) server.errorsLogged++;
-      log.write(`[${((Date.now() - startedAt) / 1000).toFixed(1)} s] ${level[params.type as 1 | 2 | 3 | 4] ?? 'debug'}: ${params.message}\n`);
+      log.write(
+        `[${((Date.now() - startedAt) / 1000).toFixed(1)} s] ${level[params.type as 1 | 2 | 3 | 4] ?? 'debug'}: ${params.message}\n`,
+      );
     });
     connection.onNotification(reloadOutcomeNotification, (outcome) =>
       server.outcomes.push({ atMs: Date.now() - startedAt, outcome }),

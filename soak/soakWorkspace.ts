@@ -94,7 +94,12 @@ export function createSoakWorkspace(examples: string, devices: SoakDevices): Soa
     'the first token of ring.ptx',
   );
   const ringPtxVersion = (n: number, valid: boolean): string => {
-    const version = replaceOnce(ringPtx, /(setp\.lt\.u32\s+%p\d+, %r\d+, )\d+;/g, `$1${96 - (n % 8)};`, 'the hop limit in ring.ptx');
+    const version = replaceOnce(
+      ringPtx,
+      /(setp\.lt\.u32\s+%p\d+, %r\d+, )\d+;/g,
+      `$1${96 - (n % 8)};`,
+      'the hop limit in ring.ptx',
+    );
     return valid ? version : replaceOnce(version, 'setp.lt.u32', 'setp.lt.u33', 'setp.lt.u32 in ring.ptx');
   };
   writeFileSync(join(root, 'heat.wgsl'), heatVersion(0, true));
@@ -114,7 +119,9 @@ export function createSoakWorkspace(examples: string, devices: SoakDevices): Soa
   for (let k = 0; k < ringSize; k++) {
     const onCuda = devices.webgpu === 0 || (devices.cuda > 0 && k % 2 === 1);
     // Round-robin over the backend's devices, so consecutive kernels of one backend differ.
-    const device = onCuda ? (cudaDevices[placed.cuda++ % devices.cuda] ?? 0) : (webgpuDevices[placed.webgpu++ % devices.webgpu] ?? 0);
+    const device = onCuda
+      ? (cudaDevices[placed.cuda++ % devices.cuda] ?? 0)
+      : (webgpuDevices[placed.webgpu++ % devices.webgpu] ?? 0);
     const id = `ring${k}`;
     manifestKernels.push({
       id,
@@ -156,11 +163,26 @@ export function createSoakWorkspace(examples: string, devices: SoakDevices): Soa
   const runs = (source: string): string[] =>
     manifestKernels.flatMap((k) => ((k as { source: string }).source === source ? [(k as { id: string }).id] : []));
   if (runs('heat.wgsl').length > 0)
-    reloadTargets.push({ path: join(root, 'heat.wgsl'), languageId: 'wgsl', kernels: runs('heat.wgsl'), version: heatVersion });
+    reloadTargets.push({
+      path: join(root, 'heat.wgsl'),
+      languageId: 'wgsl',
+      kernels: runs('heat.wgsl'),
+      version: heatVersion,
+    });
   if (runs('ring.wgsl').length > 0)
-    reloadTargets.push({ path: join(root, 'ring.wgsl'), languageId: 'wgsl', kernels: runs('ring.wgsl'), version: ringWgslVersion });
+    reloadTargets.push({
+      path: join(root, 'ring.wgsl'),
+      languageId: 'wgsl',
+      kernels: runs('ring.wgsl'),
+      version: ringWgslVersion,
+    });
   if (runs('ring.ptx').length > 0)
-    reloadTargets.push({ path: join(root, 'ring.ptx'), languageId: 'ptx', kernels: runs('ring.ptx'), version: ringPtxVersion });
+    reloadTargets.push({
+      path: join(root, 'ring.ptx'),
+      languageId: 'ptx',
+      kernels: runs('ring.ptx'),
+      version: ringPtxVersion,
+    });
 
   return { root, kernels, reloadTargets, largeFiles: largeFiles(root) };
 }

@@ -92,6 +92,9 @@ export interface SoakResult {
   memory: {
     warmupMs: number;
     bound: MemoryBound;
+    /** Whether the run was long enough after the warm-up to judge growth (bound.minSpanMinutes). */
+    judged: boolean;
+    note?: string;
     server: MemoryTrend | undefined;
     /** Each device host (and the Tint host) that lived long enough after the warm-up. */
     hosts: ({ pid: number; role: string; kernels: string[] } & MemoryTrend)[];
@@ -518,7 +521,10 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
     );
   if (totals.faultsSurvived < totals.hostsKilled)
     reasons.push(`${totals.hostsKilled - totals.faultsSurvived} killed hosts' kernels did not come back`);
-  if (grew) reasons.push('memory grew after the warm-up past the bound');
+  if (grew)
+    reasons.push(
+      `memory grew after the warm-up past the bound (${[...(serverTrend?.grew ? [`server ${serverTrend.slopeMiBPerMinute.toFixed(1)} MiB/min`] : []), ...hostTrends.filter((h) => h.grew).map((h) => `${h.role} pid ${h.pid} ${h.slopeMiBPerMinute.toFixed(1)} MiB/min`)].join(', ')})`,
+    );
   if (exitedDuring)
     reasons.push(
       `the language server exited during the soak (code ${exitedDuring.code}, signal ${exitedDuring.signal})`,
@@ -531,7 +537,17 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
     minutes,
     faults,
     totals,
-    memory: { warmupMs, bound, server: serverTrend, hosts: hostTrends, grew },
+    memory: {
+      warmupMs,
+      bound,
+      judged: serverTrend?.judged ?? false,
+      ...(serverTrend?.judged
+        ? {}
+        : { note: `fewer than ${bound.minSpanMinutes} minutes after the warm-up: memory is reported, not judged` }),
+      server: serverTrend,
+      hosts: hostTrends,
+      grew,
+    },
     problems,
     router: { atStart: routerSummary(atStart), atEnd: routerSummary(atEnd) },
     errorsLogged,

@@ -7,7 +7,7 @@ import { restoredStep } from '../../soak/soakRun';
 import { recoveredMessage } from '../../server/src/runtime/reloadMessages';
 import { KernelCheckpoint } from '../../server/src/checkpoint/kernelCheckpoint';
 
-const bound = { maxSlopeMiBPerMinute: 4, noiseMiB: 32 };
+const bound = { maxSlopeMiBPerMinute: 4, noiseMiB: 32, minSpanMinutes: 3 };
 /** A sample every 2 s for `minutes`, from `startMiB`, gaining `perMinute` MiB a minute, with ±`jitter`. */
 function series(minutes: number, startMiB: number, perMinute: number, jitter = 0): MemorySample[] {
   const samples: MemorySample[] = [];
@@ -33,9 +33,16 @@ test('a slow leak over 30 minutes passes both bounds: grew', () => {
   assert.equal(trend.grew, true);
 });
 
-test('the same slope over one minute is within the noise bound; a steep one is not', () => {
-  assert.equal(memoryTrend(series(2, 200, 5), 60_000, bound)?.grew, false);
-  assert.equal(memoryTrend(series(2, 200, 50), 60_000, bound)?.grew, true);
+test('the same slope over 4 minutes is within the noise bound; a steep one is not', () => {
+  assert.equal(memoryTrend(series(5, 200, 5), 60_000, bound)?.grew, false);
+  assert.equal(memoryTrend(series(5, 200, 20), 60_000, bound)?.grew, true);
+});
+
+test('less than 3 minutes after the warm-up is reported, not judged', () => {
+  const short = memoryTrend(series(2, 200, 50), 60_000, bound);
+  assert.equal(short?.judged, false);
+  assert.equal(short?.grew, false);
+  assert.ok((short?.slopeMiBPerMinute ?? 0) > 49);
 });
 
 test('samples before the warm-up do not count; none after it: no trend', () => {

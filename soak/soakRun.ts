@@ -572,11 +572,18 @@ export function minuteLine(m: MinuteFigures): string {
   const outcomes = Object.entries(m.reloads.outcomes)
     .map(([s, n]) => `${s} ${n}`)
     .join(', ');
-  const hosts = m.memoryMiB.hosts.map((h) => `${h.pid}:${Math.round(h.maxMiB)}`).join(' ');
+  const hosts = m.memoryMiB.hosts
+    .filter((h) => h.role.startsWith('deviceHost'))
+    .map((h) => `${h.pid}:${Math.round(h.maxMiB)}`)
+    .join(' ');
+  const others = m.memoryMiB.hosts
+    .filter((h) => h.role === 'tintHost')
+    .map((h) => `${h.pid}:${Math.round(h.maxMiB)}`)
+    .join(' ');
   return (
     `minute ${m.minute + 1}: saves ${m.reloads.saves}${outcomes ? ` (${outcomes})` : ''}, migrations ${m.migrations.migrated}/${m.migrations.requested}, ` +
     `validations ${m.validations.done}, hosts killed ${m.faults.hostsKilled}, survived ${m.faults.survived}, other recoveries ${m.faults.otherRecoveries}, steps re-run ${m.stepsRerun}, ` +
     `messages delivered ${m.messages.delivered}, lost with host ${m.messages.lostWithHost}, failed ${m.messages.failed}, ` +
-    `kernels not running (most) ${m.kernelsNotRunning.most}, server ${Math.round(m.memoryMiB.server)} MiB, hosts MiB ${hosts}`
+    `kernels not running (most) ${m.kernelsNotRunning.most}, server ${Math.round(m.memoryMiB.server)} MiB, device hosts MiB (pid:max) ${hosts}; Tint hosts MiB ${others}`
   );
 }

@@ -81,9 +81,12 @@ builds.push({
 });
 mkdirSync(webviewBuild, { recursive: true });
 copyFileSync('node_modules/uplot/dist/uPlot.min.css', `${webviewBuild}/uPlot.min.css`);
-const scripts = [...tsFilesUnder('test'), ...tsFilesUnder('tools'), ...tsFilesUnder('bench')].filter(
-  (f) => !f.includes('/fixtures/'),
-);
+const scripts = [
+  ...tsFilesUnder('test'),
+  ...tsFilesUnder('tools'),
+  ...tsFilesUnder('bench'),
+  ...tsFilesUnder('soak'),
+].filter((f) => !f.includes('/fixtures/'));
 if (scripts.length > 0) {
   builds.push({
     entryPoints: Object.fromEntries(scripts.map((f) => [relative('.', f).replace(/\.ts$/, ''), f])),

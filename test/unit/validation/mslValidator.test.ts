@@ -272,3 +272,39 @@ test("a #define full of unclosed '/*' is pre-passed in linear time, and closed c
     [],
   );
 });
+
+// Found by fuzzing (test/fuzz/validators, seed 20250601, once the pre-pass no longer hung): 8,000
+// nested `#if` (the tree as deep) made the signature checks quadratic in the depth, 150 s in the
+// server's thread; while fixing it, 20,000 `else if`s or `-`s overflowed the JavaScript stack of
+// the walk for errors, and 1,000 `-` before a missing operand tree-sitter's WebAssembly stack.
+test('deep trees without deep brackets are answered on time, with a reason when not validated', async () => {
+  const body = (statement: string): string => `kernel void k(device int* a [[buffer(0)]]) { ${statement} }\n`;
+  const cases: [string, string, RegExp | undefined][] = [
+    ['#if', `${'#if 1\n'.repeat(8000)}${body('a[0] = 1;')}${'#endif\n'.repeat(8000)}`, /nests #if 8000 deep, more than the 100/],
+    ['#ifdef unclosed', `${'  #  ifdef X\n'.repeat(200)}${body('a[0] = 1;')}`, /nests #if 200 deep/],
+    ['- before a missing operand', body(`a[0] = ${'-'.repeat(1000)};`), /1000 operators in a row, more than the 200/],
+    ['! ! !', body(`a[0] = ${'! '.repeat(5000)}a[1];`), /5000 operators in a row/],
+    ['else if', body(`${'if (a[0]) a[0] = 1; else '.repeat(20_000)} a[0] = 2`), undefined],
+  ];
+  for (const [name, text, reason] of cases) {
+    const started = performance.now();
+    const result = await validateMslWithParser(text);
+    const ms = performance.now() - started;
+    assert.ok(ms < 5000, `${name}: ${ms.toFixed(0)} ms for a 2000 ms budget`);
+    if (reason !== undefined) {
+      assert.match(result.skipped ?? '', reason, name);
+      assert.equal(result.unchecked, true, name);
+    } else if (result.diagnostics.length === 0) assert.equal(result.unchecked, true, `${name}: nothing found must not look clean`);
+  }
+  // Nesting real code has, and comment banners, are still validated.
+  const banner = `// ${'-'.repeat(150)}\n/${'*'.repeat(300)}/\n`;
+  const nested = `${'#if 1\n'.repeat(20)}${read('reduction.metal')}${'#endif\n'.repeat(20)}`;
+  for (const text of [banner + read('reduction.metal'), nested]) {
+    const result = await validateMslWithParser(text);
+    assert.equal(result.skipped, undefined);
+    assert.deepEqual(
+      result.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message),
+      [],
+    );
+  }
+});

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { validate } from '../../client/src/webviews/messageValidator';
+import { validate, type Check } from '../../client/src/webviews/messageValidator';
 import { routerFromWebview, stateFromWebview } from '../../client/src/webviews/webviewMessages';
 import { receiveWebviewMessage, type InboxLog } from '../../client/src/webviews/webviewInbox';
 
@@ -85,10 +85,11 @@ test('any value a webview can post is checked without throwing (seeded property)
   });
   fc.assert(
     fc.property(fc.oneof(anyValue, nearValid), (raw) => {
-      for (const [viewType, check] of [
+      const panels: [string, Check<unknown>][] = [
         ['ringkernel.kernelState', stateFromWebview],
         ['ringkernel.routerStats', routerFromWebview],
-      ] as const) {
+      ];
+      for (const [viewType, check] of panels) {
         const log = recorder();
         let handled: unknown;
         const ok = receiveWebviewMessage(viewType, check, raw, log, (m) => (handled = m));

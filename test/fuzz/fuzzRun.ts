@@ -85,7 +85,9 @@ export async function fuzz<T>(
       tried++;
       // Before any failure, fast-check's path to the n-th input is n - 1 (when replaying, the first is the path given).
       const replaying = path !== undefined && path !== '';
-      watchdog.begin(failedAt !== undefined ? undefined : replaying ? (tried === 1 ? path : undefined) : String(tried - 1));
+      watchdog.begin(
+        failedAt !== undefined ? undefined : replaying ? (tried === 1 ? path : undefined) : String(tried - 1),
+      );
       const run = Promise.resolve().then(() => property(input));
       inFlight = { input, run };
       try {

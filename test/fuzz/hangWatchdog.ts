@@ -40,7 +40,14 @@ export class HangWatchdog {
   constructor(target: string, seed: number, hangMs: number) {
     this.worker = new Worker(WATCHDOG, {
       eval: true,
-      workerData: { state: this.flags.buffer, times: this.started.buffer, pathChars: this.path.buffer, target, seed, hangMs },
+      workerData: {
+        state: this.flags.buffer,
+        times: this.started.buffer,
+        pathChars: this.path.buffer,
+        target,
+        seed,
+        hangMs,
+      },
     });
     this.worker.unref();
     this.beat = setInterval(() => (this.started[1] = Date.now()), 200);

@@ -32,7 +32,12 @@ export class StoppableValidator {
   }
 
   /** Rejects when no answer comes within `ms`; the worker is then terminated and the next call gets a new one. */
-  validate(language: ValidationRequest['language'], text: string, parserOnly: boolean, ms: number): Promise<ValidationReply> {
+  validate(
+    language: ValidationRequest['language'],
+    text: string,
+    parserOnly: boolean,
+    ms: number,
+  ): Promise<ValidationReply> {
     const worker = this.worker ?? this.start();
     const id = this.nextId++;
     return new Promise<ValidationReply>((resolve, reject) => {

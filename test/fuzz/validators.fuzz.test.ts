@@ -42,7 +42,8 @@ async function validate(
   context: ValidationContext,
   ms: number,
 ): Promise<ValidationOutcome> {
-  if (language === 'wgsl') return within(ms, `validating ${text.length} characters of WGSL`, validators.validate(language, text, context));
+  if (language === 'wgsl')
+    return within(ms, `validating ${text.length} characters of WGSL`, validators.validate(language, text, context));
   const reply = await inWorker.validate(language, text, context.parserOnly === true, ms);
   errors.push(...reply.errors);
   return reply.outcome;

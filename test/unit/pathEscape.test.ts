@@ -105,5 +105,8 @@ test('a checkpoint file name stays a plain name in its folder, whatever the kern
   }
   assert.equal(keys.size, ids.length, 'two ids share a key (and so files)');
   // An id that cannot be written as UTF-8 is refused with a clear error, not turned into a name.
-  assert.throws(() => checkpointFileName('\uD800', 7), /not well-formed Unicode \(it has a lone surrogate\), so it cannot be stored/);
+  assert.throws(
+    () => checkpointFileName('\uD800', 7),
+    /not well-formed Unicode \(it has a lone surrogate\), so it cannot be stored/,
+  );
 });

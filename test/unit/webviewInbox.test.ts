@@ -50,7 +50,10 @@ test('malformed messages from the state panel are logged and dropped, never hand
     assert.equal(ok, false, JSON.stringify(raw));
     assert.equal(handled, 0);
     assert.equal(log.warnings.length, 1, JSON.stringify(raw));
-    assert.match(log.warnings[0] ?? '', /^ringkernel\.kernelState: ignored a message from the webview: message\.\S* must be /);
+    assert.match(
+      log.warnings[0] ?? '',
+      /^ringkernel\.kernelState: ignored a message from the webview: message\.\S* must be /,
+    );
     assert.deepEqual(log.errors, []);
   }
 });
@@ -58,7 +61,12 @@ test('malformed messages from the state panel are logged and dropped, never hand
 test('a valid message is handed on with only its known fields; a handler that throws is logged, not thrown', () => {
   const log = recorder();
   const seen: unknown[] = [];
-  const raw = { type: 'subscribe', regions: [{ offset: 8, length: 16, extra: 'dropped' }], paused: true, evil: () => 1 };
+  const raw = {
+    type: 'subscribe',
+    regions: [{ offset: 8, length: 16, extra: 'dropped' }],
+    paused: true,
+    evil: () => 1,
+  };
   assert.equal(
     receiveWebviewMessage('ringkernel.kernelState', stateFromWebview, raw, log, (m) => seen.push(m)),
     true,
@@ -75,7 +83,14 @@ test('a valid message is handed on with only its known fields; a handler that th
 test('any value a webview can post is checked without throwing (seeded property)', () => {
   // What postMessage can carry: JSON-like values, plus near-valid messages of both panels with one field damaged.
   const types = ['ready', 'subscribe', 'pause', 'stepFrame', 'rendered', 'problem', 'nope', '__proto__'];
-  const anyValue = fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withNullPrototype: true });
+  const anyValue = fc.anything({
+    withBigInt: true,
+    withDate: true,
+    withMap: true,
+    withSet: true,
+    withTypedArray: true,
+    withNullPrototype: true,
+  });
   const nearValid = fc.record({
     type: fc.constantFrom(...types),
     regions: fc.oneof(fc.array(fc.record({ offset: anyValue, length: anyValue }), { maxLength: 70 }), anyValue),

@@ -87,7 +87,9 @@ export class WebviewHost<FromWebview, ToWebview extends { type: string }> implem
 
   /** A message from the webview: checked, then handed to the panel; an invalid one is logged and dropped (webviewInbox.ts). */
   receive(raw: unknown): void {
-    receiveWebviewMessage(this.kind.viewType, this.kind.messages, raw, this.log, (message) => this.handlers.onMessage(message));
+    receiveWebviewMessage(this.kind.viewType, this.kind.messages, raw, this.log, (message) =>
+      this.handlers.onMessage(message),
+    );
   }
 
   get visible(): boolean {

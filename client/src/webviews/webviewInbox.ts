@@ -32,7 +32,9 @@ export function receiveWebviewMessage<T>(
     handle(checked.value);
     return true;
   } catch (error) {
-    log.error(`${viewType}: handling a ${describeType(checked.value)} message from the webview failed: ${describe(error)}`);
+    log.error(
+      `${viewType}: handling a ${describeType(checked.value)} message from the webview failed: ${describe(error)}`,
+    );
     return false;
   }
 }

@@ -55,7 +55,10 @@ export class SourceLocator {
   locate(written: string): SourceLocation {
     const path = resolve(this.folder, written);
     if (written.includes('\0'))
-      return { path, outside: `"source" contains a NUL character, which no file name has; give the file's relative path` };
+      return {
+        path,
+        outside: `"source" contains a NUL character, which no file name has; give the file's relative path`,
+      };
     const fix = `kernel sources must be inside the folder of ${MANIFEST_NAME} (${this.folder}): move the file there and give its relative path`;
     if (isAbsolute(written))
       return {

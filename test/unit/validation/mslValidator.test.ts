@@ -265,7 +265,8 @@ test("a #define full of unclosed '/*' is pre-passed in linear time, and closed c
   const ms = performance.now() - started;
   assert.ok(ms < 1000, `the pre-pass took ${ms.toFixed(0)} ms`);
   // A statement macro with a closed comment in its body is still recognised: its use without ';' is blanked.
-  const macro = '#define STEP(x) /* one step */ x = x + 1;\nkernel void k(device int* a [[buffer(0)]]) { int y = 0; STEP(y) }\n';
+  const macro =
+    '#define STEP(x) /* one step */ x = x + 1;\nkernel void k(device int* a [[buffer(0)]]) { int y = 0; STEP(y) }\n';
   const result = await validateMslWithParser(macro);
   assert.deepEqual(
     result.diagnostics.map((d) => d.message),
@@ -280,7 +281,11 @@ test("a #define full of unclosed '/*' is pre-passed in linear time, and closed c
 test('deep trees without deep brackets are answered on time, with a reason when not validated', async () => {
   const body = (statement: string): string => `kernel void k(device int* a [[buffer(0)]]) { ${statement} }\n`;
   const cases: [string, string, RegExp | undefined][] = [
-    ['#if', `${'#if 1\n'.repeat(8000)}${body('a[0] = 1;')}${'#endif\n'.repeat(8000)}`, /nests #if 8000 deep, more than the 100/],
+    [
+      '#if',
+      `${'#if 1\n'.repeat(8000)}${body('a[0] = 1;')}${'#endif\n'.repeat(8000)}`,
+      /nests #if 8000 deep, more than the 100/,
+    ],
     ['#ifdef unclosed', `${'  #  ifdef X\n'.repeat(200)}${body('a[0] = 1;')}`, /nests #if 200 deep/],
     ['- before a missing operand', body(`a[0] = ${'-'.repeat(1000)};`), /1000 operators in a row, more than the 200/],
     ['! ! !', body(`a[0] = ${'! '.repeat(5000)}a[1];`), /5000 operators in a row/],
@@ -294,7 +299,8 @@ test('deep trees without deep brackets are answered on time, with a reason when 
     if (reason !== undefined) {
       assert.match(result.skipped ?? '', reason, name);
       assert.equal(result.unchecked, true, name);
-    } else if (result.diagnostics.length === 0) assert.equal(result.unchecked, true, `${name}: nothing found must not look clean`);
+    } else if (result.diagnostics.length === 0)
+      assert.equal(result.unchecked, true, `${name}: nothing found must not look clean`);
   }
   // Nesting real code has, and comment banners, are still validated.
   const banner = `// ${'-'.repeat(150)}\n/${'*'.repeat(300)}/\n`;

@@ -29,7 +29,11 @@ function functionName(fn: Node): string {
 }
 
 /** Entry functions: a blanked stage qualifier right before them, or a `[[kernel]]`-style attribute. */
-export function findEntryFunctions(root: Node, prepass: PrepassResult, outOfTime: () => boolean = () => false): EntryFunction[] {
+export function findEntryFunctions(
+  root: Node,
+  prepass: PrepassResult,
+  outOfTime: () => boolean = () => false,
+): EntryFunction[] {
   const found = new Map<number, EntryFunction>();
   const text = prepass.text;
   for (const stage of prepass.stages) {

@@ -37,7 +37,6 @@ if (minutes !== undefined) {
   env.RINGKERNEL_FUZZ_MS = String(Math.round((value * 60_000) / SHARES));
 }
 env.RINGKERNEL_FUZZ_SEED = option('seed') ?? env.RINGKERNEL_FUZZ_SEED ?? String(randomInt(2 ** 31));
-env.RINGKERNEL_FUZZ_MSL ??= '1';
 if (option('report') !== undefined) env.RINGKERNEL_FUZZ_REPORT = option('report');
 
 const folder = join('out', 'test', 'fuzz');

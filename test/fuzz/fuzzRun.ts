@@ -1,6 +1,9 @@
 // The fuzz tier's one way to run a target: a seeded fast-check run for a bounded time, every input
 // under its own deadline (a hang fails the run, naming the input), and a printed account: the
-// target, inputs tried, time, seed, and how to repeat it.
+// target and seed before it starts (so even a run that never ends can be repeated), then inputs
+// tried, time, and how to repeat it. A failure is shrunk for a bounded time. An input that blocks
+// the thread itself (where no deadline can fire) is caught by a watchdog thread (hangWatchdog.ts),
+// which names the input's seed and path and ends the process.
 //   RINGKERNEL_FUZZ_SEED  the seed (default: a fresh one, printed)
 //   RINGKERNEL_FUZZ_MS    time per target in ms (default 8000; `npm run fuzz -- --minutes N` sets it)
 //   RINGKERNEL_FUZZ_PATH  fast-check's counterexample path from a failure report, to replay only that input
@@ -10,6 +13,7 @@ import { randomInt } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import fc from 'fast-check';
+import { HangWatchdog } from './hangWatchdog';
 
 export const DEFAULT_FUZZ_MS = 8000;
 
@@ -37,6 +41,8 @@ export interface FuzzOptions {
   share?: number;
   /** Stop after this many inputs even with time left (a target whose input space is small). */
   maxInputs?: number;
+  /** How long a failure may be shrunk (default 20 s); the inputs fast-check offers after that are not run. */
+  shrinkMs?: number;
 }
 
 export interface FuzzResult {
@@ -61,16 +67,37 @@ export async function fuzz<T>(
   const budgetMs = fuzzBudgetMs(options.share);
   const path = process.env.RINGKERNEL_FUZZ_PATH;
   const started = performance.now();
+  const opening = `fuzz ${target}: starting, seed ${seed}, ${budgetMs} ms (RINGKERNEL_FUZZ_SEED=${seed} repeats it)`;
+  process.stderr.write(`${opening}\n`);
+  const watchdog = new HangWatchdog(target, seed, options.perInputMs + 10_000);
   // fast-check abandons the input in flight when the time is up (its promise loses a race); the
   // work goes on. It is awaited here, so no input outlives the run and a late failure still counts.
   let inFlight: { input: T; run: Promise<void> } | undefined;
   let tried = 0;
+  /** When the first failure was seen: shrinking runs from then until shrinkMs. */
+  let failedAt: number | undefined;
+  const shrinkMs = options.shrinkMs ?? 20_000;
   const details = await fc.check(
     fc.asyncProperty(arbitrary, async (input) => {
+      // Past the shrink budget, the smaller inputs fast-check still offers are let pass unrun: the
+      // smallest failure so far is the one reported.
+      if (failedAt !== undefined && performance.now() - failedAt > shrinkMs) return;
       tried++;
+      // Before any failure, fast-check's path to the n-th input is n - 1 (when replaying, the first is the path given).
+      const replaying = path !== undefined && path !== '';
+      watchdog.begin(
+        failedAt !== undefined ? undefined : replaying ? (tried === 1 ? path : undefined) : String(tried - 1),
+      );
       const run = Promise.resolve().then(() => property(input));
       inFlight = { input, run };
-      await run;
+      try {
+        await run;
+      } catch (error) {
+        failedAt ??= performance.now();
+        throw error;
+      } finally {
+        watchdog.end();
+      }
       inFlight = undefined;
     }),
     {
@@ -78,13 +105,17 @@ export async function fuzz<T>(
       numRuns: options.maxInputs ?? Number.MAX_SAFE_INTEGER,
       interruptAfterTimeLimit: budgetMs,
       timeout: options.perInputMs,
-      // Shrinking a failure of a slow target could take longer than the whole budget; the seed and path replay it.
-      endOnFailure: true,
+      // Shrinking is bounded by shrinkMs (above); the seed and path replay the failure either way.
+      endOnFailure: false,
       ...(path !== undefined && path !== '' ? { path } : {}),
     },
   );
+  // fast-check counts a run interrupted before any input finished as failed (counterexample null):
+  // on a loaded machine a slow target's first input can outlast the budget. That is no failure;
+  // the input is awaited below like any abandoned one.
+  const failed = details.failed && !(details.interrupted && details.counterexample === null);
   let lateFailure: string | undefined;
-  if (!details.failed && inFlight !== undefined) {
+  if (!failed && inFlight !== undefined) {
     const last = inFlight;
     try {
       await within(options.perInputMs, 'the last input, abandoned by fast-check at the time limit', last.run);
@@ -92,6 +123,7 @@ export async function fuzz<T>(
       lateFailure = `${error instanceof Error ? error.message : String(error)}\nInput: ${fc.stringify(last.input)}`;
     }
   }
+  await watchdog.dispose();
   const ms = performance.now() - started;
   const result: FuzzResult = { target, inputs: tried, ms: Math.round(ms), seed };
   const line = `fuzz ${target}: ${result.inputs} inputs in ${(ms / 1000).toFixed(1)} s, seed ${seed} (RINGKERNEL_FUZZ_SEED=${seed} repeats it)`;
@@ -99,10 +131,10 @@ export async function fuzz<T>(
   process.stderr.write(`${line}\n`);
   const report = process.env.RINGKERNEL_FUZZ_REPORT;
   if (report !== undefined && report !== '')
-    appendFileSync(report, `${JSON.stringify({ ...result, failed: details.failed || lateFailure !== undefined })}\n`);
+    appendFileSync(report, `${JSON.stringify({ ...result, failed: failed || lateFailure !== undefined })}\n`);
   if (lateFailure !== undefined)
     assert.fail(`fuzz target ${target} failed on its last input (seed ${seed}): ${lateFailure}`);
-  if (details.failed) {
+  if (failed) {
     const cause =
       details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
     assert.fail(

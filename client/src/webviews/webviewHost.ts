@@ -4,8 +4,9 @@
 // when it is shown or hidden (a hidden panel's content is discarded, retainContextWhenHidden is
 // off, so it costs nothing, and the panel stops its updates); posts only while visible.
 import * as vscode from 'vscode';
-import { validate, type Check } from './messageValidator';
+import type { Check } from './messageValidator';
 import { messageHtml, newNonce, webviewHtml } from './webviewHtml';
+import { receiveWebviewMessage } from './webviewInbox';
 
 export interface WebviewKind<FromWebview> {
   viewType: string;
@@ -84,14 +85,11 @@ export class WebviewHost<FromWebview, ToWebview extends { type: string }> implem
     );
   }
 
-  /** A message from the webview: checked, then handed to the panel; an invalid one is logged and dropped. */
+  /** A message from the webview: checked, then handed to the panel; an invalid one is logged and dropped (webviewInbox.ts). */
   receive(raw: unknown): void {
-    const checked = validate(this.kind.messages, raw);
-    if (!checked.ok) {
-      this.log.warn(`${this.kind.viewType}: ignored a message from the webview: ${checked.error}`);
-      return;
-    }
-    this.handlers.onMessage(checked.value);
+    receiveWebviewMessage(this.kind.viewType, this.kind.messages, raw, this.log, (message) =>
+      this.handlers.onMessage(message),
+    );
   }
 
   get visible(): boolean {

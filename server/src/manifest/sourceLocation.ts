@@ -2,8 +2,8 @@
 // A manifest is shared with its workspace; one that reaches elsewhere (`../x.wgsl`, `/etc/x.wgsl`,
 // a symbolic link that leaves the folder) would make opening a folder read, and with trust run,
 // files the user never looked at.
-import { realpathSync } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { MANIFEST_NAME } from './manifestRules';
 
 export interface SourceLocation {
@@ -26,6 +26,26 @@ function realPath(path: string): string | undefined {
   }
 }
 
+/**
+ * Where `path` really is, also when it does not exist yet: a missing file under a linked folder,
+ * or a link whose target is missing, would otherwise pass unchecked and lead out once the file
+ * appears. The nearest existing parent's real path, then the rest; a dangling link by its target.
+ */
+function realPathEvenIfMissing(path: string): string | undefined {
+  const real = realPath(path);
+  if (real !== undefined) return real;
+  const parent = dirname(path);
+  if (parent === path) return undefined;
+  const realParent = realPathEvenIfMissing(parent);
+  if (realParent === undefined) return undefined;
+  try {
+    if (lstatSync(path).isSymbolicLink()) return resolve(realParent, readlinkSync(path));
+  } catch {
+    // missing: the rest of the path is taken as written
+  }
+  return join(realParent, basename(path));
+}
+
 /** Resolves kernel sources against one manifest folder, refusing those outside it. */
 export class SourceLocator {
   private realFolder: string | null | undefined;
@@ -34,6 +54,11 @@ export class SourceLocator {
 
   locate(written: string): SourceLocation {
     const path = resolve(this.folder, written);
+    if (written.includes('\0'))
+      return {
+        path,
+        outside: `"source" contains a NUL character, which no file name has; give the file's relative path`,
+      };
     const fix = `kernel sources must be inside the folder of ${MANIFEST_NAME} (${this.folder}): move the file there and give its relative path`;
     if (isAbsolute(written))
       return {
@@ -44,7 +69,7 @@ export class SourceLocator {
       return { path, outside: `"source" "${written}" resolves to ${path}, outside the workspace folder; ${fix}` };
     // A link may lead out of the folder; compare real paths (the folder itself may sit behind a link).
     if (this.realFolder === undefined) this.realFolder = realPath(this.folder) ?? null;
-    const target = this.realFolder === null ? undefined : realPath(path);
+    const target = this.realFolder === null ? undefined : realPathEvenIfMissing(path);
     if (target !== undefined && this.realFolder !== null && !contains(this.realFolder, target)) {
       return {
         path,

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { LineIndex } from '../../../server/src/validation/diagnostic';
 import { cppParser } from '../../../server/src/validation/msl/cppParser';
 import { parseClangLog } from '../../../server/src/validation/msl/metalCompiler';
-import { mslPrepass } from '../../../server/src/validation/msl/mslPrepass';
+import { functionFollows, mslPrepass } from '../../../server/src/validation/msl/mslPrepass';
 import { syntaxDiagnostics } from '../../../server/src/validation/msl/mslSyntax';
 import { validateMslWithParser } from '../../../server/src/validation/msl/mslValidator';
 import { hugeSource, randomText } from '../../support/badInput';
@@ -194,4 +194,123 @@ test('brackets nested past the limit are not parsed, saying so, and later files 
     clean.diagnostics.filter((d) => d.severity === 'error'),
     [],
   );
+});
+
+test('a function after a stage word is recognised in its usual forms, and nothing else is', () => {
+  const follows = (after: string): boolean => functionFollows(`kernel${after}`, 'kernel'.length);
+  for (const form of [
+    ' void k(',
+    ' VertexOut vs(',
+    ' half4 fs (',
+    ' [[max_total_threads_per_threadgroup(64)]] void k(',
+    ' metal::vec<float, 4> f(',
+    ' vec<vec<float, 4>, 2> f(',
+    ' void reduce<float>(',
+    ' void reduce <float> (',
+    ' const device float* f(',
+    ' float & f(',
+    ' void ns::f(',
+    '\n  void\n  k\n  (',
+  ])
+    assert.equal(follows(form), true, JSON.stringify(form));
+  for (const form of [
+    '(',
+    ' k(',
+    'void k(',
+    ' void k',
+    ' void k;',
+    ' * void k(',
+    ' void * (',
+    ' void k<int(',
+    ' void k = f(',
+    ' [[attr void k(',
+    ` void ${'x'.repeat(400)}(`,
+    ' float. f(',
+  ])
+    assert.equal(follows(form), false, JSON.stringify(form));
+});
+
+// Found by fuzzing (test/fuzz/validators, seed 20250601): a huge line pasted after `kernel voi`
+// hung the server's thread for good. The pre-pass tested the text after each stage word with a
+// regular expression whose nested repetition tried every split of a long word into pieces:
+// 24 letters took 10 s, the 400 it looked at, for ever.
+test('a stage word before a huge word is pre-passed at once (it hung the pre-pass)', async () => {
+  const shapes = [
+    `// A Metal tapace metal;\n\nkernel voikernel with a syn${'x1_'.repeat(150_000)}`,
+    `kernel void ${'x'.repeat(400)}`,
+    `vertex ${'a '.repeat(200)}`,
+    `kernel void ${'a::'.repeat(130)}`,
+    `kernel void f${'<'.repeat(300)}`,
+    `kernel ${'[['.repeat(200)}`,
+  ];
+  for (const text of shapes) {
+    const started = performance.now();
+    mslPrepass(text);
+    const ms = performance.now() - started;
+    assert.ok(ms < 1000, `${JSON.stringify(text.slice(0, 40))}...: the pre-pass took ${ms.toFixed(0)} ms`);
+  }
+  const started = performance.now();
+  const result = await validateMslWithParser(shapes[0] ?? '');
+  const ms = performance.now() - started;
+  assert.ok(ms < 5000, `validation took ${ms.toFixed(0)} ms for a 2000 ms budget`);
+  if (result.diagnostics.length === 0) assert.equal(result.unchecked, true);
+});
+
+// Found while fixing the hang above: comments were taken out of a `#define` with a lazy regular
+// expression that rescanned to the end for each '/*' that never closes (4 s for 120,000 characters).
+test("a #define full of unclosed '/*' is pre-passed in linear time, and closed comments still go", async () => {
+  const text = `#define X ${'/*a'.repeat(200_000)};\nkernel void k(device float* a [[buffer(0)]]) { X }\n`;
+  const started = performance.now();
+  mslPrepass(text);
+  const ms = performance.now() - started;
+  assert.ok(ms < 1000, `the pre-pass took ${ms.toFixed(0)} ms`);
+  // A statement macro with a closed comment in its body is still recognised: its use without ';' is blanked.
+  const macro =
+    '#define STEP(x) /* one step */ x = x + 1;\nkernel void k(device int* a [[buffer(0)]]) { int y = 0; STEP(y) }\n';
+  const result = await validateMslWithParser(macro);
+  assert.deepEqual(
+    result.diagnostics.map((d) => d.message),
+    [],
+  );
+});
+
+// Found by fuzzing (test/fuzz/validators, seed 20250601, once the pre-pass no longer hung): 8,000
+// nested `#if` (the tree as deep) made the signature checks quadratic in the depth, 150 s in the
+// server's thread; while fixing it, 20,000 `else if`s or `-`s overflowed the JavaScript stack of
+// the walk for errors, and 1,000 `-` before a missing operand tree-sitter's WebAssembly stack.
+test('deep trees without deep brackets are answered on time, with a reason when not validated', async () => {
+  const body = (statement: string): string => `kernel void k(device int* a [[buffer(0)]]) { ${statement} }\n`;
+  const cases: [string, string, RegExp | undefined][] = [
+    [
+      '#if',
+      `${'#if 1\n'.repeat(8000)}${body('a[0] = 1;')}${'#endif\n'.repeat(8000)}`,
+      /nests #if 8000 deep, more than the 100/,
+    ],
+    ['#ifdef unclosed', `${'  #  ifdef X\n'.repeat(200)}${body('a[0] = 1;')}`, /nests #if 200 deep/],
+    ['- before a missing operand', body(`a[0] = ${'-'.repeat(1000)};`), /1000 operators in a row, more than the 200/],
+    ['! ! !', body(`a[0] = ${'! '.repeat(5000)}a[1];`), /5000 operators in a row/],
+    ['else if', body(`${'if (a[0]) a[0] = 1; else '.repeat(20_000)} a[0] = 2`), undefined],
+  ];
+  for (const [name, text, reason] of cases) {
+    const started = performance.now();
+    const result = await validateMslWithParser(text);
+    const ms = performance.now() - started;
+    assert.ok(ms < 5000, `${name}: ${ms.toFixed(0)} ms for a 2000 ms budget`);
+    if (reason !== undefined) {
+      assert.match(result.skipped ?? '', reason, name);
+      assert.equal(result.unchecked, true, name);
+    } else if (result.diagnostics.length === 0)
+      assert.equal(result.unchecked, true, `${name}: nothing found must not look clean`);
+  }
+  // Nesting real code has, and comment banners, are still validated.
+  const banner = `// ${'-'.repeat(150)}\n/${'*'.repeat(300)}/\n`;
+  const nested = `${'#if 1\n'.repeat(20)}${read('reduction.metal')}${'#endif\n'.repeat(20)}`;
+  for (const text of [banner + read('reduction.metal'), nested]) {
+    const result = await validateMslWithParser(text);
+    assert.equal(result.skipped, undefined);
+    assert.deepEqual(
+      result.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message),
+      [],
+    );
+  }
 });

@@ -29,10 +29,15 @@ function functionName(fn: Node): string {
 }
 
 /** Entry functions: a blanked stage qualifier right before them, or a `[[kernel]]`-style attribute. */
-export function findEntryFunctions(root: Node, prepass: PrepassResult): EntryFunction[] {
+export function findEntryFunctions(
+  root: Node,
+  prepass: PrepassResult,
+  outOfTime: () => boolean = () => false,
+): EntryFunction[] {
   const found = new Map<number, EntryFunction>();
   const text = prepass.text;
   for (const stage of prepass.stages) {
+    if (outOfTime()) break;
     let at = stage.end;
     while (at < text.length && /\s/.test(text[at] ?? '')) at++;
     const fn = ancestor(root.descendantForIndex(at), 'function_definition');
@@ -41,6 +46,7 @@ export function findEntryFunctions(root: Node, prepass: PrepassResult): EntryFun
   }
   for (const fn of root.descendantsOfType('function_definition')) {
     if (found.has(fn.id)) continue;
+    if (outOfTime()) break;
     for (const child of fn.children) {
       if (child.type !== 'attribute_declaration') continue;
       const stage = child
@@ -74,7 +80,13 @@ function indirection(param: Node): 'pointer' | 'reference' | undefined {
   return undefined;
 }
 
-export function checkEntrySignatures(root: Node, prepass: PrepassResult, index: LineIndex): Diagnostic[] {
+/** `outOfTime` is asked between functions and parameters: once it says true, the checks end with what they found. */
+export function checkEntrySignatures(
+  root: Node,
+  prepass: PrepassResult,
+  index: LineIndex,
+  outOfTime: () => boolean = () => false,
+): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const error = (node: Node, message: string, code: string): void => {
     diagnostics.push({
@@ -85,7 +97,8 @@ export function checkEntrySignatures(root: Node, prepass: PrepassResult, index: 
       code,
     });
   };
-  for (const entry of findEntryFunctions(root, prepass)) {
+  for (const entry of findEntryFunctions(root, prepass, outOfTime)) {
+    if (outOfTime()) break;
     const returnType = entry.node.childForFieldName('type');
     if (entry.stage === 'kernel' && returnType && returnType.text !== 'void') {
       error(
@@ -102,6 +115,7 @@ export function checkEntrySignatures(root: Node, prepass: PrepassResult, index: 
     const used = new Map<string, { param: string; line: number }>();
     let delimiterEnd = parameters.startIndex + 1;
     for (const child of parameters.children) {
+      if (outOfTime()) break;
       if (child.type !== 'parameter_declaration') {
         delimiterEnd = child.endIndex;
         continue;

@@ -41,13 +41,79 @@ export interface PrepassResult {
 const isIdentStart = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 const isIdentPart = (c: number): boolean => isIdentStart(c) || (c >= 48 && c <= 57);
 
+const isSpace = (c: number): boolean => c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12;
+
+/** How far past a stage word a function declaration is looked for. */
+const FUNCTION_WINDOW = 400;
+
 /**
- * After a stage word, a function declaration: `void name(`, `VertexOut vs(`, `half4 fs (`,
- * `metal::vec<float, 4> f(`, `void reduce<float>(` — a type, then a name (with template
- * arguments when it is an explicit instantiation), then `(`. Checked on a bounded window.
+ * Whether a function declaration follows a stage word that ends at `at`: a type, then a name (with
+ * template arguments when it is an explicit instantiation), then `(`, as in `void name(`,
+ * `VertexOut vs(`, `half4 fs (`, `[[attr]] metal::vec<float, 4> f(`, `void reduce<float>(`, within
+ * FUNCTION_WINDOW characters. One pass over the window: this was a regular expression whose nested
+ * repetition (`(?:[A-Za-z_][\w:]*...)+?` then a name) tried every way to split a long word into
+ * pieces, exponential in its length: `kernel void` before 24 letters took 10 s, before a
+ * 400-character word for ever (found by fuzzing: a pasted huge line after `kernel`).
  */
-const FUNCTION_FOLLOWS =
-  /^\s+(?:\[\[[^\]]*\]\]\s*)*(?:[A-Za-z_][\w:]*\s*(?:<[^;{}()]*>)?[\s*&]*)+?[A-Za-z_]\w*\s*(?:<[^;{}()]*>\s*)?\(/;
+export function functionFollows(source: string, at: number): boolean {
+  const end = Math.min(source.length, at + FUNCTION_WINDOW);
+  let j = at;
+  if (j >= end || !isSpace(source.charCodeAt(j))) return false;
+  while (j < end && isSpace(source.charCodeAt(j))) j++;
+  // `[[attributes]]` first (no `]` inside).
+  while (source.startsWith('[[', j)) {
+    const close = source.indexOf(']', j + 2);
+    if (close < 0 || close + 1 >= end || source.charCodeAt(close + 1) !== 93) return false;
+    j = close + 2;
+    while (j < end && isSpace(source.charCodeAt(j))) j++;
+  }
+  /** Names seen: the type's words and the function's; `ns::f` counts two (a scope and a name). */
+  let words = 0;
+  /** The last token: a name that a `(` would make the function's, template arguments after a word, or `*`/`&`. */
+  let last: 'none' | 'name' | 'scope' | 'arguments' | 'indirection' = 'none';
+  let nameBeforeArguments = false;
+  while (j < end) {
+    const c = source.charCodeAt(j);
+    if (isIdentStart(c)) {
+      const start = j;
+      while (j < end && (isIdentPart(source.charCodeAt(j)) || source.charCodeAt(j) === 58)) j++;
+      const word = source.slice(start, j);
+      const colon = word.lastIndexOf(':');
+      words += colon >= 0 && colon < word.length - 1 ? 2 : 1;
+      last = colon === word.length - 1 ? 'scope' : 'name';
+      continue;
+    }
+    if (c === 60 /* < */) {
+      if (last !== 'name' && last !== 'scope') return false;
+      // Template arguments, nested, with no `;`, braces or parentheses inside.
+      let depth = 0;
+      for (; j < end; j++) {
+        const d = source.charCodeAt(j);
+        if (d === 59 || d === 123 || d === 125 || d === 40 || d === 41) return false;
+        if (d === 60) depth++;
+        else if (d === 62 && --depth === 0) break;
+      }
+      if (j >= end) return false;
+      j++;
+      nameBeforeArguments = last === 'name';
+      last = 'arguments';
+      continue;
+    }
+    if (c === 42 /* * */ || c === 38 /* & */) {
+      if (words === 0) return false;
+      last = 'indirection';
+      j++;
+      continue;
+    }
+    if (isSpace(c)) {
+      j++;
+      continue;
+    }
+    if (c === 40 /* ( */) return words >= 2 && (last === 'name' || (last === 'arguments' && nameBeforeArguments));
+    return false;
+  }
+  return false;
+}
 
 export function mslPrepass(source: string): PrepassResult {
   /** Ranges to blank, in order. */
@@ -111,7 +177,7 @@ export function mslPrepass(source: string): PrepassResult {
         if (ADDRESS_SPACES.has(word)) {
           blank(start, i);
           addressSpaces.push({ word, start, end: i });
-        } else if (STAGE_QUALIFIERS.has(word) && FUNCTION_FOLLOWS.test(source.slice(i, i + 400))) {
+        } else if (STAGE_QUALIFIERS.has(word) && functionFollows(source, i)) {
           blank(start, i);
           stages.push({ word, start, end: i });
         } else if (OTHER_QUALIFIERS.has(word)) {

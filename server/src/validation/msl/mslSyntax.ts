@@ -141,14 +141,14 @@ export function syntaxDiagnostics(
   };
   // Messages quote the user's text, not the pre-passed one (which blanks and bridges words).
   const original = (node: TreeSitter.Node): string => index.text.slice(node.startIndex, node.endIndex);
-  const visit = (node: TreeSitter.Node): void => {
-    if (diagnostics.length >= max || stop()) return;
+  /** Whether to look inside `node` (true) or not: an error reported, or no error inside. */
+  const visit = (node: TreeSitter.Node): boolean => {
     if (node.isMissing) {
-      if (continuesCascade(node)) return;
+      if (continuesCascade(node)) return false;
       const inBody = node.type === ';' ? semicolonMissingInBody(node, index) : undefined;
       if (inBody) {
         diagnostics.push(inBody);
-        return;
+        return false;
       }
       // tree-sitter places a missing token before the next real one, often on the next line;
       // a compiler reports it right after the last token before it, as here.
@@ -162,18 +162,18 @@ export function syntaxDiagnostics(
         source: MSL_PARSER_SOURCE,
         code: 'syntax',
       });
-      return;
+      return false;
     }
-    if (!node.hasError) return;
+    if (!node.hasError) return false;
     // Children one at a time (node.children reads them all at once, however many there are).
     const count = node.childCount;
     let innermost = node.isError;
     for (let i = 0; innermost && i < count; i++) {
-      if (stop()) return;
+      if (stop()) return false;
       if (hasErrorInside(node.child(i))) innermost = false;
     }
     if (innermost) {
-      if (continuesCascade(node)) return;
+      if (continuesCascade(node)) return false;
       // An error spanning lines is shown on its first token; a one-line one whole.
       let r: Range = index.rangeOf(node.startIndex, node.endIndex - node.startIndex);
       let shown = original(node);
@@ -192,13 +192,24 @@ export function syntaxDiagnostics(
           code: 'syntax',
         },
       );
-      return;
+      return false;
     }
-    for (let i = 0; i < count && !stop(); i++) {
-      const child = node.child(i);
-      if (hasErrorInside(child)) visit(child);
-    }
+    return true;
   };
-  visit(root);
+  // A stack of its own, not recursion: 20,000 `else if`s, or `-`s before a missing operand, nest the
+  // tree that deep without a bracket and overflowed the JavaScript stack (found while fixing the
+  // Metal fuzz target's hang). Children are looked at in order, one at a time, so errors come in document order.
+  // Each frame is a node whose children are being looked into, and the next child to look at.
+  const frames: { node: TreeSitter.Node; next: number; count: number }[] = [];
+  if (visit(root)) frames.push({ node: root, next: 0, count: root.childCount });
+  for (let frame = frames.at(-1); frame !== undefined; frame = frames.at(-1)) {
+    if (diagnostics.length >= max || stop()) break;
+    if (frame.next >= frame.count) {
+      frames.pop();
+      continue;
+    }
+    const child = frame.node.child(frame.next++);
+    if (hasErrorInside(child) && visit(child)) frames.push({ node: child, next: 0, count: child.childCount });
+  }
   return diagnostics;
 }

@@ -27,25 +27,71 @@ export interface MslValidateOptions {
  */
 export const MAX_BRACKET_DEPTH = 100;
 
-/** The deepest nesting of (), [] and {} in a text, ignoring whether they match. */
-function bracketDepth(text: string): number {
+/**
+ * Preprocessor conditionals (`#if`, `#ifdef`, `#ifndef`) nested deeper than this are not parsed
+ * either: each level is a level of the tree, and 8,000 of them (found by fuzzing) made the
+ * signature checks quadratic in the depth (web-tree-sitter finds a node's parent from the root):
+ * 150 s in the server's thread, outside the parse budget.
+ */
+export const MAX_CONDITIONAL_DEPTH = 100;
+
+/**
+ * A run of more prefix operators than this (`-`, `+`, `!`, `~`; blanks between allowed) is not
+ * parsed: each is a level of the tree, and 1,000 `-` before a missing operand overflowed
+ * tree-sitter's WebAssembly stack while its errors were read, like deep brackets did. (`*` and
+ * `&` are left out: comment banners are made of them, and 20,000 parse and walk fine.)
+ */
+export const MAX_OPERATOR_RUN = 200;
+
+interface Nesting {
+  /** The deepest nesting of (), [] and {}, ignoring whether they match. */
+  brackets: number;
+  /** The deepest nesting of preprocessor conditionals. */
+  conditionals: number;
+  /** The longest run of `-`, `+`, `!` and `~`. */
+  operators: number;
+}
+
+const CONDITIONAL = /^[ \t]*#[ \t]*(if|ifdef|ifndef|endif)\b/;
+
+function nestingOf(text: string): Nesting {
   let depth = 0;
-  let deepest = 0;
+  let brackets = 0;
+  let open = 0;
+  let conditionals = 0;
+  let run = 0;
+  let operators = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 40 || c === 91 || c === 123) deepest = Math.max(deepest, ++depth);
+    if (c === 45 || c === 43 || c === 33 || c === 126) operators = Math.max(operators, ++run);
+    else if (c !== 32 && c !== 9 && c !== 10 && c !== 13) run = 0;
+    if (c === 40 || c === 91 || c === 123) brackets = Math.max(brackets, ++depth);
     else if ((c === 41 || c === 93 || c === 125) && depth > 0) depth--;
+    else if (c === 35 /* # */) {
+      // Only a `#` first on its line (after blanks) starts a directive: look back, then read it.
+      let j = i - 1;
+      while (j >= 0 && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9)) j--;
+      if (j >= 0 && text.charCodeAt(j) !== 10 && text.charCodeAt(j) !== 13) continue;
+      const directive = CONDITIONAL.exec(text.slice(i, i + 16))?.[1];
+      if (directive === 'endif') open = Math.max(0, open - 1);
+      else if (directive !== undefined) conditionals = Math.max(conditionals, ++open);
+    }
   }
-  return deepest;
+  return { brackets, conditionals, operators };
 }
 
 /** Our own MSL validation, no compiler needed. */
 export async function validateMslWithParser(text: string, options: MslValidateOptions = {}): Promise<ValidationResult> {
-  const depth = bracketDepth(text);
-  if (depth > MAX_BRACKET_DEPTH) {
-    const reason = `the file nests brackets ${depth} deep, more than the ${MAX_BRACKET_DEPTH} the MSL parser reads; not validated`;
-    return { diagnostics: [], validator: MSL_PARSER_SOURCE, skipped: reason, unchecked: true };
-  }
+  const nesting = nestingOf(text);
+  const reason =
+    nesting.brackets > MAX_BRACKET_DEPTH
+      ? `the file nests brackets ${nesting.brackets} deep, more than the ${MAX_BRACKET_DEPTH} the MSL parser reads; not validated`
+      : nesting.conditionals > MAX_CONDITIONAL_DEPTH
+        ? `the file nests #if ${nesting.conditionals} deep, more than the ${MAX_CONDITIONAL_DEPTH} the MSL parser reads; not validated`
+        : nesting.operators > MAX_OPERATOR_RUN
+          ? `the file has ${nesting.operators} operators in a row, more than the ${MAX_OPERATOR_RUN} the MSL parser reads; not validated`
+          : undefined;
+  if (reason !== undefined) return { diagnostics: [], validator: MSL_PARSER_SOURCE, skipped: reason, unchecked: true };
   try {
     return await parseAndCheck(text, options);
   } catch (error) {
@@ -95,7 +141,15 @@ async function parseAndCheck(text: string, options: MslValidateOptions): Promise
         ...(diagnostics.length === 0 ? { unchecked: true as const } : {}),
       };
     }
-    diagnostics.push(...checkEntrySignatures(tree.rootNode, prepass, index));
+    diagnostics.push(...checkEntrySignatures(tree.rootNode, prepass, index, outOfTime));
+    if (outOfTime()) {
+      const reason =
+        options.signal?.aborted === true
+          ? 'cancelled'
+          : `the MSL parser stopped after ${budget} ms while checking kernel signatures (the file has ${text.length} characters); ` +
+            'syntax was checked, signatures only in part';
+      return { diagnostics, validator: MSL_PARSER_SOURCE, skipped: reason };
+    }
     return { diagnostics, validator: MSL_PARSER_SOURCE };
   } finally {
     tree.delete();

@@ -98,7 +98,7 @@ export class HotReloadManager {
     // Compiling on the device needs nothing from validation: run both at once, and throw the
     // compiled module away if the code turns out invalid. Only compiled, never run, before then.
     const early = compileEarly(kernel, source);
-    const discard = (): void => discardEarly(kernel, early);
+    const discard = (): void => discardEarly(early);
     let validateMs = 0;
     if (this.config.validateBeforeSwap) {
       const errors = await validatePhase(kernel, source, early, this.deps.validate);
@@ -125,7 +125,7 @@ export class HotReloadManager {
       const request: ReloadRequest = { seq, source, startedAt, validateMs, early, resolve };
       const replaced = this.queue.enqueue(kernel.id, request);
       if (replaced) {
-        discardEarly(kernel, replaced.early);
+        discardEarly(replaced.early);
         replaced.resolve(this.superseded(kernel));
       }
       void kernel.exclusive(async () => {
@@ -226,7 +226,7 @@ export class HotReloadManager {
     const current = kernel.version;
     const candidate = kernel.nextVersion(request.source);
     if (candidate.codeSha256 === current.codeSha256) {
-      discardEarly(kernel, request.early);
+      discardEarly(request.early);
       return this.finish(kernel, 'unchanged', {
         message: `${kernel.id}: the saved code is v${current.number}, which is running; nothing to reload`,
       });

@@ -38,6 +38,7 @@ export function compileEarly(kernel: ManagedKernel, source: KernelSource): Early
   if (kernelVersion(0, source).codeSha256 === kernel.version.codeSha256) return undefined;
   const started = now();
   return {
+    host: kernel.host,
     generation,
     result: kernel.compile(source).then(
       (handle) => ({ ok: true as const, handle, ms: now() - started }),
@@ -46,9 +47,23 @@ export function compileEarly(kernel: ManagedKernel, source: KernelSource): Early
   };
 }
 
-/** Frees the module a compile beside validation made, once it exists, when it will not be used. */
-export function discardEarly(kernel: ManagedKernel, early: EarlyCompile | undefined): void {
-  void early?.result.then((r) => (r.ok ? kernel.releaseHandle(r.handle) : undefined)).catch(() => undefined);
+/**
+ * Frees the module a compile beside validation made, once it exists, when it will not be used: in
+ * the host process that made it (the kernel may have moved since; a handle id means nothing in
+ * another host), and not at all once that process is gone, the module with it.
+ */
+export function discardEarly(early: EarlyCompile | undefined): void {
+  void early?.result
+    .then((r) => (r.ok && early.host.generation === early.generation ? early.host.releaseKernel(r.handle) : undefined))
+    .catch(() => undefined);
+}
+
+/** Whether a compile beside validation was made where the kernel lives now (same host process). */
+export function earlyFits(
+  kernel: Pick<ManagedKernel, 'host' | 'generation'>,
+  early: EarlyCompile | undefined,
+): early is EarlyCompile {
+  return early !== undefined && early.host === kernel.host && early.generation === kernel.generation;
 }
 
 /**
@@ -115,9 +130,11 @@ export async function runReloadPhases(
   let swapMs: number;
   const previous = kernel.lastCheckpoint;
   try {
-    // A compile made beside validation counts if it succeeded in the host process that still runs.
-    const early =
-      options.early && options.early.generation === kernel.generation ? await options.early.result : undefined;
+    // A compile made beside validation counts if it succeeded in the host process the kernel still
+    // lives in: not after a migration moved it (found by the soak: the module was swapped in on
+    // the wrong device), nor after its host restarted.
+    const early = earlyFits(kernel, options.early) ? await options.early.result : undefined;
+    if (options.early && !earlyFits(kernel, options.early)) discardEarly(options.early);
     if (early && !early.ok && kernel.alive) throw new CompileFailed(early.error);
     if (early?.ok) {
       handle = early.handle;

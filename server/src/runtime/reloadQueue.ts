@@ -3,10 +3,15 @@
 // the kernel's running operation, and of several waiting only the newest runs (the seed's
 // in-progress guard never fired: a fresh request replaced the running one).
 import type { CompiledKernelHandle, KernelSource } from '../backends/backend';
+import type { KernelHost } from '../hosts/kernelHost';
 import type { ReloadOutcome } from './kernelReports';
 
-/** A compile started beside validation, on the host generation it belongs to. */
+/**
+ * A compile started beside validation: its module lives in one host process (the host and its
+ * generation then), and is of use only while the kernel still lives there (a migration moves it).
+ */
 export interface EarlyCompile {
+  host: KernelHost;
   generation: number;
   result: Promise<{ ok: true; handle: CompiledKernelHandle; ms: number } | { ok: false; error: unknown }>;
 }

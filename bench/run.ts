@@ -18,6 +18,7 @@ import { formatTable } from './reportFormat';
 import { backendSuite } from './suites/backend';
 import { coordinatorSuite } from './suites/coordinator';
 import { hotReloadSuite } from './suites/hotReload';
+import { migrationSuite } from './suites/migration';
 import { serverSuite } from './suites/server';
 import { stateViewSuite } from './suites/stateView';
 import { validationSuite } from './suites/validation';
@@ -30,6 +31,7 @@ const SUITES: Record<string, (bench: BenchContext) => Promise<void>> = {
   server: serverSuite,
   coordinator: coordinatorSuite,
   stateView: stateViewSuite,
+  migration: migrationSuite,
 };
 
 export interface BenchDocument {

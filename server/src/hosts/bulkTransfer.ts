@@ -132,7 +132,7 @@ export class SharedRegion {
       this.view.set(data, at);
       return;
     }
-    for (let done = 0; done < data.byteLength; ) {
+    for (let done = 0; done < data.byteLength;) {
       const piece = data.subarray(done, Math.min(data.byteLength, done + TRANSFER_CHUNK_BYTES));
       done += writeSync(this.descriptor(), piece, 0, piece.byteLength, at + done);
     }
@@ -145,7 +145,7 @@ export class SharedRegion {
       target.set(this.view.subarray(at, at + target.byteLength));
       return;
     }
-    for (let done = 0; done < target.byteLength; ) {
+    for (let done = 0; done < target.byteLength;) {
       const read = readSync(
         this.descriptor(),
         target,

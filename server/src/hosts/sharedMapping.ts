@@ -39,7 +39,10 @@ function findMapper(): { ok: true; mapper: SharedMapper } | { ok: false; reason:
     process.env.RINGKERNEL_CUDA_ADDON ??
     (root !== undefined ? join(root, 'native', 'build', 'Release', 'ringkernel_cuda.node') : undefined);
   if (path === undefined || !existsSync(path))
-    return { ok: false, reason: `the native addon was not found (${path ?? 'no package root'}); build it with npm run build:native` };
+    return {
+      ok: false,
+      reason: `the native addon was not found (${path ?? 'no package root'}); build it with npm run build:native`,
+    };
   try {
     // A require esbuild leaves alone: the addon is a file beside the bundle, never bundled.
     const addon = createRequire(__filename)(path) as Partial<{
@@ -49,8 +52,14 @@ function findMapper(): { ok: true; mapper: SharedMapper } | { ok: false; reason:
     const { mapShared, unmapShared } = addon;
     if (typeof mapShared !== 'function' || typeof unmapShared !== 'function')
       return { ok: false, reason: `${path} is an older build without mapShared (rebuild it: npm run build:native)` };
-    return { ok: true, mapper: { map: (file, bytes) => mapShared(file, bytes), unmap: (buffer) => unmapShared(buffer) } };
+    return {
+      ok: true,
+      mapper: { map: (file, bytes) => mapShared(file, bytes), unmap: (buffer) => unmapShared(buffer) },
+    };
   } catch (error) {
-    return { ok: false, reason: `${path} did not load: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` };
+    return {
+      ok: false,
+      reason: `${path} did not load: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+    };
   }
 }

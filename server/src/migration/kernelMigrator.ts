@@ -191,8 +191,15 @@ export class KernelMigrator {
     }
     const announce = to.announceStateChunk.bind(to);
     const transfer = nextTransfer++;
+    // Both legs run at once: the phase is 'transferring' from the first chunk the target can take.
+    let moving = false;
     const relay = from.onStateChunk((id, ready) => {
-      if (id === transfer) announce(transfer, ready);
+      if (id !== transfer) return;
+      if (!moving) {
+        moving = true;
+        transferring();
+      }
+      announce(transfer, ready);
     });
     const importing = target.kernel.importState(region, verify, transfer);
     // Settled below in every case; this keeps an early failure from being reported as unhandled.
@@ -207,7 +214,7 @@ export class KernelMigrator {
     } finally {
       relay.dispose();
     }
-    transferring();
+    if (!moving) transferring();
     return { exported, imported: await importing };
   }
 

@@ -30,7 +30,10 @@ export class StateChunks {
     progress.waiters = progress.waiters.filter((waiter) => {
       if (progress.failed !== undefined) {
         waiter.reject(
-          new GpuError('INVALID_ARGUMENT', `the state transfer's source failed, so nothing more arrives: ${progress.failed}`),
+          new GpuError(
+            'INVALID_ARGUMENT',
+            `the state transfer's source failed, so nothing more arrives: ${progress.failed}`,
+          ),
         );
         return false;
       }
@@ -45,7 +48,10 @@ export class StateChunks {
     const progress = this.of(transfer);
     if (progress.failed !== undefined)
       return Promise.reject(
-        new GpuError('INVALID_ARGUMENT', `the state transfer's source failed, so nothing more arrives: ${progress.failed}`),
+        new GpuError(
+          'INVALID_ARGUMENT',
+          `the state transfer's source failed, so nothing more arrives: ${progress.failed}`,
+        ),
       );
     if (progress.ready >= until) return Promise.resolve();
     return new Promise((resolve, reject) => progress.waiters.push({ until, resolve, reject }));

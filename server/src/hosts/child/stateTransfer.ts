@@ -13,7 +13,8 @@ import type { StateChunks } from './stateChunks';
 
 function hashOf(view: Uint8Array): string {
   const hash = createHash('sha256');
-  for (let at = 0; at < view.byteLength; at += TRANSFER_CHUNK_BYTES) hash.update(view.subarray(at, at + TRANSFER_CHUNK_BYTES));
+  for (let at = 0; at < view.byteLength; at += TRANSFER_CHUNK_BYTES)
+    hash.update(view.subarray(at, at + TRANSFER_CHUNK_BYTES));
   return hash.digest('hex');
 }
 

@@ -5,6 +5,7 @@
 // own, up to MAX_REGIONS, then wait. Regions are reused: their pages stay paged in, which is what
 // makes a transfer fast (fresh memory costs a page fault per 4 KiB). Regions idle for IDLE_MS are
 // removed, so a large migration's memory goes back once it is over.
+import { randomBytes } from 'node:crypto';
 import { readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BULK_FOLDER, BULK_PREFIX, SharedRegion, type RegionRef } from './bulkTransfer';
@@ -31,10 +32,16 @@ interface Slot {
   idleSince: number;
 }
 
+/**
+ * Region names are never reused in a process: a device host keeps regions open by name, so a new
+ * region under an old name would be mistaken for the old one's pages.
+ */
+let nextRegion = 0;
+const processTag = randomBytes(4).toString('hex');
+
 export class TransferRegions {
   private readonly slots: Slot[] = [];
   private readonly waiting: Array<() => void> = [];
-  private next = 0;
   private sweep: NodeJS.Timeout | undefined;
 
   constructor(private readonly ownerPid = process.pid) {}
@@ -71,7 +78,7 @@ export class TransferRegions {
       this.remove(small);
     }
     const capacity = Math.max(GRAIN, Math.ceil(bytes / GRAIN) * GRAIN);
-    const path = join(BULK_FOLDER, `${BULK_PREFIX}${this.ownerPid}-r${this.next++}`);
+    const path = join(BULK_FOLDER, `${BULK_PREFIX}${this.ownerPid}-${processTag}-${nextRegion++}`);
     const slot: Slot = { region: SharedRegion.create(path, capacity), busy: true, idleSince: 0 };
     this.slots.push(slot);
     return slot;

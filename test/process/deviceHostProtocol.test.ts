@@ -34,7 +34,10 @@ test('a bulk-transfer region outside the bulk folder, or with counts that do not
       { capacity: 0, bytes: 0 },
       { capacity: 2 ** 60, bytes: 1.5 },
     ])
-      assert.throws(() => checkRegionRef({ region: '/dev/shm/ringkernel-bulk-1-x', ...counts }), /refused bulk transfer/);
+      assert.throws(
+        () => checkRegionRef({ region: '/dev/shm/ringkernel-bulk-1-x', ...counts }),
+        /refused bulk transfer/,
+      );
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }

@@ -85,7 +85,12 @@ export type StateChunkListener = (transfer: number, ready: number) => void;
 let modeLogged = false;
 
 /** The bytes a host answered with: inline, or in the region lent for the request (and nowhere else). */
-function answeredBytes(data: Payload, lease: RegionLease | undefined, bytes: number, what: string): Uint8Array | RegionLease {
+function answeredBytes(
+  data: Payload,
+  lease: RegionLease | undefined,
+  bytes: number,
+  what: string,
+): Uint8Array | RegionLease {
   if (!isRegionRef(data)) {
     if (data instanceof Uint8Array) return data;
   } else if (lease?.owns(data) && data.bytes === bytes) return lease;
@@ -146,7 +151,12 @@ export class DeviceHost implements KernelHost {
   announceStateChunk(transfer: number, ready: number, failed?: string): boolean {
     const child = this.child;
     if (this.disposed || !child?.connected) return false;
-    const message: StateChunkReady = { kind: 'stateChunk', transfer, ready, ...(failed !== undefined ? { failed } : {}) };
+    const message: StateChunkReady = {
+      kind: 'stateChunk',
+      transfer,
+      ready,
+      ...(failed !== undefined ? { failed } : {}),
+    };
     child.send(message);
     return true;
   }
@@ -481,8 +491,7 @@ export class DeviceHost implements KernelHost {
       else if (message.kind === 'loopMessages') this.loopMessages(message);
       else if (message.kind === 'stateChunk') {
         for (const listener of this.chunkListeners) listener(message.transfer, message.ready);
-      }
-      else if (message.ok) this.settle(message.id, undefined, message.result);
+      } else if (message.ok) this.settle(message.id, undefined, message.result);
       else this.settle(message.id, GpuError.fromData(message.error));
     });
     child.on('exit', (code, signal) => {

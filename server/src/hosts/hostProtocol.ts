@@ -214,13 +214,7 @@ export interface HostStateChunk {
 }
 
 export type HostMessage =
-  | HostResponse
-  | HostDiagnostic
-  | HostProgress
-  | HostLoopProgress
-  | HostLoopFailed
-  | HostLoopMessages
-  | HostStateChunk;
+  HostResponse | HostDiagnostic | HostProgress | HostLoopProgress | HostLoopFailed | HostLoopMessages | HostStateChunk;
 
 /**
  * server → host, no answer, outside the request queue (like HostDeliver): the first `ready` bytes

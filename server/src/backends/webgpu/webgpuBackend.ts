@@ -426,7 +426,9 @@ export class WebGpuBackend implements GpuBackend {
   private takeWriteStaging(index: number, device: GPUDevice): GPUBuffer[] {
     const kept = this.writeStaging.get(index);
     const make = (): GPUBuffer[] =>
-      [0, 1].map(() => device.createBuffer({ size: WRITE_CHUNK_BYTES, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC }));
+      [0, 1].map(() =>
+        device.createBuffer({ size: WRITE_CHUNK_BYTES, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC }),
+      );
     if (kept && !kept.busy) {
       kept.busy = true;
       return kept.buffers;

@@ -149,7 +149,8 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes, c
       const region = landingOf(into, bytes);
       const started = performance.now();
       if (region.view) await backend.read(buffer, offset, bytes, region.view.subarray(0, bytes));
-      else if (backend.readWith) await backend.readWith(buffer, offset, bytes, (view) => Promise.resolve(region.write(view)));
+      else if (backend.readWith)
+        await backend.readWith(buffer, offset, bytes, (view) => Promise.resolve(region.write(view)));
       else region.write((await backend.read(buffer, offset, bytes, readScratch.take(bytes))).data);
       return { data: into, timing: { hostMs: performance.now() - started } };
     },
@@ -158,7 +159,11 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes, c
       const region = into !== undefined ? landingOf(into, bytes) : undefined;
       const reuse = !region?.view && into !== undefined && !soonScratchBusy;
       if (reuse) soonScratchBusy = true;
-      const landing = region?.view ? region.view.subarray(0, bytes) : reuse ? soonScratch.take(bytes) : new Uint8Array(bytes);
+      const landing = region?.view
+        ? region.view.subarray(0, bytes)
+        : reuse
+          ? soonScratch.take(bytes)
+          : new Uint8Array(bytes);
       // The copy is queued on the device before this returns (both backends submit before their
       // first await), so it lands ahead of whatever the next request queues. The bytes then leave
       // in slices, letting this thread run the next version's first steps in between.
@@ -225,7 +230,9 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes, c
         bytes,
         {
           region: regions.get(region).region,
-          ...(transfer !== undefined ? { progress: (ready: number) => send({ kind: 'stateChunk', transfer, ready }) } : {}),
+          ...(transfer !== undefined
+            ? { progress: (ready: number) => send({ kind: 'stateChunk', transfer, ready }) }
+            : {}),
         },
         readScratch,
       ),

@@ -97,7 +97,9 @@ Napi::Value MapSharedJs(const Napi::CallbackInfo& info) {
     throw Napi::Error::New(env, "mapShared: " + path + " holds " + std::to_string(st.st_size) + " bytes, not the " +
                                     std::to_string(bytes) + " asked for (or is not a regular file)");
   }
-  void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  // MAP_POPULATE: the page tables (and, for a new file, its pages) are made now, at the first use of
+  // a region in this process, not one fault per 4 KiB during a transfer.
+  void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   int error = errno;
   close(fd);  // the mapping keeps the file's pages; the descriptor is not needed any more
   if (data == MAP_FAILED) throw Napi::Error::New(env, SystemError("mapShared: cannot map " + path, error));

@@ -321,6 +321,10 @@ export class DeviceHost implements KernelHost {
   exportState(buffer: BufferHandle, bytes: number, region: RegionRef, transfer?: number): Promise<StateTransferResult> {
     return this.call('exportState', { buffer, bytes, region, ...(transfer !== undefined ? { transfer } : {}) });
   }
+  /** Readies `buffer` and `region` for an import, before the kernel pauses (hostProtocol's prepareImport). */
+  prepareImport(buffer: BufferHandle, bytes: number, region: RegionRef): Promise<null> {
+    return this.call('prepareImport', { buffer, bytes, region });
+  }
   /**
    * Fills a buffer from `region`; with `verify`, hashes what the device then holds (hostProtocol's
    * importState); with `transfer`, each chunk once announceStateChunk says it is there.

@@ -297,6 +297,12 @@ export class DeviceKernel {
     return this.host.exportState(this.buffers.state, this.placement.stateBytes, region, transfer);
   }
 
+  /** Readies this kernel's state buffer and `region` for importState, where its host can (migration's prepare). */
+  async prepareImport(region: RegionRef): Promise<void> {
+    this.assertAlive();
+    await this.host.prepareImport?.(this.buffers.state, this.placement.stateBytes, region);
+  }
+
   /**
    * The state from `region`; with `verify`, the SHA-256 of what the device then holds (migration's
    * restore); with `transfer`, chunk by chunk as the exporter announces them.

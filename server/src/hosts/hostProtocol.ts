@@ -128,6 +128,12 @@ export interface HostOperations {
     result: StateTransferResult;
   };
   /**
+   * Migration's preparation, before the kernel pauses: opens `region` and touches everything the
+   * import will use for the first time (the buffer's pages, by writing zeros into it; the staging
+   * memory for writing and for the read back), so none of it is paid for while the kernel waits.
+   */
+  prepareImport: { args: { buffer: BufferHandle; bytes: number; region: RegionRef }; result: null };
+  /**
    * Migration's restore: reads `region` (written by another host's exportState) into a buffer,
    * then, with `verify`, reads the buffer back from the device and hashes what it holds. With
    * `transfer`, it reads each chunk once a StateChunkReady says the exporter wrote it.

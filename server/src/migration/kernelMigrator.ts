@@ -100,6 +100,9 @@ export class KernelMigrator {
       target = await subject.prepare(to);
       // The region the bytes travel through, taken before the pause (it may wait for a free one).
       lease = await transferRegions().take(subject.stateBytes);
+      // First touches (the target buffer's pages, staging memory, the region's mapping) happen
+      // now, while the kernel still runs on the source, not during its pause.
+      await target.kernel.prepareImport(lease.ref(subject.stateBytes));
       report.prepareMs = performance.now() - prepareStarted;
       checkCancel();
 

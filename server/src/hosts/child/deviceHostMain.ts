@@ -12,7 +12,7 @@ import { Mailboxes } from './mailboxes';
 import { SerialQueue } from './serialQueue';
 import { StepLoops } from './stepLoop';
 import { runSteps } from './stepRunner';
-import { exportState, importState } from './stateTransfer';
+import { exportState, importState, prepareImport } from './stateTransfer';
 import {
   NO_PEER_ACCESS_ARGUMENT,
   type HostDeliver,
@@ -236,6 +236,11 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes, c
         },
         readScratch,
       ),
+    prepareImport: async ({ buffer, bytes, region }) => {
+      regions.get(region);
+      await prepareImport(backend, buffer, bytes, scratch);
+      return null;
+    },
     importState: ({ buffer, bytes, region, verify, transfer }) =>
       importState(
         backend,

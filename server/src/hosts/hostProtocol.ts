@@ -64,7 +64,7 @@ export interface StateTransferResult {
   sha256?: string;
   /** Device to file (export) or file to device (import), milliseconds. */
   copyMs: number;
-  /** importState: the read back and hash, milliseconds. */
+  /** importState: the read back and hash; exportState: the hash after the copy (the importer copies meanwhile); milliseconds. */
   verifyMs?: number;
 }
 

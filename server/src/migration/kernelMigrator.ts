@@ -116,9 +116,13 @@ export class KernelMigrator {
       enter('checkpointing');
       const region = lease.ref(subject.stateBytes);
       const legsStarted = performance.now();
-      const { exported, imported } = await this.moveState(source, target, region, verify, () => enter('transferring'));
-      // The legs' wall time; the target's read back and hash (verify) came after them in the same answer.
-      legsMs = performance.now() - legsStarted - (imported.verifyMs ?? 0);
+      const { exported, imported, importedAt } = await this.moveState(source, target, region, verify, () =>
+        enter('transferring'),
+      );
+      // The legs' wall time: until the last byte was in the target's device. The target's read back
+      // and hash (verify) came after that in the same answer; the source's hash may end later still
+      // (it runs beside the import): both count in the pause, not in the transfer.
+      legsMs = importedAt - legsStarted - (imported.verifyMs ?? 0);
       report.checkpointMs = exported.copyMs;
       if (exported.sha256 !== undefined) report.sha256 = exported.sha256;
       report.transferMs = imported.copyMs;
@@ -185,13 +189,14 @@ export class KernelMigrator {
     region: ReturnType<RegionLease['ref']>,
     verify: boolean,
     transferring: () => void,
-  ): Promise<{ exported: StateTransferResult; imported: StateTransferResult }> {
+  ): Promise<{ exported: StateTransferResult; imported: StateTransferResult; importedAt: number }> {
     const from = source.deviceHost;
     const to = target.kernel.deviceHost;
     if (from === to || !from.onStateChunk || !to.announceStateChunk) {
       const exported = await source.exportState(region);
       transferring();
-      return { exported, imported: await target.kernel.importState(region, verify) };
+      const imported = await target.kernel.importState(region, verify);
+      return { exported, imported, importedAt: performance.now() };
     }
     const announce = to.announceStateChunk.bind(to);
     const transfer = nextTransfer++;
@@ -205,7 +210,11 @@ export class KernelMigrator {
       }
       announce(transfer, ready);
     });
-    const importing = target.kernel.importState(region, verify, transfer);
+    let importedAt = 0;
+    const importing = target.kernel.importState(region, verify, transfer).then((imported) => {
+      importedAt = performance.now();
+      return imported;
+    });
     // Settled below in every case; this keeps an early failure from being reported as unhandled.
     importing.catch(() => undefined);
     let exported: StateTransferResult;
@@ -219,7 +228,7 @@ export class KernelMigrator {
       relay.dispose();
     }
     if (!moving) transferring();
-    return { exported, imported: await importing };
+    return { exported, imported: await importing, importedAt };
   }
 
   private finish(

@@ -18,6 +18,10 @@ function hashOf(view: Uint8Array): string {
   return hash.digest('hex');
 }
 
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 async function readDevice<T>(
   backend: GpuBackend,
   buffer: BufferHandle,
@@ -68,14 +72,17 @@ export async function exportState(
     copied = performance.now();
     sha256 = hashOf(view.subarray(0, bytes));
   } else {
-    sha256 = await readDevice(backend, buffer, bytes, scratch, (view) => {
+    sha256 = await readDevice(backend, buffer, bytes, scratch, async (view) => {
       for (let at = 0; at < bytes; at += TRANSFER_CHUNK_BYTES) {
         const end = Math.min(bytes, at + TRANSFER_CHUNK_BYTES);
         region.write(view.subarray(at, end), at);
         progress?.(end);
+        // The announcement leaves now, not after the whole copy and the hash: a loop that never
+        // yields held every chunk's message back until it was done, and nothing overlapped.
+        if (progress) await yieldToLoop();
       }
       copied = performance.now();
-      return Promise.resolve(hashOf(view.subarray(0, bytes)));
+      return hashOf(view.subarray(0, bytes));
     });
   }
   const done = performance.now();

@@ -19,6 +19,7 @@ import { backendSuite } from './suites/backend';
 import { coordinatorSuite } from './suites/coordinator';
 import { hotReloadSuite } from './suites/hotReload';
 import { routerSuite } from './suites/router';
+import { migrationSuite } from './suites/migration';
 import { serverSuite } from './suites/server';
 import { stateViewSuite } from './suites/stateView';
 import { validationSuite } from './suites/validation';
@@ -32,6 +33,7 @@ const SUITES: Record<string, (bench: BenchContext) => Promise<void>> = {
   coordinator: coordinatorSuite,
   stateView: stateViewSuite,
   router: routerSuite,
+  migration: migrationSuite,
 };
 
 export interface BenchDocument {

@@ -26,6 +26,7 @@
         "src/pci_bus_id.cc",
         "src/peer.cc",
         "src/pinned_memory.cc",
+        "src/shared_memory.cc",
         "src/streams.cc"
       ],
       # node-addon-api's target that turns C++ exceptions on (NAPI_CPP_EXCEPTIONS) on every platform.

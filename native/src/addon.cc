@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterModule(env, exports);
   RegisterMemory(env, exports);
   RegisterPinnedMemory(env, exports);
+  RegisterSharedMemory(env, exports);
   RegisterCopies(env, exports);
   RegisterStreams(env, exports);
   RegisterLaunch(env, exports);

@@ -43,6 +43,8 @@
   X(cuMemFree, "cuMemFree_v2", kCudaApiVersion, true)                       \
   X(cuMemHostAlloc, "cuMemHostAlloc", kCudaApiVersion, true)                \
   X(cuMemFreeHost, "cuMemFreeHost", kCudaApiVersion, true)                  \
+  X(cuMemHostRegister, "cuMemHostRegister_v2", kCudaApiVersion, true)       \
+  X(cuMemHostUnregister, "cuMemHostUnregister", kCudaApiVersion, true)      \
   X(cuMemsetD8, "cuMemsetD8_v2", kCudaApiVersion, true)                     \
   X(cuMemsetD8Async, "cuMemsetD8Async", kCudaApiVersion, true)              \
   X(cuMemcpyHtoD, "cuMemcpyHtoD_v2", kCudaApiVersion, true)                 \

@@ -20,6 +20,7 @@ void RegisterPeer(Napi::Env env, Napi::Object exports);
 void RegisterModule(Napi::Env env, Napi::Object exports);
 void RegisterMemory(Napi::Env env, Napi::Object exports);
 void RegisterPinnedMemory(Napi::Env env, Napi::Object exports);
+void RegisterSharedMemory(Napi::Env env, Napi::Object exports);
 void RegisterCopies(Napi::Env env, Napi::Object exports);
 void RegisterStreams(Napi::Env env, Napi::Object exports);
 void RegisterLaunch(Napi::Env env, Napi::Object exports);

@@ -1,13 +1,13 @@
 // Fuzzing the device-host protocol against a real device host child (dist/deviceHost.js webgpu, on
 // this machine's Vulkan device; lavapipe without a GPU): requests for every operation, and for
 // names that are not operations, with arguments from real handles, damaged handles and values of
-// every type, including bulk-transfer references that name files outside the bulk folder. Each
+// every type, including shared-memory region references that name files outside the bulk folder. Each
 // request must settle (answered, or failed by the supervisor's restart) within bounded time, no
-// file outside the bulk folder is read or removed, and the host answers `devices` after each input.
+// file outside the bulk folder is read, written or removed, and the host answers `devices` after each input.
 // Then raw messages that are not requests at all, sent to a child directly: it must stay up.
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -45,6 +45,9 @@ const OPS: string[] = [
   'compileLogs',
   'startLoop',
   'stopLoop',
+  'readRanges',
+  'exportState',
+  'importState',
   'constructor',
   'toString',
   'hasOwnProperty',
@@ -93,18 +96,20 @@ function argsArbitrary(handles: Handles): fc.Arbitrary<Record<string, unknown>> 
     fc.record({ id: number, device: number, label: fc.string(), entryPoint: fc.string() }, { requiredKeys: [] }),
     fc.jsonValue({ maxDepth: 1 }),
   );
-  const payload = fc.oneof(
-    fc.uint8Array({ maxLength: 80 }),
+  const region = fc.oneof(
     fc.constantFrom(
+      { region: canary, capacity: 64, bytes: 64 },
+      { region: '/etc/hostname', capacity: 1, bytes: 1 },
+      { region: join('/dev/shm', '..', 'tmp', 'x'), capacity: 4, bytes: 4 },
+      { region: '/dev/shm/ringkernel-bulk-1-missing', capacity: 16, bytes: 16 },
+      { region: '/dev/shm/ringkernel-bulk-1-missing', capacity: 2 ** 40, bytes: 2 ** 40 },
+      { region: '/dev/shm/ringkernel-bulk-1-missing', capacity: 16, bytes: 32 },
+      { region: 5, capacity: 1, bytes: 1 },
       { bulkFile: canary, bytes: 64 },
-      { bulkFile: '/etc/hostname', bytes: 1 },
-      { bulkFile: join('/dev/shm', '..', 'tmp', 'x'), bytes: 4 },
-      { bulkFile: '/dev/shm/ringkernel-bulk-1-missing', bytes: 16 },
-      { bulkFile: '/dev/shm/ringkernel-bulk-1-missing', bytes: 2 ** 40 },
-      { bulkFile: 5, bytes: 1 },
     ),
     fc.jsonValue({ maxDepth: 1 }),
   );
+  const payload = fc.oneof(fc.uint8Array({ maxLength: 80 }), region);
   const launch = fc.record(
     {
       kernel,
@@ -144,6 +149,9 @@ function argsArbitrary(handles: Handles): fc.Arbitrary<Record<string, unknown>> 
         offset: number,
         label: fc.string({ maxLength: 20 }),
         data: payload,
+        region,
+        into: region,
+        verify: fc.boolean(),
         launch,
         control: controlBlock,
         count: fc.constantFrom(-1, 0, 1, 2, 3, 1.5, Number.NaN, 'x'),
@@ -225,6 +233,9 @@ describe('fuzz: device-host protocol (webgpu)', () => {
                   'compileLogs',
                   'startLoop',
                   'stopLoop',
+                  'readRanges',
+                  'exportState',
+                  'importState',
                 ].includes(op)
               ) {
                 assert.notEqual(settled, 'ok', `"${op}" is not an operation but was answered ok`);
@@ -233,6 +244,7 @@ describe('fuzz: device-host protocol (webgpu)', () => {
             // Loops an input started are stopped, so the next input finds an idle host.
             for (const loop of [1, 2]) await host.call('stopLoop', { loop }).catch(() => undefined);
             assert.ok(existsSync(canary), `${canary} was removed by a request naming it`);
+            assert.deepEqual(readFileSync(canary), Buffer.alloc(64, 7), `${canary} was written by a request naming it`);
             assert.ok((await within(30_000, 'devices after the input', host.devices())).length > 0);
           },
           { perInputMs: 120_000 },

@@ -9,25 +9,35 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { GpuError } from '../../server/src/backends/gpuError';
-import { fromPayload } from '../../server/src/hosts/bulkTransfer';
+import { AttachedRegions, checkRegionRef } from '../../server/src/hosts/bulkTransfer';
 import { DeviceHost } from '../../server/src/hosts/deviceHost';
 import type { HostMessage, HostOperation } from '../../server/src/hosts/hostProtocol';
 import { pollUntil } from '../support/poll';
 import { distFile } from '../support/repo';
 
-test('a bulk-transfer reference outside the bulk folder is refused, and the file named is neither read nor removed', () => {
+test('a bulk-transfer region outside the bulk folder, or with counts that do not fit, is refused and never opened', () => {
   const folder = mkdtempSync(join(tmpdir(), 'ringkernel-bulk-test-'));
   try {
     const file = join(folder, 'ringkernel-bulk-1-x');
     writeFileSync(file, Buffer.alloc(8, 1));
-    for (const bulkFile of [file, '/dev/shm/../tmp/x', '/dev/shm/other-file']) {
+    const regions = new AttachedRegions(() => assert.fail('no region may be opened'));
+    for (const region of [file, '/dev/shm/../tmp/x', '/dev/shm/other-file', '/dev/shm/ringkernel-bulk-1-a/../b', 5]) {
       assert.throws(
-        () => fromPayload({ bulkFile, bytes: 8 }),
-        /refused bulk transfer .* only a file ringkernel-bulk-\* directly in/,
+        () => regions.get({ region, capacity: 8, bytes: 8 }),
+        /refused bulk transfer .* only a region ringkernel-bulk-\* directly in/,
       );
     }
     assert.ok(existsSync(file));
-    assert.throws(() => fromPayload({ bulkFile: '/dev/shm/ringkernel-bulk-1-x', bytes: -1 }), /refused bulk transfer/);
+    for (const counts of [
+      { capacity: 8, bytes: -1 },
+      { capacity: 8, bytes: 9 },
+      { capacity: 0, bytes: 0 },
+      { capacity: 2 ** 60, bytes: 1.5 },
+    ])
+      assert.throws(
+        () => checkRegionRef({ region: '/dev/shm/ringkernel-bulk-1-x', ...counts }),
+        /refused bulk transfer/,
+      );
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }

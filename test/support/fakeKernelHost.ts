@@ -8,6 +8,7 @@
 // fresh one. Code containing "HANG" never finishes a step (until the host restarts); code
 // containing "FAULT" faults on its first step, which ends the host like a real fault does; code
 // containing "INVALID" does not compile.
+import type { RegionRef } from '../../server/src/hosts/bulkTransfer';
 import type {
   BufferHandle,
   CompiledKernelHandle,
@@ -250,21 +251,27 @@ export class FakeKernelHost implements KernelHost {
     return { data, timing: TIMING };
   }
 
-  /** Migration's shared-memory files, kept in memory: a file name to its bytes. */
+  /** Migration's shared-memory regions, kept in memory: a region's name to its bytes. */
   static readonly files = new Map<string, Uint8Array>();
 
-  async exportState(buffer: BufferHandle, bytes: number, file: string): Promise<StateTransferResult> {
+  async exportState(buffer: BufferHandle, bytes: number, region: RegionRef): Promise<StateTransferResult> {
     await this.before('exportState');
     const data = this.memory(buffer).slice(0, bytes);
-    FakeKernelHost.files.set(file, data);
+    FakeKernelHost.files.set(region.region, data);
     return { bytes, sha256: sha256Hex(data), copyMs: 0 };
   }
 
-  async importState(buffer: BufferHandle, bytes: number, file: string, verify: boolean): Promise<StateTransferResult> {
+  async importState(
+    buffer: BufferHandle,
+    bytes: number,
+    region: RegionRef,
+    verify: boolean,
+  ): Promise<StateTransferResult> {
     await this.before('importState');
+    const file = region.region;
     const data = FakeKernelHost.files.get(file);
     if (!data || data.byteLength !== bytes)
-      throw new GpuError('INVALID_ARGUMENT', `the fake host has no ${bytes}-byte file ${file}`);
+      throw new GpuError('INVALID_ARGUMENT', `the fake host has no ${bytes}-byte region ${file}`);
     FakeKernelHost.files.delete(file);
     this.memory(buffer).set(data);
     return { bytes, ...(verify ? { sha256: sha256Hex(this.memory(buffer).slice(0, bytes)) } : {}), copyMs: 0 };

@@ -112,15 +112,23 @@ export interface GpuBackend {
     consume: (view: Uint8Array) => Promise<T>,
   ): Promise<T>;
   /**
-   * Writes device memory from a view `fill` writes into (WebGPU: a mapped MAP_WRITE staging buffer,
-   * so the bytes are copied once, not twice as writeBuffer does). Backends without it take write().
+   * Writes device memory from views `fill` writes into (WebGPU: mapped MAP_WRITE staging buffers,
+   * so the bytes are copied once, not twice as writeBuffer does). `fill` is called for consecutive
+   * pieces of the range in order, each with its view and its offset from the range's start; a
+   * piece's view is valid until the promise `fill` returned for it settles, and the device copies
+   * of earlier pieces run while later ones are filled. Backends without it take write().
    */
   writeWith?(
     buffer: BufferHandle,
     offset: number,
     bytes: number,
-    fill: (view: Uint8Array) => Promise<void>,
+    fill: (view: Uint8Array, at: number) => Promise<void>,
   ): Promise<Timing>;
+  /**
+   * Makes host memory that lives as long as the process (a shared-memory region) faster to copy
+   * from and to (CUDA: page-locked with cuMemHostRegister, so copies are DMA). Optional.
+   */
+  registerHostMemory?(memory: ArrayBuffer): void;
   copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing>;
   /**
    * Writes the control block, runs one step, waits for it to finish, and returns how many

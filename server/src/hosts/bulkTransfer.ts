@@ -1,71 +1,229 @@
-// Large buffers between the server and a device host travel through files in shared memory
-// (/dev/shm), not through the IPC channel: Node's IPC moves about 0.1 GB/s, a tmpfs file several
-// GB/s. The IPC message carries only a reference; the receiver reads the file and deletes it.
-import { randomUUID } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  openSync,
-  readSync,
-  readdirSync,
-  rmSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+// Large buffers between the server and a device host, and between two device hosts, travel through
+// shared-memory regions (files in /dev/shm), not through the IPC channel: Node's IPC moves about
+// 0.1 GB/s. A region is created by the server (transferRegions.ts) and reused transfer after
+// transfer; the IPC message carries only a reference (RegionRef). Where the native addon loads
+// (sharedMapping.ts) both sides map the same pages (MAP_SHARED) and the bytes are written and read
+// in place, with no copy in between; elsewhere the region is a preallocated file read and written
+// with pread/pwrite in chunks, still without a file created or removed per transfer.
+//
+// Ownership: a region belongs to the server, which lends it for one request at a time; the host
+// writes or reads it only while that request is open, and the answer is the host saying it is done.
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { sharedMapper } from './sharedMapping';
 
-/** Payloads from this size up go through a file; smaller ones inline in the IPC message. */
+/** Payloads from this size up go through a region; smaller ones inline in the IPC message. */
 export const BULK_THRESHOLD_BYTES = 256 * 1024;
 
-export interface BulkRef {
-  bulkFile: string;
+/** Region I/O without a mapping, and pipelined transfers, go in pieces of this size. */
+export const TRANSFER_CHUNK_BYTES = 8 * 1024 * 1024;
+
+/** `bytes` at the start of the server's region `region` (a file of `capacity` bytes in the bulk folder). */
+export interface RegionRef {
+  region: string;
+  capacity: number;
   bytes: number;
 }
 
-export type Payload = Uint8Array | BulkRef;
+export type Payload = Uint8Array | RegionRef;
 
-const folder = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
-const PREFIX = 'ringkernel-bulk-';
+export const BULK_FOLDER = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+export const BULK_PREFIX = 'ringkernel-bulk-';
+const NAME = /^ringkernel-bulk-\d+-[A-Za-z0-9_-]{1,80}$/;
 
-/** Files of one server process start with this, so its leftovers can be removed. */
-function ownPrefix(ownerPid: number): string {
-  return `${PREFIX}${ownerPid}-`;
+export function isRegionRef(payload: unknown): payload is RegionRef {
+  return (
+    typeof payload === 'object' &&
+    payload !== null &&
+    !(payload instanceof Uint8Array) &&
+    typeof (payload as Partial<RegionRef>).region === 'string'
+  );
 }
 
 /**
- * A fresh shared-memory file name of a server process's own (removeLeftovers takes it if nobody
- * does): migration's state files, written by one device host and read by another.
+ * Checks a reference that came in a message: only a region of ours is ever opened, never another
+ * path (found by fuzzing the device-host protocol: any file named was once read, then removed),
+ * and the counts must be whole and fit.
  */
-export function sharedFileName(ownerPid: number, tag: string): string {
-  return join(folder, `${ownPrefix(ownerPid)}${tag.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40)}-${randomUUID()}`);
-}
-
-export function isBulkRef(payload: Payload): payload is BulkRef {
-  return !(payload instanceof Uint8Array) && typeof payload.bulkFile === 'string';
-}
-
-/** Wraps bytes for sending: inline when small, else written to a shared-memory file. */
-export function toPayload(data: Uint8Array, ownerPid: number): Payload {
-  if (data.byteLength < BULK_THRESHOLD_BYTES) return data;
-  const bulkFile = join(folder, `${ownPrefix(ownerPid)}${randomUUID()}`);
-  writeFileSync(bulkFile, data);
-  return { bulkFile, bytes: data.byteLength };
+export function checkRegionRef(ref: unknown): RegionRef {
+  const candidate = (typeof ref === 'object' && ref !== null ? ref : {}) as Partial<RegionRef>;
+  const { region, capacity, bytes } = candidate;
+  const name = typeof region === 'string' ? basename(region) : '';
+  if (
+    typeof region !== 'string' ||
+    region !== join(BULK_FOLDER, name) ||
+    !NAME.test(name) ||
+    !Number.isSafeInteger(capacity) ||
+    !Number.isSafeInteger(bytes) ||
+    (bytes as number) < 0 ||
+    (capacity as number) <= 0 ||
+    (bytes as number) > (capacity as number)
+  ) {
+    throw new Error(
+      `refused bulk transfer ${JSON.stringify(region)?.slice(0, 200) ?? 'without a region'} of ${String(bytes)} bytes ` +
+        `(capacity ${String(capacity)}): only a region ${BULK_PREFIX}* directly in ${BULK_FOLDER}, with whole byte counts that fit it, is accepted`,
+    );
+  }
+  return { region, capacity: capacity as number, bytes: bytes as number };
 }
 
 /**
- * toPayload with the file written on libuv workers: the calling process's event loop stays free
- * (a device host keeps stepping a kernel while a checkpoint's bytes are written out), and `data`
- * is only read until the promise settles.
+ * One shared-memory region as this process sees it: mapped (`view` is the shared pages) or, when
+ * the addon cannot map here, an open file descriptor read and written in chunks.
  */
-export async function toPayloadAsync(data: Uint8Array, ownerPid: number): Promise<Payload> {
-  // A copy: `data` may be memory that is gone once this settles (a mapped GPU buffer).
-  if (data.byteLength < BULK_THRESHOLD_BYTES) return data.slice();
-  const bulkFile = join(folder, `${ownPrefix(ownerPid)}${randomUUID()}`);
-  await writeFile(bulkFile, data);
-  return { bulkFile, bytes: data.byteLength };
+export class SharedRegion {
+  private constructor(
+    readonly path: string,
+    readonly capacity: number,
+    /** The shared pages themselves, when mapped. */
+    readonly view: Uint8Array | undefined,
+    private fd: number | undefined,
+  ) {}
+
+  /** The server's side: a new region file of `capacity` bytes (pages are taken when first touched). */
+  static create(path: string, capacity: number): SharedRegion {
+    const fd = openSync(path, 'wx+', 0o600);
+    try {
+      ftruncateSync(fd, capacity);
+    } catch (error) {
+      closeSync(fd);
+      unlinkSync(path);
+      throw error;
+    }
+    return SharedRegion.over(path, capacity, fd);
+  }
+
+  /** A device host's side: the region a checked reference names, which must have its announced size. */
+  static open(ref: RegionRef): SharedRegion {
+    const fd = openSync(ref.region, 'r+');
+    try {
+      const { size } = fstatSync(fd);
+      if (size !== ref.capacity)
+        throw new Error(`bulk region ${ref.region} has ${size} bytes, not the ${ref.capacity} announced`);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+    return SharedRegion.over(ref.region, ref.capacity, fd);
+  }
+
+  private static over(path: string, capacity: number, fd: number): SharedRegion {
+    const mapping = sharedMapper();
+    if (!mapping.ok) return new SharedRegion(path, capacity, undefined, fd);
+    try {
+      const buffer = mapping.mapper.map(path, capacity);
+      closeSync(fd);
+      return new SharedRegion(path, capacity, new Uint8Array(buffer), undefined);
+    } catch {
+      // A runtime that refuses external buffers (a V8 memory cage): the file way still works.
+      return new SharedRegion(path, capacity, undefined, fd);
+    }
+  }
+
+  get mapped(): boolean {
+    return this.view !== undefined;
+  }
+
+  /** Copies `data` into the region at `at`. */
+  write(data: Uint8Array, at = 0): void {
+    this.checkRange(at, data.byteLength);
+    if (this.view) {
+      this.view.set(data, at);
+      return;
+    }
+    for (let done = 0; done < data.byteLength;) {
+      const piece = data.subarray(done, Math.min(data.byteLength, done + TRANSFER_CHUNK_BYTES));
+      done += writeSync(this.descriptor(), piece, 0, piece.byteLength, at + done);
+    }
+  }
+
+  /** Copies `target.byteLength` bytes of the region from `at` into `target`. */
+  read(target: Uint8Array, at = 0): void {
+    this.checkRange(at, target.byteLength);
+    if (this.view) {
+      target.set(this.view.subarray(at, at + target.byteLength));
+      return;
+    }
+    for (let done = 0; done < target.byteLength;) {
+      const read = readSync(
+        this.descriptor(),
+        target,
+        done,
+        Math.min(TRANSFER_CHUNK_BYTES, target.byteLength - done),
+        at + done,
+      );
+      if (read === 0) throw new Error(`bulk region ${this.path} ended after ${at + done} of ${this.capacity} bytes`);
+      done += read;
+    }
+  }
+
+  /** Unmaps or closes (the file itself stays: it is its owner's to remove). */
+  close(): void {
+    if (this.view) {
+      const mapping = sharedMapper();
+      if (mapping.ok && this.view.buffer.byteLength > 0) mapping.mapper.unmap(this.view.buffer as ArrayBuffer);
+    }
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private descriptor(): number {
+    if (this.fd === undefined) throw new Error(`bulk region ${this.path} was closed`);
+    return this.fd;
+  }
+
+  private checkRange(at: number, bytes: number): void {
+    if (at < 0 || at + bytes > this.capacity)
+      throw new Error(`bulk region ${this.path}: ${bytes} bytes at ${at} do not fit its ${this.capacity} bytes`);
+  }
+}
+
+/**
+ * A device host's regions, opened (mapped) once and kept: the server reuses a region for transfer
+ * after transfer. A region whose file the server removed is closed at the next open, so its pages
+ * go back; at most MAX_ATTACHED stay open.
+ */
+export class AttachedRegions {
+  private static readonly MAX_ATTACHED = 8;
+  private readonly open = new Map<string, SharedRegion>();
+
+  /** `onOpen` sees each region once when first opened (the CUDA host page-locks its mapping there). */
+  constructor(private readonly onOpen?: (region: SharedRegion) => void) {}
+
+  /** The region a reference from a message names, checked, opened if needed. */
+  get(ref: unknown): { region: SharedRegion; bytes: number } {
+    const checked = checkRegionRef(ref);
+    let region = this.open.get(checked.region);
+    if (region && region.capacity !== checked.capacity) {
+      this.drop(checked.region);
+      region = undefined;
+    }
+    if (!region) {
+      for (const path of [...this.open.keys()]) if (!existsSync(path)) this.drop(path);
+      region = SharedRegion.open(checked);
+      try {
+        this.onOpen?.(region);
+      } catch {
+        // Page-locking is an optimisation: an unlocked mapping still works (the driver stages it).
+      }
+      this.open.set(checked.region, region);
+      while (this.open.size > AttachedRegions.MAX_ATTACHED) {
+        const oldest = this.open.keys().next().value as string;
+        this.drop(oldest);
+      }
+    } else {
+      // Most recently used last.
+      this.open.delete(checked.region);
+      this.open.set(checked.region, region);
+    }
+    return { region, bytes: checked.bytes };
+  }
+
+  private drop(path: string): void {
+    this.open.get(path)?.close();
+    this.open.delete(path);
+  }
 }
 
 /**
@@ -79,69 +237,5 @@ export class ScratchBuffer {
   take(bytes: number): Uint8Array {
     if (this.memory.byteLength < bytes) this.memory = Buffer.alloc(bytes);
     return this.memory.subarray(0, bytes);
-  }
-}
-
-/**
- * Unwraps received bytes; a bulk file is read once and deleted. With `scratch`, the bytes land
- * in its reused memory and are valid only until the next call with the same scratch; with a
- * Uint8Array of the payload's size, they land in it (memory the caller owns and reuses).
- */
-export function fromPayload(payload: Payload, scratch?: ScratchBuffer | Uint8Array): Uint8Array {
-  if (!isBulkRef(payload)) return payload;
-  // The name comes in a message: only a bulk file of ours is read and deleted, never any other path
-  // (found by fuzzing the device-host protocol: any file named was read, then removed).
-  const name = basename(payload.bulkFile);
-  if (
-    payload.bulkFile !== join(folder, name) ||
-    !name.startsWith(PREFIX) ||
-    !Number.isSafeInteger(payload.bytes) ||
-    payload.bytes < 0
-  ) {
-    throw new Error(
-      `refused bulk transfer ${JSON.stringify(payload.bulkFile).slice(0, 200)} of ${String(payload.bytes)} bytes: ` +
-        `only a file ${PREFIX}* directly in ${folder} with a byte count is accepted`,
-    );
-  }
-  try {
-    const fd = openSync(payload.bulkFile, 'r');
-    try {
-      // Before any memory is taken: a count that is not the file's would allocate for nothing.
-      const { size } = fstatSync(fd);
-      if (size !== payload.bytes)
-        throw new Error(`bulk transfer ${payload.bulkFile} has ${size} bytes, not the ${payload.bytes} announced`);
-      const target =
-        scratch instanceof ScratchBuffer
-          ? scratch.take(payload.bytes)
-          : scratch && scratch.byteLength === payload.bytes
-            ? scratch
-            : new Uint8Array(payload.bytes);
-      let done = 0;
-      while (done < payload.bytes) {
-        const read = readSync(fd, target, done, payload.bytes - done, done);
-        if (read === 0)
-          throw new Error(`bulk transfer ${payload.bulkFile} ended after ${done} of ${payload.bytes} bytes`);
-        done += read;
-      }
-      return target;
-    } finally {
-      closeSync(fd);
-    }
-  } finally {
-    rmSync(payload.bulkFile, { force: true });
-  }
-}
-
-/** Removes the bulk files a server process left (its hosts died before reading them). */
-export function removeLeftovers(ownerPid: number): void {
-  const prefix = ownPrefix(ownerPid);
-  for (const name of readdirSync(folder)) {
-    if (name.startsWith(prefix)) {
-      try {
-        unlinkSync(join(folder, name));
-      } catch {
-        /* already taken by its reader */
-      }
-    }
   }
 }

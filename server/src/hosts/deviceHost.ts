@@ -15,13 +15,15 @@ import { GpuError } from '../backends/gpuError';
 import type { ControlBlock } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import { bundlePath } from '../paths';
-import { fromPayload, removeLeftovers, toPayload } from './bulkTransfer';
+import { BULK_THRESHOLD_BYTES, isRegionRef, type Payload, type RegionRef } from './bulkTransfer';
+import { TransferRegions, transferRegions, type RegionLease } from './transferRegions';
 import {
   NO_PEER_ACCESS_ARGUMENT,
   type BufferRange,
   type HostDeliver,
   type HostLoopMessages,
   type InboxDelivery,
+  type StateChunkReady,
   type StateTransferResult,
   type StepBatch,
   type StepOutcome,
@@ -76,6 +78,28 @@ interface RunningLoop {
   lastProgress: number;
 }
 
+/** A pipelined state export's progress: the first `ready` bytes of its region are written. */
+export type StateChunkListener = (transfer: number, ready: number) => void;
+
+/** Said once per server process: which way bulk bytes travel here. */
+let modeLogged = false;
+
+/** The bytes a host answered with: inline, or in the region lent for the request (and nowhere else). */
+function answeredBytes(
+  data: Payload,
+  lease: RegionLease | undefined,
+  bytes: number,
+  what: string,
+): Uint8Array | RegionLease {
+  if (!isRegionRef(data)) {
+    if (data instanceof Uint8Array) return data;
+  } else if (lease?.owns(data) && data.bytes === bytes) return lease;
+  throw new GpuError(
+    'DRIVER_ERROR',
+    `device host answered ${what} with ${JSON.stringify(data)?.slice(0, 160) ?? 'nothing'}, not its ${bytes} bytes (inline or in the region it was lent)`,
+  );
+}
+
 /** What a loop sent (and which delivered inboxes it consumed); the router's wiring listens. */
 export type LoopMessagesListener = (batch: HostLoopMessages, generation: number) => void;
 
@@ -88,6 +112,7 @@ export class DeviceHost implements KernelHost {
   private disposed = false;
   private readonly restartListeners = new Set<RestartListener>();
   private readonly messageListeners = new Set<LoopMessagesListener>();
+  private readonly chunkListeners = new Set<StateChunkListener>();
   /** Increments on every (re)start: handles from an older generation are gone with their process. */
   generation = 0;
 
@@ -111,6 +136,29 @@ export class DeviceHost implements KernelHost {
   onLoopMessages(listener: LoopMessagesListener): { dispose(): void } {
     this.messageListeners.add(listener);
     return { dispose: () => this.messageListeners.delete(listener) };
+  }
+
+  /** Hears the progress of this host's pipelined state exports (exportState with a transfer id). */
+  onStateChunk(listener: StateChunkListener): { dispose(): void } {
+    this.chunkListeners.add(listener);
+    return { dispose: () => this.chunkListeners.delete(listener) };
+  }
+
+  /**
+   * Tells this host's pipelined import `transfer` that the first `ready` bytes of its region are
+   * written (or, with `failed`, that no more will come). False when no host process runs.
+   */
+  announceStateChunk(transfer: number, ready: number, failed?: string): boolean {
+    const child = this.child;
+    if (this.disposed || !child?.connected) return false;
+    const message: StateChunkReady = {
+      kind: 'stateChunk',
+      transfer,
+      ready,
+      ...(failed !== undefined ? { failed } : {}),
+    };
+    child.send(message);
+    return true;
   }
 
   /**
@@ -149,8 +197,30 @@ export class DeviceHost implements KernelHost {
   free(buffer: BufferHandle): Promise<null> {
     return this.call('free', { buffer });
   }
-  write(buffer: BufferHandle, offset: number, data: Uint8Array): Promise<Timing> {
-    return this.call('write', { buffer, offset, data: toPayload(data, process.pid) });
+  /** Large writes go through a shared-memory region lent for the request (bulkTransfer.ts). */
+  async write(buffer: BufferHandle, offset: number, data: Uint8Array): Promise<Timing> {
+    if (data.byteLength < BULK_THRESHOLD_BYTES) return this.call('write', { buffer, offset, data });
+    const lease = await this.regions().take(data.byteLength);
+    try {
+      lease.region.write(data);
+      return await this.call('write', { buffer, offset, data: lease.ref(data.byteLength) });
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** The server's shared-memory regions; the first use says in the log which way bytes travel. */
+  private regions(): TransferRegions {
+    if (!modeLogged) {
+      modeLogged = true;
+      this.options.log?.info(`bulk transfers to and from device hosts: ${TransferRegions.mode()}`);
+    }
+    return transferRegions();
+  }
+
+  /** A region for a large transfer of `bytes`, else none (it travels inline). */
+  private async lend(bytes: number): Promise<RegionLease | undefined> {
+    return bytes >= BULK_THRESHOLD_BYTES ? this.regions().take(bytes) : undefined;
   }
   /**
    * Reads device memory. `into` (exactly `bytes` long) receives large reads, so a caller that
@@ -186,11 +256,22 @@ export class DeviceHost implements KernelHost {
     bytes: number,
     into?: Uint8Array,
   ): Promise<{ data: Uint8Array; timing: Timing }> {
-    const result = await this.call(op, { buffer, offset, bytes });
-    const data = fromPayload(result.data, into);
-    // IPC may hand back a view into a larger, unaligned buffer; callers want one they can view as words.
-    const ownsBuffer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-    return { data: ownsBuffer ? data : new Uint8Array(data), timing: result.timing };
+    const lease = await this.lend(bytes);
+    try {
+      const result = await this.call(op, { buffer, offset, bytes, ...(lease ? { into: lease.ref(bytes) } : {}) });
+      const answered = answeredBytes(result.data, lease, bytes, `a ${op} of ${bytes} bytes`);
+      if (!(answered instanceof Uint8Array)) {
+        // Out of the region into the caller's reused memory (or, without it, memory of its own).
+        const data = into && into.byteLength === bytes ? into : new Uint8Array(bytes);
+        answered.region.read(data);
+        return { data, timing: result.timing };
+      }
+      // IPC may hand back a view into a larger, unaligned buffer; callers want one they can view as words.
+      const ownsBuffer = answered.byteOffset === 0 && answered.byteLength === answered.buffer.byteLength;
+      return { data: ownsBuffer ? answered : new Uint8Array(answered), timing: result.timing };
+    } finally {
+      lease?.release();
+    }
   }
   /**
    * Reads only `ranges` of a buffer, in one copy through the host's reused staging memory, at a
@@ -199,16 +280,33 @@ export class DeviceHost implements KernelHost {
    */
   async readRanges(buffer: BufferHandle, ranges: readonly BufferRange[], loop?: number): Promise<RangesRead> {
     const list = ranges.map(({ offset, length }) => ({ offset, length }));
-    const result = await this.call('readRanges', { buffer, ranges: list, ...(loop !== undefined ? { loop } : {}) });
-    const data = fromPayload(result.data);
     const expected = list.reduce((sum, range) => sum + range.length, 0);
-    if (data.byteLength !== expected)
-      throw new GpuError(
-        'DRIVER_ERROR',
-        `${this.backend} device host: a read of ${list.length} range(s) returned ${data.byteLength} bytes, not ${expected}`,
-      );
-    // One copy, so the ranges may be viewed as words whatever the IPC's alignment.
-    const owned = new Uint8Array(data);
+    const lease = await this.lend(expected);
+    let owned: Uint8Array;
+    let result: { data: Payload; step?: number; timing: Timing };
+    try {
+      result = await this.call('readRanges', {
+        buffer,
+        ranges: list,
+        ...(loop !== undefined ? { loop } : {}),
+        ...(lease ? { into: lease.ref(expected) } : {}),
+      });
+      const answered =
+        result.data instanceof Uint8Array && result.data.byteLength !== expected
+          ? undefined
+          : answeredBytes(result.data, lease, expected, `a read of ${list.length} range(s)`);
+      if (!answered)
+        throw new GpuError(
+          'DRIVER_ERROR',
+          `${this.backend} device host: a read of ${list.length} range(s) returned ${(result.data as Uint8Array).byteLength} bytes, not ${expected}`,
+        );
+      // One copy, so the ranges may be viewed as words whatever the IPC's alignment.
+      owned = new Uint8Array(expected);
+      if (answered instanceof Uint8Array) owned.set(answered);
+      else answered.region.read(owned);
+    } finally {
+      lease?.release();
+    }
     let at = 0;
     const bytes = list.map(({ length }) => owned.subarray(at, (at += length)));
     return { bytes, ...(result.step !== undefined ? { step: result.step } : {}), timing: result.timing };
@@ -216,13 +314,29 @@ export class DeviceHost implements KernelHost {
   copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing> {
     return this.call('copy', { source, destination, bytes });
   }
-  /** Writes a buffer into the shared-memory file `file` and hashes it, in the host (hostProtocol's exportState). */
-  exportState(buffer: BufferHandle, bytes: number, file: string): Promise<StateTransferResult> {
-    return this.call('exportState', { buffer, bytes, file });
+  /**
+   * Writes a buffer into the shared-memory region `region` and hashes it, in the host (hostProtocol's
+   * exportState); with `transfer`, onStateChunk listeners hear each chunk.
+   */
+  exportState(buffer: BufferHandle, bytes: number, region: RegionRef, transfer?: number): Promise<StateTransferResult> {
+    return this.call('exportState', { buffer, bytes, region, ...(transfer !== undefined ? { transfer } : {}) });
   }
-  /** Fills a buffer from `file`; with `verify`, hashes what the device then holds (hostProtocol's importState). */
-  importState(buffer: BufferHandle, bytes: number, file: string, verify: boolean): Promise<StateTransferResult> {
-    return this.call('importState', { buffer, bytes, file, verify });
+  /** Readies `buffer` and `region` for an import, before the kernel pauses (hostProtocol's prepareImport). */
+  prepareImport(buffer: BufferHandle, bytes: number, region: RegionRef): Promise<null> {
+    return this.call('prepareImport', { buffer, bytes, region });
+  }
+  /**
+   * Fills a buffer from `region`; with `verify`, hashes what the device then holds (hostProtocol's
+   * importState); with `transfer`, each chunk once announceStateChunk says it is there.
+   */
+  importState(
+    buffer: BufferHandle,
+    bytes: number,
+    region: RegionRef,
+    verify: boolean,
+    transfer?: number,
+  ): Promise<StateTransferResult> {
+    return this.call('importState', { buffer, bytes, region, verify, ...(transfer !== undefined ? { transfer } : {}) });
   }
 
   /** WebGPU: the adapter instance this host opens. */
@@ -379,7 +493,9 @@ export class DeviceHost implements KernelHost {
       else if (message.kind === 'loopFailed')
         this.loopFailed(message.loop, message.step, GpuError.fromData(message.error));
       else if (message.kind === 'loopMessages') this.loopMessages(message);
-      else if (message.ok) this.settle(message.id, undefined, message.result);
+      else if (message.kind === 'stateChunk') {
+        for (const listener of this.chunkListeners) listener(message.transfer, message.ready);
+      } else if (message.ok) this.settle(message.id, undefined, message.result);
       else this.settle(message.id, GpuError.fromData(message.error));
     });
     child.on('exit', (code, signal) => {
@@ -500,7 +616,6 @@ export class DeviceHost implements KernelHost {
     this.child = undefined;
     old?.kill('SIGKILL');
     this.options.log?.warn(reason);
-    removeLeftovers(process.pid);
     for (const loop of [...this.loops.keys()]) this.forgetLoop(loop);
     for (const id of [...this.pending.keys()]) {
       const pending = this.pending.get(id);
@@ -531,6 +646,5 @@ export class DeviceHost implements KernelHost {
     for (const id of [...this.pending.keys()])
       this.settle(id, new GpuError('HOST_EXITED', `the ${this.backend} device host was shut down`));
     child?.kill('SIGKILL');
-    removeLeftovers(process.pid);
   }
 }

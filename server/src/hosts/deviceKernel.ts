@@ -2,6 +2,7 @@
 // one dispatch (or launch) at a time by the host side, in batches the server asks for or in a
 // continuous loop inside the host. Hot reload swaps the compiled entry point under the same
 // buffers, so the state and the step number carry over to the new version.
+import type { RegionRef } from './bulkTransfer';
 import type { BufferHandle, CompiledKernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
 import { GpuError } from '../backends/gpuError';
 import type { KernelHost, LoopEvent } from './kernelHost';
@@ -286,18 +287,30 @@ export class DeviceKernel {
     return { step: read.step ?? this.steps, bytes: read.bytes };
   }
 
-  /** The state into the shared-memory file `file`, hashed in the host (migration's checkpoint). */
-  exportState(file: string): Promise<StateTransferResult> {
+  /**
+   * The state into the shared-memory region `region`, hashed in the host (migration's checkpoint);
+   * with `transfer`, its host announces each chunk (a pipelined transfer).
+   */
+  exportState(region: RegionRef, transfer?: number): Promise<StateTransferResult> {
     this.assertAlive();
     this.assertNotLooping('export its state');
-    return this.host.exportState(this.buffers.state, this.placement.stateBytes, file);
+    return this.host.exportState(this.buffers.state, this.placement.stateBytes, region, transfer);
   }
 
-  /** The state from `file`; with `verify`, the SHA-256 of what the device then holds (migration's restore). */
-  importState(file: string, verify: boolean): Promise<StateTransferResult> {
+  /** Readies this kernel's state buffer and `region` for importState, where its host can (migration's prepare). */
+  async prepareImport(region: RegionRef): Promise<void> {
+    this.assertAlive();
+    await this.host.prepareImport?.(this.buffers.state, this.placement.stateBytes, region);
+  }
+
+  /**
+   * The state from `region`; with `verify`, the SHA-256 of what the device then holds (migration's
+   * restore); with `transfer`, chunk by chunk as the exporter announces them.
+   */
+  importState(region: RegionRef, verify: boolean, transfer?: number): Promise<StateTransferResult> {
     this.assertAlive();
     this.assertNotLooping('import a state');
-    return this.host.importState(this.buffers.state, this.placement.stateBytes, file, verify);
+    return this.host.importState(this.buffers.state, this.placement.stateBytes, region, verify, transfer);
   }
 
   /** The device host this kernel lives in. */

@@ -10,7 +10,7 @@ import type {
 } from '../backends/backend';
 import type { GpuErrorData } from '../backends/gpuError';
 import type { ControlBlock } from '../abi/kernelAbi';
-import type { Payload } from './bulkTransfer';
+import type { Payload, RegionRef } from './bulkTransfer';
 
 /**
  * Messages delivered for one step of a kernel: `count` inbox slots (router/inboxLayout.ts's
@@ -64,7 +64,7 @@ export interface StateTransferResult {
   sha256?: string;
   /** Device to file (export) or file to device (import), milliseconds. */
   copyMs: number;
-  /** importState: the read back and hash, milliseconds. */
+  /** importState: the read back and hash; exportState: the hash after the copy (the importer copies meanwhile); milliseconds. */
   verifyMs?: number;
 }
 
@@ -75,16 +75,23 @@ export interface HostOperations {
   releaseKernel: { args: { kernel: CompiledKernelHandle }; result: null };
   allocate: { args: { device: number; bytes: number; label: string }; result: BufferHandle };
   free: { args: { buffer: BufferHandle }; result: null };
-  /** Large data travels as a shared-memory file reference (bulkTransfer.ts). */
+  /**
+   * Large data travels through a shared-memory region the server lends for the request
+   * (bulkTransfer.ts): a write names the region holding the bytes; a large read names in `into`
+   * the region the host writes them to, and its answer names that region back.
+   */
   write: { args: { buffer: BufferHandle; offset: number; data: Payload }; result: Timing };
-  read: { args: { buffer: BufferHandle; offset: number; bytes: number }; result: { data: Payload; timing: Timing } };
+  read: {
+    args: { buffer: BufferHandle; offset: number; bytes: number; into?: RegionRef };
+    result: { data: Payload; timing: Timing };
+  };
   /**
    * A read queued on the device now, before anything requested after it, whose reply waits for
    * that copy only: the host goes on with the next requests (a checkpoint, then the next version's
    * loop) while the bytes travel.
    */
   readSoon: {
-    args: { buffer: BufferHandle; offset: number; bytes: number };
+    args: { buffer: BufferHandle; offset: number; bytes: number; into?: RegionRef };
     result: { data: Payload; timing: Timing };
   };
   /**
@@ -94,7 +101,7 @@ export interface HostOperations {
    * loop's next step number at that boundary (absent when the host has no such loop).
    */
   readRanges: {
-    args: { buffer: BufferHandle; ranges: BufferRange[]; loop?: number };
+    args: { buffer: BufferHandle; ranges: BufferRange[]; loop?: number; into?: RegionRef };
     result: { data: Payload; step?: number; timing: Timing };
   };
   copy: { args: { source: BufferHandle; destination: BufferHandle; bytes: number }; result: Timing };
@@ -111,16 +118,28 @@ export interface HostOperations {
   /** `ringkernel.enableP2P` changed: peer access between the host's devices on or off (CUDA; others ignore it). */
   setPeerAccess: { args: { enabled: boolean }; result: null };
   /**
-   * Migration's checkpoint: writes `bytes` of a buffer into the shared-memory file `file` (created,
-   * never overwritten) and hashes them on the way; the bytes never pass through the server.
+   * Migration's checkpoint: writes `bytes` of a buffer into the shared-memory region `region`
+   * (lent by the server) and hashes them on the way; the bytes never pass through the server. With
+   * `transfer`, the host says after each chunk how far the region is filled (HostStateChunk), so
+   * another host can import while this one exports.
    */
-  exportState: { args: { buffer: BufferHandle; bytes: number; file: string }; result: StateTransferResult };
+  exportState: {
+    args: { buffer: BufferHandle; bytes: number; region: RegionRef; transfer?: number };
+    result: StateTransferResult;
+  };
   /**
-   * Migration's restore: reads `file` (written by another host's exportState) into a buffer, then,
-   * with `verify`, reads the buffer back from the device and hashes what it holds.
+   * Migration's preparation, before the kernel pauses: opens `region` and touches everything the
+   * import will use for the first time (the buffer's pages, by writing zeros into it; the staging
+   * memory for writing and for the read back), so none of it is paid for while the kernel waits.
+   */
+  prepareImport: { args: { buffer: BufferHandle; bytes: number; region: RegionRef }; result: null };
+  /**
+   * Migration's restore: reads `region` (written by another host's exportState) into a buffer,
+   * then, with `verify`, reads the buffer back from the device and hashes what it holds. With
+   * `transfer`, it reads each chunk once a StateChunkReady says the exporter wrote it.
    */
   importState: {
-    args: { buffer: BufferHandle; bytes: number; file: string; verify: boolean };
+    args: { buffer: BufferHandle; bytes: number; region: RegionRef; verify: boolean; transfer?: number };
     result: StateTransferResult;
   };
   /**
@@ -199,8 +218,27 @@ export interface HostLoopMessages {
   nextStep: number;
 }
 
+/** host → server: exportState of pipelined transfer `transfer` has written the region's first `ready` bytes. */
+export interface HostStateChunk {
+  kind: 'stateChunk';
+  transfer: number;
+  ready: number;
+}
+
 export type HostMessage =
-  HostResponse | HostDiagnostic | HostProgress | HostLoopProgress | HostLoopFailed | HostLoopMessages;
+  HostResponse | HostDiagnostic | HostProgress | HostLoopProgress | HostLoopFailed | HostLoopMessages | HostStateChunk;
+
+/**
+ * server → host, no answer, outside the request queue (like HostDeliver): the first `ready` bytes
+ * of pipelined transfer `transfer`'s region are written; or, with `failed`, they never will be
+ * (the exporting host failed) and the import stops with that reason.
+ */
+export interface StateChunkReady {
+  kind: 'stateChunk';
+  transfer: number;
+  ready: number;
+  failed?: string;
+}
 
 /**
  * server → host, no answer: messages for kernel `kernel`'s next step (free-running delivery). The

@@ -1,6 +1,7 @@
 // What a kernel needs of the device host it lives in: DeviceKernel and ManagedKernel use only
 // this, so the fast tests can put an in-memory host in its place. DeviceHost (a supervised child
 // process) is the real one.
+import type { RegionRef } from './bulkTransfer';
 import type { BufferHandle, CompiledKernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
 import type { BackendName } from '../backends/backendReport';
 import type { GpuError } from '../backends/gpuError';
@@ -71,8 +72,26 @@ export interface KernelHost {
   ): Promise<void>;
   /** Stops a loop at a step boundary; resolves with the next step number. */
   stopLoop(loop: number): Promise<{ step: number }>;
-  /** Migration: writes a buffer into the shared-memory file `file` and hashes it, in the host. */
-  exportState(buffer: BufferHandle, bytes: number, file: string): Promise<StateTransferResult>;
-  /** Migration: fills a buffer from `file`; with `verify`, hashes what the device then holds. */
-  importState(buffer: BufferHandle, bytes: number, file: string, verify: boolean): Promise<StateTransferResult>;
+  /**
+   * Migration: writes a buffer into the shared-memory region `region` and hashes it, in the host;
+   * with `transfer`, onStateChunk listeners hear each chunk (a pipelined transfer).
+   */
+  exportState(buffer: BufferHandle, bytes: number, region: RegionRef, transfer?: number): Promise<StateTransferResult>;
+  /**
+   * Migration: fills a buffer from `region`; with `verify`, hashes what the device then holds; with
+   * `transfer`, reads each chunk once announceStateChunk says it is written.
+   */
+  importState(
+    buffer: BufferHandle,
+    bytes: number,
+    region: RegionRef,
+    verify: boolean,
+    transfer?: number,
+  ): Promise<StateTransferResult>;
+  /** Migration, before the pause (hosts that have it): touches what importState will use first. */
+  prepareImport?(buffer: BufferHandle, bytes: number, region: RegionRef): Promise<null>;
+  /** Pipelined transfers (hosts that have them): the progress of this host's exports. */
+  onStateChunk?(listener: (transfer: number, ready: number) => void): { dispose(): void };
+  /** Pipelined transfers: tells this host's import how far the region is written, or that the export failed. */
+  announceStateChunk?(transfer: number, ready: number, failed?: string): boolean;
 }

@@ -1,13 +1,14 @@
 // The seed's KernelMigrator, made real: prepare the target while the kernel keeps running, quiesce
-// it at a step boundary, checkpoint its state into a shared-memory file (hashed in the source's
-// host), transfer that file into the target's state buffer (the target's host reads it), restore
+// it at a step boundary, checkpoint its state into a shared-memory region (hashed in the source's
+// host), transfer it into the target's state buffer (the target's host reads it; between two host
+// processes the legs overlap, chunk by chunk, the server relaying each chunk's arrival), restore
 // the step count, verify the target's state against the checkpoint's SHA-256, switch the kernel's
 // home and the coordinator's record in one step, resume on the target, and free the source. Until
 // the switch any failure or cancel releases the target and resumes the source where it paused.
-import { rmSync } from 'node:fs';
 import { errorMessage } from '../logger';
 import { formatBytes } from '../format';
-import { sharedFileName } from '../hosts/bulkTransfer';
+import { transferRegions, type RegionLease } from '../hosts/transferRegions';
+import type { StateTransferResult } from '../hosts/hostProtocol';
 import type { DeviceKernel } from '../hosts/deviceKernel';
 import { MigrationStats } from './migrationStats';
 import {
@@ -27,6 +28,9 @@ export interface KernelMigratorOptions {
   /** Default for MigrationOptions.verify. */
   verify?: boolean;
 }
+
+/** Pipelined transfers' ids, unique in this server process (hosts tell their chunks apart by them). */
+let nextTransfer = 1;
 
 export class KernelMigrator {
   readonly stats = new MigrationStats();
@@ -87,12 +91,18 @@ export class KernelMigrator {
     let paused: number | undefined;
     let source: DeviceKernel | undefined;
     let switched = false;
-    const file = sharedFileName(process.pid, `migrate-${subject.id}`);
+    let legsMs: number | undefined;
+    let lease: RegionLease | undefined;
     try {
       enter('preparing');
       checkCancel();
       const prepareStarted = performance.now();
       target = await subject.prepare(to);
+      // The region the bytes travel through, taken before the pause (it may wait for a free one).
+      lease = await transferRegions().take(subject.stateBytes);
+      // First touches (the target buffer's pages, staging memory, the region's mapping) happen
+      // now, while the kernel still runs on the source, not during its pause.
+      await target.kernel.prepareImport(lease.ref(subject.stateBytes));
       report.prepareMs = performance.now() - prepareStarted;
       checkCancel();
 
@@ -104,13 +114,17 @@ export class KernelMigrator {
       checkCancel();
 
       enter('checkpointing');
-      const exported = await source.exportState(file);
+      const region = lease.ref(subject.stateBytes);
+      const legsStarted = performance.now();
+      const { exported, imported, importedAt } = await this.moveState(source, target, region, verify, () =>
+        enter('transferring'),
+      );
+      // The legs' wall time: until the last byte was in the target's device. The target's read back
+      // and hash (verify) came after that in the same answer; the source's hash may end later still
+      // (it runs beside the import): both count in the pause, not in the transfer.
+      legsMs = importedAt - legsStarted - (imported.verifyMs ?? 0);
       report.checkpointMs = exported.copyMs;
       if (exported.sha256 !== undefined) report.sha256 = exported.sha256;
-      checkCancel();
-
-      enter('transferring');
-      const imported = await target.kernel.importState(file, verify);
       report.transferMs = imported.copyMs;
       checkCancel();
 
@@ -142,7 +156,7 @@ export class KernelMigrator {
       report.pausedMs = performance.now() - paused;
       report.status = 'migrated';
       await subject.freeSource(source).catch(() => undefined);
-      return this.finish(report, started);
+      return this.finish(report, started, undefined, false, legsMs);
     } catch (error) {
       const failure = error instanceof MigrationError ? error : new MigrationError(phase, errorMessage(error));
       if (!switched) {
@@ -156,11 +170,65 @@ export class KernelMigrator {
           report.pausedMs = performance.now() - paused;
         }
       }
-      return this.finish(report, started, failure, switched);
+      return this.finish(report, started, failure, switched, legsMs);
     } finally {
-      rmSync(file, { force: true });
+      lease?.release();
       this.busy.delete(subject.id);
     }
+  }
+
+  /**
+   * Checkpoint and transfer: the source's host writes the state into `region`, the target's host
+   * reads it into its device. Between two host processes both run at once, chunk by chunk (the
+   * server relays each exported chunk's arrival to the importer); within one host (CUDA devices
+   * share one) the import follows the export, as one host's requests run in turn.
+   */
+  private async moveState(
+    source: DeviceKernel,
+    target: PreparedTarget,
+    region: ReturnType<RegionLease['ref']>,
+    verify: boolean,
+    transferring: () => void,
+  ): Promise<{ exported: StateTransferResult; imported: StateTransferResult; importedAt: number }> {
+    const from = source.deviceHost;
+    const to = target.kernel.deviceHost;
+    if (from === to || !from.onStateChunk || !to.announceStateChunk) {
+      const exported = await source.exportState(region);
+      transferring();
+      const imported = await target.kernel.importState(region, verify);
+      return { exported, imported, importedAt: performance.now() };
+    }
+    const announce = to.announceStateChunk.bind(to);
+    const transfer = nextTransfer++;
+    // Both legs run at once: the phase is 'transferring' from the first chunk the target can take.
+    let moving = false;
+    const relay = from.onStateChunk((id, ready) => {
+      if (id !== transfer) return;
+      if (!moving) {
+        moving = true;
+        transferring();
+      }
+      announce(transfer, ready);
+    });
+    let importedAt = 0;
+    const importing = target.kernel.importState(region, verify, transfer).then((imported) => {
+      importedAt = performance.now();
+      return imported;
+    });
+    // Settled below in every case; this keeps an early failure from being reported as unhandled.
+    importing.catch(() => undefined);
+    let exported: StateTransferResult;
+    try {
+      exported = await source.exportState(region, transfer);
+    } catch (error) {
+      announce(transfer, 0, errorMessage(error));
+      await importing.catch(() => undefined);
+      throw error;
+    } finally {
+      relay.dispose();
+    }
+    if (!moving) transferring();
+    return { exported, imported: await importing, importedAt };
   }
 
   private finish(
@@ -168,9 +236,11 @@ export class KernelMigrator {
     started: number,
     failure?: MigrationError,
     switched = false,
+    legsMs?: number,
   ): MigrationReport {
     report.totalMs = performance.now() - started;
-    const legMs = report.checkpointMs + report.transferMs;
+    // The two legs' wall time: overlapped when pipelined, their sum when one followed the other.
+    const legMs = legsMs ?? report.checkpointMs + report.transferMs;
     report.gbPerSecond = legMs > 0 ? report.bytes / (legMs * 1e6) : 0;
     if (!failure) {
       report.message =

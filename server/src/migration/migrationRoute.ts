@@ -1,5 +1,5 @@
 // The route a kernel's state takes between two devices. Every migration today stages the bytes
-// through host memory (a shared-memory file between the two device hosts); CUDA peer copies
+// through host memory (a shared-memory region between the two device hosts); CUDA peer copies
 // (cuMemcpyPeerAsync) are not implemented yet, so NVLink and PCIe peers are reported as staged,
 // which is how their bytes really travel.
 import type { GpuTopology } from '../topology/gpuTopology';

@@ -77,10 +77,10 @@ export interface MigrationReport {
   pausedMs: number;
   prepareMs: number;
   checkpointMs: number;
-  /** Checkpoint file to the target's device (the bytes' second leg). */
+  /** Shared-memory region to the target's device (the bytes' second leg; overlaps the checkpoint between two host processes). */
   transferMs: number;
   verifyMs: number;
-  /** Bytes over checkpoint plus transfer time, GB/s. */
+  /** Bytes over the two legs' wall time (checkpoint and transfer, overlapped or one after the other), GB/s. */
   gbPerSecond: number;
   verified: boolean;
   /** The step the kernel carried over. */

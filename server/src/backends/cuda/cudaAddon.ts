@@ -322,6 +322,17 @@ export interface CudaAddon {
   memAllocHost(device: number, bytes: number | bigint): ArrayBuffer;
   /** Frees pinned memory now and detaches the buffer (its byteLength becomes 0). */
   memFreeHost(buffer: ArrayBuffer): void;
+  /**
+   * An ArrayBuffer over `path` (a file holding exactly `bytes`) mapped MAP_SHARED: other processes
+   * mapping the same file see the same bytes. Needs no CUDA driver.
+   */
+  mapShared(path: string, bytes: number): ArrayBuffer;
+  /** Detaches a mapShared buffer and unmaps it (unregistering it first when registered). */
+  unmapShared(buffer: ArrayBuffer): void;
+  /** Page-locks a mapShared buffer for every context (cuMemHostRegister, portable): copies with it are DMA. */
+  memHostRegister(buffer: ArrayBuffer, device: number): void;
+  /** Undoes memHostRegister. */
+  memHostUnregister(buffer: ArrayBuffer): void;
 
   /** Copies all of `src` to `dst`. */
   memcpyHtoD(dst: DeviceMemory, src: HostBuffer): void;

@@ -311,6 +311,15 @@ export class CudaBackend implements GpuBackend {
     return { hostMs: performance.now() - started };
   }
 
+  /**
+   * Page-locks a shared-memory region's mapping (portable: for every device's context), so state
+   * reads and writes through it are DMA like those from memAllocHost's memory, with no staging copy.
+   */
+  registerHostMemory(memory: ArrayBuffer): void {
+    this.deviceAt(0);
+    this.addon.memHostRegister(memory, 0);
+  }
+
   async write(handle: BufferHandle, offset: number, data: Uint8Array): Promise<Timing> {
     this.checkRange(handle, offset, data.byteLength, 'write');
     const device = this.deviceAt(handle.device);

@@ -6,12 +6,13 @@ import type { BackendName } from '../../backends/backendReport';
 import { GpuError } from '../../backends/gpuError';
 import { CudaBackend } from '../../backends/cuda/cudaBackend';
 import { WebGpuBackend } from '../../backends/webgpu/webgpuBackend';
-import { BULK_THRESHOLD_BYTES, ScratchBuffer, fromPayload, toPayload, toPayloadAsync } from '../bulkTransfer';
+import { AttachedRegions, ScratchBuffer, isRegionRef, type Payload, type RegionRef } from '../bulkTransfer';
+import { StateChunks } from './stateChunks';
 import { Mailboxes } from './mailboxes';
 import { SerialQueue } from './serialQueue';
 import { StepLoops } from './stepLoop';
 import { runSteps } from './stepRunner';
-import { exportState, importState } from './stateTransfer';
+import { exportState, importState, prepareImport } from './stateTransfer';
 import {
   NO_PEER_ACCESS_ARGUMENT,
   type HostDeliver,
@@ -19,6 +20,7 @@ import {
   type HostOperation,
   type HostOperations,
   type HostRequest,
+  type StateChunkReady,
 } from '../hostProtocol';
 
 function send(message: HostMessage): void {
@@ -86,12 +88,32 @@ type Handler = {
   ) => Promise<Result<K>> | Result<K> | Detached<Result<K>>;
 };
 
-function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): Handler {
+/** Bytes that came inline in a message; anything else is refused with what it was. */
+function inlineBytes(data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  throw new GpuError(
+    'INVALID_ARGUMENT',
+    `a write needs its bytes inline or a shared-memory region reference, not ${JSON.stringify(data)?.slice(0, 120) ?? String(data)}`,
+  );
+}
+
+function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes, chunks: StateChunks): Handler {
   const scratch = new ScratchBuffer();
   const readScratch = new ScratchBuffer();
   const soonScratch = new ScratchBuffer();
   const rangeScratch = new ScratchBuffer();
   let soonScratchBusy = false;
+  // The server's regions, mapped once and reused; on CUDA page-locked, so copies are DMA.
+  const regions = new AttachedRegions((region) => {
+    if (region.view && backend.registerHostMemory) backend.registerHostMemory(region.view.buffer as ArrayBuffer);
+  });
+  /** The region a large read lands in: checked, and exactly the read's size. */
+  const landingOf = (into: RegionRef, bytes: number) => {
+    const landing = regions.get(into);
+    if (landing.bytes !== bytes)
+      throw new GpuError('INVALID_ARGUMENT', `a read of ${bytes} bytes was lent a region for ${landing.bytes}`);
+    return landing.region;
+  };
   return {
     devices: () => backend.devices(),
     // A compile runs off the thread (CUDA: a worker of the addon; WebGPU: Dawn's async pipeline), and
@@ -106,19 +128,42 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): 
       backend.free(buffer);
       return null;
     },
-    // The backend copies the bytes before returning, so one scratch buffer serves every write.
-    write: ({ buffer, offset, data }) => backend.write(buffer, offset, fromPayload(data, scratch)),
-    read: async ({ buffer, offset, bytes }) => {
-      // A large read goes straight on to a shared-memory file, so reused memory can take it.
-      const into = bytes >= BULK_THRESHOLD_BYTES ? readScratch.take(bytes) : undefined;
-      const { data, timing } = await backend.read(buffer, offset, bytes, into);
-      return { data: toPayload(data, process.ppid), timing };
+    // A region's bytes go straight on: into a mapped staging buffer (WebGPU), or from the region's
+    // own pages (CUDA). The backend copies them before returning, so one scratch serves the fallback.
+    write: ({ buffer, offset, data }) => {
+      if (!isRegionRef(data)) return backend.write(buffer, offset, inlineBytes(data));
+      const { region, bytes } = regions.get(data);
+      if (backend.writeWith)
+        return backend.writeWith(buffer, offset, bytes, (view, at) => Promise.resolve(region.read(view, at)));
+      if (region.view) return backend.write(buffer, offset, region.view.subarray(0, bytes));
+      const memory = scratch.take(bytes);
+      region.read(memory);
+      return backend.write(buffer, offset, memory);
     },
-    readSoon: ({ buffer, offset, bytes }) => {
+    read: async ({ buffer, offset, bytes, into }) => {
+      if (into === undefined) {
+        const { data, timing } = await backend.read(buffer, offset, bytes);
+        return { data, timing };
+      }
+      // The device's bytes land in the region the server lent (mapped: in place; else written to it).
+      const region = landingOf(into, bytes);
       const started = performance.now();
-      const reuse = bytes >= BULK_THRESHOLD_BYTES && !soonScratchBusy;
+      if (region.view) await backend.read(buffer, offset, bytes, region.view.subarray(0, bytes));
+      else if (backend.readWith)
+        await backend.readWith(buffer, offset, bytes, (view) => Promise.resolve(region.write(view)));
+      else region.write((await backend.read(buffer, offset, bytes, readScratch.take(bytes))).data);
+      return { data: into, timing: { hostMs: performance.now() - started } };
+    },
+    readSoon: ({ buffer, offset, bytes, into }) => {
+      const started = performance.now();
+      const region = into !== undefined ? landingOf(into, bytes) : undefined;
+      const reuse = !region?.view && into !== undefined && !soonScratchBusy;
       if (reuse) soonScratchBusy = true;
-      const landing = reuse ? soonScratch.take(bytes) : new Uint8Array(bytes);
+      const landing = region?.view
+        ? region.view.subarray(0, bytes)
+        : reuse
+          ? soonScratch.take(bytes)
+          : new Uint8Array(bytes);
       // The copy is queued on the device before this returns (both backends submit before their
       // first await), so it lands ahead of whatever the next request queues. The bytes then leave
       // in slices, letting this thread run the next version's first steps in between.
@@ -126,10 +171,10 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): 
         ? backend.readWith(buffer, offset, bytes, (view) => copyInSlices(view, landing))
         : backend.read(buffer, offset, bytes, landing).then(({ data }) => data);
       const reply = read
-        .then(async (data) => ({
-          data: await toPayloadAsync(data, process.ppid),
-          timing: { hostMs: performance.now() - started },
-        }))
+        .then((data): { data: Payload; timing: { hostMs: number } } => {
+          if (region && !region.view) region.write(data);
+          return { data: into ?? data.slice(), timing: { hostMs: performance.now() - started } };
+        })
         .finally(() => {
           if (reuse) soonScratchBusy = false;
         });
@@ -137,13 +182,16 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): 
     },
     // A request on the queue, so no step of any loop is in flight: the bytes are those after the
     // loop's last step, and its step number then goes with them. Small answers are copied out of
-    // the staging memory into reused memory (sent before the next read can start), large ones
-    // written to a shared-memory file straight from it.
-    readRanges: async ({ buffer, ranges, loop }) => {
+    // the staging memory into reused memory (sent before the next read can start), large ones into
+    // the region the server lent, straight from it.
+    readRanges: async ({ buffer, ranges, loop, into }) => {
       const started = performance.now();
       const step = loop === undefined ? undefined : loops.stepOf(loop);
-      const data = await backend.readRanges(buffer, ranges, (view) => {
-        if (view.byteLength >= BULK_THRESHOLD_BYTES) return Promise.resolve(toPayload(view, process.ppid));
+      const data = await backend.readRanges(buffer, ranges, (view): Promise<Payload> => {
+        if (into !== undefined) {
+          landingOf(into, view.byteLength).write(view);
+          return Promise.resolve(into);
+        }
         const copy = rangeScratch.take(view.byteLength);
         copy.set(view);
         return Promise.resolve(copy);
@@ -175,8 +223,36 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): 
       backend.setPeerAccess?.(enabled);
       return null;
     },
-    exportState: ({ buffer, bytes, file }) => exportState(backend, buffer, bytes, file, readScratch),
-    importState: ({ buffer, bytes, file, verify }) => importState(backend, buffer, bytes, file, verify, scratch),
+    exportState: ({ buffer, bytes, region, transfer }) =>
+      exportState(
+        backend,
+        buffer,
+        bytes,
+        {
+          region: regions.get(region).region,
+          ...(transfer !== undefined
+            ? { progress: (ready: number) => send({ kind: 'stateChunk', transfer, ready }) }
+            : {}),
+        },
+        readScratch,
+      ),
+    prepareImport: async ({ buffer, bytes, region }) => {
+      regions.get(region);
+      await prepareImport(backend, buffer, bytes, scratch);
+      return null;
+    },
+    importState: ({ buffer, bytes, region, verify, transfer }) =>
+      importState(
+        backend,
+        buffer,
+        bytes,
+        {
+          region: regions.get(region).region,
+          ...(Number.isSafeInteger(transfer) ? { pipelined: { transfer: transfer as number, chunks } } : {}),
+        },
+        verify,
+        scratch,
+      ),
     takeMailbox: ({ kernel }) => ({ inboxes: mailboxes.drain(kernel) }),
   };
 }
@@ -191,12 +267,13 @@ function main(): void {
   // every request finds them open.
   const queue = new SerialQueue();
   const mailboxes = new Mailboxes();
+  const chunks = new StateChunks();
   void queue.run(async () => {
     try {
       const backend = createBackend(name, instances, !process.argv.includes(NO_PEER_ACCESS_ARGUMENT));
       await backend.devices();
       const loops = new StepLoops({ backend, queue, send, onStepFailure: exitIfUnusable, mailboxes });
-      table = handlers(backend, loops, mailboxes);
+      table = handlers(backend, loops, mailboxes, chunks);
     } catch (error) {
       startError = GpuError.wrap(error, 'BACKEND_UNAVAILABLE', `device host for ${name}`);
     }
@@ -215,6 +292,12 @@ function main(): void {
     // Deliveries skip the queue: a loop's next step finds them however busy the queue is.
     if (delivery.kind === 'deliver') {
       mailboxes.deliver(delivery.kernel, delivery.inbox);
+      return;
+    }
+    // So do a pipelined transfer's chunk announcements: the import waiting for them holds the queue.
+    if ((message as StateChunkReady).kind === 'stateChunk') {
+      const chunk = message as StateChunkReady;
+      chunks.announce(chunk.transfer, chunk.ready, chunk.failed);
       return;
     }
     const request = message as HostRequest;

@@ -1,0 +1,257 @@
+// migration: a running kernel moved between two devices by the KernelMigrator, end to end, for
+// every pair of device kinds present (two WebGPU device instances of one adapter everywhere Dawn
+// runs; CUDA <-> WebGPU, and CUDA <-> CUDA with two GPUs, where CUDA runs), at 4, 64, 256 MiB and
+// 1 GiB of state (4 and 64 with --quick). This process plays the server: a KernelRuntime as the
+// server builds it (probe with two WebGPU instances, coordinator, device hosts), its `migrate`.
+//
+// - transfer (GB/s): the state's bytes over the migration's two legs (checkpoint into the shared
+//   region, region into the target's device; overlapped between two host processes), as the
+//   MigrationReport gives them (bytes / gbPerSecond); raw: the slower of the two raw legs of the
+//   same bytes (bench/raw.ts: device to host on the source's kind, host to device on the target's),
+//   each measured alone. Target: ours at least 80% of raw (ratio at most 1.25) from 64 MiB up.
+// - pause beyond the transfer (ms): the kernel's pause (quiesce to its first step on the target)
+//   minus the two legs' time: quiescing, restoring, verifying (read back and SHA-256, on by default)
+//   and resuming. No raw (the target is 5 ms); `detail` gives the pause and the verify time.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BackendName } from '../../server/src/backends/backendReport';
+import { MultiGpuCoordinator } from '../../server/src/coordinator/multiGpuCoordinator';
+import { errorMessage, type Logger } from '../../server/src/logger';
+import { parseManifest } from '../../server/src/manifest/manifest';
+import { migrationRoute } from '../../server/src/migration/migrationRoute';
+import type { MigrationReport } from '../../server/src/migration/migrationTypes';
+import { bundlePath } from '../../server/src/paths';
+import { withWebGpuInstances } from '../../server/src/probe/deviceInstances';
+import { probeMachine } from '../../server/src/probe/machineProbe';
+import { coordinatorPlacer } from '../../server/src/runtime/coordinatorPlacer';
+import { KernelRuntime } from '../../server/src/runtime/kernelRuntime';
+import { buildTopology } from '../../server/src/topology/buildTopology';
+import { kernelCode } from '../kernels';
+import { percentile, tidy, type BenchContext } from '../method';
+import { MIB, openRaw, type RawBackend } from '../raw';
+
+const quiet: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+
+/** Threads that step: the state is large, the step small, so the kernel runs but the transfer is measured. */
+const GRID: [number, number, number] = [16, 1, 1];
+/** The kernel keeps stepping at this rate while it is moved (a running kernel, leaving the CPU to the copies). */
+const RATE_HZ = 100;
+
+interface Pair {
+  from: string;
+  to: string;
+  fromBackend: BackendName;
+  toBackend: BackendName;
+}
+
+function sizeName(bytes: number): string {
+  return bytes >= 1024 * MIB ? `${bytes / (1024 * MIB)} GiB` : `${bytes / MIB} MiB`;
+}
+
+function backendOf(key: string): BackendName {
+  return key.startsWith('cuda') ? 'cuda' : 'webgpu';
+}
+
+/** One pair of devices per pair of device kinds present: webgpu/webgpu, cuda/webgpu, cuda/cuda. */
+function pairsOf(devices: string[]): Pair[] {
+  const webgpu = devices.filter((d) => d.startsWith('webgpu:'));
+  const cuda = devices.filter((d) => d.startsWith('cuda:'));
+  const pairs: Array<[string, string]> = [];
+  if (webgpu.length >= 2) pairs.push([webgpu[0] as string, webgpu[1] as string]);
+  if (cuda.length >= 1 && webgpu.length >= 1) pairs.push([cuda[0] as string, webgpu[0] as string]);
+  if (cuda.length >= 2) pairs.push([cuda[0] as string, cuda[1] as string]);
+  return pairs.map(([from, to]) => ({ from, to, fromBackend: backendOf(from), toBackend: backendOf(to) }));
+}
+
+/** A runtime running one kernel of `stateBytes` on `pair.from`, with sources for both backends. */
+async function startKernel(
+  pair: Pair,
+  stateBytes: number,
+  probe: Awaited<ReturnType<typeof probeMachine>>,
+): Promise<{ runtime: KernelRuntime; dispose(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ringkernel-bench-migrate-'));
+  writeFileSync(join(dir, 'move.wgsl'), kernelCode('webgpu'));
+  writeFileSync(join(dir, 'move.ptx'), kernelCode('cuda'));
+  const [, index] = pair.from.split(':');
+  const text = JSON.stringify({
+    version: 1,
+    kernels: [
+      {
+        id: 'move',
+        source: pair.fromBackend === 'webgpu' ? 'move.wgsl' : 'move.ptx',
+        sources: { webgpu: 'move.wgsl', cuda: 'move.ptx' },
+        entryPoint: 'step',
+        backend: pair.fromBackend,
+        device: Number(index),
+        stateBytes,
+        grid: GRID,
+        block: [256, 1, 1],
+        rateHz: RATE_HZ,
+      },
+    ],
+  });
+  writeFileSync(join(dir, 'ringkernel.json'), text);
+  const coordinator = new MultiGpuCoordinator();
+  coordinator.syncDevices(probe.reports);
+  const topology = buildTopology(probe.topology);
+  coordinator.setTopology(topology);
+  const runtime = new KernelRuntime({
+    log: quiet,
+    placer: coordinatorPlacer(coordinator),
+    hostScript: bundlePath('deviceHost.js'),
+    stepTimeoutMs: 60_000,
+    checkpointIntervalMs: 0,
+    validate: () => Promise.resolve([]),
+    migrationRoute: (from, to) => migrationRoute(topology, from, to),
+  });
+  try {
+    await runtime.setManifest(parseManifest(text, join(dir, 'ringkernel.json')));
+    const started = await runtime.start();
+    if (started.failed.length > 0)
+      throw new Error(`the kernel did not start on ${pair.from}: ${started.failed.map((f) => f.message).join('; ')}`);
+  } catch (error) {
+    await runtime.dispose();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    runtime,
+    dispose: async () => {
+      await runtime.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function migrationSuite(bench: BenchContext): Promise<void> {
+  const suite = 'migration';
+  const { quick } = bench.plan;
+  const probe = withWebGpuInstances(await probeMachine({}), 2);
+  const devices = probe.reports
+    .filter((r) => r.available)
+    .flatMap((r) => r.devices.map((d) => `${r.backend}:${d.index}`));
+  const pairs = pairsOf(devices);
+  if (pairs.length === 0) {
+    bench.skip(suite, '*', `no two devices to move a kernel between (devices here: ${devices.join(', ') || 'none'})`);
+    return;
+  }
+  const raws = new Map<BackendName, RawBackend>();
+  for (const backend of new Set(pairs.flatMap((p) => [p.fromBackend, p.toBackend]))) {
+    try {
+      raws.set(backend, await openRaw(backend));
+    } catch (error) {
+      bench.skip(suite, `${backend} pairs`, `${backend} cannot run here: ${errorMessage(error)}`);
+    }
+  }
+  const sizes = (quick ? [4, 64] : [4, 64, 256, 1024]).map((mib) => mib * MIB);
+  const moves = quick ? 2 : 4;
+  for (const pair of pairs) {
+    const rawFrom = raws.get(pair.fromBackend);
+    const rawTo = raws.get(pair.toBackend);
+    if (!rawFrom || !rawTo) continue;
+    for (const bytes of sizes) {
+      const label = `${pair.from} ↔ ${pair.to}, ${sizeName(bytes)}`;
+      const transferName = `migration transfer, ${label}`;
+      const pauseName = `migration pause beyond the transfer, ${label}`;
+      const largest = Math.min(rawFrom.largestBuffer, rawTo.largestBuffer);
+      if (bytes > largest) {
+        const small = rawFrom.largestBuffer <= rawTo.largestBuffer ? rawFrom : rawTo;
+        bench.skip(
+          suite,
+          transferName,
+          `${sizeName(bytes)} of state is more than ${small.deviceName} (${small.backend}) holds in one buffer (${sizeName(largest)})`,
+        );
+        continue;
+      }
+      let kernel: Awaited<ReturnType<typeof startKernel>>;
+      try {
+        kernel = await startKernel(pair, bytes, probe);
+      } catch (error) {
+        bench.skip(suite, transferName, errorMessage(error));
+        continue;
+      }
+      const read = rawFrom.read(bytes);
+      const write = rawTo.write(bytes);
+      const pauses = new Map<number, number[]>();
+      const reports: MigrationReport[] = [];
+      let at = pair.from;
+      try {
+        await bench.pair({
+          suite,
+          figures: [{ name: transferName, unit: 'GB/s', bytes }],
+          ours: async (round) => {
+            const legs: number[] = [];
+            const beyond: number[] = [];
+            for (let i = 0; i < moves; i++) {
+              const to = at === pair.from ? pair.to : pair.from;
+              const report = await kernel.runtime.migrate('move', to);
+              if (report.status !== 'migrated') throw new Error(`${label}: ${report.message}`);
+              at = to;
+              const legsMs = bytes / (report.gbPerSecond * 1e6);
+              legs.push(legsMs);
+              beyond.push(Math.max(0, report.pausedMs - legsMs));
+              reports.push(report);
+            }
+            pauses.set(round, beyond);
+            return { [transferName]: legs };
+          },
+          raw: async () => {
+            const slower: number[] = [];
+            for (let i = 0; i < moves; i++) {
+              let started = performance.now();
+              await read.once();
+              const readMs = performance.now() - started;
+              started = performance.now();
+              await write.once();
+              slower.push(Math.max(readMs, performance.now() - started));
+            }
+            return { [transferName]: slower };
+          },
+          detail: () => {
+            const of = (pick: (r: MigrationReport) => number): number => tidy(percentile(reports.map(pick), 0.5));
+            return {
+              from: pair.from,
+              to: pair.to,
+              bytes,
+              routes: [...new Set(reports.map((r) => r.route))],
+              oursP50Ms: {
+                checkpoint: of((r) => r.checkpointMs),
+                transfer: of((r) => r.transferMs),
+                verify: of((r) => r.verifyMs),
+                pause: of((r) => r.pausedMs),
+                total: of((r) => r.totalMs),
+              },
+              verified: reports.every((r) => r.verified),
+            };
+          },
+        });
+        await bench.pair({
+          suite,
+          figures: [{ name: pauseName, unit: 'ms' }],
+          // The same migrations' pauses, round by round, as the transfer figure measured them.
+          ours: (round) => Promise.resolve({ [pauseName]: pauses.get(round) ?? [] }),
+          detail: () => ({
+            targetMs: 5,
+            pauseP50Ms: tidy(
+              percentile(
+                reports.map((r) => r.pausedMs),
+                0.5,
+              ),
+            ),
+            verifyP50Ms: tidy(
+              percentile(
+                reports.map((r) => r.verifyMs),
+                0.5,
+              ),
+            ),
+          }),
+        });
+      } finally {
+        read.destroy();
+        write.destroy();
+        await kernel.dispose();
+      }
+    }
+  }
+}

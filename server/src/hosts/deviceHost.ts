@@ -20,6 +20,7 @@ import {
   NO_PEER_ACCESS_ARGUMENT,
   type BufferRange,
   type HostDeliver,
+  type HostLoopInfo,
   type HostLoopMessages,
   type InboxDelivery,
   type StateTransferResult,
@@ -128,6 +129,11 @@ export class DeviceHost implements KernelHost {
   /** The inboxes delivered to `kernel` that no step consumed, taken out of the host. */
   takeMailbox(kernel: number): Promise<{ inboxes: InboxDelivery[] }> {
     return this.call('takeMailbox', { kernel });
+  }
+
+  /** The step loops the host process runs now (its own account, not this supervisor's). */
+  runningLoops(): Promise<{ loops: HostLoopInfo[] }> {
+    return this.call('runningLoops', {});
   }
 
   devices(): Promise<DeviceInfo[]> {

@@ -178,6 +178,7 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes): 
     exportState: ({ buffer, bytes, file }) => exportState(backend, buffer, bytes, file, readScratch),
     importState: ({ buffer, bytes, file, verify }) => importState(backend, buffer, bytes, file, verify, scratch),
     takeMailbox: ({ kernel }) => ({ inboxes: mailboxes.drain(kernel) }),
+    runningLoops: () => ({ loops: loops.running() }),
   };
 }
 

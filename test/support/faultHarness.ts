@@ -94,9 +94,14 @@ export function inject(pid: number, signal: FaultSignal): void {
   if (signal === 'SIGSTOP') stopped.add(pid);
 }
 
-/** Kills what this harness stopped and nobody killed (a stalled host the watchdog never saw). */
-export function releaseStopped(): void {
-  for (const pid of stopped) {
+/**
+ * At the end of a suite, after the runtime was disposed: kills what this harness stopped and
+ * nobody killed, and any device host still running (one the runtime lost track of would keep
+ * this process alive). Returns the pids of the hosts that were still there.
+ */
+export function releaseAll(): number[] {
+  const left = deviceHostChildren().map((child) => child.pid);
+  for (const pid of new Set([...stopped, ...left])) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
@@ -104,6 +109,7 @@ export function releaseStopped(): void {
     }
   }
   stopped.clear();
+  return left;
 }
 
 // ---- shared-memory files ----

@@ -21,8 +21,8 @@ import { distFile } from './repo';
 
 /** A step silent this long restarts its host (a SIGSTOP is caught this fast while a loop runs). */
 export const FAULT_STEP_TIMEOUT_MS = 1_500;
-/** A request unanswered this long restarts its host (a SIGSTOP while no loop runs). */
-export const FAULT_REQUEST_TIMEOUT_MS = 6_000;
+/** A request unanswered this long restarts its host (a SIGSTOP while no loop runs); opening a device on a loaded 2-core machine took over 6 s. */
+export const FAULT_REQUEST_TIMEOUT_MS = 15_000;
 
 const quiet: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 

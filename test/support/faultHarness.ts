@@ -214,13 +214,18 @@ export interface FaultCheck {
 /**
  * Waits for every kernel to settle (running, its loop in exactly one host: the one the runtime
  * names), then checks it. `checkpointSteps` are each kernel's checkpoint steps known from before
- * the fault: its state must not be older. `outcomes` are the reload outcomes since the fault.
+ * the fault: its state must not be older. `outcomes` gives the reload outcomes since the fault
+ * (asked once the kernels settled, so the recoveries are in).
  */
 export async function checkAfterFault(
   runtime: KernelRuntime,
   checkpointSteps: ReadonlyMap<string, number>,
-  outcomes: readonly ReloadOutcome[],
-  options: { timeoutMs?: number } = {},
+  outcomes: () => readonly ReloadOutcome[],
+  options: {
+    timeoutMs?: number;
+    /** Whether a kernel's state agrees with its step (default: the counter kernel's words). */
+    consistent?: (kernelId: string, state: Uint8Array, step: number) => boolean;
+  } = {},
 ): Promise<FaultCheck> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const check: FaultCheck = {
@@ -273,7 +278,9 @@ export async function checkAfterFault(
   for (const view of views) {
     if (check.lost.includes(view.id)) continue;
     const snapshot = await runtime.readState(view.id);
-    const counted = counterState(snapshot.state, snapshot.step);
+    const counted = options.consistent
+      ? { consistent: options.consistent(view.id, snapshot.state, snapshot.step), detail: `step ${snapshot.step}` }
+      : counterState(snapshot.state, snapshot.step);
     const floor = checkpointSteps.get(view.id) ?? 0;
     if (!counted.consistent || snapshot.step < floor) {
       check.older.push(view.id);
@@ -281,7 +288,7 @@ export async function checkAfterFault(
     }
     check.kernels.set(view.id, { device: view.device ?? '?', step: snapshot.step });
   }
-  for (const outcome of outcomes) {
+  for (const outcome of outcomes()) {
     if (outcome.rerun) {
       // A restore never starts from before the checkpoint known before the fault.
       const floor = checkpointSteps.get(outcome.kernelId) ?? 0;

@@ -91,7 +91,7 @@ async function migrateWithFault(
   assert.ok(fired, `the migration entered ${phase}: ${report.status} at ${report.failedPhase ?? "-"}: ${report.message}`);
   const victimPid = await fired;
   const switched = report.status === 'migrated' || (report.failedPhase !== undefined && MIGRATION_PHASES.indexOf(report.failedPhase) >= SWITCH);
-  const check = await checkAfterFault(f.runtime, new Map([['counter', floor]]), f.outcomes.slice(seen));
+  const check = await checkAfterFault(f.runtime, new Map([['counter', floor]]), () => f.outcomes.slice(seen));
   const where = check.kernels.get('counter')?.device;
   ledger.record(point, check, { restarts: victimPid === sourcePid && f.runtime.views()[0]?.hostPid !== sourcePid ? 1 : 0 });
   assertClean(check, point);

@@ -75,7 +75,7 @@ async function reloadWithFault(point: string, phase: ReloadPhase, signal: FaultS
     ['reloaded', 'autoRolledBack', 'failed'].includes(outcome.status),
     `a reload with a fault at ${phase} ends reloaded, rolled back or failed with why, not ${outcome.status}: ${outcome.message}`,
   );
-  const check = await checkAfterFault(f.runtime, new Map([['counter', floor]]), f.outcomes.slice(seen));
+  const check = await checkAfterFault(f.runtime, new Map([['counter', floor]]), () => f.outcomes.slice(seen));
   const restarted = f.runtime.views()[0]?.hostPid !== pid ? 1 : 0;
   ledger.record(point, check, { restarts: restarted });
   assertClean(check, point);
@@ -118,7 +118,7 @@ test('reload: a version that hangs in its first step is rolled back from the che
   assert.equal(outcome.status, 'autoRolledBack', outcome.message);
   assert.ok(outcome.rerun && outcome.rerun.fromStep >= floor, `rolled back from its swap checkpoint: ${outcome.message}`);
   assert.equal(f.runtime.views()[0]?.version, before, 'the version before runs again');
-  const check = await checkAfterFault(f.runtime, new Map([['counter', floor]]), f.outcomes.slice(seen));
+  const check = await checkAfterFault(f.runtime, new Map([['counter', floor]]), () => f.outcomes.slice(seen));
   ledger.record('hanging version', check, { restarts: f.runtime.views()[0]?.hostPid !== pid ? 1 : 0 });
   assertClean(check, 'a hanging version');
   // Put the counter's code back for the tests after this one.

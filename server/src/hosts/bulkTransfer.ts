@@ -145,3 +145,40 @@ export function removeLeftovers(ownerPid: number): void {
     }
   }
 }
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, owned by someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+let orphansRemoved = false;
+
+/**
+ * Removes the bulk files of server processes that no longer exist (once per process). A server
+ * killed while a device host's transfer was in flight leaves that file; its own cleanup
+ * (removeLeftovers) never ran, so the next server does it (found by the server-restart fault test).
+ */
+export function removeOrphanedFiles(): void {
+  if (orphansRemoved) return;
+  orphansRemoved = true;
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const owner = /^ringkernel-bulk-(\d+)-/.exec(name)?.[1];
+    if (owner === undefined || Number(owner) === process.pid || processExists(Number(owner))) continue;
+    try {
+      unlinkSync(join(folder, name));
+    } catch {
+      /* taken meanwhile */
+    }
+  }
+}

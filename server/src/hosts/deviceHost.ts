@@ -15,7 +15,7 @@ import { GpuError } from '../backends/gpuError';
 import type { ControlBlock } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import { bundlePath } from '../paths';
-import { fromPayload, removeLeftovers, toPayload } from './bulkTransfer';
+import { fromPayload, removeLeftovers, removeOrphanedFiles, toPayload } from './bulkTransfer';
 import {
   NO_PEER_ACCESS_ARGUMENT,
   type BufferRange,
@@ -345,6 +345,8 @@ export class DeviceHost implements KernelHost {
 
   private ensureStarted(): ChildProcess {
     if (this.child) return this.child;
+    // What a killed server's hosts left in flight is nobody's to read any more.
+    removeOrphanedFiles();
     const script = this.options.script ?? bundlePath('deviceHost.js');
     const peerAccess = this.options.peerAccess?.() ?? true;
     const child = fork(

@@ -85,6 +85,16 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Waits until a faulted host process is gone (a stalled one once its watchdog killed it), so the
+ * checks look at the aftermath, not at the moment before a delayed fault took effect.
+ */
+export async function faultTookEffect(pid: number): Promise<void> {
+  await pollUntil(`device host ${pid} to be gone after its fault`, () => (processAlive(pid) ? undefined : true), {
+    timeoutMs: 60_000,
+  });
+}
+
 /** Processes this harness stopped: continued or killed at the end, so none outlives the test. */
 const stopped = new Set<number>();
 
@@ -318,7 +328,7 @@ export function assertClean(check: FaultCheck, point: string): void {
 
 export interface LedgerRow {
   injected: number;
-  /** Faults that were answered by a restart of the host (the fault took effect). */
+  /** Faults that took effect: the faulted host process was gone afterwards (a stalled one killed by its watchdog). */
   restarts: number;
   lost: number;
   twice: number;
@@ -366,7 +376,7 @@ export class FaultLedger {
       const messages =
         r.messagesLost !== undefined ? `, ${r.messagesLost} messages lost, ${r.duplicates ?? 0} duplicated` : '';
       return (
-        `fault ${this.suite} ${point}: ${r.injected} injected, ${r.restarts} host restarts, ${r.lost} kernels lost, ` +
+        `fault ${this.suite} ${point}: ${r.injected} injected, ${r.restarts} took effect (host gone), ${r.lost} kernels lost, ` +
         `${r.twice} running twice, ${r.older} older than their checkpoint, ${r.rerunSteps} steps re-run, ` +
         `${r.leftovers} files left, ${r.strayHosts} stray hosts${messages}`
       );

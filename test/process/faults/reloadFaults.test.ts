@@ -15,6 +15,7 @@ import {
   counterVersion,
   faultRuns,
   faultSeed,
+  faultTookEffect,
   inject,
   releaseAll,
   seededChooser,
@@ -61,16 +62,19 @@ async function reloadWithFault(point: string, phase: ReloadPhase, signal: FaultS
   assert.ok(pid, 'the kernel has a host process');
   const seen = f.outcomes.length;
   let fired = false;
+  let landed: Promise<void> = Promise.resolve();
   f.onReloadPhase = (_id, entered) => {
     if (entered !== phase || fired) return;
     fired = true;
     if (delayMs === 0) inject(pid, signal);
-    else setTimeout(() => inject(pid, signal), delayMs);
+    else landed = new Promise((resolve) => setTimeout(() => resolve(inject(pid, signal)), delayMs));
   };
   writeFileSync(f.sourceOf('counter'), counterVersion(++version));
   const outcome = await f.runtime.reload('counter');
   f.onReloadPhase = undefined;
   assert.ok(fired, `the reload entered ${phase}`);
+  await landed;
+  await faultTookEffect(pid);
   assert.ok(
     ['reloaded', 'autoRolledBack', 'failed'].includes(outcome.status),
     `a reload with a fault at ${phase} ends reloaded, rolled back or failed with why, not ${outcome.status}: ${outcome.message}`,

@@ -21,6 +21,7 @@ import {
   NO_PEER_ACCESS_ARGUMENT,
   type BufferRange,
   type HostDeliver,
+  type HostLoopInfo,
   type HostLoopMessages,
   type InboxDelivery,
   type StateChunkReady,
@@ -176,6 +177,11 @@ export class DeviceHost implements KernelHost {
   /** The inboxes delivered to `kernel` that no step consumed, taken out of the host. */
   takeMailbox(kernel: number): Promise<{ inboxes: InboxDelivery[] }> {
     return this.call('takeMailbox', { kernel });
+  }
+
+  /** The step loops the host process runs now (its own account, not this supervisor's). */
+  runningLoops(): Promise<{ loops: HostLoopInfo[] }> {
+    return this.call('runningLoops', {});
   }
 
   devices(): Promise<DeviceInfo[]> {
@@ -453,6 +459,9 @@ export class DeviceHost implements KernelHost {
 
   private ensureStarted(): ChildProcess {
     if (this.child) return this.child;
+    // What a killed server left in shared memory is nobody's to read any more (transferRegions()
+    // removes it when this process's pool is made, before the first host starts).
+    transferRegions();
     const script = this.options.script ?? bundlePath('deviceHost.js');
     const peerAccess = this.options.peerAccess?.() ?? true;
     const child = fork(

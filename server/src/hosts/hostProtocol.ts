@@ -147,6 +147,18 @@ export interface HostOperations {
    * leaving this host: stopped, or migrated), oldest first; the host forgets them.
    */
   takeMailbox: { args: { kernel: number }; result: { inboxes: InboxDelivery[] } };
+  /** The step loops running in this host now, as the host knows them (tests compare them with the server's view). */
+  runningLoops: { args: Record<string, never>; result: { loops: HostLoopInfo[] } };
+}
+
+/** One running step loop, as the host reports it. */
+export interface HostLoopInfo {
+  loop: number;
+  /** The kernel's label (its id) and its index (kernel_index). */
+  kernel: string;
+  index: number;
+  /** Its next step number. */
+  step: number;
 }
 
 /** Argument of a device host started with `ringkernel.enableP2P` off: copies between devices go through the host. */

@@ -137,14 +137,17 @@ export function transferRegions(): TransferRegions {
   if (!shared) {
     const pool = new TransferRegions();
     shared = pool;
-    removeDeadOwnersRegions();
+    removeOrphanedFiles();
     process.once('exit', () => pool.dispose());
   }
   return shared;
 }
 
-/** Regions of server processes that are gone (killed before their exit handler ran). */
-function removeDeadOwnersRegions(): void {
+/**
+ * Removes the regions of server processes that are gone (killed before their exit handler ran),
+ * keeping those of living owners (found by test/process/faults/serverRestartFaults.test.ts).
+ */
+export function removeOrphanedFiles(): void {
   let names: string[];
   try {
     names = readdirSync(BULK_FOLDER);

@@ -152,10 +152,15 @@ export class KernelMigrator {
       this.options.records.moved(subject.id, from, to);
 
       enter('resuming');
-      await subject.resumeTarget();
-      report.pausedMs = performance.now() - paused;
+      try {
+        await subject.resumeTarget();
+      } finally {
+        // The kernel lives on the target now, whether or not it resumed there: the source goes
+        // either way (a target that failed to resume recovers there, not on the source).
+        report.pausedMs = performance.now() - paused;
+        await subject.freeSource(source).catch(() => undefined);
+      }
       report.status = 'migrated';
-      await subject.freeSource(source).catch(() => undefined);
       return this.finish(report, started, undefined, false, legsMs);
     } catch (error) {
       const failure = error instanceof MigrationError ? error : new MigrationError(phase, errorMessage(error));

@@ -16,6 +16,7 @@ import {
   describeFailure,
   recoveredMessage,
   rejectedMessage,
+  rerunText,
   swappedMessage,
   tooManyFailuresMessage,
 } from './reloadMessages';
@@ -27,6 +28,7 @@ import {
   now,
   runReloadPhases,
   validatePhase,
+  type ReloadPhaseListener,
 } from './reloadPhases';
 import { ReloadQueue, type EarlyCompile, type ReloadRequest } from './reloadQueue';
 import { RecoveryPolicy } from './recoveryPolicy';
@@ -65,6 +67,8 @@ export interface HotReloadDependencies {
   /** Every outcome, whoever asked for it (save, command, the manager itself). */
   notify(outcome: ReloadOutcome): void;
   log: Logger;
+  /** Hears each phase of every reload as it is entered (a test hook: fault injection). */
+  onPhase?: ReloadPhaseListener;
 }
 
 export class HotReloadManager {
@@ -101,6 +105,7 @@ export class HotReloadManager {
     const discard = (): void => discardEarly(early);
     let validateMs = 0;
     if (this.config.validateBeforeSwap) {
+      this.deps.onPhase?.(kernel.id, 'validate');
       const errors = await validatePhase(kernel, source, early, this.deps.validate);
       validateMs = now() - startedAt;
       if (errors.length > 0) {
@@ -257,7 +262,14 @@ export class HotReloadManager {
     options: { keepFallback: boolean; rollback: boolean; early?: EarlyCompile | undefined },
   ): Promise<ReloadOutcome> {
     const from = kernel.version;
-    const result = await runReloadPhases(kernel, target, startedAt, validateMs, options, this.deps.log);
+    const result = await runReloadPhases(
+      kernel,
+      target,
+      startedAt,
+      validateMs,
+      { ...options, onPhase: this.deps.onPhase },
+      this.deps.log,
+    );
     // The new version did not run: put the one before back, from the checkpoint.
     if (!result.ok) return this.rollBackAutomatically(kernel, from, target, result.checkpoint, result.error);
     const { timings, restored, checkpoint } = result;
@@ -289,14 +301,16 @@ export class HotReloadManager {
     this.counters.automaticRollbacks++;
     if (kernel.fallback?.number === good.number) kernel.popFallback();
     const what = describeFailure(error);
+    const rerun = { fromStep: checkpoint?.step ?? 0, reachedStep: kernel.step };
     kernel.beginRecovery();
     try {
       await kernel.restart(good, checkpoint);
       kernel.keepRollbackPoint(checkpoint);
       return this.finish(kernel, 'autoRolledBack', {
-        message: autoRolledBackMessage(kernel.id, bad.number, good.number, what, checkpoint),
+        message: autoRolledBackMessage(kernel.id, bad.number, good.number, what, checkpoint) + rerunText(rerun),
         from: bad,
         statePreserved: checkpoint !== undefined,
+        rerun,
       });
     } catch (recoveryError) {
       kernel.fail(`v${bad.number} ${what}, and v${good.number} could not be restored: ${errorMessage(recoveryError)}`);
@@ -336,12 +350,15 @@ export class HotReloadManager {
       );
     }
     const checkpoint = kernel.lastCheckpoint;
+    // Read before the restart: the lost kernel's last reported step (a lower bound of what it ran).
+    const rerun = { fromStep: checkpoint?.step ?? 0, reachedStep: kernel.step };
     try {
       await kernel.restart(current, checkpoint);
       this.counters.recoveries++;
       return this.finish(kernel, 'recovered', {
-        message: recoveredMessage(kernel.id, current.number, checkpoint, reason),
+        message: recoveredMessage(kernel.id, current.number, checkpoint, reason) + rerunText(rerun),
         statePreserved: checkpoint !== undefined,
+        rerun,
       });
     } catch (error) {
       const message = `${kernel.id} could not be recovered after "${reason}": ${errorMessage(error)}`;
@@ -366,6 +383,7 @@ export class HotReloadManager {
       errors?: string[];
       from?: KernelVersion;
       statePreserved?: boolean;
+      rerun?: { fromStep: number; reachedStep: number };
     },
   ): ReloadOutcome {
     const toVersion = kernel.state === 'stopped' && kernel.step === 0 ? 0 : safeVersion(kernel);
@@ -382,6 +400,7 @@ export class HotReloadManager {
     };
     if (details.timings) outcome.timings = details.timings;
     if (details.errors) outcome.errors = details.errors;
+    if (details.rerun) outcome.rerun = details.rerun;
     kernel.recordOutcome(outcome);
     this.deps.notify(outcome);
     return outcome;

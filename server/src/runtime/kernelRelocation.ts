@@ -85,7 +85,7 @@ export function relocationSubject(
       const step = await kernel.beginMigration();
       return { source: kernel.deviceKernel(), step };
     },
-    resumeSource: () => kernel.resume(),
+    resumeSource: () => kernel.resumeOrRecover(`${from}, where its migration left it`),
     switchTo: (target) => {
       const prepared = target as Prepared;
       kernel.relocate(prepared);
@@ -94,7 +94,7 @@ export function relocationSubject(
     resumeTarget: async () => {
       // After the switch and before the first step on the target: nothing sent to the kernel is lost.
       await hosts.messagesFollow(kernel.id, kernel.location.key, kernel.host);
-      await kernel.resume();
+      await kernel.resumeOrRecover(`${kernel.location.key} after its migration`);
     },
     freeSource: async (source) => {
       try {

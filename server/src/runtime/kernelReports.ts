@@ -161,6 +161,11 @@ export interface ReloadOutcome {
   message: string;
   /** Compiler errors ("file:line:col: message"), for a rejected version. */
   errors?: string[];
+  /**
+   * A recovery or automatic rollback: it resumed at `fromStep` (its checkpoint's; 0 without one)
+   * after having reached at least `reachedStep`, so steps fromStep + 1 to reachedStep run again.
+   */
+  rerun?: { fromStep: number; reachedStep: number };
   /** ISO time the outcome was reached. */
   at: string;
 }

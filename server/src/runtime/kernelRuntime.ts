@@ -35,6 +35,8 @@ import { replaceLostKernel } from './deviceLoss';
 import { controlStepWord } from '../checkpoint/chunkPayloads';
 import type { KernelCheckpoint as Checkpoint } from '../checkpoint/kernelCheckpoint';
 import type { GpuTopology } from '../topology/gpuTopology';
+import type { HostLoopInfo } from '../hosts/hostProtocol';
+import type { ReloadPhaseListener } from './reloadPhases';
 
 /** A kernel's backend is missing on this machine: a fact about the machine, said once, not a failure to alarm about. */
 export class BackendUnavailable extends Error {
@@ -79,6 +81,8 @@ export interface KernelRuntimeOptions {
   placer: KernelPlacer;
   /** A step that takes longer restarts its host (default 5000). */
   stepTimeoutMs?: number;
+  /** A device-host request (not a step) that takes longer restarts its host (default 60000: opening a device can take seconds). */
+  requestTimeoutMs?: number;
   /** WebGPU device hosts per device; more kernels share them round-robin (default 4, see hostPool.ts). */
   maxHostsPerDevice?: number;
   /** How often running kernels are checkpointed; 0 = only at reloads and stops (default 10 s). */
@@ -102,6 +106,17 @@ export interface KernelRuntimeOptions {
   onCheckpointProblem?(message: string): void;
   /** A WebGPU device whose hosts die this often within a minute (no hung kernel blamed) is lost (default 3). */
   deviceRestartsPerMinute?: number;
+  /** Hears each phase of every reload as it is entered (a test hook: fault injection kills a host there). */
+  onReloadPhase?: ReloadPhaseListener;
+}
+
+/** One device host as it reports itself: its process and the step loops it runs (hostReport). */
+export interface HostReport {
+  backend: BackendName;
+  /** WebGPU: the device instance it opened. */
+  instance: number;
+  pid: number | undefined;
+  loops: HostLoopInfo[];
 }
 
 export interface StartResult {
@@ -188,6 +203,7 @@ export class KernelRuntime {
       {
         validate: options.validate,
         log: options.log,
+        ...(options.onReloadPhase ? { onPhase: options.onReloadPhase } : {}),
         notify: (outcome) => {
           const line = `${outcome.status}: ${outcome.message}${outcome.timings ? ` [${describeTimings(outcome.timings)}]` : ''}`;
           if (
@@ -499,6 +515,26 @@ export class KernelRuntime {
     return this.delivery.messagesFollow(id, deviceKey, host);
   }
 
+  /**
+   * Every device host the runtime holds, with the loops its process says it runs (asked, not
+   * remembered): checks that no kernel runs twice or nowhere compare it with views(). A host that
+   * does not answer is listed without loops and with its error.
+   */
+  async hostReport(): Promise<(HostReport & { error?: string })[]> {
+    const hosts = new Set<DeviceHost>(this.webgpuHosts.hosts());
+    if (this.cudaHost) hosts.add(this.cudaHost);
+    return Promise.all(
+      [...hosts].map(async (host) => {
+        const base = { backend: host.backend, instance: host.instance, pid: host.pid };
+        try {
+          return { ...base, loops: (await host.runningLoops()).loops };
+        } catch (error) {
+          return { ...base, loops: [], error: errorMessage(error) };
+        }
+      }),
+    );
+  }
+
   /** Kills the device hosts (their kernels with them) and forgets the placements. */
   /**
    * The server is going away (a restart, the window closing). With a checkpoint folder, every
@@ -792,6 +828,7 @@ export class KernelRuntime {
       backend,
       log: this.options.log,
       stepTimeoutMs: this.options.stepTimeoutMs ?? 5_000,
+      ...(this.options.requestTimeoutMs !== undefined ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
       peerAccess: () => this.options.enableP2P ?? true,
       ...(this.options.hostScript ? { script: this.options.hostScript } : {}),
       ...(backend === 'webgpu' ? { instance: device } : {}),

@@ -326,6 +326,20 @@ export class ManagedKernel {
     this.events.changed();
   }
 
+  /**
+   * A migration's resume, on the target after the switch or back on the source after a failure:
+   * when the kernel's first step there does not come (its host died), the runtime recovers it
+   * where it now lives, since no one else will (the migrator only reports the failure).
+   */
+  async resumeOrRecover(where: string): Promise<void> {
+    try {
+      await this.resume();
+    } catch (error) {
+      this.lost(`it did not resume on ${where}: ${errorMessage(error)}`);
+      throw error;
+    }
+  }
+
   // ---- the phases of a hot reload, in the order HotReloadManager runs them ----
 
   /** running → reloading (compiling): a reload or rollback begins; the old version keeps stepping until the drain. */

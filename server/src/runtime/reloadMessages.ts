@@ -61,6 +61,15 @@ export function autoRolledBackMessage(
   return `${kernelId} v${bad} ${what}; rolled back to v${good} ${from}`;
 }
 
+/** Which steps run again after a restore from an older checkpoint ("" when none do). */
+export function rerunText(rerun: { fromStep: number; reachedStep: number }): string {
+  const count = rerun.reachedStep - rerun.fromStep;
+  if (count <= 0) return '';
+  return count === 1
+    ? `; step ${rerun.reachedStep} runs again`
+    : `; steps ${rerun.fromStep + 1} to ${rerun.reachedStep} run again (${count} steps)`;
+}
+
 export function recoveredMessage(
   kernelId: string,
   version: number,

@@ -26,6 +26,13 @@ export class CompileFailed extends Error {
 
 export const now = (): number => performance.now();
 
+/** The phases of a reload in order (the names the onPhase hook hears; `restore` is entered even when the buffers survived). */
+export const RELOAD_PHASES = ['validate', 'compile', 'drain', 'checkpoint', 'swap', 'restore', 'resume'] as const;
+export type ReloadPhase = (typeof RELOAD_PHASES)[number];
+
+/** Hears each phase of a reload as it is entered (fault-injection tests kill a device host there). */
+export type ReloadPhaseListener = (kernelId: string, phase: ReloadPhase) => void;
+
 /** Starts compiling `source` on the kernel's device beside validation; undefined when there is nothing to compile. */
 export function compileEarly(kernel: ManagedKernel, source: KernelSource): EarlyCompile | undefined {
   const generation = kernel.generation;
@@ -111,9 +118,15 @@ export async function runReloadPhases(
   target: KernelVersion,
   startedAt: number,
   validateMs: number,
-  options: { keepFallback: boolean; rollback: boolean; early?: EarlyCompile | undefined },
+  options: {
+    keepFallback: boolean;
+    rollback: boolean;
+    early?: EarlyCompile | undefined;
+    onPhase?: ReloadPhaseListener | undefined;
+  },
   log: Logger,
 ): Promise<PhasesResult> {
+  const enter = (name: ReloadPhase): void => options.onPhase?.(kernel.id, name);
   let phase = now();
   const lap = (): number => {
     const t = now();
@@ -122,6 +135,7 @@ export async function runReloadPhases(
     return ms;
   };
   kernel.beginReload();
+  enter('compile');
   let handle: CompiledKernelHandle | undefined;
   let compileMs: number;
   let drainMs: number;
@@ -149,14 +163,17 @@ export async function runReloadPhases(
       }
       compileMs = lap();
     }
+    enter('drain');
     await kernel.drain();
     drainMs = lap();
+    enter('checkpoint');
     pending = kernel.beginCheckpoint();
     // The checkpoint's copy is queued on the device ahead of the new version's first step; its
     // bytes cross into this process while that version starts, so the reload does not wait for
     // them, yet they are there if that version hangs.
     pending.catch(() => undefined);
     if (options.rollback) kernel.popFallback();
+    enter('swap');
     old = kernel.swap(handle, target, { keepFallback: options.keepFallback });
     swapMs = lap();
   } catch (error) {
@@ -179,8 +196,10 @@ export async function runReloadPhases(
   let resumeMs: number;
   let totalMs: number;
   try {
+    enter('restore');
     if (!kernel.alive) restored = await kernel.restore(await arrived, target);
     restoreMs = lap();
+    enter('resume');
     await kernel.resume();
     resumeMs = lap();
     totalMs = now() - startedAt;

@@ -254,6 +254,7 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes, c
         scratch,
       ),
     takeMailbox: ({ kernel }) => ({ inboxes: mailboxes.drain(kernel) }),
+    runningLoops: () => ({ loops: loops.running() }),
   };
 }
 

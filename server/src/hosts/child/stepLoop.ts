@@ -8,7 +8,7 @@
 import type { GpuBackend, StepLaunch } from '../../backends/backend';
 import { GpuError } from '../../backends/gpuError';
 import type { ControlBlock } from '../../abi/kernelAbi';
-import type { HostLoopFailed, HostLoopMessages, HostLoopProgress, SentStep } from '../hostProtocol';
+import type { HostLoopFailed, HostLoopInfo, HostLoopMessages, HostLoopProgress, SentStep } from '../hostProtocol';
 import type { Mailboxes } from './mailboxes';
 import type { SerialQueue } from './serialQueue';
 import { runStep } from './stepRunner';
@@ -123,6 +123,13 @@ export class StepLoops {
    */
   stepOf(id: number): number | undefined {
     return this.loops.get(id)?.step;
+  }
+
+  /** The loops stepping now (stopped ones are kept for stopLoop's answer, and left out here). */
+  running(): HostLoopInfo[] {
+    return [...this.loops.values()]
+      .filter((loop) => loop.running)
+      .map((loop) => ({ loop: loop.id, kernel: loop.launch.kernel.label, index: loop.control.kernelIndex, step: loop.step }));
   }
 
   private halt(loop: Loop): void {

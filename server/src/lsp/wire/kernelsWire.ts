@@ -90,6 +90,8 @@ export interface ReloadOutcome {
   message: string;
   /** Compiler errors ("file:line:col: message"), for a rejected version. */
   errors?: string[];
+  /** A recovery or automatic rollback: the checkpoint's step it resumed from, and the step the kernel had reached. */
+  rerun?: { fromStep: number; reachedStep: number };
   /** ISO time the outcome was reached. */
   at: string;
 }

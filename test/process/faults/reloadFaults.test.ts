@@ -1,0 +1,147 @@
+// Faults during each phase of a hot reload (runtime/reloadPhases.ts): the kernel's device host is
+// killed (SIGKILL) or stalled (SIGSTOP, until a watchdog kills it) as the phase is entered, and a
+// new version that hangs in its first step is a fault inside the kernel. After each: the kernel
+// runs, in one host, the one the runtime names; its state is its last checkpoint's or newer and
+// agrees with its step count; the steps re-run are reported; no shared-memory file is left.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { RELOAD_PHASES, type ReloadPhase } from '../../../server/src/runtime/reloadPhases';
+import {
+  FaultLedger,
+  HANGING_COUNTER_WGSL,
+  assertClean,
+  checkAfterFault,
+  counterVersion,
+  faultRuns,
+  faultSeed,
+  faultTookEffect,
+  inject,
+  releaseAll,
+  seededChooser,
+  type FaultSignal,
+} from '../../support/faultHarness';
+import { startFaultRuntime, webgpuSkipReason, type FaultRuntime } from '../../support/faultRuntime';
+import { pollUntil } from '../../support/poll';
+
+const ledger = new FaultLedger('reload');
+let h: FaultRuntime | undefined;
+let skip: string | undefined;
+let version = 1;
+
+before(async () => {
+  skip = await webgpuSkipReason();
+  if (!skip) h = await startFaultRuntime();
+});
+
+after(async () => {
+  ledger.print();
+  await h?.dispose();
+  const left = releaseAll();
+  if (left.length > 0) console.log(`device hosts still running after the runtime was disposed (killed): ${left.join(', ')}`);
+});
+
+/** Waits until the kernel steps, then takes a checkpoint (readState) and returns its step: the floor. */
+async function checkpointFloor(f: FaultRuntime): Promise<number> {
+  const start = f.runtime.views()[0]?.step ?? 0;
+  await pollUntil('the counter steps', () => ((f.runtime.views()[0]?.step ?? 0) > start + 3 ? true : undefined), {
+    timeoutMs: 30_000,
+  });
+  return (await f.runtime.readState('counter')).step;
+}
+
+/**
+ * Reloads a new version of the counter with `signal` sent to its host when `phase` is entered
+ * (`delayMs` later, for the random runs), then checks and records the aftermath.
+ */
+async function reloadWithFault(point: string, phase: ReloadPhase, signal: FaultSignal, delayMs = 0): Promise<void> {
+  const f = h;
+  assert.ok(f);
+  const floor = await checkpointFloor(f);
+  const pid = f.runtime.views()[0]?.hostPid;
+  assert.ok(pid, 'the kernel has a host process');
+  const seen = f.outcomes.length;
+  let fired = false;
+  let landed: Promise<void> = Promise.resolve();
+  f.onReloadPhase = (_id, entered) => {
+    if (entered !== phase || fired) return;
+    fired = true;
+    if (delayMs === 0) inject(pid, signal);
+    else landed = new Promise((resolve) => setTimeout(() => resolve(inject(pid, signal)), delayMs));
+  };
+  writeFileSync(f.sourceOf('counter'), counterVersion(++version));
+  const outcome = await f.runtime.reload('counter');
+  f.onReloadPhase = undefined;
+  assert.ok(fired, `the reload entered ${phase}`);
+  await landed;
+  await faultTookEffect(pid);
+  assert.ok(
+    ['reloaded', 'autoRolledBack', 'failed'].includes(outcome.status),
+    `a reload with a fault at ${phase} ends reloaded, rolled back or failed with why, not ${outcome.status}: ${outcome.message}`,
+  );
+  const check = await checkAfterFault(f.runtime, new Map([['counter', floor]]), () => f.outcomes.slice(seen));
+  const restarted = f.runtime.views()[0]?.hostPid !== pid ? 1 : 0;
+  ledger.record(point, check, { restarts: restarted });
+  assertClean(check, point);
+  assert.equal(restarted, 1, `the ${signal} at ${phase} restarted the host`);
+  // Whatever came back from a checkpoint says which steps it re-ran.
+  for (const recovered of f.outcomes.slice(seen).filter((o) => o.status === 'recovered' || o.status === 'autoRolledBack')) {
+    assert.ok(recovered.rerun, `${recovered.status} reports the steps re-run: ${recovered.message}`);
+    assert.ok(recovered.rerun.fromStep >= floor, `restored from step ${recovered.rerun.fromStep}, not before the checkpoint at ${floor}`);
+  }
+}
+
+// SIGSTOP where the loop watchdog catches it (a loop runs: validate, compile, drain) and at one
+// phase where only the request limit does (checkpoint: 15 s each); SIGKILL everywhere.
+const STALLED: readonly ReloadPhase[] = ['validate', 'compile', 'drain', 'checkpoint'];
+
+for (const phase of RELOAD_PHASES) {
+  test(`reload: SIGKILL of the kernel's host at ${phase}`, { timeout: 90_000 }, async (t) => {
+    if (skip) return t.skip(skip);
+    await reloadWithFault(`${phase} SIGKILL`, phase, 'SIGKILL');
+  });
+}
+
+for (const phase of STALLED) {
+  test(`reload: SIGSTOP of the kernel's host at ${phase} (the watchdog kills it)`, { timeout: 90_000 }, async (t) => {
+    if (skip) return t.skip(skip);
+    await reloadWithFault(`${phase} SIGSTOP`, phase, 'SIGSTOP');
+  });
+}
+
+test('reload: a version that hangs in its first step is rolled back from the checkpoint at the swap', { timeout: 90_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  const f = h;
+  assert.ok(f);
+  const floor = await checkpointFloor(f);
+  const pid = f.runtime.views()[0]?.hostPid;
+  const before = f.runtime.views()[0]?.version ?? 0;
+  const seen = f.outcomes.length;
+  writeFileSync(f.sourceOf('counter'), HANGING_COUNTER_WGSL);
+  const outcome = await f.runtime.reload('counter');
+  assert.equal(outcome.status, 'autoRolledBack', outcome.message);
+  assert.ok(outcome.rerun && outcome.rerun.fromStep >= floor, `rolled back from its swap checkpoint: ${outcome.message}`);
+  assert.equal(f.runtime.views()[0]?.version, before, 'the version before runs again');
+  const check = await checkAfterFault(f.runtime, new Map([['counter', floor]]), () => f.outcomes.slice(seen));
+  ledger.record('hanging version', check, { restarts: f.runtime.views()[0]?.hostPid !== pid ? 1 : 0 });
+  assertClean(check, 'a hanging version');
+  // Put the counter's code back for the tests after this one.
+  writeFileSync(f.sourceOf('counter'), counterVersion(++version));
+  assert.equal((await f.runtime.reload('counter')).status, 'reloaded');
+});
+
+test('reload: faults at seeded random phases, signals and delays (RINGKERNEL_FAULT_RUNS, RINGKERNEL_FAULT_SEED)', { timeout: 600_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  const runs = faultRuns(2);
+  const seed = faultSeed();
+  console.log(`fault reload random: seed ${seed}, ${runs} runs (RINGKERNEL_FAULT_SEED=${seed} replays it)`);
+  const choose = seededChooser(seed);
+  for (let run = 0; run < runs; run++) {
+    const phase = choose.pick(RELOAD_PHASES);
+    const signal = choose.pick<FaultSignal>(['SIGKILL', 'SIGKILL', 'SIGKILL', 'SIGSTOP']);
+    const delayMs = choose.below(20);
+    await t.test(`run ${run + 1}: ${signal} at ${phase} + ${delayMs} ms`, async () => {
+      await reloadWithFault(`random ${phase} ${signal}`, phase, signal, delayMs);
+    });
+  }
+});

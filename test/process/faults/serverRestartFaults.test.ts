@@ -1,0 +1,175 @@
+// Faults while the language server restarts: the real server (--stdio) runs a kernel with 1 MiB
+// of state whose reads cross through shared-memory files, is killed (SIGKILL) at a seeded random
+// moment while state reads are in flight, and is started again on the same workspace, as the
+// client restarts it. Checked: every device host of the killed server exits (no kernel keeps
+// running without a server, none runs twice after the restart); no shared-memory file of the
+// killed server stays behind once the next server started; the kernel runs again under the new
+// server. Resuming from the checkpoint files on disk is checked as a to-do until the runtime
+// writes them (the checkpoint-files branch).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, test } from 'node:test';
+import {
+  InitializeRequest,
+  InitializedNotification,
+  StreamMessageReader,
+  StreamMessageWriter,
+  createProtocolConnection,
+} from 'vscode-languageserver-protocol/node';
+import { kernelStateRequest, kernelsRequest } from '../../../server/src/lsp/protocol';
+import {
+  COUNTER_WGSL,
+  FaultLedger,
+  bulkFilesOf,
+  deviceHostChildren,
+  faultRuns,
+  faultSeed,
+  processAlive,
+  releaseAll,
+  seededChooser,
+} from '../../support/faultHarness';
+import { webgpuSkipReason } from '../../support/faultRuntime';
+import { pollUntil } from '../../support/poll';
+import { repoRoot } from '../../support/repo';
+
+const ledger = new FaultLedger('server-restart');
+let resumedSteps: { before: number; after: number } | undefined;
+
+after(() => {
+  ledger.print();
+  releaseAll();
+});
+
+function workspace(): string {
+  const root = mkdtempSync(join(tmpdir(), 'ringkernel-faults-server-'));
+  writeFileSync(join(root, 'counter.wgsl'), COUNTER_WGSL);
+  writeFileSync(
+    join(root, 'ringkernel.json'),
+    JSON.stringify({
+      version: 1,
+      kernels: [
+        { id: 'counter', source: 'counter.wgsl', entryPoint: 'step', backend: 'webgpu', stateBytes: 1 << 20, grid: [4096, 1, 1], rateHz: 0 },
+      ],
+    }),
+  );
+  return root;
+}
+
+/** A server on `root`, initialised (a trusted workspace starts its kernels), and its process. */
+async function startServer(root: string): Promise<{
+  pid: number;
+  kill(): void;
+  exited: Promise<unknown>;
+  step(): Promise<number | undefined>;
+  readState(): Promise<unknown>;
+}> {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'ringkernel-language-server.js'), '--stdio']);
+  child.stderr.resume();
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+  connection.onError(() => undefined);
+  connection.listen();
+  await connection.sendRequest(InitializeRequest.type, {
+    processId: process.pid,
+    rootUri: pathToFileURL(root).href,
+    capabilities: {},
+    workspaceFolders: [{ uri: pathToFileURL(root).href, name: 'kernels' }],
+  });
+  await connection.sendNotification(InitializedNotification.type, {});
+  assert.ok(child.pid);
+  return {
+    pid: child.pid,
+    kill: () => {
+      child.kill('SIGKILL');
+      connection.dispose();
+    },
+    exited,
+    step: async () => {
+      const info = await connection.sendRequest(kernelsRequest);
+      const counter = info.kernels.find((k) => k.id === 'counter');
+      return counter?.state === 'running' && counter.step > 0 ? counter.step : undefined;
+    },
+    readState: () => connection.sendRequest(kernelStateRequest, { id: 'counter' }),
+  };
+}
+
+test('server restart: SIGKILL of the server at seeded random moments while state reads are in flight (RINGKERNEL_FAULT_RUNS, RINGKERNEL_FAULT_SEED)', { timeout: 600_000 }, async (t) => {
+  const skip = await webgpuSkipReason();
+  if (skip) return t.skip(skip);
+  const runs = Math.max(1, faultRuns(3));
+  const seed = faultSeed();
+  console.log(`fault server-restart random: seed ${seed}, ${runs} runs (RINGKERNEL_FAULT_SEED=${seed} replays it)`);
+  const choose = seededChooser(seed);
+  const root = workspace();
+  try {
+    let server = await startServer(root);
+    for (let run = 0; run < runs; run++) {
+      const before = await pollUntil('the counter runs', () => server.step(), { timeoutMs: 60_000, intervalMs: 100 });
+      const hosts = deviceHostChildren(server.pid).map((child) => child.pid);
+      assert.ok(hosts.length > 0, 'the server runs a device host');
+      // State reads in flight (1 MiB each, through /dev/shm), then the kill at a random moment.
+      let reading = true;
+      const reads = (async () => {
+        while (reading) await server.readState().catch(() => undefined);
+      })();
+      const delayMs = choose.below(300);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      const killed = server.pid;
+      server.kill();
+      reading = false;
+      await server.exited;
+      await reads;
+      // Its device hosts notice the lost channel and exit: nothing keeps stepping without a server.
+      let stray: number[] = [];
+      try {
+        await pollUntil('the killed server\'s device hosts exit', () => (hosts.every((pid) => !processAlive(pid)) ? true : undefined), {
+          timeoutMs: 10_000,
+        });
+      } catch {
+        stray = hosts.filter((pid) => processAlive(pid));
+      }
+      // The client starts a new server; it runs the kernel again and clears what the dead one left.
+      server = await startServer(root);
+      const again = await pollUntil('the counter runs under the new server', () => server.step(), { timeoutMs: 60_000, intervalMs: 100 })
+        .catch(() => undefined);
+      let leftovers: string[] = [];
+      try {
+        await pollUntil('no file of the killed server is left', () => (bulkFilesOf(killed).length === 0 ? true : undefined), {
+          timeoutMs: 5_000,
+        });
+      } catch {
+        leftovers = bulkFilesOf(killed);
+      }
+      resumedSteps = { before, after: again ?? 0 };
+      ledger.record(`SIGKILL +${delayMs} ms`, {
+        lost: again === undefined ? ['counter'] : [],
+        twice: [],
+        older: [],
+        rerunSteps: 0,
+        leftovers,
+        strayHosts: stray,
+        kernels: new Map(),
+      }, { restarts: 1 });
+      assert.deepEqual(stray, [], `run ${run + 1}: device hosts of the killed server still running`);
+      assert.deepEqual(leftovers, [], `run ${run + 1}: shared-memory files the killed server left`);
+      assert.ok(again !== undefined, `run ${run + 1}: the kernel runs under the new server`);
+    }
+    server.kill();
+    await server.exited;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test(
+  'server restart: the kernel resumes from its newest checkpoint file, not from step 0',
+  { todo: 'checkpoint files are written and read by the runtime in the checkpoint-files branch; on main a restarted server starts kernels afresh' },
+  () => {
+    assert.ok(resumedSteps, 'the restart run happened');
+    assert.ok(resumedSteps.after >= resumedSteps.before, `resumed at step ${resumedSteps.after}, had reached ${resumedSteps.before}`);
+  },
+);

@@ -1,0 +1,130 @@
+// A KernelRuntime on real device hosts for fault injection: counter kernels (faultHarness.ts) on
+// two device instances of the WebGPU adapter (lavapipe here and in CI), so a migration really
+// moves bytes between two processes. Short watchdogs keep a stalled host's cost small.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MultiGpuCoordinator } from '../../server/src/coordinator/multiGpuCoordinator';
+import type { Logger } from '../../server/src/logger';
+import { parseManifest } from '../../server/src/manifest/manifest';
+import { migrationRoute } from '../../server/src/migration/migrationRoute';
+import { probeMachine, type MachineProbe } from '../../server/src/probe/machineProbe';
+import { withWebGpuInstances } from '../../server/src/probe/deviceInstances';
+import { coordinatorPlacer } from '../../server/src/runtime/coordinatorPlacer';
+import type { ReloadOutcome } from '../../server/src/runtime/kernelReports';
+import { KernelRuntime } from '../../server/src/runtime/kernelRuntime';
+import type { ReloadPhase } from '../../server/src/runtime/reloadPhases';
+import { buildTopology } from '../../server/src/topology/buildTopology';
+import { COUNTER_WGSL } from './faultHarness';
+import { distFile } from './repo';
+
+/** A step silent this long restarts its host (a SIGSTOP is caught this fast while a loop runs). */
+export const FAULT_STEP_TIMEOUT_MS = 1_500;
+/** A request unanswered this long restarts its host (a SIGSTOP while no loop runs); opening a device on a loaded 2-core machine took over 6 s. */
+export const FAULT_REQUEST_TIMEOUT_MS = 15_000;
+
+const quiet: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+
+let probed: Promise<MachineProbe> | undefined;
+
+/** Why the fault tests cannot run here (no WebGPU adapter), or undefined. */
+export async function webgpuSkipReason(): Promise<string | undefined> {
+  probed ??= probeMachine({});
+  const report = (await probed).reports.find((r) => r.backend === 'webgpu');
+  return report?.available ? undefined : `WebGPU is unavailable: ${report?.reason ?? 'not probed'}`;
+}
+
+export interface FaultRuntime {
+  runtime: KernelRuntime;
+  coordinator: MultiGpuCoordinator;
+  dir: string;
+  /** Every reload outcome (reloads, recoveries, rollbacks), in order. */
+  outcomes: ReloadOutcome[];
+  /** The hook each reload phase calls (set by the test, cleared after the fault). */
+  onReloadPhase: ((kernelId: string, phase: ReloadPhase) => void) | undefined;
+  /** The source file of kernel `id`. */
+  sourceOf(id: string): string;
+  dispose(): Promise<void>;
+}
+
+export interface FaultRuntimeOptions {
+  /** Kernel ids (counter kernels), placed on webgpu:0 unless `devices` says otherwise. */
+  kernels?: string[];
+  devices?: number[];
+  stateBytes?: number;
+  rateHz?: number;
+  /** Extra manifest kernels (the message tests' senders and receiver), as written. */
+  manifestKernels?: object[];
+  files?: Record<string, string>;
+}
+
+export async function startFaultRuntime(options: FaultRuntimeOptions = {}): Promise<FaultRuntime> {
+  const dir = mkdtempSync(join(tmpdir(), 'ringkernel-faults-'));
+  const ids = options.kernels ?? (options.manifestKernels ? [] : ['counter']);
+  for (const id of ids) writeFileSync(join(dir, `${id}.wgsl`), COUNTER_WGSL);
+  for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(join(dir, name), text);
+  const text = JSON.stringify({
+    version: 1,
+    kernels: [
+      ...ids.map((id, i) => ({
+        id,
+        source: `${id}.wgsl`,
+        entryPoint: 'step',
+        backend: 'webgpu',
+        device: options.devices?.[i] ?? 0,
+        // 1 MiB: checkpoints and migrations go through shared-memory files (256 KiB and up).
+        stateBytes: options.stateBytes ?? 1 << 20,
+        grid: [(options.stateBytes ?? 1 << 20) / 256, 1, 1],
+        rateHz: options.rateHz ?? 0,
+      })),
+      ...(options.manifestKernels ?? []),
+    ],
+  });
+  const manifestPath = join(dir, 'ringkernel.json');
+  writeFileSync(manifestPath, text);
+  const manifest = parseManifest(text, manifestPath);
+  assert.deepEqual(
+    manifest.problems.filter((p) => p.severity === 'error'),
+    [],
+  );
+  probed ??= probeMachine({});
+  const probe = withWebGpuInstances(await probed, 2);
+  const coordinator = new MultiGpuCoordinator();
+  coordinator.syncDevices(probe.reports);
+  const topology = buildTopology(probe.topology);
+  coordinator.setTopology(topology);
+  const outcomes: ReloadOutcome[] = [];
+  const fault: FaultRuntime = {
+    runtime: undefined as unknown as KernelRuntime,
+    coordinator,
+    dir,
+    outcomes,
+    onReloadPhase: undefined,
+    sourceOf: (id) => join(dir, `${id}.wgsl`),
+    dispose: async () => {
+      await fault.runtime.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  fault.runtime = new KernelRuntime({
+    log: quiet,
+    placer: coordinatorPlacer(coordinator),
+    hostScript: distFile('deviceHost.js'),
+    stepTimeoutMs: FAULT_STEP_TIMEOUT_MS,
+    requestTimeoutMs: FAULT_REQUEST_TIMEOUT_MS,
+    checkpointIntervalMs: 0,
+    // Faults come faster than any kernel fails by itself: the limit on recoveries a minute is not
+    // what these tests are about, and a probation would roll every fault soon after a reload back
+    // to the version before (tested on its own in reloadFaults.test.ts).
+    reload: { maxRecoveriesPerMinute: 1_000_000, probationMs: 0, retryBackoffMs: 50 },
+    validate: () => Promise.resolve([]),
+    migrationRoute: (from, to) => migrationRoute(topology, from, to),
+    onOutcome: (outcome) => outcomes.push(outcome),
+    onReloadPhase: (kernelId, phase) => fault.onReloadPhase?.(kernelId, phase),
+  });
+  await fault.runtime.setManifest(manifest);
+  const started = await fault.runtime.start();
+  assert.deepEqual(started.failed, []);
+  return fault;
+}

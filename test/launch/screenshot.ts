@@ -1,0 +1,76 @@
+// `npm run screenshot`: the README's picture of the Gray-Scott example's Kernel State view, as it
+// appears in VS Code. Starts the same VS Code as the offline integration suite (code-server in
+// headless Chromium, 1280 x 800, the default dark theme) on a copy of examples/gray-scott, runs
+// the scene in screenshotScene.ts inside it (grayscott running on WebGPU, gray_scott.wgsl beside
+// its view, frames drawn past RINGKERNEL_SCREENSHOT_STEP), and saves the window as a PNG.
+//
+//   node out/test/launch/screenshot.js [--out FILE]     (default docs/images/state-view-grayscott.png)
+//
+// Environment: as the offline launcher's (CHROME_PATH, RINGKERNEL_TEST_TIMEOUT_MS,
+// RINGKERNEL_TEST_VERBOSE), and RINGKERNEL_SCREENSHOT_STEP (default 3000).
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { examplesWorkspace, launchLog, repoRoot, runAsScript } from './common';
+import { runOffline } from './offline';
+
+const TAG = 'screenshot';
+const DEFAULT_OUT = join(repoRoot, 'docs', 'images', 'state-view-grayscott.png');
+/** The README's images are committed; a picture larger than this is a sign something else is in it. */
+const MAX_BYTES = 400 * 1024;
+
+function parseOut(argv: readonly string[]): string {
+  if (argv.length === 0) return DEFAULT_OUT;
+  if (argv.length === 2 && argv[0] === '--out' && argv[1] !== undefined) return resolve(argv[1]);
+  if (argv.length === 1 && argv[0]?.startsWith('--out=')) return resolve(argv[0].slice('--out='.length));
+  throw new Error(`usage: screenshot [--out FILE.png], not ${argv.join(' ')}`);
+}
+
+async function main(): Promise<number> {
+  const out = parseOut(process.argv.slice(2));
+  // A copy, so the kernel's checkpoints and VS Code's files never land in the repository; named
+  // gray-scott, as the window's title shows it.
+  const root = mkdtempSync(join(tmpdir(), 'ringkernel-screenshot-'));
+  const workspace = join(root, 'gray-scott');
+  cpSync(join(examplesWorkspace, 'gray-scott'), workspace, { recursive: true });
+  const partial = join(root, 'window.png');
+  const rawTimeout = process.env['RINGKERNEL_TEST_TIMEOUT_MS'];
+  const timeoutMs = rawTimeout !== undefined && rawTimeout !== '' ? Number(rawTimeout) : 10 * 60_000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    throw new Error(`RINGKERNEL_TEST_TIMEOUT_MS must be a positive number of milliseconds, not "${rawTimeout}"`);
+  try {
+    const code = await runOffline(
+      { workspace, timeoutMs },
+      {
+        testsEntry: join(repoRoot, 'out', 'test', 'launch', 'screenshotScene.js'),
+        what: 'the screenshot scene',
+        userSettings: {
+          'workbench.tips.enabled': false,
+          'workbench.startupEditor': 'none',
+          'editor.minimap.enabled': false,
+          'window.commandCenter': false,
+        },
+        atExit: async (page, exitCode) => {
+          if (exitCode !== 0) return;
+          await page.screenshot({ path: partial, type: 'png' });
+        },
+      },
+    );
+    if (code !== 0) return code;
+    const bytes = statSync(partial).size;
+    if (bytes > MAX_BYTES) {
+      const rejected = join(tmpdir(), 'ringkernel-screenshot-rejected.png');
+      copyFileSync(partial, rejected);
+      launchLog(TAG, `the picture is ${Math.round(bytes / 1024)} KB, more than ${MAX_BYTES / 1024} KB: not saved (see ${rejected})`);
+      return 1;
+    }
+    mkdirSync(dirname(out), { recursive: true });
+    copyFileSync(partial, out);
+    launchLog(TAG, `saved ${out} (${Math.round(bytes / 1024)} KB)`);
+    return 0;
+  } finally {
+    rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+  }
+}
+
+runAsScript(TAG, main);

@@ -330,7 +330,8 @@ export async function runOffline(options: LaunchOptions, run: OfflineRunOptions 
     const url = running.url(options.workspace, { extensionDevelopmentPath: repoRoot, extensionTestsPath: entry });
     launchLog(TAG, `opening ${options.workspace} in VS Code (${running.origin})`);
     if (verbose) launchLog(TAG, url);
-    await page.goto(url, { waitUntil: 'domcontentloaded' });
+    // The run's own deadline bounds this too; Playwright's 30 s default is too short on a busy machine.
+    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: options.timeoutMs });
     return outcome;
   };
 

@@ -3,7 +3,7 @@
 // out the window as a user would look at the Gray-Scott example: gray_scott.wgsl at its FEED and
 // KILL constants on the left, the Kernel State view of `grayscott` beside it, and returns once
 // the view has drawn frames of a step far enough along for the pattern to have grown
-// (RINGKERNEL_SCREENSHOT_STEP, default 3000). The launcher takes the picture when it returns.
+// (RINGKERNEL_SCREENSHOT_STEP, default 2000). The launcher takes the picture when it returns.
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -16,7 +16,7 @@ const KERNEL = 'grayscott';
 
 function minimumStep(): number {
   const raw = process.env['RINGKERNEL_SCREENSHOT_STEP'];
-  const step = raw === undefined || raw === '' ? 3000 : Number(raw);
+  const step = raw === undefined || raw === '' ? 2000 : Number(raw);
   if (!Number.isInteger(step) || step < 1)
     throw new Error(`RINGKERNEL_SCREENSHOT_STEP must be a positive whole number of steps, not "${raw}"`);
   return step;
@@ -52,20 +52,30 @@ export async function run(): Promise<void> {
   const editor = await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, preview: false });
   const feed = document.getText().indexOf('const FEED');
   assert.ok(feed >= 0, 'gray_scott.wgsl declares FEED');
-  const feedLine = document.positionAt(feed).line;
-  editor.selection = new vscode.Selection(feedLine, 0, feedLine, 0);
-  editor.revealRange(new vscode.Range(Math.max(0, feedLine - 10), 0, feedLine, 0), vscode.TextEditorRevealType.AtTop);
+  // From the top: the header says what to change and which pairs to try; FEED and KILL follow.
+  const feedEnd = document.lineAt(document.positionAt(feed).line).range.end;
+  editor.selection = new vscode.Selection(feedEnd, feedEnd);
+  editor.revealRange(new vscode.Range(0, 0, 0, 0), vscode.TextEditorRevealType.AtTop);
 
   const opened = await vscode.commands.executeCommand<string | undefined>('ringkernel.showKernelState', KERNEL);
   assert.equal(opened, KERNEL, `the Kernel State view opened on ${KERNEL}`);
+  // Stepping 512 x 512 cells on a software GPU is slow on a busy machine: say how far it is.
+  let last: StateRendered | undefined;
+  let said = Date.now();
   const grown = await pollUntil(
     `the view to draw a frame of step ${step} or later`,
     async () => {
       const now = await drawn();
       if (now?.error) throw new Error(`the view reports an error: ${now.error}`);
-      return now !== undefined && now.step >= step ? now : undefined;
+      last = now ?? last;
+      if (Date.now() - said > 30_000) {
+        said = Date.now();
+        console.log(`[screenshot] the view has drawn step ${last?.step ?? 'none yet'} (waiting for ${step})`);
+      }
+      if (now === undefined || now.step < step) throw new Error(`the last frame drawn is of step ${last?.step ?? 'none'}`);
+      return now;
     },
-    { timeoutMs: 300_000, intervalMs: 250 },
+    { timeoutMs: 420_000, intervalMs: 250 },
   );
   assert.deepEqual(
     grown.views.map((v) => [v.name, v.plot]),
@@ -82,4 +92,5 @@ export async function run(): Promise<void> {
     return now !== undefined && now.frames >= grown.frames + 3 ? true : undefined;
   }, { timeoutMs: 60_000, intervalMs: 100 });
   console.log(`[screenshot] ${KERNEL}'s view has drawn step ${grown.step} and later frames`);
+  console.log(`[screenshot] status bar: "${ringkernel.statusBar.text}", "${ringkernel.kernelStatusBar.text}"`);
 }

@@ -6,7 +6,16 @@
 // its launcher script), else test-electron's download into .vscode-test/ (needs the internet).
 // On a Linux machine without a display, run it under `xvfb-run -a`.
 import { runTests } from '@vscode/test-electron';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { which } from '../../tools/codeServer';

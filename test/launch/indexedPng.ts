@@ -40,7 +40,9 @@ function distance(a: number, b: number): number {
 export function toIndexed(image: RgbaImage): Indexed {
   const pixels = image.width * image.height;
   if (image.data.length !== pixels * 4)
-    throw new Error(`the image is ${image.width} x ${image.height} but holds ${image.data.length} bytes, not ${pixels * 4}`);
+    throw new Error(
+      `the image is ${image.width} x ${image.height} but holds ${image.data.length} bytes, not ${pixels * 4}`,
+    );
   const counts = new Map<number, number>();
   for (let p = 0; p < pixels; p++) {
     const rgb = rgbAt(image.data, p);
@@ -93,8 +95,7 @@ export function encodeIndexedPng(width: number, height: number, indexed: Indexed
   });
   // Each row: filter byte 0 (none; indices are not magnitudes, so the predictors do not help), then the row.
   const rows = Buffer.alloc(height * (width + 1));
-  for (let y = 0; y < height; y++)
-    rows.set(indexed.indices.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+  for (let y = 0; y < height; y++) rows.set(indexed.indices.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk('IHDR', header),

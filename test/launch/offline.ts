@@ -208,13 +208,8 @@ function uiRequestHandler(page: () => Page | undefined): (text: string) => void 
     launchLog(TAG, `UI request: ${name}`);
     action(current).then(
       () => launchLog(TAG, `UI request done: ${name}`),
-      async (error: unknown) => {
-        console.error(`[${TAG}] UI request ${name} failed: ${error instanceof Error ? error.message : String(error)}`);
-        if (process.env['RINGKERNEL_DEBUG_UI']) {
-          await current.screenshot({ path: process.env['RINGKERNEL_DEBUG_UI'] });
-          console.error(await current.locator('.workspace-trust-editor').evaluateAll((els) => els.map((e) => e.outerHTML.slice(0, 6000))));
-        }
-      },
+      (error: unknown) =>
+        console.error(`[${TAG}] UI request ${name} failed: ${error instanceof Error ? error.message : String(error)}`),
     );
   };
 }

@@ -65,7 +65,10 @@ runAsScript('test:integration', async () => {
           ? await runElectron(trustOptions, run)
           : await runOffline(trustOptions, { ...run, what: 'the trust configuration' });
     }
-    launchLog('test:integration', `configuration ${config}: ${result === 0 ? 'passed' : `failed (exit code ${result})`}`);
+    launchLog(
+      'test:integration',
+      `configuration ${config}: ${result === 0 ? 'passed' : `failed (exit code ${result})`}`,
+    );
     if (code === 0) code = result;
   }
   return code;

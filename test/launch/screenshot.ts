@@ -37,7 +37,7 @@ async function main(): Promise<number> {
   cpSync(join(examplesWorkspace, 'gray-scott'), workspace, { recursive: true });
   const partial = join(root, 'window.png');
   const rawTimeout = process.env['RINGKERNEL_TEST_TIMEOUT_MS'];
-  const timeoutMs = rawTimeout !== undefined && rawTimeout !== '' ? Number(rawTimeout) : 15 * 60_000;
+  const timeoutMs = rawTimeout !== undefined && rawTimeout !== '' ? Number(rawTimeout) : 30 * 60_000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
     throw new Error(`RINGKERNEL_TEST_TIMEOUT_MS must be a positive number of milliseconds, not "${rawTimeout}"`);
   try {
@@ -71,7 +71,10 @@ async function main(): Promise<number> {
     if (png.length > MAX_BYTES) {
       const rejected = join(tmpdir(), 'ringkernel-screenshot-rejected.png');
       writeFileSync(rejected, png);
-      launchLog(TAG, `the picture is ${Math.round(png.length / 1024)} KB, more than ${MAX_BYTES / 1024} KB: not saved (see ${rejected})`);
+      launchLog(
+        TAG,
+        `the picture is ${Math.round(png.length / 1024)} KB, more than ${MAX_BYTES / 1024} KB: not saved (see ${rejected})`,
+      );
       return 1;
     }
     mkdirSync(dirname(out), { recursive: true });

@@ -59,8 +59,5 @@ test('beyond 256 colours the most frequent stay exact and each rare one becomes 
 });
 
 test('an image whose bytes do not match its size is refused, saying both', () => {
-  assert.throws(
-    () => toIndexed({ width: 4, height: 4, data: new Uint8Array(10) }),
-    /4 x 4 but holds 10 bytes, not 64/,
-  );
+  assert.throws(() => toIndexed({ width: 4, height: 4, data: new Uint8Array(10) }), /4 x 4 but holds 10 bytes, not 64/);
 });

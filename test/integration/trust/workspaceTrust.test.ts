@@ -40,7 +40,11 @@ function folder(): string {
 
 function ptxasRuns(): string[] {
   const file = path.join(folder(), PTXAS_RUNS);
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((line) => line !== '') : [];
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '')
+    : [];
 }
 
 /** The command lines of the processes below `pid` (Linux /proc), to see which children the server started. */
@@ -58,7 +62,7 @@ function descendantCommands(pid: number): string[] {
     }
   }
   const below = new Set([pid]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [child, parent] of parents)
       if (below.has(parent) && !below.has(child)) {
@@ -84,7 +88,9 @@ function diagnosticsFrom(uri: vscode.Uri, source: RegExp): vscode.Diagnostic[] |
 }
 
 function running(info: KernelsInfo): string[] {
-  return info.kernels.filter((k) => k.state !== 'stopped' || k.step > 0).map((k) => `${k.id} (${k.state}, step ${k.step})`);
+  return info.kernels
+    .filter((k) => k.state !== 'stopped' || k.step > 0)
+    .map((k) => `${k.id} (${k.state}, step ${k.step})`);
 }
 
 describe('Workspace trust (trust enabled; the folder opens untrusted)', function () {
@@ -147,9 +153,13 @@ describe('Workspace trust (trust enabled; the folder opens untrusted)', function
 
     const ptx = vscode.Uri.file(path.join(folder(), 'broken.ptx'));
     await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(ptx));
-    const [diagnostic] = await pollUntil('PTX diagnostics', () => diagnosticsFrom(ptx, /ptxas|ringkernel-ptx|cuda-jit/), {
-      timeoutMs: 60_000,
-    });
+    const [diagnostic] = await pollUntil(
+      'PTX diagnostics',
+      () => diagnosticsFrom(ptx, /ptxas|ringkernel-ptx|cuda-jit/),
+      {
+        timeoutMs: 60_000,
+      },
+    );
     assert.ok(diagnostic);
     assert.match(diagnostic.message, /madd/);
     assert.deepEqual(ptxasRuns(), [], "the folder's ptxas.path script never ran");

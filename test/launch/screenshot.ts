@@ -6,8 +6,9 @@
 //
 //   node out/test/launch/screenshot.js [--out FILE]     (default docs/images/state-view-grayscott.png)
 //
-// Environment: as the offline launcher's (CHROME_PATH, RINGKERNEL_TEST_TIMEOUT_MS,
-// RINGKERNEL_TEST_VERBOSE), and RINGKERNEL_SCREENSHOT_STEP (default 2000).
+// Environment: as the offline launcher's (CHROME_PATH, RINGKERNEL_TEST_VERBOSE,
+// RINGKERNEL_TEST_TIMEOUT_MS, here 30 minutes by default: 2,000 steps of 512 x 512 cells take
+// minutes on a busy software GPU), and RINGKERNEL_SCREENSHOT_STEP (default 2000).
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';

@@ -479,6 +479,14 @@ export interface StartOptions {
    * file only this user can read, not on the command line that `ps` shows everyone.
    */
   connectionToken?: string;
+  /**
+   * Workspace trust as a user has it (default false: started with --disable-workspace-trust, so
+   * every folder is trusted). With it, a folder this fresh profile never trusted opens in
+   * Restricted Mode until someone grants trust in the workbench.
+   */
+  workspaceTrust?: boolean;
+  /** User settings written to the server's `User/settings.json` before the workbench loads. */
+  userSettings?: Record<string, unknown>;
 }
 
 /** What VS Code's server accepts as a connection token. */
@@ -504,6 +512,10 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
   const extensionsDir = join(dataDir, 'extensions');
   mkdirSync(dataDir, { recursive: true });
   mkdirSync(extensionsDir, { recursive: true });
+  if (options.userSettings !== undefined) {
+    mkdirSync(join(dataDir, 'User'), { recursive: true });
+    writeFileSync(join(dataDir, 'User', 'settings.json'), `${JSON.stringify(options.userSettings, null, 2)}\n`);
+  }
 
   const entry = join(options.packageDir, 'lib', 'vscode', 'out', 'server-main.js');
   const token = options.connectionToken;
@@ -524,7 +536,7 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
     '--accept-server-license-terms',
     '--enable-smoke-test-driver',
     '--disable-telemetry',
-    '--disable-workspace-trust',
+    ...(options.workspaceTrust === true ? [] : ['--disable-workspace-trust']),
     // (--skip-welcome and --skip-release-notes are ignored by the server: "not supported for
     // server"; the welcome page is skipped through the payload's skipWelcome instead.)
     '--server-data-dir',

@@ -23,7 +23,13 @@ function withoutStack(message: string): Error {
   return error;
 }
 
+/** The default suite: every `*.test.js` beside this file (trust/ has a configuration of its own). */
 export function run(): Promise<void> {
+  return runSuite(__dirname);
+}
+
+/** Runs every `*.test.js` directly in `folder` with mocha. */
+export function runSuite(folder: string): Promise<void> {
   // Stack traces point into the .ts sources (esbuild writes the source maps beside the bundles).
   process.setSourceMapsEnabled(true);
   const grep = process.env['RINGKERNEL_TEST_GREP'];
@@ -34,10 +40,10 @@ export function run(): Promise<void> {
     timeout: 60_000,
     ...(grep !== undefined && grep !== '' ? { grep } : {}),
   });
-  const files = readdirSync(__dirname)
+  const files = readdirSync(folder)
     .filter((name) => name.endsWith('.test.js'))
     .sort();
-  for (const name of files) mocha.addFile(join(__dirname, name));
+  for (const name of files) mocha.addFile(join(folder, name));
 
   return new Promise<void>((resolve, reject) => {
     try {
@@ -47,7 +53,7 @@ export function run(): Promise<void> {
         const failed = Math.max(failures, stats.failures);
         console.log(summaryLine({ passes: stats.passes, failures: failed, pending: stats.pending }));
         if (failed > 0) reject(withoutStack(`${failed} integration test${failed === 1 ? '' : 's'} failed`));
-        else if (files.length === 0) reject(withoutStack(`no *.test.js files in ${__dirname}`));
+        else if (files.length === 0) reject(withoutStack(`no *.test.js files in ${folder}`));
         else resolve();
       });
     } catch (error) {

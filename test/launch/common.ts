@@ -1,5 +1,5 @@
 // What the integration-test launchers share: where things are, the command line, and signals.
-import { cpSync, existsSync, mkdtempSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { findRepoRoot } from '../../tools/codeServer';
@@ -7,6 +7,8 @@ import { findRepoRoot } from '../../tools/codeServer';
 export const repoRoot = findRepoRoot();
 /** The suite's entry, built from test/integration/index.ts. */
 export const testsEntry = join(repoRoot, 'out', 'test', 'integration', 'index.js');
+/** The workspace-trust configuration's entry, built from test/integration/trust/index.ts. */
+export const trustTestsEntry = join(repoRoot, 'out', 'test', 'integration', 'trust', 'index.js');
 export const fixtureWorkspace = join(repoRoot, 'test', 'fixtures', 'workspace');
 export const examplesWorkspace = join(repoRoot, 'examples');
 
@@ -20,6 +22,26 @@ export function defaultWorkspace(): string {
   cpSync(fixtureWorkspace, workspace, { recursive: true });
   cpSync(join(examplesWorkspace, 'ringkernel.json'), join(workspace, 'ringkernel.json'));
   cpSync(join(examplesWorkspace, 'kernels'), join(workspace, 'kernels'), { recursive: true });
+  return workspace;
+}
+
+/**
+ * The folder the workspace-trust configuration opens: the default one, plus what a hostile
+ * repository could hold: a `.vscode/settings.json` whose `ringkernel.ptxas.path` names a script
+ * of the folder's own. The script records each run in `.vscode/ptxas-runs.log` and then runs the
+ * real `ptxas` from PATH, so the test sees whether VS Code applied the folder's value.
+ */
+export function untrustedWorkspace(): string {
+  const workspace = defaultWorkspace();
+  const dotVscode = join(workspace, '.vscode');
+  mkdirSync(dotVscode, { recursive: true });
+  const script = join(dotVscode, 'record-ptxas.sh');
+  writeFileSync(
+    script,
+    ['#!/bin/sh', 'printf \'%s\\n\' "$*" >> "$(dirname "$0")/ptxas-runs.log"', 'exec ptxas "$@"', ''].join('\n'),
+  );
+  chmodSync(script, 0o755);
+  writeFileSync(join(dotVscode, 'settings.json'), `${JSON.stringify({ 'ringkernel.ptxas.path': script }, null, 2)}\n`);
   return workspace;
 }
 

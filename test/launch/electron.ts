@@ -6,7 +6,16 @@
 // its launcher script), else test-electron's download into .vscode-test/ (needs the internet).
 // On a Linux machine without a display, run it under `xvfb-run -a`.
 import { runTests } from '@vscode/test-electron';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { which } from '../../tools/codeServer';
@@ -94,13 +103,29 @@ export function findDesktopVSCode(): DesktopVSCode | undefined {
   return undefined;
 }
 
-export async function runElectron(options: LaunchOptions): Promise<number> {
-  requireBuiltTests();
+/** How one run differs from the integration suite's (see OfflineRunOptions, the same for the offline launcher). */
+export interface ElectronRunOptions {
+  /** The extension tests entry (an index.js exporting run()); default: the suite. */
+  testsEntry?: string;
+  /** Workspace trust on, as a user has it, instead of --disable-workspace-trust. */
+  workspaceTrust?: boolean;
+  /** User settings VS Code starts with. */
+  userSettings?: Record<string, unknown>;
+}
+
+export async function runElectron(options: LaunchOptions, config: ElectronRunOptions = {}): Promise<number> {
+  if (config.testsEntry === undefined) requireBuiltTests();
+  else if (!existsSync(config.testsEntry))
+    throw new Error(`${config.testsEntry} does not exist; build first with \`npm run build\``);
   const desktop = findDesktopVSCode();
   if (desktop !== undefined) launchLog(TAG, `using ${desktop.executable} (from ${desktop.why})`);
   else launchLog(TAG, 'no desktop VS Code configured; letting @vscode/test-electron download one into .vscode-test/');
 
   const scratch = mkdtempSync(join(tmpdir(), 'ringkernel-electron-test-'));
+  if (config.userSettings !== undefined) {
+    mkdirSync(join(scratch, 'user-data', 'User'), { recursive: true });
+    writeFileSync(join(scratch, 'user-data', 'User', 'settings.json'), JSON.stringify(config.userSettings, null, 2));
+  }
   const cleanup = (): Promise<void> => {
     rmSync(scratch, { recursive: true, force: true, maxRetries: 3 });
     return Promise.resolve();
@@ -112,12 +137,12 @@ export async function runElectron(options: LaunchOptions): Promise<number> {
     const run = runTests({
       ...(desktop !== undefined ? { vscodeExecutablePath: desktop.executable } : {}),
       extensionDevelopmentPath: repoRoot,
-      extensionTestsPath: testsEntry,
+      extensionTestsPath: config.testsEntry ?? testsEntry,
       extensionTestsEnv: { RINGKERNEL_TEST_WORKSPACE: options.workspace },
       launchArgs: [
         options.workspace,
         '--disable-extensions',
-        '--disable-workspace-trust',
+        ...(config.workspaceTrust === true ? [] : ['--disable-workspace-trust']),
         '--skip-welcome',
         '--skip-release-notes',
         '--user-data-dir',

@@ -12,10 +12,14 @@
 // Environment: CHROME_PATH (default /usr/bin/chromium), RINGKERNEL_TEST_TIMEOUT_MS (default
 // 600000), RINGKERNEL_TEST_VERBOSE=1 (also print the server's output and browser noise),
 // RINGKERNEL_TEST_GREP (passed on to mocha).
+//
+// UI requests: a test that needs what only a user can do in the workbench (granting workspace
+// trust) prints `[ringkernel-ui] REQUEST` on its console; this launcher does it with Playwright as
+// a user would (see UI_REQUESTS) and sets RINGKERNEL_TEST_UI_DRIVER=playwright so tests know.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatWithOptions } from 'node:util';
-import { chromium, type BrowserContext, type ConsoleMessage } from 'playwright-core';
+import { chromium, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
 import { createRunDirs, ensureCodeServer, startCodeServer, type CodeServer } from '../../tools/codeServer';
 import {
   isMainScript,
@@ -100,7 +104,11 @@ async function argumentValues(message: ConsoleMessage): Promise<unknown[]> {
 export class ConsoleForwarder {
   private queue: Promise<void> = Promise.resolve();
 
-  constructor(private readonly verbose: boolean) {}
+  constructor(
+    private readonly verbose: boolean,
+    /** Called with each line the extension host printed (INFO level), after it was printed. */
+    private readonly onExtensionHostLine?: (text: string) => void,
+  ) {}
 
   readonly listener = (message: ConsoleMessage): void => {
     // Argument values arrive asynchronously; chain them so lines keep their order.
@@ -127,6 +135,7 @@ export class ConsoleForwarder {
       if (level === 'ERR') console.error(`[error] ${text}`);
       else if (level === 'WARN') console.log(`[warn] ${text}`);
       else console.log(text);
+      this.onExtensionHostLine?.(text);
       return;
     }
     const type = message.type();
@@ -149,13 +158,72 @@ interface Outcome {
   why: string;
 }
 
+/** How one run of the offline launcher differs from the integration suite's. */
+export interface OfflineRunOptions {
+  /** The extension tests entry the workbench runs (an index.js exporting run()); default: the suite. */
+  testsEntry?: string;
+  /** Workspace trust on, as a user has it: a folder this fresh profile never trusted opens in Restricted Mode. */
+  workspaceTrust?: boolean;
+  /** Added to the extension host's environment. */
+  env?: Record<string, string>;
+  /** User settings the workbench starts with. */
+  userSettings?: Record<string, unknown>;
+  /** Called with the page when the tests entry reports its exit code, before anything closes (a screenshot). */
+  atExit?: (page: Page, code: number) => Promise<void>;
+  /** The name in log lines and in the PASS/FAIL line; default "the suite". */
+  what?: string;
+}
+
+/** The line prefix of a UI request from the extension host (see the header). */
+export const UI_REQUEST_PREFIX = '[ringkernel-ui] ';
+
+/**
+ * What the launcher does for a test, through the workbench's own UI as a user would: each returns
+ * when done and throws with what it could not find otherwise.
+ */
+const UI_REQUESTS: Record<string, (page: Page) => Promise<void>> = {
+  // The test has opened the Workspace Trust editor (workbench.trust.manage); press its "Trust"
+  // button. No extension API grants trust (requestWorkspaceTrust is a proposed API and it, too,
+  // only opens a dialog for the user), so the button is the way.
+  'grant-workspace-trust': async (page) => {
+    // Beside it, "Trust Parent" would trust more than this folder.
+    const button = page.locator('.workspace-trust-editor .workspace-trust-buttons a.monaco-button', {
+      hasText: /^Trust$/,
+    });
+    await button.first().click({ timeout: 30_000 });
+  },
+};
+
+/** Runs the UI request a line names, if it names one; failures are printed (the test then times out saying what it waited for). */
+function uiRequestHandler(page: () => Page | undefined): (text: string) => void {
+  return (text) => {
+    if (!text.startsWith(UI_REQUEST_PREFIX)) return;
+    const name = text.slice(UI_REQUEST_PREFIX.length).trim();
+    const action = UI_REQUESTS[name];
+    const current = page();
+    if (action === undefined || current === undefined) {
+      console.error(`[${TAG}] unknown UI request "${name}" (known: ${Object.keys(UI_REQUESTS).join(', ')})`);
+      return;
+    }
+    launchLog(TAG, `UI request: ${name}`);
+    action(current).then(
+      () => launchLog(TAG, `UI request done: ${name}`),
+      (error: unknown) =>
+        console.error(`[${TAG}] UI request ${name} failed: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  };
+}
+
 /**
  * Runs the suite once; resolves with the process exit code (0 when every test passed). The
  * deadline (options.timeoutMs) covers everything after code-server is installed: starting the
  * server and the browser, loading the workbench, and the suite itself.
  */
-export async function runOffline(options: LaunchOptions): Promise<number> {
-  requireBuiltTests();
+export async function runOffline(options: LaunchOptions, run: OfflineRunOptions = {}): Promise<number> {
+  const entry = run.testsEntry ?? testsEntry;
+  const what = run.what ?? 'the suite';
+  if (run.testsEntry === undefined) requireBuiltTests();
+  else if (!existsSync(entry)) throw new Error(`${entry} does not exist; build first with \`npm run build\``);
   const executablePath = chromiumPath();
   const verbose = process.env['RINGKERNEL_TEST_VERBOSE'] === '1';
   const started = Date.now();
@@ -189,7 +257,11 @@ export async function runOffline(options: LaunchOptions): Promise<number> {
     settle({ code: 1, why: `interrupted by ${signal}` });
     return cleanup();
   });
-  const forwarder = new ConsoleForwarder(verbose);
+  let currentPage: Page | undefined;
+  const forwarder = new ConsoleForwarder(
+    verbose,
+    uiRequestHandler(() => currentPage),
+  );
   let timer: NodeJS.Timeout | undefined;
   let driving: Promise<Outcome> | undefined;
 
@@ -197,15 +269,19 @@ export async function runOffline(options: LaunchOptions): Promise<number> {
   const drive = async (packageDir: string): Promise<Outcome> => {
     // The extension host inherits the server's environment.
     runDirs.env['RINGKERNEL_TEST_WORKSPACE'] = options.workspace;
+    runDirs.env['RINGKERNEL_TEST_UI_DRIVER'] = 'playwright';
+    Object.assign(runDirs.env, run.env);
     const running = await startCodeServer({
       packageDir,
       runDirs,
+      ...(run.workspaceTrust === true ? { workspaceTrust: true } : {}),
+      ...(run.userSettings !== undefined ? { userSettings: run.userSettings } : {}),
       ...(verbose ? { onLine: (line: string) => console.log(`[server] ${line}`) } : {}),
     });
     server = running;
     if (closed) await running.stop();
     void running.exited.then((how) =>
-      settle({ code: 1, why: `the VS Code server stopped (${how}) before the suite ended` }),
+      settle({ code: 1, why: `the VS Code server stopped (${how}) before ${what} ended` }),
     );
 
     const profile = join(runDirs.root, 'chromium-profile');
@@ -225,21 +301,32 @@ export async function runOffline(options: LaunchOptions): Promise<number> {
       handleSIGHUP: false,
     });
     if (closed) await context.close();
-    context.on('close', () => settle({ code: 1, why: 'the browser closed before the suite ended' }));
+    context.on('close', () => settle({ code: 1, why: `the browser closed before ${what} ended` }));
     const page = context.pages()[0] ?? (await context.newPage());
-    await page.exposeFunction('codeAutomationExit', (code: unknown) => {
-      const exitCode = typeof code === 'number' && Number.isInteger(code) ? code : 1;
-      settle({ code: exitCode, why: exitCode === 0 ? 'the suite passed' : `the suite reported exit code ${exitCode}` });
+    currentPage = page;
+    await page.exposeFunction('codeAutomationExit', async (code: unknown) => {
+      let exitCode = typeof code === 'number' && Number.isInteger(code) ? code : 1;
+      let why = exitCode === 0 ? `${what} passed` : `${what} reported exit code ${exitCode}`;
+      if (run.atExit !== undefined) {
+        try {
+          await run.atExit(page, exitCode);
+        } catch (error) {
+          exitCode = 1;
+          why = `${why}, then failed at its end: ${error instanceof Error ? error.message : String(error)}`;
+        }
+      }
+      settle({ code: exitCode, why });
     });
     page.on('console', forwarder.listener);
     page.on('pageerror', (error) => console.error(`[browser:pageerror] ${error.message}`));
     page.on('crash', () => settle({ code: 1, why: 'the browser page crashed' }));
-    page.on('close', () => settle({ code: 1, why: 'the browser page closed before the suite ended' }));
+    page.on('close', () => settle({ code: 1, why: `the browser page closed before ${what} ended` }));
 
-    const url = running.url(options.workspace, { extensionDevelopmentPath: repoRoot, extensionTestsPath: testsEntry });
+    const url = running.url(options.workspace, { extensionDevelopmentPath: repoRoot, extensionTestsPath: entry });
     launchLog(TAG, `opening ${options.workspace} in VS Code (${running.origin})`);
     if (verbose) launchLog(TAG, url);
-    await page.goto(url, { waitUntil: 'domcontentloaded' });
+    // The run's own deadline bounds this too; Playwright's 30 s default is too short on a busy machine.
+    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: options.timeoutMs });
     return outcome;
   };
 
@@ -255,7 +342,7 @@ export async function runOffline(options: LaunchOptions): Promise<number> {
     const result = await Promise.race([driving, outcome]);
     // The suite's last lines may still be on their way through the console queue.
     await Promise.race([forwarder.drain(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
-    if (result.code !== 0 && !result.why.startsWith('the suite') && !result.why.startsWith('interrupted')) {
+    if (result.code !== 0 && !result.why.startsWith(what) && !result.why.startsWith('interrupted')) {
       const lines = server?.lastLines() ?? [];
       if (lines.length > 0)
         console.error(`[${TAG}] the server's last output:\n${lines.map((line) => `    ${line}`).join('\n')}`);

@@ -162,12 +162,11 @@ for (const [point, victim, signal] of POINTS) {
   });
 }
 
-// Expected of the router-redelivery branch (messageDelivery.ts): a restart of the receiver's host
+// The router's redelivery: a restart of the receiver's host
 // redelivers what its checkpoint does not cover; a sender's re-run steps make no duplicates.
 for (const [point] of POINTS) {
   test(
     `messages in flight: ${point}: no message lost, none duplicated`,
-    { todo: 'router redelivery after a host restart (router.restore on recovery) is being done in the messageDelivery branch' },
     () => {
       const result = found.get(point);
       assert.ok(result, `the ${point} run happened`);

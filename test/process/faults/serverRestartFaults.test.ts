@@ -4,8 +4,9 @@
 // client restarts it. Checked: every device host of the killed server exits (no kernel keeps
 // running without a server, none runs twice after the restart); no shared-memory file of the
 // killed server stays behind once the next server started; the kernel runs again under the new
-// server. Resuming from the checkpoint files on disk is checked as a to-do until the runtime
-// writes them (the checkpoint-files branch).
+// server. Resuming from the checkpoint files on disk is checked where those are written:
+// test/process/checkpointFiles.test.ts (a crashed runtime's successor resumes from the newest file)
+// and test/process/serverCheckpoints.test.ts (a server shut down and started again).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,7 +38,6 @@ import { pollUntil } from '../../support/poll';
 import { repoRoot } from '../../support/repo';
 
 const ledger = new FaultLedger('server-restart');
-let resumedSteps: { before: number; after: number } | undefined;
 
 after(() => {
   ledger.print();
@@ -144,7 +144,6 @@ test('server restart: SIGKILL of the server at seeded random moments while state
       } catch {
         leftovers = bulkFilesOf(killed);
       }
-      resumedSteps = { before, after: again ?? 0 };
       ledger.record(`SIGKILL +${delayMs} ms`, {
         lost: again === undefined ? ['counter'] : [],
         twice: [],
@@ -164,12 +163,3 @@ test('server restart: SIGKILL of the server at seeded random moments while state
     rmSync(root, { recursive: true, force: true });
   }
 });
-
-test(
-  'server restart: the kernel resumes from its newest checkpoint file, not from step 0',
-  { todo: 'checkpoint files are written and read by the runtime in the checkpoint-files branch; on main a restarted server starts kernels afresh' },
-  () => {
-    assert.ok(resumedSteps, 'the restart run happened');
-    assert.ok(resumedSteps.after >= resumedSteps.before, `resumed at step ${resumedSteps.after}, had reached ${resumedSteps.before}`);
-  },
-);

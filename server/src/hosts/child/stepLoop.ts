@@ -160,8 +160,10 @@ export class StepLoops {
       const now = performance.now();
       if (loop.rateHz > 0 && this.due(loop) > now) break;
       // A waiting request (a drain, a compile, a state read) goes next: hot reload's latency is
-      // one step, not a whole slice.
-      if (ran > 0 && (now - started >= SLICE_MS || this.options.queue.requestsWaiting > 0)) break;
+      // one step, not a whole slice. So does another loop of this host with an inbox delivered and
+      // its step due: a message between two kernels of one host waits a step, not a slice.
+      if (ran > 0 && (now - started >= SLICE_MS || this.options.queue.requestsWaiting > 0 || this.mailWaiting(loop, now)))
+        break;
       if (!(await this.step(loop))) return;
       loop.k++;
       ran++;
@@ -170,6 +172,16 @@ export class StepLoops {
     if (!loop.sending) this.flush(loop);
     if (!loop.running) return;
     this.wakeLater(loop, loop.rateHz > 0 ? this.due(loop) - performance.now() : 0);
+  }
+
+  /** Whether another running loop, due to step, has an inbox waiting in its mailbox. */
+  private mailWaiting(self: Loop, now: number): boolean {
+    const mailboxes = this.options.mailboxes;
+    if (!mailboxes || this.loops.size < 2) return false;
+    for (const loop of this.loops.values())
+      if (loop !== self && loop.running && mailboxes.has(loop.control.kernelIndex) && (loop.rateHz === 0 || this.due(loop) <= now))
+        return true;
+    return false;
   }
 
   /** Queues the loop's next slice after `delayMs`, or after the I/O already waiting (requests). */

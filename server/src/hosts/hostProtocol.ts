@@ -213,8 +213,9 @@ export interface HostLoopFailed {
 
 /**
  * host → server: what loop `loop` (the kernel with index `kernel`) sent since its last batch, in
- * step order, and which steps consumed delivered inboxes. Sent at the end of every loop slice
- * that has any, and before a stopLoop's answer or a loopFailed, so nothing stays behind.
+ * step order, and which steps consumed delivered inboxes. Sent after every step that sent or
+ * consumed anything (the steps that ran while the last one was still being written to the channel
+ * go together in the next), and before a stopLoop's answer or a loopFailed, so nothing stays behind.
  */
 export interface HostLoopMessages {
   kind: 'loopMessages';
@@ -254,9 +255,10 @@ export interface StateChunkReady {
 
 /**
  * server → host, no answer: messages for kernel `kernel`'s next step (free-running delivery). The
- * host keeps them in that kernel's mailbox until one of its steps consumes them; the server sends
- * another only after the host reported this one consumed (loopMessages' inboxSteps), so the
- * router's pending queue, not the host, holds what waits.
+ * host keeps them in that kernel's mailbox until one of its steps consumes them (one inbox a
+ * step, oldest first); the server keeps at most a few in flight per kernel until the host reports
+ * them consumed (loopMessages' inboxSteps), so the router's pending queue, not the host, holds
+ * what waits.
  */
 export interface HostDeliver {
   kind: 'deliver';

@@ -39,6 +39,7 @@ export function toWireRouterStats(stats: DeliveryStats, at = Date.now()): Router
     unknownDestination: 'sent to a kernel index that names no kernel',
     destinationStopped: 'sent to a kernel that is not running',
     destinationRemoved: 'accepted, then the receiving kernel left the manifest',
+    destinationNotStarted: 'accepted while the receiving kernel was starting, then it did not start',
     sourceRemoved: 'the sending kernel was removed before its step ended',
   };
   for (const [kind, count] of Object.entries(stats.failures))

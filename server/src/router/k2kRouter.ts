@@ -29,15 +29,16 @@ import {
   type RouterStatsSnapshot,
   type RouterTotals,
 } from './routerStats';
-import type {
-  AdmissionCounts,
-  FailureReason,
-  KernelRegistration,
-  OutboxBatch,
-  RestoreResult,
-  RouterMode,
-  StepResult,
-  SubmitResult,
+import {
+  UNPLACED,
+  type AdmissionCounts,
+  type FailureReason,
+  type KernelRegistration,
+  type OutboxBatch,
+  type RestoreResult,
+  type RouterMode,
+  type StepResult,
+  type SubmitResult,
 } from './routerTypes';
 import { IN_FLIGHT, type RetainedMessage } from './retentionRing';
 import { TrafficWindow } from './trafficWindow';
@@ -163,10 +164,11 @@ export class K2KRouter {
   }
 
   /**
-   * Forgets a kernel. Its pending messages fail (destinationRemoved) and, in lockstep, what it
-   * submitted this step fails (sourceRemoved); both are counted. Returns how many failed.
+   * Forgets a kernel. Its pending messages fail (`reason`: destinationRemoved, or
+   * destinationNotStarted for a kernel registered ahead that did not start) and, in lockstep, what
+   * it submitted this step fails (sourceRemoved); both are counted. Returns how many failed.
    */
-  removeKernel(index: number): number {
+  removeKernel(index: number, reason: 'destinationRemoved' | 'destinationNotStarted' = 'destinationRemoved'): number {
     const record = this.recordOf(index, 'removeKernel');
     let failed = 0;
     for (const envelope of record.queue.drain()) {
@@ -175,7 +177,7 @@ export class K2KRouter {
       // A redelivery's message was counted delivered the first time; only never-delivered ones fail.
       if (envelope.replayStep >= 0) continue;
       if (pair) pair.failed++;
-      this.fail(this.records[envelope.source], 'destinationRemoved', 1);
+      this.fail(this.records[envelope.source], reason, 1);
       failed++;
     }
     this.staged = this.staged.filter((batch) => {
@@ -217,7 +219,7 @@ export class K2KRouter {
   routeFor(source: number, destination: number): RoutingDecision | undefined {
     const from = this.records[source];
     const to = this.records[destination];
-    if (from === undefined || to === undefined) return undefined;
+    if (from === undefined || to === undefined || from.device === UNPLACED || to.device === UNPLACED) return undefined;
     return this.table.decide(from.deviceSlot, to.deviceSlot);
   }
 
@@ -592,9 +594,14 @@ export class K2KRouter {
       record.accepted++;
       this.totals.accepted++;
       counts.accepted++;
-      this.routeCounts[route.kind]++;
-      this.devicePairFor(route).decisions[route.kind]++;
+      // A receiver not placed yet has no route: it is decided (and counted) when it is (reroute).
+      if (receiver.device !== UNPLACED) this.countDecision(route);
     }
+  }
+
+  private countDecision(route: RoutingDecision): void {
+    this.routeCounts[route.kind]++;
+    this.devicePairFor(route).decisions[route.kind]++;
   }
 
   private countDelivery(
@@ -634,6 +641,12 @@ export class K2KRouter {
     for (const envelope of record.queue) {
       const route = this.table.decide(envelope.fromSlot, record.deviceSlot);
       if (route === envelope.route) continue;
+      if (envelope.route.to === UNPLACED && record.device !== UNPLACED) {
+        // Accepted before its receiver was placed: this is its first decision, not a re-route.
+        this.countDecision(route);
+        envelope.route = route;
+        continue;
+      }
       // A fresh decision object for the same way (a new topology, same devices) is not a re-route.
       if (route.kind !== envelope.route.kind || route.path.join() !== envelope.route.path.join()) rerouted++;
       envelope.route = route;
@@ -702,7 +715,7 @@ export class K2KRouter {
       failed: pair.failed,
       ...flowStats(pair.traffic, now, pair.pending),
     };
-    if (receiver) {
+    if (receiver && receiver.device !== UNPLACED) {
       const route = this.table.decide(sender.deviceSlot, receiver.deviceSlot);
       stats.route = route.kind;
       stats.reason = route.reason;

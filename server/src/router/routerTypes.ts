@@ -18,14 +18,24 @@ export type FailureReason =
   | 'destinationStopped'
   /** accepted, then the destination kernel was removed before taking it */
   | 'destinationRemoved'
+  /** accepted while the destination kernel was starting (registered ahead, UNPLACED), then it did not start */
+  | 'destinationNotStarted'
   /** lockstep: submitted, then the sender was removed before its step ended */
   | 'sourceRemoved';
 export const FAILURE_REASONS: readonly FailureReason[] = [
   'unknownDestination',
   'destinationStopped',
   'destinationRemoved',
+  'destinationNotStarted',
   'sourceRemoved',
 ];
+
+/**
+ * The device of a kernel registered before it is placed (a manifest's kernels are registered
+ * together before the first one starts): messages to it wait in its pending queue, undecided, and
+ * get their route when relocate() names its device.
+ */
+export const UNPLACED: DeviceKey = 'unplaced';
 
 export interface KernelRegistration {
   /** The kernel's index: its place in the manifest, what other kernels write as destination. */

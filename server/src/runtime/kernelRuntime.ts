@@ -274,6 +274,8 @@ export class KernelRuntime {
     this.scheduleCheckpoints();
     const result: StartResult = { started: [], failed: [] };
     const todo = manifest.kernels.filter((spec) => !this.kernels.has(spec.id));
+    // All registered with the router first: a message sent at step 0 to a kernel still starting waits for it.
+    this.delivery.kernelsExpected(todo.map((spec) => ({ index: manifest.kernels.indexOf(spec), id: spec.id })));
     for (const [i, spec] of todo.entries()) {
       onProgress?.(`starting ${spec.id}`, Math.round((100 * i) / Math.max(1, todo.length)));
       try {
@@ -291,6 +293,7 @@ export class KernelRuntime {
           ...(error instanceof BackendUnavailable ? { unavailable: error.shortReason } : {}),
         });
         result.failed.push({ id: spec.id, message });
+        await this.delivery.kernelStartFailed(spec.id);
         this.options.log.warn(`kernel "${spec.id}" did not start: ${message}`);
       }
     }
@@ -669,7 +672,7 @@ export class KernelRuntime {
       await kernel.start(version, resumable?.checkpoint ?? fromFile?.checkpoint, resumable?.highestVersion);
       this.stopped.delete(spec.id);
     } catch (error) {
-      await this.delivery.kernelStopped(spec.id);
+      await this.delivery.kernelStartFailed(spec.id);
       this.options.placer.remove(spec.id);
       this.releaseHost(backend, spec.id);
       throw new Error(
@@ -677,6 +680,7 @@ export class KernelRuntime {
       );
     }
     this.kernels.set(spec.id, kernel);
+    this.delivery.kernelStarted(spec.id);
     this.reportDeviceMemory(host, location);
     const savedSinceStop = resumable?.fileSha256 !== onDisk.codeSha256;
     if (version.codeSha256 !== onDisk.codeSha256 && savedSinceStop) void this.manager.reload(kernel, onDisk.source);

@@ -3,10 +3,19 @@
 // receiver's next inbox goes to its host's mailbox, where the kernel's next step takes it. A
 // message lands at the receiver's first step after it reaches the receiver's host.
 //
-// Flow control: a kernel has at most one inbox in its host's mailbox. The next is taken from the
-// router only when the host reports the last one consumed, so what waits stays in the router's
-// bounded pending queue, where it is counted and visible, and a full queue refuses (the sender's
-// outbox overflow) instead of the host's memory growing.
+// Flow control: a kernel has at most MAX_INBOXES_IN_FLIGHT inboxes (and about MAX_MESSAGES_IN_FLIGHT
+// messages) in its host's mailbox. A few, so the receiver's next steps find their inboxes without
+// waiting a round trip to the server after each; few, so what waits beyond them stays in the
+// router's bounded pending queue, where it is counted and visible, and a full queue refuses (the
+// sender's outbox overflow) instead of the host's memory growing. In-flight messages stay in the
+// router's retention until the host reports the step that consumed them (below), so the bound on
+// messages keeps them well inside its retention limit.
+//
+// Start-up: the runtime registers every kernel it is about to start (kernelsExpected) before the
+// first one runs, so a message sent at step 0 to a kernel further down the manifest waits in that
+// kernel's pending queue (its route decided once it is placed) instead of failing as an unknown
+// destination. It is handed over once the kernel started (kernelStarted); a kernel that does not
+// start turns what waits for it into counted failures (destinationNotStarted).
 //
 // A kernel's mailbox outlives its loop (reloads and checkpoints stop and start the loop in the
 // same host). When the kernel migrates (messagesFollow), the mailbox is taken back and handed to
@@ -27,7 +36,16 @@ import { decodeOutbox } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import type { DeviceKey } from '../probe/probeRecords';
 import type { GpuTopology } from '../topology/gpuTopology';
-import { K2KRouter, encodeInbox, type RouterStatsSnapshot } from '../router';
+import { K2KRouter, UNPLACED, encodeInbox, type RouterStatsSnapshot } from '../router';
+
+/** Inboxes of one kernel sent to its host's mailbox and not yet reported consumed, at most. */
+export const MAX_INBOXES_IN_FLIGHT = 4;
+/**
+ * Messages of one kernel in flight, at most (its first inbox goes whatever its size): half the
+ * router's default retention (16,384 per receiver), so nothing in flight is evicted before its
+ * consuming step is known.
+ */
+export const MAX_MESSAGES_IN_FLIGHT = 8192;
 
 export interface DeliveryKernel {
   /** The kernel's index: its place in the manifest, its control block's kernel_index. */
@@ -50,6 +68,8 @@ interface Entry extends DeliveryKernel {
   running: boolean;
   /** Its host died or it is starting again: nothing goes to it until it is restored (kernelRestoring). */
   awaitingRestore: boolean;
+  /** Registered ahead (kernelsExpected) and starting for the first time: nothing goes to it until kernelStarted. */
+  held: boolean;
 }
 
 /** The router's snapshot plus what only the delivery knows. */
@@ -78,6 +98,8 @@ export class MessageDelivery {
   readonly router: K2KRouter;
   private readonly kernels = new Map<number, Entry>();
   private readonly hosts = new Map<DeviceHost, { dispose(): void }[]>();
+  /** Kernels registered ahead (kernelsExpected) that have not reached kernelStarting, by index: their ids. */
+  private readonly expected = new Map<number, string>();
   private lostWithHost = 0;
 
   constructor(private readonly options: MessageDeliveryOptions) {
@@ -104,6 +126,28 @@ export class MessageDelivery {
   }
 
   /**
+   * The kernels about to start (a manifest's, before the first of them starts). Each one not yet
+   * known is registered with the router, not placed yet, so what is sent to it meanwhile waits in
+   * its bounded pending queue; a stopped one accepts messages again. Follow with kernelStarting for
+   * each, then kernelStarted, or kernelStartFailed.
+   */
+  kernelsExpected(kernels: readonly { index: number; id: string }[]): void {
+    for (const { index, id } of kernels) {
+      const entry = this.kernels.get(index);
+      if (entry?.id === id) {
+        this.router.setRunning(index, true);
+        continue;
+      }
+      if (this.expected.get(index) === id) continue;
+      if (entry) this.kernelRemoved(entry.id);
+      const waiting = this.expected.get(index);
+      if (waiting !== undefined) this.kernelRemoved(waiting);
+      this.router.addKernel({ index, id, device: UNPLACED });
+      this.expected.set(index, id);
+    }
+  }
+
+  /**
    * A kernel is about to start its loop in `kernel.host` (first start, or again after a stop).
    * Registered before its first step, so its first batch finds it. A kernel started before gets
    * nothing until kernelRestoring (its start from a checkpoint) puts back what it must receive.
@@ -111,6 +155,8 @@ export class MessageDelivery {
   kernelStarting(kernel: DeliveryKernel): void {
     const known = this.kernels.get(kernel.index);
     if (known && known.id !== kernel.id) this.kernelRemoved(known.id);
+    const ahead = this.expected.get(kernel.index);
+    if (ahead !== undefined && ahead !== kernel.id) this.kernelRemoved(ahead);
     const entry = this.kernels.get(kernel.index);
     if (entry) {
       Object.assign(entry, {
@@ -125,7 +171,14 @@ export class MessageDelivery {
       entry.device = kernel.device;
       this.router.setRunning(kernel.index, true);
     } else {
-      this.router.addKernel({ index: kernel.index, id: kernel.id, device: kernel.device });
+      const registeredAhead = this.expected.get(kernel.index) === kernel.id;
+      this.expected.delete(kernel.index);
+      if (registeredAhead) {
+        this.router.relocate(kernel.index, kernel.device);
+        this.router.setRunning(kernel.index, true);
+      } else {
+        this.router.addKernel({ index: kernel.index, id: kernel.id, device: kernel.device });
+      }
       this.kernels.set(kernel.index, {
         ...kernel,
         inFlight: [],
@@ -133,10 +186,44 @@ export class MessageDelivery {
         step: 0,
         running: true,
         awaitingRestore: false,
+        held: registeredAhead,
       });
     }
     this.attachHost(kernel.host);
     this.pump();
+  }
+
+  /** The kernel's start finished (its loop runs): what waited for it since kernelsExpected goes to it. */
+  kernelStarted(id: string): void {
+    const entry = this.entryOf(id);
+    if (!entry?.held) return;
+    entry.held = false;
+    this.pump();
+  }
+
+  /**
+   * The kernel did not start. One registered ahead and never started is forgotten: what waited for
+   * it fails (destinationNotStarted, counted), and later messages to it are unknownDestination. One
+   * that ran before is stopped again (kernelStopped): its pending messages wait for its next start.
+   */
+  async kernelStartFailed(id: string): Promise<void> {
+    for (const [index, waiting] of this.expected) {
+      if (waiting !== id) continue;
+      this.expected.delete(index);
+      this.router.removeKernel(index, 'destinationNotStarted');
+      this.options.onChange?.();
+      return;
+    }
+    const entry = this.entryOf(id);
+    if (!entry) return;
+    if (entry.held) {
+      // Nothing was handed to it (held), so its pending queue holds everything sent to it.
+      this.kernels.delete(entry.index);
+      this.router.removeKernel(entry.index, 'destinationNotStarted');
+      this.options.onChange?.();
+      return;
+    }
+    await this.kernelStopped(id);
   }
 
   /**
@@ -193,6 +280,11 @@ export class MessageDelivery {
 
   /** The kernel left the manifest: its pending messages fail (destinationRemoved, counted). */
   kernelRemoved(id: string): void {
+    for (const [index, waiting] of this.expected) {
+      if (waiting !== id) continue;
+      this.expected.delete(index);
+      this.router.removeKernel(index);
+    }
     const entry = this.entryOf(id);
     if (!entry) return;
     this.kernels.delete(entry.index);
@@ -271,17 +363,30 @@ export class MessageDelivery {
     this.options.onChange?.();
   }
 
-  /** Every running kernel with an empty mailbox and messages pending gets its next inbox. */
+  /** Every running kernel with room in its mailbox (flow control, above) and messages pending gets its next inboxes. */
   private pump(): void {
     for (const entry of this.kernels.values()) {
-      if (!entry.running || entry.awaitingRestore || entry.inFlight.length > 0 || entry.inboxCapacity <= 0) continue;
-      if (this.router.pendingFor(entry.index) === 0) continue;
-      const envelopes = this.router.takeInbox(entry.index, entry.inboxCapacity, entry.step, { inFlight: true });
-      if (envelopes.length === 0) continue;
-      const encoded = encodeInbox(envelopes, entry.inboxCapacity);
-      const inbox: InboxDelivery = { slots: encoded.bytes.subarray(0, encoded.usedBytes), count: encoded.count };
-      if (entry.host.deliver(entry.index, inbox)) entry.inFlight.push(inbox.count);
-      else entry.carried.push(inbox); // no host process right now: it goes with the next start
+      // Inboxes carried from a host it left go first (handOverCarried): nothing may overtake them.
+      if (!entry.running || entry.awaitingRestore || entry.held || entry.carried.length > 0 || entry.inboxCapacity <= 0)
+        continue;
+      let inFlight = 0;
+      for (const count of entry.inFlight) inFlight += count;
+      while (
+        entry.inFlight.length < MAX_INBOXES_IN_FLIGHT &&
+        (entry.inFlight.length === 0 || inFlight + entry.inboxCapacity <= MAX_MESSAGES_IN_FLIGHT) &&
+        this.router.pendingFor(entry.index) > 0
+      ) {
+        const envelopes = this.router.takeInbox(entry.index, entry.inboxCapacity, entry.step, { inFlight: true });
+        if (envelopes.length === 0) break;
+        const encoded = encodeInbox(envelopes, entry.inboxCapacity);
+        const inbox: InboxDelivery = { slots: encoded.bytes.subarray(0, encoded.usedBytes), count: encoded.count };
+        if (!entry.host.deliver(entry.index, inbox)) {
+          entry.carried.push(inbox); // no host process right now: it goes with the next start
+          break;
+        }
+        entry.inFlight.push(inbox.count);
+        inFlight += inbox.count;
+      }
     }
   }
 

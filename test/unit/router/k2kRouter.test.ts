@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { K2KRouter, type K2KRouterOptions } from '../../../server/src/router/k2kRouter';
 import { unpackHlc } from '../../../server/src/router/hybridLogicalClock';
+import { UNPLACED } from '../../../server/src/router/routerTypes';
 import { machine } from '../topology/machines';
 import { ManualClock, brief, message, words } from './routerHelpers';
 
@@ -85,6 +86,7 @@ describe('K2K router: envelopes and delivery', () => {
       unknownDestination: 3,
       destinationStopped: 1,
       destinationRemoved: 0,
+      destinationNotStarted: 0,
       sourceRemoved: 0,
     });
     const a = stats.kernels.find((k) => k.id === 'a');
@@ -111,6 +113,38 @@ describe('K2K router: envelopes and delivery', () => {
     assert.equal(stats.totals.pending, 0);
     assert.equal(stats.pairs[0]?.destinationId, '#1 (removed)');
     assert.equal(r.submit({ source: 0, step: 1, messages: [message(1, 0)] }).failed, 1, 'now an unknown destination');
+  });
+
+  test('a kernel registered before it is placed queues its messages; its route is decided (once) when it is placed', () => {
+    const { router: r } = router();
+    r.addKernel({ index: 0, id: 'a', device: 'webgpu:0' });
+    r.addKernel({ index: 1, id: 'b', device: UNPLACED });
+    assert.equal(r.routeFor(0, 1), undefined, 'no route to a kernel not placed');
+    assert.equal(r.submit({ source: 0, step: 0, messages: [message(1, 0, 1), message(1, 0, 2)] }).accepted, 2);
+    let stats = r.snapshot();
+    assert.equal(stats.totals.pending, 2);
+    assert.equal(Object.values(stats.routes).reduce((a, b) => a + b, 0), 0, 'no decision counted before placement');
+    assert.equal(stats.pairs[0]?.route, undefined);
+    assert.deepEqual(r.relocate(1, 'webgpu:0'), { rerouted: 0 }, 'a first decision is not a re-route');
+    stats = r.snapshot();
+    assert.equal(stats.routes.sameDevice, 2);
+    assert.equal(stats.totals.rerouted, 0);
+    assert.equal(stats.pairs[0]?.route, 'sameDevice');
+    assert.deepEqual(r.takeInbox(1, 4, 0).map((e) => words(e)[0]), [1, 2]);
+  });
+
+  test('a kernel registered ahead that does not start: what waited for it fails as destinationNotStarted', () => {
+    const { router: r } = router();
+    r.addKernel({ index: 0, id: 'a', device: 'webgpu:0' });
+    r.addKernel({ index: 1, id: 'b', device: UNPLACED });
+    r.submit({ source: 0, step: 0, messages: [message(1, 0, 1), message(1, 0, 2), message(1, 0, 3)] });
+    assert.equal(r.removeKernel(1, 'destinationNotStarted'), 3);
+    const stats = r.snapshot();
+    assert.equal(stats.failures.destinationNotStarted, 3);
+    assert.equal(stats.failures.destinationRemoved, 0);
+    assert.equal(stats.totals.failed, 3);
+    assert.equal(stats.totals.pending, 0);
+    assert.equal(stats.pairs[0]?.failed, 3);
   });
 
   test('wrong calls say what happened and what to do', () => {

@@ -23,8 +23,10 @@ import {
   type StateChunkReady,
 } from '../hostProtocol';
 
-function send(message: HostMessage): void {
-  process.send?.(message);
+/** `onSent`: the message is written to the channel, or failed to be (the channel is gone). */
+function send(message: HostMessage, onSent?: () => void): void {
+  if (!process.send) return onSent?.();
+  process.send(message, undefined, undefined, onSent && (() => onSent()));
 }
 
 /** Progress messages at most every 50 ms: enough for a watchdog, cheap for a fast step loop. */

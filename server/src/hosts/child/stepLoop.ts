@@ -3,8 +3,11 @@
 // kernel's step). Loop work goes through the host's request queue in slices, so the server's
 // requests (read the state, compile a new version, stop the loop) run between slices, in order,
 // and every loop of a host (CUDA kernels share one) gets its turn: a slice re-enters the queue at
-// its back once it yields. Each step takes its kernel's delivered inbox from the host's mailboxes,
-// and what it sent goes to the server in one loopMessages per slice (never one per message).
+// its back once it yields. Each step takes its kernel's delivered inbox from the host's mailboxes.
+// What a step sent and which inbox it consumed go to the server right after that step, in one
+// loopMessages (never one per message), so a message's hop costs a step and an IPC trip, not a
+// slice. While a loop's last loopMessages is still being written to the channel (the server reads
+// slower than the loop sends), the following steps' batches are gathered into one.
 import type { GpuBackend, StepLaunch } from '../../backends/backend';
 import { GpuError } from '../../backends/gpuError';
 import type { ControlBlock } from '../../abi/kernelAbi';
@@ -46,13 +49,19 @@ interface Loop {
   outgoing: SentStep[];
   /** The steps that consumed delivered inboxes since the last loopMessages, one per inbox. */
   inboxSteps: number[];
+  /** A loopMessages of this loop is not written to the channel yet: the next batch gathers until it is. */
+  sending: boolean;
 }
 
 export interface StepLoopsOptions {
   backend: GpuBackend;
   /** The host's request queue; slices run on it so no request ever runs beside a step. */
   queue: SerialQueue;
-  send(message: HostLoopProgress | HostLoopFailed | HostLoopMessages): void;
+  /**
+   * Sends to the server. `onSent` (loopMessages only) is called once the message is written to the
+   * channel (or failed to be): until then the loop gathers its next batch instead of sending it.
+   */
+  send(message: HostLoopProgress | HostLoopFailed | HostLoopMessages, onSent?: () => void): void;
   /** Delivered inboxes, by kernel index; without it steps run with empty inboxes. */
   mailboxes?: Mailboxes;
   /** Called after a loop's step failed and loopFailed was sent (the host decides whether to exit). */
@@ -97,6 +106,7 @@ export class StepLoops {
       cancelWake: undefined,
       outgoing: [],
       inboxSteps: [],
+      sending: false,
     };
     this.loops.set(id, loop);
     void this.options.queue.run(() => this.slice(loop));
@@ -157,15 +167,28 @@ export class StepLoops {
       const now = performance.now();
       if (loop.rateHz > 0 && this.due(loop) > now) break;
       // A waiting request (a drain, a compile, a state read) goes next: hot reload's latency is
-      // one step, not a whole slice.
-      if (ran > 0 && (now - started >= SLICE_MS || this.options.queue.requestsWaiting > 0)) break;
+      // one step, not a whole slice. So does another loop of this host with an inbox delivered and
+      // its step due: a message between two kernels of one host waits a step, not a slice.
+      if (ran > 0 && (now - started >= SLICE_MS || this.options.queue.requestsWaiting > 0 || this.mailWaiting(loop, now)))
+        break;
       if (!(await this.step(loop))) return;
       loop.k++;
       ran++;
     }
-    this.flush(loop);
+    // Steps flush their batches; one gathered behind a batch being written goes when that is done.
+    if (!loop.sending) this.flush(loop);
     if (!loop.running) return;
     this.wakeLater(loop, loop.rateHz > 0 ? this.due(loop) - performance.now() : 0);
+  }
+
+  /** Whether another running loop, due to step, has an inbox waiting in its mailbox. */
+  private mailWaiting(self: Loop, now: number): boolean {
+    const mailboxes = this.options.mailboxes;
+    if (!mailboxes || this.loops.size < 2) return false;
+    for (const loop of this.loops.values())
+      if (loop !== self && loop.running && mailboxes.has(loop.control.kernelIndex) && (loop.rateHz === 0 || this.due(loop) <= now))
+        return true;
+    return false;
   }
 
   /** Queues the loop's next slice after `delayMs`, or after the I/O already waiting (requests). */
@@ -212,26 +235,40 @@ export class StepLoops {
       return false;
     }
     loop.inStep = false;
+    // At once, unless the last batch is still being written: then it goes when that one is.
+    if (!loop.sending) this.flush(loop);
     const now = performance.now();
     if (!loop.reported || now - loop.lastSent >= PROGRESS_INTERVAL_MS) this.report(loop, now);
     return true;
   }
 
-  /** Sends what the loop's steps sent and consumed since the last batch, if anything. */
+  /**
+   * Sends what the loop's steps sent and consumed since the last batch, if anything. Called between
+   * steps only (never while one is in flight), so a batch always ends at a step boundary: nextStep
+   * is exact. Stop and failure call it whatever is being written: the channel keeps the order.
+   */
   private flush(loop: Loop): void {
     if (loop.outgoing.length === 0 && loop.inboxSteps.length === 0) return;
     const steps = loop.outgoing;
     const inboxSteps = loop.inboxSteps;
     loop.outgoing = [];
     loop.inboxSteps = [];
-    this.options.send({
-      kind: 'loopMessages',
-      loop: loop.id,
-      kernel: loop.control.kernelIndex,
-      steps,
-      inboxSteps,
-      nextStep: loop.step,
-    });
+    loop.sending = true;
+    this.options.send(
+      {
+        kind: 'loopMessages',
+        loop: loop.id,
+        kernel: loop.control.kernelIndex,
+        steps,
+        inboxSteps,
+        nextStep: loop.step,
+      },
+      () => {
+        loop.sending = false;
+        // What gathered meanwhile goes now, unless a step is running: it goes at that step's end.
+        if (!loop.inStep) this.flush(loop);
+      },
+    );
   }
 
   private report(loop: Loop, now: number): void {

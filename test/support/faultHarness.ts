@@ -8,8 +8,10 @@
 // one summary line per point; those lines are the figures in docs/reliability.md.
 import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, readdirSync } from 'node:fs';
+import { basename } from 'node:path';
 import { seededWords } from './badInput';
 import { pollUntil } from './poll';
+import { transferRegions } from '../../server/src/hosts/transferRegions';
 import type { KernelRuntime } from '../../server/src/runtime/kernelRuntime';
 import type { ReloadOutcome } from '../../server/src/runtime/kernelReports';
 
@@ -134,15 +136,27 @@ export function bulkFilesOf(ownerPid = process.pid): string[] {
   }
 }
 
-/** Waits for in-flight transfers to be read; what stays is a leftover. Returns the leftovers' names. */
+/**
+ * Waits for in-flight transfers to end; what stays is a leftover: a region still lent once the
+ * kernels settled (a transfer that never gave it back), or a file of this process that is not one
+ * of its pool's regions. Idle regions are kept for reuse on purpose (transferRegions.ts).
+ */
 export async function leftoverFiles(ownerPid = process.pid, timeoutMs = 3_000): Promise<string[]> {
+  const leftovers = (): string[] => {
+    const { lent, idle } = transferRegions().regions();
+    const pooled = new Set([...lent, ...idle].map((path) => basename(path)));
+    return [
+      ...lent.map((path) => `${basename(path)} (still lent)`),
+      ...bulkFilesOf(ownerPid).filter((name) => !pooled.has(name)),
+    ];
+  };
   try {
-    await pollUntil('shared-memory files read or removed', () => (bulkFilesOf(ownerPid).length === 0 ? true : undefined), {
+    await pollUntil('shared-memory transfers to end', () => (leftovers().length === 0 ? true : undefined), {
       timeoutMs,
     });
     return [];
   } catch {
-    return bulkFilesOf(ownerPid);
+    return leftovers();
   }
 }
 
@@ -257,14 +271,18 @@ export async function checkAfterFault(
         const report = await runtime.hostReport();
         const problems: string[] = [];
         for (const view of views) {
-          if (view.state !== 'running') problems.push(`${view.id} is ${view.state}${view.error ? `: ${view.error}` : ''}`);
+          if (view.state !== 'running')
+            problems.push(`${view.id} is ${view.state}${view.error ? `: ${view.error}` : ''}`);
           const homes = report.filter((host) => host.loops.some((loop) => loop.kernel === view.id));
           if (homes.length !== 1 || homes[0]?.pid !== view.hostPid)
-            problems.push(`${view.id} loops in ${homes.map((h) => h.pid).join(', ') || 'no host'}, the runtime says ${String(view.hostPid)}`);
+            problems.push(
+              `${view.id} loops in ${homes.map((h) => h.pid).join(', ') || 'no host'}, the runtime says ${String(view.hostPid)}`,
+            );
         }
         const ours = new Set(report.map((host) => host.pid));
         const stray = deviceHostChildren().filter((child) => !ours.has(child.pid));
-        if (stray.length > 0) problems.push(`host processes the runtime does not hold: ${stray.map((s) => s.pid).join(', ')}`);
+        if (stray.length > 0)
+          problems.push(`host processes the runtime does not hold: ${stray.map((s) => s.pid).join(', ')}`);
         last = problems.join('; ');
         return problems.length === 0 ? true : undefined;
       },
@@ -307,8 +325,7 @@ export async function checkAfterFault(
     }
   }
   check.leftovers = await leftoverFiles();
-  if (check.lost.length + check.twice.length + check.older.length + check.strayHosts.length > 0)
-    check.detail = last;
+  if (check.lost.length + check.twice.length + check.older.length + check.strayHosts.length > 0) check.detail = last;
   return check;
 }
 
@@ -321,7 +338,11 @@ export function assertClean(check: FaultCheck, point: string): void {
     check.strayHosts.length ? `stray host processes: ${check.strayHosts.join(', ')}` : '',
     check.leftovers.length ? `files left: ${check.leftovers.join(', ')}` : '',
   ].filter((line) => line !== '');
-  assert.deepEqual(wrong, [], `after a fault at ${point}: ${wrong.join('; ')}${check.detail ? ` (${check.detail})` : ''}`);
+  assert.deepEqual(
+    wrong,
+    [],
+    `after a fault at ${point}: ${wrong.join('; ')}${check.detail ? ` (${check.detail})` : ''}`,
+  );
 }
 
 // ---- the ledger ----

@@ -118,6 +118,9 @@ export async function startFaultRuntime(options: FaultRuntimeOptions = {}): Prom
     // what these tests are about, and a probation would roll every fault soon after a reload back
     // to the version before (tested on its own in reloadFaults.test.ts).
     reload: { maxRecoveriesPerMinute: 1_000_000, probationMs: 0, retryBackoffMs: 50 },
+    // Likewise a device whose hosts die three times a minute is declared lost (its kernels move):
+    // here the deaths are the faults, and the device is fine (device loss is tested on its own).
+    deviceRestartsPerMinute: 1_000_000,
     validate: () => Promise.resolve([]),
     migrationRoute: (from, to) => migrationRoute(topology, from, to),
     onOutcome: (outcome) => outcomes.push(outcome),

@@ -122,6 +122,12 @@ export class TransferRegions {
     }
   }
 
+  /** The pool's region files, lent and idle: what a check for leaked files must tell apart from leftovers. */
+  regions(): { lent: string[]; idle: string[] } {
+    const paths = (busy: boolean): string[] => this.slots.filter((s) => s.busy === busy).map((s) => s.region.path);
+    return { lent: paths(true), idle: paths(false) };
+  }
+
   /** Removes every region file (at exit; lent regions too: their transfers cannot finish then). */
   dispose(): void {
     clearTimeout(this.sweep);

@@ -56,7 +56,8 @@ const found = new Map<string, { lost: number; duplicates: number; detail: string
 after(() => {
   ledger.print();
   const left = releaseAll();
-  if (left.length > 0) console.log(`device hosts still running after the runtime was disposed (killed): ${left.join(', ')}`);
+  if (left.length > 0)
+    console.log(`device hosts still running after the runtime was disposed (killed): ${left.join(', ')}`);
 });
 
 /** The receiver's log: messages received, and per source how many numbers came again or out of order. */
@@ -155,23 +156,24 @@ const POINTS: readonly [string, 'receiver' | 'sender1', FaultSignal][] = [
 ];
 
 for (const [point, victim, signal] of POINTS) {
-  test(`messages in flight: ${signal} of the ${victim}'s host; every kernel back once, the router's accounts exact`, { timeout: 180_000 }, async (t) => {
-    const skip = await webgpuSkipReason();
-    if (skip) return t.skip(skip);
-    await messagesWithFault(point, victim, signal);
-  });
+  test(
+    `messages in flight: ${signal} of the ${victim}'s host; every kernel back once, the router's accounts exact`,
+    { timeout: 180_000 },
+    async (t) => {
+      const skip = await webgpuSkipReason();
+      if (skip) return t.skip(skip);
+      await messagesWithFault(point, victim, signal);
+    },
+  );
 }
 
 // The router's redelivery: a restart of the receiver's host
 // redelivers what its checkpoint does not cover; a sender's re-run steps make no duplicates.
 for (const [point] of POINTS) {
-  test(
-    `messages in flight: ${point}: no message lost, none duplicated`,
-    () => {
-      const result = found.get(point);
-      assert.ok(result, `the ${point} run happened`);
-      assert.equal(result.lost, 0, `lost: ${result.detail}`);
-      assert.equal(result.duplicates, 0, `duplicated: ${result.detail}`);
-    },
-  );
+  test(`messages in flight: ${point}: no message lost, none duplicated`, () => {
+    const result = found.get(point);
+    assert.ok(result, `the ${point} run happened`);
+    assert.equal(result.lost, 0, `lost: ${result.detail}`);
+    assert.equal(result.duplicates, 0, `duplicated: ${result.detail}`);
+  });
 }

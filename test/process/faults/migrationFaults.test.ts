@@ -39,7 +39,8 @@ after(async () => {
   ledger.print();
   await h?.dispose();
   const left = releaseAll();
-  if (left.length > 0) console.log(`device hosts still running after the runtime was disposed (killed): ${left.join(', ')}`);
+  if (left.length > 0)
+    console.log(`device hosts still running after the runtime was disposed (killed): ${left.join(', ')}`);
 });
 
 const SWITCH = MIGRATION_PHASES.indexOf('switching');
@@ -86,13 +87,21 @@ async function migrateWithFault(
         new Promise((resolve) => setTimeout(() => resolve(value()), delayMs));
       if (victim === 'source') fired = delayMs === 0 ? Promise.resolve(hit(sourcePid)) : later(() => hit(sourcePid));
       // At 'preparing' the target's host is being started: it is hit as soon as it exists.
-      else fired = targetHost(Number(to.slice(-1)), sourcePid).then((pid) => (delayMs === 0 ? hit(pid) : later(() => hit(pid))));
+      else
+        fired = targetHost(Number(to.slice(-1)), sourcePid).then((pid) =>
+          delayMs === 0 ? hit(pid) : later(() => hit(pid)),
+        );
     },
   });
-  assert.ok(fired, `the migration entered ${phase}: ${report.status} at ${report.failedPhase ?? "-"}: ${report.message}`);
+  assert.ok(
+    fired,
+    `the migration entered ${phase}: ${report.status} at ${report.failedPhase ?? '-'}: ${report.message}`,
+  );
   const victimPid = await fired;
   await faultTookEffect(victimPid);
-  const switched = report.status === 'migrated' || (report.failedPhase !== undefined && MIGRATION_PHASES.indexOf(report.failedPhase) >= SWITCH);
+  const switched =
+    report.status === 'migrated' ||
+    (report.failedPhase !== undefined && MIGRATION_PHASES.indexOf(report.failedPhase) >= SWITCH);
   const check = await checkAfterFault(f.runtime, new Map([['counter', floor]]), () => f.outcomes.slice(seen));
   const where = check.kernels.get('counter')?.device;
   ledger.record(point, check, { restarts: 1 });
@@ -121,25 +130,33 @@ for (const victim of ['source', 'target'] as const) {
 }
 
 for (const [phase, victim] of STALLED) {
-  test(`migration: SIGSTOP of the ${victim}'s host at ${phase} (a watchdog kills it)`, { timeout: 90_000 }, async (t) => {
-    if (skip) return t.skip(skip);
-    await migrateWithFault(`${phase} ${victim} SIGSTOP`, phase, victim, 'SIGSTOP');
-  });
+  test(
+    `migration: SIGSTOP of the ${victim}'s host at ${phase} (a watchdog kills it)`,
+    { timeout: 90_000 },
+    async (t) => {
+      if (skip) return t.skip(skip);
+      await migrateWithFault(`${phase} ${victim} SIGSTOP`, phase, victim, 'SIGSTOP');
+    },
+  );
 }
 
-test('migration: faults at seeded random phases, hosts, signals and delays (RINGKERNEL_FAULT_RUNS, RINGKERNEL_FAULT_SEED)', { timeout: 600_000 }, async (t) => {
-  if (skip) return t.skip(skip);
-  const runs = faultRuns(2);
-  const seed = faultSeed();
-  console.log(`fault migration random: seed ${seed}, ${runs} runs (RINGKERNEL_FAULT_SEED=${seed} replays it)`);
-  const choose = seededChooser(seed);
-  for (let run = 0; run < runs; run++) {
-    const phase = choose.pick(MIGRATION_PHASES);
-    const victim = choose.pick<Victim>(['source', 'target']);
-    const signal = choose.pick<FaultSignal>(['SIGKILL', 'SIGKILL', 'SIGKILL', 'SIGSTOP']);
-    const delayMs = choose.below(20);
-    await t.test(`run ${run + 1}: ${signal} of the ${victim} at ${phase} + ${delayMs} ms`, async () => {
-      await migrateWithFault(`random ${phase} ${victim} ${signal}`, phase, victim, signal, delayMs);
-    });
-  }
-});
+test(
+  'migration: faults at seeded random phases, hosts, signals and delays (RINGKERNEL_FAULT_RUNS, RINGKERNEL_FAULT_SEED)',
+  { timeout: 600_000 },
+  async (t) => {
+    if (skip) return t.skip(skip);
+    const runs = faultRuns(2);
+    const seed = faultSeed();
+    console.log(`fault migration random: seed ${seed}, ${runs} runs (RINGKERNEL_FAULT_SEED=${seed} replays it)`);
+    const choose = seededChooser(seed);
+    for (let run = 0; run < runs; run++) {
+      const phase = choose.pick(MIGRATION_PHASES);
+      const victim = choose.pick<Victim>(['source', 'target']);
+      const signal = choose.pick<FaultSignal>(['SIGKILL', 'SIGKILL', 'SIGKILL', 'SIGSTOP']);
+      const delayMs = choose.below(20);
+      await t.test(`run ${run + 1}: ${signal} of the ${victim} at ${phase} + ${delayMs} ms`, async () => {
+        await migrateWithFault(`random ${phase} ${victim} ${signal}`, phase, victim, signal, delayMs);
+      });
+    }
+  },
+);

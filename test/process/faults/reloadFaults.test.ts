@@ -38,7 +38,8 @@ after(async () => {
   ledger.print();
   await h?.dispose();
   const left = releaseAll();
-  if (left.length > 0) console.log(`device hosts still running after the runtime was disposed (killed): ${left.join(', ')}`);
+  if (left.length > 0)
+    console.log(`device hosts still running after the runtime was disposed (killed): ${left.join(', ')}`);
 });
 
 /** Waits until the kernel steps, then takes a checkpoint (readState) and returns its step: the floor. */
@@ -85,9 +86,14 @@ async function reloadWithFault(point: string, phase: ReloadPhase, signal: FaultS
   assertClean(check, point);
   assert.equal(restarted, 1, `the ${signal} at ${phase} restarted the host`);
   // Whatever came back from a checkpoint says which steps it re-ran.
-  for (const recovered of f.outcomes.slice(seen).filter((o) => o.status === 'recovered' || o.status === 'autoRolledBack')) {
+  for (const recovered of f.outcomes
+    .slice(seen)
+    .filter((o) => o.status === 'recovered' || o.status === 'autoRolledBack')) {
     assert.ok(recovered.rerun, `${recovered.status} reports the steps re-run: ${recovered.message}`);
-    assert.ok(recovered.rerun.fromStep >= floor, `restored from step ${recovered.rerun.fromStep}, not before the checkpoint at ${floor}`);
+    assert.ok(
+      recovered.rerun.fromStep >= floor,
+      `restored from step ${recovered.rerun.fromStep}, not before the checkpoint at ${floor}`,
+    );
   }
 }
 
@@ -109,39 +115,50 @@ for (const phase of STALLED) {
   });
 }
 
-test('reload: a version that hangs in its first step is rolled back from the checkpoint at the swap', { timeout: 90_000 }, async (t) => {
-  if (skip) return t.skip(skip);
-  const f = h;
-  assert.ok(f);
-  const floor = await checkpointFloor(f);
-  const pid = f.runtime.views()[0]?.hostPid;
-  const before = f.runtime.views()[0]?.version ?? 0;
-  const seen = f.outcomes.length;
-  writeFileSync(f.sourceOf('counter'), HANGING_COUNTER_WGSL);
-  const outcome = await f.runtime.reload('counter');
-  assert.equal(outcome.status, 'autoRolledBack', outcome.message);
-  assert.ok(outcome.rerun && outcome.rerun.fromStep >= floor, `rolled back from its swap checkpoint: ${outcome.message}`);
-  assert.equal(f.runtime.views()[0]?.version, before, 'the version before runs again');
-  const check = await checkAfterFault(f.runtime, new Map([['counter', floor]]), () => f.outcomes.slice(seen));
-  ledger.record('hanging version', check, { restarts: f.runtime.views()[0]?.hostPid !== pid ? 1 : 0 });
-  assertClean(check, 'a hanging version');
-  // Put the counter's code back for the tests after this one.
-  writeFileSync(f.sourceOf('counter'), counterVersion(++version));
-  assert.equal((await f.runtime.reload('counter')).status, 'reloaded');
-});
+test(
+  'reload: a version that hangs in its first step is rolled back from the checkpoint at the swap',
+  { timeout: 90_000 },
+  async (t) => {
+    if (skip) return t.skip(skip);
+    const f = h;
+    assert.ok(f);
+    const floor = await checkpointFloor(f);
+    const pid = f.runtime.views()[0]?.hostPid;
+    const before = f.runtime.views()[0]?.version ?? 0;
+    const seen = f.outcomes.length;
+    writeFileSync(f.sourceOf('counter'), HANGING_COUNTER_WGSL);
+    const outcome = await f.runtime.reload('counter');
+    assert.equal(outcome.status, 'autoRolledBack', outcome.message);
+    assert.ok(
+      outcome.rerun && outcome.rerun.fromStep >= floor,
+      `rolled back from its swap checkpoint: ${outcome.message}`,
+    );
+    assert.equal(f.runtime.views()[0]?.version, before, 'the version before runs again');
+    const check = await checkAfterFault(f.runtime, new Map([['counter', floor]]), () => f.outcomes.slice(seen));
+    ledger.record('hanging version', check, { restarts: f.runtime.views()[0]?.hostPid !== pid ? 1 : 0 });
+    assertClean(check, 'a hanging version');
+    // Put the counter's code back for the tests after this one.
+    writeFileSync(f.sourceOf('counter'), counterVersion(++version));
+    assert.equal((await f.runtime.reload('counter')).status, 'reloaded');
+  },
+);
 
-test('reload: faults at seeded random phases, signals and delays (RINGKERNEL_FAULT_RUNS, RINGKERNEL_FAULT_SEED)', { timeout: 600_000 }, async (t) => {
-  if (skip) return t.skip(skip);
-  const runs = faultRuns(2);
-  const seed = faultSeed();
-  console.log(`fault reload random: seed ${seed}, ${runs} runs (RINGKERNEL_FAULT_SEED=${seed} replays it)`);
-  const choose = seededChooser(seed);
-  for (let run = 0; run < runs; run++) {
-    const phase = choose.pick(RELOAD_PHASES);
-    const signal = choose.pick<FaultSignal>(['SIGKILL', 'SIGKILL', 'SIGKILL', 'SIGSTOP']);
-    const delayMs = choose.below(20);
-    await t.test(`run ${run + 1}: ${signal} at ${phase} + ${delayMs} ms`, async () => {
-      await reloadWithFault(`random ${phase} ${signal}`, phase, signal, delayMs);
-    });
-  }
-});
+test(
+  'reload: faults at seeded random phases, signals and delays (RINGKERNEL_FAULT_RUNS, RINGKERNEL_FAULT_SEED)',
+  { timeout: 600_000 },
+  async (t) => {
+    if (skip) return t.skip(skip);
+    const runs = faultRuns(2);
+    const seed = faultSeed();
+    console.log(`fault reload random: seed ${seed}, ${runs} runs (RINGKERNEL_FAULT_SEED=${seed} replays it)`);
+    const choose = seededChooser(seed);
+    for (let run = 0; run < runs; run++) {
+      const phase = choose.pick(RELOAD_PHASES);
+      const signal = choose.pick<FaultSignal>(['SIGKILL', 'SIGKILL', 'SIGKILL', 'SIGSTOP']);
+      const delayMs = choose.below(20);
+      await t.test(`run ${run + 1}: ${signal} at ${phase} + ${delayMs} ms`, async () => {
+        await reloadWithFault(`random ${phase} ${signal}`, phase, signal, delayMs);
+      });
+    }
+  },
+);

@@ -52,7 +52,15 @@ function workspace(): string {
     JSON.stringify({
       version: 1,
       kernels: [
-        { id: 'counter', source: 'counter.wgsl', entryPoint: 'step', backend: 'webgpu', stateBytes: 1 << 20, grid: [4096, 1, 1], rateHz: 0 },
+        {
+          id: 'counter',
+          source: 'counter.wgsl',
+          entryPoint: 'step',
+          backend: 'webgpu',
+          stateBytes: 1 << 20,
+          grid: [4096, 1, 1],
+          rateHz: 0,
+        },
       ],
     }),
   );
@@ -70,7 +78,10 @@ async function startServer(root: string): Promise<{
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'ringkernel-language-server.js'), '--stdio']);
   child.stderr.resume();
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+  const connection = createProtocolConnection(
+    new StreamMessageReader(child.stdout),
+    new StreamMessageWriter(child.stdin),
+  );
   connection.onError(() => undefined);
   connection.listen();
   await connection.sendRequest(InitializeRequest.type, {
@@ -97,69 +108,87 @@ async function startServer(root: string): Promise<{
   };
 }
 
-test('server restart: SIGKILL of the server at seeded random moments while state reads are in flight (RINGKERNEL_FAULT_RUNS, RINGKERNEL_FAULT_SEED)', { timeout: 600_000 }, async (t) => {
-  const skip = await webgpuSkipReason();
-  if (skip) return t.skip(skip);
-  const runs = Math.max(1, faultRuns(3));
-  const seed = faultSeed();
-  console.log(`fault server-restart random: seed ${seed}, ${runs} runs (RINGKERNEL_FAULT_SEED=${seed} replays it)`);
-  const choose = seededChooser(seed);
-  const root = workspace();
-  try {
-    let server = await startServer(root);
-    for (let run = 0; run < runs; run++) {
-      const before = await pollUntil('the counter runs', () => server.step(), { timeoutMs: 60_000, intervalMs: 100 });
-      const hosts = deviceHostChildren(server.pid).map((child) => child.pid);
-      assert.ok(hosts.length > 0, 'the server runs a device host');
-      // State reads in flight (1 MiB each, through /dev/shm), then the kill at a random moment.
-      let reading = true;
-      const reads = (async () => {
-        while (reading) await server.readState().catch(() => undefined);
-      })();
-      const delayMs = choose.below(300);
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-      const killed = server.pid;
+test(
+  'server restart: SIGKILL of the server at seeded random moments while state reads are in flight (RINGKERNEL_FAULT_RUNS, RINGKERNEL_FAULT_SEED)',
+  { timeout: 600_000 },
+  async (t) => {
+    const skip = await webgpuSkipReason();
+    if (skip) return t.skip(skip);
+    const runs = Math.max(1, faultRuns(3));
+    const seed = faultSeed();
+    console.log(`fault server-restart random: seed ${seed}, ${runs} runs (RINGKERNEL_FAULT_SEED=${seed} replays it)`);
+    const choose = seededChooser(seed);
+    const root = workspace();
+    try {
+      let server = await startServer(root);
+      for (let run = 0; run < runs; run++) {
+        await pollUntil('the counter runs', () => server.step(), { timeoutMs: 60_000, intervalMs: 100 });
+        const hosts = deviceHostChildren(server.pid).map((child) => child.pid);
+        assert.ok(hosts.length > 0, 'the server runs a device host');
+        // State reads in flight (1 MiB each, through /dev/shm), then the kill at a random moment.
+        let reading = true;
+        const reads = (async () => {
+          while (reading) await server.readState().catch(() => undefined);
+        })();
+        const delayMs = choose.below(300);
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        const killed = server.pid;
+        server.kill();
+        reading = false;
+        await server.exited;
+        await reads;
+        // Its device hosts notice the lost channel and exit: nothing keeps stepping without a server.
+        let stray: number[] = [];
+        try {
+          await pollUntil(
+            "the killed server's device hosts exit",
+            () => (hosts.every((pid) => !processAlive(pid)) ? true : undefined),
+            {
+              timeoutMs: 10_000,
+            },
+          );
+        } catch {
+          stray = hosts.filter((pid) => processAlive(pid));
+        }
+        // The client starts a new server; it runs the kernel again and clears what the dead one left.
+        server = await startServer(root);
+        const again = await pollUntil('the counter runs under the new server', () => server.step(), {
+          timeoutMs: 60_000,
+          intervalMs: 100,
+        }).catch(() => undefined);
+        let leftovers: string[] = [];
+        try {
+          await pollUntil(
+            'no file of the killed server is left',
+            () => (bulkFilesOf(killed).length === 0 ? true : undefined),
+            {
+              timeoutMs: 5_000,
+            },
+          );
+        } catch {
+          leftovers = bulkFilesOf(killed);
+        }
+        ledger.record(
+          `SIGKILL +${delayMs} ms`,
+          {
+            lost: again === undefined ? ['counter'] : [],
+            twice: [],
+            older: [],
+            rerunSteps: 0,
+            leftovers,
+            strayHosts: stray,
+            kernels: new Map(),
+          },
+          { restarts: 1 },
+        );
+        assert.deepEqual(stray, [], `run ${run + 1}: device hosts of the killed server still running`);
+        assert.deepEqual(leftovers, [], `run ${run + 1}: shared-memory files the killed server left`);
+        assert.ok(again !== undefined, `run ${run + 1}: the kernel runs under the new server`);
+      }
       server.kill();
-      reading = false;
       await server.exited;
-      await reads;
-      // Its device hosts notice the lost channel and exit: nothing keeps stepping without a server.
-      let stray: number[] = [];
-      try {
-        await pollUntil('the killed server\'s device hosts exit', () => (hosts.every((pid) => !processAlive(pid)) ? true : undefined), {
-          timeoutMs: 10_000,
-        });
-      } catch {
-        stray = hosts.filter((pid) => processAlive(pid));
-      }
-      // The client starts a new server; it runs the kernel again and clears what the dead one left.
-      server = await startServer(root);
-      const again = await pollUntil('the counter runs under the new server', () => server.step(), { timeoutMs: 60_000, intervalMs: 100 })
-        .catch(() => undefined);
-      let leftovers: string[] = [];
-      try {
-        await pollUntil('no file of the killed server is left', () => (bulkFilesOf(killed).length === 0 ? true : undefined), {
-          timeoutMs: 5_000,
-        });
-      } catch {
-        leftovers = bulkFilesOf(killed);
-      }
-      ledger.record(`SIGKILL +${delayMs} ms`, {
-        lost: again === undefined ? ['counter'] : [],
-        twice: [],
-        older: [],
-        rerunSteps: 0,
-        leftovers,
-        strayHosts: stray,
-        kernels: new Map(),
-      }, { restarts: 1 });
-      assert.deepEqual(stray, [], `run ${run + 1}: device hosts of the killed server still running`);
-      assert.deepEqual(leftovers, [], `run ${run + 1}: shared-memory files the killed server left`);
-      assert.ok(again !== undefined, `run ${run + 1}: the kernel runs under the new server`);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
-    server.kill();
-    await server.exited;
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-});
+  },
+);

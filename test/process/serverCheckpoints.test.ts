@@ -18,7 +18,7 @@ import {
   createProtocolConnection,
   type ProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
-import { kernelsRequest, stopKernelsRequest, type KernelsInfo } from '../../server/src/lsp/protocol';
+import { kernelsRequest, stopKernelsRequest, type KernelView, type KernelsInfo } from '../../server/src/lsp/protocol';
 import { pollUntil } from '../support/poll';
 import { repoRoot } from '../support/repo';
 
@@ -62,45 +62,49 @@ async function withServer(
 const tick = (info: KernelsInfo): KernelsInfo['kernels'][number] | undefined =>
   info.kernels.find((k) => k.id === 'tick');
 
+/** A workspace with the one `tick` kernel (10 steps a second), and an empty checkpoint folder for it. */
+function tickWorkspace(prefix: string): { root: string; folder: string } {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  writeFileSync(join(root, 'tick.wgsl'), KERNEL);
+  writeFileSync(
+    join(root, 'ringkernel.json'),
+    JSON.stringify({
+      version: 1,
+      kernels: [{ id: 'tick', source: 'tick.wgsl', entryPoint: 'step', stateBytes: 16, rateHz: 10 }],
+    }),
+  );
+  return { root, folder: join(mkdtempSync(join(tmpdir(), 'ringkernel-storage-')), 'checkpoints') };
+}
+
+/** tick's view once it runs past `step`. */
+function tickRunningPast(connection: ProtocolConnection, step: number, what: string): Promise<KernelView> {
+  return pollUntil(
+    what,
+    async () => {
+      const view = tick(await connection.sendRequest(kernelsRequest));
+      return view?.state === 'running' && view.step > step ? view : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 50 },
+  );
+}
+
+const checkpointFiles = (folder: string): string[] => readdirSync(folder).filter((name) => name.endsWith('.rkcp'));
+
 test(
   "a restarted language server resumes its kernels from the checkpoint files in the client's folder",
   { timeout: 180_000 },
   async () => {
-    const root = mkdtempSync(join(tmpdir(), 'ringkernel-server-ckpt-'));
-    writeFileSync(join(root, 'tick.wgsl'), KERNEL);
-    writeFileSync(
-      join(root, 'ringkernel.json'),
-      JSON.stringify({
-        version: 1,
-        kernels: [{ id: 'tick', source: 'tick.wgsl', entryPoint: 'step', stateBytes: 16, rateHz: 10 }],
-      }),
-    );
-    const folder = join(mkdtempSync(join(tmpdir(), 'ringkernel-storage-')), 'checkpoints');
+    const { root, folder } = tickWorkspace('ringkernel-server-ckpt-');
     let stoppedAt = 0;
     await withServer(root, folder, async (connection) => {
-      const running = await pollUntil(
-        'tick to run',
-        async () => {
-          const info = await connection.sendRequest(kernelsRequest);
-          return tick(info)?.state === 'running' && (tick(info)?.step ?? 0) > 15 ? info : undefined;
-        },
-        { timeoutMs: 60_000, intervalMs: 100 },
-      );
-      assert.ok(running);
+      await tickRunningPast(connection, 15, 'tick to run');
       await connection.sendRequest(stopKernelsRequest);
       stoppedAt = tick(await connection.sendRequest(kernelsRequest))?.step ?? 0;
       assert.ok(stoppedAt > 15);
     });
-    assert.equal(readdirSync(folder).filter((name) => name.endsWith('.rkcp')).length, 1, 'the stop left its file');
+    assert.equal(checkpointFiles(folder).length, 1, 'the stop left its file');
     await withServer(root, folder, async (connection) => {
-      const resumed = await pollUntil(
-        'tick to run again',
-        async () => {
-          const view = tick(await connection.sendRequest(kernelsRequest));
-          return view?.state === 'running' && view.step > 0 ? view : undefined;
-        },
-        { timeoutMs: 60_000, intervalMs: 50 },
-      );
+      const resumed = await tickRunningPast(connection, 0, 'tick to run again');
       // At 10 steps a second a fresh start is seen within its first few steps; a resumed one past where it stopped.
       assert.ok(resumed.step > stoppedAt, `it went on from step ${stoppedAt} (now ${resumed.step}), not from 0`);
     });
@@ -111,43 +115,16 @@ test(
   'shutting the server down (a restart) stops each kernel with its state on disk: the next server resumes where it was',
   { timeout: 180_000 },
   async () => {
-    const root = mkdtempSync(join(tmpdir(), 'ringkernel-server-shutdown-'));
-    writeFileSync(join(root, 'tick.wgsl'), KERNEL);
     // tick reaches step 15 in about 1.5 s at 10 Hz, well before the first periodic checkpoint (10 s):
     // the file the next server resumes from is the one the shutdown wrote.
-    writeFileSync(
-      join(root, 'ringkernel.json'),
-      JSON.stringify({
-        version: 1,
-        kernels: [{ id: 'tick', source: 'tick.wgsl', entryPoint: 'step', stateBytes: 16, rateHz: 10 }],
-      }),
-    );
-    const folder = join(mkdtempSync(join(tmpdir(), 'ringkernel-storage-')), 'checkpoints');
+    const { root, folder } = tickWorkspace('ringkernel-server-shutdown-');
     let seen = 0;
     await withServer(root, folder, async (connection) => {
-      const running = await pollUntil(
-        'tick to run',
-        async () => {
-          const view = tick(await connection.sendRequest(kernelsRequest));
-          return view?.state === 'running' && view.step > 15 ? view : undefined;
-        },
-        { timeoutMs: 60_000, intervalMs: 100 },
-      );
-      seen = running.step;
+      seen = (await tickRunningPast(connection, 15, 'tick to run')).step;
     });
-    assert.ok(
-      readdirSync(folder).some((name) => name.endsWith('.rkcp')),
-      'the shutdown left a checkpoint file',
-    );
+    assert.ok(checkpointFiles(folder).length > 0, 'the shutdown left a checkpoint file');
     await withServer(root, folder, async (connection) => {
-      const resumed = await pollUntil(
-        'tick to run again',
-        async () => {
-          const view = tick(await connection.sendRequest(kernelsRequest));
-          return view?.state === 'running' && view.step > 0 ? view : undefined;
-        },
-        { timeoutMs: 60_000, intervalMs: 50 },
-      );
+      const resumed = await tickRunningPast(connection, 0, 'tick to run again');
       assert.ok(resumed.step > seen, `it went on from past step ${seen} (now ${resumed.step}), not from 0`);
     });
   },

@@ -56,7 +56,14 @@ function writeManifest(second: string): Manifest {
     kernels: [
       // 50 steps a second: the pending queue (1024) holds what it sends while the second starts.
       { ...common, id: 'first', source: 'first.wgsl', stateBytes: 4, inboxCapacity: 0, rateHz: 50 },
-      { ...common, id: 'second', source: 'second.wgsl', stateBytes: 4 * (1 + LOG_ENTRIES), inboxCapacity: 4, rateHz: 0 },
+      {
+        ...common,
+        id: 'second',
+        source: 'second.wgsl',
+        stateBytes: 4 * (1 + LOG_ENTRIES),
+        inboxCapacity: 4,
+        rateHz: 0,
+      },
     ],
   });
   const manifestPath = join(dir, 'ringkernel.json');
@@ -93,9 +100,13 @@ test(
     try {
       await runtime.setManifest(writeManifest(SECOND));
       assert.deepEqual((await runtime.start()).failed, []);
-      await pollUntil('100 messages delivered', () => (runtime.routerStats().totals.delivered >= 100 ? true : undefined), {
-        timeoutMs: 60_000,
-      });
+      await pollUntil(
+        '100 messages delivered',
+        () => (runtime.routerStats().totals.delivered >= 100 ? true : undefined),
+        {
+          timeoutMs: 60_000,
+        },
+      );
       await runtime.stop();
       const stats = runtime.routerStats();
       const sent = await sentBy(runtime);
@@ -126,7 +137,9 @@ test(
   async () => {
     const runtime = await newRuntime();
     try {
-      await runtime.setManifest(writeManifest(`${WGSL_ABI}\n@compute @workgroup_size(1)\nfn main() { let x: u32 = ; }`));
+      await runtime.setManifest(
+        writeManifest(`${WGSL_ABI}\n@compute @workgroup_size(1)\nfn main() { let x: u32 = ; }`),
+      );
       const started = await runtime.start();
       assert.deepEqual(started.started, ['first']);
       assert.deepEqual(

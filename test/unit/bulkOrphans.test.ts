@@ -25,7 +25,7 @@ test('the bulk files of a server that no longer exists are removed; a living own
   for (const file of [orphan, own, parent]) writeFileSync(file, 'x');
   try {
     removeOrphanedFiles();
-    assert.equal(existsSync(orphan), false, 'the dead owner\'s file is gone');
+    assert.equal(existsSync(orphan), false, "the dead owner's file is gone");
     assert.equal(existsSync(own), true, 'this process keeps its own');
     assert.equal(existsSync(parent), true, 'a living owner keeps its own');
   } finally {

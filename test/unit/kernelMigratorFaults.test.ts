@@ -57,7 +57,10 @@ test('a target that does not resume after the switch: reported failed there, the
 test('a migration that resumes on its target frees the source once', async () => {
   const calls: string[] = [];
   const migrator = new KernelMigrator({ records: { moved: () => undefined }, route: () => 'samePhysicalGpu' });
-  const report = await migrator.migrate(subject(calls, () => Promise.resolve()), 'webgpu:1');
+  const report = await migrator.migrate(
+    subject(calls, () => Promise.resolve()),
+    'webgpu:1',
+  );
   assert.equal(report.status, 'migrated', report.message);
   assert.deepEqual(calls, ['switchTo', 'resumeTarget', 'freeSource']);
 });

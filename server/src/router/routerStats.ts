@@ -121,7 +121,13 @@ export function emptyRouteCounts(): Record<RouteKind, number> {
 }
 
 export function emptyFailureCounts(): Record<FailureReason, number> {
-  return { unknownDestination: 0, destinationStopped: 0, destinationRemoved: 0, destinationNotStarted: 0, sourceRemoved: 0 };
+  return {
+    unknownDestination: 0,
+    destinationStopped: 0,
+    destinationRemoved: 0,
+    destinationNotStarted: 0,
+    sourceRemoved: 0,
+  };
 }
 
 /** Traffic between two devices, whatever kernels produce it. */

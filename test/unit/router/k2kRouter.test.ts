@@ -123,14 +123,21 @@ describe('K2K router: envelopes and delivery', () => {
     assert.equal(r.submit({ source: 0, step: 0, messages: [message(1, 0, 1), message(1, 0, 2)] }).accepted, 2);
     let stats = r.snapshot();
     assert.equal(stats.totals.pending, 2);
-    assert.equal(Object.values(stats.routes).reduce((a, b) => a + b, 0), 0, 'no decision counted before placement');
+    assert.equal(
+      Object.values(stats.routes).reduce((a, b) => a + b, 0),
+      0,
+      'no decision counted before placement',
+    );
     assert.equal(stats.pairs[0]?.route, undefined);
     assert.deepEqual(r.relocate(1, 'webgpu:0'), { rerouted: 0 }, 'a first decision is not a re-route');
     stats = r.snapshot();
     assert.equal(stats.routes.sameDevice, 2);
     assert.equal(stats.totals.rerouted, 0);
     assert.equal(stats.pairs[0]?.route, 'sameDevice');
-    assert.deepEqual(r.takeInbox(1, 4, 0).map((e) => words(e)[0]), [1, 2]);
+    assert.deepEqual(
+      r.takeInbox(1, 4, 0).map((e) => words(e)[0]),
+      [1, 2],
+    );
   });
 
   test('a kernel registered ahead that does not start: what waited for it fails as destinationNotStarted', () => {

@@ -139,7 +139,12 @@ export class StepLoops {
   running(): HostLoopInfo[] {
     return [...this.loops.values()]
       .filter((loop) => loop.running)
-      .map((loop) => ({ loop: loop.id, kernel: loop.launch.kernel.label, index: loop.control.kernelIndex, step: loop.step }));
+      .map((loop) => ({
+        loop: loop.id,
+        kernel: loop.launch.kernel.label,
+        index: loop.control.kernelIndex,
+        step: loop.step,
+      }));
   }
 
   private halt(loop: Loop): void {
@@ -169,7 +174,10 @@ export class StepLoops {
       // A waiting request (a drain, a compile, a state read) goes next: hot reload's latency is
       // one step, not a whole slice. So does another loop of this host with an inbox delivered and
       // its step due: a message between two kernels of one host waits a step, not a slice.
-      if (ran > 0 && (now - started >= SLICE_MS || this.options.queue.requestsWaiting > 0 || this.mailWaiting(loop, now)))
+      if (
+        ran > 0 &&
+        (now - started >= SLICE_MS || this.options.queue.requestsWaiting > 0 || this.mailWaiting(loop, now))
+      )
         break;
       if (!(await this.step(loop))) return;
       loop.k++;
@@ -186,7 +194,12 @@ export class StepLoops {
     const mailboxes = this.options.mailboxes;
     if (!mailboxes || this.loops.size < 2) return false;
     for (const loop of this.loops.values())
-      if (loop !== self && loop.running && mailboxes.has(loop.control.kernelIndex) && (loop.rateHz === 0 || this.due(loop) <= now))
+      if (
+        loop !== self &&
+        loop.running &&
+        mailboxes.has(loop.control.kernelIndex) &&
+        (loop.rateHz === 0 || this.due(loop) <= now)
+      )
         return true;
     return false;
   }

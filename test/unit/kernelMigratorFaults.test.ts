@@ -9,7 +9,11 @@ import { KernelMigrator } from '../../server/src/migration/kernelMigrator';
 import type { MigrationSubject, PreparedTarget } from '../../server/src/migration/migrationTypes';
 
 function subject(calls: string[], resumeTarget: () => Promise<void>): MigrationSubject {
+  // One host for source and target (as CUDA devices share one): the legs run one after the other.
+  const host = {};
   const state = {
+    deviceHost: host,
+    prepareImport: () => Promise.resolve(),
     exportState: () => Promise.resolve({ bytes: 4, sha256: 'abc', copyMs: 1 }),
     importState: () => Promise.resolve({ bytes: 4, sha256: 'abc', copyMs: 1, verifyMs: 1 }),
     setStepCount: () => undefined,

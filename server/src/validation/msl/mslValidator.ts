@@ -43,6 +43,13 @@ export const MAX_CONDITIONAL_DEPTH = 100;
  */
 export const MAX_OPERATOR_RUN = 200;
 
+/**
+ * More `else` branches than this in one block are not parsed: each `else if` nests the tree one
+ * level deeper, and freeing the tree of a chain of 300 made tree-sitter's WebAssembly instance
+ * fault ("memory access out of bounds", found by a test of 20,000). Written code chains a few dozen.
+ */
+export const MAX_ELSE_CHAIN = 200;
+
 interface Nesting {
   /** The deepest nesting of (), [] and {}, ignoring whether they match. */
   brackets: number;
@@ -50,7 +57,12 @@ interface Nesting {
   conditionals: number;
   /** The longest run of `-`, `+`, `!` and `~`. */
   operators: number;
+  /** The most `else` keywords inside one bracket level. */
+  elses: number;
 }
+
+const isWordChar = (c: number): boolean =>
+  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 
 const CONDITIONAL = /^[ \t]*#[ \t]*(if|ifdef|ifndef|endif)\b/;
 
@@ -61,13 +73,26 @@ function nestingOf(text: string): Nesting {
   let conditionals = 0;
   let run = 0;
   let operators = 0;
+  let elses = 0;
+  // `else` keywords counted per open bracket level (index = depth).
+  const elsesAt: number[] = [0];
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 45 || c === 43 || c === 33 || c === 126) operators = Math.max(operators, ++run);
     else if (c !== 32 && c !== 9 && c !== 10 && c !== 13) run = 0;
-    if (c === 40 || c === 91 || c === 123) brackets = Math.max(brackets, ++depth);
-    else if ((c === 41 || c === 93 || c === 125) && depth > 0) depth--;
-    else if (c === 35 /* # */) {
+    if (c === 40 || c === 91 || c === 123) {
+      brackets = Math.max(brackets, ++depth);
+      elsesAt[depth] = 0;
+    } else if ((c === 41 || c === 93 || c === 125) && depth > 0) depth--;
+    else if (
+      c === 101 /* e */ &&
+      text.startsWith('else', i) &&
+      !isWordChar(text.charCodeAt(i - 1)) &&
+      !isWordChar(text.charCodeAt(i + 4))
+    ) {
+      elsesAt[depth] = (elsesAt[depth] ?? 0) + 1;
+      elses = Math.max(elses, elsesAt[depth] ?? 0);
+    } else if (c === 35 /* # */) {
       // Only a `#` first on its line (after blanks) starts a directive: look back, then read it.
       let j = i - 1;
       while (j >= 0 && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9)) j--;
@@ -77,7 +102,7 @@ function nestingOf(text: string): Nesting {
       else if (directive !== undefined) conditionals = Math.max(conditionals, ++open);
     }
   }
-  return { brackets, conditionals, operators };
+  return { brackets, conditionals, operators, elses };
 }
 
 /** Our own MSL validation, no compiler needed. */
@@ -90,7 +115,9 @@ export async function validateMslWithParser(text: string, options: MslValidateOp
         ? `the file nests #if ${nesting.conditionals} deep, more than the ${MAX_CONDITIONAL_DEPTH} the MSL parser reads; not validated`
         : nesting.operators > MAX_OPERATOR_RUN
           ? `the file has ${nesting.operators} operators in a row, more than the ${MAX_OPERATOR_RUN} the MSL parser reads; not validated`
-          : undefined;
+          : nesting.elses > MAX_ELSE_CHAIN
+            ? `the file has ${nesting.elses} \`else\` branches in one block, more than the ${MAX_ELSE_CHAIN} the MSL parser reads; not validated`
+            : undefined;
   if (reason !== undefined) return { diagnostics: [], validator: MSL_PARSER_SOURCE, skipped: reason, unchecked: true };
   try {
     return await parseAndCheck(text, options);

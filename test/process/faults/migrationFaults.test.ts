@@ -13,12 +13,10 @@ import {
   assertClean,
   checkAfterFault,
   deviceHostChildren,
-  faultRuns,
-  faultSeed,
   faultTookEffect,
   inject,
+  randomFaults,
   releaseAll,
-  seededChooser,
   type FaultSignal,
 } from '../../support/faultHarness';
 import { startFaultRuntime, webgpuSkipReason, type FaultRuntime } from '../../support/faultRuntime';
@@ -145,14 +143,9 @@ test(
   { timeout: 600_000 },
   async (t) => {
     if (skip) return t.skip(skip);
-    // Random runs are on demand (npm run test:faults makes 2): a random reload fault once found a
-    // state that disagreed with its step (seed 380098093, SIGKILL 15 ms into restore), not fixed yet,
-    // and npm test must not fail by chance. The chosen points above run in every npm test.
-    const runs = faultRuns(0);
-    if (runs === 0) return t.skip('random faults run with RINGKERNEL_FAULT_RUNS=N (npm run test:faults sets 2)');
-    const seed = faultSeed();
-    console.log(`fault migration random: seed ${seed}, ${runs} runs (RINGKERNEL_FAULT_SEED=${seed} replays it)`);
-    const choose = seededChooser(seed);
+    const random = randomFaults('migration');
+    if ('skip' in random) return t.skip(random.skip);
+    const { runs, choose } = random;
     for (let run = 0; run < runs; run++) {
       const phase = choose.pick(MIGRATION_PHASES);
       const victim = choose.pick<Victim>(['source', 'target']);

@@ -72,7 +72,24 @@ export interface Timing {
 }
 
 export interface StepTiming extends Timing {
+  /** How many messages the kernel counted into its outbox (the header's first word; may exceed the capacity). */
   outboxSent: number;
+  /**
+   * When the kernel sent anything and `outboxSlots` > 0: a copy the caller owns of the outbox
+   * header and its first min(outboxSent, outboxSlots) slots, copied back in the step's submission.
+   */
+  outbox?: Uint8Array;
+}
+
+/** What a step sends in and takes back in its own submission, beside the control block. */
+export interface StepIo {
+  /** The delivered messages' slots, written from byte 0 of the inbox before the dispatch. */
+  inboxSlots?: Uint8Array;
+  /**
+   * Outbox slots to copy back with the header after the dispatch (0: the header only; at most
+   * the slots the outbox buffer holds). Slots past them stay in the outbox until the next step.
+   */
+  outboxSlots?: number;
 }
 
 export interface GpuBackend {
@@ -131,12 +148,14 @@ export interface GpuBackend {
   registerHostMemory?(memory: ArrayBuffer): void;
   copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing>;
   /**
-   * Writes the control block, runs one step, waits for it to finish, and returns how many
-   * messages the kernel counted into its outbox (the outbox header's first word). `inboxSlots`
-   * (the delivered messages' slots, from byte 0 of the inbox) is queued before the dispatch in the
-   * same submission: delivering messages costs no wait of its own.
+   * Runs one step in one submission and one wait: writes the control block and `io.inboxSlots`,
+   * dispatches, copies the outbox header and its first `io.outboxSlots` slots back, and resets
+   * the outbox counter (word 0) to 0 after that copy, so the next step starts with an empty
+   * outbox. Returns how many messages the kernel counted (the header's first word) and, when it
+   * sent any, the copied header and filled slots. Delivering and draining messages costs no wait
+   * of its own; only slots past `io.outboxSlots` need a read afterwards (stepRunner.ts).
    */
-  step(launch: StepLaunch, controlBlock: Uint8Array, inboxSlots?: Uint8Array): Promise<StepTiming>;
+  step(launch: StepLaunch, controlBlock: Uint8Array, io?: StepIo): Promise<StepTiming>;
   /**
    * Compiles a module only to read the compiler's logs (validation); nothing is kept. Backends
    * whose compiler needs no device (Tint) leave it out.

@@ -8,12 +8,13 @@ import type {
   GpuBackend,
   CompiledKernelHandle,
   KernelSource,
+  StepIo,
   StepLaunch,
   StepTiming,
   Timing,
 } from '../backend';
 import { GpuError, type GpuErrorCode } from '../gpuError';
-import { OUTBOX_HEADER_BYTES, inAbiOrder } from '../../abi/kernelAbi';
+import { OUTBOX_HEADER_BYTES, SLOT_BYTES, inAbiOrder } from '../../abi/kernelAbi';
 import {
   isCudaError,
   type CudaAddon,
@@ -29,11 +30,17 @@ import { errorMessage } from '../../logger';
 interface OpenDevice {
   info: DeviceInfo;
   stream: CudaStream;
-  /** Pinned memory the outbox header is copied into after every step. */
-  outboxHeader: Uint8Array;
+  /**
+   * Pinned memory the outbox header and the slots a step asks for are copied into after every
+   * step, on the step's stream; grown to the largest copy asked for.
+   */
+  outboxReadback: Uint8Array;
   /** Pinned memory partial reads (readRanges) go through, kept and grown to the largest read. */
   rangeStaging?: { memory: ArrayBuffer; busy: boolean };
 }
+
+/** The outbox counter, word 0 of the header: what a step resets. */
+const OUTBOX_COUNTER_BYTES = 4;
 
 /** Partial reads' pinned staging grows in steps of this, so views of nearby sizes share it. */
 const RANGE_STAGING_GRAIN = 64 * 1024;
@@ -136,7 +143,7 @@ export class CudaBackend implements GpuBackend {
           },
         },
         stream: addon.streamCreate(index, { nonBlocking: true }),
-        outboxHeader: new Uint8Array(addon.memAllocHost(index, OUTBOX_HEADER_BYTES), 0, OUTBOX_HEADER_BYTES),
+        outboxReadback: new Uint8Array(addon.memAllocHost(index, OUTBOX_HEADER_BYTES)),
       });
     }
     this.opened = opened;
@@ -427,7 +434,8 @@ export class CudaBackend implements GpuBackend {
     return this.finish(device, `copy of ${bytes} bytes CUDA ${source.device} → CUDA ${destination.device}`, started);
   }
 
-  async step(launch: StepLaunch, controlBlock: Uint8Array, inboxSlots?: Uint8Array): Promise<StepTiming> {
+  async step(launch: StepLaunch, controlBlock: Uint8Array, io: StepIo = {}): Promise<StepTiming> {
+    const { inboxSlots } = io;
     const kernel = this.kernels.get(launch.kernel.id);
     if (!kernel) throw new GpuError('INVALID_ARGUMENT', `kernel ${launch.kernel.label} is not compiled on this host`);
     const device = this.deviceAt(launch.kernel.device);
@@ -449,8 +457,13 @@ export class CudaBackend implements GpuBackend {
           `(at most ${info.limits.maxThreadsPerWorkgroup} threads per block, ${info.limits.maxWorkgroupsPerDimension} blocks in x)`,
       );
     }
+    const slotsInBuffer = Math.max(0, Math.floor((launch.outbox.bytes - OUTBOX_HEADER_BYTES) / SLOT_BYTES));
+    const outboxSlots = Math.min(Math.max(0, Math.floor(io.outboxSlots ?? 0)), slotsInBuffer);
+    const copyBytes = Math.min(launch.outbox.bytes, OUTBOX_HEADER_BYTES + outboxSlots * SLOT_BYTES);
     const started = performance.now();
+    let landing: Uint8Array;
     try {
+      landing = this.outboxLanding(device, copyBytes);
       const [control, state, inbox, outbox] = [
         this.memory(launch.control),
         this.memory(launch.state),
@@ -467,13 +480,31 @@ export class CudaBackend implements GpuBackend {
         { grid: launch.grid, block: launch.block, stream: device.stream },
         inAbiOrder({ control, state, inbox, outbox }),
       );
-      this.addon.memcpyDtoHAsync(device.stream, device.outboxHeader, outbox);
+      // The header and the asked-for slots come back, then the counter is reset for the next
+      // step: both queued on the step's stream behind the launch, so the step still has one wait.
+      this.addon.memcpyDtoHAsync(device.stream, landing, outbox);
+      this.addon.memsetD8Async(device.stream, outbox, 0, OUTBOX_COUNTER_BYTES);
       await this.addon.streamSynchronizeAsync(device.stream);
     } catch (error) {
       throw cudaFailure(error, 'INVALID_LAUNCH', what);
     }
-    const outboxSent = new DataView(device.outboxHeader.buffer, device.outboxHeader.byteOffset, 4).getUint32(0, true);
-    return { hostMs: performance.now() - started, outboxSent };
+    const outboxSent = new DataView(landing.buffer, landing.byteOffset, 4).getUint32(0, true);
+    const filled = Math.min(outboxSent, outboxSlots);
+    const hostMs = performance.now() - started;
+    // One copy of what the kernel filled out of the pinned memory (the caller keeps it past the next step).
+    return filled > 0
+      ? { hostMs, outboxSent, outbox: landing.slice(0, OUTBOX_HEADER_BYTES + filled * SLOT_BYTES) }
+      : { hostMs, outboxSent };
+  }
+
+  /** The device's pinned outbox landing, `bytes` long; grown (the old memory freed) when a step asks for more. */
+  private outboxLanding(device: OpenDevice, bytes: number): Uint8Array {
+    if (device.outboxReadback.byteLength < bytes) {
+      const grown = new Uint8Array(this.addon.memAllocHost(device.info.index, bytes));
+      this.addon.memFreeHost(device.outboxReadback.buffer as ArrayBuffer);
+      device.outboxReadback = grown;
+    }
+    return device.outboxReadback.subarray(0, bytes);
   }
 
   dispose(): void {

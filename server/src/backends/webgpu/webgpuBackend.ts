@@ -8,12 +8,13 @@ import type {
   GpuBackend,
   CompiledKernelHandle,
   KernelSource,
+  StepIo,
   StepLaunch,
   StepTiming,
   Timing,
 } from '../backend';
 import { GpuError } from '../gpuError';
-import { BINDING, OUTBOX_HEADER_BYTES } from '../../abi/kernelAbi';
+import { BINDING, OUTBOX_HEADER_BYTES, SLOT_BYTES } from '../../abi/kernelAbi';
 import { dawnInstance } from './dawn';
 import { errorMessage } from '../../logger';
 
@@ -36,10 +37,25 @@ const ABI_LAYOUT: GPUBindGroupLayoutEntry[] = [
 interface CompiledKernel {
   pipeline: GPUComputePipeline;
   handle: CompiledKernelHandle;
-  /** Receives the outbox header after every step, so a step needs one wait, not two. */
-  outboxHeader: GPUBuffer;
+  /**
+   * Receives the outbox header and the slots the step asked for after every step, in the step's
+   * own submission, so a step needs one wait, not three. Grown to the largest copy asked for.
+   */
+  readback: GPUBuffer;
   /** The bind group of the last step, reused while the kernel's buffers stay the same. */
   bindGroup?: { key: string; group: GPUBindGroup };
+}
+
+/** The outbox counter, word 0 of the header: what a step resets. */
+const OUTBOX_COUNTER_BYTES = 4;
+
+/** A kernel's mappable buffer for the outbox copied back by its steps. */
+function outboxReadback(device: GPUDevice, label: string, bytes: number): GPUBuffer {
+  return device.createBuffer({
+    label: `${label}.outbox-readback`,
+    size: Math.max(OUTBOX_HEADER_BYTES, Math.ceil(bytes / 4) * 4),
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
 }
 
 /** Writes go through MAP_WRITE staging buffers of this size (see writeWith). */
@@ -235,17 +251,13 @@ export class WebGpuBackend implements GpuBackend {
       label: source.label,
       entryPoint: source.entryPoint,
     };
-    const outboxHeader = device.createBuffer({
-      label: `${source.label}.outbox-header`,
-      size: OUTBOX_HEADER_BYTES,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    this.kernels.set(handle.id, { pipeline, handle, outboxHeader });
+    const readback = outboxReadback(device, source.label, OUTBOX_HEADER_BYTES);
+    this.kernels.set(handle.id, { pipeline, handle, readback });
     return handle;
   }
 
   releaseKernel(kernel: CompiledKernelHandle): void {
-    this.kernels.get(kernel.id)?.outboxHeader.destroy();
+    this.kernels.get(kernel.id)?.readback.destroy();
     this.kernels.delete(kernel.id);
   }
 
@@ -463,7 +475,8 @@ export class WebGpuBackend implements GpuBackend {
     return { hostMs: performance.now() - started };
   }
 
-  async step(launch: StepLaunch, controlBlock: Uint8Array, inboxSlots?: Uint8Array): Promise<StepTiming> {
+  async step(launch: StepLaunch, controlBlock: Uint8Array, io: StepIo = {}): Promise<StepTiming> {
+    const { inboxSlots } = io;
     const kernel = this.kernels.get(launch.kernel.id);
     if (!kernel) throw new GpuError('INVALID_ARGUMENT', `kernel ${launch.kernel.label} is not compiled on this host`);
     const opened = this.deviceAt(launch.kernel.device);
@@ -475,6 +488,13 @@ export class WebGpuBackend implements GpuBackend {
         'INVALID_LAUNCH',
         `kernel "${launch.kernel.label}": workgroups ${x}×${y}×${z} on ${info.name}: each must be an integer from 1 to ${max}`,
       );
+    }
+    const slotsInBuffer = Math.max(0, Math.floor((launch.outbox.bytes - OUTBOX_HEADER_BYTES) / SLOT_BYTES));
+    const outboxSlots = Math.min(Math.max(0, Math.floor(io.outboxSlots ?? 0)), slotsInBuffer);
+    const copyBytes = Math.min(launch.outbox.bytes, OUTBOX_HEADER_BYTES + outboxSlots * SLOT_BYTES);
+    if (kernel.readback.size < copyBytes) {
+      kernel.readback.destroy();
+      kernel.readback = outboxReadback(device, launch.kernel.label, copyBytes);
     }
     const started = performance.now();
     const buffers = [launch.control, launch.state, launch.inbox, launch.outbox];
@@ -520,7 +540,11 @@ export class WebGpuBackend implements GpuBackend {
     pass.setBindGroup(0, kernel.bindGroup.group);
     pass.dispatchWorkgroups(x, y, z);
     pass.end();
-    encoder.copyBufferToBuffer(this.buffer(launch.outbox), 0, kernel.outboxHeader, 0, OUTBOX_HEADER_BYTES);
+    // The header and the asked-for slots go to the mappable buffer, then the counter is reset for
+    // the next step: both in this submission, after the dispatch, in this order.
+    const outbox = this.buffer(launch.outbox);
+    encoder.copyBufferToBuffer(outbox, 0, kernel.readback, 0, copyBytes);
+    encoder.clearBuffer(outbox, 0, OUTBOX_COUNTER_BYTES);
     device.queue.submit([encoder.finish()]);
     if (firstWithTheseBuffers) {
       const validation = device.popErrorScope();
@@ -535,17 +559,29 @@ export class WebGpuBackend implements GpuBackend {
       if (memoryError)
         throw new GpuError('OUT_OF_MEMORY', `kernel "${launch.kernel.label}" on ${info.name}: ${memoryError.message}`);
     }
-    // Mapping completes once the dispatch and the header copy have run: the step's only wait.
-    await kernel.outboxHeader.mapAsync(GPUMapMode.READ, 0, OUTBOX_HEADER_BYTES);
-    const outboxSent = new Uint32Array(kernel.outboxHeader.getMappedRange(0, OUTBOX_HEADER_BYTES))[0] ?? 0;
-    kernel.outboxHeader.unmap();
+    // Mapping completes once the dispatch and the copy have run: the step's only wait.
+    const { readback } = kernel;
+    await readback.mapAsync(GPUMapMode.READ, 0, copyBytes);
+    let outboxSent: number;
+    let sentSlots: Uint8Array | undefined;
+    try {
+      const mapped = readback.getMappedRange(0, copyBytes);
+      outboxSent = new Uint32Array(mapped, 0, 1)[0] ?? 0;
+      const filled = Math.min(outboxSent, outboxSlots);
+      // One copy of what the kernel filled (the caller keeps it past the next step), none of the rest.
+      if (filled > 0) sentSlots = new Uint8Array(mapped, 0, OUTBOX_HEADER_BYTES + filled * SLOT_BYTES).slice();
+    } finally {
+      readback.unmap();
+    }
     if (opened.lost !== undefined) {
       throw new GpuError(
         'DEVICE_LOST',
         `kernel "${launch.kernel.label}": ${info.name} was lost during the step: ${opened.lost}`,
       );
     }
-    return { hostMs: performance.now() - started, outboxSent };
+    return sentSlots
+      ? { hostMs: performance.now() - started, outboxSent, outbox: sentSlots }
+      : { hostMs: performance.now() - started, outboxSent };
   }
 
   dispose(): void {

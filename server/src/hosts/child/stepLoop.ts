@@ -37,6 +37,8 @@ interface Loop {
   inStep: boolean;
   messages: number;
   dropped: number;
+  /** What the last step sent (its outbox counter): the next step copies that much back with its header. */
+  previousSent: number;
   /** Whether the first step's progress went out (heartbeats wait for it: it means "running"). */
   reported: boolean;
   lastSent: number;
@@ -99,6 +101,7 @@ export class StepLoops {
       inStep: false,
       messages: 0,
       dropped: 0,
+      previousSent: 0,
       reported: false,
       lastSent: now,
       t0: now,
@@ -232,7 +235,9 @@ export class StepLoops {
         loop.launch,
         { ...loop.control, step: loop.step },
         inbox,
+        loop.previousSent,
       );
+      loop.previousSent = sent;
       const kept = Math.min(sent, loop.control.outboxCapacity);
       loop.messages += kept;
       loop.dropped += sent - kept;

@@ -4,10 +4,11 @@
 // requests (read the state, compile a new version, stop the loop) run between slices, in order,
 // and every loop of a host (CUDA kernels share one) gets its turn: a slice re-enters the queue at
 // its back once it yields. Each step takes its kernel's delivered inbox from the host's mailboxes.
-// What a step sent and which inbox it consumed go to the server right after that step, in one
-// loopMessages (never one per message), so a message's hop costs a step and an IPC trip, not a
-// slice. While a loop's last loopMessages is still being written to the channel (the server reads
-// slower than the loop sends), the following steps' batches are gathered into one.
+// What a step sent and which inbox it consumed go to the server in one loopMessages (never one per
+// message) as soon as the next step is on the device (so the send overlaps the GPU's work), or at
+// the slice's end: a message's hop costs a step and an IPC trip, not a slice. While a loop's last
+// loopMessages is still being written to the channel (the server reads slower than the loop
+// sends), the following steps' batches are gathered into one.
 import type { GpuBackend, StepLaunch } from '../../backends/backend';
 import { GpuError } from '../../backends/gpuError';
 import type { ControlBlock } from '../../abi/kernelAbi';
@@ -186,7 +187,8 @@ export class StepLoops {
       loop.k++;
       ran++;
     }
-    // Steps flush their batches; one gathered behind a batch being written goes when that is done.
+    // Each step sent the batch before it; the last steps' goes now, or, gathered behind a batch
+    // still being written, when that one is written.
     if (!loop.sending) this.flush(loop);
     if (!loop.running) return;
     this.wakeLater(loop, loop.rateHz > 0 ? this.due(loop) - performance.now() : 0);
@@ -227,16 +229,25 @@ export class StepLoops {
   /** Runs one step; false when it failed (the loop is stopped and loopFailed sent). */
   private async step(loop: Loop): Promise<boolean> {
     loop.inStep = true;
+    // What the earlier steps sent goes out once this step is on the device: the message's
+    // serialization and the channel write (tens of µs) overlap the GPU's work instead of
+    // delaying the step. It is taken before this step takes its inbox, so it still ends at a step
+    // boundary. Unless the last batch is still being written: then it gathers on.
+    let batch = loop.sending ? undefined : this.takeBatch(loop);
     try {
       const inbox = this.options.mailboxes?.take(loop.control.kernelIndex);
       if (inbox) loop.inboxSteps.push(loop.step);
-      const { sent, outbox } = await runStep(
+      // runStep submits the step before its first await.
+      const stepping = runStep(
         this.options.backend,
         loop.launch,
         { ...loop.control, step: loop.step },
         inbox,
         loop.previousSent,
       );
+      if (batch) this.sendBatch(loop, batch);
+      batch = undefined;
+      const { sent, outbox } = await stepping;
       loop.previousSent = sent;
       const kept = Math.min(sent, loop.control.outboxCapacity);
       loop.messages += kept;
@@ -246,6 +257,7 @@ export class StepLoops {
     } catch (error) {
       loop.inStep = false;
       this.halt(loop);
+      if (batch) this.sendBatch(loop, batch);
       this.flush(loop);
       const failure = GpuError.wrap(error, 'DRIVER_ERROR', `step ${loop.step} of kernel "${loop.launch.kernel.label}"`);
       this.options.send({ kind: 'loopFailed', loop: loop.id, step: loop.step, error: failure.toData() });
@@ -253,8 +265,6 @@ export class StepLoops {
       return false;
     }
     loop.inStep = false;
-    // At once, unless the last batch is still being written: then it goes when that one is.
-    if (!loop.sending) this.flush(loop);
     const now = performance.now();
     if (!loop.reported || now - loop.lastSent >= PROGRESS_INTERVAL_MS) this.report(loop, now);
     return true;
@@ -266,27 +276,33 @@ export class StepLoops {
    * is exact. Stop and failure call it whatever is being written: the channel keeps the order.
    */
   private flush(loop: Loop): void {
-    if (loop.outgoing.length === 0 && loop.inboxSteps.length === 0) return;
-    const steps = loop.outgoing;
-    const inboxSteps = loop.inboxSteps;
+    const batch = this.takeBatch(loop);
+    if (batch) this.sendBatch(loop, batch);
+  }
+
+  /** What the loop's steps sent and consumed since the last batch (undefined: nothing), ending at this step boundary. */
+  private takeBatch(loop: Loop): HostLoopMessages | undefined {
+    if (loop.outgoing.length === 0 && loop.inboxSteps.length === 0) return undefined;
+    const batch: HostLoopMessages = {
+      kind: 'loopMessages',
+      loop: loop.id,
+      kernel: loop.control.kernelIndex,
+      steps: loop.outgoing,
+      inboxSteps: loop.inboxSteps,
+      nextStep: loop.step,
+    };
     loop.outgoing = [];
     loop.inboxSteps = [];
+    return batch;
+  }
+
+  private sendBatch(loop: Loop, batch: HostLoopMessages): void {
     loop.sending = true;
-    this.options.send(
-      {
-        kind: 'loopMessages',
-        loop: loop.id,
-        kernel: loop.control.kernelIndex,
-        steps,
-        inboxSteps,
-        nextStep: loop.step,
-      },
-      () => {
-        loop.sending = false;
-        // What gathered meanwhile goes now, unless a step is running: it goes at that step's end.
-        if (!loop.inStep) this.flush(loop);
-      },
-    );
+    this.options.send(batch, () => {
+      loop.sending = false;
+      // What gathered meanwhile goes now, unless a step is running: the next step's start or the slice's end sends it.
+      if (!loop.inStep) this.flush(loop);
+    });
   }
 
   private report(loop: Loop, now: number): void {

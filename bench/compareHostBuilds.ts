@@ -80,7 +80,14 @@ async function place(
   return DeviceKernel.create(
     host,
     { language: 'wgsl', label: `k${index}`, code, entryPoint: 'main' },
-    { index, device: instance, stateBytes: 16, grid: [1, 1, 1], inboxCapacity: capacities.inbox, outboxCapacity: capacities.outbox },
+    {
+      index,
+      device: instance,
+      stateBytes: 16,
+      grid: [1, 1, 1],
+      inboxCapacity: capacities.inbox,
+      outboxCapacity: capacities.outbox,
+    },
   );
 }
 
@@ -123,14 +130,24 @@ async function main(): Promise<void> {
     const arg = args[i] ?? '';
     if (arg === '--rounds') rounds = Number(args[++i]);
     else if (arg === '--window') windowMs = Number(args[++i]);
-    else if (arg.includes('=')) specs.push({ name: arg.slice(0, arg.indexOf('=')), script: arg.slice(arg.indexOf('=') + 1) });
+    else if (arg.includes('='))
+      specs.push({ name: arg.slice(0, arg.indexOf('=')), script: arg.slice(arg.indexOf('=') + 1) });
     else throw new Error(`unknown argument ${arg}: use [--rounds N] [--window MS] NAME=path/to/deviceHost.js ...`);
   }
   if (specs.length === 0) throw new Error('name at least one build: NAME=path/to/dist/deviceHost.js');
   const builds: Build[] = [];
   try {
     for (const spec of specs) {
-      const partial = { ...spec, hosts: [], delivery: new MessageDelivery({ log: quiet }), ratios: [], flowing: [], none: [], cpuFlowing: [], cpuNone: [] };
+      const partial = {
+        ...spec,
+        hosts: [],
+        delivery: new MessageDelivery({ log: quiet }),
+        ratios: [],
+        flowing: [],
+        none: [],
+        cpuFlowing: [],
+        cpuNone: [],
+      };
       const receiver = await place(partial, 1, 0, COUNT, { inbox: 256, outbox: 1 });
       const sender = await place(partial, 0, 1, FLOOD, { inbox: 0, outbox: 64 });
       builds.push({ ...partial, receiver, sender });
@@ -149,7 +166,10 @@ async function main(): Promise<void> {
         build.cpuFlowing.push(flowing.cpuMs);
         build.cpuNone.push(none.cpuMs);
       }
-      if (round >= 0) process.stderr.write(`round ${round + 1}/${rounds}: ${builds.map((b) => `${b.name} ${b.ratios.at(-1)?.toFixed(2)}`).join(', ')}\n`);
+      if (round >= 0)
+        process.stderr.write(
+          `round ${round + 1}/${rounds}: ${builds.map((b) => `${b.name} ${b.ratios.at(-1)?.toFixed(2)}`).join(', ')}\n`,
+        );
     }
     for (const build of builds)
       process.stdout.write(

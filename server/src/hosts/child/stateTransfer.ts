@@ -88,7 +88,17 @@ export async function exportState(
     }
   };
   let copied = started;
-  if (!backend.readWith && region.view) {
+  if (backend.readPieces) {
+    // The device copies the next piece while this one goes into the region (WebGPU).
+    await backend.readPieces(buffer, 0, bytes, async (view, at) => {
+      const end = at + view.byteLength;
+      region.write(view, at);
+      progress?.(end);
+      written(end);
+      if (progress) await yieldToLoop();
+    });
+    copied = performance.now();
+  } else if (!backend.readWith && region.view) {
     const view = region.view;
     for (let at = 0; at < bytes; at += TRANSFER_CHUNK_BYTES) {
       const end = Math.min(bytes, at + TRANSFER_CHUNK_BYTES);

@@ -98,7 +98,7 @@ function memoryDevice(state: Uint8Array): { backend: GpuBackend; buffer: BufferH
       return Promise.resolve({ data, timing: { hostMs: 0 } });
     },
   } as unknown as GpuBackend;
-  return { backend, buffer: { id: 1, device: 0, bytes: state.byteLength } as BufferHandle, reads };
+  return { backend, buffer: { id: 1, device: 0, bytes: state.byteLength }, reads };
 }
 
 test('the import verifier reads back only what was written, and its digests are the state\'s', async () => {

@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { BufferHandle, GpuBackend } from '../../server/src/backends/backend';
-import { ScratchBuffer } from '../../server/src/hosts/bulkTransfer';
 import { HashPool } from '../../server/src/hosts/child/hashPool';
 import { ImportVerifier, VerifySlots, VERIFY_READ_BYTES } from '../../server/src/hosts/child/importVerifier';
 import {
@@ -91,11 +90,11 @@ test('the hashing threads hash a region file and shared memory as SHA-256 does',
 function memoryDevice(state: Uint8Array): { backend: GpuBackend; buffer: BufferHandle; reads: number[] } {
   const reads: number[] = [];
   const backend = {
-    read: (_buffer: BufferHandle, offset: number, bytes: number, into?: Uint8Array) => {
-      reads.push(offset);
-      const data = into ? into.subarray(0, bytes) : new Uint8Array(bytes);
-      data.set(state.subarray(offset, offset + bytes));
-      return Promise.resolve({ data, timing: { hostMs: 0 } });
+    readRanges: (_buffer: BufferHandle, ranges: { offset: number; length: number }[], consume: (view: Uint8Array) => Promise<void>) => {
+      const [range] = ranges;
+      assert.ok(range && ranges.length === 1);
+      reads.push(range.offset);
+      return consume(state.slice(range.offset, range.offset + range.length));
     },
   } as unknown as GpuBackend;
   return { backend, buffer: { id: 1, device: 0, bytes: state.byteLength }, reads };
@@ -104,7 +103,7 @@ function memoryDevice(state: Uint8Array): { backend: GpuBackend; buffer: BufferH
 test('the import verifier reads back only what was written, and its digests are the state\'s', async () => {
   const state = pattern(3 * VERIFY_READ_BYTES + 4096, 3);
   const device = memoryDevice(state);
-  const verifier = new ImportVerifier(device.backend, device.buffer, state.byteLength, pool, new VerifySlots(), new ScratchBuffer());
+  const verifier = new ImportVerifier(device.backend, device.buffer, state.byteLength, pool, new VerifySlots());
   verifier.advance(VERIFY_READ_BYTES - 4);
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(device.reads, [], 'nothing is read back before a whole part is written');
@@ -118,7 +117,7 @@ test('the import verifier reads back only what was written, and its digests are 
 test('a stopped verifier fails with the import\'s reason and reads no more', async () => {
   const state = pattern(2 * VERIFY_READ_BYTES, 5);
   const device = memoryDevice(state);
-  const verifier = new ImportVerifier(device.backend, device.buffer, state.byteLength, pool, new VerifySlots(), new ScratchBuffer());
+  const verifier = new ImportVerifier(device.backend, device.buffer, state.byteLength, pool, new VerifySlots());
   verifier.advance(VERIFY_READ_BYTES);
   verifier.stop(new Error('the source died'));
   await assert.rejects(verifier.blockDigests(), /the source died/);

@@ -107,7 +107,7 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes, c
   const soonScratch = new ScratchBuffer();
   const rangeScratch = new ScratchBuffer();
   // Migration's hashing threads and read-back memory, made at a migration's prepare, not at start.
-  const hashing: StateHashing = { pool: new HashPool(), slots: new VerifySlots(), scratch: new ScratchBuffer() };
+  const hashing: StateHashing = { pool: new HashPool(), slots: new VerifySlots() };
   let soonScratchBusy = false;
   // The server's regions, mapped once and reused; on CUDA page-locked, so copies are DMA.
   const regions = new AttachedRegions((region) => {

@@ -4,7 +4,6 @@
 // threads hash it block by block, while later chunks are still on their way. Every byte on the
 // target device is read back and hashed; at the end only the last part is left to check.
 import type { BufferHandle, GpuBackend } from '../../backends/backend';
-import type { ScratchBuffer } from '../bulkTransfer';
 import { DIGEST_BLOCK_BYTES, blockCount, blockRange } from '../stateDigests';
 import type { HashPool } from './hashPool';
 
@@ -40,7 +39,6 @@ export class ImportVerifier {
     private readonly bytes: number,
     private readonly pool: HashPool,
     private readonly slots: VerifySlots,
-    private readonly scratch: ScratchBuffer,
   ) {
     this.running = this.run();
     // Awaited in digests(); a verifier abandoned with its import must not report an unhandled failure.
@@ -82,13 +80,10 @@ export class ImportVerifier {
       await inFlight[slot]?.catch(() => undefined);
       const base = slot * VERIFY_READ_BYTES;
       const landing = new Uint8Array(memory, base, end - at);
-      if (this.backend.readWith) {
-        await this.backend.readWith(this.buffer, at, end - at, (view) => Promise.resolve(landing.set(view)));
-      } else {
-        // Through memory of this thread: a backend's native copy is not handed shared memory.
-        const { data } = await this.backend.read(this.buffer, at, end - at, this.scratch.take(end - at));
-        landing.set(data);
-      }
+      // Through the backend's kept staging memory (WebGPU: mapped; CUDA: pinned), then into shared memory.
+      await this.backend.readRanges(this.buffer, [{ offset: at, length: end - at }], (view) =>
+        Promise.resolve(landing.set(view)),
+      );
       const hashed: Array<Promise<string>> = [];
       for (let block = at / DIGEST_BLOCK_BYTES; block < blockCount(this.bytes); block++) {
         const { offset, length } = blockRange(block, this.bytes);

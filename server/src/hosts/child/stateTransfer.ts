@@ -19,11 +19,10 @@ import type { HashPool } from './hashPool';
 import { ImportVerifier, VERIFY_READ_BYTES, type VerifySlots } from './importVerifier';
 import type { StateChunks } from './stateChunks';
 
-/** What a host hashes with: its threads, the shared memory read-back parts land in, and memory for backends without mapped reads. */
+/** What a host hashes with: its threads, and the shared memory read-back parts land in. */
 export interface StateHashing {
   pool: HashPool;
   slots: VerifySlots;
-  scratch: ScratchBuffer;
 }
 
 /**
@@ -155,7 +154,7 @@ export async function importState(
   const ready = (end: number): Promise<void> =>
     pipelined ? pipelined.chunks.waitFor(pipelined.transfer, end) : Promise.resolve();
   const verifier = verify
-    ? new ImportVerifier(backend, buffer, bytes, hashing.pool, hashing.slots, hashing.scratch)
+    ? new ImportVerifier(backend, buffer, bytes, hashing.pool, hashing.slots)
     : undefined;
   let corruptAt = testCorruption(bytes);
   // The device holds the first `end` bytes (written, or queued before anything queued later).
@@ -228,7 +227,8 @@ export async function prepareImport(
   if (backend.writeWith) await backend.writeWith(buffer, 0, bytes, (view) => Promise.resolve(void view.fill(0)));
   else await backend.write(buffer, 0, scratch.take(bytes).fill(0));
   await readDevice(backend, buffer, bytes, scratch, () => Promise.resolve());
-  if (!backend.readWith) hashing.scratch.take(VERIFY_READ_BYTES).fill(0);
+  // The verifier's reads go through the backend's kept staging memory (CUDA: pinned, made on first use).
+  await backend.readRanges(buffer, [{ offset: 0, length: Math.min(bytes, VERIFY_READ_BYTES) }], () => Promise.resolve());
 }
 
 /** Before a migration pauses its kernel, on its source: the hashing threads start. */

@@ -81,6 +81,7 @@ export interface MigrationReport {
   checkpointMs: number;
   /** Shared-memory region to the target's device (the bytes' second leg; overlaps the checkpoint between two host processes). */
   transferMs: number;
+  /** What was left of the target's read back and hashing after its last write (the rest overlaps the transfer). */
   verifyMs: number;
   /** Bytes over the two legs' wall time (checkpoint and transfer, overlapped or one after the other), GB/s. */
   gbPerSecond: number;

@@ -59,6 +59,7 @@ const builds = [
       cli: 'server/src/cli/main.ts',
       probe: 'server/src/probe/child/probeMain.ts',
       deviceHost: 'server/src/hosts/child/deviceHostMain.ts',
+      hashWorker: 'server/src/hosts/child/hashWorkerMain.ts',
       tintHost: 'server/src/validation/child/tintHostMain.ts',
     },
     outdir: 'dist',

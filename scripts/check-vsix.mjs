@@ -19,6 +19,7 @@ const required = [
   'dist/server.js',
   'dist/probe.js',
   'dist/deviceHost.js',
+  'dist/hashWorker.js',
   'dist/tintHost.js',
   'dist/cli.js',
   'bin/ringkernel.js',

@@ -10,8 +10,9 @@
 //   same bytes (bench/raw.ts: device to host on the source's kind, host to device on the target's),
 //   each measured alone. Target: ours at least 80% of raw (ratio at most 1.25) from 64 MiB up.
 // - pause beyond the transfer (ms): the kernel's pause (quiesce to its first step on the target)
-//   minus the two legs' time: quiescing, restoring, verifying (read back and SHA-256, on by default)
-//   and resuming. No raw (the target is 5 ms); `detail` gives the pause and the verify time.
+//   minus the two legs' time: quiescing, restoring, verifying (what is left after the last byte of
+//   the read back and the per-block SHA-256s, which run beside the transfer; on by default) and
+//   resuming. No raw (the target is 5 ms); `detail` gives the pause and the verify time.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

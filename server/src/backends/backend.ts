@@ -119,6 +119,18 @@ export interface GpuBackend {
     consume: (view: Uint8Array) => Promise<T>,
   ): Promise<T>;
   /**
+   * Reads device memory piece by piece, the device copying the next piece while `consume` takes
+   * the one before (WebGPU: two mapped staging buffers in turn); each view is valid until the
+   * promise `consume` returned for it settles. A large read's first bytes are handed over after
+   * one piece's copy. Backends without it take readWith or read.
+   */
+  readPieces?(
+    buffer: BufferHandle,
+    offset: number,
+    bytes: number,
+    consume: (view: Uint8Array, at: number) => Promise<void>,
+  ): Promise<void>;
+  /**
    * Reads several ranges of one buffer (offsets and lengths multiples of 4) in one submission
    * through the backend's reused staging memory, and hands `consume` a view of them back to back,
    * valid only until the promise `consume` returns settles. The state views read this way.

@@ -533,6 +533,7 @@ function lockstepSubject(entry: Started, hosts: CliHosts, router: K2KRouter): Mi
       );
       return { device: to, kernel };
     },
+    prepareSource: () => current.prepareExport(),
     quiesce: () => Promise.resolve({ source: current, step: current.stepCount }),
     resumeSource: () => Promise.resolve(),
     switchTo: (target) => {

@@ -331,6 +331,10 @@ export class DeviceHost implements KernelHost {
   prepareImport(buffer: BufferHandle, bytes: number, region: RegionRef): Promise<null> {
     return this.call('prepareImport', { buffer, bytes, region });
   }
+  /** Readies the host's hashing threads for an export, before the kernel pauses (hostProtocol's prepareExport). */
+  prepareExport(): Promise<null> {
+    return this.call('prepareExport', {});
+  }
   /**
    * Fills a buffer from `region`; with `verify`, hashes what the device then holds (hostProtocol's
    * importState); with `transfer`, each chunk once announceStateChunk says it is there.

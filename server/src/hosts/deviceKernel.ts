@@ -303,6 +303,12 @@ export class DeviceKernel {
     await this.host.prepareImport?.(this.buffers.state, this.placement.stateBytes, region);
   }
 
+  /** Readies this kernel's host for exportState, where it can (migration's prepare, on the source). */
+  async prepareExport(): Promise<void> {
+    this.assertAlive();
+    await this.host.prepareExport?.();
+  }
+
   /**
    * The state from `region`; with `verify`, the SHA-256 of what the device then holds (migration's
    * restore); with `transfer`, chunk by chunk as the exporter announces them.

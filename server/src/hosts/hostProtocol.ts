@@ -60,11 +60,19 @@ export interface SentStep {
 /** What exportState and importState measured. */
 export interface StateTransferResult {
   bytes: number;
-  /** exportState: the SHA-256 of the bytes written; importState: of the device's bytes read back (verify), else absent. */
+  /**
+   * The state's digest (stateDigests.ts: SHA-256 over its blocks' SHA-256s): exportState, of the
+   * bytes written; importState, of the device's bytes read back (verify), else absent.
+   */
   sha256?: string;
+  /** The blocks' SHA-256s (hex, in order) that `sha256` is made of, where it is given. */
+  digests?: string[];
   /** Device to file (export) or file to device (import), milliseconds. */
   copyMs: number;
-  /** importState: the read back and hash; exportState: the hash after the copy (the importer copies meanwhile); milliseconds. */
+  /**
+   * What was left of the hashing once the copy was done (it runs beside the copy, block by block):
+   * importState, the last parts' read back and hash; exportState, the last blocks' hash; milliseconds.
+   */
   verifyMs?: number;
 }
 
@@ -133,6 +141,8 @@ export interface HostOperations {
    * memory for writing and for the read back), so none of it is paid for while the kernel waits.
    */
   prepareImport: { args: { buffer: BufferHandle; bytes: number; region: RegionRef }; result: null };
+  /** Migration's preparation on the source, before the kernel pauses: the host's hashing threads start. */
+  prepareExport: { args: Record<string, never>; result: null };
   /**
    * Migration's restore: reads `region` (written by another host's exportState) into a buffer,
    * then, with `verify`, reads the buffer back from the device and hashes what it holds. With

@@ -90,6 +90,8 @@ export interface KernelHost {
   ): Promise<StateTransferResult>;
   /** Migration, before the pause (hosts that have it): touches what importState will use first. */
   prepareImport?(buffer: BufferHandle, bytes: number, region: RegionRef): Promise<null>;
+  /** Migration, before the pause (hosts that have it): readies what exportState will use first. */
+  prepareExport?(): Promise<null>;
   /** Pipelined transfers (hosts that have them): the progress of this host's exports. */
   onStateChunk?(listener: (transfer: number, ready: number) => void): { dispose(): void };
   /** Pipelined transfers: tells this host's import how far the region is written, or that the export failed. */

@@ -1,12 +1,14 @@
 // The seed's KernelMigrator, made real: prepare the target while the kernel keeps running, quiesce
 // it at a step boundary, checkpoint its state into a shared-memory region (hashed in the source's
-// host), transfer it into the target's state buffer (the target's host reads it; between two host
-// processes the legs overlap, chunk by chunk, the server relaying each chunk's arrival), restore
-// the step count, verify the target's state against the checkpoint's SHA-256, switch the kernel's
+// host, block by block beside the copy), transfer it into the target's state buffer (the target's
+// host reads it; between two host processes the legs overlap, chunk by chunk, the server relaying
+// each chunk's arrival; the target reads back and hashes what its device holds as it goes), restore
+// the step count, verify the target's digests against the checkpoint's, switch the kernel's
 // home and the coordinator's record in one step, resume on the target, and free the source. Until
 // the switch any failure or cancel releases the target and resumes the source where it paused.
 import { errorMessage } from '../logger';
 import { formatBytes } from '../format';
+import { firstDifference } from '../hosts/stateDigests';
 import { transferRegions, type RegionLease } from '../hosts/transferRegions';
 import type { StateTransferResult } from '../hosts/hostProtocol';
 import type { DeviceKernel } from '../hosts/deviceKernel';
@@ -103,6 +105,7 @@ export class KernelMigrator {
       // First touches (the target buffer's pages, staging memory, the region's mapping) happen
       // now, while the kernel still runs on the source, not during its pause.
       await target.kernel.prepareImport(lease.ref(subject.stateBytes));
+      await subject.prepareSource?.();
       report.prepareMs = performance.now() - prepareStarted;
       checkCancel();
 
@@ -133,12 +136,17 @@ export class KernelMigrator {
 
       enter('verifying');
       if (verify) {
+        // Both digests were computed beside the copies (stateDigests.ts); only they are compared here.
         report.verifyMs = imported.verifyMs ?? 0;
-        if (imported.sha256 !== exported.sha256) {
+        if (imported.sha256 === undefined || imported.sha256 !== exported.sha256) {
+          const differs = firstDifference(exported.digests ?? [], imported.digests ?? [], subject.stateBytes);
+          const where = differs
+            ? ` in bytes ${differs.offset}-${differs.offset + differs.length - 1} (block ${differs.block})`
+            : '';
           throw new MigrationError(
             'verifying',
             `kernel "${subject.id}": the state on ${to} (SHA-256 ${imported.sha256?.slice(0, 12) ?? 'none'}) ` +
-              `differs from the checkpoint taken on ${from} (${exported.sha256?.slice(0, 12) ?? 'none'}); the kernel stays on ${from}`,
+              `differs from the checkpoint taken on ${from} (${exported.sha256?.slice(0, 12) ?? 'none'})${where}; the kernel stays on ${from}`,
           );
         }
         report.verified = true;

@@ -37,6 +37,8 @@ export interface MigrationSubject {
   readonly from: string;
   /** On the target: a device host, the version for the target's backend, buffers; the source keeps running. */
   prepare(to: string): Promise<PreparedTarget>;
+  /** Readies the source's host for the checkpoint (its hashing threads), while the kernel still runs; optional. */
+  prepareSource?(): Promise<void>;
   /** Stops stepping at a step boundary; the kernel to export from and the step it stopped at. */
   quiesce(): Promise<{ source: DeviceKernel; step: number }>;
   /** Steps again on the source from where it paused (after a failure or a cancel before the switch). */
@@ -79,12 +81,14 @@ export interface MigrationReport {
   checkpointMs: number;
   /** Shared-memory region to the target's device (the bytes' second leg; overlaps the checkpoint between two host processes). */
   transferMs: number;
+  /** What was left of the target's read back and hashing after its last write (the rest overlaps the transfer). */
   verifyMs: number;
   /** Bytes over the two legs' wall time (checkpoint and transfer, overlapped or one after the other), GB/s. */
   gbPerSecond: number;
   verified: boolean;
   /** The step the kernel carried over. */
   step?: number;
+  /** The checkpoint's digest: SHA-256 over the state's per-block SHA-256s (hosts/stateDigests.ts). */
   sha256?: string;
   failedPhase?: MigrationPhase;
   message: string;

@@ -81,6 +81,7 @@ export function relocationSubject(
         throw error;
       }
     },
+    prepareSource: () => kernel.deviceKernel().prepareExport(),
     quiesce: async () => {
       const step = await kernel.beginMigration();
       return { source: kernel.deviceKernel(), step };

@@ -60,6 +60,30 @@ function outboxReadback(device: GPUDevice, label: string, bytes: number): GPUBuf
 
 /** Writes go through MAP_WRITE staging buffers of this size (see writeWith). */
 const WRITE_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Piecewise reads go through MAP_READ staging buffers of this size (see readPieces). */
+const PIECE_BYTES = 4 * 1024 * 1024;
+
+type StagingPairs = Map<number, { buffers: GPUBuffer[]; busy: boolean }>;
+
+/** A device's kept pair of staging buffers (`size` bytes each) for `usage`, or a fresh pair while the kept one is in use. */
+function takePair(pairs: StagingPairs, index: number, device: GPUDevice, usage: number, size: number): GPUBuffer[] {
+  const kept = pairs.get(index);
+  const make = (): GPUBuffer[] => [0, 1].map(() => device.createBuffer({ size, usage }));
+  if (kept && !kept.busy) {
+    kept.busy = true;
+    return kept.buffers;
+  }
+  if (kept) return make();
+  const buffers = make();
+  pairs.set(index, { buffers, busy: true });
+  return buffers;
+}
+
+function returnPair(pairs: StagingPairs, index: number, buffers: GPUBuffer[]): void {
+  const kept = pairs.get(index);
+  if (kept?.buffers === buffers) kept.busy = false;
+  else for (const buffer of buffers) buffer.destroy();
+}
 /** Reads larger than this get a staging buffer of their own instead of growing the kept one. */
 const READ_STAGING_LIMIT = 1024 * 1024 * 1024;
 
@@ -116,6 +140,8 @@ export class WebGpuBackend implements GpuBackend {
   private readonly kernels = new Map<number, CompiledKernel>();
   /** Per device, the staging buffer reads go through (see takeReadStaging). */
   private readonly readStaging = new Map<number, { buffer: GPUBuffer; busy: boolean }>();
+  /** Per device, the two mappable buffers piecewise reads go through in turn (see readPieces). */
+  private readonly pieceStaging = new Map<number, { buffers: GPUBuffer[]; busy: boolean }>();
   private nextId = 1;
 
   constructor(private readonly options: WebGpuBackendOptions = {}) {}
@@ -436,25 +462,54 @@ export class WebGpuBackend implements GpuBackend {
 
   /** The device's pair of write staging buffers, or a fresh pair when a write is using them. */
   private takeWriteStaging(index: number, device: GPUDevice): GPUBuffer[] {
-    const kept = this.writeStaging.get(index);
-    const make = (): GPUBuffer[] =>
-      [0, 1].map(() =>
-        device.createBuffer({ size: WRITE_CHUNK_BYTES, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC }),
-      );
-    if (kept && !kept.busy) {
-      kept.busy = true;
-      return kept.buffers;
-    }
-    if (kept) return make();
-    const buffers = make();
-    this.writeStaging.set(index, { buffers, busy: true });
-    return buffers;
+    return takePair(this.writeStaging, index, device, GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, WRITE_CHUNK_BYTES);
   }
 
   private returnWriteStaging(index: number, buffers: GPUBuffer[]): void {
-    const kept = this.writeStaging.get(index);
-    if (kept?.buffers === buffers) kept.busy = false;
-    else for (const buffer of buffers) buffer.destroy();
+    returnPair(this.writeStaging, index, buffers);
+  }
+
+  /**
+   * Reads device memory piece by piece (PIECE_BYTES) through two reused MAP_READ staging buffers
+   * in turn, the mirror of writeWith: the device copies the next piece while `consume` takes the
+   * one before, so a large read hands over its first bytes after one piece's copy, not after the
+   * whole range's (migration's export: the importer starts on them at once). Each view is valid
+   * until the promise `consume` returned for it settles.
+   */
+  async readPieces(
+    handle: BufferHandle,
+    offset: number,
+    bytes: number,
+    consume: (view: Uint8Array, at: number) => Promise<void>,
+  ): Promise<void> {
+    this.checkRange(handle, offset, bytes, 'read');
+    const { device } = this.deviceAt(handle.device);
+    const staging = takePair(this.pieceStaging, handle.device, device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, PIECE_BYTES);
+    const source = this.buffer(handle);
+    const queueCopy = (at: number, turn: number): void => {
+      if (at >= bytes) return;
+      const encoder = device.createCommandEncoder();
+      encoder.copyBufferToBuffer(source, offset + at, staging[turn % 2] as GPUBuffer, 0, Math.min(PIECE_BYTES, bytes - at));
+      device.queue.submit([encoder.finish()]);
+    };
+    try {
+      queueCopy(0, 0);
+      queueCopy(PIECE_BYTES, 1);
+      for (let at = 0, turn = 0; at < bytes; at += PIECE_BYTES, turn++) {
+        const size = Math.min(PIECE_BYTES, bytes - at);
+        const buffer = staging[turn % 2] as GPUBuffer;
+        await buffer.mapAsync(GPUMapMode.READ, 0, size);
+        try {
+          await consume(new Uint8Array(buffer.getMappedRange(0, size), 0, size), at);
+        } finally {
+          buffer.unmap();
+        }
+        // This buffer is free again: the piece after next goes into it.
+        queueCopy(at + 2 * PIECE_BYTES, turn);
+      }
+    } finally {
+      returnPair(this.pieceStaging, handle.device, staging);
+    }
   }
 
   async copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing> {

@@ -12,7 +12,9 @@ import { Mailboxes } from './mailboxes';
 import { SerialQueue } from './serialQueue';
 import { StepLoops } from './stepLoop';
 import { runSteps } from './stepRunner';
-import { exportState, importState, prepareImport } from './stateTransfer';
+import { exportState, importState, prepareExport, prepareImport, type StateHashing } from './stateTransfer';
+import { HashPool } from './hashPool';
+import { VerifySlots } from './importVerifier';
 import {
   NO_PEER_ACCESS_ARGUMENT,
   type HostDeliver,
@@ -104,6 +106,8 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes, c
   const readScratch = new ScratchBuffer();
   const soonScratch = new ScratchBuffer();
   const rangeScratch = new ScratchBuffer();
+  // Migration's hashing threads and read-back memory, made at a migration's prepare, not at start.
+  const hashing: StateHashing = { pool: new HashPool(), slots: new VerifySlots() };
   let soonScratchBusy = false;
   // The server's regions, mapped once and reused; on CUDA page-locked, so copies are DMA.
   const regions = new AttachedRegions((region) => {
@@ -237,10 +241,15 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes, c
             : {}),
         },
         readScratch,
+        hashing,
       ),
     prepareImport: async ({ buffer, bytes, region }) => {
       regions.get(region);
-      await prepareImport(backend, buffer, bytes, scratch);
+      await prepareImport(backend, buffer, bytes, scratch, hashing);
+      return null;
+    },
+    prepareExport: () => {
+      prepareExport(hashing);
       return null;
     },
     importState: ({ buffer, bytes, region, verify, transfer }) =>
@@ -254,6 +263,7 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes, c
         },
         verify,
         scratch,
+        hashing,
       ),
     takeMailbox: ({ kernel }) => ({ inboxes: mailboxes.drain(kernel) }),
     runningLoops: () => ({ loops: loops.running() }),

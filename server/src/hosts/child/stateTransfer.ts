@@ -4,19 +4,33 @@
 // without the server touching them. A pipelined transfer (`transfer` set) moves in chunks: the
 // exporter says after each chunk how far it got (HostStateChunk, relayed by the server), and the
 // importer writes each chunk to its device as soon as it is there, so both hosts' copies overlap.
-import { createHash } from 'node:crypto';
+//
+// Hashing is off the copies' path: the state is hashed in blocks (stateDigests.ts) on the host's
+// hashing threads (hashPool.ts). The exporter has each block of the region hashed as soon as the
+// chunk holding it is written; the importer reads back what its device holds, part by part while
+// later chunks arrive, and has that hashed (importVerifier.ts). What is left after the last byte
+// is the last part's read back and hash, not a hash of the whole state.
 import type { BufferHandle, GpuBackend } from '../../backends/backend';
 import { GpuError } from '../../backends/gpuError';
 import type { StateTransferResult } from '../hostProtocol';
 import { TRANSFER_CHUNK_BYTES, type ScratchBuffer, type SharedRegion } from '../bulkTransfer';
+import { blockRange, blocksBefore, stateDigest } from '../stateDigests';
+import type { HashPool } from './hashPool';
+import { ImportVerifier, VERIFY_READ_BYTES, type VerifySlots } from './importVerifier';
 import type { StateChunks } from './stateChunks';
 
-function hashOf(view: Uint8Array): string {
-  const hash = createHash('sha256');
-  for (let at = 0; at < view.byteLength; at += TRANSFER_CHUNK_BYTES)
-    hash.update(view.subarray(at, at + TRANSFER_CHUNK_BYTES));
-  return hash.digest('hex');
+/** What a host hashes with: its threads, and the shared memory read-back parts land in. */
+export interface StateHashing {
+  pool: HashPool;
+  slots: VerifySlots;
 }
+
+/**
+ * A test's way to corrupt an import (test/process/migrationVerify.test.ts): with this variable set
+ * to a byte offset in the device host's environment, every import flips that byte of its device's
+ * state right after the chunk holding it was written, before the verifier reads it back.
+ */
+export const CORRUPT_IMPORT_ENV = 'RINGKERNEL_TEST_CORRUPT_IMPORT';
 
 function yieldToLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -43,11 +57,11 @@ export interface ExportTarget {
 
 /**
  * Device to region: the bytes are copied chunk by chunk, from the device's mapped view (WebGPU) or
- * reused memory, into the region, each chunk announced as soon as it is there; then hashed, while
- * the importer copies them on (hashing runs at about 0.5-2 GB/s, slower than the copies, so it
- * must not hold them back). Where the backend reads into host memory directly (CUDA) and the
- * region is mapped, the device writes each chunk into the region itself (page-locked: DMA).
- * `copyMs` is the copy; `verifyMs` here is the hashing after it.
+ * reused memory, into the region, each chunk announced as soon as it is there and its blocks
+ * handed to the hashing threads, which read them from the region while the next chunks are copied
+ * (and the importer copies them on). Where the backend reads into host memory directly (CUDA) and
+ * the region is mapped, the device writes each chunk into the region itself (page-locked: DMA).
+ * `copyMs` is the copy; `verifyMs` here is the wait for the last blocks' digests after it.
  */
 export async function exportState(
   backend: GpuBackend,
@@ -55,38 +69,60 @@ export async function exportState(
   bytes: number,
   target: ExportTarget,
   scratch: ScratchBuffer,
+  hashing: StateHashing,
 ): Promise<StateTransferResult> {
   checkSize(buffer, bytes, 'export');
   checkRegion(target.region, bytes);
   const started = performance.now();
   const { region, progress } = target;
+  const digests: Array<Promise<string>> = [];
+  // The blocks of the region's first `end` bytes go to the hashing threads, which read the region file.
+  const written = (end: number): void => {
+    for (const block of blocksBefore(end, bytes, digests.length)) {
+      const { offset, length } = blockRange(block, bytes);
+      const digest = hashing.pool.hash({ file: region.path, offset, length });
+      // Awaited below; a copy that fails first must not leave it unhandled.
+      digest.catch(() => undefined);
+      digests.push(digest);
+    }
+  };
   let copied = started;
-  let sha256: string;
-  if (!backend.readWith && region.view) {
+  if (backend.readPieces) {
+    // The device copies the next piece while this one goes into the region (WebGPU).
+    await backend.readPieces(buffer, 0, bytes, async (view, at) => {
+      const end = at + view.byteLength;
+      region.write(view, at);
+      progress?.(end);
+      written(end);
+      if (progress) await yieldToLoop();
+    });
+    copied = performance.now();
+  } else if (!backend.readWith && region.view) {
     const view = region.view;
     for (let at = 0; at < bytes; at += TRANSFER_CHUNK_BYTES) {
       const end = Math.min(bytes, at + TRANSFER_CHUNK_BYTES);
       await backend.read(buffer, at, end - at, view.subarray(at, end));
       progress?.(end);
+      written(end);
     }
     copied = performance.now();
-    sha256 = hashOf(view.subarray(0, bytes));
   } else {
-    sha256 = await readDevice(backend, buffer, bytes, scratch, async (view) => {
+    await readDevice(backend, buffer, bytes, scratch, async (view) => {
       for (let at = 0; at < bytes; at += TRANSFER_CHUNK_BYTES) {
         const end = Math.min(bytes, at + TRANSFER_CHUNK_BYTES);
         region.write(view.subarray(at, end), at);
         progress?.(end);
-        // The announcement leaves now, not after the whole copy and the hash: a loop that never
-        // yields held every chunk's message back until it was done, and nothing overlapped.
+        written(end);
+        // The announcement leaves now, not after the whole copy: a loop that never yields held
+        // every chunk's message back until it was done, and nothing overlapped.
         if (progress) await yieldToLoop();
       }
       copied = performance.now();
-      return hashOf(view.subarray(0, bytes));
     });
   }
+  const blockDigests = await Promise.all(digests);
   const done = performance.now();
-  return { bytes, sha256, copyMs: copied - started, verifyMs: done - copied };
+  return { bytes, sha256: stateDigest(bytes, blockDigests), digests: blockDigests, copyMs: copied - started, verifyMs: done - copied };
 }
 
 /** Where the importer's bytes come from, and how it learns they are there. */
@@ -98,8 +134,9 @@ export interface ImportSource {
 
 /**
  * Region to device, straight into a mapped staging buffer where the backend has one (WebGPU),
- * else from the region's pages themselves (CUDA: page-locked, so DMA); then, with `verify`, the
- * device's bytes hashed.
+ * else from the region's pages themselves (CUDA: page-locked, so DMA). With `verify`, what the
+ * device holds is read back and hashed part by part while the import goes on (ImportVerifier);
+ * `verifyMs` is what is left of it after the last write.
  */
 export async function importState(
   backend: GpuBackend,
@@ -108,6 +145,7 @@ export async function importState(
   source: ImportSource,
   verify: boolean,
   scratch: ScratchBuffer,
+  hashing: StateHashing,
 ): Promise<StateTransferResult> {
   checkSize(buffer, bytes, 'import');
   const { region, pipelined } = source;
@@ -115,12 +153,28 @@ export async function importState(
   const started = performance.now();
   const ready = (end: number): Promise<void> =>
     pipelined ? pipelined.chunks.waitFor(pipelined.transfer, end) : Promise.resolve();
+  const verifier = verify
+    ? new ImportVerifier(backend, buffer, bytes, hashing.pool, hashing.slots)
+    : undefined;
+  let corruptAt = testCorruption(bytes);
+  // The device holds the first `end` bytes (written, or queued before anything queued later).
+  const written = async (end: number): Promise<void> => {
+    if (corruptAt !== undefined && end > corruptAt) {
+      const at = corruptAt;
+      corruptAt = undefined;
+      await flipByte(backend, buffer, at);
+    }
+    verifier?.advance(end);
+  };
   try {
     if (backend.writeWith) {
+      // Each piece is filled after the previous pieces' copies were queued.
       await backend.writeWith(buffer, 0, bytes, async (view, at) => {
+        await written(at);
         await ready(at + view.byteLength);
         region.read(view, at);
       });
+      await written(bytes);
     } else {
       for (let at = 0; at < bytes; at += TRANSFER_CHUNK_BYTES) {
         const end = Math.min(bytes, at + TRANSFER_CHUNK_BYTES);
@@ -132,34 +186,70 @@ export async function importState(
           region.read(chunk, at);
         }
         await backend.write(buffer, at, chunk);
+        await written(end);
       }
     }
+  } catch (error) {
+    verifier?.stop(error instanceof Error ? error : new Error(String(error)));
+    throw error;
   } finally {
     if (pipelined) pipelined.chunks.forget(pipelined.transfer);
   }
-  const copyMs = performance.now() - started;
-  if (!verify) return { bytes, copyMs };
-  const verifyStarted = performance.now();
-  const sha256 = await readDevice(backend, buffer, bytes, scratch, (view) => Promise.resolve(hashOf(view)));
-  return { bytes, sha256, copyMs, verifyMs: performance.now() - verifyStarted };
+  const copied = performance.now();
+  if (!verifier) return { bytes, copyMs: copied - started };
+  const blockDigests = await verifier.blockDigests();
+  return {
+    bytes,
+    sha256: stateDigest(bytes, blockDigests),
+    digests: blockDigests,
+    copyMs: copied - started,
+    verifyMs: performance.now() - copied,
+  };
 }
 
 /**
  * Before a migration pauses its kernel: the target buffer is written once with zeros (a fresh
  * buffer's first write pays for its pages and, in Dawn, its lazy clear: 1.2-1.4 s for 64 MiB on
  * lavapipe against 20-90 ms for the same write again) and read once (the read back's staging
- * memory is made and paged in), so the import and verify during the pause find everything warm.
+ * memory is made and paged in); the hashing threads start and the verifier's memory is touched,
+ * so the import and verify during the pause find everything warm.
  */
 export async function prepareImport(
   backend: GpuBackend,
   buffer: BufferHandle,
   bytes: number,
   scratch: ScratchBuffer,
+  hashing: StateHashing,
 ): Promise<void> {
   checkSize(buffer, bytes, 'import');
+  hashing.pool.warm();
+  hashing.slots.take();
   if (backend.writeWith) await backend.writeWith(buffer, 0, bytes, (view) => Promise.resolve(void view.fill(0)));
   else await backend.write(buffer, 0, scratch.take(bytes).fill(0));
   await readDevice(backend, buffer, bytes, scratch, () => Promise.resolve());
+  // The verifier's reads go through the backend's kept staging memory (CUDA: pinned, made on first use).
+  await backend.readRanges(buffer, [{ offset: 0, length: Math.min(bytes, VERIFY_READ_BYTES) }], () => Promise.resolve());
+}
+
+/** Before a migration pauses its kernel, on its source: the hashing threads start. */
+export function prepareExport(hashing: StateHashing): void {
+  hashing.pool.warm();
+}
+
+function testCorruption(bytes: number): number | undefined {
+  const value = process.env[CORRUPT_IMPORT_ENV];
+  if (value === undefined || value === '') return undefined;
+  const at = Number(value);
+  return Number.isSafeInteger(at) && at >= 0 && at < bytes ? at : undefined;
+}
+
+/** The test hook's corruption: one byte of the device's state inverted, in place. */
+async function flipByte(backend: GpuBackend, buffer: BufferHandle, at: number): Promise<void> {
+  const word = at - (at % 4);
+  const { data } = await backend.read(buffer, word, 4);
+  const flipped = data.slice(0, 4);
+  flipped[at - word] = (flipped[at - word] ?? 0) ^ 0xff;
+  await backend.write(buffer, word, flipped);
 }
 
 function checkSize(buffer: BufferHandle, bytes: number, what: string): void {

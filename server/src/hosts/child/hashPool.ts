@@ -1,0 +1,113 @@
+// A device host's hashing threads (worker_threads running dist/hashWorker.js): migration's blocks
+// are hashed on them while the transfer goes on, several at once (SHA-256 runs at 1.5-2 GB/s per
+// core, slower than the transfer). Started before a migration pauses its kernel (prepare), they
+// stop after IDLE_MS without work, so a host that migrates nothing holds no threads.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { GpuError } from '../../backends/gpuError';
+import { bundlePath } from '../../paths';
+
+/** One block to hash: bytes of a region file (a checked region path), or of shared memory of this host. */
+export type HashJob =
+  | { file: string; offset: number; length: number }
+  | { shared: SharedArrayBuffer; offset: number; length: number };
+
+export type HashReply = { id: number; digest: string } | { id: number; error: string };
+
+interface Thread {
+  worker: Worker;
+  /** Jobs sent and not answered. */
+  load: number;
+}
+
+const IDLE_MS = 30_000;
+
+/**
+ * Threads for a host: half the cores (a migration has two hosts hashing at once), less the host's
+ * own thread, at most 6: six threads hash about 9-12 GB/s, above what a staged transfer moves, so
+ * the last blocks' digests come right after the last bytes.
+ */
+export function defaultHashThreads(): number {
+  return Math.max(1, Math.min(6, Math.floor(availableParallelism() / 2) - 1));
+}
+
+export class HashPool {
+  private threads: Thread[] = [];
+  private readonly pending = new Map<number, { thread: Thread; resolve(digest: string): void; reject(error: Error): void }>();
+  private nextJob = 1;
+  private idle: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly size = defaultHashThreads(),
+    private readonly script = bundlePath('hashWorker.js'),
+  ) {}
+
+  /** Starts the threads now (a migration's prepare), so the pause does not wait for them. */
+  warm(): void {
+    while (this.threads.length < this.size) this.threads.push(this.start());
+    this.armIdle();
+  }
+
+  /** SHA-256 (hex) of one block, on the least busy thread. */
+  hash(job: HashJob): Promise<string> {
+    this.warm();
+    const thread = this.threads.reduce((best, candidate) => (candidate.load < best.load ? candidate : best));
+    const id = this.nextJob++;
+    thread.load++;
+    return new Promise<string>((resolve, reject) => {
+      this.pending.set(id, { thread, resolve, reject });
+      thread.worker.postMessage({ ...job, id });
+    });
+  }
+
+  /** Stops every thread; jobs not answered fail. */
+  dispose(): void {
+    clearTimeout(this.idle);
+    this.idle = undefined;
+    for (const thread of this.threads) void thread.worker.terminate();
+    this.fail(this.threads, 'the hashing threads were stopped');
+    this.threads = [];
+  }
+
+  private start(): Thread {
+    const worker = new Worker(this.script);
+    worker.unref();
+    const thread: Thread = { worker, load: 0 };
+    worker.on('message', (reply: HashReply) => {
+      const job = this.pending.get(reply.id);
+      if (!job) return;
+      this.pending.delete(reply.id);
+      thread.load--;
+      if ('digest' in reply) job.resolve(reply.digest);
+      else job.reject(new GpuError('DRIVER_ERROR', `hashing a block of the state failed: ${reply.error}`));
+      this.armIdle();
+    });
+    const gone = (why: string): void => {
+      this.threads = this.threads.filter((t) => t !== thread);
+      this.fail([thread], why);
+    };
+    worker.on('error', (error) => gone(`a hashing thread failed: ${error.message}`));
+    worker.on('exit', (code) => gone(`a hashing thread exited (code ${code})`));
+    return thread;
+  }
+
+  private fail(threads: Thread[], why: string): void {
+    for (const [id, job] of this.pending) {
+      if (!threads.includes(job.thread)) continue;
+      this.pending.delete(id);
+      job.reject(new GpuError('DRIVER_ERROR', `${why}; the block's digest is lost, so the state cannot be checked`));
+    }
+  }
+
+  /** Threads with nothing to do for IDLE_MS stop (and close the region files they read). */
+  private armIdle(): void {
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => {
+      this.idle = undefined;
+      if (this.pending.size > 0) return this.armIdle();
+      for (const thread of this.threads) void thread.worker.terminate();
+      this.threads = [];
+    }, IDLE_MS);
+    this.idle.unref();
+  }
+}

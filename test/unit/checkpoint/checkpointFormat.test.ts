@@ -159,7 +159,7 @@ describe('checkpoint file format', () => {
         if (r.pending)
           record.pendingMessages = {
             kernelIndex: r.kernelIndex,
-            pairs: r.pending.pairs,
+            pairs: r.pending.pairs.map((pair) => ({ ...pair })),
             // A pair's messages go in increasing sequence order (the file's rule).
             messages: r.pending.messages
               .map(({ peer, incoming, ...m }) => ({

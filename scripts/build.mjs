@@ -60,6 +60,7 @@ const builds = [
       probe: 'server/src/probe/child/probeMain.ts',
       deviceHost: 'server/src/hosts/child/deviceHostMain.ts',
       tintHost: 'server/src/validation/child/tintHostMain.ts',
+      mslParser: 'server/src/validation/child/mslParserMain.ts',
     },
     outdir: 'dist',
   },

@@ -20,6 +20,7 @@ const required = [
   'dist/probe.js',
   'dist/deviceHost.js',
   'dist/tintHost.js',
+  'dist/mslParser.js',
   'dist/cli.js',
   'bin/ringkernel.js',
   'bin/ringkernel-language-server.js',

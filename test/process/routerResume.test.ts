@@ -5,7 +5,9 @@
 // newest file with the router seeded from the files' PEND chunks, and each kernel's log must hold
 // every message of the other exactly once, in order.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -18,7 +20,7 @@ import { coordinatorPlacer } from '../../server/src/runtime/coordinatorPlacer';
 import { KernelRuntime } from '../../server/src/runtime/kernelRuntime';
 import { WGSL_ABI } from '../support/kernelSources';
 import { pollUntil } from '../support/poll';
-import { distFile } from '../support/repo';
+import { distFile, repoRoot } from '../support/repo';
 
 const TOTAL = 400;
 const BURST = 2;
@@ -162,3 +164,33 @@ test(
   { timeout: 300_000 },
   () => restartMidFlow('ringkernel-k2k-shutdown-', (runtime) => runtime.shutdown()),
 );
+
+test('ringkernel run --checkpoint-dir: the ring token pending at the end of a run is delivered by the next; 31 + 29 steps end as 60 do', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'ringkernel-k2k-cli-'));
+  interface RunJson {
+    kernels: { id: string; step: number; sha256: string }[];
+    router: { totals: { pending: number; delivered: number }; lost: number; restored: number };
+  }
+  const run = async (...args: string[]): Promise<RunJson> => {
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      join(repoRoot, 'bin', 'ringkernel'),
+      'run',
+      join(repoRoot, 'examples', 'ring', 'ringkernel.json'),
+      '--json',
+      ...args,
+    ]);
+    return JSON.parse(stdout) as RunJson;
+  };
+  const first = await run('--steps', '31', '--checkpoint-dir', folder);
+  assert.equal(first.router.totals.pending, 1, 'the token was on its way when the run ended');
+  const second = await run('--steps', '29', '--checkpoint-dir', folder);
+  assert.equal(second.router.restored, 1, 'the next run got it from the files');
+  assert.equal(second.router.lost, 0);
+  const whole = await run('--steps', '60');
+  assert.deepEqual(
+    second.kernels.map((k) => [k.id, k.step, k.sha256]),
+    whole.kernels.map((k) => [k.id, k.step, k.sha256]),
+    'the same digests as one run of 60 steps',
+  );
+  assert.equal(first.router.totals.delivered + second.router.totals.delivered, whole.router.totals.delivered);
+});

@@ -452,6 +452,7 @@ export class K2KRouter {
         window: this.window,
         decide: (from, to) => this.table.decide(from, to),
         now: this.clock,
+        lockstep: this.mode === 'lockstep',
       },
       saved,
     );

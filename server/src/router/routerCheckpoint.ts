@@ -26,6 +26,8 @@ export interface RouterCheckpointContext {
   decide(fromSlot: number, toSlot: number): RoutingDecision;
   /** The router's monotonic clock (ms). */
   now(): number;
+  /** Lockstep queues a step's messages in (send step, source, sequence) order; free-running in arrival order. */
+  lockstep: boolean;
 }
 
 export interface SavedPair {
@@ -176,8 +178,14 @@ export function restoreSavedMessages(context: RouterCheckpointContext, saved: re
   for (const [index, list] of byReceiver) {
     const receiver = records[index];
     if (!receiver || list.length === 0) continue;
-    // One pair's timestamps grow with its numbers (one sender's clock), so this keeps each pair's order.
-    list.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.source - b.source || a.seq - b.seq));
+    // Lockstep: the order endStep accepted them in, so a resumed run matches an uninterrupted one.
+    // Free-running: arrival order, which the clocks follow; one pair's timestamps grow with its
+    // numbers (one sender's clock), so either keeps each pair's order.
+    if (context.lockstep) list.sort((a, b) => a.sendStep - b.sendStep || a.source - b.source || a.seq - b.seq);
+    else
+      list.sort((a, b) =>
+        a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.source - b.source || a.seq - b.seq,
+      );
     const envelopes = list.map((message): QueuedEnvelope => {
       const fromSlot = records[message.source]?.deviceSlot ?? receiver.deviceSlot;
       return {

@@ -167,9 +167,7 @@ export function sharedMslParser(): MslParserWorker {
   return shared;
 }
 
-/** Ends this thread's worker (ValidatorSet.dispose); a later file starts a new one. */
+/** Ends this thread's worker (ValidatorSet.dispose); a later file starts a new one, told to the same listeners. */
 export async function disposeSharedMslParser(): Promise<void> {
-  const worker = shared;
-  shared = undefined;
-  await worker?.dispose();
+  await shared?.dispose();
 }

@@ -36,7 +36,7 @@ import {
   outboxBytes,
 } from '../server/src/abi/kernelAbi';
 import { findPtxas, runPtxas, checkPtxText, LineIndex } from '../server/src/validation';
-import { validateMslWithParser } from '../server/src/validation/msl/mslValidator';
+import { validateMslInThisThread } from '../server/src/validation/msl/mslValidator';
 import type { BenchKernel } from './kernels';
 
 export const MIB = 1024 * 1024;
@@ -518,11 +518,12 @@ export async function rawCompiler(
     };
   }
   // No Metal compiler off macOS: the server's validator is our parser (the pre-pass, tree-sitter's
-  // C++ grammar, the walk for errors, the kernel signature checks), so raw is that same call.
-  await validateMslWithParser('kernel void warm() {}');
+  // C++ grammar, the walk for errors, the kernel signature checks), so raw is that same work, in
+  // the calling thread (the server hands it to its parser's worker thread).
+  await validateMslInThisThread('kernel void warm() {}');
   return {
-    name: 'RingKernel MSL parser (tree-sitter C++ on the Metal pre-pass, errors, signatures)',
-    run: (text) => validateMslWithParser(text),
+    name: 'RingKernel MSL parser in the calling thread (tree-sitter C++ on the Metal pre-pass, errors, signatures)',
+    run: (text) => validateMslInThisThread(text),
   };
 }
 

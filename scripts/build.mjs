@@ -61,6 +61,7 @@ const builds = [
       deviceHost: 'server/src/hosts/child/deviceHostMain.ts',
       hashWorker: 'server/src/hosts/child/hashWorkerMain.ts',
       tintHost: 'server/src/validation/child/tintHostMain.ts',
+      mslParser: 'server/src/validation/child/mslParserMain.ts',
     },
     outdir: 'dist',
   },

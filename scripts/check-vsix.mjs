@@ -21,6 +21,7 @@ const required = [
   'dist/deviceHost.js',
   'dist/hashWorker.js',
   'dist/tintHost.js',
+  'dist/mslParser.js',
   'dist/cli.js',
   'bin/ringkernel.js',
   'bin/ringkernel-language-server.js',

@@ -32,6 +32,7 @@ import {
 } from './checkpointFormat';
 import type { CheckpointMetadata, CheckpointRecord, HlcState } from './checkpointRecord';
 import { MalformedPayload, decodeControlChunk, decodeHlc, decodeMetadata } from './chunkPayloads';
+import { decodePendingMessages, type PendingMessages } from './pendingMessages';
 
 export interface DecodeOptions {
   /** Reject the file as 'foreign', before reading its state, when it holds another kernel. */
@@ -78,7 +79,7 @@ class CheckpointDecoder {
   private meta: CheckpointMetadata | undefined;
   private control: ControlBlock | undefined;
   private hlc: HlcState | undefined;
-  private pendingMessages: Uint8Array | undefined;
+  private pendingMessages: PendingMessages | undefined;
   private state: Uint8Array | undefined;
   private stateSha256 = '';
 
@@ -133,6 +134,12 @@ class CheckpointDecoder {
       );
     for (const type of REQUIRED_CHUNKS)
       if (!seen.has(type)) this.fail('malformed', `it has no ${chunkLabel(type)} chunk`);
+    const pendingOf = this.pendingMessages?.kernelIndex;
+    if (pendingOf !== undefined && pendingOf !== this.control?.kernelIndex)
+      this.fail(
+        'malformed',
+        `its ${chunkLabel(CHUNK.pendingMessages)} chunk is kernel ${pendingOf}'s, its control block says kernel ${this.control?.kernelIndex}`,
+      );
     await this.readTrailer();
     return this.record();
   }
@@ -252,7 +259,7 @@ class CheckpointDecoder {
         this.hlc = decodeHlc(payload);
         return;
       case CHUNK.pendingMessages:
-        this.pendingMessages = payload;
+        this.pendingMessages = decodePendingMessages(payload);
         return;
       case CHUNK.state:
         this.state = payload;

@@ -19,6 +19,7 @@ import {
   type ChunkType,
 } from './checkpointFormat';
 import { encodeControlChunk, encodeHlc, encodeMetadata } from './chunkPayloads';
+import { encodePendingMessages } from './pendingMessages';
 
 export interface EncodedCheckpoint {
   fileBytes: number;
@@ -38,7 +39,13 @@ export async function encodeCheckpoint(record: CheckpointRecord, sink: ByteSink)
     { type: CHUNK.control, payload: encodeControlChunk(record.control, meta.step) },
   ];
   if (record.hlc) chunks.push({ type: CHUNK.hlc, payload: encodeHlc(record.hlc) });
-  if (record.pendingMessages) chunks.push({ type: CHUNK.pendingMessages, payload: record.pendingMessages });
+  if (record.pendingMessages) {
+    if (record.pendingMessages.kernelIndex !== record.control.kernelIndex)
+      throw new RangeError(
+        `the pending messages are kernel ${record.pendingMessages.kernelIndex}'s, the control block says kernel ${record.control.kernelIndex}`,
+      );
+    chunks.push({ type: CHUNK.pendingMessages, payload: encodePendingMessages(record.pendingMessages) });
+  }
   chunks.push({ type: CHUNK.state, payload: record.checkpoint.state });
   const fileBytes = fileBytesFor(chunks.map((chunk) => chunk.payload.byteLength));
 

@@ -1,8 +1,9 @@
 // What one checkpoint file holds: the in-memory KernelCheckpoint (id, version, step, time, state)
 // and what a restore elsewhere needs besides: which code produced the state, where it ran, the
-// control block, and (once the router exists) its clock and the messages in flight.
+// control block, and the K2K router's messages for and from it (its clock: reserved, not written yet).
 import type { ControlBlock } from '../abi/kernelAbi';
 import type { KernelCheckpoint } from './kernelCheckpoint';
+import type { PendingMessages } from './pendingMessages';
 
 /** A hybrid logical clock's state, as the router will keep it per kernel. */
 export interface HlcState {
@@ -25,8 +26,8 @@ export interface CheckpointRecord {
   /** The control block as the host writes it before the next step: its step word is the low 32 bits of the checkpoint's step. */
   control: ControlBlock;
   hlc?: HlcState;
-  /** Messages accepted but not yet delivered, in the router's own encoding (reserved: the router does not exist yet). */
-  pendingMessages?: Uint8Array;
+  /** The K2K router's messages for and from this kernel at the checkpoint's step, and its sequence numbers (pendingMessages.ts). */
+  pendingMessages?: PendingMessages;
 }
 
 /** The metadata chunk's fields: everything about a checkpoint but its bytes. */

@@ -7,6 +7,7 @@ import { CheckpointStore, type RejectedCheckpointFile } from '../checkpoint/chec
 import { KernelCheckpoint, sha256Hex } from '../checkpoint/kernelCheckpoint';
 import type { CheckpointRecord } from '../checkpoint/checkpointRecord';
 import { controlStepWord } from '../checkpoint/chunkPayloads';
+import type { PendingMessages } from '../checkpoint/pendingMessages';
 
 export interface ResumeCandidate {
   id: string;
@@ -19,9 +20,18 @@ export interface ResumeDecision {
   /** The common step the run resumes at, when it does. */
   step: number | undefined;
   /** Per kernel: its state and the file it came from (empty when the run does not resume). */
-  points: Map<string, { checkpoint: KernelCheckpoint; file: string }>;
+  points: Map<string, ResumePointFile>;
   /** What to tell the user: files rejected, or why the run does not resume. */
   notes: string[];
+}
+
+export interface ResumePointFile {
+  checkpoint: KernelCheckpoint;
+  file: string;
+  /** The kernel's index when the file was written (its control block). */
+  kernelIndex: number;
+  /** The router's messages for and from it then (PEND), when the file has them. */
+  pendingMessages?: PendingMessages;
 }
 
 export function codeSha256(code: string): string {
@@ -33,7 +43,7 @@ export async function findResumePoints(
   store: CheckpointStore,
   candidates: readonly ResumeCandidate[],
 ): Promise<ResumeDecision> {
-  const points = new Map<string, { checkpoint: KernelCheckpoint; file: string }>();
+  const points = new Map<string, ResumePointFile>();
   const notes: string[] = [];
   const missing: string[] = [];
   for (const candidate of candidates) {
@@ -46,7 +56,15 @@ export async function findResumePoints(
             : undefined,
     });
     notes.push(...rejected.map((r: RejectedCheckpointFile) => r.reason));
-    if (loaded) points.set(candidate.id, { checkpoint: loaded.record.checkpoint, file: loaded.file });
+    if (loaded) {
+      const { record } = loaded;
+      points.set(candidate.id, {
+        checkpoint: record.checkpoint,
+        file: loaded.file,
+        kernelIndex: record.control.kernelIndex,
+        ...(record.pendingMessages ? { pendingMessages: record.pendingMessages } : {}),
+      });
+    }
     else missing.push(candidate.id);
   }
   if (points.size === 0) return { step: undefined, points, notes };
@@ -77,8 +95,10 @@ export function finalRecord(fields: {
   deviceKey: string;
   kernelIndex: number;
   outboxCapacity: number;
+  /** The router's messages for and from the kernel at the end of the run. */
+  pendingMessages?: PendingMessages | undefined;
 }): CheckpointRecord {
-  return {
+  const record: CheckpointRecord = {
     checkpoint: KernelCheckpoint.of({
       kernelId: fields.id,
       version: fields.version,
@@ -95,4 +115,6 @@ export function finalRecord(fields: {
       outboxCapacity: fields.outboxCapacity,
     },
   };
+  if (fields.pendingMessages) record.pendingMessages = fields.pendingMessages;
+  return record;
 }

@@ -8,7 +8,8 @@
 // goes on. --json adds each migration and the router's totals.
 // Each --snapshot writes a manifest view as it is after a step, as PNG or CSV (snapshotWriter.ts).
 // --checkpoint-dir DIR resumes every kernel from its newest file there written by the same code
-// (all at one step; --steps N then runs N more) and writes each kernel's final state there
+// (all at one step; --steps N then runs N more) and writes each kernel's final state there, with
+// the router's messages for and from it, which the next run delivers
 // (checkpointResume.ts).
 import { resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
@@ -268,6 +269,8 @@ export async function runCommand(args: readonly string[]): Promise<number> {
   const router = new K2KRouter({ mode: 'lockstep', ...(resume?.step !== undefined ? { firstStep: resume.step } : {}) });
   const runs: KernelRun[] = [];
   const started: Started[] = [];
+  /** Messages the files handed this run's router (the last run's pending ones). */
+  let restoredMessages = 0;
   const failures = new Map<string, string>();
   try {
     for (const [index, spec] of manifest.kernels.entries()) {
@@ -279,6 +282,16 @@ export async function runCommand(args: readonly string[]): Promise<number> {
       if (!kernel || run.device === undefined) continue;
       router.addKernel({ index, id: spec.id, device: run.device });
       started.push({ index, id: spec.id, device: run.device, kernel, inboxCapacity: spec.inboxCapacity, run, spec });
+    }
+    // The messages the last run's router held, and its sequence numbers, from the files' PEND chunks.
+    if (resume?.step !== undefined) {
+      const saved = started.flatMap((entry) => {
+        const point = resume?.points.get(entry.id);
+        return point?.pendingMessages && point.kernelIndex === entry.index ? [point.pendingMessages] : [];
+      });
+      const restored = router.restoreMessages(saved);
+      restoredMessages = restored.restored;
+      for (const note of restored.notes) process.stderr.write(`ringkernel run: ${note}\n`);
     }
     // Run to each step a migration or a snapshot asks for, do what is due there between two
     // lockstep steps, go on; a kernel that failed sits the rest out.
@@ -342,6 +355,7 @@ export async function runCommand(args: readonly string[]): Promise<number> {
               deviceKey: entry.device,
               kernelIndex: entry.index,
               outboxCapacity: entry.spec.outboxCapacity,
+              pendingMessages: router.checkpointMessages(entry.index, entry.id, entry.kernel.stepCount),
             }),
           );
           if (outcome.written) entry.run.checkpoint = outcome.file;
@@ -350,10 +364,6 @@ export async function runCommand(args: readonly string[]): Promise<number> {
         entry.run.error = errorMessage(error);
       }
     }
-    if (store && router.snapshot().totals.pending > 0)
-      process.stderr.write(
-        `ringkernel run: ${router.snapshot().totals.pending} message(s) were still pending in the router; checkpoint files do not carry them yet, so a run resumed from ${store.folder} will not deliver them\n`,
-      );
   } finally {
     await Promise.allSettled(started.map((entry) => entry.kernel.release()));
     for (const run of runs) placer.remove(run.id);
@@ -362,7 +372,7 @@ export async function runCommand(args: readonly string[]): Promise<number> {
   const stats = router.snapshot();
   if (parsed.json)
     process.stdout.write(
-      `${JSON.stringify({ manifest: manifest.path, steps: parsed.steps, kernels: runs, router: routerSummary(stats) }, null, 2)}\n`,
+      `${JSON.stringify({ manifest: manifest.path, steps: parsed.steps, kernels: runs, router: routerSummary(stats, restoredMessages) }, null, 2)}\n`,
     );
   else {
     for (const run of runs) {
@@ -411,11 +421,16 @@ function migrationJson(result: MigrationReport, step: number): MigrationJson {
 /** What `--json` reports of the router: its totals, routes, failures by reason, and latency in steps. */
 function routerSummary(
   stats: RouterStatsSnapshot,
-): Pick<RouterStatsSnapshot, 'mode' | 'totals' | 'routes' | 'failures' | 'latencySteps'> & { lost: number } {
+  restored = 0,
+): Pick<RouterStatsSnapshot, 'mode' | 'totals' | 'routes' | 'failures' | 'latencySteps'> & {
+  lost: number;
+  restored: number;
+} {
   const { totals } = stats;
   // Every message read from an outbox is delivered, still pending, or counted as refused, failed or
   // a duplicate; `lost` is what none of those account for (0 unless the router has a bug). A
-  // sender removed mid-step fails its staged messages before they count as submitted.
+  // sender removed mid-step fails its staged messages before they count as submitted. Messages
+  // restored from checkpoint files (`restored`) were handed in by the run before.
   const accounted =
     totals.delivered +
     totals.pending +
@@ -424,8 +439,9 @@ function routerSummary(
     totals.duplicates +
     totals.failed -
     stats.failures.sourceRemoved;
-  const lost = totals.submitted - accounted;
+  const lost = totals.submitted + restored - accounted;
   return {
+    restored,
     mode: stats.mode,
     totals,
     routes: stats.routes,

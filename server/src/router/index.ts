@@ -1,6 +1,7 @@
 // The K2K router's public face: what the runtime, the protocol and the tests use.
 export { K2KRouter, type K2KRouterOptions } from './k2kRouter';
 export type { Envelope } from './envelope';
+export type { RestoredMessages, SavedMessage, SavedMessages, SavedPair } from './routerCheckpoint';
 export * from './routerTypes';
 export * from './routerStats';
 export { decideRoute, ROUTE_KINDS, type RouteKind, type RoutingDecision, type RoutingPolicy } from './routingDecision';

@@ -42,6 +42,7 @@ import {
 } from './routerTypes';
 import { IN_FLIGHT, type RetainedMessage } from './retentionRing';
 import { TrafficWindow } from './trafficWindow';
+import { restoreSavedMessages, savedMessagesOf, type RestoredMessages, type SavedMessages } from './routerCheckpoint';
 import type { OutboxMessage } from '../abi/kernelAbi';
 
 export interface K2KRouterOptions {
@@ -432,6 +433,29 @@ export class K2KRouter {
       record.submittedStep = Number.NEGATIVE_INFINITY;
     }
     return result;
+  }
+
+  /**
+   * What kernel `index`'s checkpoint before its step `step` carries of the router (its file's PEND
+   * chunk; routerCheckpoint.ts says what and why). Undefined when no kernel `id` has that index.
+   */
+  checkpointMessages(index: number, id: string, step: number): SavedMessages | undefined {
+    const record = this.records[index];
+    return record?.id === id ? savedMessagesOf(this.records, record, step) : undefined;
+  }
+
+  /** A restarted server, before any kernel runs: queues and sequence numbers from the kernels' checkpoint files. */
+  restoreMessages(saved: readonly SavedMessages[]): RestoredMessages {
+    return restoreSavedMessages(
+      {
+        records: this.records,
+        window: this.window,
+        decide: (from, to) => this.table.decide(from, to),
+        now: this.clock,
+        lockstep: this.mode === 'lockstep',
+      },
+      saved,
+    );
   }
 
   // Stats.

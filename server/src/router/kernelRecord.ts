@@ -61,6 +61,12 @@ export class PairRecord {
     this.logSeqs.splice(0, keep);
   }
 
+  /** The sequence number of the first message sent at `step` or later (nextSeq when none was): what a re-run from `step` numbers first. */
+  seqAt(step: number): number {
+    const at = this.logSteps.findIndex((logged) => logged >= step);
+    return at < 0 ? this.nextSeq : (this.logSeqs[at] ?? this.nextSeq);
+  }
+
   /** Rewinds nextSeq to the first message sent at `step` or later; true if it moved. */
   rewindTo(step: number): boolean {
     const at = this.logSteps.findIndex((logged) => logged >= step);

@@ -119,10 +119,28 @@ export class RetentionRing {
 
   /** Removes and returns what was delivered at `step` or later, oldest first (deliveries are in step order). */
   takeFrom(step: number): RetainedMessage[] {
+    const keep = this.firstFrom(step);
+    const taken = this.read(keep);
+    // In-flight records are the newest and sort after every step: a restore takes them first.
+    this.inFlight = Math.max(0, this.inFlight - (this.count - keep));
+    this.count = keep;
+    return taken;
+  }
+
+  /** What was delivered at `step` or later, oldest first, left in place (a checkpoint file's copy). */
+  peekFrom(step: number): RetainedMessage[] {
+    return this.read(this.firstFrom(step));
+  }
+
+  private firstFrom(step: number): number {
     let keep = this.count;
     while (keep > 0 && this.view.getFloat64(this.offset(keep - 1) + DELIVERED_STEP, true) >= step) keep--;
+    return keep;
+  }
+
+  private read(from: number): RetainedMessage[] {
     const taken: RetainedMessage[] = [];
-    for (let i = keep; i < this.count; i++) {
+    for (let i = from; i < this.count; i++) {
       const at = this.offset(i);
       const view = this.view;
       const length = view.getUint32(at + LENGTH, true);
@@ -137,9 +155,6 @@ export class RetentionRing {
         payload: this.bytes.slice(at + PAYLOAD, at + PAYLOAD + length),
       });
     }
-    // In-flight records are the newest and sort after every step: a restore takes them first.
-    this.inFlight = Math.max(0, this.inFlight - (this.count - keep));
-    this.count = keep;
     return taken;
   }
 

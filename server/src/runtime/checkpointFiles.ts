@@ -3,10 +3,13 @@
 // background: the kernel's loop never waits for the disk. A failed write (a full disk, say) is
 // logged and reported once per kernel, naming the file and why, and the kernel runs on. A start
 // with nothing in memory resumes from the newest file whose code is the code being started; a
-// corrupt, truncated or foreign file is rejected, named, and the next older one is used.
+// corrupt, truncated or foreign file is rejected, named, and the next older one is used. Each file
+// carries the K2K router's messages for and from its kernel (PEND), which a restarted server seeds
+// the router with before any kernel runs (KernelRuntime.start, router/routerCheckpoint.ts).
 import type { KernelCheckpoint } from '../checkpoint/kernelCheckpoint';
 import { CheckpointStore, type RejectedCheckpointFile } from '../checkpoint/checkpointStore';
 import type { CheckpointRecord } from '../checkpoint/checkpointRecord';
+import type { PendingMessages } from '../checkpoint/pendingMessages';
 import { errorMessage, type Logger } from '../logger';
 
 export interface CheckpointFilesOptions {
@@ -20,7 +23,16 @@ export interface CheckpointFilesOptions {
 
 /** What the checkpoint files give a start: the state to resume from (when a file could be used) and the files rejected on the way. */
 export interface ResumePoint {
-  found: { checkpoint: KernelCheckpoint; file: string } | undefined;
+  found:
+    | {
+        checkpoint: KernelCheckpoint;
+        file: string;
+        /** The kernel's index when the file was written (its control block). */
+        kernelIndex: number;
+        /** The router's messages for and from the kernel then (the PEND chunk), when the file has them. */
+        pendingMessages?: PendingMessages;
+      }
+    | undefined;
   /** Newer files that could not be used, newest first, each with why. */
   rejected: RejectedCheckpointFile[];
 }
@@ -102,7 +114,16 @@ export class CheckpointFiles {
     });
     if (!loaded) return { found: undefined, rejected };
     this.written.add(loaded.record.checkpoint);
-    return { found: { checkpoint: loaded.record.checkpoint, file: loaded.file }, rejected };
+    const { record } = loaded;
+    return {
+      found: {
+        checkpoint: record.checkpoint,
+        file: loaded.file,
+        kernelIndex: record.control.kernelIndex,
+        ...(record.pendingMessages ? { pendingMessages: record.pendingMessages } : {}),
+      },
+      rejected,
+    };
   }
 
   /** Resolves once every write asked for so far has settled (before the server exits). */

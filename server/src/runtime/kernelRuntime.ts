@@ -29,7 +29,8 @@ import type { MigrationOptions, MigrationReport, MigrationRoute } from '../migra
 import type { KernelPlacement } from '../hosts/deviceKernel';
 import { relocationSubject } from './kernelRelocation';
 import { MessageDelivery, type DeliveryStats } from './messageDelivery';
-import { CheckpointFiles, describeRejected } from './checkpointFiles';
+import { CheckpointFiles, describeRejected, type ResumePoint } from './checkpointFiles';
+import { seedRouterFromFiles } from './messageResume';
 import { DeviceRestartBudget } from './recoveryPolicy';
 import { replaceLostKernel } from './deviceLoss';
 import { controlStepWord } from '../checkpoint/chunkPayloads';
@@ -276,12 +277,14 @@ export class KernelRuntime {
     const todo = manifest.kernels.filter((spec) => !this.kernels.has(spec.id));
     // All registered with the router first: a message sent at step 0 to a kernel still starting waits for it.
     this.delivery.kernelsExpected(todo.map((spec) => ({ index: manifest.kernels.indexOf(spec), id: spec.id })));
+    // Every file read before the first kernel runs: the router is seeded from all of them at once (messageResume.ts).
+    const onDisk = await this.resumePointsOnDisk(todo, manifest);
     for (const [i, spec] of todo.entries()) {
       onProgress?.(`starting ${spec.id}`, Math.round((100 * i) / Math.max(1, todo.length)));
       try {
         // The control block's kernel_index is the kernel's place in the manifest: stable across
         // partial starts, and unique among the kernels running.
-        const note = await this.startKernel(spec, manifest.kernels.indexOf(spec));
+        const note = await this.startKernel(spec, manifest.kernels.indexOf(spec), onDisk.get(spec.id));
         this.failures.delete(spec.id);
         result.started.push(spec.id);
         if (note !== undefined) (result.notes ??= []).push({ id: spec.id, message: note });
@@ -307,8 +310,12 @@ export class KernelRuntime {
     clearInterval(this.checkpointTimer);
     this.checkpointTimer = undefined;
     const stopped: string[] = [];
-    for (const kernel of [...this.kernels.values()]) {
-      await this.stopKernel(kernel);
+    const kernels = [...this.kernels.values()];
+    // Every loop first, then each kernel's stop: one stopped while the others ran would fail what
+    // they sent it (destinationStopped), and its stop file would not have those messages.
+    for (const kernel of kernels) await this.haltLoop(kernel);
+    for (const kernel of kernels) {
+      await this.stopKernel(kernel, { halted: true });
       stopped.push(kernel.id);
     }
     this.failures.clear();
@@ -583,7 +590,11 @@ export class KernelRuntime {
   }
 
   /** Starts one kernel; returns what the start message should say about it (a resume from a file), if anything. */
-  private async startKernel(spec: KernelSpec, index: number): Promise<string | undefined> {
+  private async startKernel(
+    spec: KernelSpec,
+    index: number,
+    prefetched?: { codeSha256: string; point: ResumePoint },
+  ): Promise<string | undefined> {
     const backend = runsOn(spec);
     if (!backend)
       throw new Error(
@@ -649,7 +660,11 @@ export class KernelRuntime {
     const resumable = left && left.spec.stateBytes === spec.stateBytes ? left : undefined;
     const onDisk = kernelVersion(1, this.sourceOf(spec, code));
     // Nothing in memory (a restarted server): the newest file written by this code, every digest checked.
-    const resumePoint = resumable ? undefined : await this.resumePointOnDisk(spec, onDisk.codeSha256);
+    const resumePoint = resumable
+      ? undefined
+      : prefetched?.codeSha256 === onDisk.codeSha256
+        ? prefetched.point
+        : await this.resumePointOnDisk(spec, onDisk.codeSha256);
     const fromFile = resumePoint?.found;
     // Before the first step, so the loop's first batch of messages finds the kernel registered.
     this.delivery.kernelStarting({
@@ -701,6 +716,39 @@ export class KernelRuntime {
     return notes.length > 0 ? notes.join('; ') : undefined;
   }
 
+  /**
+   * The newest usable files of the kernels about to start that have nothing in memory (a restarted
+   * server), with the router seeded from them before any of them runs.
+   */
+  private async resumePointsOnDisk(
+    specs: readonly KernelSpec[],
+    manifest: Manifest,
+  ): Promise<Map<string, { codeSha256: string; point: ResumePoint }>> {
+    const points = new Map<string, { codeSha256: string; point: ResumePoint }>();
+    if (!this.files) return points;
+    for (const spec of specs) {
+      if (this.stopped.has(spec.id) || !runsOn(spec)) continue;
+      let codeSha256: string;
+      try {
+        codeSha256 = kernelVersion(1, this.sourceOf(spec, await readFile(spec.source, 'utf8'))).codeSha256;
+      } catch {
+        continue; // its start says why
+      }
+      const point = await this.resumePointOnDisk(spec, codeSha256);
+      if (point) points.set(spec.id, { codeSha256, point });
+    }
+    seedRouterFromFiles(
+      this.delivery.router,
+      [...points].map(([id, { point }]) => ({
+        id,
+        index: manifest.kernels.findIndex((spec) => spec.id === id),
+        point,
+      })),
+      this.options.log,
+    );
+    return points;
+  }
+
   /** The newest usable checkpoint file of a kernel being started; a folder that cannot be read is logged, not fatal. */
   private async resumePointOnDisk(
     spec: KernelSpec,
@@ -730,6 +778,9 @@ export class KernelRuntime {
       );
       return;
     }
+    const index = this.manifest?.kernels.findIndex((k) => k.id === kernel.id) ?? -1;
+    // Taken now, while the router's retention still covers the checkpoint's step (routerCheckpoint.ts).
+    const pendingMessages = index >= 0 ? this.delivery.router.checkpointMessages(index, kernel.id, checkpoint.step) : undefined;
     files.save(
       {
         checkpoint,
@@ -738,21 +789,26 @@ export class KernelRuntime {
         deviceKey: kernel.location.key,
         control: {
           step: controlStepWord(checkpoint.step),
-          kernelIndex: Math.max(0, this.manifest?.kernels.findIndex((k) => k.id === kernel.id) ?? 0),
+          kernelIndex: Math.max(0, index),
           inboxCount: 0,
           outboxCapacity: kernel.spec.outboxCapacity,
         },
+        ...(pendingMessages ? { pendingMessages } : {}),
       },
       why,
     );
   }
 
-  private async stopKernel(kernel: ManagedKernel): Promise<void> {
+  private async haltLoop(kernel: ManagedKernel): Promise<void> {
     await kernel
       .exclusive(() => kernel.stop())
       .catch((error: unknown) =>
         this.options.log.warn(`kernel "${kernel.id}" did not stop cleanly: ${errorMessage(error)}`),
       );
+  }
+
+  private async stopKernel(kernel: ManagedKernel, options: { halted?: boolean } = {}): Promise<void> {
+    if (!options.halted) await this.haltLoop(kernel);
     // Its loop has stopped: its last messages are in; its mailbox leaves the host before the host goes.
     await this.delivery.kernelStopped(kernel.id);
     if (!this.manifest?.kernels.some((spec) => spec.id === kernel.id)) this.delivery.kernelRemoved(kernel.id);

@@ -2,7 +2,7 @@
 // diagnostics cap, and turns anything a validator throws into a skip with its reason. Never throws.
 import { errorMessage, type Logger } from '../logger';
 import { capDiagnostics, compareDiagnostics, DEFAULT_MAX_DIAGNOSTICS, range, type Diagnostic } from './diagnostic';
-import { cppParser } from './msl/cppParser';
+import { disposeSharedMslParser, sharedMslParser } from './msl/mslParserWorker';
 import { validateMsl, type MslValidateOptions } from './msl/mslValidator';
 import { validatePtx, type PtxValidateOptions } from './ptxValidator';
 import { WgslValidator, type ExpectedEntryPoint } from './wgslValidator';
@@ -81,10 +81,18 @@ export class ValidatorSet {
     this.limits = { ...DEFAULT_SIZE_LIMITS, ...options.limits };
   }
 
-  /** Starts the WGSL validator's child process and loads the MSL parser ahead of the first file. */
+  /** Starts the WGSL validator's child process and the MSL parser's worker thread ahead of the first file. */
   warmUp(): void {
     this.wgslValidator().warmUp();
-    void cppParser().catch((error: unknown) => this.options.logger.warn(errorMessage(error)));
+    this.listenToMslParser();
+    sharedMslParser().warmUp();
+  }
+
+  private stopListening: (() => void) | undefined;
+
+  /** A Metal parser worker replaced after a fault or a hang goes to the log (the file says so in its diagnostic). */
+  private listenToMslParser(): void {
+    this.stopListening ??= sharedMslParser().onRestart((reason) => this.options.logger.warn(reason));
   }
 
   private wgslValidator(): WgslValidator {
@@ -135,6 +143,7 @@ export class ValidatorSet {
         case 'ptx':
           return finish(await validatePtx(text, context));
         case 'msl':
+          this.listenToMslParser();
           return finish(await validateMsl(text, context));
       }
     } catch (error) {
@@ -153,6 +162,9 @@ export class ValidatorSet {
   dispose(): void {
     this.wgsl?.dispose();
     this.wgsl = undefined;
+    this.stopListening?.();
+    this.stopListening = undefined;
+    void disposeSharedMslParser();
   }
 }
 

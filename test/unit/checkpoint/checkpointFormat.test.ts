@@ -116,7 +116,32 @@ describe('checkpoint file format', () => {
         }),
         { nil: undefined },
       ),
-      pending: fc.option(fc.uint8Array({ maxLength: 200 }), { nil: undefined }),
+      pending: fc.option(
+        fc.record({
+          pairs: fc.uniqueArray(
+            fc.record({
+              role: fc.constantFrom('incoming' as const, 'outgoing' as const),
+              peer: fc.nat({ max: 0xffffffff }),
+              peerId: fc.string({ unit: 'grapheme', maxLength: 20 }),
+              sequence: fc.maxSafeNat(),
+            }),
+            { maxLength: 5, selector: (p) => `${p.role}:${p.peer}` },
+          ),
+          messages: fc.uniqueArray(
+            fc.record({
+              peer: fc.nat({ max: 0xffffffff }),
+              incoming: fc.boolean(),
+              type: fc.nat({ max: 0xffffffff }),
+              seq: fc.maxSafeNat(),
+              timestamp: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+              sendStep: fc.maxSafeNat(),
+              payload: fc.uint8Array({ maxLength: 48 }),
+            }),
+            { maxLength: 8, selector: (m) => `${m.incoming}:${m.peer}:${m.seq}` },
+          ),
+        }),
+        { nil: undefined },
+      ),
     });
     await fc.assert(
       fc.asyncProperty(records, async (r) => {
@@ -131,7 +156,20 @@ describe('checkpoint file format', () => {
           control: { step: r.step % 2 ** 32, kernelIndex: r.kernelIndex, inboxCount: 0, outboxCapacity: 4 },
         };
         if (r.hlc) record.hlc = { ...r.hlc };
-        if (r.pending) record.pendingMessages = r.pending;
+        if (r.pending)
+          record.pendingMessages = {
+            kernelIndex: r.kernelIndex,
+            pairs: r.pending.pairs.map((pair) => ({ ...pair })),
+            // A pair's messages go in increasing sequence order (the file's rule).
+            messages: r.pending.messages
+              .map(({ peer, incoming, ...m }) => ({
+                ...m,
+                source: incoming ? peer : r.kernelIndex,
+                destination: incoming ? r.kernelIndex : peer,
+              }))
+              .sort((a, b) => a.source - b.source || a.destination - b.destination || a.seq - b.seq)
+              .filter((m, i, all) => i === 0 || !(all[i - 1]?.source === m.source && all[i - 1]?.destination === m.destination && all[i - 1]?.seq === m.seq)),
+          };
         assertSameRecord(await decodeCheckpoint(memorySource(await encodeToBytes(record)), NAME), record);
       }),
       propertyRuns(t, 100),

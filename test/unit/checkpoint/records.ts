@@ -10,6 +10,7 @@ import { MemorySink } from '../../../server/src/checkpoint/byteStreams';
 import { encodeCheckpoint } from '../../../server/src/checkpoint/checkpointEncoder';
 import type { CheckpointRecord } from '../../../server/src/checkpoint/checkpointRecord';
 import { KernelCheckpoint } from '../../../server/src/checkpoint/kernelCheckpoint';
+import type { PendingMessages } from '../../../server/src/checkpoint/pendingMessages';
 
 export interface SampleOptions {
   kernelId?: string;
@@ -49,9 +50,36 @@ export function sampleRecord(options: SampleOptions = {}): CheckpointRecord {
   };
   if (options.full) {
     record.hlc = { physicalMicros: 1_735_787_045_678_123, logical: 7, nodeId: 42 };
-    record.pendingMessages = patternBytes(128, 99);
+    record.pendingMessages = samplePending(record.control.kernelIndex);
   }
   return record;
+}
+
+/** The router's share of kernel `kernelIndex`'s checkpoint: two senders' messages to it, and its own to a third kernel. */
+export function samplePending(kernelIndex: number): PendingMessages {
+  const message = (source: number, destination: number, seq: number, length: number) => ({
+    source,
+    destination,
+    type: 5,
+    seq,
+    timestamp: (1_735_787_045_678n << 16n) | BigInt(seq),
+    sendStep: 1200 + seq,
+    payload: patternBytes(length, seq),
+  });
+  return {
+    kernelIndex,
+    pairs: [
+      { role: 'incoming', peer: 0, peerId: 'sender-0', sequence: 12 },
+      { role: 'incoming', peer: 7, peerId: 'émetteur', sequence: 3 },
+      { role: 'outgoing', peer: 9, peerId: 'sink', sequence: 41 },
+    ],
+    messages: [
+      message(0, kernelIndex, 10, 48),
+      message(0, kernelIndex, 11, 0),
+      message(7, kernelIndex, 2, 4),
+      message(kernelIndex, 9, 40, 12),
+    ],
+  };
 }
 
 export async function encodeToBytes(record: CheckpointRecord): Promise<Uint8Array> {

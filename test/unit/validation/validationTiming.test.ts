@@ -2,12 +2,12 @@
 // save starts its run in the same turn, with no timer at all, and a save replaces the debounced
 // run still waiting for the same document. Timers are Node's mock timers, so nothing here waits
 // for real time: a run that needed a timer would never publish until the test moves the clock.
-// Metal files, because their validator (our parser, without a Metal compiler) runs in-process.
+// PTX files with our parser only, because it runs in-process (Metal's parser runs in a worker thread,
+// whose answer takes real event-loop turns).
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Logger } from '../../../server/src/logger';
-import { cppParser } from '../../../server/src/validation/msl/cppParser';
 import { ValidationService } from '../../../server/src/validation/validationService';
 import { ValidatorSet } from '../../../server/src/validation/validatorSet';
 
@@ -30,30 +30,25 @@ function service(published: Publication[]): ValidationService {
   });
 }
 
-/** Version `version` of one Metal file: a valid kernel, or one whose kernel returns a value (an error). */
-const metal = (version: number, valid = true): { uri: string; languageId: string; version: number; text: string } => ({
-  uri: 'file:///k.metal',
-  languageId: 'metal',
+/** Version `version` of one PTX file: a valid module, or one with an instruction PTX does not have (an error). */
+const ptx = (version: number, valid = true): { uri: string; languageId: string; version: number; text: string } => ({
+  uri: 'file:///k.ptx',
+  languageId: 'ptx',
   version,
-  text: `kernel ${valid ? 'void' : 'int'} k(device float* a [[buffer(0)]]) { return${valid ? '' : ' 0'}; }\n// v${version}\n`,
+  text: `.version 7.0\n.target sm_52\n.address_size 64\n.visible .entry k()\n{\n\t${valid ? 'ret' : 'frobnicate.u32'};\n}\n// v${version}\n`,
 });
 
-/** Lets every promise chain the runs started settle: the parser is loaded, so a run is microtasks only. */
+/** Lets every promise chain the runs started settle: our PTX parser needs no I/O, so a run is microtasks only. */
 async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await nextTurn();
 }
-
-before(async () => {
-  // Loading the grammar reads files (real I/O); after this a Metal run needs no event-loop turn.
-  await cppParser();
-});
 
 test('a save is validated and published in the same turn, with no timer', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const published: Publication[] = [];
   const svc = service(published);
   try {
-    svc.validateSoon(metal(1));
+    svc.validateSoon(ptx(1));
     await settle();
     assert.deepEqual(
       published.map((p) => p.version),
@@ -70,7 +65,7 @@ test('a change waits for the debounce; the clock moving past it publishes', asyn
   const published: Publication[] = [];
   const svc = service(published);
   try {
-    svc.schedule(metal(2));
+    svc.schedule(ptx(2));
     await settle();
     assert.equal(published.length, 0, 'nothing before the quiet time');
     t.mock.timers.tick(DEBOUNCE_MS - 1);
@@ -93,12 +88,12 @@ test('a save replaces the debounced run of its change: one publication, at once,
   const svc = service(published);
   try {
     // What an editor sends on save after typing: the change (debounced), then the save.
-    svc.schedule(metal(3, false));
-    svc.validateSoon(metal(3, false));
+    svc.schedule(ptx(3, false));
+    svc.validateSoon(ptx(3, false));
     await settle();
     assert.deepEqual(
       published.map((p) => [p.version, p.codes]),
-      [[3, ['kernel-return-type']]],
+      [[3, ['unknown-instruction']]],
     );
     t.mock.timers.tick(DEBOUNCE_MS * 4);
     await settle();
@@ -113,10 +108,10 @@ test('typing after a save: the save publishes, the newer change after its deboun
   const published: Publication[] = [];
   const svc = service(published);
   try {
-    svc.validateSoon(metal(4));
+    svc.validateSoon(ptx(4));
     await settle();
-    svc.schedule(metal(5));
-    svc.schedule(metal(6));
+    svc.schedule(ptx(5));
+    svc.schedule(ptx(6));
     await settle();
     assert.deepEqual(
       published.map((p) => p.version),
@@ -138,9 +133,9 @@ test('a change during the run a save started cancels it: only the newer version 
   const published: Publication[] = [];
   const svc = service(published);
   try {
-    svc.validateSoon(metal(7, false));
+    svc.validateSoon(ptx(7, false));
     // Arrives before the run has finished (it is still in its first microtask).
-    svc.schedule(metal(8));
+    svc.schedule(ptx(8));
     await settle();
     assert.equal(published.length, 0, 'the stale run is dropped, and the change still waits');
     t.mock.timers.tick(DEBOUNCE_MS);

@@ -1,11 +1,14 @@
 // MSL validation: Apple's Metal compiler where it exists (macOS), else our parser: tree-sitter's
-// C++ grammar over the MSL pre-pass for syntax, plus entry-signature checks.
+// C++ grammar over the MSL pre-pass for syntax, plus entry-signature checks. The parser runs in a
+// worker thread (mslParserWorker.ts, child/mslParserMain.ts calls validateMslInThisThread), so a
+// fault or a hang of its WebAssembly ends the worker, never the server.
 import { LineIndex, type ValidationResult } from '../diagnostic';
 import { cppParser, discardCppParser } from './cppParser';
 import { checkEntrySignatures } from './kernelSignatures';
 import { METAL_SOURCE, metalCompilerAvailable, runMetalCompiler } from './metalCompiler';
 import { mslPrepass } from './mslPrepass';
 import { MSL_PARSER_SOURCE, syntaxDiagnostics } from './mslSyntax';
+import { sharedMslParser } from './mslParserWorker';
 
 export interface MslValidateOptions {
   /** Deadline for the Metal compiler (default 10 s). */
@@ -13,6 +16,8 @@ export interface MslValidateOptions {
   /** Parse-time budget for our parser (default 2 s): tree-sitter stops there rather than block. */
   parseBudgetMs?: number | undefined;
   signal?: AbortSignal | undefined;
+  /** Tests only: parse past the nesting limits below (to reach the faults they prevent). */
+  unlimited?: boolean | undefined;
   /** Use our parser even where the Metal compiler exists (tests; a broken Xcode). */
   parserOnly?: boolean | undefined;
   /** The user's name for the file, put in place of the temporary copy's path in messages. */
@@ -105,10 +110,15 @@ function nestingOf(text: string): Nesting {
   return { brackets, conditionals, operators, elses };
 }
 
-/** Our own MSL validation, no compiler needed. */
-export async function validateMslWithParser(text: string, options: MslValidateOptions = {}): Promise<ValidationResult> {
+/** Our own MSL validation, no compiler needed: in the parser's worker thread. */
+export function validateMslWithParser(text: string, options: MslValidateOptions = {}): Promise<ValidationResult> {
+  return sharedMslParser().validate(text, options);
+}
+
+/** Our own MSL validation in the calling thread: the parser worker's work (child/mslParserMain.ts). */
+export async function validateMslInThisThread(text: string, options: MslValidateOptions = {}): Promise<ValidationResult> {
   const nesting = nestingOf(text);
-  const reason =
+  const reason = options.unlimited === true ? undefined :
     nesting.brackets > MAX_BRACKET_DEPTH
       ? `the file nests brackets ${nesting.brackets} deep, more than the ${MAX_BRACKET_DEPTH} the MSL parser reads; not validated`
       : nesting.conditionals > MAX_CONDITIONAL_DEPTH

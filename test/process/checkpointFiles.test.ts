@@ -297,6 +297,10 @@ test('a device whose host keeps dying is lost: its kernel is re-placed on the ot
         `^counter re-placed on ${other} from its checkpoint at step \\d+; (steps \\d+-\\d+|step \\d+|no step is) re-run`,
       ),
     );
+    // The same figures, structured (the soak counts steps re-run from these, not from the sentence).
+    const said = /from its checkpoint at step (\d+)/.exec(replaced.message)?.[1];
+    assert.equal(replaced.rerun?.fromStep, Number(said), 'rerun.fromStep is the checkpoint the message names');
+    assert.ok(replaced.rerun.reachedStep >= replaced.rerun.fromStep);
     // Word 1 still sums every step exactly once: it came back from a real checkpoint, at its step.
     await pollUntil('steps on the new device', async () =>
       (await checkedState(runtime)).step > 50 ? true : undefined,

@@ -116,10 +116,35 @@ export async function faultTookEffect(pid: number): Promise<void> {
 /** Processes this harness stopped: continued or killed at the end, so none outlives the test. */
 const stopped = new Set<number>();
 
-/** Sends the fault. Synchronous, so a hook that calls it at a phase's entry lands the fault there. */
-export function inject(pid: number, signal: FaultSignal): void {
-  process.kill(pid, signal);
+/**
+ * Sends the fault. Synchronous, so a hook that calls it at a phase's entry lands the fault there.
+ * False when the process was gone already (its watchdog restarted it on a loaded machine): the
+ * aftermath is checked all the same. Throwing would fail the phase hook, inside the product.
+ */
+export function inject(pid: number, signal: FaultSignal): boolean {
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
+  }
   if (signal === 'SIGSTOP') stopped.add(pid);
+  return true;
+}
+
+/**
+ * Waits until the kernel runs in a host (the aftermath of the point before may still be
+ * recovering) and returns that host's pid: each point starts from a running kernel.
+ */
+export async function settledHost(runtime: KernelRuntime, kernelId = 'counter'): Promise<number> {
+  return pollUntil(
+    `kernel "${kernelId}" running in a host`,
+    () => {
+      const view = runtime.views().find((v) => v.id === kernelId);
+      return view?.state === 'running' ? view.hostPid : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   inject,
   randomFaults,
   releaseAll,
+  settledHost,
   type FaultSignal,
 } from '../../support/faultHarness';
 import { startFaultRuntime, webgpuSkipReason, type FaultRuntime } from '../../support/faultRuntime';
@@ -70,9 +71,10 @@ async function reloadWithFault(
 ): Promise<void> {
   const f = h;
   assert.ok(f);
+  await settledHost(f.runtime);
   const floor = await checkpointFloor(f);
-  const pid = f.runtime.views()[0]?.hostPid;
-  assert.ok(pid, 'the kernel has a host process');
+  // Read after the floor: under load a watchdog may have restarted the host meanwhile.
+  const pid = await settledHost(f.runtime);
   const seen = f.outcomes.length;
   let fired = false;
   let landed: Promise<void> = Promise.resolve();
@@ -90,7 +92,13 @@ async function reloadWithFault(
     if (entered !== phase || fired) return;
     fired = true;
     if (delayMs === 0) inject(pid, signal);
-    else landed = new Promise((resolve) => setTimeout(() => resolve(inject(pid, signal)), delayMs));
+    else
+      landed = new Promise((resolve) =>
+        setTimeout(() => {
+          inject(pid, signal);
+          resolve();
+        }, delayMs),
+      );
   };
   writeFileSync(f.sourceOf('counter'), counterVersion(++version));
   const outcome = await f.runtime.reload('counter');

@@ -32,12 +32,11 @@ export function faultSeed(): number {
   return (Date.now() ^ (process.pid << 16)) >>> 0;
 }
 
-/** How many random faults to inject on top of the chosen points (RINGKERNEL_FAULT_RUNS, default `ciDefault`). */
 /**
- * A suite's random faults: on demand only (RINGKERNEL_FAULT_RUNS; npm run test:faults sets 2). A
- * random reload fault once found a state that disagreed with its step (seed 380098093, SIGKILL
- * 15 ms into restore), not fixed yet, and npm test must not fail by chance; the chosen points run
- * in every npm test. The seed is printed before the first run, so a failure can be replayed.
+ * A suite's random faults: on demand only (RINGKERNEL_FAULT_RUNS; npm run test:faults sets 2), so
+ * npm test cannot fail by chance; the chosen points run in every npm test (the point a random
+ * reload fault found, seed 380098093, is one of them now). The seed is printed before the first
+ * run, so a failure can be replayed.
  */
 export function randomFaults(
   suite: string,
@@ -49,6 +48,7 @@ export function randomFaults(
   return { runs, choose: seededChooser(seed) };
 }
 
+/** How many random faults to inject on top of the chosen points (RINGKERNEL_FAULT_RUNS, default `ciDefault`). */
 export function faultRuns(ciDefault: number): number {
   const given = process.env.RINGKERNEL_FAULT_RUNS;
   if (given === undefined || given === '') return ciDefault;

@@ -11,6 +11,7 @@ import {
   routerStatsRequest,
   type KernelView,
   type KernelsInfo,
+  type ReloadOutcome,
   type RouterStats,
 } from '../server/src/lsp/protocol';
 import { errorMessage } from '../server/src/logger';
@@ -321,11 +322,11 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
         const victim = fault.kernels.find((v) => v.id === outcome.kernelId && v.outcome === undefined);
         if (!victim || !['recovered', 'autoRolledBack', 'failed'].includes(outcome.status)) continue;
         victim.outcome = outcome.message;
-        const restored = restoredStep(outcome.message);
-        if (restored !== undefined) {
-          victim.restoredStep = restored;
-          victim.stepsRerun = Math.max(0, victim.stepAtKill - restored);
-          ledger.at(elapsed()).stepsRerun += victim.stepsRerun;
+        const rerun = stepsRerun(outcome, victim.stepAtKill);
+        if (rerun) {
+          victim.restoredStep = rerun.restoredStep;
+          victim.stepsRerun = rerun.steps;
+          ledger.at(elapsed()).stepsRerun += rerun.steps;
         }
       }
       if (fault.kernels.some((v) => v.outcome === undefined)) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -557,11 +558,19 @@ export async function runSoak(workspace: SoakWorkspace, options: SoakOptions): P
   };
 }
 
-/** "...came back from its checkpoint at step 1234 ..." (reloadMessages.ts); 0 for a zeroed state. */
-export function restoredStep(message: string): number | undefined {
-  const match = /checkpoint at step (\d+)/.exec(message);
-  if (match) return Number(match[1]);
-  return /zeroed state/.test(message) ? 0 : undefined;
+/**
+ * The steps a recovery runs again, from its outcome's `rerun` (a recovery's, an automatic
+ * rollback's or a device loss's re-placement): from the checkpoint it resumed at to the furthest
+ * step the kernel is known to have reached (the runtime's count, or the soak's own look just
+ * before the kill). Undefined when the outcome restored nothing (a failure).
+ */
+export function stepsRerun(
+  outcome: Pick<ReloadOutcome, 'rerun'>,
+  stepAtKill: number,
+): { restoredStep: number; steps: number } | undefined {
+  if (!outcome.rerun) return undefined;
+  const { fromStep, reachedStep } = outcome.rerun;
+  return { restoredStep: fromStep, steps: Math.max(0, Math.max(stepAtKill, reachedStep) - fromStep) };
 }
 
 function round1(x: number): number {

@@ -12,99 +12,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { probeMachine } from '../../server/src/probe/machineProbe';
-import { withWebGpuInstances } from '../../server/src/probe/deviceInstances';
-import { MultiGpuCoordinator } from '../../server/src/coordinator/multiGpuCoordinator';
-import type { Logger } from '../../server/src/logger';
-import { parseManifest, type Manifest } from '../../server/src/manifest/manifest';
-import { coordinatorPlacer } from '../../server/src/runtime/coordinatorPlacer';
-import { KernelRuntime, type KernelRuntimeOptions } from '../../server/src/runtime/kernelRuntime';
+import type { Manifest } from '../../server/src/manifest/manifest';
+import type { KernelRuntime } from '../../server/src/runtime/kernelRuntime';
 import type { ReloadOutcome } from '../../server/src/runtime/kernelReports';
 import { readCheckpointFile } from '../../server/src/checkpoint/checkpointDecoder';
 import { parseCheckpointFileName } from '../../server/src/checkpoint/checkpointFileName';
+import {
+  checkedCounter as checkedState,
+  counterWorkspace,
+  runtimeOnInstances as runtimeOn,
+  webgpuSkipReason as skipReason,
+} from '../support/faultRuntime';
 import { pollUntil } from '../support/poll';
-import { distFile, repoRoot } from '../support/repo';
+import { repoRoot } from '../support/repo';
 
-const quiet: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 const execFileAsync = promisify(execFile);
 
-// Word 0: steps run; word 1: the sum 1 + 2 + ... + steps; the rest a per-step pattern. A state
-// that lost or repeated a step, or came from another step's checkpoint, shows it.
-const COUNTER = `
-struct Control { step: u32, kernel_index: u32, inbox_count: u32, outbox_capacity: u32 }
-@group(0) @binding(0) var<storage, read> control: Control;
-@group(0) @binding(1) var<storage, read_write> state: array<u32>;
-@compute @workgroup_size(64)
-fn step(@builtin(global_invocation_id) id: vec3<u32>) {
-  let i = id.x;
-  if (i == 0u) {
-    state[0] = control.step + 1u;
-    state[1] = state[1] + control.step + 1u;
-  } else if (i >= 2u && i < arrayLength(&state)) {
-    state[i] = state[i] * 1664525u + 1013904223u + i;
-  }
-}
-`;
-
-let webgpuAvailable: Promise<string | undefined> | undefined;
-function skipReason(): Promise<string | undefined> {
-  webgpuAvailable ??= probeMachine({}).then((probe) => {
-    const report = probe.reports.find((r) => r.backend === 'webgpu');
-    return report?.available ? undefined : `WebGPU is unavailable: ${report?.reason ?? 'not probed'}`;
-  });
-  return webgpuAvailable;
-}
-
-/** A workspace with the counter kernel, `rateHz` steps a second. */
+/**
+ * A workspace with the counter kernel (faultHarness.ts: word 1 sums every step, so a state that
+ * lost or repeated a step, or came from another step's checkpoint, shows it), 256 KiB of state,
+ * placed by the coordinator, `rateHz` steps a second.
+ */
 function workspace(rateHz: number): { dir: string; manifestPath: string; manifest: Manifest } {
-  const dir = mkdtempSync(join(tmpdir(), 'ringkernel-ckpt-'));
-  writeFileSync(join(dir, 'counter.wgsl'), COUNTER);
-  const text = JSON.stringify({
-    version: 1,
-    kernels: [
-      {
-        id: 'counter',
-        source: 'counter.wgsl',
-        entryPoint: 'step',
-        backend: 'webgpu',
-        stateBytes: 256 * 1024,
-        grid: [1024, 1, 1],
-        rateHz,
-      },
-    ],
-  });
-  const manifestPath = join(dir, 'ringkernel.json');
-  writeFileSync(manifestPath, text);
-  return { dir, manifestPath, manifest: parseManifest(text, manifestPath) };
-}
-
-async function runtimeOn(
-  manifest: Manifest,
-  instances: number,
-  options: Partial<KernelRuntimeOptions>,
-): Promise<{ runtime: KernelRuntime; coordinator: MultiGpuCoordinator }> {
-  const probe = withWebGpuInstances(await probeMachine({}), instances);
-  const coordinator = new MultiGpuCoordinator();
-  coordinator.syncDevices(probe.reports);
-  const runtime = new KernelRuntime({
-    log: quiet,
-    placer: coordinatorPlacer(coordinator),
-    hostScript: distFile('deviceHost.js'),
-    validate: () => Promise.resolve([]),
-    ...options,
-  });
-  await runtime.setManifest(manifest);
-  return { runtime, coordinator };
-}
-
-/** The counter's state, checked: every step counted once, from step 0 on, whatever checkpoints it came through. */
-async function checkedState(runtime: KernelRuntime): Promise<{ step: number; sha256: string }> {
-  const snapshot = await runtime.readState('counter');
-  const words = new Uint32Array(snapshot.state.buffer, snapshot.state.byteOffset, 2);
-  const steps = words[0] ?? 0;
-  assert.equal(steps, snapshot.step, 'word 0 counts every step');
-  assert.equal(words[1], ((steps * (steps + 1)) / 2) >>> 0, 'word 1 sums every step exactly once');
-  return { step: snapshot.step, sha256: snapshot.sha256 };
+  return counterWorkspace({ devices: ['auto'], stateBytes: 256 * 1024, rateHz });
 }
 
 /** The folder's checkpoint files, newest first. */
@@ -297,6 +227,10 @@ test('a device whose host keeps dying is lost: its kernel is re-placed on the ot
         `^counter re-placed on ${other} from its checkpoint at step \\d+; (steps \\d+-\\d+|step \\d+|no step is) re-run`,
       ),
     );
+    // The same figures, structured (the soak counts steps re-run from these, not from the sentence).
+    const said = /from its checkpoint at step (\d+)/.exec(replaced.message)?.[1];
+    assert.equal(replaced.rerun?.fromStep, Number(said), 'rerun.fromStep is the checkpoint the message names');
+    assert.ok(replaced.rerun.reachedStep >= replaced.rerun.fromStep);
     // Word 1 still sums every step exactly once: it came back from a real checkpoint, at its step.
     await pollUntil('steps on the new device', async () =>
       (await checkedState(runtime)).step > 50 ? true : undefined,

@@ -4,105 +4,41 @@
 // with the same state as a run without it.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { probeMachine } from '../../server/src/probe/machineProbe';
-import { withWebGpuInstances } from '../../server/src/probe/deviceInstances';
-import { MultiGpuCoordinator } from '../../server/src/coordinator/multiGpuCoordinator';
-import type { Logger } from '../../server/src/logger';
-import { parseManifest } from '../../server/src/manifest/manifest';
-import { buildTopology } from '../../server/src/topology/buildTopology';
-import { migrationRoute } from '../../server/src/migration/migrationRoute';
-import { coordinatorPlacer } from '../../server/src/runtime/coordinatorPlacer';
-import { KernelRuntime } from '../../server/src/runtime/kernelRuntime';
+import type { MultiGpuCoordinator } from '../../server/src/coordinator/multiGpuCoordinator';
+import type { KernelRuntime } from '../../server/src/runtime/kernelRuntime';
+import {
+  checkedCounter as checkedState,
+  counterWorkspace,
+  runtimeOnInstances,
+  webgpuSkipReason as skipReason,
+} from '../support/faultRuntime';
 import { pollUntil } from '../support/poll';
-import { distFile, repoRoot } from '../support/repo';
-
-const quiet: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
-
-// Word 0: steps run (control.step + 1); word 1: sum of the steps' numbers + 1; the rest filled
-// with the step's pattern, so a state that lost a step or came from the wrong place shows it.
-const COUNTER = `
-struct Control { step: u32, kernel_index: u32, inbox_count: u32, outbox_capacity: u32 }
-@group(0) @binding(0) var<storage, read> control: Control;
-@group(0) @binding(1) var<storage, read_write> state: array<u32>;
-@compute @workgroup_size(64)
-fn step(@builtin(global_invocation_id) id: vec3<u32>) {
-  let i = id.x;
-  if (i == 0u) {
-    state[0] = control.step + 1u;
-    state[1] = state[1] + control.step + 1u;
-  } else if (i >= 2u && i < arrayLength(&state)) {
-    state[i] = state[i] * 1664525u + 1013904223u + i;
-  }
-}
-`;
+import { repoRoot } from '../support/repo';
 
 const execFileAsync = promisify(execFile);
-let webgpuAvailable: Promise<string | undefined> | undefined;
 
+/** The counter (faultHarness.ts: its words show a lost or repeated step) on webgpu:0 of two instances, 1 MiB of state, started. */
 async function harness(): Promise<{
   runtime: KernelRuntime;
   coordinator: MultiGpuCoordinator;
   dispose(): Promise<void>;
 }> {
-  const dir = mkdtempSync(join(tmpdir(), 'ringkernel-migrate-'));
-  writeFileSync(join(dir, 'counter.wgsl'), COUNTER);
-  const text = JSON.stringify({
-    version: 1,
-    kernels: [
-      {
-        id: 'counter',
-        source: 'counter.wgsl',
-        entryPoint: 'step',
-        backend: 'webgpu',
-        device: 0,
-        stateBytes: 1 << 20,
-        grid: [4096, 1, 1],
-        rateHz: 0,
-      },
-    ],
-  });
-  writeFileSync(join(dir, 'ringkernel.json'), text);
-  const manifest = parseManifest(text, join(dir, 'ringkernel.json'));
-  const probe = withWebGpuInstances(await probeMachine({}), 2);
-  const coordinator = new MultiGpuCoordinator();
-  coordinator.syncDevices(probe.reports);
-  const topology = buildTopology(probe.topology);
-  coordinator.setTopology(topology);
-  const runtime = new KernelRuntime({
-    log: quiet,
-    placer: coordinatorPlacer(coordinator),
-    hostScript: distFile('deviceHost.js'),
-    checkpointIntervalMs: 0,
-    validate: () => Promise.resolve([]),
-    migrationRoute: (from, to) => migrationRoute(topology, from, to),
-  });
-  await runtime.setManifest(manifest);
+  const workspace = counterWorkspace({ devices: [0], stateBytes: 1 << 20, rateHz: 0 });
+  const { runtime, coordinator } = await runtimeOnInstances(workspace.manifest, 2, { checkpointIntervalMs: 0 });
   const started = await runtime.start();
   assert.deepEqual(started.failed, []);
-  return { runtime, coordinator, dispose: () => runtime.dispose() };
-}
-
-/** Reads the counters; word 1 is the sum 1 + 2 + ... + steps, so any lost or repeated step shows. */
-async function checkedState(runtime: KernelRuntime): Promise<{ step: number; sha256: string }> {
-  const snapshot = await runtime.readState('counter');
-  const words = new Uint32Array(snapshot.state.buffer, snapshot.state.byteOffset, 2);
-  const steps = words[0] ?? 0;
-  assert.equal(steps, snapshot.step, 'word 0 counts every step');
-  assert.equal(words[1], ((steps * (steps + 1)) / 2) >>> 0, 'word 1 sums every step exactly once');
-  return { step: snapshot.step, sha256: snapshot.sha256 };
-}
-
-function skipReason(): Promise<string | undefined> {
-  webgpuAvailable ??= probeMachine({}).then((probe) => {
-    const report = probe.reports.find((r) => r.backend === 'webgpu');
-    return report?.available ? undefined : `WebGPU is unavailable: ${report?.reason ?? 'not probed'}`;
-  });
-  return webgpuAvailable;
+  return {
+    runtime,
+    coordinator,
+    dispose: async () => {
+      await runtime.dispose();
+      rmSync(workspace.dir, { recursive: true, force: true });
+    },
+  };
 }
 
 test('a running kernel moves webgpu:0 -> webgpu:1 -> webgpu:0 with its state and steps, verified', async (t) => {

@@ -20,81 +20,29 @@ import { K2KRouter } from '../../server/src/router';
 import { coordinatorPlacer } from '../../server/src/runtime/coordinatorPlacer';
 import { KernelRuntime } from '../../server/src/runtime/kernelRuntime';
 import { runLockstep, type LockstepKernel } from '../../server/src/runtime/lockstepRun';
-import { WGSL_ABI } from '../support/kernelSources';
+import { BURST, SENDER_WGSL, floodKernel, readReceiverLog, receiverWgsl } from '../support/floodKernels';
 import { pollUntil } from '../support/poll';
 import { distFile } from '../support/repo';
 
 const quiet: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
-const BURST = 3;
 const LOG_ENTRIES = 4000;
+const RECEIVER = receiverWgsl(LOG_ENTRIES);
 
-// Each step a sender sends BURST messages to kernel 0, numbered by its own counter (state[0]).
-const SENDER = `${WGSL_ABI}
-@compute @workgroup_size(1)
-fn main() {
-  for (var k = 0u; k < ${BURST}u; k = k + 1u) {
-    let seq = state[0];
-    state[0] = seq + 1u;
-    let slot = atomicAdd(&outbox.count, 1u);
-    if (slot >= control.outbox_capacity) { continue; }
-    outbox.slots[slot].destination = 0u;
-    outbox.slots[slot].kind = 5u;
-    outbox.slots[slot].length = 4u;
-    outbox.slots[slot].payload[0] = seq;
-  }
-}`;
-
-// The receiver logs every message it gets, in inbox order: state[0] counts them, state[1 + i] is
-// (source << 24) | seq.
-const RECEIVER = `${WGSL_ABI}
-@compute @workgroup_size(1)
-fn main() {
-  for (var i = 0u; i < control.inbox_count; i = i + 1u) {
-    let n = state[0];
-    state[0] = n + 1u;
-    if (n < ${LOG_ENTRIES}u) { state[1u + n] = (inbox[i].destination << 24u) | inbox[i].payload[0]; }
-  }
-}`;
-
-/** Checks the receiver's log: per source, numbers strictly increase (no duplicate, no reorder). */
+/** The receiver's log, checked: per source, numbers strictly increase (no duplicate, no reorder). */
 function checkLog(state: Uint8Array): { received: number; perSource: Map<number, number[]> } {
-  const words = new Uint32Array(state.buffer, state.byteOffset, state.byteLength / 4);
-  const received = words[0] ?? 0;
-  assert.ok(
-    received <= LOG_ENTRIES,
-    `the log holds ${LOG_ENTRIES} entries; ${received} arrived (make the test shorter)`,
-  );
-  const perSource = new Map<number, number[]>();
-  for (let i = 0; i < received; i++) {
-    const entry = words[1 + i] ?? 0;
-    const source = entry >>> 24;
-    const seq = entry & 0xffffff;
-    const seen = perSource.get(source) ?? [];
-    const last = seen.at(-1);
-    assert.ok(
-      last === undefined || seq > last,
-      `from kernel ${source}: seq ${seq} after ${String(last)} (entry ${i}): a duplicate or a reorder`,
-    );
-    seen.push(seq);
-    perSource.set(source, seen);
-  }
-  return { received, perSource };
+  const log = readReceiverLog(state, LOG_ENTRIES);
+  assert.deepEqual(log.outOfOrder, [], 'a duplicate or a reorder');
+  return log;
 }
 
 /** Writes the two kernels' WGSL and a manifest of `kernels` (entries without the common fields) into a fresh folder. */
 function writeManifest(prefix: string, kernels: object[]): Manifest {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  writeFileSync(join(dir, 'sender.wgsl'), SENDER);
+  writeFileSync(join(dir, 'sender.wgsl'), SENDER_WGSL);
   writeFileSync(join(dir, 'receiver.wgsl'), RECEIVER);
   const text = JSON.stringify({
     version: 1,
-    kernels: kernels.map((extra) => ({
-      entryPoint: 'main',
-      backend: 'webgpu',
-      grid: [1, 1, 1],
-      outboxCapacity: 4,
-      ...extra,
-    })),
+    kernels: kernels.map(floodKernel),
   });
   const manifestPath = join(dir, 'ringkernel.json');
   writeFileSync(manifestPath, text);
@@ -123,7 +71,7 @@ test(
       const receiver = index === 0;
       const kernel = await DeviceKernel.create(
         host,
-        { language: 'wgsl', label: `k${index}`, code: receiver ? RECEIVER : SENDER, entryPoint: 'main' },
+        { language: 'wgsl', label: `k${index}`, code: receiver ? RECEIVER : SENDER_WGSL, entryPoint: 'main' },
         {
           index,
           device: 0,

@@ -1,19 +1,20 @@
-// A KernelRuntime on real device hosts for fault injection: counter kernels (faultHarness.ts) on
-// two device instances of the WebGPU adapter (lavapipe here and in CI), so a migration really
-// moves bytes between two processes. Short watchdogs keep a stalled host's cost small.
+// A KernelRuntime on real device hosts: counter kernels (faultHarness.ts) on device instances of
+// the WebGPU adapter (lavapipe here and in CI), so a migration really moves bytes between two
+// processes. The fault tests start it with short watchdogs (a stalled host's cost stays small);
+// the migration, checkpoint-file and full-disk tests build theirs from the same parts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MultiGpuCoordinator } from '../../server/src/coordinator/multiGpuCoordinator';
 import type { Logger } from '../../server/src/logger';
-import { parseManifest } from '../../server/src/manifest/manifest';
+import { parseManifest, type Manifest } from '../../server/src/manifest/manifest';
 import { migrationRoute } from '../../server/src/migration/migrationRoute';
 import { probeMachine, type MachineProbe } from '../../server/src/probe/machineProbe';
 import { withWebGpuInstances } from '../../server/src/probe/deviceInstances';
 import { coordinatorPlacer } from '../../server/src/runtime/coordinatorPlacer';
 import type { ReloadOutcome } from '../../server/src/runtime/kernelReports';
-import { KernelRuntime } from '../../server/src/runtime/kernelRuntime';
+import { KernelRuntime, type KernelRuntimeOptions } from '../../server/src/runtime/kernelRuntime';
 import type { ReloadPhase } from '../../server/src/runtime/reloadPhases';
 import { buildTopology } from '../../server/src/topology/buildTopology';
 import { COUNTER_WGSL } from './faultHarness';
@@ -44,14 +45,15 @@ export interface FaultRuntime {
   /** The hook each reload phase calls (set by the test, cleared after the fault). */
   onReloadPhase: ((kernelId: string, phase: ReloadPhase) => void) | undefined;
   /** The source file of kernel `id`. */
-  sourceOf(id: string): string;
+  sourceOf: (id: string) => string;
   dispose(): Promise<void>;
 }
 
-export interface FaultRuntimeOptions {
-  /** Kernel ids (counter kernels), placed on webgpu:0 unless `devices` says otherwise. */
+export interface CounterWorkspaceOptions {
+  /** Counter kernel ids (faultHarness.ts's COUNTER_WGSL), placed on webgpu:0 unless `devices` says otherwise. */
   kernels?: string[];
-  devices?: number[];
+  /** Each counter's device: an instance index, or 'auto' (the coordinator places it). */
+  devices?: (number | 'auto')[];
   stateBytes?: number;
   rateHz?: number;
   /** Extra manifest kernels (the message tests' senders and receiver), as written. */
@@ -59,11 +61,22 @@ export interface FaultRuntimeOptions {
   files?: Record<string, string>;
 }
 
-export async function startFaultRuntime(options: FaultRuntimeOptions = {}): Promise<FaultRuntime> {
+export interface CounterWorkspace {
+  dir: string;
+  manifestPath: string;
+  manifest: Manifest;
+  /** The source file of kernel `id`. */
+  sourceOf: (id: string) => string;
+}
+
+/** A fresh folder with the counter kernels (and any other files and kernels) and their manifest, checked. */
+export function counterWorkspace(options: CounterWorkspaceOptions = {}): CounterWorkspace {
   const dir = mkdtempSync(join(tmpdir(), 'ringkernel-faults-'));
   const ids = options.kernels ?? (options.manifestKernels ? [] : ['counter']);
   for (const id of ids) writeFileSync(join(dir, `${id}.wgsl`), COUNTER_WGSL);
   for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(join(dir, name), text);
+  // 1 MiB by default: checkpoints and migrations go through shared-memory files (256 KiB and up).
+  const stateBytes = options.stateBytes ?? 1 << 20;
   const text = JSON.stringify({
     version: 1,
     kernels: [
@@ -73,9 +86,8 @@ export async function startFaultRuntime(options: FaultRuntimeOptions = {}): Prom
         entryPoint: 'step',
         backend: 'webgpu',
         device: options.devices?.[i] ?? 0,
-        // 1 MiB: checkpoints and migrations go through shared-memory files (256 KiB and up).
-        stateBytes: options.stateBytes ?? 1 << 20,
-        grid: [(options.stateBytes ?? 1 << 20) / 256, 1, 1],
+        stateBytes,
+        grid: [stateBytes / 256, 1, 1],
         rateHz: options.rateHz ?? 0,
       })),
       ...(options.manifestKernels ?? []),
@@ -88,29 +100,66 @@ export async function startFaultRuntime(options: FaultRuntimeOptions = {}): Prom
     manifest.problems.filter((p) => p.severity === 'error'),
     [],
   );
+  return { dir, manifestPath, manifest, sourceOf: (id) => join(dir, `${id}.wgsl`) };
+}
+
+/**
+ * A KernelRuntime over `instances` device instances of the WebGPU adapter, as the server makes one:
+ * the coordinator with the probed devices and topology, the migration route, every device host a
+ * real process. `options` adds to that (watchdogs, checkpoint folder, hooks). Not started.
+ */
+export async function runtimeOnInstances(
+  manifest: Manifest,
+  instances: number,
+  options: Partial<KernelRuntimeOptions> = {},
+): Promise<{ runtime: KernelRuntime; coordinator: MultiGpuCoordinator }> {
   probed ??= probeMachine({});
-  const probe = withWebGpuInstances(await probed, 2);
+  const probe = withWebGpuInstances(await probed, instances);
   const coordinator = new MultiGpuCoordinator();
   coordinator.syncDevices(probe.reports);
   const topology = buildTopology(probe.topology);
   coordinator.setTopology(topology);
-  const outcomes: ReloadOutcome[] = [];
-  const fault: FaultRuntime = {
-    runtime: undefined as unknown as KernelRuntime,
-    coordinator,
-    dir,
-    outcomes,
-    onReloadPhase: undefined,
-    sourceOf: (id) => join(dir, `${id}.wgsl`),
-    dispose: async () => {
-      await fault.runtime.dispose();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  fault.runtime = new KernelRuntime({
+  const runtime = new KernelRuntime({
     log: quiet,
     placer: coordinatorPlacer(coordinator),
     hostScript: distFile('deviceHost.js'),
+    validate: () => Promise.resolve([]),
+    migrationRoute: (from, to) => migrationRoute(topology, from, to),
+    ...options,
+  });
+  await runtime.setManifest(manifest);
+  return { runtime, coordinator };
+}
+
+/** The counter's state, checked: word 0 counts every step, word 1 sums every step exactly once, whatever checkpoints it came through. */
+export async function checkedCounter(runtime: KernelRuntime, id = 'counter'): Promise<{ step: number; sha256: string }> {
+  const snapshot = await runtime.readState(id);
+  const words = new Uint32Array(snapshot.state.buffer, snapshot.state.byteOffset, 2);
+  const steps = words[0] ?? 0;
+  assert.equal(steps, snapshot.step, 'word 0 counts every step');
+  assert.equal(words[1], ((steps * (steps + 1)) / 2) >>> 0, 'word 1 sums every step exactly once');
+  return { step: snapshot.step, sha256: snapshot.sha256 };
+}
+
+export type FaultRuntimeOptions = CounterWorkspaceOptions;
+
+/** Counter kernels on two device instances, with the fault tests' short watchdogs and unlimited recoveries; started. */
+export async function startFaultRuntime(options: FaultRuntimeOptions = {}): Promise<FaultRuntime> {
+  const workspace = counterWorkspace(options);
+  const outcomes: ReloadOutcome[] = [];
+  const fault: FaultRuntime = {
+    runtime: undefined as unknown as KernelRuntime,
+    coordinator: undefined as unknown as MultiGpuCoordinator,
+    dir: workspace.dir,
+    outcomes,
+    onReloadPhase: undefined,
+    sourceOf: workspace.sourceOf,
+    dispose: async () => {
+      await fault.runtime.dispose();
+      rmSync(workspace.dir, { recursive: true, force: true });
+    },
+  };
+  const { runtime, coordinator } = await runtimeOnInstances(workspace.manifest, 2, {
     stepTimeoutMs: FAULT_STEP_TIMEOUT_MS,
     requestTimeoutMs: FAULT_REQUEST_TIMEOUT_MS,
     checkpointIntervalMs: 0,
@@ -121,13 +170,12 @@ export async function startFaultRuntime(options: FaultRuntimeOptions = {}): Prom
     // Likewise a device whose hosts die three times a minute is declared lost (its kernels move):
     // here the deaths are the faults, and the device is fine (device loss is tested on its own).
     deviceRestartsPerMinute: 1_000_000,
-    validate: () => Promise.resolve([]),
-    migrationRoute: (from, to) => migrationRoute(topology, from, to),
     onOutcome: (outcome) => outcomes.push(outcome),
     onReloadPhase: (kernelId, phase) => fault.onReloadPhase?.(kernelId, phase),
   });
-  await fault.runtime.setManifest(manifest);
-  const started = await fault.runtime.start();
+  fault.runtime = runtime;
+  fault.coordinator = coordinator;
+  const started = await runtime.start();
   assert.deepEqual(started.failed, []);
   return fault;
 }

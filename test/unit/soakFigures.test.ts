@@ -1,11 +1,9 @@
 // The soak's verdicts that are pure arithmetic: when memory counts as grown after the warm-up,
-// and the step a recovered kernel came back from (read from its outcome's sentence).
+// and the steps a recovered kernel runs again (from its outcome's structured rerun, not its sentence).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { memoryTrend, type MemorySample } from '../../soak/memoryTrend';
-import { restoredStep } from '../../soak/soakRun';
-import { recoveredMessage } from '../../server/src/runtime/reloadMessages';
-import { KernelCheckpoint } from '../../server/src/checkpoint/kernelCheckpoint';
+import { stepsRerun } from '../../soak/soakRun';
 
 const bound = { maxSlopeMiBPerMinute: 4, noiseMiB: 32, minSpanMinutes: 3 };
 /** A sample every 2 s for `minutes`, from `startMiB`, gaining `perMinute` MiB a minute, with ±`jitter`. */
@@ -51,9 +49,14 @@ test('samples before the warm-up do not count; none after it: no trend', () => {
   assert.equal(memoryTrend(series(0.5, 200, 100), 60_000, bound), undefined);
 });
 
-test('restoredStep reads the recovery sentence the runtime writes', () => {
-  const checkpoint = KernelCheckpoint.of({ kernelId: 'ring0', version: 1, step: 547, state: new Uint8Array(24) });
-  assert.equal(restoredStep(recoveredMessage('ring0', 1, checkpoint, 'host exited')), 547);
-  assert.equal(restoredStep(recoveredMessage('ring0', 1, undefined, 'host exited')), 0);
-  assert.equal(restoredStep('heat v2 reloaded on webgpu:0 in 12 ms'), undefined);
+test('stepsRerun counts from the checkpoint a recovery resumed at to the furthest step known', () => {
+  // The runtime saw step 560 before the host died; the soak looked at 555 just before its kill.
+  assert.deepEqual(stepsRerun({ rerun: { fromStep: 547, reachedStep: 560 } }, 555), { restoredStep: 547, steps: 13 });
+  // The soak's look was later than the runtime's last progress report.
+  assert.deepEqual(stepsRerun({ rerun: { fromStep: 547, reachedStep: 550 } }, 555), { restoredStep: 547, steps: 8 });
+  // From a zeroed state (no checkpoint yet), and a restore at the step reached: nothing re-run.
+  assert.deepEqual(stepsRerun({ rerun: { fromStep: 0, reachedStep: 12 } }, 3), { restoredStep: 0, steps: 12 });
+  assert.deepEqual(stepsRerun({ rerun: { fromStep: 40, reachedStep: 40 } }, 40), { restoredStep: 40, steps: 0 });
+  // A failure restored nothing.
+  assert.equal(stepsRerun({}, 555), undefined);
 });

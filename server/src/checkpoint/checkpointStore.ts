@@ -292,7 +292,8 @@ export class CheckpointStore {
           ? undefined
           : await rm(tempPath, { force: true }).then(
               () => undefined,
-              () => tempPath,
+              // ENOTDIR: the folder itself was replaced by a file (removed with it, the file is gone too).
+              (removeError: unknown) => (systemErrorCode(removeError) === 'ENOTDIR' ? undefined : tempPath),
             );
       const aftermath =
         left === undefined

@@ -114,6 +114,8 @@ export class DeviceHost implements KernelHost {
   private readonly restartListeners = new Set<RestartListener>();
   private readonly messageListeners = new Set<LoopMessagesListener>();
   private readonly chunkListeners = new Set<StateChunkListener>();
+  /** Set until a readSoon's request is sent: requests asked for after it wait, so they reach the host after it (see readSoon). */
+  private soonUnsent: Promise<void> | undefined;
   /** Increments on every (re)start: handles from an older generation are gone with their process. */
   generation = 0;
 
@@ -252,7 +254,19 @@ export class DeviceHost implements KernelHost {
     bytes: number,
     into?: Uint8Array,
   ): Promise<{ data: Uint8Array; timing: Timing }> {
-    return this.receive('readSoon', buffer, offset, bytes, into);
+    // Its region is lent after an await, so without this the requests made right after the call
+    // (a reload's swap and the new version's startLoop) could reach the host first. Found by fault
+    // injection: a reload's checkpoint then held the state after the new version's first step under
+    // the step before it, and a recovery from it ran that step twice (docs/reliability.md).
+    const before = this.soonUnsent;
+    let sent = (): void => undefined;
+    const unsent = new Promise<void>((resolve) => (sent = resolve));
+    this.soonUnsent = unsent;
+    void unsent.then(() => {
+      if (this.soonUnsent === unsent) this.soonUnsent = undefined;
+    });
+    const lending = (before ?? Promise.resolve()).then(() => this.lend(bytes));
+    return this.receive('readSoon', buffer, offset, bytes, into, { lending, sent });
   }
 
   private async receive(
@@ -261,10 +275,23 @@ export class DeviceHost implements KernelHost {
     offset: number,
     bytes: number,
     into?: Uint8Array,
+    /** A readSoon's region on its way, and what to call once its request is sent (or never will be). */
+    ordered?: { lending: Promise<RegionLease | undefined>; sent(): void },
   ): Promise<{ data: Uint8Array; timing: Timing }> {
-    const lease = await this.lend(bytes);
+    let lease: RegionLease | undefined;
+    let reply: Promise<HostOperations['read']['result']>;
     try {
-      const result = await this.call(op, { buffer, offset, bytes, ...(lease ? { into: lease.ref(bytes) } : {}) });
+      lease = await (ordered?.lending ?? this.lend(bytes));
+      const args = { buffer, offset, bytes, ...(lease ? { into: lease.ref(bytes) } : {}) };
+      reply = ordered ? this.send(op, args) : this.call(op, args);
+    } catch (error) {
+      lease?.release();
+      throw error;
+    } finally {
+      ordered?.sent();
+    }
+    try {
+      const result = await reply;
       const answered = answeredBytes(result.data, lease, bytes, `a ${op} of ${bytes} bytes`);
       if (!(answered instanceof Uint8Array)) {
         // Out of the region into the caller's reused memory (or, without it, memory of its own).
@@ -412,6 +439,18 @@ export class DeviceHost implements KernelHost {
   }
 
   call<K extends HostOperation>(
+    op: K,
+    args: HostOperations[K]['args'],
+    timeoutMs?: number,
+  ): Promise<HostOperations[K]['result']> {
+    // Behind a readSoon whose request is not sent yet (waiting for its region): after it, in order.
+    const unsent = this.soonUnsent;
+    if (unsent) return unsent.then(() => this.send(op, args, timeoutMs));
+    return this.send(op, args, timeoutMs);
+  }
+
+  /** Sends a request now (call() keeps the order readSoon promises). */
+  private send<K extends HostOperation>(
     op: K,
     args: HostOperations[K]['args'],
     timeoutMs?: number,

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { BULK_FOLDER, BULK_PREFIX, SharedRegion, type RegionRef } from './bulkTransfer';
 import { sharedMapper } from './sharedMapping';
 
-const MAX_REGIONS = 4;
+/** Regions lent at once; a transfer past them waits for one to come back. */
+export const MAX_REGIONS = 4;
 const IDLE_MS = 30_000;
 /** Capacities are whole MiB, so nearby sizes share a region. */
 const GRAIN = 1024 * 1024;

@@ -105,5 +105,7 @@ export async function replaceLostKernel(
     return { kind: 'stranded', outcome: outcome('failed', message, to) };
   }
   const message = `${kernel.id} re-placed on ${to} ${rerunText(checkpoint?.step, lastStep)} (${lostKey} was lost: ${reason})`;
-  return { kind: 'replaced', outcome: outcome('recovered', message, to) };
+  // The same figures as a recovery's, for readers that count (the soak).
+  const rerun = { fromStep: checkpoint?.step ?? 0, reachedStep: lastStep };
+  return { kind: 'replaced', outcome: { ...outcome('recovered', message, to), rerun } };
 }

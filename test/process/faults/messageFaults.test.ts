@@ -16,38 +16,10 @@ import {
   type FaultSignal,
 } from '../../support/faultHarness';
 import { startFaultRuntime, webgpuSkipReason } from '../../support/faultRuntime';
-import { WGSL_ABI } from '../../support/kernelSources';
+import { BURST, SENDER_WGSL, floodKernel, readReceiverLog, receiverWgsl } from '../../support/floodKernels';
 import { pollUntil } from '../../support/poll';
 
-const BURST = 3;
 const LOG_ENTRIES = 8000;
-
-// Each step a sender sends BURST messages to kernel 0, numbered by its own counter (state[0]).
-const SENDER = `${WGSL_ABI}
-@compute @workgroup_size(1)
-fn main() {
-  for (var k = 0u; k < ${BURST}u; k = k + 1u) {
-    let seq = state[0];
-    state[0] = seq + 1u;
-    let slot = atomicAdd(&outbox.count, 1u);
-    if (slot >= control.outbox_capacity) { continue; }
-    outbox.slots[slot].destination = 0u;
-    outbox.slots[slot].kind = 5u;
-    outbox.slots[slot].length = 4u;
-    outbox.slots[slot].payload[0] = seq;
-  }
-}`;
-
-// The receiver logs every message in inbox order: state[0] counts them, state[1 + i] is (source << 24) | seq.
-const RECEIVER = `${WGSL_ABI}
-@compute @workgroup_size(1)
-fn main() {
-  for (var i = 0u; i < control.inbox_count; i = i + 1u) {
-    let n = state[0];
-    state[0] = n + 1u;
-    if (n < ${LOG_ENTRIES}u) { state[1u + n] = (inbox[i].destination << 24u) | inbox[i].payload[0]; }
-  }
-}`;
 
 const ledger = new FaultLedger('messages');
 /** What each point's run found, for the to-do checks below. */
@@ -60,37 +32,10 @@ after(() => {
     console.log(`device hosts still running after the runtime was disposed (killed): ${left.join(', ')}`);
 });
 
-/** The receiver's log: messages received, and per source how many numbers came again or out of order. */
-function readLog(state: Uint8Array): { received: number; duplicates: number } {
-  const words = new Uint32Array(state.buffer, state.byteOffset, state.byteLength / 4);
-  const received = words[0] ?? 0;
-  assert.ok(received <= LOG_ENTRIES, `the log holds ${LOG_ENTRIES} entries; ${received} arrived`);
-  const last = new Map<number, number>();
-  let duplicates = 0;
-  for (let i = 0; i < received; i++) {
-    const entry = words[1 + i] ?? 0;
-    const source = entry >>> 24;
-    const seq = entry & 0xffffff;
-    const before = last.get(source);
-    if (before !== undefined && seq <= before) duplicates++;
-    else last.set(source, seq);
-  }
-  return { received, duplicates };
-}
-
 async function messagesWithFault(point: string, victim: 'receiver' | 'sender1', signal: FaultSignal): Promise<void> {
-  const kernel = (id: string, source: string, extra: object): object => ({
-    id,
-    source,
-    entryPoint: 'main',
-    backend: 'webgpu',
-    device: 0,
-    grid: [1, 1, 1],
-    outboxCapacity: 4,
-    ...extra,
-  });
+  const kernel = (id: string, source: string, extra: object): object => floodKernel({ id, source, device: 0, ...extra });
   const f = await startFaultRuntime({
-    files: { 'sender.wgsl': SENDER, 'receiver.wgsl': RECEIVER },
+    files: { 'sender.wgsl': SENDER_WGSL, 'receiver.wgsl': receiverWgsl(LOG_ENTRIES) },
     manifestKernels: [
       kernel('receiver', 'receiver.wgsl', { stateBytes: 4 * (1 + LOG_ENTRIES), inboxCapacity: 2, rateHz: 0 }),
       ...[1, 2].map((i) => kernel(`sender${i}`, 'sender.wgsl', { stateBytes: 4, inboxCapacity: 0, rateHz: 100 })),
@@ -118,19 +63,20 @@ async function messagesWithFault(point: string, victim: 'receiver' | 'sender1', 
     await pollUntil('delivery goes on after the fault', delivered(after + 50), { timeoutMs: 60_000 });
     await f.runtime.stop();
     const stats = f.runtime.routerStats();
-    const log = readLog((await f.runtime.readState('receiver')).state);
+    const log = readReceiverLog((await f.runtime.readState('receiver')).state, LOG_ENTRIES);
     const lost = stats.totals.delivered - log.received - stats.delivery.inMailboxes;
+    const duplicates = log.outOfOrder.length;
     found.set(point, {
       lost,
-      duplicates: log.duplicates,
+      duplicates,
       detail:
         `delivered ${stats.totals.delivered}, received ${log.received}, waiting ${stats.delivery.inMailboxes}, ` +
-        `counted lost with the host ${stats.delivery.lostWithHost}, duplicates ${log.duplicates}`,
+        `counted lost with the host ${stats.delivery.lostWithHost}, duplicates ${duplicates}${duplicates ? ` (${log.outOfOrder.slice(0, 3).join('; ')})` : ''}`,
     });
     ledger.record(point, check, {
       restarts: f.runtime.views().find((v) => v.id === victim)?.hostPid !== pid ? 1 : 0,
       messagesLost: lost,
-      duplicates: log.duplicates,
+      duplicates,
     });
     assertClean(check, point);
     // The router accounts for every message each sender wrote, whatever happened to the receiver.

@@ -17,6 +17,7 @@ import {
   inject,
   randomFaults,
   releaseAll,
+  settledHost,
   type FaultSignal,
 } from '../../support/faultHarness';
 import { startFaultRuntime, webgpuSkipReason, type FaultRuntime } from '../../support/faultRuntime';
@@ -62,16 +63,18 @@ async function migrateWithFault(
 ): Promise<void> {
   const f = h;
   assert.ok(f);
+  await settledHost(f.runtime);
   const view = f.runtime.views()[0];
   assert.ok(view?.device && view.hostPid);
   const from = view.device;
   const to = from === 'webgpu:0' ? 'webgpu:1' : 'webgpu:0';
-  const sourcePid = view.hostPid;
   const start = view.step;
   await pollUntil('the counter steps', () => ((f.runtime.views()[0]?.step ?? 0) > start + 3 ? true : undefined), {
     timeoutMs: 30_000,
   });
   const floor = (await f.runtime.readState('counter')).step;
+  // Read after the floor: under load a watchdog may have restarted the host meanwhile.
+  const sourcePid = await settledHost(f.runtime);
   const seen = f.outcomes.length;
   let fired: Promise<number> | undefined;
   const report = await f.runtime.migrate('counter', to, {

@@ -17,9 +17,11 @@ import {
   inject,
   randomFaults,
   releaseAll,
+  settledHost,
   type FaultSignal,
 } from '../../support/faultHarness';
 import { startFaultRuntime, webgpuSkipReason, type FaultRuntime } from '../../support/faultRuntime';
+import { MAX_REGIONS, transferRegions, type RegionLease } from '../../../server/src/hosts/transferRegions';
 import { pollUntil } from '../../support/poll';
 
 const ledger = new FaultLedger('reload');
@@ -49,28 +51,63 @@ async function checkpointFloor(f: FaultRuntime): Promise<number> {
   return (await f.runtime.readState('counter')).step;
 }
 
+/** After the reload: the new version ran its first step, so a recovery starts from the checkpoint taken at the swap. */
+const FIRST_STEP = 'first step';
+/** The counter's state (faultRuntime's default): its reads need a shared-memory region. */
+const STATE_BYTES = 1 << 20;
+/** How long the transfer pool stays busy into the resume at the FIRST_STEP point: longer than a step here. */
+const POOL_BUSY_MS = 200;
+
 /**
  * Reloads a new version of the counter with `signal` sent to its host when `phase` is entered
- * (`delayMs` later, for the random runs), then checks and records the aftermath.
+ * (`delayMs` later, for the random runs), or once the reload reports the new version's first
+ * step, then checks and records the aftermath.
  */
-async function reloadWithFault(point: string, phase: ReloadPhase, signal: FaultSignal, delayMs = 0): Promise<void> {
+async function reloadWithFault(
+  point: string,
+  phase: ReloadPhase | typeof FIRST_STEP,
+  signal: FaultSignal,
+  delayMs = 0,
+): Promise<void> {
   const f = h;
   assert.ok(f);
+  await settledHost(f.runtime);
   const floor = await checkpointFloor(f);
-  const pid = f.runtime.views()[0]?.hostPid;
-  assert.ok(pid, 'the kernel has a host process');
+  // Read after the floor: under load a watchdog may have restarted the host meanwhile.
+  const pid = await settledHost(f.runtime);
   const seen = f.outcomes.length;
   let fired = false;
   let landed: Promise<void> = Promise.resolve();
+  let held: Promise<RegionLease>[] = [];
   f.onReloadPhase = (_id, entered) => {
+    if (phase === FIRST_STEP) {
+      // The transfer pool is busy as the checkpoint is taken (other reads hold every region) and
+      // frees up a moment into the resume: the checkpoint's read waits for a region meanwhile.
+      if (entered === 'checkpoint')
+        held = Array.from({ length: MAX_REGIONS }, () => transferRegions().take(STATE_BYTES));
+      if (entered === 'resume')
+        setTimeout(() => void Promise.all(held).then((leases) => leases.forEach((lease) => lease.release())), POOL_BUSY_MS);
+      return;
+    }
     if (entered !== phase || fired) return;
     fired = true;
     if (delayMs === 0) inject(pid, signal);
-    else landed = new Promise((resolve) => setTimeout(() => resolve(inject(pid, signal)), delayMs));
+    else
+      landed = new Promise((resolve) =>
+        setTimeout(() => {
+          inject(pid, signal);
+          resolve();
+        }, delayMs),
+      );
   };
   writeFileSync(f.sourceOf('counter'), counterVersion(++version));
   const outcome = await f.runtime.reload('counter');
   f.onReloadPhase = undefined;
+  if (phase === FIRST_STEP) {
+    assert.equal(outcome.status, 'reloaded', outcome.message);
+    fired = true;
+    inject(pid, signal);
+  }
   assert.ok(fired, `the reload entered ${phase}`);
   await landed;
   await faultTookEffect(pid);
@@ -105,6 +142,19 @@ for (const phase of RELOAD_PHASES) {
     await reloadWithFault(`${phase} SIGKILL`, phase, 'SIGKILL');
   });
 }
+
+// The point of seed 380098093 (SIGKILL 15 ms into restore, landing after the new version's first
+// step), made certain: the checkpoint taken at the swap waits for a shared-memory region while the
+// new version starts. Its read went out after that version's startLoop, held the state after the
+// first step under the step before it, and the recovery from it ran that step twice.
+test(
+  "reload: SIGKILL of the kernel's host right after the new version's first step, its checkpoint's read having waited for a region",
+  { timeout: 90_000 },
+  async (t) => {
+    if (skip) return t.skip(skip);
+    await reloadWithFault('after the first step SIGKILL', FIRST_STEP, 'SIGKILL');
+  },
+);
 
 for (const phase of STALLED) {
   test(`reload: SIGSTOP of the kernel's host at ${phase} (the watchdog kills it)`, { timeout: 90_000 }, async (t) => {

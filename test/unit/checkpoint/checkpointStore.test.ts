@@ -229,6 +229,22 @@ describe('checkpoint store', () => {
     });
   });
 
+  test('a folder replaced by a file mid-write: the failure says no file was left (the folder went with it)', async () => {
+    await withTempFolder(async (folder) => {
+      const inner = join(folder, 'checkpoints');
+      const replaced = async (): Promise<void> => {
+        await rm(inner, { recursive: true });
+        await writeFile(inner, 'not a folder');
+      };
+      const store = await openStore(inner, { hooks: { beforeRename: replaced } });
+      await assert.rejects(store.write(sampleRecord({ step: 4 })), (error: unknown) => {
+        assert.ok(error instanceof CheckpointWriteError);
+        assert.match(error.message, /ENOTDIR.*; no file was left behind, and the earlier checkpoints are kept$/);
+        return true;
+      });
+    });
+  });
+
   test('a state that changed after its digest was taken is not written', async () => {
     await withTempFolder(async (folder) => {
       const store = await openStore(folder);

@@ -18,8 +18,11 @@ import { bundlePath } from '../paths';
 import { BULK_THRESHOLD_BYTES, isRegionRef, type Payload, type RegionRef } from './bulkTransfer';
 import { TransferRegions, transferRegions, type RegionLease } from './transferRegions';
 import {
+  CUDA_INSTANCES_ARGUMENT,
   NO_PEER_ACCESS_ARGUMENT,
   type BufferRange,
+  type DeviceStateExport,
+  type DeviceStateImport,
   type HostDeliver,
   type HostLoopInfo,
   type HostLoopMessages,
@@ -47,6 +50,11 @@ export interface DeviceHostOptions {
   peerAccess?: () => boolean;
   /** WebGPU: the device instance of the adapter this host opens (webgpu:N is instance N); default 0. */
   instance?: number;
+  /**
+   * CUDA: with ringkernel.cuda.instancesPerDevice above 1, that count; the host then serves the one
+   * CUDA device `instance` (cuda:N), a process and CUDA context of its own. Unset: every GPU.
+   */
+  cudaInstancesPerDevice?: number;
 }
 
 interface Pending {
@@ -327,6 +335,31 @@ export class DeviceHost implements KernelHost {
   exportState(buffer: BufferHandle, bytes: number, region: RegionRef, transfer?: number): Promise<StateTransferResult> {
     return this.call('exportState', { buffer, bytes, region, ...(transfer !== undefined ? { transfer } : {}) });
   }
+  /** A buffer's CUDA IPC handle for another CUDA host (a device-to-device migration's source). */
+  exportDeviceState(buffer: BufferHandle, bytes: number): Promise<DeviceStateExport> {
+    return this.call('exportDeviceState', { buffer, bytes });
+  }
+
+  /** Another CUDA host's exported buffer into `buffer`, device to device; with `verify`, hashed after. */
+  importDeviceState(
+    buffer: BufferHandle,
+    bytes: number,
+    from: DeviceStateExport,
+    verify: boolean,
+  ): Promise<DeviceStateImport> {
+    return this.call('importDeviceState', { buffer, bytes, from, verify });
+  }
+
+  /** `source` into `destination`, both this host's, device to device; with `verify`, the destination hashed. */
+  copyState(source: BufferHandle, destination: BufferHandle, bytes: number, verify: boolean): Promise<StateTransferResult> {
+    return this.call('copyState', { source, destination, bytes, verify });
+  }
+
+  /** The SHA-256 of a buffer's first `bytes`, computed in the host. */
+  hashState(buffer: BufferHandle, bytes: number): Promise<{ sha256: string; ms: number }> {
+    return this.call('hashState', { buffer, bytes });
+  }
+
   /** Readies `buffer` and `region` for an import, before the kernel pauses (hostProtocol's prepareImport). */
   prepareImport(buffer: BufferHandle, bytes: number, region: RegionRef): Promise<null> {
     return this.call('prepareImport', { buffer, bytes, region });
@@ -466,7 +499,14 @@ export class DeviceHost implements KernelHost {
     const peerAccess = this.options.peerAccess?.() ?? true;
     const child = fork(
       script,
-      [this.backend, String(this.instance), ...(peerAccess ? [] : [NO_PEER_ACCESS_ARGUMENT])],
+      [
+        this.backend,
+        String(this.instance),
+        ...(peerAccess ? [] : [NO_PEER_ACCESS_ARGUMENT]),
+        ...(this.backend === 'cuda' && this.options.cudaInstancesPerDevice !== undefined
+          ? [`${CUDA_INSTANCES_ARGUMENT}=${this.options.cudaInstancesPerDevice}`]
+          : []),
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         serialization: 'advanced',

@@ -6,7 +6,14 @@ import type { BufferHandle, CompiledKernelHandle, KernelSource, StepLaunch, Timi
 import type { BackendName } from '../backends/backendReport';
 import type { GpuError } from '../backends/gpuError';
 import type { ControlBlock } from '../abi/kernelAbi';
-import type { BufferRange, StateTransferResult, StepBatch, StepOutcome } from './hostProtocol';
+import type {
+  BufferRange,
+  DeviceStateExport,
+  DeviceStateImport,
+  StateTransferResult,
+  StepBatch,
+  StepOutcome,
+} from './hostProtocol';
 
 /** What a running loop reports: progress (also heartbeats while it waits), or the step that failed. */
 export type LoopEvent =
@@ -90,6 +97,14 @@ export interface KernelHost {
   ): Promise<StateTransferResult>;
   /** Migration, before the pause (hosts that have it): touches what importState will use first. */
   prepareImport?(buffer: BufferHandle, bytes: number, region: RegionRef): Promise<null>;
+  /** Device-to-device migration (CUDA hosts): a buffer's CUDA IPC handle for another host. */
+  exportDeviceState?(buffer: BufferHandle, bytes: number): Promise<DeviceStateExport>;
+  /** Device-to-device migration: another host's exported buffer into `buffer`; with `verify`, hashed after. */
+  importDeviceState?(buffer: BufferHandle, bytes: number, from: DeviceStateExport, verify: boolean): Promise<DeviceStateImport>;
+  /** Device-to-device migration within one host: `source` into `destination`; with `verify`, the destination hashed. */
+  copyState?(source: BufferHandle, destination: BufferHandle, bytes: number, verify: boolean): Promise<StateTransferResult>;
+  /** The SHA-256 of a buffer's first `bytes`, computed in the host. */
+  hashState?(buffer: BufferHandle, bytes: number): Promise<{ sha256: string; ms: number }>;
   /** Pipelined transfers (hosts that have them): the progress of this host's exports. */
   onStateChunk?(listener: (transfer: number, ready: number) => void): { dispose(): void };
   /** Pipelined transfers: tells this host's import how far the region is written, or that the export failed. */

@@ -12,6 +12,9 @@
 import type { BackendReport } from '../backends/backendReport';
 import type { MachineProbe } from './machineProbe';
 import { deviceKey, type DeviceProbe, type TopologyProbes } from './probeRecords';
+import { cudaInstanceIndex } from '../backends/cuda/cudaInstanceIndex';
+
+export { cudaInstanceIndex, cudaOrdinalOf } from '../backends/cuda/cudaInstanceIndex';
 
 /** The most instances one CUDA GPU is opened as (each is a process with a CUDA context: ~500 MiB of device memory). */
 export const MAX_CUDA_INSTANCES_PER_DEVICE = 8;
@@ -25,17 +28,6 @@ export function cudaInstancesSetting(value: unknown): { instances: number; issue
     instances: 1,
     issue: `ringkernel.cuda.instancesPerDevice must be a whole number from 1 to ${MAX_CUDA_INSTANCES_PER_DEVICE}, not ${JSON.stringify(value)}; 1 is used`,
   };
-}
-
-/** The CUDA ordinal (physical GPU) behind device index `index`, on a machine of `gpus` GPUs opened `perDevice` times each. */
-export function cudaOrdinalOf(index: number, gpus: number, perDevice: number): number {
-  if (perDevice <= 1 || index < gpus) return index;
-  return Math.floor((index - gpus) / (perDevice - 1));
-}
-
-/** The device index of instance `k` of GPU `ordinal` (instance 0 is the GPU's own index). */
-export function cudaInstanceIndex(ordinal: number, k: number, gpus: number, perDevice: number): number {
-  return k === 0 ? ordinal : gpus + ordinal * (perDevice - 1) + (k - 1);
 }
 
 /**

@@ -13,7 +13,9 @@ import { SerialQueue } from './serialQueue';
 import { StepLoops } from './stepLoop';
 import { runSteps } from './stepRunner';
 import { exportState, importState, prepareImport } from './stateTransfer';
+import { copyState, exportDeviceState, hashState, importDeviceState } from './deviceStateCopy';
 import {
+  CUDA_INSTANCES_ARGUMENT,
   NO_PEER_ACCESS_ARGUMENT,
   type HostDeliver,
   type HostMessage,
@@ -63,18 +65,36 @@ async function copyInSlices(view: Uint8Array, landing: Uint8Array): Promise<Uint
 }
 
 /**
- * `instances`: which device instances of the WebGPU adapter this host opens (argv[3], e.g. "1").
+ * `instances`: which device instances of the WebGPU adapter this host opens (argv[3], e.g. "1"); for
+ * CUDA with `cudaInstances` (CUDA_INSTANCES_ARGUMENT), the one CUDA device instance it serves.
  * `peerAccess`: `ringkernel.enableP2P` (off: NO_PEER_ACCESS_ARGUMENT among the arguments).
  */
-function createBackend(name: string, instances: number[], peerAccess: boolean): GpuBackend {
+function createBackend(name: string, instances: number[], peerAccess: boolean, cudaInstances?: number): GpuBackend {
   const onDiagnostic = (message: string): void => send({ kind: 'diagnostic', message });
   switch (name as BackendName) {
     case 'webgpu':
       return new WebGpuBackend({ onDiagnostic, instances });
     case 'cuda':
-      return new CudaBackend({ peerAccess });
+      return new CudaBackend({ peerAccess, ...(cudaInstances ? { instance: cudaInstance(instances[0], cudaInstances) } : {}) });
   }
   throw new GpuError('INVALID_ARGUMENT', `unknown backend "${name}"`);
+}
+
+/** `--cuda-instances=N` among the arguments: N, or undefined (a host of every GPU). */
+function cudaInstancesArgument(argv: readonly string[]): number | undefined {
+  const value = argv.find((arg) => arg.startsWith(`${CUDA_INSTANCES_ARGUMENT}=`))?.slice(CUDA_INSTANCES_ARGUMENT.length + 1);
+  if (value === undefined) return undefined;
+  const count = Number(value);
+  if (!Number.isSafeInteger(count) || count < 1)
+    throw new GpuError('INVALID_ARGUMENT', `${CUDA_INSTANCES_ARGUMENT} needs a whole number from 1, not "${value}"`);
+  return count;
+}
+
+/** The CUDA device instance this host serves: its index, with `perDevice` instances of each GPU. */
+function cudaInstance(index: number | undefined, perDevice: number): { index: number; perDevice: number } {
+  if (index === undefined || !Number.isSafeInteger(index) || index < 0)
+    throw new GpuError('INVALID_ARGUMENT', `a CUDA instance host needs its device index, not ${String(index)}`);
+  return { index, perDevice };
 }
 
 /** A reply that comes after the queue has moved on (readSoon); the queue does not wait for it. */
@@ -255,6 +275,12 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes, c
         verify,
         scratch,
       ),
+    exportDeviceState: ({ buffer, bytes }) => exportDeviceState(backend, buffer, bytes),
+    importDeviceState: ({ buffer, bytes, from, verify }) =>
+      importDeviceState(backend, buffer, bytes, from, verify === true, readScratch),
+    copyState: ({ source, destination, bytes, verify }) =>
+      copyState(backend, source, destination, bytes, verify === true, readScratch),
+    hashState: ({ buffer, bytes }) => hashState(backend, buffer, bytes, readScratch),
     takeMailbox: ({ kernel }) => ({ inboxes: mailboxes.drain(kernel) }),
     runningLoops: () => ({ loops: loops.running() }),
   };
@@ -273,7 +299,12 @@ function main(): void {
   const chunks = new StateChunks();
   void queue.run(async () => {
     try {
-      const backend = createBackend(name, instances, !process.argv.includes(NO_PEER_ACCESS_ARGUMENT));
+      const backend = createBackend(
+        name,
+        instances,
+        !process.argv.includes(NO_PEER_ACCESS_ARGUMENT),
+        cudaInstancesArgument(process.argv),
+      );
       await backend.devices();
       const loops = new StepLoops({ backend, queue, send, onStepFailure: exitIfUnusable, mailboxes });
       table = handlers(backend, loops, mailboxes, chunks);

@@ -12,9 +12,9 @@
 import type { BackendReport } from '../backends/backendReport';
 import type { MachineProbe } from './machineProbe';
 import { deviceKey, type DeviceProbe, type TopologyProbes } from './probeRecords';
-import { cudaInstanceIndex } from '../backends/cuda/cudaInstanceIndex';
+import { cudaInstanceIndex } from '../backends/cudaInstanceIndex';
 
-export { cudaInstanceIndex, cudaOrdinalOf } from '../backends/cuda/cudaInstanceIndex';
+export { cudaInstanceIndex, cudaOrdinalOf } from '../backends/cudaInstanceIndex';
 
 /** The most instances one CUDA GPU is opened as (each is a process with a CUDA context: ~500 MiB of device memory). */
 export const MAX_CUDA_INSTANCES_PER_DEVICE = 8;

@@ -27,7 +27,7 @@ import {
   type DeviceMemory,
 } from './cudaAddon';
 import { loadCudaAddon } from './cudaAddonLoader';
-import { cudaOrdinalOf } from './cudaInstanceIndex';
+import { cudaOrdinalOf } from '../cudaInstanceIndex';
 import { errorMessage } from '../../logger';
 
 interface OpenDevice {

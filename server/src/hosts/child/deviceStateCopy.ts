@@ -30,7 +30,7 @@ export async function importDeviceState(
   if (!(from?.handle instanceof Uint8Array) || !Number.isSafeInteger(from.ordinal))
     throw new GpuError(
       'INVALID_ARGUMENT',
-      `a device-to-device import needs the exporting host's IPC handle (64 bytes) and its CUDA ordinal, not ${JSON.stringify(from)?.slice(0, 120) ?? String(from)}`,
+      `a device-to-device import needs the exporting host's IPC handle (64 bytes) and its CUDA ordinal, not ${JSON.stringify(from)?.slice(0, 120) ?? 'nothing'}`,
     );
   const copied = await backend.copyFromIpc(buffer, bytes, from);
   return { bytes, copyMs: copied.hostMs, peer: copied.peer, ...(verify ? await timedHash(backend, buffer, bytes, scratch) : {}) };

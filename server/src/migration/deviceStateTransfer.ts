@@ -14,7 +14,7 @@ export interface DeviceMove {
   exported: StateTransferResult;
   /** The target's side: the device copy (copyMs) and, when verifying, the digest of what arrived. */
   imported: StateTransferResult;
-  /** When the last byte was in the target's device (performance.now()), before its digest. */
+  /** When the target's answer came (performance.now()): its copy and, when verifying, its digest (imported.verifyMs) done. */
   importedAt: number;
   /** The copy came from another GPU over the peer link. */
   peer: boolean;
@@ -41,7 +41,7 @@ export async function moveStateOnDevice(
   const sourceDigest = verify ? source.stateSha256() : undefined;
   sourceDigest?.catch(() => undefined);
   const imported = await target.importDeviceState(handle, verify);
-  const importedAt = performance.now() - (imported.verifyMs ?? 0);
+  const importedAt = performance.now();
   const digest = await sourceDigest;
   return {
     exported: { bytes: imported.bytes, copyMs: exportMs, ...(digest ? { sha256: digest.sha256, verifyMs: digest.ms } : {}) },
@@ -68,7 +68,7 @@ async function copyWithinHost(
       ...(digest ? { sha256: digest.sha256, verifyMs: digest.ms } : {}),
     },
     imported,
-    importedAt: performance.now() - (imported.verifyMs ?? 0),
+    importedAt: performance.now(),
     peer: source.placement.device !== target.placement.device,
   };
 }

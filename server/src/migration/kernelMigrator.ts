@@ -12,7 +12,7 @@ import type { StateTransferResult } from '../hosts/hostProtocol';
 import type { DeviceKernel } from '../hosts/deviceKernel';
 import { MigrationStats } from './migrationStats';
 import { copiesDeviceToDevice } from './migrationRoute';
-import { canMoveOnDevice, moveStateOnDevice } from './deviceStateTransfer';
+import { canMoveOnDevice, moveStateOnDevice, prepareOnDevice } from './deviceStateTransfer';
 import {
   MigrationError,
   type MigrationOptions,
@@ -102,8 +102,10 @@ export class KernelMigrator {
       target = await subject.prepare(to);
       // CUDA to CUDA on one GPU or over a peer link: device to device (deviceStateTransfer.ts), no region.
       const onDevice = copiesDeviceToDevice(report.route, from, to) && canMoveOnDevice(target.kernel);
-      if (onDevice) report.deviceToDevice = true;
-      else {
+      if (onDevice) {
+        report.deviceToDevice = true;
+        await prepareOnDevice(target.kernel, verify);
+      } else {
         // The region the bytes travel through, taken before the pause (it may wait for a free one).
         lease = await transferRegions().take(subject.stateBytes);
         // First touches (the target buffer's pages, staging memory, the region's mapping) happen

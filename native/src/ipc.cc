@@ -19,10 +19,11 @@
 namespace {
 
 // The IPC entry points are optional (a driver may lack them: Windows in WDDM mode has no CUDA IPC).
+// The driver is loaded first: before that every entry point reads as missing.
 template <typename Entry>
-void RequireEntry(Napi::Env env, Entry entry, const char* call) {
+void RequireEntry(Napi::Env env, Entry DriverApi::*member, const char* call) {
   RequireDriver(env, call);
-  if (entry != nullptr) return;
+  if (Cu().*member != nullptr) return;
   throw StructuredError(env, "ENTRY_POINT_MISSING", -1, call,
                         std::string("this NVIDIA driver has no ") + call +
                             "; CUDA IPC (device-to-device copies between processes) is unavailable here");
@@ -33,7 +34,7 @@ Napi::Value IpcGetMemHandleJs(const Napi::CallbackInfo& info) {
   Args args(info, "ipcGetMemHandle");
   std::shared_ptr<Resource> allocation = args.Handle(0, ResourceKind::Allocation, "allocation");
   Napi::Env env = args.Env();
-  RequireEntry(env, Cu().cuIpcGetMemHandle, "cuIpcGetMemHandle");
+  RequireEntry(env, &DriverApi::cuIpcGetMemHandle, "cuIpcGetMemHandle");
   if (allocation->ipc) throw args.Error("the allocation is another process's memory mapped here; only the owner can export it");
   MakeCurrent(env, allocation->context);
   CUipcMemHandle handle{};
@@ -72,8 +73,8 @@ Napi::Value IpcOpenMemHandleJs(const Napi::CallbackInfo& info) {
     throw args.Error("handle must be the " + std::to_string(kIpcHandleBytes) + " bytes ipcGetMemHandle returned, got " +
                      ByteCount(given.length));
   const char* call = "cuIpcOpenMemHandle_v2";
-  RequireEntry(env, Cu().cuIpcOpenMemHandle, call);
-  RequireEntry(env, Cu().cuIpcCloseMemHandle, "cuIpcCloseMemHandle");
+  RequireEntry(env, &DriverApi::cuIpcOpenMemHandle, call);
+  RequireEntry(env, &DriverApi::cuIpcCloseMemHandle, "cuIpcCloseMemHandle");
   // The source's context is the one a peer copy names as its source; on one GPU it is the same.
   CUcontext sourceContext = PrimaryContext(env, source, call);
   CUcontext context = UseDevice(env, device, call);

@@ -6,7 +6,9 @@
 //   processes, two CUDA contexts); a running kernel moves cuda:0 -> cuda:1 -> cuda:0 device to device
 //   (route "same physical GPU, device to device"), its state verified at each move and its counters
 //   showing every step ran once;
-// - `ringkernel run --cuda-instances 2 --migrate ...` ends with the same SHA-256 as the run without.
+// - `ringkernel run --cuda-instances 2 --migrate ...` ends with the same SHA-256 as the run without;
+// - a CUDA device instance whose host keeps dying is lost: the log names it, and its kernel comes
+//   back on the other instance from its checkpoint, every step still counted once.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,7 +27,8 @@ import { probeMachine } from '../../server/src/probe/machineProbe';
 import { withCudaInstances } from '../../server/src/probe/cudaInstances';
 import { buildTopology } from '../../server/src/topology/buildTopology';
 import { coordinatorPlacer } from '../../server/src/runtime/coordinatorPlacer';
-import { KernelRuntime } from '../../server/src/runtime/kernelRuntime';
+import { KernelRuntime, type KernelRuntimeOptions } from '../../server/src/runtime/kernelRuntime';
+import type { ReloadOutcome } from '../../server/src/runtime/kernelReports';
 import { pollUntil } from '../support/poll';
 import { distFile, repoRoot } from '../support/repo';
 
@@ -327,5 +330,84 @@ test(
     );
     assert.deepEqual([moved?.step, moved?.device], [60, 'cuda:0']);
     assert.equal(moved?.sha256, plain?.sha256, 'placement never changes the result');
+  },
+);
+
+/** A runtime of the counter workspace with two CUDA instances of GPU 0. */
+async function instanceRuntime(
+  extra: Partial<KernelRuntimeOptions>,
+): Promise<{ runtime: KernelRuntime; coordinator: MultiGpuCoordinator }> {
+  const { folder, manifest: manifestPath } = counterWorkspace();
+  folders.push(folder);
+  const probe = withCudaInstances(await probeMachine({}), 2);
+  const coordinator = new MultiGpuCoordinator();
+  coordinator.syncDevices(probe.reports);
+  const topology = buildTopology(probe.topology);
+  coordinator.setTopology(topology);
+  const runtime = new KernelRuntime({
+    log: quiet,
+    placer: coordinatorPlacer(coordinator),
+    hostScript: distFile('deviceHost.js'),
+    checkpointIntervalMs: 0,
+    stepTimeoutMs: 20_000,
+    cudaInstancesPerDevice: 2,
+    validate: () => Promise.resolve([]),
+    migrationRoute: (from, to) => migrationRoute(topology, from, to),
+    ...extra,
+  });
+  await runtime.setManifest(loadManifest(manifestPath));
+  return { runtime, coordinator };
+}
+
+test(
+  'a CUDA device instance whose host keeps dying is lost: named in the log, its kernel re-placed on the other instance from its checkpoint',
+  { skip, timeout: 180_000 },
+  async () => {
+    const warnings: string[] = [];
+    const outcomes: ReloadOutcome[] = [];
+    const { runtime, coordinator } = await instanceRuntime({
+      log: { ...quiet, warn: (message: string) => warnings.push(message) },
+      checkpointIntervalMs: 200,
+      deviceRestartsPerMinute: 2,
+      onOutcome: (outcome) => outcomes.push(outcome),
+    });
+    try {
+      assert.deepEqual((await runtime.start()).failed, []);
+      assert.equal(runtime.views()[0]?.device, 'cuda:0');
+      await pollUntil('a periodic checkpoint after some steps', async () =>
+        (await runtime.readState('counter')).step > 40 ? true : undefined,
+      );
+      for (const death of ['first', 'second']) {
+        const pid = runtime.views()[0]?.hostPid;
+        assert.ok(pid !== undefined, 'the kernel has a host process');
+        process.kill(pid, 'SIGKILL');
+        await pollUntil(
+          `the counter running again after the ${death} death of its host`,
+          () => {
+            const view = runtime.views()[0];
+            return view?.state === 'running' && view.hostPid !== undefined && view.hostPid !== pid ? true : undefined;
+          },
+          { timeoutMs: 60_000 },
+        );
+      }
+      assert.equal(runtime.views()[0]?.device, 'cuda:1', 'the counter runs on the other instance');
+      assert.equal(coordinator.device('cuda:0'), undefined, 'the lost device left the coordinator');
+      assert.ok(
+        warnings.some((w) => /^cuda:0 \(.*H100.*\) is lost: its device host died 2 times within a minute/.test(w)),
+        `the log names the lost device: ${warnings.join(' | ')}`,
+      );
+      const replaced = outcomes.find((o) => o.message.includes('re-placed'));
+      assert.match(
+        replaced?.message ?? outcomes.map((o) => o.message).join(' | '),
+        /^counter re-placed on cuda:1 from its checkpoint at step \d+; (steps \d+-\d+|step \d+|no step is) re-run \(cuda:0 was lost: /,
+      );
+      await pollUntil('steps on cuda:1', async () => ((await runtime.readState('counter')).step > 60 ? true : undefined), {
+        timeoutMs: 60_000,
+      });
+      const snapshot = await runtime.readState('counter');
+      assert.equal(countedOnce(snapshot.state, snapshot.step), undefined, `after the loss, at step ${snapshot.step}`);
+    } finally {
+      await runtime.dispose();
+    }
   },
 );

@@ -113,7 +113,8 @@ test(
       assert.throws(
         () => addon.ipcOpenMemHandle(0, handle, bytes * 4),
         (error: unknown) =>
-          isCudaError(error) && /the handle maps .* fewer than the 16\.0 MiB|16777216 bytes expected/.test(error.message),
+          isCudaError(error) &&
+          /the handle maps .* fewer than the 16\.0 MiB|16777216 bytes expected/.test(error.message),
       );
     } finally {
       child.stdin?.end();
@@ -287,10 +288,22 @@ test(
     folders.push(folder);
     const exec = promisify(execFile);
     const run = async (extra: string[]) => {
-      const args = [join(repoRoot, 'bin', 'ringkernel.js'), 'run', manifest, '--steps', '60', '--cuda-instances', '2', '--json', ...extra];
+      const args = [
+        join(repoRoot, 'bin', 'ringkernel.js'),
+        'run',
+        manifest,
+        '--steps',
+        '60',
+        '--cuda-instances',
+        '2',
+        '--json',
+        ...extra,
+      ];
       const { stdout } = await exec(process.execPath, args, { timeout: 80_000 }).catch(
         (error: { stdout?: string; stderr?: string; message?: string }) => {
-          throw new Error(`ringkernel ${args.slice(1).join(' ')} failed: ${error.message ?? ''}\n${error.stderr ?? ''}\n${error.stdout ?? ''}`);
+          throw new Error(
+            `ringkernel ${args.slice(1).join(' ')} failed: ${error.message ?? ''}\n${error.stderr ?? ''}\n${error.stdout ?? ''}`,
+          );
         },
       );
       return JSON.parse(stdout) as {
@@ -321,7 +334,16 @@ test(
     assert.equal(plain?.error, undefined);
     assert.match(plain?.sha256 ?? '', /^[0-9a-f]{64}$/);
     assert.deepEqual(
-      moved?.migrations?.map((m) => [m.from, m.to, m.step, m.status, m.verified, m.route, m.routeLabel, m.deviceToDevice]),
+      moved?.migrations?.map((m) => [
+        m.from,
+        m.to,
+        m.step,
+        m.status,
+        m.verified,
+        m.route,
+        m.routeLabel,
+        m.deviceToDevice,
+      ]),
       [
         ['cuda:0', 'cuda:1', 20, 'migrated', true, 'samePhysicalGpu', 'same physical GPU, device to device', true],
         ['cuda:1', 'cuda:0', 40, 'migrated', true, 'samePhysicalGpu', 'same physical GPU, device to device', true],
@@ -401,9 +423,13 @@ test(
         replaced?.message ?? outcomes.map((o) => o.message).join(' | '),
         /^counter re-placed on cuda:1 from its checkpoint at step \d+; (steps \d+-\d+|step \d+|no step is) re-run \(cuda:0 was lost: /,
       );
-      await pollUntil('steps on cuda:1', async () => ((await runtime.readState('counter')).step > 60 ? true : undefined), {
-        timeoutMs: 60_000,
-      });
+      await pollUntil(
+        'steps on cuda:1',
+        async () => ((await runtime.readState('counter')).step > 60 ? true : undefined),
+        {
+          timeoutMs: 60_000,
+        },
+      );
       const snapshot = await runtime.readState('counter');
       assert.equal(countedOnce(snapshot.state, snapshot.step), undefined, `after the loss, at step ${snapshot.step}`);
     } finally {

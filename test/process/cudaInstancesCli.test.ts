@@ -22,17 +22,21 @@ async function failing(args: string[]): Promise<{ code: number; stderr: string }
   return assert.fail(`ringkernel run ${args.join(' ')} should have failed`);
 }
 
-test('--cuda-instances takes a whole number from 1 to 8; anything else is a usage error', { timeout: 60_000 }, async () => {
-  for (const value of ['0', '9', '1.5', 'two', '']) {
-    const { code, stderr } = await failing(['--steps', '1', `--cuda-instances=${value}`]);
-    assert.equal(code, 2, `--cuda-instances=${value}: ${stderr}`);
-    assert.match(stderr, /--cuda-instances needs a whole number from 1 to 8/);
-    assert.match(stderr, /usage: ringkernel run MANIFEST .*--cuda-instances N/);
-  }
-  const missing = await failing(['--steps', '1', '--cuda-instances']);
-  assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /--cuda-instances needs a whole number from 1 to 8 \(got nothing\)/);
-});
+test(
+  '--cuda-instances takes a whole number from 1 to 8; anything else is a usage error',
+  { timeout: 60_000 },
+  async () => {
+    for (const value of ['0', '9', '1.5', 'two', '']) {
+      const { code, stderr } = await failing(['--steps', '1', `--cuda-instances=${value}`]);
+      assert.equal(code, 2, `--cuda-instances=${value}: ${stderr}`);
+      assert.match(stderr, /--cuda-instances needs a whole number from 1 to 8/);
+      assert.match(stderr, /usage: ringkernel run MANIFEST .*--cuda-instances N/);
+    }
+    const missing = await failing(['--steps', '1', '--cuda-instances']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--cuda-instances needs a whole number from 1 to 8 \(got nothing\)/);
+  },
+);
 
 test(
   'without CUDA, --cuda-instances 2 --migrate counter=cuda:1@1 says there is no cuda:1 and how devices are opened',
@@ -45,6 +49,9 @@ test(
       return;
     }
     assert.equal(code, 2, stderr);
-    assert.match(stderr, /--migrate to cuda:1: no such device here \(devices: [^)]*; .*--cuda-instances N more CUDA devices\)/);
+    assert.match(
+      stderr,
+      /--migrate to cuda:1: no such device here \(devices: [^)]*; .*--cuda-instances N more CUDA devices\)/,
+    );
   },
 );

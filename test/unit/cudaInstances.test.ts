@@ -159,7 +159,10 @@ describe('migration routes between CUDA devices', () => {
   test('WebGPU instances of one adapter are one GPU too, but their bytes are staged through host memory', () => {
     assert.equal(copiesDeviceToDevice('samePhysicalGpu', 'webgpu:0', 'webgpu:1'), false);
     assert.equal(copiesDeviceToDevice('samePhysicalGpu', 'cuda:0', 'webgpu:0'), false);
-    assert.equal(routeLabel('samePhysicalGpu', 'webgpu:0', 'webgpu:1'), 'same physical GPU, staged through host memory');
+    assert.equal(
+      routeLabel('samePhysicalGpu', 'webgpu:0', 'webgpu:1'),
+      'same physical GPU, staged through host memory',
+    );
     assert.equal(routeLabel('samePhysicalGpu'), 'same physical GPU, staged through host memory');
     assert.equal(routeLabel('nvlinkPeer', 'cuda:0', 'cuda:1'), 'NVLink peer');
     assert.equal(routeLabel('hostStaged', 'cuda:0', 'cuda:1'), 'staged through the host');

@@ -53,7 +53,11 @@ export async function moveStateOnDevice(
   const importedAt = performance.now();
   const digest = await sourceDigest;
   return {
-    exported: { bytes: imported.bytes, copyMs: exportMs, ...(digest ? { sha256: digest.sha256, verifyMs: digest.ms } : {}) },
+    exported: {
+      bytes: imported.bytes,
+      copyMs: exportMs,
+      ...(digest ? { sha256: digest.sha256, verifyMs: digest.ms } : {}),
+    },
     imported,
     importedAt,
     peer: imported.peer,

@@ -15,7 +15,12 @@ function isCuda(key: string): boolean {
   return key.startsWith('cuda:');
 }
 
-export function migrationRoute(topology: GpuTopology, from: string, to: string, options: RouteOptions = {}): MigrationRoute {
+export function migrationRoute(
+  topology: GpuTopology,
+  from: string,
+  to: string,
+  options: RouteOptions = {},
+): MigrationRoute {
   const kind = topology.link(from, to)?.interconnect.kind;
   if (kind === 'samePhysicalGpu') return 'samePhysicalGpu';
   if (isCuda(from) && isCuda(to) && (options.enableP2P ?? true)) {

@@ -33,7 +33,12 @@ export async function importDeviceState(
       `a device-to-device import needs the exporting host's IPC handle (64 bytes) and its CUDA ordinal, not ${JSON.stringify(from)?.slice(0, 120) ?? 'nothing'}`,
     );
   const copied = await backend.copyFromIpc(buffer, bytes, from);
-  return { bytes, copyMs: copied.hostMs, peer: copied.peer, ...(verify ? await timedHash(backend, buffer, bytes, scratch) : {}) };
+  return {
+    bytes,
+    copyMs: copied.hostMs,
+    peer: copied.peer,
+    ...(verify ? await timedHash(backend, buffer, bytes, scratch) : {}),
+  };
 }
 
 /** `source` into `destination` within this host (DtoD, or a peer copy between its GPUs); with `verify`, the destination's SHA-256. */

@@ -351,7 +351,12 @@ export class DeviceHost implements KernelHost {
   }
 
   /** `source` into `destination`, both this host's, device to device; with `verify`, the destination hashed. */
-  copyState(source: BufferHandle, destination: BufferHandle, bytes: number, verify: boolean): Promise<StateTransferResult> {
+  copyState(
+    source: BufferHandle,
+    destination: BufferHandle,
+    bytes: number,
+    verify: boolean,
+  ): Promise<StateTransferResult> {
     return this.call('copyState', { source, destination, bytes, verify });
   }
 

@@ -100,9 +100,19 @@ export interface KernelHost {
   /** Device-to-device migration (CUDA hosts): a buffer's CUDA IPC handle for another host. */
   exportDeviceState?(buffer: BufferHandle, bytes: number): Promise<DeviceStateExport>;
   /** Device-to-device migration: another host's exported buffer into `buffer`; with `verify`, hashed after. */
-  importDeviceState?(buffer: BufferHandle, bytes: number, from: DeviceStateExport, verify: boolean): Promise<DeviceStateImport>;
+  importDeviceState?(
+    buffer: BufferHandle,
+    bytes: number,
+    from: DeviceStateExport,
+    verify: boolean,
+  ): Promise<DeviceStateImport>;
   /** Device-to-device migration within one host: `source` into `destination`; with `verify`, the destination hashed. */
-  copyState?(source: BufferHandle, destination: BufferHandle, bytes: number, verify: boolean): Promise<StateTransferResult>;
+  copyState?(
+    source: BufferHandle,
+    destination: BufferHandle,
+    bytes: number,
+    verify: boolean,
+  ): Promise<StateTransferResult>;
   /** The SHA-256 of a buffer's first `bytes`, computed in the host. */
   hashState?(buffer: BufferHandle, bytes: number): Promise<{ sha256: string; ms: number }>;
   /** Pipelined transfers (hosts that have them): the progress of this host's exports. */

@@ -76,7 +76,9 @@ export function startServer(connection: Connection): void {
   const kernels = new KernelWiring(connection, documents, log, {
     placer: topology.placer(),
     migrationRoute: (from, to) =>
-      migrationRoute(topology.coordinator.topology(), from, to, { enableP2P: topology.coordinator.getConfig().enableP2P }),
+      migrationRoute(topology.coordinator.topology(), from, to, {
+        enableP2P: topology.coordinator.getConfig().enableP2P,
+      }),
     // The instances the probe opened (read once, at the probe): each CUDA instance gets a device host of its own.
     cudaInstancesPerDevice: () => cudaInstances,
     validation,

@@ -780,7 +780,8 @@ export class KernelRuntime {
     this.manager.forget(kernel.id);
     this.options.placer.remove(kernel.id);
     this.releaseHost(kernel.location.backend, kernel.id);
-    const cudaHost = kernel.location.backend === 'cuda' ? this.cudaHosts.get(this.cudaSlot(kernel.location.device)) : undefined;
+    const cudaHost =
+      kernel.location.backend === 'cuda' ? this.cudaHosts.get(this.cudaSlot(kernel.location.device)) : undefined;
     if (cudaHost) this.reportDeviceMemory(cudaHost, kernel.location);
   }
 
@@ -883,7 +884,9 @@ export class KernelRuntime {
     if (!this.deviceRestarts.restarted(key)) return;
     if (key !== 'cuda') return this.deviceLost(key, event.reason);
     const count = this.deviceRestarts.count(key);
-    const keys = new Set([...this.kernels.values()].filter((k) => k.location.backend === 'cuda').map((k) => k.location.key));
+    const keys = new Set(
+      [...this.kernels.values()].filter((k) => k.location.backend === 'cuda').map((k) => k.location.key),
+    );
     const reason = `${event.reason}; the CUDA device host serving every CUDA device died ${count} times within a minute`;
     for (const lost of keys) this.deviceLost(lost, reason, count);
   }

@@ -457,11 +457,16 @@ export class CudaBackend implements GpuBackend {
   exportIpcHandle(buffer: BufferHandle): { handle: Uint8Array; ordinal: number } {
     const device = this.deviceAt(buffer.device);
     const entry = this.buffers.get(buffer.id);
-    if (!entry) throw new GpuError('INVALID_ARGUMENT', `buffer ${buffer.id} does not exist (freed, or from another host)`);
+    if (!entry)
+      throw new GpuError('INVALID_ARGUMENT', `buffer ${buffer.id} does not exist (freed, or from another host)`);
     try {
       return { handle: this.addon.ipcGetMemHandle(entry.allocation), ordinal: device.ordinal };
     } catch (error) {
-      throw cudaFailure(error, 'DRIVER_ERROR', `exporting buffer ${buffer.id} of CUDA ${buffer.device} for another device host`);
+      throw cudaFailure(
+        error,
+        'DRIVER_ERROR',
+        `exporting buffer ${buffer.id} of CUDA ${buffer.device} for another device host`,
+      );
     }
   }
 

@@ -75,14 +75,19 @@ function createBackend(name: string, instances: number[], peerAccess: boolean, c
     case 'webgpu':
       return new WebGpuBackend({ onDiagnostic, instances });
     case 'cuda':
-      return new CudaBackend({ peerAccess, ...(cudaInstances ? { instance: cudaInstance(instances[0], cudaInstances) } : {}) });
+      return new CudaBackend({
+        peerAccess,
+        ...(cudaInstances ? { instance: cudaInstance(instances[0], cudaInstances) } : {}),
+      });
   }
   throw new GpuError('INVALID_ARGUMENT', `unknown backend "${name}"`);
 }
 
 /** `--cuda-instances=N` among the arguments: N, or undefined (a host of every GPU). */
 function cudaInstancesArgument(argv: readonly string[]): number | undefined {
-  const value = argv.find((arg) => arg.startsWith(`${CUDA_INSTANCES_ARGUMENT}=`))?.slice(CUDA_INSTANCES_ARGUMENT.length + 1);
+  const value = argv
+    .find((arg) => arg.startsWith(`${CUDA_INSTANCES_ARGUMENT}=`))
+    ?.slice(CUDA_INSTANCES_ARGUMENT.length + 1);
   if (value === undefined) return undefined;
   const count = Number(value);
   if (!Number.isSafeInteger(count) || count < 1)

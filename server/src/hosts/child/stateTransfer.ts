@@ -180,7 +180,12 @@ function checkRegion(region: SharedRegion, bytes: number): void {
 }
 
 /** The SHA-256 of a buffer's first `bytes`, read from the device here (device-to-device moves: deviceStateCopy.ts). */
-export function stateSha256(backend: GpuBackend, buffer: BufferHandle, bytes: number, scratch: ScratchBuffer): Promise<string> {
+export function stateSha256(
+  backend: GpuBackend,
+  buffer: BufferHandle,
+  bytes: number,
+  scratch: ScratchBuffer,
+): Promise<string> {
   checkSize(buffer, bytes, 'hash');
   return readDevice(backend, buffer, bytes, scratch, (view) => Promise.resolve(hashOf(view)));
 }

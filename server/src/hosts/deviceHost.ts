@@ -19,6 +19,7 @@ import { BULK_THRESHOLD_BYTES, isRegionRef, type Payload, type RegionRef } from 
 import { TransferRegions, transferRegions, type RegionLease } from './transferRegions';
 import {
   CUDA_INSTANCES_ARGUMENT,
+  KERNEL_FAULT_EXIT_CODE,
   NO_PEER_ACCESS_ARGUMENT,
   type BufferRange,
   type DeviceStateExport,
@@ -556,7 +557,11 @@ export class DeviceHost implements KernelHost {
       if (child !== this.child) return;
       const printed = lastOutput.length > 0 ? `; its last output: ${lastOutput.join(' | ').slice(0, 600)}` : '';
       const reason = `${this.backend} device host exited unexpectedly (${signal ?? `code ${code}`})${printed}`;
-      this.restart(reason, new GpuError('HOST_EXITED', `${reason}; it is restarting`));
+      this.restart(
+        reason,
+        new GpuError('HOST_EXITED', `${reason}; it is restarting`),
+        code === KERNEL_FAULT_EXIT_CODE ? { kernelFault: true } : {},
+      );
     });
     child.on('error', (error) => this.options.log?.error(`${this.backend} device host: ${error.message}`));
     return child;
@@ -665,7 +670,11 @@ export class DeviceHost implements KernelHost {
    * With no one to blame, every pending request fails with `error` (the host died under all of
    * them); otherwise only `blame.request` (if any) does and the others are told the host restarted.
    */
-  private restart(reason: string, error: GpuError, blame: { request?: number; culprit?: string } = {}): void {
+  private restart(
+    reason: string,
+    error: GpuError,
+    blame: { request?: number; culprit?: string; kernelFault?: true } = {},
+  ): void {
     const old = this.child;
     this.child = undefined;
     old?.kill('SIGKILL');
@@ -688,6 +697,7 @@ export class DeviceHost implements KernelHost {
       generation: this.generation,
       reason,
       ...(blame.culprit !== undefined ? { culprit: blame.culprit } : {}),
+      ...(blame.kernelFault ? { kernelFault: true as const } : {}),
     };
     for (const listener of this.restartListeners) listener(event);
   }

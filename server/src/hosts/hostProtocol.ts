@@ -196,6 +196,13 @@ export interface HostLoopInfo {
   step: number;
 }
 
+/**
+ * A device host's exit codes after a failure it cannot go on from: a kernel faulted its CUDA context
+ * (the kernel's fault, not the device's), or the device was lost.
+ */
+export const KERNEL_FAULT_EXIT_CODE = 3;
+export const DEVICE_LOST_EXIT_CODE = 4;
+
 /** Argument of a device host started with `ringkernel.enableP2P` off: copies between devices go through the host. */
 export const NO_PEER_ACCESS_ARGUMENT = '--no-peer-access';
 

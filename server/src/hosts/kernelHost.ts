@@ -33,7 +33,13 @@ export type LoopListener = (event: LoopEvent) => void;
  * `culprit`: the label of the kernel whose step hung, when a loop's or a steps request's
  * watchdog caused the restart.
  */
-export type RestartListener = (event: { generation: number; reason: string; culprit?: string }) => void;
+export type RestartListener = (event: {
+  generation: number;
+  reason: string;
+  culprit?: string;
+  /** The host exited because a kernel faulted its context (KERNEL_FAULT_EXIT_CODE): a kernel's fault, not the device's. */
+  kernelFault?: true;
+}) => void;
 
 export interface KernelHost {
   readonly backend: BackendName;

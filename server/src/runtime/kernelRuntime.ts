@@ -879,8 +879,9 @@ export class KernelRuntime {
    * A device host restarted: one that died (no hung kernel to blame) counts against its device
    * ('cuda': the host of every CUDA GPU, whose loss is that of every CUDA device with kernels).
    */
-  private hostRestarted(key: string, event: { reason: string; culprit?: string }): void {
-    if (this.disposed || event.culprit !== undefined || this.lostDevices.has(key)) return;
+  private hostRestarted(key: string, event: { reason: string; culprit?: string; kernelFault?: true }): void {
+    // A kernel that faulted its CUDA context took its host down, not the device: its own recovery policy handles it.
+    if (this.disposed || event.culprit !== undefined || event.kernelFault || this.lostDevices.has(key)) return;
     if (!this.deviceRestarts.restarted(key)) return;
     if (key !== 'cuda') return this.deviceLost(key, event.reason);
     const count = this.deviceRestarts.count(key);

@@ -16,6 +16,8 @@ import { exportState, importState, prepareImport } from './stateTransfer';
 import { copyState, exportDeviceState, hashState, importDeviceState } from './deviceStateCopy';
 import {
   CUDA_INSTANCES_ARGUMENT,
+  DEVICE_LOST_EXIT_CODE,
+  KERNEL_FAULT_EXIT_CODE,
   NO_PEER_ACCESS_ARGUMENT,
   type HostDeliver,
   type HostMessage,
@@ -48,7 +50,7 @@ function progressReporter(id: number): () => void {
  */
 function exitIfUnusable(failure: GpuError): void {
   if (failure.code === 'KERNEL_FAULT' || failure.code === 'DEVICE_LOST') {
-    process.exitCode = 3;
+    process.exitCode = failure.code === 'KERNEL_FAULT' ? KERNEL_FAULT_EXIT_CODE : DEVICE_LOST_EXIT_CODE;
     process.disconnect();
   }
 }

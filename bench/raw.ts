@@ -339,6 +339,40 @@ async function openRawDawn(): Promise<RawBackend> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// CUDA peer copies (two GPUs): the migration suite's raw side for CUDA devices on two GPUs
+
+/**
+ * `bytes` from CUDA device `from` to CUDA device `to` with cuMemcpyPeerAsync on a stream of `to`,
+ * in one process with peer access as the driver gives it (rejects when CUDA cannot run here).
+ */
+export function rawPeerCopy(from: number, to: number, bytes: number): RawTransfer {
+  const loaded = loadCudaAddon();
+  if (!loaded.ok) throw new Error(loaded.reason);
+  const cuda = loaded.addon;
+  if (cuda.canAccessPeer(to, from)) {
+    try {
+      cuda.enablePeerAccess(to, from);
+    } catch {
+      // Already enabled by this process: the copy is a peer copy either way.
+    }
+  }
+  const stream = cuda.streamCreate(to, { nonBlocking: true });
+  const source = cuda.memAlloc(from, bytes);
+  const destination = cuda.memAlloc(to, bytes);
+  return {
+    once() {
+      cuda.memcpyPeerAsync(stream, destination, source, bytes);
+      return cuda.streamSynchronizeAsync(stream);
+    },
+    destroy() {
+      cuda.memFree(source);
+      cuda.memFree(destination);
+      cuda.streamDestroy(stream);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // CUDA (the driver API through the project's addon: the same calls a C program would make)
 
 function openRawCuda(): RawBackend {

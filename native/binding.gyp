@@ -17,6 +17,7 @@
         "src/errors.cc",
         "src/handles.cc",
         "src/holds.cc",
+        "src/ipc.cc",
         "src/launch.cc",
         "src/memory.cc",
         "src/messages.cc",

@@ -13,6 +13,10 @@
 //   minus the two legs' time: quiescing, restoring, verifying (what is left after the last byte of
 //   the read back and the per-block SHA-256s, which run beside the transfer; on by default) and
 //   resuming. No raw (the target is 5 ms); `detail` gives the pause and the verify time.
+// - CUDA <-> CUDA device to device: where CUDA runs, cuda:0 and its second device instance
+//   (ringkernel.cuda.instancesPerDevice 2: two device hosts, two CUDA contexts on one GPU), whose
+//   state moves through CUDA IPC; raw: cuMemcpyDtoD of the same bytes in one process. Between two
+//   GPUs with peer access the state moves by a peer copy; raw: cuMemcpyPeer of the same bytes.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +24,8 @@ import type { BackendName } from '../../server/src/backends/backendReport';
 import { MultiGpuCoordinator } from '../../server/src/coordinator/multiGpuCoordinator';
 import { errorMessage, type Logger } from '../../server/src/logger';
 import { parseManifest } from '../../server/src/manifest/manifest';
-import { migrationRoute } from '../../server/src/migration/migrationRoute';
+import { copiesDeviceToDevice, migrationRoute } from '../../server/src/migration/migrationRoute';
+import { withCudaInstances } from '../../server/src/probe/cudaInstances';
 import type { MigrationReport } from '../../server/src/migration/migrationTypes';
 import { bundlePath } from '../../server/src/paths';
 import { withWebGpuInstances } from '../../server/src/probe/deviceInstances';
@@ -30,7 +35,7 @@ import { KernelRuntime } from '../../server/src/runtime/kernelRuntime';
 import { buildTopology } from '../../server/src/topology/buildTopology';
 import { kernelCode } from '../kernels';
 import { percentile, tidy, type BenchContext } from '../method';
-import { MIB, openRaw, type RawBackend } from '../raw';
+import { MIB, openRaw, rawPeerCopy, type RawBackend, type RawTransfer } from '../raw';
 
 const quiet: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 
@@ -44,7 +49,11 @@ interface Pair {
   to: string;
   fromBackend: BackendName;
   toBackend: BackendName;
+  /** CUDA device instances per GPU of the runtime (and the probe it places by); default 1. */
+  cudaInstances?: number;
 }
+
+type Probe = Awaited<ReturnType<typeof probeMachine>>;
 
 function sizeName(bytes: number): string {
   return bytes >= 1024 * MIB ? `${bytes / (1024 * MIB)} GiB` : `${bytes / MIB} MiB`;
@@ -69,7 +78,7 @@ function pairsOf(devices: string[]): Pair[] {
 async function startKernel(
   pair: Pair,
   stateBytes: number,
-  probe: Awaited<ReturnType<typeof probeMachine>>,
+  probe: Probe,
 ): Promise<{ runtime: KernelRuntime; dispose(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'ringkernel-bench-migrate-'));
   writeFileSync(join(dir, 'move.wgsl'), kernelCode('webgpu'));
@@ -105,6 +114,7 @@ async function startKernel(
     checkpointIntervalMs: 0,
     validate: () => Promise.resolve([]),
     migrationRoute: (from, to) => migrationRoute(topology, from, to),
+    ...(pair.cudaInstances !== undefined ? { cudaInstancesPerDevice: pair.cudaInstances } : {}),
   });
   try {
     await runtime.setManifest(parseManifest(text, join(dir, 'ringkernel.json')));
@@ -133,6 +143,11 @@ export async function migrationSuite(bench: BenchContext): Promise<void> {
     .filter((r) => r.available)
     .flatMap((r) => r.devices.map((d) => `${r.backend}:${d.index}`));
   const pairs = pairsOf(devices);
+  // Two CUDA device instances of GPU 0: cuda:0 and the first instance after the GPUs' own indices.
+  const gpus = probe.reports.find((r) => r.backend === 'cuda' && r.available)?.devices.length ?? 0;
+  const instanced = gpus > 0 ? withCudaInstances(probe, 2) : undefined;
+  if (instanced)
+    pairs.push({ from: 'cuda:0', to: `cuda:${gpus}`, fromBackend: 'cuda', toBackend: 'cuda', cudaInstances: 2 });
   if (pairs.length === 0) {
     bench.skip(suite, '*', `no two devices to move a kernel between (devices here: ${devices.join(', ') || 'none'})`);
     return;
@@ -165,12 +180,28 @@ export async function migrationSuite(bench: BenchContext): Promise<void> {
         );
         continue;
       }
+      const pairProbe = pair.cudaInstances !== undefined && instanced ? instanced : probe;
+      const route = migrationRoute(buildTopology(pairProbe.topology), pair.from, pair.to);
       let kernel: Awaited<ReturnType<typeof startKernel>>;
       try {
-        kernel = await startKernel(pair, bytes, probe);
+        kernel = await startKernel(pair, bytes, pairProbe);
       } catch (error) {
         bench.skip(suite, transferName, errorMessage(error));
         continue;
+      }
+      // Device to device (CUDA): raw is one copy of the same bytes, DtoD on one GPU, peer across two.
+      let direct: RawTransfer | undefined;
+      if (copiesDeviceToDevice(route, pair.from, pair.to)) {
+        try {
+          direct =
+            route === 'samePhysicalGpu'
+              ? rawFrom.copy(bytes)
+              : rawPeerCopy(Number(pair.from.slice(5)), Number(pair.to.slice(5)), bytes);
+        } catch (error) {
+          bench.skip(suite, transferName, `the raw device-to-device copy could not be set up: ${errorMessage(error)}`);
+          await kernel.dispose();
+          continue;
+        }
       }
       const read = rawFrom.read(bytes);
       const write = rawTo.write(bytes);
@@ -199,6 +230,12 @@ export async function migrationSuite(bench: BenchContext): Promise<void> {
           },
           raw: async () => {
             const slower: number[] = [];
+            for (let i = 0; i < moves && direct; i++) {
+              const started = performance.now();
+              await direct.once();
+              slower.push(performance.now() - started);
+            }
+            if (direct) return { [transferName]: slower };
             for (let i = 0; i < moves; i++) {
               let started = performance.now();
               await read.once();
@@ -216,6 +253,8 @@ export async function migrationSuite(bench: BenchContext): Promise<void> {
               to: pair.to,
               bytes,
               routes: [...new Set(reports.map((r) => r.route))],
+              deviceToDevice: reports.every((r) => r.deviceToDevice === true),
+              raw: direct ? (route === 'samePhysicalGpu' ? 'cuMemcpyDtoD' : 'cuMemcpyPeer') : 'device to host + host to device',
               oursP50Ms: {
                 checkpoint: of((r) => r.checkpointMs),
                 transfer: of((r) => r.transferMs),
@@ -249,6 +288,7 @@ export async function migrationSuite(bench: BenchContext): Promise<void> {
           }),
         });
       } finally {
+        direct?.destroy();
         read.destroy();
         write.destroy();
         await kernel.dispose();

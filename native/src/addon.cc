@@ -16,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterPinnedMemory(env, exports);
   RegisterSharedMemory(env, exports);
   RegisterCopies(env, exports);
+  RegisterIpc(env, exports);
   RegisterStreams(env, exports);
   RegisterLaunch(env, exports);
   RegisterNvml(env, exports);

@@ -19,6 +19,14 @@ struct CUuuid {
   unsigned char bytes[16];
 };
 
+// An exported device allocation (cuIpcGetMemHandle): 64 opaque bytes another process can open.
+constexpr size_t kIpcHandleBytes = 64;
+struct CUipcMemHandle {
+  char reserved[kIpcHandleBytes];
+};
+// cuIpcOpenMemHandle flag: enable peer access to the exporting device on first use, if it is another device.
+constexpr unsigned int CU_IPC_MEM_LAZY_ENABLE_PEER_ACCESS = 0x1;
+
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr CUresult CUDA_ERROR_INVALID_VALUE = 1;
 constexpr CUresult CUDA_ERROR_NOT_INITIALIZED = 3;
@@ -173,6 +181,10 @@ using PFN_cuMemcpyDtoHAsync = CUresult (*)(void* dst, CUdeviceptr src, size_t by
 using PFN_cuMemcpyDtoDAsync = CUresult (*)(CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream stream);
 using PFN_cuMemcpyPeerAsync = CUresult (*)(CUdeviceptr dst, CUcontext dstContext, CUdeviceptr src,
                                           CUcontext srcContext, size_t bytes, CUstream stream);
+using PFN_cuIpcGetMemHandle = CUresult (*)(CUipcMemHandle* handle, CUdeviceptr dptr);
+using PFN_cuIpcOpenMemHandle = CUresult (*)(CUdeviceptr* dptr, CUipcMemHandle handle, unsigned int flags);
+using PFN_cuIpcCloseMemHandle = CUresult (*)(CUdeviceptr dptr);
+using PFN_cuMemGetAddressRange = CUresult (*)(CUdeviceptr* base, size_t* bytes, CUdeviceptr dptr);
 using PFN_cuStreamCreate = CUresult (*)(CUstream* stream, unsigned int flags);
 using PFN_cuStreamDestroy = CUresult (*)(CUstream stream);
 using PFN_cuStreamSynchronize = CUresult (*)(CUstream stream);

@@ -55,6 +55,10 @@
   X(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2", kCudaApiVersion, true)       \
   X(cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2", kCudaApiVersion, true)       \
   X(cuMemcpyPeerAsync, "cuMemcpyPeerAsync", kCudaApiVersion, true)          \
+  X(cuIpcGetMemHandle, "cuIpcGetMemHandle", kCudaApiVersion, false)        \
+  X(cuIpcOpenMemHandle, "cuIpcOpenMemHandle_v2", kCudaApiVersion, false)    \
+  X(cuIpcCloseMemHandle, "cuIpcCloseMemHandle", kCudaApiVersion, false)    \
+  X(cuMemGetAddressRange, "cuMemGetAddressRange_v2", kCudaApiVersion, false) \
   X(cuStreamCreate, "cuStreamCreate", kCudaApiVersion, true)                \
   X(cuStreamDestroy, "cuStreamDestroy_v2", kCudaApiVersion, true)           \
   X(cuStreamSynchronize, "cuStreamSynchronize", kCudaApiVersion, true)      \

@@ -22,6 +22,7 @@ void RegisterMemory(Napi::Env env, Napi::Object exports);
 void RegisterPinnedMemory(Napi::Env env, Napi::Object exports);
 void RegisterSharedMemory(Napi::Env env, Napi::Object exports);
 void RegisterCopies(Napi::Env env, Napi::Object exports);
+void RegisterIpc(Napi::Env env, Napi::Object exports);
 void RegisterStreams(Napi::Env env, Napi::Object exports);
 void RegisterLaunch(Napi::Env env, Napi::Object exports);
 void RegisterNvml(Napi::Env env, Napi::Object exports);

@@ -68,6 +68,16 @@ std::shared_ptr<Resource> Resource::Allocation(int device, CUcontext context, CU
   return resource;
 }
 
+std::shared_ptr<Resource> Resource::IpcMapping(int device, CUcontext context, CUcontext mappedIn, CUdeviceptr address,
+                                               size_t bytes) {
+  auto resource = std::make_shared<Resource>(ResourceKind::Allocation, device, context, nullptr);
+  resource->address = address;
+  resource->bytes = bytes;
+  resource->ipc = true;
+  resource->mappedIn = mappedIn;
+  return resource;
+}
+
 CUresult Resource::Destroy() {
   alive = false;
   return ReleaseIfIdle();
@@ -77,16 +87,18 @@ CUresult Resource::ReleaseIfIdle() {
   if (released || alive || inUse > 0) return CUDA_SUCCESS;
   released = true;
   liveCount[static_cast<int>(kind)]--;
-  if (kind == ResourceKind::Allocation) liveBytes -= static_cast<long long>(bytes);
+  if (kind == ResourceKind::Allocation && !ipc) liveBytes -= static_cast<long long>(bytes);
   if (kind == ResourceKind::Function) return CUDA_SUCCESS;  // functions belong to their module
   const DriverApi& cu = Cu();
-  CUresult result = cu.cuCtxSetCurrent(context);
+  CUresult result = cu.cuCtxSetCurrent(ipc ? mappedIn : context);
   if (result != CUDA_SUCCESS) return result;
   switch (kind) {
     case ResourceKind::Module: return cu.cuModuleUnload(Module());
     case ResourceKind::Stream: return cu.cuStreamDestroy(Stream());
     case ResourceKind::Event: return cu.cuEventDestroy(Event());
-    case ResourceKind::Allocation: return cu.cuMemFree(address);
+    case ResourceKind::Allocation:
+      if (!ipc) return cu.cuMemFree(address);
+      return cu.cuIpcCloseMemHandle != nullptr ? cu.cuIpcCloseMemHandle(address) : CUDA_SUCCESS;
     case ResourceKind::Function: break;
   }
   return CUDA_SUCCESS;
@@ -116,6 +128,8 @@ Napi::Object WrapResource(Napi::Env env, std::shared_ptr<Resource> resource) {
   if (resource->kind == ResourceKind::Allocation) {
     object.DefineProperty(Napi::PropertyDescriptor::Value(
         "bytes", Napi::Number::New(env, static_cast<double>(resource->bytes)), napi_enumerable));
+    if (resource->ipc)
+      object.DefineProperty(Napi::PropertyDescriptor::Value("ipc", Napi::Boolean::New(env, true), napi_enumerable));
   }
   auto* holder = new Holder{std::move(resource)};
   napi_status status = napi_wrap(env, object, holder, Finalize, nullptr, nullptr);

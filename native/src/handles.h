@@ -32,6 +32,8 @@ struct Resource {
   bool alive = true;         // usable from JavaScript
   bool released = false;     // the driver object is gone
   int inUse = 0;             // asynchronous work in flight that uses it; release waits for the last
+  bool ipc = false;          // an allocation of another process, mapped here (ipcOpenMemHandle)
+  CUcontext mappedIn = nullptr;  // an IPC mapping's context: it is closed there
   std::string name;          // a function's entry point name
   std::shared_ptr<Resource> module;  // a function's module
   bool paramsKnown = false;          // whether the driver could describe the parameters
@@ -39,6 +41,10 @@ struct Resource {
 
   Resource(ResourceKind kind, int device, CUcontext context, void* raw);
   static std::shared_ptr<Resource> Allocation(int device, CUcontext context, CUdeviceptr address, size_t bytes);
+  // Another process's allocation on `device`, mapped into `mappedIn`; closed (not freed) on release,
+  // and not counted in the allocated bytes (the memory is the exporter's).
+  static std::shared_ptr<Resource> IpcMapping(int device, CUcontext context, CUcontext mappedIn, CUdeviceptr address,
+                                              size_t bytes);
   Resource(const Resource&) = delete;
   Resource& operator=(const Resource&) = delete;
   ~Resource();

@@ -31,6 +31,8 @@ Napi::Value MemFreeJs(const Napi::CallbackInfo& info) {
   Args args(info, "memFree");
   std::shared_ptr<Resource> allocation = args.Handle(0, ResourceKind::Allocation, "allocation");
   Napi::Env env = args.Env();
+  if (allocation->ipc)
+    throw args.Error("the allocation is another process's memory mapped here (ipcOpenMemHandle); close it with ipcCloseMemHandle");
   WorkHolds::Of(env).Poll();
   Check(env, allocation->Destroy(), "cuMemFree_v2", [&] {
     return "freeing " + ByteCount(allocation->bytes) + " at " + Hex(allocation->address) + " on " + DeviceName(allocation->device);

@@ -175,5 +175,13 @@ export interface GpuBackend {
   compileLogs?(device: number, code: string): Promise<{ errorLog: string; infoLog: string }>;
   /** Peer access between the backend's devices on or off (`ringkernel.enableP2P`); absent where copies never go peer to peer. */
   setPeerAccess?(enabled: boolean): void;
+  /** CUDA IPC (CUDA only): the handle another device host opens to reach a whole buffer, and the GPU it is on. */
+  exportIpcHandle?(buffer: BufferHandle): { handle: Uint8Array; ordinal: number };
+  /** CUDA IPC: copies `bytes` of another host's exported buffer into `destination`, device to device (peer: from another GPU). */
+  copyFromIpc?(
+    destination: BufferHandle,
+    bytes: number,
+    source: { handle: Uint8Array; ordinal: number },
+  ): Promise<Timing & { peer: boolean }>;
   dispose(): void;
 }

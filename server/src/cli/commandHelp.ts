@@ -46,18 +46,22 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
   },
   run: {
     usage:
-      'ringkernel run MANIFEST [--steps N] [--json] [--webgpu-instances N] [--migrate ID=DEVICE@STEP]... [--snapshot VIEW@STEP=FILE]... [--checkpoint-dir DIR]',
+      'ringkernel run MANIFEST [--steps N] [--json] [--webgpu-instances N] [--cuda-instances N] [--migrate ID=DEVICE@STEP]... [--snapshot VIEW@STEP=FILE]... [--checkpoint-dir DIR]',
     summary:
       'run the kernels of a ringkernel.json headless for N steps, together in lockstep (messages between kernels delivered between steps); prints per kernel its id, device, step and the SHA-256 of its state',
     options: [
       ['--steps N', 'steps per kernel (default 100)'],
       [
         '--json',
-        "print the results as JSON (with each migration: from, to, bytes, route, ms, GB/s, pause, verified; and the K2K router's totals: sent, delivered, pending, refused, failed, lost)",
+        "print the results as JSON (with each migration: from, to, bytes, route, routeLabel, deviceToDevice, ms, GB/s, pause, verified; and the K2K router's totals: sent, delivered, pending, refused, failed, lost)",
       ],
       [
         '--webgpu-instances N',
         'open N device instances of the WebGPU adapter: webgpu:0 to webgpu:N-1, each a device of its own (default 1)',
+      ],
+      [
+        '--cuda-instances N',
+        'open each CUDA GPU as N devices, each in its own device host with its own CUDA context (default 1); on one GPU cuda:0 to cuda:N-1, between which a migration copies device to device',
       ],
       [
         '--migrate ID=DEVICE@STEP',

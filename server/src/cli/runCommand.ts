@@ -1,4 +1,4 @@
-// `ringkernel run MANIFEST [--steps N] [--json] [--webgpu-instances N] [--migrate ID=DEVICE@STEP] [--snapshot VIEW@STEP=FILE]`:
+// `ringkernel run MANIFEST [--steps N] [--json] [--webgpu-instances N] [--cuda-instances N] [--migrate ID=DEVICE@STEP] [--snapshot VIEW@STEP=FILE]`:
 // runs the manifest's kernels headless for exactly N steps each, placed by the coordinator as the
 // editor places them, and prints per kernel its id, device, step and the SHA-256 of its state, so
 // two runs (or two machines) can be compared. The kernels run together in lockstep
@@ -15,6 +15,7 @@ import { resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { probeMachine } from '../probe/machineProbe';
 import { instancesSetting, withWebGpuInstances } from '../probe/deviceInstances';
+import { cudaInstancesSetting, withCudaInstances, MAX_CUDA_INSTANCES_PER_DEVICE } from '../probe/cudaInstances';
 import type { BackendName, BackendReport } from '../backends/backendReport';
 import type { KernelSource } from '../backends/backend';
 import { MultiGpuCoordinator } from '../coordinator/multiGpuCoordinator';
@@ -28,7 +29,7 @@ import { loadManifest, problemRange, runsOn, type KernelSpec } from '../manifest
 import { backendSource, noSourceReason } from '../manifest/backendSources';
 import { buildTopology } from '../topology/buildTopology';
 import { KernelMigrator } from '../migration/kernelMigrator';
-import { migrationRoute } from '../migration/migrationRoute';
+import { migrationRoute, routeLabel } from '../migration/migrationRoute';
 import type { MigrationReport, MigrationSubject, PreparedTarget } from '../migration/migrationTypes';
 import { parseMigration, type PlannedMigration } from './migrationPlan';
 import { coordinatorPlacer } from '../runtime/coordinatorPlacer';
@@ -68,6 +69,10 @@ interface MigrationJson {
   step: number;
   bytes: number;
   route: string;
+  /** The route in words: "same physical GPU, device to device", "staged through the host", ... */
+  routeLabel: string;
+  /** The state was copied device to device (CUDA IPC between device hosts, or within one), not through host memory. */
+  deviceToDevice: boolean;
   ms: number;
   gbPerSecond: number;
   pausedMs: number;
@@ -85,6 +90,8 @@ interface RunArgs {
   steps: number;
   json: boolean;
   instances: number;
+  /** --cuda-instances: CUDA device instances per GPU, each a device host of its own. */
+  cudaInstances: number;
   migrations: PlannedMigration[];
   snapshots: SnapshotRequest[];
   checkpointDir: string | undefined;
@@ -95,6 +102,7 @@ function parseArgs(args: readonly string[]): RunArgs | string {
   let steps = 100;
   let json = false;
   let instances = 1;
+  let cudaInstances = 1;
   const migrations: PlannedMigration[] = [];
   const snapshots: SnapshotRequest[] = [];
   let checkpointDir: string | undefined;
@@ -118,6 +126,12 @@ function parseArgs(args: readonly string[]): RunArgs | string {
       if (setting.issue !== undefined || value === undefined)
         return `--webgpu-instances needs a whole number from 1 to 8 (got ${value ?? 'nothing'})`;
       instances = setting.instances;
+    } else if (arg === '--cuda-instances' || arg.startsWith('--cuda-instances=')) {
+      const value = valueOf('--cuda-instances');
+      const setting = cudaInstancesSetting(value === undefined || value === '' ? value : Number(value));
+      if (setting.issue !== undefined || value === undefined)
+        return `--cuda-instances needs a whole number from 1 to ${MAX_CUDA_INSTANCES_PER_DEVICE} (got ${value ?? 'nothing'})`;
+      cudaInstances = setting.instances;
     } else if (arg === '--checkpoint-dir' || arg.startsWith('--checkpoint-dir=')) {
       const value = valueOf('--checkpoint-dir');
       if (value === undefined || value === '') return '--checkpoint-dir needs a folder';
@@ -142,6 +156,7 @@ function parseArgs(args: readonly string[]): RunArgs | string {
     steps,
     json,
     instances,
+    cudaInstances,
     migrations: [...migrations].sort((a, b) => a.step - b.step),
     snapshots,
     checkpointDir,
@@ -155,16 +170,24 @@ const quiet = {
   debug: () => undefined,
 };
 
-/** The command line's device hosts: one per WebGPU device instance, one for CUDA. */
+/** The command line's device hosts: one per WebGPU device instance, one for CUDA (one per CUDA instance with --cuda-instances). */
 class CliHosts {
   private readonly hosts = new Map<string, DeviceHost>();
 
+  constructor(private readonly cudaInstances = 1) {}
+
   for(key: string): DeviceHost {
     const [backend, index] = splitKey(key);
-    const slot = backend === 'cuda' ? 'cuda' : key;
+    const instanced = backend === 'cuda' && this.cudaInstances > 1;
+    const slot = backend === 'cuda' && !instanced ? 'cuda' : key;
     let host = this.hosts.get(slot);
     if (!host) {
-      host = new DeviceHost({ backend, log: quiet, ...(backend === 'webgpu' ? { instance: index } : {}) });
+      host = new DeviceHost({
+        backend,
+        log: quiet,
+        ...(backend === 'webgpu' || instanced ? { instance: index } : {}),
+        ...(instanced ? { cudaInstancesPerDevice: this.cudaInstances } : {}),
+      });
       this.hosts.set(slot, host);
     }
     return host;
@@ -222,7 +245,10 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     );
     return 2;
   }
-  const probe = withWebGpuInstances(await probeMachine({ onOutput: printDriverLine }), parsed.instances);
+  const probe = withCudaInstances(
+    withWebGpuInstances(await probeMachine({ onOutput: printDriverLine }), parsed.instances),
+    parsed.cudaInstances,
+  );
   const { reports } = probe;
   // Lockstep runs every kernel at once; the editor's per-device cap is a setting the command line does not have.
   const coordinator = new MultiGpuCoordinator({
@@ -239,7 +265,7 @@ export async function runCommand(args: readonly string[]): Promise<number> {
           .devices()
           .map((d) => d.key)
           .join(', ') || 'none'
-      }; --webgpu-instances N opens more WebGPU devices)\n`,
+      }; --webgpu-instances N opens more WebGPU devices, --cuda-instances N more CUDA devices)\n`,
     );
     return 2;
   }
@@ -264,7 +290,7 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     }
     for (const note of resume.notes) process.stderr.write(`ringkernel run: ${note}\n`);
   }
-  const hosts = new CliHosts();
+  const hosts = new CliHosts(parsed.cudaInstances);
   // Lockstep after a resume: the router's steps carry on from the checkpoints' step.
   const router = new K2KRouter({ mode: 'lockstep', ...(resume?.step !== undefined ? { firstStep: resume.step } : {}) });
   const runs: KernelRun[] = [];
@@ -406,6 +432,8 @@ function migrationJson(result: MigrationReport, step: number): MigrationJson {
     step: result.step ?? step,
     bytes: result.bytes,
     route: result.route,
+    routeLabel: routeLabel(result.route, result.from, result.to),
+    deviceToDevice: result.deviceToDevice === true,
     ms: round(result.totalMs),
     gbPerSecond: round(result.gbPerSecond),
     pausedMs: round(result.pausedMs),

@@ -18,8 +18,12 @@ import { bundlePath } from '../paths';
 import { BULK_THRESHOLD_BYTES, isRegionRef, type Payload, type RegionRef } from './bulkTransfer';
 import { TransferRegions, transferRegions, type RegionLease } from './transferRegions';
 import {
+  CUDA_INSTANCES_ARGUMENT,
+  KERNEL_FAULT_EXIT_CODE,
   NO_PEER_ACCESS_ARGUMENT,
   type BufferRange,
+  type DeviceStateExport,
+  type DeviceStateImport,
   type HostDeliver,
   type HostLoopInfo,
   type HostLoopMessages,
@@ -47,6 +51,11 @@ export interface DeviceHostOptions {
   peerAccess?: () => boolean;
   /** WebGPU: the device instance of the adapter this host opens (webgpu:N is instance N); default 0. */
   instance?: number;
+  /**
+   * CUDA: with ringkernel.cuda.instancesPerDevice above 1, that count; the host then serves the one
+   * CUDA device `instance` (cuda:N), a process and CUDA context of its own. Unset: every GPU.
+   */
+  cudaInstancesPerDevice?: number;
 }
 
 interface Pending {
@@ -354,6 +363,36 @@ export class DeviceHost implements KernelHost {
   exportState(buffer: BufferHandle, bytes: number, region: RegionRef, transfer?: number): Promise<StateTransferResult> {
     return this.call('exportState', { buffer, bytes, region, ...(transfer !== undefined ? { transfer } : {}) });
   }
+  /** A buffer's CUDA IPC handle for another CUDA host (a device-to-device migration's source). */
+  exportDeviceState(buffer: BufferHandle, bytes: number): Promise<DeviceStateExport> {
+    return this.call('exportDeviceState', { buffer, bytes });
+  }
+
+  /** Another CUDA host's exported buffer into `buffer`, device to device; with `verify`, hashed after. */
+  importDeviceState(
+    buffer: BufferHandle,
+    bytes: number,
+    from: DeviceStateExport,
+    verify: boolean,
+  ): Promise<DeviceStateImport> {
+    return this.call('importDeviceState', { buffer, bytes, from, verify });
+  }
+
+  /** `source` into `destination`, both this host's, device to device; with `verify`, the destination hashed. */
+  copyState(
+    source: BufferHandle,
+    destination: BufferHandle,
+    bytes: number,
+    verify: boolean,
+  ): Promise<StateTransferResult> {
+    return this.call('copyState', { source, destination, bytes, verify });
+  }
+
+  /** The SHA-256 of a buffer's first `bytes`, computed in the host. */
+  hashState(buffer: BufferHandle, bytes: number): Promise<{ sha256: string; ms: number }> {
+    return this.call('hashState', { buffer, bytes });
+  }
+
   /** Readies `buffer` and `region` for an import, before the kernel pauses (hostProtocol's prepareImport). */
   prepareImport(buffer: BufferHandle, bytes: number, region: RegionRef): Promise<null> {
     return this.call('prepareImport', { buffer, bytes, region });
@@ -509,7 +548,14 @@ export class DeviceHost implements KernelHost {
     const peerAccess = this.options.peerAccess?.() ?? true;
     const child = fork(
       script,
-      [this.backend, String(this.instance), ...(peerAccess ? [] : [NO_PEER_ACCESS_ARGUMENT])],
+      [
+        this.backend,
+        String(this.instance),
+        ...(peerAccess ? [] : [NO_PEER_ACCESS_ARGUMENT]),
+        ...(this.backend === 'cuda' && this.options.cudaInstancesPerDevice !== undefined
+          ? [`${CUDA_INSTANCES_ARGUMENT}=${this.options.cudaInstancesPerDevice}`]
+          : []),
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         serialization: 'advanced',
@@ -554,7 +600,11 @@ export class DeviceHost implements KernelHost {
       if (child !== this.child) return;
       const printed = lastOutput.length > 0 ? `; its last output: ${lastOutput.join(' | ').slice(0, 600)}` : '';
       const reason = `${this.backend} device host exited unexpectedly (${signal ?? `code ${code}`})${printed}`;
-      this.restart(reason, new GpuError('HOST_EXITED', `${reason}; it is restarting`));
+      this.restart(
+        reason,
+        new GpuError('HOST_EXITED', `${reason}; it is restarting`),
+        code === KERNEL_FAULT_EXIT_CODE ? { kernelFault: true } : {},
+      );
     });
     child.on('error', (error) => this.options.log?.error(`${this.backend} device host: ${error.message}`));
     return child;
@@ -663,7 +713,11 @@ export class DeviceHost implements KernelHost {
    * With no one to blame, every pending request fails with `error` (the host died under all of
    * them); otherwise only `blame.request` (if any) does and the others are told the host restarted.
    */
-  private restart(reason: string, error: GpuError, blame: { request?: number; culprit?: string } = {}): void {
+  private restart(
+    reason: string,
+    error: GpuError,
+    blame: { request?: number; culprit?: string; kernelFault?: true } = {},
+  ): void {
     const old = this.child;
     this.child = undefined;
     old?.kill('SIGKILL');
@@ -686,6 +740,7 @@ export class DeviceHost implements KernelHost {
       generation: this.generation,
       reason,
       ...(blame.culprit !== undefined ? { culprit: blame.culprit } : {}),
+      ...(blame.kernelFault ? { kernelFault: true as const } : {}),
     };
     for (const listener of this.restartListeners) listener(event);
   }

@@ -6,7 +6,13 @@ import type { RegionRef } from './bulkTransfer';
 import type { BufferHandle, CompiledKernelHandle, KernelSource, StepLaunch, Timing } from '../backends/backend';
 import { GpuError } from '../backends/gpuError';
 import type { KernelHost, LoopEvent } from './kernelHost';
-import type { BufferRange, InboxDelivery, StateTransferResult } from './hostProtocol';
+import type {
+  BufferRange,
+  DeviceStateExport,
+  DeviceStateImport,
+  InboxDelivery,
+  StateTransferResult,
+} from './hostProtocol';
 import {
   CONTROL_BYTES,
   decodeOutbox,
@@ -317,6 +323,45 @@ export class DeviceKernel {
     this.assertAlive();
     this.assertNotLooping('import a state');
     return this.host.importState(this.buffers.state, this.placement.stateBytes, region, verify, transfer);
+  }
+
+  /**
+   * Device-to-device migration (CUDA hosts): this kernel's quiesced state as a CUDA IPC handle for
+   * another host; the state must stay as it is until that host has copied it.
+   */
+  exportDeviceState(): Promise<DeviceStateExport> {
+    this.assertAlive();
+    this.assertNotLooping('export its state');
+    const exportState = this.host.exportDeviceState?.bind(this.host);
+    if (!exportState) throw new Error(`the ${this.host.backend} device host cannot export a state device to device`);
+    return exportState(this.buffers.state, this.placement.stateBytes);
+  }
+
+  /** Device-to-device migration: the state from another host's export (`from`); with `verify`, its SHA-256 after. */
+  importDeviceState(from: DeviceStateExport, verify: boolean): Promise<DeviceStateImport> {
+    this.assertAlive();
+    this.assertNotLooping('import a state');
+    const importState = this.host.importDeviceState?.bind(this.host);
+    if (!importState) throw new Error(`the ${this.host.backend} device host cannot import a state device to device`);
+    return importState(this.buffers.state, this.placement.stateBytes, from, verify);
+  }
+
+  /** Device-to-device migration within one host: `source`'s state into this kernel's; with `verify`, hashed after. */
+  copyStateFrom(source: DeviceKernel, verify: boolean): Promise<StateTransferResult> {
+    this.assertAlive();
+    this.assertNotLooping('import a state');
+    const copyState = this.host.copyState?.bind(this.host);
+    if (source.host !== this.host || !copyState)
+      throw new Error(`kernel "${this.currentSource.label}": a state is copied within one device host only`);
+    return copyState(source.buffers.state, this.buffers.state, this.placement.stateBytes, verify);
+  }
+
+  /** The SHA-256 of the state, computed in the host (the bytes stay there). */
+  stateSha256(): Promise<{ sha256: string; ms: number }> {
+    this.assertAlive();
+    const hash = this.host.hashState?.bind(this.host);
+    if (!hash) throw new Error(`the ${this.host.backend} device host cannot hash a state`);
+    return hash(this.buffers.state, this.placement.stateBytes);
   }
 
   /** The device host this kernel lives in. */

@@ -76,6 +76,20 @@ export interface StateTransferResult {
   verifyMs?: number;
 }
 
+/**
+ * A CUDA device host's state buffer exported for another host (CUDA IPC): the handle's 64 bytes and
+ * the CUDA ordinal (GPU) the buffer lives on.
+ */
+export interface DeviceStateExport {
+  handle: Uint8Array;
+  ordinal: number;
+}
+
+/** What importDeviceState measured; `peer` when the copy came from another GPU. */
+export interface DeviceStateImport extends StateTransferResult {
+  peer: boolean;
+}
+
 /** Every operation a host performs: its arguments and its result. */
 export interface HostOperations {
   devices: { args: Record<string, never>; result: DeviceInfo[] };
@@ -153,6 +167,27 @@ export interface HostOperations {
     result: StateTransferResult;
   };
   /**
+   * Migration device to device between two CUDA device hosts (deviceStateTransfer.ts): the CUDA IPC
+   * handle of a (quiesced) buffer, which the target's host opens in importDeviceState.
+   */
+  exportDeviceState: { args: { buffer: BufferHandle; bytes: number }; result: DeviceStateExport };
+  /**
+   * Migration device to device: opens another host's exported buffer, copies `bytes` of it into
+   * `buffer` on the device (DtoD on one GPU, a peer copy from another), closes it; with `verify`,
+   * reads the buffer back and hashes it.
+   */
+  importDeviceState: {
+    args: { buffer: BufferHandle; bytes: number; from: DeviceStateExport; verify: boolean };
+    result: DeviceStateImport;
+  };
+  /** Migration device to device within one host: copies `source` into `destination` (DtoD or peer); with `verify`, hashes the destination. */
+  copyState: {
+    args: { source: BufferHandle; destination: BufferHandle; bytes: number; verify: boolean };
+    result: StateTransferResult;
+  };
+  /** The SHA-256 of a buffer's first `bytes` (a device-to-device move's checkpoint digest), read in the host. */
+  hashState: { args: { buffer: BufferHandle; bytes: number }; result: { sha256: string; ms: number } };
+  /**
    * Takes back the inboxes delivered to kernel `kernel` that no step has consumed yet (a kernel
    * leaving this host: stopped, or migrated), oldest first; the host forgets them.
    */
@@ -171,8 +206,22 @@ export interface HostLoopInfo {
   step: number;
 }
 
+/**
+ * A device host's exit codes after a failure it cannot go on from: a kernel faulted its CUDA context
+ * (the kernel's fault, not the device's), or the device was lost.
+ */
+export const KERNEL_FAULT_EXIT_CODE = 3;
+export const DEVICE_LOST_EXIT_CODE = 4;
+
 /** Argument of a device host started with `ringkernel.enableP2P` off: copies between devices go through the host. */
 export const NO_PEER_ACCESS_ARGUMENT = '--no-peer-access';
+
+/**
+ * Argument of a CUDA device host that serves one device instance (ringkernel.cuda.instancesPerDevice
+ * N, probe/cudaInstances.ts): `--cuda-instances=N`, beside the instance's index; without it a CUDA
+ * host serves every GPU.
+ */
+export const CUDA_INSTANCES_ARGUMENT = '--cuda-instances';
 
 export type HostOperation = keyof HostOperations;
 

@@ -6,7 +6,14 @@ import type { BufferHandle, CompiledKernelHandle, KernelSource, StepLaunch, Timi
 import type { BackendName } from '../backends/backendReport';
 import type { GpuError } from '../backends/gpuError';
 import type { ControlBlock } from '../abi/kernelAbi';
-import type { BufferRange, StateTransferResult, StepBatch, StepOutcome } from './hostProtocol';
+import type {
+  BufferRange,
+  DeviceStateExport,
+  DeviceStateImport,
+  StateTransferResult,
+  StepBatch,
+  StepOutcome,
+} from './hostProtocol';
 
 /** What a running loop reports: progress (also heartbeats while it waits), or the step that failed. */
 export type LoopEvent =
@@ -26,7 +33,13 @@ export type LoopListener = (event: LoopEvent) => void;
  * `culprit`: the label of the kernel whose step hung, when a loop's or a steps request's
  * watchdog caused the restart.
  */
-export type RestartListener = (event: { generation: number; reason: string; culprit?: string }) => void;
+export type RestartListener = (event: {
+  generation: number;
+  reason: string;
+  culprit?: string;
+  /** The host exited because a kernel faulted its context (KERNEL_FAULT_EXIT_CODE): a kernel's fault, not the device's. */
+  kernelFault?: true;
+}) => void;
 
 export interface KernelHost {
   readonly backend: BackendName;
@@ -92,6 +105,24 @@ export interface KernelHost {
   prepareImport?(buffer: BufferHandle, bytes: number, region: RegionRef): Promise<null>;
   /** Migration, before the pause (hosts that have it): readies what exportState will use first. */
   prepareExport?(): Promise<null>;
+  /** Device-to-device migration (CUDA hosts): a buffer's CUDA IPC handle for another host. */
+  exportDeviceState?(buffer: BufferHandle, bytes: number): Promise<DeviceStateExport>;
+  /** Device-to-device migration: another host's exported buffer into `buffer`; with `verify`, hashed after. */
+  importDeviceState?(
+    buffer: BufferHandle,
+    bytes: number,
+    from: DeviceStateExport,
+    verify: boolean,
+  ): Promise<DeviceStateImport>;
+  /** Device-to-device migration within one host: `source` into `destination`; with `verify`, the destination hashed. */
+  copyState?(
+    source: BufferHandle,
+    destination: BufferHandle,
+    bytes: number,
+    verify: boolean,
+  ): Promise<StateTransferResult>;
+  /** The SHA-256 of a buffer's first `bytes`, computed in the host. */
+  hashState?(buffer: BufferHandle, bytes: number): Promise<{ sha256: string; ms: number }>;
   /** Pipelined transfers (hosts that have them): the progress of this host's exports. */
   onStateChunk?(listener: (transfer: number, ready: number) => void): { dispose(): void };
   /** Pipelined transfers: tells this host's import how far the region is written, or that the export failed. */

@@ -60,6 +60,8 @@ export interface KernelWiringOptions {
   onUnavailableChanged?(): void;
   /** How a migration's bytes travel (from the topology). */
   migrationRoute?(from: string, to: string): MigrationRoute;
+  /** ringkernel.cuda.instancesPerDevice as the probe used it: above 1, a device host per CUDA device instance. */
+  cudaInstancesPerDevice?(): number;
 }
 
 export class KernelWiring {
@@ -103,6 +105,9 @@ export class KernelWiring {
       },
       get maxHostsPerDevice() {
         return settings()['kernels.maxHostsPerDevice'];
+      },
+      get cudaInstancesPerDevice() {
+        return options.cudaInstancesPerDevice?.() ?? 1;
       },
       onChange: () => this.scheduleNotify(),
       onCheckpointProblem: (message) => void connection.window.showWarningMessage(`RingKernel: ${message}`),

@@ -79,9 +79,11 @@ export class MigrationWiring {
         target.possible = false;
         target.reason = why;
       }
-      const route = migrationRoute(coordinator.topology(), from, device.key);
+      const route = migrationRoute(coordinator.topology(), from, device.key, {
+        enableP2P: coordinator.getConfig().enableP2P,
+      });
       target.route = route;
-      target.routeLabel = routeLabel(route);
+      target.routeLabel = routeLabel(route, from, device.key);
       const estimate = coordinator.transferEstimate(from, device.key, view.stateBytes);
       if (estimate) {
         target.estimatedGBps = estimate.bottleneckGBps;

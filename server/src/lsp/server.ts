@@ -12,6 +12,7 @@ import { checkedDocumentEvents } from './documentGuard';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { probeMachine } from '../probe/machineProbe';
 import { withWebGpuInstances } from '../probe/deviceInstances';
+import { withCudaInstances } from '../probe/cudaInstances';
 import { MigrationWiring } from './migrationWiring';
 import { migrationRoute } from '../migration/migrationRoute';
 import { describeBackend } from '../backends/backendReport';
@@ -70,9 +71,16 @@ export function startServer(connection: Connection): void {
     return { expectedEntryPoints, manifestName: MANIFEST_NAME, webgpuDevices, devices, jitCompile: jit.compile };
   });
   let clientValidatesSchema = false;
+  /** ringkernel.cuda.instancesPerDevice as the probe read it (it takes effect when the server starts). */
+  let cudaInstances = 1;
   const kernels = new KernelWiring(connection, documents, log, {
     placer: topology.placer(),
-    migrationRoute: (from, to) => migrationRoute(topology.coordinator.topology(), from, to),
+    migrationRoute: (from, to) =>
+      migrationRoute(topology.coordinator.topology(), from, to, {
+        enableP2P: topology.coordinator.getConfig().enableP2P,
+      }),
+    // The instances the probe opened (read once, at the probe): each CUDA instance gets a device host of its own.
+    cudaInstancesPerDevice: () => cudaInstances,
     validation,
     unavailableReason: (backend) => {
       const report = state.info().backends.find((b) => b.backend === backend);
@@ -164,10 +172,14 @@ export function startServer(connection: Connection): void {
     log.info(`RingKernel language server ${VERSION} started (pid ${process.pid}, Node ${process.versions.node})`);
     log.info('probing GPU backends...');
     manifests.refresh();
-    // ringkernel.webgpu.instancesPerAdapter decides how many WebGPU devices the probe yields: the first read of the settings comes first.
+    // ringkernel.webgpu.instancesPerAdapter and cuda.instancesPerDevice decide how many devices the probe yields: the first read of the settings comes first.
     void Promise.all([probeMachine({ onOutput: (line) => log.debug(`[probe] ${line}`) }), settings.refresh()]).then(
       ([found]) => {
-        const probe = withWebGpuInstances(found, settings.settings['webgpu.instancesPerAdapter']);
+        cudaInstances = settings.settings['cuda.instancesPerDevice'];
+        const probe = withCudaInstances(
+          withWebGpuInstances(found, settings.settings['webgpu.instancesPerAdapter']),
+          cudaInstances,
+        );
         const { reports } = probe;
         state.setBackends(reports);
         for (const report of reports) log.info(describeBackend(report));

@@ -13,6 +13,8 @@ import { transferRegions, type RegionLease } from '../hosts/transferRegions';
 import type { StateTransferResult } from '../hosts/hostProtocol';
 import type { DeviceKernel } from '../hosts/deviceKernel';
 import { MigrationStats } from './migrationStats';
+import { copiesDeviceToDevice } from './migrationRoute';
+import { canMoveOnDevice, moveStateOnDevice, prepareOnDevice } from './deviceStateTransfer';
 import {
   MigrationError,
   type MigrationOptions,
@@ -100,12 +102,19 @@ export class KernelMigrator {
       checkCancel();
       const prepareStarted = performance.now();
       target = await subject.prepare(to);
-      // The region the bytes travel through, taken before the pause (it may wait for a free one).
-      lease = await transferRegions().take(subject.stateBytes);
-      // First touches (the target buffer's pages, staging memory, the region's mapping) happen
-      // now, while the kernel still runs on the source, not during its pause.
-      await target.kernel.prepareImport(lease.ref(subject.stateBytes));
-      await subject.prepareSource?.();
+      // CUDA to CUDA on one GPU or over a peer link: device to device (deviceStateTransfer.ts), no region.
+      const onDevice = copiesDeviceToDevice(report.route, from, to) && canMoveOnDevice(target.kernel);
+      if (onDevice) {
+        report.deviceToDevice = true;
+        await prepareOnDevice(target.kernel, verify);
+      } else {
+        // The region the bytes travel through, taken before the pause (it may wait for a free one).
+        lease = await transferRegions().take(subject.stateBytes);
+        // First touches (the target buffer's pages, staging memory, the region's mapping) happen
+        // now, while the kernel still runs on the source, not during its pause.
+        await target.kernel.prepareImport(lease.ref(subject.stateBytes));
+        await subject.prepareSource?.();
+      }
       report.prepareMs = performance.now() - prepareStarted;
       checkCancel();
 
@@ -117,11 +126,11 @@ export class KernelMigrator {
       checkCancel();
 
       enter('checkpointing');
-      const region = lease.ref(subject.stateBytes);
       const legsStarted = performance.now();
-      const { exported, imported, importedAt } = await this.moveState(source, target, region, verify, () =>
-        enter('transferring'),
-      );
+      const transferring = (): void => enter('transferring');
+      const { exported, imported, importedAt } = lease
+        ? await this.moveState(source, target, lease.ref(subject.stateBytes), verify, transferring)
+        : await moveStateOnDevice(source, target.kernel, verify, transferring);
       // The legs' wall time: until the last byte was in the target's device. The target's read back
       // and hash (verify) came after that in the same answer; the source's hash may end later still
       // (it runs beside the import): both count in the pause, not in the transfer.

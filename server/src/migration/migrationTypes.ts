@@ -73,6 +73,8 @@ export interface MigrationReport {
   to: string;
   bytes: number;
   route: MigrationRoute;
+  /** The state was copied device to device (CUDA IPC or a copy within one CUDA host), not staged through host memory. */
+  deviceToDevice?: boolean;
   /** From the request to the first step on the target (or back on the source). */
   totalMs: number;
   /** The kernel did not step: quiesce to its first step on the target (or back on the source). */

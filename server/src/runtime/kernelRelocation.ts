@@ -1,5 +1,6 @@
 // A ManagedKernel as the migrator's MigrationSubject: the target gets a device host (WebGPU: from
-// the target device's host pool, opening its device instance; CUDA: the shared host), the
+// the target device's host pool, opening its device instance; CUDA: the host of every GPU, or the
+// target instance's own host with ringkernel.cuda.instancesPerDevice), the
 // version compiled for the target's backend (the kernel's "sources" give one per backend), and
 // its buffers; quiescing drains the step loop at a step boundary, the switch relocates the kernel.
 import { readFile } from 'node:fs/promises';

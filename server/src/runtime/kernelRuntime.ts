@@ -1,5 +1,6 @@
 // Runs the manifest's kernels: places each through the coordinator, gives it a device host
-// (WebGPU kernels a host each up to maxHostsPerDevice, CUDA kernels one shared host: see ARCHITECTURE.md), starts
+// (WebGPU kernels a host each up to maxHostsPerDevice, CUDA kernels one shared host, or one per CUDA
+// device instance with cudaInstancesPerDevice: see ARCHITECTURE.md), starts
 // its step loop, hot-reloads it when its source is saved, checkpoints it periodically, and brings
 // it back when its host dies. The language server, the command line and the tests all drive it.
 import { readFile } from 'node:fs/promises';
@@ -27,7 +28,7 @@ import {
 import { KernelMigrator } from '../migration/kernelMigrator';
 import type { MigrationOptions, MigrationReport, MigrationRoute } from '../migration/migrationTypes';
 import type { KernelPlacement } from '../hosts/deviceKernel';
-import { relocationSubject } from './kernelRelocation';
+import { parseDeviceKey, relocationSubject } from './kernelRelocation';
 import { MessageDelivery, type DeliveryStats } from './messageDelivery';
 import { CheckpointFiles, describeRejected, type ResumePoint } from './checkpointFiles';
 import { seedRouterFromFiles } from './messageResume';
@@ -86,6 +87,11 @@ export interface KernelRuntimeOptions {
   requestTimeoutMs?: number;
   /** WebGPU device hosts per device; more kernels share them round-robin (default 4, see hostPool.ts). */
   maxHostsPerDevice?: number;
+  /**
+   * ringkernel.cuda.instancesPerDevice as the probe used it (default 1: one CUDA host serves every
+   * GPU); above 1, each CUDA device (cuda:N, an instance of a GPU) gets a device host of its own.
+   */
+  cudaInstancesPerDevice?: number;
   /** How often running kernels are checkpointed; 0 = only at reloads and stops (default 10 s). */
   checkpointIntervalMs?: number;
   /** `ringkernel.enableP2P` (default true): read when the CUDA host starts; setPeerAccess changes it later. */
@@ -163,7 +169,11 @@ export class KernelRuntime {
   private readonly webgpuHosts = new HostPool<DeviceHost>(
     () => this.options.maxHostsPerDevice ?? DEFAULT_MAX_HOSTS_PER_DEVICE,
   );
-  private cudaHost: DeviceHost | undefined;
+  /**
+   * CUDA device hosts by slot (cudaSlot): one host of every GPU ('cuda'), or with
+   * ringkernel.cuda.instancesPerDevice above 1 one per CUDA device instance ('cuda:N').
+   */
+  private readonly cudaHosts = new Map<string, DeviceHost>();
   private readonly manager: HotReloadManager;
   /** The K2K router, free-running, and the delivery between it and the hosts' loops (messageDelivery.ts). */
   private readonly delivery: MessageDelivery;
@@ -531,8 +541,7 @@ export class KernelRuntime {
    * does not answer is listed without loops and with its error.
    */
   async hostReport(): Promise<(HostReport & { error?: string })[]> {
-    const hosts = new Set<DeviceHost>(this.webgpuHosts.hosts());
-    if (this.cudaHost) hosts.add(this.cudaHost);
+    const hosts = new Set<DeviceHost>([...this.webgpuHosts.hosts(), ...this.cudaHosts.values()]);
     return Promise.all(
       [...hosts].map(async (host) => {
         const base = { backend: host.backend, instance: host.instance, pid: host.pid };
@@ -566,8 +575,8 @@ export class KernelRuntime {
     this.delivery.dispose();
     for (const host of this.webgpuHosts.hosts()) host.dispose();
     this.webgpuHosts.clear();
-    this.cudaHost?.dispose();
-    this.cudaHost = undefined;
+    for (const host of this.cudaHosts.values()) host.dispose();
+    this.cudaHosts.clear();
     // The checkpoints a stop left are worth the wait; a disk that hangs is not.
     return this.files ? settleWithin(this.files.idle(), 10_000) : Promise.resolve();
   }
@@ -827,7 +836,9 @@ export class KernelRuntime {
     this.manager.forget(kernel.id);
     this.options.placer.remove(kernel.id);
     this.releaseHost(kernel.location.backend, kernel.id);
-    if (kernel.location.backend === 'cuda' && this.cudaHost) this.reportDeviceMemory(this.cudaHost, kernel.location);
+    const cudaHost =
+      kernel.location.backend === 'cuda' ? this.cudaHosts.get(this.cudaSlot(kernel.location.device)) : undefined;
+    if (cudaHost) this.reportDeviceMemory(cudaHost, kernel.location);
   }
 
   /**
@@ -850,9 +861,21 @@ export class KernelRuntime {
       );
   }
 
-  /** `ringkernel.enableP2P` changed: the CUDA host (all CUDA devices) turns peer access on or off. */
+  /** `ringkernel.enableP2P` changed: the CUDA hosts turn peer access on or off (a host of every GPU; instances ignore it). */
   async setPeerAccess(enabled: boolean): Promise<void> {
-    await this.cudaHost?.setPeerAccess(enabled);
+    await Promise.all([...this.cudaHosts.values()].map((host) => host.setPeerAccess(enabled)));
+  }
+
+  /** Which CUDA host serves CUDA device `device`: its own ('cuda:N') with device instances, else the one of every GPU. */
+  private cudaSlot(device: number): string {
+    return (this.options.cudaInstancesPerDevice ?? 1) > 1 ? `cuda:${device}` : 'cuda';
+  }
+
+  /** Whether a kernel still lives in the CUDA host of `slot`. */
+  private cudaSlotInUse(slot: string): boolean {
+    return [...this.kernels.values()].some(
+      (k) => k.location.backend === 'cuda' && this.cudaSlot(k.location.device) === slot,
+    );
   }
 
   private placementOf(spec: KernelSpec, index: number, device: number, backend: BackendName): KernelPlacement {
@@ -882,8 +905,9 @@ export class KernelRuntime {
     return this.webgpuHosts.choose(`${backend}:${device}`, () => this.newHost(backend, device));
   }
 
-  /** The shared CUDA host, or a new WebGPU host that opens device instance `device`. */
+  /** The CUDA host of `device` (shared by every GPU, or the instance's own), or a new WebGPU host that opens device instance `device`. */
   private newHost(backend: BackendName, device: number): DeviceHost {
+    const instanced = backend === 'cuda' && (this.options.cudaInstancesPerDevice ?? 1) > 1;
     const options = {
       backend,
       log: this.options.log,
@@ -891,23 +915,37 @@ export class KernelRuntime {
       ...(this.options.requestTimeoutMs !== undefined ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
       peerAccess: () => this.options.enableP2P ?? true,
       ...(this.options.hostScript ? { script: this.options.hostScript } : {}),
-      ...(backend === 'webgpu' ? { instance: device } : {}),
+      ...(backend === 'webgpu' || instanced ? { instance: device } : {}),
+      ...(instanced ? { cudaInstancesPerDevice: this.options.cudaInstancesPerDevice } : {}),
     };
+    const slot = this.cudaSlot(device);
     if (backend === 'cuda') {
-      this.cudaHost ??= new DeviceHost(options);
-      return this.cudaHost;
+      const known = this.cudaHosts.get(slot);
+      if (known) return known;
     }
     const host = new DeviceHost(options);
     // Subscribed before any kernel of the host is, so a lost device is known before they ask to recover.
-    // The CUDA host serves every CUDA device: its restart does not say which device failed, so it is not counted.
-    host.onRestart((event) => this.hostRestarted(`webgpu:${device}`, event));
+    // A host of every GPU counts its deaths against all of them ('cuda'): it cannot say which one failed.
+    host.onRestart((event) => this.hostRestarted(backend === 'cuda' ? slot : `webgpu:${device}`, event));
+    if (backend === 'cuda') this.cudaHosts.set(slot, host);
     return host;
   }
 
-  /** A WebGPU host restarted: one that died (no hung kernel to blame) counts against its device. */
-  private hostRestarted(key: string, event: { reason: string; culprit?: string }): void {
-    if (this.disposed || event.culprit !== undefined || this.lostDevices.has(key)) return;
-    if (this.deviceRestarts.restarted(key)) this.deviceLost(key, event.reason);
+  /**
+   * A device host restarted: one that died (no hung kernel to blame) counts against its device
+   * ('cuda': the host of every CUDA GPU, whose loss is that of every CUDA device with kernels).
+   */
+  private hostRestarted(key: string, event: { reason: string; culprit?: string; kernelFault?: true }): void {
+    // A kernel that faulted its CUDA context took its host down, not the device: its own recovery policy handles it.
+    if (this.disposed || event.culprit !== undefined || event.kernelFault || this.lostDevices.has(key)) return;
+    if (!this.deviceRestarts.restarted(key)) return;
+    if (key !== 'cuda') return this.deviceLost(key, event.reason);
+    const count = this.deviceRestarts.count(key);
+    const keys = new Set(
+      [...this.kernels.values()].filter((k) => k.location.backend === 'cuda').map((k) => k.location.key),
+    );
+    const reason = `${event.reason}; the CUDA device host serving every CUDA device died ${count} times within a minute`;
+    for (const lost of keys) this.deviceLost(lost, reason, count);
   }
 
   /**
@@ -915,13 +953,17 @@ export class KernelRuntime {
    * its kernels is re-placed on another device from its last checkpoint, or stopped when none can
    * take it (deviceLoss.ts).
    */
-  private deviceLost(key: string, reason: string): void {
-    const count = this.deviceRestarts.count(key);
+  private deviceLost(key: string, reason: string, count = this.deviceRestarts.count(key)): void {
     this.lostDevices.add(key);
+    const name = this.options.placer.deviceName(key);
     this.options.log.warn(
-      `${key} is lost: its device host died ${count} times within a minute (last: ${reason}); its kernels are placed elsewhere`,
+      `${key}${name !== undefined ? ` (${name})` : ''} is lost: its device host died ${count} times within a minute (last: ${reason}); its kernels are placed elsewhere`,
     );
-    for (const host of this.webgpuHosts.hostsOn(key)) {
+    const { backend, index } = parseDeviceKey(key);
+    const cudaSlot = backend === 'cuda' ? this.cudaSlot(index) : undefined;
+    const cudaHost = cudaSlot !== undefined ? this.cudaHosts.get(cudaSlot) : undefined;
+    if (cudaSlot !== undefined) this.cudaHosts.delete(cudaSlot);
+    for (const host of [...this.webgpuHosts.hostsOn(key), ...(cudaHost ? [cudaHost] : [])]) {
       this.delivery.detachHost(host);
       host.dispose();
     }
@@ -994,9 +1036,12 @@ export class KernelRuntime {
     if (!(host instanceof DeviceHost)) return;
     if (host.backend === 'webgpu') {
       if (!this.webgpuHosts.holds(host)) host.dispose();
-    } else if (host === this.cudaHost && ![...this.kernels.values()].some((k) => k.location.backend === 'cuda')) {
-      this.cudaHost.dispose();
-      this.cudaHost = undefined;
+    } else {
+      const slot = [...this.cudaHosts.entries()].find(([, h]) => h === host)?.[0];
+      if (slot !== undefined && !this.cudaSlotInUse(slot)) {
+        this.cudaHosts.delete(slot);
+        host.dispose();
+      }
     }
   }
 
@@ -1005,10 +1050,13 @@ export class KernelRuntime {
       const host = this.webgpuHosts.release(kernelId);
       if (host) this.delivery.detachHost(host);
       host?.dispose();
-    } else if (this.cudaHost && ![...this.kernels.values()].some((k) => k.location.backend === 'cuda')) {
-      this.delivery.detachHost(this.cudaHost);
-      this.cudaHost.dispose();
-      this.cudaHost = undefined;
+    } else {
+      for (const [slot, host] of [...this.cudaHosts.entries()]) {
+        if (this.cudaSlotInUse(slot)) continue;
+        this.cudaHosts.delete(slot);
+        this.delivery.detachHost(host);
+        host.dispose();
+      }
     }
   }
 

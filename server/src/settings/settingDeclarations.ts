@@ -3,6 +3,7 @@
 // the two agree). readSettings.ts reads an editor's section against these declarations.
 import { LOAD_BALANCING_STRATEGIES } from '../coordinator/coordinatorTypes';
 import { MAX_INSTANCES_PER_ADAPTER } from '../probe/deviceInstances';
+import { MAX_CUDA_INSTANCES_PER_DEVICE } from '../probe/cudaInstances';
 import { MAX_STATE_FPS } from '../views/stateViewFeed';
 
 export type SettingDeclaration =
@@ -44,6 +45,8 @@ export const SETTING_DECLARATIONS = {
   'kernels.maxHostsPerDevice': { type: 'integer', default: 4, minimum: 1, maximum: 256 },
   /** Read once, when the server starts: it decides how many WebGPU devices the probe yields. */
   'webgpu.instancesPerAdapter': { type: 'integer', default: 1, minimum: 1, maximum: MAX_INSTANCES_PER_ADAPTER },
+  /** Read once, when the server starts: how many CUDA devices (each a device host) the probe yields per GPU. */
+  'cuda.instancesPerDevice': { type: 'integer', default: 1, minimum: 1, maximum: MAX_CUDA_INSTANCES_PER_DEVICE },
   'migration.verify': { type: 'boolean', default: true },
   /** The client asks for at most this many frames a second; the server holds subscriptions to it too. */
   'stateView.maxFps': { type: 'number', default: 10, minimum: 1, maximum: MAX_STATE_FPS },

@@ -117,7 +117,14 @@ export function buildTopology(probes: TopologyProbes): GpuTopology {
 
   // NVML: direct NVLink counts per ordered pair (as each end reports them), switch ports, CPU links.
   const byPci = new Map<string, DeviceProbe>();
-  for (const d of devices) if (d.pciBusId !== undefined && d.backend === 'cuda') byPci.set(d.pciBusId, d);
+  // A CUDA device instance (probe/cudaInstances.ts) shares its GPU's bus id: the far end of a link is the GPU itself.
+  for (const d of devices)
+    if (d.pciBusId !== undefined && d.backend === 'cuda' && d.instanceOf === undefined) byPci.set(d.pciBusId, d);
+  /** The GPU whose NVML records a device instance shares; a device's own key otherwise. */
+  const gpuOf = (k: DeviceKey): DeviceKey => {
+    const of = byKey.get(k)?.instanceOf;
+    return of !== undefined && byKey.has(of) ? of : k;
+  };
   const nvmlRan = probes.nvml !== undefined;
   const nvmlByDevice = new Map<DeviceKey, NonNullable<TopologyProbes['nvml']>[number]>();
   const direct = new Map<string, number>();
@@ -259,8 +266,8 @@ export function buildTopology(probes: TopologyProbes): GpuTopology {
     const peer = peers.get(pair(a.key, b.key));
     const peerKnown = peer !== undefined;
     const peerDenied = peerKnown && !peer.canAccessPeer;
-    const nvlinks = nvlinkCount(a.key, b.key);
-    const switched = switchLinks(a.key, b.key);
+    const nvlinks = nvlinkCount(gpuOf(a.key), gpuOf(b.key));
+    const switched = switchLinks(gpuOf(a.key), gpuOf(b.key));
     if (nvlinks > 0 || switched > 0) {
       if (peerDenied) {
         notes.add(
@@ -268,7 +275,7 @@ export function buildTopology(probes: TopologyProbes): GpuTopology {
         );
         return viaHost('cuda-p2p', peer);
       }
-      const gen = Math.min(generationOf(a.key), generationOf(b.key));
+      const gen = Math.min(generationOf(gpuOf(a.key)), generationOf(gpuOf(b.key)));
       if (nvlinks > 0)
         return make(
           { kind: 'nvlink', links: nvlinks, generation: gen },

@@ -135,6 +135,8 @@ interface Handle<Kind extends string> {
 export interface CudaAllocation extends Handle<'allocation'> {
   /** The allocation's size. */
   readonly bytes: number;
+  /** Another process's allocation mapped here (ipcOpenMemHandle): closed with ipcCloseMemHandle, never freed. */
+  readonly ipc?: true;
 }
 export type CudaModule = Handle<'module'>;
 export type CudaStream = Handle<'stream'>;
@@ -347,6 +349,17 @@ export interface CudaAddon {
   memcpyDtoHAsync(stream: CudaStream, dst: HostBuffer, src: DeviceMemory): void;
   memcpyDtoDAsync(stream: CudaStream, dst: DeviceMemory, src: DeviceMemory, bytes: number | bigint): void;
   memcpyPeerAsync(stream: CudaStream, dst: DeviceMemory, src: DeviceMemory, bytes: number | bigint): void;
+
+  /** CUDA IPC: the 64-byte handle another process opens to reach this whole allocation. */
+  ipcGetMemHandle(allocation: CudaAllocation): Uint8Array;
+  /**
+   * Maps another process's allocation (its ipcGetMemHandle bytes) into `device`'s context, with peer
+   * access enabled lazily when it lives on `sourceDevice` (default `device`); refuses a mapping
+   * smaller than `bytes`. The result is an allocation handle on `sourceDevice` for the copies.
+   */
+  ipcOpenMemHandle(device: number, handle: Uint8Array, bytes: number | bigint, sourceDevice?: number): CudaAllocation;
+  /** Unmaps an ipcOpenMemHandle mapping (once queued work that reads it is done); the memory stays its owner's. */
+  ipcCloseMemHandle(mapping: CudaAllocation): void;
 
   streamCreate(device: number, options?: StreamOptions): CudaStream;
   streamDestroy(stream: CudaStream): void;

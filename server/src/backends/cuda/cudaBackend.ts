@@ -1,6 +1,9 @@
 // The CUDA backend: PTX modules JIT-compiled by the driver, launched on a stream per device,
 // through our addon (which loads libcuda.so.1 at run time). Runs inside a device host; one host
-// holds every CUDA device, so peer copies stay in one process.
+// holds every CUDA device, so peer copies stay in one process, unless the host serves one device
+// instance (ringkernel.cuda.instancesPerDevice, probe/cudaInstances.ts): then it opens that one GPU
+// under the instance's index, and state moves between hosts through CUDA IPC (exportIpcHandle,
+// copyFromIpc).
 import type { BackendName } from '../backendReport';
 import type {
   BufferHandle,
@@ -25,10 +28,13 @@ import {
   type DeviceMemory,
 } from './cudaAddon';
 import { loadCudaAddon } from './cudaAddonLoader';
+import { cudaOrdinalOf } from '../cudaInstanceIndex';
 import { errorMessage } from '../../logger';
 
 interface OpenDevice {
   info: DeviceInfo;
+  /** The CUDA ordinal every driver call names (info.index is the engine's device index, an instance's own). */
+  ordinal: number;
   stream: CudaStream;
   /**
    * Pinned memory the outbox header and the slots a step asks for are copied into after every
@@ -77,7 +83,10 @@ function cudaFailure(error: unknown, code: GpuErrorCode, context: string): GpuEr
 export class CudaBackend implements GpuBackend {
   readonly name: BackendName = 'cuda';
   private readonly addon: CudaAddon;
-  private opened: OpenDevice[] | undefined;
+  /** By the engine's device index. */
+  private opened: Map<number, OpenDevice> | undefined;
+  /** A host of one device instance: its index, of `perDevice` instances per GPU; else every GPU under its ordinal. */
+  private readonly instance: { index: number; perDevice: number } | undefined;
   private readonly buffers = new Map<number, { allocation: CudaAllocation; handle: BufferHandle }>();
   private readonly kernels = new Map<number, { module: CudaModule; fn: CudaFunction; handle: CompiledKernelHandle }>();
   private nextId = 1;
@@ -89,8 +98,9 @@ export class CudaBackend implements GpuBackend {
    */
   private jitQueue: Promise<unknown> = Promise.resolve();
 
-  constructor(options: { peerAccess?: boolean } = {}) {
+  constructor(options: { peerAccess?: boolean; instance?: { index: number; perDevice: number } } = {}) {
     this.peerAccess = options.peerAccess ?? true;
+    this.instance = options.instance;
     const loaded = loadCudaAddon();
     if (!loaded.ok) throw new GpuError('BACKEND_UNAVAILABLE', loaded.reason);
     const status = loaded.addon.driverStatus();
@@ -103,26 +113,38 @@ export class CudaBackend implements GpuBackend {
   devices(): Promise<DeviceInfo[]> {
     const { addon } = this;
     return Promise.resolve(
-      this.open().map((d) => {
-        const memory = addon.memGetInfo(d.info.index);
+      [...this.open().values()].map((d) => {
+        const memory = addon.memGetInfo(d.ordinal);
         return { ...d.info, memoryTotalBytes: memory.total, memoryFreeBytes: memory.free };
       }),
     );
   }
 
-  private open(): OpenDevice[] {
+  private open(): Map<number, OpenDevice> {
     if (this.opened) return this.opened;
     const { addon } = this;
     const count = addon.deviceCount();
     if (count === 0) throw new GpuError('BACKEND_UNAVAILABLE', 'the CUDA driver is installed but reports no devices');
-    const opened: OpenDevice[] = [];
-    for (let index = 0; index < count; index++) {
-      const info = addon.deviceInfo(index);
-      const memory = addon.memGetInfo(index);
+    const instance = this.instance && {
+      index: this.instance.index,
+      ordinal: cudaOrdinalOf(this.instance.index, count, this.instance.perDevice),
+    };
+    if (instance && instance.ordinal >= count)
+      throw new GpuError(
+        'NO_SUCH_DEVICE',
+        `there is no CUDA device ${instance.index}: ${count} GPU(s) opened ${this.instance?.perDevice ?? 1} times each make cuda:0 to cuda:${count * (this.instance?.perDevice ?? 1) - 1}`,
+      );
+    const opened = new Map<number, OpenDevice>();
+    for (let ordinal = 0; ordinal < count; ordinal++) {
+      if (instance && ordinal !== instance.ordinal) continue;
+      const index = instance ? instance.index : ordinal;
+      const info = addon.deviceInfo(ordinal);
+      const memory = addon.memGetInfo(ordinal);
       let peerCapable = false;
       for (let other = 0; other < count; other++)
-        if (other !== index && addon.canAccessPeer(index, other)) peerCapable = true;
-      opened.push({
+        if (other !== ordinal && addon.canAccessPeer(ordinal, other)) peerCapable = true;
+      opened.set(index, {
+        ordinal,
         info: {
           backend: 'cuda',
           index,
@@ -142,8 +164,8 @@ export class CudaBackend implements GpuBackend {
             maxThreadsPerWorkgroup: info.maxThreadsPerBlock,
           },
         },
-        stream: addon.streamCreate(index, { nonBlocking: true }),
-        outboxReadback: new Uint8Array(addon.memAllocHost(index, OUTBOX_HEADER_BYTES)),
+        stream: addon.streamCreate(ordinal, { nonBlocking: true }),
+        outboxReadback: new Uint8Array(addon.memAllocHost(ordinal, OUTBOX_HEADER_BYTES)),
       });
     }
     this.opened = opened;
@@ -164,9 +186,10 @@ export class CudaBackend implements GpuBackend {
    */
   private applyPeerAccess(): void {
     const { addon } = this;
-    const count = this.opened?.length ?? 0;
-    for (let index = 0; index < count; index++) {
-      for (let other = 0; other < count; other++) {
+    // A host of one instance opens one GPU: nothing to enable (its IPC mappings enable peer access lazily).
+    const ordinals = [...(this.opened?.values() ?? [])].map((d) => d.ordinal);
+    for (const index of ordinals) {
+      for (const other of ordinals) {
         if (other === index) continue;
         try {
           if (!this.peerAccess) addon.disablePeerAccess(index, other);
@@ -179,9 +202,12 @@ export class CudaBackend implements GpuBackend {
   }
 
   private deviceAt(index: number): OpenDevice {
-    const opened = this.open()[index];
+    const opened = this.open().get(index);
     if (!opened)
-      throw new GpuError('NO_SUCH_DEVICE', `CUDA has no device ${index} (it has ${this.opened?.length ?? 0})`);
+      throw new GpuError(
+        'NO_SUCH_DEVICE',
+        `CUDA device ${index} is not open in this device host (it has ${[...(this.opened?.keys() ?? [])].map((k) => `cuda:${k}`).join(', ')})`,
+      );
     return opened;
   }
 
@@ -193,10 +219,10 @@ export class CudaBackend implements GpuBackend {
         `kernel "${source.label}": the CUDA backend runs PTX, not ${source.language.toUpperCase()}`,
       );
     }
-    const { info } = this.deviceAt(device);
+    const { info, ordinal } = this.deviceAt(device);
     let module: CudaModule;
     try {
-      module = (await this.jit(device, source.code)).module;
+      module = (await this.jit(ordinal, source.code)).module;
     } catch (error) {
       const log = isCudaError(error) ? (error.errorLog ?? '').trim() : '';
       const first = log.split('\n').find((line) => /error/.test(line)) ?? errorMessage(error);
@@ -236,9 +262,9 @@ export class CudaBackend implements GpuBackend {
   }
 
   async compileLogs(device: number, code: string): Promise<{ errorLog: string; infoLog: string }> {
-    this.deviceAt(device);
+    const { ordinal } = this.deviceAt(device);
     try {
-      const loaded = await this.jit(device, code);
+      const loaded = await this.jit(ordinal, code);
       this.addon.moduleUnload(loaded.module);
       return { errorLog: loaded.errorLog, infoLog: loaded.infoLog };
     } catch (error) {
@@ -249,8 +275,8 @@ export class CudaBackend implements GpuBackend {
     }
   }
 
-  private jit(device: number, code: string): ReturnType<CudaAddon['moduleLoad']> {
-    const loaded = this.jitQueue.then(() => this.addon.moduleLoad(device, code));
+  private jit(ordinal: number, code: string): ReturnType<CudaAddon['moduleLoad']> {
+    const loaded = this.jitQueue.then(() => this.addon.moduleLoad(ordinal, code));
     this.jitQueue = loaded.catch(() => undefined);
     return loaded;
   }
@@ -263,13 +289,13 @@ export class CudaBackend implements GpuBackend {
   }
 
   allocate(device: number, bytes: number, label: string): BufferHandle {
-    const { info } = this.deviceAt(device);
+    const { info, ordinal } = this.deviceAt(device);
     if (!Number.isInteger(bytes) || bytes <= 0)
       throw new GpuError(
         'INVALID_ARGUMENT',
         `buffer "${label}": size ${bytes} is not a positive whole number of bytes`,
       );
-    const free = this.addon.memGetInfo(device).free;
+    const free = this.addon.memGetInfo(ordinal).free;
     if (bytes > free) {
       throw new GpuError(
         'BUFFER_TOO_LARGE',
@@ -277,7 +303,7 @@ export class CudaBackend implements GpuBackend {
       );
     }
     try {
-      const allocation = this.addon.memAlloc(device, bytes);
+      const allocation = this.addon.memAlloc(ordinal, bytes);
       const handle: BufferHandle = { id: this.nextId++, device, bytes };
       this.buffers.set(handle.id, { allocation, handle });
       return handle;
@@ -323,7 +349,7 @@ export class CudaBackend implements GpuBackend {
    * reads and writes through it are DMA like those from memAllocHost's memory, with no staging copy.
    */
   registerHostMemory(memory: ArrayBuffer): void {
-    this.deviceAt(0);
+    this.open();
     this.addon.memHostRegister(memory, 0);
   }
 
@@ -394,7 +420,7 @@ export class CudaBackend implements GpuBackend {
       return kept;
     }
     const size = Math.max(RANGE_STAGING_GRAIN, Math.ceil(bytes / RANGE_STAGING_GRAIN) * RANGE_STAGING_GRAIN);
-    const fresh = { memory: this.addon.memAllocHost(device.info.index, size), busy: true };
+    const fresh = { memory: this.addon.memAllocHost(device.ordinal, size), busy: true };
     if (!kept?.busy) {
       if (kept) this.addon.memFreeHost(kept.memory);
       device.rangeStaging = fresh;
@@ -408,7 +434,7 @@ export class CudaBackend implements GpuBackend {
    * must arrive even when that launch never ends.
    */
   private async copyDone(device: OpenDevice, context: string, started: number): Promise<Timing> {
-    const event = this.addon.eventCreate(device.info.index, { timing: false });
+    const event = this.addon.eventCreate(device.ordinal, { timing: false });
     try {
       this.addon.eventRecord(event, device.stream);
       await this.addon.eventSynchronizeAsync(event);
@@ -432,6 +458,66 @@ export class CudaBackend implements GpuBackend {
       this.addon.memcpyPeerAsync(device.stream, this.memory(destination), this.memory(source), bytes);
     }
     return this.finish(device, `copy of ${bytes} bytes CUDA ${source.device} → CUDA ${destination.device}`, started);
+  }
+
+  /** CUDA IPC: the handle another device host opens to reach `buffer` (a whole allocation), and its GPU. */
+  exportIpcHandle(buffer: BufferHandle): { handle: Uint8Array; ordinal: number } {
+    const device = this.deviceAt(buffer.device);
+    const entry = this.buffers.get(buffer.id);
+    if (!entry)
+      throw new GpuError('INVALID_ARGUMENT', `buffer ${buffer.id} does not exist (freed, or from another host)`);
+    try {
+      return { handle: this.addon.ipcGetMemHandle(entry.allocation), ordinal: device.ordinal };
+    } catch (error) {
+      throw cudaFailure(
+        error,
+        'DRIVER_ERROR',
+        `exporting buffer ${buffer.id} of CUDA ${buffer.device} for another device host`,
+      );
+    }
+  }
+
+  /**
+   * CUDA IPC: copies `bytes` of another device host's buffer (its exportIpcHandle) into
+   * `destination`, device to device on this device's stream: within one GPU a DtoD copy, from
+   * another GPU a peer copy (peer access enabled on first use). The mapping is closed afterwards.
+   */
+  async copyFromIpc(
+    destination: BufferHandle,
+    bytes: number,
+    source: { handle: Uint8Array; ordinal: number },
+  ): Promise<Timing & { peer: boolean }> {
+    this.checkRange(destination, 0, bytes, 'IPC copy destination');
+    const device = this.deviceAt(destination.device);
+    const what = `copy of ${bytes} bytes from another device host's CUDA ${source.ordinal} memory to CUDA ${destination.device}`;
+    const started = performance.now();
+    let mapping: CudaAllocation;
+    try {
+      mapping = this.addon.ipcOpenMemHandle(device.ordinal, source.handle, bytes, source.ordinal);
+    } catch (error) {
+      throw cudaFailure(error, 'DRIVER_ERROR', `${what}: the source's IPC handle could not be opened`);
+    }
+    const peer = source.ordinal !== device.ordinal;
+    let timing: Timing;
+    try {
+      if (peer) this.addon.memcpyPeerAsync(device.stream, this.memory(destination), mapping, bytes);
+      else this.addon.memcpyDtoDAsync(device.stream, this.memory(destination), mapping, bytes);
+      timing = await this.finish(device, what, started);
+    } catch (error) {
+      // The copy's own error says more than a close that fails after it.
+      try {
+        this.addon.ipcCloseMemHandle(mapping);
+      } catch {
+        // The mapping is released when its handle is collected.
+      }
+      throw cudaFailure(error, 'DRIVER_ERROR', what);
+    }
+    try {
+      this.addon.ipcCloseMemHandle(mapping);
+    } catch (error) {
+      throw cudaFailure(error, 'DRIVER_ERROR', `${what}: closing the IPC mapping`);
+    }
+    return { ...timing, peer };
   }
 
   async step(launch: StepLaunch, controlBlock: Uint8Array, io: StepIo = {}): Promise<StepTiming> {
@@ -500,7 +586,7 @@ export class CudaBackend implements GpuBackend {
   /** The device's pinned outbox landing, `bytes` long; grown (the old memory freed) when a step asks for more. */
   private outboxLanding(device: OpenDevice, bytes: number): Uint8Array {
     if (device.outboxReadback.byteLength < bytes) {
-      const grown = new Uint8Array(this.addon.memAllocHost(device.info.index, bytes));
+      const grown = new Uint8Array(this.addon.memAllocHost(device.ordinal, bytes));
       this.addon.memFreeHost(device.outboxReadback.buffer as ArrayBuffer);
       device.outboxReadback = grown;
     }

@@ -15,7 +15,11 @@ import { runSteps } from './stepRunner';
 import { exportState, importState, prepareExport, prepareImport, type StateHashing } from './stateTransfer';
 import { HashPool } from './hashPool';
 import { VerifySlots } from './importVerifier';
+import { copyState, exportDeviceState, hashState, importDeviceState } from './deviceStateCopy';
 import {
+  CUDA_INSTANCES_ARGUMENT,
+  DEVICE_LOST_EXIT_CODE,
+  KERNEL_FAULT_EXIT_CODE,
   NO_PEER_ACCESS_ARGUMENT,
   type HostDeliver,
   type HostMessage,
@@ -48,7 +52,7 @@ function progressReporter(id: number): () => void {
  */
 function exitIfUnusable(failure: GpuError): void {
   if (failure.code === 'KERNEL_FAULT' || failure.code === 'DEVICE_LOST') {
-    process.exitCode = 3;
+    process.exitCode = failure.code === 'KERNEL_FAULT' ? KERNEL_FAULT_EXIT_CODE : DEVICE_LOST_EXIT_CODE;
     process.disconnect();
   }
 }
@@ -65,18 +69,41 @@ async function copyInSlices(view: Uint8Array, landing: Uint8Array): Promise<Uint
 }
 
 /**
- * `instances`: which device instances of the WebGPU adapter this host opens (argv[3], e.g. "1").
+ * `instances`: which device instances of the WebGPU adapter this host opens (argv[3], e.g. "1"); for
+ * CUDA with `cudaInstances` (CUDA_INSTANCES_ARGUMENT), the one CUDA device instance it serves.
  * `peerAccess`: `ringkernel.enableP2P` (off: NO_PEER_ACCESS_ARGUMENT among the arguments).
  */
-function createBackend(name: string, instances: number[], peerAccess: boolean): GpuBackend {
+function createBackend(name: string, instances: number[], peerAccess: boolean, cudaInstances?: number): GpuBackend {
   const onDiagnostic = (message: string): void => send({ kind: 'diagnostic', message });
   switch (name as BackendName) {
     case 'webgpu':
       return new WebGpuBackend({ onDiagnostic, instances });
     case 'cuda':
-      return new CudaBackend({ peerAccess });
+      return new CudaBackend({
+        peerAccess,
+        ...(cudaInstances ? { instance: cudaInstance(instances[0], cudaInstances) } : {}),
+      });
   }
   throw new GpuError('INVALID_ARGUMENT', `unknown backend "${name}"`);
+}
+
+/** `--cuda-instances=N` among the arguments: N, or undefined (a host of every GPU). */
+function cudaInstancesArgument(argv: readonly string[]): number | undefined {
+  const value = argv
+    .find((arg) => arg.startsWith(`${CUDA_INSTANCES_ARGUMENT}=`))
+    ?.slice(CUDA_INSTANCES_ARGUMENT.length + 1);
+  if (value === undefined) return undefined;
+  const count = Number(value);
+  if (!Number.isSafeInteger(count) || count < 1)
+    throw new GpuError('INVALID_ARGUMENT', `${CUDA_INSTANCES_ARGUMENT} needs a whole number from 1, not "${value}"`);
+  return count;
+}
+
+/** The CUDA device instance this host serves: its index, with `perDevice` instances of each GPU. */
+function cudaInstance(index: number | undefined, perDevice: number): { index: number; perDevice: number } {
+  if (index === undefined || !Number.isSafeInteger(index) || index < 0)
+    throw new GpuError('INVALID_ARGUMENT', `a CUDA instance host needs its device index, not ${String(index)}`);
+  return { index, perDevice };
 }
 
 /** A reply that comes after the queue has moved on (readSoon); the queue does not wait for it. */
@@ -265,6 +292,12 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes, c
         scratch,
         hashing,
       ),
+    exportDeviceState: ({ buffer, bytes }) => exportDeviceState(backend, buffer, bytes),
+    importDeviceState: ({ buffer, bytes, from, verify }) =>
+      importDeviceState(backend, buffer, bytes, from, verify === true, readScratch),
+    copyState: ({ source, destination, bytes, verify }) =>
+      copyState(backend, source, destination, bytes, verify === true, readScratch),
+    hashState: ({ buffer, bytes }) => hashState(backend, buffer, bytes, readScratch),
     takeMailbox: ({ kernel }) => ({ inboxes: mailboxes.drain(kernel) }),
     runningLoops: () => ({ loops: loops.running() }),
   };
@@ -283,7 +316,12 @@ function main(): void {
   const chunks = new StateChunks();
   void queue.run(async () => {
     try {
-      const backend = createBackend(name, instances, !process.argv.includes(NO_PEER_ACCESS_ARGUMENT));
+      const backend = createBackend(
+        name,
+        instances,
+        !process.argv.includes(NO_PEER_ACCESS_ARGUMENT),
+        cudaInstancesArgument(process.argv),
+      );
       await backend.devices();
       const loops = new StepLoops({ backend, queue, send, onStepFailure: exitIfUnusable, mailboxes });
       table = handlers(backend, loops, mailboxes, chunks);

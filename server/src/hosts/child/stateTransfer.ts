@@ -10,6 +10,7 @@
 // chunk holding it is written; the importer reads back what its device holds, part by part while
 // later chunks arrive, and has that hashed (importVerifier.ts). What is left after the last byte
 // is the last part's read back and hash, not a hash of the whole state.
+import { createHash } from 'node:crypto';
 import type { BufferHandle, GpuBackend } from '../../backends/backend';
 import { GpuError } from '../../backends/gpuError';
 import type { StateTransferResult } from '../hostProtocol';
@@ -122,7 +123,13 @@ export async function exportState(
   }
   const blockDigests = await Promise.all(digests);
   const done = performance.now();
-  return { bytes, sha256: stateDigest(bytes, blockDigests), digests: blockDigests, copyMs: copied - started, verifyMs: done - copied };
+  return {
+    bytes,
+    sha256: stateDigest(bytes, blockDigests),
+    digests: blockDigests,
+    copyMs: copied - started,
+    verifyMs: done - copied,
+  };
 }
 
 /** Where the importer's bytes come from, and how it learns they are there. */
@@ -153,9 +160,7 @@ export async function importState(
   const started = performance.now();
   const ready = (end: number): Promise<void> =>
     pipelined ? pipelined.chunks.waitFor(pipelined.transfer, end) : Promise.resolve();
-  const verifier = verify
-    ? new ImportVerifier(backend, buffer, bytes, hashing.pool, hashing.slots)
-    : undefined;
+  const verifier = verify ? new ImportVerifier(backend, buffer, bytes, hashing.pool, hashing.slots) : undefined;
   let corruptAt = testCorruption(bytes);
   // The device holds the first `end` bytes (written, or queued before anything queued later).
   const written = async (end: number): Promise<void> => {
@@ -228,7 +233,9 @@ export async function prepareImport(
   else await backend.write(buffer, 0, scratch.take(bytes).fill(0));
   await readDevice(backend, buffer, bytes, scratch, () => Promise.resolve());
   // The verifier's reads go through the backend's kept staging memory (CUDA: pinned, made on first use).
-  await backend.readRanges(buffer, [{ offset: 0, length: Math.min(bytes, VERIFY_READ_BYTES) }], () => Promise.resolve());
+  await backend.readRanges(buffer, [{ offset: 0, length: Math.min(bytes, VERIFY_READ_BYTES) }], () =>
+    Promise.resolve(),
+  );
 }
 
 /** Before a migration pauses its kernel, on its source: the hashing threads start. */
@@ -267,4 +274,17 @@ function checkRegion(region: SharedRegion, bytes: number): void {
       'INVALID_ARGUMENT',
       `state transfer: ${bytes} bytes do not fit the shared-memory region ${region.path} of ${region.capacity} bytes`,
     );
+}
+
+/** The SHA-256 of a buffer's first `bytes`, read from the device here (device-to-device moves: deviceStateCopy.ts). */
+export function stateSha256(
+  backend: GpuBackend,
+  buffer: BufferHandle,
+  bytes: number,
+  scratch: ScratchBuffer,
+): Promise<string> {
+  checkSize(buffer, bytes, 'hash');
+  return readDevice(backend, buffer, bytes, scratch, (view) =>
+    Promise.resolve(createHash('sha256').update(view).digest('hex')),
+  );
 }

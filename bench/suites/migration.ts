@@ -1,7 +1,7 @@
 // migration: a running kernel moved between two devices by the KernelMigrator, end to end, for
 // every pair of device kinds present (two WebGPU device instances of one adapter everywhere Dawn
 // runs; CUDA <-> WebGPU, and CUDA <-> CUDA with two GPUs, where CUDA runs), at 4, 64, 256 MiB and
-// 1 GiB of state (4 and 64 with --quick). This process plays the server: a KernelRuntime as the
+// 1 GiB of state (4 and 64 with --quick; RINGKERNEL_BENCH_MIGRATION_MIB=64,1024 picks others). This process plays the server: a KernelRuntime as the
 // server builds it (probe with two WebGPU instances, coordinator, device hosts), its `migrate`.
 //
 // - transfer (GB/s): the state's bytes over the migration's two legs (checkpoint into the shared
@@ -135,6 +135,18 @@ async function startKernel(
   };
 }
 
+/** RINGKERNEL_BENCH_MIGRATION_MIB (e.g. "64,1024"): the state sizes to move, in MiB, when set. */
+function migrationSizesMib(): number[] | undefined {
+  const text = process.env.RINGKERNEL_BENCH_MIGRATION_MIB;
+  if (text === undefined || text.trim() === '') return undefined;
+  const sizes = text.split(',').map((part) => Number(part.trim()));
+  if (sizes.some((mib) => !Number.isInteger(mib) || mib < 1 || mib > 4096))
+    throw new Error(
+      `RINGKERNEL_BENCH_MIGRATION_MIB must list whole MiB from 1 to 4096, separated by commas, not "${text}"`,
+    );
+  return sizes;
+}
+
 export async function migrationSuite(bench: BenchContext): Promise<void> {
   const suite = 'migration';
   const { quick } = bench.plan;
@@ -160,7 +172,7 @@ export async function migrationSuite(bench: BenchContext): Promise<void> {
       bench.skip(suite, `${backend} pairs`, `${backend} cannot run here: ${errorMessage(error)}`);
     }
   }
-  const sizes = (quick ? [4, 64] : [4, 64, 256, 1024]).map((mib) => mib * MIB);
+  const sizes = (migrationSizesMib() ?? (quick ? [4, 64] : [4, 64, 256, 1024])).map((mib) => mib * MIB);
   const moves = quick ? 2 : 4;
   for (const pair of pairs) {
     const rawFrom = raws.get(pair.fromBackend);
@@ -254,7 +266,11 @@ export async function migrationSuite(bench: BenchContext): Promise<void> {
               bytes,
               routes: [...new Set(reports.map((r) => r.route))],
               deviceToDevice: reports.every((r) => r.deviceToDevice === true),
-              raw: direct ? (route === 'samePhysicalGpu' ? 'cuMemcpyDtoD' : 'cuMemcpyPeer') : 'device to host + host to device',
+              raw: direct
+                ? route === 'samePhysicalGpu'
+                  ? 'cuMemcpyDtoD'
+                  : 'cuMemcpyPeer'
+                : 'device to host + host to device',
               oursP50Ms: {
                 checkpoint: of((r) => r.checkpointMs),
                 transfer: of((r) => r.transferMs),

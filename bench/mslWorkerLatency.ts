@@ -26,8 +26,13 @@ async function main(): Promise<void> {
   }
   await disposeSharedMslParser();
   const pct = (values: number[], p: number): string =>
-    ([...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? 0).toFixed(3);
-  for (const [name, values] of [['calling thread', inThread], ['worker thread', inWorker]] as const)
+    (
+      [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? 0
+    ).toFixed(3);
+  for (const [name, values] of [
+    ['calling thread', inThread],
+    ['worker thread', inWorker],
+  ] as const)
     console.log(`${name}: p50 ${pct(values, 50)} ms, p95 ${pct(values, 95)} ms (${rounds} rounds, saxpy.metal)`);
 }
 

@@ -51,7 +51,15 @@ const OPERATIONS: readonly string[] = [
   'importState',
 ];
 /** Names that are not operations (Object's own among them): never answered ok. */
-const NOT_OPERATIONS: readonly string[] = ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf', 'nope', ''];
+const NOT_OPERATIONS: readonly string[] = [
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  '__proto__',
+  'valueOf',
+  'nope',
+  '',
+];
 const OPS: string[] = [...OPERATIONS, ...NOT_OPERATIONS];
 
 interface Handles {

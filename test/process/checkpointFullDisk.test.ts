@@ -73,7 +73,13 @@ async function allSound(files: readonly string[]): Promise<number[]> {
 
 function recordingLog(): Logger & { warnings: string[] } {
   const warnings: string[] = [];
-  return { warnings, error: () => undefined, warn: (m: string) => warnings.push(m), info: () => undefined, debug: () => undefined };
+  return {
+    warnings,
+    error: () => undefined,
+    warn: (m: string) => warnings.push(m),
+    info: () => undefined,
+    debug: () => undefined,
+  };
 }
 
 function withoutTestContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -82,38 +88,53 @@ function withoutTestContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 if (mounted === undefined) {
-  test('a full disk under the checkpoint folder (a size-limited tmpfs in a user and mount namespace)', { timeout: 300_000 }, async (t) => {
-    const skip = await webgpuSkipReason();
-    if (skip) return t.skip(skip);
-    const folder = mkdtempSync(join(tmpdir(), 'ringkernel-full-disk-'));
-    try {
-      const mount = `mount -t tmpfs -o size=${DISK_BYTES} ringkernel-full-disk "$1"`;
-      const probe = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', mount, 'sh', folder], {
-        encoding: 'utf8',
-      });
-      if (probe.error || probe.status !== 0)
-        return t.skip(
-          `this machine refuses a tmpfs in a user and mount namespace (${(probe.error?.message ?? probe.stderr).trim()}): ` +
-            'allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or on Ubuntu kernel.apparmor_restrict_unprivileged_userns=0) to run it',
-        );
-      const run = spawnSync(
-        'unshare',
-        ['--user', '--map-root-user', '--mount', 'sh', '-c', `${mount} && exec "$2" --test --test-reporter=tap "$3"`, 'sh', folder, process.execPath, __filename],
-        {
+  test(
+    'a full disk under the checkpoint folder (a size-limited tmpfs in a user and mount namespace)',
+    { timeout: 300_000 },
+    async (t) => {
+      const skip = await webgpuSkipReason();
+      if (skip) return t.skip(skip);
+      const folder = mkdtempSync(join(tmpdir(), 'ringkernel-full-disk-'));
+      try {
+        const mount = `mount -t tmpfs -o size=${DISK_BYTES} ringkernel-full-disk "$1"`;
+        const probe = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', mount, 'sh', folder], {
           encoding: 'utf8',
-          // Without the outer runner's NODE_TEST_CONTEXT, so the inner run reports as a run of its own.
-          env: { ...withoutTestContext(process.env), RINGKERNEL_FULL_DISK: folder },
-          timeout: 280_000,
-        },
-      );
-      const output = `${run.stdout}${run.stderr}`;
-      for (const line of output.split('\n').filter((l) => /^\s*(#|not ok|ok)/.test(l))) t.diagnostic(line);
-      assert.equal(run.status, 0, `the run inside the namespace failed:\n${output.slice(-6000)}`);
-      assert.match(run.stdout, /^# pass 1$/m, 'the full-disk test ran (and passed) inside the namespace');
-    } finally {
-      rmSync(folder, { recursive: true, force: true });
-    }
-  });
+        });
+        if (probe.error || probe.status !== 0)
+          return t.skip(
+            `this machine refuses a tmpfs in a user and mount namespace (${(probe.error?.message ?? probe.stderr).trim()}): ` +
+              'allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or on Ubuntu kernel.apparmor_restrict_unprivileged_userns=0) to run it',
+          );
+        const run = spawnSync(
+          'unshare',
+          [
+            '--user',
+            '--map-root-user',
+            '--mount',
+            'sh',
+            '-c',
+            `${mount} && exec "$2" --test --test-reporter=tap "$3"`,
+            'sh',
+            folder,
+            process.execPath,
+            __filename,
+          ],
+          {
+            encoding: 'utf8',
+            // Without the outer runner's NODE_TEST_CONTEXT, so the inner run reports as a run of its own.
+            env: { ...withoutTestContext(process.env), RINGKERNEL_FULL_DISK: folder },
+            timeout: 280_000,
+          },
+        );
+        const output = `${run.stdout}${run.stderr}`;
+        for (const line of output.split('\n').filter((l) => /^\s*(#|not ok|ok)/.test(l))) t.diagnostic(line);
+        assert.equal(run.status, 0, `the run inside the namespace failed:\n${output.slice(-6000)}`);
+        assert.match(run.stdout, /^# pass 1$/m, 'the full-disk test ran (and passed) inside the namespace');
+      } finally {
+        rmSync(folder, { recursive: true, force: true });
+      }
+    },
+  );
 } else {
   test('inside the namespace: checkpoints on a disk that fills up and frees again', { timeout: 240_000 }, async () => {
     const disk = statSync(mounted);
@@ -132,7 +153,9 @@ if (mounted === undefined) {
         onCheckpointProblem: (message) => problems.push(message),
       }));
       assert.deepEqual((await runtime.start()).failed, []);
-      await pollUntil('two checkpoint files', () => (listing(folder).files.length >= 2 ? true : undefined), { timeoutMs: 60_000 });
+      await pollUntil('two checkpoint files', () => (listing(folder).files.length >= 2 ? true : undefined), {
+        timeoutMs: 60_000,
+      });
 
       // The disk fills up (another program's file); the next periodic write fails part-way through.
       fillDisk(filler, SPARE_BYTES);
@@ -146,19 +169,30 @@ if (mounted === undefined) {
       );
       const failedAt = Number(/at step (\d+)/.exec(problem)?.[1]);
       // More writes fail while the disk stays full: logged each time, reported once.
-      await pollUntil('three failed writes', () => (log.warnings.filter((w) => w.includes('ENOSPC')).length >= 3 ? true : undefined), {
-        timeoutMs: 60_000,
-      });
+      await pollUntil(
+        'three failed writes',
+        () => (log.warnings.filter((w) => w.includes('ENOSPC')).length >= 3 ? true : undefined),
+        {
+          timeoutMs: 60_000,
+        },
+      );
       assert.equal(problems.length, 1, 'reported once while the disk stays full');
       const full = listing(folder);
       assert.deepEqual(full.temps, [], 'no temporary file left behind');
       const kept = await allSound(full.files);
-      assert.ok(kept.length >= 2 && Math.max(...kept) < failedAt, `the files from before the disk filled up stay, whole (steps ${kept.join(', ')})`);
+      assert.ok(
+        kept.length >= 2 && Math.max(...kept) < failedAt,
+        `the files from before the disk filled up stay, whole (steps ${kept.join(', ')})`,
+      );
       // The kernel runs on, its state intact.
       const running = await checkedCounter(runtime);
-      await pollUntil('steps while the disk is full', async () => ((await checkedCounter(runtime!)).step > running.step + 20 ? true : undefined), {
-        timeoutMs: 60_000,
-      });
+      await pollUntil(
+        'steps while the disk is full',
+        async () => ((await checkedCounter(runtime!)).step > running.step + 20 ? true : undefined),
+        {
+          timeoutMs: 60_000,
+        },
+      );
 
       // A restarted server resumes from the newest file written before the disk filled up.
       await runtime.stop();

@@ -76,7 +76,10 @@ function workspace(prefix: string): { manifest: Manifest; folder: string } {
   const path = join(dir, 'ringkernel.json');
   writeFileSync(path, text);
   const manifest = parseManifest(text, path);
-  assert.deepEqual(manifest.problems.filter((p) => p.severity === 'error'), []);
+  assert.deepEqual(
+    manifest.problems.filter((p) => p.severity === 'error'),
+    [],
+  );
   return { manifest, folder: join(dir, 'checkpoints') };
 }
 
@@ -147,7 +150,10 @@ async function restartMidFlow(prefix: string, end: (runtime: KernelRuntime) => P
     const stats = second.routerStats();
     assert.equal(stats.totals.failed, 0, JSON.stringify(stats.failures));
     assert.equal(stats.totals.refused, 0);
-    assert.deepEqual(warnings.filter((w) => w.includes('router')), []);
+    assert.deepEqual(
+      warnings.filter((w) => w.includes('router')),
+      [],
+    );
   } finally {
     await second.dispose();
   }

@@ -132,7 +132,10 @@ export async function runtimeOnInstances(
 }
 
 /** The counter's state, checked: word 0 counts every step, word 1 sums every step exactly once, whatever checkpoints it came through. */
-export async function checkedCounter(runtime: KernelRuntime, id = 'counter'): Promise<{ step: number; sha256: string }> {
+export async function checkedCounter(
+  runtime: KernelRuntime,
+  id = 'counter',
+): Promise<{ step: number; sha256: string }> {
   const snapshot = await runtime.readState(id);
   const words = new Uint32Array(snapshot.state.buffer, snapshot.state.byteOffset, 2);
   const steps = words[0] ?? 0;

@@ -82,7 +82,10 @@ test('the hashing threads hash a region file and shared memory as SHA-256 does',
   const shared = new SharedArrayBuffer(state.byteLength);
   new Uint8Array(shared).set(state);
   assert.equal(await pool.hash({ shared, offset: 0, length: state.byteLength }), sha(state));
-  await assert.rejects(pool.hash({ file: join(dir, 'gone'), offset: 0, length: 4 }), /hashing a block of the state failed: .*ENOENT/);
+  await assert.rejects(
+    pool.hash({ file: join(dir, 'gone'), offset: 0, length: 4 }),
+    /hashing a block of the state failed: .*ENOENT/,
+  );
   await assert.rejects(pool.hash({ file, offset: state.byteLength - 4, length: 8 }), /ended at/);
 });
 
@@ -90,7 +93,11 @@ test('the hashing threads hash a region file and shared memory as SHA-256 does',
 function memoryDevice(state: Uint8Array): { backend: GpuBackend; buffer: BufferHandle; reads: number[] } {
   const reads: number[] = [];
   const backend = {
-    readRanges: (_buffer: BufferHandle, ranges: { offset: number; length: number }[], consume: (view: Uint8Array) => Promise<void>) => {
+    readRanges: (
+      _buffer: BufferHandle,
+      ranges: { offset: number; length: number }[],
+      consume: (view: Uint8Array) => Promise<void>,
+    ) => {
       const [range] = ranges;
       assert.ok(range && ranges.length === 1);
       reads.push(range.offset);
@@ -100,7 +107,7 @@ function memoryDevice(state: Uint8Array): { backend: GpuBackend; buffer: BufferH
   return { backend, buffer: { id: 1, device: 0, bytes: state.byteLength }, reads };
 }
 
-test('the import verifier reads back only what was written, and its digests are the state\'s', async () => {
+test("the import verifier reads back only what was written, and its digests are the state's", async () => {
   const state = pattern(3 * VERIFY_READ_BYTES + 4096, 3);
   const device = memoryDevice(state);
   const verifier = new ImportVerifier(device.backend, device.buffer, state.byteLength, pool, new VerifySlots());
@@ -114,7 +121,7 @@ test('the import verifier reads back only what was written, and its digests are 
   assert.deepEqual(digests, blockDigestsOf(state));
 });
 
-test('a stopped verifier fails with the import\'s reason and reads no more', async () => {
+test("a stopped verifier fails with the import's reason and reads no more", async () => {
   const state = pattern(2 * VERIFY_READ_BYTES, 5);
   const device = memoryDevice(state);
   const verifier = new ImportVerifier(device.backend, device.buffer, state.byteLength, pool, new VerifySlots());

@@ -175,8 +175,10 @@ export function decodePendingMessages(bytes: Uint8Array): PendingMessages {
   for (let i = 0; i < pairCount; i++) {
     end(`pair ${i}`, at, PENDING_PAIR_BYTES);
     const roleCode = view.getUint8(at + PAIR.role);
-    const role = roleCode === PAIR_ROLE.incoming ? 'incoming' : roleCode === PAIR_ROLE.outgoing ? 'outgoing' : undefined;
-    if (role === undefined) throw new MalformedPayload(`pending messages: pair ${i} has role ${roleCode}, expected 1 or 2`);
+    const role =
+      roleCode === PAIR_ROLE.incoming ? 'incoming' : roleCode === PAIR_ROLE.outgoing ? 'outgoing' : undefined;
+    if (role === undefined)
+      throw new MalformedPayload(`pending messages: pair ${i} has role ${roleCode}, expected 1 or 2`);
     if (view.getUint8(at + PAIR.reserved) !== 0)
       throw new MalformedPayload(`pending messages: pair ${i} has a reserved byte that is not 0`);
     const idBytes = view.getUint16(at + PAIR.idBytes, true);

@@ -64,8 +64,7 @@ export async function findResumePoints(
         kernelIndex: record.control.kernelIndex,
         ...(record.pendingMessages ? { pendingMessages: record.pendingMessages } : {}),
       });
-    }
-    else missing.push(candidate.id);
+    } else missing.push(candidate.id);
   }
   if (points.size === 0) return { step: undefined, points, notes };
   if (missing.length > 0) {

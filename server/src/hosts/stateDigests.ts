@@ -32,7 +32,9 @@ export function blocksBefore(end: number, bytes: number, from: number): number[]
 /** The state's digest: SHA-256 over its size, the block size and its blocks' digests (hex), in order. */
 export function stateDigest(bytes: number, blockDigests: readonly string[]): string {
   if (blockDigests.length !== blockCount(bytes))
-    throw new Error(`a state of ${bytes} bytes has ${blockCount(bytes)} blocks, not the ${blockDigests.length} digests given`);
+    throw new Error(
+      `a state of ${bytes} bytes has ${blockCount(bytes)} blocks, not the ${blockDigests.length} digests given`,
+    );
   const hash = createHash('sha256');
   hash.update(`ringkernel-state-blocks ${bytes} ${DIGEST_BLOCK_BYTES}\n`);
   for (const digest of blockDigests) hash.update(Buffer.from(digest, 'hex'));

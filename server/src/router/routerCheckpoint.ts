@@ -64,14 +64,19 @@ export interface RestoredMessages {
 }
 
 /** What kernel `record`'s checkpoint before its step `step` carries of the router. */
-export function savedMessagesOf(records: readonly (KernelRecord | undefined)[], record: KernelRecord, step: number): SavedMessages {
+export function savedMessagesOf(
+  records: readonly (KernelRecord | undefined)[],
+  record: KernelRecord,
+  step: number,
+): SavedMessages {
   const pairs: SavedPair[] = [];
   const messages: SavedMessage[] = [];
   const index = record.index;
   // As a receiver.
   for (const sender of records) {
     const pair = sender?.outgoing[index];
-    if (sender && pair) pairs.push({ role: 'incoming', peer: sender.index, peerId: sender.id, sequence: pair.handledNext });
+    if (sender && pair)
+      pairs.push({ role: 'incoming', peer: sender.index, peerId: sender.id, sequence: pair.handledNext });
   }
   for (const kept of record.retained.peekFrom(step)) messages.push({ ...kept, destination: index });
   for (const envelope of record.queue) messages.push(savedOf(envelope));
@@ -97,7 +102,10 @@ export function savedMessagesOf(records: readonly (KernelRecord | undefined)[], 
  * before any of them runs. `records` are the registered kernels; a file whose kernel is not
  * registered under its index is the caller's to leave out.
  */
-export function restoreSavedMessages(context: RouterCheckpointContext, saved: readonly SavedMessages[]): RestoredMessages {
+export function restoreSavedMessages(
+  context: RouterCheckpointContext,
+  saved: readonly SavedMessages[],
+): RestoredMessages {
   const { records } = context;
   const result: RestoredMessages = { restored: 0, pairs: 0, notes: [] };
   const files = new Map(saved.map((s) => [s.kernelIndex, s]));
@@ -149,10 +157,13 @@ export function restoreSavedMessages(context: RouterCheckpointContext, saved: re
     const handled = files.has(seed.destination) ? (seed.handled ?? 0) : 0;
     const kept = new Map<number, SavedMessage>();
     for (const message of seed.fromReceiver) kept.set(message.seq, message);
-    for (const message of seed.fromSender) if (message.seq >= handled && !kept.has(message.seq)) kept.set(message.seq, message);
+    for (const message of seed.fromSender)
+      if (message.seq >= handled && !kept.has(message.seq)) kept.set(message.seq, message);
     if (!receiver) {
       if (kept.size > 0)
-        result.notes.push(`${kept.size} message(s) from #${seed.source} to #${seed.destination} were not restored: no kernel has that index now`);
+        result.notes.push(
+          `${kept.size} message(s) from #${seed.source} to #${seed.destination} were not restored: no kernel has that index now`,
+        );
       continue;
     }
     let highest = -1;

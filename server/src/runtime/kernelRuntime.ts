@@ -789,7 +789,8 @@ export class KernelRuntime {
     }
     const index = this.manifest?.kernels.findIndex((k) => k.id === kernel.id) ?? -1;
     // Taken now, while the router's retention still covers the checkpoint's step (routerCheckpoint.ts).
-    const pendingMessages = index >= 0 ? this.delivery.router.checkpointMessages(index, kernel.id, checkpoint.step) : undefined;
+    const pendingMessages =
+      index >= 0 ? this.delivery.router.checkpointMessages(index, kernel.id, checkpoint.step) : undefined;
     files.save(
       {
         checkpoint,

@@ -33,7 +33,8 @@ after(() => {
 });
 
 async function messagesWithFault(point: string, victim: 'receiver' | 'sender1', signal: FaultSignal): Promise<void> {
-  const kernel = (id: string, source: string, extra: object): object => floodKernel({ id, source, device: 0, ...extra });
+  const kernel = (id: string, source: string, extra: object): object =>
+    floodKernel({ id, source, device: 0, ...extra });
   const f = await startFaultRuntime({
     files: { 'sender.wgsl': SENDER_WGSL, 'receiver.wgsl': receiverWgsl(LOG_ENTRIES) },
     manifestKernels: [

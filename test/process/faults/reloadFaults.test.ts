@@ -86,7 +86,10 @@ async function reloadWithFault(
       if (entered === 'checkpoint')
         held = Array.from({ length: MAX_REGIONS }, () => transferRegions().take(STATE_BYTES));
       if (entered === 'resume')
-        setTimeout(() => void Promise.all(held).then((leases) => leases.forEach((lease) => lease.release())), POOL_BUSY_MS);
+        setTimeout(
+          () => void Promise.all(held).then((leases) => leases.forEach((lease) => lease.release())),
+          POOL_BUSY_MS,
+        );
       return;
     }
     if (entered !== phase || fired) return;

@@ -168,7 +168,15 @@ describe('checkpoint file format', () => {
                 destination: incoming ? r.kernelIndex : peer,
               }))
               .sort((a, b) => a.source - b.source || a.destination - b.destination || a.seq - b.seq)
-              .filter((m, i, all) => i === 0 || !(all[i - 1]?.source === m.source && all[i - 1]?.destination === m.destination && all[i - 1]?.seq === m.seq)),
+              .filter(
+                (m, i, all) =>
+                  i === 0 ||
+                  !(
+                    all[i - 1]?.source === m.source &&
+                    all[i - 1]?.destination === m.destination &&
+                    all[i - 1]?.seq === m.seq
+                  ),
+              ),
           };
         assertSameRecord(await decodeCheckpoint(memorySource(await encodeToBytes(record)), NAME), record);
       }),

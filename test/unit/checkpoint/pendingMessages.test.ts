@@ -118,8 +118,14 @@ describe('checkpoint PEND chunk', () => {
     assert.match(malformed(edit((v) => v.setUint8(24, 3))), /pair 0 has role 3/);
     // The sample's four messages (40-byte fixed parts, payloads of 48, 0, 4 and 12 bytes) end the payload.
     const messages = good.byteLength - (40 * 4 + 48 + 0 + 4 + 12);
-    assert.match(malformed(edit((v) => v.setUint32(messages + 4, 4, true))), /message 0 goes from kernel 0 to 4, neither/);
-    assert.match(malformed(edit((v) => v.setUint32(messages + 12, 49, true))), /payload is 49 bytes; a slot holds at most 48/);
+    assert.match(
+      malformed(edit((v) => v.setUint32(messages + 4, 4, true))),
+      /message 0 goes from kernel 0 to 4, neither/,
+    );
+    assert.match(
+      malformed(edit((v) => v.setUint32(messages + 12, 49, true))),
+      /payload is 49 bytes; a slot holds at most 48/,
+    );
     assert.match(malformed(edit((v) => v.setBigUint64(messages + 16, 99n, true))), /sequence number 11 after 99/);
     // The chunk's kernel against the control block's, in a file.
     const record = sampleRecord({ full: true });
@@ -132,13 +138,20 @@ describe('checkpoint PEND chunk', () => {
 
   test('a writer refuses what a reader would reject', () => {
     const pending = samplePending(2);
-    assert.throws(() => encodePendingMessages({ ...pending, messages: [...pending.messages].reverse() }), /comes after/);
+    assert.throws(
+      () => encodePendingMessages({ ...pending, messages: [...pending.messages].reverse() }),
+      /comes after/,
+    );
     assert.throws(
       () => encodePendingMessages({ ...pending, kernelIndex: 5 }),
       /does not belong in kernel 5's checkpoint/,
     );
     const big = { ...pending.messages[0], payload: new Uint8Array(49) } as PendingMessages['messages'][number];
     assert.throws(() => encodePendingMessages({ ...pending, messages: [big] }), /at most 48/);
-    assert.throws(() => encodePendingMessages({ ...pending, pairs: [{ role: 'incoming', peer: 1, peerId: '\ud800', sequence: 0 }] }), /lone surrogate/);
+    assert.throws(
+      () =>
+        encodePendingMessages({ ...pending, pairs: [{ role: 'incoming', peer: 1, peerId: '\ud800', sequence: 0 }] }),
+      /lone surrogate/,
+    );
   });
 });

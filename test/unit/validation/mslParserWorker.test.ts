@@ -50,7 +50,10 @@ after(async () => {
   for (const worker of workers) await worker.dispose();
 });
 
-function newWorker(options: ConstructorParameters<typeof MslParserWorker>[0] = {}): { worker: MslParserWorker; restarts: string[] } {
+function newWorker(options: ConstructorParameters<typeof MslParserWorker>[0] = {}): {
+  worker: MslParserWorker;
+  restarts: string[];
+} {
   const worker = new MslParserWorker(options);
   workers.push(worker);
   const restarts: string[] = [];
@@ -72,11 +75,17 @@ test('a real WebAssembly fault mid-parse ends the worker; the file says so and t
   const deep = `kernel void k(device int* a [[buffer(0)]]) { a[0] = ${'-'.repeat(1000)}; }\n`;
   const faulted = await worker.validate(deep, { unlimited: true, parseBudgetMs: 20_000 });
   assert.equal(faulted.unchecked, true);
-  assert.match(faulted.skipped ?? '', /^the Metal parser failed on this file \(RuntimeError: .+\); the server restarted it$/);
+  assert.match(
+    faulted.skipped ?? '',
+    /^the Metal parser failed on this file \(RuntimeError: .+\); the server restarted it$/,
+  );
   assert.equal(worker.restarts, 1);
   assert.equal(restarts.length, 1);
   assertValidates(await worker.validate(clean));
-  assert.ok((await worker.validate(broken)).diagnostics.some((d) => d.severity === 'error'), 'errors are still found');
+  assert.ok(
+    (await worker.validate(broken)).diagnostics.some((d) => d.severity === 'error'),
+    'errors are still found',
+  );
 });
 
 test('a worker whose thread ends mid-parse is replaced; the next file validates', async () => {
@@ -84,7 +93,10 @@ test('a worker whose thread ends mid-parse is replaced; the next file validates'
   assertValidates(await worker.validate(clean));
   const died = await worker.validate(`// EXIT\n${clean}`);
   assert.equal(died.unchecked, true);
-  assert.match(died.skipped ?? '', /the Metal parser failed on this file \(its thread exited with code 7\); the server restarted it/);
+  assert.match(
+    died.skipped ?? '',
+    /the Metal parser failed on this file \(its thread exited with code 7\); the server restarted it/,
+  );
   assertValidates(await worker.validate(clean));
   assert.deepEqual(restarts.length, 1);
 });
@@ -94,7 +106,10 @@ test('a hang is bounded: the worker is ended after the budget and grace, and the
   const started = performance.now();
   const hung = await worker.validate(`// HANG\n${clean}`, { parseBudgetMs: 300 });
   const ms = performance.now() - started;
-  assert.match(hung.skipped ?? '', /failed on this file \(it did not answer within 500 ms \(its budget is 300 ms\)\); the server restarted it/);
+  assert.match(
+    hung.skipped ?? '',
+    /failed on this file \(it did not answer within 500 ms \(its budget is 300 ms\)\); the server restarted it/,
+  );
   assert.ok(ms < 5000, `answered after ${ms.toFixed(0)} ms`);
   assertValidates(await worker.validate(clean));
   assert.equal(worker.restarts, 1);
@@ -103,23 +118,36 @@ test('a hang is bounded: the worker is ended after the budget and grace, and the
 test('a fault after the answer (a dead instance throwing later) is noticed; the next file gets a new worker', async () => {
   const { worker, restarts } = newWorker({ script: misbehavingScript() });
   assertValidates(await worker.validate(`// LATE\n${clean}`));
-  await pollUntil('the late fault to be noticed', () => (restarts.length > 0 ? true : undefined), { timeoutMs: 10_000 });
+  await pollUntil('the late fault to be noticed', () => (restarts.length > 0 ? true : undefined), {
+    timeoutMs: 10_000,
+  });
   assert.match(restarts[0] ?? '', /failed between files: null function/);
   assertValidates(await worker.validate(clean));
 });
 
 test('files queue for the one worker: many at once all get their own answer', async () => {
   const { worker } = newWorker();
-  const results = await Promise.all(Array.from({ length: 12 }, (_, i) => worker.validate(i % 2 === 0 ? clean : broken)));
+  const results = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => worker.validate(i % 2 === 0 ? clean : broken)),
+  );
   results.forEach((result, i) => {
     if (i % 2 === 0) assertValidates(result);
-    else assert.ok(result.diagnostics.some((d) => d.severity === 'error'), `file ${i}`);
+    else
+      assert.ok(
+        result.diagnostics.some((d) => d.severity === 'error'),
+        `file ${i}`,
+      );
   });
 });
 
 test('through ValidatorSet (the server): the failed file is marked "not validated" where diagnostics are read', async () => {
   const warnings: string[] = [];
-  const logger: Logger = { error: (m) => warnings.push(m), warn: (m) => warnings.push(m), info: () => undefined, debug: () => undefined };
+  const logger: Logger = {
+    error: (m) => warnings.push(m),
+    warn: (m) => warnings.push(m),
+    info: () => undefined,
+    debug: () => undefined,
+  };
   const validators = new ValidatorSet({ logger });
   try {
     const hangFree = await validators.validate('msl', clean, { parserOnly: true });
@@ -127,7 +155,10 @@ test('through ValidatorSet (the server): the failed file is marked "not validate
     // A cancelled file is answered at once and says so.
     const controller = new AbortController();
     controller.abort();
-    assert.equal((await validators.validate('msl', clean, { parserOnly: true, signal: controller.signal })).skipped, 'cancelled');
+    assert.equal(
+      (await validators.validate('msl', clean, { parserOnly: true, signal: controller.signal })).skipped,
+      'cancelled',
+    );
   } finally {
     validators.dispose();
   }

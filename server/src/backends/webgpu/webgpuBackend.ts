@@ -462,7 +462,13 @@ export class WebGpuBackend implements GpuBackend {
 
   /** The device's pair of write staging buffers, or a fresh pair when a write is using them. */
   private takeWriteStaging(index: number, device: GPUDevice): GPUBuffer[] {
-    return takePair(this.writeStaging, index, device, GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, WRITE_CHUNK_BYTES);
+    return takePair(
+      this.writeStaging,
+      index,
+      device,
+      GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC,
+      WRITE_CHUNK_BYTES,
+    );
   }
 
   private returnWriteStaging(index: number, buffers: GPUBuffer[]): void {
@@ -484,12 +490,24 @@ export class WebGpuBackend implements GpuBackend {
   ): Promise<void> {
     this.checkRange(handle, offset, bytes, 'read');
     const { device } = this.deviceAt(handle.device);
-    const staging = takePair(this.pieceStaging, handle.device, device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, PIECE_BYTES);
+    const staging = takePair(
+      this.pieceStaging,
+      handle.device,
+      device,
+      GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      PIECE_BYTES,
+    );
     const source = this.buffer(handle);
     const queueCopy = (at: number, turn: number): void => {
       if (at >= bytes) return;
       const encoder = device.createCommandEncoder();
-      encoder.copyBufferToBuffer(source, offset + at, staging[turn % 2] as GPUBuffer, 0, Math.min(PIECE_BYTES, bytes - at));
+      encoder.copyBufferToBuffer(
+        source,
+        offset + at,
+        staging[turn % 2] as GPUBuffer,
+        0,
+        Math.min(PIECE_BYTES, bytes - at),
+      );
       device.queue.submit([encoder.finish()]);
     };
     try {

@@ -9,8 +9,7 @@ import { bundlePath } from '../../paths';
 
 /** One block to hash: bytes of a region file (a checked region path), or of shared memory of this host. */
 export type HashJob =
-  | { file: string; offset: number; length: number }
-  | { shared: SharedArrayBuffer; offset: number; length: number };
+  { file: string; offset: number; length: number } | { shared: SharedArrayBuffer; offset: number; length: number };
 
 export type HashReply = { id: number; digest: string } | { id: number; error: string };
 
@@ -33,7 +32,10 @@ export function defaultHashThreads(): number {
 
 export class HashPool {
   private threads: Thread[] = [];
-  private readonly pending = new Map<number, { thread: Thread; resolve(digest: string): void; reject(error: Error): void }>();
+  private readonly pending = new Map<
+    number,
+    { thread: Thread; resolve(digest: string): void; reject(error: Error): void }
+  >();
   private nextJob = 1;
   private idle: NodeJS.Timeout | undefined;
 

@@ -29,9 +29,10 @@ function descriptor(path: string): number {
 function hashFile(path: string, offset: number, length: number): string {
   if (scratch.byteLength < length) scratch = Buffer.alloc(length);
   const fd = descriptor(path);
-  for (let done = 0; done < length; ) {
+  for (let done = 0; done < length;) {
     const read = readSync(fd, scratch, done, length - done, offset + done);
-    if (read === 0) throw new Error(`${path} ended at ${offset + done}, before the ${length} bytes from ${offset} were read`);
+    if (read === 0)
+      throw new Error(`${path} ended at ${offset + done}, before the ${length} bytes from ${offset} were read`);
     done += read;
   }
   return createHash('sha256').update(scratch.subarray(0, length)).digest('hex');
@@ -39,7 +40,9 @@ function hashFile(path: string, offset: number, length: number): string {
 
 function run(job: HashJob): string {
   if ('file' in job) return hashFile(job.file, job.offset, job.length);
-  return createHash('sha256').update(new Uint8Array(job.shared, job.offset, job.length)).digest('hex');
+  return createHash('sha256')
+    .update(new Uint8Array(job.shared, job.offset, job.length))
+    .digest('hex');
 }
 
 parentPort?.on('message', (job: HashJob & { id: number }) => {

@@ -23,7 +23,11 @@ port.on('message', (request: MslParserRequest) => {
   }
   const { id } = request;
   // The server's AbortSignal, seen through the shared word.
-  const signal = { get aborted(): boolean { return Atomics.load(cancel, 0) === id; } } as AbortSignal;
+  const signal = {
+    get aborted(): boolean {
+      return Atomics.load(cancel, 0) === id;
+    },
+  } as AbortSignal;
   validateMslInThisThread(request.text, {
     parseBudgetMs: request.parseBudgetMs,
     unlimited: request.unlimited,

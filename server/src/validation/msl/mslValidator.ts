@@ -116,18 +116,23 @@ export function validateMslWithParser(text: string, options: MslValidateOptions 
 }
 
 /** Our own MSL validation in the calling thread: the parser worker's work (child/mslParserMain.ts). */
-export async function validateMslInThisThread(text: string, options: MslValidateOptions = {}): Promise<ValidationResult> {
+export async function validateMslInThisThread(
+  text: string,
+  options: MslValidateOptions = {},
+): Promise<ValidationResult> {
   const nesting = nestingOf(text);
-  const reason = options.unlimited === true ? undefined :
-    nesting.brackets > MAX_BRACKET_DEPTH
-      ? `the file nests brackets ${nesting.brackets} deep, more than the ${MAX_BRACKET_DEPTH} the MSL parser reads; not validated`
-      : nesting.conditionals > MAX_CONDITIONAL_DEPTH
-        ? `the file nests #if ${nesting.conditionals} deep, more than the ${MAX_CONDITIONAL_DEPTH} the MSL parser reads; not validated`
-        : nesting.operators > MAX_OPERATOR_RUN
-          ? `the file has ${nesting.operators} operators in a row, more than the ${MAX_OPERATOR_RUN} the MSL parser reads; not validated`
-          : nesting.elses > MAX_ELSE_CHAIN
-            ? `the file has ${nesting.elses} \`else\` branches in one block, more than the ${MAX_ELSE_CHAIN} the MSL parser reads; not validated`
-            : undefined;
+  const reason =
+    options.unlimited === true
+      ? undefined
+      : nesting.brackets > MAX_BRACKET_DEPTH
+        ? `the file nests brackets ${nesting.brackets} deep, more than the ${MAX_BRACKET_DEPTH} the MSL parser reads; not validated`
+        : nesting.conditionals > MAX_CONDITIONAL_DEPTH
+          ? `the file nests #if ${nesting.conditionals} deep, more than the ${MAX_CONDITIONAL_DEPTH} the MSL parser reads; not validated`
+          : nesting.operators > MAX_OPERATOR_RUN
+            ? `the file has ${nesting.operators} operators in a row, more than the ${MAX_OPERATOR_RUN} the MSL parser reads; not validated`
+            : nesting.elses > MAX_ELSE_CHAIN
+              ? `the file has ${nesting.elses} \`else\` branches in one block, more than the ${MAX_ELSE_CHAIN} the MSL parser reads; not validated`
+              : undefined;
   if (reason !== undefined) return { diagnostics: [], validator: MSL_PARSER_SOURCE, skipped: reason, unchecked: true };
   try {
     return await parseAndCheck(text, options);

@@ -15,6 +15,7 @@ import { GpuError } from '../backends/gpuError';
 import type { ControlBlock } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import { bundlePath } from '../paths';
+import { createHostRings, type HostRings, type RingSpan } from './messageRing';
 import { BULK_THRESHOLD_BYTES, isRegionRef, type Payload, type RegionRef } from './bulkTransfer';
 import { TransferRegions, transferRegions, type RegionLease } from './transferRegions';
 import {
@@ -106,6 +107,8 @@ export type LoopMessagesListener = (batch: HostLoopMessages, generation: number)
 
 export class DeviceHost implements KernelHost {
   private child: ChildProcess | undefined;
+  /** The current process's message rings (messageRing.ts); none where shared memory cannot be mapped. */
+  private rings: HostRings | undefined;
   private readonly pending = new Map<number, Pending>();
   private readonly loops = new Map<number, RunningLoop>();
   private nextId = 1;
@@ -169,7 +172,11 @@ export class DeviceHost implements KernelHost {
   deliver(kernel: number, inbox: InboxDelivery): boolean {
     const child = this.child;
     if (this.disposed || !child?.connected) return false;
-    const message: HostDeliver = { kind: 'deliver', kernel, inbox };
+    // The bytes go through the ring when it has room; the message naming them keeps the channel's order.
+    const span = inbox.count > 0 ? this.rings?.toHost.write(inbox.slots) : undefined;
+    const message: HostDeliver = span
+      ? { kind: 'deliver', kernel, span, count: inbox.count }
+      : { kind: 'deliver', kernel, inbox };
     child.send(message);
     return true;
   }
@@ -464,9 +471,16 @@ export class DeviceHost implements KernelHost {
     transferRegions();
     const script = this.options.script ?? bundlePath('deviceHost.js');
     const peerAccess = this.options.peerAccess?.() ?? true;
+    this.rings?.dispose();
+    this.rings = createHostRings();
     const child = fork(
       script,
-      [this.backend, String(this.instance), ...(peerAccess ? [] : [NO_PEER_ACCESS_ARGUMENT])],
+      [
+        this.backend,
+        String(this.instance),
+        ...(peerAccess ? [] : [NO_PEER_ACCESS_ARGUMENT]),
+        ...(this.rings ? [this.rings.argument] : []),
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         serialization: 'advanced',
@@ -543,14 +557,35 @@ export class DeviceHost implements KernelHost {
   }
 
   private loopMessages(batch: HostLoopMessages): void {
-    for (const listener of this.messageListeners) {
+    // Outboxes sent through the ring become views of its pages for the listeners, released after them.
+    let last: RingSpan | undefined;
+    for (const sent of batch.steps) {
+      if (sent.span === undefined) continue;
       try {
-        listener(batch, this.generation);
+        if (!this.rings) throw new Error('this host was given no message ring');
+        sent.outbox = this.rings.toServer.read(sent.span);
+        last = sent.span;
       } catch (error) {
+        // A malformed batch: its messages are not routed, and the router counts them as the
+        // sender's overflow (an absent outbox), never silently gone.
         this.options.log?.error(
-          `${this.backend} device host: a listener of kernel ${batch.kernel}'s messages threw: ${errorMessage(error)}`,
+          `${this.backend} device host: kernel ${batch.kernel}'s step ${sent.step} sent ${sent.sent} messages that cannot be read: ${errorMessage(error)}`,
         );
       }
+      delete sent.span;
+    }
+    try {
+      for (const listener of this.messageListeners) {
+        try {
+          listener(batch, this.generation);
+        } catch (error) {
+          this.options.log?.error(
+            `${this.backend} device host: a listener of kernel ${batch.kernel}'s messages threw: ${errorMessage(error)}`,
+          );
+        }
+      }
+    } finally {
+      if (last) this.rings?.toServer.release(last);
     }
   }
 
@@ -624,6 +659,8 @@ export class DeviceHost implements KernelHost {
     const old = this.child;
     this.child = undefined;
     old?.kill('SIGKILL');
+    this.rings?.dispose();
+    this.rings = undefined;
     this.options.log?.warn(reason);
     for (const loop of [...this.loops.keys()]) this.forgetLoop(loop);
     for (const id of [...this.pending.keys()]) {
@@ -655,5 +692,7 @@ export class DeviceHost implements KernelHost {
     for (const id of [...this.pending.keys()])
       this.settle(id, new GpuError('HOST_EXITED', `the ${this.backend} device host was shut down`));
     child?.kill('SIGKILL');
+    this.rings?.dispose();
+    this.rings = undefined;
   }
 }

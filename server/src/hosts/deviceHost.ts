@@ -167,7 +167,9 @@ export class DeviceHost implements KernelHost {
 
   /**
    * Puts an inbox in kernel `kernel`'s mailbox in the host, for its next step (see HostDeliver).
-   * False when no host process runs (none started yet, or shut down): nothing was sent.
+   * False when no host process runs (none started yet, or shut down): nothing was sent. The
+   * inbox's bytes are copied before it returns (into the ring, or the IPC message, which Node
+   * serialises at once): the caller may reuse them.
    */
   deliver(kernel: number, inbox: InboxDelivery): boolean {
     const child = this.child;

@@ -134,6 +134,9 @@ async function main(): Promise<void> {
       serverCpuUsPerMessage: ((used.user + used.system) / (after.delivered - before.delivered)).toFixed(3),
       serverCpuUsPerSubmitted: ((used.user + used.system) / (after.submitted - before.submitted)).toFixed(3),
       hostCpuMsPerSecond: [...hostCpuAfter].map(([pid, ms]) => Math.round((ms - (hostCpu.get(pid) ?? 0)) / s)),
+      hostCpuUsPerSubmitted: [...hostCpuAfter].map(([pid, ms]) =>
+        (((ms - (hostCpu.get(pid) ?? 0)) * 1000) / (after.submitted - before.submitted)).toFixed(3),
+      ),
       totals: delivery.router.snapshot().totals,
     };
     console.log(JSON.stringify(result, null, 2));

@@ -54,7 +54,7 @@ export interface K2KRouterOptions {
   pendingLimit?: number;
   /**
    * Delivered messages kept per receiver until a checkpoint covers them, and send-log entries kept
-   * per pair, for redelivery after a restore (default 16384); 0 turns redelivery off.
+   * per pair, for redelivery after a restore (default 32768); 0 turns redelivery off.
    */
   retainLimit?: number;
   /** The rate window: windowMs long (default 5000), in buckets of bucketMs (default 250). */
@@ -112,7 +112,7 @@ export class K2KRouter {
     this.mode = options.mode ?? 'freeRunning';
     this.table = new RoutingTable(options.topology ?? GpuTopology.empty(), { enableP2P: options.enableP2P ?? true });
     this.defaultPendingLimit = positiveInteger(options.pendingLimit ?? 1024, 'pendingLimit');
-    this.retainLimit = nonNegativeInteger(options.retainLimit ?? 16384, 'retainLimit');
+    this.retainLimit = nonNegativeInteger(options.retainLimit ?? 32768, 'retainLimit');
     const bucketMs = positiveInteger(options.bucketMs ?? 250, 'bucketMs');
     this.window = { bucketMs, buckets: Math.max(1, Math.round((options.windowMs ?? 5000) / bucketMs)) };
     this.clock = options.clock ?? (() => performance.now());

@@ -42,10 +42,10 @@ import { K2KRouter, OutboxSlots, UNPLACED, encodeInbox, type RouterStatsSnapshot
 export const MAX_INBOXES_IN_FLIGHT = 4;
 /**
  * Messages of one kernel in flight, at most (its first inbox goes whatever its size): half the
- * router's default retention (16,384 per receiver), so nothing in flight is evicted before its
+ * router's default retention (32,768 per receiver), so nothing in flight is evicted before its
  * consuming step is known.
  */
-export const MAX_MESSAGES_IN_FLIGHT = 8192;
+export const MAX_MESSAGES_IN_FLIGHT = 16384;
 
 export interface DeliveryKernel {
   /** The kernel's index: its place in the manifest, its control block's kernel_index. */

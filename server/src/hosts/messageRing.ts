@@ -187,8 +187,10 @@ let exitHook = false;
 
 /**
  * Two fresh rings for a host process about to start, or undefined where this process cannot map
- * shared memory (messages then travel inline in the IPC messages, as before). File names carry
- * this process's id, so removeOrphanedFiles (transferRegions.ts) removes those a killed server left.
+ * shared memory (messages then travel inline in the IPC messages, as before). The host removes the
+ * files once it has opened them; until then (a host that never started) dispose and this process's
+ * exit do, and file names carry this process's id, so removeOrphanedFiles (transferRegions.ts)
+ * removes those of a server killed in between.
  */
 export function createHostRings(): HostRings | undefined {
   if (!sharedMapper().ok) return undefined;
@@ -233,12 +235,17 @@ export function openHostRings(argv: readonly string[]): { toServer: MessageRing;
   if (!up || !down || !upBytes || !downBytes)
     throw new Error(`device host: ${argument.slice(0, 200)} does not name two rings and their sizes`);
   const toServer = MessageRing.open(up, Number(upBytes));
+  let toHost: MessageRing;
   try {
-    return { toServer, toHost: MessageRing.open(down, Number(downBytes)) };
+    toHost = MessageRing.open(down, Number(downBytes));
   } catch (error) {
     toServer.close();
     throw error;
   }
+  // Both processes hold the pages now: the names can go, so nothing is left behind whoever dies.
+  unlinkQuietly(up);
+  unlinkQuietly(down);
+  return { toServer, toHost };
 }
 
 function remove(ring: MessageRing): void {

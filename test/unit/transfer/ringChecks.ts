@@ -123,7 +123,11 @@ export function ringTests(mapped: boolean): void {
       } finally {
         rings.dispose();
       }
-      assert.equal(existsSync(rings.toServer.path), false, 'dispose removes the files');
+      const unused = createHostRings();
+    assert.ok(unused);
+    assert.equal(existsSync(unused.toHost.path), true);
+    unused.dispose();
+    assert.equal(existsSync(unused.toHost.path), false, 'dispose removes the files of a host that never opened them');
     });
   });
 }

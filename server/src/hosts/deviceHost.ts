@@ -136,7 +136,10 @@ export class DeviceHost implements KernelHost {
     return { dispose: () => this.restartListeners.delete(listener) };
   }
 
-  /** Hears every loop's sent messages, whichever kernel runs it. */
+  /**
+   * Hears every loop's sent messages, whichever kernel runs it. A step's `outbox` may be a view of
+   * the host's message ring (messageRing.ts): valid only during the call, copy what must outlive it.
+   */
   onLoopMessages(listener: LoopMessagesListener): { dispose(): void } {
     this.messageListeners.add(listener);
     return { dispose: () => this.messageListeners.delete(listener) };

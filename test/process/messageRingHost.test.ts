@@ -33,7 +33,7 @@ for (let i = 0; i < 2; i++) {
 const fd = openSync(up, 'r+');
 writeSync(fd, outbox, 0, outbox.length, 64);
 const cursor = Buffer.alloc(8);
-cursor.writeDoubleLE(outbox.length, 0);
+cursor.writeBigInt64LE(BigInt(outbox.length), 0);
 writeSync(fd, cursor, 0, 8, 0);
 process.send({
   kind: 'loopMessages', loop: 1, kernel: 0, inboxSteps: [], nextStep: 2,

@@ -14,9 +14,12 @@
 // are in place before the message (a syscall) that names them.
 //
 // Header (64 bytes): the writer's cursor at 0 and the reader's at 8, as byte counts since the
-// start (float64: exact to 2^53 bytes), each written only by its owner. The writer may use the
-// space up to the reader's cursor plus the data area's size; a stale reader cursor only makes it
-// see less room. A full ring is not an error: the writer sends the bytes inline instead.
+// start (little-endian 64-bit integers), each written only by its owner, through Atomics where
+// mapped: the reader's cursor is stored only after its reads of the record (sequentially
+// consistent, also on weakly ordered CPUs), so the writer never overwrites bytes still being read.
+// The writer may use the space up to the reader's cursor plus the data area's size; a stale
+// reader cursor only makes it see less room. A full ring is not an error: the writer sends the
+// bytes inline instead.
 import { randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,8 +27,9 @@ import { BULK_FOLDER, BULK_PREFIX, SharedRegion } from './bulkTransfer';
 import { sharedMapper } from './sharedMapping';
 
 export const RING_HEADER_BYTES = 64;
+/** The cursors' places in the header, in 8-byte words. */
 const WRITER_CURSOR = 0;
-const READER_CURSOR = 8;
+const READER_CURSOR = 1;
 
 /** A record in a ring: `bytes` bytes from cursor `at` (a byte count since the ring's start). */
 export interface RingSpan {
@@ -41,8 +45,8 @@ export class MessageRing {
   private cursor = 0;
   private readonly header = new Uint8Array(8);
   private readonly headerView = new DataView(this.header.buffer);
-  /** The header's shared pages, where mapped. */
-  private readonly shared: DataView | undefined;
+  /** The header's cursors in the shared pages, where mapped. */
+  private readonly shared: BigInt64Array | undefined;
 
   private constructor(
     readonly region: SharedRegion,
@@ -50,7 +54,7 @@ export class MessageRing {
     readonly dataBytes: number,
   ) {
     const view = region.view;
-    this.shared = view ? new DataView(view.buffer, view.byteOffset, RING_HEADER_BYTES) : undefined;
+    this.shared = view ? new BigInt64Array(view.buffer, view.byteOffset, 2) : undefined;
   }
 
   /** The server's side: a new ring file of `capacity` bytes (header included). */
@@ -151,19 +155,19 @@ export class MessageRing {
     return { at: start, bytes: length };
   }
 
-  private readCursor(offset: number): number {
-    if (this.shared) return this.shared.getFloat64(offset, true);
-    this.region.read(this.header, offset);
-    return this.headerView.getFloat64(0, true);
+  private readCursor(word: number): number {
+    if (this.shared) return Number(Atomics.load(this.shared, word));
+    this.region.read(this.header, word * 8);
+    return Number(this.headerView.getBigInt64(0, true));
   }
 
-  private writeCursor(offset: number, value: number): void {
+  private writeCursor(word: number, value: number): void {
     if (this.shared) {
-      this.shared.setFloat64(offset, value, true);
+      Atomics.store(this.shared, word, BigInt(value));
       return;
     }
-    this.headerView.setFloat64(0, value, true);
-    this.region.write(this.header, offset);
+    this.headerView.setBigInt64(0, BigInt(value), true);
+    this.region.write(this.header, word * 8);
   }
 }
 

@@ -15,6 +15,7 @@ import { GpuError } from '../backends/gpuError';
 import type { ControlBlock } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import { bundlePath } from '../paths';
+import { createHostRings, type HostRings, type RingSpan } from './messageRing';
 import { BULK_THRESHOLD_BYTES, isRegionRef, type Payload, type RegionRef } from './bulkTransfer';
 import { TransferRegions, transferRegions, type RegionLease } from './transferRegions';
 import {
@@ -115,6 +116,8 @@ export type LoopMessagesListener = (batch: HostLoopMessages, generation: number)
 
 export class DeviceHost implements KernelHost {
   private child: ChildProcess | undefined;
+  /** The current process's message rings (messageRing.ts); none where shared memory cannot be mapped. */
+  private rings: HostRings | undefined;
   private readonly pending = new Map<number, Pending>();
   private readonly loops = new Map<number, RunningLoop>();
   private nextId = 1;
@@ -144,7 +147,10 @@ export class DeviceHost implements KernelHost {
     return { dispose: () => this.restartListeners.delete(listener) };
   }
 
-  /** Hears every loop's sent messages, whichever kernel runs it. */
+  /**
+   * Hears every loop's sent messages, whichever kernel runs it. A step's `outbox` may be a view of
+   * the host's message ring (messageRing.ts): valid only during the call, copy what must outlive it.
+   */
   onLoopMessages(listener: LoopMessagesListener): { dispose(): void } {
     this.messageListeners.add(listener);
     return { dispose: () => this.messageListeners.delete(listener) };
@@ -175,12 +181,18 @@ export class DeviceHost implements KernelHost {
 
   /**
    * Puts an inbox in kernel `kernel`'s mailbox in the host, for its next step (see HostDeliver).
-   * False when no host process runs (none started yet, or shut down): nothing was sent.
+   * False when no host process runs (none started yet, or shut down): nothing was sent. The
+   * inbox's bytes are copied before it returns (into the ring, or the IPC message, which Node
+   * serialises at once): the caller may reuse them.
    */
   deliver(kernel: number, inbox: InboxDelivery): boolean {
     const child = this.child;
     if (this.disposed || !child?.connected) return false;
-    const message: HostDeliver = { kind: 'deliver', kernel, inbox };
+    // The bytes go through the ring when it has room; the message naming them keeps the channel's order.
+    const span = inbox.count > 0 ? this.rings?.toHost.write(inbox.slots) : undefined;
+    const message: HostDeliver = span
+      ? { kind: 'deliver', kernel, span, count: inbox.count }
+      : { kind: 'deliver', kernel, inbox };
     child.send(message);
     return true;
   }
@@ -546,6 +558,8 @@ export class DeviceHost implements KernelHost {
     transferRegions();
     const script = this.options.script ?? bundlePath('deviceHost.js');
     const peerAccess = this.options.peerAccess?.() ?? true;
+    this.rings?.dispose();
+    this.rings = createHostRings();
     const child = fork(
       script,
       [
@@ -555,6 +569,7 @@ export class DeviceHost implements KernelHost {
         ...(this.backend === 'cuda' && this.options.cudaInstancesPerDevice !== undefined
           ? [`${CUDA_INSTANCES_ARGUMENT}=${this.options.cudaInstancesPerDevice}`]
           : []),
+        ...(this.rings ? [this.rings.argument] : []),
       ],
       {
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -636,14 +651,35 @@ export class DeviceHost implements KernelHost {
   }
 
   private loopMessages(batch: HostLoopMessages): void {
-    for (const listener of this.messageListeners) {
+    // Outboxes sent through the ring become views of its pages for the listeners, released after them.
+    let last: RingSpan | undefined;
+    for (const sent of batch.steps) {
+      if (sent.span === undefined) continue;
       try {
-        listener(batch, this.generation);
+        if (!this.rings) throw new Error('this host was given no message ring');
+        sent.outbox = this.rings.toServer.read(sent.span);
+        last = sent.span;
       } catch (error) {
+        // A malformed batch: its messages are not routed, and the router counts them as the
+        // sender's overflow (an absent outbox), never silently gone.
         this.options.log?.error(
-          `${this.backend} device host: a listener of kernel ${batch.kernel}'s messages threw: ${errorMessage(error)}`,
+          `${this.backend} device host: kernel ${batch.kernel}'s step ${sent.step} sent ${sent.sent} messages that cannot be read: ${errorMessage(error)}`,
         );
       }
+      delete sent.span;
+    }
+    try {
+      for (const listener of this.messageListeners) {
+        try {
+          listener(batch, this.generation);
+        } catch (error) {
+          this.options.log?.error(
+            `${this.backend} device host: a listener of kernel ${batch.kernel}'s messages threw: ${errorMessage(error)}`,
+          );
+        }
+      }
+    } finally {
+      if (last) this.rings?.toServer.release(last);
     }
   }
 
@@ -721,6 +757,8 @@ export class DeviceHost implements KernelHost {
     const old = this.child;
     this.child = undefined;
     old?.kill('SIGKILL');
+    this.rings?.dispose();
+    this.rings = undefined;
     this.options.log?.warn(reason);
     for (const loop of [...this.loops.keys()]) this.forgetLoop(loop);
     for (const id of [...this.pending.keys()]) {
@@ -753,5 +791,7 @@ export class DeviceHost implements KernelHost {
     for (const id of [...this.pending.keys()])
       this.settle(id, new GpuError('HOST_EXITED', `the ${this.backend} device host was shut down`));
     child?.kill('SIGKILL');
+    this.rings?.dispose();
+    this.rings = undefined;
   }
 }

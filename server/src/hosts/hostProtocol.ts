@@ -11,6 +11,7 @@ import type {
 import type { GpuErrorData } from '../backends/gpuError';
 import type { ControlBlock } from '../abi/kernelAbi';
 import type { Payload, RegionRef } from './bulkTransfer';
+import type { RingSpan } from './messageRing';
 
 /**
  * Messages delivered for one step of a kernel: `count` inbox slots (router/inboxLayout.ts's
@@ -53,8 +54,14 @@ export interface StepOutcome {
 export interface SentStep {
   step: number;
   sent: number;
-  /** Header and used slots, when any message fit the outbox. */
+  /**
+   * Header and used slots, when any message fit the outbox. On the wire they are either here
+   * (inline) or in the host's ring toward the server (`span`, messageRing.ts); listeners of
+   * DeviceHost.onLoopMessages always get them here, valid only during the listener's call.
+   */
   outbox?: Uint8Array;
+  /** Where the outbox bytes are in the host's ring toward the server, instead of `outbox`. */
+  span?: RingSpan;
 }
 
 /** What exportState and importState measured. */
@@ -319,8 +326,7 @@ export interface StateChunkReady {
  * them consumed (loopMessages' inboxSteps), so the router's pending queue, not the host, holds
  * what waits.
  */
-export interface HostDeliver {
-  kind: 'deliver';
-  kernel: number;
-  inbox: InboxDelivery;
-}
+export type HostDeliver =
+  | { kind: 'deliver'; kernel: number; inbox: InboxDelivery }
+  /** The inbox's slots in the server's ring toward the host (messageRing.ts), the host copies them out on arrival. */
+  | { kind: 'deliver'; kernel: number; span: RingSpan; count: number };

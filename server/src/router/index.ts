@@ -16,5 +16,6 @@ export {
   type HlcTimestamp,
   type HybridLogicalClockOptions,
 } from './hybridLogicalClock';
+export { OutboxSlots, DecodedMessages, messageList, type MessageList } from './outboxSlots';
 export { encodeInbox, decodeInbox, type EncodedInbox, type InboxSlot } from './inboxLayout';
 export { LATENCY_SAMPLES, type Percentiles } from './trafficWindow';

@@ -44,6 +44,7 @@ import { IN_FLIGHT, type RetainedMessage } from './retentionRing';
 import { TrafficWindow } from './trafficWindow';
 import { restoreSavedMessages, savedMessagesOf, type RestoredMessages, type SavedMessages } from './routerCheckpoint';
 import type { OutboxMessage } from '../abi/kernelAbi';
+import { messageList, type MessageList } from './outboxSlots';
 
 export interface K2KRouterOptions {
   /** Default 'freeRunning'. */
@@ -55,7 +56,7 @@ export interface K2KRouterOptions {
   pendingLimit?: number;
   /**
    * Delivered messages kept per receiver until a checkpoint covers them, and send-log entries kept
-   * per pair, for redelivery after a restore (default 16384); 0 turns redelivery off.
+   * per pair, for redelivery after a restore (default 32768); 0 turns redelivery off.
    */
   retainLimit?: number;
   /** The rate window: windowMs long (default 5000), in buckets of bucketMs (default 250). */
@@ -71,7 +72,7 @@ export interface K2KRouterOptions {
 
 interface StagedBatch {
   source: number;
-  messages: readonly OutboxMessage[];
+  messages: MessageList;
   outboxFull: number;
 }
 
@@ -113,7 +114,7 @@ export class K2KRouter {
     this.mode = options.mode ?? 'freeRunning';
     this.table = new RoutingTable(options.topology ?? GpuTopology.empty(), { enableP2P: options.enableP2P ?? true });
     this.defaultPendingLimit = positiveInteger(options.pendingLimit ?? 1024, 'pendingLimit');
-    this.retainLimit = nonNegativeInteger(options.retainLimit ?? 16384, 'retainLimit');
+    this.retainLimit = nonNegativeInteger(options.retainLimit ?? 32768, 'retainLimit');
     const bucketMs = positiveInteger(options.bucketMs ?? 250, 'bucketMs');
     this.window = { bucketMs, buckets: Math.max(1, Math.round((options.windowMs ?? 5000) / bucketMs)) };
     this.clock = options.clock ?? (() => performance.now());
@@ -183,9 +184,9 @@ export class K2KRouter {
     }
     this.staged = this.staged.filter((batch) => {
       if (batch.source !== index) return true;
-      this.stagedCount -= batch.messages.length;
-      this.fail(record, 'sourceRemoved', batch.messages.length);
-      failed += batch.messages.length;
+      this.stagedCount -= batch.messages.count;
+      this.fail(record, 'sourceRemoved', batch.messages.count);
+      failed += batch.messages.count;
       return false;
     });
     this.records[index] = undefined;
@@ -237,18 +238,21 @@ export class K2KRouter {
   submit(batch: OutboxBatch): SubmitResult {
     const record = this.recordOf(batch.source, 'submit');
     const outboxFull = nonNegativeInteger(batch.outboxFull ?? 0, 'outboxFull');
+    const messages = messageList(batch.messages);
     if (this.mode === 'lockstep') {
       if (batch.step !== this.step)
         throw new Error(
           `router (lockstep): kernel "${record.id}" submitted step ${batch.step} while step ${this.step} is running; submit every kernel's step ${this.step}, then endStep(${this.step})`,
         );
-      this.staged.push({ source: batch.source, messages: batch.messages, outboxFull });
-      this.stagedCount += batch.messages.length;
+      // Kept until endStep: independent of the caller's bytes from here.
+      messages.detach();
+      this.staged.push({ source: batch.source, messages, outboxFull });
+      this.stagedCount += messages.count;
       record.submittedStep = batch.step;
-      return { accepted: 0, refused: 0, duplicates: 0, failed: 0, staged: batch.messages.length };
+      return { accepted: 0, refused: 0, duplicates: 0, failed: 0, staged: messages.count };
     }
     const counts = zeroCounts();
-    this.admit(record, batch.step, batch.messages, outboxFull, this.wallClock(), this.clock(), counts);
+    this.admit(record, batch.step, messages, outboxFull, this.wallClock(), this.clock(), counts);
     return { ...counts, staged: 0 };
   }
 
@@ -546,23 +550,24 @@ export class K2KRouter {
   private admit(
     record: KernelRecord,
     step: number,
-    messages: readonly OutboxMessage[],
+    messages: MessageList,
     outboxFull: number,
     physical: number,
     now: number,
     counts: AdmissionCounts,
   ): void {
-    record.sent += messages.length;
-    this.totals.submitted += messages.length;
+    const count = messages.count;
+    record.sent += count;
+    this.totals.submitted += count;
     if (outboxFull > 0) {
       record.outboxFull += outboxFull;
       this.totals.outboxFull += outboxFull;
     }
-    if (messages.length === 0) return;
+    if (count === 0) return;
     // One clock update for the step: consecutive timestamps, one per message.
-    let timestamp = record.clock.reserveAt(messages.length, physical);
-    for (const message of messages) {
-      const destination = message.destination;
+    let timestamp = record.clock.reserveAt(count, physical);
+    for (let i = 0; i < count; i++) {
+      const destination = messages.destination(i);
       const receiver = this.records[destination];
       if (receiver === undefined) {
         this.failUnknown(record, destination);
@@ -600,10 +605,10 @@ export class K2KRouter {
       const envelope: QueuedEnvelope = {
         source: record.index,
         destination,
-        type: message.type,
+        type: messages.type(i),
         seq,
         timestamp,
-        payload: message.payload,
+        payload: messages.payload(i),
         sendStep: step,
         route,
         replayStep: -1,

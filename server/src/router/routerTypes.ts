@@ -1,6 +1,7 @@
 // The router's vocabulary, as plain data: what the runtime hands in and what it gets back.
 import type { OutboxMessage } from '../abi/kernelAbi';
 import type { DeviceKey } from '../probe/probeRecords';
+import type { MessageList } from './outboxSlots';
 
 /**
  * Free-running (the editor): a message is accepted when its batch is submitted and lands at the
@@ -56,7 +57,8 @@ export interface OutboxBatch {
   source: number;
   /** The sender's step that wrote them. */
   step: number;
-  messages: readonly OutboxMessage[];
+  /** decodeOutbox's messages, or the step's slots read in place (OutboxSlots: nothing copied for a message refused). */
+  messages: readonly OutboxMessage[] | MessageList;
   /** Sends past the outbox capacity, never written (decodeOutbox's `dropped`): the sender's outbox overflow. */
   outboxFull?: number;
 }

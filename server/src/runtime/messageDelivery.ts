@@ -32,20 +32,20 @@
 // router could not keep (past its retention limit) is counted (lostWithHost), never silently gone.
 import type { DeviceHost } from '../hosts/deviceHost';
 import type { HostLoopMessages, InboxDelivery } from '../hosts/hostProtocol';
-import { decodeOutbox } from '../abi/kernelAbi';
 import { errorMessage, type Logger } from '../logger';
 import type { DeviceKey } from '../probe/probeRecords';
 import type { GpuTopology } from '../topology/gpuTopology';
-import { K2KRouter, UNPLACED, encodeInbox, type RouterStatsSnapshot } from '../router';
+import { inboxBytes } from '../abi/kernelAbi';
+import { K2KRouter, OutboxSlots, UNPLACED, encodeInbox, type RouterStatsSnapshot } from '../router';
 
 /** Inboxes of one kernel sent to its host's mailbox and not yet reported consumed, at most. */
 export const MAX_INBOXES_IN_FLIGHT = 4;
 /**
  * Messages of one kernel in flight, at most (its first inbox goes whatever its size): half the
- * router's default retention (16,384 per receiver), so nothing in flight is evicted before its
+ * router's default retention (32,768 per receiver), so nothing in flight is evicted before its
  * consuming step is known.
  */
-export const MAX_MESSAGES_IN_FLIGHT = 8192;
+export const MAX_MESSAGES_IN_FLIGHT = 16384;
 
 export interface DeliveryKernel {
   /** The kernel's index: its place in the manifest, its control block's kernel_index. */
@@ -101,6 +101,7 @@ export class MessageDelivery {
   /** Kernels registered ahead (kernelsExpected) that have not reached kernelStarting, by index: their ids. */
   private readonly expected = new Map<number, string>();
   private lostWithHost = 0;
+  private inboxScratch = new Uint8Array(0);
 
   constructor(private readonly options: MessageDeliveryOptions) {
     this.router = new K2KRouter({
@@ -332,6 +333,13 @@ export class MessageDelivery {
 
   // Internals.
 
+  /** Reused memory for encoding inboxes: fresh memory costs a page fault per 4 KiB, more than the encoding. */
+  private scratch(capacity: number): Uint8Array {
+    const bytes = inboxBytes(capacity);
+    if (this.inboxScratch.byteLength < bytes) this.inboxScratch = new Uint8Array(bytes);
+    return this.inboxScratch;
+  }
+
   private entryOf(id: string): Entry | undefined {
     for (const entry of this.kernels.values()) if (entry.id === id) return entry;
     return undefined;
@@ -353,10 +361,13 @@ export class MessageDelivery {
       if (count !== undefined) this.router.inboxConsumed(entry.index, count, step);
     }
     for (const sent of batch.steps) {
-      const { messages, dropped } = sent.outbox
-        ? decodeOutbox(sent.outbox, entry.outboxCapacity)
-        : { messages: [], dropped: sent.sent };
-      this.router.submit({ source: entry.index, step: sent.step, messages, outboxFull: dropped });
+      // Read in place (the host's ring, valid during this call): only what the router keeps is copied.
+      if (!sent.outbox) {
+        this.router.submit({ source: entry.index, step: sent.step, messages: [], outboxFull: sent.sent });
+        continue;
+      }
+      const messages = new OutboxSlots(sent.outbox, entry.outboxCapacity);
+      this.router.submit({ source: entry.index, step: sent.step, messages, outboxFull: messages.dropped });
     }
     entry.step = batch.nextStep;
     this.pump();
@@ -378,10 +389,12 @@ export class MessageDelivery {
       ) {
         const envelopes = this.router.takeInbox(entry.index, entry.inboxCapacity, entry.step, { inFlight: true });
         if (envelopes.length === 0) break;
-        const encoded = encodeInbox(envelopes, entry.inboxCapacity);
+        // Encoded into reused memory: deliver copies it (into the host's ring, or the IPC message) before returning.
+        const encoded = encodeInbox(envelopes, entry.inboxCapacity, this.scratch(entry.inboxCapacity));
         const inbox: InboxDelivery = { slots: encoded.bytes.subarray(0, encoded.usedBytes), count: encoded.count };
         if (!entry.host.deliver(entry.index, inbox)) {
-          entry.carried.push(inbox); // no host process right now: it goes with the next start
+          // No host process right now: it goes with the next start, so it keeps its own copy.
+          entry.carried.push({ slots: inbox.slots.slice(), count: inbox.count });
           break;
         }
         entry.inFlight.push(inbox.count);

@@ -88,7 +88,7 @@ describe('K2K router: checkpoints, restores, duplicates', () => {
     assert.equal(restored.redelivered, 1, "only step 3's delivery was still kept");
     assert.deepEqual(restored.incomplete, [
       '"sender" → 1: sends before step 3 are no longer logged (a later checkpoint was acknowledged, or the log passed retainLimit); re-sent messages from then may be taken as new',
-      '"receiver": messages delivered between steps 1 and 2 are no longer kept (a later checkpoint was acknowledged, or more than retainLimit 16384 were delivered since); they cannot be delivered again',
+      '"receiver": messages delivered between steps 1 and 2 are no longer kept (a later checkpoint was acknowledged, or more than retainLimit 32768 were delivered since); they cannot be delivered again',
     ]);
   });
 

@@ -4,9 +4,11 @@
 import type { GpuBackend } from '../../backends/backend';
 import type { BackendName } from '../../backends/backendReport';
 import { GpuError } from '../../backends/gpuError';
+import { errorMessage } from '../../logger';
 import { CudaBackend } from '../../backends/cuda/cudaBackend';
 import { WebGpuBackend } from '../../backends/webgpu/webgpuBackend';
 import { AttachedRegions, ScratchBuffer, isRegionRef, type Payload, type RegionRef } from '../bulkTransfer';
+import { openHostRings, type MessageRing } from '../messageRing';
 import { StateChunks } from './stateChunks';
 import { Mailboxes } from './mailboxes';
 import { SerialQueue } from './serialQueue';
@@ -33,6 +35,25 @@ import {
 function send(message: HostMessage, onSent?: () => void): void {
   if (!process.send) return onSent?.();
   process.send(message, undefined, undefined, onSent && (() => onSent()));
+}
+
+/**
+ * The loops' sender: a loopMessages' outboxes go into the ring toward the server while it has
+ * room, inline otherwise (messageRing.ts says why); everything else as it is.
+ */
+function loopSender(ring: MessageRing | undefined): typeof send {
+  if (!ring) return send;
+  return (message, onSent) => {
+    if (message.kind === 'loopMessages')
+      for (const sent of message.steps) {
+        if (!sent.outbox) continue;
+        const span = ring.write(sent.outbox);
+        if (!span) continue;
+        sent.span = span;
+        delete sent.outbox;
+      }
+    send(message, onSent);
+  };
 }
 
 /** Progress messages at most every 50 ms: enough for a watchdog, cheap for a fast step loop. */
@@ -314,6 +335,13 @@ function main(): void {
   const queue = new SerialQueue();
   const mailboxes = new Mailboxes();
   const chunks = new StateChunks();
+  // The server's rings for message bytes; without them (none given, or they cannot be opened) all goes inline.
+  let rings: ReturnType<typeof openHostRings>;
+  try {
+    rings = openHostRings(process.argv);
+  } catch (error) {
+    send({ kind: 'diagnostic', message: `message rings unusable, messages travel inline: ${errorMessage(error)}` });
+  }
   void queue.run(async () => {
     try {
       const backend = createBackend(
@@ -323,7 +351,13 @@ function main(): void {
         cudaInstancesArgument(process.argv),
       );
       await backend.devices();
-      const loops = new StepLoops({ backend, queue, send, onStepFailure: exitIfUnusable, mailboxes });
+      const loops = new StepLoops({
+        backend,
+        queue,
+        send: loopSender(rings?.toServer),
+        onStepFailure: exitIfUnusable,
+        mailboxes,
+      });
       table = handlers(backend, loops, mailboxes, chunks);
     } catch (error) {
       startError = GpuError.wrap(error, 'BACKEND_UNAVAILABLE', `device host for ${name}`);
@@ -342,7 +376,22 @@ function main(): void {
     const delivery = message as HostDeliver;
     // Deliveries skip the queue: a loop's next step finds them however busy the queue is.
     if (delivery.kind === 'deliver') {
-      mailboxes.deliver(delivery.kernel, delivery.inbox);
+      if (!('span' in delivery)) {
+        mailboxes.deliver(delivery.kernel, delivery.inbox);
+        return;
+      }
+      // Copied out at once: the mailbox keeps it past other kernels' deliveries, the ring is released in order.
+      try {
+        if (!rings) throw new Error('this host has no message ring');
+        const slots = rings.toHost.copy(delivery.span);
+        rings.toHost.release(delivery.span);
+        mailboxes.deliver(delivery.kernel, { slots, count: delivery.count });
+      } catch (error) {
+        send({
+          kind: 'diagnostic',
+          message: `${name} device host: an inbox of ${String(delivery.count)} messages for kernel ${String(delivery.kernel)} could not be read and was not delivered: ${errorMessage(error)}`,
+        });
+      }
       return;
     }
     // So do a pipelined transfer's chunk announcements: the import waiting for them holds the queue.

@@ -43,7 +43,6 @@ import {
 import { IN_FLIGHT, type RetainedMessage } from './retentionRing';
 import { TrafficWindow } from './trafficWindow';
 import { restoreSavedMessages, savedMessagesOf, type RestoredMessages, type SavedMessages } from './routerCheckpoint';
-import type { OutboxMessage } from '../abi/kernelAbi';
 import { messageList, type MessageList } from './outboxSlots';
 
 export interface K2KRouterOptions {

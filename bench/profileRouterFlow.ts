@@ -34,7 +34,10 @@ fn main() { state[0] = state[0] + control.inbox_count; }`;
 function childCpuMs(): Map<number, number> {
   const cpu = new Map<number, number>();
   try {
-    const pids = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    const pids = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
     for (const pid of pids) {
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
       cpu.set(Number(pid), ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
@@ -66,7 +69,14 @@ async function place(
   const kernel = await DeviceKernel.create(
     host,
     { language: 'wgsl', label: `k${index}`, code, entryPoint: 'main' },
-    { index, device: host.instance, stateBytes: 16, grid: [1, 1, 1], inboxCapacity: capacities.inbox, outboxCapacity: capacities.outbox },
+    {
+      index,
+      device: host.instance,
+      stateBytes: 16,
+      grid: [1, 1, 1],
+      inboxCapacity: capacities.inbox,
+      outboxCapacity: capacities.outbox,
+    },
   );
   const words = new Uint32Array(4);
   words.set(state);
@@ -77,12 +87,15 @@ async function place(
 async function main(): Promise<void> {
   const batch = Number(process.argv[2] ?? 4096);
   const seconds = Number(process.argv[3] ?? 10);
-  const hosts = [0, 1].map((instance) => new DeviceHost({
+  const hosts = [0, 1].map(
+    (instance) =>
+      new DeviceHost({
         backend: 'webgpu',
         instance,
         stepTimeoutMs: 60_000,
         ...(process.env.ROUTERFLOW_HOST_SCRIPT ? { script: process.env.ROUTERFLOW_HOST_SCRIPT } : {}),
-      }));
+      }),
+  );
   const [h0, h1] = hosts as [DeviceHost, DeviceHost];
   const delivery = new MessageDelivery({ log: quiet, pendingLimit: 4 * batch });
   try {
@@ -94,14 +107,21 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const deliver = h1.deliver.bind(h1);
       h1.deliver = (kernel, inbox) => {
-        console.error(`${(performance.now() - t0).toFixed(1)} deliver ${inbox.count} pending ${delivery.router.pendingFor(0)}`);
+        console.error(
+          `${(performance.now() - t0).toFixed(1)} deliver ${inbox.count} pending ${delivery.router.pendingFor(0)}`,
+        );
         return deliver(kernel, inbox);
       };
       h1.onLoopMessages((batch) => {
-        if (batch.inboxSteps.length > 0) console.error(`${(performance.now() - t0).toFixed(1)} consumed ${batch.inboxSteps.join(',')} next ${batch.nextStep}`);
+        if (batch.inboxSteps.length > 0)
+          console.error(
+            `${(performance.now() - t0).toFixed(1)} consumed ${batch.inboxSteps.join(',')} next ${batch.nextStep}`,
+          );
       });
       h0.onLoopMessages((batch) => {
-        console.error(`${(performance.now() - t0).toFixed(1)} sent ${batch.steps.length} steps, pending ${delivery.router.pendingFor(0)}`);
+        console.error(
+          `${(performance.now() - t0).toFixed(1)} sent ${batch.steps.length} steps, pending ${delivery.router.pendingFor(0)}`,
+        );
       });
     }
     await receiver.startLoop(0, (event) => {

@@ -69,7 +69,9 @@ export class MessageRing {
     if (!path.startsWith(`${BULK_FOLDER}/${BULK_PREFIX}`) || path.slice(BULK_FOLDER.length + 1).includes('/'))
       throw new Error(`message ring ${path}: only a file ${BULK_PREFIX}* directly in ${BULK_FOLDER} is accepted`);
     if (!Number.isInteger(capacity) || capacity <= RING_HEADER_BYTES)
-      throw new RangeError(`message ring ${path}: capacity ${capacity} must be a whole number above ${RING_HEADER_BYTES}`);
+      throw new RangeError(
+        `message ring ${path}: capacity ${capacity} must be a whole number above ${RING_HEADER_BYTES}`,
+      );
     return new MessageRing(
       SharedRegion.open({ region: path, capacity, bytes: capacity }),
       capacity - RING_HEADER_BYTES,
@@ -140,18 +142,28 @@ export class MessageRing {
     const { at, bytes } = (span ?? {}) as Partial<RingSpan>;
     const what = `message ring ${this.path}: span ${JSON.stringify(span)?.slice(0, 100) ?? String(span)}`;
     if (!Number.isSafeInteger(at) || !Number.isSafeInteger(bytes) || (bytes as number) <= 0)
-      throw new Error(`${what} is not a record (whole numbers at and bytes > 0 are expected); the batch it names is refused`);
+      throw new Error(
+        `${what} is not a record (whole numbers at and bytes > 0 are expected); the batch it names is refused`,
+      );
     const start = at as number;
     const length = bytes as number;
     if (length > this.dataBytes || (start % this.dataBytes) + length > this.dataBytes)
-      throw new Error(`${what} does not fit the ring's ${this.dataBytes}-byte data area; the batch it names is refused`);
+      throw new Error(
+        `${what} does not fit the ring's ${this.dataBytes}-byte data area; the batch it names is refused`,
+      );
     if (start < this.cursor)
-      throw new Error(`${what} starts before the reader's cursor ${this.cursor} (released already, or out of order); the batch it names is refused`);
+      throw new Error(
+        `${what} starts before the reader's cursor ${this.cursor} (released already, or out of order); the batch it names is refused`,
+      );
     const written = this.readCursor(WRITER_CURSOR);
     if (start + length > written)
-      throw new Error(`${what} ends past the writer's cursor ${written} (never written); the batch it names is refused`);
+      throw new Error(
+        `${what} ends past the writer's cursor ${written} (never written); the batch it names is refused`,
+      );
     if (start - this.cursor >= this.dataBytes)
-      throw new Error(`${what} is more than a lap ahead of the reader's cursor ${this.cursor}; the batch it names is refused`);
+      throw new Error(
+        `${what} is more than a lap ahead of the reader's cursor ${this.cursor}; the batch it names is refused`,
+      );
     return { at: start, bytes: length };
   }
 

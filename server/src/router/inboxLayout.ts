@@ -58,7 +58,10 @@ export function encodeInbox(envelopes: readonly Envelope[], capacity: number, ta
     view.setUint32(base + INBOX_WORD.timestamp * 4, hlcLowWord(envelope.timestamp), true);
     const payloadStart = base + SLOT_HEADER_WORDS * 4;
     // Full 48-byte payloads (the usual case) need neither a cut view nor zeroing: no object per message.
-    bytes.set(length === envelope.payload.byteLength ? envelope.payload : envelope.payload.subarray(0, length), payloadStart);
+    bytes.set(
+      length === envelope.payload.byteLength ? envelope.payload : envelope.payload.subarray(0, length),
+      payloadStart,
+    );
     if (length < SLOT_PAYLOAD_BYTES) bytes.fill(0, payloadStart + length, base + SLOT_BYTES);
   }
   return { bytes, count: envelopes.length, usedBytes: envelopes.length * SLOT_BYTES };

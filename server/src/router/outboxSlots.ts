@@ -103,5 +103,7 @@ export class DecodedMessages implements MessageList {
 
 /** Either form an OutboxBatch may carry. */
 export function messageList(messages: readonly OutboxMessage[] | MessageList): MessageList {
-  return Array.isArray(messages) ? new DecodedMessages(messages as readonly OutboxMessage[]) : (messages as MessageList);
+  return Array.isArray(messages)
+    ? new DecodedMessages(messages as readonly OutboxMessage[])
+    : (messages as MessageList);
 }

@@ -50,7 +50,10 @@ describe('OutboxSlots', () => {
   it('refuses an outbox too short for its header or its used slots', () => {
     assert.throws(() => new OutboxSlots(new Uint8Array(8), 4), /8 bytes hold no header \(16 bytes\)/);
     const cut = outbox([1, 1, 1]).subarray(0, OUTBOX_HEADER_BYTES + 2 * SLOT_BYTES);
-    assert.throws(() => new OutboxSlots(cut, 3), /sent 3 messages that fit its capacity, which need 208 bytes; only 144 were read/);
+    assert.throws(
+      () => new OutboxSlots(cut, 3),
+      /sent 3 messages that fit its capacity, which need 208 bytes; only 144 were read/,
+    );
   });
 
   it('the router keeps its own copy of what it accepts: the bytes may be reused at once', () => {
@@ -63,7 +66,10 @@ describe('OutboxSlots', () => {
     assert.deepEqual(b.map(brief), ['0>1#0:0', '0>1#1:2']);
     assert.deepEqual(c.map(brief), ['0>2#0:1']);
     assert.deepEqual(words(b[1] ?? { payload: new Uint8Array(0) }).slice(0, 3), [2, 3, 4]);
-    assert.deepEqual(b.map((e) => e.type), [100, 102]);
+    assert.deepEqual(
+      b.map((e) => e.type),
+      [100, 102],
+    );
   });
 
   it('copies nothing for a step whose messages are all refused, and counts them', () => {

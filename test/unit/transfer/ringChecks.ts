@@ -124,10 +124,10 @@ export function ringTests(mapped: boolean): void {
         rings.dispose();
       }
       const unused = createHostRings();
-    assert.ok(unused);
-    assert.equal(existsSync(unused.toHost.path), true);
-    unused.dispose();
-    assert.equal(existsSync(unused.toHost.path), false, 'dispose removes the files of a host that never opened them');
+      assert.ok(unused);
+      assert.equal(existsSync(unused.toHost.path), true);
+      unused.dispose();
+      assert.equal(existsSync(unused.toHost.path), false, 'dispose removes the files of a host that never opened them');
     });
   });
 }

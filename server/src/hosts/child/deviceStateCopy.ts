@@ -69,7 +69,7 @@ export async function copyState(
  * Both sides' state digests from their block digests (computed on the GPU). Equal lists make one
  * digest, computed once; lists that differ also go back as hex, so the server can say which bytes.
  */
-function compared(
+export function compared(
   bytes: number,
   digests: CopyDigests,
 ): Pick<StateTransferResult, 'sha256' | 'digests' | 'blockBytes' | 'source' | 'verifyMs'> {

@@ -134,15 +134,33 @@ __host__ __device__ void sha256Block(const unsigned char* p, uint32_t length, un
   for (int i = 0; i < 8; i++) words[i] = bigEndian(h[i]);
 }
 
-// blockSha256(data, bytes, digests): thread i hashes bytes [i * BLOCK_BYTES, min(bytes, (i + 1) *
-// BLOCK_BYTES)) of `data` into digests[32 * i, 32 * i + 32). Launch at least ceil(bytes /
-// BLOCK_BYTES) threads; the others return at once.
-extern "C" __global__ void blockSha256(const unsigned char* __restrict__ data, unsigned long long bytes,
-                                       unsigned char* __restrict__ digests) {
-  unsigned long long block = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x;
+// Thread `block` of a launch: block `block` of the `bytes` at `data` into its 32 bytes of `digests`.
+__device__ __forceinline__ void hashBlockAt(const unsigned char* data, unsigned long long bytes, unsigned char* digests,
+                                            unsigned long long block) {
   unsigned long long start = block * BLOCK_BYTES;
   if (start >= bytes) return;
   unsigned long long left = bytes - start;
   uint32_t length = left < BLOCK_BYTES ? uint32_t(left) : BLOCK_BYTES;
   sha256Block(data + start, length, digests + 32u * block);
+}
+
+// blockSha256(data, bytes, digests): thread i hashes bytes [i * BLOCK_BYTES, min(bytes, (i + 1) *
+// BLOCK_BYTES)) of `data` into digests[32 * i, 32 * i + 32). Launch at least ceil(bytes /
+// BLOCK_BYTES) threads in x; the others return at once.
+extern "C" __global__ void blockSha256(const unsigned char* __restrict__ data, unsigned long long bytes,
+                                       unsigned char* __restrict__ digests) {
+  hashBlockAt(data, bytes, digests, (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x);
+}
+
+// blockSha256Pair(first, second, bytes, firstDigests, secondDigests): blockSha256 over two buffers
+// of the same size in one launch, grid.y = 2 picking the buffer (a copy's source and the copy). A
+// thread hashes its whole block in a row, so a launch lasts about one block's hash whatever the
+// state's size up to the GPU's width: two launches in a row would take twice that.
+extern "C" __global__ void blockSha256Pair(const unsigned char* __restrict__ first,
+                                           const unsigned char* __restrict__ second, unsigned long long bytes,
+                                           unsigned char* __restrict__ firstDigests,
+                                           unsigned char* __restrict__ secondDigests) {
+  unsigned long long block = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x;
+  bool firstOne = blockIdx.y == 0;
+  hashBlockAt(firstOne ? first : second, bytes, firstOne ? firstDigests : secondDigests, block);
 }

@@ -105,7 +105,8 @@ test(
         const copied = await backend.copy(source, copy, size, true);
         assert.ok(copied.digests, 'the copy came back with its digests');
         assert.equal(copied.digests.blockBytes, BLOCK);
-        compareBlocks('the source of a 1 GiB copy', data, copied.digests.source);
+        compareBlocks('the source of a 1 GiB copy (blockSha256Pair, first buffer)', data, copied.digests.source);
+        compareBlocks('a 1 GiB copy (blockSha256Pair, second buffer)', data, copied.digests.copy);
         assert.ok(
           Buffer.from(copied.digests.copy).equals(Buffer.from(copied.digests.source)),
           'the copy has the source digests',

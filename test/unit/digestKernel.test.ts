@@ -23,10 +23,18 @@ test("the kernel's block size is GPU_DIGEST_BLOCK_BYTES", () => {
   assert.equal(Number(match[1]) * Number(match[2]), GPU_DIGEST_BLOCK_BYTES);
 });
 
-test('the PTX has the entry point blockSha256(pointer, u64 bytes, pointer) for a target every GPU from Turing JITs', () => {
-  const entry = /\.visible \.entry blockSha256\(\s*([^)]*)\)/.exec(BLOCK_SHA256_PTX);
-  assert.ok(entry, 'an entry point named blockSha256');
-  const params = (entry[1] ?? '').split(',').map((p) => p.trim().split(/\s+/)[1]);
-  assert.deepEqual(params, ['.u64', '.u64', '.u64'], 'three 8-byte parameters: data, bytes, digests');
+test('the PTX has blockSha256(data, u64 bytes, digests) and blockSha256Pair(first, second, u64 bytes, two digests), for sm_75', () => {
+  const params = (entry: string): string[] => {
+    const match = new RegExp(`\\.visible \\.entry ${entry}\\(\\s*([^)]*)\\)`).exec(BLOCK_SHA256_PTX);
+    assert.ok(match, `an entry point named ${entry}`);
+    return (match[1] ?? '').split(',').map((p) => p.trim().split(/\s+/)[1] ?? '');
+  };
+  assert.deepEqual(
+    params('blockSha256'),
+    ['.u64', '.u64', '.u64'],
+    'three 8-byte parameters, as cudaDigests.ts launches it',
+  );
+  assert.deepEqual(params('blockSha256Pair'), ['.u64', '.u64', '.u64', '.u64', '.u64'], 'five 8-byte parameters');
+  // compute_75: the oldest target CUDA 13's nvcc emits; every GPU from Turing on JITs it.
   assert.match(BLOCK_SHA256_PTX, /^\.target sm_75$/m);
 });

@@ -48,6 +48,12 @@ interface OpenDevice {
   rangeStaging?: { memory: ArrayBuffer; busy: boolean };
 }
 
+/** Buffers digested on one GPU's stream: one, or two in one launch (a copy's source and the copy). */
+interface DigestSide {
+  device: OpenDevice;
+  memory: [DeviceMemory] | [DeviceMemory, DeviceMemory];
+}
+
 /** The outbox counter, word 0 of the header: what a step resets. */
 const OUTBOX_COUNTER_BYTES = 4;
 
@@ -477,15 +483,14 @@ export class CudaBackend implements GpuBackend {
     }
     if (!digest || !this.digestKernel.loadedOn(device.ordinal) || !this.digestKernel.loadedOn(from.ordinal))
       return this.finish(device, what, started);
-    const copied = this.mark(device);
-    const sides =
+    const sides: DigestSide[] =
       from === device
         ? [{ device, memory: [this.memory(source), this.memory(destination)] }]
         : [
             { device: from, memory: [this.memory(source)] },
             { device, memory: [this.memory(destination)] },
           ];
-    return this.digested(sides, bytes, copied, what, started);
+    return this.digested(sides, bytes, this.mark(device), what, started);
   }
 
   /**
@@ -493,7 +498,7 @@ export class CudaBackend implements GpuBackend {
    * is `copied`'s (an event recorded behind it), the digests' the rest. Only the lists come back.
    */
   private async digested(
-    sides: { device: OpenDevice; memory: DeviceMemory[] }[],
+    sides: DigestSide[],
     bytes: number,
     copied: CudaEvent,
     what: string,

@@ -10,6 +10,8 @@ import type { CudaAddon, CudaAllocation, CudaFunction, CudaModule, CudaStream, D
 import { errorMessage } from '../../logger';
 
 const ENTRY_POINT = 'blockSha256';
+/** Two buffers of one size in one launch (a copy's source and the copy): one launch's time, not two. */
+const PAIR_ENTRY_POINT = 'blockSha256Pair';
 /** Threads per CUDA block: small, so a state's blocks spread over many multiprocessors. */
 const THREADS_PER_BLOCK = 64;
 
@@ -34,7 +36,7 @@ export function digestListBytes(bytes: number): number {
 
 export class CudaDigestKernel {
   private readonly loads = new Map<number, Promise<void>>();
-  private readonly loaded = new Map<number, { module: CudaModule; fn: CudaFunction }>();
+  private readonly loaded = new Map<number, { module: CudaModule; fn: CudaFunction; pair: CudaFunction }>();
   private readonly memory = new Map<number, DigestMemory>();
 
   constructor(
@@ -65,7 +67,11 @@ export class CudaDigestKernel {
   private async load(ordinal: number): Promise<void> {
     const { module } = await this.jit(ordinal, BLOCK_SHA256_PTX);
     try {
-      this.loaded.set(ordinal, { module, fn: this.addon.getFunction(module, ENTRY_POINT) });
+      this.loaded.set(ordinal, {
+        module,
+        fn: this.addon.getFunction(module, ENTRY_POINT),
+        pair: this.addon.getFunction(module, PAIR_ENTRY_POINT),
+      });
     } catch (error) {
       this.addon.moduleUnload(module);
       throw error;
@@ -78,28 +84,36 @@ export class CudaDigestKernel {
   }
 
   /**
-   * Queues on `stream` (of GPU `ordinal`) the digests of the first `bytes` of each of `sources`, in
-   * order, each list copied to pinned memory behind its launch. The lists are valid once the
-   * stream has reached them and until `release`.
+   * Queues on `stream` (of GPU `ordinal`) the digests of the first `bytes` of one buffer, or of two
+   * in one launch, and the lists' copy to pinned memory behind it. The lists (in the order of
+   * `sources`) are valid once the stream has reached them and until `release`.
    */
-  queue(ordinal: number, stream: CudaStream, sources: readonly DeviceMemory[], bytes: number): QueuedDigests {
+  queue(
+    ordinal: number,
+    stream: CudaStream,
+    sources: readonly [DeviceMemory] | readonly [DeviceMemory, DeviceMemory],
+    bytes: number,
+  ): QueuedDigests {
     const kernel = this.loaded.get(ordinal);
     if (!kernel) throw new Error(`the digest kernel is not loaded on CUDA ordinal ${ordinal}`);
     const listBytes = digestListBytes(bytes);
     const memory = this.take(ordinal, listBytes * sources.length);
     try {
-      const blocks = listBytes / SHA256_BYTES;
-      const lists = sources.map((source, index) => {
-        const out = { allocation: memory.device, offset: index * listBytes };
-        this.addon.launchKernel(
-          kernel.fn,
-          { grid: Math.ceil(blocks / THREADS_PER_BLOCK), block: THREADS_PER_BLOCK, stream },
-          [source, { type: 'u64', value: bytes }, out],
-        );
-        const landing = new Uint8Array(memory.host, index * listBytes, listBytes);
-        this.addon.memcpyDtoHAsync(stream, landing, out);
-        return landing;
-      });
+      const x = Math.ceil(listBytes / SHA256_BYTES / THREADS_PER_BLOCK);
+      const outs = sources.map((_, index) => ({ allocation: memory.device, offset: index * listBytes }));
+      const size = { type: 'u64', value: bytes } as const;
+      if (sources.length === 2)
+        this.addon.launchKernel(kernel.pair, { grid: [x, 2], block: THREADS_PER_BLOCK, stream }, [
+          sources[0],
+          sources[1],
+          size,
+          ...outs,
+        ]);
+      else
+        this.addon.launchKernel(kernel.fn, { grid: x, block: THREADS_PER_BLOCK, stream }, [sources[0], size, ...outs]);
+      const landing = new Uint8Array(memory.host, 0, listBytes * sources.length);
+      this.addon.memcpyDtoHAsync(stream, landing, { allocation: memory.device, offset: 0 });
+      const lists = sources.map((_, index) => landing.subarray(index * listBytes, (index + 1) * listBytes));
       return { lists, release: () => this.give(ordinal, memory) };
     } catch (error) {
       this.give(ordinal, memory);

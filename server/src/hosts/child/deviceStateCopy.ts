@@ -104,13 +104,13 @@ export async function prepareDeviceVerify(
 ): Promise<{ onGpu: boolean; reason?: string }> {
   checkBytes(buffer, bytes, 'verify');
   const prepare = backend.prepareDeviceDigests?.bind(backend);
-  let why =
+  const why =
     prepare && backend.blockDigests ? await prepare(buffer.device) : `the ${backend.name} backend has no digest kernel`;
-  // A host of every GPU copies within itself from any of them: each side is digested on its own GPU.
+  // A host of every GPU copies within itself from any of them, each side digested on its own GPU:
+  // the kernel is loaded on all. One that does not load there leaves those copies to the CPU
+  // (CudaBackend.copy digests only where both GPUs have it), not this GPU's own.
   if (why === undefined && prepare) {
-    for (const device of await backend.devices()) {
-      if (why === undefined && device.index !== buffer.device) why = await prepare(device.index);
-    }
+    for (const device of await backend.devices()) if (device.index !== buffer.device) await prepare(device.index);
   }
   if (why === undefined && backend.blockDigests) {
     await backend.blockDigests(buffer, bytes);

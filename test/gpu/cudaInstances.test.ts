@@ -254,6 +254,8 @@ test(
         assert.equal(report.deviceToDevice, true, `the state moved device to device: ${report.message}`);
         assert.equal(routeLabel(report.route, report.from, report.to), 'same physical GPU, device to device');
         assert.equal(report.verified, true, `the state on ${to} has the source's SHA-256 (${report.sha256 ?? 'none'})`);
+        // The target's host digested both sides with the digest kernel: no state was read back to the CPU.
+        assert.equal(report.verifiedOn, 'gpu', `verified on the GPU, not on the CPU: ${report.message}`);
         assert.equal(report.bytes, 4 * MIB);
         assert.equal(runtime.views().find((v) => v.id === 'counter')?.device, to);
         // Each instance is a device host of its own: the kernel's loop runs in the host of `to` only.
@@ -319,6 +321,7 @@ test(
             step: number;
             status: string;
             verified: boolean;
+            verifiedOn?: string;
             route: string;
             routeLabel: string;
             deviceToDevice: boolean;
@@ -340,13 +343,34 @@ test(
         m.step,
         m.status,
         m.verified,
+        m.verifiedOn,
         m.route,
         m.routeLabel,
         m.deviceToDevice,
       ]),
       [
-        ['cuda:0', 'cuda:1', 20, 'migrated', true, 'samePhysicalGpu', 'same physical GPU, device to device', true],
-        ['cuda:1', 'cuda:0', 40, 'migrated', true, 'samePhysicalGpu', 'same physical GPU, device to device', true],
+        [
+          'cuda:0',
+          'cuda:1',
+          20,
+          'migrated',
+          true,
+          'gpu',
+          'samePhysicalGpu',
+          'same physical GPU, device to device',
+          true,
+        ],
+        [
+          'cuda:1',
+          'cuda:0',
+          40,
+          'migrated',
+          true,
+          'gpu',
+          'samePhysicalGpu',
+          'same physical GPU, device to device',
+          true,
+        ],
       ],
       JSON.stringify(moved?.migrations?.map((m) => m.message)),
     );

@@ -13,7 +13,11 @@ import { HashPool } from '../../server/src/hosts/child/hashPool';
 import { ImportVerifier, VerifySlots, VERIFY_READ_BYTES } from '../../server/src/hosts/child/importVerifier';
 import {
   DIGEST_BLOCK_BYTES,
+  GPU_DIGEST_BLOCK_BYTES,
+  SHA256_BYTES,
   blockCount,
+  blockDigestsOf as referenceDigests,
+  hexDigests,
   blockRange,
   blocksBefore,
   firstDifference,
@@ -68,7 +72,56 @@ test('the state digest changes with any block, its size, and the order of the bl
   });
   assert.equal(firstDifference(digests, digests, state.byteLength), undefined);
   assert.notEqual(stateDigest(state.byteLength, [digests[1], digests[0], digests[2]] as string[]), digest);
-  assert.throws(() => stateDigest(state.byteLength + DIGEST_BLOCK_BYTES, digests), /has 4 blocks, not the 3/);
+  assert.throws(
+    () => stateDigest(state.byteLength + DIGEST_BLOCK_BYTES, digests),
+    /has 4 blocks of 2097152 bytes, not the 3 digests/,
+  );
+});
+
+test('the CPU reference hashes each block of the given size with SHA-256, the last one short', () => {
+  const block = GPU_DIGEST_BLOCK_BYTES;
+  const state = pattern(2 * block + 55, 11);
+  const digests = referenceDigests(state, block);
+  assert.equal(digests.length, 3);
+  assert.equal(digests[0], sha(state.subarray(0, block)));
+  assert.equal(digests[2], sha(state.subarray(2 * block)), 'the last block is its 55 bytes, padded by SHA-256 itself');
+  assert.deepEqual(referenceDigests(state), blockDigestsOf(state), 'without a size: DIGEST_BLOCK_BYTES');
+  assert.deepEqual(blockRange(2, state.byteLength, block), { offset: 2 * block, length: 55 });
+  assert.deepEqual(blocksBefore(block + 1, state.byteLength, 0, block), [0]);
+});
+
+test('digests back to back (the GPU kernel output) make the same state digest as their hex list', () => {
+  const block = GPU_DIGEST_BLOCK_BYTES;
+  const state = pattern(3 * block + 1, 13);
+  const hex = referenceDigests(state, block);
+  const raw = Buffer.concat(hex.map((digest) => Buffer.from(digest, 'hex')));
+  assert.equal(raw.byteLength, 4 * SHA256_BYTES);
+  assert.deepEqual(hexDigests(raw), hex);
+  assert.equal(stateDigest(state.byteLength, raw, block), stateDigest(state.byteLength, hex, block));
+  assert.throws(
+    () => stateDigest(state.byteLength, raw.subarray(SHA256_BYTES), block),
+    /has 4 blocks of 65536 bytes, not the 3/,
+  );
+});
+
+test('two block sizes never give the same state digest, even for one block', () => {
+  // A state of one block under both sizes: the same single SHA-256, yet the header names the size.
+  const state = pattern(1000, 17);
+  const cpu = stateDigest(state.byteLength, referenceDigests(state));
+  const gpu = stateDigest(state.byteLength, referenceDigests(state, GPU_DIGEST_BLOCK_BYTES), GPU_DIGEST_BLOCK_BYTES);
+  assert.deepEqual(referenceDigests(state), referenceDigests(state, GPU_DIGEST_BLOCK_BYTES));
+  assert.notEqual(cpu, gpu);
+});
+
+test('the first difference names the bytes of the block size it is given', () => {
+  const block = GPU_DIGEST_BLOCK_BYTES;
+  const state = pattern(5 * block, 19);
+  const changed = state.slice();
+  changed[3 * block + 9] = (changed[3 * block + 9] ?? 0) ^ 0x80;
+  assert.deepEqual(
+    firstDifference(referenceDigests(state, block), referenceDigests(changed, block), state.byteLength, block),
+    { block: 3, offset: 3 * block, length: block },
+  );
 });
 
 test('the hashing threads hash a region file and shared memory as SHA-256 does', async () => {

@@ -1,6 +1,7 @@
 // What the engine asks of a GPU backend. Implementations run inside device-host processes
 // (server/src/hosts), never in the language server itself.
 import type { BackendName } from './backendReport';
+import type { CopyDigests } from './deviceDigests';
 
 export interface DeviceLimits {
   maxBufferBytes: number;
@@ -158,7 +159,16 @@ export interface GpuBackend {
    * from and to (CUDA: page-locked with cuMemHostRegister, so copies are DMA). Optional.
    */
   registerHostMemory?(memory: ArrayBuffer): void;
-  copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing>;
+  /**
+   * `bytes` of `source` into `destination`, on the device. With `digest`, a backend that hashes on
+   * its devices (CUDA, its digest kernel prepared) also returns both sides' block digests.
+   */
+  copy(
+    source: BufferHandle,
+    destination: BufferHandle,
+    bytes: number,
+    digest?: boolean,
+  ): Promise<Timing & { digests?: CopyDigests }>;
   /**
    * Runs one step in one submission and one wait: writes the control block and `io.inboxSlots`,
    * dispatches, copies the outbox header and its first `io.outboxSlots` slots back, and resets
@@ -182,6 +192,14 @@ export interface GpuBackend {
     destination: BufferHandle,
     bytes: number,
     source: { handle: Uint8Array; ordinal: number },
-  ): Promise<Timing & { peer: boolean }>;
+    digest?: boolean,
+  ): Promise<Timing & { peer: boolean; digests?: CopyDigests }>;
+  /**
+   * Readies the digest kernel on a device (CUDA: native/kernels/blockSha256.cu, a JIT once per GPU);
+   * undefined when copies can be digested there, else why not.
+   */
+  prepareDeviceDigests?(device: number): Promise<string | undefined>;
+  /** A buffer's block digests (GPU_DIGEST_BLOCK_BYTES each, 32 bytes a block, back to back), computed on its device. */
+  blockDigests?(buffer: BufferHandle, bytes: number): Promise<Uint8Array>;
   dispose(): void;
 }

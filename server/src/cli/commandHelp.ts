@@ -53,7 +53,7 @@ export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
       ['--steps N', 'steps per kernel (default 100)'],
       [
         '--json',
-        "print the results as JSON (with each migration: from, to, bytes, route, routeLabel, deviceToDevice, ms, GB/s, pause, verified; and the K2K router's totals: sent, delivered, pending, refused, failed, lost)",
+        "print the results as JSON (with each migration: from, to, bytes, route, routeLabel, deviceToDevice, ms, GB/s, pause, verified, verifiedOn; and the K2K router's totals: sent, delivered, pending, refused, failed, lost)",
       ],
       [
         '--webgpu-instances N',

@@ -81,6 +81,8 @@ interface MigrationJson {
   transferMs: number;
   verifyMs: number;
   verified: boolean;
+  /** Where the verify's digests were computed: 'gpu' (the digest kernel, device to device) or 'cpu'; absent unverified. */
+  verifiedOn?: 'gpu' | 'cpu';
   status: MigrationReport['status'];
   message: string;
 }
@@ -441,6 +443,7 @@ function migrationJson(result: MigrationReport, step: number): MigrationJson {
     transferMs: round(result.transferMs),
     verifyMs: round(result.verifyMs),
     verified: result.verified,
+    ...(result.verifiedOn ? { verifiedOn: result.verifiedOn } : {}),
     status: result.status,
     message: result.message,
   };

@@ -400,6 +400,11 @@ export class DeviceHost implements KernelHost {
     return this.call('copyState', { source, destination, bytes, verify });
   }
 
+  /** Readies the GPU digest kernel (or the CPU's hashing) for a device-to-device move into `buffer`. */
+  prepareDeviceVerify(buffer: BufferHandle, bytes: number): Promise<{ onGpu: boolean; reason?: string }> {
+    return this.call('prepareDeviceVerify', { buffer, bytes });
+  }
+
   /** The SHA-256 of a buffer's first `bytes`, computed in the host. */
   hashState(buffer: BufferHandle, bytes: number): Promise<{ sha256: string; ms: number }> {
     return this.call('hashState', { buffer, bytes });

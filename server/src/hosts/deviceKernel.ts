@@ -356,6 +356,19 @@ export class DeviceKernel {
     return copyState(source.buffers.state, this.buffers.state, this.placement.stateBytes, verify);
   }
 
+  /**
+   * Before a device-to-device move into this kernel pauses its source: the digest kernel loaded and
+   * run once on this kernel's GPU (loaded on its host's other GPUs too); `onGpu` false where it
+   * cannot (the verify hashes on the CPU).
+   */
+  async prepareDeviceVerify(): Promise<{ onGpu: boolean; reason?: string }> {
+    this.assertAlive();
+    const prepare = this.host.prepareDeviceVerify?.bind(this.host);
+    if (prepare) return prepare(this.buffers.state, this.placement.stateBytes);
+    await this.stateSha256();
+    return { onGpu: false, reason: `the ${this.host.backend} device host has no GPU digests` };
+  }
+
   /** The SHA-256 of the state, computed in the host (the bytes stay there). */
   stateSha256(): Promise<{ sha256: string; ms: number }> {
     this.assertAlive();

@@ -72,8 +72,18 @@ export interface StateTransferResult {
    * bytes written; importState, of the device's bytes read back (verify), else absent.
    */
   sha256?: string;
-  /** The blocks' SHA-256s (hex, in order) that `sha256` is made of, where it is given. */
+  /**
+   * The blocks' SHA-256s (hex, in order) that `sha256` is made of, where it is given (device-to-device
+   * moves digested on the GPU: only when the two sides differ, to say where).
+   */
   digests?: string[];
+  /** The block size `sha256` and `digests` were made with (stateDigests.ts); absent: DIGEST_BLOCK_BYTES. */
+  blockBytes?: number;
+  /**
+   * Device-to-device moves digested on the GPU (importDeviceState, copyState): the source's digest,
+   * computed by the same host in the same scheme, so the source's host needs no hashing request.
+   */
+  source?: { sha256: string; digests?: string[] };
   /** Device to file (export) or file to device (import), milliseconds. */
   copyMs: number;
   /**
@@ -191,6 +201,15 @@ export interface HostOperations {
   copyState: {
     args: { source: BufferHandle; destination: BufferHandle; bytes: number; verify: boolean };
     result: StateTransferResult;
+  };
+  /**
+   * Before a device-to-device move pauses its kernel, on the target's host: loads the digest kernel
+   * on the buffer's GPU (and the host's other GPUs: a source in this host may be on one) and runs it once over the (still empty) buffer; `onGpu` false (and why) when
+   * it cannot load there, and the CPU's read back is warmed instead (the verify then runs there).
+   */
+  prepareDeviceVerify: {
+    args: { buffer: BufferHandle; bytes: number };
+    result: { onGpu: boolean; reason?: string };
   };
   /** The SHA-256 of a buffer's first `bytes` (a device-to-device move's checkpoint digest), read in the host. */
   hashState: { args: { buffer: BufferHandle; bytes: number }; result: { sha256: string; ms: number } };

@@ -121,6 +121,8 @@ export interface KernelHost {
     bytes: number,
     verify: boolean,
   ): Promise<StateTransferResult>;
+  /** Device-to-device migration, before the pause: readies the GPU digest kernel (or the CPU's hashing) for `buffer`. */
+  prepareDeviceVerify?(buffer: BufferHandle, bytes: number): Promise<{ onGpu: boolean; reason?: string }>;
   /** The SHA-256 of a buffer's first `bytes`, computed in the host. */
   hashState?(buffer: BufferHandle, bytes: number): Promise<{ sha256: string; ms: number }>;
   /** Pipelined transfers (hosts that have them): the progress of this host's exports. */

@@ -14,7 +14,7 @@ import type { StateTransferResult } from '../hosts/hostProtocol';
 import type { DeviceKernel } from '../hosts/deviceKernel';
 import { MigrationStats } from './migrationStats';
 import { copiesDeviceToDevice } from './migrationRoute';
-import { canMoveOnDevice, moveStateOnDevice, prepareOnDevice } from './deviceStateTransfer';
+import { canMoveOnDevice, moveStateOnDevice, prepareOnDevice, type DeviceVerify } from './deviceStateTransfer';
 import {
   MigrationError,
   type MigrationOptions,
@@ -97,16 +97,16 @@ export class KernelMigrator {
     let switched = false;
     let legsMs: number | undefined;
     let lease: RegionLease | undefined;
+    let onDevice: DeviceVerify | undefined;
     try {
       enter('preparing');
       checkCancel();
       const prepareStarted = performance.now();
       target = await subject.prepare(to);
       // CUDA to CUDA on one GPU or over a peer link: device to device (deviceStateTransfer.ts), no region.
-      const onDevice = copiesDeviceToDevice(report.route, from, to) && canMoveOnDevice(target.kernel);
-      if (onDevice) {
+      if (copiesDeviceToDevice(report.route, from, to) && canMoveOnDevice(target.kernel)) {
         report.deviceToDevice = true;
-        await prepareOnDevice(target.kernel, verify);
+        onDevice = await prepareOnDevice(target.kernel, verify);
       } else {
         // The region the bytes travel through, taken before the pause (it may wait for a free one).
         lease = await transferRegions().take(subject.stateBytes);
@@ -128,9 +128,9 @@ export class KernelMigrator {
       enter('checkpointing');
       const legsStarted = performance.now();
       const transferring = (): void => enter('transferring');
-      const { exported, imported, importedAt } = lease
+      const { exported, imported, importedAt, verifiedOn } = lease
         ? await this.moveState(source, target, lease.ref(subject.stateBytes), verify, transferring)
-        : await moveStateOnDevice(source, target.kernel, verify, transferring);
+        : await moveStateOnDevice(source, target.kernel, report.route, onDevice ?? 'off', transferring);
       // The legs' wall time: until the last byte was in the target's device. The target's read back
       // and hash (verify) came after that in the same answer; the source's hash may end later still
       // (it runs beside the import): both count in the pause, not in the transfer.
@@ -148,7 +148,12 @@ export class KernelMigrator {
         // Both digests were computed beside the copies (stateDigests.ts); only they are compared here.
         report.verifyMs = imported.verifyMs ?? 0;
         if (imported.sha256 === undefined || imported.sha256 !== exported.sha256) {
-          const differs = firstDifference(exported.digests ?? [], imported.digests ?? [], subject.stateBytes);
+          const differs = firstDifference(
+            exported.digests ?? [],
+            imported.digests ?? [],
+            subject.stateBytes,
+            imported.blockBytes,
+          );
           const where = differs
             ? ` in bytes ${differs.offset}-${differs.offset + differs.length - 1} (block ${differs.block})`
             : '';
@@ -159,6 +164,7 @@ export class KernelMigrator {
           );
         }
         report.verified = true;
+        report.verifiedOn = verifiedOn ?? 'cpu';
       }
       checkCancel();
 
@@ -211,7 +217,12 @@ export class KernelMigrator {
     region: ReturnType<RegionLease['ref']>,
     verify: boolean,
     transferring: () => void,
-  ): Promise<{ exported: StateTransferResult; imported: StateTransferResult; importedAt: number }> {
+  ): Promise<{
+    exported: StateTransferResult;
+    imported: StateTransferResult;
+    importedAt: number;
+    verifiedOn?: 'gpu' | 'cpu';
+  }> {
     const from = source.deviceHost;
     const to = target.kernel.deviceHost;
     if (from === to || !from.onStateChunk || !to.announceStateChunk) {

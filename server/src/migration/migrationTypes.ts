@@ -88,6 +88,11 @@ export interface MigrationReport {
   /** Bytes over the two legs' wall time (checkpoint and transfer, overlapped or one after the other), GB/s. */
   gbPerSecond: number;
   verified: boolean;
+  /**
+   * Where the verify's digests were computed: 'gpu' (a device-to-device move, both sides digested by
+   * the target's host with the digest kernel) or 'cpu' (the state read back and hashed); absent unverified.
+   */
+  verifiedOn?: 'gpu' | 'cpu';
   /** The step the kernel carried over. */
   step?: number;
   /** The checkpoint's digest: SHA-256 over the state's per-block SHA-256s (hosts/stateDigests.ts). */

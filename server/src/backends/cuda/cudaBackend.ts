@@ -22,6 +22,7 @@ import {
   isCudaError,
   type CudaAddon,
   type CudaAllocation,
+  type CudaEvent,
   type CudaFunction,
   type CudaModule,
   type CudaStream,
@@ -30,6 +31,8 @@ import {
 import { loadCudaAddon } from './cudaAddonLoader';
 import { cudaOrdinalOf } from '../cudaInstanceIndex';
 import { errorMessage } from '../../logger';
+import { GPU_DIGEST_BLOCK_BYTES, type CopyDigests } from '../deviceDigests';
+import { CudaDigestKernel, type QueuedDigests } from './cudaDigests';
 
 interface OpenDevice {
   info: DeviceInfo;
@@ -43,6 +46,12 @@ interface OpenDevice {
   outboxReadback: Uint8Array;
   /** Pinned memory partial reads (readRanges) go through, kept and grown to the largest read. */
   rangeStaging?: { memory: ArrayBuffer; busy: boolean };
+}
+
+/** Buffers digested on one GPU's stream: one, or two in one launch (a copy's source and the copy). */
+interface DigestSide {
+  device: OpenDevice;
+  memory: [DeviceMemory] | [DeviceMemory, DeviceMemory];
 }
 
 /** The outbox counter, word 0 of the header: what a step resets. */
@@ -97,6 +106,8 @@ export class CudaBackend implements GpuBackend {
    * has four: the step loops' waits for their streams must always find one free.
    */
   private jitQueue: Promise<unknown> = Promise.resolve();
+  /** Migration's verify on the GPU (cudaDigests.ts), loaded per GPU by prepareDeviceDigests. */
+  private readonly digestKernel: CudaDigestKernel;
 
   constructor(options: { peerAccess?: boolean; instance?: { index: number; perDevice: number } } = {}) {
     this.peerAccess = options.peerAccess ?? true;
@@ -107,6 +118,7 @@ export class CudaBackend implements GpuBackend {
     if (!status.available)
       throw new GpuError('BACKEND_UNAVAILABLE', status.reason ?? 'the CUDA driver did not initialise');
     this.addon = loaded.addon;
+    this.digestKernel = new CudaDigestKernel(this.addon, (ordinal, code) => this.jit(ordinal, code));
   }
 
   /** The devices, with their free memory measured now (the kernel runtime reports it to the coordinator). */
@@ -446,10 +458,22 @@ export class CudaBackend implements GpuBackend {
     return { hostMs: performance.now() - started };
   }
 
-  async copy(source: BufferHandle, destination: BufferHandle, bytes: number): Promise<Timing> {
+  /**
+   * `source` into `destination` on the destination's stream (DtoD, or a peer copy between GPUs).
+   * With `digest` and the digest kernel loaded on both GPUs, each side's block digests are computed
+   * on its own GPU after the copy is queued, and only they come back (CopyDigests).
+   */
+  async copy(
+    source: BufferHandle,
+    destination: BufferHandle,
+    bytes: number,
+    digest = false,
+  ): Promise<Timing & { digests?: CopyDigests }> {
     this.checkRange(source, 0, bytes, 'copy source');
     this.checkRange(destination, 0, bytes, 'copy destination');
     const device = this.deviceAt(destination.device);
+    const from = this.deviceAt(source.device);
+    const what = `copy of ${bytes} bytes CUDA ${source.device} → CUDA ${destination.device}`;
     const started = performance.now();
     if (source.device === destination.device) {
       this.addon.memcpyDtoDAsync(device.stream, this.memory(destination), this.memory(source), bytes);
@@ -457,7 +481,87 @@ export class CudaBackend implements GpuBackend {
       // The driver uses the peer link when peer access is on, and stages through the host otherwise.
       this.addon.memcpyPeerAsync(device.stream, this.memory(destination), this.memory(source), bytes);
     }
-    return this.finish(device, `copy of ${bytes} bytes CUDA ${source.device} → CUDA ${destination.device}`, started);
+    if (!digest || !this.digestKernel.loadedOn(device.ordinal) || !this.digestKernel.loadedOn(from.ordinal))
+      return this.finish(device, what, started);
+    const sides: DigestSide[] =
+      from === device
+        ? [{ device, memory: [this.memory(source), this.memory(destination)] }]
+        : [
+            { device: from, memory: [this.memory(source)] },
+            { device, memory: [this.memory(destination)] },
+          ];
+    return this.digested(sides, bytes, this.mark(device), what, started);
+  }
+
+  /**
+   * Queues the digests of `sides` (each on its GPU's stream) and waits for them; the copy's time
+   * is `copied`'s (an event recorded behind it), the digests' the rest. Only the lists come back.
+   */
+  private async digested(
+    sides: DigestSide[],
+    bytes: number,
+    copied: CudaEvent,
+    what: string,
+    started: number,
+  ): Promise<Timing & { digests: CopyDigests }> {
+    const queued: QueuedDigests[] = [];
+    try {
+      for (const side of sides)
+        queued.push(this.digestKernel.queue(side.device.ordinal, side.device.stream, side.memory, bytes));
+      await this.addon.eventSynchronizeAsync(copied);
+      const hostMs = performance.now() - started;
+      for (const side of sides) await this.addon.streamSynchronizeAsync(side.device.stream);
+      const [sourceList, copyList] = queued.flatMap((q) => q.lists).map((list) => list.slice());
+      return {
+        hostMs,
+        digests: {
+          blockBytes: GPU_DIGEST_BLOCK_BYTES,
+          source: sourceList ?? new Uint8Array(0),
+          copy: copyList ?? new Uint8Array(0),
+          ms: performance.now() - started - hostMs,
+        },
+      };
+    } catch (error) {
+      throw cudaFailure(error, 'DRIVER_ERROR', `${what}, digested on the GPU`);
+    } finally {
+      for (const q of queued) q.release();
+      this.addon.eventDestroy(copied);
+    }
+  }
+
+  /** An event recorded now on the device's stream: behind what was queued so far. */
+  private mark(device: OpenDevice): CudaEvent {
+    const event = this.addon.eventCreate(device.ordinal, { timing: false });
+    try {
+      this.addon.eventRecord(event, device.stream);
+    } catch (error) {
+      this.addon.eventDestroy(event);
+      throw cudaFailure(error, 'DRIVER_ERROR', `recording an event on CUDA ${device.info.index}`);
+    }
+    return event;
+  }
+
+  /**
+   * Loads the digest kernel on `device`'s GPU (a JIT, once), before a migration pauses its kernel;
+   * undefined when it runs, else why it cannot (the verify then reads the state back to the CPU).
+   */
+  prepareDeviceDigests(device: number): Promise<string | undefined> {
+    return this.digestKernel.prepare(this.deviceAt(device).ordinal);
+  }
+
+  /** The block digests (GPU_DIGEST_BLOCK_BYTES each, 32 bytes a block) of a buffer's first `bytes`, computed on its GPU. */
+  async blockDigests(buffer: BufferHandle, bytes: number): Promise<Uint8Array> {
+    this.checkRange(buffer, 0, bytes, 'digest');
+    const device = this.deviceAt(buffer.device);
+    const why = await this.digestKernel.prepare(device.ordinal);
+    if (why !== undefined) throw new GpuError('BACKEND_UNAVAILABLE', why);
+    const queued = this.digestKernel.queue(device.ordinal, device.stream, [this.memory(buffer)], bytes);
+    try {
+      await this.copyDone(device, `digest of ${bytes} bytes of buffer ${buffer.id} on CUDA ${buffer.device}`, 0);
+      return (queued.lists[0] ?? new Uint8Array(0)).slice();
+    } finally {
+      queued.release();
+    }
   }
 
   /** CUDA IPC: the handle another device host opens to reach `buffer` (a whole allocation), and its GPU. */
@@ -486,7 +590,8 @@ export class CudaBackend implements GpuBackend {
     destination: BufferHandle,
     bytes: number,
     source: { handle: Uint8Array; ordinal: number },
-  ): Promise<Timing & { peer: boolean }> {
+    digest = false,
+  ): Promise<Timing & { peer: boolean; digests?: CopyDigests }> {
     this.checkRange(destination, 0, bytes, 'IPC copy destination');
     const device = this.deviceAt(destination.device);
     const what = `copy of ${bytes} bytes from another device host's CUDA ${source.ordinal} memory to CUDA ${destination.device}`;
@@ -498,11 +603,23 @@ export class CudaBackend implements GpuBackend {
       throw cudaFailure(error, 'DRIVER_ERROR', `${what}: the source's IPC handle could not be opened`);
     }
     const peer = source.ordinal !== device.ordinal;
-    let timing: Timing;
+    // The digests run on this GPU: through the mapping for the source (its memory is this GPU's
+    // on one GPU; the addon launches nothing on another GPU's memory, so a peer copy is verified
+    // by the hosts on the CPU), then over the copy, on the stream behind the copy.
+    const onGpu = digest && !peer && this.digestKernel.loadedOn(device.ordinal);
+    let timing: Timing & { digests?: CopyDigests };
     try {
       if (peer) this.addon.memcpyPeerAsync(device.stream, this.memory(destination), mapping, bytes);
       else this.addon.memcpyDtoDAsync(device.stream, this.memory(destination), mapping, bytes);
-      timing = await this.finish(device, what, started);
+      timing = onGpu
+        ? await this.digested(
+            [{ device, memory: [mapping, this.memory(destination)] }],
+            bytes,
+            this.mark(device),
+            what,
+            started,
+          )
+        : await this.finish(device, what, started);
     } catch (error) {
       // The copy's own error says more than a close that fails after it.
       try {
@@ -594,6 +711,7 @@ export class CudaBackend implements GpuBackend {
   }
 
   dispose(): void {
+    this.digestKernel.dispose();
     for (const { allocation } of this.buffers.values()) this.addon.memFree(allocation);
     this.buffers.clear();
     for (const { module } of this.kernels.values()) this.addon.moduleUnload(module);

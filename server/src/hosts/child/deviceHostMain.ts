@@ -17,7 +17,7 @@ import { runSteps } from './stepRunner';
 import { exportState, importState, prepareExport, prepareImport, type StateHashing } from './stateTransfer';
 import { HashPool } from './hashPool';
 import { VerifySlots } from './importVerifier';
-import { copyState, exportDeviceState, hashState, importDeviceState } from './deviceStateCopy';
+import { copyState, exportDeviceState, hashState, importDeviceState, prepareDeviceVerify } from './deviceStateCopy';
 import {
   CUDA_INSTANCES_ARGUMENT,
   DEVICE_LOST_EXIT_CODE,
@@ -318,6 +318,8 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes, c
       importDeviceState(backend, buffer, bytes, from, verify === true, readScratch),
     copyState: ({ source, destination, bytes, verify }) =>
       copyState(backend, source, destination, bytes, verify === true, readScratch),
+    prepareDeviceVerify: ({ buffer, bytes }) =>
+      prepareDeviceVerify(backend, buffer, bytes, readScratch, (message) => send({ kind: 'diagnostic', message })),
     hashState: ({ buffer, bytes }) => hashState(backend, buffer, bytes, readScratch),
     takeMailbox: ({ kernel }) => ({ inboxes: mailboxes.drain(kernel) }),
     runningLoops: () => ({ loops: loops.running() }),

@@ -1,0 +1,162 @@
+// Migration's verify on the GPU (CUDA): the digest kernel (native/kernels/blockSha256.cu, shipped
+// as PTX text in blockSha256Ptx.ts) JIT-compiled once per GPU, and launched on a device's stream
+// over any device memory: a buffer of this process, or another process's buffer mapped through
+// CUDA IPC. Each buffer's digests (32 bytes per GPU_DIGEST_BLOCK_BYTES) land in device memory kept
+// per GPU and are copied to pinned host memory behind the launch on the same stream, so a move's
+// verify is one more wait and a few hundred KiB read back per GiB, not the whole state.
+import { GPU_DIGEST_BLOCK_BYTES, SHA256_BYTES } from '../deviceDigests';
+import { BLOCK_SHA256_PTX } from './blockSha256Ptx';
+import type { CudaAddon, CudaAllocation, CudaFunction, CudaModule, CudaStream, DeviceMemory } from './cudaAddon';
+import { errorMessage } from '../../logger';
+
+const ENTRY_POINT = 'blockSha256';
+/** Two buffers of one size in one launch (a copy's source and the copy): one launch's time, not two. */
+const PAIR_ENTRY_POINT = 'blockSha256Pair';
+/** Threads per CUDA block: small, so a state's blocks spread over many multiprocessors. */
+const THREADS_PER_BLOCK = 64;
+
+/** Device memory the digests land in, and the pinned memory they are read back into, for one GPU. */
+interface DigestMemory {
+  device: CudaAllocation;
+  host: ArrayBuffer;
+  bytes: number;
+  busy: boolean;
+}
+
+/** Digest lists queued on a stream: readable once the stream has passed them, until `release`. */
+export interface QueuedDigests {
+  lists: Uint8Array[];
+  release(): void;
+}
+
+/** The bytes of one buffer's digest list (32 bytes a block). */
+export function digestListBytes(bytes: number): number {
+  return Math.ceil(bytes / GPU_DIGEST_BLOCK_BYTES) * SHA256_BYTES;
+}
+
+export class CudaDigestKernel {
+  private readonly loads = new Map<number, Promise<void>>();
+  private readonly loaded = new Map<number, { module: CudaModule; fn: CudaFunction; pair: CudaFunction }>();
+  private readonly memory = new Map<number, DigestMemory>();
+
+  constructor(
+    private readonly addon: CudaAddon,
+    /** The backend's JIT queue (one compile at a time). */
+    private readonly jit: (ordinal: number, code: string) => ReturnType<CudaAddon['moduleLoad']>,
+  ) {}
+
+  /** Loads the kernel on GPU `ordinal` (once); undefined when it runs there, else why it cannot. */
+  async prepare(ordinal: number): Promise<string | undefined> {
+    if (this.loaded.has(ordinal)) return undefined;
+    let load = this.loads.get(ordinal);
+    if (!load) {
+      load = this.load(ordinal);
+      this.loads.set(ordinal, load);
+    }
+    try {
+      await load;
+      return undefined;
+    } catch (error) {
+      // A later prepare tries again (a JIT that failed for want of memory may succeed then).
+      this.loads.delete(ordinal);
+      const log = (error as { errorLog?: string }).errorLog?.trim();
+      return `the digest kernel does not load on CUDA ordinal ${ordinal}: ${errorMessage(error)}${log ? ` (${log.split('\n')[0]})` : ''}`;
+    }
+  }
+
+  private async load(ordinal: number): Promise<void> {
+    const { module } = await this.jit(ordinal, BLOCK_SHA256_PTX);
+    try {
+      this.loaded.set(ordinal, {
+        module,
+        fn: this.addon.getFunction(module, ENTRY_POINT),
+        pair: this.addon.getFunction(module, PAIR_ENTRY_POINT),
+      });
+    } catch (error) {
+      this.addon.moduleUnload(module);
+      throw error;
+    }
+  }
+
+  /** Whether the kernel is loaded on `ordinal`: a migration's pause never waits for a JIT. */
+  loadedOn(ordinal: number): boolean {
+    return this.loaded.has(ordinal);
+  }
+
+  /**
+   * Queues on `stream` (of GPU `ordinal`) the digests of the first `bytes` of one buffer, or of two
+   * in one launch, and the lists' copy to pinned memory behind it. The lists (in the order of
+   * `sources`) are valid once the stream has reached them and until `release`.
+   */
+  queue(
+    ordinal: number,
+    stream: CudaStream,
+    sources: readonly [DeviceMemory] | readonly [DeviceMemory, DeviceMemory],
+    bytes: number,
+  ): QueuedDigests {
+    const kernel = this.loaded.get(ordinal);
+    if (!kernel) throw new Error(`the digest kernel is not loaded on CUDA ordinal ${ordinal}`);
+    const listBytes = digestListBytes(bytes);
+    const memory = this.take(ordinal, listBytes * sources.length);
+    try {
+      const x = Math.ceil(listBytes / SHA256_BYTES / THREADS_PER_BLOCK);
+      const outs = sources.map((_, index) => ({ allocation: memory.device, offset: index * listBytes }));
+      const size = { type: 'u64', value: bytes } as const;
+      if (sources.length === 2)
+        this.addon.launchKernel(kernel.pair, { grid: [x, 2], block: THREADS_PER_BLOCK, stream }, [
+          sources[0],
+          sources[1],
+          size,
+          ...outs,
+        ]);
+      else
+        this.addon.launchKernel(kernel.fn, { grid: x, block: THREADS_PER_BLOCK, stream }, [sources[0], size, ...outs]);
+      const landing = new Uint8Array(memory.host, 0, listBytes * sources.length);
+      this.addon.memcpyDtoHAsync(stream, landing, { allocation: memory.device, offset: 0 });
+      const lists = sources.map((_, index) => landing.subarray(index * listBytes, (index + 1) * listBytes));
+      return { lists, release: () => this.give(ordinal, memory) };
+    } catch (error) {
+      this.give(ordinal, memory);
+      throw error;
+    }
+  }
+
+  /** The GPU's kept digest memory when free and large enough, else memory of its own for this use. */
+  private take(ordinal: number, bytes: number): DigestMemory {
+    const kept = this.memory.get(ordinal);
+    if (kept && !kept.busy && kept.bytes >= bytes) {
+      kept.busy = true;
+      return kept;
+    }
+    const fresh: DigestMemory = {
+      device: this.addon.memAlloc(ordinal, bytes),
+      host: this.addon.memAllocHost(ordinal, bytes),
+      bytes,
+      busy: true,
+    };
+    if (!kept?.busy) {
+      if (kept) this.free(kept);
+      this.memory.set(ordinal, fresh);
+    }
+    return fresh;
+  }
+
+  private give(ordinal: number, memory: DigestMemory): void {
+    if (this.memory.get(ordinal) === memory) memory.busy = false;
+    else this.free(memory);
+  }
+
+  private free(memory: DigestMemory): void {
+    // memFree waits for queued work that uses it; the pinned memory is only freed once that is read.
+    this.addon.memFree(memory.device);
+    this.addon.memFreeHost(memory.host);
+  }
+
+  dispose(): void {
+    for (const memory of this.memory.values()) if (!memory.busy) this.free(memory);
+    this.memory.clear();
+    for (const { module } of this.loaded.values()) this.addon.moduleUnload(module);
+    this.loaded.clear();
+    this.loads.clear();
+  }
+}

@@ -4,6 +4,7 @@
 // CUDA IPC. Each buffer's digests (32 bytes per GPU_DIGEST_BLOCK_BYTES) land in device memory kept
 // per GPU and are copied to pinned host memory behind the launch on the same stream, so a move's
 // verify is one more wait and a few hundred KiB read back per GiB, not the whole state.
+import { createHash } from 'node:crypto';
 import { GPU_DIGEST_BLOCK_BYTES, SHA256_BYTES } from '../deviceDigests';
 import { BLOCK_SHA256_PTX } from './blockSha256Ptx';
 import type { CudaAddon, CudaAllocation, CudaFunction, CudaModule, CudaStream, DeviceMemory } from './cudaAddon';
@@ -14,6 +15,8 @@ const ENTRY_POINT = 'blockSha256';
 const PAIR_ENTRY_POINT = 'blockSha256Pair';
 /** Threads per CUDA block: small, so a state's blocks spread over many multiprocessors. */
 const THREADS_PER_BLOCK = 64;
+/** The self-test's state: two whole blocks and a short one of 57 bytes (past SHA-256's 55-byte padding edge). */
+const SELF_TEST_BYTES = 2 * GPU_DIGEST_BLOCK_BYTES + 57;
 
 /** Device memory the digests land in, and the pinned memory they are read back into, for one GPU. */
 interface DigestMemory {
@@ -72,9 +75,47 @@ export class CudaDigestKernel {
         fn: this.addon.getFunction(module, ENTRY_POINT),
         pair: this.addon.getFunction(module, PAIR_ENTRY_POINT),
       });
+      await this.selfTest(ordinal);
     } catch (error) {
+      this.loaded.delete(ordinal);
       this.addon.moduleUnload(module);
       throw error;
+    }
+  }
+
+  /**
+   * Digests a known state on the GPU and compares every block with node:crypto's SHA-256 before the
+   * kernel is trusted with a migration's verify: a kernel, JIT or driver that hashes wrongly would
+   * otherwise fail every move (the kernel kept on its source) instead of verifying on the CPU.
+   */
+  private async selfTest(ordinal: number): Promise<void> {
+    const state = new Uint8Array(SELF_TEST_BYTES);
+    for (let i = 0; i < state.length; i++) state[i] = (i * 131 + (i >>> 9)) & 0xff;
+    const stream = this.addon.streamCreate(ordinal, { nonBlocking: true });
+    const buffer = this.addon.memAlloc(ordinal, SELF_TEST_BYTES);
+    try {
+      this.addon.memcpyHtoDAsync(stream, buffer, state);
+      const queued = this.queue(ordinal, stream, [buffer], SELF_TEST_BYTES);
+      try {
+        await this.addon.streamSynchronizeAsync(stream);
+        const list = queued.lists[0] ?? new Uint8Array(0);
+        for (let offset = 0, block = 0; offset < SELF_TEST_BYTES; offset += GPU_DIGEST_BLOCK_BYTES, block++) {
+          const expected = createHash('sha256')
+            .update(state.subarray(offset, Math.min(offset + GPU_DIGEST_BLOCK_BYTES, SELF_TEST_BYTES)))
+            .digest();
+          const actual = Buffer.from(list.subarray(block * SHA256_BYTES, (block + 1) * SHA256_BYTES));
+          if (!expected.equals(actual))
+            throw new Error(
+              `its self-test digest of block ${block} is ${actual.toString('hex').slice(0, 16)}…, ` +
+                `node:crypto's SHA-256 of the same bytes ${expected.toString('hex').slice(0, 16)}…`,
+            );
+        }
+      } finally {
+        queued.release();
+      }
+    } finally {
+      this.addon.memFree(buffer);
+      this.addon.streamDestroy(stream);
     }
   }
 

@@ -12,7 +12,7 @@ import { DeviceHost } from '../server/src/hosts/deviceHost';
 import { DeviceKernel } from '../server/src/hosts/deviceKernel';
 import type { Logger } from '../server/src/logger';
 import { MessageDelivery } from '../server/src/runtime/messageDelivery';
-import { WGSL_ABI } from '../test/support/kernelSources';
+import { COUNT, FLOOD } from './routerKernels';
 import { sampleLoop } from './suites/backend';
 
 /** The middle value (the mean of the two middle ones for an even count). */
@@ -23,24 +23,6 @@ function median(values: number[]): number {
 }
 
 const quiet: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
-
-// The router suite's sender and receiver.
-const FLOOD = `${WGSL_ABI}
-@compute @workgroup_size(64)
-fn main(@builtin(local_invocation_index) lid: u32) {
-  if (state[0] == 0u) { return; }
-  let n = min(state[1], control.outbox_capacity);
-  for (var i = lid; i < n; i = i + 64u) {
-    let slot = atomicAdd(&outbox.count, 1u);
-    outbox.slots[slot].destination = state[2];
-    outbox.slots[slot].kind = 9u;
-    outbox.slots[slot].length = 48u;
-    for (var w = 0u; w < 12u; w = w + 1u) { outbox.slots[slot].payload[w] = control.step + w; }
-  }
-}`;
-const COUNT = `${WGSL_ABI}
-@compute @workgroup_size(1)
-fn main() { state[0] = state[0] + control.inbox_count; }`;
 
 interface Build {
   name: string;

@@ -26,6 +26,7 @@ import { errorMessage, type Logger } from '../../server/src/logger';
 import { K2KRouter, OutboxSlots, encodeInbox, type RoutingDecision } from '../../server/src/router';
 import { MessageDelivery } from '../../server/src/runtime/messageDelivery';
 import { WGSL_ABI } from '../../test/support/kernelSources';
+import { COUNT, FLOOD } from '../routerKernels';
 import { machine } from '../../test/unit/topology/machines';
 import type { BenchContext } from '../method';
 import { openRawDevicePair, type RawDevicePair, type RawTransfer } from '../raw';
@@ -34,26 +35,6 @@ import { sampleLoop } from './backend';
 const SUITE = 'router';
 const KERNELS = 64;
 const quiet: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
-
-// Sender: while state[0] is not 0, fills its outbox with state[1] messages (48-byte payloads) to kernel state[2].
-const FLOOD = `${WGSL_ABI}
-@compute @workgroup_size(64)
-fn main(@builtin(local_invocation_index) lid: u32) {
-  if (state[0] == 0u) { return; }
-  let n = min(state[1], control.outbox_capacity);
-  for (var i = lid; i < n; i = i + 64u) {
-    let slot = atomicAdd(&outbox.count, 1u);
-    outbox.slots[slot].destination = state[2];
-    outbox.slots[slot].kind = 9u;
-    outbox.slots[slot].length = 48u;
-    for (var w = 0u; w < 12u; w = w + 1u) { outbox.slots[slot].payload[w] = control.step + w; }
-  }
-}`;
-
-// Receiver: counts what it was delivered.
-const COUNT = `${WGSL_ABI}
-@compute @workgroup_size(1)
-fn main() { state[0] = state[0] + control.inbox_count; }`;
 
 // Ping-pong: kernel 0 serves once (state[0] == 1); every message received is answered to the other kernel.
 const PING_PONG = `${WGSL_ABI}

@@ -20,28 +20,12 @@ import { probeMachine } from '../../server/src/probe/machineProbe';
 import { coordinatorPlacer } from '../../server/src/runtime/coordinatorPlacer';
 import { KernelRuntime } from '../../server/src/runtime/kernelRuntime';
 import { buildTopology } from '../../server/src/topology/buildTopology';
+import { COUNTER_WGSL } from '../support/faultHarness';
 import { pollUntil } from '../support/poll';
 import { distFile } from '../support/repo';
 
 const quiet: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 
-// Words 0 and 1 count the steps (as in migration.test.ts); the threads reach the first 1 MiB only,
-// so the rest of the 8 MiB state stays zero and the flipped byte is known.
-const COUNTER = `
-struct Control { step: u32, kernel_index: u32, inbox_count: u32, outbox_capacity: u32 }
-@group(0) @binding(0) var<storage, read> control: Control;
-@group(0) @binding(1) var<storage, read_write> state: array<u32>;
-@compute @workgroup_size(64)
-fn step(@builtin(global_invocation_id) id: vec3<u32>) {
-  let i = id.x;
-  if (i == 0u) {
-    state[0] = control.step + 1u;
-    state[1] = state[1] + control.step + 1u;
-  } else if (i >= 2u && i < arrayLength(&state)) {
-    state[i] = state[i] * 1664525u + 1013904223u + i;
-  }
-}
-`;
 const STATE_BYTES = 8 * 1024 * 1024;
 /** In block 2 of 4, beyond what the kernel writes. */
 const CORRUPT_AT = 2 * DIGEST_BLOCK_BYTES + 4099;
@@ -60,7 +44,9 @@ before(async () => {
   // Before any device host starts: the hosts inherit it.
   process.env[CORRUPT_IMPORT_ENV] = String(CORRUPT_AT);
   const dir = mkdtempSync(join(tmpdir(), 'ringkernel-migrate-verify-'));
-  writeFileSync(join(dir, 'counter.wgsl'), COUNTER);
+  // The counter (words 0 and 1 count the steps): its threads reach the first 1 MiB only, so the
+  // rest of the 8 MiB state stays zero and the flipped byte is known.
+  writeFileSync(join(dir, 'counter.wgsl'), COUNTER_WGSL);
   const text = JSON.stringify({
     version: 1,
     kernels: [

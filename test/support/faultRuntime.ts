@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { MultiGpuCoordinator } from '../../server/src/coordinator/multiGpuCoordinator';
 import type { Logger } from '../../server/src/logger';
 import { parseManifest, type Manifest } from '../../server/src/manifest/manifest';
@@ -17,7 +18,7 @@ import type { ReloadOutcome } from '../../server/src/runtime/kernelReports';
 import { KernelRuntime, type KernelRuntimeOptions } from '../../server/src/runtime/kernelRuntime';
 import type { ReloadPhase } from '../../server/src/runtime/reloadPhases';
 import { buildTopology } from '../../server/src/topology/buildTopology';
-import { COUNTER_WGSL } from './faultHarness';
+import { COUNTER_WGSL, releaseAll, type FaultLedger } from './faultHarness';
 import { distFile } from './repo';
 
 /** A step silent this long restarts its host (a SIGSTOP is caught this fast while a loop runs). */
@@ -181,4 +182,33 @@ export async function startFaultRuntime(options: FaultRuntimeOptions = {}): Prom
   const started = await runtime.start();
   assert.deepEqual(started.failed, []);
   return fault;
+}
+
+/** A fault suite's one runtime, and why there is none (WebGPU cannot run here) once its tests start. */
+export interface SuiteRuntime {
+  readonly runtime: FaultRuntime | undefined;
+  readonly skip: string | undefined;
+}
+
+/**
+ * Registers a suite's runtime: started before its tests (none where WebGPU cannot run: `skip` says
+ * why), disposed after them, with the ledger printed and any device host still alive killed.
+ */
+export function suiteRuntime(ledger: FaultLedger): SuiteRuntime {
+  const suite: { runtime: FaultRuntime | undefined; skip: string | undefined } = {
+    runtime: undefined,
+    skip: undefined,
+  };
+  before(async () => {
+    suite.skip = await webgpuSkipReason();
+    if (!suite.skip) suite.runtime = await startFaultRuntime();
+  });
+  after(async () => {
+    ledger.print();
+    await suite.runtime?.dispose();
+    const left = releaseAll();
+    if (left.length > 0)
+      console.log(`device hosts still running after the runtime was disposed (killed): ${left.join(', ')}`);
+  });
+  return suite;
 }

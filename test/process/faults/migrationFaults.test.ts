@@ -6,7 +6,7 @@
 // the kernel runs exactly once; its state is its last checkpoint's or newer; nothing is left in
 // /dev/shm.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { MIGRATION_PHASES, type MigrationPhase } from '../../../server/src/migration/migrationTypes';
 import {
   FaultLedger,
@@ -16,31 +16,16 @@ import {
   faultTookEffect,
   inject,
   randomFaults,
-  releaseAll,
   settledHost,
   type FaultSignal,
 } from '../../support/faultHarness';
-import { startFaultRuntime, webgpuSkipReason, type FaultRuntime } from '../../support/faultRuntime';
+import { suiteRuntime } from '../../support/faultRuntime';
 import { pollUntil } from '../../support/poll';
 
 type Victim = 'source' | 'target';
 
 const ledger = new FaultLedger('migration');
-let h: FaultRuntime | undefined;
-let skip: string | undefined;
-
-before(async () => {
-  skip = await webgpuSkipReason();
-  if (!skip) h = await startFaultRuntime();
-});
-
-after(async () => {
-  ledger.print();
-  await h?.dispose();
-  const left = releaseAll();
-  if (left.length > 0)
-    console.log(`device hosts still running after the runtime was disposed (killed): ${left.join(', ')}`);
-});
+const suite = suiteRuntime(ledger);
 
 const SWITCH = MIGRATION_PHASES.indexOf('switching');
 
@@ -61,7 +46,7 @@ async function migrateWithFault(
   signal: FaultSignal,
   delayMs = 0,
 ): Promise<void> {
-  const f = h;
+  const f = suite.runtime;
   assert.ok(f);
   await settledHost(f.runtime);
   const view = f.runtime.views()[0];
@@ -124,7 +109,7 @@ const STALLED: readonly [MigrationPhase, Victim][] = [
 for (const victim of ['source', 'target'] as const) {
   for (const phase of MIGRATION_PHASES) {
     test(`migration: SIGKILL of the ${victim}'s host at ${phase}`, { timeout: 90_000 }, async (t) => {
-      if (skip) return t.skip(skip);
+      if (suite.skip) return t.skip(suite.skip);
       await migrateWithFault(`${phase} ${victim} SIGKILL`, phase, victim, 'SIGKILL');
     });
   }
@@ -135,7 +120,7 @@ for (const [phase, victim] of STALLED) {
     `migration: SIGSTOP of the ${victim}'s host at ${phase} (a watchdog kills it)`,
     { timeout: 90_000 },
     async (t) => {
-      if (skip) return t.skip(skip);
+      if (suite.skip) return t.skip(suite.skip);
       await migrateWithFault(`${phase} ${victim} SIGSTOP`, phase, victim, 'SIGSTOP');
     },
   );
@@ -145,7 +130,7 @@ test(
   'migration: faults at seeded random phases, hosts, signals and delays (RINGKERNEL_FAULT_RUNS, RINGKERNEL_FAULT_SEED)',
   { timeout: 600_000 },
   async (t) => {
-    if (skip) return t.skip(skip);
+    if (suite.skip) return t.skip(suite.skip);
     const random = randomFaults('migration');
     if ('skip' in random) return t.skip(random.skip);
     const { runs, choose } = random;

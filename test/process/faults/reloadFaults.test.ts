@@ -5,7 +5,7 @@
 // agrees with its step count; the steps re-run are reported; no shared-memory file is left.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { RELOAD_PHASES, type ReloadPhase } from '../../../server/src/runtime/reloadPhases';
 import {
   FaultLedger,
@@ -16,31 +16,16 @@ import {
   faultTookEffect,
   inject,
   randomFaults,
-  releaseAll,
   settledHost,
   type FaultSignal,
 } from '../../support/faultHarness';
-import { startFaultRuntime, webgpuSkipReason, type FaultRuntime } from '../../support/faultRuntime';
+import { suiteRuntime, type FaultRuntime } from '../../support/faultRuntime';
 import { MAX_REGIONS, transferRegions, type RegionLease } from '../../../server/src/hosts/transferRegions';
 import { pollUntil } from '../../support/poll';
 
 const ledger = new FaultLedger('reload');
-let h: FaultRuntime | undefined;
-let skip: string | undefined;
+const suite = suiteRuntime(ledger);
 let version = 1;
-
-before(async () => {
-  skip = await webgpuSkipReason();
-  if (!skip) h = await startFaultRuntime();
-});
-
-after(async () => {
-  ledger.print();
-  await h?.dispose();
-  const left = releaseAll();
-  if (left.length > 0)
-    console.log(`device hosts still running after the runtime was disposed (killed): ${left.join(', ')}`);
-});
 
 /** Waits until the kernel steps, then takes a checkpoint (readState) and returns its step: the floor. */
 async function checkpointFloor(f: FaultRuntime): Promise<number> {
@@ -69,7 +54,7 @@ async function reloadWithFault(
   signal: FaultSignal,
   delayMs = 0,
 ): Promise<void> {
-  const f = h;
+  const f = suite.runtime;
   assert.ok(f);
   await settledHost(f.runtime);
   const floor = await checkpointFloor(f);
@@ -141,7 +126,7 @@ const STALLED: readonly ReloadPhase[] = ['validate', 'compile', 'drain', 'checkp
 
 for (const phase of RELOAD_PHASES) {
   test(`reload: SIGKILL of the kernel's host at ${phase}`, { timeout: 90_000 }, async (t) => {
-    if (skip) return t.skip(skip);
+    if (suite.skip) return t.skip(suite.skip);
     await reloadWithFault(`${phase} SIGKILL`, phase, 'SIGKILL');
   });
 }
@@ -154,14 +139,14 @@ test(
   "reload: SIGKILL of the kernel's host right after the new version's first step, its checkpoint's read having waited for a region",
   { timeout: 90_000 },
   async (t) => {
-    if (skip) return t.skip(skip);
+    if (suite.skip) return t.skip(suite.skip);
     await reloadWithFault('after the first step SIGKILL', FIRST_STEP, 'SIGKILL');
   },
 );
 
 for (const phase of STALLED) {
   test(`reload: SIGSTOP of the kernel's host at ${phase} (the watchdog kills it)`, { timeout: 90_000 }, async (t) => {
-    if (skip) return t.skip(skip);
+    if (suite.skip) return t.skip(suite.skip);
     await reloadWithFault(`${phase} SIGSTOP`, phase, 'SIGSTOP');
   });
 }
@@ -170,8 +155,8 @@ test(
   'reload: a version that hangs in its first step is rolled back from the checkpoint at the swap',
   { timeout: 90_000 },
   async (t) => {
-    if (skip) return t.skip(skip);
-    const f = h;
+    if (suite.skip) return t.skip(suite.skip);
+    const f = suite.runtime;
     assert.ok(f);
     const floor = await checkpointFloor(f);
     const pid = f.runtime.views()[0]?.hostPid;
@@ -198,7 +183,7 @@ test(
   'reload: faults at seeded random phases, signals and delays (RINGKERNEL_FAULT_RUNS, RINGKERNEL_FAULT_SEED)',
   { timeout: 600_000 },
   async (t) => {
-    if (skip) return t.skip(skip);
+    if (suite.skip) return t.skip(suite.skip);
     const random = randomFaults('reload');
     if ('skip' in random) return t.skip(random.skip);
     const { runs, choose } = random;

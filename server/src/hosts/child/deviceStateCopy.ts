@@ -15,7 +15,7 @@ import { GpuError } from '../../backends/gpuError';
 import type { DeviceStateExport, DeviceStateImport, StateTransferResult } from '../hostProtocol';
 import type { ScratchBuffer } from '../bulkTransfer';
 import { hexDigests, stateDigest } from '../stateDigests';
-import { stateSha256 } from './stateTransfer';
+import { stateSha256, warmRead } from './stateTransfer';
 
 /** The handle another host opens to reach `buffer` (its owner must keep it alive until that host is done). */
 export function exportDeviceState(backend: GpuBackend, buffer: BufferHandle, bytes: number): DeviceStateExport {
@@ -121,7 +121,8 @@ export async function prepareDeviceVerify(
     toldWhy.add(reason);
     warn(`migration verify on the CPU (the state is read back and hashed there, about 1 s per GiB): ${reason}`);
   }
-  await stateSha256(backend, buffer, bytes, scratch);
+  // The read's first use pays its page faults here; hashing now would only delay the move.
+  await warmRead(backend, buffer, bytes, scratch);
   return { onGpu: false, reason };
 }
 

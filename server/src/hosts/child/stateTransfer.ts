@@ -231,7 +231,7 @@ export async function prepareImport(
   hashing.slots.take();
   if (backend.writeWith) await backend.writeWith(buffer, 0, bytes, (view) => Promise.resolve(void view.fill(0)));
   else await backend.write(buffer, 0, scratch.take(bytes).fill(0));
-  await readDevice(backend, buffer, bytes, scratch, () => Promise.resolve());
+  await warmRead(backend, buffer, bytes, scratch);
   // The verifier's reads go through the backend's kept staging memory (CUDA: pinned, made on first use).
   await backend.readRanges(buffer, [{ offset: 0, length: Math.min(bytes, VERIFY_READ_BYTES) }], () =>
     Promise.resolve(),
@@ -274,6 +274,16 @@ function checkRegion(region: SharedRegion, bytes: number): void {
       'INVALID_ARGUMENT',
       `state transfer: ${bytes} bytes do not fit the shared-memory region ${region.path} of ${region.capacity} bytes`,
     );
+}
+
+/** Reads a buffer's first `bytes` once and drops them: the read back's staging memory is made and paged in (the caller checked the size). */
+export function warmRead(
+  backend: GpuBackend,
+  buffer: BufferHandle,
+  bytes: number,
+  scratch: ScratchBuffer,
+): Promise<void> {
+  return readDevice(backend, buffer, bytes, scratch, () => Promise.resolve());
 }
 
 /** The SHA-256 of a buffer's first `bytes`, read from the device here (device-to-device moves: deviceStateCopy.ts). */

@@ -275,6 +275,8 @@ export async function migrationSuite(bench: BenchContext): Promise<void> {
                 checkpoint: of((r) => r.checkpointMs),
                 transfer: of((r) => r.transferMs),
                 verify: of((r) => r.verifyMs),
+                quiesce: of((r) => r.quiesceMs ?? 0),
+                resume: of((r) => r.resumeMs ?? 0),
                 pause: of((r) => r.pausedMs),
                 total: of((r) => r.totalMs),
               },

@@ -1,17 +1,16 @@
 // Migration's verify on the GPU: the SHA-256 (FIPS 180-4) of every block of a device buffer, one
-// thread per block. A state of `bytes` is cut into blocks of BLOCK_BYTES (the last one may be
-// shorter); thread i hashes block i as one message, padding included, and writes its 32-byte
+// thread per block. A state of `bytes` is cut into blocks of `blockBytes` (the last one may be
+// shorter; the server picks the size per state, gpuDigestBlockBytes in
+// server/src/backends/deviceDigests.ts, so a small state still has enough blocks to fill the GPU); thread i hashes block i as one message, padding included, and writes its 32-byte
 // digest (big-endian words, as SHA-256 prints) at digests + 32 * i. The CPU computes the same
-// digests with node:crypto (server/src/hosts/stateDigests.ts, GPU_DIGEST_BLOCK_BYTES), so either
+// digests with node:crypto (server/src/hosts/stateDigests.ts), so either
 // side can check the other. Compiled to blockSha256.ptx by scripts/gen-digest-ptx.mjs.
 //
 // The helpers are __host__ __device__ so the same code can be checked on a CPU (the PTX is what
-// ships). `data` is a whole allocation (256-byte aligned) and BLOCK_BYTES a multiple of 64, so
+// ships). `data` is a whole allocation (256-byte aligned) and `blockBytes` a multiple of 64, so
 // every full 64-byte chunk is read with four aligned 16-byte loads.
 #include <stdint.h>
 #include <vector_types.h>
-
-#define BLOCK_BYTES (64u * 1024u)
 
 // The first 32 bits of the fractional parts of the cube roots of the first 64 primes (4.2.2).
 #define ROUND_CONSTANTS \
@@ -135,32 +134,34 @@ __host__ __device__ void sha256Block(const unsigned char* p, uint32_t length, un
 }
 
 // Thread `block` of a launch: block `block` of the `bytes` at `data` into its 32 bytes of `digests`.
-__device__ __forceinline__ void hashBlockAt(const unsigned char* data, unsigned long long bytes, unsigned char* digests,
+__device__ __forceinline__ void hashBlockAt(const unsigned char* data, unsigned long long bytes,
+                                            unsigned long long blockBytes, unsigned char* digests,
                                             unsigned long long block) {
-  unsigned long long start = block * BLOCK_BYTES;
+  unsigned long long start = block * blockBytes;
   if (start >= bytes) return;
   unsigned long long left = bytes - start;
-  uint32_t length = left < BLOCK_BYTES ? uint32_t(left) : BLOCK_BYTES;
+  uint32_t length = uint32_t(left < blockBytes ? left : blockBytes);
   sha256Block(data + start, length, digests + 32u * block);
 }
 
-// blockSha256(data, bytes, digests): thread i hashes bytes [i * BLOCK_BYTES, min(bytes, (i + 1) *
-// BLOCK_BYTES)) of `data` into digests[32 * i, 32 * i + 32). Launch at least ceil(bytes /
-// BLOCK_BYTES) threads in x; the others return at once.
+// blockSha256(data, bytes, blockBytes, digests): thread i hashes bytes [i * blockBytes, min(bytes,
+// (i + 1) * blockBytes)) of `data` into digests[32 * i, 32 * i + 32). Launch at least ceil(bytes /
+// blockBytes) threads in x; the others return at once. `blockBytes`: a multiple of 64, below 4 GiB.
 extern "C" __global__ void blockSha256(const unsigned char* __restrict__ data, unsigned long long bytes,
-                                       unsigned char* __restrict__ digests) {
-  hashBlockAt(data, bytes, digests, (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x);
+                                       unsigned long long blockBytes, unsigned char* __restrict__ digests) {
+  hashBlockAt(data, bytes, blockBytes, digests, (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x);
 }
 
-// blockSha256Pair(first, second, bytes, firstDigests, secondDigests): blockSha256 over two buffers
-// of the same size in one launch, grid.y = 2 picking the buffer (a copy's source and the copy). A
-// thread hashes its whole block in a row, so a launch lasts about one block's hash whatever the
-// state's size up to the GPU's width: two launches in a row would take twice that.
+// blockSha256Pair(first, second, bytes, blockBytes, firstDigests, secondDigests): blockSha256 over
+// two buffers of the same size in one launch, grid.y = 2 picking the buffer (a copy's source and
+// the copy). A thread hashes its whole block in a row, so a launch lasts about one block's hash
+// whatever the state's size up to the GPU's width: two launches in a row would take twice that.
 extern "C" __global__ void blockSha256Pair(const unsigned char* __restrict__ first,
                                            const unsigned char* __restrict__ second, unsigned long long bytes,
+                                           unsigned long long blockBytes,
                                            unsigned char* __restrict__ firstDigests,
                                            unsigned char* __restrict__ secondDigests) {
   unsigned long long block = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x;
   bool firstOne = blockIdx.y == 0;
-  hashBlockAt(firstOne ? first : second, bytes, firstOne ? firstDigests : secondDigests, block);
+  hashBlockAt(firstOne ? first : second, bytes, blockBytes, firstOne ? firstDigests : secondDigests, block);
 }

@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { CudaBackend } from '../../server/src/backends/cuda/cudaBackend';
-import { GPU_DIGEST_BLOCK_BYTES, blockDigestsOf, blockRange, hexDigests } from '../../server/src/hosts/stateDigests';
+import {
+  GPU_DIGEST_BLOCK_BYTES,
+  GPU_DIGEST_MIN_BLOCK_BYTES,
+  gpuDigestBlockBytes,
+} from '../../server/src/backends/deviceDigests';
+import { blockDigestsOf, blockRange, hexDigests } from '../../server/src/hosts/stateDigests';
 
 const skip =
   process.env.RINGKERNEL_TEST_GPU === '1'
@@ -15,11 +20,12 @@ const skip =
     : 'needs an NVIDIA GPU: set RINGKERNEL_TEST_GPU=1 on a machine with one';
 
 const BLOCK = GPU_DIGEST_BLOCK_BYTES;
+const SMALL = GPU_DIGEST_MIN_BLOCK_BYTES;
 const MIB = 1024 * 1024;
 
 /** Each block's GPU digest against the CPU's; the failure names the size, the block and its bytes. */
-function compareBlocks(what: string, data: Uint8Array, gpu: Uint8Array): void {
-  const expected = blockDigestsOf(data, BLOCK);
+function compareBlocks(what: string, data: Uint8Array, gpu: Uint8Array, blockBytes: number): void {
+  const expected = blockDigestsOf(data, blockBytes);
   const actual = hexDigests(gpu);
   assert.equal(
     actual.length,
@@ -28,7 +34,7 @@ function compareBlocks(what: string, data: Uint8Array, gpu: Uint8Array): void {
   );
   for (let block = 0; block < expected.length; block++) {
     if (actual[block] === expected[block]) continue;
-    const { offset, length } = blockRange(block, data.byteLength, BLOCK);
+    const { offset, length } = blockRange(block, data.byteLength, blockBytes);
     assert.fail(
       `${what}: block ${block} (bytes ${offset}-${offset + length - 1}, ${length} bytes) hashes to ${actual[block]} on the GPU, ` +
         `${expected[block]} with node:crypto`,
@@ -63,6 +69,8 @@ test(
         BLOCK + 55,
         BLOCK + 56,
         2 * BLOCK + 64,
+        SMALL - 1,
+        SMALL + 57,
         3 * MIB + 7,
         64 * MIB + 3,
       ];
@@ -73,7 +81,14 @@ test(
         try {
           await backend.write(buffer, 0, data);
           await backend.write(buffer, size, new Uint8Array(4096).fill(0xa5));
-          compareBlocks(`a state of ${size} bytes`, data, await backend.blockDigests(buffer, size));
+          // The largest and smallest blocks the kernel is launched with, and the one picked for this size.
+          for (const block of new Set([BLOCK, SMALL, gpuDigestBlockBytes(size)]))
+            compareBlocks(
+              `a state of ${size} bytes in blocks of ${block}`,
+              data,
+              await backend.blockDigests(buffer, size, block),
+              block,
+            );
         } finally {
           backend.free(buffer);
         }
@@ -104,9 +119,15 @@ test(
         assert.equal(await backend.prepareDeviceDigests(0), undefined);
         const copied = await backend.copy(source, copy, size, true);
         assert.ok(copied.digests, 'the copy came back with its digests');
-        assert.equal(copied.digests.blockBytes, BLOCK);
-        compareBlocks('the source of a 1 GiB copy (blockSha256Pair, first buffer)', data, copied.digests.source);
-        compareBlocks('a 1 GiB copy (blockSha256Pair, second buffer)', data, copied.digests.copy);
+        assert.equal(copied.digests.blockBytes, gpuDigestBlockBytes(size));
+        const { blockBytes } = copied.digests;
+        compareBlocks(
+          'the source of a 1 GiB copy (blockSha256Pair, first buffer)',
+          data,
+          copied.digests.source,
+          blockBytes,
+        );
+        compareBlocks('a 1 GiB copy (blockSha256Pair, second buffer)', data, copied.digests.copy, blockBytes);
         assert.ok(
           Buffer.from(copied.digests.copy).equals(Buffer.from(copied.digests.source)),
           'the copy has the source digests',
@@ -119,6 +140,23 @@ test(
         }
         t.diagnostic(
           `1 GiB digested on the GPU in ${timings.map((ms) => ms.toFixed(2)).join(', ')} ms; copy ${copied.hostMs.toFixed(2)} ms, both digests after it ${copied.digests.ms.toFixed(2)} ms`,
+        );
+        // A 64 MiB state in the blocks picked for it (4 KiB) against the largest: what the pick buys.
+        const small = 64 * MIB;
+        const timed = async (block: number): Promise<number> => {
+          const started = performance.now();
+          await backend.blockDigests(copy, small, block);
+          return performance.now() - started;
+        };
+        const picked: number[] = [];
+        const largest: number[] = [];
+        for (let round = 0; round < 3; round++) {
+          picked.push(await timed(gpuDigestBlockBytes(small)));
+          largest.push(await timed(BLOCK));
+        }
+        t.diagnostic(
+          `64 MiB digested in ${gpuDigestBlockBytes(small)}-byte blocks in ${picked.map((ms) => ms.toFixed(2)).join(', ')} ms; ` +
+            `in ${BLOCK}-byte blocks ${largest.map((ms) => ms.toFixed(2)).join(', ')} ms`,
         );
         const without = await backend.copy(source, copy, size);
         assert.equal(without.digests, undefined, 'no digests unless asked for');

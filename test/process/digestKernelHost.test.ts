@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { GPU_DIGEST_BLOCK_BYTES, blockDigestsOf } from '../../server/src/hosts/stateDigests';
+import { GPU_DIGEST_BLOCK_BYTES, GPU_DIGEST_MIN_BLOCK_BYTES } from '../../server/src/backends/deviceDigests';
+import { blockDigestsOf } from '../../server/src/hosts/stateDigests';
 import { fixture } from '../support/repo';
 
 const nvcc = spawnSync('nvcc', ['--version'], { encoding: 'utf8' }).status === 0;
@@ -20,34 +21,42 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 test("the digest kernel's code, run on the CPU, hashes every block as SHA-256 does", { skip, timeout: 120_000 }, () => {
   const binary = join(dir, 'blockSha256_host');
   execFileSync('nvcc', ['-o', binary, fixture('kernels', 'blockSha256_host.cu')], { stdio: 'pipe' });
-  const block = GPU_DIGEST_BLOCK_BYTES;
-  for (const size of [
-    1,
-    55,
-    56,
-    57,
-    63,
-    64,
-    65,
-    119,
-    120,
-    block - 1,
-    block,
-    block + 1,
-    block + 56,
-    3 * 1024 * 1024 + 7,
-  ]) {
-    const state = new Uint8Array(randomBytes(size));
-    const printed = execFileSync(binary, { input: state, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
-    const expected = blockDigestsOf(state, block);
-    const actual = printed.trim().split('\n');
-    assert.equal(actual.length, expected.length, `a state of ${size} bytes: ${expected.length} blocks`);
-    actual.forEach((digest, index) =>
+  for (const block of [GPU_DIGEST_BLOCK_BYTES, GPU_DIGEST_MIN_BLOCK_BYTES])
+    for (const size of [
+      1,
+      55,
+      56,
+      57,
+      63,
+      64,
+      65,
+      119,
+      120,
+      block - 1,
+      block,
+      block + 1,
+      block + 56,
+      3 * 1024 * 1024 + 7,
+    ]) {
+      const state = new Uint8Array(randomBytes(size));
+      const printed = execFileSync(binary, [String(block)], {
+        input: state,
+        encoding: 'utf8',
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      const expected = blockDigestsOf(state, block);
+      const actual = printed.trim().split('\n');
       assert.equal(
-        digest,
-        expected[index],
-        `a state of ${size} bytes: block ${index} differs from node:crypto's SHA-256`,
-      ),
-    );
-  }
+        actual.length,
+        expected.length,
+        `a state of ${size} bytes in blocks of ${block}: ${expected.length} blocks`,
+      );
+      actual.forEach((digest, index) =>
+        assert.equal(
+          digest,
+          expected[index],
+          `a state of ${size} bytes: block ${index} of ${block} bytes differs from node:crypto's SHA-256`,
+        ),
+      );
+    }
 });

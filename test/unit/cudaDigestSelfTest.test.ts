@@ -8,11 +8,11 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { CudaDigestKernel } from '../../server/src/backends/cuda/cudaDigests';
 import type { CudaAddon } from '../../server/src/backends/cuda/cudaAddon';
-import { GPU_DIGEST_BLOCK_BYTES } from '../../server/src/backends/deviceDigests';
 
 type Memory = { allocation: { bytes: Uint8Array }; offset: number };
 
-function hostAddon(corrupt: boolean): { addon: CudaAddon; freed: () => number } {
+/** `fixedBlock`: a kernel that ignores the block size it is given and always hashes blocks of this size. */
+function hostAddon(corrupt: boolean, fixedBlock?: number): { addon: CudaAddon; freed: () => number } {
   let live = 0;
   const at = (memory: unknown): Memory =>
     (memory as Memory).allocation ? (memory as Memory) : { allocation: memory as { bytes: Uint8Array }, offset: 0 };
@@ -42,10 +42,11 @@ function hostAddon(corrupt: boolean): { addon: CudaAddon; freed: () => number } 
     launchKernel: (_fn: unknown, _config: unknown, params: unknown[]) => {
       const data = at(params[0]).allocation.bytes;
       const bytes = Number((params[1] as { value: number }).value);
-      const out = at(params[2]);
-      for (let offset = 0, block = 0; offset < bytes; offset += GPU_DIGEST_BLOCK_BYTES, block++) {
+      const blockBytes = fixedBlock ?? Number((params[2] as { value: number }).value);
+      const out = at(params[3]);
+      for (let offset = 0, block = 0; offset < bytes; offset += blockBytes, block++) {
         const digest = createHash('sha256')
-          .update(data.subarray(offset, Math.min(offset + GPU_DIGEST_BLOCK_BYTES, bytes)))
+          .update(data.subarray(offset, Math.min(offset + blockBytes, bytes)))
           .digest();
         if (corrupt && block === 2) digest[0] = (digest[0] ?? 0) ^ 1;
         out.allocation.bytes.set(digest, out.offset + block * 32);
@@ -71,7 +72,14 @@ test('a kernel that hashes one block wrongly is not used: prepare gives the reas
   const reason = await kernel.prepare(0);
   assert.match(
     reason ?? '',
-    /does not load on CUDA ordinal 0: its self-test digest of block 2 is [0-9a-f]{16}…, node:crypto's SHA-256/,
+    /does not load on CUDA ordinal 0: its self-test digest of block 2 \(blocks of 65536 bytes\) is [0-9a-f]{16}…, node:crypto's SHA-256/,
   );
+  assert.equal(kernel.loadedOn(0), false);
+});
+
+test('a kernel that ignores the block size it is launched with fails the self-test at the small blocks', async () => {
+  const { addon } = hostAddon(false, 64 * 1024);
+  const kernel = new CudaDigestKernel(addon, jit);
+  assert.match((await kernel.prepare(0)) ?? '', /self-test digest of block 0 \(blocks of 4096 bytes\)/);
   assert.equal(kernel.loadedOn(0), false);
 });

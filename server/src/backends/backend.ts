@@ -199,7 +199,10 @@ export interface GpuBackend {
    * undefined when copies can be digested there, else why not.
    */
   prepareDeviceDigests?(device: number): Promise<string | undefined>;
-  /** A buffer's block digests (GPU_DIGEST_BLOCK_BYTES each, 32 bytes a block, back to back), computed on its device. */
-  blockDigests?(buffer: BufferHandle, bytes: number): Promise<Uint8Array>;
+  /**
+   * A buffer's block digests (32 bytes a block, back to back), computed on its device, in blocks of
+   * `blockBytes` (default: gpuDigestBlockBytes(bytes), as a device copy's digests are).
+   */
+  blockDigests?(buffer: BufferHandle, bytes: number, blockBytes?: number): Promise<Uint8Array>;
   dispose(): void;
 }

@@ -7,13 +7,13 @@
 // device hosts (which hash) and the server (which compares).
 //
 // Device-to-device moves between CUDA devices hash on the GPU instead (native/kernels/
-// blockSha256.cu, one thread per block): there the blocks are GPU_DIGEST_BLOCK_BYTES, smaller, so
-// a state has enough blocks to keep the GPU busy. Every function takes the block size; the digest
+// blockSha256.cu, one thread per block): there the blocks are smaller, 4 to 64 KiB by the state's
+// size (gpuDigestBlockBytes), so a state has enough blocks to keep the GPU busy. Every function takes the block size; the digest
 // names it, so states hashed in blocks of two sizes never compare equal by accident.
 import { createHash } from 'node:crypto';
-import { GPU_DIGEST_BLOCK_BYTES, SHA256_BYTES } from '../backends/deviceDigests';
+import { GPU_DIGEST_BLOCK_BYTES, SHA256_BYTES, gpuDigestBlockBytes } from '../backends/deviceDigests';
 
-export { GPU_DIGEST_BLOCK_BYTES, SHA256_BYTES };
+export { GPU_DIGEST_BLOCK_BYTES, SHA256_BYTES, gpuDigestBlockBytes };
 
 /** Bytes hashed as one unit on the CPU (the last block of a state may be shorter). */
 export const DIGEST_BLOCK_BYTES = 2 * 1024 * 1024;

@@ -121,6 +121,7 @@ export class KernelMigrator {
       enter('quiescing');
       paused = performance.now();
       const quiesced = await subject.quiesce();
+      report.quiesceMs = performance.now() - paused;
       source = quiesced.source;
       report.step = quiesced.step;
       checkCancel();
@@ -175,8 +176,10 @@ export class KernelMigrator {
       this.options.records.moved(subject.id, from, to);
 
       enter('resuming');
+      const resuming = performance.now();
       try {
         await subject.resumeTarget();
+        report.resumeMs = performance.now() - resuming;
       } finally {
         // The kernel lives on the target now, whether or not it resumed there: the source goes
         // either way (a target that failed to resume recovers there, not on the source).

@@ -85,6 +85,10 @@ export interface MigrationReport {
   transferMs: number;
   /** What was left of the target's read back and hashing after its last write (the rest overlaps the transfer). */
   verifyMs: number;
+  /** Of the pause: the wait for the source to stop at a step boundary. */
+  quiesceMs?: number;
+  /** Of the pause: from the switch to the kernel's first step on the target. */
+  resumeMs?: number;
   /** Bytes over the two legs' wall time (checkpoint and transfer, overlapped or one after the other), GB/s. */
   gbPerSecond: number;
   verified: boolean;

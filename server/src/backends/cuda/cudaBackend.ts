@@ -31,7 +31,7 @@ import {
 import { loadCudaAddon } from './cudaAddonLoader';
 import { cudaOrdinalOf } from '../cudaInstanceIndex';
 import { errorMessage } from '../../logger';
-import { GPU_DIGEST_BLOCK_BYTES, type CopyDigests } from '../deviceDigests';
+import { gpuDigestBlockBytes, type CopyDigests } from '../deviceDigests';
 import { CudaDigestKernel, type QueuedDigests } from './cudaDigests';
 
 interface OpenDevice {
@@ -505,9 +505,11 @@ export class CudaBackend implements GpuBackend {
     started: number,
   ): Promise<Timing & { digests: CopyDigests }> {
     const queued: QueuedDigests[] = [];
+    // Both sides in blocks of one size, picked for the state's size (enough blocks to fill the GPU).
+    const blockBytes = gpuDigestBlockBytes(bytes);
     try {
       for (const side of sides)
-        queued.push(this.digestKernel.queue(side.device.ordinal, side.device.stream, side.memory, bytes));
+        queued.push(this.digestKernel.queue(side.device.ordinal, side.device.stream, side.memory, bytes, blockBytes));
       await this.addon.eventSynchronizeAsync(copied);
       const hostMs = performance.now() - started;
       for (const side of sides) await this.addon.streamSynchronizeAsync(side.device.stream);
@@ -515,7 +517,7 @@ export class CudaBackend implements GpuBackend {
       return {
         hostMs,
         digests: {
-          blockBytes: GPU_DIGEST_BLOCK_BYTES,
+          blockBytes,
           source: sourceList ?? new Uint8Array(0),
           copy: copyList ?? new Uint8Array(0),
           ms: performance.now() - started - hostMs,
@@ -549,13 +551,17 @@ export class CudaBackend implements GpuBackend {
     return this.digestKernel.prepare(this.deviceAt(device).ordinal);
   }
 
-  /** The block digests (GPU_DIGEST_BLOCK_BYTES each, 32 bytes a block) of a buffer's first `bytes`, computed on its GPU. */
-  async blockDigests(buffer: BufferHandle, bytes: number): Promise<Uint8Array> {
+  /** The block digests (blocks of `blockBytes`, 32 bytes a block) of a buffer's first `bytes`, computed on its GPU. */
+  async blockDigests(
+    buffer: BufferHandle,
+    bytes: number,
+    blockBytes = gpuDigestBlockBytes(bytes),
+  ): Promise<Uint8Array> {
     this.checkRange(buffer, 0, bytes, 'digest');
     const device = this.deviceAt(buffer.device);
     const why = await this.digestKernel.prepare(device.ordinal);
     if (why !== undefined) throw new GpuError('BACKEND_UNAVAILABLE', why);
-    const queued = this.digestKernel.queue(device.ordinal, device.stream, [this.memory(buffer)], bytes);
+    const queued = this.digestKernel.queue(device.ordinal, device.stream, [this.memory(buffer)], bytes, blockBytes);
     try {
       await this.copyDone(device, `digest of ${bytes} bytes of buffer ${buffer.id} on CUDA ${buffer.device}`, 0);
       return (queued.lists[0] ?? new Uint8Array(0)).slice();

@@ -1,11 +1,17 @@
 // Migration's verify on the GPU (CUDA): the digest kernel (native/kernels/blockSha256.cu, shipped
 // as PTX text in blockSha256Ptx.ts) JIT-compiled once per GPU, and launched on a device's stream
 // over any device memory: a buffer of this process, or another process's buffer mapped through
-// CUDA IPC. Each buffer's digests (32 bytes per GPU_DIGEST_BLOCK_BYTES) land in device memory kept
+// CUDA IPC. Each buffer's digests (32 bytes a block, the block size gpuDigestBlockBytes picks for
+// the state's size, or the caller's) land in device memory kept
 // per GPU and are copied to pinned host memory behind the launch on the same stream, so a move's
 // verify is one more wait and a few hundred KiB read back per GiB, not the whole state.
 import { createHash } from 'node:crypto';
-import { GPU_DIGEST_BLOCK_BYTES, SHA256_BYTES } from '../deviceDigests';
+import {
+  GPU_DIGEST_BLOCK_BYTES,
+  GPU_DIGEST_MIN_BLOCK_BYTES,
+  SHA256_BYTES,
+  gpuDigestBlockBytes,
+} from '../deviceDigests';
 import { BLOCK_SHA256_PTX } from './blockSha256Ptx';
 import type { CudaAddon, CudaAllocation, CudaFunction, CudaModule, CudaStream, DeviceMemory } from './cudaAddon';
 import { errorMessage } from '../../logger';
@@ -15,8 +21,10 @@ const ENTRY_POINT = 'blockSha256';
 const PAIR_ENTRY_POINT = 'blockSha256Pair';
 /** Threads per CUDA block: small, so a state's blocks spread over many multiprocessors. */
 const THREADS_PER_BLOCK = 64;
-/** The self-test's state: two whole blocks and a short one of 57 bytes (past SHA-256's 55-byte padding edge). */
+/** The self-test's state: two whole blocks of the largest size and a short one of 57 bytes (past SHA-256's 55-byte padding edge). */
 const SELF_TEST_BYTES = 2 * GPU_DIGEST_BLOCK_BYTES + 57;
+/** The self-test hashes it in the largest and the smallest blocks the kernel is launched with. */
+const SELF_TEST_BLOCKS = [GPU_DIGEST_BLOCK_BYTES, GPU_DIGEST_MIN_BLOCK_BYTES];
 
 /** Device memory the digests land in, and the pinned memory they are read back into, for one GPU. */
 interface DigestMemory {
@@ -29,12 +37,13 @@ interface DigestMemory {
 /** Digest lists queued on a stream: readable once the stream has passed them, until `release`. */
 export interface QueuedDigests {
   lists: Uint8Array[];
+  blockBytes: number;
   release(): void;
 }
 
 /** The bytes of one buffer's digest list (32 bytes a block). */
-export function digestListBytes(bytes: number): number {
-  return Math.ceil(bytes / GPU_DIGEST_BLOCK_BYTES) * SHA256_BYTES;
+export function digestListBytes(bytes: number, blockBytes: number): number {
+  return Math.ceil(bytes / blockBytes) * SHA256_BYTES;
 }
 
 export class CudaDigestKernel {
@@ -95,23 +104,14 @@ export class CudaDigestKernel {
     const buffer = this.addon.memAlloc(ordinal, SELF_TEST_BYTES);
     try {
       this.addon.memcpyHtoDAsync(stream, buffer, state);
-      const queued = this.queue(ordinal, stream, [buffer], SELF_TEST_BYTES);
-      try {
-        await this.addon.streamSynchronizeAsync(stream);
-        const list = queued.lists[0] ?? new Uint8Array(0);
-        for (let offset = 0, block = 0; offset < SELF_TEST_BYTES; offset += GPU_DIGEST_BLOCK_BYTES, block++) {
-          const expected = createHash('sha256')
-            .update(state.subarray(offset, Math.min(offset + GPU_DIGEST_BLOCK_BYTES, SELF_TEST_BYTES)))
-            .digest();
-          const actual = Buffer.from(list.subarray(block * SHA256_BYTES, (block + 1) * SHA256_BYTES));
-          if (!expected.equals(actual))
-            throw new Error(
-              `its self-test digest of block ${block} is ${actual.toString('hex').slice(0, 16)}…, ` +
-                `node:crypto's SHA-256 of the same bytes ${expected.toString('hex').slice(0, 16)}…`,
-            );
+      for (const blockBytes of SELF_TEST_BLOCKS) {
+        const queued = this.queue(ordinal, stream, [buffer], SELF_TEST_BYTES, blockBytes);
+        try {
+          await this.addon.streamSynchronizeAsync(stream);
+          checkSelfTest(state, queued.lists[0] ?? new Uint8Array(0), blockBytes);
+        } finally {
+          queued.release();
         }
-      } finally {
-        queued.release();
       }
     } finally {
       this.addon.memFree(buffer);
@@ -134,28 +134,40 @@ export class CudaDigestKernel {
     stream: CudaStream,
     sources: readonly [DeviceMemory] | readonly [DeviceMemory, DeviceMemory],
     bytes: number,
+    blockBytes = gpuDigestBlockBytes(bytes),
   ): QueuedDigests {
     const kernel = this.loaded.get(ordinal);
     if (!kernel) throw new Error(`the digest kernel is not loaded on CUDA ordinal ${ordinal}`);
-    const listBytes = digestListBytes(bytes);
+    if (blockBytes % 64 !== 0 || blockBytes <= 0 || blockBytes > 0xffffffff)
+      throw new Error(
+        `the digest kernel hashes blocks of a positive multiple of 64 bytes below 4 GiB, not ${blockBytes}`,
+      );
+    const listBytes = digestListBytes(bytes, blockBytes);
     const memory = this.take(ordinal, listBytes * sources.length);
     try {
       const x = Math.ceil(listBytes / SHA256_BYTES / THREADS_PER_BLOCK);
       const outs = sources.map((_, index) => ({ allocation: memory.device, offset: index * listBytes }));
       const size = { type: 'u64', value: bytes } as const;
+      const block = { type: 'u64', value: blockBytes } as const;
       if (sources.length === 2)
         this.addon.launchKernel(kernel.pair, { grid: [x, 2], block: THREADS_PER_BLOCK, stream }, [
           sources[0],
           sources[1],
           size,
+          block,
           ...outs,
         ]);
       else
-        this.addon.launchKernel(kernel.fn, { grid: x, block: THREADS_PER_BLOCK, stream }, [sources[0], size, ...outs]);
+        this.addon.launchKernel(kernel.fn, { grid: x, block: THREADS_PER_BLOCK, stream }, [
+          sources[0],
+          size,
+          block,
+          ...outs,
+        ]);
       const landing = new Uint8Array(memory.host, 0, listBytes * sources.length);
       this.addon.memcpyDtoHAsync(stream, landing, { allocation: memory.device, offset: 0 });
       const lists = sources.map((_, index) => landing.subarray(index * listBytes, (index + 1) * listBytes));
-      return { lists, release: () => this.give(ordinal, memory) };
+      return { lists, blockBytes, release: () => this.give(ordinal, memory) };
     } catch (error) {
       this.give(ordinal, memory);
       throw error;
@@ -199,5 +211,20 @@ export class CudaDigestKernel {
     for (const { module } of this.loaded.values()) this.addon.moduleUnload(module);
     this.loaded.clear();
     this.loads.clear();
+  }
+}
+
+/** Every block of the self-test's digest list against node:crypto's SHA-256 of the same bytes. */
+function checkSelfTest(state: Uint8Array, list: Uint8Array, blockBytes: number): void {
+  for (let offset = 0, block = 0; offset < state.byteLength; offset += blockBytes, block++) {
+    const expected = createHash('sha256')
+      .update(state.subarray(offset, Math.min(offset + blockBytes, state.byteLength)))
+      .digest();
+    const actual = Buffer.from(list.subarray(block * SHA256_BYTES, (block + 1) * SHA256_BYTES));
+    if (!expected.equals(actual))
+      throw new Error(
+        `its self-test digest of block ${block} (blocks of ${blockBytes} bytes) is ${actual.toString('hex').slice(0, 16)}…, ` +
+          `node:crypto's SHA-256 of the same bytes ${expected.toString('hex').slice(0, 16)}…`,
+      );
   }
 }

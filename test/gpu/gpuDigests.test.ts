@@ -13,6 +13,7 @@ import {
   gpuDigestBlockBytes,
 } from '../../server/src/backends/deviceDigests';
 import { blockDigestsOf, blockRange, hexDigests } from '../../server/src/hosts/stateDigests';
+import { sizesAroundDigestEdges } from '../support/digestSizes';
 
 const skip =
   process.env.RINGKERNEL_TEST_GPU === '1'
@@ -50,30 +51,15 @@ test(
     try {
       await backend.devices();
       assert.equal(await backend.prepareDeviceDigests(0), undefined, 'the digest kernel loads on cuda:0');
-      const sizes = [
-        1,
+      const sizes = new Set([
+        ...sizesAroundDigestEdges(BLOCK),
+        ...sizesAroundDigestEdges(SMALL),
         3,
-        55,
-        56,
-        57,
-        63,
-        64,
-        65,
-        119,
-        120,
         128,
         1000,
-        BLOCK - 1,
-        BLOCK,
-        BLOCK + 1,
-        BLOCK + 55,
-        BLOCK + 56,
-        2 * BLOCK + 64,
-        SMALL - 1,
-        SMALL + 57,
         3 * MIB + 7,
         64 * MIB + 3,
-      ];
+      ]);
       for (const size of sizes) {
         const data = new Uint8Array(randomBytes(size));
         // A buffer larger than the state, its tail not ours: the kernel must hash `size` bytes only.

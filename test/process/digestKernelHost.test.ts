@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { GPU_DIGEST_BLOCK_BYTES, GPU_DIGEST_MIN_BLOCK_BYTES } from '../../server/src/backends/deviceDigests';
 import { blockDigestsOf } from '../../server/src/hosts/stateDigests';
+import { sizesAroundDigestEdges } from '../support/digestSizes';
 import { fixture } from '../support/repo';
 
 const nvcc = spawnSync('nvcc', ['--version'], { encoding: 'utf8' }).status === 0;
@@ -22,22 +23,7 @@ test("the digest kernel's code, run on the CPU, hashes every block as SHA-256 do
   const binary = join(dir, 'blockSha256_host');
   execFileSync('nvcc', ['-o', binary, fixture('kernels', 'blockSha256_host.cu')], { stdio: 'pipe' });
   for (const block of [GPU_DIGEST_BLOCK_BYTES, GPU_DIGEST_MIN_BLOCK_BYTES])
-    for (const size of [
-      1,
-      55,
-      56,
-      57,
-      63,
-      64,
-      65,
-      119,
-      120,
-      block - 1,
-      block,
-      block + 1,
-      block + 56,
-      3 * 1024 * 1024 + 7,
-    ]) {
+    for (const size of [...sizesAroundDigestEdges(block), 3 * 1024 * 1024 + 7]) {
       const state = new Uint8Array(randomBytes(size));
       const printed = execFileSync(binary, [String(block)], {
         input: state,

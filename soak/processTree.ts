@@ -39,7 +39,10 @@ function roleOf(pid: number): string {
   const script = args.findIndex((a) => /(deviceHost|tintHost|probe|server)\.js$/.test(a));
   if (script < 0) return args.slice(0, 2).join(' ') || `pid ${pid}`;
   const name = (args[script] ?? '').replace(/^.*\//, '').replace(/\.js$/, '');
-  return name === 'deviceHost' ? ['deviceHost', ...args.slice(script + 1)].join(' ') : name;
+  // A device host's role is its backend and device (`deviceHost webgpu 0`); its options (the
+  // message rings' paths and sizes) name this run's files, not the role.
+  const operands = args.slice(script + 1).filter((a) => !a.startsWith('--'));
+  return name === 'deviceHost' ? ['deviceHost', ...operands].join(' ') : name;
 }
 
 /** `root` and every process below it, root first; an empty list once root has exited. */

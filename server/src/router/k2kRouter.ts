@@ -368,6 +368,11 @@ export class K2KRouter {
     let latestHigh = -1;
     let latestLow = 0;
     let taken = 0;
+    // Deliveries are counted in runs sharing sender, route and latencies (an admitted run, usually).
+    let runFirst = -1;
+    let runCount = 0;
+    let runBytes = 0;
+    let runPair: PairRecord | undefined;
     const end = Math.min(limit, queue.length);
     while (taken < end) {
       const replayStep = queue.replayStep(taken);
@@ -381,7 +386,17 @@ export class K2KRouter {
         record.redelivered++;
         this.totals.redelivered++;
       } else {
-        this.countDelivery(record, queue, taken, pair, step, now);
+        if (runCount > 0 && !sameRun(queue, runFirst, taken)) {
+          this.countDeliveries(record, queue, runFirst, runCount, runBytes, runPair, step, now);
+          runCount = 0;
+        }
+        if (runCount === 0) {
+          runFirst = taken;
+          runBytes = 0;
+          runPair = pair;
+        }
+        runCount++;
+        runBytes += queue.payloadLength(taken);
       }
       const high = queue.timeHigh(taken);
       const low = queue.timeLow(taken);
@@ -392,6 +407,7 @@ export class K2KRouter {
       if (envelopes) envelopes.push(this.envelopeOf(queue, taken, index));
       taken++;
     }
+    if (runCount > 0) this.countDeliveries(record, queue, runFirst, runCount, runBytes, runPair, step, now);
     if (taken === 0) return 0;
     if (target) queue.copySlots(0, taken, target, 0);
     record.retainTaken(taken, inFlight ? IN_FLIGHT : step);
@@ -729,23 +745,25 @@ export class K2KRouter {
     this.devicePairFor(route).decisions[route.kind] += count;
   }
 
-  private countDelivery(
+  /** `count` first deliveries of `bytes` in all, from message `first` of the queue on, sharing sender, route and latencies. */
+  private countDeliveries(
     receiver: KernelRecord,
     queue: PendingQueue,
-    i: number,
+    first: number,
+    count: number,
+    bytes: number,
     pair: PairRecord | undefined,
     step: number,
     now: number,
   ): void {
-    const bytes = queue.payloadLength(i);
-    const steps = step - queue.arrivalStep(i);
-    const ms = now - queue.acceptedMs(i);
-    receiver.delivered++;
-    this.totals.delivered++;
+    const steps = step - queue.arrivalStep(first);
+    const ms = now - queue.acceptedMs(first);
+    receiver.delivered += count;
+    this.totals.delivered += count;
     this.totals.bytesDelivered += bytes;
-    pair?.traffic.record(now, bytes, steps, ms);
-    this.devicePairFor(queue.route(i)).traffic.record(now, bytes, steps, ms);
-    this.overall.record(now, bytes, steps, ms);
+    pair?.traffic.recordMany(now, count, bytes, steps, ms);
+    this.devicePairFor(queue.route(first)).traffic.recordMany(now, count, bytes, steps, ms);
+    this.overall.recordMany(now, count, bytes, steps, ms);
   }
 
   private fail(record: KernelRecord | undefined, reason: FailureReason, count: number): void {
@@ -853,6 +871,16 @@ export class K2KRouter {
 
 function devicePairKey(from: DeviceKey, to: DeviceKey): string {
   return `${from}\u2192${to}`;
+}
+
+/** Whether messages `a` and `b` of a queue share sender, route and latencies (one delivery count for both). */
+function sameRun(queue: PendingQueue, a: number, b: number): boolean {
+  return (
+    queue.source(a) === queue.source(b) &&
+    queue.route(a) === queue.route(b) &&
+    queue.acceptedMs(a) === queue.acceptedMs(b) &&
+    queue.arrivalStep(a) === queue.arrivalStep(b)
+  );
 }
 
 function zeroCounts(): AdmissionCounts {

@@ -56,7 +56,7 @@ export class RetentionRing extends SlotRing {
     // What would be evicted at once is never copied.
     const skipped = Math.max(0, n - this.limit);
     const kept = n - skipped;
-    for (let over = this.count + kept - this.limit; over > 0; over--) evicted(this.evictOldest(), 1);
+    this.evict(this.count + kept - this.limit, evicted);
     if (skipped > 0) evicted(deliveredStep, skipped);
     if (kept === 0) return;
     const start = this.appendFromRing(queue, skipped, kept);
@@ -104,6 +104,27 @@ export class RetentionRing extends SlotRing {
   /** What was delivered at `step` or later, oldest first, left in place (a checkpoint file's copy). */
   peekFrom(step: number): RetainedMessage[] {
     return this.read(this.firstFrom(step));
+  }
+
+  /** Drops the oldest `n`, telling `evicted` each run of one delivery step. */
+  private evict(n: number, evicted: (step: number, count: number) => void): void {
+    if (n <= 0) return;
+    const delivered = this.delivered();
+    let runStep = delivered[this.at(0)] ?? 0;
+    let runCount = 0;
+    for (let k = 0; k < n; k++) {
+      const step = delivered[this.at(k)] ?? 0;
+      if (step !== runStep) {
+        evicted(runStep, runCount);
+        runStep = step;
+        runCount = 0;
+      }
+      runCount++;
+    }
+    evicted(runStep, runCount);
+    // In-flight records are the newest: only evicting (nearly) everything reaches them.
+    this.inFlight = Math.min(this.inFlight, this.count - n);
+    this.dropFront(n);
   }
 
   private evictOldest(): number {

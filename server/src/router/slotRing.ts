@@ -208,10 +208,13 @@ export class SlotRing {
       const target = this.at(start + done);
       const run = Math.min(n - done, other.capacity - source, this.capacity - target);
       this.bytes.set(other.bytes.subarray(source * SLOT_BYTES, (source + run) * SLOT_BYTES), target * SLOT_BYTES);
-      this.fromSlots.set(other.fromSlots.subarray(source, source + run), target);
-      this.seqs.set(other.seqs.subarray(source, source + run), target);
-      this.timeHighs.set(other.timeHighs.subarray(source, source + run), target);
-      this.sendSteps.set(other.sendSteps.subarray(source, source + run), target);
+      // Columns by a plain loop: an inbox's run is short, and a subarray view per column cost more than the copy.
+      for (let k = 0; k < run; k++) {
+        this.fromSlots[target + k] = other.fromSlots[source + k] ?? 0;
+        this.seqs[target + k] = other.seqs[source + k] ?? 0;
+        this.timeHighs[target + k] = other.timeHighs[source + k] ?? 0;
+        this.sendSteps[target + k] = other.sendSteps[source + k] ?? 0;
+      }
       done += run;
     }
     this.count += n;

@@ -12,6 +12,7 @@
 //   capacity per step and leaves the rest pending.
 // - Lockstep is placement-independent: step s's batches are accepted together at endStep(s), in
 //   (source index, send order) order, with clock time = s; see routerTypes.ts (RouterMode).
+import { inboxBytes } from '../abi/kernelAbi';
 import { GpuTopology } from '../topology/gpuTopology';
 import type { DeviceKey } from '../probe/probeRecords';
 import type { Envelope } from './envelope';
@@ -42,7 +43,6 @@ import {
 } from './routerTypes';
 import { IN_FLIGHT, type RetainedMessage } from './retentionRing';
 import type { AdmittedRun, PendingMessage, PendingQueue } from './pendingQueue';
-import { SLOT_BYTES, inboxBytes } from '../abi/kernelAbi';
 import { TrafficWindow } from './trafficWindow';
 import { restoreSavedMessages, savedMessagesOf, type RestoredMessages, type SavedMessages } from './routerCheckpoint';
 import { messageList, type MessageList } from './outboxSlots';

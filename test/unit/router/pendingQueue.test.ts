@@ -93,7 +93,7 @@ function takeBoth(
 describe('pending queue and retention as slot rings', () => {
   test('the queue keeps every field through growth while wrapped around, oldest first', () => {
     const queue = new PendingQueue();
-    const list = new OutboxSlots(outbox(Array(50).fill(1), 0, [48, 20, 60]), 50);
+    const list = new OutboxSlots(outbox(Array<number>(50).fill(1), 0, [48, 20, 60]), 50);
     let seq = 0;
     let expected: number[] = [];
     const append = (first: number, n: number, timeLow: number): void => {
@@ -168,7 +168,7 @@ describe('pending queue and retention as slot rings', () => {
     let next = 0;
     const taken: number[][] = [];
     for (let step = 0; step < 12; step++) {
-      submitBoth(routers, step, outbox(Array(30).fill(1), next));
+      submitBoth(routers, step, outbox(Array<number>(30).fill(1), next));
       next += 30;
       taken.push(takeBoth(routers, 25, step, { inFlight: true }));
       for (const router of [routers.slots, routers.envelopes]) router.inboxConsumed(1, 25, step);
@@ -191,7 +191,7 @@ describe('pending queue and retention as slot rings', () => {
     const ring = new RetentionRing(70);
     const evicted: [number, number][] = [];
     const note = (step: number, count: number): void => void evicted.push([step, count]);
-    const list = new OutboxSlots(outbox(Array(100).fill(1), 0), 100);
+    const list = new OutboxSlots(outbox(Array<number>(100).fill(1), 0), 100);
     let seq = 0;
     const run = (n: number): void => {
       queue.appendRun(list, 0, n, {
@@ -255,7 +255,7 @@ describe('pending queue and retention as slot rings', () => {
     const first = pair({ clock });
     let next = 0;
     for (let step = 0; step < 6; step++) {
-      first.submit({ source: 0, step, messages: new OutboxSlots(outbox(Array(20).fill(1), next, [48, 8]), 20) });
+      first.submit({ source: 0, step, messages: new OutboxSlots(outbox(Array<number>(20).fill(1), next, [48, 8]), 20) });
       next += 20;
       clock.advance(3);
       if (step < 3) {

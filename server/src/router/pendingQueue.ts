@@ -84,11 +84,6 @@ export class PendingQueue extends SlotRing {
     }
   }
 
-  /** Appends one message (a test's, or a restore's). */
-  push(message: PendingMessage): void {
-    this.writePending(this.openBack(), message);
-  }
-
   /** Puts messages back in front, in their order (a redelivery after a restore). */
   unshiftAll(messages: readonly PendingMessage[]): void {
     if (messages.length === 0) return;
@@ -102,14 +97,12 @@ export class PendingQueue extends SlotRing {
     this.dropFront(n);
   }
 
-  /** Removes everything; returns it as objects, oldest first. */
-  drain(): PendingMessage[] {
-    const all = Array.from({ length: this.count }, (_, i) => this.pendingMessage(i));
-    this.routes = new Array<RoutingDecision | undefined>(this.capacity);
-    this.clear();
-    return all;
+  override clear(): void {
+    this.routes = [];
+    super.clear();
   }
 
+  /** Message `i` as an object (tests; the router reads the columns). */
   pendingMessage(i: number): PendingMessage {
     return {
       ...this.message(i),

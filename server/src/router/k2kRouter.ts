@@ -1,7 +1,8 @@
 // The kernel-to-kernel router (the seed's CrossGpuK2KRouter, made real): the host hands it each
 // step's outbox messages, it wraps them in envelopes, queues them per receiving kernel, and hands
 // each kernel its inbox before the kernel's next step. Pure: no processes, no devices, no I/O;
-// the runtime moves the bytes the routes describe.
+// the runtime moves the bytes the routes describe. An envelope is kept as an inbox slot plus a row
+// of typed-array columns (pendingQueue.ts, retentionRing.ts), not as an object.
 //
 // Rules it keeps:
 // - Order per sender→receiver pair: one FIFO per receiver, appended in acceptance order.

@@ -4,7 +4,7 @@
 //   K2KRouter.routeFor for every sender→receiver pair (the per-message lookup); raw: a Map lookup
 //   per message of a decision computed beforehand, the cheapest equivalent.
 // - router alone, submit → inbox (messages/s): 8 kernels in a ring, a full 64-message outbox per
-//   step each, read in place (OutboxSlots, as the runtime does), through submit, takeInbox and encodeInbox; raw: the same 64-byte slots copied from
+//   step each, read in place (OutboxSlots, as the runtime does), through submit and takeInboxInto (the inbox written from the pending queue's slots); raw: the same 64-byte slots copied from
 //   the outbox bytes into the inbox bytes.
 // - delivered messages between two devices, batched (messages/s): ours: a sender kernel in a
 //   device host on webgpu:0 fills its outbox every step, the runtime's free-running delivery
@@ -23,7 +23,7 @@ import { OUTBOX_HEADER_BYTES, SLOT_BYTES, inboxBytes, outboxBytes } from '../../
 import { DeviceHost } from '../../server/src/hosts/deviceHost';
 import { DeviceKernel } from '../../server/src/hosts/deviceKernel';
 import { errorMessage, type Logger } from '../../server/src/logger';
-import { K2KRouter, OutboxSlots, encodeInbox, type RoutingDecision } from '../../server/src/router';
+import { K2KRouter, OutboxSlots, type RoutingDecision } from '../../server/src/router';
 import { MessageDelivery } from '../../server/src/runtime/messageDelivery';
 import { WGSL_ABI } from '../../test/support/kernelSources';
 import { COUNT, FLOOD } from '../routerKernels';
@@ -130,7 +130,7 @@ async function routerAlone(bench: BenchContext): Promise<void> {
     const started = performance.now();
     for (const end = step + steps; step < end; step++)
       for (let k = 0; k < ring; k++) {
-        delivered += encodeInbox(router.takeInbox(k, batch, step), batch, inboxes[k]).count;
+        delivered += router.takeInboxInto(k, batch, step, inboxes[k] ?? new Uint8Array(0));
         // As the runtime's free-running delivery reads a step's outbox: in place.
         router.submit({ source: k, step, messages: new OutboxSlots(outboxes[k] ?? new Uint8Array(0), batch) });
       }
@@ -164,7 +164,7 @@ async function routerAlone(bench: BenchContext): Promise<void> {
       kernels: ring,
       messagesPerStep: batch,
       steps,
-      includes: 'OutboxSlots (the outbox read in place), submit, takeInbox, encodeInbox',
+      includes: 'OutboxSlots (the outbox read in place), submit, takeInboxInto',
     }),
   });
 }

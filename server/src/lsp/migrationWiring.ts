@@ -171,6 +171,15 @@ export class MigrationWiring {
 
 /** The report as the client sees it: the engine's phase timings and digest stay in the server's log. */
 function outcomeOf(report: MigrationReport): MigrationOutcome {
-  const { prepareMs: _p, checkpointMs: _c, verifyMs: _v, quiesceMs: _q, resumeMs: _r, step: _s, sha256: _h, ...outcome } = report;
+  const {
+    prepareMs: _p,
+    checkpointMs: _c,
+    verifyMs: _v,
+    quiesceMs: _q,
+    resumeMs: _r,
+    step: _s,
+    sha256: _h,
+    ...outcome
+  } = report;
   return outcome;
 }

@@ -1,6 +1,8 @@
 // A message as the router carries it: what the sender wrote in its outbox slot (destination,
 // type, payload) wrapped with who sent it, its place in the sender→receiver sequence, and its
-// hybrid logical clock time. The host reads the outbox; the router adds the rest.
+// hybrid logical clock time. The host reads the outbox; the router adds the rest. The router keeps
+// pending and delivered messages in slot rings (pendingQueue.ts, retentionRing.ts), not as these
+// objects: an Envelope is what takeInbox hands out (tests, tools), one copy per message.
 import type { HlcTimestamp } from './hybridLogicalClock';
 import type { RoutingDecision } from './routingDecision';
 
@@ -27,68 +29,4 @@ export interface Envelope {
   readonly route: RoutingDecision;
   /** The receiver's step that will deliver it again, after a restore from an older checkpoint; -1 otherwise. */
   readonly replayStep: number;
-}
-
-/** The router's own record of an envelope: what it needs for latency, re-routing and redelivery. */
-export interface QueuedEnvelope extends Envelope {
-  route: RoutingDecision;
-  replayStep: number;
-  /** The sender's device slot in the routing table when it was sent. */
-  readonly fromSlot: number;
-  /** Router clock (ms) when it was accepted. */
-  readonly acceptedMs: number;
-  /** The receiver's latest step when it was accepted: latency in steps counts from here. */
-  readonly arrivalStep: number;
-  /** The receiver's step that took it from its inbox; -1 while pending. */
-  deliveredStep: number;
-}
-
-/** A FIFO of envelopes: push at the back, take from the front, amortised O(1) without Array.shift. */
-export class EnvelopeQueue {
-  private items: QueuedEnvelope[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(envelope: QueuedEnvelope): void {
-    this.items.push(envelope);
-  }
-
-  peek(): QueuedEnvelope | undefined {
-    return this.items[this.head];
-  }
-
-  shift(): QueuedEnvelope | undefined {
-    const first = this.items[this.head];
-    if (first === undefined) return undefined;
-    this.head++;
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return first;
-  }
-
-  /** Puts envelopes back in front, in their order (a redelivery after a restore). */
-  unshiftAll(envelopes: readonly QueuedEnvelope[]): void {
-    this.items = envelopes.concat(this.items.slice(this.head));
-    this.head = 0;
-  }
-
-  /** Removes everything, oldest first. */
-  drain(): QueuedEnvelope[] {
-    const all = this.items.slice(this.head);
-    this.items = [];
-    this.head = 0;
-    return all;
-  }
-
-  *[Symbol.iterator](): Iterator<QueuedEnvelope> {
-    for (let i = this.head; i < this.items.length; i++) {
-      const envelope = this.items[i];
-      if (envelope !== undefined) yield envelope;
-    }
-  }
 }

@@ -1,7 +1,8 @@
 // The kernel-to-kernel router (the seed's CrossGpuK2KRouter, made real): the host hands it each
 // step's outbox messages, it wraps them in envelopes, queues them per receiving kernel, and hands
 // each kernel its inbox before the kernel's next step. Pure: no processes, no devices, no I/O;
-// the runtime moves the bytes the routes describe.
+// the runtime moves the bytes the routes describe. An envelope is kept as an inbox slot plus a row
+// of typed-array columns (pendingQueue.ts, retentionRing.ts), not as an object.
 //
 // Rules it keeps:
 // - Order per sender→receiver pair: one FIFO per receiver, appended in acceptance order.
@@ -12,9 +13,10 @@
 //   capacity per step and leaves the rest pending.
 // - Lockstep is placement-independent: step s's batches are accepted together at endStep(s), in
 //   (source index, send order) order, with clock time = s; see routerTypes.ts (RouterMode).
+import { inboxBytes } from '../abi/kernelAbi';
 import { GpuTopology } from '../topology/gpuTopology';
 import type { DeviceKey } from '../probe/probeRecords';
-import type { Envelope, QueuedEnvelope } from './envelope';
+import type { Envelope } from './envelope';
 import { KernelRecord, PairRecord, UNKNOWN_DESTINATIONS_KEPT, type WindowShape } from './kernelRecord';
 import type { RoutingDecision } from './routingDecision';
 import { RoutingTable } from './routingTable';
@@ -41,6 +43,7 @@ import {
   type SubmitResult,
 } from './routerTypes';
 import { IN_FLIGHT, type RetainedMessage } from './retentionRing';
+import type { AdmittedRun, PendingMessage, PendingQueue } from './pendingQueue';
 import { TrafficWindow } from './trafficWindow';
 import { restoreSavedMessages, savedMessagesOf, type RestoredMessages, type SavedMessages } from './routerCheckpoint';
 import { messageList, type MessageList } from './outboxSlots';
@@ -172,15 +175,18 @@ export class K2KRouter {
   removeKernel(index: number, reason: 'destinationRemoved' | 'destinationNotStarted' = 'destinationRemoved'): number {
     const record = this.recordOf(index, 'removeKernel');
     let failed = 0;
-    for (const envelope of record.queue.drain()) {
-      const pair = this.records[envelope.source]?.outgoing[index];
+    const queue = record.queue;
+    for (let i = 0; i < queue.length; i++) {
+      const source = queue.source(i);
+      const pair = this.records[source]?.outgoing[index];
       if (pair) pair.pending--;
       // A redelivery's message was counted delivered the first time; only never-delivered ones fail.
-      if (envelope.replayStep >= 0) continue;
+      if (queue.replayStep(i) >= 0) continue;
       if (pair) pair.failed++;
-      this.fail(this.records[envelope.source], reason, 1);
+      this.fail(this.records[source], reason, 1);
       failed++;
     }
+    queue.clear();
     this.staged = this.staged.filter((batch) => {
       if (batch.source !== index) return true;
       this.stagedCount -= batch.messages.count;
@@ -311,8 +317,41 @@ export class K2KRouter {
    * (the mailbox, not the router, decides their step).
    */
   takeInbox(index: number, capacity: number, step: number, options: { inFlight?: boolean } = {}): Envelope[] {
+    const envelopes: Envelope[] = [];
+    this.take(index, capacity, step, options.inFlight === true, undefined, envelopes);
+    return envelopes;
+  }
+
+  /**
+   * takeInbox written straight into `target` as inbox slots (inboxLayout.ts's layout, what
+   * encodeInbox would write), the pending queue's slots copied in contiguous ranges; returns
+   * inbox_count (the slots written from the start of `target`). `target` holds at least
+   * inboxBytes(capacity).
+   */
+  takeInboxInto(
+    index: number,
+    capacity: number,
+    step: number,
+    target: Uint8Array,
+    options: { inFlight?: boolean } = {},
+  ): number {
+    const needed = inboxBytes(Math.max(0, Math.floor(capacity)));
+    if (target.byteLength < needed)
+      throw new RangeError(
+        `router: kernel #${index}'s inbox target has ${target.byteLength} bytes; an inbox of ${capacity} slots needs ${needed}`,
+      );
+    return this.take(index, capacity, step, options.inFlight === true, target, undefined);
+  }
+
+  private take(
+    index: number,
+    capacity: number,
+    step: number,
+    inFlight: boolean,
+    target: Uint8Array | undefined,
+    envelopes: Envelope[] | undefined,
+  ): number {
     const record = this.recordOf(index, 'takeInbox');
-    const inFlight = options.inFlight === true;
     if (inFlight && this.mode === 'lockstep')
       throw new Error(`router (lockstep): kernel "${record.id}": an inbox in flight is for free-running delivery`);
     if (this.mode === 'lockstep' && step !== this.step) {
@@ -322,32 +361,61 @@ export class K2KRouter {
     }
     const limit = Math.max(0, Math.floor(capacity));
     record.lastStep = Math.max(inFlight ? record.lastStep : Number.NEGATIVE_INFINITY, step);
-    const taken: QueuedEnvelope[] = [];
-    if (limit === 0 || record.queue.length === 0) return taken;
+    const queue = record.queue;
+    if (limit === 0 || queue.length === 0) return 0;
     const now = this.clock();
-    let latest = 0n;
-    while (taken.length < limit) {
-      const envelope = record.queue.peek();
-      if (envelope === undefined || (!inFlight && envelope.replayStep > step)) break;
+    const lockstep = this.mode === 'lockstep';
+    // The latest timestamp taken, as two words: the clock's receive event takes one bigint at the end.
+    let latestHigh = -1;
+    let latestLow = 0;
+    let taken = 0;
+    // Deliveries are counted in runs sharing sender, route and latencies (an admitted run, usually).
+    let runFirst = -1;
+    let runCount = 0;
+    let runBytes = 0;
+    let runPair: PairRecord | undefined;
+    const end = Math.min(limit, queue.length);
+    while (taken < end) {
+      const replayStep = queue.replayStep(taken);
+      if (!inFlight && replayStep > step) break;
       // Lockstep after a restore: a message accepted at the end of step s is for step s + 1 or later.
-      if (envelope.replayStep < 0 && envelope.sendStep >= step && this.mode === 'lockstep') break;
-      record.queue.shift();
-      const pair = this.records[envelope.source]?.outgoing[index];
+      if (replayStep < 0 && lockstep && queue.sendStep(taken) >= step) break;
+      const source = queue.source(taken);
+      const pair = this.records[source]?.outgoing[index];
       if (pair) pair.pending--;
-      if (envelope.replayStep >= 0) {
-        envelope.replayStep = -1;
+      if (replayStep >= 0) {
         record.redelivered++;
         this.totals.redelivered++;
       } else {
-        this.countDelivery(record, envelope, pair, step, now);
+        if (runCount > 0 && !sameRun(queue, runFirst, taken)) {
+          this.countDeliveries(record, queue, runFirst, runCount, runBytes, runPair, step, now);
+          runCount = 0;
+        }
+        if (runCount === 0) {
+          runFirst = taken;
+          runBytes = 0;
+          runPair = pair;
+        }
+        runCount++;
+        runBytes += queue.payloadLength(taken);
       }
-      envelope.deliveredStep = inFlight ? IN_FLIGHT : step;
-      record.retain(envelope);
-      if (envelope.timestamp > latest) latest = envelope.timestamp;
-      taken.push(envelope);
+      const high = queue.timeHigh(taken);
+      const low = queue.timeLow(taken);
+      if (high > latestHigh || (high === latestHigh && low > latestLow)) {
+        latestHigh = high;
+        latestLow = low;
+      }
+      if (envelopes) envelopes.push(this.envelopeOf(queue, taken, index));
+      taken++;
     }
+    if (runCount > 0) this.countDeliveries(record, queue, runFirst, runCount, runBytes, runPair, step, now);
+    if (taken === 0) return 0;
+    if (target) queue.copySlots(0, taken, target, 0);
+    record.retainTaken(taken, inFlight ? IN_FLIGHT : step);
+    queue.shift(taken);
     // The step consumes its whole inbox at once: one receive event for the clock.
-    if (taken.length > 0) record.clock.receiveAt(latest, this.mode === 'lockstep' ? step : this.wallClock());
+    const latest = (BigInt(latestHigh) << 32n) | BigInt(latestLow);
+    record.clock.receiveAt(latest, lockstep ? step : this.wallClock());
     return taken;
   }
 
@@ -471,11 +539,17 @@ export class K2KRouter {
     let pending = 0;
     for (const record of this.records) {
       if (!record) continue;
-      pending += record.queue.length;
-      for (const envelope of record.queue) {
-        const key = devicePairKey(envelope.route.from, envelope.route.to);
-        devicePending.set(key, (devicePending.get(key) ?? 0) + 1);
-        this.devicePairFor(envelope.route);
+      const queue = record.queue;
+      pending += queue.length;
+      // Runs of one route (the usual queue is one or a few) cost one map update each.
+      for (let i = 0; i < queue.length;) {
+        const route = queue.route(i);
+        let end = i + 1;
+        while (end < queue.length && queue.route(end) === route) end++;
+        const key = devicePairKey(route.from, route.to);
+        devicePending.set(key, (devicePending.get(key) ?? 0) + end - i);
+        this.devicePairFor(route);
+        i = end;
       }
       kernels.push(this.kernelStats(record));
       for (const pair of record.outgoing) if (pair) pairs.push(this.pairStats(record, pair, now));
@@ -517,19 +591,18 @@ export class K2KRouter {
   // Internals.
 
   /**
-   * Retained messages as envelopes to deliver again, each at the step it was consumed at; one
-   * still in flight (its step never reported) right after the last one before it, or at `step`.
+   * Retained messages as pending messages to deliver again, each at the step it was consumed at;
+   * one still in flight (its step never reported) right after the last one before it, or at `step`.
    */
-  private replayOf(record: KernelRecord, kept: readonly RetainedMessage[], step: number): QueuedEnvelope[] {
+  private replayOf(record: KernelRecord, kept: readonly RetainedMessage[], step: number): PendingMessage[] {
     const now = this.clock();
     let replayStep = step;
-    return kept.map((message): QueuedEnvelope => {
+    return kept.map((message): PendingMessage => {
       if (message.deliveredStep !== IN_FLIGHT) replayStep = message.deliveredStep;
       const pair = this.records[message.source]?.outgoing[record.index];
       if (pair) pair.pending++;
       return {
         source: message.source,
-        destination: record.index,
         type: message.type,
         seq: message.seq,
         timestamp: message.timestamp,
@@ -540,9 +613,23 @@ export class K2KRouter {
         fromSlot: message.fromSlot,
         acceptedMs: now,
         arrivalStep: replayStep - 1,
-        deliveredStep: -1,
       };
     });
+  }
+
+  /** Message `i` of a receiver's queue as the envelope takeInbox returns (its own copy of the payload). */
+  private envelopeOf(queue: PendingQueue, i: number, destination: number): Envelope {
+    return {
+      source: queue.source(i),
+      destination,
+      type: queue.type(i),
+      seq: queue.seq(i),
+      timestamp: queue.timestamp(i),
+      payload: queue.payload(i),
+      sendStep: queue.sendStep(i),
+      route: queue.route(i),
+      replayStep: -1,
+    };
   }
 
   /** Accepts, refuses or fails each message of one sender's step, in order. */
@@ -563,8 +650,16 @@ export class K2KRouter {
       this.totals.outboxFull += outboxFull;
     }
     if (count === 0) return;
-    // One clock update for the step: consecutive timestamps, one per message.
-    let timestamp = record.clock.reserveAt(count, physical);
+    // One clock update for the step: consecutive timestamps, one per accepted message, kept as two
+    // 32-bit words so that no bigint is made per message.
+    const first = record.clock.reserveAt(count, physical);
+    let timeHigh = Number(first >> 32n);
+    let timeLow = Number(first & 0xffffffffn);
+    // Consecutive accepted messages to one receiver are one run: one copy of their slots into its queue.
+    let runReceiver: KernelRecord | undefined;
+    let runFirst = 0;
+    let runCount = 0;
+    let run: AdmittedRun | undefined;
     for (let i = 0; i < count; i++) {
       const destination = messages.destination(i);
       const receiver = this.records[destination];
@@ -593,61 +688,83 @@ export class K2KRouter {
         counts.failed++;
         continue;
       }
-      if (receiver.queue.length >= receiver.pendingLimit) {
+      if (receiver.queue.length + (receiver === runReceiver ? runCount : 0) >= receiver.pendingLimit) {
         pair.refused++;
         record.refused++;
         this.totals.refused++;
         counts.refused++;
         continue;
       }
-      const route = this.table.decide(record.deviceSlot, receiver.deviceSlot);
-      const envelope: QueuedEnvelope = {
-        source: record.index,
-        destination,
-        type: messages.type(i),
-        seq,
-        timestamp,
-        payload: messages.payload(i),
-        sendStep: step,
-        route,
-        replayStep: -1,
-        fromSlot: record.deviceSlot,
-        acceptedMs: now,
-        arrivalStep: receiver.lastStep,
-        deliveredStep: -1,
-      };
-      timestamp++;
-      receiver.queue.push(envelope);
+      if (runCount > 0 && (receiver !== runReceiver || i !== runFirst + runCount)) {
+        this.appendRun(runReceiver, messages, runFirst, runCount, run);
+        runCount = 0;
+      }
+      if (runCount === 0) {
+        runReceiver = receiver;
+        runFirst = i;
+        run = {
+          source: record.index,
+          fromSlot: record.deviceSlot,
+          seq,
+          timeHigh,
+          timeLow,
+          sendStep: step,
+          route: this.table.decide(record.deviceSlot, receiver.deviceSlot),
+          acceptedMs: now,
+          arrivalStep: receiver.lastStep,
+        };
+      }
+      runCount++;
+      if (++timeLow === 2 ** 32) {
+        timeLow = 0;
+        timeHigh++;
+      }
       pair.pending++;
       record.accepted++;
       this.totals.accepted++;
       counts.accepted++;
-      // A receiver not placed yet has no route: it is decided (and counted) when it is (reroute).
-      if (receiver.device !== UNPLACED) this.countDecision(route);
     }
+    this.appendRun(runReceiver, messages, runFirst, runCount, run);
   }
 
-  private countDecision(route: RoutingDecision): void {
-    this.routeCounts[route.kind]++;
-    this.devicePairFor(route).decisions[route.kind]++;
+  /** One run of accepted messages into its receiver's queue, and its counts. */
+  private appendRun(
+    receiver: KernelRecord | undefined,
+    messages: MessageList,
+    first: number,
+    count: number,
+    run: AdmittedRun | undefined,
+  ): void {
+    if (receiver === undefined || run === undefined || count === 0) return;
+    receiver.queue.appendRun(messages, first, count, run);
+    // A receiver not placed yet has no route: it is decided (and counted) when it is (reroute).
+    if (receiver.device !== UNPLACED) this.countDecision(run.route, count);
   }
 
-  private countDelivery(
+  private countDecision(route: RoutingDecision, count = 1): void {
+    this.routeCounts[route.kind] += count;
+    this.devicePairFor(route).decisions[route.kind] += count;
+  }
+
+  /** `count` first deliveries of `bytes` in all, from message `first` of the queue on, sharing sender, route and latencies. */
+  private countDeliveries(
     receiver: KernelRecord,
-    envelope: QueuedEnvelope,
+    queue: PendingQueue,
+    first: number,
+    count: number,
+    bytes: number,
     pair: PairRecord | undefined,
     step: number,
     now: number,
   ): void {
-    const bytes = envelope.payload.byteLength;
-    const steps = step - envelope.arrivalStep;
-    const ms = now - envelope.acceptedMs;
-    receiver.delivered++;
-    this.totals.delivered++;
+    const steps = step - queue.arrivalStep(first);
+    const ms = now - queue.acceptedMs(first);
+    receiver.delivered += count;
+    this.totals.delivered += count;
     this.totals.bytesDelivered += bytes;
-    pair?.traffic.record(now, bytes, steps, ms);
-    this.devicePairFor(envelope.route).traffic.record(now, bytes, steps, ms);
-    this.overall.record(now, bytes, steps, ms);
+    pair?.traffic.recordMany(now, count, bytes, steps, ms);
+    this.devicePairFor(queue.route(first)).traffic.recordMany(now, count, bytes, steps, ms);
+    this.overall.recordMany(now, count, bytes, steps, ms);
   }
 
   private fail(record: KernelRecord | undefined, reason: FailureReason, count: number): void {
@@ -666,18 +783,19 @@ export class K2KRouter {
 
   private reroute(record: KernelRecord): number {
     let rerouted = 0;
-    for (const envelope of record.queue) {
-      const route = this.table.decide(envelope.fromSlot, record.deviceSlot);
-      if (route === envelope.route) continue;
-      if (envelope.route.to === UNPLACED && record.device !== UNPLACED) {
+    const queue = record.queue;
+    for (let i = 0; i < queue.length; i++) {
+      const was = queue.route(i);
+      const route = this.table.decide(queue.fromSlot(i), record.deviceSlot);
+      if (route === was) continue;
+      queue.setRoute(i, route);
+      if (was.to === UNPLACED && record.device !== UNPLACED) {
         // Accepted before its receiver was placed: this is its first decision, not a re-route.
         this.countDecision(route);
-        envelope.route = route;
         continue;
       }
       // A fresh decision object for the same way (a new topology, same devices) is not a re-route.
-      if (route.kind !== envelope.route.kind || route.path.join() !== envelope.route.path.join()) rerouted++;
-      envelope.route = route;
+      if (route.kind !== was.kind || route.path.join() !== was.path.join()) rerouted++;
     }
     this.totals.rerouted += rerouted;
     return rerouted;
@@ -754,6 +872,16 @@ export class K2KRouter {
 
 function devicePairKey(from: DeviceKey, to: DeviceKey): string {
   return `${from}\u2192${to}`;
+}
+
+/** Whether messages `a` and `b` of a queue share sender, route and latencies (one delivery count for both). */
+function sameRun(queue: PendingQueue, a: number, b: number): boolean {
+  return (
+    queue.source(a) === queue.source(b) &&
+    queue.route(a) === queue.route(b) &&
+    queue.acceptedMs(a) === queue.acceptedMs(b) &&
+    queue.arrivalStep(a) === queue.arrivalStep(b)
+  );
 }
 
 function zeroCounts(): AdmissionCounts {

@@ -2,8 +2,8 @@
 // must keep for a redelivery, the sender's sequence counters and the log that rewinds them after a
 // restore, and the counters behind the stats.
 import type { DeviceKey } from '../probe/probeRecords';
-import { EnvelopeQueue, type QueuedEnvelope } from './envelope';
 import { HybridLogicalClock } from './hybridLogicalClock';
+import { PendingQueue } from './pendingQueue';
 import { RetentionRing } from './retentionRing';
 import type { FailureReason } from './routerTypes';
 import { TrafficWindow } from './trafficWindow';
@@ -85,7 +85,8 @@ export class KernelRecord {
   pendingLimit: number;
   /** The latest step the kernel took its inbox for. */
   lastStep: number;
-  readonly queue = new EnvelopeQueue();
+  /** Accepted, not yet taken into an inbox: the messages' inbox slots and their table (pendingQueue.ts). */
+  readonly queue = new PendingQueue();
   /** Delivered, kept until a checkpoint covers them (in delivery order). */
   readonly retained: RetentionRing;
   /** A restore to a step before this one cannot redeliver everything: retention evicted messages. */
@@ -137,15 +138,17 @@ export class KernelRecord {
     this.failures.set(reason, (this.failures.get(reason) ?? 0) + count);
   }
 
-  /** Keeps a delivered envelope for a redelivery; past the limit the oldest goes, and a restore before it is incomplete. */
-  retain(envelope: QueuedEnvelope): void {
-    const evicted = this.retained.push(envelope);
-    if (evicted < 0) return;
-    this.retainFloor = Math.max(this.retainFloor, evicted + 1);
-    const last = this.evicted[this.evicted.length - 1];
-    if (last?.[0] === evicted) last[1]++;
-    else this.evicted.push([evicted, 1]);
+  /** Keeps the oldest `count` of the queue (an inbox just taken) for a redelivery; past the limit the oldest go, and a restore before them is incomplete. */
+  retainTaken(count: number, deliveredStep: number): void {
+    this.retained.pushFrom(this.queue, count, deliveredStep, this.noteEvicted);
   }
+
+  private readonly noteEvicted = (step: number, count: number): void => {
+    this.retainFloor = Math.max(this.retainFloor, step + 1);
+    const last = this.evicted[this.evicted.length - 1];
+    if (last?.[0] === step) last[1] += count;
+    else this.evicted.push([step, count]);
+  };
 
   /** A checkpoint before `step` covers what was delivered earlier. */
   forgetBefore(step: number): void {

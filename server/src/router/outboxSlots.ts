@@ -1,5 +1,6 @@
 // One step's outbox as the router reads it: each message's destination and type straight from the
-// slot bytes, and its payload copied out only for a message the router keeps. Measured on the
+// slot bytes, and the slots copied out (in runs, into the receiver's pending queue) only for
+// messages the router keeps. Measured on the
 // cross-device flow (bench/profileRouterFlow.ts, 4096-message steps): decoding every slot into an
 // object with a payload view, before the router refused most of them (the receiver's queue was
 // full), was the server's largest single cost (12% of its time, plus the garbage collector's).
@@ -13,6 +14,12 @@ export interface MessageList {
   type(i: number): number;
   /** The payload (at most 48 bytes), owned by the router once asked for: it outlives the list's bytes. */
   payload(i: number): Uint8Array;
+  /**
+   * Copies messages [first, first + count) as 64-byte slots into `target` at byte `offset`: words
+   * 1 and 2 (type, length) and the payload as the outbox has them; the router writes the other
+   * header words, cuts the length to 48 and zeroes the payload past it (pendingQueue.ts).
+   */
+  copySlots(first: number, count: number, target: Uint8Array, offset: number): void;
   /** Makes every later read independent of the bytes the list was made over (a lockstep batch waits for its step's end). */
   detach(): void;
 }
@@ -62,6 +69,11 @@ export class OutboxSlots implements MessageList {
     return this.bytes.subarray(start, start + length);
   }
 
+  copySlots(first: number, count: number, target: Uint8Array, offset: number): void {
+    // The whole run in one copy: the router's pending queue keeps the slots as the outbox had them.
+    target.set(this.bytes.subarray(first * SLOT_BYTES, (first + count) * SLOT_BYTES), offset);
+  }
+
   detach(): void {
     if (this.owned) return;
     this.bytes = this.bytes.slice();
@@ -88,6 +100,18 @@ export class DecodedMessages implements MessageList {
 
   payload(i: number): Uint8Array {
     return this.at(i).payload;
+  }
+
+  copySlots(first: number, count: number, target: Uint8Array, offset: number): void {
+    const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
+    for (let k = 0; k < count; k++) {
+      const payload = this.payload(first + k);
+      const base = offset + k * SLOT_BYTES;
+      const length = Math.min(payload.byteLength, SLOT_PAYLOAD_BYTES);
+      view.setUint32(base + OUTBOX_WORD.type * 4, this.type(first + k) >>> 0, true);
+      view.setUint32(base + OUTBOX_WORD.length * 4, length, true);
+      target.set(length === payload.byteLength ? payload : payload.subarray(0, length), base + SLOT_HEADER_WORDS * 4);
+    }
   }
 
   detach(): void {

@@ -15,8 +15,8 @@
 // number (below it R has them or consumed them); one copy per sequence number. S's re-run numbers
 // from its saved next number; what it sends again below the pair's new handled number is dropped
 // as a duplicate (counted), as after an in-server restore.
-import type { QueuedEnvelope } from './envelope';
 import { PairRecord, type KernelRecord, type WindowShape } from './kernelRecord';
+import type { PendingMessage } from './pendingQueue';
 import type { RoutingDecision } from './routingDecision';
 
 /** What a restore needs of the router's insides (K2KRouter.restoreMessages passes them). */
@@ -79,7 +79,7 @@ export function savedMessagesOf(
       pairs.push({ role: 'incoming', peer: sender.index, peerId: sender.id, sequence: pair.handledNext });
   }
   for (const kept of record.retained.peekFrom(step)) messages.push({ ...kept, destination: index });
-  for (const envelope of record.queue) messages.push(savedOf(envelope));
+  for (let i = 0; i < record.queue.length; i++) messages.push({ ...record.queue.message(i), destination: index });
   // As a sender (its messages to itself are in the list above already).
   for (const pair of record.outgoing) {
     if (!pair) continue;
@@ -89,8 +89,10 @@ export function savedMessagesOf(
     if (!receiver || receiver === record) continue;
     for (const kept of receiver.retained.peekFrom(Number.NEGATIVE_INFINITY))
       if (kept.source === index && kept.seq < next) messages.push({ ...kept, destination: receiver.index });
-    for (const envelope of receiver.queue)
-      if (envelope.source === index && envelope.seq < next) messages.push(savedOf(envelope));
+    const queue = receiver.queue;
+    for (let i = 0; i < queue.length; i++)
+      if (queue.source(i) === index && queue.seq(i) < next)
+        messages.push({ ...queue.message(i), destination: receiver.index });
   }
   // Per pair in sequence order (the file's rule); a restore orders the pairs' messages by their clocks.
   messages.sort((a, b) => a.destination - b.destination || a.source - b.source || a.seq - b.seq);
@@ -197,7 +199,7 @@ export function restoreSavedMessages(
       list.sort((a, b) =>
         a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.source - b.source || a.seq - b.seq,
       );
-    const envelopes = list.map((message): QueuedEnvelope => {
+    const envelopes = list.map((message): PendingMessage => {
       const fromSlot = records[message.source]?.deviceSlot ?? receiver.deviceSlot;
       return {
         ...message,
@@ -206,17 +208,12 @@ export function restoreSavedMessages(
         fromSlot,
         acceptedMs: now,
         arrivalStep: receiver.lastStep,
-        deliveredStep: -1,
       };
     });
     receiver.queue.unshiftAll(envelopes);
     result.restored += envelopes.length;
   }
   return result;
-}
-
-function savedOf(envelope: QueuedEnvelope): SavedMessage {
-  return strip(envelope);
 }
 
 function strip(message: SavedMessage): SavedMessage {

@@ -38,14 +38,23 @@ export class TrafficWindow {
 
   /** Counts one delivery at time `nowMs` with its latencies. */
   record(nowMs: number, bytes: number, latencySteps: number, latencyMs: number): void {
+    this.recordMany(nowMs, 1, bytes, latencySteps, latencyMs);
+  }
+
+  /** Counts `count` deliveries of `bytes` in all at time `nowMs`, each with the same latencies (one run of an inbox). */
+  recordMany(nowMs: number, count: number, bytes: number, latencySteps: number, latencyMs: number): void {
     const slot = this.advance(nowMs);
-    this.messages[slot] = (this.messages[slot] ?? 0) + 1;
+    this.messages[slot] = (this.messages[slot] ?? 0) + count;
     this.bytes[slot] = (this.bytes[slot] ?? 0) + bytes;
-    this.totalMessages++;
+    this.totalMessages += count;
     this.totalBytes += bytes;
-    const at = this.latencyCount++ % LATENCY_SAMPLES;
-    this.stepLatency[at] = latencySteps;
-    this.msLatency[at] = latencyMs;
+    // Only the latest LATENCY_SAMPLES deliveries are kept: a longer run writes that many.
+    for (let k = Math.max(0, count - LATENCY_SAMPLES); k < count; k++) {
+      const at = this.latencyCount++ % LATENCY_SAMPLES;
+      this.stepLatency[at] = latencySteps;
+      this.msLatency[at] = latencyMs;
+    }
+    this.latencyCount += Math.max(0, count - LATENCY_SAMPLES);
   }
 
   /** Messages and bytes per second over the window ending at `nowMs` (the current bucket counts in full). */

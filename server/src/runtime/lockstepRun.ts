@@ -5,7 +5,8 @@
 // `ringkernel run` and the tests drive it; the editor's kernels run free (kernelRuntime.ts).
 import type { DeviceKernel } from '../hosts/deviceKernel';
 import type { DeviceKey } from '../probe/probeRecords';
-import { encodeInbox, type K2KRouter } from '../router';
+import { SLOT_BYTES, inboxBytes } from '../abi/kernelAbi';
+import type { K2KRouter } from '../router';
 import { errorMessage } from '../logger';
 
 export interface LockstepKernel {
@@ -52,12 +53,12 @@ export async function runLockstep(
     const outcomes = await Promise.all(
       live.map(async (entry) => {
         try {
-          const envelopes = router.takeInbox(entry.index, entry.inboxCapacity, first);
-          const inbox = encodeInbox(envelopes, entry.inboxCapacity);
-          const slots = inbox.bytes.subarray(0, inbox.usedBytes);
+          const target = new Uint8Array(inboxBytes(entry.inboxCapacity));
+          const taken = router.takeInboxInto(entry.index, entry.inboxCapacity, first, target);
+          const slots = target.subarray(0, taken * SLOT_BYTES);
           return {
             entry,
-            results: await entry.kernel.run(count, options.stepTimeoutMs, { slots, count: inbox.count }),
+            results: await entry.kernel.run(count, options.stepTimeoutMs, { slots, count: taken }),
           };
         } catch (error) {
           return { entry, error };

@@ -35,8 +35,8 @@ import type { HostLoopMessages, InboxDelivery } from '../hosts/hostProtocol';
 import { errorMessage, type Logger } from '../logger';
 import type { DeviceKey } from '../probe/probeRecords';
 import type { GpuTopology } from '../topology/gpuTopology';
-import { inboxBytes } from '../abi/kernelAbi';
-import { K2KRouter, OutboxSlots, UNPLACED, encodeInbox, type RouterStatsSnapshot } from '../router';
+import { SLOT_BYTES, inboxBytes } from '../abi/kernelAbi';
+import { K2KRouter, OutboxSlots, UNPLACED, type RouterStatsSnapshot } from '../router';
 
 /** Inboxes of one kernel sent to its host's mailbox and not yet reported consumed, at most. */
 export const MAX_INBOXES_IN_FLIGHT = 4;
@@ -387,11 +387,13 @@ export class MessageDelivery {
         (entry.inFlight.length === 0 || inFlight + entry.inboxCapacity <= MAX_MESSAGES_IN_FLIGHT) &&
         this.router.pendingFor(entry.index) > 0
       ) {
-        const envelopes = this.router.takeInbox(entry.index, entry.inboxCapacity, entry.step, { inFlight: true });
-        if (envelopes.length === 0) break;
-        // Encoded into reused memory: deliver copies it (into the host's ring, or the IPC message) before returning.
-        const encoded = encodeInbox(envelopes, entry.inboxCapacity, this.scratch(entry.inboxCapacity));
-        const inbox: InboxDelivery = { slots: encoded.bytes.subarray(0, encoded.usedBytes), count: encoded.count };
+        // Written into reused memory: deliver copies it (into the host's ring, or the IPC message) before returning.
+        const scratch = this.scratch(entry.inboxCapacity);
+        const count = this.router.takeInboxInto(entry.index, entry.inboxCapacity, entry.step, scratch, {
+          inFlight: true,
+        });
+        if (count === 0) break;
+        const inbox: InboxDelivery = { slots: scratch.subarray(0, count * SLOT_BYTES), count };
         if (!entry.host.deliver(entry.index, inbox)) {
           // No host process right now: it goes with the next start, so it keeps its own copy.
           entry.carried.push({ slots: inbox.slots.slice(), count: inbox.count });

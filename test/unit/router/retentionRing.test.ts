@@ -1,22 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { QueuedEnvelope } from '../../../server/src/router/envelope';
-import { RetentionRing } from '../../../server/src/router/retentionRing';
+import { RetentionRing, type RetainedMessage } from '../../../server/src/router/retentionRing';
 
-function delivered(seq: number, step: number): QueuedEnvelope {
+function delivered(seq: number, step: number): RetainedMessage {
   return {
     source: seq % 7,
-    destination: 1,
     type: seq * 3,
     seq,
     timestamp: BigInt(seq) << 20n,
     payload: Uint8Array.of(seq & 0xff, 1, 2),
     sendStep: step - 1,
-    route: { kind: 'sameDevice', from: 'a', to: 'a', path: ['a'], hops: 0, interconnects: [], reason: '' },
-    replayStep: -1,
     fromSlot: 2,
-    acceptedMs: 0,
-    arrivalStep: step - 1,
     deliveredStep: step,
   };
 }

@@ -49,7 +49,11 @@ after(() => {
 function compareBlocks(what: string, data: Uint8Array, gpu: Uint8Array, blockBytes: number): void {
   const expected = blockDigestsOf(data, blockBytes);
   const actual = hexDigests(gpu);
-  assert.equal(actual.length, expected.length, `${what}: ${expected.length} block digests expected, got ${actual.length}`);
+  assert.equal(
+    actual.length,
+    expected.length,
+    `${what}: ${expected.length} block digests expected, got ${actual.length}`,
+  );
   for (let block = 0; block < expected.length; block++) {
     if (actual[block] === expected[block]) continue;
     const { offset, length } = blockRange(block, data.byteLength, blockBytes);
@@ -74,43 +78,67 @@ test('the WebGPU digest kernel loads and passes its self-test', async (t) => {
   assert.equal(await backend.prepareDeviceDigests(0), undefined);
 });
 
-test('every block equals node:crypto for sizes around the padding edges, the block sizes and odd sizes', { timeout: 300_000 }, async (t) => {
-  if (skip || !backend) return t.skip(skip);
-  const sizes = new Set([...sizesAroundDigestEdges(BLOCK), ...sizesAroundDigestEdges(SMALL), 2, 3, 5, 1001, MIB + 7]);
-  for (const size of sizes) {
-    const data = new Uint8Array(randomBytes(size));
-    const buffer = await bufferWith(backend, data);
-    try {
-      for (const block of new Set([BLOCK, SMALL, 64, gpuDigestBlockBytes(size)]))
-        compareBlocks(`a state of ${size} bytes in blocks of ${block}`, data, await backend.blockDigests(buffer, size, block), block);
-    } finally {
-      backend.free(buffer);
+test(
+  'every block equals node:crypto for sizes around the padding edges, the block sizes and odd sizes',
+  { timeout: 300_000 },
+  async (t) => {
+    if (skip || !backend) return t.skip(skip);
+    const sizes = new Set([...sizesAroundDigestEdges(BLOCK), ...sizesAroundDigestEdges(SMALL), 2, 3, 5, 1001, MIB + 7]);
+    for (const size of sizes) {
+      const data = new Uint8Array(randomBytes(size));
+      const buffer = await bufferWith(backend, data);
+      try {
+        for (const block of new Set([BLOCK, SMALL, 64, gpuDigestBlockBytes(size)]))
+          compareBlocks(
+            `a state of ${size} bytes in blocks of ${block}`,
+            data,
+            await backend.blockDigests(buffer, size, block),
+            block,
+          );
+      } finally {
+        backend.free(buffer);
+      }
     }
-  }
-});
+  },
+);
 
-test('a state larger than a bound range is digested in several ranges, each block as node:crypto hashes it', { timeout: 120_000 }, async (t) => {
-  if (skip || !ranged) return t.skip(skip);
-  const alignment = 256;
-  assert.ok(digestRanges(5 * SMALL_RANGE + 3, SMALL, { maxBindingBytes: SMALL_RANGE, offsetAlignment: alignment, maxWorkgroupsPerDimension: 65535 }).length === 6);
-  for (const size of [3 * SMALL_RANGE, 3 * SMALL_RANGE + 1, 5 * SMALL_RANGE + 57, 7 * SMALL_RANGE - 1]) {
-    const data = new Uint8Array(randomBytes(size));
-    const buffer = await bufferWith(ranged, data);
+test(
+  'a state larger than a bound range is digested in several ranges, each block as node:crypto hashes it',
+  { timeout: 120_000 },
+  async (t) => {
+    if (skip || !ranged) return t.skip(skip);
+    const alignment = 256;
+    assert.ok(
+      digestRanges(5 * SMALL_RANGE + 3, SMALL, {
+        maxBindingBytes: SMALL_RANGE,
+        offsetAlignment: alignment,
+        maxWorkgroupsPerDimension: 65535,
+      }).length === 6,
+    );
+    for (const size of [3 * SMALL_RANGE, 3 * SMALL_RANGE + 1, 5 * SMALL_RANGE + 57, 7 * SMALL_RANGE - 1]) {
+      const data = new Uint8Array(randomBytes(size));
+      const buffer = await bufferWith(ranged, data);
+      try {
+        for (const block of [SMALL, BLOCK / 2, 64])
+          compareBlocks(
+            `a state of ${size} bytes in ${SMALL_RANGE}-byte ranges, blocks of ${block}`,
+            data,
+            await ranged.blockDigests(buffer, size, block),
+            block,
+          );
+      } finally {
+        ranged.free(buffer);
+      }
+    }
+    // A block larger than the range cannot be bound: said, not hashed wrongly.
+    const buffer = ranged.allocate(0, 4 * SMALL_RANGE, 'too large a block');
     try {
-      for (const block of [SMALL, BLOCK / 2, 64])
-        compareBlocks(`a state of ${size} bytes in ${SMALL_RANGE}-byte ranges, blocks of ${block}`, data, await ranged.blockDigests(buffer, size, block), block);
+      await assert.rejects(ranged.blockDigests(buffer, 4 * SMALL_RANGE, 2 * SMALL_RANGE), /cannot bind a range/);
     } finally {
       ranged.free(buffer);
     }
-  }
-  // A block larger than the range cannot be bound: said, not hashed wrongly.
-  const buffer = ranged.allocate(0, 4 * SMALL_RANGE, 'too large a block');
-  try {
-    await assert.rejects(ranged.blockDigests(buffer, 4 * SMALL_RANGE, 2 * SMALL_RANGE), /cannot bind a range/);
-  } finally {
-    ranged.free(buffer);
-  }
-});
+  },
+);
 
 test('the ranges cover the state in whole blocks at bindable offsets, no more than a dispatch allows', () => {
   const limits = { maxBindingBytes: 1000 * 1024, offsetAlignment: 256, maxWorkgroupsPerDimension: 4 };
@@ -125,32 +153,38 @@ test('the ranges cover the state in whole blocks at bindable offsets, no more th
   );
 });
 
-test('1 GiB on the GPU (RINGKERNEL_TEST_GPU=1): every block as node:crypto hashes it, and how long it takes', { timeout: 300_000 }, async (t) => {
-  if (skip || !backend) return t.skip(skip);
-  if (process.env.RINGKERNEL_TEST_GPU !== '1') return t.skip('1 GiB: only on a GPU machine (RINGKERNEL_TEST_GPU=1)');
-  const size = 1024 * MIB;
-  const chunk = new Uint8Array(randomBytes(64 * MIB));
-  const data = new Uint8Array(size);
-  for (let at = 0; at < size; at += chunk.byteLength) data.set(chunk, at);
-  data[size - 1] = (data[size - 1] ?? 0) ^ 0xff;
-  const buffer = backend.allocate(0, size, 'digest 1 GiB');
-  try {
-    await backend.write(buffer, 0, data);
-    for (const block of [BLOCK, gpuDigestBlockBytes(size)]) {
-      compareBlocks(`1 GiB in blocks of ${block}`, data, await backend.blockDigests(buffer, size, block), block);
-      const timings: number[] = [];
-      for (let round = 0; round < 3; round++) {
-        const started = performance.now();
-        await backend.blockDigests(buffer, size, block);
-        timings.push(performance.now() - started);
+test(
+  '1 GiB on the GPU (RINGKERNEL_TEST_GPU=1): every block as node:crypto hashes it, and how long it takes',
+  { timeout: 300_000 },
+  async (t) => {
+    if (skip || !backend) return t.skip(skip);
+    if (process.env.RINGKERNEL_TEST_GPU !== '1') return t.skip('1 GiB: only on a GPU machine (RINGKERNEL_TEST_GPU=1)');
+    const size = 1024 * MIB;
+    const chunk = new Uint8Array(randomBytes(64 * MIB));
+    const data = new Uint8Array(size);
+    for (let at = 0; at < size; at += chunk.byteLength) data.set(chunk, at);
+    data[size - 1] = (data[size - 1] ?? 0) ^ 0xff;
+    const buffer = backend.allocate(0, size, 'digest 1 GiB');
+    try {
+      await backend.write(buffer, 0, data);
+      for (const block of [BLOCK, gpuDigestBlockBytes(size)]) {
+        compareBlocks(`1 GiB in blocks of ${block}`, data, await backend.blockDigests(buffer, size, block), block);
+        const timings: number[] = [];
+        for (let round = 0; round < 3; round++) {
+          const started = performance.now();
+          await backend.blockDigests(buffer, size, block);
+          timings.push(performance.now() - started);
+        }
+        t.diagnostic(
+          `1 GiB digested on WebGPU in ${block}-byte blocks: ${timings.map((ms) => ms.toFixed(2)).join(', ')} ms`,
+        );
       }
-      t.diagnostic(`1 GiB digested on WebGPU in ${block}-byte blocks: ${timings.map((ms) => ms.toFixed(2)).join(', ')} ms`);
+      const small = 64 * MIB;
+      const started = performance.now();
+      await backend.blockDigests(buffer, small, BLOCK);
+      t.diagnostic(`64 MiB in ${BLOCK}-byte blocks: ${(performance.now() - started).toFixed(2)} ms`);
+    } finally {
+      backend.free(buffer);
     }
-    const small = 64 * MIB;
-    const started = performance.now();
-    await backend.blockDigests(buffer, small, BLOCK);
-    t.diagnostic(`64 MiB in ${BLOCK}-byte blocks: ${(performance.now() - started).toFixed(2)} ms`);
-  } finally {
-    backend.free(buffer);
-  }
-});
+  },
+);

@@ -311,7 +311,9 @@ export class DeviceKernel {
    */
   async prepareImport(region: RegionRef, verify = true): Promise<ImportVerifyPlan | undefined> {
     this.assertAlive();
-    return (await this.host.prepareImport?.(this.buffers.state, this.placement.stateBytes, region, verify)) ?? undefined;
+    return (
+      (await this.host.prepareImport?.(this.buffers.state, this.placement.stateBytes, region, verify)) ?? undefined
+    );
   }
 
   /** Readies this kernel's host for exportState, where it can (migration's prepare, on the source). */
@@ -333,7 +335,14 @@ export class DeviceKernel {
   ): Promise<StateTransferResult> {
     this.assertAlive();
     this.assertNotLooping('import a state');
-    return this.host.importState(this.buffers.state, this.placement.stateBytes, region, verify, transfer, deviceBlockBytes);
+    return this.host.importState(
+      this.buffers.state,
+      this.placement.stateBytes,
+      region,
+      verify,
+      transfer,
+      deviceBlockBytes,
+    );
   }
 
   /**

@@ -564,7 +564,11 @@ export class WebGpuBackend implements GpuBackend {
   }
 
   /** The block digests (blocks of `blockBytes`, 32 bytes a block) of a buffer's first `bytes`, computed on its device. */
-  async blockDigests(buffer: BufferHandle, bytes: number, blockBytes = gpuDigestBlockBytes(bytes)): Promise<Uint8Array> {
+  async blockDigests(
+    buffer: BufferHandle,
+    bytes: number,
+    blockBytes = gpuDigestBlockBytes(bytes),
+  ): Promise<Uint8Array> {
     if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes > buffer.bytes)
       throw new GpuError(
         'INVALID_ARGUMENT',
@@ -572,7 +576,13 @@ export class WebGpuBackend implements GpuBackend {
       );
     const why = await this.prepareDeviceDigests(buffer.device);
     if (why !== undefined) throw new GpuError('BACKEND_UNAVAILABLE', why);
-    return this.digestKernel.digest(buffer.device, this.digestDevice(buffer.device), this.buffer(buffer), bytes, blockBytes);
+    return this.digestKernel.digest(
+      buffer.device,
+      this.digestDevice(buffer.device),
+      this.buffer(buffer),
+      bytes,
+      blockBytes,
+    );
   }
 
   private digestDevice(index: number): DigestDevice {

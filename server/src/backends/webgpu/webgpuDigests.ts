@@ -4,7 +4,12 @@
 // each, all in one submission; the digests land in a storage buffer kept per device and come back
 // through a kept mappable buffer: 32 bytes a block, a few hundred KiB per GiB, not the state.
 import { createHash } from 'node:crypto';
-import { GPU_DIGEST_BLOCK_BYTES, GPU_DIGEST_MIN_BLOCK_BYTES, SHA256_BYTES, gpuDigestBlockBytes } from '../deviceDigests';
+import {
+  GPU_DIGEST_BLOCK_BYTES,
+  GPU_DIGEST_MIN_BLOCK_BYTES,
+  SHA256_BYTES,
+  gpuDigestBlockBytes,
+} from '../deviceDigests';
 import { GpuError } from '../gpuError';
 import { errorMessage } from '../../logger';
 import { BLOCK_SHA256_WGSL, DIGEST_PARAMS_BYTES, DIGEST_WORKGROUP_SIZE } from './blockSha256Wgsl';
@@ -63,8 +68,7 @@ function gcd(a: number, b: number): number {
 export function digestRanges(bytes: number, blockBytes: number, device: Omit<DigestDevice, 'device'>): DigestRange[] {
   const unit = (blockBytes * device.offsetAlignment) / gcd(blockBytes, device.offsetAlignment);
   const byBinding = Math.floor(Math.min(device.maxBindingBytes, MAX_RANGE_BYTES) / unit) * unit;
-  const byDispatch =
-    Math.floor((device.maxWorkgroupsPerDimension * DIGEST_WORKGROUP_SIZE * blockBytes) / unit) * unit;
+  const byDispatch = Math.floor((device.maxWorkgroupsPerDimension * DIGEST_WORKGROUP_SIZE * blockBytes) / unit) * unit;
   const rangeBytes = Math.min(byBinding, byDispatch);
   if (rangeBytes <= 0)
     throw new GpuError(
@@ -112,7 +116,9 @@ export class WebGpuDigestKernel {
     const scoped = await device.popErrorScope();
     const error = info.messages.find((m) => m.type === 'error');
     if (error || scoped)
-      throw new Error(`its WGSL does not compile: ${error ? `${error.lineNum}:${error.linePos}: ${error.message}` : scoped?.message}`);
+      throw new Error(
+        `its WGSL does not compile: ${error ? `${error.lineNum}:${error.linePos}: ${error.message}` : scoped?.message}`,
+      );
     const pipeline = await device.createComputePipelineAsync({
       label: 'ringkernel.blockSha256',
       layout: 'auto',
@@ -176,9 +182,15 @@ export class WebGpuDigestKernel {
     blockBytes: number,
   ): Promise<Uint8Array> {
     if (!Number.isSafeInteger(blockBytes) || blockBytes <= 0 || blockBytes % 64 !== 0 || blockBytes >= MAX_RANGE_BYTES)
-      throw new GpuError('INVALID_ARGUMENT', `the digest kernel hashes blocks of a positive multiple of 64 bytes below 2 GiB, not ${blockBytes}`);
+      throw new GpuError(
+        'INVALID_ARGUMENT',
+        `the digest kernel hashes blocks of a positive multiple of 64 bytes below 2 GiB, not ${blockBytes}`,
+      );
     if (!Number.isSafeInteger(bytes) || bytes <= 0 || Math.ceil(bytes / 4) * 4 > buffer.size)
-      throw new GpuError('INVALID_ARGUMENT', `the digest kernel cannot hash ${bytes} bytes of a ${buffer.size}-byte buffer`);
+      throw new GpuError(
+        'INVALID_ARGUMENT',
+        `the digest kernel cannot hash ${bytes} bytes of a ${buffer.size}-byte buffer`,
+      );
     const { device } = on;
     const ranges = digestRanges(bytes, blockBytes, on);
     const listBytes = Math.ceil(bytes / blockBytes) * SHA256_BYTES;
@@ -186,7 +198,10 @@ export class WebGpuDigestKernel {
     try {
       const params = new Uint32Array((ranges.length * PARAMS_STRIDE) / 4);
       ranges.forEach((range, r) =>
-        params.set([range.bytes, blockBytes, Math.ceil(range.bytes / blockBytes), range.firstBlock], (r * PARAMS_STRIDE) / 4),
+        params.set(
+          [range.bytes, blockBytes, Math.ceil(range.bytes / blockBytes), range.firstBlock],
+          (r * PARAMS_STRIDE) / 4,
+        ),
       );
       device.pushErrorScope('out-of-memory');
       device.pushErrorScope('validation');
@@ -211,7 +226,8 @@ export class WebGpuDigestKernel {
       device.queue.submit([encoder.finish()]);
       const validation = await device.popErrorScope();
       const outOfMemory = await device.popErrorScope();
-      if (validation) throw new GpuError('DRIVER_ERROR', `the digest kernel's dispatch was refused: ${validation.message}`);
+      if (validation)
+        throw new GpuError('DRIVER_ERROR', `the digest kernel's dispatch was refused: ${validation.message}`);
       if (outOfMemory) throw new GpuError('OUT_OF_MEMORY', `the digest kernel's dispatch: ${outOfMemory.message}`);
       await memory.readback.mapAsync(GPUMapMode.READ, 0, listBytes);
       try {

@@ -17,7 +17,8 @@ export type HashJob = (
   { file: string; offset: number; length: number } | { shared: SharedArrayBuffer; offset: number; length: number }
 ) & { blockBytes?: number };
 
-export type HashReply = { id: number; digest: string } | { id: number; digests: string[] } | { id: number; error: string };
+export type HashReply =
+  { id: number; digest: string } | { id: number; digests: string[] } | { id: number; error: string };
 
 type Hashed = Exclude<HashReply, { error: string }>;
 
@@ -105,7 +106,8 @@ export class HashPool {
       if (!job) return;
       this.pending.delete(reply.id);
       thread.load--;
-      if ('error' in reply) job.reject(new GpuError('DRIVER_ERROR', `hashing a block of the state failed: ${reply.error}`));
+      if ('error' in reply)
+        job.reject(new GpuError('DRIVER_ERROR', `hashing a block of the state failed: ${reply.error}`));
       else job.resolve(reply);
       this.armIdle();
     });

@@ -43,7 +43,8 @@ function sha256(bytes: Uint8Array): string {
 }
 
 function run(job: HashJob): { digest: string } | { digests: string[] } {
-  const bytes = 'file' in job ? readFile(job.file, job.offset, job.length) : new Uint8Array(job.shared, job.offset, job.length);
+  const bytes =
+    'file' in job ? readFile(job.file, job.offset, job.length) : new Uint8Array(job.shared, job.offset, job.length);
   const { blockBytes } = job;
   if (blockBytes === undefined) return { digest: sha256(bytes) };
   const digests: string[] = [];

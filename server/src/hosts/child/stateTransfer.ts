@@ -203,7 +203,10 @@ export async function importState(
     pipelined ? pipelined.chunks.waitFor(pipelined.transfer, end) : Promise.resolve();
   const onDevice = verify && deviceBlockBytes !== undefined;
   if (onDevice && (!Number.isSafeInteger(deviceBlockBytes) || (deviceBlockBytes as number) <= 0))
-    throw new GpuError('INVALID_ARGUMENT', `state import: digest blocks of ${deviceBlockBytes} bytes are not a positive size`);
+    throw new GpuError(
+      'INVALID_ARGUMENT',
+      `state import: digest blocks of ${deviceBlockBytes} bytes are not a positive size`,
+    );
   const verifier =
     verify && !onDevice ? new ImportVerifier(backend, buffer, bytes, hashing.pool, hashing.slots) : undefined;
   let corruptAt = testCorruption(bytes);
@@ -293,7 +296,12 @@ async function digestOnDevice(
     const out = new Uint8Array(blockCount(bytes, blockBytes) * SHA256_BYTES);
     for (let block = 0; block * blockBytes < bytes; block++) {
       const { offset, length } = blockRange(block, bytes, blockBytes);
-      out.set(createHash('sha256').update(view.subarray(offset, offset + length)).digest(), block * SHA256_BYTES);
+      out.set(
+        createHash('sha256')
+          .update(view.subarray(offset, offset + length))
+          .digest(),
+        block * SHA256_BYTES,
+      );
     }
     return Promise.resolve(out);
   });
@@ -342,7 +350,11 @@ export async function prepareImport(
 }
 
 /** Readies the digest kernel on the buffer's device and runs it once over the buffer; undefined when it runs, else why not. */
-async function readyDeviceDigests(backend: GpuBackend, buffer: BufferHandle, bytes: number): Promise<string | undefined> {
+async function readyDeviceDigests(
+  backend: GpuBackend,
+  buffer: BufferHandle,
+  bytes: number,
+): Promise<string | undefined> {
   if (process.env[CPU_VERIFY_ENV] === '1') return `${CPU_VERIFY_ENV} is set (a test)`;
   const prepare = backend.prepareDeviceDigests?.bind(backend);
   if (!prepare || !backend.blockDigests) return `the ${backend.name} backend has no digest kernel`;

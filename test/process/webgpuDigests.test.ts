@@ -1,6 +1,6 @@
 // The WebGPU digest kernel (backends/webgpu/blockSha256Wgsl.ts) against node:crypto's SHA-256, on
-// this machine's Vulkan device (lavapipe without a GPU; the GPU itself with RINGKERNEL_TEST_GPU=1 on
-// a GPU machine, where the last test also times 1 GiB): random states of sizes around SHA-256's
+// this machine's Vulkan device (lavapipe without a GPU; the GPU itself on a GPU machine, where
+// test/gpu/webgpuDigests.test.ts also digests and times 1 GiB): random states of sizes around SHA-256's
 // padding edges, around the block sizes, and not whole words, with the buffer's bytes beyond the
 // state set, are hashed block by block; every block must be node:crypto's. A backend made to bind
 // small ranges digests a state in several ranges (dispatches) and must give the same digests.
@@ -152,39 +152,3 @@ test('the ranges cover the state in whole blocks at bindable offsets, no more th
     [0, 15, 30],
   );
 });
-
-test(
-  '1 GiB on the GPU (RINGKERNEL_TEST_GPU=1): every block as node:crypto hashes it, and how long it takes',
-  { timeout: 300_000 },
-  async (t) => {
-    if (skip || !backend) return t.skip(skip);
-    if (process.env.RINGKERNEL_TEST_GPU !== '1') return t.skip('1 GiB: only on a GPU machine (RINGKERNEL_TEST_GPU=1)');
-    const size = 1024 * MIB;
-    const chunk = new Uint8Array(randomBytes(64 * MIB));
-    const data = new Uint8Array(size);
-    for (let at = 0; at < size; at += chunk.byteLength) data.set(chunk, at);
-    data[size - 1] = (data[size - 1] ?? 0) ^ 0xff;
-    const buffer = backend.allocate(0, size, 'digest 1 GiB');
-    try {
-      await backend.write(buffer, 0, data);
-      for (const block of [BLOCK, gpuDigestBlockBytes(size)]) {
-        compareBlocks(`1 GiB in blocks of ${block}`, data, await backend.blockDigests(buffer, size, block), block);
-        const timings: number[] = [];
-        for (let round = 0; round < 3; round++) {
-          const started = performance.now();
-          await backend.blockDigests(buffer, size, block);
-          timings.push(performance.now() - started);
-        }
-        t.diagnostic(
-          `1 GiB digested on WebGPU in ${block}-byte blocks: ${timings.map((ms) => ms.toFixed(2)).join(', ')} ms`,
-        );
-      }
-      const small = 64 * MIB;
-      const started = performance.now();
-      await backend.blockDigests(buffer, small, BLOCK);
-      t.diagnostic(`64 MiB in ${BLOCK}-byte blocks: ${(performance.now() - started).toFixed(2)} ms`);
-    } finally {
-      backend.free(buffer);
-    }
-  },
-);

@@ -202,7 +202,7 @@ export async function importState(
   const ready = (end: number): Promise<void> =>
     pipelined ? pipelined.chunks.waitFor(pipelined.transfer, end) : Promise.resolve();
   const onDevice = verify && deviceBlockBytes !== undefined;
-  if (onDevice && (!Number.isSafeInteger(deviceBlockBytes) || (deviceBlockBytes as number) <= 0))
+  if (onDevice && (!Number.isSafeInteger(deviceBlockBytes) || deviceBlockBytes <= 0))
     throw new GpuError(
       'INVALID_ARGUMENT',
       `state import: digest blocks of ${deviceBlockBytes} bytes are not a positive size`,
@@ -250,7 +250,7 @@ export async function importState(
   }
   const copied = performance.now();
   if (onDevice) {
-    const blockBytes = deviceBlockBytes as number;
+    const blockBytes = deviceBlockBytes;
     const digested = await digestOnDevice(backend, buffer, bytes, blockBytes, scratch);
     return {
       bytes,

@@ -3,9 +3,10 @@
 // host, block by block beside the copy), transfer it into the target's state buffer (the target's
 // host reads it; between two host processes the legs overlap, chunk by chunk, the server relaying
 // each chunk's arrival; the target reads back and hashes what its device holds as it goes, or, where
-// its device has a digest kernel, digests the state there after the last byte), restore the step count, verify the target's digests against the checkpoint's, switch the kernel's
-// home and the coordinator's record in one step, resume on the target, and free the source. Until
-// the switch any failure or cancel releases the target and resumes the source where it paused.
+// its device has a digest kernel, digests the state there after the last byte), restore the step
+// count, verify the target's digests against the checkpoint's, switch the kernel's home and the
+// coordinator's record in one step, resume on the target, and free the source. Until the switch any
+// failure or cancel releases the target and resumes the source where it paused.
 import { errorMessage } from '../logger';
 import { formatBytes } from '../format';
 import { firstDifference } from '../hosts/stateDigests';

@@ -1,8 +1,8 @@
 // Entry of a hashing thread of a device host (dist/hashWorker.js, started by hashPool.ts): SHA-256
 // of one block at a time (or of its sub-blocks, each on its own), off the host's main thread, so a
-// migration's blocks are hashed while its transfer goes on. A block is read where it is: in a shared-memory region file (the bytes the
-// source exported; read with pread, the same pages the processes map) or in shared memory of the
-// host (the bytes the target read back from its device).
+// migration's blocks are hashed while its transfer goes on. A block is read where it is: in a
+// shared-memory region file (the bytes the source exported; read with pread, the same pages the
+// processes map) or in shared memory of the host (the bytes the target read back from its device).
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';

@@ -85,6 +85,8 @@ test(
           `the state read back on ${to} has the checkpoint's SHA-256 (${report.sha256 ?? 'none'})`,
         );
         assert.equal(report.bytes, 4194304);
+        // The target digests what it imported on its device (CUDA's digest kernel; WebGPU's in WGSL).
+        assert.equal(report.verifiedOn, 'gpu', `${to} verified the staged import on its device`);
         assert.equal(runtime.views().find((v) => v.id === 'heat')?.device, to);
         // It steps on the other backend, carrying on from the step it left at.
         const moved = report.step ?? NaN;

@@ -50,6 +50,7 @@ test('a running kernel moves webgpu:0 -> webgpu:1 -> webgpu:0 with its state and
     const there = await h.runtime.migrate('counter', 'webgpu:1');
     assert.equal(there.status, 'migrated', there.message);
     assert.equal(there.verified, true);
+    assert.equal(there.verifiedOn, 'gpu', 'the WebGPU target digested its state on its device, nothing read back');
     assert.equal(there.route, 'samePhysicalGpu');
     assert.equal(h.runtime.views()[0]?.device, 'webgpu:1', 'the view says where it runs');
     assert.equal(h.coordinator.kernelDevice('counter'), 'webgpu:1', 'the coordinator record followed');

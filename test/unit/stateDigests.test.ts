@@ -142,6 +142,43 @@ test('the hashing threads hash a region file and shared memory as SHA-256 does',
   await assert.rejects(pool.hash({ file, offset: state.byteLength - 4, length: 8 }), /ended at/);
 });
 
+test("a job's sub-block digests (a device-digesting importer's block size) are the state's blocks of that size, in order", async () => {
+  // Two 2 MiB jobs and a short one whose tail is neither a whole sub-block nor whole words.
+  const state = pattern(2 * DIGEST_BLOCK_BYTES + 3 * GPU_DIGEST_BLOCK_BYTES + 57, 23);
+  const file = join(dir, 'region-sub-blocks');
+  writeFileSync(file, state);
+  const jobs = await Promise.all(
+    [0, 1, 2].map((block) => pool.hashBlocks({ file, ...blockRange(block, state.byteLength) }, GPU_DIGEST_BLOCK_BYTES)),
+  );
+  assert.deepEqual(
+    jobs.map((digests) => digests.length),
+    [32, 32, 4],
+  );
+  const reference = referenceDigests(state, GPU_DIGEST_BLOCK_BYTES);
+  assert.deepEqual(jobs.flat(), reference);
+  assert.equal(
+    stateDigest(state.byteLength, jobs.flat(), GPU_DIGEST_BLOCK_BYTES),
+    stateDigest(
+      state.byteLength,
+      Buffer.concat(reference.map((hex) => Buffer.from(hex, 'hex'))),
+      GPU_DIGEST_BLOCK_BYTES,
+    ),
+    "the exporter's digest equals the one made from a device's digests of the same bytes",
+  );
+  const shared = new SharedArrayBuffer(state.byteLength);
+  new Uint8Array(shared).set(state);
+  assert.deepEqual(
+    await pool.hashBlocks({ shared, offset: 0, length: DIGEST_BLOCK_BYTES }, GPU_DIGEST_BLOCK_BYTES),
+    reference.slice(0, 32),
+  );
+  assert.equal(
+    await pool.hash({ file, offset: 0, length: 64, blockBytes: 4 }),
+    sha(state.subarray(0, 64)),
+    'hash ignores a sub-block size',
+  );
+  await assert.rejects(pool.hashBlocks({ file, offset: 0, length: 64 }, 0), /sub-blocks of 0 bytes/);
+});
+
 /** A device buffer held in memory: the verifier's reads see what was "written" so far. */
 function memoryDevice(state: Uint8Array): { backend: GpuBackend; buffer: BufferHandle; reads: number[] } {
   const reads: number[] = [];

@@ -195,8 +195,9 @@ export interface GpuBackend {
     digest?: boolean,
   ): Promise<Timing & { peer: boolean; digests?: CopyDigests }>;
   /**
-   * Readies the digest kernel on a device (CUDA: native/kernels/blockSha256.cu, a JIT once per GPU);
-   * undefined when copies can be digested there, else why not.
+   * Readies the digest kernel on a device (CUDA: native/kernels/blockSha256.cu, a JIT once per GPU;
+   * WebGPU: webgpu/blockSha256Wgsl.ts, compiled once per device), self-tested against node:crypto;
+   * undefined when buffers (copies, staged imports) can be digested there, else why not.
    */
   prepareDeviceDigests?(device: number): Promise<string | undefined>;
   /**

@@ -1,7 +1,8 @@
-// Digests a backend computes on its device (CUDA: native/kernels/blockSha256.cu): the SHA-256 of
-// every block of a buffer, 32 bytes a block, back to back. Migration's device-to-device moves
-// verify with them instead of reading the state back to the CPU; the server turns them into a
-// state digest (hosts/stateDigests.ts), which names the block size.
+// Digests a backend computes on its device (CUDA: native/kernels/blockSha256.cu; WebGPU:
+// webgpu/blockSha256Wgsl.ts): the SHA-256 of every block of a buffer, 32 bytes a block, back to
+// back. Migration's device-to-device moves and staged imports verify with them instead of reading
+// the state back to the CPU; they become a state digest (hosts/stateDigests.ts), which names the
+// block size.
 
 /** The largest block the GPU digest kernel hashes as one unit (one thread per block). */
 export const GPU_DIGEST_BLOCK_BYTES = 64 * 1024;

@@ -28,6 +28,7 @@ import {
   type HostDeliver,
   type HostLoopInfo,
   type HostLoopMessages,
+  type ImportVerifyPlan,
   type InboxDelivery,
   type StateChunkReady,
   type StateTransferResult,
@@ -372,8 +373,20 @@ export class DeviceHost implements KernelHost {
    * Writes a buffer into the shared-memory region `region` and hashes it, in the host (hostProtocol's
    * exportState); with `transfer`, onStateChunk listeners hear each chunk.
    */
-  exportState(buffer: BufferHandle, bytes: number, region: RegionRef, transfer?: number): Promise<StateTransferResult> {
-    return this.call('exportState', { buffer, bytes, region, ...(transfer !== undefined ? { transfer } : {}) });
+  exportState(
+    buffer: BufferHandle,
+    bytes: number,
+    region: RegionRef,
+    transfer?: number,
+    blockBytes?: number,
+  ): Promise<StateTransferResult> {
+    return this.call('exportState', {
+      buffer,
+      bytes,
+      region,
+      ...(transfer !== undefined ? { transfer } : {}),
+      ...(blockBytes !== undefined ? { blockBytes } : {}),
+    });
   }
   /** A buffer's CUDA IPC handle for another CUDA host (a device-to-device migration's source). */
   exportDeviceState(buffer: BufferHandle, bytes: number): Promise<DeviceStateExport> {
@@ -411,8 +424,8 @@ export class DeviceHost implements KernelHost {
   }
 
   /** Readies `buffer` and `region` for an import, before the kernel pauses (hostProtocol's prepareImport). */
-  prepareImport(buffer: BufferHandle, bytes: number, region: RegionRef): Promise<null> {
-    return this.call('prepareImport', { buffer, bytes, region });
+  prepareImport(buffer: BufferHandle, bytes: number, region: RegionRef, verify?: boolean): Promise<ImportVerifyPlan> {
+    return this.call('prepareImport', { buffer, bytes, region, ...(verify !== undefined ? { verify } : {}) });
   }
   /** Readies the host's hashing threads for an export, before the kernel pauses (hostProtocol's prepareExport). */
   prepareExport(): Promise<null> {
@@ -428,8 +441,16 @@ export class DeviceHost implements KernelHost {
     region: RegionRef,
     verify: boolean,
     transfer?: number,
+    deviceBlockBytes?: number,
   ): Promise<StateTransferResult> {
-    return this.call('importState', { buffer, bytes, region, verify, ...(transfer !== undefined ? { transfer } : {}) });
+    return this.call('importState', {
+      buffer,
+      bytes,
+      region,
+      verify,
+      ...(transfer !== undefined ? { transfer } : {}),
+      ...(deviceBlockBytes !== undefined ? { deviceBlockBytes } : {}),
+    });
   }
 
   /** WebGPU: the adapter instance this host opens. */

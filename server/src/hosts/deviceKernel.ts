@@ -11,6 +11,7 @@ import type {
   DeviceStateExport,
   DeviceStateImport,
   InboxDelivery,
+  ImportVerifyPlan,
   StateTransferResult,
 } from './hostProtocol';
 import {
@@ -295,18 +296,24 @@ export class DeviceKernel {
 
   /**
    * The state into the shared-memory region `region`, hashed in the host (migration's checkpoint);
-   * with `transfer`, its host announces each chunk (a pipelined transfer).
+   * with `transfer`, its host announces each chunk (a pipelined transfer); `blockBytes`, the
+   * digest's block size (the importer's, when it digests on its device).
    */
-  exportState(region: RegionRef, transfer?: number): Promise<StateTransferResult> {
+  exportState(region: RegionRef, transfer?: number, blockBytes?: number): Promise<StateTransferResult> {
     this.assertAlive();
     this.assertNotLooping('export its state');
-    return this.host.exportState(this.buffers.state, this.placement.stateBytes, region, transfer);
+    return this.host.exportState(this.buffers.state, this.placement.stateBytes, region, transfer, blockBytes);
   }
 
-  /** Readies this kernel's state buffer and `region` for importState, where its host can (migration's prepare). */
-  async prepareImport(region: RegionRef): Promise<void> {
+  /**
+   * Readies this kernel's state buffer and `region` for importState, where its host can (migration's
+   * prepare); with `verify`, how the import will verify (a host that cannot say: on the CPU).
+   */
+  async prepareImport(region: RegionRef, verify = true): Promise<ImportVerifyPlan | undefined> {
     this.assertAlive();
-    await this.host.prepareImport?.(this.buffers.state, this.placement.stateBytes, region);
+    return (
+      (await this.host.prepareImport?.(this.buffers.state, this.placement.stateBytes, region, verify)) ?? undefined
+    );
   }
 
   /** Readies this kernel's host for exportState, where it can (migration's prepare, on the source). */
@@ -317,12 +324,25 @@ export class DeviceKernel {
 
   /**
    * The state from `region`; with `verify`, the SHA-256 of what the device then holds (migration's
-   * restore); with `transfer`, chunk by chunk as the exporter announces them.
+   * restore); with `transfer`, chunk by chunk as the exporter announces them; with
+   * `deviceBlockBytes` (the prepare's plan said so), the verify's digests computed on the device.
    */
-  importState(region: RegionRef, verify: boolean, transfer?: number): Promise<StateTransferResult> {
+  importState(
+    region: RegionRef,
+    verify: boolean,
+    transfer?: number,
+    deviceBlockBytes?: number,
+  ): Promise<StateTransferResult> {
     this.assertAlive();
     this.assertNotLooping('import a state');
-    return this.host.importState(this.buffers.state, this.placement.stateBytes, region, verify, transfer);
+    return this.host.importState(
+      this.buffers.state,
+      this.placement.stateBytes,
+      region,
+      verify,
+      transfer,
+      deviceBlockBytes,
+    );
   }
 
   /**

@@ -79,6 +79,8 @@ export interface StateTransferResult {
   digests?: string[];
   /** The block size `sha256` and `digests` were made with (stateDigests.ts); absent: DIGEST_BLOCK_BYTES. */
   blockBytes?: number;
+  /** importState: the digests were computed on the target's device (its digest kernel), not read back and hashed. */
+  onDevice?: boolean;
   /**
    * Device-to-device moves digested on the GPU (importDeviceState, copyState): the source's digest,
    * computed by the same host in the same scheme, so the source's host needs no hashing request.
@@ -105,6 +107,18 @@ export interface DeviceStateExport {
 /** What importDeviceState measured; `peer` when the copy came from another GPU. */
 export interface DeviceStateImport extends StateTransferResult {
   peer: boolean;
+}
+
+/**
+ * How a staged import will verify, decided at its prepare, before the pause: on the target's device
+ * (`onDevice`: its digest kernel loaded, one digest launch after the last write, in blocks of
+ * `blockBytes`, which the export hashes in too), or by reading the state back while the import goes
+ * on and hashing it on the CPU (DIGEST_BLOCK_BYTES blocks; `reason` says why not on the device).
+ */
+export interface ImportVerifyPlan {
+  onDevice: boolean;
+  blockBytes: number;
+  reason?: string;
 }
 
 /** Every operation a host performs: its arguments and its result. */
@@ -160,27 +174,43 @@ export interface HostOperations {
    * Migration's checkpoint: writes `bytes` of a buffer into the shared-memory region `region`
    * (lent by the server) and hashes them on the way; the bytes never pass through the server. With
    * `transfer`, the host says after each chunk how far the region is filled (HostStateChunk), so
-   * another host can import while this one exports.
+   * another host can import while this one exports. `blockBytes`: the digest's block size (a
+   * divisor of DIGEST_BLOCK_BYTES, the hashing threads' job; default DIGEST_BLOCK_BYTES), the
+   * importer's when it digests on its device (ImportVerifyPlan).
    */
   exportState: {
-    args: { buffer: BufferHandle; bytes: number; region: RegionRef; transfer?: number };
+    args: { buffer: BufferHandle; bytes: number; region: RegionRef; transfer?: number; blockBytes?: number };
     result: StateTransferResult;
   };
   /**
    * Migration's preparation, before the kernel pauses: opens `region` and touches everything the
    * import will use for the first time (the buffer's pages, by writing zeros into it; the staging
    * memory for writing and for the read back), so none of it is paid for while the kernel waits.
+   * With `verify`, it says how the import will verify: on the device where its digest kernel loads
+   * (run once here), else by the read back (warmed here).
    */
-  prepareImport: { args: { buffer: BufferHandle; bytes: number; region: RegionRef }; result: null };
+  prepareImport: {
+    args: { buffer: BufferHandle; bytes: number; region: RegionRef; verify?: boolean };
+    result: ImportVerifyPlan;
+  };
   /** Migration's preparation on the source, before the kernel pauses: the host's hashing threads start. */
   prepareExport: { args: Record<string, never>; result: null };
   /**
    * Migration's restore: reads `region` (written by another host's exportState) into a buffer,
-   * then, with `verify`, reads the buffer back from the device and hashes what it holds. With
-   * `transfer`, it reads each chunk once a StateChunkReady says the exporter wrote it.
+   * then, with `verify`, reads the buffer back from the device and hashes what it holds; with
+   * `verify` and `deviceBlockBytes` (a plan `onDevice`), digests it on the device after the last
+   * write in blocks of that size instead, nothing read back. With `transfer`, it reads each chunk
+   * once a StateChunkReady says the exporter wrote it.
    */
   importState: {
-    args: { buffer: BufferHandle; bytes: number; region: RegionRef; verify: boolean; transfer?: number };
+    args: {
+      buffer: BufferHandle;
+      bytes: number;
+      region: RegionRef;
+      verify: boolean;
+      transfer?: number;
+      deviceBlockBytes?: number;
+    };
     result: StateTransferResult;
   };
   /**

@@ -10,6 +10,7 @@ import type {
   BufferRange,
   DeviceStateExport,
   DeviceStateImport,
+  ImportVerifyPlan,
   StateTransferResult,
   StepBatch,
   StepOutcome,
@@ -87,12 +88,20 @@ export interface KernelHost {
   stopLoop(loop: number): Promise<{ step: number }>;
   /**
    * Migration: writes a buffer into the shared-memory region `region` and hashes it, in the host;
-   * with `transfer`, onStateChunk listeners hear each chunk (a pipelined transfer).
+   * with `transfer`, onStateChunk listeners hear each chunk (a pipelined transfer); `blockBytes`,
+   * the digest's block size (default DIGEST_BLOCK_BYTES).
    */
-  exportState(buffer: BufferHandle, bytes: number, region: RegionRef, transfer?: number): Promise<StateTransferResult>;
+  exportState(
+    buffer: BufferHandle,
+    bytes: number,
+    region: RegionRef,
+    transfer?: number,
+    blockBytes?: number,
+  ): Promise<StateTransferResult>;
   /**
    * Migration: fills a buffer from `region`; with `verify`, hashes what the device then holds; with
-   * `transfer`, reads each chunk once announceStateChunk says it is written.
+   * `transfer`, reads each chunk once announceStateChunk says it is written; with
+   * `deviceBlockBytes`, verifies with digests on the device in blocks of that size.
    */
   importState(
     buffer: BufferHandle,
@@ -100,9 +109,10 @@ export interface KernelHost {
     region: RegionRef,
     verify: boolean,
     transfer?: number,
+    deviceBlockBytes?: number,
   ): Promise<StateTransferResult>;
-  /** Migration, before the pause (hosts that have it): touches what importState will use first. */
-  prepareImport?(buffer: BufferHandle, bytes: number, region: RegionRef): Promise<null>;
+  /** Migration, before the pause (hosts that have it): touches what importState will use first, says how it will verify. */
+  prepareImport?(buffer: BufferHandle, bytes: number, region: RegionRef, verify?: boolean): Promise<ImportVerifyPlan>;
   /** Migration, before the pause (hosts that have it): readies what exportState will use first. */
   prepareExport?(): Promise<null>;
   /** Device-to-device migration (CUDA hosts): a buffer's CUDA IPC handle for another host. */

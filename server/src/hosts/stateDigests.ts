@@ -8,7 +8,9 @@
 //
 // Device-to-device moves between CUDA devices hash on the GPU instead (native/kernels/
 // blockSha256.cu, one thread per block): there the blocks are smaller, 4 to 64 KiB by the state's
-// size (gpuDigestBlockBytes), so a state has enough blocks to keep the GPU busy. Every function takes the block size; the digest
+// size (gpuDigestBlockBytes), so a state has enough blocks to keep the GPU busy. Staged imports
+// whose target digests on its device use GPU_DIGEST_BLOCK_BYTES, and the exporter's threads hash
+// the same sub-blocks. Every function takes the block size; the digest
 // names it, so states hashed in blocks of two sizes never compare equal by accident.
 import { createHash } from 'node:crypto';
 import { GPU_DIGEST_BLOCK_BYTES, SHA256_BYTES, gpuDigestBlockBytes } from '../backends/deviceDigests';

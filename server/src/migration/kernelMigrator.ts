@@ -2,10 +2,11 @@
 // it at a step boundary, checkpoint its state into a shared-memory region (hashed in the source's
 // host, block by block beside the copy), transfer it into the target's state buffer (the target's
 // host reads it; between two host processes the legs overlap, chunk by chunk, the server relaying
-// each chunk's arrival; the target reads back and hashes what its device holds as it goes), restore
-// the step count, verify the target's digests against the checkpoint's, switch the kernel's
-// home and the coordinator's record in one step, resume on the target, and free the source. Until
-// the switch any failure or cancel releases the target and resumes the source where it paused.
+// each chunk's arrival; the target reads back and hashes what its device holds as it goes, or, where
+// its device has a digest kernel, digests the state there after the last byte), restore the step
+// count, verify the target's digests against the checkpoint's, switch the kernel's home and the
+// coordinator's record in one step, resume on the target, and free the source. Until the switch any
+// failure or cancel releases the target and resumes the source where it paused.
 import { errorMessage } from '../logger';
 import { formatBytes } from '../format';
 import { firstDifference } from '../hosts/stateDigests';
@@ -98,6 +99,8 @@ export class KernelMigrator {
     let legsMs: number | undefined;
     let lease: RegionLease | undefined;
     let onDevice: DeviceVerify | undefined;
+    /** A staged move's digest block size when the target digests on its device (decided at prepare). */
+    let deviceBlockBytes: number | undefined;
     try {
       enter('preparing');
       checkCancel();
@@ -112,7 +115,8 @@ export class KernelMigrator {
         lease = await transferRegions().take(subject.stateBytes);
         // First touches (the target buffer's pages, staging memory, the region's mapping) happen
         // now, while the kernel still runs on the source, not during its pause.
-        await target.kernel.prepareImport(lease.ref(subject.stateBytes));
+        const plan = await target.kernel.prepareImport(lease.ref(subject.stateBytes), verify);
+        if (verify && plan?.onDevice) deviceBlockBytes = plan.blockBytes;
         await subject.prepareSource?.();
       }
       report.prepareMs = performance.now() - prepareStarted;
@@ -130,7 +134,7 @@ export class KernelMigrator {
       const legsStarted = performance.now();
       const transferring = (): void => enter('transferring');
       const { exported, imported, importedAt, verifiedOn } = lease
-        ? await this.moveState(source, target, lease.ref(subject.stateBytes), verify, transferring)
+        ? await this.moveState(source, target, lease.ref(subject.stateBytes), verify, transferring, deviceBlockBytes)
         : await moveStateOnDevice(source, target.kernel, report.route, onDevice ?? 'off', transferring);
       // The legs' wall time: until the last byte was in the target's device. The target's read back
       // and hash (verify) came after that in the same answer; the source's hash may end later still
@@ -220,6 +224,7 @@ export class KernelMigrator {
     region: ReturnType<RegionLease['ref']>,
     verify: boolean,
     transferring: () => void,
+    deviceBlockBytes?: number,
   ): Promise<{
     exported: StateTransferResult;
     imported: StateTransferResult;
@@ -228,11 +233,13 @@ export class KernelMigrator {
   }> {
     const from = source.deviceHost;
     const to = target.kernel.deviceHost;
+    // Used only when verifying: 'gpu' where the target digested its state on its device.
+    const verifiedOn = (imported: StateTransferResult): 'gpu' | 'cpu' => (imported.onDevice ? 'gpu' : 'cpu');
     if (from === to || !from.onStateChunk || !to.announceStateChunk) {
-      const exported = await source.exportState(region);
+      const exported = await source.exportState(region, undefined, deviceBlockBytes);
       transferring();
-      const imported = await target.kernel.importState(region, verify);
-      return { exported, imported, importedAt: performance.now() };
+      const imported = await target.kernel.importState(region, verify, undefined, deviceBlockBytes);
+      return { exported, imported, importedAt: performance.now(), verifiedOn: verifiedOn(imported) };
     }
     const announce = to.announceStateChunk.bind(to);
     const transfer = nextTransfer++;
@@ -247,7 +254,7 @@ export class KernelMigrator {
       announce(transfer, ready);
     });
     let importedAt = 0;
-    const importing = target.kernel.importState(region, verify, transfer).then((imported) => {
+    const importing = target.kernel.importState(region, verify, transfer, deviceBlockBytes).then((imported) => {
       importedAt = performance.now();
       return imported;
     });
@@ -255,7 +262,7 @@ export class KernelMigrator {
     importing.catch(() => undefined);
     let exported: StateTransferResult;
     try {
-      exported = await source.exportState(region, transfer);
+      exported = await source.exportState(region, transfer, deviceBlockBytes);
     } catch (error) {
       announce(transfer, 0, errorMessage(error));
       await importing.catch(() => undefined);
@@ -264,7 +271,8 @@ export class KernelMigrator {
       relay.dispose();
     }
     if (!moving) transferring();
-    return { exported, imported: await importing, importedAt };
+    const imported = await importing;
+    return { exported, imported, importedAt, verifiedOn: verifiedOn(imported) };
   }
 
   private finish(

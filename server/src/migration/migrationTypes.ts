@@ -94,7 +94,9 @@ export interface MigrationReport {
   verified: boolean;
   /**
    * Where the verify's digests were computed: 'gpu' (a device-to-device move, both sides digested by
-   * the target's host with the digest kernel) or 'cpu' (the state read back and hashed); absent unverified.
+   * the target's host with the digest kernel; or a staged move whose target digested its state on
+   * its device, the source's hashed from the region on the CPU) or 'cpu' (the target's state read
+   * back and hashed); absent unverified.
    */
   verifiedOn?: 'gpu' | 'cpu';
   /** The step the kernel carried over. */

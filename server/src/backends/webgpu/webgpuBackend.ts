@@ -17,6 +17,8 @@ import { GpuError } from '../gpuError';
 import { BINDING, OUTBOX_HEADER_BYTES, SLOT_BYTES } from '../../abi/kernelAbi';
 import { dawnInstance } from './dawn';
 import { errorMessage } from '../../logger';
+import { gpuDigestBlockBytes } from '../deviceDigests';
+import { WebGpuDigestKernel, type DigestDevice } from './webgpuDigests';
 
 interface OpenDevice {
   info: DeviceInfo;
@@ -129,6 +131,11 @@ export interface WebGpuBackendOptions {
    * its own memory; its index is k, so `webgpu:k` names it everywhere.
    */
   instances?: readonly number[];
+  /**
+   * The largest range the digest kernel binds at once (default: the device's
+   * maxStorageBufferBindingSize): tests make it small to digest a state in several ranges.
+   */
+  digestRangeBytes?: number;
 }
 
 export class WebGpuBackend implements GpuBackend {
@@ -142,6 +149,8 @@ export class WebGpuBackend implements GpuBackend {
   private readonly readStaging = new Map<number, { buffer: GPUBuffer; busy: boolean }>();
   /** Per device, the two mappable buffers piecewise reads go through in turn (see readPieces). */
   private readonly pieceStaging = new Map<number, { buffers: GPUBuffer[]; busy: boolean }>();
+  /** Migration's verify on the device (webgpuDigests.ts), compiled per device by prepareDeviceDigests. */
+  private readonly digestKernel = new WebGpuDigestKernel();
   private nextId = 1;
 
   constructor(private readonly options: WebGpuBackendOptions = {}) {}
@@ -548,6 +557,44 @@ export class WebGpuBackend implements GpuBackend {
     return { hostMs: performance.now() - started };
   }
 
+  /** Compiles the digest kernel on `device` and runs its self-test (once); undefined when it runs there, else why not. */
+  async prepareDeviceDigests(device: number): Promise<string | undefined> {
+    await this.open();
+    return this.digestKernel.prepare(device, this.digestDevice(device));
+  }
+
+  /** The block digests (blocks of `blockBytes`, 32 bytes a block) of a buffer's first `bytes`, computed on its device. */
+  async blockDigests(
+    buffer: BufferHandle,
+    bytes: number,
+    blockBytes = gpuDigestBlockBytes(bytes),
+  ): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes > buffer.bytes)
+      throw new GpuError(
+        'INVALID_ARGUMENT',
+        `digest: ${bytes} bytes do not fit buffer ${buffer.id} of ${buffer.bytes} bytes`,
+      );
+    const why = await this.prepareDeviceDigests(buffer.device);
+    if (why !== undefined) throw new GpuError('BACKEND_UNAVAILABLE', why);
+    return this.digestKernel.digest(
+      buffer.device,
+      this.digestDevice(buffer.device),
+      this.buffer(buffer),
+      bytes,
+      blockBytes,
+    );
+  }
+
+  private digestDevice(index: number): DigestDevice {
+    const { device, info } = this.deviceAt(index);
+    return {
+      device,
+      maxBindingBytes: Math.min(info.limits.maxBindingBytes, this.options.digestRangeBytes ?? Number.MAX_SAFE_INTEGER),
+      offsetAlignment: device.limits.minStorageBufferOffsetAlignment,
+      maxWorkgroupsPerDimension: info.limits.maxWorkgroupsPerDimension,
+    };
+  }
+
   async step(launch: StepLaunch, controlBlock: Uint8Array, io: StepIo = {}): Promise<StepTiming> {
     const { inboxSlots } = io;
     const kernel = this.kernels.get(launch.kernel.id);
@@ -661,6 +708,7 @@ export class WebGpuBackend implements GpuBackend {
     for (const { buffer } of this.buffers.values()) buffer.destroy();
     this.buffers.clear();
     this.kernels.clear();
+    this.digestKernel.dispose();
     // Not device.destroy(): with a kernel still running it blocks the thread for good
     // (ENVIRONMENT.md). The host process exits instead, which frees everything.
   }

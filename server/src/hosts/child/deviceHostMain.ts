@@ -277,7 +277,7 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes, c
       backend.setPeerAccess?.(enabled);
       return null;
     },
-    exportState: ({ buffer, bytes, region, transfer }) =>
+    exportState: ({ buffer, bytes, region, transfer, blockBytes }) =>
       exportState(
         backend,
         buffer,
@@ -290,17 +290,19 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes, c
         },
         readScratch,
         hashing,
+        blockBytes,
       ),
-    prepareImport: async ({ buffer, bytes, region }) => {
+    prepareImport: async ({ buffer, bytes, region, verify }) => {
       regions.get(region);
-      await prepareImport(backend, buffer, bytes, scratch, hashing);
-      return null;
+      return prepareImport(backend, buffer, bytes, scratch, hashing, verify !== false, (message) =>
+        send({ kind: 'diagnostic', message }),
+      );
     },
     prepareExport: () => {
       prepareExport(hashing);
       return null;
     },
-    importState: ({ buffer, bytes, region, verify, transfer }) =>
+    importState: ({ buffer, bytes, region, verify, transfer, deviceBlockBytes }) =>
       importState(
         backend,
         buffer,
@@ -312,6 +314,7 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes, c
         verify,
         scratch,
         hashing,
+        deviceBlockBytes,
       ),
     exportDeviceState: ({ buffer, bytes }) => exportDeviceState(backend, buffer, bytes),
     importDeviceState: ({ buffer, bytes, from, verify }) =>

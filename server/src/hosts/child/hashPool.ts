@@ -7,11 +7,20 @@ import { Worker } from 'node:worker_threads';
 import { GpuError } from '../../backends/gpuError';
 import { bundlePath } from '../../paths';
 
-/** One block to hash: bytes of a region file (a checked region path), or of shared memory of this host. */
-export type HashJob =
-  { file: string; offset: number; length: number } | { shared: SharedArrayBuffer; offset: number; length: number };
+/**
+ * One block to hash: bytes of a region file (a checked region path), or of shared memory of this
+ * host. With `blockBytes`, the job's bytes are hashed in sub-blocks of that size (the last may be
+ * shorter), one digest each: a job stays large (messages cost more than 64 KiB of hashing) while
+ * its digests match a device's smaller blocks.
+ */
+export type HashJob = (
+  { file: string; offset: number; length: number } | { shared: SharedArrayBuffer; offset: number; length: number }
+) & { blockBytes?: number };
 
-export type HashReply = { id: number; digest: string } | { id: number; error: string };
+export type HashReply =
+  { id: number; digest: string } | { id: number; digests: string[] } | { id: number; error: string };
+
+type Hashed = Exclude<HashReply, { error: string }>;
 
 interface Thread {
   worker: Worker;
@@ -34,7 +43,7 @@ export class HashPool {
   private threads: Thread[] = [];
   private readonly pending = new Map<
     number,
-    { thread: Thread; resolve(digest: string): void; reject(error: Error): void }
+    { thread: Thread; resolve(reply: Hashed): void; reject(error: Error): void }
   >();
   private nextJob = 1;
   private idle: NodeJS.Timeout | undefined;
@@ -51,12 +60,29 @@ export class HashPool {
   }
 
   /** SHA-256 (hex) of one block, on the least busy thread. */
-  hash(job: HashJob): Promise<string> {
+  async hash(job: HashJob): Promise<string> {
+    const { blockBytes: _, ...whole } = job;
+    const reply = await this.submit(whole);
+    if ('digest' in reply) return reply.digest;
+    throw new GpuError('DRIVER_ERROR', 'a hashing thread answered a whole block with sub-block digests');
+  }
+
+  /** SHA-256s (hex, in order) of the sub-blocks of `blockBytes` of one job's bytes, on the least busy thread. */
+  async hashBlocks(job: HashJob, blockBytes: number): Promise<string[]> {
+    if (!Number.isSafeInteger(blockBytes) || blockBytes <= 0)
+      throw new GpuError('INVALID_ARGUMENT', `sub-blocks of ${blockBytes} bytes cannot be hashed`);
+    const reply = await this.submit({ ...job, blockBytes });
+    const expected = Math.ceil(job.length / blockBytes);
+    if ('digests' in reply && reply.digests.length === expected) return reply.digests;
+    throw new GpuError('DRIVER_ERROR', `a hashing thread answered ${expected} sub-blocks with something else`);
+  }
+
+  private submit(job: HashJob): Promise<Hashed> {
     this.warm();
     const thread = this.threads.reduce((best, candidate) => (candidate.load < best.load ? candidate : best));
     const id = this.nextJob++;
     thread.load++;
-    return new Promise<string>((resolve, reject) => {
+    return new Promise<Hashed>((resolve, reject) => {
       this.pending.set(id, { thread, resolve, reject });
       thread.worker.postMessage({ ...job, id });
     });
@@ -80,8 +106,9 @@ export class HashPool {
       if (!job) return;
       this.pending.delete(reply.id);
       thread.load--;
-      if ('digest' in reply) job.resolve(reply.digest);
-      else job.reject(new GpuError('DRIVER_ERROR', `hashing a block of the state failed: ${reply.error}`));
+      if ('error' in reply)
+        job.reject(new GpuError('DRIVER_ERROR', `hashing a block of the state failed: ${reply.error}`));
+      else job.resolve(reply);
       this.armIdle();
     });
     const gone = (why: string): void => {

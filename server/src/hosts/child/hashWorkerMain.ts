@@ -1,8 +1,8 @@
 // Entry of a hashing thread of a device host (dist/hashWorker.js, started by hashPool.ts): SHA-256
-// of one block at a time, off the host's main thread, so a migration's blocks are hashed while its
-// transfer goes on. A block is read where it is: in a shared-memory region file (the bytes the
-// source exported; read with pread, the same pages the processes map) or in shared memory of the
-// host (the bytes the target read back from its device).
+// of one block at a time (or of its sub-blocks, each on its own), off the host's main thread, so a
+// migration's blocks are hashed while its transfer goes on. A block is read where it is: in a
+// shared-memory region file (the bytes the source exported; read with pread, the same pages the
+// processes map) or in shared memory of the host (the bytes the target read back from its device).
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
@@ -26,7 +26,7 @@ function descriptor(path: string): number {
   return fd;
 }
 
-function hashFile(path: string, offset: number, length: number): string {
+function readFile(path: string, offset: number, length: number): Uint8Array {
   if (scratch.byteLength < length) scratch = Buffer.alloc(length);
   const fd = descriptor(path);
   for (let done = 0; done < length;) {
@@ -35,20 +35,27 @@ function hashFile(path: string, offset: number, length: number): string {
       throw new Error(`${path} ended at ${offset + done}, before the ${length} bytes from ${offset} were read`);
     done += read;
   }
-  return createHash('sha256').update(scratch.subarray(0, length)).digest('hex');
+  return scratch.subarray(0, length);
 }
 
-function run(job: HashJob): string {
-  if ('file' in job) return hashFile(job.file, job.offset, job.length);
-  return createHash('sha256')
-    .update(new Uint8Array(job.shared, job.offset, job.length))
-    .digest('hex');
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function run(job: HashJob): { digest: string } | { digests: string[] } {
+  const bytes =
+    'file' in job ? readFile(job.file, job.offset, job.length) : new Uint8Array(job.shared, job.offset, job.length);
+  const { blockBytes } = job;
+  if (blockBytes === undefined) return { digest: sha256(bytes) };
+  const digests: string[] = [];
+  for (let at = 0; at < bytes.byteLength; at += blockBytes) digests.push(sha256(bytes.subarray(at, at + blockBytes)));
+  return { digests };
 }
 
 parentPort?.on('message', (job: HashJob & { id: number }) => {
   let reply: HashReply;
   try {
-    reply = { id: job.id, digest: run(job) };
+    reply = { id: job.id, ...run(job) };
   } catch (error) {
     reply = { id: job.id, error: error instanceof Error ? error.message : String(error) };
   }

@@ -277,6 +277,7 @@ export async function migrationSuite(bench: BenchContext): Promise<void> {
                 verify: of((r) => r.verifyMs),
                 quiesce: of((r) => r.quiesceMs ?? 0),
                 resume: of((r) => r.resumeMs ?? 0),
+                sourceWait: of((r) => r.sourceWaitMs ?? 0),
                 pause: of((r) => r.pausedMs),
                 total: of((r) => r.totalMs),
               },

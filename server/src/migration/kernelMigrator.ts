@@ -133,9 +133,10 @@ export class KernelMigrator {
       enter('checkpointing');
       const legsStarted = performance.now();
       const transferring = (): void => enter('transferring');
-      const { exported, imported, importedAt, verifiedOn } = lease
+      const moved = lease
         ? await this.moveState(source, target, lease.ref(subject.stateBytes), verify, transferring, deviceBlockBytes)
         : await moveStateOnDevice(source, target.kernel, report.route, onDevice ?? 'off', transferring);
+      const { exported, imported, importedAt, verifiedOn } = moved;
       // The legs' wall time: until the last byte was in the target's device. The target's read back
       // and hash (verify) came after that in the same answer; the source's hash may end later still
       // (it runs beside the import): both count in the pause, not in the transfer.
@@ -143,6 +144,7 @@ export class KernelMigrator {
       report.checkpointMs = exported.copyMs;
       if (exported.sha256 !== undefined) report.sha256 = exported.sha256;
       report.transferMs = imported.copyMs;
+      if ('sourceWaitMs' in moved && moved.sourceWaitMs !== undefined) report.sourceWaitMs = moved.sourceWaitMs;
       checkCancel();
 
       enter('restoring');
@@ -230,6 +232,8 @@ export class KernelMigrator {
     imported: StateTransferResult;
     importedAt: number;
     verifiedOn?: 'gpu' | 'cpu';
+    /** How long after the target's answer the source's (its digests) came: 0 when it came first. */
+    sourceWaitMs?: number;
   }> {
     const from = source.deviceHost;
     const to = target.kernel.deviceHost;
@@ -270,9 +274,16 @@ export class KernelMigrator {
     } finally {
       relay.dispose();
     }
+    const exportedAt = performance.now();
     if (!moving) transferring();
     const imported = await importing;
-    return { exported, imported, importedAt, verifiedOn: verifiedOn(imported) };
+    return {
+      exported,
+      imported,
+      importedAt,
+      verifiedOn: verifiedOn(imported),
+      sourceWaitMs: Math.max(0, exportedAt - importedAt),
+    };
   }
 
   private finish(

@@ -85,6 +85,8 @@ export interface MigrationReport {
   transferMs: number;
   /** What was left of the target's read back and hashing after its last write (the rest overlaps the transfer). */
   verifyMs: number;
+  /** Of the pause, a staged move between two hosts: how long after the target's answer the source's came (its digests still being hashed). */
+  sourceWaitMs?: number;
   /** Of the pause: the wait for the source to stop at a step boundary. */
   quiesceMs?: number;
   /** Of the pause: from the switch to the kernel's first step on the target. */

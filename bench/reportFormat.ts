@@ -27,7 +27,8 @@ export function machineLabel(machine: Record<string, unknown>): string {
   const gpu = device('cuda') ?? device('webgpu') ?? 'no GPU';
   const date = typeof machine['date'] === 'string' ? machine['date'].slice(0, 10) : '';
   const quick = (machine['plan'] as { quick?: boolean } | undefined)?.quick ? ', --quick' : '';
-  return `${gpu} (${cpu?.cores ?? '?'} cores${quick}) ${date}`.trim();
+  const switches = (machine['switches'] as string[] | undefined) ?? [];
+  return `${gpu} (${cpu?.cores ?? '?'} cores${quick}) ${date}${switches.map((s) => `, ${s}`).join('')}`.trim();
 }
 
 /** Three significant digits, no exponent for everyday sizes. */

@@ -111,7 +111,19 @@ async function machine(plan: MeasurePlan, suites: string[]): Promise<Record<stri
       ...(b.reason ? { reason: b.reason } : {}),
     })),
     plan: { ...plan, suites },
+    ...(behaviourSwitches().length > 0 ? { switches: behaviourSwitches() } : {}),
   };
+}
+
+/**
+ * The RINGKERNEL_TEST_* switches set for this run: they change what is measured (a test's path
+ * forced), so the run's label names them (bench/reportFormat.ts).
+ */
+function behaviourSwitches(): string[] {
+  return Object.entries(process.env)
+    .filter(([name, value]) => name.startsWith('RINGKERNEL_TEST_') && name !== 'RINGKERNEL_TEST_GPU' && value)
+    .map(([name, value]) => `${name}=${value ?? ''}`)
+    .sort();
 }
 
 const WORKER_ENV = 'RINGKERNEL_BENCH_WORKER';

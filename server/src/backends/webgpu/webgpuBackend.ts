@@ -246,10 +246,14 @@ export class WebGpuBackend implements GpuBackend {
     }
     await this.open();
     const { device, pipelineLayout, info } = this.deviceAt(deviceIndex);
+    // An error scope catches what happens on the device between its push and its pop, whoever
+    // caused it: both are done with no await between, or another compile's errors (a save of
+    // invalid code validated at the same time) land in this one's scope (a valid save then failed
+    // with the invalid one's error).
     device.pushErrorScope('validation');
     const module = device.createShaderModule({ label: source.label, code: source.code });
-    const compilation = await module.getCompilationInfo();
-    await device.popErrorScope();
+    const moduleScope = device.popErrorScope();
+    const [compilation] = await Promise.all([module.getCompilationInfo(), moduleScope]);
     const errors = compilation.messages.filter((m) => m.type === 'error');
     if (errors.length > 0) {
       const log = errors.map((m) => `${source.label}:${m.lineNum}:${m.linePos}: error: ${m.message}`).join('\n');
@@ -260,15 +264,17 @@ export class WebGpuBackend implements GpuBackend {
       );
     }
     device.pushErrorScope('validation');
+    const creating = device.createComputePipelineAsync({
+      label: source.label,
+      layout: pipelineLayout,
+      compute: { module, entryPoint: source.entryPoint },
+    });
+    const pipelineScope = device.popErrorScope();
     let pipeline: GPUComputePipeline;
     try {
-      pipeline = await device.createComputePipelineAsync({
-        label: source.label,
-        layout: pipelineLayout,
-        compute: { module, entryPoint: source.entryPoint },
-      });
+      pipeline = await creating;
     } catch (error) {
-      await device.popErrorScope();
+      await pipelineScope.catch(() => null);
       const message = errorMessage(error);
       const code = /entry ?point/i.test(message) ? 'ENTRY_POINT_MISSING' : 'COMPILE_FAILED';
       throw new GpuError(
@@ -277,7 +283,7 @@ export class WebGpuBackend implements GpuBackend {
         message,
       );
     }
-    const scopeError = await device.popErrorScope();
+    const scopeError = await pipelineScope;
     if (scopeError)
       throw new GpuError('COMPILE_FAILED', `kernel "${source.label}": ${scopeError.message}`, scopeError.message);
     const handle: CompiledKernelHandle = {

@@ -110,10 +110,10 @@ export class WebGpuDigestKernel {
 
   private async load(index: number, on: DigestDevice): Promise<DeviceDigests> {
     const { device } = on;
+    // Pushed and popped with no await between: a scope catches whatever happens on the device meanwhile.
     device.pushErrorScope('validation');
     const module = device.createShaderModule({ label: 'ringkernel.blockSha256', code: BLOCK_SHA256_WGSL });
-    const info = await module.getCompilationInfo();
-    const scoped = await device.popErrorScope();
+    const [info, scoped] = await Promise.all([module.getCompilationInfo(), device.popErrorScope()]);
     const error = info.messages.find((m) => m.type === 'error');
     if (error || scoped)
       throw new Error(
@@ -224,8 +224,8 @@ export class WebGpuDigestKernel {
       pass.end();
       encoder.copyBufferToBuffer(memory.digests, 0, memory.readback, 0, listBytes);
       device.queue.submit([encoder.finish()]);
-      const validation = await device.popErrorScope();
-      const outOfMemory = await device.popErrorScope();
+      // Both popped before any await (scopes are the device's, not this call's).
+      const [validation, outOfMemory] = await Promise.all([device.popErrorScope(), device.popErrorScope()]);
       if (validation)
         throw new GpuError('DRIVER_ERROR', `the digest kernel's dispatch was refused: ${validation.message}`);
       if (outOfMemory) throw new GpuError('OUT_OF_MEMORY', `the digest kernel's dispatch: ${outOfMemory.message}`);

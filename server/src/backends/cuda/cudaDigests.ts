@@ -5,13 +5,8 @@
 // the state's size, or the caller's) land in device memory kept
 // per GPU and are copied to pinned host memory behind the launch on the same stream, so a move's
 // verify is one more wait and a few hundred KiB read back per GiB, not the whole state.
-import { createHash } from 'node:crypto';
-import {
-  GPU_DIGEST_BLOCK_BYTES,
-  GPU_DIGEST_MIN_BLOCK_BYTES,
-  SHA256_BYTES,
-  gpuDigestBlockBytes,
-} from '../deviceDigests';
+import { SHA256_BYTES, gpuDigestBlockBytes } from '../deviceDigests';
+import { SELF_TEST_BLOCKS, SELF_TEST_BYTES, checkSelfTest, selfTestState } from '../digestSelfTest';
 import { BLOCK_SHA256_PTX } from './blockSha256Ptx';
 import type { CudaAddon, CudaAllocation, CudaFunction, CudaModule, CudaStream, DeviceMemory } from './cudaAddon';
 import { errorMessage } from '../../logger';
@@ -21,10 +16,6 @@ const ENTRY_POINT = 'blockSha256';
 const PAIR_ENTRY_POINT = 'blockSha256Pair';
 /** Threads per CUDA block: small, so a state's blocks spread over many multiprocessors. */
 const THREADS_PER_BLOCK = 64;
-/** The self-test's state: two whole blocks of the largest size and a short one of 57 bytes (past SHA-256's 55-byte padding edge). */
-const SELF_TEST_BYTES = 2 * GPU_DIGEST_BLOCK_BYTES + 57;
-/** The self-test hashes it in the largest and the smallest blocks the kernel is launched with. */
-const SELF_TEST_BLOCKS = [GPU_DIGEST_BLOCK_BYTES, GPU_DIGEST_MIN_BLOCK_BYTES];
 
 /** Device memory the digests land in, and the pinned memory they are read back into, for one GPU. */
 interface DigestMemory {
@@ -98,8 +89,7 @@ export class CudaDigestKernel {
    * otherwise fail every move (the kernel kept on its source) instead of verifying on the CPU.
    */
   private async selfTest(ordinal: number): Promise<void> {
-    const state = new Uint8Array(SELF_TEST_BYTES);
-    for (let i = 0; i < state.length; i++) state[i] = (i * 131 + (i >>> 9)) & 0xff;
+    const state = selfTestState();
     const stream = this.addon.streamCreate(ordinal, { nonBlocking: true });
     const buffer = this.addon.memAlloc(ordinal, SELF_TEST_BYTES);
     try {
@@ -211,20 +201,5 @@ export class CudaDigestKernel {
     for (const { module } of this.loaded.values()) this.addon.moduleUnload(module);
     this.loaded.clear();
     this.loads.clear();
-  }
-}
-
-/** Every block of the self-test's digest list against node:crypto's SHA-256 of the same bytes. */
-function checkSelfTest(state: Uint8Array, list: Uint8Array, blockBytes: number): void {
-  for (let offset = 0, block = 0; offset < state.byteLength; offset += blockBytes, block++) {
-    const expected = createHash('sha256')
-      .update(state.subarray(offset, Math.min(offset + blockBytes, state.byteLength)))
-      .digest();
-    const actual = Buffer.from(list.subarray(block * SHA256_BYTES, (block + 1) * SHA256_BYTES));
-    if (!expected.equals(actual))
-      throw new Error(
-        `its self-test digest of block ${block} (blocks of ${blockBytes} bytes) is ${actual.toString('hex').slice(0, 16)}…, ` +
-          `node:crypto's SHA-256 of the same bytes ${expected.toString('hex').slice(0, 16)}…`,
-      );
   }
 }

@@ -3,22 +3,13 @@
 // binding allows (maxStorageBufferBindingSize) is digested in several bound ranges, one dispatch
 // each, all in one submission; the digests land in a storage buffer kept per device and come back
 // through a kept mappable buffer: 32 bytes a block, a few hundred KiB per GiB, not the state.
-import { createHash } from 'node:crypto';
-import {
-  GPU_DIGEST_BLOCK_BYTES,
-  GPU_DIGEST_MIN_BLOCK_BYTES,
-  SHA256_BYTES,
-  gpuDigestBlockBytes,
-} from '../deviceDigests';
+import { SHA256_BYTES, gpuDigestBlockBytes } from '../deviceDigests';
+import { SELF_TEST_BLOCKS, SELF_TEST_BYTES, checkSelfTest, selfTestState } from '../digestSelfTest';
 import { GpuError } from '../gpuError';
 import { errorMessage } from '../../logger';
 import { BLOCK_SHA256_WGSL, DIGEST_PARAMS_BYTES, DIGEST_WORKGROUP_SIZE } from './blockSha256Wgsl';
 
 const ENTRY_POINT = 'blockSha256';
-/** The self-test's state: two whole blocks of the largest size and a short one of 57 bytes (past SHA-256's 55-byte padding edge; not whole words). */
-const SELF_TEST_BYTES = 2 * GPU_DIGEST_BLOCK_BYTES + 57;
-/** The self-test hashes it in the largest and the smallest blocks the kernel is used with. */
-const SELF_TEST_BLOCKS = [GPU_DIGEST_BLOCK_BYTES, GPU_DIGEST_MIN_BLOCK_BYTES];
 /** Uniform buffer offsets must be multiples of this (minUniformBufferOffsetAlignment's largest allowed value). */
 const PARAMS_STRIDE = 256;
 /** A range's size is kept below 2 GiB, so the shader's u32 byte arithmetic never wraps. */
@@ -139,8 +130,7 @@ export class WebGpuDigestKernel {
   private async selfTest(kernel: DeviceDigests, on: DigestDevice): Promise<void> {
     const { device } = on;
     const padded = Math.ceil(SELF_TEST_BYTES / 4) * 4;
-    const state = new Uint8Array(padded).fill(0xa5);
-    for (let i = 0; i < SELF_TEST_BYTES; i++) state[i] = (i * 131 + (i >>> 9)) & 0xff;
+    const state = selfTestState(padded);
     const buffer = device.createBuffer({
       label: 'ringkernel.blockSha256.selfTest',
       size: padded,
@@ -150,7 +140,7 @@ export class WebGpuDigestKernel {
       device.queue.writeBuffer(buffer, 0, state);
       for (const blockBytes of SELF_TEST_BLOCKS) {
         const list = await this.run(kernel, on, buffer, SELF_TEST_BYTES, blockBytes);
-        checkSelfTest(state.subarray(0, SELF_TEST_BYTES), list, blockBytes);
+        checkSelfTest(state, list, blockBytes);
       }
     } finally {
       buffer.destroy();
@@ -291,19 +281,4 @@ function destroy(memory: DigestMemory): void {
   memory.digests.destroy();
   memory.readback.destroy();
   memory.params.destroy();
-}
-
-/** Every block of the self-test's digest list against node:crypto's SHA-256 of the same bytes. */
-function checkSelfTest(state: Uint8Array, list: Uint8Array, blockBytes: number): void {
-  for (let offset = 0, block = 0; offset < state.byteLength; offset += blockBytes, block++) {
-    const expected = createHash('sha256')
-      .update(state.subarray(offset, Math.min(offset + blockBytes, state.byteLength)))
-      .digest();
-    const actual = Buffer.from(list.subarray(block * SHA256_BYTES, (block + 1) * SHA256_BYTES));
-    if (!expected.equals(actual))
-      throw new Error(
-        `its self-test digest of block ${block} (blocks of ${blockBytes} bytes) is ${actual.toString('hex').slice(0, 16)}…, ` +
-          `node:crypto's SHA-256 of the same bytes ${expected.toString('hex').slice(0, 16)}…`,
-      );
-  }
 }

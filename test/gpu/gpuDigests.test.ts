@@ -12,8 +12,7 @@ import {
   GPU_DIGEST_MIN_BLOCK_BYTES,
   gpuDigestBlockBytes,
 } from '../../server/src/backends/deviceDigests';
-import { blockDigestsOf, blockRange, hexDigests } from '../../server/src/hosts/stateDigests';
-import { sizesAroundDigestEdges } from '../support/digestSizes';
+import { compareBlocks, sizesAroundDigestEdges } from '../support/digestChecks';
 
 const skip =
   process.env.RINGKERNEL_TEST_GPU === '1'
@@ -23,25 +22,6 @@ const skip =
 const BLOCK = GPU_DIGEST_BLOCK_BYTES;
 const SMALL = GPU_DIGEST_MIN_BLOCK_BYTES;
 const MIB = 1024 * 1024;
-
-/** Each block's GPU digest against the CPU's; the failure names the size, the block and its bytes. */
-function compareBlocks(what: string, data: Uint8Array, gpu: Uint8Array, blockBytes: number): void {
-  const expected = blockDigestsOf(data, blockBytes);
-  const actual = hexDigests(gpu);
-  assert.equal(
-    actual.length,
-    expected.length,
-    `${what}: ${expected.length} block digests expected, the GPU wrote ${actual.length}`,
-  );
-  for (let block = 0; block < expected.length; block++) {
-    if (actual[block] === expected[block]) continue;
-    const { offset, length } = blockRange(block, data.byteLength, blockBytes);
-    assert.fail(
-      `${what}: block ${block} (bytes ${offset}-${offset + length - 1}, ${length} bytes) hashes to ${actual[block]} on the GPU, ` +
-        `${expected[block]} with node:crypto`,
-    );
-  }
-}
 
 test(
   'the GPU digest kernel matches SHA-256 per block for sizes around the padding edges and the block size',

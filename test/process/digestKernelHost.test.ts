@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { GPU_DIGEST_BLOCK_BYTES, GPU_DIGEST_MIN_BLOCK_BYTES } from '../../server/src/backends/deviceDigests';
 import { blockDigestsOf } from '../../server/src/hosts/stateDigests';
-import { sizesAroundDigestEdges } from '../support/digestSizes';
+import { sizesAroundDigestEdges } from '../support/digestChecks';
 import { fixture } from '../support/repo';
 
 const nvcc = spawnSync('nvcc', ['--version'], { encoding: 'utf8' }).status === 0;

@@ -16,8 +16,7 @@ import {
 import { WebGpuBackend } from '../../server/src/backends/webgpu/webgpuBackend';
 import { digestRanges } from '../../server/src/backends/webgpu/webgpuDigests';
 import { errorMessage } from '../../server/src/logger';
-import { blockDigestsOf, blockRange, hexDigests } from '../../server/src/hosts/stateDigests';
-import { sizesAroundDigestEdges } from '../support/digestSizes';
+import { compareBlocks, sizesAroundDigestEdges } from '../support/digestChecks';
 
 const BLOCK = GPU_DIGEST_BLOCK_BYTES;
 const SMALL = GPU_DIGEST_MIN_BLOCK_BYTES;
@@ -44,24 +43,6 @@ after(() => {
   backend?.dispose();
   ranged?.dispose();
 });
-
-/** Each block's device digest against the CPU's; the failure names the size, the block and its bytes. */
-function compareBlocks(what: string, data: Uint8Array, gpu: Uint8Array, blockBytes: number): void {
-  const expected = blockDigestsOf(data, blockBytes);
-  const actual = hexDigests(gpu);
-  assert.equal(
-    actual.length,
-    expected.length,
-    `${what}: ${expected.length} block digests expected, got ${actual.length}`,
-  );
-  for (let block = 0; block < expected.length; block++) {
-    if (actual[block] === expected[block]) continue;
-    const { offset, length } = blockRange(block, data.byteLength, blockBytes);
-    assert.fail(
-      `${what}: block ${block} (bytes ${offset}-${offset + length - 1}) hashes to ${actual[block]} on the device, ${expected[block]} with node:crypto`,
-    );
-  }
-}
 
 /** A buffer holding `data`, whole words, with the bytes past it (and 4 KiB more) not the state's. */
 async function bufferWith(on: WebGpuBackend, data: Uint8Array): Promise<BufferHandle> {

@@ -50,7 +50,7 @@ test('valid and invalid WGSL compiled at once: every valid one compiles, every i
     settled.forEach((result, i) => {
       if (i % 3 === 1) {
         assert.equal(result.status, 'rejected', `round ${round}, save ${i} (invalid) compiled`);
-        const error = (result).reason as unknown;
+        const error = result.reason as unknown;
         assert.ok(
           error instanceof GpuError && error.code === 'COMPILE_FAILED',
           `round ${round}, save ${i}: ${errorMessage(error)}`,

@@ -220,3 +220,18 @@ test("a stopped verifier fails with the import's reason and reads no more", asyn
   await assert.rejects(verifier.blockDigests(), /the source died/);
   assert.ok(device.reads.length <= 1);
 });
+
+test('warm() resolves once every hashing thread runs, so a prepare that awaits it leaves none starting in the pause', async () => {
+  const fresh = new HashPool(3, distFile('hashWorker.js'));
+  try {
+    assert.equal(fresh.running, 0, 'no thread before warm()');
+    const warming = fresh.warm();
+    assert.equal(fresh.running, 0, 'threads are still starting when warm() returns its promise');
+    await warming;
+    assert.equal(fresh.running, 3, 'every thread runs once warm() has resolved');
+    await fresh.warm();
+    assert.equal(fresh.running, 3, 'warm() on running threads starts no more');
+  } finally {
+    fresh.dispose();
+  }
+});

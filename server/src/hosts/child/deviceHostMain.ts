@@ -298,8 +298,8 @@ function handlers(backend: GpuBackend, loops: StepLoops, mailboxes: Mailboxes, c
         send({ kind: 'diagnostic', message }),
       );
     },
-    prepareExport: () => {
-      prepareExport(hashing);
+    prepareExport: async () => {
+      await prepareExport(hashing);
       return null;
     },
     importState: ({ buffer, bytes, region, verify, transfer, deviceBlockBytes }) =>

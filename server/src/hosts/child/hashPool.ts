@@ -24,6 +24,9 @@ type Hashed = Exclude<HashReply, { error: string }>;
 
 interface Thread {
   worker: Worker;
+  /** Resolves once the worker runs (or could not start). */
+  online: Promise<void>;
+  running?: boolean;
   /** Jobs sent and not answered. */
   load: number;
 }
@@ -53,10 +56,21 @@ export class HashPool {
     private readonly script = bundlePath('hashWorker.js'),
   ) {}
 
-  /** Starts the threads now (a migration's prepare), so the pause does not wait for them. */
-  warm(): void {
+  /**
+   * Starts the threads now (a migration's prepare) and resolves once every one is running, so the
+   * pause does not wait for them: a worker takes tens of milliseconds to start (28-34 ms of an H100
+   * move's pause were a fresh source host's threads starting after the pause began). A thread that
+   * fails to start resolves too; its jobs fail with the reason.
+   */
+  warm(): Promise<void> {
     while (this.threads.length < this.size) this.threads.push(this.start());
     this.armIdle();
+    return Promise.all(this.threads.map((thread) => thread.online)).then(() => undefined);
+  }
+
+  /** Threads started and running (their worker is online), not still starting. */
+  get running(): number {
+    return this.threads.filter((thread) => thread.running === true).length;
   }
 
   /** SHA-256 (hex) of one block, on the least busy thread. */
@@ -78,7 +92,7 @@ export class HashPool {
   }
 
   private submit(job: HashJob): Promise<Hashed> {
-    this.warm();
+    void this.warm();
     const thread = this.threads.reduce((best, candidate) => (candidate.load < best.load ? candidate : best));
     const id = this.nextJob++;
     thread.load++;
@@ -100,7 +114,18 @@ export class HashPool {
   private start(): Thread {
     const worker = new Worker(this.script);
     worker.unref();
-    const thread: Thread = { worker, load: 0 };
+    const thread: Thread = {
+      worker,
+      load: 0,
+      online: new Promise<void>((resolve) => {
+        worker.once('online', () => {
+          thread.running = true;
+          resolve();
+        });
+        worker.once('error', () => resolve());
+        worker.once('exit', () => resolve());
+      }),
+    };
     worker.on('message', (reply: HashReply) => {
       const job = this.pending.get(reply.id);
       if (!job) return;

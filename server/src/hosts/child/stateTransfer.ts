@@ -339,7 +339,7 @@ export async function prepareImport(
     toldWhy.add(reason);
     warn(`migration imports verify on the CPU (the state is read back and hashed beside the import): ${reason}`);
   }
-  hashing.pool.warm();
+  await hashing.pool.warm();
   hashing.slots.take();
   await warmRead(backend, buffer, bytes, scratch);
   // The verifier's reads go through the backend's kept staging memory (CUDA: pinned, made on first use).
@@ -368,9 +368,9 @@ async function readyDeviceDigests(
   }
 }
 
-/** Before a migration pauses its kernel, on its source: the hashing threads start. */
-export function prepareExport(hashing: StateHashing): void {
-  hashing.pool.warm();
+/** Before a migration pauses its kernel, on its source: the hashing threads start, and are running when this resolves. */
+export function prepareExport(hashing: StateHashing): Promise<void> {
+  return hashing.pool.warm();
 }
 
 function testCorruption(bytes: number): number | undefined {

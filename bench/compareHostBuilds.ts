@@ -9,10 +9,10 @@
 // build the old commit elsewhere (git archive, node scripts/build.mjs) and name both bundles.
 import { readFileSync } from 'node:fs';
 import { DeviceHost } from '../server/src/hosts/deviceHost';
-import { DeviceKernel } from '../server/src/hosts/deviceKernel';
+import type { DeviceKernel } from '../server/src/hosts/deviceKernel';
 import type { Logger } from '../server/src/logger';
 import { MessageDelivery } from '../server/src/runtime/messageDelivery';
-import { COUNT, FLOOD } from './routerKernels';
+import { COUNT, FLOOD, placeRouterKernel, words } from './routerKernels';
 import { sampleLoop } from './suites/backend';
 
 /** The middle value (the mean of the two middle ones for an even count). */
@@ -38,10 +38,6 @@ interface Build {
   cpuNone: number[];
 }
 
-function words(...values: number[]): Uint8Array {
-  return new Uint8Array(Uint32Array.from(values).buffer);
-}
-
 async function place(
   build: Pick<Build, 'script' | 'hosts' | 'delivery'>,
   instance: number,
@@ -51,26 +47,7 @@ async function place(
 ): Promise<DeviceKernel> {
   const host = new DeviceHost({ backend: 'webgpu', instance, script: build.script, stepTimeoutMs: 60_000 });
   build.hosts.push(host);
-  build.delivery.kernelStarting({
-    index,
-    id: `k${index}`,
-    device: `webgpu:${instance}`,
-    host,
-    inboxCapacity: capacities.inbox,
-    outboxCapacity: capacities.outbox,
-  });
-  return DeviceKernel.create(
-    host,
-    { language: 'wgsl', label: `k${index}`, code, entryPoint: 'main' },
-    {
-      index,
-      device: instance,
-      stateBytes: 16,
-      grid: [1, 1, 1],
-      inboxCapacity: capacities.inbox,
-      outboxCapacity: capacities.outbox,
-    },
-  );
+  return placeRouterKernel(build.delivery, host, index, code, capacities);
 }
 
 /** CPU seconds a process has used (user + system), from /proc (Linux); lavapipe runs inside the host process. */

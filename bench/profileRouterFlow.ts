@@ -8,10 +8,9 @@
 // e.g. one that starts node:inspector's profiler and then requires dist/deviceHost.js.)
 import { readFileSync } from 'node:fs';
 import { DeviceHost } from '../server/src/hosts/deviceHost';
-import { DeviceKernel } from '../server/src/hosts/deviceKernel';
 import type { Logger } from '../server/src/logger';
 import { MessageDelivery } from '../server/src/runtime/messageDelivery';
-import { COUNT, FLOOD } from './routerKernels';
+import { COUNT, FLOOD, placeRouterKernel, words } from './routerKernels';
 
 /** CPU milliseconds (user + system) of this process's children, by pid (Linux /proc; empty elsewhere). */
 function childCpuMs(): Map<number, number> {
@@ -33,40 +32,6 @@ function childCpuMs(): Map<number, number> {
 
 const quiet: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 
-async function place(
-  delivery: MessageDelivery,
-  host: DeviceHost,
-  index: number,
-  code: string,
-  capacities: { inbox: number; outbox: number },
-  state: number[],
-): Promise<DeviceKernel> {
-  delivery.kernelStarting({
-    index,
-    id: `k${index}`,
-    device: `webgpu:${host.instance}`,
-    host,
-    inboxCapacity: capacities.inbox,
-    outboxCapacity: capacities.outbox,
-  });
-  const kernel = await DeviceKernel.create(
-    host,
-    { language: 'wgsl', label: `k${index}`, code, entryPoint: 'main' },
-    {
-      index,
-      device: host.instance,
-      stateBytes: 16,
-      grid: [1, 1, 1],
-      inboxCapacity: capacities.inbox,
-      outboxCapacity: capacities.outbox,
-    },
-  );
-  const words = new Uint32Array(4);
-  words.set(state);
-  await kernel.writeState(new Uint8Array(words.buffer));
-  return kernel;
-}
-
 async function main(): Promise<void> {
   const batch = Number(process.argv[2] ?? 4096);
   const seconds = Number(process.argv[3] ?? 10);
@@ -82,8 +47,8 @@ async function main(): Promise<void> {
   const [h0, h1] = hosts as [DeviceHost, DeviceHost];
   const delivery = new MessageDelivery({ log: quiet, pendingLimit: 4 * batch });
   try {
-    const receiver = await place(delivery, h1, 0, COUNT, { inbox: batch, outbox: 1 }, [0]);
-    const sender = await place(delivery, h0, 1, FLOOD, { inbox: 0, outbox: batch }, [1, batch, 0]);
+    const receiver = await placeRouterKernel(delivery, h1, 0, COUNT, { inbox: batch, outbox: 1 }, words(0));
+    const sender = await placeRouterKernel(delivery, h0, 1, FLOOD, { inbox: 0, outbox: batch }, words(1, batch, 0));
     const steps = { sender: 0, receiver: 0 };
     if (process.env.ROUTERFLOW_TRACE) {
       // A timeline of the receiver's inboxes: when each went out and when its consumption was reported.

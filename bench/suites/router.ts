@@ -21,12 +21,12 @@
 //   The ratio is the extra time messages cost a step (issue 14's target: under 10%).
 import { OUTBOX_HEADER_BYTES, SLOT_BYTES, inboxBytes, outboxBytes } from '../../server/src/abi/kernelAbi';
 import { DeviceHost } from '../../server/src/hosts/deviceHost';
-import { DeviceKernel } from '../../server/src/hosts/deviceKernel';
+import type { DeviceKernel } from '../../server/src/hosts/deviceKernel';
 import { errorMessage, type Logger } from '../../server/src/logger';
 import { K2KRouter, OutboxSlots, type RoutingDecision } from '../../server/src/router';
 import { MessageDelivery } from '../../server/src/runtime/messageDelivery';
 import { WGSL_ABI } from '../../test/support/kernelSources';
-import { COUNT, FLOOD } from '../routerKernels';
+import { COUNT, FLOOD, placeRouterKernel, words } from '../routerKernels';
 import { machine } from '../../test/unit/topology/machines';
 import type { BenchContext } from '../method';
 import { openRawDevicePair, type RawDevicePair, type RawTransfer } from '../raw';
@@ -51,10 +51,6 @@ fn main() {
     outbox.slots[slot].length = 48u;
   }
 }`;
-
-function words(...values: number[]): Uint8Array {
-  return new Uint8Array(Uint32Array.from(values).buffer);
-}
 
 /** ms per decision over `sweeps` sweeps of every pair. */
 function sweep(sweeps: number, decide: (a: number, b: number) => RoutingDecision | undefined): number {
@@ -195,39 +191,6 @@ async function deliveredWindow(
   return samples;
 }
 
-async function place(
-  delivery: MessageDelivery,
-  host: DeviceHost,
-  index: number,
-  code: string,
-  capacities: { inbox: number; outbox: number },
-  state: Uint8Array,
-): Promise<DeviceKernel> {
-  const device = host.instance;
-  delivery.kernelStarting({
-    index,
-    id: `k${index}`,
-    device: `webgpu:${device}`,
-    host,
-    inboxCapacity: capacities.inbox,
-    outboxCapacity: capacities.outbox,
-  });
-  const kernel = await DeviceKernel.create(
-    host,
-    { language: 'wgsl', label: `k${index}`, code, entryPoint: 'main' },
-    {
-      index,
-      device,
-      stateBytes: 16,
-      grid: [1, 1, 1],
-      inboxCapacity: capacities.inbox,
-      outboxCapacity: capacities.outbox,
-    },
-  );
-  await kernel.writeState(new Uint8Array([...state, ...new Uint8Array(16 - state.byteLength)]));
-  return kernel;
-}
-
 async function throughHosts(bench: BenchContext, raw: RawDevicePair): Promise<void> {
   const { quick } = bench.plan;
   const hosts: DeviceHost[] = [];
@@ -247,8 +210,15 @@ async function throughHosts(bench: BenchContext, raw: RawDevicePair): Promise<vo
     const flowName = `delivered messages webgpu:0 → webgpu:1, batches of ${batch}`;
     {
       const delivery = new MessageDelivery({ log: quiet, pendingLimit: 4 * batch });
-      const receiver = await place(delivery, newHost(1), 0, COUNT, { inbox: batch, outbox: 1 }, words(0));
-      const sender = await place(delivery, newHost(0), 1, FLOOD, { inbox: 0, outbox: batch }, words(1, batch, 0));
+      const receiver = await placeRouterKernel(delivery, newHost(1), 0, COUNT, { inbox: batch, outbox: 1 }, words(0));
+      const sender = await placeRouterKernel(
+        delivery,
+        newHost(0),
+        1,
+        FLOOD,
+        { inbox: 0, outbox: batch },
+        words(1, batch, 0),
+      );
       const direct = raw.crossDevice(batch * SLOT_BYTES);
       transfers.push(direct);
       const windowMs = quick ? 1500 : 3000;
@@ -295,8 +265,8 @@ async function throughHosts(bench: BenchContext, raw: RawDevicePair): Promise<vo
       if (!a || !b) continue;
       const name = `latency per message, ${route} (${a.instance === b.instance ? 'webgpu:0, one host' : 'webgpu:0 ↔ webgpu:1'})`;
       const delivery = new MessageDelivery({ log: quiet });
-      const ping = await place(delivery, a, 0, PING_PONG, { inbox: 4, outbox: 4 }, words(1));
-      const pong = await place(delivery, b, 1, PING_PONG, { inbox: 4, outbox: 4 }, words(0));
+      const ping = await placeRouterKernel(delivery, a, 0, PING_PONG, { inbox: 4, outbox: 4 }, words(1));
+      const pong = await placeRouterKernel(delivery, b, 1, PING_PONG, { inbox: 4, outbox: 4 }, words(0));
       await bench.pair({
         suite: SUITE,
         figures: [{ name, unit: 'ms' }],
@@ -323,9 +293,9 @@ async function throughHosts(bench: BenchContext, raw: RawDevicePair): Promise<vo
     const stepName = 'sender step loop, 64 messages a step to webgpu:1 (messages flowing / none)';
     {
       const delivery = new MessageDelivery({ log: quiet });
-      const receiver = await place(delivery, newHost(1), 0, COUNT, { inbox: 256, outbox: 1 }, words(0));
+      const receiver = await placeRouterKernel(delivery, newHost(1), 0, COUNT, { inbox: 256, outbox: 1 }, words(0));
       const senderHost = newHost(0);
-      const sender = await place(delivery, senderHost, 1, FLOOD, { inbox: 0, outbox: 64 }, words(1, 64, 0));
+      const sender = await placeRouterKernel(delivery, senderHost, 1, FLOOD, { inbox: 0, outbox: 64 }, words(1, 64, 0));
       const windowMs = quick ? 1500 : 3000;
       const loop = async (sending: boolean): Promise<number[]> => {
         await sender.writeState(new Uint8Array([...words(sending ? 1 : 0, 64, 0), ...new Uint8Array(4)]));

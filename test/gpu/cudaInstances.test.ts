@@ -203,41 +203,23 @@ test(
   'cuda.instancesPerDevice 2: a running kernel moves cuda:0 -> cuda:1 -> cuda:0 device to device, verified, every step once',
   { skip, timeout: 180_000 },
   async () => {
-    const { folder, manifest: manifestPath } = counterWorkspace();
-    folders.push(folder);
-    const manifest = loadManifest(manifestPath);
-    assert.deepEqual(
-      manifest.problems.filter((p) => p.severity === 'error').map((p) => p.message),
-      [],
-    );
-    const probe = withCudaInstances(await probeMachine({}), 2);
-    const cudaReport = probe.reports.find((r) => r.backend === 'cuda');
-    assert.ok(cudaReport?.available, `CUDA is available: ${cudaReport?.reason ?? 'no report'}`);
-    assert.ok(
-      cudaReport.devices.some((d) => d.index === 1),
-      `two CUDA instances of GPU 0: ${cudaReport.devices.map((d) => `${d.index} ${d.name}`).join(', ')}`,
-    );
-    const coordinator = new MultiGpuCoordinator();
-    coordinator.syncDevices(probe.reports);
-    const topology = buildTopology(probe.topology);
-    coordinator.setTopology(topology);
-    assert.equal(
-      topology.link('cuda:0', 'cuda:1')?.interconnect.kind,
-      'samePhysicalGpu',
-      'cuda:0 and cuda:1 are one physical GPU in the topology',
-    );
-    const runtime = new KernelRuntime({
-      log: quiet,
-      placer: coordinatorPlacer(coordinator),
-      hostScript: distFile('deviceHost.js'),
-      checkpointIntervalMs: 0,
-      stepTimeoutMs: 20_000,
-      cudaInstancesPerDevice: 2,
-      validate: () => Promise.resolve([]),
-      migrationRoute: (from, to) => migrationRoute(topology, from, to),
-    });
+    const { runtime, probe, topology, manifest } = await instanceRuntime();
     try {
-      await runtime.setManifest(manifest);
+      assert.deepEqual(
+        manifest.problems.filter((p) => p.severity === 'error').map((p) => p.message),
+        [],
+      );
+      const cudaReport = probe.reports.find((r) => r.backend === 'cuda');
+      assert.ok(cudaReport?.available, `CUDA is available: ${cudaReport?.reason ?? 'no report'}`);
+      assert.ok(
+        cudaReport.devices.some((d) => d.index === 1),
+        `two CUDA instances of GPU 0: ${cudaReport.devices.map((d) => `${d.index} ${d.name}`).join(', ')}`,
+      );
+      assert.equal(
+        topology.link('cuda:0', 'cuda:1')?.interconnect.kind,
+        'samePhysicalGpu',
+        'cuda:0 and cuda:1 are one physical GPU in the topology',
+      );
       const started = await runtime.start();
       assert.deepEqual(started.failed, [], 'the counter starts on cuda:0');
       assert.equal(runtime.views().find((v) => v.id === 'counter')?.device, 'cuda:0');
@@ -379,12 +361,17 @@ test(
   },
 );
 
-/** A runtime of the counter workspace with two CUDA instances of GPU 0. */
-async function instanceRuntime(
-  extra: Partial<KernelRuntimeOptions>,
-): Promise<{ runtime: KernelRuntime; coordinator: MultiGpuCoordinator }> {
+/** A runtime of the counter workspace with two CUDA instances of GPU 0, its manifest set; with what it was built from. */
+async function instanceRuntime(extra: Partial<KernelRuntimeOptions> = {}): Promise<{
+  runtime: KernelRuntime;
+  coordinator: MultiGpuCoordinator;
+  probe: Awaited<ReturnType<typeof probeMachine>>;
+  topology: ReturnType<typeof buildTopology>;
+  manifest: ReturnType<typeof loadManifest>;
+}> {
   const { folder, manifest: manifestPath } = counterWorkspace();
   folders.push(folder);
+  const manifest = loadManifest(manifestPath);
   const probe = withCudaInstances(await probeMachine({}), 2);
   const coordinator = new MultiGpuCoordinator();
   coordinator.syncDevices(probe.reports);
@@ -401,8 +388,8 @@ async function instanceRuntime(
     migrationRoute: (from, to) => migrationRoute(topology, from, to),
     ...extra,
   });
-  await runtime.setManifest(loadManifest(manifestPath));
-  return { runtime, coordinator };
+  await runtime.setManifest(manifest);
+  return { runtime, coordinator, probe, topology, manifest };
 }
 
 test(

@@ -78,18 +78,28 @@ async function startServer(root: string): Promise<{
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'ringkernel-language-server.js'), '--stdio']);
   child.stderr.resume();
   const exited = new Promise((resolve) => child.once('exit', resolve));
+  // A request ends when the server exits, answered or not: vscode-jsonrpc rejects pending requests
+  // on dispose() but not one whose message is still being written at that moment, which would
+  // otherwise stay pending forever once the killed server's pipes close.
+  const gone = exited.then(() => {
+    throw new Error(`the language server (pid ${child.pid}) exited`);
+  });
+  gone.catch(() => undefined);
+  const untilExit = <T>(request: Promise<T>): Promise<T> => Promise.race([request, gone]);
   const connection = createProtocolConnection(
     new StreamMessageReader(child.stdout),
     new StreamMessageWriter(child.stdin),
   );
   connection.onError(() => undefined);
   connection.listen();
-  await connection.sendRequest(InitializeRequest.type, {
-    processId: process.pid,
-    rootUri: pathToFileURL(root).href,
-    capabilities: {},
-    workspaceFolders: [{ uri: pathToFileURL(root).href, name: 'kernels' }],
-  });
+  await untilExit(
+    connection.sendRequest(InitializeRequest.type, {
+      processId: process.pid,
+      rootUri: pathToFileURL(root).href,
+      capabilities: {},
+      workspaceFolders: [{ uri: pathToFileURL(root).href, name: 'kernels' }],
+    }),
+  );
   await connection.sendNotification(InitializedNotification.type, {});
   assert.ok(child.pid);
   return {
@@ -100,11 +110,11 @@ async function startServer(root: string): Promise<{
     },
     exited,
     step: async () => {
-      const info = await connection.sendRequest(kernelsRequest);
+      const info = await untilExit(connection.sendRequest(kernelsRequest));
       const counter = info.kernels.find((k) => k.id === 'counter');
       return counter?.state === 'running' && counter.step > 0 ? counter.step : undefined;
     },
-    readState: () => connection.sendRequest(kernelStateRequest, { id: 'counter' }),
+    readState: async () => untilExit(connection.sendRequest(kernelStateRequest, { id: 'counter' })),
   };
 }
 

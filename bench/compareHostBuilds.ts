@@ -1,6 +1,6 @@
 // Compares device-host builds on the router suite's step figure, in one interleaved run:
 // `node out/bench/compareHostBuilds.js [--rounds N] [--window MS] NAME=path/to/dist/deviceHost.js ...`
-// For each build, the sender loop of `sender step loop, 64 messages a step to webgpu:1` (suites/router.ts)
+// For each build, the sender loop of `sender step loop, 64 messages a step webgpu:0 → webgpu:1` (suites/router.ts)
 // with messages flowing and with none, the receiver stepping on webgpu:1 in a host of the same build.
 // Builds, and within a build the two sides, take turns in an order that rotates each round, so
 // a machine whose load drifts (the 2 shared cores here) weighs on every build alike. Prints, per

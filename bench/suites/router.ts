@@ -6,30 +6,40 @@
 // - router alone, submit → inbox (messages/s): 8 kernels in a ring, a full 64-message outbox per
 //   step each, read in place (OutboxSlots, as the runtime does), through submit and takeInboxInto (the inbox written from the pending queue's slots); raw: the same 64-byte slots copied from
 //   the outbox bytes into the inbox bytes.
-// - delivered messages between two devices, batched (messages/s): ours: a sender kernel in a
-//   device host on webgpu:0 fills its outbox every step, the runtime's free-running delivery
-//   (MessageDelivery: loopMessages, the router, the receiver host's mailbox) hands them to a
-//   receiver kernel in a host on webgpu:1, counted when the receiver's step consumed them; raw:
-//   the same bytes per batch moved directly from a buffer of one device instance into a buffer
-//   of another (staging buffer, map, write, one wait).
+// - delivered messages between two devices, batched (messages/s), through both backends: ours: a
+//   sender kernel in a device host on webgpu:0 (and, where CUDA runs, on cuda:0) fills its outbox
+//   every step, the runtime's free-running delivery (MessageDelivery: loopMessages, the router,
+//   the receiver host's mailbox) hands them to a receiver kernel in a host on webgpu:1 (webgpu:0
+//   for the CUDA sender), counted when the receiver's step consumed them; raw: the same bytes per
+//   batch moved directly from a buffer of the sender's device into one of the receiver's
+//   (WebGPU: staging buffer, map, write, one wait; CUDA: pinned device-to-host, then the WebGPU
+//   write).
 // - latency per route (ms): ours: two kernels play ping-pong (one message in flight), each
 //   answering in its next step, through real hosts: same device (both kernels in one host) and
 //   host-mediated (webgpu:0 ↔ webgpu:1); a hop's time = window / messages delivered; raw: one
 //   64-byte message copied directly (inside a device, or across instances as above), one wait.
-// - step with messages flowing (steps/s): ours: the sender's loop while it sends 64 messages a
-//   step to a receiver; raw: the same loop, same kernel, sending nothing (a state word says so).
+// - step with messages flowing (steps/s), for the same two senders: ours: the sender's loop while
+//   it sends 64 messages a step to a receiver; raw: the same loop, same kernel, sending nothing (a state word says so).
 //   The ratio is the extra time messages cost a step (issue 14's target: under 10%).
 import { OUTBOX_HEADER_BYTES, SLOT_BYTES, inboxBytes, outboxBytes } from '../../server/src/abi/kernelAbi';
+import type { BackendName } from '../../server/src/backends/backendReport';
 import { DeviceHost } from '../../server/src/hosts/deviceHost';
 import type { DeviceKernel } from '../../server/src/hosts/deviceKernel';
 import { errorMessage, type Logger } from '../../server/src/logger';
 import { K2KRouter, OutboxSlots, type RoutingDecision } from '../../server/src/router';
 import { MessageDelivery } from '../../server/src/runtime/messageDelivery';
 import { WGSL_ABI } from '../../test/support/kernelSources';
-import { COUNT, FLOOD, placeRouterKernel, words } from '../routerKernels';
+import { COUNT, FLOOD, FLOOD_PTX, placeRouterKernel, words } from '../routerKernels';
 import { machine } from '../../test/unit/topology/machines';
 import type { BenchContext } from '../method';
-import { openRawDevicePair, type RawDevicePair, type RawTransfer } from '../raw';
+import {
+  cudaAvailability,
+  openRaw,
+  openRawDevicePair,
+  type RawBackend,
+  type RawDevicePair,
+  type RawTransfer,
+} from '../raw';
 import { sampleLoop } from './backend';
 
 const SUITE = 'router';
@@ -191,77 +201,154 @@ async function deliveredWindow(
   return samples;
 }
 
-async function throughHosts(bench: BenchContext, raw: RawDevicePair): Promise<void> {
-  const { quick } = bench.plan;
-  const hosts: DeviceHost[] = [];
-  const newHost = (instance: number): DeviceHost => {
-    const host = new DeviceHost({ backend: 'webgpu', instance, stepTimeoutMs: 60_000 });
-    hosts.push(host);
-    return host;
-  };
-  const transfers: RawTransfer[] = [];
-  /** Each figure's hosts go before the next figure starts its own (a Dawn host holds about 160 MB). */
-  const disposeHosts = (): void => {
-    for (const host of hosts.splice(0)) host.dispose();
-  };
-  try {
-    // Delivered messages between two devices, batched.
-    const batch = quick ? 1024 : 4096;
-    const flowName = `delivered messages webgpu:0 → webgpu:1, batches of ${batch}`;
-    {
-      const delivery = new MessageDelivery({ log: quiet, pendingLimit: 4 * batch });
-      const receiver = await placeRouterKernel(delivery, newHost(1), 0, COUNT, { inbox: batch, outbox: 1 }, words(0));
-      const sender = await placeRouterKernel(
-        delivery,
-        newHost(0),
-        1,
-        FLOOD,
-        { inbox: 0, outbox: batch },
-        words(1, batch, 0),
-      );
-      const direct = raw.crossDevice(batch * SLOT_BYTES);
-      transfers.push(direct);
-      const windowMs = quick ? 1500 : 3000;
-      await bench.pair({
-        suite: SUITE,
-        figures: [{ name: flowName, unit: 'messages/s' }],
-        ours: async () => ({ [flowName]: await deliveredWindow(delivery, [receiver, sender], windowMs, 250) }),
-        raw: async () => {
-          const samples: number[] = [];
-          for (let i = 0; i < (quick ? 10 : 30); i++) {
-            const started = performance.now();
-            await direct.once();
-            samples.push((performance.now() - started) / batch);
-          }
-          return { [flowName]: samples };
-        },
-        detail: () => {
-          const totals = delivery.router.snapshot().totals;
-          return {
-            batch,
-            messageBytes: SLOT_BYTES,
-            target: 1_000_000,
-            refused: totals.refused,
-            device: raw.deviceName,
-          };
-        },
-      });
-      delivery.dispose();
-      disposeHosts();
-    }
+/** The two ends of a flow between devices, and the raw copy of a batch's bytes between them. */
+interface Flow {
+  /** 'webgpu:0 → webgpu:1' */
+  label: string;
+  sender: { backend: BackendName; instance: number; flood: string };
+  receiver: { backend: BackendName; instance: number };
+  /** The same bytes moved directly from the sender's device into the receiver's, one wait. */
+  raw(bytes: number): RawTransfer;
+  deviceName: string;
+}
 
-    // Latency per route: ping-pong, one message in flight.
-    const sharedHost = newHost(0);
-    const routes = [
-      { route: 'sameDevice', hosts: [sharedHost, sharedHost], direct: raw.sameDevice(SLOT_BYTES) },
-      { route: 'hostMediated', hosts: [newHost(0), newHost(1)], direct: raw.crossDevice(SLOT_BYTES) },
-    ];
+/** Device hosts opened for one figure, disposed before the next opens its own (a Dawn host holds about 160 MB). */
+class FigureHosts {
+  private readonly hosts: DeviceHost[] = [];
+  open(backend: BackendName, instance: number): DeviceHost {
+    const host = new DeviceHost({ backend, instance, stepTimeoutMs: 60_000 });
+    this.hosts.push(host);
+    return host;
+  }
+  dispose(): void {
+    for (const host of this.hosts.splice(0)) host.dispose();
+  }
+}
+
+/** Delivered messages between two devices, batched: the sender fills a batch-sized outbox every step. */
+async function deliveredFigure(bench: BenchContext, flow: Flow, hosts: FigureHosts): Promise<void> {
+  const { quick } = bench.plan;
+  const batch = quick ? 1024 : 4096;
+  const name = `delivered messages ${flow.label}, batches of ${batch}`;
+  const delivery = new MessageDelivery({ log: quiet, pendingLimit: 4 * batch });
+  const direct = flow.raw(batch * SLOT_BYTES);
+  try {
+    const { receiver: to, sender: from } = flow;
+    const receiver = await placeRouterKernel(
+      delivery,
+      hosts.open(to.backend, to.instance),
+      0,
+      COUNT,
+      { inbox: batch, outbox: 1 },
+      words(0),
+    );
+    const sender = await placeRouterKernel(
+      delivery,
+      hosts.open(from.backend, from.instance),
+      1,
+      from.flood,
+      { inbox: 0, outbox: batch },
+      words(1, batch, 0),
+    );
+    const windowMs = quick ? 1500 : 3000;
+    await bench.pair({
+      suite: SUITE,
+      figures: [{ name, unit: 'messages/s' }],
+      ours: async () => ({ [name]: await deliveredWindow(delivery, [receiver, sender], windowMs, 250) }),
+      raw: async () => {
+        const samples: number[] = [];
+        for (let i = 0; i < (quick ? 10 : 30); i++) {
+          const started = performance.now();
+          await direct.once();
+          samples.push((performance.now() - started) / batch);
+        }
+        return { [name]: samples };
+      },
+      detail: () => {
+        const totals = delivery.router.snapshot().totals;
+        return {
+          batch,
+          messageBytes: SLOT_BYTES,
+          target: 1_000_000,
+          refused: totals.refused,
+          device: flow.deviceName,
+        };
+      },
+    });
+  } finally {
+    delivery.dispose();
+    direct.destroy();
+    hosts.dispose();
+  }
+}
+
+/** A step's extra time with messages flowing: the sender's loop sending 64 messages a step, against sending none. */
+async function stepLoopFigure(bench: BenchContext, flow: Flow, hosts: FigureHosts): Promise<void> {
+  const { quick } = bench.plan;
+  const name = `sender step loop, 64 messages a step ${flow.label} (messages flowing / none)`;
+  const delivery = new MessageDelivery({ log: quiet });
+  try {
+    const { receiver: to, sender: from } = flow;
+    const receiver = await placeRouterKernel(
+      delivery,
+      hosts.open(to.backend, to.instance),
+      0,
+      COUNT,
+      { inbox: 256, outbox: 1 },
+      words(0),
+    );
+    const sender = await placeRouterKernel(
+      delivery,
+      hosts.open(from.backend, from.instance),
+      1,
+      from.flood,
+      { inbox: 0, outbox: 64 },
+      words(1, 64, 0),
+    );
+    const windowMs = quick ? 1500 : 3000;
+    const loop = async (sending: boolean): Promise<number[]> => {
+      await sender.writeState(new Uint8Array([...words(sending ? 1 : 0, 64, 0), ...new Uint8Array(4)]));
+      await receiver.startLoop(0, () => undefined);
+      try {
+        return await sampleLoop(sender, () => new Promise((resolve) => setTimeout(resolve, windowMs)));
+      } finally {
+        await receiver.stopLoop().catch(() => undefined);
+      }
+    };
+    await bench.pair({
+      suite: SUITE,
+      figures: [{ name, unit: 'steps/s' }],
+      ours: async () => ({ [name]: await loop(true) }),
+      raw: async () => ({ [name]: await loop(false) }),
+      detail: () => {
+        const totals = delivery.router.snapshot().totals;
+        return { target: 'ratio under 1.10', delivered: totals.delivered, refused: totals.refused };
+      },
+    });
+  } finally {
+    delivery.dispose();
+    hosts.dispose();
+  }
+}
+
+/** Latency per route: ping-pong, one message in flight, on one device (one host) and between two. */
+async function latencyFigures(bench: BenchContext, raw: RawDevicePair, hosts: FigureHosts): Promise<void> {
+  const { quick } = bench.plan;
+  const sharedHost = hosts.open('webgpu', 0);
+  const routes = [
+    { route: 'sameDevice', ends: [sharedHost, sharedHost], direct: raw.sameDevice(SLOT_BYTES) },
+    {
+      route: 'hostMediated',
+      ends: [hosts.open('webgpu', 0), hosts.open('webgpu', 1)],
+      direct: raw.crossDevice(SLOT_BYTES),
+    },
+  ];
+  try {
     for (const {
       route,
-      hosts: [a, b],
+      ends: [a, b],
       direct,
     } of routes) {
-      transfers.push(direct);
       if (!a || !b) continue;
       const name = `latency per message, ${route} (${a.instance === b.instance ? 'webgpu:0, one host' : 'webgpu:0 ↔ webgpu:1'})`;
       const delivery = new MessageDelivery({ log: quiet });
@@ -287,41 +374,59 @@ async function throughHosts(bench: BenchContext, raw: RawDevicePair): Promise<vo
       });
       delivery.dispose();
     }
-    disposeHosts();
-
-    // A step's extra time with messages flowing.
-    const stepName = 'sender step loop, 64 messages a step to webgpu:1 (messages flowing / none)';
-    {
-      const delivery = new MessageDelivery({ log: quiet });
-      const receiver = await placeRouterKernel(delivery, newHost(1), 0, COUNT, { inbox: 256, outbox: 1 }, words(0));
-      const senderHost = newHost(0);
-      const sender = await placeRouterKernel(delivery, senderHost, 1, FLOOD, { inbox: 0, outbox: 64 }, words(1, 64, 0));
-      const windowMs = quick ? 1500 : 3000;
-      const loop = async (sending: boolean): Promise<number[]> => {
-        await sender.writeState(new Uint8Array([...words(sending ? 1 : 0, 64, 0), ...new Uint8Array(4)]));
-        await receiver.startLoop(0, () => undefined);
-        try {
-          return await sampleLoop(sender, () => new Promise((resolve) => setTimeout(resolve, windowMs)));
-        } finally {
-          await receiver.stopLoop().catch(() => undefined);
-        }
-      };
-      await bench.pair({
-        suite: SUITE,
-        figures: [{ name: stepName, unit: 'steps/s' }],
-        ours: async () => ({ [stepName]: await loop(true) }),
-        raw: async () => ({ [stepName]: await loop(false) }),
-        detail: () => {
-          const totals = delivery.router.snapshot().totals;
-          return { target: 'ratio under 1.10', delivered: totals.delivered, refused: totals.refused };
-        },
-      });
-      delivery.dispose();
-    }
   } finally {
-    for (const transfer of transfers) transfer.destroy();
-    disposeHosts();
+    for (const { direct } of routes) direct.destroy();
+    hosts.dispose();
   }
+}
+
+/** The flows through both backends: between two WebGPU device instances, and from CUDA into WebGPU where CUDA runs. */
+async function flows(bench: BenchContext, raw: RawDevicePair): Promise<Flow[]> {
+  const found: Flow[] = [
+    {
+      label: 'webgpu:0 → webgpu:1',
+      sender: { backend: 'webgpu', instance: 0, flood: FLOOD },
+      receiver: { backend: 'webgpu', instance: 1 },
+      raw: (bytes) => raw.crossDevice(bytes),
+      deviceName: raw.deviceName,
+    },
+  ];
+  const skipCuda = (reason: string): Flow[] => {
+    for (const figure of ['delivered messages', 'sender step loop'])
+      bench.skip(SUITE, `${figure} cuda:0 → webgpu:0`, `CUDA cannot run here: ${reason}`);
+    return found;
+  };
+  const cuda = cudaAvailability();
+  if (!cuda.ok) return skipCuda(cuda.reason);
+  let cudaRaw: RawBackend;
+  let webgpuRaw: RawBackend;
+  try {
+    [cudaRaw, webgpuRaw] = await Promise.all([openRaw('cuda'), openRaw('webgpu')]);
+  } catch (error) {
+    return skipCuda(errorMessage(error));
+  }
+  found.push({
+    label: 'cuda:0 → webgpu:0',
+    sender: { backend: 'cuda', instance: 0, flood: FLOOD_PTX },
+    receiver: { backend: 'webgpu', instance: 0 },
+    // Pinned device-to-host on CUDA, then host-to-device on WebGPU: the staged route's two legs.
+    raw: (bytes) => {
+      const read = cudaRaw.read(bytes);
+      const write = webgpuRaw.write(bytes);
+      return {
+        async once() {
+          await read.once();
+          await write.once();
+        },
+        destroy() {
+          read.destroy();
+          write.destroy();
+        },
+      };
+    },
+    deviceName: `${cudaRaw.deviceName} (CUDA) → ${webgpuRaw.deviceName} (WebGPU)`,
+  });
+  return found;
 }
 
 export async function routerSuite(bench: BenchContext): Promise<void> {
@@ -335,5 +440,10 @@ export async function routerSuite(bench: BenchContext): Promise<void> {
       bench.skip(SUITE, name, `WebGPU cannot run here: ${errorMessage(error)}`);
     return;
   }
-  await throughHosts(bench, raw);
+  const hosts = new FigureHosts();
+  for (const flow of await flows(bench, raw)) {
+    await deliveredFigure(bench, flow, hosts);
+    await stepLoopFigure(bench, flow, hosts);
+  }
+  await latencyFigures(bench, raw, hosts);
 }

@@ -31,6 +31,8 @@ function oneGpu(): MachineProbe {
     pciBusId: '0000:1b:00.0',
     uuid: 'GPU-8a4f0c12-3b5e-4d6f-9a1b-2c3d4e5f6a7b',
     computeCapability: { major: 9, minor: 0 },
+    // HBM3 at 2,619 MHz on a 5,120-bit bus, as the driver reports an H100 SXM's.
+    memoryBandwidthGBps: 3352.32,
   };
   return {
     reports: [{ backend: 'cuda', available: true, devices: [deviceInfo(device)], probeMs: 1 }],
@@ -105,10 +107,34 @@ describe('CUDA device instance numbering', () => {
     );
     const topology = buildTopology(probe.topology);
     assert.deepEqual(topology.link('cuda:0', 'cuda:1')?.interconnect, { kind: 'samePhysicalGpu', method: 'instance' });
-    assert.equal(topology.link('cuda:1', 'cuda:0')?.bandwidthGBps, 53, "the instance has its GPU's host links");
+    assert.equal(topology.device('cuda:1')?.hostLink.toDeviceGBps, 53, "the instance has its GPU's host links");
+    // The state moves device to device: the link is a copy in device memory (half the peak), not the host's 53 GB/s.
+    assert.equal(topology.link('cuda:1', 'cuda:0')?.bandwidthGBps, 1676.16);
+    assert.equal(topology.link('cuda:0', 'cuda:1')?.basis, 'estimated');
     assert.equal(migrationRoute(topology, 'cuda:0', 'cuda:1'), 'samePhysicalGpu');
     assert.equal(copiesDeviceToDevice('samePhysicalGpu', 'cuda:0', 'cuda:1'), true);
     assert.equal(routeLabel('samePhysicalGpu', 'cuda:0', 'cuda:1'), 'same physical GPU, device to device');
+  });
+
+  test('a driver that reports no memory clock leaves the instances at the host figures', () => {
+    const probe = withCudaInstances(oneGpu(), 2);
+    for (const device of probe.topology.devices) delete device.memoryBandwidthGBps;
+    assert.equal(buildTopology(probe.topology).link('cuda:0', 'cuda:1')?.bandwidthGBps, 53);
+  });
+
+  test('a CUDA device and the WebGPU adapter of the same GPU stage through the host whatever the memory', () => {
+    const probe = oneGpu();
+    const webgpu = {
+      key: 'webgpu:0',
+      backend: 'webgpu' as const,
+      index: 0,
+      name: 'NVIDIA H100 80GB HBM3',
+      uuid: probe.topology.devices[0]?.uuid ?? '',
+    };
+    probe.topology.devices.push(webgpu);
+    const topology = buildTopology(probe.topology);
+    assert.equal(topology.link('cuda:0', 'webgpu:0')?.interconnect.kind, 'samePhysicalGpu');
+    assert.ok((topology.link('cuda:0', 'webgpu:0')?.bandwidthGBps ?? Infinity) < 100);
   });
 
   test('one instance (the default) changes nothing', () => {

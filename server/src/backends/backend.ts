@@ -20,6 +20,8 @@ export interface DeviceInfo {
   memoryTotalBytes?: number;
   memoryFreeBytes?: number;
   computeCapability?: { major: number; minor: number };
+  /** CUDA: the device memory's peak bandwidth, from its clock and bus width (the driver's attributes). */
+  memoryBandwidthGBps?: number;
   pciBusId?: string;
   uuid?: string;
   /** WebGPU: the optional features the device offers (GPUFeatureName, e.g. `shader-f16`), which WGSL's `enable` needs. */

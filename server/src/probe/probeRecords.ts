@@ -30,6 +30,8 @@ export interface DeviceProbe {
   memoryTotalBytes?: number;
   memoryFreeBytes?: number;
   computeCapability?: { major: number; minor: number };
+  /** Peak device memory bandwidth (CUDA: from the memory clock and bus width). */
+  memoryBandwidthGBps?: number;
   /** The negotiated PCIe link to the host (sysfs current_link_speed / current_link_width). */
   pcieLink?: { generation: number; width: number };
   /** Dawn's adapter type; 'cpu' is a software rasteriser (lavapipe, SwiftShader). */

@@ -259,8 +259,18 @@ export function buildTopology(probes: TopologyProbes): GpuTopology {
     const viaHost = (source: LinkSource, peer?: CudaPeerProbe): TopologyLink =>
       make(level === undefined ? { kind: 'host' } : { kind: 'host', level }, hostGBps, hostLatency, source, peer);
 
-    if (root(a.key) === root(b.key))
-      return make({ kind: 'samePhysicalGpu', method: methodBetween(a.key, b.key) }, hostGBps, hostLatency, 'identity');
+    if (root(a.key) === root(b.key)) {
+      // Two CUDA devices of one GPU copy device to device (CUDA IPC): a copy reads and writes each
+      // byte, so half the memory's peak. Any other pair of one GPU stages through host memory.
+      const memoryGBps = Math.min(a.memoryBandwidthGBps ?? 0, b.memoryBandwidthGBps ?? 0);
+      const onDevice = a.backend === 'cuda' && b.backend === 'cuda' && memoryGBps > 0;
+      return make(
+        { kind: 'samePhysicalGpu', method: methodBetween(a.key, b.key) },
+        onDevice ? memoryGBps / 2 : hostGBps,
+        hostLatency,
+        'identity',
+      );
+    }
     if (a.backend !== 'cuda' || b.backend !== 'cuda') return viaHost('host');
 
     const peer = peers.get(pair(a.key, b.key));

@@ -166,6 +166,7 @@ export class CudaBackend implements GpuBackend {
           memoryTotalBytes: memory.total,
           memoryFreeBytes: memory.free,
           computeCapability: info.computeCapability,
+          ...peakMemoryBandwidth(info),
           pciBusId: info.pciBusId,
           uuid: info.uuid,
           peerCapable,
@@ -723,4 +724,15 @@ export class CudaBackend implements GpuBackend {
     for (const { module } of this.kernels.values()) this.addon.moduleUnload(module);
     this.kernels.clear();
   }
+}
+
+/**
+ * Peak device memory bandwidth: double data rate at the memory clock over the bus width. Absent
+ * when the driver reports either as 0 (some drivers no longer report the memory clock).
+ */
+export function peakMemoryBandwidth(info: { memoryClockRateKHz: number; memoryBusWidth: number }): {
+  memoryBandwidthGBps?: number;
+} {
+  if (!(info.memoryClockRateKHz > 0 && info.memoryBusWidth > 0)) return {};
+  return { memoryBandwidthGBps: (2 * info.memoryClockRateKHz * 1e3 * (info.memoryBusWidth / 8)) / 1e9 };
 }

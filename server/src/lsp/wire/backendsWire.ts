@@ -21,6 +21,8 @@ export interface DeviceInfo {
   memoryTotalBytes?: number;
   memoryFreeBytes?: number;
   computeCapability?: { major: number; minor: number };
+  /** CUDA: the device memory's peak bandwidth, from its clock and bus width. */
+  memoryBandwidthGBps?: number;
   pciBusId?: string;
   uuid?: string;
   /** WebGPU: the optional features the device offers (e.g. `shader-f16`), which WGSL's `enable` needs. */

@@ -57,6 +57,7 @@ export function deviceProbeOf(info: DeviceInfo): DeviceProbe {
   if (info.memoryTotalBytes !== undefined) probe.memoryTotalBytes = info.memoryTotalBytes;
   if (info.memoryFreeBytes !== undefined) probe.memoryFreeBytes = info.memoryFreeBytes;
   if (info.computeCapability) probe.computeCapability = { ...info.computeCapability };
+  if (info.memoryBandwidthGBps !== undefined) probe.memoryBandwidthGBps = info.memoryBandwidthGBps;
   // The WebGPU backend describes software adapters as "software Vulkan (llvmpipe)".
   if (info.backend === 'webgpu' && /^software\b/i.test(info.detail)) probe.adapterType = 'cpu';
   return probe;

@@ -97,8 +97,14 @@ for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) {
       let pids: number[] = [];
       try {
         const url = await pollUntil(
-          `the address (output so far: ${output})`,
-          () => /Open (http:\/\/\S+) in your browser/.exec(output)?.[1],
+          'the address the launcher prints',
+          () => {
+            const found = /Open (http:\/\/\S+) in your browser/.exec(output)?.[1];
+            // The timeout's message carries this error: what the launcher said before it gave up.
+            if (found === undefined && launcher.exitCode !== null)
+              throw new Error(`the launcher exited with ${launcher.exitCode}: ${output}`);
+            return found;
+          },
           { timeoutMs: 30_000 },
         );
         const started = await pollUntil(

@@ -109,6 +109,7 @@ async function logOf(runtime: KernelRuntime, id: string): Promise<{ sent: number
 async function restartMidFlow(prefix: string, end: (runtime: KernelRuntime) => Promise<void>): Promise<void> {
   warnings.length = 0;
   const { manifest, folder } = workspace(prefix);
+  const startedAt = Date.now();
   const first = await newRuntime(manifest, folder);
   try {
     await pollUntil(
@@ -126,6 +127,17 @@ async function restartMidFlow(prefix: string, end: (runtime: KernelRuntime) => P
     withPending.some((record) => (record.pendingMessages?.messages.length ?? 0) > 0),
     'some file carried messages the router held',
   );
+  // Every file has its kernel's clock (the HLC chunk): its node is the kernel, its time this run's.
+  for (const record of withPending) {
+    const { hlc, control, checkpoint } = record;
+    assert.ok(hlc, `${checkpoint.kernelId}'s file at step ${checkpoint.step} has the kernel's clock`);
+    assert.equal(hlc.nodeId, control.kernelIndex);
+    const ms = hlc.physicalMicros / 1000;
+    assert.ok(
+      ms >= startedAt - 1000 && ms <= Date.now() + 1000,
+      `its time is this run's (${new Date(ms).toISOString()})`,
+    );
+  }
 
   const second = await newRuntime(manifest, folder);
   try {

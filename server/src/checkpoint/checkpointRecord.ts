@@ -1,11 +1,11 @@
 // What one checkpoint file holds: the in-memory KernelCheckpoint (id, version, step, time, state)
 // and what a restore elsewhere needs besides: which code produced the state, where it ran, the
-// control block, and the K2K router's messages for and from it (its clock: reserved, not written yet).
+// control block, the K2K router's messages for and from it, and its clock (runtime/checkpointClock.ts).
 import type { ControlBlock } from '../abi/kernelAbi';
 import type { KernelCheckpoint } from './kernelCheckpoint';
 import type { PendingMessages } from './pendingMessages';
 
-/** A hybrid logical clock's state, as the router will keep it per kernel. */
+/** A kernel's hybrid logical clock, as the file keeps it (the router's clock in ms: runtime/checkpointClock.ts). */
 export interface HlcState {
   /** Physical component, microseconds since the Unix epoch. */
   physicalMicros: number;

@@ -45,6 +45,7 @@ import {
 import { IN_FLIGHT, type RetainedMessage } from './retentionRing';
 import type { AdmittedRun, PendingMessage, PendingQueue } from './pendingQueue';
 import { TrafficWindow } from './trafficWindow';
+import { packHlc, unpackHlc, type HlcParts } from './hybridLogicalClock';
 import { restoreSavedMessages, savedMessagesOf, type RestoredMessages, type SavedMessages } from './routerCheckpoint';
 import { messageList, type MessageList } from './outboxSlots';
 
@@ -513,6 +514,28 @@ export class K2KRouter {
   checkpointMessages(index: number, id: string, step: number): SavedMessages | undefined {
     const record = this.records[index];
     return record?.id === id ? savedMessagesOf(this.records, record, step) : undefined;
+  }
+
+  /**
+   * Kernel `index`'s clock now (ms since 1970 and the logical counter), for its checkpoint file's
+   * HLC chunk. Undefined in lockstep, where a clock's time is the step (the file's metadata has
+   * it), when no kernel `id` has that index, or before the clock's first event.
+   */
+  clockOf(index: number, id: string): HlcParts | undefined {
+    const record = this.records[index];
+    if (this.mode === 'lockstep' || record?.id !== id) return undefined;
+    const current = record.clock.current();
+    return current === 0n ? undefined : unpackHlc(current);
+  }
+
+  /**
+   * A restarted server, before any kernel runs: kernel `index`'s clock moves up to the time its
+   * checkpoint file saved, so it never hands out a timestamp it gave before the restart, even when
+   * the wall clock is now behind it. Never moves a clock back; nothing in lockstep (clockOf).
+   */
+  restoreClock(index: number, saved: HlcParts): void {
+    if (this.mode === 'lockstep') return;
+    this.recordOf(index, 'restoreClock').clock.advanceTo(packHlc(saved));
   }
 
   /** A restarted server, before any kernel runs: queues and sequence numbers from the kernels' checkpoint files. */

@@ -8,7 +8,7 @@
 // the router with before any kernel runs (KernelRuntime.start, router/routerCheckpoint.ts).
 import type { KernelCheckpoint } from '../checkpoint/kernelCheckpoint';
 import { CheckpointStore, type RejectedCheckpointFile } from '../checkpoint/checkpointStore';
-import type { CheckpointRecord } from '../checkpoint/checkpointRecord';
+import type { CheckpointRecord, HlcState } from '../checkpoint/checkpointRecord';
 import type { PendingMessages } from '../checkpoint/pendingMessages';
 import { errorMessage, type Logger } from '../logger';
 
@@ -31,6 +31,8 @@ export interface ResumePoint {
         kernelIndex: number;
         /** The router's messages for and from the kernel then (the PEND chunk), when the file has them. */
         pendingMessages?: PendingMessages;
+        /** The kernel's K2K clock when the file was written (the HLC chunk), when the file has it. */
+        hlc?: HlcState;
       }
     | undefined;
   /** Newer files that could not be used, newest first, each with why. */
@@ -121,6 +123,7 @@ export class CheckpointFiles {
         file: loaded.file,
         kernelIndex: record.control.kernelIndex,
         ...(record.pendingMessages ? { pendingMessages: record.pendingMessages } : {}),
+        ...(record.hlc ? { hlc: record.hlc } : {}),
       },
       rejected,
     };

@@ -32,6 +32,7 @@ import { parseDeviceKey, relocationSubject } from './kernelRelocation';
 import { MessageDelivery, type DeliveryStats } from './messageDelivery';
 import { CheckpointFiles, describeRejected, type ResumePoint } from './checkpointFiles';
 import { seedRouterFromFiles } from './messageResume';
+import { hlcStateOf } from './checkpointClock';
 import { DeviceRestartBudget } from './recoveryPolicy';
 import { replaceLostKernel } from './deviceLoss';
 import { controlStepWord } from '../checkpoint/chunkPayloads';
@@ -791,6 +792,8 @@ export class KernelRuntime {
     // Taken now, while the router's retention still covers the checkpoint's step (routerCheckpoint.ts).
     const pendingMessages =
       index >= 0 ? this.delivery.router.checkpointMessages(index, kernel.id, checkpoint.step) : undefined;
+    // The clock now, later than at the checkpoint's step: a restore only moves a clock forward.
+    const clock = index >= 0 ? this.delivery.router.clockOf(index, kernel.id) : undefined;
     files.save(
       {
         checkpoint,
@@ -803,6 +806,7 @@ export class KernelRuntime {
           inboxCount: 0,
           outboxCapacity: kernel.spec.outboxCapacity,
         },
+        ...(clock ? { hlc: hlcStateOf(clock, index) } : {}),
         ...(pendingMessages ? { pendingMessages } : {}),
       },
       why,

@@ -225,6 +225,34 @@ class FigureHosts {
   }
 }
 
+/** The flow's receiver (COUNT, kernel 0) and sender (its flood, kernel 1, sending `perStep` messages a step), each in a host of its own. */
+async function placeFlow(
+  delivery: MessageDelivery,
+  flow: Flow,
+  hosts: FigureHosts,
+  inbox: number,
+  perStep: number,
+): Promise<{ receiver: DeviceKernel; sender: DeviceKernel }> {
+  const { receiver: to, sender: from } = flow;
+  const receiver = await placeRouterKernel(
+    delivery,
+    hosts.open(to.backend, to.instance),
+    0,
+    COUNT,
+    { inbox, outbox: 1 },
+    words(0),
+  );
+  const sender = await placeRouterKernel(
+    delivery,
+    hosts.open(from.backend, from.instance),
+    1,
+    from.flood,
+    { inbox: 0, outbox: perStep },
+    words(1, perStep, 0),
+  );
+  return { receiver, sender };
+}
+
 /** Delivered messages between two devices, batched: the sender fills a batch-sized outbox every step. */
 async function deliveredFigure(bench: BenchContext, flow: Flow, hosts: FigureHosts): Promise<void> {
   const { quick } = bench.plan;
@@ -233,23 +261,7 @@ async function deliveredFigure(bench: BenchContext, flow: Flow, hosts: FigureHos
   const delivery = new MessageDelivery({ log: quiet, pendingLimit: 4 * batch });
   const direct = flow.raw(batch * SLOT_BYTES);
   try {
-    const { receiver: to, sender: from } = flow;
-    const receiver = await placeRouterKernel(
-      delivery,
-      hosts.open(to.backend, to.instance),
-      0,
-      COUNT,
-      { inbox: batch, outbox: 1 },
-      words(0),
-    );
-    const sender = await placeRouterKernel(
-      delivery,
-      hosts.open(from.backend, from.instance),
-      1,
-      from.flood,
-      { inbox: 0, outbox: batch },
-      words(1, batch, 0),
-    );
+    const { receiver, sender } = await placeFlow(delivery, flow, hosts, batch, batch);
     const windowMs = quick ? 1500 : 3000;
     await bench.pair({
       suite: SUITE,
@@ -288,23 +300,7 @@ async function stepLoopFigure(bench: BenchContext, flow: Flow, hosts: FigureHost
   const name = `sender step loop, 64 messages a step ${flow.label} (messages flowing / none)`;
   const delivery = new MessageDelivery({ log: quiet });
   try {
-    const { receiver: to, sender: from } = flow;
-    const receiver = await placeRouterKernel(
-      delivery,
-      hosts.open(to.backend, to.instance),
-      0,
-      COUNT,
-      { inbox: 256, outbox: 1 },
-      words(0),
-    );
-    const sender = await placeRouterKernel(
-      delivery,
-      hosts.open(from.backend, from.instance),
-      1,
-      from.flood,
-      { inbox: 0, outbox: 64 },
-      words(1, 64, 0),
-    );
+    const { receiver, sender } = await placeFlow(delivery, flow, hosts, 256, 64);
     const windowMs = quick ? 1500 : 3000;
     const loop = async (sending: boolean): Promise<number[]> => {
       await sender.writeState(new Uint8Array([...words(sending ? 1 : 0, 64, 0), ...new Uint8Array(4)]));

@@ -96,8 +96,12 @@ function possibleItem(t: MigrationTarget, stateBytes: number): MigrationTargetIt
     t.estimatedGBps !== undefined ? formatGBps(t.estimatedGBps) : undefined,
     t.estimatedMs !== undefined ? `~${formatMs(t.estimatedMs)} for ${formatBytes(stateBytes)}` : undefined,
   ].filter((p): p is string => p !== undefined);
+  const last = t.lastMove;
   const detail = [
     estimate.length > 0 ? `${basis} ${estimate.join(', ')}` : undefined,
+    last
+      ? `last move here: ${formatBytes(last.bytes)} in ${formatMs(last.totalMs)} (${formatGBps(last.gbPerSecond)}, paused ${formatMs(last.pausedMs)})`
+      : undefined,
     t.freeMemoryBytes !== undefined ? `${formatBytes(t.freeMemoryBytes)} free` : undefined,
     t.kernelCount !== undefined ? `${t.kernelCount} kernel${t.kernelCount === 1 ? '' : 's'}` : undefined,
   ].filter((p): p is string => p !== undefined);

@@ -66,6 +66,14 @@ test('a running kernel moves webgpu:0 -> webgpu:1 -> webgpu:0 with its state and
       (await checkedState(h.runtime)).step > (back.step ?? 0) + 5 ? true : undefined,
     );
     assert.equal(h.runtime.migrator.stats.snapshot().successful, 2);
+    // The Migrate picker's "last move here" comes from these two moves, one per direction.
+    const lastThere = h.runtime.migrator.stats.lastMove('webgpu:0', 'webgpu:1');
+    assert.deepEqual(lastThere && [lastThere.kernelId, lastThere.bytes, lastThere.at], [
+      'counter',
+      there.bytes,
+      there.at,
+    ]);
+    assert.equal(h.runtime.migrator.stats.lastMove('webgpu:1', 'webgpu:0')?.pausedMs, back.pausedMs);
   } finally {
     await h.dispose();
   }
@@ -93,6 +101,7 @@ test('the target host killed during a migration leaves the kernel running on its
     });
     assert.equal(report.status, 'failed', report.message);
     assert.equal(report.failedPhase, 'transferring');
+    assert.equal(h.runtime.migrator.stats.lastMove('webgpu:0', 'webgpu:1'), undefined, 'a failed move is no last move');
     assert.match(report.message, /keeps running on webgpu:0/);
     assert.equal(h.runtime.views()[0]?.device, 'webgpu:0');
     assert.equal(h.coordinator.kernelDevice('counter'), 'webgpu:0');

@@ -182,6 +182,34 @@ describe('the Migrate Kernel pickers', () => {
     assert.equal(onlyTime.description, 'llvmpipe');
   });
 
+  test('a target moved to before shows that move, measured, beside the estimate', () => {
+    const [moved] = migrationTargetItems({
+      ...targets,
+      targets: [
+        {
+          device: 'webgpu:1',
+          deviceName: 'llvmpipe',
+          possible: true,
+          estimatedGBps: 1.2,
+          estimatedMs: 56,
+          lastMove: {
+            kernelId: 'heat',
+            bytes: 64 << 20,
+            totalMs: 31,
+            pausedMs: 9,
+            gbPerSecond: 24.1,
+            at: '2026-12-06T15:00:00.000Z',
+          },
+        },
+      ],
+    });
+    assert.ok(moved !== undefined && !moved.separator);
+    assert.equal(
+      moved.detail,
+      'estimated 1.20 GB/s, ~56 ms for 64.0 MiB · last move here: 64.0 MiB in 31 ms (24.1 GB/s, paused 9 ms)',
+    );
+  });
+
   test('no separator when every device can take it; a lone device says how to get a second one', () => {
     const possibleOnly = migrationTargetItems({ ...targets, targets: targets.targets.filter((t) => t.possible) });
     assert.ok(possibleOnly.every((i) => !i.separator));

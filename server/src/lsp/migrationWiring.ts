@@ -90,6 +90,8 @@ export class MigrationWiring {
         target.estimatedMs = estimate.seconds * 1000;
         target.estimateMeasured = estimate.basis === 'measured';
       }
+      const lastMove = runtime.migrator.stats.lastMove(from, device.key);
+      if (lastMove) target.lastMove = lastMove;
       targets.push(target);
     }
     return { kernelId, from, stateBytes: view.stateBytes, targets };

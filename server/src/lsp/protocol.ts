@@ -292,6 +292,16 @@ export interface MigrationTarget {
   estimatedMs?: number;
   /** Whether the estimate comes from a measurement or the link's nominal figures. */
   estimateMeasured?: boolean;
+  /** The newest move from the kernel's device to this one since the server started (of any kernel): measured, not estimated. */
+  lastMove?: {
+    kernelId: string;
+    bytes: number;
+    totalMs: number;
+    pausedMs: number;
+    gbPerSecond: number;
+    /** ISO time. */
+    at: string;
+  };
   freeMemoryBytes?: number;
   kernelCount?: number;
 }

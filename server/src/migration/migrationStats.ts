@@ -15,7 +15,22 @@ export interface MigrationStatsSnapshot {
   last?: MigrationReport;
 }
 
+/** The newest successful move between two devices: what the Migrate picker shows beside its estimate. */
+export interface LastMove {
+  kernelId: string;
+  bytes: number;
+  /** Request to the first step on the target. */
+  totalMs: number;
+  pausedMs: number;
+  gbPerSecond: number;
+  /** ISO time it finished. */
+  at: string;
+}
+
 export class MigrationStats {
+  /** By "from→to". */
+  private readonly lastMoves = new Map<string, LastMove>();
+
   private readonly totals: MigrationStatsSnapshot = {
     successful: 0,
     failed: 0,
@@ -32,6 +47,8 @@ export class MigrationStats {
     if (report.status === 'migrated') {
       t.successful++;
       t.bytesTransferred += report.bytes;
+      const { kernelId, bytes, totalMs, pausedMs, gbPerSecond, at } = report;
+      this.lastMoves.set(`${report.from}→${report.to}`, { kernelId, bytes, totalMs, pausedMs, gbPerSecond, at });
     } else if (report.status === 'cancelled') t.cancelled++;
     else t.failed++;
     t.checkpointMs += report.checkpointMs;
@@ -39,6 +56,12 @@ export class MigrationStats {
     t.restoreMs += report.verifyMs;
     t.pausedMs += report.pausedMs;
     t.last = report;
+  }
+
+  /** The newest successful move from `from` to `to` since the server started, of any kernel. */
+  lastMove(from: string, to: string): LastMove | undefined {
+    const move = this.lastMoves.get(`${from}→${to}`);
+    return move && { ...move };
   }
 
   snapshot(): MigrationStatsSnapshot {

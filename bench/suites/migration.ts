@@ -278,6 +278,8 @@ export async function migrationSuite(bench: BenchContext): Promise<void> {
                 quiesce: of((r) => r.quiesceMs ?? 0),
                 resume: of((r) => r.resumeMs ?? 0),
                 sourceWait: of((r) => r.sourceWaitMs ?? 0),
+                importWait: of((r) => r.importWaitMs ?? 0),
+                firstChunk: of((r) => r.firstChunkMs ?? 0),
                 pause: of((r) => r.pausedMs),
                 total: of((r) => r.totalMs),
               },

@@ -52,6 +52,14 @@ test('a running kernel moves webgpu:0 -> webgpu:1 -> webgpu:0 with its state and
     assert.equal(there.verified, true);
     assert.equal(there.verifiedOn, 'gpu', 'the WebGPU target digested its state on its device, nothing read back');
     assert.equal(there.route, 'samePhysicalGpu');
+    // Two hosts, pipelined: the target's import says how long it waited for the source's chunks.
+    const { importWaitMs, firstChunkMs } = there;
+    assert.ok(importWaitMs !== undefined && firstChunkMs !== undefined, 'the import timed its waits');
+    assert.ok(
+      importWaitMs >= 0 && importWaitMs <= there.transferMs,
+      `waited ${importWaitMs} of ${there.transferMs} ms`,
+    );
+    assert.ok(firstChunkMs >= 0 && firstChunkMs <= there.transferMs, `first chunk at ${firstChunkMs} ms`);
     assert.equal(h.runtime.views()[0]?.device, 'webgpu:1', 'the view says where it runs');
     assert.equal(h.coordinator.kernelDevice('counter'), 'webgpu:1', 'the coordinator record followed');
     const afterFirst = await pollUntil('steps on webgpu:1', async () => {

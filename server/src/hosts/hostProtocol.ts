@@ -89,6 +89,13 @@ export interface StateTransferResult {
   /** Device to file (export) or file to device (import), milliseconds. */
   copyMs: number;
   /**
+   * importState of a pipelined transfer: of `copyMs`, how long it waited for the exporter's chunks
+   * (near copyMs: the export is the slower leg), and when the first chunk was there (the
+   * pipeline's fill), milliseconds.
+   */
+  waitMs?: number;
+  firstChunkMs?: number;
+  /**
    * What was left of the hashing once the copy was done (it runs beside the copy, block by block):
    * importState, the last parts' read back and hash; exportState, the last blocks' hash; milliseconds.
    */

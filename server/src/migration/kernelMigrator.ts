@@ -145,6 +145,8 @@ export class KernelMigrator {
       if (exported.sha256 !== undefined) report.sha256 = exported.sha256;
       report.transferMs = imported.copyMs;
       if ('sourceWaitMs' in moved && moved.sourceWaitMs !== undefined) report.sourceWaitMs = moved.sourceWaitMs;
+      if (imported.waitMs !== undefined) report.importWaitMs = imported.waitMs;
+      if (imported.firstChunkMs !== undefined) report.firstChunkMs = imported.firstChunkMs;
       checkCancel();
 
       enter('restoring');

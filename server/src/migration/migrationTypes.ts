@@ -87,6 +87,13 @@ export interface MigrationReport {
   verifyMs: number;
   /** Of the pause, a staged move between two hosts: how long after the target's answer the source's came (its digests still being hashed). */
   sourceWaitMs?: number;
+  /**
+   * Of the transfer, a staged move between two hosts: how long the target's import waited for the
+   * source's chunks (near transferMs: the source's export is the slower leg), and how long after
+   * the import started the first chunk was there.
+   */
+  importWaitMs?: number;
+  firstChunkMs?: number;
   /** Of the pause: the wait for the source to stop at a step boundary. */
   quiesceMs?: number;
   /** Of the pause: from the switch to the kernel's first step on the target. */

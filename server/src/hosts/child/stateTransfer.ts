@@ -199,8 +199,16 @@ export async function importState(
   const { region, pipelined } = source;
   checkRegion(region, bytes);
   const started = performance.now();
-  const ready = (end: number): Promise<void> =>
-    pipelined ? pipelined.chunks.waitFor(pipelined.transfer, end) : Promise.resolve();
+  // Pipelined: how long the import waited for the exporter's chunks, and when the first one came.
+  const waits = { waitMs: 0, firstChunkMs: undefined as number | undefined };
+  const ready = async (end: number): Promise<void> => {
+    if (!pipelined) return;
+    const asked = performance.now();
+    await pipelined.chunks.waitFor(pipelined.transfer, end);
+    const now = performance.now();
+    waits.waitMs += now - asked;
+    waits.firstChunkMs ??= now - started;
+  };
   const onDevice = verify && deviceBlockBytes !== undefined;
   if (onDevice && (!Number.isSafeInteger(deviceBlockBytes) || deviceBlockBytes <= 0))
     throw new GpuError(
@@ -249,6 +257,9 @@ export async function importState(
     if (pipelined) pipelined.chunks.forget(pipelined.transfer);
   }
   const copied = performance.now();
+  const waited: Pick<StateTransferResult, 'waitMs' | 'firstChunkMs'> = pipelined
+    ? { waitMs: waits.waitMs, ...(waits.firstChunkMs !== undefined ? { firstChunkMs: waits.firstChunkMs } : {}) }
+    : {};
   if (onDevice) {
     const blockBytes = deviceBlockBytes;
     const digested = await digestOnDevice(backend, buffer, bytes, blockBytes, scratch);
@@ -259,16 +270,18 @@ export async function importState(
       blockBytes,
       onDevice: digested.onDevice,
       copyMs: copied - started,
+      ...waited,
       verifyMs: performance.now() - copied,
     };
   }
-  if (!verifier) return { bytes, copyMs: copied - started };
+  if (!verifier) return { bytes, copyMs: copied - started, ...waited };
   const blockDigests = await verifier.blockDigests();
   return {
     bytes,
     sha256: stateDigest(bytes, blockDigests),
     digests: blockDigests,
     copyMs: copied - started,
+    ...waited,
     verifyMs: performance.now() - copied,
   };
 }

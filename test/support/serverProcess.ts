@@ -50,6 +50,7 @@ export async function withServerProcess(
 ): Promise<void> {
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'ringkernel-language-server.js'), '--stdio']);
   child.stderr.resume();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const connection = createProtocolConnection(
     new StreamMessageReader(child.stdout),
     new StreamMessageWriter(child.stdin),
@@ -76,10 +77,12 @@ export async function withServerProcess(
       connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { ringkernel } });
     await body({ connection, initialized, diagnostics, logs, shown, outcomes, configure });
   } finally {
-    await connection.sendRequest(ShutdownRequest.type).catch(() => undefined);
+    // A server that died in `body` answers no shutdown, and the client library never rejects a
+    // request on a closed stream: the shutdown ends when the server does.
+    await Promise.race([connection.sendRequest(ShutdownRequest.type), exited]).catch(() => undefined);
     await connection.sendNotification(ExitNotification.type).catch(() => undefined);
     connection.dispose();
-    if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+    await exited;
   }
 }
 

@@ -12,6 +12,7 @@ import { migrationRoute, routeLabel } from '../migration/migrationRoute';
 import { MIGRATION_PHASES } from '../migration/migrationTypes';
 import { parseDeviceKey } from '../runtime/kernelRelocation';
 import type { KernelRuntime } from '../runtime/kernelRuntime';
+import { toWire } from './wireMapping';
 import { executeDrain } from '../runtime/deviceDrain';
 import type { DeviceUnregisterResult } from '../coordinator/coordinatorTypes';
 import type { MigrationReport } from '../migration/migrationTypes';
@@ -91,7 +92,7 @@ export class MigrationWiring {
         target.estimateMeasured = estimate.basis === 'measured';
       }
       const lastMove = runtime.migrator.stats.lastMove(from, device.key);
-      if (lastMove) target.lastMove = lastMove;
+      if (lastMove) target.lastMove = toWire.lastMove(lastMove);
       targets.push(target);
     }
     return { kernelId, from, stateBytes: view.stateBytes, targets };

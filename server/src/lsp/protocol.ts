@@ -278,6 +278,18 @@ export type MigrationRoute =
 export type MigrationPhase =
   'preparing' | 'quiescing' | 'checkpointing' | 'transferring' | 'restoring' | 'verifying' | 'switching' | 'resuming';
 
+/** A successful move between two devices, as measured (the engine's LastMove, migration/migrationStats.ts). */
+export interface WireLastMove {
+  kernelId: string;
+  bytes: number;
+  /** Request to the first step on the target. */
+  totalMs: number;
+  pausedMs: number;
+  gbPerSecond: number;
+  /** ISO time it finished. */
+  at: string;
+}
+
 export interface MigrationTarget {
   /** Device key, e.g. "webgpu:1". */
   device: string;
@@ -293,15 +305,7 @@ export interface MigrationTarget {
   /** Whether the estimate comes from a measurement or the link's nominal figures. */
   estimateMeasured?: boolean;
   /** The newest move from the kernel's device to this one since the server started (of any kernel): measured, not estimated. */
-  lastMove?: {
-    kernelId: string;
-    bytes: number;
-    totalMs: number;
-    pausedMs: number;
-    gbPerSecond: number;
-    /** ISO time. */
-    at: string;
-  };
+  lastMove?: WireLastMove;
   freeMemoryBytes?: number;
   kernelCount?: number;
 }

@@ -9,6 +9,7 @@ import type { GpuErrorCode as EngineGpuErrorCode } from '../backends/gpuError';
 import type * as coordinator from '../coordinator/coordinatorTypes';
 import type * as manifestViews from '../manifest/views';
 import type * as migration from '../migration/migrationTypes';
+import type * as migrationStats from '../migration/migrationStats';
 import type * as router from '../router/routingDecision';
 import type * as kernels from '../runtime/kernelReports';
 import type * as topologyJson from '../topology/topologyJson';
@@ -35,6 +36,7 @@ export interface WirePairs {
   KernelPhase: [kernels.KernelPhase, wire.KernelPhase];
   MigrationRoute: [migration.MigrationRoute, wire.MigrationRoute];
   MigrationPhase: [migration.MigrationPhase, wire.MigrationPhase];
+  WireLastMove: [migrationStats.LastMove, wire.WireLastMove];
   WireRoute: [router.RouteKind, wire.WireRoute];
   WireStateView: [manifestViews.StateView, wire.WireStateView];
   WireStateRange: [byteRanges.ByteRange, wire.WireStateRange];
@@ -57,6 +59,7 @@ export const WIRE_MATCHES: { [K in keyof WirePairs]: Same<WirePairs[K][0], WireP
   KernelPhase: true,
   MigrationRoute: true,
   MigrationPhase: true,
+  WireLastMove: true,
   WireRoute: true,
   WireStateView: true,
   WireStateRange: true,
@@ -75,6 +78,7 @@ export const toWire = {
   reloadOutcome: (outcome: kernels.ReloadOutcome): wire.ReloadOutcome => outcome,
   hotReloadStats: (stats: kernels.HotReloadStats): wire.HotReloadStats => stats,
   gpuErrorCode: (code: EngineGpuErrorCode): wire.GpuErrorCode => code,
+  lastMove: (move: migrationStats.LastMove): wire.WireLastMove => move,
   stateViews: (views: readonly manifestViews.StateView[]): wire.WireStateView[] => views.map((v) => ({ ...v })),
 };
 

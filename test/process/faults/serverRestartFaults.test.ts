@@ -9,8 +9,7 @@
 // and test/process/serverCheckpoints.test.ts (a server shut down and started again).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
@@ -23,7 +22,6 @@ import {
 } from 'vscode-languageserver-protocol/node';
 import { kernelStateRequest, kernelsRequest } from '../../../server/src/lsp/protocol';
 import {
-  COUNTER_WGSL,
   FaultLedger,
   bulkFilesOf,
   deviceHostChildren,
@@ -33,7 +31,7 @@ import {
   releaseAll,
   seededChooser,
 } from '../../support/faultHarness';
-import { webgpuSkipReason } from '../../support/faultRuntime';
+import { counterWorkspace, webgpuSkipReason } from '../../support/faultRuntime';
 import { pollUntil } from '../../support/poll';
 import { repoRoot } from '../../support/repo';
 
@@ -43,29 +41,6 @@ after(() => {
   ledger.print();
   releaseAll();
 });
-
-function workspace(): string {
-  const root = mkdtempSync(join(tmpdir(), 'ringkernel-faults-server-'));
-  writeFileSync(join(root, 'counter.wgsl'), COUNTER_WGSL);
-  writeFileSync(
-    join(root, 'ringkernel.json'),
-    JSON.stringify({
-      version: 1,
-      kernels: [
-        {
-          id: 'counter',
-          source: 'counter.wgsl',
-          entryPoint: 'step',
-          backend: 'webgpu',
-          stateBytes: 1 << 20,
-          grid: [4096, 1, 1],
-          rateHz: 0,
-        },
-      ],
-    }),
-  );
-  return root;
-}
 
 /** A server on `root`, initialised (a trusted workspace starts its kernels), and its process. */
 async function startServer(root: string): Promise<{
@@ -128,7 +103,8 @@ test(
     const seed = faultSeed();
     console.log(`fault server-restart random: seed ${seed}, ${runs} runs (RINGKERNEL_FAULT_SEED=${seed} replays it)`);
     const choose = seededChooser(seed);
-    const root = workspace();
+    // The counter with 1 MiB of state (shared-memory reads), placed by the server's coordinator.
+    const root = counterWorkspace({ devices: ['auto'] }).dir;
     try {
       let server = await startServer(root);
       for (let run = 0; run < runs; run++) {

@@ -200,14 +200,15 @@ export async function importState(
   checkRegion(region, bytes);
   const started = performance.now();
   // Pipelined: how long the import waited for the exporter's chunks, and when the first one came.
-  const waits = { waitMs: 0, firstChunkMs: undefined as number | undefined };
+  let waitMs = 0;
+  let firstChunkMs: number | undefined;
   const ready = async (end: number): Promise<void> => {
     if (!pipelined) return;
     const asked = performance.now();
     await pipelined.chunks.waitFor(pipelined.transfer, end);
     const now = performance.now();
-    waits.waitMs += now - asked;
-    waits.firstChunkMs ??= now - started;
+    waitMs += now - asked;
+    firstChunkMs ??= now - started;
   };
   const onDevice = verify && deviceBlockBytes !== undefined;
   if (onDevice && (!Number.isSafeInteger(deviceBlockBytes) || deviceBlockBytes <= 0))
@@ -258,7 +259,7 @@ export async function importState(
   }
   const copied = performance.now();
   const waited: Pick<StateTransferResult, 'waitMs' | 'firstChunkMs'> = pipelined
-    ? { waitMs: waits.waitMs, ...(waits.firstChunkMs !== undefined ? { firstChunkMs: waits.firstChunkMs } : {}) }
+    ? { waitMs, ...(firstChunkMs !== undefined ? { firstChunkMs } : {}) }
     : {};
   if (onDevice) {
     const blockBytes = deviceBlockBytes;
